@@ -1,0 +1,39 @@
+"""Parse and format human durations such as ``90s``, ``10m``, ``1h30m``, ``250ms``."""
+
+import re
+
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: str | float | int) -> float:
+    """Seconds in ``value``: a number (seconds) or a string like ``1h30m``; ValueError if not."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 30s, 10m, 1h30m or a number of seconds")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        text = value.strip().replace(" ", "")
+        try:
+            seconds = float(text)
+        except ValueError:
+            parts = _PART.findall(text)
+            if not parts or "".join(n + u for n, u in parts) != text:
+                raise ValueError(
+                    f"{value!r} is not a duration: use e.g. 30s, 10m, 1h30m, 250ms"
+                ) from None
+            seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+    if seconds < 0:
+        raise ValueError(f"{value!r}: a duration cannot be negative")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """Compact form for display: ``95`` -> ``1m35s``; sub-second values in ms."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text + (f"{secs}s" if secs or not text else "")
