@@ -340,3 +340,36 @@ def read_trace(path: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
         f"{path}: a trace needs a column 'time' (arrival times, s) or 'rate' (req/s per second);"
         f" found {', '.join(sorted(columns))}"
     )
+
+
+def plan_to_json(plan: Plan) -> dict:
+    """Plain-JSON form of a Plan, shipped from the master to every worker."""
+    return {
+        "kind": plan.kind,
+        "duration": plan.duration,
+        "phases": [[p.name, p.start, p.end] for p in plan.phases],
+        "profile": None
+        if plan.profile is None
+        else [plan.profile.times.tolist(), plan.profile.rates.tolist()],
+        "levels": [list(level) for level in plan.levels],
+        "arrival_times": None if plan.arrival_times is None else plan.arrival_times.tolist(),
+        "arrivals": plan.arrivals,
+        "seed": plan.seed,
+    }
+
+
+def plan_from_json(data: dict) -> Plan:
+    profile = data["profile"]
+    times = data["arrival_times"]
+    return Plan(
+        kind=data["kind"],
+        duration=float(data["duration"]),
+        phases=tuple(Phase(name, start, end) for name, start, end in data["phases"]),
+        profile=None
+        if profile is None
+        else RateProfile(np.array(profile[0]), np.array(profile[1])),
+        levels=tuple((float(start), int(level)) for start, level in data["levels"]),
+        arrival_times=None if times is None else np.array(times, dtype=float),
+        arrivals=data["arrivals"],
+        seed=int(data["seed"]),
+    )

@@ -1,0 +1,108 @@
+"""Transports used inside the engine's gevent loop: one request in, (status, error, bytes) out.
+
+Imported only by the engine process (it needs gevent's monkey-patching first). Errors are
+classified per request: ``timeout``, ``connection``, ``http_4xx``, ``http_5xx``,
+``grpc_<CODE>``, ``bad_response`` (a success status with a wrong body) or ``client_error``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import gevent
+from geventhttpclient import HTTPClient
+from geventhttpclient.response import HTTPParseError
+
+from benchctl.config import resolve_env
+from benchctl.targets.wire import WireRequest, check_response
+
+Outcome = tuple[int, str, int]  # status, error kind ("" when ok), bytes received
+
+
+class Transport(Protocol):
+    def send(self) -> Outcome: ...
+
+    def close(self) -> None: ...
+
+
+class HttpTransport:
+    """Keep-alive HTTP/1.1 through geventhttpclient (the client behind FastHttpUser)."""
+
+    def __init__(
+        self, request: WireRequest, *, concurrency: int, timeout: float, connect_timeout: float
+    ) -> None:
+        parts = urlsplit(request.address)
+        self._client = HTTPClient(
+            parts.hostname or "127.0.0.1",
+            parts.port,
+            concurrency=concurrency,
+            network_timeout=timeout,
+            connection_timeout=connect_timeout,
+            ssl=parts.scheme == "https",
+        )
+        self._request = request
+        self._headers = {k: resolve_env(v) for k, v in request.headers.items()}
+
+    def send(self) -> Outcome:
+        request = self._request
+        try:
+            response = self._client.request("POST", request.path, request.body, self._headers)
+            try:
+                body = response.read()
+            finally:
+                response.release()
+        except (TimeoutError, gevent.Timeout):
+            return 0, "timeout", 0
+        except (OSError, HTTPParseError):
+            return 0, "connection", 0
+        status = response.status_code
+        if status >= 300:
+            return status, f"http_{status // 100}xx", len(body)
+        return status, check_response(request.protocol, body, request.expect_rows), len(body)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class GrpcTransport:
+    """Unary gRPC with pre-serialized bytes (no per-request protobuf encoding)."""
+
+    def __init__(self, request: WireRequest, *, timeout: float, **_: object) -> None:
+        import grpc
+        import grpc.experimental.gevent as grpc_gevent
+
+        grpc_gevent.init_gevent()
+        self._grpc = grpc
+        self._channel = grpc.insecure_channel(request.address)
+        self._call = self._channel.unary_unary(request.path)
+        self._request = request
+        self._timeout = timeout
+        self._metadata = [
+            (k.lower(), resolve_env(v))
+            for k, v in request.headers.items()
+            if k.lower() != "content-type"
+        ]
+
+    def send(self) -> Outcome:
+        request = self._request
+        try:
+            body = self._call(request.body, timeout=self._timeout, metadata=self._metadata)
+        except self._grpc.RpcError as exc:
+            code = exc.code()
+            if code == self._grpc.StatusCode.DEADLINE_EXCEEDED:
+                return code.value[0], "timeout", 0
+            if code == self._grpc.StatusCode.UNAVAILABLE:
+                return code.value[0], "connection", 0
+            return code.value[0], f"grpc_{code.name}", 0
+        return 0, check_response(request.protocol, body, request.expect_rows), len(body)
+
+    def close(self) -> None:
+        self._channel.close()
+
+
+def make_transport(
+    request: WireRequest, *, concurrency: int, timeout: float, connect_timeout: float
+) -> Transport:
+    kind = GrpcTransport if request.protocol == "grpc-v2" else HttpTransport
+    return kind(request, concurrency=concurrency, timeout=timeout, connect_timeout=connect_timeout)

@@ -1,0 +1,152 @@
+"""One row per request: the schema, an append buffer, and Parquet parts on disk.
+
+Records stream to ``requests.parts/part-NNNNNN.parquet``, each a complete file, so a run
+killed at any moment keeps everything flushed before it; ``merge_parts`` folds them into
+``requests.parquet`` one part at a time (memory is bounded by the largest part).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SCHEMA = pa.schema(
+    [
+        pa.field("t_intended", pa.float64(), nullable=False),  # s since run start
+        pa.field("t_start", pa.float64()),  # s since run start; null if never sent
+        pa.field("latency_ms", pa.float64()),  # from intended time to response end
+        pa.field("service_ms", pa.float64()),  # from actual send to response end
+        pa.field("send_lag_ms", pa.float64()),  # actual send minus intended time
+        pa.field("status", pa.int32()),  # HTTP status or gRPC code; 0: no response
+        pa.field("ok", pa.bool_()),
+        pa.field("error", pa.dictionary(pa.int8(), pa.string())),  # "" when ok
+        pa.field("bytes_sent", pa.int32()),
+        pa.field("bytes_received", pa.int32()),
+        pa.field("worker", pa.int16()),
+        pa.field("phase", pa.dictionary(pa.int8(), pa.string())),
+    ]
+)
+# Columns a driver fills; ``phase`` is derived from t_intended by whoever writes.
+DRIVER_COLUMNS = [f.name for f in SCHEMA if f.name != "phase"]
+DROPPED = "dropped"
+CANCELLED = "cancelled"
+
+
+class RecordBuffer:
+    """Column lists that drivers append to; ``drain`` hands them over and starts afresh."""
+
+    def __init__(self, worker: int = 0) -> None:
+        self.worker = worker
+        self._columns: dict[str, list] = {name: [] for name in DRIVER_COLUMNS}
+        self.sent = 0
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._columns["t_intended"])
+
+    def add(
+        self,
+        t_intended: float,
+        t_start: float,
+        t_end: float,
+        status: int,
+        error: str,
+        bytes_sent: int,
+        bytes_received: int,
+    ) -> None:
+        """A request that was sent; times are seconds since run start."""
+        c = self._columns
+        c["t_intended"].append(t_intended)
+        c["t_start"].append(t_start)
+        c["latency_ms"].append((t_end - t_intended) * 1000.0)
+        c["service_ms"].append((t_end - t_start) * 1000.0)
+        c["send_lag_ms"].append((t_start - t_intended) * 1000.0)
+        c["status"].append(status)
+        c["ok"].append(not error)
+        c["error"].append(error)
+        c["bytes_sent"].append(bytes_sent)
+        c["bytes_received"].append(bytes_received)
+        c["worker"].append(self.worker)
+        self.sent += 1
+
+    def add_dropped(self, t_intended: float) -> None:
+        """A request that could not be sent in time: kept, never silently skipped."""
+        c = self._columns
+        c["t_intended"].append(t_intended)
+        for name in ("t_start", "latency_ms", "service_ms", "send_lag_ms"):
+            c[name].append(np.nan)
+        c["status"].append(0)
+        c["ok"].append(False)
+        c["error"].append(DROPPED)
+        c["bytes_sent"].append(0)
+        c["bytes_received"].append(0)
+        c["worker"].append(self.worker)
+        self.dropped += 1
+
+    def drain(self) -> dict[str, list]:
+        columns, self._columns = self._columns, {name: [] for name in DRIVER_COLUMNS}
+        return columns
+
+
+def to_table(columns: dict[str, list], phase_names: list[str], phase_index: np.ndarray) -> pa.Table:
+    """Arrow table in SCHEMA from drained columns and each row's phase index."""
+    arrays = []
+    for field in SCHEMA:
+        if field.name == "phase":
+            dictionary = pa.array(phase_names, pa.string())
+            indices = pa.array(np.asarray(phase_index, dtype=np.int8), pa.int8())
+            arrays.append(pa.DictionaryArray.from_arrays(indices, dictionary))
+        elif field.name == "error":
+            arrays.append(pa.array(columns["error"], pa.string()).dictionary_encode())
+        else:
+            values = np.asarray(columns[field.name], dtype=field.type.to_pandas_dtype())
+            arrays.append(pa.array(values, field.type, from_pandas=True))
+    return pa.Table.from_arrays(
+        [a.cast(f.type) for a, f in zip(arrays, SCHEMA, strict=True)], schema=SCHEMA
+    )
+
+
+class PartWriter:
+    """Writes tables as numbered, complete Parquet files (atomically) in one folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self._numbers = itertools.count(len(list(folder.glob("part-*.parquet"))))
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        path = self.folder / f"part-{next(self._numbers):06d}.parquet"
+        temporary = path.with_suffix(".tmp")
+        pq.write_table(table, temporary, compression="zstd")
+        os.replace(temporary, path)
+        self.rows += table.num_rows
+
+
+def merge_parts(folder: Path, destination: Path) -> int:
+    """Fold every readable part into one Parquet file; returns rows written.
+
+    Parts are removed once merged. A part that cannot be read (a crash mid-write leaves
+    only ``.tmp`` files, which are skipped) is left in place and reported by the caller.
+    """
+    parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+    temporary = destination.with_suffix(".tmp")
+    rows = 0
+    with pq.ParquetWriter(temporary, SCHEMA, compression="zstd") as writer:
+        for part in parts:
+            table = pq.read_table(part, schema=SCHEMA)
+            writer.write_table(table, row_group_size=1 << 20)
+            rows += table.num_rows
+    os.replace(temporary, destination)
+    for part in parts:
+        part.unlink()
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+    return rows

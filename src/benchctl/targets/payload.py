@@ -1,0 +1,99 @@
+"""Request tensors: generated from a model's v2 metadata, or read from a user's file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from benchctl.config import PayloadSpec
+from benchctl.errors import InputError
+
+# v2 datatype -> numpy dtype and the InferTensorContents field that carries it.
+DATATYPES: dict[str, tuple[str, str]] = {
+    "BOOL": ("bool", "bool_contents"),
+    "INT8": ("int8", "int_contents"),
+    "INT16": ("int16", "int_contents"),
+    "INT32": ("int32", "int_contents"),
+    "INT64": ("int64", "int64_contents"),
+    "UINT8": ("uint8", "uint_contents"),
+    "UINT16": ("uint16", "uint_contents"),
+    "UINT32": ("uint32", "uint_contents"),
+    "UINT64": ("uint64", "uint64_contents"),
+    "FP16": ("float16", "fp32_contents"),
+    "FP32": ("float32", "fp32_contents"),
+    "FP64": ("float64", "fp64_contents"),
+}
+_DTYPE_TO_V2 = {np.dtype(dtype): name for name, (dtype, _) in DATATYPES.items()}
+
+
+@dataclass(frozen=True)
+class Tensor:
+    name: str
+    datatype: str
+    data: np.ndarray
+
+    @property
+    def shape(self) -> list[int]:
+        return list(self.data.shape)
+
+
+def tensors_from_metadata(inputs: list[dict[str, Any]], spec: PayloadSpec) -> list[Tensor]:
+    """One tensor per metadata input; the batch dim and other -1 dims filled from ``spec``."""
+    rng = np.random.default_rng(spec.seed)
+    tensors = []
+    for meta in inputs:
+        name, datatype = meta["name"], meta["datatype"]
+        if datatype not in DATATYPES:
+            raise InputError(
+                f"input {name!r} has datatype {datatype}, which generated payloads do not "
+                f"support ({', '.join(DATATYPES)}): give payload.source: file"
+            )
+        shape = [int(d) for d in meta["shape"]]
+        fill = list(spec.dims.get(name, []))
+        if shape and shape[0] == -1:
+            shape[0] = spec.batch_size
+        for i, dim in enumerate(shape):
+            if dim == -1:
+                if not fill:
+                    raise InputError(
+                        f"input {name!r} has shape {meta['shape']} with dynamic dims: give "
+                        f"payload.dims: {{{name}: [sizes]}} in the target profile"
+                    )
+                shape[i] = fill.pop(0)
+        tensors.append(Tensor(name, datatype, _fill(shape, DATATYPES[datatype][0], spec, rng)))
+    return tensors
+
+
+def tensors_from_file(spec: PayloadSpec, input_name: str = "input-0") -> list[Tensor] | dict:
+    """A .npy file gives one tensor (batch repeated to batch_size); .json a raw request body."""
+    path = spec.file
+    assert path is not None
+    try:
+        if path.suffix == ".npy":
+            array = np.load(path, allow_pickle=False)
+        elif path.suffix == ".json":
+            return json.loads(path.read_text())
+        else:
+            raise InputError(f"{path}: payload files must be .json (a request body) or .npy")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read payload: {exc}") from None
+    if array.dtype not in _DTYPE_TO_V2:
+        raise InputError(f"{path}: dtype {array.dtype} is not a v2 datatype")
+    if spec.batch_size > 1 and array.shape[0] == 1:
+        array = np.repeat(array, spec.batch_size, axis=0)
+    return [Tensor(input_name, _DTYPE_TO_V2[array.dtype], array)]
+
+
+def _fill(shape: list[int], dtype: str, spec: PayloadSpec, rng: np.random.Generator) -> np.ndarray:
+    if spec.fill == "zeros":
+        return np.zeros(shape, dtype=dtype)
+    if spec.fill == "ones":
+        return np.ones(shape, dtype=dtype)
+    if dtype == "bool":
+        return rng.random(shape) < 0.5
+    if np.issubdtype(np.dtype(dtype), np.integer):
+        return rng.integers(0, 100, size=shape).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)

@@ -1,0 +1,95 @@
+"""The bundled reference model: a small ReLU MLP with softmax output, pure numpy.
+
+Server-agnostic on purpose: the KServe, Triton and TorchServe launchers load this file
+by path inside their own environments, so it imports nothing but the standard library
+and numpy.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+MODEL_NAME = "mlp"
+INPUT_NAME = "input-0"
+OUTPUT_NAME = "output-0"
+
+
+@dataclass(frozen=True)
+class RefModelConfig:
+    """Shape, compute cost and stall behaviour of the reference model."""
+
+    input_dim: int = 64
+    output_dim: int = 10
+    hidden_width: int = 256
+    hidden_layers: int = 4
+    repeat: int = 1  # forward passes per predict call: the compute-cost knob
+    seed: int = 0
+    stall_every_s: float = 0.0  # >0: the server stalls once per cycle of this length
+    stall_for_s: float = 0.0  # length of the stall at the start of every cycle
+
+    def __post_init__(self) -> None:
+        for name in ("input_dim", "output_dim", "hidden_width", "repeat"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"RefModelConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.hidden_layers < 0:
+            raise ValueError(f"RefModelConfig.hidden_layers must be >= 0, got {self.hidden_layers}")
+        if self.stall_every_s < 0 or self.stall_for_s < 0:
+            raise ValueError("RefModelConfig.stall_every_s and stall_for_s must be >= 0")
+        if self.stall_every_s > 0 and self.stall_for_s >= self.stall_every_s:
+            raise ValueError(
+                f"RefModelConfig.stall_for_s ({self.stall_for_s}) must be shorter than "
+                f"stall_every_s ({self.stall_every_s})"
+            )
+
+
+class RefModel:
+    """Deterministic float32 MLP: [batch, input_dim] -> softmax probabilities [batch, output_dim]."""
+
+    def __init__(self, cfg: RefModelConfig = RefModelConfig()) -> None:
+        self.cfg = cfg
+        rng = np.random.default_rng(cfg.seed)
+        dims = [cfg.input_dim] + [cfg.hidden_width] * cfg.hidden_layers + [cfg.output_dim]
+        self.weights: list[np.ndarray] = []
+        self.biases: list[np.ndarray] = []
+        for fan_in, fan_out in zip(dims[:-1], dims[1:], strict=True):
+            scale = np.sqrt(2.0 / fan_in)  # He init keeps activations O(1) through ReLUs
+            self.weights.append((rng.standard_normal((fan_in, fan_out)) * scale).astype(np.float32))
+            self.biases.append((rng.standard_normal(fan_out) * 0.01).astype(np.float32))
+        self.loaded_at = time.monotonic()  # stall cycles count from here
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Run the forward pass `repeat` times; return float32 probabilities per row."""
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != self.cfg.input_dim:
+            raise ValueError(
+                f"expected input of shape [batch, {self.cfg.input_dim}], got {list(x.shape)}"
+            )
+        self._wait_out_stall()
+        out = x
+        for _ in range(self.cfg.repeat):
+            out = self._forward(x)
+        return out
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        h = x
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            h = h @ w + b
+            if i < last:
+                np.maximum(h, 0.0, out=h)
+        h = h - h.max(axis=1, keepdims=True)
+        np.exp(h, out=h)
+        h /= h.sum(axis=1, keepdims=True)
+        return h
+
+    def _wait_out_stall(self) -> None:
+        """Block until the current stall window (if any) has ended."""
+        every, stall = self.cfg.stall_every_s, self.cfg.stall_for_s
+        if every <= 0 or stall <= 0:
+            return
+        phase = (time.monotonic() - self.loaded_at) % every
+        if phase < stall:
+            time.sleep(stall - phase)
