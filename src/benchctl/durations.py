@@ -30,7 +30,7 @@ def parse_duration(value: str | float | int) -> float:
 
 def format_duration(seconds: float) -> str:
     """Compact form for display: ``95`` -> ``1m35s``; sub-second values in ms."""
-    if seconds < 1:
+    if 0 < seconds < 1:
         return f"{seconds * 1000:.0f}ms"
     total = round(seconds)
     hours, rest = divmod(total, 3600)

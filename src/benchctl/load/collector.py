@@ -21,7 +21,7 @@ class Collector:
         self.writer = PartWriter(parts_dir)
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
-        self.sent = self.ok = self.errors = self.dropped = 0
+        self.sent = self.ok = self.errors = self.dropped = self.connection_errors = 0
         self._pending: list[dict[str, list]] = []
         self._pending_rows = 0
         self._unwritten = 0
@@ -46,6 +46,7 @@ class Collector:
         self.sent += n - dropped
         self.ok += ok
         self.errors += n - dropped - ok
+        self.connection_errors += sum(1 for e in errors if e == "connection")
         intended = np.asarray(columns["t_intended"], dtype=float)
         latency = np.asarray(columns["latency_ms"], dtype=float)
         done = intended + latency / 1000.0

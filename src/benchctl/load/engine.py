@@ -210,6 +210,7 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
             sent=collector.sent,
             ok=collector.ok,
             errors=collector.errors,
+            connection_errors=collector.connection_errors,
             dropped=collector.dropped,
             in_flight=sum(in_flight.values()),
             cpu=cpu,

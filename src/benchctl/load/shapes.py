@@ -213,10 +213,12 @@ def iter_arrivals(
 
 
 def rate_curve(plan: Plan, points: int = 60) -> list[tuple[float, float]]:
-    """(time, rate or concurrency) pairs for display and dry runs."""
+    """(bin start, mean rate or concurrency in the bin) pairs for display and dry runs."""
     grid = np.linspace(0, plan.duration, points, endpoint=False)
     if plan.profile is not None:
-        return list(zip(grid.tolist(), plan.profile.rate_at(grid).tolist(), strict=True))
+        edges = np.linspace(0, plan.duration, points + 1)
+        means = np.diff(plan.profile.cumulative(edges)) / np.diff(edges)
+        return list(zip(grid.tolist(), means.tolist(), strict=True))
     if plan.arrival_times is not None:
         edges = np.linspace(0, plan.duration, points + 1)
         counts, _ = np.histogram(plan.arrival_times, bins=edges)
@@ -258,7 +260,13 @@ def _spike(scenario: SpikeScenario, s: float) -> tuple[RateProfile, list[Phase]]
             Phase("fall", marks[3], marks[4]),
             Phase("base", marks[4], t + period),
         ]
-    return _profile(points), [p for p in phases if p.end > p.start]
+    merged: list[Phase] = []
+    for phase in (p for p in phases if p.end > p.start):
+        if merged and merged[-1].name == phase.name and merged[-1].end == phase.start:
+            merged[-1] = Phase(phase.name, merged[-1].start, phase.end)
+        else:
+            merged.append(phase)
+    return _profile(points), merged
 
 
 def _with_warmup(plan: Plan, phases: list[Phase], warmup: float) -> Plan:

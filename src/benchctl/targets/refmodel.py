@@ -7,6 +7,7 @@ and numpy.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -46,7 +47,7 @@ class RefModelConfig:
 
 
 class RefModel:
-    """Deterministic float32 MLP: [batch, input_dim] -> softmax probabilities [batch, output_dim]."""
+    """Deterministic float32 ReLU MLP: [batch, input_dim] -> softmax [batch, output_dim]."""
 
     def __init__(self, cfg: RefModelConfig = RefModelConfig()) -> None:
         self.cfg = cfg
@@ -54,7 +55,7 @@ class RefModel:
         dims = [cfg.input_dim] + [cfg.hidden_width] * cfg.hidden_layers + [cfg.output_dim]
         self.weights: list[np.ndarray] = []
         self.biases: list[np.ndarray] = []
-        for fan_in, fan_out in zip(dims[:-1], dims[1:], strict=True):
+        for fan_in, fan_out in itertools.pairwise(dims):
             scale = np.sqrt(2.0 / fan_in)  # He init keeps activations O(1) through ReLUs
             self.weights.append((rng.standard_normal((fan_in, fan_out)) * scale).astype(np.float32))
             self.biases.append((rng.standard_normal(fan_out) * 0.01).astype(np.float32))

@@ -1,0 +1,119 @@
+"""summary.json from requests.parquet: counts, throughput, latency percentiles, per phase.
+
+Percentiles come from every raw latency (never from Locust's rounded stats), over the
+requests that succeeded; latency counts from the intended send time. The warm-up phase is
+reported on its own and left out of ``overall``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from benchctl.load.records import DROPPED
+from benchctl.load.shapes import WARMUP
+
+PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99, "p99.9": 99.9}
+_COLUMNS = ["t_intended", "latency_ms", "send_lag_ms", "ok", "error", "phase"]
+
+
+def read_requests(path: Path, columns: Iterable[str] = _COLUMNS) -> pd.DataFrame:
+    return pq.read_table(path, columns=list(columns)).to_pandas()
+
+
+def phase_seconds(phases: list[dict[str, Any]], end: float | None = None) -> dict[str, float]:
+    """Total seconds per phase name (a name can recur, e.g. every spike's 'burst')."""
+    totals: dict[str, float] = {}
+    for phase in phases:
+        stop = phase["end"] if end is None else min(phase["end"], end)
+        totals[phase["name"]] = totals.get(phase["name"], 0.0) + max(0.0, stop - phase["start"])
+    return totals
+
+
+def summarize(
+    frame: pd.DataFrame, phases: list[dict[str, Any]], *, end: float | None = None
+) -> dict[str, Any]:
+    """The summary document. ``end`` cuts phase durations short for an interrupted run."""
+    seconds = phase_seconds(phases, end)
+    measured = frame[frame["phase"] != WARMUP]
+    measured_seconds = sum(s for name, s in seconds.items() if name != WARMUP)
+    by_phase = {
+        str(name): stats(group, seconds.get(str(name), 0.0))
+        for name, group in frame.groupby("phase", observed=True, sort=False)
+    }
+    ordered = {name: by_phase[name] for name in seconds if name in by_phase}
+    return {
+        "measured_seconds": measured_seconds,
+        "overall": stats(measured, measured_seconds),
+        "phases": ordered,
+        "errors": _error_counts(measured),
+    }
+
+
+def stats(frame: pd.DataFrame, seconds: float) -> dict[str, Any]:
+    dropped = int((frame["error"] == DROPPED).sum())
+    ok = int(frame["ok"].sum())
+    requests = len(frame)
+    sent = requests - dropped
+    latency = frame.loc[frame["ok"], "latency_ms"].to_numpy(dtype=float)
+    lag = frame["send_lag_ms"].dropna().to_numpy(dtype=float)
+    return {
+        "requests": requests,
+        "sent": sent,
+        "ok": ok,
+        "errors": sent - ok,
+        "dropped": dropped,
+        "error_rate": (sent - ok) / sent if sent else None,
+        "drop_rate": dropped / requests if requests else None,
+        "seconds": seconds,
+        "offered_rps": requests / seconds if seconds else None,
+        "throughput_rps": ok / seconds if seconds else None,
+        "latency_ms": _percentiles(latency),
+        "send_lag_ms": _percentiles(lag, keys=("p50", "p99")),
+    }
+
+
+def windows(frame: pd.DataFrame, width: float = 5.0) -> pd.DataFrame:
+    """Per window of intended send time: offered and achieved rate, percentiles, errors."""
+    if frame.empty:
+        return pd.DataFrame(
+            columns=["t", "offered_rps", "achieved_rps", "p50", "p95", "p99", "errors", "dropped"]
+        )
+    bins = (frame["t_intended"] // width).astype(int)
+    done = ((frame["t_intended"] + frame["latency_ms"] / 1000.0) // width).dropna().astype(int)
+    grouped = frame.assign(bin=bins).groupby("bin")
+    ok_latency = frame["latency_ms"].where(frame["ok"])
+    quantiles = ok_latency.groupby(bins).quantile([0.5, 0.95, 0.99]).unstack()
+    index = np.arange(bins.min(), bins.max() + 1)
+    result = pd.DataFrame(index=index)
+    result["t"] = index * width
+    result["offered_rps"] = grouped.size().reindex(index, fill_value=0) / width
+    ok_done = done[frame.loc[done.index, "ok"]]
+    result["achieved_rps"] = ok_done.value_counts().reindex(index, fill_value=0) / width
+    for q, name in ((0.5, "p50"), (0.95, "p95"), (0.99, "p99")):
+        result[name] = quantiles[q].reindex(index) if q in quantiles else np.nan
+    errors = (~frame["ok"]) & (frame["error"] != DROPPED)
+    result["errors"] = errors.groupby(bins).sum().reindex(index, fill_value=0)
+    result["dropped"] = (frame["error"] == DROPPED).groupby(bins).sum().reindex(index, fill_value=0)
+    return result.reset_index(drop=True)
+
+
+def _percentiles(
+    values: np.ndarray, keys: Iterable[str] = tuple(PERCENTILES)
+) -> dict[str, float | None]:
+    keys = list(keys)
+    if not len(values):
+        return {**dict.fromkeys(keys), "max": None, "mean": None}
+    points = np.percentile(values, [PERCENTILES[k] for k in keys])
+    result = {k: float(v) for k, v in zip(keys, points, strict=True)}
+    return {**result, "max": float(values.max()), "mean": float(values.mean())}
+
+
+def _error_counts(frame: pd.DataFrame) -> dict[str, int]:
+    counts = frame.loc[~frame["ok"], "error"].astype(str).value_counts()
+    return {str(kind): int(n) for kind, n in counts.items()}

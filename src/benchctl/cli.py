@@ -1,0 +1,358 @@
+"""The ``benchctl`` command line: parse, call one function, map its result to an exit code.
+
+Exit codes: 0 ok; 1 failed (or, later, a gate failed); 2 bad input; 3 run interrupted
+(its directory is still complete and readable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from benchctl import __version__
+from benchctl.config import available, load_scenario, load_target
+from benchctl.durations import format_duration, parse_duration
+from benchctl.errors import BenchctlError, InputError
+from benchctl.store import DEFAULT_RUNS_DIR, RunDir, list_runs
+
+EXIT_INTERRUPTED = 3
+
+RUN_EXAMPLES = """\
+examples:
+  benchctl run spike --target kserve --launch --time-scale 0.1
+      the every-10-minutes burst pattern, compressed 10x, against a local KServe
+  benchctl run steady --target kserve --rate 200 --duration 5m
+  benchctl run step --target kserve --set rates=[50,100,200,400] --set step_duration=30s
+  benchctl run sweep --target kserve-grpc --set max_concurrency=64
+  benchctl run spike --target kserve --dry-run        # print the planned rate curve only
+  benchctl run steady --target kserve --workers 2      # Locust master + 2 local workers
+
+Arrival-rate scenarios are open loop: requests start at their scheduled time whatever the
+server does, and latency counts from that time (a stall shows up in p99, not hidden).
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = Console()
+    try:
+        return args.handler(args, console)
+    except BenchctlError as exc:
+        Console(stderr=True).print(f"benchctl: error: {exc}", highlight=False, markup=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="benchctl",
+        description="Load testing and capacity planning for ML model servers.",
+        epilog="Start with: benchctl run spike --target kserve --launch --time-scale 0.1",
+    )
+    parser.add_argument("--version", action="version", version=f"benchctl {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    run = _command(commands, "run", cmd_run, "drive a scenario against a target", RUN_EXAMPLES)
+    run.add_argument("scenario", help="scenario name (see `benchctl scenarios`) or YAML path")
+    run.add_argument(
+        "-t",
+        "--target",
+        default="kserve",
+        help="target profile name (see `benchctl targets`) or YAML path (default: kserve)",
+    )
+    run.add_argument(
+        "--launch",
+        action="store_true",
+        help="start a real local server with the reference model, stop it after",
+    )
+    shape = run.add_argument_group("scenario overrides")
+    shape.add_argument(
+        "--rate",
+        type=float,
+        help="main rate in req/s (steady, soak: rate; spike: base_rate; ramp: end_rate)",
+    )
+    shape.add_argument(
+        "--duration",
+        help="e.g. 90s, 10m (steady, soak: duration; step: step_duration; sweep: hold; ramp: hold)",
+    )
+    shape.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any scenario field, e.g. burst_multiplier=4",
+    )
+    shape.add_argument(
+        "--target-set",
+        dest="target_overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any target field, e.g. payload.batch_size=8",
+    )
+    shape.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="multiply every duration (0.1 turns a 10-minute period into 1 minute;"
+        " rates are unchanged)",
+    )
+    shape.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the planned rate-vs-time curve and exit without sending",
+    )
+    scale = run.add_argument_group("scale out (Locust distributed mode)")
+    scale.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="local worker processes under a Locust master (default: 0 = one process)",
+    )
+    scale.add_argument(
+        "--remote-workers",
+        type=int,
+        default=0,
+        help="also wait for this many `benchctl worker --master` from elsewhere",
+    )
+    scale.add_argument(
+        "--master-bind",
+        default="127.0.0.1",
+        help="address the master listens on (0.0.0.0 for remote workers)",
+    )
+    scale.add_argument("--master-port", type=int, help="master port (default: a free one)")
+    where = run.add_argument_group("where things go")
+    where.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
+    where.add_argument(
+        "--config-dir",
+        type=Path,
+        help="folder with scenarios/ and targets/ that override the built-ins",
+    )
+    where.add_argument("--report", action="store_true", help="write report.html after the run")
+    where.add_argument(
+        "--abort-after",
+        default="10s",
+        help="stop if the target gives only connection errors this long (0 = never; default 10s)",
+    )
+
+    worker = _command(
+        commands,
+        "worker",
+        cmd_worker,
+        "join a master as a Locust worker",
+        "example:\n  benchctl worker --master 10.0.0.5:5557",
+    )
+    worker.add_argument("--master", required=True, metavar="HOST:PORT")
+
+    scenarios = _command(commands, "scenarios", cmd_scenarios, "list scenarios")
+    scenarios.add_argument("--config-dir", type=Path)
+    targets = _command(commands, "targets", cmd_targets, "list target profiles")
+    targets.add_argument("--config-dir", type=Path)
+
+    runs = _command(commands, "runs", cmd_runs, "list runs and their key numbers")
+    runs.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
+
+    report = _command(commands, "report", cmd_report, "write a self-contained HTML report")
+    report.add_argument("run_dir", type=Path, metavar="RUN")
+    report.add_argument("-o", "--output", type=Path, help="default: RUN/report.html")
+    report.add_argument("--open", action="store_true", help="open it in a browser")
+    return parser
+
+
+def _command(
+    commands: argparse._SubParsersAction,
+    name: str,
+    handler: Callable,
+    help_text: str,
+    epilog: str | None = None,
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from benchctl.run import RunOptions, run
+
+    try:
+        abort_after = parse_duration(args.abort_after)
+    except ValueError as exc:
+        raise InputError(f"--abort-after: {exc}") from None
+    result = run(
+        RunOptions(
+            scenario=args.scenario,
+            target=args.target,
+            config_dir=args.config_dir,
+            rate=args.rate,
+            duration=args.duration,
+            overrides=tuple(args.overrides),
+            target_overrides=tuple(args.target_overrides),
+            time_scale=args.time_scale,
+            workers=args.workers,
+            remote_workers=args.remote_workers,
+            master_bind=args.master_bind,
+            master_port=args.master_port,
+            launch=args.launch,
+            runs_dir=args.runs_dir,
+            dry_run=args.dry_run,
+            abort_after=abort_after,
+            command=tuple(["benchctl", *sys.argv[1:]]),
+        ),
+        console=console,
+    )
+    if result.run_dir is not None and args.report:
+        path = _write_report(result.run_dir, None)
+        console.print(f"report: [bold]{path}[/]")
+    if result.status in ("completed", "planned"):
+        return 0
+    return EXIT_INTERRUPTED if result.status == "interrupted" else 1
+
+
+def cmd_worker(args: argparse.Namespace, console: Console) -> int:
+    host, _, port = args.master.rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError(f"--master {args.master!r}: expected HOST:PORT, e.g. 10.0.0.5:5557")
+    console.print(f"joining master {host}:{port} (Ctrl-C to leave)")
+    command = [
+        sys.executable,
+        "-m",
+        "benchctl.load.engine",
+        "--role",
+        "worker",
+        "--master-host",
+        host,
+        "--port",
+        port,
+    ]
+    os.execv(sys.executable, command)
+    return 0  # not reached
+
+
+def cmd_scenarios(args: argparse.Namespace, console: Console) -> int:
+    table = Table(title="scenarios (run with: benchctl run NAME --target T)", title_justify="left")
+    for column in ("name", "kind", "duration", "description", "source"):
+        table.add_column(column)
+    from benchctl.load.shapes import plan_scenario
+
+    for name, path in sorted(available("scenarios", args.config_dir).items()):
+        try:
+            scenario, _ = load_scenario(str(path))
+            duration = format_duration(plan_scenario(scenario).duration)
+            summary = scenario.description.split(". ")[0].rstrip(".")
+            table.add_row(name, scenario.kind, duration, summary, _source(path))
+        except BenchctlError as exc:
+            table.add_row(name, "[red]invalid[/]", "", str(exc), str(path))
+    console.print(table)
+    return 0
+
+
+def cmd_targets(args: argparse.Namespace, console: Console) -> int:
+    table = Table(
+        title="targets (use with: benchctl run SCENARIO --target NAME)", title_justify="left"
+    )
+    for column in ("name", "kind", "protocol", "address", "model", "source"):
+        table.add_column(column)
+    for name, path in sorted(available("targets", args.config_dir).items()):
+        try:
+            target, _ = load_target(str(path))
+            address = target.grpc_address if target.protocol.startswith("grpc") else target.url
+            table.add_row(name, target.kind, target.protocol, address, target.model, _source(path))
+        except BenchctlError as exc:
+            table.add_row(name, "[red]invalid[/]", "", "", str(exc), str(path))
+    console.print(table)
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace, console: Console) -> int:
+    runs = list_runs(args.runs_dir)
+    if not runs:
+        console.print(
+            f"no runs in {args.runs_dir}/ yet: try `benchctl run spike --target "
+            "kserve --launch --time-scale 0.1`"
+        )
+        return 0
+    table = Table(title=f"runs in {args.runs_dir}/", title_justify="left")
+    for column in (
+        "run",
+        "status",
+        "requests",
+        "throughput rps",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "flags",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("run", "status", "flags") else "right"
+        )
+    for run_dir, info in runs:
+        overall = _overall(run_dir)
+        latency = overall.get("latency_ms", {})
+        flags = "generator_saturated" if info.get("generator", {}).get("saturated") else ""
+        status = info.get("status", "?")
+        style = {"completed": "green", "interrupted": "yellow", "failed": "red"}.get(status, "")
+        table.add_row(
+            run_dir.name,
+            f"[{style}]{status}[/]" if style else status,
+            _fmt(overall.get("requests"), 0),
+            _fmt(overall.get("throughput_rps")),
+            _fmt(latency.get("p50")),
+            _fmt(latency.get("p99")),
+            _fmt(overall.get("errors"), 0),
+            flags,
+        )
+    console.print(table)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    path = _write_report(args.run_dir, args.output)
+    console.print(f"report: [bold]{path}[/]")
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+    return 0
+
+
+def _write_report(run_dir: Path, output: Path | None) -> Path:
+    from benchctl.reports.html import write_report
+
+    RunDir.open(run_dir)
+    return write_report(run_dir, output=output)
+
+
+def _source(path: Path) -> str:
+    from benchctl.config import builtin_dir
+
+    builtin = {builtin_dir("scenarios").resolve(), builtin_dir("targets").resolve()}
+    return "built-in" if path.parent.resolve() in builtin else str(path)
+
+
+def _overall(run_dir: RunDir) -> dict:
+    try:
+        return run_dir.read_json("summary.json").get("overall", {})
+    except BenchctlError:
+        return {}
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"

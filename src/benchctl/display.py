@@ -1,0 +1,149 @@
+"""What a person sees: a live panel during a run, and the final summary table.
+
+On a terminal the panel redraws in place (rich.Live); elsewhere (CI logs) a plain line is
+printed every ``plain_every`` seconds instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from benchctl.durations import format_duration
+
+CPU_WARN = 80.0
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f}"
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+class LiveDisplay:
+    """Feed it engine progress events; it keeps the screen current."""
+
+    def __init__(self, console: Console, title: str, *, plain_every: float = 10.0) -> None:
+        self.console = console
+        self.title = title
+        self.plain_every = plain_every
+        self._live: Live | None = None
+        self._last_plain = -plain_every
+        self.note = ""
+
+    def __enter__(self) -> LiveDisplay:
+        if self.console.is_terminal:
+            self._live = Live(console=self.console, refresh_per_second=4, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+
+    def message(self, text: str) -> None:
+        self.console.print(text)
+
+    def update(self, event: dict[str, Any]) -> None:
+        if event.get("type") == "waiting":
+            self.message(f"waiting for workers: {event['connected']}/{event['expected']}")
+            return
+        if self._live is not None:
+            self._live.update(self._panel(event))
+        elif event["elapsed"] - self._last_plain >= self.plain_every:
+            self._last_plain = event["elapsed"]
+            self.console.print(self._line(event), highlight=False)
+
+    def _line(self, e: dict[str, Any]) -> str:
+        unit = "rps" if e["open_loop"] else "conc"
+        cpu = max(e["cpu"].values(), default=0.0)
+        return (
+            f"[{format_duration(max(e['elapsed'], 0))}/{format_duration(e['duration'])}] "
+            f"target {_num(e['target'])} {unit}, achieved {_num(e['rate'])} rps, "
+            f"in flight {e['in_flight']}, p50/p95/p99 {_ms(e['p50'])}/{_ms(e['p95'])}/"
+            f"{_ms(e['p99'])} ms, ok {e['ok']:,}, errors {e['errors']:,}, "
+            f"dropped {e['dropped']:,}, generator CPU {cpu:.0f}%"
+        )
+
+    def _panel(self, e: dict[str, Any]) -> Panel:
+        elapsed = min(max(e["elapsed"], 0.0), e["duration"])
+        bar = ProgressBar(total=e["duration"] or 1, completed=elapsed, width=50)
+        remaining = format_duration(max(e["duration"] - elapsed, 0))
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        grid.add_column(style="bold")
+        grid.add_column()
+        target_label = "target rate" if e["open_loop"] else "concurrency"
+        unit = " rps" if e["open_loop"] else ""
+        grid.add_row(
+            target_label,
+            f"{_num(e['target'])}{unit}",
+            "achieved",
+            f"{_num(e['rate'])} rps (last 5 s)",
+        )
+        grid.add_row(
+            "p50 / p95 / p99",
+            f"{_ms(e['p50'])} / {_ms(e['p95'])} / {_ms(e['p99'])} ms",
+            "in flight",
+            str(e["in_flight"]),
+        )
+        grid.add_row(
+            "ok",
+            f"{e['ok']:,}",
+            "errors / dropped",
+            Text(
+                f"{e['errors']:,} / {e['dropped']:,}",
+                style="red" if e["errors"] or e["dropped"] else "",
+            ),
+        )
+        cpu = Text()
+        for name, value in e["cpu"].items():
+            cpu.append(f"{name} {value:.0f}%  ", style="red bold" if value > CPU_WARN else "")
+        grid.add_row("generator CPU", cpu, "", "")
+        header = Text(f"{format_duration(elapsed)} elapsed, {remaining} left  ")
+        parts: list[Any] = [Group(header, bar), grid]
+        if self.note:
+            parts.append(Text(self.note, style="yellow"))
+        return Panel(Group(*parts), title=self.title, expand=False)
+
+
+def summary_table(summary: dict[str, Any], *, title: str) -> Table:
+    """One row per phase plus 'overall' (warm-up excluded)."""
+    table = Table(title=title, title_justify="left")
+    for column in (
+        "phase",
+        "requests",
+        "ok",
+        "errors",
+        "dropped",
+        "throughput rps",
+        "p50 ms",
+        "p90 ms",
+        "p95 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+    ):
+        table.add_column(column, justify="left" if column == "phase" else "right")
+    rows = [*summary["phases"].items(), ("overall", summary["overall"])]
+    for name, s in rows:
+        latency = s["latency_ms"]
+        table.add_row(
+            Text(name, style="bold" if name == "overall" else "dim" if name == "warmup" else ""),
+            f"{s['requests']:,}",
+            f"{s['ok']:,}",
+            Text(f"{s['errors']:,}", style="red" if s["errors"] else ""),
+            Text(f"{s['dropped']:,}", style="red" if s["dropped"] else ""),
+            _num(s["throughput_rps"]),
+            *(_ms(latency[k]) for k in ("p50", "p90", "p95", "p99", "p99.9", "max")),
+        )
+    return table

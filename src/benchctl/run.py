@@ -1,0 +1,524 @@
+"""``benchctl run``: resolve the specs, launch and check the target, drive the engine
+processes, show progress, and leave a complete run directory whatever happens.
+
+The engine (Locust, gevent) runs in child processes; this module never imports it. Records
+reach disk as Parquet parts while the run goes on, so Ctrl-C, a dying target or a crashing
+worker still leaves everything measured, marked ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from rich.console import Console
+
+from benchctl import facts
+from benchctl.analysis.summary import read_requests, summarize
+from benchctl.config import TargetSpec, load_scenario, load_target, redact_headers
+from benchctl.display import LiveDisplay, summary_table
+from benchctl.durations import format_duration
+from benchctl.errors import BenchctlError, InputError
+from benchctl.load.records import merge_parts
+from benchctl.load.shapes import Plan, plan_scenario, plan_to_json, rate_curve
+from benchctl.store import (
+    COMPLETED,
+    FAILED,
+    INTERRUPTED,
+    PARTS,
+    REQUESTS,
+    RUN_JSON,
+    RUNNING,
+    SCHEMA_VERSION,
+    SUMMARY,
+    TELEMETRY,
+    RunDir,
+)
+from benchctl.targets.payload import tensors_from_file, tensors_from_metadata
+from benchctl.targets.probe import check_ready, model_inputs
+from benchctl.targets.wire import build_request
+
+CPU_SATURATED = 80.0  # percent of one core
+SATURATED_FOR_S = 5  # consecutive seconds above CPU_SATURATED
+STOP_WAIT_S = 15.0
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    scenario: str
+    target: str
+    config_dir: Path | None = None
+    rate: float | None = None
+    duration: str | None = None
+    overrides: tuple[str, ...] = ()
+    target_overrides: tuple[str, ...] = ()
+    time_scale: float = 1.0
+    workers: int = 0
+    remote_workers: int = 0
+    master_bind: str = "127.0.0.1"
+    master_port: int | None = None
+    launch: bool = False
+    runs_dir: Path = Path("runs")
+    dry_run: bool = False
+    abort_after: float = 10.0
+    command: tuple[str, ...] = ()
+
+
+@dataclass
+class RunResult:
+    status: str
+    run_dir: Path | None = None
+    summary: dict[str, Any] | None = None
+    reason: str = ""
+    generator: dict[str, Any] = field(default_factory=dict)
+
+
+def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
+    """Run one scenario against one target; returns how it ended and where it is."""
+    console = console or Console()
+    scenario, scenario_file = load_scenario(
+        options.scenario,
+        config_dir=options.config_dir,
+        rate=options.rate,
+        duration=options.duration,
+        overrides=options.overrides,
+    )
+    target, target_file = load_target(
+        options.target, config_dir=options.config_dir, overrides=options.target_overrides
+    )
+    plan = plan_scenario(scenario, options.time_scale)
+    if options.workers < 0 or options.remote_workers < 0:
+        raise InputError("--workers and --remote-workers must be >= 0")
+    if options.dry_run:
+        print_plan(console, plan, scenario_file.stem, scenario.description)
+        return RunResult(status="planned")
+    if not options.launch:
+        check_ready(target, name=f"target {target_file.stem!r}")
+
+    run_dir = RunDir.create(options.runs_dir, scenario_file.stem, target_file.stem)
+    record = {
+        "schema_version": SCHEMA_VERSION,
+        "id": run_dir.name,
+        "status": RUNNING,
+        "reason": "",
+        "command": list(options.command),
+        "scenario": {
+            "name": scenario_file.stem,
+            "file": str(scenario_file),
+            "time_scale": options.time_scale,
+            "spec": scenario.model_dump(mode="json"),
+        },
+        "target": {
+            "name": target_file.stem,
+            "file": str(target_file),
+            "spec": _public_target(target),
+            "launched": None,
+        },
+        "plan": {
+            "duration": plan.duration,
+            "expected_requests": plan.expected_requests(),
+            "open_loop": plan.open_loop,
+            "phases": [{"name": p.name, "start": p.start, "end": p.end} for p in plan.phases],
+            "curve": rate_curve(plan, points=240),
+        },
+        "engine": {
+            "workers": options.workers,
+            "remote_workers": options.remote_workers,
+            "started_at": _now(),
+        },
+        "versions": facts.versions(),
+        "host": facts.host(),
+    }
+    run_dir.write_json(RUN_JSON, record)
+    console.print(f"run directory: [bold]{run_dir.path}[/]")
+
+    server = None
+    try:
+        if options.launch:
+            server, target = _launch(target, run_dir, console)
+            run_dir.update_run(
+                target={
+                    **record["target"],
+                    "spec": _public_target(target),
+                    "launched": {
+                        "kind": server.kind,
+                        "pid": server.pid,
+                        "http_url": server.http_url,
+                        "grpc_address": server.grpc_address,
+                        "log": str(server.log_path),
+                    },
+                }
+            )
+            check_ready(target, name=f"launched {target.kind}")
+        spec = _engine_spec(scenario, target, plan)
+        (run_dir.path / "engine-spec.json").write_text(json.dumps(spec))
+        outcome = _drive(
+            options,
+            run_dir,
+            plan,
+            server,
+            console,
+            title=f"{scenario_file.stem} → {target_file.stem}",
+        )
+    except BenchctlError as exc:
+        run_dir.update_run(
+            status=FAILED, reason=str(exc), engine={**record["engine"], "ended_at": _now()}
+        )
+        raise
+    finally:
+        if server is not None:
+            server.stop()
+    return _finalize(run_dir, plan, outcome, console)
+
+
+# --------------------------------------------------------------------------- preparation
+
+
+def print_plan(console: Console, plan: Plan, name: str, description: str) -> None:
+    """The planned rate (or concurrency) over time, without sending anything."""
+    unit = "req/s" if plan.open_loop else "concurrency"
+    console.print(f"[bold]{name}[/]: {description}".rstrip(": "))
+    expected = plan.expected_requests()
+    total = f", about {expected:,.0f} requests" if expected is not None else ""
+    console.print(
+        f"duration {format_duration(plan.duration)}{total}; phases: "
+        + ", ".join(
+            f"{p.name} {format_duration(p.start)}–{format_duration(p.end)}"
+            for p in plan.phases[:12]
+        )
+        + (" …" if len(plan.phases) > 12 else "")
+    )
+    curve = rate_curve(plan, points=40)
+    peak = max((value for _, value in curve), default=0.0) or 1.0
+    for t, value in curve:
+        bar = "█" * round(40 * value / peak)
+        console.print(f"{format_duration(t):>8}  {value:9.1f} {unit}  {bar}", highlight=False)
+
+
+def _public_target(target: TargetSpec) -> dict[str, Any]:
+    data = target.model_dump(mode="json")
+    data["headers"] = redact_headers(target.headers)
+    return data
+
+
+def _launch(target: TargetSpec, run_dir: RunDir, console: Console) -> tuple[Any, TargetSpec]:
+    from benchctl.targets.launch import LaunchError, launch_kserve
+    from benchctl.targets.refmodel import RefModelConfig
+
+    spec = target.launch
+    model = RefModelConfig(
+        hidden_width=spec.hidden_width,
+        hidden_layers=spec.hidden_layers,
+        repeat=spec.repeat,
+        stall_every_s=spec.stall_every_s,
+        stall_for_s=spec.stall_for_s,
+    )
+    console.print(f"launching a local {spec.server} server (127.0.0.1, free ports)…")
+    try:
+        server = launch_kserve(
+            log_dir=run_dir.path,
+            model=model,
+            model_name=target.model,
+            workers=spec.workers,
+            log=lambda m: console.print(m),
+        )
+    except LaunchError as exc:
+        raise BenchctlError(str(exc)) from None
+    console.print(
+        f"{spec.server} ready at {server.http_url} (gRPC {server.grpc_address}), pid {server.pid}"
+    )
+    return server, target.model_copy(
+        update={"url": server.http_url, "grpc_address": server.grpc_address}
+    )
+
+
+def _engine_spec(scenario: Any, target: TargetSpec, plan: Plan) -> dict[str, Any]:
+    if target.payload.source == "file":
+        payload = tensors_from_file(target.payload)
+    else:
+        payload = tensors_from_metadata(model_inputs(target), target.payload)
+    request = build_request(target, payload)
+    return {
+        "plan": plan_to_json(plan),
+        "request": request.to_json(),
+        "limits": {
+            "max_in_flight": scenario.max_in_flight,
+            "drop_after": getattr(scenario, "drop_after", 1.0),
+            "timeout": target.timeout,
+            "connect_timeout": target.connect_timeout,
+        },
+    }
+
+
+# --------------------------------------------------------------------------- engine processes
+
+
+@dataclass
+class _Outcome:
+    status: str = INTERRUPTED
+    reason: str = ""
+    t0: float | None = None
+    done: dict[str, Any] = field(default_factory=dict)
+    last: dict[str, Any] = field(default_factory=dict)
+    cpu: list[tuple[float, str, float]] = field(default_factory=list)
+
+
+def _engine_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "benchctl.load.engine", *args]
+
+
+def _spawn(command: list[str], log_path: Path, *, stdout: Any) -> subprocess.Popen:
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            command, stdout=stdout, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+
+
+def _drive(
+    options: RunOptions, run_dir: RunDir, plan: Plan, server: Any, console: Console, *, title: str
+) -> _Outcome:
+    spec_path = str(run_dir.path / "engine-spec.json")
+    distributed = options.workers > 0 or options.remote_workers > 0
+    workers: list[subprocess.Popen] = []
+    if distributed:
+        port = options.master_port or _free_port()
+        expected = options.workers + options.remote_workers
+        main = _spawn(
+            _engine_command(
+                "--role",
+                "master",
+                "--spec",
+                spec_path,
+                "--run-dir",
+                str(run_dir.path),
+                "--bind-host",
+                options.master_bind,
+                "--port",
+                str(port),
+                "--expect-workers",
+                str(expected),
+            ),
+            run_dir.path / "engine.log",
+            stdout=subprocess.PIPE,
+        )
+        if options.remote_workers:
+            console.print(
+                f"master listening on {options.master_bind}:{port}; join with "
+                f"`benchctl worker --master <this host>:{port}`"
+            )
+        workers = [
+            _spawn(
+                _engine_command(
+                    "--role", "worker", "--master-host", "127.0.0.1", "--port", str(port)
+                ),
+                run_dir.path / f"worker-{i}.log",
+                stdout=subprocess.DEVNULL,
+            )
+            for i in range(options.workers)
+        ]
+    else:
+        main = _spawn(
+            _engine_command("--role", "local", "--spec", spec_path, "--run-dir", str(run_dir.path)),
+            run_dir.path / "engine.log",
+            stdout=subprocess.PIPE,
+        )
+    events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    threading.Thread(target=_read_events, args=(main, events), daemon=True).start()
+    outcome = _Outcome()
+    watch = _Watchdog(options.abort_after)
+    stop_sent_at: float | None = None
+    interrupts = 0
+    with LiveDisplay(console, title) as display:
+        while True:
+            try:
+                event = events.get(timeout=0.5)
+                if event is None:
+                    break
+                _handle(event, outcome, display)
+                problem = watch.check(event, server, workers) if not stop_sent_at else ""
+            except KeyboardInterrupt:
+                interrupts += 1
+                problem = "interrupted by user (Ctrl-C)"
+                if interrupts > 1:
+                    display.note = "second Ctrl-C: stopping now"
+                    _kill_all([main, *workers])
+            except queue.Empty:
+                problem = watch.check({}, server, workers) if not stop_sent_at else ""
+            if problem and stop_sent_at is None:
+                outcome.reason = problem
+                display.note = f"stopping: {problem} (records so far are kept)"
+                stop_sent_at = time.monotonic()
+                _signal(main, signal.SIGTERM)
+            if stop_sent_at and time.monotonic() - stop_sent_at > STOP_WAIT_S:
+                _kill_all([main, *workers])
+    main.wait()
+    for worker in workers:
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _kill_all([worker])
+    if not outcome.done:
+        outcome.status = INTERRUPTED
+        outcome.reason = (
+            outcome.reason
+            or f"engine exited with code {main.returncode} before "
+            f"finishing; see {run_dir.path / 'engine.log'}"
+        )
+    elif outcome.reason:  # we stopped it: keep our reason over the engine's
+        outcome.status = INTERRUPTED
+    return outcome
+
+
+class _Watchdog:
+    """Decides when a run must stop early: dead target, dead worker, unreachable target."""
+
+    def __init__(self, abort_after: float) -> None:
+        self.abort_after = abort_after
+        self._ok = -1
+        self._ok_changed = time.monotonic()
+        self._conn_at_ok_change = 0
+
+    def check(self, event: dict[str, Any], server: Any, workers: list[subprocess.Popen]) -> str:
+        if server is not None and not server.alive():
+            return f"the launched target exited; see {server.log_path}"
+        for index, worker in enumerate(workers):
+            if worker.poll() is not None and worker.returncode != 0:
+                return f"worker {index} exited with code {worker.returncode}"
+        if event.get("type") != "progress" or self.abort_after <= 0:
+            return ""
+        if event["ok"] != self._ok:
+            self._ok, self._ok_changed = event["ok"], time.monotonic()
+            self._conn_at_ok_change = event["connection_errors"]
+        stalled = time.monotonic() - self._ok_changed
+        if stalled > self.abort_after and event["connection_errors"] > self._conn_at_ok_change:
+            return f"target unreachable: only connection errors for {stalled:.0f}s"
+        return ""
+
+
+def _handle(event: dict[str, Any], outcome: _Outcome, display: LiveDisplay) -> None:
+    kind = event.get("type")
+    if kind == "started":
+        outcome.t0 = event["t0"]
+    elif kind == "progress":
+        outcome.last = event
+        for name, value in event["cpu"].items():
+            outcome.cpu.append((event["elapsed"], name, value))
+        display.update(event)
+    elif kind == "waiting":
+        display.update(event)
+    elif kind == "done":
+        outcome.done = event
+        outcome.status = event["status"]
+        outcome.reason = outcome.reason or event.get("reason", "")
+        outcome.t0 = event.get("t0") or outcome.t0
+
+
+def _read_events(process: subprocess.Popen, events: queue.Queue) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        try:
+            events.put(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    events.put(None)
+
+
+def _signal(process: subprocess.Popen, signum: int) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signum)
+
+
+def _kill_all(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        _signal(process, signal.SIGKILL)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- finishing
+
+
+def _finalize(run_dir: RunDir, plan: Plan, outcome: _Outcome, console: Console) -> RunResult:
+    rows = merge_parts(run_dir.path / PARTS, run_dir.path / REQUESTS)
+    end = None if outcome.status == COMPLETED else outcome.last.get("elapsed")
+    phases = [{"name": p.name, "start": p.start, "end": p.end} for p in plan.phases]
+    summary = summarize(read_requests(run_dir.path / REQUESTS), phases, end=end)
+    run_dir.write_json(SUMMARY, {"schema_version": SCHEMA_VERSION, **summary})
+    _write_generator_telemetry(run_dir.path / TELEMETRY, outcome.cpu)
+    generator = generator_flags(outcome.cpu)
+    data = run_dir.read_json(RUN_JSON)
+    run_dir.update_run(
+        status=outcome.status,
+        reason=outcome.reason,
+        engine={**data["engine"], "t0": outcome.t0, "ended_at": _now()},
+        counts={
+            "sent": outcome.done.get("sent", outcome.last.get("sent")),
+            "dropped": outcome.done.get("dropped", outcome.last.get("dropped")),
+            "rows": rows,
+        },
+        generator=generator,
+    )
+    console.print(summary_table(summary, title=f"{run_dir.name} ({outcome.status})"))
+    if generator["saturated"]:
+        console.print(
+            f"[red bold]generator_saturated[/]: a load process stayed above "
+            f"{CPU_SATURATED:.0f}% CPU for {generator['saturated_seconds']}s: "
+            "latencies include the generator's own delay; add --workers"
+        )
+    if outcome.status != COMPLETED:
+        console.print(f"[yellow]run {outcome.status}: {outcome.reason}[/] ({rows:,} requests kept)")
+    return RunResult(outcome.status, run_dir.path, summary, outcome.reason, generator)
+
+
+def generator_flags(samples: list[tuple[float, str, float]]) -> dict[str, Any]:
+    """Saturated when one load process stays above 80% CPU for 5+ seconds in a row."""
+    longest: dict[str, int] = {}
+    streak: dict[str, int] = {}
+    for _, name, value in samples:
+        streak[name] = streak.get(name, 0) + 1 if value > CPU_SATURATED else 0
+        longest[name] = max(longest.get(name, 0), streak[name])
+    worst = max(longest.values(), default=0)
+    return {
+        "saturated": worst >= SATURATED_FOR_S,
+        "saturated_seconds": worst,
+        "cpu_max": max((value for _, _, value in samples), default=None),
+        "threshold": CPU_SATURATED,
+        "processes": sorted(longest),
+    }
+
+
+def _write_generator_telemetry(path: Path, samples: list[tuple[float, str, float]]) -> None:
+    table = pa.table(
+        {
+            "time": pa.array([s[0] for s in samples], pa.float64()),
+            "source": pa.array(["generator"] * len(samples), pa.string()),
+            "metric": pa.array(["cpu_percent"] * len(samples), pa.string()),
+            "labels": pa.array([json.dumps({"process": s[1]}) for s in samples], pa.string()),
+            "value": pa.array([s[2] for s in samples], pa.float64()),
+        }
+    )
+    pq.write_table(table, path)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

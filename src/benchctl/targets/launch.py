@@ -1,0 +1,278 @@
+"""Launch local real model servers on 127.0.0.1, each from its own cached virtual environment.
+
+`server_venv` is shared by every server kind (KServe now; Triton and TorchServe later): it
+creates a venv keyed by the server name and the hash of its pinned requirements, once,
+and reuses it. A launched server's stdout and stderr go to a log file, never a pipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from benchctl.errors import BenchctlError
+from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig
+
+KSERVE_REQUIREMENTS = ["kserve==0.21.0", "numpy==2.4.6"]
+SERVERS_DIR = Path(__file__).resolve().parent / "servers"
+_DISPLAY_NAMES = {"kserve": "KServe", "triton": "Triton", "torchserve": "TorchServe"}
+_MARKER = ".benchctl-complete"
+# Variables of benchctl's own environment that must not leak into a server's interpreter.
+_SCRUBBED_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "__PYVENV_LAUNCHER__")
+_DEFAULT_MODEL = RefModelConfig()  # frozen
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class LaunchError(BenchctlError):
+    """A local server could not be set up or started; the message is one line."""
+
+
+def cache_root(cache_dir: Path | None = None) -> Path:
+    """`cache_dir`, else $BENCHCTL_CACHE_DIR, else ~/.cache/benchctl."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    env = os.environ.get("BENCHCTL_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "benchctl"
+
+
+def venv_python(venv: Path) -> Path:
+    """The interpreter of a venv made by `server_venv`."""
+    return venv / "bin" / "python"
+
+
+def server_venv(
+    name: str,
+    requirements: list[str],
+    *,
+    cache_dir: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Return a venv with `requirements` installed, creating it on first use.
+
+    The venv lives at <cache>/venvs/<name>-<hash of python version + requirements>. A marker
+    file is written only after pip succeeds, so an interrupted install is redone next time;
+    a file lock keeps two benchctl processes from building the same venv at once.
+    """
+    base_python = getattr(sys, "_base_executable", None) or sys.executable
+    key = json.dumps([list(sys.version_info[:3]), requirements])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    venvs = cache_root(cache_dir) / "venvs"
+    venv = venvs / f"{name}-{digest}"
+    if (venv / _MARKER).exists():
+        return venv
+    venvs.mkdir(parents=True, exist_ok=True)
+    install_log = venvs / f"{name}-{digest}.install.log"
+    with _file_lock(venvs / f"{name}-{digest}.lock"):
+        if (venv / _MARKER).exists():  # built by another process while we waited
+            return venv
+        display = _DISPLAY_NAMES.get(name, name)
+        log(f"creating {display} environment (first use, ~1 min)…")
+        if venv.exists():
+            shutil.rmtree(venv)  # left by an interrupted attempt
+        pip = [str(venv_python(venv)), "-m", "pip", "install", "--disable-pip-version-check"]
+        steps = [
+            [base_python, "-m", "venv", str(venv)],
+            [*pip, "--no-input", "--progress-bar", "off", *requirements],
+        ]
+        with install_log.open("wb") as out:
+            for cmd in steps:
+                rc = subprocess.call(
+                    cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    env=_server_env(),
+                )  # fmt: skip
+                if rc != 0:
+                    raise LaunchError(
+                        f"creating the {display} environment failed ({Path(cmd[0]).name} exit "
+                        f"code {rc}): {_last_line(install_log)} (log: {install_log})"
+                    )
+        (venv / _MARKER).write_text("\n".join(requirements) + "\n")
+    return venv
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LaunchedServer:
+    """A running local server and everything needed to reach, watch and stop it."""
+
+    kind: str
+    pid: int
+    http_url: str
+    grpc_address: str
+    metrics_url: str | None
+    log_path: Path
+    process: subprocess.Popen[bytes]
+    _tree: list[psutil.Process] = field(default_factory=list, repr=False, compare=False)
+
+    def alive(self) -> bool:
+        """True while the server's main process runs."""
+        return self.process.poll() is None
+
+    def remember_tree(self) -> None:
+        """Record the current child processes, so that `stop` finds them even if orphaned."""
+        with contextlib.suppress(psutil.Error):
+            known = {p.pid for p in self._tree}
+            kids = psutil.Process(self.pid).children(recursive=True)
+            self._tree += [p for p in kids if p.pid not in known]
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM the server, wait up to `timeout` s, then SIGKILL its whole tree (idempotent)."""
+        if self.alive():
+            self.remember_tree()
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGTERM)  # KServe stops its own workers
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout)
+        if self.alive():
+            self.process.kill()
+        self.process.wait()
+        rest = [p for p in self._tree if p.is_running()]
+        _, survivors = psutil.wait_procs(rest, timeout=max(0.0, deadline - time.monotonic()))
+        for p in survivors:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        psutil.wait_procs(survivors, timeout=5.0)
+
+
+def launch_kserve(
+    *,
+    log_dir: Path,
+    model: RefModelConfig = _DEFAULT_MODEL,
+    model_name: str = MODEL_NAME,
+    workers: int = 1,
+    ready_timeout: float = 60.0,
+    cache_dir: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> LaunchedServer:
+    """Start a real KServe ModelServer serving the reference model on 127.0.0.1.
+
+    Returns once `/v2/models/<model_name>/ready` answers 200 and the gRPC port accepts
+    connections; raises LaunchError (one line, naming the log) if the server exits first or
+    the timeout passes. Nothing is left running when it raises.
+    """
+    if workers < 1:
+        raise LaunchError(f"KServe workers must be >= 1, got {workers}")
+    venv = server_venv("kserve", KSERVE_REQUIREMENTS, cache_dir=cache_dir, log=log)
+    http_port = free_port()
+    grpc_port = free_port()
+    while grpc_port == http_port:
+        grpc_port = free_port()
+    cmd = [
+        str(venv_python(venv)), str(SERVERS_DIR / "kserve_server.py"),
+        "--http-port", str(http_port), "--grpc-port", str(grpc_port),
+        "--model-name", model_name, "--workers", str(workers),
+    ]  # fmt: skip
+    for f in dataclasses.fields(model):
+        cmd += ["--" + f.name.replace("_", "-"), str(getattr(model, f.name))]
+    log_dir = Path(log_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / "kserve.log"
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=_server_env(), cwd=log_dir, start_new_session=True,
+        )  # fmt: skip
+    http_url = f"http://127.0.0.1:{http_port}"
+    server = LaunchedServer(
+        kind="kserve",
+        pid=proc.pid,
+        http_url=http_url,
+        grpc_address=f"127.0.0.1:{grpc_port}",
+        metrics_url=f"{http_url}/metrics",
+        log_path=log_path,
+        process=proc,
+    )
+    try:
+        _wait_ready(server, f"{http_url}/v2/models/{model_name}/ready", grpc_port, ready_timeout)
+    except BaseException:
+        server.stop(timeout=5.0)
+        raise
+    server.remember_tree()
+    return server
+
+
+def _wait_ready(server: LaunchedServer, ready_url: str, grpc_port: int, timeout: float) -> None:
+    name = _DISPLAY_NAMES.get(server.kind, server.kind)
+    deadline = time.monotonic() + timeout
+    while True:
+        rc = server.process.poll()
+        if rc is not None:
+            raise LaunchError(
+                f"{name} exited with code {rc} before it was ready: "
+                f"{_last_line(server.log_path)} (log: {server.log_path})"
+            )
+        if _http_ok(ready_url) and _port_open(grpc_port):
+            return
+        if time.monotonic() > deadline:
+            raise LaunchError(
+                f"{name} was not ready after {timeout:g} s ({ready_url}): "
+                f"{_last_line(server.log_path)} (log: {server.log_path})"
+            )
+        time.sleep(0.1)
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with _NO_PROXY.open(url, timeout=1.0) as resp:
+            return int(resp.status) == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _server_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    env["PYTHONUNBUFFERED"] = "1"  # the log file is current when a launch fails
+    return env
+
+
+def _last_line(path: Path) -> str:
+    """The last non-blank line of a log file, shortened, or a placeholder."""
+    try:
+        with path.open("rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 4096))
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return "(no log)"
+    last = next((ln.strip() for ln in reversed(lines) if ln.strip()), "(empty log)")
+    return last if len(last) <= 200 else last[:197] + "..."
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with path.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
