@@ -6,6 +6,7 @@ then the built-ins shipped with the package. A path to a YAML file works too.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -379,7 +380,8 @@ def _validate(adapter: TypeAdapter, data: Any, path: Path, lines: dict[tuple, in
 
 def describe_validation_error(exc: ValidationError, path: Path, lines: dict[tuple, int]) -> str:
     """One line: ``file:line: field 'x': what is wrong (allowed: ...)``."""
-    error = exc.errors()[0]
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    error = errors[0]
     loc = tuple(part for part in error["loc"] if not _is_union_tag(part, error))
     line = None
     for depth in range(len(loc), 0, -1):
@@ -392,11 +394,16 @@ def describe_validation_error(exc: ValidationError, path: Path, lines: dict[tupl
     if error["type"] == "union_tag_invalid" or (error["type"] == "union_tag_not_found"):
         field, message = "kind", f"must be one of {', '.join(SCENARIO_KINDS)}"
     elif error["type"] == "extra_forbidden":
-        message = "unknown field (check the spelling; `benchctl scenarios` shows examples)"
+        missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing"]
+        close = difflib.get_close_matches(str(loc[-1]), missing, n=1) if loc else []
+        hint = f"did you mean '{close[0]}'?" if close else "check the spelling"
+        message = f"unknown field ({hint}; the built-in YAML files show every field)"
     elif error["type"] == "literal_error":
         message = f"{message} (got {error.get('input')!r})"
     more = len(exc.errors()) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    if not loc and field == "(top level)":
+        return f"{where}: {message}{suffix}"
     return f"{where}: field '{field}': {message}{suffix}"
 
 

@@ -82,8 +82,15 @@ def test_step_staircase_counts_and_phases():
 
 def test_spike_bursts_every_period_and_time_scale_keeps_rates():
     scenario = SpikeScenario(
-        kind="spike", base_rate=10, burst_multiplier=5, period=600, burst_at=300,
-        rise_time=10, burst_length=60, periods=3, arrivals="constant",
+        kind="spike",
+        base_rate=10,
+        burst_multiplier=5,
+        period=600,
+        burst_at=300,
+        rise_time=10,
+        burst_length=60,
+        periods=3,
+        arrivals="constant",
     )
     full, scaled = plan_scenario(scenario), plan_scenario(scenario, time_scale=0.1)
     assert full.duration == 1800 and scaled.duration == pytest.approx(180)

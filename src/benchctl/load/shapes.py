@@ -272,7 +272,10 @@ def _spike(scenario: SpikeScenario, s: float) -> tuple[RateProfile, list[Phase]]
 def _with_warmup(plan: Plan, phases: list[Phase], warmup: float) -> Plan:
     """Label the first ``warmup`` seconds 'warmup' (excluded from results)."""
     if warmup >= plan.duration and warmup > 0:
-        raise InputError(f"warmup ({warmup:g}s) must be shorter than the run ({plan.duration:g}s)")
+        raise InputError(
+            f"warmup ({warmup:g}s) must be shorter than the run ({plan.duration:g}s): "
+            "lower it with --set warmup=..."
+        )
     trimmed = [Phase(WARMUP, 0.0, warmup)] if warmup > 0 else []
     for phase in phases:
         if phase.end > warmup:

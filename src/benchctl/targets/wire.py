@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from google.protobuf.message import DecodeError
 
 from benchctl.config import TargetSpec
 from benchctl.targets import v2_proto
@@ -115,7 +116,7 @@ def check_response(protocol: str, body: bytes, expect_rows: int) -> str:
         if not shape or shape[0] != expect_rows or not isinstance(values, list):
             return BAD_RESPONSE
         return "" if len(values) == int(np.prod(shape)) else BAD_RESPONSE
-    except (ValueError, AttributeError, TypeError, KeyError):
+    except (ValueError, AttributeError, TypeError, KeyError, DecodeError):
         return BAD_RESPONSE
 
 

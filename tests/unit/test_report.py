@@ -1,0 +1,237 @@
+"""write_report on synthetic run directories with known numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from benchctl.errors import InputError
+from benchctl.load.records import RecordBuffer, to_table
+from benchctl.reports.figures import window_width
+from benchctl.reports.html import write_report
+
+PHASES = [("warmup", 0.0, 2.0), ("base", 2.0, 10.0), ("burst", 10.0, 20.0), ("base", 20.0, 30.0)]
+NAMES = ["warmup", "base", "burst"]
+XSS = "<script>alert(1)</script>"
+
+
+def _stats(requests: int, throughput: float, p99: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "requests": requests,
+        "sent": requests - 7,
+        "ok": requests - 10,
+        "errors": 3,
+        "dropped": 7,
+        "error_rate": 0.005,
+        "drop_rate": 0.0117,
+        "seconds": 28.0,
+        "offered_rps": 21.4,
+        "throughput_rps": throughput,
+        "latency_ms": {
+            "p50": 3.214,
+            "p90": 9.0,
+            "p95": 12.34,
+            "p99": p99,
+            "p99.9": 1234.6,
+            "max": 2000.0,
+            "mean": 5.0,
+        },
+        "send_lag_ms": {"p50": 0.1, "p99": 0.9, "max": 2.0, "mean": 0.2},
+        **extra,
+    }
+
+
+SUMMARY = {
+    "measured_seconds": 28.0,
+    "overall": _stats(600, 123.4, 45.67),
+    "phases": {
+        "warmup": _stats(40, 19.5, 8.0),
+        "base": _stats(360, 20.1, 6.5),
+        "burst": _stats(200, 39.9, 88.8),
+    },
+    "errors": {"http_5xx": 3, "dropped": 7},
+}
+
+
+def _run_json(**fields: Any) -> dict[str, Any]:
+    run = {
+        "schema_version": 1,
+        "id": "20261122T034000Z-spike-kserve",
+        "status": "completed",
+        "reason": "",
+        "command": ["benchctl", "run", "spike", "--target", "kserve", "--launch"],
+        "scenario": {
+            "name": "spike",
+            "file": "scenarios/spike.yaml",
+            "time_scale": 0.1,
+            "spec": {"kind": "spike", "description": "A burst of 2x", "base_rate": 20},
+        },
+        "target": {
+            "name": "kserve",
+            "file": "targets/kserve.yaml",
+            "spec": {
+                "protocol": "rest-v2",
+                "url": "http://127.0.0.1:8080",
+                "model": "mlp",
+                "headers": {"Authorization": "<redacted>"},
+            },
+            "launched": {"kind": "kserve", "http_url": "http://127.0.0.1:8080", "pid": 123},
+        },
+        "plan": {
+            "duration": 30.0,
+            "expected_requests": 600.0,
+            "open_loop": True,
+            "phases": [{"name": n, "start": s, "end": e} for n, s, e in PHASES],
+            "curve": [[t, 40.0 if 10 <= t < 20 else 20.0] for t in np.arange(0, 30, 0.5)],
+        },
+        "engine": {
+            "workers": 0,
+            "remote_workers": 0,
+            "t0": 1795318803.36,
+            "started_at": "2026-11-22T03:40:03Z",
+            "ended_at": "2026-11-22T03:40:33Z",
+        },
+        "versions": {"benchctl": "0.1.0", "locust": "2.47.0", "python": "3.11.7"},
+        "host": {"hostname": "box", "cpus": 2, "memory_gb": 24.0, "platform": "Linux"},
+        "counts": {"sent": 593, "dropped": 7, "rows": 600},
+        "generator": {
+            "saturated": False,
+            "cpu_max": 35.0,
+            "saturated_seconds": 0,
+            "threshold": 80.0,
+        },
+    }
+    run.update(fields)
+    return run
+
+
+def _write_requests(path: Path) -> None:
+    """20 req/s for 30 s: 5 ms latency, 40 ms in the burst, a few errors and drops."""
+    buffer = RecordBuffer()
+    times = np.arange(0.025, 30.0, 0.05)
+    for i, t in enumerate(times):
+        if i % 97 == 50:
+            buffer.add_dropped(t)
+            continue
+        latency = 0.040 if 10 <= t < 20 else 0.005
+        error = "http_5xx" if i % 199 == 0 else ""
+        buffer.add(t, t + 0.0001, t + latency, 500 if error else 200, error, 100, 200)
+    starts = np.array([s for _, s, _ in PHASES])
+    index = np.array(
+        [NAMES.index(PHASES[k][0]) for k in np.searchsorted(starts, times, "right") - 1]
+    )
+    pq.write_table(to_table(buffer.drain(), NAMES, index), path)
+
+
+def _run_dir(tmp_path: Path, *, summary: bool = True, requests: bool = True, **fields: Any) -> Path:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "run.json").write_text(json.dumps(_run_json(**fields)))
+    if summary:
+        (run_dir / "summary.json").write_text(json.dumps(SUMMARY))
+    if requests:
+        _write_requests(run_dir / "requests.parquet")
+    return run_dir
+
+
+def _render(run_dir: Path) -> str:
+    path = write_report(run_dir)
+    assert path == run_dir / "report.html"
+    return path.read_text()
+
+
+def test_complete_run_has_numbers_figures_and_no_external_resources(tmp_path: Path) -> None:
+    page = _render(_run_dir(tmp_path))
+    assert page.lower().startswith("<!doctype html>")
+    for number in ("123.4", "3.21", "12.3", "45.7", "1,235", "0.50%", "88.8"):
+        assert number in page
+    assert page.count("<svg ") == 3
+    for external in ('src="http', 'href="http', "@import", "<script src", "url(http"):
+        assert external not in page
+    assert "warmup (excluded)" in page
+    assert "http_5xx" in page
+    assert "benchctl run spike --target kserve --launch" in page
+    assert "&lt;redacted&gt;" in page
+    assert "banner-" not in page
+    assert not list((tmp_path / "run").glob(".*.tmp"))
+
+
+def test_scenario_description_is_escaped(tmp_path: Path) -> None:
+    run = _run_json()
+    run["scenario"]["spec"]["description"] = XSS
+    run_dir = _run_dir(tmp_path)
+    (run_dir / "run.json").write_text(json.dumps(run))
+    page = _render(run_dir)
+    assert XSS not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script" not in page
+
+
+def test_interrupted_and_saturated_runs_say_so(tmp_path: Path) -> None:
+    generator = {"saturated": True, "cpu_max": 99.0, "saturated_seconds": 12, "threshold": 80.0}
+    run_dir = _run_dir(tmp_path, status="interrupted", reason="Ctrl-C", generator=generator)
+    page = _render(run_dir)
+    assert 'id="banner-interrupted"' in page and "Ctrl-C" in page
+    assert 'id="banner-generator-saturated"' in page
+    assert "the generator&#39;s, not the server&#39;s" in page
+    assert page.count("<svg ") == 3
+
+
+def test_failed_run_with_only_run_json_renders_and_says_what_is_absent(tmp_path: Path) -> None:
+    run = {
+        "id": "x",
+        "status": "failed",
+        "reason": "target did not start",
+        "scenario": {"name": "steady"},
+        "target": {"name": "triton"},
+    }
+    run_dir = tmp_path / "failed"
+    run_dir.mkdir()
+    (run_dir / "run.json").write_text(json.dumps(run))
+    page = _render(run_dir)
+    assert 'id="banner-failed"' in page and "target did not start" in page
+    assert "requests.parquet is absent" in page
+    assert "summary.json is absent" in page
+    assert "<svg" not in page
+
+
+def test_missing_summary_is_computed_from_requests(tmp_path: Path) -> None:
+    page = _render(_run_dir(tmp_path, summary=False))
+    assert "computed from requests.parquet" in page
+    assert page.count("<svg ") == 3
+    assert "http_5xx" in page and "burst" in page
+
+
+def test_closed_loop_run_plots_planned_concurrency(tmp_path: Path) -> None:
+    run = _run_json()
+    run["plan"].update(open_loop=False, curve=[[0.0, 1.0], [10.0, 4.0], [20.0, 16.0]])
+    run_dir = _run_dir(tmp_path)
+    (run_dir / "run.json").write_text(json.dumps(run))
+    page = _render(run_dir)
+    assert "planned concurrency (right axis)" in page
+    assert page.count("<svg ") == 3
+
+
+def test_output_elsewhere(tmp_path: Path) -> None:
+    output = tmp_path / "reports" / "one.html"
+    assert write_report(_run_dir(tmp_path), output=output) == output
+    assert output.read_text().lower().startswith("<!doctype html>")
+
+
+def test_not_a_run_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not a run directory"):
+        write_report(tmp_path)
+    with pytest.raises(InputError):
+        write_report(tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    ("duration", "width"), [(30, 1), (180, 1), (600, 5), (10_800, 60), (86_400, 600)]
+)
+def test_window_width_gives_at_most_200_windows(duration: float, width: float) -> None:
+    assert window_width(duration) == width
