@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args, console)
     except BenchctlError as exc:
-        Console(stderr=True).print(f"benchctl: error: {exc}", highlight=False, markup=False)
+        sys.stderr.write(f"benchctl: error: {exc}\n")  # one line, never wrapped
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
