@@ -41,7 +41,8 @@ server does, and latency counts from that time (a stall shows up in p99, not hid
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    console = Console()
+    # CI logs are no terminal: give tables room instead of wrapping them at 80 columns.
+    console = Console() if sys.stdout.isatty() else Console(width=max(120, _columns()))
     try:
         return args.handler(args, console)
     except BenchctlError as exc:
@@ -49,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+
+
+def _columns() -> int:
+    try:
+        return int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

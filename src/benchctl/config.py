@@ -191,11 +191,20 @@ class PayloadSpec(_Spec):
         return self
 
 
+ServerKind = Literal["kserve", "triton", "torchserve", "tfserving", "mlserver"]
+Protocol = Literal[
+    "rest-v1", "rest-v2", "grpc-v2", "torchserve-rest", "torchserve-grpc", "tfserving-grpc"
+]
+
+
 class LaunchSpec(_Spec):
     """How ``--launch`` starts a local real server with the bundled reference model."""
 
-    server: Literal["kserve"] = "kserve"
-    workers: int = Field(1, ge=1)
+    server: ServerKind | None = Field(None, description="default: the target's kind")
+    workers: int = Field(1, ge=1, description="server worker processes")
+    instances: int = Field(1, ge=1, description="model instances (Triton instance_group)")
+    max_batch_size: int = Field(0, ge=0, description="dynamic batching up to this; 0 = off")
+    batch_delay_ms: float = Field(0.0, ge=0, description="how long a batch may wait to fill")
     hidden_width: int = Field(256, ge=1)
     hidden_layers: int = Field(4, ge=1)
     repeat: int = Field(1, ge=1, description="forward passes per request: the cost knob")
@@ -204,11 +213,12 @@ class LaunchSpec(_Spec):
 
 
 class TargetSpec(_Spec):
-    kind: Literal["kserve"] = "kserve"
+    kind: ServerKind = "kserve"
     description: str = ""
     url: str = Field("http://127.0.0.1:8080", description="HTTP base URL")
     grpc_address: str = Field("127.0.0.1:8081", description="host:port for gRPC")
-    protocol: Literal["rest-v1", "rest-v2", "grpc-v2"] = "rest-v2"
+    protocol: Protocol = "rest-v2"
+    metrics_url: str | None = Field(None, description="the server's Prometheus endpoint")
     model: str = "mlp"
     model_version: str = ""
     payload: PayloadSpec = PayloadSpec()

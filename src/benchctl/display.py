@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
@@ -117,33 +118,28 @@ class LiveDisplay:
 
 
 def summary_table(summary: dict[str, Any], *, title: str) -> Table:
-    """One row per phase plus 'overall' (warm-up excluded)."""
-    table = Table(title=title, title_justify="left")
-    for column in (
-        "phase",
-        "requests",
-        "ok",
-        "errors",
-        "dropped",
-        "throughput rps",
-        "p50 ms",
-        "p90 ms",
-        "p95 ms",
-        "p99 ms",
-        "p99.9 ms",
-        "max ms",
-    ):
-        table.add_column(column, justify="left" if column == "phase" else "right")
+    """One row per phase plus 'overall' (warm-up excluded); latency in ms."""
+    table = Table(
+        title=title,
+        title_justify="left",
+        caption="latency in ms, counted from each request's intended send time",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,  # its blank column separator is the only gap needed
+        padding=0,
+    )
+    percentiles = ("p50", "p95", "p99", "p99.9", "max")
+    for column in ("phase", "reqs", "ok", "err", "drop", "rps", *percentiles):
+        table.add_column(column, justify="left" if column == "phase" else "right", no_wrap=True)
     rows = [*summary["phases"].items(), ("overall", summary["overall"])]
     for name, s in rows:
-        latency = s["latency_ms"]
+        style = "bold" if name == "overall" else "dim" if name == "warmup" else ""
         table.add_row(
-            Text(name, style="bold" if name == "overall" else "dim" if name == "warmup" else ""),
+            Text(name, style=style),
             f"{s['requests']:,}",
             f"{s['ok']:,}",
             Text(f"{s['errors']:,}", style="red" if s["errors"] else ""),
             Text(f"{s['dropped']:,}", style="red" if s["dropped"] else ""),
             _num(s["throughput_rps"]),
-            *(_ms(latency[k]) for k in ("p50", "p90", "p95", "p99", "p99.9", "max")),
+            *(_ms(s["latency_ms"][k]) for k in percentiles),
         )
     return table

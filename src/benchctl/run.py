@@ -47,9 +47,8 @@ from benchctl.store import (
     TELEMETRY,
     RunDir,
 )
+from benchctl.targets.adapter import adapter_for
 from benchctl.targets.payload import tensors_from_file, tensors_from_metadata
-from benchctl.targets.probe import check_ready, model_inputs
-from benchctl.targets.wire import build_request
 
 CPU_SATURATED = 80.0  # percent of one core
 SATURATED_FOR_S = 5  # consecutive seconds above CPU_SATURATED
@@ -105,8 +104,9 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
     if options.dry_run:
         print_plan(console, plan, scenario_file.stem, scenario.description)
         return RunResult(status="planned")
+    adapter = adapter_for(target.protocol)
     if not options.launch:
-        check_ready(target, name=f"target {target_file.stem!r}")
+        adapter.check_ready(target, f"target {target_file.stem!r}")
 
     run_dir = RunDir.create(options.runs_dir, scenario_file.stem, target_file.stem)
     record = {
@@ -162,7 +162,7 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
                     },
                 }
             )
-            check_ready(target, name=f"launched {target.kind}")
+            adapter.check_ready(target, f"launched {target.kind}")
         spec = _engine_spec(scenario, target, plan)
         (run_dir.path / "engine-spec.json").write_text(json.dumps(spec))
         outcome = _drive(
@@ -215,42 +215,39 @@ def _public_target(target: TargetSpec) -> dict[str, Any]:
 
 
 def _launch(target: TargetSpec, run_dir: RunDir, console: Console) -> tuple[Any, TargetSpec]:
-    from benchctl.targets.launch import LaunchError, launch_kserve
-    from benchctl.targets.refmodel import RefModelConfig
+    from benchctl.targets.registry import LAUNCHERS
 
-    spec = target.launch
-    model = RefModelConfig(
-        hidden_width=spec.hidden_width,
-        hidden_layers=spec.hidden_layers,
-        repeat=spec.repeat,
-        stall_every_s=spec.stall_every_s,
-        stall_for_s=spec.stall_for_s,
-    )
-    console.print(f"launching a local {spec.server} server (127.0.0.1, free ports)…")
-    try:
-        server = launch_kserve(
-            log_dir=run_dir.path,
-            model=model,
-            model_name=target.model,
-            workers=spec.workers,
-            log=lambda m: console.print(m),
+    kind = target.launch.server or target.kind
+    launcher = LAUNCHERS.get(kind)
+    if launcher is None:
+        raise InputError(
+            f"--launch cannot start a {kind} server: launchable kinds are "
+            f"{', '.join(sorted(LAUNCHERS))}"
         )
-    except LaunchError as exc:
-        raise BenchctlError(str(exc)) from None
+    console.print(f"launching a local {kind} server (127.0.0.1, free ports)…")
+    server = launcher(
+        target.launch,
+        model_name=target.model,
+        log_dir=run_dir.path,
+        log=lambda message: console.print(message),
+    )
     console.print(
-        f"{spec.server} ready at {server.http_url} (gRPC {server.grpc_address}), pid {server.pid}"
+        f"{kind} ready at {server.http_url} (gRPC {server.grpc_address}), pid {server.pid}"
     )
-    return server, target.model_copy(
-        update={"url": server.http_url, "grpc_address": server.grpc_address}
-    )
+    update = {"url": server.http_url, "grpc_address": server.grpc_address}
+    if server.metrics_url:
+        update["metrics_url"] = server.metrics_url
+    return server, target.model_copy(update=update)
 
 
 def _engine_spec(scenario: Any, target: TargetSpec, plan: Plan) -> dict[str, Any]:
+    adapter = adapter_for(target.protocol)
     if target.payload.source == "file":
         payload = tensors_from_file(target.payload)
     else:
-        payload = tensors_from_metadata(model_inputs(target), target.payload)
-    request = build_request(target, payload)
+        inputs = adapter.model_inputs(target, f"target model {target.model!r}")
+        payload = tensors_from_metadata(inputs, target.payload)
+    request = adapter.build_request(target, payload)
     return {
         "plan": plan_to_json(plan),
         "request": request.to_json(),
@@ -296,6 +293,8 @@ def _drive(
     if distributed:
         port = options.master_port or _free_port()
         expected = options.workers + options.remote_workers
+        wildcard = options.master_bind in ("0.0.0.0", "::", "")
+        connect_host = "127.0.0.1" if wildcard else options.master_bind
         main = _spawn(
             _engine_command(
                 "--role",
@@ -322,7 +321,7 @@ def _drive(
         workers = [
             _spawn(
                 _engine_command(
-                    "--role", "worker", "--master-host", "127.0.0.1", "--port", str(port)
+                    "--role", "worker", "--master-host", connect_host, "--port", str(port)
                 ),
                 run_dir.path / f"worker-{i}.log",
                 stdout=subprocess.DEVNULL,
@@ -466,6 +465,10 @@ def _finalize(run_dir: RunDir, plan: Plan, outcome: _Outcome, console: Console) 
     run_dir.write_json(SUMMARY, {"schema_version": SCHEMA_VERSION, **summary})
     _write_generator_telemetry(run_dir.path / TELEMETRY, outcome.cpu)
     generator = generator_flags(outcome.cpu)
+    spent = outcome.done.get("cpu_seconds") or {}
+    generator["cpu_seconds"] = spent
+    total_cpu = sum(spent.values())
+    generator["requests_per_cpu_second"] = rows / total_cpu if total_cpu else None
     data = run_dir.read_json(RUN_JSON)
     run_dir.update_run(
         status=outcome.status,

@@ -10,7 +10,7 @@ import pytest
 from benchctl.analysis.summary import read_requests, summarize, windows
 from benchctl.load.records import SCHEMA, PartWriter, RecordBuffer, merge_parts, to_table
 from benchctl.run import generator_flags
-from benchctl.targets.wire import check_response
+from benchctl.targets.adapter import adapter_for
 
 
 def buffer_with(latencies_ms: list[float], start: float = 0.0, gap: float = 0.01) -> RecordBuffer:
@@ -126,7 +126,7 @@ def test_generator_flag_needs_five_consecutive_seconds():
     ],
 )
 def test_response_validation(protocol, body, rows, expected):
-    assert check_response(protocol, body, rows) == expected
+    assert adapter_for(protocol).check_response(body, rows) == expected
 
 
 def test_read_requests_round_trip(tmp_path: Path):

@@ -15,7 +15,9 @@ from geventhttpclient import HTTPClient
 from geventhttpclient.response import HTTPParseError
 
 from benchctl.config import resolve_env
-from benchctl.targets.wire import WireRequest, check_response
+from benchctl.targets.adapter import adapter_for
+from benchctl.targets.remote import grpc_metadata
+from benchctl.targets.wire import WireRequest
 
 Outcome = tuple[int, str, int]  # status, error kind ("" when ok), bytes received
 
@@ -43,6 +45,7 @@ class HttpTransport:
         )
         self._request = request
         self._headers = {k: resolve_env(v) for k, v in request.headers.items()}
+        self._check = adapter_for(request.protocol).check_response
 
     def send(self) -> Outcome:
         request = self._request
@@ -59,7 +62,7 @@ class HttpTransport:
         status = response.status_code
         if status >= 300:
             return status, f"http_{status // 100}xx", len(body)
-        return status, check_response(request.protocol, body, request.expect_rows), len(body)
+        return status, self._check(body, request.expect_rows), len(body)
 
     def close(self) -> None:
         self._client.close()
@@ -77,12 +80,10 @@ class GrpcTransport:
         self._channel = grpc.insecure_channel(request.address)
         self._call = self._channel.unary_unary(request.path)
         self._request = request
+        self._check = adapter_for(request.protocol).check_response
         self._timeout = timeout
-        self._metadata = [
-            (k.lower(), resolve_env(v))
-            for k, v in request.headers.items()
-            if k.lower() != "content-type"
-        ]
+        headers = {k: resolve_env(v) for k, v in request.headers.items()}
+        self._metadata = grpc_metadata(headers)
 
     def send(self) -> Outcome:
         request = self._request
@@ -95,7 +96,7 @@ class GrpcTransport:
             if code == self._grpc.StatusCode.UNAVAILABLE:
                 return code.value[0], "connection", 0
             return code.value[0], f"grpc_{code.name}", 0
-        return 0, check_response(request.protocol, body, request.expect_rows), len(body)
+        return 0, self._check(body, request.expect_rows), len(body)
 
     def close(self) -> None:
         self._channel.close()
@@ -104,5 +105,6 @@ class GrpcTransport:
 def make_transport(
     request: WireRequest, *, concurrency: int, timeout: float, connect_timeout: float
 ) -> Transport:
-    kind = GrpcTransport if request.protocol == "grpc-v2" else HttpTransport
+    grpc = adapter_for(request.protocol).transport == "grpc"
+    kind = GrpcTransport if grpc else HttpTransport
     return kind(request, concurrency=concurrency, timeout=timeout, connect_timeout=connect_timeout)

@@ -112,6 +112,12 @@ def sample_cpu(process: psutil.Process) -> float:
     return value
 
 
+def cpu_seconds(process: psutil.Process) -> float:
+    """CPU time this process has used so far (user + system), start-up included."""
+    times = process.cpu_times()
+    return times.user + times.system
+
+
 def install_stop_signals(on_stop: Any) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(signum, on_stop)
@@ -130,6 +136,7 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
     worker_cpu: dict[str, float] = {}
     in_flight: dict[int, int] = {}
     done: set[int] = set()
+    spent: dict[str, float] = {}
     reason = ""
 
     def stop(*_: Any) -> None:
@@ -157,6 +164,7 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
 
         def on_done(environment: Any, msg: Any) -> None:
             done.add(msg.data["worker"])
+            spent[f"worker-{msg.data['worker']}"] = msg.data.get("cpu_seconds", 0.0)
 
         runner.register_message(RECORDS_MSG, on_records)
         runner.register_message(DONE_MSG, on_done)
@@ -257,6 +265,7 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
         dropped=collector.dropped,
         rows=collector.rows,
         workers=workers,
+        cpu_seconds={"engine": cpu_seconds(me), **spent},
     )
     return 0 if status == "completed" else 3
 
@@ -303,7 +312,7 @@ def run_worker(args: argparse.Namespace) -> int:
         while not CONTEXT.driver.finished.wait(1.0):
             send_records()
         send_records()
-        runner.send_message(DONE_MSG, {"worker": CONTEXT.worker})
+        runner.send_message(DONE_MSG, {"worker": CONTEXT.worker, "cpu_seconds": cpu_seconds(me)})
 
     runner.register_message(PLAN_MSG, on_plan)
     runner.register_message(STOP_MSG, on_stop)

@@ -24,9 +24,11 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import psutil
 
+from benchctl.config import LaunchSpec
 from benchctl.errors import BenchctlError
 from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig
 
@@ -276,3 +278,34 @@ def _file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class Launcher(Protocol):
+    """Starts one local real server kind serving the reference model; see LAUNCHERS."""
+
+    def __call__(
+        self, spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
+    ) -> LaunchedServer: ...
+
+
+def reference_model(spec: LaunchSpec) -> RefModelConfig:
+    """The reference model's settings from a target's ``launch:`` section."""
+    return RefModelConfig(
+        hidden_width=spec.hidden_width,
+        hidden_layers=spec.hidden_layers,
+        repeat=spec.repeat,
+        stall_every_s=spec.stall_every_s,
+        stall_for_s=spec.stall_for_s,
+    )
+
+
+def launch_kserve_spec(
+    spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
+) -> LaunchedServer:
+    return launch_kserve(
+        log_dir=log_dir,
+        model=reference_model(spec),
+        model_name=model_name,
+        workers=spec.workers,
+        log=log,
+    )

@@ -1,0 +1,40 @@
+# benchctl: `make demo` (a real load test against a local KServe, then a report) and
+# `make test`. Both create or refresh .venv and install everything they need.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv demo test unit integration lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# The spike scenario (a burst every 10 minutes) at a tenth of its time scale: ~3 minutes.
+demo: venv
+	$(VENV)/bin/benchctl run spike --target kserve --launch --time-scale 0.1 --report
+
+test: venv lint
+	$(PY) -m pytest -q
+
+unit: venv
+	$(PY) -m pytest -q tests/unit
+
+integration: venv
+	$(PY) -m pytest -q tests/integration
+
+lint: venv
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff format --check src tests benchmarks
+
+bench: venv
+	$(PY) benchmarks/generator_efficiency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache runs reports

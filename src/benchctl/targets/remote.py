@@ -1,0 +1,68 @@
+"""Blocking calls to a target from the CLI process (preflight and metadata, not load).
+
+Failures become one-line InputErrors that say what to do.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from typing import Any
+
+import grpc
+
+from benchctl.config import TargetSpec, resolve_env
+from benchctl.errors import InputError
+
+TIMEOUT_S = 5.0
+UNREACHABLE_HINT = "start the server, fix the address in the target profile, or pass --launch"
+
+
+def resolved_headers(target: TargetSpec) -> dict[str, str]:
+    return {key: resolve_env(value) for key, value in target.headers.items()}
+
+
+def grpc_metadata(headers: dict[str, str]) -> list[tuple[str, str]]:
+    """HTTP-style headers as gRPC metadata (lower-case keys, no Content-Type)."""
+    return [(k.lower(), v) for k, v in headers.items() if k.lower() != "content-type"]
+
+
+def http_get(target: TargetSpec, path: str, name: str) -> tuple[int, bytes]:
+    """(status, body) of GET url+path; InputError if nothing answers."""
+    url = target.url.rstrip("/") + path
+    request = urllib.request.Request(url, headers=resolved_headers(target))
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise InputError(
+            f"{name}: cannot reach {target.url} ({reason}): {UNREACHABLE_HINT}"
+        ) from None
+
+
+def grpc_call(target: TargetSpec, method: str, request: Any, response_type: Any, name: str) -> Any:
+    """One unary call to ``method`` (full path); InputError on any failure."""
+    with grpc.insecure_channel(target.grpc_address) as channel:
+        call = channel.unary_unary(
+            method,
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=response_type.FromString,
+        )
+        try:
+            return call(
+                request, timeout=TIMEOUT_S, metadata=grpc_metadata(resolved_headers(target))
+            )
+        except grpc.RpcError as exc:
+            code = exc.code()
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise InputError(
+                    f"{name}: cannot reach gRPC {target.grpc_address} "
+                    f"({code.name}): {UNREACHABLE_HINT}"
+                ) from None
+            raise InputError(
+                f"{name}: gRPC {method.rsplit('/', 1)[-1]} for model "
+                f"{target.model!r} failed: {code.name} {exc.details()}"
+            ) from None

@@ -1,0 +1,160 @@
+"""Open Inference Protocol (v2) over REST and gRPC: KServe, Triton and MLServer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+from google.protobuf.message import DecodeError
+
+from benchctl.config import TargetSpec
+from benchctl.errors import InputError
+from benchctl.targets import v2_proto
+from benchctl.targets.adapter import Payload
+from benchctl.targets.payload import DATATYPES, Tensor
+from benchctl.targets.remote import grpc_call, http_get
+from benchctl.targets.wire import BAD_RESPONSE, WireRequest, payload_rows
+
+
+def model_path(target: TargetSpec, api: int) -> str:
+    """``/v1/models/<m>[/versions/<v>]`` or the v2 equivalent."""
+    version = f"/versions/{target.model_version}" if target.model_version else ""
+    return f"/v{api}/models/{target.model}{version}"
+
+
+def rest_model_inputs(target: TargetSpec, name: str) -> list[dict[str, Any]]:
+    """Inputs from ``GET /v2/models/<m>`` (also used by v1 targets on a v2-capable server)."""
+    path = model_path(target, 2)
+    status, body = http_get(target, path, name)
+    if status != 200:
+        raise InputError(
+            f"{name}: no v2 metadata at {target.url}{path} (HTTP {status}): "
+            "give payload.source: file in the target profile"
+        )
+    try:
+        return [
+            {"name": i["name"], "datatype": i["datatype"], "shape": i["shape"]}
+            for i in json.loads(body)["inputs"]
+        ]
+    except (ValueError, KeyError, TypeError):
+        raise InputError(
+            f"{name}: malformed v2 metadata at {target.url}{path}: {body[:120]!r}"
+        ) from None
+
+
+def require_tensors(payload: Payload, protocol: str) -> list[Tensor]:
+    if isinstance(payload, dict):
+        raise InputError(f"a JSON payload file cannot be sent over {protocol}: use a .npy file")
+    return payload
+
+
+class RestV2:
+    protocol = "rest-v2"
+    transport = "http"
+
+    def check_ready(self, target: TargetSpec, name: str) -> None:
+        path = model_path(target, 2) + "/ready"
+        status, body = http_get(target, path, name)
+        if status == 404:
+            raise InputError(
+                f"{name}: model {target.model!r} not found at {target.url}{path} "
+                "(HTTP 404): check `model:` in the target profile"
+            )
+        if status != 200:
+            raise InputError(
+                f"{name}: model {target.model!r} not ready at {target.url}{path} "
+                f"(HTTP {status}: {body[:120]!r})"
+            )
+
+    def model_inputs(self, target: TargetSpec, name: str) -> list[dict[str, Any]]:
+        return rest_model_inputs(target, name)
+
+    def build_request(self, target: TargetSpec, payload: Payload) -> WireRequest:
+        body = (
+            payload
+            if isinstance(payload, dict)
+            else {
+                "inputs": [
+                    {
+                        "name": t.name,
+                        "shape": t.shape,
+                        "datatype": t.datatype,
+                        "data": t.data.ravel().tolist(),
+                    }
+                    for t in payload
+                ]
+            }
+        )
+        return WireRequest(
+            self.protocol,
+            target.url.rstrip("/"),
+            model_path(target, 2) + "/infer",
+            json.dumps(body, separators=(",", ":")).encode(),
+            {"Content-Type": "application/json", **target.headers},
+            payload_rows(payload),
+        )
+
+    def check_response(self, body: bytes, expect_rows: int) -> str:
+        try:
+            outputs = json.loads(body).get("outputs")
+            first = outputs[0]
+            shape, values = first.get("shape") or [], first.get("data")
+            if not shape or shape[0] != expect_rows or not isinstance(values, list):
+                return BAD_RESPONSE
+            return "" if len(values) == int(np.prod(shape)) else BAD_RESPONSE
+        except (ValueError, AttributeError, TypeError, KeyError, IndexError):
+            return BAD_RESPONSE
+
+
+class GrpcV2:
+    protocol = "grpc-v2"
+    transport = "grpc"
+
+    def check_ready(self, target: TargetSpec, name: str) -> None:
+        request = v2_proto.ModelReadyRequest(name=target.model, version=target.model_version)
+        response = grpc_call(
+            target, v2_proto.method("ModelReady"), request, v2_proto.ModelReadyResponse, name
+        )
+        if not response.ready:
+            raise InputError(
+                f"{name}: model {target.model!r} is not ready at {target.grpc_address}"
+            )
+
+    def model_inputs(self, target: TargetSpec, name: str) -> list[dict[str, Any]]:
+        request = v2_proto.ModelMetadataRequest(name=target.model, version=target.model_version)
+        response = grpc_call(
+            target, v2_proto.method("ModelMetadata"), request, v2_proto.ModelMetadataResponse, name
+        )
+        return [
+            {"name": i.name, "datatype": i.datatype, "shape": list(i.shape)}
+            for i in response.inputs
+        ]
+
+    def build_request(self, target: TargetSpec, payload: Payload) -> WireRequest:
+        message = v2_proto.ModelInferRequest(
+            model_name=target.model, model_version=target.model_version
+        )
+        for tensor in require_tensors(payload, self.protocol):
+            item = message.inputs.add(name=tensor.name, datatype=tensor.datatype)
+            item.shape.extend(tensor.shape)
+            getattr(item.contents, DATATYPES[tensor.datatype][1]).extend(
+                tensor.data.ravel().tolist()
+            )
+        return WireRequest(
+            self.protocol,
+            target.grpc_address,
+            v2_proto.method("ModelInfer"),
+            message.SerializeToString(),
+            dict(target.headers),
+            payload_rows(payload),
+        )
+
+    def check_response(self, body: bytes, expect_rows: int) -> str:
+        try:
+            outputs = v2_proto.ModelInferResponse.FromString(body).outputs
+        except DecodeError:
+            return BAD_RESPONSE
+        if not outputs or not outputs[0].shape or outputs[0].shape[0] != expect_rows:
+            return BAD_RESPONSE
+        return ""

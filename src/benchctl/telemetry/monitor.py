@@ -1,0 +1,143 @@
+"""Runs the samplers beside a run, in threads of the CLI process (never in the engine's
+gevent loop), and keeps their rows: in memory briefly, then as Parquet parts, then one
+telemetry.parquet on the requests' clock. A sampler that fails is recorded and retried;
+the run goes on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from benchctl.load.records import PartWriter
+from benchctl.telemetry.sampler import Row, Sampler, labels
+
+PART_SCHEMA = pa.schema(
+    [
+        ("epoch", pa.float64()),
+        ("source", pa.string()),
+        ("metric", pa.string()),
+        ("labels", pa.string()),
+        ("value", pa.float64()),
+    ]
+)
+SCHEMA = pa.schema(
+    [
+        ("time", pa.float64()),
+        ("source", pa.string()),
+        ("metric", pa.string()),
+        ("labels", pa.string()),
+        ("value", pa.float64()),
+    ]
+)
+
+
+class Monitor:
+    def __init__(
+        self, samplers: Iterable[Sampler], parts_dir: Path, *, flush_seconds: float = 5.0
+    ) -> None:
+        self.samplers = list(samplers)
+        self.writer = PartWriter(parts_dir)
+        self.flush_seconds = flush_seconds
+        self.errors: dict[str, int] = {}
+        self._rows: list[Row] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> Monitor:
+        for sampler in self.samplers:
+            thread = threading.Thread(
+                target=self._run, args=(sampler,), daemon=True, name=f"telemetry-{sampler.name}"
+            )
+            thread.start()
+            self._threads.append(thread)
+        flusher = threading.Thread(target=self._flush_loop, daemon=True, name="telemetry-flush")
+        flusher.start()
+        self._threads.append(flusher)
+        return self
+
+    def add(self, rows: Iterable[Row]) -> None:
+        with self._lock:
+            self._rows.extend(rows)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        for sampler in self.samplers:
+            try:
+                sampler.close()
+            except Exception as exc:  # closing must not lose what was measured
+                self._record_error(sampler.name, exc)
+        self._flush()
+
+    def _run(self, sampler: Sampler) -> None:
+        next_at = time.time()
+        while not self._stop.is_set():
+            now = time.time()
+            try:
+                self.add(sampler.sample(now))
+            except Exception as exc:  # endpoint down, permission denied, process gone...
+                self._record_error(sampler.name, exc)
+            next_at = max(next_at + sampler.interval, time.time())
+            self._stop.wait(max(0.0, next_at - time.time()))
+
+    def _record_error(self, name: str, exc: Exception) -> None:
+        self.errors[name] = self.errors.get(name, 0) + 1
+        message = f"{type(exc).__name__}: {exc}"[:200]
+        self.add(
+            [(time.time(), "telemetry", "sampler_error", labels(sampler=name, error=message), 1.0)]
+        )
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(self.flush_seconds):
+            self._flush()
+
+    def _flush(self) -> None:
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if rows:
+            columns = list(zip(*rows, strict=True))
+            self.writer.write(
+                pa.table(
+                    [
+                        pa.array(column, field.type)
+                        for column, field in zip(columns, PART_SCHEMA, strict=True)
+                    ],
+                    schema=PART_SCHEMA,
+                )
+            )
+
+
+def merge_telemetry(parts_dir: Path, destination: Path, t0: float | None) -> int:
+    """All parts as one telemetry.parquet with ``time`` in seconds since the run's start."""
+    parts = sorted(parts_dir.glob("part-*.parquet")) if parts_dir.is_dir() else []
+    tables = [pq.read_table(part, schema=PART_SCHEMA) for part in parts]
+    table = pa.concat_tables(tables) if tables else PART_SCHEMA.empty_table()
+    origin = t0 if t0 is not None else (min(table["epoch"].to_pylist(), default=0.0))
+    epoch = table["epoch"].to_numpy()
+    merged = pa.table(
+        [
+            pa.array(epoch - origin, pa.float64()),
+            table["source"],
+            table["metric"],
+            table["labels"],
+            table["value"],
+        ],
+        schema=SCHEMA,
+    )
+    merged = merged.sort_by([("time", "ascending")])
+    temporary = destination.with_suffix(".tmp")
+    pq.write_table(merged, temporary, compression="zstd")
+    temporary.replace(destination)
+    for part in parts:
+        part.unlink()
+    if parts_dir.is_dir() and not any(parts_dir.iterdir()):
+        parts_dir.rmdir()
+    return merged.num_rows

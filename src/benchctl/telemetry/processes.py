@@ -1,0 +1,74 @@
+"""The server's processes: the whole tree under given PIDs, or processes matching a name.
+
+The tree is found again at every sample, so workers that start late (KServe's uvicorn
+workers, TorchServe's Python workers, Triton's backend stubs) are counted as they appear.
+"""
+
+from __future__ import annotations
+
+import re
+
+import psutil
+
+from benchctl.telemetry.sampler import Row, labels
+
+
+class ProcessTreeSampler:
+    name = "server_processes"
+
+    def __init__(
+        self, roots: list[int] | None = None, pattern: str | None = None, interval: float = 1.0
+    ) -> None:
+        if not roots and not pattern:
+            raise ValueError("give root PIDs or a process-name pattern")
+        self.roots = list(roots or [])
+        self.pattern = re.compile(pattern) if pattern else None
+        self.interval = interval
+        self._known: dict[int, psutil.Process] = {}
+
+    def processes(self) -> list[psutil.Process]:
+        """The processes sampled now (each kept across samples for CPU deltas)."""
+        found: dict[int, psutil.Process] = {}
+        for pid in self.roots:
+            try:
+                root = self._known.get(pid) or psutil.Process(pid)
+                found[pid] = root
+                for child in root.children(recursive=True):
+                    found[child.pid] = self._known.get(child.pid) or child
+            except psutil.Error:
+                continue
+        if self.pattern is not None:
+            for process in psutil.process_iter(["name", "cmdline"]):
+                text = " ".join([process.info["name"] or "", *(process.info["cmdline"] or [])])
+                if self.pattern.search(text):
+                    found.setdefault(process.pid, self._known.get(process.pid) or process)
+        self._known = found
+        return list(found.values())
+
+    def sample(self, now: float) -> list[Row]:
+        rows: list[Row] = []
+        sampled = 0
+        totals = {"cpu_percent": 0.0, "rss_bytes": 0.0, "threads": 0.0, "open_files": 0.0}
+        for process in self.processes():
+            try:
+                with process.oneshot():
+                    values = {
+                        "cpu_percent": process.cpu_percent(None),
+                        "rss_bytes": float(process.memory_info().rss),
+                        "threads": float(process.num_threads()),
+                        "open_files": float(process.num_fds()),
+                    }
+                    tag = labels(pid=process.pid, name=process.name())
+            except psutil.Error:
+                continue  # it exited between discovery and sampling
+            sampled += 1
+            for metric, value in values.items():
+                rows.append((now, "server_process", metric, tag, value))
+                totals[metric] += value
+        total_tag = labels(process="tree")
+        rows += [(now, "server_process", m, total_tag, v) for m, v in totals.items()]
+        rows.append((now, "server_process", "processes", total_tag, float(sampled)))
+        return rows
+
+    def close(self) -> None:
+        self._known.clear()

@@ -1,0 +1,38 @@
+"""Scrape a server's Prometheus endpoint and keep every raw sample."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from benchctl.telemetry.sampler import Row
+
+TIMEOUT_S = 2.0
+
+
+def parse_metrics(text: str, now: float) -> list[Row]:
+    """Every sample of a Prometheus text exposition as telemetry rows (source ``server``)."""
+    rows: list[Row] = []
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            tag = json.dumps(dict(sample.labels), sort_keys=True)
+            rows.append((now, "server", sample.name, tag, float(sample.value)))
+    return rows
+
+
+class PrometheusSampler:
+    name = "server_metrics"
+
+    def __init__(self, url: str, interval: float = 2.0) -> None:
+        self.url = url
+        self.interval = interval
+
+    def sample(self, now: float) -> list[Row]:
+        with urllib.request.urlopen(self.url, timeout=TIMEOUT_S) as response:
+            text = response.read().decode("utf-8", errors="replace")
+        return parse_metrics(text, now)
+
+    def close(self) -> None:
+        pass
