@@ -20,6 +20,7 @@ from benchctl.config import available, load_scenario, load_target
 from benchctl.durations import format_duration, parse_duration
 from benchctl.errors import BenchctlError, InputError
 from benchctl.store import DEFAULT_RUNS_DIR, RunDir, list_runs
+from benchctl.telemetry.session import TelemetryOptions
 
 EXIT_INTERRUPTED = 3
 
@@ -152,6 +153,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop if the target gives only connection errors this long (0 = never; default 10s)",
     )
 
+    watch = run.add_argument_group("telemetry (host, server processes, GPU, server metrics)")
+    watch.add_argument(
+        "--server-pid",
+        type=int,
+        action="append",
+        default=[],
+        help="sample this process and its children (repeatable; implied by --launch)",
+    )
+    watch.add_argument(
+        "--server-process",
+        metavar="REGEX",
+        help="sample processes whose name or command line matches",
+    )
+    watch.add_argument(
+        "--telemetry-interval", default="1s", help="host/process/GPU sampling period (default 1s)"
+    )
+    watch.add_argument(
+        "--scrape-interval",
+        default="2s",
+        help="period for the server's Prometheus metrics (default 2s)",
+    )
+    watch.add_argument(
+        "--no-telemetry", action="store_true", help="sample nothing but the generator's own CPU"
+    )
+
     worker = _command(
         commands,
         "worker",
@@ -168,6 +194,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     runs = _command(commands, "runs", cmd_runs, "list runs and their key numbers")
     runs.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
+
+    telemetry = _command(
+        commands,
+        "telemetry",
+        cmd_telemetry,
+        "summarize a run's telemetry (host, server, GPU, server metrics)",
+    )
+    telemetry.add_argument("run_dir", type=Path, metavar="RUN")
 
     report = _command(commands, "report", cmd_report, "write a self-contained HTML report")
     report.add_argument("run_dir", type=Path, metavar="RUN")
@@ -200,10 +234,14 @@ def _command(
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from benchctl.run import RunOptions, run
 
-    try:
-        abort_after = parse_duration(args.abort_after)
-    except ValueError as exc:
-        raise InputError(f"--abort-after: {exc}") from None
+    abort_after = _duration_option("--abort-after", args.abort_after)
+    telemetry = TelemetryOptions(
+        enabled=not args.no_telemetry,
+        interval=_duration_option("--telemetry-interval", args.telemetry_interval),
+        scrape_interval=_duration_option("--scrape-interval", args.scrape_interval),
+        server_pids=tuple(args.server_pid),
+        server_process=args.server_process,
+    )
     result = run(
         RunOptions(
             scenario=args.scenario,
@@ -222,6 +260,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             runs_dir=args.runs_dir,
             dry_run=args.dry_run,
             abort_after=abort_after,
+            telemetry=telemetry,
             command=tuple(["benchctl", *sys.argv[1:]]),
         ),
         console=console,
@@ -232,6 +271,20 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if result.status in ("completed", "planned"):
         return 0
     return EXIT_INTERRUPTED if result.status == "interrupted" else 1
+
+
+def _duration_option(flag: str, text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise InputError(f"{flag}: {exc}") from None
+
+
+def cmd_telemetry(args: argparse.Namespace, console: Console) -> int:
+    from benchctl.telemetry.summary import telemetry_summary
+
+    console.print(telemetry_summary(RunDir.open(args.run_dir)))
+    return 0
 
 
 def cmd_worker(args: argparse.Namespace, console: Console) -> int:

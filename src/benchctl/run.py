@@ -22,8 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from rich.console import Console
 
 from benchctl import facts
@@ -44,11 +42,11 @@ from benchctl.store import (
     RUNNING,
     SCHEMA_VERSION,
     SUMMARY,
-    TELEMETRY,
     RunDir,
 )
 from benchctl.targets.adapter import adapter_for
 from benchctl.targets.payload import tensors_from_file, tensors_from_metadata
+from benchctl.telemetry.session import TelemetryOptions, TelemetrySession, start_telemetry
 
 CPU_SATURATED = 80.0  # percent of one core
 SATURATED_FOR_S = 5  # consecutive seconds above CPU_SATURATED
@@ -73,6 +71,7 @@ class RunOptions:
     runs_dir: Path = Path("runs")
     dry_run: bool = False
     abort_after: float = 10.0
+    telemetry: TelemetryOptions = field(default_factory=TelemetryOptions)
     command: tuple[str, ...] = ()
 
 
@@ -146,6 +145,7 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
     console.print(f"run directory: [bold]{run_dir.path}[/]")
 
     server = None
+    telemetry = None
     try:
         if options.launch:
             server, target = _launch(target, run_dir, console)
@@ -165,6 +165,15 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
             adapter.check_ready(target, f"launched {target.kind}")
         spec = _engine_spec(scenario, target, plan)
         (run_dir.path / "engine-spec.json").write_text(json.dumps(spec))
+        telemetry = start_telemetry(
+            options.telemetry,
+            run_dir.path,
+            server_kind=target.kind,
+            server_pid=server.pid if server is not None else None,
+            metrics_url=target.metrics_url,
+        )
+        for note in telemetry.notes:
+            console.print(f"[dim]{note}[/]")
         outcome = _drive(
             options,
             run_dir,
@@ -173,7 +182,10 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
             console,
             title=f"{scenario_file.stem} → {target_file.stem}",
         )
+        telemetry.monitor.stop()  # while the server still answers its last scrape
     except BenchctlError as exc:
+        if telemetry is not None:
+            telemetry.monitor.stop()
         run_dir.update_run(
             status=FAILED, reason=str(exc), engine={**record["engine"], "ended_at": _now()}
         )
@@ -181,7 +193,7 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
     finally:
         if server is not None:
             server.stop()
-    return _finalize(run_dir, plan, outcome, console)
+    return _finalize(run_dir, plan, outcome, telemetry, console)
 
 
 # --------------------------------------------------------------------------- preparation
@@ -457,13 +469,18 @@ def _free_port() -> int:
 # --------------------------------------------------------------------------- finishing
 
 
-def _finalize(run_dir: RunDir, plan: Plan, outcome: _Outcome, console: Console) -> RunResult:
+def _finalize(
+    run_dir: RunDir, plan: Plan, outcome: _Outcome, telemetry: TelemetrySession, console: Console
+) -> RunResult:
     rows = merge_parts(run_dir.path / PARTS, run_dir.path / REQUESTS)
     end = None if outcome.status == COMPLETED else outcome.last.get("elapsed")
     phases = [{"name": p.name, "start": p.start, "end": p.end} for p in plan.phases]
     summary = summarize(read_requests(run_dir.path / REQUESTS), phases, end=end)
     run_dir.write_json(SUMMARY, {"schema_version": SCHEMA_VERSION, **summary})
-    _write_generator_telemetry(run_dir.path / TELEMETRY, outcome.cpu)
+    if outcome.t0 is not None:
+        telemetry.add_generator_cpu(outcome.t0, outcome.cpu)
+    ran_for = plan.duration if end is None else end
+    telemetry_info = telemetry.finish(run_dir.path, outcome.t0, ran_for)
     generator = generator_flags(outcome.cpu)
     spent = outcome.done.get("cpu_seconds") or {}
     generator["cpu_seconds"] = spent
@@ -480,6 +497,7 @@ def _finalize(run_dir: RunDir, plan: Plan, outcome: _Outcome, console: Console) 
             "rows": rows,
         },
         generator=generator,
+        telemetry=telemetry_info,
     )
     console.print(summary_table(summary, title=f"{run_dir.name} ({outcome.status})"))
     if generator["saturated"]:
@@ -508,19 +526,6 @@ def generator_flags(samples: list[tuple[float, str, float]]) -> dict[str, Any]:
         "threshold": CPU_SATURATED,
         "processes": sorted(longest),
     }
-
-
-def _write_generator_telemetry(path: Path, samples: list[tuple[float, str, float]]) -> None:
-    table = pa.table(
-        {
-            "time": pa.array([s[0] for s in samples], pa.float64()),
-            "source": pa.array(["generator"] * len(samples), pa.string()),
-            "metric": pa.array(["cpu_percent"] * len(samples), pa.string()),
-            "labels": pa.array([json.dumps({"process": s[1]}) for s in samples], pa.string()),
-            "value": pa.array([s[2] for s in samples], pa.float64()),
-        }
-    )
-    pq.write_table(table, path)
 
 
 def _now() -> str:

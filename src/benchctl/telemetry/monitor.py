@@ -51,6 +51,12 @@ class Monitor:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> Monitor:
+        """A first sample from each sampler now (the baseline before any load), then threads."""
+        for sampler in self.samplers:
+            try:
+                self.add(sampler.sample(time.time()))
+            except Exception as exc:
+                self._record_error(sampler.name, exc)
         for sampler in self.samplers:
             thread = threading.Thread(
                 target=self._run, args=(sampler,), daemon=True, name=f"telemetry-{sampler.name}"
@@ -67,26 +73,33 @@ class Monitor:
             self._rows.extend(rows)
 
     def stop(self) -> None:
+        """One last sample from each sampler (so counters cover the whole run), then stop."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=5)
         for sampler in self.samplers:
             try:
+                self.add(sampler.sample(time.time()))
+            except Exception as exc:
+                self._record_error(sampler.name, exc)
+        for sampler in self.samplers:
+            try:
                 sampler.close()
             except Exception as exc:  # closing must not lose what was measured
                 self._record_error(sampler.name, exc)
-        self._flush()
+        self.flush()
 
     def _run(self, sampler: Sampler) -> None:
-        next_at = time.time()
-        while not self._stop.is_set():
+        next_at = time.time() + sampler.interval
+        while not self._stop.wait(max(0.0, next_at - time.time())):
             now = time.time()
             try:
                 self.add(sampler.sample(now))
             except Exception as exc:  # endpoint down, permission denied, process gone...
                 self._record_error(sampler.name, exc)
             next_at = max(next_at + sampler.interval, time.time())
-            self._stop.wait(max(0.0, next_at - time.time()))
 
     def _record_error(self, name: str, exc: Exception) -> None:
         self.errors[name] = self.errors.get(name, 0) + 1
@@ -97,9 +110,9 @@ class Monitor:
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(self.flush_seconds):
-            self._flush()
+            self.flush()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         with self._lock:
             rows, self._rows = self._rows, []
         if rows:

@@ -45,6 +45,10 @@ class ProcessTreeSampler:
         self._known = found
         return list(found.values())
 
+    def pids(self) -> set[int]:
+        """PIDs found at the last sample (for per-process GPU memory)."""
+        return set(self._known)
+
     def sample(self, now: float) -> list[Row]:
         rows: list[Row] = []
         sampled = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -10,15 +11,24 @@ from prometheus_client.parser import text_string_to_metric_families
 from benchctl.telemetry.sampler import Row
 
 TIMEOUT_S = 2.0
+_NAME = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)", re.MULTILINE)
 
 
 def parse_metrics(text: str, now: float) -> list[Row]:
-    """Every sample of a Prometheus text exposition as telemetry rows (source ``server``)."""
+    """Every sample of a Prometheus text exposition as telemetry rows (source ``server``).
+
+    Names are kept as the server wrote them: prometheus_client's parser appends ``_total`` to
+    counters that lack it (Triton's ``nv_inference_request_success``), which we undo.
+    """
+    written = set(_NAME.findall(text))
     rows: list[Row] = []
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
+            name = sample.name
+            if name not in written and name.removesuffix("_total") in written:
+                name = name.removesuffix("_total")
             tag = json.dumps(dict(sample.labels), sort_keys=True)
-            rows.append((now, "server", sample.name, tag, float(sample.value)))
+            rows.append((now, "server", name, tag, float(sample.value)))
     return rows
 
 

@@ -63,22 +63,33 @@ SERVER_METRICS: dict[str, MetricMap] = {
 
 
 def cumulative(raw: pd.DataFrame, name: str) -> pd.Series:
-    """A counter summed over its label sets, per scrape time, with resets undone."""
+    """A counter summed over its label sets at every scrape, with resets undone.
+
+    Labelled series appear only after their first observation: at scrapes before that the
+    counter is 0, not unknown.
+    """
     rows = raw[raw["metric"] == name]
     if rows.empty:
         return pd.Series(dtype=float)
-    series = rows.groupby("time")["value"].sum().sort_index()
+    scrapes = np.unique(raw["time"].to_numpy())
+    series = rows.groupby("time")["value"].sum().reindex(scrapes)
+    first = series.first_valid_index()
+    series[series.index < first] = 0.0
+    series = series.ffill()
     steps = series.diff().fillna(series.iloc[0])
     steps[steps < 0] = series[steps < 0]  # a restart: the counter began again at 0
     return steps.cumsum()
 
 
 def per_window(series: pd.Series, edges: np.ndarray) -> np.ndarray:
-    """Increase of a cumulative series over each window (interpolated at the edges)."""
+    """Increase of a cumulative series over each window (interpolated at the edges).
+
+    Outside the scraped span the counter is taken as flat: the monitor scrapes once before
+    the load starts and once after it ends.
+    """
     if series.empty:
         return np.full(len(edges) - 1, np.nan)
-    values = np.interp(edges, series.index.to_numpy(), series.to_numpy(), left=np.nan, right=np.nan)
-    return np.diff(values)
+    return np.diff(np.interp(edges, series.index.to_numpy(), series.to_numpy()))
 
 
 def server_windows(raw: pd.DataFrame, kind: str, edges: np.ndarray) -> pd.DataFrame:

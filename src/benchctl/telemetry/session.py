@@ -1,0 +1,114 @@
+"""Telemetry for one run: which samplers, started before the load, finished after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from benchctl.telemetry.gpu import open_gpu_sampler
+from benchctl.telemetry.host import HostSampler
+from benchctl.telemetry.monitor import Monitor, merge_telemetry
+from benchctl.telemetry.processes import ProcessTreeSampler
+from benchctl.telemetry.prometheus import PrometheusSampler
+from benchctl.telemetry.sampler import Sampler, labels
+from benchctl.telemetry.windows import read_telemetry, telemetry_windows
+
+PARTS = "telemetry.parts"
+TELEMETRY = "telemetry.parquet"
+WINDOWS = "telemetry_windows.parquet"
+WINDOW_S = 5.0
+
+
+@dataclass(frozen=True)
+class TelemetryOptions:
+    enabled: bool = True
+    interval: float = 1.0  # host, processes, GPU
+    scrape_interval: float = 2.0  # the server's Prometheus endpoint
+    server_pids: tuple[int, ...] = ()
+    server_process: str | None = None  # a regex over process name + command line
+
+
+@dataclass
+class TelemetrySession:
+    monitor: Monitor
+    notes: list[str] = field(default_factory=list)
+    server_kind: str = ""
+
+    @property
+    def sampler_names(self) -> list[str]:
+        return [s.name for s in self.monitor.samplers]
+
+    def add_generator_cpu(self, t0: float, samples: list[tuple[float, str, float]]) -> None:
+        """The load processes' own CPU (sampled by the engine) on the same clock."""
+        self.monitor.add(
+            [
+                (t0 + t, "generator", "cpu_percent", labels(process=name), value)
+                for t, name, value in samples
+            ]
+        )
+
+    def finish(self, run_dir: Path, t0: float | None, duration: float) -> dict[str, Any]:
+        """Stop, write telemetry.parquet and the per-window table; the run.json section."""
+        self.monitor.stop()
+        self.monitor.flush()  # rows added after the samplers stopped (the generator's CPU)
+        rows = merge_telemetry(run_dir / PARTS, run_dir / TELEMETRY, t0)
+        raw = read_telemetry(run_dir / TELEMETRY)
+        first = min(0.0, float(raw["time"].min()) if len(raw) else 0.0)
+        end = max(duration, float(raw["time"].max()) if len(raw) else 0.0, WINDOW_S)
+        # Windows align with the requests' (multiples of WINDOW_S from the run's start) and
+        # reach back to the pre-load baseline sample, so counters are covered end to end.
+        edges = np.arange(
+            np.floor(first / WINDOW_S) * WINDOW_S,
+            np.ceil(end / WINDOW_S) * WINDOW_S + WINDOW_S / 2,
+            WINDOW_S,
+        )
+        wide = telemetry_windows(raw, edges, self.server_kind)
+        pq.write_table(pa.Table.from_pandas(wide, preserve_index=False), run_dir / WINDOWS)
+        return {
+            "samplers": self.sampler_names,
+            "rows": rows,
+            "notes": self.notes,
+            "sampler_errors": dict(self.monitor.errors),
+            "window_s": WINDOW_S,
+            "server_kind": self.server_kind,
+        }
+
+
+def start_telemetry(
+    options: TelemetryOptions,
+    run_dir: Path,
+    *,
+    server_kind: str,
+    server_pid: int | None,
+    metrics_url: str | None,
+) -> TelemetrySession:
+    samplers: list[Sampler] = []
+    notes: list[str] = []
+    tree = None
+    if options.enabled:
+        samplers.append(HostSampler(options.interval))
+        roots = [server_pid] if server_pid else list(options.server_pids)
+        if roots or options.server_process:
+            tree = ProcessTreeSampler(roots, options.server_process, options.interval)
+            samplers.append(tree)
+        else:
+            notes.append(
+                "server process telemetry off: not launched here; give --server-pid "
+                "or --server-process"
+            )
+        gpu = open_gpu_sampler(tree.pids if tree else None, options.interval)
+        if isinstance(gpu, str):
+            notes.append(gpu)
+        else:
+            samplers.append(gpu)
+        if metrics_url:
+            samplers.append(PrometheusSampler(metrics_url, options.scrape_interval))
+        else:
+            notes.append("server metrics off: no metrics_url in the target profile")
+    monitor = Monitor(samplers, run_dir / PARTS).start()
+    return TelemetrySession(monitor, notes, server_kind)

@@ -1,0 +1,63 @@
+"""`benchctl telemetry RUN`: a short table of what was sampled and what it showed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from benchctl.store import RunDir
+from benchctl.telemetry.session import TELEMETRY, WINDOWS
+
+# (column of telemetry_windows.parquet, label, unit scale, unit)
+SHOWN = [
+    ("host_cpu_percent", "host CPU", 1.0, "%"),
+    ("host_memory_used_bytes", "host memory used", 2**-30, "GiB"),
+    ("generator_cpu_percent", "generator CPU (busiest process)", 1.0, "%"),
+    ("server_cpu_percent", "server CPU (process tree)", 1.0, "%"),
+    ("server_rss_bytes", "server RSS (process tree)", 2**-20, "MiB"),
+    ("server_processes", "server processes", 1.0, ""),
+    ("gpu_utilization_percent", "GPU utilization", 1.0, "%"),
+    ("gpu_memory_used_bytes", "GPU memory used", 2**-30, "GiB"),
+    ("gpu_power_watts", "GPU power", 1.0, "W"),
+    ("server_queue_ms", "server queue time per request", 1.0, "ms"),
+    ("server_compute_ms", "server compute time per request", 1.0, "ms"),
+]
+
+
+def telemetry_summary(run: RunDir) -> Group:
+    info = run.read_json("run.json").get("telemetry", {})
+    parts: list = []
+    if not (run.path / WINDOWS).is_file():
+        return Group(Text(f"{run.path}: no telemetry recorded ({TELEMETRY} is missing)"))
+    wide = pd.read_parquet(run.path / WINDOWS)
+    table = Table(
+        title=f"telemetry of {run.name} (per {info.get('window_s', 5):g} s window)",
+        title_justify="left",
+    )
+    for column in ("metric", "mean", "p95", "max", "unit"):
+        table.add_column(column, justify="left" if column in ("metric", "unit") else "right")
+    for column, label, scale, unit in SHOWN:
+        values = wide[column].dropna().to_numpy() * scale if column in wide else np.array([])
+        if len(values):
+            table.add_row(
+                label,
+                f"{values.mean():,.1f}",
+                f"{np.percentile(values, 95):,.1f}",
+                f"{values.max():,.1f}",
+                unit,
+            )
+    if "server_requests" in wide and wide["server_requests"].notna().any():
+        total = wide["server_requests"].sum()
+        table.add_row("server-side requests finished", f"{total:,.0f}", "", "", "total")
+        sent = run.read_json("run.json").get("counts", {}).get("sent")
+        if sent is not None:
+            table.add_row("requests sent by benchctl", f"{sent:,}", "", "", "total")
+    parts.append(table)
+    for note in info.get("notes", []):
+        parts.append(Text(note, style="dim"))
+    for sampler, count in info.get("sampler_errors", {}).items():
+        parts.append(Text(f"{sampler}: {count} failed samples (recorded as gaps)", style="yellow"))
+    return Group(*parts)
