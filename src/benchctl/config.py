@@ -179,6 +179,9 @@ class PayloadSpec(_Spec):
     file: Path | None = Field(None, description="JSON request body or .npy tensor")
     batch_size: int = Field(1, ge=1)
     fill: Literal["random", "zeros", "ones"] = "random"
+    format: Literal["row", "columnar"] = Field(
+        "row", description='rest-v1 only: {"instances": rows} or {"inputs": columns}'
+    )
     seed: int = 0
     dims: dict[str, list[int]] = Field(
         default_factory=dict, description="per input, sizes for its dynamic (-1) dims"
@@ -219,8 +222,10 @@ class TargetSpec(_Spec):
     grpc_address: str = Field("127.0.0.1:8081", description="host:port for gRPC")
     protocol: Protocol = "rest-v2"
     metrics_url: str | None = Field(None, description="the server's Prometheus endpoint")
+    management_url: str | None = Field(None, description="TorchServe's management API")
     model: str = "mlp"
     model_version: str = ""
+    signature_name: str = Field("serving_default", description="TF-Serving SignatureDef")
     payload: PayloadSpec = PayloadSpec()
     headers: dict[str, str] = Field(
         default_factory=dict, description="extra headers; ${VAR} is read from the environment"
@@ -450,3 +455,12 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
         else value
         for name, value in headers.items()
     }
+
+
+def load_yaml_model(path: Path, model: Any) -> Any:
+    """Any YAML file validated against a pydantic model (or TypeAdapter-able type), with
+    one-line ``file:line: field 'x': ...`` errors (InputError, exit 2)."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    data, lines = _read_yaml(path)
+    return _validate(TypeAdapter(model), data, path, lines)
