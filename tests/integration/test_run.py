@@ -256,3 +256,40 @@ def test_dry_run_sends_nothing_and_prints_the_curve(tmp_path):
     assert process.returncode == 0, err
     assert "about 10,560 requests" in out and "200.0 req/s" in out
     assert not (tmp_path / "runs").exists()
+
+
+def test_ctrl_c_while_the_server_hangs_records_every_request_in_flight(tmp_path):
+    # Every predict blocks for up to 99 s (readiness and metadata still answer).
+    server = start_kserve(tmp_path / "hung", stall_every_s=100.0, stall_for_s=99.0)
+    runs = tmp_path / "runs"
+    try:
+        process = benchctl(
+            "run",
+            "steady",
+            "--rate",
+            "20",
+            "--duration",
+            "60s",
+            "--set",
+            "warmup=0",
+            "--runs-dir",
+            str(runs),
+            *(f"--target-set={o}" for o in target_overrides(server)),
+        )
+        deadline = time.monotonic() + 30
+        while not list(runs.glob("*/engine.log")):
+            assert time.monotonic() < deadline, process.communicate()
+            time.sleep(0.2)
+        time.sleep(5)  # ~100 requests scheduled, all stuck in flight
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=40)
+    finally:
+        server.stop()
+    assert process.returncode == 3, err
+    (run_dir,) = runs.iterdir()
+    frame = pq.read_table(run_dir / "requests.parquet").to_pandas()
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "interrupted"
+    assert len(frame) >= 40 and not frame["ok"].any()
+    assert (frame["error"] == "cancelled").sum() >= 40  # in flight at Ctrl-C: kept, not lost
+    assert info["counts"]["sent"] + info["counts"]["dropped"] == len(frame)

@@ -31,6 +31,7 @@ class Driver:
         max_in_flight: int = 256,
         drop_after: float = 1.0,
         drain_timeout: float = 30.0,
+        stop_grace: float = 2.0,
         bytes_sent: int = 0,
     ) -> None:
         self.plan = plan
@@ -39,6 +40,8 @@ class Driver:
         self.share = share
         self.drop_after = drop_after
         self.drain_timeout = drain_timeout
+        self.stop_grace = stop_grace
+        self._stopped_at = 0.0
         self.bytes_sent = bytes_sent
         self.pool = Pool(max_in_flight)
         self.finished = Event()
@@ -51,8 +54,10 @@ class Driver:
         return len(self.pool)
 
     def stop(self) -> None:
-        """Stop starting requests; those in flight finish (or are cancelled at drain)."""
-        self._stopping.set()
+        """Stop starting requests; those in flight get ``stop_grace`` s, then are cancelled."""
+        if not self._stopping.is_set():
+            self._stopped_at = perf_counter()
+            self._stopping.set()
 
     def run(self, t0: float) -> None:
         """Drive the whole plan; ``t0`` is the run's start on the wall clock (epoch s)."""
@@ -64,10 +69,19 @@ class Driver:
                 self._open_loop()
             else:
                 self._closed_loop()
-            self.pool.join(timeout=self.drain_timeout)
+            self._drain()
         finally:
             self.pool.kill(block=True, timeout=5)  # stragglers are recorded as cancelled
             self.finished.set()
+
+    def _drain(self) -> None:
+        """Wait for requests in flight: up to ``drain_timeout`` after a normal end, at most
+        ``stop_grace`` once stopped (Ctrl-C), so the caller gets every row before it quits."""
+        deadline = perf_counter() + self.drain_timeout
+        while len(self.pool) and perf_counter() < deadline:
+            if self._stopping.is_set():
+                deadline = min(deadline, self._stopped_at + self.stop_grace)
+            self.pool.join(timeout=0.1)
 
     def _open_loop(self) -> None:
         mono0, pool, buffer, stopping = self._mono0, self.pool, self.buffer, self._stopping

@@ -47,7 +47,7 @@ PLAN_MSG, RECORDS_MSG, DONE_MSG, STOP_MSG = (
     "benchctl_stop",
 )
 START_DELAY_S = 1.0
-STOP_GRACE_S = 3.0
+STOP_GRACE_S = 6.0  # longer than the driver's own stop grace (2 s) plus reporting
 
 
 @dataclass
