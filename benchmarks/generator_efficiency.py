@@ -5,7 +5,8 @@ the same closed-loop concurrency, with medians over repeats:
 
 * benchctl (every request recorded to Parquet and its response validated) vs plain Locust
   FastHttpUser (nothing kept but Locust's aggregate stats) vs wrk (C, the ceiling);
-* benchctl with 2 workers vs 1 worker (throughput), the endpoint not being the bottleneck.
+* benchctl with 2 workers vs 1 worker (throughput), the endpoint not being the bottleneck;
+* benchctl with telemetry samplers (host, the server's processes) on vs off.
 
 Ratios, not absolute numbers, are the result: this machine is shared and noisy.
 Needs ``nginx`` and ``wrk`` (Debian: ``apt-get install nginx-light wrk``).
@@ -94,7 +95,9 @@ def timed(command: list[str], **kwargs) -> tuple[subprocess.CompletedProcess, fl
     return result, children_cpu() - before
 
 
-def run_benchctl(work: Path, concurrency: int, seconds: int, workers: int) -> dict[str, float]:
+def run_benchctl(
+    work: Path, concurrency: int, seconds: int, workers: int, extra: tuple[str, ...] = ()
+) -> dict[str, float]:
     runs = work / "runs"
     command = [
         sys.executable,
@@ -207,7 +210,10 @@ def main() -> int:
             "wrk": [],
             "benchctl-1w": [],
             "benchctl-2w": [],
+            "telemetry-off": [],
+            "telemetry-on": [],
         }
+        sampling = ("--server-process", "nginx", "--telemetry-interval", "1s")
         try:
             for repeat in range(args.repeats):
                 print(f"repeat {repeat + 1}/{args.repeats} …", file=sys.stderr)
@@ -217,6 +223,10 @@ def main() -> int:
                 results["wrk"].append(run_wrk(url, c, s, script))
                 results["benchctl-1w"].append(run_benchctl(work, 2 * c, s, workers=1))
                 results["benchctl-2w"].append(run_benchctl(work, 2 * c, s, workers=2))
+                results["telemetry-off"].append(
+                    run_benchctl(work, c, s, workers=0, extra=("--no-telemetry",))
+                )
+                results["telemetry-on"].append(run_benchctl(work, c, s, workers=0, extra=sampling))
         finally:
             nginx.terminate()
             nginx.wait(timeout=10)
@@ -258,6 +268,12 @@ def report(results: dict[str, list[dict[str, float]]], args: argparse.Namespace)
     print(
         f"2 workers / 1 worker (req/s at concurrency {2 * args.concurrency}): {scale:.2f}  "
         f"(goal >= 1.7) {'PASS' if scale >= 1.7 else 'MISS'}"
+    )
+    on = median(results["telemetry-on"], "per_cpu_s")
+    off = median(results["telemetry-off"], "per_cpu_s")
+    print(
+        f"samplers on / off (req per generator CPU-s): {on:,.0f} / {off:,.0f} = {on / off:.3f}"
+        f"  (goal: at most 3% lower) {'PASS' if on / off >= 0.97 else 'MISS'}"
     )
 
 

@@ -39,6 +39,16 @@ server does, and latency counts from that time (a stall shows up in p99, not hid
 """
 
 
+ANALYZE_EXAMPLES = """\
+examples:
+  benchctl analyze runs/<step run> --slo p99<=200ms --peak-rps 500 --price 2.48/h
+  benchctl analyze runs/<spike run> --slo p95<=100ms --cold-start 60s
+  benchctl analyze runs/<triton run> runs/<kserve run> --slo p99<=50ms   # compare servers
+
+Writes capacity.json and manifests/ (HPA, KEDA, KServe) into each run directory.
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -195,6 +205,38 @@ def build_parser() -> argparse.ArgumentParser:
     runs = _command(commands, "runs", cmd_runs, "list runs and their key numbers")
     runs.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
 
+    analyze = _command(
+        commands,
+        "analyze",
+        cmd_analyze,
+        "size replicas and autoscaling for an SLO from measured runs",
+        ANALYZE_EXAMPLES,
+    )
+    analyze.add_argument("runs", type=Path, nargs="+", metavar="RUN")
+    analyze.add_argument("--slo", required=True, help="latency objective, e.g. p99<=200ms")
+    analyze.add_argument(
+        "--peak-rps",
+        type=float,
+        help="the traffic peak to size for (default: the peak of the run's scenario)",
+    )
+    analyze.add_argument(
+        "--traffic",
+        help="scenario (name or YAML) whose real-time traffic the "
+        "autoscalers are simulated against (default: the run's own)",
+    )
+    analyze.add_argument("--price", help="price of one replica, e.g. 2.48/h, 1800/month")
+    analyze.add_argument(
+        "--cold-start", default="45s", help="time for a new replica to serve (default 45s)"
+    )
+    analyze.add_argument(
+        "--headroom",
+        type=float,
+        default=0.2,
+        help="fraction of capacity kept free at peak (default 0.2)",
+    )
+    analyze.add_argument("--window", default="5s", help="analysis window (default 5s)")
+    analyze.add_argument("--config-dir", type=Path)
+
     telemetry = _command(
         commands,
         "telemetry",
@@ -207,6 +249,33 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir", type=Path, metavar="RUN")
     report.add_argument("-o", "--output", type=Path, help="default: RUN/report.html")
     report.add_argument("--open", action="store_true", help="open it in a browser")
+
+    gate = _command(
+        commands,
+        "gate",
+        cmd_gate,
+        "pass/fail a candidate run against a baseline (exit 1 on a regression)",
+        "example:\n  benchctl gate --baseline nightly-runs/ --candidate runs/<id> "
+        "--rules examples/gate.yaml --junit gate.xml --markdown gate.md",
+    )
+    gate.add_argument("--baseline", required=True, type=Path, metavar="RUN_OR_DIR")
+    gate.add_argument("--candidate", required=True, type=Path, metavar="RUN")
+    gate.add_argument("--rules", required=True, type=Path, metavar="YAML")
+    gate.add_argument("--junit", type=Path, metavar="XML", help="JUnit XML, one test per rule")
+    gate.add_argument("--markdown", type=Path, metavar="MD", help="summary for a CI job page")
+    gate.add_argument("--json", type=Path, metavar="JSON", help="every number, as JSON")
+    gate.add_argument("--last", type=int, metavar="K", help="baseline: last K runs of a folder")
+
+    compare = _command(commands, "compare", cmd_compare, "compare runs side by side (HTML)")
+    compare.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN")
+    compare.add_argument("--slo", help="latency objective, e.g. p99<=200ms")
+    compare.add_argument("-o", "--output", type=Path, default=Path("compare.html"))
+
+    history = _command(commands, "history", cmd_history, "trend of key numbers over runs")
+    history.add_argument("runs_dir", type=Path, metavar="DIR")
+    history.add_argument("-o", "--output", type=Path, help="default: DIR/history.html")
+    history.add_argument("--scenario", help="only runs of this scenario")
+    history.add_argument("--target", help="only runs on this target")
     return parser
 
 
@@ -278,6 +347,34 @@ def _duration_option(flag: str, text: str) -> float:
         return parse_duration(text)
     except ValueError as exc:
         raise InputError(f"{flag}: {exc}") from None
+
+
+def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
+    from benchctl.analysis.answer import print_answer
+    from benchctl.analysis.capacity import AnalyzeOptions, analyze_run
+    from benchctl.analysis.cost import parse_price
+    from benchctl.analysis.slo import parse_slo
+
+    try:
+        price = parse_price(args.price) if args.price else None
+    except ValueError as exc:
+        raise InputError(f"--price: {exc}") from None
+    if not 0 <= args.headroom < 1:
+        raise InputError("--headroom must be in [0, 1), e.g. 0.2")
+    options = AnalyzeOptions(
+        slo=parse_slo(args.slo),
+        peak_rps=args.peak_rps,
+        traffic=args.traffic,
+        price_per_hour=price,
+        cold_start_s=_duration_option("--cold-start", args.cold_start),
+        window_s=_duration_option("--window", args.window),
+        headroom=args.headroom,
+        config_dir=args.config_dir,
+    )
+    runs = [RunDir.open(path) for path in args.runs]
+    for run in runs:
+        print_answer(console, run, analyze_run(run, options))
+    return 0
 
 
 def cmd_telemetry(args: argparse.Namespace, console: Console) -> int:
@@ -391,6 +488,43 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         import webbrowser
 
         webbrowser.open(path.resolve().as_uri())
+    return 0
+
+
+def cmd_gate(args: argparse.Namespace, console: Console) -> int:
+    from benchctl.analysis.gate import gate
+    from benchctl.analysis.gate_report import gate_table, write_gate_outputs
+
+    result = gate(
+        baseline=args.baseline, candidate=args.candidate, rules=args.rules, last=args.last
+    )
+    console.print(gate_table(result))
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    outputs = write_gate_outputs(
+        result, junit=args.junit, markdown=args.markdown, json_path=args.json
+    )
+    for path in outputs:
+        console.print(f"wrote [bold]{path}[/]")
+    return 0 if result.passed else 1
+
+
+def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    from benchctl.reports.compare import compare_table, write_compare
+
+    comparison = write_compare(args.run_dirs, slo=args.slo, output=args.output)
+    console.print(compare_table(comparison))
+    console.print(f"comparison: [bold]{comparison.output}[/]")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace, console: Console) -> int:
+    from benchctl.reports.history import history_table, load_history, write_history
+
+    rows = load_history(args.runs_dir, scenario=args.scenario, target=args.target)
+    console.print(history_table(rows))
+    output = args.output or args.runs_dir / "history.html"
+    console.print(f"history: [bold]{write_history(rows, output=output)}[/]")
     return 0
 
 

@@ -104,7 +104,9 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
         print_plan(console, plan, scenario_file.stem, scenario.description)
         return RunResult(status="planned")
     adapter = adapter_for(target.protocol)
-    if not options.launch:
+    if options.launch:
+        _launcher(target)  # refuse an unlaunchable kind before making a run directory
+    else:
         adapter.check_ready(target, f"target {target_file.stem!r}")
 
     run_dir = RunDir.create(options.runs_dir, scenario_file.stem, target_file.stem)
@@ -226,16 +228,24 @@ def _public_target(target: TargetSpec) -> dict[str, Any]:
     return data
 
 
-def _launch(target: TargetSpec, run_dir: RunDir, console: Console) -> tuple[Any, TargetSpec]:
-    from benchctl.targets.registry import LAUNCHERS
+def _launcher(target: TargetSpec) -> Any:
+    """The launcher for the target's kind; InputError when this kind cannot be launched."""
+    from benchctl.targets.registry import LAUNCHERS, NOT_LAUNCHABLE
 
     kind = target.launch.server or target.kind
-    launcher = LAUNCHERS.get(kind)
-    if launcher is None:
+    if kind in NOT_LAUNCHABLE:
+        raise InputError(NOT_LAUNCHABLE[kind])
+    if kind not in LAUNCHERS:
         raise InputError(
             f"--launch cannot start a {kind} server: launchable kinds are "
             f"{', '.join(sorted(LAUNCHERS))}"
         )
+    return LAUNCHERS[kind]
+
+
+def _launch(target: TargetSpec, run_dir: RunDir, console: Console) -> tuple[Any, TargetSpec]:
+    kind = target.launch.server or target.kind
+    launcher = _launcher(target)
     console.print(f"launching a local {kind} server (127.0.0.1, free ports)…")
     server = launcher(
         target.launch,
@@ -249,6 +259,8 @@ def _launch(target: TargetSpec, run_dir: RunDir, console: Console) -> tuple[Any,
     update = {"url": server.http_url, "grpc_address": server.grpc_address}
     if server.metrics_url:
         update["metrics_url"] = server.metrics_url
+    if getattr(server, "management_url", None):  # TorchServe
+        update["management_url"] = server.management_url
     return server, target.model_copy(update=update)
 
 

@@ -1,0 +1,214 @@
+"""benchctl vs NVIDIA perf_analyzer: one launched Triton, the same fixed request rate.
+
+Run by hand: ``.venv/bin/python benchmarks/triton_vs_perf_analyzer.py [--rate 100]``.
+
+On one real Triton (launched by benchctl, reference MLP, no batching), alternately
+perf_analyzer (``--request-rate-range R``, HTTP, JSON tensors like benchctl's) and benchctl
+``steady`` at rate R, ``--repeats`` times each (the order flips every repeat); prints the
+medians and the differences. Both use constant gaps between intended sends, so the achieved
+rate carries no Poisson count noise. Latency is defined differently:
+
+* perf_analyzer: client-side, from the actual send to the response, over
+  ``--request-count`` = rate x seconds requests (no stabilisation loop: same length as ours);
+* benchctl ``latency_ms``: from the *intended* send time (no coordinated omission), and
+  ``service_ms``: from the actual send, which is what to compare with perf_analyzer's.
+
+Triton's own mean request duration (from its metrics) is shown for each tool's runs, so a
+client-side difference can be told apart from a server slowed by the machine being busy.
+Goal: service_ms p50 within 10% of perf_analyzer's p50, achieved rate within 2%.
+Needs ``libb64-0d`` (Debian: ``apt-get install -y libb64-0d``); perf_analyzer itself
+(tritonclient[all]==2.51.0, newer wheels need glibc 2.38) and the CUDA runtime it links
+against are installed into a cached venv on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import ctypes.util
+import io
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from rich.console import Console
+
+from benchctl.run import RunOptions, run
+from benchctl.targets.launch import LaunchedServer, server_venv
+from benchctl.targets.launch_triton import launch_triton
+
+PA_REQUIREMENTS = ["tritonclient[all]==2.51.0", "nvidia-cuda-runtime-cu12==12.6.77"]
+MODEL = "mlp"
+QUIET = Console(file=io.StringIO(), width=120)
+_HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def triton_totals(server: LaunchedServer) -> tuple[float, float]:
+    """Triton's (successful requests, their summed duration in µs) for the model."""
+    assert server.metrics_url
+    text = _HTTP.open(server.metrics_url, timeout=10).read().decode()
+
+    def total(name: str) -> float:
+        pattern = rf'^{name}\{{[^}}]*model="{MODEL}"[^}}]*\}} (\S+)$'
+        return sum(float(v) for v in re.findall(pattern, text, re.MULTILINE))
+
+    return total("nv_inference_request_success"), total("nv_inference_request_duration_us")
+
+
+def with_server_side(
+    server: LaunchedServer, measure: Callable[[], dict[str, float]]
+) -> dict[str, float]:
+    """``measure()`` plus ``server_ms``: Triton's mean request duration during it."""
+    count0, us0 = triton_totals(server)
+    row = measure()
+    count1, us1 = triton_totals(server)
+    return {**row, "server_ms": (us1 - us0) / max(1.0, count1 - count0) / 1000}
+
+
+def perf_analyzer(venv: Path) -> tuple[Path, dict[str, str]]:
+    """The perf_analyzer binary and an environment in which its libraries load."""
+    (cudart,) = venv.glob("lib/python*/site-packages/nvidia/cuda_runtime/lib")
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(
+        p for p in (str(cudart), env.get("LD_LIBRARY_PATH", "")) if p
+    )
+    return venv / "bin" / "perf_analyzer", env
+
+
+def run_perf_analyzer(
+    server: LaunchedServer, rate: float, seconds: int, work: Path, venv: Path
+) -> dict[str, float]:
+    binary, env = perf_analyzer(venv)
+    report = work / "perf_analyzer.csv"
+    command = [
+        str(binary), "-m", MODEL, "-u", server.http_url.removeprefix("http://"), "-i", "http",
+        "--shape", "input-0:1,64", "--input-tensor-format", "json",
+        "--output-tensor-format", "json", "--request-rate-range", f"{rate:g}",
+        "--request-distribution", "constant", "--request-count", str(round(rate * seconds)),
+        "--percentile", "50", "-f", str(report),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0 or not report.exists():
+        tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
+        raise SystemExit(f"perf_analyzer failed ({result.returncode}): {' | '.join(tail)}")
+    (row,) = csv.DictReader(report.open())
+    return {
+        "p50_ms": float(row["p50 latency"]) / 1000,
+        "p99_ms": float(row["p99 latency"]) / 1000,
+        "rate": float(row["Inferences/Second"]),
+    }
+
+
+def run_benchctl(server: LaunchedServer, rate: float, seconds: int, work: Path) -> dict[str, float]:
+    result = run(
+        RunOptions(
+            scenario="steady",
+            target="triton",
+            rate=rate,
+            duration=f"{seconds}s",
+            overrides=("warmup=0", "arrivals=constant"),
+            target_overrides=(
+                f"url={server.http_url}",
+                f"grpc_address={server.grpc_address}",
+                f"metrics_url={server.metrics_url}",
+            ),
+            runs_dir=work / "runs",
+        ),
+        console=QUIET,
+    )
+    if result.status != "completed" or result.summary is None or result.run_dir is None:
+        raise SystemExit(f"benchctl run {result.status}: {result.reason}")
+    frame = pq.read_table(result.run_dir / "requests.parquet").to_pandas()
+    measured = frame[frame["ok"]]
+    overall = result.summary["overall"]
+    ends = measured["t_start"] + measured["service_ms"] / 1000
+    return {
+        "p50_ms": float(measured["service_ms"].median()),
+        "p99_ms": float(measured["service_ms"].quantile(0.99)),
+        "latency_p50_ms": float(overall["latency_ms"]["p50"]),
+        # like perf_analyzer's: completed requests / (last response - first send)
+        "rate": len(measured) / float(ends.max() - measured["t_start"].min()),
+        "errors": float(overall["errors"] + overall["dropped"]),
+    }
+
+
+def median(rows: list[dict[str, float]], key: str) -> float:
+    return statistics.median(row[key] for row in rows)
+
+
+def report(rate: float, pa: list[dict[str, float]], ours: list[dict[str, float]]) -> None:
+    print(f"\nTriton, reference MLP, {rate:g} req/s constant, medians of {len(pa)} repeats")
+    print(f"{'':34}{'perf_analyzer':>14}{'benchctl':>10}{'diff':>9}")
+    pairs = [
+        ("p50 ms (actual send -> response)", "p50_ms", "p50_ms"),
+        ("p99 ms (actual send -> response)", "p99_ms", "p99_ms"),
+        ("achieved rate req/s", "rate", "rate"),
+        ("Triton's mean request ms (server)", "server_ms", "server_ms"),
+    ]
+    for label, pa_key, our_key in pairs:
+        a, b = median(pa, pa_key), median(ours, our_key)
+        print(f"{label:34}{a:14.3f}{b:10.3f}{(b - a) / a:+9.1%}")
+    print(f"{'benchctl p50 ms from intended send':34}{'':14}{median(ours, 'latency_p50_ms'):10.3f}")
+    print(f"benchctl errors + dropped per run: {[int(r['errors']) for r in ours]}")
+
+
+def alternate(
+    server: LaunchedServer, args: argparse.Namespace, work: Path, venv: Path
+) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """perf_analyzer and benchctl in turn, the first of each pair flipping every repeat."""
+    pa: list[dict[str, float]] = []
+    ours: list[dict[str, float]] = []
+
+    def run_pa() -> dict[str, float]:
+        return run_perf_analyzer(server, args.rate, args.seconds, work, venv)
+
+    def run_ours() -> dict[str, float]:
+        return run_benchctl(server, args.rate, args.seconds, work)
+
+    for i in range(args.repeats):
+        if i % 2 == 0:
+            pa.append(with_server_side(server, run_pa))
+        ours.append(with_server_side(server, run_ours))
+        if i % 2 == 1:
+            pa.append(with_server_side(server, run_pa))
+        print(
+            f"repeat {i + 1}: perf_analyzer {_short(pa[-1])}; benchctl {_short(ours[-1])}",
+            flush=True,
+        )
+    return pa, ours
+
+
+def _short(row: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.3f}" for k, v in row.items())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=15, help="length of every run")
+    args = parser.parse_args()
+    if ctypes.util.find_library("b64") is None:
+        print("perf_analyzer needs libb64: apt-get install -y libb64-0d", file=sys.stderr)
+        return 2
+    venv = server_venv("perf-analyzer", PA_REQUIREMENTS)
+    with tempfile.TemporaryDirectory(prefix="benchctl-pa-") as tmp:
+        work = Path(tmp)
+        server = launch_triton(log_dir=work / "triton")
+        try:
+            pa, ours = alternate(server, args, work, venv)
+        finally:
+            server.stop()
+    report(args.rate, pa, ours)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,348 @@
+"""Curve fits for capacity: USL scalability, latency vs throughput, service demand.
+
+Each fit takes plain arrays (one value per measured window or concurrency level) and returns
+a frozen result with goodness of fit and parameter standard errors. Bad input raises
+ValueError with a one-line message.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.optimize import curve_fit
+
+_BAND = (5.0, 95.0)  # percentiles of the resampled capacity
+_DRAWS = 1000
+
+
+# --- USL ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class USLFit:
+    """Universal Scalability Law X(N) = λN / (1 + σ(N-1) + κN(N-1)), fitted."""
+
+    lambda_: float
+    sigma: float
+    kappa: float
+    lambda_se: float
+    sigma_se: float
+    kappa_se: float
+    r2: float
+    peak_concurrency: float  # sqrt((1-σ)/κ); inf when κ == 0
+    max_throughput: float  # X at the peak; λ/σ (an asymptote) when κ == 0; inf when both are 0
+    n_points: int
+    measured_max_concurrency: float
+
+    def predict(self, n: ArrayLike) -> float | np.ndarray:
+        """Throughput at concurrency ``n`` (scalar or array)."""
+        return _scalar_or_array(
+            _usl(np.asarray(n, dtype=float), self.lambda_, self.sigma, self.kappa)
+        )
+
+    @property
+    def peak_extrapolated(self) -> bool:
+        """True when the peak lies beyond the highest measured concurrency."""
+        return self.peak_concurrency > self.measured_max_concurrency
+
+
+def fit_usl(concurrency: np.ndarray, throughput: np.ndarray) -> USLFit:
+    """Fit the USL by non-linear least squares with σ in [0, 1] and κ >= 0."""
+    n, x = _pair(concurrency, throughput, "concurrency", "throughput")
+    if np.any(n <= 0) or np.any(x < 0):
+        raise ValueError("USL fit needs concurrency > 0 and throughput >= 0")
+    if np.unique(n).size < 3:
+        raise ValueError(
+            f"USL fit needs at least 3 distinct concurrency levels, got {np.unique(n).size}"
+        )
+    lowest = n == n.min()
+    lambda0 = max(float(np.mean(x[lowest] / n[lowest])), 1e-12)
+    popt, pcov = curve_fit(
+        _usl,
+        n,
+        x,
+        p0=[lambda0, 0.01, 1e-4],
+        bounds=([0.0, 0.0, 0.0], [np.inf, 1.0, np.inf]),
+        x_scale="jac",
+        maxfev=20000,
+    )
+    lam, sigma, kappa = (float(v) for v in popt)
+    se = _standard_errors(pcov)
+    if kappa > 0:
+        peak = math.sqrt(max(1.0 - sigma, 0.0) / kappa)
+        top = float(_usl(np.asarray(max(peak, 1.0)), lam, sigma, kappa))
+    else:
+        peak = math.inf
+        top = lam / sigma if sigma > 0 else math.inf
+    return USLFit(
+        lambda_=lam,
+        sigma=sigma,
+        kappa=kappa,
+        lambda_se=se[0],
+        sigma_se=se[1],
+        kappa_se=se[2],
+        r2=_r2(x, _usl(n, *popt)),
+        peak_concurrency=peak,
+        max_throughput=top,
+        n_points=int(n.size),
+        measured_max_concurrency=float(n.max()),
+    )
+
+
+def _usl(n: np.ndarray, lam: float, sigma: float, kappa: float) -> np.ndarray:
+    return lam * n / (1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0))
+
+
+# --- latency vs throughput ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CapacityEstimate:
+    """Highest throughput meeting a latency SLO, with a 5–95% band from the fit."""
+
+    throughput: float
+    extrapolated: bool  # beyond the highest measured throughput
+    lower: float
+    upper: float
+
+
+@dataclass(frozen=True)
+class LatencyFit:
+    """L(x) = base_ms + scale / (x_max - x): a latency quantile vs offered throughput.
+
+    For M/M/1 the q-quantile of response time is -ln(1-q)/(μ - x), i.e. base 0,
+    scale 1000·(-ln(1-q)) ms·rps and x_max = μ. r2 is computed on log latency, the scale
+    of the fit. ``params``/``cov`` are the fitted (base_ms, ln scale, ln(x_max - measured
+    max)) and their covariance, used to resample capacity.
+    """
+
+    base_ms: float
+    scale: float
+    x_max: float
+    base_se: float
+    scale_se: float
+    x_max_se: float
+    r2: float
+    quantile: float
+    n_points: int
+    measured_max_throughput: float
+    params: tuple[float, float, float] = field(repr=False, compare=False)
+    cov: tuple[tuple[float, ...], ...] = field(repr=False, compare=False)
+
+    def predict(self, x: ArrayLike) -> float | np.ndarray:
+        """Predicted latency (ms) at throughput ``x``; inf at and beyond x_max."""
+        xs = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore"):
+            out = np.where(
+                xs < self.x_max,
+                self.base_ms + self.scale / np.maximum(self.x_max - xs, 0.0),
+                np.inf,
+            )
+        return _scalar_or_array(out)
+
+    def capacity_at(self, slo_ms: float, *, seed: int = 0, draws: int = _DRAWS) -> CapacityEstimate:
+        """Highest throughput whose predicted latency is <= ``slo_ms``.
+
+        The band is the 5–95% range of the same solution over ``draws`` parameter sets drawn
+        (seeded) from the fit's covariance in its fitted coordinates; NaN when the
+        covariance could not be estimated. Raises ValueError when even zero load misses it.
+        """
+        zero_load = self.base_ms + self.scale / self.x_max
+        if not slo_ms > zero_load:
+            raise ValueError(
+                f"SLO {slo_ms:g} ms is not above the fitted zero-load latency "
+                f"{zero_load:.3g} ms; no throughput meets it"
+            )
+        best = self.x_max - self.scale / (slo_ms - self.base_ms)
+        lower, upper = self._band(slo_ms, seed, draws)
+        return CapacityEstimate(best, best > self.measured_max_throughput, lower, upper)
+
+    def knee(self, factor: float = 2.0) -> float:
+        """Throughput where predicted latency reaches ``factor`` × its zero-load value.
+
+        For a pure M/M/1 curve (base 0) and factor 2 this is x_max/2: 50% utilization.
+        """
+        if not factor > 1.0:
+            raise ValueError(f"knee factor must be > 1, got {factor}")
+        zero_load = self.base_ms + self.scale / self.x_max
+        return self.x_max - self.scale / (factor * zero_load - self.base_ms)
+
+    def _band(self, slo_ms: float, seed: int, draws: int) -> tuple[float, float]:
+        cov = np.asarray(self.cov, dtype=float)
+        if not np.all(np.isfinite(cov)):
+            return math.nan, math.nan
+        rng = np.random.default_rng(seed)
+        sample = rng.multivariate_normal(self.params, cov, size=draws, method="eigh")
+        base = np.maximum(sample[:, 0], 0.0)
+        scale = np.exp(sample[:, 1])
+        x_max = self.measured_max_throughput + np.exp(sample[:, 2])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            capacity = np.where(slo_ms > base, x_max - scale / (slo_ms - base), 0.0)
+        low, high = np.percentile(np.maximum(capacity, 0.0), _BAND)
+        return float(low), float(high)
+
+
+def fit_latency_curve(
+    throughput: np.ndarray, latency_ms: np.ndarray, quantile: float
+) -> LatencyFit:
+    """Fit L(x) = base + scale/(x_max - x), x_max > max(throughput), by least squares on log L.
+
+    Log latency makes the residuals relative, so the steep windows near saturation do not
+    drown the flat ones. A grid over x_max (closed-form base and scale at each) seeds the
+    non-linear fit, which runs in (base, ln scale, ln(x_max - max throughput)).
+    """
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"quantile must be in (0, 1), got {quantile}")
+    x, latency = _pair(throughput, latency_ms, "throughput", "latency_ms")
+    if np.any(x < 0) or np.any(latency <= 0):
+        raise ValueError("latency fit needs throughput >= 0 and latency_ms > 0")
+    if x.size < 4 or np.unique(x).size < 3:
+        raise ValueError(
+            f"latency fit needs at least 4 windows at 3 distinct throughputs, got {x.size} "
+            f"windows at {np.unique(x).size}"
+        )
+    top = float(x.max())
+    if top <= 0:
+        raise ValueError("latency fit needs some throughput > 0")
+
+    def model(xs: np.ndarray, base: float, log_scale: float, log_gap: float) -> np.ndarray:
+        return np.log(base + np.exp(log_scale) / (top + np.exp(log_gap) - xs))
+
+    p0 = _latency_seed(x, latency, top)
+    popt, pcov = curve_fit(
+        model,
+        x,
+        np.log(latency),
+        p0=p0,
+        bounds=([0.0, -np.inf, -np.inf], [np.inf, np.inf, np.inf]),
+        maxfev=20000,
+    )
+    base, log_scale, log_gap = (float(v) for v in popt)
+    se = _standard_errors(pcov)
+    scale, gap = math.exp(log_scale), math.exp(log_gap)
+    return LatencyFit(
+        base_ms=base,
+        scale=scale,
+        x_max=top + gap,
+        base_se=se[0],
+        scale_se=scale * se[1],
+        x_max_se=gap * se[2],  # delta method
+        r2=_r2(np.log(latency), model(x, *popt)),
+        quantile=quantile,
+        n_points=int(x.size),
+        measured_max_throughput=top,
+        params=(base, log_scale, log_gap),
+        cov=tuple(tuple(float(v) for v in row) for row in pcov),
+    )
+
+
+def _latency_seed(x: np.ndarray, latency: np.ndarray, top: float) -> list[float]:
+    """Start values: for each x_max on a log grid, weighted linear LS for (base, scale)."""
+    gaps = top * np.geomspace(1e-4, 1e2, 241)
+    r = 1.0 / (top + gaps[:, None] - x[None, :])  # (grid, points)
+    w = 1.0 / latency**2  # relative residuals
+    sw, sr, srr = w.sum(), (w * r).sum(1), (w * r * r).sum(1)
+    sy, sry = (w * latency).sum(), (w * r * latency).sum(1)
+    det = sw * srr - sr**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        base = (srr * sy - sr * sry) / det
+        scale = (sw * sry - sr * sy) / det
+        only_scale = sry / srr  # base clipped to 0
+    clipped = ~(base >= 0)
+    base = np.where(clipped, 0.0, base)
+    scale = np.where(clipped, only_scale, scale)
+    scale = np.maximum(scale, 1e-12 * float(latency.min()) * top)
+    fitted = base[:, None] + scale[:, None] * r
+    loss = ((np.log(fitted) - np.log(latency)[None, :]) ** 2).sum(1)
+    i = int(np.nanargmin(loss))
+    floor = 1e-9 * float(np.median(latency))  # strictly inside the base >= 0 bound
+    return [max(float(base[i]), floor), math.log(scale[i]), math.log(gaps[i])]
+
+
+def capacity_from_points(
+    throughput: np.ndarray, latency_ms: np.ndarray, slo_ms: float
+) -> float | None:
+    """Highest measured throughput whose latency meets the SLO; None when none does."""
+    x, latency = _pair(throughput, latency_ms, "throughput", "latency_ms")
+    meets = latency <= slo_ms
+    return float(x[meets].max()) if meets.any() else None
+
+
+# --- service demand -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemandFit:
+    """Utilization law busy = intercept + D·X; D is the service demand per request."""
+
+    seconds_per_request: float
+    intercept: float
+    r2: float
+
+    @property
+    def ms_per_request(self) -> float:
+        return 1000.0 * self.seconds_per_request
+
+    def saturation_throughput(self, capacity_units: float) -> float:
+        """X where busy reaches ``capacity_units`` (cores, or 1.0 for a busy fraction)."""
+        if self.seconds_per_request <= 0:
+            return math.inf
+        return max((capacity_units - self.intercept) / self.seconds_per_request, 0.0)
+
+
+def fit_service_demand(throughput: np.ndarray, busy: np.ndarray) -> DemandFit:
+    """Linear regression of busy (cores busy, or busy fraction) on throughput (req/s)."""
+    x, u = _pair(throughput, busy, "throughput", "busy")
+    if x.size < 3 or np.unique(x).size < 2:
+        raise ValueError(
+            "service demand fit needs at least 3 windows at 2 distinct throughputs, "
+            f"got {x.size} windows"
+        )
+    slope, intercept = np.polyfit(x, u, 1)
+    return DemandFit(float(slope), float(intercept), _r2(u, slope * x + intercept))
+
+
+def saturating_resource(demands: Mapping[str, tuple[DemandFit, float]]) -> tuple[str, float]:
+    """(name, throughput) of the resource that saturates first; values are (fit, capacity)."""
+    limits = {name: fit.saturation_throughput(cap) for name, (fit, cap) in demands.items()}
+    finite = {name: limit for name, limit in limits.items() if math.isfinite(limit)}
+    if not finite:
+        raise ValueError("no resource's busy time grows with throughput; none saturates")
+    name = min(finite, key=finite.__getitem__)
+    return name, finite[name]
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _pair(a: ArrayLike, b: ArrayLike, a_name: str, b_name: str) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(
+            f"{a_name} and {b_name} must be 1-D arrays of the same length, "
+            f"got shapes {x.shape} and {y.shape}"
+        )
+    if x.size == 0:
+        raise ValueError(f"{a_name} and {b_name} are empty")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValueError(f"{a_name} and {b_name} must be finite (no NaN or inf)")
+    return x, y
+
+
+def _standard_errors(pcov: np.ndarray) -> list[float]:
+    diag = np.diag(pcov)
+    return [float(math.sqrt(v)) if np.isfinite(v) and v >= 0 else math.inf for v in diag]
+
+
+def _r2(observed: np.ndarray, fitted: np.ndarray) -> float:
+    total = float(np.sum((observed - observed.mean()) ** 2))
+    residual = float(np.sum((observed - fitted) ** 2))
+    return 1.0 - residual / total if total > 0 else (1.0 if residual == 0 else 0.0)
+
+
+def _scalar_or_array(values: np.ndarray) -> float | np.ndarray:
+    return float(values) if values.ndim == 0 else values

@@ -1,0 +1,216 @@
+"""What ``benchctl gate`` hands to CI: JUnit XML, a Markdown summary, JSON, a terminal table.
+
+JUnit: one ``<testcase>`` per rule, ``<failure>`` when it failed, ``<skipped>`` when it was
+inconclusive (too few samples), and the numbers as ``<property>`` elements.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from benchctl.analysis.gate import FAIL, INCONCLUSIVE, LATENCY, PASS, GateResult, RuleResult
+
+_ICON = {PASS: "✅ pass", FAIL: "❌ fail", INCONCLUSIVE: "⚠️ inconclusive"}
+_STYLE = {PASS: "green", FAIL: "bold red", INCONCLUSIVE: "yellow"}
+
+
+def write_gate_outputs(
+    result: GateResult,
+    *,
+    junit: Path | None = None,
+    markdown: Path | None = None,
+    json_path: Path | None = None,
+) -> list[Path]:
+    """Write whichever outputs were asked for; returns their paths."""
+    writers = [(junit, junit_xml), (markdown, markdown_summary), (json_path, json_text)]
+    written = []
+    for path, render in writers:
+        if path is not None:
+            written.append(_write(Path(path), render(result)))
+    return written
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def json_text(result: GateResult) -> str:
+    return json.dumps(_clean(asdict(result)), indent=2, allow_nan=False) + "\n"
+
+
+def junit_xml(result: GateResult) -> str:
+    counts = {
+        "tests": str(len(result.rules)),
+        "failures": str(result.count(FAIL)),
+        "skipped": str(result.count(INCONCLUSIVE)),
+        "errors": "0",
+    }
+    suites = ET.Element("testsuites", name="benchctl gate", **counts)
+    suite = ET.SubElement(
+        suites, "testsuite", name=f"benchctl gate: {result.scenario} on {result.target}", **counts
+    )
+    properties = ET.SubElement(suite, "properties")
+    facts = {
+        "candidate": result.candidate,
+        "baseline_runs": ", ".join(result.baseline_runs),
+        "rules_file": result.rules_file,
+        **{k: str(v) for k, v in result.settings.items()},
+    }
+    for name, value in facts.items():
+        ET.SubElement(properties, "property", name=name, value=value)
+    for rule in result.rules:
+        _testcase(suite, rule)
+    if result.warnings:
+        ET.SubElement(suite, "system-out").text = "\n".join(result.warnings)
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _testcase(suite: ET.Element, rule: RuleResult) -> None:
+    case = ET.SubElement(
+        suite, "testcase", name=rule.name, classname=f"benchctl.gate.{rule.phase}", time="0"
+    )
+    properties = ET.SubElement(case, "properties")
+    for key in ("metric", "bound", "limit", "phase", "baseline", "candidate", "change"):
+        _property(properties, key, getattr(rule, key))
+    for key in ("ci_low", "ci_high", "change_kind", "baseline_samples", "candidate_samples"):
+        _property(properties, key, getattr(rule, key))
+    if rule.verdict == FAIL:
+        ET.SubElement(case, "failure", message=rule.message, type="regression").text = (
+            f"{rule.name}: baseline {_value(rule, rule.baseline)}, "
+            f"candidate {_value(rule, rule.candidate)}; {rule.message}"
+        )
+    elif rule.verdict == INCONCLUSIVE:
+        ET.SubElement(case, "skipped", message=f"inconclusive: {rule.message}")
+
+
+def _property(parent: ET.Element, name: str, value: Any) -> None:
+    if value is not None:
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        ET.SubElement(parent, "property", name=name, value=text)
+
+
+def markdown_summary(result: GateResult) -> str:
+    """A table for a CI job page ($GITHUB_STEP_SUMMARY): rule, numbers, change, verdict."""
+    verdict = "✅ PASS" if result.passed else "❌ FAIL (regression)"
+    level = f"{result.settings.get('confidence', 0.95):.0%}"
+    lines = [
+        f"## benchctl gate: {verdict}",
+        "",
+        f"Candidate `{result.candidate}` ({result.scenario} on {result.target}) against "
+        f"{_baseline_text(result)}.",
+        "",
+        f"| rule | baseline | candidate | change ({level} CI) | verdict |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for rule in result.rules:
+        cells = [
+            _md(rule.name),
+            _value(rule, rule.baseline),
+            _value(rule, rule.candidate),
+            change_text(rule),
+            _ICON[rule.verdict],
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    notes = [f"- {_md(r.name)}: {_md(r.message)}" for r in result.rules if r.verdict != PASS]
+    lines += ["", *notes] if notes else []
+    if result.warnings:
+        lines += ["", "**Warnings**", "", *[f"- {_md(w)}" for w in result.warnings]]
+    lines += [
+        "",
+        "<sub>A relative rule fails only when its whole confidence interval lies beyond the "
+        "allowed change (block bootstrap over "
+        f"{result.settings.get('window', 5):g} s windows, "
+        f"{result.settings.get('resamples')} resamples, seed {result.settings.get('seed')}).</sub>",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _baseline_text(result: GateResult) -> str:
+    runs = result.baseline_runs
+    if len(runs) == 1:
+        return f"baseline `{runs[0]}`"
+    return f"a baseline of {len(runs)} pooled runs (`{runs[0]}` … `{runs[-1]}`)"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+# --------------------------------------------------------------------------- terminal
+
+
+def gate_table(result: GateResult) -> Table:
+    verdict = "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
+    table = Table(
+        title=f"gate {verdict}: {result.candidate} vs {_baseline_text(result).replace('`', '')}",
+        title_justify="left",
+    )
+    for column in ("rule", "baseline", "candidate", "change (CI)", "verdict"):
+        table.add_column(column, justify="left" if column in ("rule", "verdict") else "right")
+    for rule in result.rules:
+        table.add_row(
+            rule.name,
+            _value(rule, rule.baseline),
+            _value(rule, rule.candidate),
+            change_text(rule),
+            f"[{_STYLE[rule.verdict]}]{rule.verdict}[/]",
+        )
+    return table
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def change_text(rule: RuleResult) -> str:
+    """``+5.2% [+1.0%, +9.8%]``; error/drop rates in percentage points (pp)."""
+    if rule.change is None:
+        return "—"
+    unit = " pp" if rule.change_kind == "difference" else "%"
+    text = f"{_signed(rule.change)}{unit}"
+    if rule.ci_low is not None and rule.ci_high is not None:
+        text += f" [{_signed(rule.ci_low)}, {_signed(rule.ci_high)}]"
+    return text
+
+
+def _value(rule: RuleResult, value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool | str):
+        return str(value).lower()
+    if rule.metric in LATENCY:
+        return f"{value:,.1f} ms" if value >= 10 else f"{value:.2f} ms"
+    if rule.metric == "throughput_rps":
+        return f"{value:,.1f} req/s"
+    return f"{value * 100:.2f}%"
+
+
+def _signed(value: float) -> str:
+    return f"{value * 100:+.1f}" if math.isfinite(value) else "?"
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: tuples as lists, NaN and infinities as null."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

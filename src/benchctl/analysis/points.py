@@ -1,0 +1,85 @@
+"""The measured points a capacity fit is made from: per load level, from one run.
+
+A step or sweep run gives one point per level (phase): many requests each, so even p99 is
+stable. Other runs give one point per window that holds enough successes for the
+percentile to mean something (at least 2 / (1 - q): 200 for p99, 2,000 for p99.9).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchctl.analysis.summary import phase_seconds, read_requests
+from benchctl.analysis.windows import run_windows
+from benchctl.load.shapes import WARMUP
+
+MIN_LEVELS = 3
+
+
+@dataclass(frozen=True)
+class Points:
+    source: str  # "levels" or "windows"
+    throughput: np.ndarray  # successful responses per second
+    latency_ms: np.ndarray  # the SLO's percentile
+    concurrency: np.ndarray | None  # closed loop only: requests in flight per level
+    labels: list[str]
+
+    def __len__(self) -> int:
+        return len(self.throughput)
+
+
+def level_points(frame: pd.DataFrame, phases: list[dict[str, Any]], quantile: float) -> Points:
+    seconds = phase_seconds(phases)
+    rows = []
+    for name, group in frame[frame["phase"] != WARMUP].groupby("phase", observed=True):
+        ok = group.loc[group["ok"], "latency_ms"].to_numpy()
+        if len(ok) >= min_samples(quantile) and seconds.get(str(name)):
+            rows.append(
+                (str(name), len(ok) / seconds[str(name)], np.percentile(ok, quantile * 100))
+            )
+    rows.sort(key=lambda row: row[1])
+    names = [r[0] for r in rows]
+    found = [re.fullmatch(r"c=(\d+)", name) for name in names]
+    concurrency = np.array([int(m.group(1)) for m in found]) if found and all(found) else None
+    return Points(
+        "levels", np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), concurrency, names
+    )
+
+
+def window_points(run_dir: Path, quantile: float, width: float) -> tuple[Points, pd.DataFrame]:
+    table = run_windows(run_dir, width, (0.5, quantile))
+    column = f"p{quantile * 100:g}"
+    if table.empty:
+        return Points("windows", np.array([]), np.array([]), None, []), table
+    enough = table["throughput_rps"] * width >= min_samples(quantile)
+    chosen = table[enough & table[column].notna()]
+    return Points(
+        "windows",
+        chosen["throughput_rps"].to_numpy(),
+        chosen[column].to_numpy(),
+        None,
+        [f"t={t:g}s" for t in chosen["t"]],
+    ), table
+
+
+def measured_points(
+    run_dir: Path, info: dict[str, Any], quantile: float, width: float
+) -> tuple[Points, pd.DataFrame]:
+    """Level points when the run has at least three load levels, else window points."""
+    frame = read_requests(run_dir / "requests.parquet")
+    phases = info.get("plan", {}).get("phases", [])
+    levels = level_points(frame, phases, quantile)
+    points, table = window_points(run_dir, quantile, width)
+    if len(levels) >= MIN_LEVELS and len(np.unique(np.round(levels.throughput))) >= MIN_LEVELS:
+        return levels, table
+    return points, table
+
+
+def min_samples(quantile: float) -> int:
+    return int(np.ceil(2 / (1 - quantile)))

@@ -1,0 +1,443 @@
+"""``benchctl compare RUN_A RUN_B …``: one self-contained HTML page to choose between runs.
+
+Per run: throughput, p50/p95/p99, error rate, capacity at the SLO (from capacity.json, when
+``benchctl analyze`` wrote one), the resource nearest saturation (from the telemetry
+windows); overlaid latency-over-time and latency-percentile curves; and a banner when the
+runs are not comparable (scenario, payload, host or time scale differ).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter
+from rich.table import Table
+
+from benchctl.analysis.gate import LoadedRun, load_run, run_differences, started
+from benchctl.analysis.slo import Slo, parse_slo
+from benchctl.analysis.summary import summarize, windows
+from benchctl.errors import InputError
+from benchctl.load.shapes import WARMUP
+from benchctl.reports import figures
+from benchctl.reports.html import (
+    TEMPLATE,
+    Banner,
+    FigureView,
+    _environment,
+    fmt_fact,
+    fmt_ms,
+    fmt_pct,
+    fmt_rps,
+)
+from benchctl.telemetry.session import WINDOWS
+
+COMPARE_TEMPLATE = "compare.html.j2"
+CAPACITY = "capacity.json"
+NOT_ANALYZED = "not analyzed"
+COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+NEAR_SATURATION = 0.85
+# telemetry_windows column, label, scale to a fraction of capacity (None: per host core)
+RESOURCES = (
+    ("server_cpu_percent", "server CPU", None),
+    ("host_cpu_percent", "host CPU", 0.01),
+    ("gpu_utilization_percent", "GPU", 0.01),
+    ("generator_cpu_percent", "generator CPU", 0.01),
+)
+
+
+@dataclass(frozen=True)
+class RunColumn:
+    """One compared run: what the table shows about it."""
+
+    label: str
+    color: str
+    id: str
+    path: str
+    scenario: str
+    target: str
+    status: str
+    saturated: bool
+    overall: dict[str, Any]
+    capacity: str
+    slo_met: bool | None
+    resources: tuple[tuple[str, str], ...]
+    bottleneck: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    runs: tuple[RunColumn, ...]
+    differences: tuple[str, ...]
+    slo: str | None
+    output: Path
+
+
+def write_compare(
+    run_dirs: Sequence[Path], *, slo: str | None = None, output: Path = Path("compare.html")
+) -> Comparison:
+    """Render the comparison page of ``run_dirs`` to ``output`` (atomically)."""
+    if len(run_dirs) < 2:
+        raise InputError("compare needs at least two runs: benchctl compare RUN_A RUN_B [...]")
+    objective = parse_slo(slo) if slo else None
+    loaded = [load_run(Path(path)) for path in run_dirs]
+    summaries = [_summary(run) for run in loaded]
+    columns = tuple(
+        _column(index, run, summary, objective)
+        for index, (run, summary) in enumerate(zip(loaded, summaries, strict=True))
+    )
+    differences = tuple(
+        f"{column.label} vs A: {difference}"
+        for column, run in zip(columns[1:], loaded[1:], strict=True)
+        for difference in run_differences(loaded[0].info, run.info)
+    )
+    context = {
+        "title": f"Comparison of {len(columns)} runs",
+        "css": report_css(),
+        "runs": columns,
+        "best": _best(columns),
+        "slo": str(objective) if objective else None,
+        "banners": _banners(columns, differences),
+        "figures": _figures(loaded, columns),
+        "facts": _facts(loaded),
+    }
+    page = _environment().get_template(COMPARE_TEMPLATE).render(**context)
+    write_page(Path(output), page)
+    return Comparison(columns, differences, context["slo"], Path(output))
+
+
+def compare_table(comparison: Comparison) -> Table:
+    """The terminal version: one row per run."""
+    table = Table(title="comparison", title_justify="left")
+    heads = ["", "run", "target", "status", "rps", "p50 ms", "p95 ms", "p99 ms", "errors"]
+    heads += ["capacity", "bottleneck"] + ([f"meets {comparison.slo}"] if comparison.slo else [])
+    for head in heads:
+        justify = "right" if head.endswith(("ms", "rps")) else "left"
+        table.add_column(head, justify=justify, no_wrap=head == "run")
+    for run in comparison.runs:
+        latency = run.overall.get("latency_ms") or {}
+        row = [
+            run.label,
+            run.id,
+            run.target,
+            run.status,
+            fmt_rps(run.overall.get("throughput_rps")),
+        ]
+        row += [fmt_ms(latency.get(p)) for p in ("p50", "p95", "p99")]
+        row += [fmt_pct(run.overall.get("error_rate")), run.capacity, run.bottleneck]
+        row += [fmt_fact(run.slo_met)] if comparison.slo else []
+        table.add_row(*row)
+    if comparison.differences:
+        table.caption = "NOT COMPARABLE: " + "; ".join(comparison.differences)
+    return table
+
+
+@cache
+def report_css() -> str:
+    """The stylesheet of report.html.j2, so every page looks alike from one stylesheet."""
+    environment = _environment()
+    source, _, _ = environment.loader.get_source(environment, TEMPLATE)
+    match = re.search(r"<style>(.*?)</style>", source, re.DOTALL)
+    return match.group(1) if match else ""
+
+
+def write_page(output: Path, page: str) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.with_name(f".{output.name}.tmp")
+    temporary.write_text(page, encoding="utf-8")
+    os.replace(temporary, output)
+
+
+# --------------------------------------------------------------------------- per run
+
+
+def _summary(run: LoadedRun) -> dict[str, Any]:
+    """summary.json, or the same numbers computed from requests.parquet."""
+    path = run.path / "summary.json"
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(summary, dict):
+            return summary
+    except (OSError, ValueError):
+        pass
+    if run.frame.empty:
+        return {}
+    phases = [{"name": n, "start": s, "end": e} for n, s, e in run.phases]
+    return summarize(run.frame, phases)
+
+
+def _column(index: int, run: LoadedRun, summary: dict[str, Any], slo: Slo | None) -> RunColumn:
+    overall = summary.get("overall") if isinstance(summary.get("overall"), dict) else {}
+    scenario, target = (_dict(run.info.get(k)).get("name") or "?" for k in ("scenario", "target"))
+    resources, bottleneck = _resources(run)
+    return RunColumn(
+        label=chr(ord("A") + index) if index < 26 else str(index + 1),
+        color=COLORS[index % len(COLORS)],
+        id=run.id,
+        path=str(run.path),
+        scenario=str(scenario),
+        target=str(target),
+        status=run.status,
+        saturated=run.saturated,
+        overall=overall,
+        capacity=_capacity(run.path, slo),
+        slo_met=_slo_met(overall, slo),
+        resources=resources,
+        bottleneck=bottleneck,
+    )
+
+
+def _slo_met(overall: dict[str, Any], slo: Slo | None) -> bool | None:
+    if slo is None:
+        return None
+    value = (overall.get("latency_ms") or {}).get(slo.column)
+    return None if value is None else bool(value <= slo.threshold_ms)
+
+
+def _capacity(run_dir: Path, slo: Slo | None) -> str:
+    """Capacity of one replica at the SLO, as ``benchctl analyze`` wrote it."""
+    try:
+        document = json.loads((run_dir / CAPACITY).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return NOT_ANALYZED
+    except (OSError, ValueError):
+        return f"{CAPACITY} unreadable"
+    single = _dict(_dict(document).get("single_replica"))
+    value = single.get("capacity_rps")
+    if not isinstance(value, int | float):
+        return f"analyzed, no capacity in {CAPACITY}"
+    text = f"{fmt_rps(value)} req/s at {document.get('slo') or 'the SLO'}"
+    if single.get("extrapolated"):
+        text += " (extrapolated)"
+    if slo is not None and document.get("slo") not in (None, str(slo)):
+        text += f"; not analyzed for {slo}"
+    return text
+
+
+def _resources(run: LoadedRun) -> tuple[tuple[tuple[str, str], ...], str]:
+    """p95 of each resource gauge after warm-up, and the one nearest saturation."""
+    path = run.path / WINDOWS
+    if not path.is_file():
+        return (), "no telemetry"
+    try:
+        wide = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        return (), f"{WINDOWS} unreadable ({type(exc).__name__})"
+    warmup_end = max((e for n, _, e in run.phases if n == WARMUP), default=0.0)
+    if "t" in wide:
+        wide = wide[wide["t"] >= warmup_end]
+    cores = float(_dict(run.info.get("host")).get("cpus") or 1)
+    shown, used = [], {}
+    for column, label, scale in RESOURCES:
+        values = wide[column].dropna().to_numpy(dtype=float) if column in wide else np.array([])
+        if not len(values):
+            continue
+        p95 = float(np.percentile(values, 95))
+        if scale is None:
+            used[label] = p95 / 100 / cores
+            shown.append((label, f"{p95 / 100:.2f} cores ({used[label]:.0%} of {cores:g})"))
+        else:
+            used[label] = p95 * scale
+            shown.append((label, f"{p95:.0f}%"))
+    if "server CPU" not in used:
+        return tuple(shown), "no server CPU telemetry"
+    top = max(used, key=lambda name: used[name])
+    if used[top] >= NEAR_SATURATION:
+        return tuple(shown), f"{top} ({used[top]:.0%} at p95)"
+    return tuple(shown), f"none saturated (highest: {top} {used[top]:.0%})"
+
+
+# --------------------------------------------------------------------------- page parts
+
+
+def _banners(columns: Sequence[RunColumn], differences: Sequence[str]) -> list[Banner]:
+    banners = []
+    if differences:
+        text = (
+            " These runs differ in more than the server under test, so their numbers do not "
+            "compare like for like: " + "; ".join(differences) + "."
+        )
+        banners.append(Banner("not-comparable", "bad", "Runs not comparable", text))
+    for run in columns:
+        if run.status != "completed":
+            text = f"Run {run.label} ({run.id}) is {run.status}: its numbers are partial."
+            banners.append(Banner(f"status-{run.label}", "warn", "Run not completed", text))
+        if run.saturated:
+            text = (
+                f"Run {run.label} ({run.id}): the load generator ran out of CPU, so its "
+                "latencies are partly the generator's."
+            )
+            banners.append(Banner(f"generator-{run.label}", "bad", "Generator saturated", text))
+    return banners
+
+
+def _best(columns: Sequence[RunColumn]) -> dict[str, set[str]]:
+    """Labels of the runs with the highest throughput and the lowest p99."""
+    rps = {c.label: c.overall.get("throughput_rps") for c in columns}
+    p99 = {c.label: (c.overall.get("latency_ms") or {}).get("p99") for c in columns}
+    rps = {k: v for k, v in rps.items() if isinstance(v, int | float)}
+    p99 = {k: v for k, v in p99.items() if isinstance(v, int | float)}
+    return {
+        "throughput": {k for k, v in rps.items() if v == max(rps.values())},
+        "p99": {k for k, v in p99.items() if v == min(p99.values())},
+    }
+
+
+def _facts(loaded: Sequence[LoadedRun]) -> list[dict[str, Any]]:
+    """Rows of setup facts, one value per run; ``differs`` marks the rows that differ."""
+    getters = {
+        "started": lambda info, path: started(info, path),
+        "scenario": lambda info, _: _get(info, "scenario", "name"),
+        "scenario spec": lambda info, _: _get(info, "scenario", "spec"),
+        "time scale": lambda info, _: _get(info, "scenario", "time_scale"),
+        "target": lambda info, _: _get(info, "target", "name"),
+        "server": lambda info, _: _get(info, "target", "spec", "kind"),
+        "protocol": lambda info, _: _get(info, "target", "spec", "protocol"),
+        "model": lambda info, _: _get(info, "target", "spec", "model"),
+        "model version": lambda info, _: _get(info, "target", "spec", "model_version"),
+        "payload": lambda info, _: _get(info, "target", "spec", "payload"),
+        "launch": lambda info, _: _get(info, "target", "spec", "launch"),
+        "workers": lambda info, _: _get(info, "engine", "workers"),
+        "host": lambda info, _: _get(info, "host", "hostname"),
+        "cpu": lambda info, _: _get(info, "host", "cpu_model"),
+        "cpus": lambda info, _: _get(info, "host", "cpus"),
+        "benchctl": lambda info, _: _get(info, "versions", "benchctl"),
+    }
+    rows = []
+    for name, getter in getters.items():
+        values = [getter(run.info, run.path) for run in loaded]
+        differs = name != "started" and any(v != values[0] for v in values)
+        rows.append({"name": name, "values": values, "differs": differs})
+    return rows
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _figures(loaded: Sequence[LoadedRun], columns: Sequence[RunColumn]) -> list[FigureView]:
+    frames = [run.frame for run in loaded]
+    if all(frame.empty for frame in frames):
+        return []
+    duration = max(_duration(run) for run in loaded)
+    width = figures.window_width(duration)
+    return [
+        FigureView(
+            "Latency over time",
+            _latency_over_time(frames, columns, width, duration),
+            "p99 (solid) and p50 (dashed) of successful requests per window of intended "
+            "send time, one colour per run.",
+        ),
+        FigureView(
+            "Latency percentiles",
+            _percentile_curves(frames, columns),
+            "Latency at each percentile after warm-up, up to the highest percentile each run "
+            "has enough requests for; the further right, the rarer.",
+        ),
+        FigureView(
+            "Throughput over time",
+            _throughput_over_time(frames, columns, width, duration),
+            "Successful responses per second, per window of completion time.",
+        ),
+    ]
+
+
+def _latency_over_time(
+    frames: Sequence[pd.DataFrame], columns: Sequence[RunColumn], width: float, duration: float
+) -> str:
+    fig, ax = figures._figure()
+    plotted = []
+    for frame, run in zip(frames, columns, strict=True):
+        if frame.empty:
+            continue
+        win = windows(frame, width)
+        mid = win["t"] + width / 2
+        ax.plot(mid, win["p99"], color=run.color, lw=1.4, label=f"{run.label} p99")
+        ax.plot(mid, win["p50"], color=run.color, lw=1.0, ls="--", label=f"{run.label} p50")
+        plotted += [win["p50"], win["p99"]]
+    _latency_axis(ax, plotted)
+    title = f"Latency per {width:g} s window: p99 (solid), p50 (dashed)"
+    figures._finish(fig, ax, title, duration)
+    return figures._svg(fig, "cmp-latency", title)
+
+
+def _percentile_curves(frames: Sequence[pd.DataFrame], columns: Sequence[RunColumn]) -> str:
+    """Latency against percentile on a 'nines' axis: x = -log10(1 - q)."""
+    fig, ax = figures._figure()
+    plotted = []
+    for frame, run in zip(frames, columns, strict=True):
+        latency = _measured_latency(frame)
+        if len(latency) < 2:
+            continue
+        top = min(1 - 1 / len(latency), 0.9999)
+        quantiles = 1 - np.logspace(np.log10(0.5), np.log10(1 - top), 120)
+        plotted.append(np.quantile(latency, quantiles))
+        x = -np.log10(1 - quantiles)
+        ax.plot(x, plotted[-1], color=run.color, lw=1.5, label=f"{run.label} {run.target}")
+    ticks = [0.5, 0.9, 0.99, 0.999, 0.9999]
+    ax.set_xticks([-np.log10(1 - q) for q in ticks], [f"p{q * 100:g}" for q in ticks])
+    _latency_axis(ax, plotted)
+    title = "Latency percentiles after warm-up (successful requests)"
+    figures._finish(fig, ax, title, 0.0)
+    ax.set_xlabel("percentile")
+    return figures._svg(fig, "cmp-percentiles", title)
+
+
+def _throughput_over_time(
+    frames: Sequence[pd.DataFrame], columns: Sequence[RunColumn], width: float, duration: float
+) -> str:
+    fig, ax = figures._figure()
+    for frame, run in zip(frames, columns, strict=True):
+        if not frame.empty:
+            win = windows(frame, width)
+            ax.plot(
+                win["t"] + width / 2, win["achieved_rps"], color=run.color, lw=1.3, label=run.label
+            )
+    ax.set_ylabel("requests / s")
+    ax.set_ylim(bottom=0)
+    title = "Throughput (successful responses per second)"
+    figures._finish(fig, ax, title, duration)
+    return figures._svg(fig, "cmp-throughput", title)
+
+
+def _latency_axis(ax: Any, series: Sequence[Any]) -> None:
+    values = np.concatenate([np.asarray(s, dtype=float) for s in series] or [np.array([])])
+    values = values[np.isfinite(values) & (values > 0)]
+    if len(values) and values.max() / values.min() > figures.LOG_RATIO:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.set_ylabel("latency (ms, log scale)")
+    else:
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("latency (ms)")
+
+
+def _measured_latency(frame: pd.DataFrame) -> np.ndarray:
+    if frame.empty:
+        return np.array([])
+    keep = frame["ok"].to_numpy(dtype=bool) & (frame["phase"].astype(str) != WARMUP).to_numpy()
+    return frame["latency_ms"].to_numpy(dtype=float)[keep]
+
+
+def _duration(run: LoadedRun) -> float:
+    planned = _dict(run.info.get("plan")).get("duration")
+    if isinstance(planned, int | float) and planned > 0:
+        return float(planned)
+    return float(run.frame["t_intended"].max()) if not run.frame.empty else 0.0
+
+
+def _get(data: Any, *keys: str) -> Any:
+    for key in keys:
+        data = _dict(data).get(key)
+    return data
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

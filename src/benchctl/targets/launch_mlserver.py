@@ -1,0 +1,150 @@
+"""Launch a real MLServer (Seldon) serving the reference model on 127.0.0.1.
+
+MLServer 1.7.1 from a cached venv; a custom runtime (servers/mlserver_runtime.py) wraps the
+reference model. The server folder (settings.json with host 127.0.0.1 and free HTTP, gRPC and
+metrics ports; the model folder with model-settings.json and the runtime) is written into the
+log folder. Ready when ``/v2/models/<m>/ready`` answers 200 and the gRPC port accepts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchctl.config import LaunchSpec
+from benchctl.targets.launch import (
+    SERVERS_DIR,
+    LaunchedServer,
+    LaunchError,
+    _server_env,
+    _wait_ready,
+    free_port,
+    reference_model,
+    server_venv,
+)
+from benchctl.targets.refmodel import INPUT_NAME, MODEL_NAME, OUTPUT_NAME, RefModelConfig
+
+# uvloop>=0.22 kills MLServer 1.7.1's parallel inference workers at start-up
+# (SeldonIO/MLServer#2286: asyncio.get_event_loop() raises in Worker._ignore_signals).
+MLSERVER_REQUIREMENTS = ["mlserver==1.7.1", "numpy==2.4.6", "uvloop==0.21.0"]
+RUNTIME = SERVERS_DIR / "mlserver_runtime.py"
+REFMODEL = SERVERS_DIR.parent / "refmodel.py"
+FOLDER = "mlserver"  # the server folder inside log_dir
+
+
+def launch_mlserver(
+    *,
+    log_dir: Path,
+    model: RefModelConfig = RefModelConfig(),  # noqa: B008 (frozen)
+    model_name: str = MODEL_NAME,
+    workers: int = 1,
+    ready_timeout: float = 60.0,
+    cache_dir: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> LaunchedServer:
+    """Start a real MLServer with the reference model; LaunchError (one line) if it fails.
+
+    ``workers`` > 1 turns on MLServer's parallel inference pool with that many processes;
+    1 runs inference in the server process. Nothing is left running when it raises.
+    """
+    if workers < 1:
+        raise LaunchError(f"MLServer workers must be >= 1, got {workers}")
+    venv = server_venv("mlserver", MLSERVER_REQUIREMENTS, cache_dir=cache_dir, log=log)
+    ports = _distinct_ports(3)
+    log_dir = Path(log_dir)
+    folder = write_server_folder(log_dir / FOLDER, model, model_name, ports, workers)
+    log_path = log_dir / "mlserver.log"
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(venv / "bin" / "mlserver"), "start", str(folder)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=_server_env(), cwd=folder, start_new_session=True,
+        )  # fmt: skip
+    http_url = f"http://127.0.0.1:{ports[0]}"
+    server = LaunchedServer(
+        kind="mlserver",
+        pid=proc.pid,
+        http_url=http_url,
+        grpc_address=f"127.0.0.1:{ports[1]}",
+        metrics_url=f"http://127.0.0.1:{ports[2]}/metrics",
+        log_path=log_path,
+        process=proc,
+    )
+    try:
+        _wait_ready(server, f"{http_url}/v2/models/{model_name}/ready", ports[1], ready_timeout)
+    except BaseException:
+        server.stop(timeout=5.0)
+        raise
+    server.remember_tree()
+    return server
+
+
+def launch_mlserver_spec(
+    spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
+) -> LaunchedServer:
+    return launch_mlserver(
+        log_dir=log_dir,
+        model=reference_model(spec),
+        model_name=model_name,
+        workers=spec.workers,
+        log=log,
+    )
+
+
+def write_server_folder(
+    folder: Path, model: RefModelConfig, model_name: str, ports: list[int], workers: int
+) -> Path:
+    """settings.json, and <model>/model-settings.json beside a copy of the runtime."""
+    model_dir = folder / model_name
+    model_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(folder / "settings.json", server_settings(folder, ports, workers))
+    _write_json(model_dir / "model-settings.json", model_settings(model, model_name))
+    shutil.copyfile(RUNTIME, model_dir / RUNTIME.name)
+    return folder
+
+
+def server_settings(folder: Path, ports: list[int], workers: int) -> dict[str, Any]:
+    http_port, grpc_port, metrics_port = ports
+    return {
+        "host": "127.0.0.1",
+        "http_port": http_port,
+        "grpc_port": grpc_port,
+        "metrics_port": metrics_port,
+        "parallel_workers": 0 if workers == 1 else workers,
+        "debug": False,
+        "metrics_dir": str(folder / ".metrics"),
+        "environments_dir": str(folder / ".envs"),
+    }
+
+
+def model_settings(model: RefModelConfig, model_name: str) -> dict[str, Any]:
+    def tensor(name: str, width: int) -> dict[str, Any]:
+        return {"name": name, "datatype": "FP32", "shape": [-1, width]}
+
+    return {
+        "name": model_name,
+        "implementation": f"{RUNTIME.stem}.RefModelRuntime",
+        "inputs": [tensor(INPUT_NAME, model.input_dim)],
+        "outputs": [tensor(OUTPUT_NAME, model.output_dim)],
+        "parameters": {
+            "extra": {"refmodel_path": str(REFMODEL), "config": dataclasses.asdict(model)}
+        },
+    }
+
+
+def _distinct_ports(count: int) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n")

@@ -1,0 +1,282 @@
+"""Launch a real NVIDIA Triton Inference Server (CPU, python backend) with the reference model.
+
+The ``tritonserver`` binary bundled in nvidia-pytriton runs directly (3-4x faster than
+PyTriton's Python proxy), from a cached venv with numpy<2. It needs, see TARGETS.md: the
+python backend stub copied into its ``backends/python/`` (done once, in the cached venv);
+``LD_LIBRARY_PATH`` = pytriton's bundled libs + the LIBDIR of the venv's base Python (else the
+stub loads another libpython); the venv's ``bin/`` first on ``PATH`` (the stub finds its
+packages through ``python3`` on PATH). The model repository is written to the log folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from benchctl.config import LaunchSpec
+from benchctl.targets import refmodel
+from benchctl.targets.launch import (
+    SERVERS_DIR,
+    LaunchedServer,
+    LaunchError,
+    _http_ok,
+    _last_line,
+    _port_open,
+    _server_env,
+    free_port,
+    reference_model,
+    server_venv,
+    venv_python,
+)
+from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig
+
+TRITON_REQUIREMENTS = ["nvidia-pytriton==0.7.0", "numpy==1.26.4"]
+MODEL_FILE = SERVERS_DIR / "triton_model.py"
+REPOSITORY = "triton-models"  # the model repository's folder inside log_dir
+_STUB = "triton_python_backend_stub"
+_VALID_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_TRITON_ERROR = re.compile(r"^E\d{4} ")  # glog error lines: E1106 12:00:00.000 ...
+_HARMLESS = re.compile(r"CUDA|Cuda|NVML|DCGM")  # a CPU-only machine logs these at start-up
+_DEFAULT_MODEL = RefModelConfig()  # frozen
+
+
+def launch_triton(
+    *,
+    log_dir: Path,
+    model: RefModelConfig = _DEFAULT_MODEL,
+    model_name: str = MODEL_NAME,
+    instances: int = 1,
+    max_batch_size: int = 0,
+    batch_delay_ms: float = 0.0,
+    ready_timeout: float = 60.0,
+    cache_dir: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> LaunchedServer:
+    """Start a real Triton serving the reference model on 127.0.0.1 (free ports).
+
+    ``max_batch_size`` > 0 turns on dynamic batching with ``batch_delay_ms`` as the longest
+    queue delay; ``instances`` model instances run as separate python backend stubs. Returns
+    once the server and the model are ready; raises LaunchError (one line, naming the log)
+    otherwise, leaving nothing running.
+    """
+    _check_arguments(model_name, instances, max_batch_size, batch_delay_ms)
+    venv = server_venv("triton", TRITON_REQUIREMENTS, cache_dir=cache_dir, log=log)
+    server_dir, env = _triton_runtime(venv)
+    log_dir = Path(log_dir)
+    repository = write_model_repository(
+        log_dir / REPOSITORY,
+        model_name=model_name,
+        model=model,
+        instances=instances,
+        max_batch_size=max_batch_size,
+        batch_delay_ms=batch_delay_ms,
+    )
+    http_port, grpc_port, metrics_port = _free_ports(3)
+    cmd = [
+        str(server_dir / "bin" / "tritonserver"),
+        f"--model-repository={repository}",
+        f"--backend-directory={server_dir / 'backends'}",
+        "--http-address=127.0.0.1", f"--http-port={http_port}",
+        "--grpc-address=127.0.0.1", f"--grpc-port={grpc_port}",
+        "--metrics-address=127.0.0.1", f"--metrics-port={metrics_port}",
+        "--metrics-config=summary_latencies=true",
+        "--allow-gpu-metrics=false", "--log-verbose=0", "--exit-timeout-secs=5",
+    ]  # fmt: skip
+    log_path = log_dir / "triton.log"
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env, cwd=log_dir, start_new_session=True,
+        )  # fmt: skip
+    http_url = f"http://127.0.0.1:{http_port}"
+    server = LaunchedServer(
+        kind="triton",
+        pid=proc.pid,
+        http_url=http_url,
+        grpc_address=f"127.0.0.1:{grpc_port}",
+        metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
+        log_path=log_path,
+        process=proc,
+    )
+    try:
+        _wait_ready(server, model_name, (grpc_port, metrics_port), ready_timeout)
+    except BaseException:
+        server.stop(timeout=5.0)
+        raise
+    server.remember_tree()  # the python backend stubs, one per model instance
+    return server
+
+
+def launch_triton_spec(
+    spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
+) -> LaunchedServer:
+    """The `Launcher` for ``kind: triton`` (``workers`` does not apply: see ``instances``)."""
+    return launch_triton(
+        log_dir=log_dir,
+        model=reference_model(spec),
+        model_name=model_name,
+        instances=spec.instances,
+        max_batch_size=spec.max_batch_size,
+        batch_delay_ms=spec.batch_delay_ms,
+        log=log,
+    )
+
+
+def write_model_repository(
+    root: Path,
+    *,
+    model_name: str,
+    model: RefModelConfig,
+    instances: int,
+    max_batch_size: int,
+    batch_delay_ms: float,
+) -> Path:
+    """``root/<model_name>/config.pbtxt`` + ``1/model.py`` (replacing what was there)."""
+    if root.exists():
+        shutil.rmtree(root)
+    version_dir = root / model_name / "1"
+    version_dir.mkdir(parents=True)
+    shutil.copyfile(MODEL_FILE, version_dir / "model.py")
+    config = model_config(
+        model_name,
+        model,
+        instances=instances,
+        max_batch_size=max_batch_size,
+        batch_delay_ms=batch_delay_ms,
+    )
+    (root / model_name / "config.pbtxt").write_text(config)
+    return root
+
+
+def model_config(
+    model_name: str,
+    model: RefModelConfig,
+    *,
+    instances: int,
+    max_batch_size: int,
+    batch_delay_ms: float,
+) -> str:
+    """config.pbtxt text. The batch dimension is always explicit to clients: v2 metadata
+    reports ``[-1, input_dim]`` both with batching (implicit batch dim) and without
+    (``max_batch_size: 0`` with a ``-1`` leading dim)."""
+    lead = [] if max_batch_size > 0 else [-1]
+    params = {"refmodel_path": str(Path(refmodel.__file__).resolve()), **asdict(model)}
+    lines = [
+        f"name: {json.dumps(model_name)}",
+        'backend: "python"',
+        f"max_batch_size: {max_batch_size}",
+        _tensor("input", refmodel.INPUT_NAME, [*lead, model.input_dim]),
+        _tensor("output", refmodel.OUTPUT_NAME, [*lead, model.output_dim]),
+        f"instance_group [{{ count: {instances} kind: KIND_CPU }}]",
+    ]
+    if max_batch_size > 0:
+        delay_us = round(batch_delay_ms * 1000)
+        lines.append(f"dynamic_batching {{ max_queue_delay_microseconds: {delay_us} }}")
+    for key, value in params.items():  # values are JSON, quoted again as pbtxt strings
+        text = json.dumps(json.dumps(value))
+        lines.append(f'parameters {{ key: "{key}" value: {{ string_value: {text} }} }}')
+    return "\n".join(lines) + "\n"
+
+
+def _tensor(kind: str, name: str, dims: list[int]) -> str:
+    return f'{kind} [{{ name: "{name}" data_type: TYPE_FP32 dims: {dims} }}]'
+
+
+def _check_arguments(
+    model_name: str, instances: int, max_batch_size: int, batch_delay_ms: float
+) -> None:
+    if not _VALID_NAME.match(model_name):
+        raise LaunchError(f"Triton model name must match {_VALID_NAME.pattern}, got {model_name!r}")
+    if instances < 1 or max_batch_size < 0 or batch_delay_ms < 0:
+        raise LaunchError(
+            f"Triton needs instances >= 1, max_batch_size >= 0 and batch_delay_ms >= 0, got "
+            f"{instances}, {max_batch_size}, {batch_delay_ms}"
+        )
+
+
+def _triton_runtime(venv: Path) -> tuple[Path, dict[str, str]]:
+    """The bundled server folder (stub installed) and the environment to run it in."""
+    probe = (
+        "import json, sys, sysconfig; print(json.dumps([sysconfig.get_path('purelib'), "
+        "sysconfig.get_config_var('LIBDIR'), '%d.%d' % sys.version_info[:2]]))"
+    )
+    out = subprocess.run(
+        [str(venv_python(venv)), "-c", probe],
+        capture_output=True, text=True, check=False, env=_server_env(),
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise LaunchError(f"the Triton environment's python failed: {out.stderr.strip()[-200:]}")
+    site, libdir, version = json.loads(out.stdout)
+    server_dir = Path(site) / "pytriton" / "tritonserver"
+    _install_stub(server_dir, version)
+    env = _server_env()
+    libs = [str(Path(site) / "nvidia_pytriton.libs"), libdir, env.get("LD_LIBRARY_PATH", "")]
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in libs if p)
+    env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", os.defpath)])
+    return server_dir, env
+
+
+def _install_stub(server_dir: Path, version: str) -> None:
+    """Copy the python backend stub for ``version`` next to the backend (atomic, once)."""
+    target = server_dir / "backends" / "python" / _STUB
+    if target.exists():
+        return
+    source = server_dir / "python_backend_stubs" / version / _STUB
+    if not source.is_file():
+        raise LaunchError(f"nvidia-pytriton has no python backend stub for Python {version}")
+    partial = target.with_name(f"{_STUB}.{os.getpid()}.partial")
+    shutil.copy2(source, partial)
+    os.replace(partial, target)
+
+
+def _free_ports(count: int) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def _wait_ready(
+    server: LaunchedServer, model_name: str, ports: tuple[int, ...], timeout: float
+) -> None:
+    """Until the server, the model and every port answer; LaunchError if Triton exits first."""
+    urls = [f"{server.http_url}/v2/health/ready", f"{server.http_url}/v2/models/{model_name}/ready"]
+    deadline = time.monotonic() + timeout
+    while True:
+        rc = server.process.poll()
+        if rc is not None:
+            raise LaunchError(
+                f"Triton exited with code {rc} before it was ready: "
+                f"{_first_error(server.log_path)} (log: {server.log_path})"
+            )
+        if all(_http_ok(u) for u in urls) and all(_port_open(p) for p in ports):
+            return
+        if time.monotonic() > deadline:
+            raise LaunchError(
+                f"Triton was not ready after {timeout:g} s ({urls[1]}): "
+                f"{_first_error(server.log_path)} (log: {server.log_path})"
+            )
+        time.sleep(0.1)
+
+
+def _first_error(log_path: Path) -> str:
+    """Triton's first real error, one line (its last line only says 'failed to load')."""
+    try:
+        lines = log_path.read_text("utf-8", "replace").splitlines()
+    except OSError:
+        return "(no log)"
+    errors = (ln for ln in lines if _TRITON_ERROR.match(ln) and not _HARMLESS.search(ln))
+    first = next(errors, None)
+    if first is None:
+        return _last_line(log_path)
+    message = first.split("] ", 1)[-1].strip('"').split("\\n", 1)[0].strip()
+    return message if len(message) <= 200 else message[:197] + "..."

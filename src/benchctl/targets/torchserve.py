@@ -1,0 +1,239 @@
+"""TorchServe's own inference APIs: REST ``/predictions/<m>`` and gRPC ``InferenceAPIsService``.
+
+TorchServe publishes no tensor metadata. A generated payload takes each row's sizes from
+``payload.dims`` (one input, FP32), e.g. ``{input-0: [64]}``; or give ``payload.source: file``
+with a .json request body. Every request carries one JSON body ``{"instances": [[...], ...]}``
+(KServe v1's shape, so payload files are portable): as the REST body, or as the gRPC input
+``data``. A valid answer is ``{"predictions": rows}`` (or a bare list of rows): one row of
+numbers per instance, all rows the same width.
+
+Readiness: ``/ping`` (or gRPC ``Ping``) says Healthy before any worker is up, so the model's
+workers are checked on the management API (``management_url``) too, when it is given.
+The gRPC messages are built in code at import (package, names and field numbers as
+TorchServe's ``inference.proto``, which ships only inside its frontend jar).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from google.protobuf import descriptor_pb2, descriptor_pool, empty_pb2, message_factory
+from google.protobuf.message import DecodeError
+
+from benchctl.config import TargetSpec
+from benchctl.errors import InputError
+from benchctl.targets.adapter import Payload
+from benchctl.targets.remote import grpc_call, http_get
+from benchctl.targets.v2 import require_tensors
+from benchctl.targets.wire import BAD_RESPONSE, WireRequest, payload_rows
+
+PACKAGE = "org.pytorch.serve.grpc.inference"
+SERVICE = f"{PACKAGE}.InferenceAPIsService"
+GRPC_INPUT_KEY = "data"  # the key TorchServe's default handlers read
+_F = descriptor_pb2.FieldDescriptorProto
+
+
+def _build() -> dict[str, type]:
+    """PredictionsRequest, PredictionResponse and TorchServeHealthResponse (fields we use)."""
+    file = descriptor_pb2.FileDescriptorProto(
+        name="benchctl/torchserve_minimal.proto", package=PACKAGE, syntax="proto3"
+    )
+    request = file.message_type.add(name="PredictionsRequest")
+    request.field.add(name="model_name", number=1, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
+    request.field.add(name="model_version", number=2, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
+    entry = request.nested_type.add(name="InputEntry")  # map<string, bytes> input = 3
+    entry.field.add(name="key", number=1, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
+    entry.field.add(name="value", number=2, type=_F.TYPE_BYTES, label=_F.LABEL_OPTIONAL)
+    entry.options.map_entry = True
+    request.field.add(
+        name="input",
+        number=3,
+        type=_F.TYPE_MESSAGE,
+        label=_F.LABEL_REPEATED,
+        type_name=f".{PACKAGE}.PredictionsRequest.InputEntry",
+    )
+    response = file.message_type.add(name="PredictionResponse")
+    response.field.add(name="prediction", number=1, type=_F.TYPE_BYTES, label=_F.LABEL_OPTIONAL)
+    health = file.message_type.add(name="TorchServeHealthResponse")
+    health.field.add(name="health", number=1, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    names = ("PredictionsRequest", "PredictionResponse", "TorchServeHealthResponse")
+    return {
+        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{PACKAGE}.{name}"))
+        for name in names
+    }
+
+
+MESSAGES = _build()
+PredictionsRequest = MESSAGES["PredictionsRequest"]
+PredictionResponse = MESSAGES["PredictionResponse"]
+TorchServeHealthResponse = MESSAGES["TorchServeHealthResponse"]
+
+
+def method(name: str) -> str:
+    """Full gRPC method path of an ``InferenceAPIsService`` method, e.g. ``Predictions``."""
+    return f"/{SERVICE}/{name}"
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def check_workers(target: TargetSpec, name: str) -> None:
+    """InputError unless the management API lists the model with a READY worker."""
+    if not target.management_url:
+        return
+    version = f"/{target.model_version}" if target.model_version else ""
+    path = f"/models/{target.model}{version}"
+    status, body = http_get(target.model_copy(update={"url": target.management_url}), path, name)
+    where = f"{target.management_url.rstrip('/')}{path}"
+    if status == 404:
+        raise InputError(
+            f"{name}: model {target.model!r} not found at {where} (HTTP 404): "
+            "check `model:` in the target profile"
+        )
+    if status != 200:
+        raise InputError(
+            f"{name}: cannot describe model at {where} (HTTP {status}: {body[:120]!r})"
+        )
+    states = _worker_states(body)
+    if "READY" not in states:
+        raise InputError(
+            f"{name}: model {target.model!r} has no READY worker at {where} "
+            f"(workers: {', '.join(states) or 'none'})"
+        )
+
+
+def _worker_states(body: bytes) -> list[str]:
+    try:
+        models = json.loads(body)
+        return [str(w.get("status")) for m in models for w in m.get("workers") or []]
+    except (ValueError, TypeError, AttributeError):
+        return []
+
+
+def generated_inputs(target: TargetSpec, name: str) -> list[dict[str, Any]]:
+    """v2-style input metadata from ``payload.dims`` (TorchServe has none of its own)."""
+    dims = target.payload.dims
+    if not dims:
+        raise InputError(
+            f"{name}: TorchServe publishes no input metadata: give payload.dims: "
+            "{input-0: [64]} (one row's sizes, FP32) or payload.source: file with a .json body"
+        )
+    return [{"name": n, "datatype": "FP32", "shape": [-1] * (len(s) + 1)} for n, s in dims.items()]
+
+
+def request_body(payload: Payload, protocol: str) -> bytes:
+    """The JSON request body: a payload file's body as is, or one tensor as ``instances``."""
+    if not isinstance(payload, dict):
+        tensors = require_tensors(payload, protocol)
+        if len(tensors) != 1:
+            raise InputError(
+                f"{protocol} sends one input per request, got {len(tensors)}: "
+                "name one input in payload.dims or give a .json payload file"
+            )
+        payload = {"instances": tensors[0].data.tolist()}
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def check_rows(body: bytes, expect_rows: int) -> str:
+    """Empty when ``body`` holds ``expect_rows`` equal-width rows of numbers, else bad_response."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return BAD_RESPONSE
+    rows = data.get("predictions") if isinstance(data, dict) else data
+    if not isinstance(rows, list) or len(rows) != expect_rows:
+        return BAD_RESPONSE
+    width = len(rows[0]) if rows and isinstance(rows[0], list) else 0
+    for row in rows:
+        if not isinstance(row, list) or len(row) != width or width == 0:
+            return BAD_RESPONSE
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in row):
+            return BAD_RESPONSE
+    return ""
+
+
+# --------------------------------------------------------------------------- adapters
+
+
+class TorchServeRest:
+    protocol = "torchserve-rest"
+    transport = "http"
+
+    def check_ready(self, target: TargetSpec, name: str) -> None:
+        status, body = http_get(target, "/ping", name)
+        if status != 200 or _health(body) != "Healthy":
+            raise InputError(
+                f"{name}: TorchServe at {target.url}/ping is not healthy "
+                f"(HTTP {status}: {body[:120]!r})"
+            )
+        check_workers(target, name)
+
+    def model_inputs(self, target: TargetSpec, name: str) -> list[dict[str, Any]]:
+        return generated_inputs(target, name)
+
+    def build_request(self, target: TargetSpec, payload: Payload) -> WireRequest:
+        version = f"/{target.model_version}" if target.model_version else ""
+        return WireRequest(
+            self.protocol,
+            target.url.rstrip("/"),
+            f"/predictions/{target.model}{version}",
+            request_body(payload, self.protocol),
+            {"Content-Type": "application/json", **target.headers},
+            payload_rows(payload),
+        )
+
+    def check_response(self, body: bytes, expect_rows: int) -> str:
+        return check_rows(body, expect_rows)
+
+
+class TorchServeGrpc:
+    protocol = "torchserve-grpc"
+    transport = "grpc"
+
+    def check_ready(self, target: TargetSpec, name: str) -> None:
+        response = grpc_call(
+            target, method("Ping"), empty_pb2.Empty(), TorchServeHealthResponse, name
+        )
+        if _health(response.health.encode()) != "Healthy":
+            raise InputError(
+                f"{name}: TorchServe at gRPC {target.grpc_address} is not healthy "
+                f"({response.health[:120]!r})"
+            )
+        check_workers(target, name)
+
+    def model_inputs(self, target: TargetSpec, name: str) -> list[dict[str, Any]]:
+        return generated_inputs(target, name)
+
+    def build_request(self, target: TargetSpec, payload: Payload) -> WireRequest:
+        message = PredictionsRequest(
+            model_name=target.model,
+            model_version=target.model_version,
+            input={GRPC_INPUT_KEY: request_body(payload, self.protocol)},
+        )
+        return WireRequest(
+            self.protocol,
+            target.grpc_address,
+            method("Predictions"),
+            message.SerializeToString(),
+            dict(target.headers),
+            payload_rows(payload),
+        )
+
+    def check_response(self, body: bytes, expect_rows: int) -> str:
+        try:
+            prediction = PredictionResponse.FromString(body).prediction
+        except DecodeError:
+            return BAD_RESPONSE
+        return check_rows(prediction, expect_rows)
+
+
+def _health(body: bytes) -> str:
+    """The ``status`` of a TorchServe ping answer (``{"status": "Healthy"}``), or ""."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    return str(data.get("status", "")) if isinstance(data, dict) else ""
