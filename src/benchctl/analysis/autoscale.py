@@ -789,7 +789,12 @@ def recommend(
     ]
     order = sorted(
         range(len(results)),
-        key=lambda i: (results[i].slo_violation_seconds, results[i].replica_seconds, i),
+        key=lambda i: (
+            results[i].slo_violation_seconds,
+            results[i].replica_seconds,
+            results[i].late_or_dropped_requests,
+            i,
+        ),
     )
     best = results[order[0]]
     return [
@@ -817,6 +822,8 @@ def _reason(result: SimResult, best: SimResult, chosen: bool) -> str:
     if result.slo_violation_seconds > 0:
         return f"rejected: {missed}"
     extra = (result.replica_seconds / best.replica_seconds - 1) * 100 if best.replica_seconds else 0
+    if extra < 0.5:
+        return f"meets the SLO at the chosen one's cost (ranked after it); {cost}"
     return f"meets the SLO but costs {extra:.0f}% more than the chosen one; {cost}"
 
 
@@ -965,7 +972,8 @@ def spike_advice(
         + (f" every {period:g} s" if period else "")
         + f", {burst:g} s long, rising in {pattern.rise_s:g} s;"
         f" new replicas serve up to {reaction:g} s after the load arrives"
-        f" ({result.control_period_s:g} s sync + {model.cold_start_s:g} s cold start)."
+        f" ({result.control_period_s:g} s {'sync' if result.kind == 'hpa' else 'tick'}"
+        f" + {model.cold_start_s:g} s cold start)."
     )
     if missed == 0:
         return f"Reactive {kind} scaling keeps up: the first burst met the SLO; {head}"
