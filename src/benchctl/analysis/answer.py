@@ -70,7 +70,8 @@ def print_answer(console: Console, run: RunDir, doc: dict[str, Any]) -> None:
         console.print(
             f"{demand['saturates_first']} saturates first: "
             f"{first['ms_per_request']:.2f} ms per request; limit "
-            f"{_rps(first['saturates_at_rps'])}."
+            f"{_rps(first['saturates_at_rps'])} if the server can use all "
+            f"{first['capacity_units']:g} of this host's cores."
         )
     for line in doc.get("autoscaling", {}).get("summary", []):
         console.print(line)

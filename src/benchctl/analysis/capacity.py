@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchctl.analysis.autoscaling import autoscaling_section
 from benchctl.analysis.cost import cost_per_million, monthly_cost
 from benchctl.analysis.fits import (
     LatencyFit,
@@ -60,7 +61,7 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
             f"per window for {slo.column}): nothing to fit"
         )
     warnings = _warnings(info, windows)
-    single = _single_replica(points, slo, warnings)
+    single, fit = _single_replica(points, slo, warnings)
     demand = _service_demand(windows, info)
     peak = options.peak_rps or _scenario_peak(info)
     replicas = _replicas(single, peak, options)
@@ -82,12 +83,26 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         "cost": _cost(single, replicas, options.price_per_hour),
         "warnings": warnings,
     }
+    document["autoscaling"] = autoscaling_section(
+        run.path,
+        info,
+        single,
+        fit,
+        slo_ms=slo.threshold_ms,
+        cold_start_s=options.cold_start_s,
+        price_per_hour=options.price_per_hour,
+        peak_rps=options.peak_rps,
+        scenario=options.traffic,
+        config_dir=options.config_dir,
+    )
     document["confidence"] = _confidence(single, points, warnings)
     run.write_json(CAPACITY, document)
     return document
 
 
-def _single_replica(points: Points, slo: Slo, warnings: list[str]) -> dict[str, Any]:
+def _single_replica(
+    points: Points, slo: Slo, warnings: list[str]
+) -> tuple[dict[str, Any], LatencyFit | None]:
     measured = capacity_from_points(points.throughput, points.latency_ms, slo.threshold_ms)
     best = int(np.argmin(points.latency_ms))
     if measured is None:
@@ -112,7 +127,7 @@ def _single_replica(points: Points, slo: Slo, warnings: list[str]) -> dict[str, 
             saturation_rps=None,
             knee_rps=None,
         )
-        return result
+        return result, None
     if estimate.extrapolated:
         warnings.append(
             f"the capacity ({estimate.throughput:.1f} rps) lies beyond the highest measured "
@@ -128,7 +143,7 @@ def _single_replica(points: Points, slo: Slo, warnings: list[str]) -> dict[str, 
         knee_rps=fit.knee(),
         fit=_fit_summary(fit),
     )
-    return result
+    return result, fit
 
 
 def _fit_summary(fit: LatencyFit) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -431,21 +431,15 @@ def _multiplicities(rng: np.random.Generator, blocks: int, resamples: int) -> np
     return rng.multinomial(blocks, np.full(blocks, 1.0 / blocks), size=resamples).astype(np.int32)
 
 
-def block_quantiles(
-    sample: Sample, q: float, weights: np.ndarray, rng: np.random.Generator, limit: int
-) -> np.ndarray:
+def block_quantiles(sample: Sample, q: float, weights: np.ndarray) -> np.ndarray:
     """The q-quantile of each block-bootstrap resample (one per row of ``weights``).
 
     Exact for the resample (inverted CDF over the weighted, sorted latencies), but only a
     band of ranks around q is summed: the band is widened until every resample's quantile
     falls inside it, so the cost is O(resamples × band), not O(resamples × n).
     """
-    latency, block = sample.latency, sample.block
-    if len(latency) > limit:
-        chosen = rng.choice(len(latency), size=limit, replace=False)
-        latency, block = latency[chosen], block[chosen]
-    order = np.argsort(latency, kind="stable")
-    values, blocks = latency[order], block[order]
+    order = np.argsort(sample.latency, kind="stable")
+    values, blocks = sample.latency[order], sample.block[order]
     n, width = len(values), sample.blocks
     out = np.empty(len(weights))
     for first in range(0, len(weights), _CHUNK):
@@ -471,7 +465,7 @@ def _replicates(
     """The metric over ``settings.resamples`` block-bootstrap resamples of the sample."""
     weights = _multiplicities(rng, sample.blocks, settings.resamples)
     if metric in LATENCY:
-        return block_quantiles(sample, LATENCY[metric] / 100, weights, rng, settings.max_latencies)
+        return block_quantiles(sample, LATENCY[metric] / 100, weights)
     top, bottom = {
         "throughput_rps": (sample.ok, sample.seconds),
         "error_rate": (sample.sent - sample.ok, sample.sent),
@@ -485,18 +479,42 @@ def change_interval(
     base: Sample, cand: Sample, metric: str, settings: StatisticsSpec, seed: Sequence[int]
 ) -> tuple[float, float]:
     """Confidence interval of the change: ratio − 1 (latency, throughput) or the difference
-    (error and drop rates, as fractions). Percentile method, two-sided."""
+    (error and drop rates, as fractions). Percentile method, two-sided.
+
+    Percentiles are resampled from at most ``max_latencies`` latencies per side; the
+    interval keeps that sample's width (wider, never narrower) but is centred on the change
+    computed from every latency, so it always agrees with the reported point estimate."""
     rng = np.random.default_rng([settings.seed, *seed])
-    b = _replicates(base, metric, settings, rng)
-    c = _replicates(cand, metric, settings, rng)
+    shift = 0.0
+    if metric in LATENCY and max(len(base.latency), len(cand.latency)) > settings.max_latencies:
+        full = change_of(base.value(metric), cand.value(metric), metric)
+        base, cand = (_subsample(s, settings.max_latencies, rng) for s in (base, cand))
+        shift = full - change_of(base.value(metric), cand.value(metric), metric)
     with np.errstate(invalid="ignore", divide="ignore"):
-        change = c - b if metric in RATES else c / b - 1.0
+        change = change_of(
+            _replicates(base, metric, settings, rng),
+            _replicates(cand, metric, settings, rng),
+            metric,
+        )
     change = change[np.isfinite(change)]
     if not len(change):
         return math.nan, math.nan
     tail = (1 - settings.confidence) / 2 * 100
-    low, high = np.percentile(change, [tail, 100 - tail])
+    low, high = np.percentile(change, [tail, 100 - tail]) + shift
     return float(low), float(high)
+
+
+def change_of(baseline: Any, candidate: Any, metric: str) -> Any:
+    """Candidate against baseline: a difference for error/drop rates, else ratio − 1."""
+    return candidate - baseline if metric in RATES else candidate / baseline - 1.0
+
+
+def _subsample(sample: Sample, limit: int, rng: np.random.Generator) -> Sample:
+    """At most ``limit`` latencies, drawn uniformly without replacement (seeded)."""
+    if len(sample.latency) <= limit:
+        return sample
+    chosen = np.sort(rng.choice(len(sample.latency), size=limit, replace=False))
+    return replace(sample, latency=sample.latency[chosen], block=sample.block[chosen])
 
 
 # --------------------------------------------------------------------------- rules
@@ -579,7 +597,7 @@ def _relative(
     if b is None or c is None or (rule.metric not in RATES and b <= 0):
         return {"verdict": inconclusive, "message": "no baseline or candidate value to compare"}
     kind = "difference" if rule.metric in RATES else "ratio"
-    change = c - b if kind == "difference" else c / b - 1.0
+    change = change_of(b, c, rule.metric)
     low, high = change_interval(base, cand, rule.metric, spec.statistics, (index,))
     if not (math.isfinite(low) and math.isfinite(high)):
         return {"verdict": inconclusive, "message": "the bootstrap gave no finite values"}

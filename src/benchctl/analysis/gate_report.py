@@ -69,7 +69,9 @@ def junit_xml(result: GateResult) -> str:
         "candidate": result.candidate,
         "baseline_runs": ", ".join(result.baseline_runs),
         "rules_file": result.rules_file,
-        **{k: str(v) for k, v in result.settings.items()},
+        **{
+            k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in result.settings.items()
+        },
     }
     for name, value in facts.items():
         ET.SubElement(properties, "property", name=name, value=value)
