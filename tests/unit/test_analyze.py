@@ -121,3 +121,35 @@ def test_unparseable_slo_exits_2_with_one_line(tmp_path: Path, slo: str):
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("benchctl: error: --slo")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_spike_traffic_gets_an_honest_reactive_verdict_and_a_cron_prescale(tmp_path: Path):
+    run_dir = mm1_step_run(tmp_path)
+    info = json.loads((run_dir / "run.json").read_text())
+    info["scenario"] = {
+        "name": "spike",
+        "time_scale": 0.1,
+        "spec": {
+            "kind": "spike",
+            "base_rate": 40,
+            "burst_multiplier": 5,
+            "period": "10m",
+            "burst_at": "5m",
+            "rise_time": "5s",
+            "burst_length": "60s",
+            "periods": 2,
+        },
+    }
+    (run_dir / "run.json").write_text(json.dumps(info))
+    doc = analyze_run(
+        RunDir.open(run_dir),
+        AnalyzeOptions(slo=parse_slo("p99<=100ms"), peak_rps=1000, cold_start_s=45),
+    )
+    need = math.ceil(1000 / doc["single_replica"]["capacity_rps"])
+    advice = doc["autoscaling"]["spike_advice"]
+    assert doc["autoscaling"]["traffic"]["seconds"] == 1200  # real time, not the 0.1 scale
+    assert advice.startswith("Reactive HPA scaling cannot keep up")
+    assert f"Set min replicas to {need}" in advice
+    keda = yaml.safe_load((run_dir / "manifests" / "keda.yaml").read_text())
+    cron = [t for t in keda["spec"]["triggers"] if t["type"] == "cron"]
+    assert cron and cron[0]["metadata"]["desiredReplicas"] == str(need)

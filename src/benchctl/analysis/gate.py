@@ -354,7 +354,7 @@ class Sample:
 def phase_sample(run: LoadedRun, phase: str, width: float) -> Sample:
     """The run's requests in ``phase`` ("overall": all but warm-up) as a windowed sample."""
     frame = run.frame
-    phase_col = frame["phase"].astype(str)
+    phase_col = frame["phase"]  # categorical: compare values, never convert 1M strings
     mask = (phase_col != WARMUP) if phase == OVERALL else (phase_col == phase)
     chosen = frame[mask.to_numpy()]
     intervals = _intervals(run, phase, chosen)
@@ -367,7 +367,7 @@ def phase_sample(run: LoadedRun, phase: str, width: float) -> Sample:
     raw = np.clip((chosen["t_intended"].to_numpy(dtype=float) // width).astype(int), 0, None)
     code = np.searchsorted(keep, raw).clip(0, max(len(keep) - 1, 0))
     ok = chosen["ok"].to_numpy(dtype=bool)
-    dropped = (chosen["error"].astype(str) == DROPPED).to_numpy()
+    dropped = (chosen["error"] == DROPPED).to_numpy(dtype=bool)
     count = max(len(keep), 1)
 
     def per_window(flags: np.ndarray) -> np.ndarray:
@@ -675,7 +675,7 @@ def gate(*, baseline: Path, candidate: Path, rules: Path, last: int | None = Non
 def _check_phase(phase: str, cand: LoadedRun, rules: Path, index: int, rule: Rule) -> None:
     if phase == OVERALL:
         return
-    known = {name for name, _, _ in cand.phases} | set(cand.frame["phase"].astype(str))
+    known = {name for name, _, _ in cand.phases} | {str(p) for p in cand.frame["phase"].unique()}
     if phase not in known:
         raise InputError(
             f"{rules}: rule {index + 1} ({rule.metric}): phase {phase!r} is not in the "
