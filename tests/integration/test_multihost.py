@@ -24,7 +24,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,17 +173,15 @@ def _distributed_run(
 ) -> tuple[Path, dict]:
     """`benchctl run` as a master expecting 2 remote workers, and 2 `benchctl worker`s."""
     runs = tmp_path / "runs"
+    run = _benchctl(
+        "run", "steady", "--target", "kserve", "--target-set", f"url={url}",
+        "--rate", str(RATE), "--duration", DURATION, "--set", "warmup=1s",
+        "--workers", "0", "--remote-workers", "2",
+        "--master-bind", master_bind, "--master-port", str(port),
+        "--runs-dir", str(runs),
+    )  # fmt: skip
     master = processes.start(
-        [
-            *master_prefix,
-            *_benchctl(
-                "run", "steady", "--target", "kserve", "--target-set", f"url={url}",
-                "--rate", str(RATE), "--duration", DURATION, "--set", "warmup=1s",
-                "--workers", "0", "--remote-workers", "2",
-                "--master-bind", master_bind, "--master-port", str(port),
-                "--runs-dir", str(runs),
-            ),
-        ],  # fmt: skip
+        [*master_prefix, *run],
         tmp_path / "master.out",
         cwd=tmp_path,  # no ./benchctl.d of the checkout: built-in profiles only
         env={**os.environ, "COLUMNS": "120"},
@@ -234,13 +231,12 @@ def _check_every_record_arrived(run_dir: Path, info: dict) -> None:
 def test_master_and_remote_workers_on_two_hosts(tmp_path, two_hosts, processes):
     venv = server_venv("kserve", KSERVE_REQUIREMENTS, log=lambda _: None)
     on_a, on_b = two_hosts.on(two_hosts.a, []), two_hosts.on(two_hosts.b, [])
+    serve = [
+        str(venv_python(venv)), str(KSERVE_ENTRY),
+        "--host", "0.0.0.0", "--http-port", "8080", "--grpc-port", "8081",
+    ]  # fmt: skip
     processes.start(
-        [
-            *on_b,
-            str(venv_python(venv)),
-            str(KSERVE_ENTRY),
-            "--host", "0.0.0.0", "--http-port", "8080", "--grpc-port", "8081",
-        ],  # fmt: skip
+        [*on_b, *serve],
         tmp_path / "kserve.log",
         cwd=tmp_path,
     )

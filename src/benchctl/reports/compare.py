@@ -422,7 +422,7 @@ def _latency_axis(ax: Any, series: Sequence[Any]) -> None:
 def _measured_latency(frame: pd.DataFrame) -> np.ndarray:
     if frame.empty:
         return np.array([])
-    keep = frame["ok"].to_numpy(dtype=bool) & (frame["phase"].astype(str) != WARMUP).to_numpy()
+    keep = frame["ok"].to_numpy(dtype=bool) & (frame["phase"] != WARMUP).to_numpy(dtype=bool)
     return frame["latency_ms"].to_numpy(dtype=float)[keep]
 
 

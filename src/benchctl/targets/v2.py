@@ -56,7 +56,8 @@ class RestV2:
     def check_ready(self, target: TargetSpec, name: str) -> None:
         path = model_path(target, 2) + "/ready"
         status, body = http_get(target, path, name)
-        if status == 404:
+        if status not in (200, 404) and http_get(target, model_path(target, 2), name)[0] == 404:
+            status = 404  # Triton answers 400 on /ready for a model it does not have
             raise InputError(
                 f"{name}: model {target.model!r} not found at {target.url}{path} "
                 "(HTTP 404): check `model:` in the target profile"
