@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import TypeAdapter, ValidationError
 
 from benchctl.analysis.autoscale import (
@@ -17,6 +19,7 @@ from benchctl.analysis.autoscale import (
     KpaPolicy,
     Recommendation,
     ReplicaModel,
+    SimResult,
     Traffic,
     default_hpa_candidates,
     default_kpa_candidates,
@@ -31,6 +34,7 @@ from benchctl.errors import BenchctlError
 from benchctl.load.shapes import plan_scenario
 
 NAMESPACE = "default"
+TIMELINE = "autoscale.parquet"
 PROMETHEUS_URL = "http://prometheus.monitoring.svc:9090"
 # Per server kind: the request-rate query KEDA scales on, and the KServe runtime name.
 REQUEST_RATE = {
@@ -129,6 +133,9 @@ def autoscaling_section(
     reactive = _best_reactive(hpa_ranked, model.replicas_for(peak))
     advice = spike_advice(traffic, model, reactive.result, **_spike_timing(spec)) if bursty else ""
     files = _write_manifests(run_dir, info, model, hpa, kpa, spec, advice, peak)
+    _write_timeline(
+        run_dir / TIMELINE, {"hpa": hpa.result, "kpa": kpa.result, "reactive": reactive.result}
+    )
     summary = [
         f"HPA: {hpa.reason}",
         f"Knative (KServe): {kpa.reason}",
@@ -157,6 +164,17 @@ def _best_reactive(ranked: list[Recommendation], peak_replicas: int) -> Recommen
     if not reactive:
         return _chosen(ranked)
     return min(reactive, key=lambda r: (r.result.slo_violation_seconds, r.result.replica_seconds))
+
+
+def _write_timeline(path: Path, results: dict[str, SimResult]) -> None:
+    """The simulated replica counts over time, for the report's timeline."""
+    first = next(iter(results.values()))
+    columns: dict[str, np.ndarray] = {"t": first.t, "offered_rps": first.offered}
+    for name, result in results.items():
+        columns[f"{name}_replicas"] = result.replicas
+        columns[f"{name}_ready"] = result.ready
+        columns[f"{name}_violated"] = result.violated
+    pq.write_table(pa.table(columns), path)
 
 
 def _chosen(ranked: list[Recommendation]) -> Recommendation:

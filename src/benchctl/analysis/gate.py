@@ -295,22 +295,31 @@ def select_baseline(
         for run_dir, info in list_runs(path)
         if run_key(info) == key and run_dir.path.resolve() != candidate.path.resolve()
     ]
-    notes, usable = [], []
+    passed_over, usable = [], []
     for run_dir, info in sorted(same, key=lambda item: started(item[1], item[0].path)):
-        if info.get("status") != COMPLETED:
-            notes.append(f"baseline candidate {run_dir.name} skipped: {info.get('status')}")
-        elif _dict(info.get("generator")).get("saturated"):
-            notes.append(f"baseline candidate {run_dir.name} skipped: generator saturated")
-        elif not run_dir.file(REQUESTS).is_file():
-            notes.append(f"baseline candidate {run_dir.name} skipped: no {REQUESTS}")
+        reason = _unusable(run_dir, info)
+        if reason:
+            passed_over.append((started(info, run_dir.path), f"{run_dir.name} ({reason})"))
         else:
-            usable.append(run_dir.path)
+            usable.append((started(info, run_dir.path), run_dir.path))
     if not usable:
         raise InputError(
             f"--baseline {path}: no completed runs of scenario {key[0]!r} on target "
             f"{key[1]!r} to compare with"
         )
-    return [load_run(p) for p in usable[-last:]], notes
+    chosen = usable[-last:]
+    skipped = [text for when, text in passed_over if when >= chosen[0][0]]
+    notes = [f"baseline runs passed over: {', '.join(skipped)}"] if skipped else []
+    return [load_run(p) for _, p in chosen], notes
+
+
+def _unusable(run_dir: RunDir, info: dict[str, Any]) -> str:
+    """Why a run cannot be part of a baseline ("" when it can)."""
+    if info.get("status") != COMPLETED:
+        return str(info.get("status") or "no status")
+    if _dict(info.get("generator")).get("saturated"):
+        return "generator saturated"
+    return "" if run_dir.file(REQUESTS).is_file() else f"no {REQUESTS}"
 
 
 # --------------------------------------------------------------------------- samples
