@@ -1,6 +1,6 @@
 """The ``benchctl`` command line: parse, call one function, map its result to an exit code.
 
-Exit codes: 0 ok; 1 failed (or, later, a gate failed); 2 bad input; 3 run interrupted
+Exit codes: 0 ok; 1 failed (or the gate found a regression); 2 bad input; 3 run interrupted
 (its directory is still complete and readable).
 """
 
@@ -258,9 +258,15 @@ def build_parser() -> argparse.ArgumentParser:
         "example:\n  benchctl gate --baseline nightly-runs/ --candidate runs/<id> "
         "--rules examples/gate.yaml --junit gate.xml --markdown gate.md",
     )
-    gate.add_argument("--baseline", required=True, type=Path, metavar="RUN_OR_DIR")
-    gate.add_argument("--candidate", required=True, type=Path, metavar="RUN")
-    gate.add_argument("--rules", required=True, type=Path, metavar="YAML")
+    gate.add_argument(
+        "--baseline",
+        required=True,
+        type=Path,
+        metavar="RUN_OR_DIR",
+        help="a run directory, or a folder of past runs (same scenario and target are used)",
+    )
+    gate.add_argument("--candidate", required=True, type=Path, metavar="RUN", help="run to judge")
+    gate.add_argument("--rules", required=True, type=Path, metavar="YAML", help="see examples/")
     gate.add_argument("--junit", type=Path, metavar="XML", help="JUnit XML, one test per rule")
     gate.add_argument("--markdown", type=Path, metavar="MD", help="summary for a CI job page")
     gate.add_argument("--json", type=Path, metavar="JSON", help="every number, as JSON")

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from benchctl.cli import main
 from benchctl.errors import InputError
-from benchctl.reports.compare import NOT_ANALYZED, compare_table, write_compare
+from benchctl.reports.compare import NOT_ANALYZED, compare_table, report_css, write_compare
 from benchctl.reports.history import history_table, load_history, write_history
 from tests.unit.test_gate import make_run
 
@@ -33,6 +33,7 @@ def test_compare_same_scenario_has_no_warning(tmp_path: Path) -> None:
     assert BANNER not in page and comparison.differences == ()
     assert page.count("<svg") == 3 and "http" not in re.sub(r'xmlns(:\w+)?="[^"]+"', "", page)
     assert NOT_ANALYZED in page
+    assert report_css().strip() and report_css() in page  # the report's own stylesheet
     assert [run.slo_met for run in comparison.runs] == [True, False]
     text = _text(compare_table(comparison))
     assert "triton" in text and "not analyzed" in text
@@ -44,7 +45,7 @@ def test_compare_warns_when_scenarios_differ(tmp_path: Path) -> None:
     comparison = write_compare([a, b], output=tmp_path / "cmp.html")
     page = comparison.output.read_text()
     assert BANNER in page
-    assert any("scenario: 'steady' vs 'spike'" in d for d in comparison.differences)
+    assert comparison.differences == ("B vs A: scenario: 'spike' vs 'steady'",)
     assert "NOT COMPARABLE" in _text(compare_table(comparison))
 
 

@@ -244,14 +244,20 @@ def run_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
         ("scenario", scenario_a.get("name"), scenario_b.get("name")),
         ("time_scale", scenario_a.get("time_scale", 1.0), scenario_b.get("time_scale", 1.0)),
     ]
-    spec_a, spec_b = _dict(scenario_a.get("spec")), _dict(scenario_b.get("spec"))
-    for key in sorted((set(spec_a) | set(spec_b)) - _NOT_COMPARED):
-        pairs.append((f"scenario.{key}", spec_a.get(key), spec_b.get(key)))
-    payload = [_dict(_dict(x.get("target")).get("spec")).get("payload") for x in (a, b)]
-    pairs.append(("payload", *payload))
-    for key in ("hostname", "cpu_model", "cpus"):
-        pairs.append((f"host.{key}", _dict(a.get("host")).get(key), _dict(b.get("host")).get(key)))
+    if pairs[0][1] == pairs[0][2]:  # a different scenario differs in every field: say it once
+        pairs += _field_pairs("scenario", scenario_a.get("spec"), scenario_b.get("spec"))
+    payloads = [_dict(_dict(x.get("target")).get("spec")).get("payload") for x in (a, b)]
+    pairs += _field_pairs("payload", *payloads)
+    pairs += _field_pairs("host", a.get("host"), b.get("host"), ("hostname", "cpu_model", "cpus"))
     return [f"{name}: {x!r} vs {y!r}" for name, x, y in pairs if x != y]
+
+
+def _field_pairs(
+    prefix: str, a: Any, b: Any, keys: Sequence[str] | None = None
+) -> list[tuple[str, Any, Any]]:
+    a, b = _dict(a), _dict(b)
+    names = keys if keys is not None else sorted((set(a) | set(b)) - _NOT_COMPARED)
+    return [(f"{prefix}.{key}", a.get(key), b.get(key)) for key in names]
 
 
 def load_run(path: Path) -> LoadedRun:

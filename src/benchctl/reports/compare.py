@@ -95,9 +95,9 @@ def write_compare(
         for index, (run, summary) in enumerate(zip(loaded, summaries, strict=True))
     )
     differences = tuple(
-        f"{column.label} vs A: {difference}"
+        f"{column.label} vs A: {'; '.join(found)}"
         for column, run in zip(columns[1:], loaded[1:], strict=True)
-        for difference in run_differences(loaded[0].info, run.info)
+        if (found := run_differences(run.info, loaded[0].info))
     )
     context = {
         "title": f"Comparison of {len(columns)} runs",

@@ -24,6 +24,7 @@ Point = tuple[float, float]  # time s, target rate or concurrency
 WIDTHS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 MAX_WINDOWS = 200
 LOG_RATIO = 50.0  # latency axis turns logarithmic above this max/min ratio
+TIME_LABEL = "time since start (s)"
 
 _SIZE = (9.0, 3.4)
 _COLORS = {
@@ -173,9 +174,18 @@ def _shade(ax: Axes, phases: Sequence[Phase]) -> None:
         previous = name
 
 
-def _finish(fig: Figure, ax: Axes, title: str, duration: float, extra: Axes | None = None) -> None:
+def _finish(
+    fig: Figure,
+    ax: Axes,
+    title: str,
+    duration: float,
+    extra: Axes | None = None,
+    *,
+    xlabel: str = TIME_LABEL,
+) -> None:
+    """Title, x label, the time range (when ``duration`` > 0) and one legend below."""
     ax.set_title(title, loc="left", fontsize="medium")
-    ax.set_xlabel("time since start (s)")
+    ax.set_xlabel(xlabel)
     if duration > 0:
         ax.set_xlim(0, duration)
     handles, labels = ax.get_legend_handles_labels()

@@ -24,7 +24,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import psutil
 
@@ -108,6 +108,45 @@ def server_venv(
     return venv
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free loopback ports."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def spawn_logged(
+    cmd: list[str], log_path: Path, *, env: dict[str, str], cwd: Path
+) -> subprocess.Popen:
+    """A server process in its own session, its output appended to ``log_path`` (a file,
+    never a pipe: Java and uvicorn children inherit it and a pipe would hang)."""
+    with log_path.open("ab") as out:
+        return subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+
+
+def until_ready(server: S, wait: Callable[[], None]) -> S:
+    """Run ``wait``; on any failure stop the server (nothing is left running) and re-raise;
+    once ready, remember its process tree (workers and stubs started by then)."""
+    try:
+        wait()
+    except BaseException:
+        server.stop(timeout=5.0)
+        raise
+    server.remember_tree()
+    return server
+
+
 def free_port() -> int:
     """A TCP port that is free on 127.0.0.1 right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -159,6 +198,9 @@ class LaunchedServer:
         psutil.wait_procs(survivors, timeout=5.0)
 
 
+S = TypeVar("S", bound=LaunchedServer)
+
+
 def launch_kserve(
     *,
     log_dir: Path,
@@ -178,10 +220,7 @@ def launch_kserve(
     if workers < 1:
         raise LaunchError(f"KServe workers must be >= 1, got {workers}")
     venv = server_venv("kserve", KSERVE_REQUIREMENTS, cache_dir=cache_dir, log=log)
-    http_port = free_port()
-    grpc_port = free_port()
-    while grpc_port == http_port:
-        grpc_port = free_port()
+    http_port, grpc_port = free_ports(2)
     cmd = [
         str(venv_python(venv)), str(SERVERS_DIR / "kserve_server.py"),
         "--http-port", str(http_port), "--grpc-port", str(grpc_port),
@@ -192,11 +231,7 @@ def launch_kserve(
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "kserve.log"
-    with log_path.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=_server_env(), cwd=log_dir, start_new_session=True,
-        )  # fmt: skip
+    proc = spawn_logged(cmd, log_path, env=_server_env(), cwd=log_dir)
     http_url = f"http://127.0.0.1:{http_port}"
     server = LaunchedServer(
         kind="kserve",
@@ -207,13 +242,8 @@ def launch_kserve(
         log_path=log_path,
         process=proc,
     )
-    try:
-        _wait_ready(server, f"{http_url}/v2/models/{model_name}/ready", grpc_port, ready_timeout)
-    except BaseException:
-        server.stop(timeout=5.0)
-        raise
-    server.remember_tree()
-    return server
+    ready_url = f"{http_url}/v2/models/{model_name}/ready"
+    return until_ready(server, lambda: _wait_ready(server, ready_url, grpc_port, ready_timeout))
 
 
 def _wait_ready(server: LaunchedServer, ready_url: str, grpc_port: int, timeout: float) -> None:

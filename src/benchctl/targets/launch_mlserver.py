@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,11 @@ from benchctl.targets.launch import (
     LaunchError,
     _server_env,
     _wait_ready,
-    free_port,
+    free_ports,
     reference_model,
     server_venv,
+    spawn_logged,
+    until_ready,
 )
 from benchctl.targets.refmodel import INPUT_NAME, MODEL_NAME, OUTPUT_NAME, RefModelConfig
 
@@ -55,16 +56,16 @@ def launch_mlserver(
     if workers < 1:
         raise LaunchError(f"MLServer workers must be >= 1, got {workers}")
     venv = server_venv("mlserver", MLSERVER_REQUIREMENTS, cache_dir=cache_dir, log=log)
-    ports = _distinct_ports(3)
+    ports = free_ports(3)
     log_dir = Path(log_dir)
     folder = write_server_folder(log_dir / FOLDER, model, model_name, ports, workers)
     log_path = log_dir / "mlserver.log"
-    with log_path.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(venv / "bin" / "mlserver"), "start", str(folder)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=_server_env(), cwd=folder, start_new_session=True,
-        )  # fmt: skip
+    proc = spawn_logged(
+        [str(venv / "bin" / "mlserver"), "start", str(folder)],
+        log_path,
+        env=_server_env(),
+        cwd=folder,
+    )
     http_url = f"http://127.0.0.1:{ports[0]}"
     server = LaunchedServer(
         kind="mlserver",
@@ -75,13 +76,8 @@ def launch_mlserver(
         log_path=log_path,
         process=proc,
     )
-    try:
-        _wait_ready(server, f"{http_url}/v2/models/{model_name}/ready", ports[1], ready_timeout)
-    except BaseException:
-        server.stop(timeout=5.0)
-        raise
-    server.remember_tree()
-    return server
+    ready_url = f"{http_url}/v2/models/{model_name}/ready"
+    return until_ready(server, lambda: _wait_ready(server, ready_url, ports[1], ready_timeout))
 
 
 def launch_mlserver_spec(
@@ -135,15 +131,6 @@ def model_settings(model: RefModelConfig, model_name: str) -> dict[str, Any]:
             "extra": {"refmodel_path": str(REFMODEL), "config": dataclasses.asdict(model)}
         },
     }
-
-
-def _distinct_ports(count: int) -> list[int]:
-    ports: list[int] = []
-    while len(ports) < count:
-        port = free_port()
-        if port not in ports:
-            ports.append(port)
-    return ports
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

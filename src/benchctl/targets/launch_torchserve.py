@@ -33,9 +33,11 @@ from benchctl.targets.launch import (
     _last_line,
     _port_open,
     _server_env,
-    free_port,
+    free_ports,
     reference_model,
     server_venv,
+    spawn_logged,
+    until_ready,
 )
 from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig
 
@@ -129,12 +131,7 @@ class _Ports:
 
     @classmethod
     def free(cls) -> _Ports:
-        ports: list[int] = []
-        while len(ports) < 5:
-            port = free_port()
-            if port not in ports:
-                ports.append(port)
-        return cls(*ports)
+        return cls(*free_ports(5))
 
 
 def launch_torchserve(
@@ -172,11 +169,7 @@ def launch_torchserve(
         "--ncs",
     ]  # fmt: skip
     try:
-        with log_path.open("ab") as out:
-            proc = subprocess.Popen(
-                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=env, cwd=home, start_new_session=True,
-            )  # fmt: skip
+        proc = spawn_logged(cmd, log_path, env=env, cwd=home)
     except OSError as exc:
         shutil.rmtree(scratch, ignore_errors=True)
         raise LaunchError(f"cannot start TorchServe: {exc} (log: {log_path})") from None
@@ -194,13 +187,10 @@ def launch_torchserve(
         torchserve=torchserve,
         env=env,
     )
-    try:
-        _wait_ready(server, model_name, workers, ports.grpc_inference, ready_timeout)
-    except BaseException:
-        server.stop(timeout=5.0)
-        raise
-    server.remember_tree()
-    return server
+    return until_ready(
+        server,
+        lambda: _wait_ready(server, model_name, workers, ports.grpc_inference, ready_timeout),
+    )
 
 
 def launch_torchserve_spec(

@@ -30,9 +30,11 @@ from benchctl.targets.launch import (
     _last_line,
     _port_open,
     _server_env,
-    free_port,
+    free_ports,
     reference_model,
     server_venv,
+    spawn_logged,
+    until_ready,
     venv_python,
 )
 from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig
@@ -78,7 +80,7 @@ def launch_triton(
         max_batch_size=max_batch_size,
         batch_delay_ms=batch_delay_ms,
     )
-    http_port, grpc_port, metrics_port = _free_ports(3)
+    http_port, grpc_port, metrics_port = free_ports(3)
     cmd = [
         str(server_dir / "bin" / "tritonserver"),
         f"--model-repository={repository}",
@@ -90,11 +92,7 @@ def launch_triton(
         "--allow-gpu-metrics=false", "--log-verbose=0", "--exit-timeout-secs=5",
     ]  # fmt: skip
     log_path = log_dir / "triton.log"
-    with log_path.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, cwd=log_dir, start_new_session=True,
-        )  # fmt: skip
+    proc = spawn_logged(cmd, log_path, env=env, cwd=log_dir)
     http_url = f"http://127.0.0.1:{http_port}"
     server = LaunchedServer(
         kind="triton",
@@ -105,13 +103,10 @@ def launch_triton(
         log_path=log_path,
         process=proc,
     )
-    try:
-        _wait_ready(server, model_name, (grpc_port, metrics_port), ready_timeout)
-    except BaseException:
-        server.stop(timeout=5.0)
-        raise
-    server.remember_tree()  # the python backend stubs, one per model instance
-    return server
+    # Once ready, the python backend stubs (one per model instance) are in the tree.
+    return until_ready(
+        server, lambda: _wait_ready(server, model_name, (grpc_port, metrics_port), ready_timeout)
+    )
 
 
 def launch_triton_spec(
@@ -234,15 +229,6 @@ def _install_stub(server_dir: Path, version: str) -> None:
     partial = target.with_name(f"{_STUB}.{os.getpid()}.partial")
     shutil.copy2(source, partial)
     os.replace(partial, target)
-
-
-def _free_ports(count: int) -> list[int]:
-    ports: list[int] = []
-    while len(ports) < count:
-        port = free_port()
-        if port not in ports:
-            ports.append(port)
-    return ports
 
 
 def _wait_ready(

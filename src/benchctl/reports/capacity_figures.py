@@ -1,0 +1,300 @@
+"""Capacity-report figures as inline SVG: latency vs throughput with its fit, the USL curve,
+the simulated replica count, and telemetry over time. Matplotlib's object API only, through
+the helpers of ``benchctl.reports.figures``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from benchctl.reports.figures import LOG_RATIO, Phase, _figure, _finish, _shade, _svg
+
+Series = tuple[str, str, str]  # column, legend label, colour
+
+_COLORS = {
+    "measured": "#1d232b",
+    "fit": "#1f77b4",
+    "slo": "#d62728",
+    "capacity": "#2ca02c",
+    "knee": "#9467bd",
+    "limit": "#7f7f7f",
+    "offered": "#c7c7c7",
+    "needed": "#444444",
+}
+_BEYOND = {"facecolor": "none", "edgecolor": "#bdbdbd", "hatch": "///", "lw": 0, "zorder": 0}
+_BEYOND_LABEL = "beyond the highest measured load (extrapolated)"
+_GRID = 600
+# autoscale.parquet prefix -> (legend label, colour)
+_POLICIES = {
+    "hpa": ("HPA (chosen)", "#1f77b4"),
+    "kpa": ("Knative KPA (chosen)", "#9467bd"),
+    "reactive": ("HPA, most reactive candidate", "#ff7f0e"),
+}
+
+
+@dataclass(frozen=True)
+class LatencyFitCurve:
+    """L(x) = base_ms + scale / (x_max - x); defined only below x_max."""
+
+    base_ms: float
+    scale: float
+    x_max: float
+
+    def latency(self, x: np.ndarray) -> np.ndarray:
+        return self.base_ms + self.scale / (self.x_max - x)
+
+
+@dataclass(frozen=True)
+class LatencyCurve:
+    """What the latency-vs-throughput figure draws (from capacity.json)."""
+
+    throughput: Sequence[float]
+    latency_ms: Sequence[float]
+    percentile: str  # "p99"
+    slo_ms: float
+    capacity_rps: float | None
+    band: tuple[float, float] | None
+    knee_rps: float | None
+    measured_max_rps: float
+    extrapolated: bool
+    fit: LatencyFitCurve | None
+
+
+@dataclass(frozen=True)
+class UslCurve:
+    """X(N) = λN / (1 + σ(N-1) + κN(N-1)) and the points it was fitted to."""
+
+    concurrency: Sequence[float]
+    throughput: Sequence[float]
+    lambda_: float
+    sigma: float
+    kappa: float
+    peak_concurrency: float
+    measured_max_concurrency: float
+
+    def predict(self, n: np.ndarray) -> np.ndarray:
+        return self.lambda_ * n / (1 + self.sigma * (n - 1) + self.kappa * n * (n - 1))
+
+
+# --------------------------------------------------------------------------- latency curve
+
+
+def latency_curve_figure(curve: LatencyCurve) -> str:
+    """Measured percentile vs throughput, the fitted curve, SLO, capacity band and knee."""
+    fig, ax = _figure()
+    right = _curve_right(curve)
+    low, top, log = _latency_range(curve)
+    if right > curve.measured_max_rps:
+        ax.axvspan(curve.measured_max_rps, right, label=_BEYOND_LABEL, **_BEYOND)
+    if curve.band is not None:
+        low_rps, high_rps = curve.band
+        ax.axvspan(low_rps, high_rps, color=_COLORS["capacity"], alpha=0.15, lw=0,
+                   label=f"capacity 5–95% band ({low_rps:,.1f}–{high_rps:,.1f})")
+    if curve.fit is not None:
+        _draw_latency_fit(ax, curve.fit, curve.measured_max_rps, right, top)
+    ax.axhline(curve.slo_ms, color=_COLORS["slo"], ls="--", lw=1.3,
+               label=f"SLO {curve.percentile} ≤ {curve.slo_ms:g} ms")
+    if curve.capacity_rps is not None:
+        note = " (extrapolated)" if curve.extrapolated else ""
+        ax.axvline(curve.capacity_rps, color=_COLORS["capacity"], lw=1.8,
+                   label=f"capacity {curve.capacity_rps:,.1f} req/s{note}")
+    if curve.knee_rps is not None and curve.fit is not None and curve.knee_rps < right:
+        knee = float(curve.fit.latency(np.array(curve.knee_rps)))
+        ax.plot([curve.knee_rps], [knee], "D", color=_COLORS["knee"], ms=7, zorder=6,
+                label=f"knee {curve.knee_rps:,.1f} req/s (latency 2× zero-load)")
+    ax.plot(curve.throughput, curve.latency_ms, "o", color=_COLORS["measured"], ms=5, zorder=7,
+            label=f"measured {curve.percentile}")
+    ax.set_xlim(0, right)
+    _latency_axis(ax, low, top, log, curve.percentile)
+    title = f"{curve.percentile} latency vs throughput of one replica: measured and fitted"
+    _finish(fig, ax, title, 0.0, xlabel="throughput (successful requests / s)")
+    return _svg(fig, "curve", title)
+
+
+def _curve_right(curve: LatencyCurve) -> float:
+    """Right edge of the x axis: the data, the capacity band, and x_max when it is near."""
+    values = [curve.measured_max_rps, *curve.throughput, curve.capacity_rps or 0.0]
+    values += list(curve.band or ())
+    base = max(v for v in values if math.isfinite(v))
+    if curve.fit is not None and curve.fit.x_max <= base * 1.5:
+        base = max(base, curve.fit.x_max)
+    return base * 1.08 if base > 0 else 1.0
+
+
+def _latency_range(curve: LatencyCurve) -> tuple[float, float, bool]:
+    values = np.asarray([*curve.latency_ms, curve.slo_ms], dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    log = bool(len(values)) and values.max() / values.min() > LOG_RATIO
+    if log:
+        return values.min() / 1.5, values.max() * 1.5, True
+    return 0.0, max(values.max() * 1.15, curve.slo_ms * 1.5), False
+
+
+def _draw_latency_fit(
+    ax: Axes, fit: LatencyFitCurve, measured_max: float, right: float, top: float
+) -> None:
+    """Solid over the measured range, dashed beyond it, never at or past x_max."""
+    end = min(fit.x_max, right)
+    xs = np.union1d(np.linspace(0.0, end, _GRID), [min(measured_max, end)])
+    xs = xs[xs < fit.x_max]
+    ys = fit.latency(xs)
+    ys[ys > top * 1.05] = np.nan  # the curve climbs off the chart towards x_max
+    inside = xs <= measured_max
+    ax.plot(xs[inside], ys[inside], color=_COLORS["fit"], lw=1.8,
+            label="fit L(x) = base + scale / (x_max − x)")
+    if (~inside).any():
+        ax.plot(xs[~inside], ys[~inside], color=_COLORS["fit"], lw=1.8, ls="--",
+                label="fit, extrapolated")
+    if fit.x_max <= right:
+        ax.axvline(fit.x_max, color=_COLORS["limit"], ls=":", lw=1.2,
+                   label=f"x_max {fit.x_max:,.1f} req/s (fitted saturation)")
+
+
+def _latency_axis(ax: Axes, low: float, top: float, log: bool, percentile: str) -> None:
+    if log:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.set_ylabel(f"{percentile} latency (ms, log scale)")
+    else:
+        ax.set_ylabel(f"{percentile} latency (ms)")
+    ax.set_ylim(low, top)
+
+
+# --------------------------------------------------------------------------- USL
+
+
+def usl_figure(usl: UslCurve) -> str:
+    """Throughput vs concurrency: measured points, the USL fit (dashed beyond the data)."""
+    fig, ax = _figure()
+    measured = usl.measured_max_concurrency
+    right = measured * 1.5
+    if math.isfinite(usl.peak_concurrency) and usl.peak_concurrency < measured * 3:
+        right = max(right, usl.peak_concurrency * 1.15)
+    ax.axvspan(measured, right, label=_BEYOND_LABEL, **_BEYOND)
+    ns = np.union1d(np.linspace(1.0, right, _GRID), [measured])
+    xs = usl.predict(ns)
+    inside = ns <= measured
+    ax.plot(ns, usl.lambda_ * ns, color=_COLORS["limit"], ls=":", lw=1,
+            label="linear scaling (λN)")
+    ax.plot(ns[inside], xs[inside], color=_COLORS["fit"], lw=1.8,
+            label=f"USL fit (σ {usl.sigma:.3g}, κ {usl.kappa:.3g})")
+    ax.plot(ns[~inside], xs[~inside], color=_COLORS["fit"], lw=1.8, ls="--",
+            label="USL fit, extrapolated")
+    if math.isfinite(usl.peak_concurrency) and usl.peak_concurrency <= right:
+        peak = float(usl.predict(np.array(usl.peak_concurrency)))
+        ax.plot([usl.peak_concurrency], [peak], "D", color=_COLORS["knee"], ms=7, zorder=6,
+                label=f"peak {peak:,.1f} req/s at {usl.peak_concurrency:,.1f} in flight")
+    ax.plot(usl.concurrency, usl.throughput, "o", color=_COLORS["measured"], ms=5, zorder=7,
+            label="measured")
+    top = max([*usl.throughput, float(np.nanmax(xs))])
+    ax.set_xlim(0, right)
+    ax.set_ylim(0, top * 1.2)
+    ax.set_ylabel("throughput (successful requests / s)")
+    title = "Throughput vs concurrency: Universal Scalability Law"
+    _finish(fig, ax, title, 0.0, xlabel="concurrency (requests in flight)")
+    return _svg(fig, "usl", title)
+
+
+# --------------------------------------------------------------------------- autoscaling
+
+
+def replicas_figure(frame: pd.DataFrame, capacity_rps: float | None) -> str:
+    """Simulated replicas (and ready ones) of each autoscaler over the offered traffic."""
+    fig, ax = _figure()
+    t = frame["t"].to_numpy(dtype=float)
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
+    offered = frame["offered_rps"].to_numpy(dtype=float)
+    ax.fill_between(t, offered, step="post", color=_COLORS["offered"], alpha=0.6, lw=0,
+                    label="offered traffic (left axis)")
+    ax.set_ylabel("offered requests / s")
+    ax.set_ylim(bottom=0)
+    twin = ax.twinx()
+    top = 1.0
+    for name in _shown_policies(frame):
+        top = max(top, _draw_policy(ax, twin, frame, name, dt))
+    if capacity_rps:
+        needed = np.maximum(1, np.ceil(offered / capacity_rps - 1e-9))
+        twin.step(t, needed, where="post", color=_COLORS["needed"], ls="--", lw=1,
+                  label="replicas needed at capacity")
+        top = max(top, float(needed.max()))
+    twin.set_ylabel("replicas")
+    twin.set_ylim(0, top * 1.15 + 0.5)
+    twin.yaxis.set_major_locator(MaxNLocator(integer=True))
+    title = "Simulated replicas over the traffic (shaded: seconds the SLO is violated)"
+    xlabel = "time in the simulated traffic (s, real time scale)"
+    _finish(fig, ax, title, 0.0, extra=twin, xlabel=xlabel)
+    ax.set_xlim(t[0], t[-1] + dt)
+    return _svg(fig, "replicas", title)
+
+
+def _shown_policies(frame: pd.DataFrame) -> list[str]:
+    """Policies with columns; the reactive candidate only when it differs from the HPA."""
+    names = [n for n in _POLICIES if f"{n}_replicas" in frame and f"{n}_ready" in frame]
+    if {"hpa", "reactive"} <= set(names) and frame["reactive_replicas"].equals(
+        frame["hpa_replicas"]
+    ):
+        names.remove("reactive")
+    return names
+
+
+def _draw_policy(ax: Axes, twin: Axes, frame: pd.DataFrame, name: str, dt: float) -> float:
+    label, color = _POLICIES[name]
+    t = frame["t"].to_numpy(dtype=float)
+    replicas = frame[f"{name}_replicas"].to_numpy(dtype=float)
+    twin.step(t, replicas, where="post", color=color, lw=1.7, label=f"{label}: replicas")
+    twin.step(t, frame[f"{name}_ready"], where="post", color=color, lw=1, ls=":",
+              label=f"{label}: ready")
+    column = f"{name}_violated"
+    violated = frame[column].to_numpy(dtype=bool) if column in frame else np.zeros(len(t), bool)
+    seconds = float(violated.sum() * dt)
+    for index, (start, end) in enumerate(_runs(violated)):
+        ax.axvspan(t[start], t[end - 1] + dt, color=color, alpha=0.18, lw=0, zorder=0,
+                   label=f"{label}: SLO violated ({seconds:g} s)" if index == 0 else "_nolegend_")
+    return float(np.nanmax(replicas)) if len(replicas) else 1.0
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index ranges where ``mask`` is True."""
+    padded = np.concatenate([[False], mask, [False]]).astype(int)
+    changes = np.flatnonzero(np.diff(padded))
+    return list(zip(changes[::2].tolist(), changes[1::2].tolist(), strict=True))
+
+
+# --------------------------------------------------------------------------- telemetry
+
+
+def present(frame: pd.DataFrame, series: Sequence[Series]) -> list[Series]:
+    """The series whose column exists and holds at least one finite value."""
+    return [s for s in series if s[0] in frame and np.isfinite(frame[s[0]].to_numpy(float)).any()]
+
+
+def telemetry_figure(
+    frame: pd.DataFrame,
+    series: Sequence[Series],
+    *,
+    title: str,
+    ylabel: str,
+    prefix: str,
+    phases: Sequence[Phase],
+    duration: float,
+    scale: float = 1.0,
+) -> str:
+    """Per-window telemetry lines (``present`` series only) on the run's time axis."""
+    fig, ax = _figure()
+    _shade(ax, phases)
+    t = frame["t"].to_numpy(dtype=float)
+    width = float(np.median(np.diff(t))) if len(t) > 1 else 5.0
+    for column, label, color in present(frame, series):
+        values = frame[column].to_numpy(dtype=float) * scale
+        ax.plot(t + width / 2, values, color=color, lw=1.3, marker=".", ms=3, label=label)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel(ylabel)
+    _finish(fig, ax, title, duration)
+    return _svg(fig, prefix, title)
