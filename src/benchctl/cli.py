@@ -158,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     where.add_argument("--report", action="store_true", help="write report.html after the run")
     where.add_argument(
+        "--no-preflight",
+        action="store_true",
+        help="skip the readiness check from this machine (a target only the "
+        "remote workers can reach); needs a payload file",
+    )
+    where.add_argument(
         "--abort-after",
         default="10s",
         help="stop if the target gives only connection errors this long (0 = never; default 10s)",
@@ -335,6 +341,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             runs_dir=args.runs_dir,
             dry_run=args.dry_run,
             abort_after=abort_after,
+            preflight=not args.no_preflight,
             telemetry=telemetry,
             command=tuple(["benchctl", *sys.argv[1:]]),
         ),

@@ -71,6 +71,7 @@ class RunOptions:
     runs_dir: Path = Path("runs")
     dry_run: bool = False
     abort_after: float = 10.0
+    preflight: bool = True  # off when only remote workers can reach the target
     telemetry: TelemetryOptions = field(default_factory=TelemetryOptions)
     command: tuple[str, ...] = ()
 
@@ -106,8 +107,13 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
     adapter = adapter_for(target.protocol)
     if options.launch:
         _launcher(target)  # refuse an unlaunchable kind before making a run directory
-    else:
+    elif options.preflight:
         adapter.check_ready(target, f"target {target_file.stem!r}")
+    elif target.payload.source != "file":
+        raise InputError(
+            "--no-preflight cannot read the model's metadata: give the payload as "
+            "a file (--target-set payload.source=file --target-set payload.file=...)"
+        )
 
     run_dir = RunDir.create(options.runs_dir, scenario_file.stem, target_file.stem)
     record = {

@@ -222,6 +222,7 @@ def test_ctrl_c_leaves_an_interrupted_readable_run(tmp_path, kserve):
         (["run", "steady", "--time-scale", "0"], "--time-scale must be > 0"),
         (["report", "/nonexistent"], "not a run directory"),
         (["worker", "--master", "nohost"], "expected HOST:PORT"),
+        (["run", "steady", "--no-preflight"], "--no-preflight cannot read the model's metadata"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):

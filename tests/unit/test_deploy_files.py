@@ -54,7 +54,8 @@ UID = 10001  # the non-root user of every image, and runAsUser in k8s/
 K8S_VERSIONS = ("1.29.0", "latest")
 ISVC_API = "serving.kserve.io/v1beta1"
 SCALE_METRICS = {"concurrency", "rps", "cpu", "memory"}
-KPA = "kpa.autoscaling.knative.dev"
+KNATIVE = "autoscaling.knative.dev"
+KPA = f"kpa.{KNATIVE}"
 
 
 def _yaml_files() -> list[Path]:
@@ -451,16 +452,56 @@ def test_inference_service_by_hand(path):
     assert isinstance(cap, int) and (cap == 0 or cap >= target)
     notes = meta["annotations"]
     assert all(isinstance(v, str) for v in notes.values()), "annotation values must be strings"
-    assert notes["autoscaling.knative.dev/class"] == KPA
-    assert notes["autoscaling.knative.dev/metric"] == predictor["scaleMetric"]
-    assert notes["autoscaling.knative.dev/metric"] in {"concurrency", "rps"}  # what KPA scales on
-    assert notes["autoscaling.knative.dev/target"] == str(target)
-    assert 0 < float(notes["autoscaling.knative.dev/target-utilization-percentage"]) <= 100
-    assert re.fullmatch(r"\d+s", notes["autoscaling.knative.dev/window"])
+    assert notes["serving.kserve.io/deploymentMode"] == "Serverless"
+    assert notes[f"{KNATIVE}/class"] == KPA
+    assert predictor["scaleMetric"] in {"concurrency", "rps"}  # what the KPA scales on
+    assert f"{KNATIVE}/metric" not in notes and f"{KNATIVE}/target" not in notes  # the fields
+    assert 0 < float(notes[f"{KNATIVE}/target-utilization-percentage"]) <= 100
+    assert re.fullmatch(r"\d+s", notes[f"{KNATIVE}/window"])
     if "model" in predictor:
         model = predictor["model"]
         assert model["modelFormat"]["name"] in {"triton", "tensorflow", "pytorch", "sklearn"}
         assert re.match(r"^(pvc|s3|gs|https?)://", model["storageUri"])
+
+
+def _seconds(text: str) -> float:
+    assert text.endswith("s"), text
+    return float(text[:-1])
+
+
+def test_inference_services_carry_what_benchctl_analyze_writes():
+    """Regenerate each example's autoscaling part with analyze's own writer: same keys, values
+    and formatting, so an example can be replaced by a runs/<id>/manifests/ file as is."""
+    from benchctl.analysis.autoscale import KpaPolicy
+    from benchctl.analysis.manifests import kserve_manifest
+
+    for path, isvc in _isvcs():
+        notes, predictor = isvc["metadata"]["annotations"], isvc["spec"]["predictor"]
+        policy = KpaPolicy(
+            target=predictor["scaleTarget"],
+            metric=predictor["scaleMetric"],
+            container_concurrency=predictor["containerConcurrency"],
+            target_utilization_percentage=float(notes[f"{KNATIVE}/target-utilization-percentage"]),
+            stable_window_s=_seconds(notes[f"{KNATIVE}/window"]),
+            panic_window_percentage=float(notes[f"{KNATIVE}/panic-window-percentage"]),
+            panic_threshold_percentage=float(notes[f"{KNATIVE}/panic-threshold-percentage"]),
+            min_scale=predictor["minReplicas"],
+            max_scale=predictor["maxReplicas"],
+            scale_down_delay_s=_seconds(notes.get(f"{KNATIVE}/scale-down-delay", "0s")),
+        )
+        text = kserve_manifest(
+            isvc["metadata"]["name"], "benchctl", runtime="kserve-tritonserver",
+            storage_uri="pvc://models/x", kpa=policy,
+        )  # fmt: skip
+        written = yaml.safe_load(text)
+        ours = {
+            k: v
+            for k, v in notes.items()
+            if k.startswith(KNATIVE) or k == "serving.kserve.io/deploymentMode"
+        }
+        assert ours == written["metadata"]["annotations"], path.name
+        fields = {k: v for k, v in written["spec"]["predictor"].items() if k != "model"}
+        assert {k: predictor.get(k) for k in fields} == fields, path.name
 
 
 def _as_pod(isvc: dict[str, Any]) -> dict[str, Any]:
