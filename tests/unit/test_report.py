@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from benchctl.analysis.capacity import AnalyzeOptions, analyze_run
+from benchctl.analysis.fits import fit_usl
+from benchctl.analysis.slo import parse_slo
 from benchctl.errors import InputError
 from benchctl.load.records import RecordBuffer, to_table
 from benchctl.reports.figures import window_width
 from benchctl.reports.html import write_report
+from benchctl.store import RunDir
+from benchctl.telemetry.session import WINDOWS
+from tests.unit.test_analyze import mm1_step_run
 
 PHASES = [("warmup", 0.0, 2.0), ("base", 2.0, 10.0), ("burst", 10.0, 20.0), ("base", 20.0, 30.0)]
 NAMES = ["warmup", "base", "burst"]
@@ -235,3 +245,133 @@ def test_not_a_run_is_an_input_error(tmp_path: Path) -> None:
 )
 def test_window_width_gives_at_most_200_windows(duration: float, width: float) -> None:
     assert window_width(duration) == width
+
+
+# --------------------------------------------------------------------------- capacity report
+
+
+def write_telemetry_windows(run_dir: Path, seconds: float = 300.0) -> None:
+    """Per-5 s telemetry that follows the mm1 step run's load; GPU memory left out (no GPU)."""
+    t = np.arange(-5.0, seconds, 5.0)
+    rate = np.interp(t, [0, 60, 120, 180, 240], [40, 80, 120, 160, 180])
+    frame = pd.DataFrame(
+        {
+            "t": t,
+            "server_requests": rate * 5,
+            "server_queue_ms": 0.5 + 1000 / (200 - rate),
+            "server_compute_ms": np.full(len(t), 5.0),
+            "host_cpu_percent": 10 + rate * 0.3,
+            "host_memory_used_bytes": np.full(len(t), 4e9),
+            "server_cpu_percent": rate * 0.9,
+            "server_rss_bytes": 1.5 * 1024**3 + rate * 1e6,
+            "server_processes": np.full(len(t), 3.0),
+            "gpu_utilization_percent": np.full(len(t), np.nan),
+            "gpu_memory_used_bytes": np.full(len(t), np.nan),
+            "gpu_power_watts": np.full(len(t), np.nan),
+            "generator_cpu_percent": 5 + rate * 0.2,
+        }
+    )
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), run_dir / WINDOWS)
+
+
+def analyzed_run(tmp_path: Path) -> Path:
+    """The M/M/1 step run with telemetry, analyzed for p99<=100ms at a 600 rps peak."""
+    run_dir = mm1_step_run(tmp_path)
+    write_telemetry_windows(run_dir)
+    options = AnalyzeOptions(slo=parse_slo("p99<=100ms"), peak_rps=600, price_per_hour=2.0)
+    analyze_run(RunDir.open(run_dir), options)
+    return run_dir
+
+
+def _capacity(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "capacity.json").read_text())
+
+
+def test_analyzed_run_renders_every_capacity_section(tmp_path: Path) -> None:
+    run_dir = analyzed_run(tmp_path)
+    doc = _capacity(run_dir)
+    page = _render(run_dir)
+    replicas = doc["replicas"]["recommended"]
+    capacity = f"{doc['single_replica']['capacity_rps']:.1f}"
+    assert page.index('id="capacity"') < page.index("Key numbers")  # the answer first
+    assert f"{replicas} replicas</span> for a peak of 600.0 req/s" in page
+    assert f"<strong>{capacity} req/s</strong>" in page
+    assert f"{doc['cost']['per_month']:,.0f}" in page and "3.59" in page  # month, million
+    assert 'id="confidence"' in page and doc["confidence"]["level"] in page
+    hpa, kpa = doc["autoscaling"]["hpa"]["reason"], doc["autoscaling"]["kpa"]["reason"]
+    assert html.escape(hpa) in page and html.escape(kpa) in page
+    # timeline + replicas + latency curve + telemetry (CPU, server time, memory)
+    assert page.count("<svg ") == 3 + 1 + 1 + 3
+    for section in ("figure-replicas", "figure-curve-1", "figure-telemetry-3", "replicas-table"):
+        assert f'id="{section}"' in page
+    assert f"{replicas} (recommended)" in page
+    assert "GPU utilization (mean" not in page and "GPU memory used" not in page  # absent
+    blocks = re.findall(
+        r'<pre class="manifest" id="manifest-\d"><code>(.*?)</code></pre>', page, re.S
+    )
+    files = sorted((run_dir / "manifests").glob("*.yaml"))
+    assert [html.unescape(block) for block in blocks] == [f.read_text() for f in files]
+    assert "No capacity analysis" not in page and f"benchctl analyze {run_dir}" not in page
+    assert 'class="flag ok">confidence' in page
+
+
+def test_run_without_analysis_names_the_commands_that_produce_it(tmp_path: Path) -> None:
+    run_dir = _run_dir(tmp_path)
+    page = _render(run_dir)
+    command = f"benchctl analyze {run_dir} --slo &#39;p99&lt;=200ms&#39;"
+    assert "No capacity analysis: capacity.json is absent." in page
+    assert page.count(command) >= 3  # the answer, the curves, the recommendations
+    assert "No telemetry: telemetry_windows.parquet is absent" in page
+    assert "<code>--no-telemetry</code>" in page
+    assert "No autoscaler simulation: autoscale.parquet is absent" in page
+    assert "No manifests" in page
+    assert 'class="flag warn">capacity analysis: <b>absent' in page
+    assert page.count("<svg ") == 3
+
+
+def test_warnings_spike_advice_and_usl_are_shown(tmp_path: Path) -> None:
+    run_dir = analyzed_run(tmp_path)
+    doc = _capacity(run_dir)
+    doc["single_replica"]["extrapolated"] = True
+    doc["warnings"] = ["generator_saturated: latencies include the load generator's own delay"]
+    doc["confidence"] = {"level": "low", "reasons": ["extrapolated beyond measured load"]}
+    doc["autoscaling"]["spike_advice"] = "Reactive HPA scaling cannot keep up: pre-scale."
+    doc["service_demand"] = {
+        "server_cpu": {"ms_per_request": 4.5, "capacity_units": 2.0, "saturates_at_rps": 444.0},
+        "saturates_first": "server_cpu",
+    }
+    concurrency = np.array([1.0, 2, 4, 8, 16])
+    throughput = 100 * concurrency / (1 + 0.05 * (concurrency - 1) + 0.002 * concurrency**2)
+    doc["points"] = {
+        "source": "levels",
+        "labels": [f"c={n:g}" for n in concurrency],
+        "throughput_rps": throughput.tolist(),
+        "latency_ms": (concurrency / throughput * 1000).tolist(),
+    }
+    fit = fit_usl(concurrency, throughput)
+    doc["usl"] = {"lambda_": fit.lambda_, "sigma": fit.sigma, "kappa": fit.kappa, "r2": fit.r2}
+    doc["usl"] |= {"peak_concurrency": fit.peak_concurrency, "measured_max_concurrency": 16}
+    (run_dir / "capacity.json").write_text(json.dumps(doc))
+    (run_dir / "manifests" / "hpa.yaml").write_text(f"# {XSS}\nkind: HorizontalPodAutoscaler\n")
+    page = _render(run_dir)
+    assert 'id="banner-analysis-generator-saturated"' in page
+    assert 'id="banner-analysis-extrapolated"' in page  # added although not in the warnings
+    assert "(extrapolated)" in page and 'class="flag bad">capacity extrapolated' in page
+    assert 'id="spike-advice"' in page and "cannot keep up" in page
+    assert "server_cpu saturates first: 4.50 ms per request, limit 444.0 req/s" in page
+    assert 'class="tile bad" id="confidence"' in page
+    assert "Throughput vs concurrency: Universal Scalability Law" in page
+    assert 'id="figure-curve-2"' in page
+    assert XSS not in page and "<script" not in page
+
+
+def test_unreadable_analysis_files_are_named_not_fatal(tmp_path: Path) -> None:
+    run_dir = _run_dir(tmp_path)
+    (run_dir / "capacity.json").write_text("{not json")
+    (run_dir / "autoscale.parquet").write_text("not parquet")
+    (run_dir / WINDOWS).write_text("not parquet")
+    page = _render(run_dir)
+    assert "capacity.json could not be read" in page
+    assert "autoscale.parquet could not be read" in page
+    assert "telemetry_windows.parquet could not be read" in page
+    assert page.count("<svg ") == 3

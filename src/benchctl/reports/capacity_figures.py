@@ -31,6 +31,7 @@ _COLORS = {
 _BEYOND = {"facecolor": "none", "edgecolor": "#bdbdbd", "hatch": "///", "lw": 0, "zorder": 0}
 _BEYOND_LABEL = "beyond the highest measured load (extrapolated)"
 _GRID = 600
+_TALL = (9.0, 4.4)  # room for a three-row legend
 # autoscale.parquet prefix -> (legend label, colour)
 _POLICIES = {
     "hpa": ("HPA (chosen)", "#1f77b4"),
@@ -88,33 +89,62 @@ class UslCurve:
 
 def latency_curve_figure(curve: LatencyCurve) -> str:
     """Measured percentile vs throughput, the fitted curve, SLO, capacity band and knee."""
-    fig, ax = _figure()
+    fig, ax = _figure(_TALL)
     right = _curve_right(curve)
     low, top, log = _latency_range(curve)
     if right > curve.measured_max_rps:
         ax.axvspan(curve.measured_max_rps, right, label=_BEYOND_LABEL, **_BEYOND)
     if curve.band is not None:
         low_rps, high_rps = curve.band
-        ax.axvspan(low_rps, high_rps, color=_COLORS["capacity"], alpha=0.15, lw=0,
-                   label=f"capacity 5–95% band ({low_rps:,.1f}–{high_rps:,.1f})")
+        ax.axvspan(
+            low_rps,
+            high_rps,
+            color=_COLORS["capacity"],
+            alpha=0.15,
+            lw=0,
+            label=f"capacity 5–95% band ({low_rps:,.1f}–{high_rps:,.1f})",
+        )
     if curve.fit is not None:
         _draw_latency_fit(ax, curve.fit, curve.measured_max_rps, right, top)
-    ax.axhline(curve.slo_ms, color=_COLORS["slo"], ls="--", lw=1.3,
-               label=f"SLO {curve.percentile} ≤ {curve.slo_ms:g} ms")
+    ax.axhline(
+        curve.slo_ms,
+        color=_COLORS["slo"],
+        ls="--",
+        lw=1.3,
+        label=f"SLO {curve.percentile} ≤ {curve.slo_ms:g} ms",
+    )
     if curve.capacity_rps is not None:
         note = " (extrapolated)" if curve.extrapolated else ""
-        ax.axvline(curve.capacity_rps, color=_COLORS["capacity"], lw=1.8,
-                   label=f"capacity {curve.capacity_rps:,.1f} req/s{note}")
+        ax.axvline(
+            curve.capacity_rps,
+            color=_COLORS["capacity"],
+            lw=1.8,
+            label=f"capacity {curve.capacity_rps:,.1f} req/s{note}",
+        )
     if curve.knee_rps is not None and curve.fit is not None and curve.knee_rps < right:
         knee = float(curve.fit.latency(np.array(curve.knee_rps)))
-        ax.plot([curve.knee_rps], [knee], "D", color=_COLORS["knee"], ms=7, zorder=6,
-                label=f"knee {curve.knee_rps:,.1f} req/s (latency 2× zero-load)")
-    ax.plot(curve.throughput, curve.latency_ms, "o", color=_COLORS["measured"], ms=5, zorder=7,
-            label=f"measured {curve.percentile}")
+        ax.plot(
+            [curve.knee_rps],
+            [knee],
+            "D",
+            color=_COLORS["knee"],
+            ms=7,
+            zorder=6,
+            label=f"knee {curve.knee_rps:,.1f} req/s (latency 2× zero-load)",
+        )
+    ax.plot(
+        curve.throughput,
+        curve.latency_ms,
+        "o",
+        color=_COLORS["measured"],
+        ms=5,
+        zorder=7,
+        label=f"measured {curve.percentile}",
+    )
     ax.set_xlim(0, right)
     _latency_axis(ax, low, top, log, curve.percentile)
     title = f"{curve.percentile} latency vs throughput of one replica: measured and fitted"
-    _finish(fig, ax, title, 0.0, xlabel="throughput (successful requests / s)")
+    _finish(fig, ax, title, 0.0, xlabel="throughput (successful requests / s)", ncols=3)
     return _svg(fig, "curve", title)
 
 
@@ -147,14 +177,30 @@ def _draw_latency_fit(
     ys = fit.latency(xs)
     ys[ys > top * 1.05] = np.nan  # the curve climbs off the chart towards x_max
     inside = xs <= measured_max
-    ax.plot(xs[inside], ys[inside], color=_COLORS["fit"], lw=1.8,
-            label="fit L(x) = base + scale / (x_max − x)")
+    ax.plot(
+        xs[inside],
+        ys[inside],
+        color=_COLORS["fit"],
+        lw=1.8,
+        label="fit L(x) = base + scale / (x_max − x)",
+    )
     if (~inside).any():
-        ax.plot(xs[~inside], ys[~inside], color=_COLORS["fit"], lw=1.8, ls="--",
-                label="fit, extrapolated")
+        ax.plot(
+            xs[~inside],
+            ys[~inside],
+            color=_COLORS["fit"],
+            lw=1.8,
+            ls="--",
+            label="fit, extrapolated",
+        )
     if fit.x_max <= right:
-        ax.axvline(fit.x_max, color=_COLORS["limit"], ls=":", lw=1.2,
-                   label=f"x_max {fit.x_max:,.1f} req/s (fitted saturation)")
+        ax.axvline(
+            fit.x_max,
+            color=_COLORS["limit"],
+            ls=":",
+            lw=1.2,
+            label=f"x_max {fit.x_max:,.1f} req/s (fitted saturation)",
+        )
 
 
 def _latency_axis(ax: Axes, low: float, top: float, log: bool, percentile: str) -> None:
@@ -172,7 +218,7 @@ def _latency_axis(ax: Axes, low: float, top: float, log: bool, percentile: str) 
 
 def usl_figure(usl: UslCurve) -> str:
     """Throughput vs concurrency: measured points, the USL fit (dashed beyond the data)."""
-    fig, ax = _figure()
+    fig, ax = _figure(_TALL)
     measured = usl.measured_max_concurrency
     right = measured * 1.5
     if math.isfinite(usl.peak_concurrency) and usl.peak_concurrency < measured * 3:
@@ -181,24 +227,48 @@ def usl_figure(usl: UslCurve) -> str:
     ns = np.union1d(np.linspace(1.0, right, _GRID), [measured])
     xs = usl.predict(ns)
     inside = ns <= measured
-    ax.plot(ns, usl.lambda_ * ns, color=_COLORS["limit"], ls=":", lw=1,
-            label="linear scaling (λN)")
-    ax.plot(ns[inside], xs[inside], color=_COLORS["fit"], lw=1.8,
-            label=f"USL fit (σ {usl.sigma:.3g}, κ {usl.kappa:.3g})")
-    ax.plot(ns[~inside], xs[~inside], color=_COLORS["fit"], lw=1.8, ls="--",
-            label="USL fit, extrapolated")
+    ax.plot(ns, usl.lambda_ * ns, color=_COLORS["limit"], ls=":", lw=1, label="linear scaling (λN)")
+    ax.plot(
+        ns[inside],
+        xs[inside],
+        color=_COLORS["fit"],
+        lw=1.8,
+        label=f"USL fit (σ {usl.sigma:.3g}, κ {usl.kappa:.3g})",
+    )
+    ax.plot(
+        ns[~inside],
+        xs[~inside],
+        color=_COLORS["fit"],
+        lw=1.8,
+        ls="--",
+        label="USL fit, extrapolated",
+    )
     if math.isfinite(usl.peak_concurrency) and usl.peak_concurrency <= right:
         peak = float(usl.predict(np.array(usl.peak_concurrency)))
-        ax.plot([usl.peak_concurrency], [peak], "D", color=_COLORS["knee"], ms=7, zorder=6,
-                label=f"peak {peak:,.1f} req/s at {usl.peak_concurrency:,.1f} in flight")
-    ax.plot(usl.concurrency, usl.throughput, "o", color=_COLORS["measured"], ms=5, zorder=7,
-            label="measured")
+        ax.plot(
+            [usl.peak_concurrency],
+            [peak],
+            "D",
+            color=_COLORS["knee"],
+            ms=7,
+            zorder=6,
+            label=f"peak {peak:,.1f} req/s at {usl.peak_concurrency:,.1f} in flight",
+        )
+    ax.plot(
+        usl.concurrency,
+        usl.throughput,
+        "o",
+        color=_COLORS["measured"],
+        ms=5,
+        zorder=7,
+        label="measured",
+    )
     top = max([*usl.throughput, float(np.nanmax(xs))])
     ax.set_xlim(0, right)
     ax.set_ylim(0, top * 1.2)
     ax.set_ylabel("throughput (successful requests / s)")
     title = "Throughput vs concurrency: Universal Scalability Law"
-    _finish(fig, ax, title, 0.0, xlabel="concurrency (requests in flight)")
+    _finish(fig, ax, title, 0.0, xlabel="concurrency (requests in flight)", ncols=3)
     return _svg(fig, "usl", title)
 
 
@@ -207,12 +277,19 @@ def usl_figure(usl: UslCurve) -> str:
 
 def replicas_figure(frame: pd.DataFrame, capacity_rps: float | None) -> str:
     """Simulated replicas (and ready ones) of each autoscaler over the offered traffic."""
-    fig, ax = _figure()
+    fig, ax = _figure(_TALL)
     t = frame["t"].to_numpy(dtype=float)
     dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
     offered = frame["offered_rps"].to_numpy(dtype=float)
-    ax.fill_between(t, offered, step="post", color=_COLORS["offered"], alpha=0.6, lw=0,
-                    label="offered traffic (left axis)")
+    ax.fill_between(
+        t,
+        offered,
+        step="post",
+        color=_COLORS["offered"],
+        alpha=0.6,
+        lw=0,
+        label="offered traffic (left axis)",
+    )
     ax.set_ylabel("offered requests / s")
     ax.set_ylim(bottom=0)
     twin = ax.twinx()
@@ -221,15 +298,22 @@ def replicas_figure(frame: pd.DataFrame, capacity_rps: float | None) -> str:
         top = max(top, _draw_policy(ax, twin, frame, name, dt))
     if capacity_rps:
         needed = np.maximum(1, np.ceil(offered / capacity_rps - 1e-9))
-        twin.step(t, needed, where="post", color=_COLORS["needed"], ls="--", lw=1,
-                  label="replicas needed at capacity")
+        twin.step(
+            t,
+            needed,
+            where="post",
+            color=_COLORS["needed"],
+            ls="--",
+            lw=1,
+            label="replicas needed at capacity",
+        )
         top = max(top, float(needed.max()))
     twin.set_ylabel("replicas")
     twin.set_ylim(0, top * 1.15 + 0.5)
     twin.yaxis.set_major_locator(MaxNLocator(integer=True))
     title = "Simulated replicas over the traffic (shaded: seconds the SLO is violated)"
     xlabel = "time in the simulated traffic (s, real time scale)"
-    _finish(fig, ax, title, 0.0, extra=twin, xlabel=xlabel)
+    _finish(fig, ax, title, 0.0, extra=twin, xlabel=xlabel, ncols=3)
     ax.set_xlim(t[0], t[-1] + dt)
     return _svg(fig, "replicas", title)
 
@@ -249,14 +333,22 @@ def _draw_policy(ax: Axes, twin: Axes, frame: pd.DataFrame, name: str, dt: float
     t = frame["t"].to_numpy(dtype=float)
     replicas = frame[f"{name}_replicas"].to_numpy(dtype=float)
     twin.step(t, replicas, where="post", color=color, lw=1.7, label=f"{label}: replicas")
-    twin.step(t, frame[f"{name}_ready"], where="post", color=color, lw=1, ls=":",
-              label=f"{label}: ready")
+    twin.step(
+        t, frame[f"{name}_ready"], where="post", color=color, lw=1, ls=":", label=f"{label}: ready"
+    )
     column = f"{name}_violated"
     violated = frame[column].to_numpy(dtype=bool) if column in frame else np.zeros(len(t), bool)
     seconds = float(violated.sum() * dt)
     for index, (start, end) in enumerate(_runs(violated)):
-        ax.axvspan(t[start], t[end - 1] + dt, color=color, alpha=0.18, lw=0, zorder=0,
-                   label=f"{label}: SLO violated ({seconds:g} s)" if index == 0 else "_nolegend_")
+        ax.axvspan(
+            t[start],
+            t[end - 1] + dt,
+            color=color,
+            alpha=0.18,
+            lw=0,
+            zorder=0,
+            label=f"{label}: SLO violated ({seconds:g} s)" if index == 0 else "_nolegend_",
+        )
     return float(np.nanmax(replicas)) if len(replicas) else 1.0
 
 
@@ -296,5 +388,5 @@ def telemetry_figure(
         ax.plot(t + width / 2, values, color=color, lw=1.3, marker=".", ms=3, label=label)
     ax.set_ylim(bottom=0)
     ax.set_ylabel(ylabel)
-    _finish(fig, ax, title, duration)
+    _finish(fig, ax, title, duration, ncols=2)
     return _svg(fig, prefix, title)

@@ -143,8 +143,8 @@ def errors_figure(
     return _svg(fig, "errors", title)
 
 
-def _figure() -> tuple[Figure, Axes]:
-    fig = Figure(figsize=_SIZE, layout="constrained")
+def _figure(size: tuple[float, float] = _SIZE) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=size, layout="constrained")
     FigureCanvasSVG(fig)
     ax = fig.add_subplot()
     ax.grid(True, color="#e6e6e6", lw=0.6)
@@ -182,8 +182,10 @@ def _finish(
     extra: Axes | None = None,
     *,
     xlabel: str = TIME_LABEL,
+    ncols: int = 6,
 ) -> None:
-    """Title, x label, the time range (when ``duration`` > 0) and one legend below."""
+    """Title, x label, the time range (when ``duration`` > 0) and one legend below with at
+    most ``ncols`` entries a row."""
     ax.set_title(title, loc="left", fontsize="medium")
     ax.set_xlabel(xlabel)
     if duration > 0:
@@ -197,7 +199,7 @@ def _finish(
             handles,
             labels,
             loc="outside lower center",
-            ncols=min(len(handles), 6),
+            ncols=min(len(handles), ncols),
             fontsize="small",
             frameon=False,
         )

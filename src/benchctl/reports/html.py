@@ -1,14 +1,17 @@
 """``write_report(run_dir)``: one self-contained HTML page (inline CSS and SVG) for one run.
 
-Answer first: status banners, key numbers, figures over time, the per-phase table, error
-kinds, then the run's facts. It renders whatever the run directory holds and says plainly
-what is absent; only a path that is not a run at all is an error.
+Answer first: status banners, the capacity answer (from ``benchctl analyze``), key numbers,
+figures over time (with the simulated replicas), latency and scalability curves with their
+fits, telemetry, the recommendation tables and manifests, the per-phase table, error kinds,
+then the run's facts. It renders whatever the run directory holds and says plainly what is
+absent and which command produces it; only a path that is not a run at all is an error.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from benchctl.analysis.summary import read_requests, summarize, windows
 from benchctl.errors import InputError
@@ -96,6 +100,13 @@ def fmt_seconds(value: Any) -> str:
     return f"{value:,.1f} s" if _number(value) else NONE
 
 
+def fmt_money(value: Any) -> str:
+    """An amount in the price's currency: cents below 100, whole units above."""
+    if not _number(value):
+        return NONE
+    return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+
+
 def fmt_fact(value: Any) -> str:
     """Any JSON value on one line: scalars as text, containers as compact JSON."""
     if value is None or value == "":
@@ -109,6 +120,12 @@ def fmt_fact(value: Any) -> str:
     return str(value)
 
 
+def fmt_ticks(text: Any) -> Markup:
+    """Escaped text in which `back-ticked` spans (commands, options) become <code>."""
+    escaped = str(escape(NONE if text is None else text))
+    return Markup(re.sub(r"`([^`<>]+)`", r"<code>\1</code>", escaped))
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("benchctl.reports", "templates"),
@@ -117,7 +134,14 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        ms=fmt_ms, rps=fmt_rps, pct=fmt_pct, count=fmt_count, seconds=fmt_seconds, fact=fmt_fact
+        ms=fmt_ms,
+        rps=fmt_rps,
+        pct=fmt_pct,
+        count=fmt_count,
+        seconds=fmt_seconds,
+        fact=fmt_fact,
+        money=fmt_money,
+        ticks=fmt_ticks,
     )
     return env
 
@@ -136,9 +160,11 @@ def _context(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
         end = None if run.get("status") == COMPLETED else float(frame["t_intended"].max())
         phase_dicts = [{"name": n, "start": s, "end": e} for n, s, e in phases]
         summary = summarize(frame, phase_dicts, end=end)
+        absent.remove(f"{SUMMARY} is absent: no summary numbers.")
         absent.append(f"{SUMMARY} is absent: the numbers below were computed from {REQUESTS}.")
     overall = _dict(summary.get("overall")) if summary else {}
     duration = _duration(plan, frame, curve)
+    capacity = capacity_report(run_dir, phases=phases, duration=duration)
     return {
         "run_id": run.get("id") or run_dir.name,
         "title": f"{scenario.get('name') or '?'} vs {target.get('name') or '?'}",
@@ -152,6 +178,8 @@ def _context(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
         "error_rows": _error_rows(summary, overall),
         "figures": _figures(frame, plan, phases, curve, duration),
         "facts": _facts(run, scenario, target, plan, phases),
+        "flags": _flags(run, overall, capacity),
+        "cap": capacity,
     }
 
 
@@ -189,6 +217,29 @@ def _banners(run: dict[str, Any]) -> list[Banner]:
             text += f", above it for {seconds:g} s." if _number(seconds) else "."
         banners.append(Banner("generator-saturated", "bad", "Load generator saturated", text))
     return banners
+
+
+def _flags(
+    run: dict[str, Any], overall: dict[str, Any], capacity: CapacityReport
+) -> list[tuple[str, str, str]]:
+    """(label, value, level "ok"/"warn"/"bad") for the things that change how to read a run."""
+    status = str(run.get("status") or "unknown")
+    saturated = bool(_dict(run.get("generator")).get("saturated") or run.get("generator_saturated"))
+    dropped = overall.get("dropped")
+    flags = [
+        ("status", status, "ok" if status == COMPLETED else "bad"),
+        ("generator saturated", "yes" if saturated else "no", "bad" if saturated else "ok"),
+    ]
+    if _number(dropped):
+        flags.append(("dropped requests", f"{int(dropped):,}", "warn" if dropped else "ok"))
+    answer = capacity.answer
+    if answer is None:
+        return [*flags, ("capacity analysis", "absent", "warn")]
+    level = {"high": "ok", "medium": "warn"}.get(answer.confidence, "bad")
+    flags.append(("confidence", answer.confidence, level))
+    extrapolated = "yes" if answer.extrapolated else "no"
+    flags.append(("capacity extrapolated", extrapolated, "bad" if answer.extrapolated else "ok"))
+    return flags
 
 
 def _load_requests(run_dir: Path, absent: list[str]) -> pd.DataFrame | None:

@@ -1,0 +1,538 @@
+"""The capacity parts of a run's report, from what ``benchctl analyze`` and the telemetry
+samplers left in the run directory.
+
+Each part is built only from its own file (capacity.json, autoscale.parquet, manifests/,
+telemetry_windows.parquet); when a file is absent the part says so and names the command
+that produces it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from benchctl.analysis.autoscaling import TIMELINE
+from benchctl.analysis.capacity import CAPACITY
+from benchctl.analysis.slo import Slo, parse_slo
+from benchctl.errors import InputError
+from benchctl.reports import capacity_figures as cf
+from benchctl.reports.figures import Phase
+from benchctl.reports.views import Banner, FigureView, as_dict, is_number
+from benchctl.telemetry.session import WINDOWS
+
+MANIFESTS = "manifests"
+EXAMPLE_SLO = "p99<=200ms"
+MIB = 1024.0**2
+GIB = 1024.0**3
+# (text in a warning, banner key, level, title); the first match wins.
+_WARNING_KINDS = (
+    ("extrapolated", "extrapolated", "bad", "Capacity extrapolated"),
+    ("generator_saturated", "generator-saturated", "bad", "Load generator saturated"),
+    ("the run is", "incomplete", "bad", "Run incomplete"),
+    ("dropped", "dropped", "warn", "Requests dropped"),
+    ("Little's law", "littles-law", "warn", "In-flight counts disagree"),
+    ("no latency curve", "no-fit", "warn", "No curve fitted"),
+)
+
+
+@dataclass(frozen=True)
+class TelemetrySpec:
+    """One telemetry figure: its series (columns absent from the run are left out)."""
+
+    title: str
+    prefix: str
+    ylabel: str  # "bytes": shown in MiB or GiB
+    series: tuple[cf.Series, ...]
+    caption: str
+
+
+_TELEMETRY = (
+    TelemetrySpec(
+        "CPU utilization",
+        "tel-cpu",
+        "CPU percent",
+        (
+            ("host_cpu_percent", "host, % of all cores", "#7f7f7f"),
+            ("server_cpu_percent", "server process tree, % of one core", "#1f77b4"),
+            ("generator_cpu_percent", "load generator (busiest process), % of one core", "#ff7f0e"),
+        ),
+        "Host CPU is a share of all cores; the server tree and the generator are per core "
+        "(200% = two cores busy). A generator near 100% of a core makes the latencies its own.",
+    ),
+    TelemetrySpec(
+        "GPU utilization",
+        "tel-gpu",
+        "percent of time busy",
+        (("gpu_utilization_percent", "GPU utilization (mean over the host's GPUs)", "#2ca02c"),),
+        "NVML utilization: the share of time a kernel was running, not how full the GPU was.",
+    ),
+    TelemetrySpec(
+        "Server time per request: queued vs computing",
+        "tel-server",
+        "ms per request",
+        (("server_queue_ms", "queued", "#d62728"), ("server_compute_ms", "computing", "#1f77b4")),
+        "As the server reports it (Prometheus metrics). Queue time rising while compute time "
+        "stays flat is saturation.",
+    ),
+    TelemetrySpec(
+        "Memory",
+        "tel-memory",
+        "bytes",
+        (
+            ("server_rss_bytes", "server process tree RSS", "#1f77b4"),
+            ("gpu_memory_used_bytes", "GPU memory used (all GPUs)", "#2ca02c"),
+        ),
+        "Resident memory of the server's process tree, and GPU memory in use when sampled.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The numbers a capacity planner acts on, from capacity.json."""
+
+    slo: str
+    capacity_rps: float | None
+    band: tuple[float, float] | None
+    measured_capacity_rps: float | None
+    extrapolated: bool
+    saturation_rps: float | None
+    knee_rps: float | None
+    replicas: int | None
+    peak_rps: float | None
+    replicas_reason: str
+    per_month: float | None
+    per_million: float | None
+    price_per_hour: float | None
+    confidence: str
+    confidence_reasons: list[str]
+    scaling_lines: list[tuple[str, str]]  # (autoscaler, one line)
+    scaling_skipped: str | None
+    spike_advice: str
+    spike_urgent: bool
+    demand: str | None
+
+
+@dataclass(frozen=True)
+class Autoscaler:
+    title: str
+    settings: list[tuple[str, str]]
+    simulated: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    text: str
+
+    @property
+    def kind(self) -> str:
+        """The Kubernetes kind it declares ("" when it declares none)."""
+        found = re.search(r"^kind:\s*(\S+)", self.text, re.MULTILINE)
+        return found.group(1) if found else ""
+
+
+@dataclass(frozen=True)
+class CapacityReport:
+    """Everything the capacity parts of report.html.j2 show; None/empty where absent."""
+
+    analyze_command: str
+    analysis_note: str | None = None
+    answer: Answer | None = None
+    warnings: list[Banner] = field(default_factory=list)
+    replica_rows: list[dict[str, Any]] = field(default_factory=list)
+    slo_column: str = "p99"
+    autoscalers: list[Autoscaler] = field(default_factory=list)
+    manifests: list[Manifest] = field(default_factory=list)
+    manifests_note: str | None = None
+    curve_figures: list[FigureView] = field(default_factory=list)
+    curve_notes: list[str] = field(default_factory=list)
+    scaling_figure: FigureView | None = None
+    scaling_note: str | None = None
+    telemetry_figures: list[FigureView] = field(default_factory=list)
+    telemetry_note: str | None = None
+
+
+def capacity_report(run_dir: Path, *, phases: Sequence[Phase], duration: float) -> CapacityReport:
+    """The capacity parts of ``run_dir``'s report (never raises for a missing file)."""
+    doc, problem = _read_capacity(run_dir)
+    slo = _slo(doc)
+    command = analyze_command(run_dir, doc.get("slo") if doc else None)
+    telemetry, telemetry_note = _telemetry(run_dir, phases, duration)
+    manifests = _manifests(run_dir)
+    scaling, scaling_note = _scaling(run_dir, doc, command)
+    report = CapacityReport(
+        analyze_command=command,
+        analysis_note=problem,
+        manifests=manifests,
+        manifests_note=None if manifests else _manifests_note(doc, command),
+        scaling_figure=scaling,
+        scaling_note=scaling_note,
+        telemetry_figures=telemetry,
+        telemetry_note=telemetry_note,
+    )
+    if doc is None:
+        return report
+    figures, notes = _curve_figures(doc, slo)
+    return replace(
+        report,
+        answer=_answer(doc),
+        warnings=_warnings(doc),
+        replica_rows=_replica_rows(doc),
+        slo_column=slo.column if slo else "quantile",
+        autoscalers=_autoscalers(doc),
+        curve_figures=figures,
+        curve_notes=notes,
+    )
+
+
+def analyze_command(run_dir: Path, slo: Any = None) -> str:
+    """The shell command that writes capacity.json, autoscale.parquet and manifests/."""
+    objective = slo if isinstance(slo, str) and slo else EXAMPLE_SLO
+    return shlex.join(["benchctl", "analyze", str(run_dir), "--slo", objective])
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_capacity(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+    path = run_dir / CAPACITY
+    if not path.is_file():
+        return None, f"No capacity analysis: {CAPACITY} is absent."
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return None, f"{CAPACITY} could not be read ({exc})."
+    if not isinstance(doc, dict):
+        return None, f"{CAPACITY} is not a JSON object; ignored."
+    return doc, None
+
+
+def _slo(doc: dict[str, Any] | None) -> Slo | None:
+    try:
+        return parse_slo(str(doc.get("slo"))) if doc else None
+    except InputError:
+        return None
+
+
+def _read_parquet(path: Path) -> pd.DataFrame | str:
+    """The table at ``path``, or why it could not be read."""
+    if not path.is_file():
+        return f"{path.name} is absent"
+    try:
+        return pq.read_table(path).to_pandas()
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"{path.name} could not be read ({first})"
+
+
+# --------------------------------------------------------------------------- the answer
+
+
+def _answer(doc: dict[str, Any]) -> Answer:
+    single, replicas = as_dict(doc.get("single_replica")), as_dict(doc.get("replicas"))
+    cost, confidence = as_dict(doc.get("cost")), as_dict(doc.get("confidence"))
+    scaling = as_dict(doc.get("autoscaling"))
+    advice = str(scaling.get("spike_advice") or "")
+    lower, upper = single.get("lower_rps"), single.get("upper_rps")
+    return Answer(
+        slo=str(doc.get("slo") or "?"),
+        capacity_rps=_num(single.get("capacity_rps")),
+        band=(lower, upper) if is_number(lower) and is_number(upper) else None,
+        measured_capacity_rps=_num(single.get("measured_capacity_rps")),
+        extrapolated=bool(single.get("extrapolated")),
+        saturation_rps=_num(single.get("saturation_rps")),
+        knee_rps=_num(single.get("knee_rps")),
+        replicas=int(replicas["recommended"]) if is_number(replicas.get("recommended")) else None,
+        peak_rps=_num(doc.get("peak_rps")),
+        replicas_reason=str(replicas.get("reason") or ""),
+        per_month=_num(cost.get("per_month")),
+        per_million=_num(cost.get("per_million_at_capacity")),
+        price_per_hour=_num(cost.get("price_per_replica_hour")),
+        confidence=str(confidence.get("level") or "unknown"),
+        confidence_reasons=[str(r) for r in confidence.get("reasons") or []],
+        scaling_lines=_scaling_lines(scaling),
+        scaling_skipped=scaling.get("skipped"),
+        spike_advice=advice,
+        spike_urgent="cannot keep up" in advice,
+        demand=_demand_line(as_dict(doc.get("service_demand"))),
+    )
+
+
+def _scaling_lines(scaling: dict[str, Any]) -> list[tuple[str, str]]:
+    lines = []
+    for key, name in (("hpa", "HPA"), ("kpa", "Knative (KServe)")):
+        chosen = as_dict(scaling.get(key))
+        if not chosen.get("reason"):
+            continue
+        violated = as_dict(chosen.get("result")).get("slo_violation_seconds")
+        text = str(chosen["reason"])
+        if is_number(violated):
+            text += f"; SLO violated {violated:g} s in the simulation"
+        lines.append((name, text))
+    return lines
+
+
+def _demand_line(demand: dict[str, Any]) -> str | None:
+    first = demand.get("saturates_first")
+    numbers = as_dict(demand.get(first)) if isinstance(first, str) else {}
+    if not is_number(numbers.get("ms_per_request")):
+        return None
+    line = f"{first} saturates first: {numbers['ms_per_request']:.2f} ms per request"
+    if is_number(numbers.get("saturates_at_rps")):
+        line += f", limit {numbers['saturates_at_rps']:,.1f} req/s"
+    if is_number(numbers.get("capacity_units")):
+        line += f" with {numbers['capacity_units']:g} units (cores or GPUs) busy"
+    return line + "."
+
+
+def _warnings(doc: dict[str, Any]) -> list[Banner]:
+    texts = [str(w) for w in doc.get("warnings") or []]
+    single = as_dict(doc.get("single_replica"))
+    if single.get("extrapolated") and not any("extrapolated" in w for w in texts):
+        texts.append("the capacity lies beyond the highest measured throughput: extrapolated")
+    banners, seen = [], set()
+    for text in texts:
+        key, level, title = next(
+            ((k, lv, t) for needle, k, lv, t in _WARNING_KINDS if needle in text),
+            ("warning", "warn", "Analysis warning"),
+        )
+        unique = key if key not in seen else f"{key}-{len(banners) + 1}"
+        seen.add(key)
+        sentence = text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+        banners.append(Banner(f"analysis-{unique}", level, title, sentence))
+    return banners
+
+
+def _replica_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    replicas = as_dict(doc.get("replicas"))
+    chosen = replicas.get("recommended")
+    rows = [as_dict(row) for row in replicas.get("table") or []]
+    return [{**row, "chosen": row.get("replicas") == chosen} for row in rows if row]
+
+
+def _autoscalers(doc: dict[str, Any]) -> list[Autoscaler]:
+    scaling = as_dict(doc.get("autoscaling"))
+    found = []
+    for key, title in (("hpa", "HPA (autoscaling/v2)"), ("kpa", "Knative KPA (KServe)")):
+        chosen = as_dict(scaling.get(key))
+        if chosen:
+            settings = [(k, _short(v)) for k, v in as_dict(chosen.get("policy")).items()]
+            result = as_dict(chosen.get("result"))
+            simulated = [
+                (k.replace("_", " "), _short(v))
+                for k, v in result.items()
+                if k not in ("kind", "replica_seconds")
+            ]
+            found.append(Autoscaler(title, settings, simulated))
+    return found
+
+
+def _manifests(run_dir: Path) -> list[Manifest]:
+    folder = run_dir / MANIFESTS
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+        try:
+            found.append(Manifest(f"{MANIFESTS}/{path.name}", path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            found.append(Manifest(f"{MANIFESTS}/{path.name}", f"# could not be read: {exc}"))
+    return found
+
+
+def _manifests_note(doc: dict[str, Any] | None, command: str) -> str:
+    skipped = as_dict(as_dict(doc).get("autoscaling")).get("skipped") if doc else None
+    if skipped:
+        return f"No manifests: the autoscaling analysis was skipped ({skipped})."
+    return f"No manifests: {MANIFESTS}/ is absent. Run `{command}` to write them."
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _curve_figures(doc: dict[str, Any], slo: Slo | None) -> tuple[list[FigureView], list[str]]:
+    notes: list[str] = []
+    figures = []
+    curve = _latency_curve(doc, slo)
+    if curve is None:
+        notes.append(f"No latency curve: {CAPACITY} has no measured points or no valid SLO.")
+    else:
+        figures.append(
+            FigureView(
+                "Latency vs throughput", cf.latency_curve_figure(curve), _curve_caption(doc, curve)
+            )
+        )
+    usl = as_dict(doc.get("usl"))
+    if usl.get("error"):
+        notes.append(f"No USL curve: the fit failed ({usl['error']}).")
+    elif usl and (usl_curve := _usl_curve(doc, usl)) is not None:
+        caption = (
+            f"Dots: throughput measured at each concurrency level; line: the Universal "
+            f"Scalability Law fit (r² {usl.get('r2', float('nan')):.3f}), dashed and hatched "
+            "beyond the highest measured concurrency. σ measures contention, κ coherency cost."
+        )
+        figures.append(FigureView("Throughput vs concurrency", cf.usl_figure(usl_curve), caption))
+    return figures, notes
+
+
+def _latency_curve(doc: dict[str, Any], slo: Slo | None) -> cf.LatencyCurve | None:
+    points, single = as_dict(doc.get("points")), as_dict(doc.get("single_replica"))
+    xs, ys = _numbers(points.get("throughput_rps")), _numbers(points.get("latency_ms"))
+    if slo is None or not xs or len(xs) != len(ys):
+        return None
+    fit = as_dict(single.get("fit"))
+    fitted = None
+    if all(is_number(fit.get(k)) for k in ("base_ms", "scale", "x_max")):
+        fitted = cf.LatencyFitCurve(fit["base_ms"], fit["scale"], fit["x_max"])
+    measured_max = fit.get("measured_max_throughput")
+    lower, upper = single.get("lower_rps"), single.get("upper_rps")
+    return cf.LatencyCurve(
+        throughput=xs,
+        latency_ms=ys,
+        percentile=slo.column,
+        slo_ms=slo.threshold_ms,
+        capacity_rps=_num(single.get("capacity_rps")),
+        band=(lower, upper) if is_number(lower) and is_number(upper) else None,
+        knee_rps=_num(single.get("knee_rps")),
+        measured_max_rps=measured_max if is_number(measured_max) else max(xs),
+        extrapolated=bool(single.get("extrapolated")),
+        fit=fitted,
+    )
+
+
+def _curve_caption(doc: dict[str, Any], curve: cf.LatencyCurve) -> str:
+    source = as_dict(doc.get("points")).get("source")
+    per = "load level" if source == "levels" else "window"
+    text = f"Dots: the measured {curve.percentile} of successful requests, one per {per}. "
+    if curve.fit is None:
+        return text + "No curve was fitted; the capacity is the highest measured point meeting it."
+    fit = as_dict(as_dict(doc.get("single_replica")).get("fit"))
+    r2 = fit.get("r2")
+    quality = f" (r² {r2:.3f}, {fit.get('n_points', '?')} points)" if is_number(r2) else ""
+    return text + (
+        f"Line: the fit L(x) = base + scale / (x_max − x){quality}, dashed where it is "
+        "extrapolated (hatched: beyond the highest measured throughput) and never drawn past "
+        "x_max, where it diverges. Green: the capacity under the SLO with its 5–95% band; "
+        "diamond: the knee, where latency reaches twice its zero-load value."
+    )
+
+
+def _usl_curve(doc: dict[str, Any], usl: dict[str, Any]) -> cf.UslCurve | None:
+    points = as_dict(doc.get("points"))
+    labels = [str(label) for label in points.get("labels") or []]
+    found = [re.fullmatch(r"c=(\d+)", label) for label in labels]
+    xs = _numbers(points.get("throughput_rps"))
+    needed = ("lambda_", "sigma", "kappa", "measured_max_concurrency")
+    if not found or not all(found) or len(xs) != len(found):
+        return None
+    if not all(is_number(usl.get(k)) for k in needed):
+        return None
+    peak = usl.get("peak_concurrency")
+    return cf.UslCurve(
+        concurrency=[float(m.group(1)) for m in found if m],
+        throughput=xs,
+        lambda_=usl["lambda_"],
+        sigma=usl["sigma"],
+        kappa=usl["kappa"],
+        peak_concurrency=peak if is_number(peak) else float("inf"),
+        measured_max_concurrency=usl["measured_max_concurrency"],
+    )
+
+
+def _scaling(
+    run_dir: Path, doc: dict[str, Any] | None, command: str
+) -> tuple[FigureView | None, str | None]:
+    frame = _read_parquet(run_dir / TIMELINE)
+    if isinstance(frame, str):
+        skipped = as_dict(as_dict(doc).get("autoscaling")).get("skipped") if doc else None
+        if skipped:
+            return None, f"No autoscaler simulation: {skipped}."
+        return None, f"No autoscaler simulation: {frame}. Run `{command}` to simulate HPA and KPA."
+    if frame.empty or not {"t", "offered_rps"} <= set(frame.columns):
+        return None, f"No autoscaler simulation: {TIMELINE} holds no timeline."
+    capacity = _num(as_dict(as_dict(doc).get("single_replica")).get("capacity_rps"))
+    seconds = as_dict(as_dict(doc).get("autoscaling")).get("cold_start_s")
+    cold = f" with a {seconds:g} s cold start" if is_number(seconds) else ""
+    caption = (
+        f"The autoscaler settings the analysis chose, simulated against the scenario's traffic at "
+        f"real time scale{cold}. Solid: replicas that exist (billed); dotted: replicas ready "
+        "to serve; dashed: replicas needed at one replica's capacity. Shaded: seconds in which "
+        "the SLO was violated."
+    )
+    return FigureView("Simulated autoscaling", cf.replicas_figure(frame, capacity), caption), None
+
+
+def _telemetry(
+    run_dir: Path, phases: Sequence[Phase], duration: float
+) -> tuple[list[FigureView], str | None]:
+    frame = _read_parquet(run_dir / WINDOWS)
+    if isinstance(frame, str):
+        return [], (
+            f"No telemetry: {frame}. `benchctl run` records it (host, server processes, GPU, "
+            "server metrics) unless `--no-telemetry` is given."
+        )
+    if "t" not in frame or frame.empty:
+        return [], f"No telemetry: {WINDOWS} holds no windows."
+    views = []
+    for spec in _TELEMETRY:
+        if not cf.present(frame, spec.series):
+            continue
+        ylabel, scale = _unit(frame, spec)
+        svg = cf.telemetry_figure(
+            frame,
+            spec.series,
+            title=spec.title,
+            ylabel=ylabel,
+            prefix=spec.prefix,
+            phases=phases,
+            duration=duration,
+            scale=scale,
+        )
+        caption = f"Mean per {_width(frame):g} s window. {spec.caption}"
+        views.append(FigureView(spec.title, svg, caption))
+    note = None if views else f"No telemetry: every series in {WINDOWS} is empty."
+    return views, note
+
+
+def _unit(frame: pd.DataFrame, spec: TelemetrySpec) -> tuple[str, float]:
+    """The y label and the factor to it; bytes become MiB or GiB."""
+    if spec.ylabel != "bytes":
+        return spec.ylabel, 1.0
+    peak = max(float(frame[column].max()) for column, _, _ in cf.present(frame, spec.series))
+    return ("GiB", 1 / GIB) if peak >= GIB else ("MiB", 1 / MIB)
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _width(frame: pd.DataFrame) -> float:
+    times = frame["t"].to_numpy(dtype=float)
+    return float(pd.Series(times).diff().median()) if len(times) > 1 else 5.0
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if is_number(value) else None
+
+
+def _numbers(value: Any) -> list[float]:
+    items = value if isinstance(value, list) else []
+    return [float(v) for v in items if is_number(v)]
+
+
+def _short(value: Any) -> str:
+    """A setting or result on one line: floats to 4 significant figures."""
+    if isinstance(value, bool) or not is_number(value):
+        return str(value)
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.4g}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
