@@ -215,6 +215,25 @@ class LaunchSpec(_Spec):
     stall_for_s: float = Field(0.0, ge=0)
 
 
+class TlsSpec(_Spec):
+    """TLS towards the target: https:// URLs, and gRPC when this section is present."""
+
+    ca_file: Path | None = Field(None, description="CA bundle to verify the server with")
+    cert_file: Path | None = Field(None, description="client certificate (mutual TLS)")
+    key_file: Path | None = Field(None, description="its private key")
+    insecure: bool = Field(False, description="verify nothing (testing only; not for gRPC)")
+
+    @model_validator(mode="after")
+    def _files(self) -> TlsSpec:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("give cert_file and key_file together (mutual TLS)")
+        for name in ("ca_file", "cert_file", "key_file"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name} {str(path)!r}: no such file")
+        return self
+
+
 class TargetSpec(_Spec):
     kind: ServerKind = "kserve"
     description: str = ""
@@ -232,6 +251,7 @@ class TargetSpec(_Spec):
     )
     timeout: Seconds = 30.0
     connect_timeout: Seconds = 5.0
+    tls: TlsSpec | None = None
     launch: LaunchSpec = LaunchSpec()
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ worker still leaves everything measured, marked ``interrupted``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import queue
@@ -278,6 +279,8 @@ def _engine_spec(scenario: Any, target: TargetSpec, plan: Plan) -> dict[str, Any
         inputs = adapter.model_inputs(target, f"target model {target.model!r}")
         payload = tensors_from_metadata(inputs, target.payload)
     request = adapter.build_request(target, payload)
+    if target.tls is not None:
+        request = dataclasses.replace(request, tls=target.tls.model_dump(mode="json"))
     return {
         "plan": plan_to_json(plan),
         "request": request.to_json(),

@@ -17,6 +17,7 @@ from geventhttpclient.response import HTTPParseError
 from benchctl.config import resolve_env
 from benchctl.targets.adapter import adapter_for
 from benchctl.targets.remote import grpc_metadata
+from benchctl.targets.tls import client_context, grpc_credentials
 from benchctl.targets.wire import WireRequest
 
 Outcome = tuple[int, str, int]  # status, error kind ("" when ok), bytes received
@@ -35,13 +36,17 @@ class HttpTransport:
         self, request: WireRequest, *, concurrency: int, timeout: float, connect_timeout: float
     ) -> None:
         parts = urlsplit(request.address)
+        secure = parts.scheme == "https"
+        tls = request.tls or {}
         self._client = HTTPClient(
             parts.hostname or "127.0.0.1",
             parts.port,
             concurrency=concurrency,
             network_timeout=timeout,
             connection_timeout=connect_timeout,
-            ssl=parts.scheme == "https",
+            ssl=secure,
+            ssl_context_factory=(lambda **_: client_context(tls)) if secure else None,
+            insecure=bool(tls.get("insecure")),
         )
         self._request = request
         self._headers = {k: resolve_env(v) for k, v in request.headers.items()}
@@ -77,7 +82,11 @@ class GrpcTransport:
 
         grpc_gevent.init_gevent()
         self._grpc = grpc
-        self._channel = grpc.insecure_channel(request.address)
+        self._channel = (
+            grpc.secure_channel(request.address, grpc_credentials(request.tls))
+            if request.tls is not None
+            else grpc.insecure_channel(request.address)
+        )
         self._call = self._channel.unary_unary(request.path)
         self._request = request
         self._check = adapter_for(request.protocol).check_response

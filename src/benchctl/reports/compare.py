@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,6 @@ from benchctl.errors import InputError
 from benchctl.load.shapes import WARMUP
 from benchctl.reports import figures
 from benchctl.reports.html import (
-    TEMPLATE,
     Banner,
     FigureView,
     _environment,
@@ -101,7 +98,6 @@ def write_compare(
     )
     context = {
         "title": f"Comparison of {len(columns)} runs",
-        "css": report_css(),
         "runs": columns,
         "best": _best(columns),
         "slo": str(objective) if objective else None,
@@ -138,15 +134,6 @@ def compare_table(comparison: Comparison) -> Table:
     if comparison.differences:
         table.caption = "NOT COMPARABLE: " + "; ".join(comparison.differences)
     return table
-
-
-@cache
-def report_css() -> str:
-    """The stylesheet of report.html.j2, so every page looks alike from one stylesheet."""
-    environment = _environment()
-    source, _, _ = environment.loader.get_source(environment, TEMPLATE)
-    match = re.search(r"<style>(.*?)</style>", source, re.DOTALL)
-    return match.group(1) if match else ""
 
 
 def write_page(output: Path, page: str) -> None:

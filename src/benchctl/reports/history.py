@@ -20,7 +20,7 @@ from rich.table import Table
 from benchctl.analysis.gate import run_key, started
 from benchctl.errors import InputError
 from benchctl.reports import figures
-from benchctl.reports.compare import COLORS, report_css, write_page
+from benchctl.reports.compare import COLORS, write_page
 from benchctl.reports.html import Banner, FigureView, _environment, fmt_ms, fmt_pct, fmt_rps
 from benchctl.store import COMPLETED, SUMMARY, list_runs
 
@@ -136,7 +136,6 @@ def write_history(rows: Sequence[HistoryRow], *, output: Path) -> Path:
         .get_template(HISTORY_TEMPLATE)
         .render(
             title=f"History of {len(rows)} runs",
-            css=report_css(),
             series=series,
             banners=banners,
             rows=rows,

@@ -5,6 +5,7 @@ Failures become one-line InputErrors that say what to do.
 
 from __future__ import annotations
 
+import ssl
 import urllib.error
 import urllib.request
 from typing import Any
@@ -13,6 +14,7 @@ import grpc
 
 from benchctl.config import TargetSpec, resolve_env
 from benchctl.errors import InputError
+from benchctl.targets.tls import client_context, grpc_credentials
 
 TIMEOUT_S = 5.0
 UNREACHABLE_HINT = "start the server, fix the address in the target profile, or pass --launch"
@@ -31,13 +33,20 @@ def http_get(target: TargetSpec, path: str, name: str) -> tuple[int, bytes]:
     """(status, body) of GET url+path; InputError if nothing answers."""
     url = target.url.rstrip("/") + path
     request = urllib.request.Request(url, headers=resolved_headers(target))
+    tls = target.tls.model_dump(mode="json") if target.tls else None
+    context = client_context(tls) if url.startswith("https:") else None
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S, context=context) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
+        if isinstance(reason, ssl.SSLError):
+            raise InputError(
+                f"{name}: TLS with {target.url} failed ({reason}): check tls.ca_file"
+                ", tls.cert_file and tls.key_file in the target profile"
+            ) from None
         raise InputError(
             f"{name}: cannot reach {target.url} ({reason}): {UNREACHABLE_HINT}"
         ) from None
@@ -45,7 +54,12 @@ def http_get(target: TargetSpec, path: str, name: str) -> tuple[int, bytes]:
 
 def grpc_call(target: TargetSpec, method: str, request: Any, response_type: Any, name: str) -> Any:
     """One unary call to ``method`` (full path); InputError on any failure."""
-    with grpc.insecure_channel(target.grpc_address) as channel:
+    if target.tls is not None:
+        credentials = grpc_credentials(target.tls.model_dump(mode="json"))
+        channel_cm = grpc.secure_channel(target.grpc_address, credentials)
+    else:
+        channel_cm = grpc.insecure_channel(target.grpc_address)
+    with channel_cm as channel:
         call = channel.unary_unary(
             method,
             request_serializer=lambda m: m.SerializeToString(),

@@ -17,6 +17,7 @@ class WireRequest:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)  # ${VAR} templates, unresolved
     expect_rows: int = 1  # rows (batch) every valid response must carry
+    tls: dict[str, Any] | None = None  # file paths and flags only (see targets/tls.py)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

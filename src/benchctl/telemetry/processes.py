@@ -12,6 +12,8 @@ import psutil
 
 from benchctl.telemetry.sampler import Row, labels
 
+RESCAN_EVERY = 5  # samples between full scans by name pattern
+
 
 class ProcessTreeSampler:
     name = "server_processes"
@@ -25,6 +27,8 @@ class ProcessTreeSampler:
         self.pattern = re.compile(pattern) if pattern else None
         self.interval = interval
         self._known: dict[int, psutil.Process] = {}
+        self._matched: dict[int, psutil.Process] = {}
+        self._samples = 0
 
     def processes(self) -> list[psutil.Process]:
         """The processes sampled now (each kept across samples for CPU deltas)."""
@@ -38,12 +42,23 @@ class ProcessTreeSampler:
             except psutil.Error:
                 continue
         if self.pattern is not None:
-            for process in psutil.process_iter(["name", "cmdline"]):
-                text = " ".join([process.info["name"] or "", *(process.info["cmdline"] or [])])
-                if self.pattern.search(text):
-                    found.setdefault(process.pid, self._known.get(process.pid) or process)
+            found.update(self._matching())
         self._known = found
         return list(found.values())
+
+    def _matching(self) -> dict[int, psutil.Process]:
+        """Processes matching the pattern: a full scan every RESCAN_EVERY samples (reading
+        every command line costs CPU beside the load); in between, the known ones alive."""
+        self._samples += 1
+        if self._samples % RESCAN_EVERY != 1:
+            return {pid: p for pid, p in self._matched.items() if p.is_running()}
+        assert self.pattern is not None
+        self._matched = {}
+        for process in psutil.process_iter(["name", "cmdline"]):
+            text = " ".join([process.info["name"] or "", *(process.info["cmdline"] or [])])
+            if self.pattern.search(text):
+                self._matched[process.pid] = self._known.get(process.pid) or process
+        return dict(self._matched)
 
     def pids(self) -> set[int]:
         """PIDs found at the last sample (for per-process GPU memory)."""
