@@ -179,6 +179,9 @@ class PayloadSpec(_Spec):
     file: Path | None = Field(None, description="JSON request body or .npy tensor")
     batch_size: int = Field(1, ge=1)
     fill: Literal["random", "zeros", "ones"] = "random"
+    binary: bool = Field(
+        False, description="rest-v2: tensors as raw bytes (binary tensor data extension)"
+    )
     format: Literal["row", "columnar"] = Field(
         "row", description='rest-v1 only: {"instances": rows} or {"inputs": columns}'
     )

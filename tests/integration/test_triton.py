@@ -131,6 +131,28 @@ def test_open_loop_run_matches_tritons_own_request_count(
     assert result.summary is not None and result.summary["overall"]["latency_ms"]["p50"] > 0
 
 
+def test_binary_tensor_extension_reaches_triton_and_validates(
+    tmp_path: Path, triton: LaunchedServer
+) -> None:
+    before = metric(triton, "nv_inference_request_success")
+    result = benchctl_run(
+        tmp_path,
+        triton,
+        "steady",
+        rate=40,
+        duration="3s",
+        overrides=("warmup=0",),
+        target_overrides=("payload.batch_size=4", "payload.binary=true"),
+    )
+    after = metric(triton, "nv_inference_request_success")
+    assert result.status == "completed", result.reason
+    frame = requests_of(result)
+    assert frame["ok"].all(), frame["error"].value_counts().to_dict()  # 4 rows each, checked
+    assert after - before == len(frame) > 50
+    json_body = 4 * 64 * 10  # a JSON float takes ~10 bytes; the binary one takes 4
+    assert frame["bytes_sent"].iloc[0] < json_body
+
+
 def test_dynamic_batching_merges_concurrent_requests(
     tmp_path: Path, triton: LaunchedServer
 ) -> None:

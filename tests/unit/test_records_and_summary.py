@@ -1,5 +1,6 @@
 """Records survive as Parquet parts and merge whole; summaries give known answers."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,17 @@ def test_read_requests_round_trip(tmp_path: Path):
         to_table(buffer.drain(), ["a"], np.zeros(2, dtype=np.int8)), tmp_path / "r.parquet"
     )
     assert read_requests(tmp_path / "r.parquet")["latency_ms"].tolist() == pytest.approx([1.0, 2.0])
+
+
+def test_binary_tensor_body_is_json_header_then_little_endian_bytes():
+    from benchctl.targets.payload import Tensor
+    from benchctl.targets.v2 import binary_body
+
+    data = np.arange(6, dtype=">f4").reshape(2, 3)  # big-endian in memory on purpose
+    body, headers = binary_body([Tensor("x", "FP32", data)], {"Content-Type": "x"})
+    size = int(headers["Inference-Header-Content-Length"])
+    header = json.loads(body[:size])
+    assert header["inputs"][0]["parameters"] == {"binary_data_size": 24}
+    assert header["inputs"][0]["shape"] == [2, 3]
+    assert np.frombuffer(body[size:], dtype="<f4").tolist() == [0, 1, 2, 3, 4, 5]
+    assert headers["Content-Type"] == "application/octet-stream"

@@ -49,6 +49,33 @@ def require_tensors(payload: Payload, protocol: str) -> list[Tensor]:
     return payload
 
 
+def binary_body(tensors: list[Tensor], headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """The binary tensor data extension (Triton, KServe): a JSON header naming each input's
+    byte size, then the raw little-endian tensors; outputs still come back as JSON."""
+    raws = [
+        np.ascontiguousarray(t.data, dtype=t.data.dtype.newbyteorder("<")).tobytes()
+        for t in tensors
+    ]
+    header = {
+        "inputs": [
+            {
+                "name": t.name,
+                "shape": t.shape,
+                "datatype": t.datatype,
+                "parameters": {"binary_data_size": len(raw)},
+            }
+            for t, raw in zip(tensors, raws, strict=True)
+        ]
+    }
+    head = json.dumps(header, separators=(",", ":")).encode()
+    headers = {
+        **headers,
+        "Content-Type": "application/octet-stream",
+        "Inference-Header-Content-Length": str(len(head)),
+    }
+    return head + b"".join(raws), headers
+
+
 class RestV2:
     protocol = "rest-v2"
     transport = "http"
@@ -72,27 +99,28 @@ class RestV2:
         return rest_model_inputs(target, name)
 
     def build_request(self, target: TargetSpec, payload: Payload) -> WireRequest:
-        body = (
-            payload
-            if isinstance(payload, dict)
-            else {
-                "inputs": [
-                    {
-                        "name": t.name,
-                        "shape": t.shape,
-                        "datatype": t.datatype,
-                        "data": t.data.ravel().tolist(),
-                    }
-                    for t in payload
-                ]
-            }
-        )
+        headers = {"Content-Type": "application/json", **target.headers}
+        if isinstance(payload, dict):
+            body = json.dumps(payload, separators=(",", ":")).encode()
+        elif target.payload.binary:
+            body, headers = binary_body(payload, headers)
+        else:
+            inputs = [
+                {
+                    "name": t.name,
+                    "shape": t.shape,
+                    "datatype": t.datatype,
+                    "data": t.data.ravel().tolist(),
+                }
+                for t in payload
+            ]
+            body = json.dumps({"inputs": inputs}, separators=(",", ":")).encode()
         return WireRequest(
             self.protocol,
             target.url.rstrip("/"),
             model_path(target, 2) + "/infer",
-            json.dumps(body, separators=(",", ":")).encode(),
-            {"Content-Type": "application/json", **target.headers},
+            body,
+            headers,
             payload_rows(payload),
         )
 
