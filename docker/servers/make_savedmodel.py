@@ -110,18 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", type=int, default=1)
     parser.add_argument("--refmodel", type=Path, help="path of refmodel.py (default: benchctl's)")
     parser.add_argument("--no-check", action="store_true")
-    parser.add_argument("--hidden-width", type=int, default=256)
-    parser.add_argument("--hidden-layers", type=int, default=4)
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
+    own = load_refmodel(None)  # benchctl's: its flags; the chosen file builds the model
+    own.add_config_arguments(parser)
     args = parser.parse_args(argv)
     refmodel = load_refmodel(args.refmodel)
-    cfg = refmodel.RefModelConfig(
-        hidden_width=args.hidden_width,
-        hidden_layers=args.hidden_layers,
-        repeat=args.repeat,
-        seed=args.seed,
-    )
+    cfg = refmodel.RefModelConfig(**vars(own.config_from_arguments(args)))
     path = save(args.out, args.version, build_module(refmodel, cfg))
     print(f"wrote {path}")
     if not args.no_check:

@@ -26,7 +26,12 @@ import tempfile
 from pathlib import Path
 
 from benchctl.targets.launch_torchserve import _LOG4J2, _archive
-from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig
+from benchctl.targets.refmodel import (
+    MODEL_NAME,
+    RefModelConfig,
+    add_config_arguments,
+    config_from_arguments,
+)
 
 DEFAULT_MODEL = RefModelConfig()  # frozen
 
@@ -97,17 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--max-batch-size", type=int, default=0)
     parser.add_argument("--batch-delay-ms", type=float, default=0.0)
-    defaults = DEFAULT_MODEL
-    for name in ("hidden_width", "hidden_layers", "repeat", "seed"):
-        flag = "--" + name.replace("_", "-")
-        parser.add_argument(flag, type=int, default=getattr(defaults, name))
+    add_config_arguments(parser)
     args = parser.parse_args(argv)
-    model = RefModelConfig(
-        hidden_width=args.hidden_width,
-        hidden_layers=args.hidden_layers,
-        repeat=args.repeat,
-        seed=args.seed,
-    )
+    model = config_from_arguments(args)
     mar = make_model_store(
         args.out,
         archiver_env=args.archiver_env,

@@ -28,7 +28,12 @@ from pathlib import Path
 
 from benchctl.targets import refmodel
 from benchctl.targets.launch_triton import write_model_repository
-from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig
+from benchctl.targets.refmodel import (
+    MODEL_NAME,
+    RefModelConfig,
+    add_config_arguments,
+    config_from_arguments,
+)
 
 DEFAULT_MODEL = RefModelConfig()  # frozen
 
@@ -82,17 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", type=int, default=1, help="instance_group count")
     parser.add_argument("--max-batch-size", type=int, default=0, help="> 0: dynamic batching")
     parser.add_argument("--batch-delay-ms", type=float, default=0.0)
-    defaults = DEFAULT_MODEL
-    for name in ("hidden_width", "hidden_layers", "repeat", "seed"):
-        flag = "--" + name.replace("_", "-")
-        parser.add_argument(flag, type=int, default=getattr(defaults, name))
+    add_config_arguments(parser)
     args = parser.parse_args(argv)
-    model = RefModelConfig(
-        hidden_width=args.hidden_width,
-        hidden_layers=args.hidden_layers,
-        repeat=args.repeat,
-        seed=args.seed,
-    )
+    model = config_from_arguments(args)
     config = make_repository(
         args.out,
         mount_path=args.mount_path,

@@ -8,7 +8,6 @@ and reuses it. A launched server's stdout and stderr go to a log file, never a p
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
 import hashlib
 import json
@@ -30,7 +29,7 @@ import psutil
 
 from benchctl.config import LaunchSpec
 from benchctl.errors import BenchctlError
-from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig
+from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig, config_arguments
 
 KSERVE_REQUIREMENTS = ["kserve==0.21.0", "numpy==2.4.6"]
 SERVERS_DIR = Path(__file__).resolve().parent / "servers"
@@ -226,8 +225,7 @@ def launch_kserve(
         "--http-port", str(http_port), "--grpc-port", str(grpc_port),
         "--model-name", model_name, "--workers", str(workers),
     ]  # fmt: skip
-    for f in dataclasses.fields(model):
-        cmd += ["--" + f.name.replace("_", "-"), str(getattr(model, f.name))]
+    cmd += config_arguments(model)
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "kserve.log"

@@ -7,6 +7,8 @@ and numpy.
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import itertools
 import time
 from dataclasses import dataclass
@@ -44,6 +46,31 @@ class RefModelConfig:
                 f"RefModelConfig.stall_for_s ({self.stall_for_s}) must be shorter than "
                 f"stall_every_s ({self.stall_every_s})"
             )
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One ``--flag`` per RefModelConfig field (``--hidden-width`` ...), with its default."""
+    defaults = RefModelConfig()
+    for field in dataclasses.fields(RefModelConfig):
+        default = getattr(defaults, field.name)
+        parser.add_argument(
+            "--" + field.name.replace("_", "-"), type=type(default), default=default
+        )
+
+
+def config_from_arguments(args: argparse.Namespace) -> RefModelConfig:
+    """The RefModelConfig that ``add_config_arguments`` flags were parsed into."""
+    return RefModelConfig(
+        **{f.name: getattr(args, f.name) for f in dataclasses.fields(RefModelConfig)}
+    )
+
+
+def config_arguments(config: RefModelConfig) -> list[str]:
+    """The command-line flags that reproduce ``config`` (the inverse of the two above)."""
+    flags: list[str] = []
+    for field in dataclasses.fields(config):
+        flags += ["--" + field.name.replace("_", "-"), str(getattr(config, field.name))]
+    return flags
 
 
 class RefModel:

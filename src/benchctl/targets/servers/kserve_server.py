@@ -162,18 +162,13 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--grpc-port", type=int, required=True)
     p.add_argument("--model-name", default=refmodel.MODEL_NAME)
     p.add_argument("--workers", type=int, default=1)
-    defaults = refmodel.RefModelConfig()
-    for field in ("input_dim", "output_dim", "hidden_width", "hidden_layers", "repeat", "seed"):
-        p.add_argument("--" + field.replace("_", "-"), type=int, default=getattr(defaults, field))
-    for field in ("stall_every_s", "stall_for_s"):
-        p.add_argument("--" + field.replace("_", "-"), type=float, default=getattr(defaults, field))
+    refmodel.add_config_arguments(p)
     return p.parse_args(argv)
 
 
 def main(argv: list[str]) -> None:
     args = _parse_args(argv)
-    fields = refmodel.RefModelConfig.__dataclass_fields__
-    cfg = refmodel.RefModelConfig(**{k: v for k, v in vars(args).items() if k in fields})
+    cfg = refmodel.config_from_arguments(args)
     model = RefKServeModel(args.model_name, cfg)
     model.load()
     kserve.ModelServer(
