@@ -107,6 +107,20 @@ def server_venv(
     return venv
 
 
+def absolute_dir(log_dir: Path | str) -> Path:
+    """``log_dir`` made absolute (not following symlinks) and created.
+
+    The one place where launchers turn the folder they were given into the folder every path
+    handed to a server derives from: servers run with their own working directory, so a
+    relative model repository / model store / settings path fails or is silently ignored
+    (Triton: "failed to stat file"; torch-model-archiver: "export-path is not a directory";
+    MLServer falls back to its defaults on 0.0.0.0:8080-8082). See TARGETS.md.
+    """
+    path = Path(os.path.abspath(log_dir))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def free_ports(count: int) -> list[int]:
     """``count`` distinct free loopback ports."""
     ports: list[int] = []
@@ -226,8 +240,7 @@ def launch_kserve(
         "--model-name", model_name, "--workers", str(workers),
     ]  # fmt: skip
     cmd += config_arguments(model)
-    log_dir = Path(log_dir)
-    log_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = absolute_dir(log_dir)
     log_path = log_dir / "kserve.log"
     proc = spawn_logged(cmd, log_path, env=_server_env(), cwd=log_dir)
     http_url = f"http://127.0.0.1:{http_port}"

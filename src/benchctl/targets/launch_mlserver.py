@@ -22,6 +22,7 @@ from benchctl.targets.launch import (
     LaunchError,
     _server_env,
     _wait_ready,
+    absolute_dir,
     free_ports,
     reference_model,
     server_venv,
@@ -57,7 +58,7 @@ def launch_mlserver(
         raise LaunchError(f"MLServer workers must be >= 1, got {workers}")
     venv = server_venv("mlserver", MLSERVER_REQUIREMENTS, cache_dir=cache_dir, log=log)
     ports = free_ports(3)
-    log_dir = Path(log_dir)
+    log_dir = absolute_dir(log_dir)  # absolute: the server runs in its own cwd
     folder = write_server_folder(log_dir / FOLDER, model, model_name, ports, workers)
     log_path = log_dir / "mlserver.log"
     proc = spawn_logged(

@@ -33,6 +33,7 @@ from benchctl.targets.launch import (
     _last_line,
     _port_open,
     _server_env,
+    absolute_dir,
     free_ports,
     reference_model,
     server_venv,
@@ -153,7 +154,7 @@ def launch_torchserve(
     exits first or the timeout passes. Nothing is left running when it raises.
     """
     venv = server_venv("torchserve", TORCHSERVE_REQUIREMENTS, cache_dir=cache_dir, log=log)
-    log_dir = Path(log_dir)
+    log_dir = absolute_dir(log_dir)  # absolute: the server runs in its own cwd
     home = log_dir / "torchserve"
     home.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "torchserve.log"

@@ -30,6 +30,7 @@ from benchctl.targets.launch import (
     _last_line,
     _port_open,
     _server_env,
+    absolute_dir,
     free_ports,
     reference_model,
     server_venv,
@@ -71,7 +72,7 @@ def launch_triton(
     _check_arguments(model_name, instances, max_batch_size, batch_delay_ms)
     venv = server_venv("triton", TRITON_REQUIREMENTS, cache_dir=cache_dir, log=log)
     server_dir, env = _triton_runtime(venv)
-    log_dir = Path(log_dir)
+    log_dir = absolute_dir(log_dir)  # absolute: the server runs in its own cwd
     repository = write_model_repository(
         log_dir / REPOSITORY,
         model_name=model_name,
