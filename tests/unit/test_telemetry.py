@@ -59,7 +59,8 @@ def test_triton_counters_give_per_window_requests_queue_and_compute():
 
 def test_counter_reset_is_undone_and_missing_series_start_at_zero():
     raw = scrapes([0.0, 1.0, 2.0, 3.0], [10, 30, 5, 25])  # the server restarted after t=1
-    assert cumulative(raw, "nv_inference_request_success").tolist() == [10, 30, 35, 55]
+    # Increase since the first scrape: +20, then 5 (restarted at 0), then +20.
+    assert cumulative(raw, "nv_inference_request_success").tolist() == [0, 20, 25, 45]
     late = scrapes([1.0, 2.0], [4, 9])
     baseline = pd.DataFrame([[0.0, "server", "up", "{}", 1.0]], columns=late.columns)
     assert cumulative(pd.concat([baseline, late]), "nv_inference_request_success").tolist() == [

@@ -90,17 +90,11 @@ def run_windows(run_dir: Path, width: float, quantiles: tuple[float, ...]) -> pd
     telemetry = run_dir / "telemetry.parquet"
     if table.empty or not telemetry.is_file():
         return table
-    from benchctl.telemetry.windows import read_telemetry, telemetry_windows
+    from benchctl.telemetry.windows import read_telemetry, run_target, telemetry_windows
 
     raw = read_telemetry(telemetry)
     edges = np.append(table["t"].to_numpy(), table["t"].iloc[-1] + width)
-    kind = _server_kind(run_dir)
-    wide = telemetry_windows(raw, edges, kind).drop(columns=["t"])
+    kind, model = run_target(run_dir)
+    wide = telemetry_windows(raw, edges, kind, model).drop(columns=["t"])
     return pd.concat([table.reset_index(drop=True), wide.reset_index(drop=True)], axis=1)
 
-
-def _server_kind(run_dir: Path) -> str:
-    import json
-
-    info = json.loads((run_dir / "run.json").read_text())
-    return info.get("target", {}).get("spec", {}).get("kind", "")

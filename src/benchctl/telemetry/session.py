@@ -16,7 +16,8 @@ from benchctl.telemetry.monitor import Monitor, merge_telemetry
 from benchctl.telemetry.processes import ProcessTreeSampler
 from benchctl.telemetry.prometheus import PrometheusSampler
 from benchctl.telemetry.sampler import Sampler, labels
-from benchctl.telemetry.windows import read_telemetry, telemetry_windows
+from benchctl.telemetry.server_metrics import stages_exposed
+from benchctl.telemetry.windows import read_telemetry, run_target, telemetry_windows
 
 PARTS = "telemetry.parts"
 TELEMETRY = "telemetry.parquet"
@@ -67,7 +68,9 @@ class TelemetrySession:
             np.ceil(end / WINDOW_S) * WINDOW_S + WINDOW_S / 2,
             WINDOW_S,
         )
-        wide = telemetry_windows(raw, edges, self.server_kind)
+        _, model = run_target(run_dir)
+        server = raw[raw["source"] == "server"]
+        wide = telemetry_windows(raw, edges, self.server_kind, model)
         pq.write_table(pa.Table.from_pandas(wide, preserve_index=False), run_dir / WINDOWS)
         return {
             "samplers": self.sampler_names,
@@ -76,6 +79,7 @@ class TelemetrySession:
             "sampler_errors": dict(self.monitor.errors),
             "window_s": WINDOW_S,
             "server_kind": self.server_kind,
+            "server_metrics": stages_exposed(server, self.server_kind, model),
         }
 
 

@@ -29,9 +29,12 @@ def read_telemetry(path: Path) -> pd.DataFrame:
     return pq.read_table(path).to_pandas()
 
 
-def telemetry_windows(raw: pd.DataFrame, edges: np.ndarray, server_kind: str) -> pd.DataFrame:
-    """One row per window ``[edges[i], edges[i+1])``: gauge means and server-side numbers."""
-    table = server_windows(raw[raw["source"] == "server"], server_kind, edges)
+def telemetry_windows(
+    raw: pd.DataFrame, edges: np.ndarray, server_kind: str, model: str | None = None
+) -> pd.DataFrame:
+    """One row per window ``[edges[i], edges[i+1])``: gauge means and server-side numbers
+    (of the target ``model`` only; None: every model the server reports)."""
+    table = server_windows(raw[raw["source"] == "server"], server_kind, edges, model)
     for column, source, metric, wanted, combine in GAUGES:
         rows = raw[(raw["source"] == source) & (raw["metric"] == metric)]
         if wanted is not None and wanted:
@@ -48,6 +51,18 @@ def telemetry_windows(raw: pd.DataFrame, edges: np.ndarray, server_kind: str) ->
         means = pd.Series(per_time.to_numpy()[inside]).groupby(bins[inside]).mean()
         table[column] = means.reindex(range(len(edges) - 1)).to_numpy()
     return table
+
+
+def run_target(run_dir: Path) -> tuple[str, str | None]:
+    """(server kind, model name) of a run, from its run.json ("" and None when unknown)."""
+    try:
+        info = json.loads((run_dir / "run.json").read_text())
+    except (OSError, ValueError):
+        return "", None
+    spec = info.get("target", {}).get("spec", {}) if isinstance(info, dict) else {}
+    spec = spec if isinstance(spec, dict) else {}
+    model = spec.get("model")
+    return str(spec.get("kind") or ""), str(model) if model else None
 
 
 def _matches(text: str, wanted: dict[str, str]) -> bool:

@@ -1,0 +1,147 @@
+"""Server-side counters as Prometheus's increase() reads them: per series, the target model
+only, resets, gaps, non-finite samples, label changes, missing stages (known answers).
+
+Every scrape below is Prometheus text exposition parsed by the same parser the sampler uses.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchctl.telemetry.prometheus import parse_metrics
+from benchctl.telemetry.server_metrics import counter, server_windows, stages_exposed
+
+COLUMNS = ["time", "source", "metric", "labels", "value"]
+
+
+def triton_text(series: dict[str, float | str], other: float | None = None) -> str:
+    """nv_inference_request_success with the given label sets (text in braces) and values."""
+    lines = ["# TYPE nv_inference_request_success counter"]
+    lines += [f"nv_inference_request_success{{{key}}} {value}" for key, value in series.items()]
+    if other is not None:
+        lines.append(f'nv_inference_request_success{{model="other",version="1"}} {other}')
+    return "\n".join(lines) + "\n"
+
+
+def frame(texts: list[tuple[float, str]]) -> pd.DataFrame:
+    rows = []
+    for t, text in texts:
+        rows += parse_metrics(text, t)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+MLP = 'model="mlp",version="1"'
+
+
+def test_reset_in_the_target_series_while_another_model_has_its_own_traffic():
+    """20 req/s to mlp for 12 s = 240 requests; mlp's series restarts at 0 after t=4 (model
+    reload: 80 counted before it), the other model serves 7 req/s all along.
+    Known answer: 80 (t=0..4) + 160 (t=4..12, counted from 0 after the reset) = 240."""
+    texts = []
+    for t in range(13):
+        mlp = 20 * t if t <= 4 else 20 * (t - 4)
+        texts.append((float(t), triton_text({MLP: mlp}, other=50_000 + 7 * t)))
+    raw = frame(texts)
+    assert counter(raw, "nv_inference_request_success", "mlp").total == 240
+    # The other model's own traffic, when it is the target: 7 × 12 = 84.
+    assert counter(raw, "nv_inference_request_success", "other").total == 84
+    windows = server_windows(raw, "triton", np.arange(0.0, 12.1, 4.0), model="mlp")
+    assert windows["server_requests"].tolist() == [80.0, 80.0, 80.0]
+
+
+def test_gaps_series_missing_from_scrapes_and_non_finite_samples():
+    """10 req/s for 10 s = 100. mlp's series is absent at t=3,4 and reads NaN at t=6, +Inf
+    at t=7, -Inf at t=8: all gaps, interpolated across. Known answer: 100, and the window
+    [0, 5) holds 50 (interpolated between t=2 and t=5)."""
+    texts = []
+    for t in range(11):
+        value: float | str = 10 * t
+        if t in (3, 4):
+            texts.append((float(t), triton_text({}, other=50_000)))
+            continue
+        value = {6: "NaN", 7: "+Inf", 8: "-Inf"}.get(t, value)
+        texts.append((float(t), triton_text({MLP: value}, other=50_000)))
+    raw = frame(texts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy RuntimeWarning may reach the terminal
+        assert counter(raw, "nv_inference_request_success", "mlp").total == 100
+        windows = server_windows(raw, "triton", np.array([0.0, 5.0, 10.0]), model="mlp")
+    assert windows["server_requests"].tolist() == [50.0, 50.0]
+
+
+def test_label_change_continues_the_count():
+    """The series gains a label at t=5 (same process, value continues): 10 req/s for 10 s.
+    Known answer: 100, not 100 + 50 (the new series is not counted from 0)."""
+    texts = []
+    for t in range(11):
+        labels = MLP if t < 5 else MLP + ',gpu_uuid="cpu"'
+        texts.append((float(t), triton_text({labels: 10 * t})))
+    raw = frame(texts)
+    assert counter(raw, "nv_inference_request_success", "mlp").total == 100
+
+
+def test_series_first_seen_during_the_run_counts_from_zero():
+    """KServe histograms appear after their first observation: absent at t=0, then 3, 9.
+    Known answer: 9 requests."""
+    lines = "# TYPE request_predict_seconds histogram\n"
+    texts = [(0.0, "# TYPE up gauge\nup 1\n")]
+    for t, n in ((1.0, 3), (2.0, 9)):
+        texts.append(
+            (
+                t,
+                lines
+                + f'request_predict_seconds_count{{model_name="mlp"}} {n}\n'
+                + f'request_predict_seconds_sum{{model_name="mlp"}} {n * 0.002}\n',
+            )
+        )
+    raw = frame(texts)
+    assert counter(raw, "request_predict_seconds_count", "mlp").total == 9
+
+
+def test_missing_compute_stage_sums_the_stages_that_exist():
+    """KServe exposes predict but not preprocess/postprocess here: 2 ms per request.
+    Known answer: compute 2.0 ms per request (not NaN), and the missing stages are named."""
+    texts = []
+    for t in range(6):
+        n = 10 * t
+        texts.append(
+            (
+                float(t),
+                "# TYPE request_predict_seconds histogram\n"
+                f'request_predict_seconds_count{{model_name="mlp"}} {n}\n'
+                f'request_predict_seconds_sum{{model_name="mlp"}} {n * 0.002}\n',
+            )
+        )
+    raw = frame(texts)
+    windows = server_windows(raw, "kserve", np.array([0.0, 5.0]), model="mlp")
+    assert windows["server_requests"].tolist() == [50.0]
+    assert windows["server_compute_ms"].tolist() == pytest.approx([2.0])
+    info = stages_exposed(raw, "kserve", "mlp")
+    assert info["compute_stages"] == ["request_predict_seconds_sum"]
+    assert info["compute_stages_missing"] == [
+        "request_preprocess_seconds_sum",
+        "request_postprocess_seconds_sum",
+    ]
+
+
+def test_inf_histogram_sum_is_a_gap_not_the_rest_of_the_run():
+    """_sum reads +Inf at t=2..3; 2 ms per request. Known answer: 2.0 ms in both windows."""
+    texts = []
+    for t in range(9):
+        n = 10 * t
+        total = "+Inf" if t in (2, 3) else n * 0.002
+        texts.append(
+            (
+                float(t),
+                "# TYPE request_predict_seconds histogram\n"
+                f'request_predict_seconds_count{{model_name="mlp"}} {n}\n'
+                f'request_predict_seconds_sum{{model_name="mlp"}} {total}\n',
+            )
+        )
+    raw = frame(texts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        windows = server_windows(raw, "kserve", np.array([0.0, 4.0, 8.0]), model="mlp")
+    assert windows["server_compute_ms"].tolist() == pytest.approx([2.0, 2.0])
