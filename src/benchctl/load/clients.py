@@ -7,7 +7,7 @@ classified per request: ``timeout``, ``connection``, ``http_4xx``, ``http_5xx``,
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import gevent
@@ -49,25 +49,61 @@ class HttpTransport:
             insecure=bool(tls.get("insecure")),
         )
         self._request = request
+        self._timeout = timeout
         self._headers = {k: resolve_env(v) for k, v in request.headers.items()}
         self._check = adapter_for(request.protocol).check_response
+        # The socket each greenlet holds, so that a deadline hit while sending frees it.
+        self._pool = self._client._connection_pool
+        self._held: dict[Any, Any] = {}
+        self._get_socket = self._pool.get_socket
+        self._pool.get_socket = self._tracked_get_socket
+
+    def _tracked_get_socket(self) -> Any:
+        sock = self._get_socket()
+        self._held[gevent.getcurrent()] = sock
+        return sock
 
     def send(self) -> Outcome:
+        """One request under a whole-request deadline of ``timeout`` seconds.
+
+        The deadline covers waiting for a pooled connection, connecting, sending, waiting
+        for the headers and reading the whole body: a body that trickles in byte by byte
+        past the deadline is a ``timeout`` at the deadline, not a slow success (geventhttpclient's
+        ``network_timeout`` alone bounds each socket read; locustio/locust#1307).
+        """
         request = self._request
+        deadline = gevent.Timeout(self._timeout)
+        response = None
+        deadline.start()
         try:
             response = self._client.request("POST", request.path, request.body, self._headers)
             try:
                 body = response.read()
             finally:
                 response.release()
-        except (TimeoutError, gevent.Timeout):
+        except gevent.Timeout as exc:
+            if exc is not deadline:
+                raise
+            if response is None:  # stopped while sending: the pool does not get it back
+                self._drop_held()
+            return 0, "timeout", 0
+        except TimeoutError:
             return 0, "timeout", 0
         except (OSError, HTTPParseError):
             return 0, "connection", 0
+        finally:
+            deadline.cancel()
+            self._held.pop(gevent.getcurrent(), None)
         status = response.status_code
         if status >= 300:
             return status, f"http_{status // 100}xx", len(body)
         return status, self._check(body, request.expect_rows), len(body)
+
+    def _drop_held(self) -> None:
+        """Close this greenlet's socket unless the response already released it."""
+        sock = self._held.pop(gevent.getcurrent(), None)
+        if sock is not None and sock.fileno() != -1:
+            self._pool.release_socket(sock)
 
     def close(self) -> None:
         self._client.close()
