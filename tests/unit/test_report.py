@@ -295,7 +295,8 @@ def test_analyzed_run_renders_every_capacity_section(tmp_path: Path) -> None:
     capacity = f"{doc['single_replica']['capacity_rps']:.1f}"
     assert page.index('id="capacity"') < page.index("Key numbers")  # the answer first
     assert f"{replicas} replicas</span> for a peak of 600.0 req/s" in page
-    assert f"<strong>{capacity} req/s</strong>" in page
+    assert f"One replica sustains {capacity} rps under p99&lt;=100ms (measured" in page
+    assert 'data-bound="measured"' in page
     assert f"{doc['cost']['per_month']:,.0f}" in page and "3.59" in page  # month, million
     assert 'id="confidence"' in page and doc["confidence"]["level"] in page
     hpa, kpa = doc["autoscaling"]["hpa"]["reason"], doc["autoscaling"]["kpa"]["reason"]
@@ -332,7 +333,9 @@ def test_run_without_analysis_names_the_commands_that_produce_it(tmp_path: Path)
 def test_warnings_spike_advice_and_usl_are_shown(tmp_path: Path) -> None:
     run_dir = analyzed_run(tmp_path)
     doc = _capacity(run_dir)
-    doc["single_replica"]["extrapolated"] = True
+    doc["single_replica"]["bound"] = doc["bound"] = "lower"
+    doc["upper_bound_source"] = "none"
+    doc["extrapolated"] = {"capacity_rps": 999.0, "band_rps": [500.0, 2000.0]}
     doc["warnings"] = ["generator_saturated: latencies include the load generator's own delay"]
     doc["confidence"] = {"level": "low", "reasons": ["extrapolated beyond measured load"]}
     doc["autoscaling"]["spike_advice"] = "Reactive HPA scaling cannot keep up: pre-scale."
@@ -355,8 +358,10 @@ def test_warnings_spike_advice_and_usl_are_shown(tmp_path: Path) -> None:
     (run_dir / "manifests" / "hpa.yaml").write_text(f"# {XSS}\nkind: HorizontalPodAutoscaler\n")
     page = _render(run_dir)
     assert 'id="banner-analysis-generator-saturated"' in page
-    assert 'id="banner-analysis-extrapolated"' in page  # added although not in the warnings
-    assert "(extrapolated)" in page and 'class="flag bad">capacity extrapolated' in page
+    # a lower bound says "at least"; the fit's extrapolation is secondary, never the headline
+    assert "One replica sustains at least" in page and 'data-bound="lower"' in page
+    assert "extrapolates 999.0 rps: not measured, not used" in page
+    assert 'class="flag warn">capacity: <b>lower bound (at least)' in page
     assert 'id="spike-advice"' in page and "cannot keep up" in page
     assert "server_cpu saturates first: 4.50 ms per request, limit 444.0 req/s" in page
     assert 'class="tile bad" id="confidence"' in page

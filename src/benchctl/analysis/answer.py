@@ -1,42 +1,118 @@
-"""The short answer a person can act on, printed by ``benchctl analyze``."""
+"""The short answer a person can act on: the same sentences in the terminal and the report.
+
+``capacity_sentence``, ``replicas_sentence`` and ``cost_sentence`` turn a capacity.json
+document into plain text (no markup); ``print_answer`` prints them with the details.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from benchctl.store import RunDir
+
+_UPPER_SOURCES = {
+    "first_bad_level": "the first level that broke it",
+    "service_demand": "the server's CPU fully busy (service demand)",
+    "none": "nothing measured bounds it above",
+}
 
 
 def _rps(value: float | None) -> str:
     return "—" if value is None else f"{value:,.1f} rps"
 
 
+def money(amount: float | None, currency: str) -> str:
+    """``12.34 USD``; ``—`` when there is no amount (never 0.00 for a missing price)."""
+    if amount is None:
+        return "—"
+    digits = 2 if abs(amount) < 100 else 0
+    return f"{amount:,.{digits}f} {currency}"
+
+
+def capacity_sentence(doc: dict[str, Any]) -> str:
+    """ "One replica sustains N rps under SLO …", saying which bound the data supports."""
+    single = doc.get("single_replica") or {}
+    capacity = doc.get("capacity_rps", single.get("capacity_rps"))
+    band = doc.get("capacity_band_rps") or [single.get("lower_rps"), single.get("upper_rps")]
+    bound = doc.get("bound", single.get("bound", "measured"))
+    slo = doc.get("slo", "the SLO")
+    if bound == "lower":
+        source = doc.get("upper_bound_source", single.get("upper_bound_source", "none"))
+        above = (
+            f"no more than {_rps(band[1])} ({_UPPER_SOURCES['service_demand']})"
+            if source == "service_demand" and band[1] and band[1] > band[0]
+            else "nothing measured bounds it above"
+        )
+        text = (
+            f"One replica sustains at least {_rps(capacity)} under {slo}: the SLO never "
+            f"broke up to the highest level measured; {above}."
+        )
+    else:
+        text = (
+            f"One replica sustains {_rps(capacity)} under {slo} (measured: the SLO "
+            f"crossing lies between {_rps(band[0])}, which met it, and {_rps(band[1])}, "
+            "which broke it)."
+        )
+    extra = doc.get("extrapolated") or single.get("extrapolation")
+    if extra:
+        text += (
+            f" A fitted curve extrapolates {_rps(extra.get('capacity_rps'))}: "
+            "not measured, not used."
+        )
+    return text
+
+
+def replicas_sentence(doc: dict[str, Any]) -> str | None:
+    """ "For a peak of P rps: R replicas — why", or None without a peak."""
+    replicas = doc.get("replicas")
+    if not replicas:
+        return None
+    count = replicas["recommended"]
+    prefix = "at most " if replicas.get("is_upper_bound") else ""
+    noun = "replica" if count == 1 else "replicas"
+    return (
+        f"For a peak of {doc['peak_rps']:,.0f} rps: {prefix}{count} {noun} — {replicas['reason']}."
+    )
+
+
+def cost_sentence(doc: dict[str, Any]) -> str:
+    """Cost with its currency, or how to get one (never a zero cost for a missing price)."""
+    cost = doc.get("cost")
+    if not cost:
+        return "Cost: no price given (pass --price, e.g. --price 2.48/h --currency USD)."
+    currency = cost.get("currency", "USD")
+    bound = "at most " if cost.get("per_million_is_upper_bound") else ""
+    text = (
+        f"Cost: {bound}{money(cost['per_million_at_capacity'], currency)} per million "
+        f"inferences at capacity (price {money(cost['price_per_replica_hour'], currency)} "
+        "per replica-hour)"
+    )
+    if "per_month" in cost:
+        month_bound = "at most " if cost.get("per_month_is_upper_bound") else ""
+        text += f", {month_bound}{money(cost['per_month'], currency)} per month"
+    return text + "."
+
+
 def print_answer(console: Console, run: RunDir, doc: dict[str, Any]) -> None:
     single = doc["single_replica"]
     console.rule(f"{run.name}: {doc['slo']}")
-    band = ""
-    if single.get("lower_rps") is not None:
-        band = f" (5–95%: {single['lower_rps']:,.1f}–{single['upper_rps']:,.1f})"
-    extrapolated = " [yellow](extrapolated)[/]" if single.get("extrapolated") else ""
-    console.print(
-        f"One replica sustains [bold]{_rps(single['capacity_rps'])}[/]{band} under "
-        f"{doc['slo']}{extrapolated}; highest measured point meeting it: "
-        f"{_rps(single['measured_capacity_rps'])}."
-    )
+    console.print(escape(capacity_sentence(doc)), highlight=False)
     if single.get("saturation_rps"):
-        console.print(
-            f"Saturates near {_rps(single['saturation_rps'])}; latency doubles "
-            f"(knee) at {_rps(single.get('knee_rps'))}."
+        source = single.get("saturation_source") or "fit"
+        knee = (
+            f"; latency doubles (knee) at {_rps(single.get('knee_rps'))}"
+            if single.get("knee_rps")
+            else ""
         )
+        console.print(f"Saturates near {_rps(single['saturation_rps'])} ({source}){knee}.")
+    sentence = replicas_sentence(doc)
     replicas = doc.get("replicas")
-    if replicas:
-        console.print(
-            f"For a peak of {doc['peak_rps']:,.0f} rps: [bold]{replicas['recommended']} "
-            f"replicas[/] — {replicas['reason']}."
-        )
+    if sentence and replicas:
+        console.print(escape(sentence), highlight=False)
         if replicas["table"]:
             table = Table(title="replicas vs predicted tail (M/M/c)", title_justify="left")
             for column in (
@@ -47,37 +123,31 @@ def print_answer(console: Console, run: RunDir, doc: dict[str, Any]) -> None:
                 "cost / month",
             ):
                 table.add_column(column, justify="right")
+            currency = (doc.get("cost") or {}).get("currency", "USD")
             for row in replicas["table"]:
-                cost = row.get("cost_per_month")
                 table.add_row(
                     str(row["replicas"]),
                     f"{row['utilization']:.0%}",
                     f"{row['predicted_quantile_ms']:,.1f} ms",
                     "yes" if row["meets_slo"] else "no",
-                    "—" if cost is None else f"{cost:,.0f}",
+                    money(row.get("cost_per_month"), currency),
                 )
             console.print(table)
-    cost = doc.get("cost")
-    if cost:
-        monthly = f", {cost['per_month']:,.0f} per month" if "per_month" in cost else ""
-        console.print(
-            f"Cost: {cost['per_million_at_capacity']:,.2f} per million inferences at "
-            f"capacity{monthly}."
-        )
+    console.print(escape(cost_sentence(doc)), highlight=False)
     demand = doc.get("service_demand") or {}
     if "saturates_first" in demand:
         first = demand[demand["saturates_first"]]
         console.print(
-            f"{demand['saturates_first']} saturates first: "
-            f"{first['ms_per_request']:.2f} ms per request; limit "
-            f"{_rps(first['saturates_at_rps'])} if the server can use all "
+            f"{demand['saturates_first']} service demand: "
+            f"{first['ms_per_request']:.2f} ms per request; upper bound "
+            f"{_rps(first['saturates_at_rps'])} if the server could use all "
             f"{first['capacity_units']:g} of this host's cores."
         )
     for line in doc.get("autoscaling", {}).get("summary", []):
         console.print(line)
     confidence = doc["confidence"]
     reasons = f": {'; '.join(confidence['reasons'])}" if confidence["reasons"] else ""
-    console.print(f"Confidence: [bold]{confidence['level']}[/]{reasons}.")
+    console.print(f"Confidence: [bold]{confidence['level']}[/]{escape(reasons)}.")
     for warning in doc["warnings"]:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
     console.print(f"[dim]written: {run.path / 'capacity.json'}[/]")

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from benchctl.analysis.autoscaling import autoscaling_section
+from benchctl.analysis.bounds import LOWER, Level, capacity_bound
 from benchctl.analysis.cost import cost_per_million, monthly_cost
 from benchctl.analysis.fits import (
     LatencyFit,
-    capacity_from_points,
     fit_latency_curve,
     fit_service_demand,
     fit_usl,
@@ -34,6 +34,7 @@ from benchctl.errors import InputError
 from benchctl.store import RunDir
 
 CAPACITY = "capacity.json"
+SEARCH = "search.json"  # written by a capacity search (benchctl.search)
 
 
 @dataclass(frozen=True)
@@ -46,29 +47,41 @@ class AnalyzeOptions:
     window_s: float = 5.0
     headroom: float = 0.2
     config_dir: Path | None = None
+    currency: str = "USD"
 
 
 def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
-    """The capacity document of one run (also written to its capacity.json)."""
+    """The capacity document of one run (also written to its capacity.json).
+
+    The single-replica capacity comes from the run's capacity search when it has one (its
+    own levels, or the search run named in run.json ``capacity_search``), else from the
+    run's own load levels or windows. See ``capacity_fields`` for the headline fields.
+    """
     info = run.read_json("run.json")
     if not (run.path / "requests.parquet").is_file():
         raise InputError(f"{run.path}: no requests.parquet: the run recorded nothing to analyze")
     slo = options.slo
-    points, windows = measured_points(run.path, info, slo.quantile, options.window_s)
+    source_dir, source_info, search = _capacity_source(run, info)
+    if search is not None:
+        points = search_points(search)
+        _, windows = measured_points(source_dir, source_info, slo.quantile, options.window_s)
+    else:
+        points, windows = measured_points(source_dir, source_info, slo.quantile, options.window_s)
     if not len(points):
         raise InputError(
             f"{run.path}: no successful requests after the warm-up (or too few "
             f"per window for {slo.column}): nothing to fit"
         )
     warnings = _warnings(info, windows)
-    single, fit = _single_replica(points, slo, warnings)
-    demand = _service_demand(windows, info)
+    demand = _service_demand(windows, source_info)
+    single, fit = _single_replica(points, slo, warnings, search, demand)
     peak = options.peak_rps or _scenario_peak(info)
     replicas = _replicas(single, peak, options)
     document = {
-        "schema_version": 1,
+        "schema_version": 2,
         "run": run.name,
         "slo": str(slo),
+        **capacity_fields(single, source_dir if source_dir != run.path else None),
         "points": {
             "source": points.source,
             "labels": points.labels,
@@ -80,7 +93,7 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         "usl": _usl(points),
         "peak_rps": peak,
         "replicas": replicas,
-        "cost": _cost(single, replicas, options.price_per_hour),
+        "cost": _cost(single, replicas, options.price_per_hour, options.currency),
         "warnings": warnings,
     }
     document["autoscaling"] = autoscaling_section(
@@ -100,50 +113,162 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     return document
 
 
-def _single_replica(
-    points: Points, slo: Slo, warnings: list[str]
-) -> tuple[dict[str, Any], LatencyFit | None]:
-    measured = capacity_from_points(points.throughput, points.latency_ms, slo.threshold_ms)
-    best = int(np.argmin(points.latency_ms))
-    if measured is None:
-        raise InputError(
-            f"no measured point meets {slo}: the best was {points.latency_ms[best]:.1f} ms at "
-            f"{points.throughput[best]:.1f} rps; relax the SLO or measure at lower load"
+def capacity_fields(single: dict[str, Any], search_run: Path | None) -> dict[str, Any]:
+    """The headline fields of capacity.json (schema 2), documented in the README.
+
+    ``capacity_rps``: one replica's capacity under the SLO (req/s), never extrapolated.
+    ``capacity_band_rps``: [low, high], finite; the crossing lies inside it (``measured``)
+    or the capacity is at least ``low`` (``lower``; ``high`` is the service-demand bound,
+    or equals ``low`` when nothing bounds it above).
+    ``bound``: ``measured`` or ``lower``. ``upper_bound_source``: what sets ``high``.
+    ``demand_upper_rps``: cores / CPU-seconds per request, the rate at which the server's
+    CPU would be fully busy (an upper bound), or null. ``extrapolated``: a fit's crossing
+    beyond the measured range (a secondary figure) or null. ``capacity_search_run``: the
+    search run the figure came from, or null.
+    """
+    return {
+        "capacity_rps": single["capacity_rps"],
+        "capacity_band_rps": [single["lower_rps"], single["upper_rps"]],
+        "bound": single["bound"],
+        "upper_bound_source": single["upper_bound_source"],
+        "demand_upper_rps": single.get("demand_upper_rps"),
+        "extrapolated": single.get("extrapolation"),
+        "capacity_search_run": str(search_run) if search_run else None,
+    }
+
+
+def _capacity_source(
+    run: RunDir, info: dict[str, Any]
+) -> tuple[Path, dict[str, Any], dict[str, Any] | None]:
+    """(run folder the capacity comes from, its run.json, its search.json or None)."""
+    linked = (info.get("capacity_search") or {}).get("run")
+    if linked:
+        path = Path(linked)
+        if not path.is_absolute():
+            path = (run.path / path).resolve()
+        if not (path / SEARCH).is_file():
+            raise InputError(f"{run.path}/run.json: capacity_search.run {linked!r} has no {SEARCH}")
+        other = RunDir.open(path)
+        return other.path, other.read_json("run.json"), other.read_json(SEARCH)
+    if (run.path / SEARCH).is_file():
+        return run.path, info, run.read_json(SEARCH)
+    return run.path, info, None
+
+
+def search_points(search: dict[str, Any]) -> Points:
+    """One point per measured level of a capacity search (achieved rps, SLO percentile)."""
+    levels = [lv for lv in search.get("levels", []) if lv.get("latency_ms") is not None]
+    levels.sort(key=lambda lv: lv["offered_rps"])
+    return Points(
+        "search",
+        np.array([lv["achieved_rps"] for lv in levels], dtype=float),
+        np.array([lv["latency_ms"] for lv in levels], dtype=float),
+        None,
+        [lv["name"] for lv in levels],
+    )
+
+
+def _levels(points: Points, slo: Slo, search: dict[str, Any] | None) -> list[Level]:
+    if search is None:
+        return [
+            Level(label, float(x), float(x), float(lat), bool(lat <= slo.threshold_ms))
+            for label, x, lat in zip(
+                points.labels, points.throughput, points.latency_ms, strict=True
+            )
+        ]
+    return [
+        Level(
+            lv["name"],
+            float(lv["offered_rps"]),
+            float(lv["achieved_rps"]),
+            float(lv["latency_ms"]),
+            bool(lv["good"]),
+            bool(lv.get("overloaded")),
         )
-    result: dict[str, Any] = {"measured_capacity_rps": measured, "fit": None}
+        for lv in search.get("levels", [])
+        if lv.get("latency_ms") is not None
+    ]
+
+
+def _single_replica(
+    points: Points,
+    slo: Slo,
+    warnings: list[str],
+    search: dict[str, Any] | None,
+    demand: dict[str, Any],
+) -> tuple[dict[str, Any], LatencyFit | None]:
+    levels = _levels(points, slo, search)
+    fit: LatencyFit | None = None
+    estimate = None
     try:
         fit = fit_latency_curve(points.throughput, points.latency_ms, slo.quantile)
         estimate = fit.capacity_at(slo.threshold_ms)
     except ValueError as exc:
-        warnings.append(
-            f"no latency curve fitted ({exc}); capacity is the highest measured "
-            "throughput that met the SLO"
-        )
-        result.update(
-            capacity_rps=measured,
-            lower_rps=None,
-            upper_rps=None,
-            extrapolated=False,
-            saturation_rps=None,
-            knee_rps=None,
-        )
-        return result, None
-    if estimate.extrapolated:
-        warnings.append(
-            f"the capacity ({estimate.throughput:.1f} rps) lies beyond the highest measured "
-            f"throughput ({fit.measured_max_throughput:.1f} rps): it is extrapolated; measure "
-            "higher load (the step scenario) to confirm"
-        )
-    result.update(
-        capacity_rps=estimate.throughput,
-        lower_rps=_finite(estimate.lower),
-        upper_rps=_finite(estimate.upper),
-        extrapolated=estimate.extrapolated,
-        saturation_rps=fit.x_max,
-        knee_rps=fit.knee(),
-        fit=_fit_summary(fit),
+        warnings.append(f"no latency curve fitted ({exc}); capacity comes from the levels alone")
+    crossing = estimate.throughput if estimate is not None else None
+    demand_upper = _demand_upper(demand)
+    found = capacity_bound(
+        levels, slo.threshold_ms, demand_upper_rps=demand_upper, fitted_crossing_rps=crossing
     )
-    return result, fit
+    if found is None:
+        best = int(np.argmin(points.latency_ms))
+        raise InputError(
+            f"no measured point meets {slo}: the best was {points.latency_ms[best]:.1f} ms at "
+            f"{points.throughput[best]:.1f} rps; relax the SLO or measure at lower load"
+        )
+    if found.non_monotone:
+        warnings.append(
+            f"{len(found.non_monotone)} level(s) below the best good one broke the SLO "
+            f"({', '.join(found.non_monotone[:3])}): the server's latency was not steady"
+        )
+    extrapolation = None
+    if estimate is not None and fit is not None and estimate.throughput > found.band[1]:
+        extrapolation = {
+            "capacity_rps": estimate.throughput,
+            "band_rps": [_finite(estimate.lower), _finite(estimate.upper)],
+            "r2": fit.r2,
+            "n_points": fit.n_points,
+            "note": "a fit's crossing beyond every measured level: not a measurement",
+        }
+    if found.bound == LOWER:
+        warnings.append(
+            f"the SLO never broke: capacity is at least {found.capacity_rps:.1f} rps (the best "
+            "level measured); measure higher load (benchctl run capacity) for the crossing"
+        )
+    saturation = found.saturation_rps
+    fit_saturates = estimate is not None and not estimate.extrapolated
+    if saturation is None and fit is not None and fit_saturates and math.isfinite(fit.x_max):
+        saturation = fit.x_max
+    result: dict[str, Any] = {
+        "capacity_rps": found.capacity_rps,
+        "bound": found.bound,
+        "lower_rps": found.band[0],
+        "upper_rps": found.band[1],
+        "upper_bound_source": found.upper_source,
+        "demand_upper_rps": demand_upper,
+        "measured_capacity_rps": found.best_good.throughput_rps,
+        "best_good_level": found.best_good.label,
+        "first_bad_level": found.first_bad.label if found.first_bad else None,
+        "extrapolated": False,  # the headline never is; see "extrapolation"
+        "extrapolation": extrapolation,
+        "saturation_rps": saturation,
+        "saturation_source": (
+            "overloaded level"
+            if found.saturation_rps is not None
+            else "fit"
+            if saturation is not None
+            else None
+        ),
+        "knee_rps": fit.knee() if fit is not None and saturation is not None else None,
+        "fit": _fit_summary(fit) if fit is not None else None,
+    }
+    return result, fit if extrapolation is None else None
+
+
+def _demand_upper(demand: dict[str, Any]) -> float | None:
+    first = demand.get("saturates_first")
+    value = (demand.get(first) or {}).get("saturates_at_rps") if first else None
+    return float(value) if value is not None and math.isfinite(value) and value > 0 else None
 
 
 def _fit_summary(fit: LatencyFit) -> dict[str, Any]:
@@ -208,14 +333,23 @@ def _replicas(
         return None
     capacity = single["capacity_rps"]
     by_capacity = math.ceil(peak / (capacity * (1 - options.headroom)))
+    upper_bound = single.get("bound") == LOWER
+    qualifier = "at most " if upper_bound else ""
+    why_bound = (
+        f"; capacity is a lower bound (at least {capacity:.1f} rps), so this count is an "
+        "upper bound"
+        if upper_bound
+        else ""
+    )
     saturation = single.get("saturation_rps")
     if not saturation or not math.isfinite(saturation):
         return {
             "recommended": by_capacity,
             "by_capacity": by_capacity,
+            "is_upper_bound": upper_bound,
             "table": [],
-            "reason": f"peak {peak:g} rps / ({capacity:.1f} rps per replica × "
-            f"{1 - options.headroom:.0%})",
+            "reason": f"{qualifier}peak {peak:g} rps / ({capacity:.1f} rps per replica × "
+            f"{1 - options.headroom:.0%}){why_bound}",
         }
     queue_n, table = size_replicas(
         peak_rps=peak,
@@ -230,26 +364,31 @@ def _replicas(
         "recommended": recommended,
         "by_capacity": by_capacity,
         "by_erlang_c": queue_n,
+        "is_upper_bound": upper_bound,
         "table": [asdict(option) for option in table],
         "reason": (
-            f"peak {peak:g} rps at ≤{1 - options.headroom:.0%} of the "
+            f"{qualifier}peak {peak:g} rps at ≤{1 - options.headroom:.0%} of the "
             f"{capacity:.1f} rps one replica sustains under {options.slo}, checked with "
-            f"an M/M/c tail (service rate {saturation:.1f} rps per replica)"
+            f"an M/M/c tail (service rate {saturation:.1f} rps per replica){why_bound}"
         ),
     }
 
 
 def _cost(
-    single: dict[str, Any], replicas: dict[str, Any] | None, price: float | None
+    single: dict[str, Any], replicas: dict[str, Any] | None, price: float | None, currency: str
 ) -> dict[str, Any] | None:
+    """Cost in ``currency``; None (never zero) when no price was given."""
     if price is None:
         return None
     result = {
+        "currency": currency,
         "price_per_replica_hour": price,
         "per_million_at_capacity": cost_per_million(price, single["capacity_rps"]),
+        "per_million_is_upper_bound": single.get("bound") == LOWER,
     }
     if replicas:
         result["per_month"] = monthly_cost(replicas["recommended"], price)
+        result["per_month_is_upper_bound"] = bool(replicas.get("is_upper_bound"))
     return result
 
 
@@ -281,8 +420,8 @@ def _confidence(single: dict[str, Any], points: Points, warnings: list[str]) -> 
         reasons.append("no curve fitted")
     elif fit["r2"] < 0.9:
         reasons.append(f"fit r² {fit['r2']:.2f} < 0.9")
-    if single.get("extrapolated"):
-        reasons.append("extrapolated beyond measured load")
+    if single.get("bound") == LOWER:
+        reasons.append("the SLO never broke: capacity is a lower bound")
     if len(points) < 5:
         reasons.append(f"only {len(points)} measured points")
     if any("generator_saturated" in w or "interrupted" in w for w in warnings):

@@ -66,6 +66,8 @@ class LatencyCurve:
     measured_max_rps: float
     extrapolated: bool
     fit: LatencyFitCurve | None
+    bound: str = "measured"  # "measured": band brackets the crossing; "lower": at least band[0]
+    upper_source: str = "first_bad_level"  # what sets band[1]; "none": unbounded above
 
 
 @dataclass(frozen=True)
@@ -98,11 +100,11 @@ def latency_curve_figure(curve: LatencyCurve) -> str:
         low_rps, high_rps = curve.band
         ax.axvspan(
             low_rps,
-            high_rps,
+            min(high_rps, right) if curve.bound == "measured" else right,
             color=_COLORS["capacity"],
             alpha=0.15,
             lw=0,
-            label=f"capacity 5–95% band ({low_rps:,.1f}–{high_rps:,.1f})",
+            label=_band_label(curve, low_rps, high_rps, right),
         )
     if curve.fit is not None:
         _draw_latency_fit(ax, curve.fit, curve.measured_max_rps, right, top)
@@ -115,11 +117,12 @@ def latency_curve_figure(curve: LatencyCurve) -> str:
     )
     if curve.capacity_rps is not None:
         note = " (extrapolated)" if curve.extrapolated else ""
+        at_least = "at least " if curve.bound == "lower" else ""
         ax.axvline(
             curve.capacity_rps,
             color=_COLORS["capacity"],
             lw=1.8,
-            label=f"capacity {curve.capacity_rps:,.1f} req/s{note}",
+            label=f"capacity {at_least}{curve.capacity_rps:,.1f} req/s{note}",
         )
     if curve.knee_rps is not None and curve.fit is not None and curve.knee_rps < right:
         knee = float(curve.fit.latency(np.array(curve.knee_rps)))
@@ -149,13 +152,31 @@ def latency_curve_figure(curve: LatencyCurve) -> str:
 
 
 def _curve_right(curve: LatencyCurve) -> float:
-    """Right edge of the x axis: the data, the capacity band, and x_max when it is near."""
+    """Right edge of the x axis: the measured range with a margin.
+
+    The band's high end and the fit's x_max widen it only when they lie within 1.5× the
+    measured range, so a far bound (or a runaway fit) never squeezes the data to x = 0.
+    """
     values = [curve.measured_max_rps, *curve.throughput, curve.capacity_rps or 0.0]
-    values += list(curve.band or ())
-    base = max(v for v in values if math.isfinite(v))
+    if curve.band is not None:
+        values.append(curve.band[0])
+    finite = [v for v in values if math.isfinite(v)]
+    base = max(finite) if finite else 0.0
+    if curve.band is not None and math.isfinite(curve.band[1]) and curve.band[1] <= base * 1.5:
+        base = max(base, curve.band[1])
     if curve.fit is not None and curve.fit.x_max <= base * 1.5:
         base = max(base, curve.fit.x_max)
-    return base * 1.08 if base > 0 else 1.0
+    return base * 1.12 if base > 0 else 1.0
+
+
+def _band_label(curve: LatencyCurve, low: float, high: float, right: float) -> str:
+    """What the shaded capacity band means, said plainly (an open band says so)."""
+    if curve.bound == "measured":
+        return f"SLO crossing between measured levels ({low:,.1f}–{high:,.1f} req/s)"
+    if curve.upper_source == "none" or high <= low:
+        return f"capacity ≥ {low:,.1f} req/s: unbounded above (the SLO never broke)"
+    where = "" if high <= right else ", off the chart"
+    return f"capacity ≥ {low:,.1f} req/s, ≤ {high:,.1f} (service demand{where})"
 
 
 def _latency_range(curve: LatencyCurve) -> tuple[float, float, bool]:

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from benchctl.analysis.answer import capacity_sentence, cost_sentence, replicas_sentence
 from benchctl.analysis.autoscaling import TIMELINE
 from benchctl.analysis.capacity import CAPACITY
 from benchctl.analysis.slo import Slo, parse_slo
@@ -120,6 +121,12 @@ class Answer:
     spike_advice: str
     spike_urgent: bool
     demand: str | None
+    bound: str = "measured"  # "measured" or "lower" (at least)
+    headline: str = ""  # the same sentences `benchctl analyze` prints
+    replicas_line: str | None = None
+    cost_line: str = ""
+    replicas_upper_bound: bool = False
+    currency: str = "USD"
 
 
 @dataclass(frozen=True)
@@ -265,6 +272,12 @@ def _answer(doc: dict[str, Any]) -> Answer:
         spike_advice=advice,
         spike_urgent="cannot keep up" in advice,
         demand=_demand_line(as_dict(doc.get("service_demand"))),
+        bound=str(doc.get("bound") or single.get("bound") or "measured"),
+        headline=capacity_sentence(doc),
+        replicas_line=replicas_sentence(doc),
+        cost_line=cost_sentence(doc),
+        replicas_upper_bound=bool(replicas.get("is_upper_bound")),
+        currency=str(cost.get("currency") or "USD"),
     )
 
 
@@ -407,6 +420,8 @@ def _latency_curve(doc: dict[str, Any], slo: Slo | None) -> cf.LatencyCurve | No
         measured_max_rps=measured_max if is_number(measured_max) else max(xs),
         extrapolated=bool(single.get("extrapolated")),
         fit=fitted,
+        bound=str(single.get("bound") or "measured"),
+        upper_source=str(single.get("upper_bound_source") or "first_bad_level"),
     )
 
 

@@ -237,8 +237,8 @@ def _flags(
         return [*flags, ("capacity analysis", "absent", "warn")]
     level = {"high": "ok", "medium": "warn"}.get(answer.confidence, "bad")
     flags.append(("confidence", answer.confidence, level))
-    extrapolated = "yes" if answer.extrapolated else "no"
-    flags.append(("capacity extrapolated", extrapolated, "bad" if answer.extrapolated else "ok"))
+    bound = "lower bound (at least)" if answer.bound == "lower" else answer.bound
+    flags.append(("capacity", bound, "warn" if answer.bound == "lower" else "ok"))
     return flags
 
 

@@ -1,0 +1,95 @@
+"""The honest capacity of one replica: a measured crossing, a lower bound, never a guess.
+
+Input: measured load levels (or windows), each with its throughput, its SLO percentile and
+whether it met the SLO. Output: ``capacity_rps`` with a finite band ``[low, high]`` and a
+``bound`` saying what the data supports:
+
+* ``measured``: a level met the SLO and a higher one broke it, so the SLO crossing lies
+  between two measured levels. The figure is the crossing of the fitted latency curve when
+  it falls inside that band, else the log-latency interpolation between the two levels.
+* ``lower``: the SLO never broke; capacity is at least the best good level. The band's high
+  end is the service-demand bound (cores / CPU-seconds per request) when telemetry gave
+  one, else equal to the low end (``upper_source`` ``"none"``: nothing bounds it above).
+
+An extrapolated crossing from a fit is kept by the caller as a secondary figure only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+MEASURED, LOWER, EXTRAPOLATED = "measured", "lower", "extrapolated"
+
+
+@dataclass(frozen=True)
+class Level:
+    """One measured point: ``rate_rps`` orders levels (offered rate for a search's levels,
+    throughput otherwise); ``throughput_rps`` is what was served; ``good`` is the verdict
+    (SLO percentile, error rate and achieved-vs-offered all within bounds)."""
+
+    label: str
+    rate_rps: float
+    throughput_rps: float
+    latency_ms: float
+    good: bool
+    overloaded: bool = False  # achieved fell short of offered: the server was saturated
+
+
+@dataclass(frozen=True)
+class CapacityBound:
+    capacity_rps: float
+    band: tuple[float, float]
+    bound: str  # MEASURED or LOWER
+    best_good: Level
+    first_bad: Level | None
+    upper_source: str  # "first_bad_level", "service_demand" or "none"
+    saturation_rps: float | None  # highest throughput served at an overloaded level
+    non_monotone: list[str]  # bad levels below the best good one (noise or a hiccup)
+
+
+def capacity_bound(
+    levels: Sequence[Level],
+    slo_ms: float,
+    *,
+    demand_upper_rps: float | None = None,
+    fitted_crossing_rps: float | None = None,
+) -> CapacityBound | None:
+    """The capacity bound of ``levels`` under ``slo_ms``; None when no level is good.
+
+    ``fitted_crossing_rps`` (a latency fit's SLO crossing) is used as the figure only when it
+    lies inside the measured band. Throughputs are req/s, latencies ms.
+    """
+    good = [level for level in levels if level.good]
+    if not good:
+        return None
+    best = max(good, key=lambda level: (level.rate_rps, level.throughput_rps))
+    above = [lv for lv in levels if not lv.good and lv.rate_rps > best.rate_rps]
+    below = [lv.label for lv in levels if not lv.good and lv.rate_rps <= best.rate_rps]
+    overloaded = [lv.throughput_rps for lv in levels if lv.overloaded]
+    saturation = max(overloaded) if overloaded else None
+    low = best.throughput_rps
+    if above:
+        bad = min(above, key=lambda level: level.rate_rps)
+        high = max(bad.rate_rps, low)
+        if fitted_crossing_rps is not None and low <= fitted_crossing_rps <= high:
+            figure = fitted_crossing_rps
+        else:
+            figure = _interpolate(best, bad, slo_ms, high)
+        return CapacityBound(
+            figure, (low, high), MEASURED, best, bad, "first_bad_level", saturation, below
+        )
+    usable = demand_upper_rps is not None and math.isfinite(demand_upper_rps)
+    high = max(demand_upper_rps, low) if usable else low  # type: ignore[type-var]
+    source = "service_demand" if usable else "none"
+    return CapacityBound(low, (low, float(high)), LOWER, best, None, source, saturation, below)
+
+
+def _interpolate(good: Level, bad: Level, slo_ms: float, high: float) -> float:
+    """Where log latency, linear between the two levels, reaches the SLO."""
+    low = good.throughput_rps
+    if not (bad.latency_ms > slo_ms >= good.latency_ms > 0):
+        return low  # the bad level broke on errors or throughput, not latency: stay safe
+    share = math.log(slo_ms / good.latency_ms) / math.log(bad.latency_ms / good.latency_ms)
+    return low + (high - low) * share

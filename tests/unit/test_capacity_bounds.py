@@ -1,0 +1,74 @@
+"""Honest capacity bounds: measured crossing, lower bound ("at least"), finite bands."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from benchctl.analysis.answer import capacity_sentence, cost_sentence, replicas_sentence
+from benchctl.analysis.bounds import LOWER, MEASURED, Level, capacity_bound
+from benchctl.analysis.capacity import AnalyzeOptions, analyze_run
+from benchctl.analysis.slo import parse_slo
+from benchctl.store import RunDir
+from tests.unit.test_analyze import MU, mm1_step_run
+
+
+def test_crossing_between_good_and_bad_levels_is_measured():
+    """p99 of M/M/1 (μ=200) is 4.605/(μ-λ) s: 57.6 ms at 120 rps (good), 115 ms at 160 (bad).
+    Log-latency interpolation to 100 ms: 120 + 40·ln(100/57.6)/ln(115/57.6) = 151.9 rps."""
+    levels = [
+        Level("a", 120, 120, 4605 / 80, True),
+        Level("b", 160, 160, 4605 / 40, False),
+    ]
+    found = capacity_bound(levels, 100.0)
+    assert found is not None and found.bound == MEASURED
+    assert found.band == (120, 160)
+    assert found.capacity_rps == pytest.approx(151.9, abs=0.2)
+
+
+def test_fitted_crossing_is_used_only_inside_the_measured_band():
+    levels = [Level("a", 120, 120, 57.6, True), Level("b", 160, 160, 115.0, False)]
+    assert capacity_bound(levels, 100.0, fitted_crossing_rps=150.0).capacity_rps == 150.0
+    assert capacity_bound(levels, 100.0, fitted_crossing_rps=900.0).capacity_rps < 160
+
+
+def test_never_broken_is_a_lower_bound_with_a_finite_band():
+    levels = [Level("a", 10, 10, 5.0, True), Level("b", 20, 19.8, 6.0, True)]
+    found = capacity_bound(levels, 100.0)
+    assert found.bound == LOWER and found.capacity_rps == 19.8
+    assert found.band == (19.8, 19.8) and found.upper_source == "none"
+    with_demand = capacity_bound(levels, 100.0, demand_upper_rps=400.0)
+    assert with_demand.band == (19.8, 400.0) and with_demand.upper_source == "service_demand"
+
+
+def test_no_good_level_gives_none():
+    assert capacity_bound([Level("a", 10, 10, 500.0, False)], 100.0) is None
+
+
+def test_a_step_run_that_never_saturated_says_at_least(tmp_path: Path):
+    """Same M/M/1 run under a loose SLO (p99 <= 1 s): at 180 rps p99 is 4.605/20 = 230 ms,
+    so no level breaks it; capacity is at least the best level (~180 rps), not a fit."""
+    run = RunDir.open(mm1_step_run(tmp_path))
+    doc = analyze_run(
+        run, AnalyzeOptions(slo=parse_slo("p99<=1s"), peak_rps=600, price_per_hour=2.48)
+    )
+    assert doc["bound"] == "lower"
+    low, high = doc["capacity_band_rps"]
+    assert math.isfinite(low) and math.isfinite(high) and low <= high
+    assert doc["capacity_rps"] == pytest.approx(180, rel=0.05)
+    assert doc["capacity_rps"] < MU  # never an extrapolation towards saturation
+    assert capacity_sentence(doc).startswith("One replica sustains at least 1")
+    assert doc["replicas"]["is_upper_bound"]
+    assert "at most" in replicas_sentence(doc)
+    assert "USD" in cost_sentence(doc) and "at most" in cost_sentence(doc)
+    written = json.loads((run.path / "capacity.json").read_text())
+    assert written["bound"] == "lower" and written["capacity_band_rps"] == [low, high]
+
+
+def test_no_price_never_shows_a_zero_cost(tmp_path: Path):
+    run = RunDir.open(mm1_step_run(tmp_path))
+    doc = analyze_run(run, AnalyzeOptions(slo=parse_slo("p99<=100ms"), peak_rps=600))
+    assert doc["cost"] is None
+    assert "0.00" not in cost_sentence(doc) and "no price given" in cost_sentence(doc)
+    assert doc["bound"] == "measured"
