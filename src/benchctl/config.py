@@ -237,6 +237,21 @@ class TlsSpec(_Spec):
         return self
 
 
+class GrpcSpec(_Spec):
+    """gRPC channel options. -1 = unlimited, as NVIDIA's own client (tritonclient,
+    perf_analyzer) sets them; gRPC's default would refuse answers over 4 MB."""
+
+    max_send_message_bytes: int = Field(-1, ge=-1, description="-1: unlimited")
+    max_receive_message_bytes: int = Field(-1, ge=-1, description="-1: unlimited")
+
+    def channel_options(self) -> list[tuple[str, int]]:
+        """The options for ``grpc.insecure_channel`` / ``grpc.secure_channel``."""
+        return [
+            ("grpc.max_send_message_length", self.max_send_message_bytes),
+            ("grpc.max_receive_message_length", self.max_receive_message_bytes),
+        ]
+
+
 class TargetSpec(_Spec):
     kind: ServerKind = "kserve"
     description: str = ""
@@ -255,6 +270,7 @@ class TargetSpec(_Spec):
     timeout: Seconds = 30.0
     connect_timeout: Seconds = 5.0
     tls: TlsSpec | None = None
+    grpc: GrpcSpec = GrpcSpec()
     launch: LaunchSpec = LaunchSpec()
 
     @model_validator(mode="after")

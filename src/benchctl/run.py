@@ -502,6 +502,7 @@ def _finalize(
         telemetry.add_generator_cpu(outcome.t0, outcome.cpu)
     ran_for = plan.duration if end is None else end
     telemetry_info = telemetry.finish(run_dir.path, outcome.t0, ran_for)
+    telemetry.self_check(run_dir.path, telemetry_info, console)
     generator = generator_flags(outcome.cpu)
     spent = outcome.done.get("cpu_seconds") or {}
     generator["cpu_seconds"] = spent

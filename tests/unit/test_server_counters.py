@@ -145,3 +145,17 @@ def test_inf_histogram_sum_is_a_gap_not_the_rest_of_the_run():
         warnings.simplefilter("error")
         windows = server_windows(raw, "kserve", np.array([0.0, 4.0, 8.0]), model="mlp")
     assert windows["server_compute_ms"].tolist() == pytest.approx([2.0, 2.0])
+
+
+def test_self_check_band_is_ok_minus_tolerance_to_sent_plus_tolerance():
+    """tolerance = max(2, ceil(1% of sent)): 2 for 100 sent, 10 for 1000 sent.
+    1000 sent, 990 ok: the band is 980..1010."""
+    from benchctl.telemetry.selfcheck import compare_counts, tolerance
+
+    assert (tolerance(100), tolerance(1000), tolerance(1001)) == (2, 10, 11)
+    assert compare_counts(980, 1000, 990)["agree"] is True
+    assert compare_counts(1010, 1000, 990)["agree"] is True
+    low = compare_counts(979, 1000, 990)
+    assert low["agree"] is False and "fewer than succeeded" in low["warning"]
+    high = compare_counts(1011, 1000, 990)
+    assert high["agree"] is False and "more than were sent" in high["warning"]

@@ -216,7 +216,18 @@ def _banners(run: dict[str, Any]) -> list[Banner]:
             text += f" (threshold {threshold:g}%)" if _number(threshold) else ""
             text += f", above it for {seconds:g} s." if _number(seconds) else "."
         banners.append(Banner("generator-saturated", "bad", "Load generator saturated", text))
+    banners += _telemetry_banners(run)
     return banners
+
+
+def _telemetry_banners(run: dict[str, Any]) -> list[Banner]:
+    """The run's own telemetry self-check (server count vs sent), when it disagreed."""
+    from benchctl.telemetry.selfcheck import report_warnings
+
+    return [
+        Banner("telemetry-self-check", "warn", "Server metrics disagree with the run", text)
+        for text in report_warnings(run)
+    ]
 
 
 def _flags(

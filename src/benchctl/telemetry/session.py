@@ -10,12 +10,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from benchctl.store import atomic_output
 from benchctl.telemetry.gpu import open_gpu_sampler
 from benchctl.telemetry.host import HostSampler
 from benchctl.telemetry.monitor import Monitor, merge_telemetry
 from benchctl.telemetry.processes import ProcessTreeSampler
 from benchctl.telemetry.prometheus import PrometheusSampler
 from benchctl.telemetry.sampler import Sampler, labels
+from benchctl.telemetry.selfcheck import self_check
 from benchctl.telemetry.server_metrics import stages_exposed
 from benchctl.telemetry.windows import read_telemetry, run_target, telemetry_windows
 
@@ -53,6 +55,11 @@ class TelemetrySession:
             ]
         )
 
+    def self_check(self, run_dir: Path, info: dict[str, Any], console: Any) -> None:
+        """Server-side request count vs requests sent (see ``selfcheck``): the result goes
+        into ``info`` (run.json's telemetry section), a disagreement also onto ``console``."""
+        self_check(run_dir, info, console)
+
     def finish(self, run_dir: Path, t0: float | None, duration: float) -> dict[str, Any]:
         """Stop, write telemetry.parquet and the per-window table; the run.json section."""
         self.monitor.stop()
@@ -71,7 +78,8 @@ class TelemetrySession:
         _, model = run_target(run_dir)
         server = raw[raw["source"] == "server"]
         wide = telemetry_windows(raw, edges, self.server_kind, model)
-        pq.write_table(pa.Table.from_pandas(wide, preserve_index=False), run_dir / WINDOWS)
+        with atomic_output(run_dir / WINDOWS) as temporary:  # never through a symlink
+            pq.write_table(pa.Table.from_pandas(wide, preserve_index=False), temporary)
         return {
             "samplers": self.sampler_names,
             "rows": rows,

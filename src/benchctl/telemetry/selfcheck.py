@@ -1,0 +1,108 @@
+"""The run checks its own telemetry: the server's request count against what was sent.
+
+Every run with server metrics compares the target model's server-side count of finished
+requests (over the whole run: the monitor scrapes once before the load and once after it)
+with the generator's own records. They agree when
+
+    ok - tolerance <= server_requests <= sent + tolerance,   tolerance = max(2, 1% of sent)
+
+``ok`` is the lower end because some servers count successes only (Triton), ``sent`` the
+upper because a server may finish requests the client gave up on (timeouts); the tolerance
+covers requests in flight at a scrape and a readiness probe. Outside that band the derived
+server-side numbers (queue and compute time per request, server throughput) do not describe
+this run's traffic — a counter reset between scrapes, several worker processes each with
+its own /metrics, another client on the same server, or the wrong model's counters — and
+the run says so in run.json (``telemetry.self_check``), on the terminal and in the report.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from benchctl.load.records import DROPPED
+
+ABSOLUTE_TOLERANCE = 2  # requests
+RELATIVE_TOLERANCE = 0.01  # of the requests sent
+
+
+def tolerance(sent: int) -> int:
+    """Allowed difference in requests: max(2, ceil(1% of sent))."""
+    return max(ABSOLUTE_TOLERANCE, math.ceil(RELATIVE_TOLERANCE * sent))
+
+
+def compare_counts(server: float, sent: int, ok: int) -> dict[str, Any]:
+    """The verdict for one run: server-side count vs the generator's sent and ok counts.
+
+    Inputs: server-side requests finished (may be fractional after interpolation), requests
+    sent (dropped ones never left the generator) and requests that succeeded. Output: the
+    numbers, the band, ``agree`` and, when they disagree, a one-line ``warning``.
+    """
+    slack = tolerance(sent)
+    low, high = ok - slack, sent + slack
+    counted = round(float(server))
+    agree = low <= counted <= high
+    result: dict[str, Any] = {
+        "server_requests": counted,
+        "sent": sent,
+        "ok": ok,
+        "tolerance": slack,
+        "agree": agree,
+    }
+    if not agree:
+        if counted > high:
+            why = "more than were sent: another client, or other models' counters"
+        else:
+            why = "fewer than succeeded: a counter reset between scrapes or per-process metrics"
+        result["warning"] = (
+            f"server-side request count {counted:,} disagrees with the {sent:,} requests sent "
+            f"({ok:,} succeeded; allowed {low:,}–{high:,}): {why}; server-side times per "
+            "request do not describe this run"
+        )
+    return result
+
+
+def check_server_counts(run_dir: Path, telemetry: dict[str, Any]) -> dict[str, Any] | None:
+    """Self-check of a finished run directory (requests.parquet and
+    telemetry_windows.parquet written). ``telemetry`` is run.json's telemetry section: the
+    result is stored in it as ``self_check`` and, on disagreement, its warning is appended
+    to ``telemetry["warnings"]``. Returns None when the run has no server request counter.
+    """
+    windows = run_dir / "telemetry_windows.parquet"
+    requests = run_dir / "requests.parquet"
+    exposed = telemetry.get("server_metrics") or {}
+    if not exposed.get("requests") or not windows.is_file() or not requests.is_file():
+        return None
+    counts = pq.read_table(windows, columns=["server_requests"]).to_pandas()["server_requests"]
+    if counts.isna().all():
+        return None
+    frame = pq.read_table(requests, columns=["ok", "error"]).to_pandas()
+    sent = int((frame["error"] != DROPPED).sum())
+    ok = int(frame["ok"].sum())
+    result = compare_counts(float(pd.to_numeric(counts).sum()), sent, ok)
+    if exposed.get("requests_resets"):
+        result["counter_resets"] = int(exposed["requests_resets"])
+    telemetry["self_check"] = result
+    if "warning" in result:
+        telemetry.setdefault("warnings", []).append(result["warning"])
+    return result
+
+
+def self_check(run_dir: Path, telemetry: dict[str, Any], console: Any) -> dict[str, Any] | None:
+    """``check_server_counts`` and, on disagreement, one warning line on ``console``."""
+    result = check_server_counts(run_dir, telemetry)
+    if result is not None and "warning" in result:
+        console.print(f"[yellow bold]telemetry self-check[/]: {result['warning']}")
+    return result
+
+
+def report_warnings(run: dict[str, Any]) -> list[str]:
+    """The self-check warnings recorded in a run.json (for reports)."""
+    telemetry = run.get("telemetry") if isinstance(run, dict) else None
+    if not isinstance(telemetry, dict):
+        return []
+    return [str(w) for w in telemetry.get("warnings") or []]

@@ -1,0 +1,105 @@
+"""The run checks its own telemetry against a real KServe ModelServer (127.0.0.1): the
+server's request count agrees with what benchctl sent, and when another client shares the
+server during the run the disagreement is recorded in run.json, printed on the terminal
+and shown in the report. Runs the installed ``benchctl`` from a fresh directory."""
+
+import json
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from benchctl.reports.html import write_report
+from benchctl.targets.launch import LaunchedServer
+from benchctl.telemetry.selfcheck import tolerance
+
+from ..e2e.helpers import benchctl
+from .conftest import target_overrides
+
+
+def _run(server: LaunchedServer, cwd: Path) -> tuple:
+    sets = [f"--target-set={item}" for item in target_overrides(server)]
+    return benchctl(
+        "run",
+        "steady",
+        "--target",
+        "kserve",
+        *sets,
+        f"--target-set=metrics_url={server.metrics_url}",
+        "--rate",
+        "20",
+        "--duration",
+        "4s",
+        "--set",
+        "warmup=0",
+        "--scrape-interval",
+        "1s",
+        cwd=cwd,
+    )
+
+
+def test_server_count_agrees_with_requests_sent(kserve: LaunchedServer, tmp_path: Path):
+    """Known answer: KServe's request_predict_seconds_count rises by exactly the requests
+    benchctl sent (20 req/s × 4 s ≈ 80): the self-check agrees and warns of nothing."""
+    done = _run(kserve, tmp_path)
+    assert done.returncode == 0, done.output()
+    info = done.run_json()
+    check = info["telemetry"]["self_check"]
+    sent = info["counts"]["sent"]
+    assert check["agree"] is True and check["sent"] == sent, check
+    assert abs(check["server_requests"] - sent) <= tolerance(sent)
+    assert "self-check" not in done.stdout and not info["telemetry"].get("warnings")
+
+
+def _infer_body(server: LaunchedServer) -> bytes:
+    with urllib.request.urlopen(f"{server.http_url}/v2/models/mlp", timeout=5) as response:
+        meta = json.loads(response.read())
+    tensor = meta["inputs"][0]
+    shape = [1 if d < 0 else d for d in tensor["shape"]]
+    size = 1
+    for d in shape:
+        size *= d
+    inputs = [
+        {
+            "name": tensor["name"],
+            "shape": shape,
+            "datatype": tensor["datatype"],
+            "data": [0.5] * size,
+        }
+    ]
+    return json.dumps({"inputs": inputs}).encode()
+
+
+def test_another_client_on_the_server_is_flagged(kserve: LaunchedServer, tmp_path: Path):
+    """A second client sends 100 requests to the same model during the run. Known answer:
+    the server counts sent + 100, above the band sent + max(2, 1% of sent), so run.json
+    holds a warning, the terminal shows it and the report carries the banner."""
+    body = _infer_body(kserve)
+    extra = {"sent": 0}
+
+    def other_client() -> None:
+        time.sleep(1.5)  # the run has started (its baseline scrape is taken)
+        for _ in range(100):  # bounded
+            request = urllib.request.Request(
+                f"{kserve.http_url}/v2/models/mlp/infer",
+                data=body,
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
+                response.read()
+            extra["sent"] += 1
+
+    thread = threading.Thread(target=other_client, daemon=True)
+    thread.start()
+    done = _run(kserve, tmp_path)
+    thread.join(timeout=30)
+    assert done.returncode == 0, done.output()
+    info = done.run_json()
+    check = info["telemetry"]["self_check"]
+    assert extra["sent"] == 100
+    assert check["agree"] is False
+    assert abs(check["server_requests"] - (check["sent"] + 100)) <= tolerance(check["sent"])
+    assert info["telemetry"]["warnings"] == [check["warning"]]
+    assert "telemetry self-check" in done.stdout and "disagrees" in done.stdout
+    html = write_report(done.run_dir).read_text()
+    assert "Server metrics disagree with the run" in html
