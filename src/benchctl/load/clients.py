@@ -118,10 +118,11 @@ class GrpcTransport:
 
         grpc_gevent.init_gevent()
         self._grpc = grpc
+        options = list(request.grpc_options.items())  # message size limits (default: none)
         self._channel = (
-            grpc.secure_channel(request.address, grpc_credentials(request.tls))
+            grpc.secure_channel(request.address, grpc_credentials(request.tls), options=options)
             if request.tls is not None
-            else grpc.insecure_channel(request.address)
+            else grpc.insecure_channel(request.address, options=options)
         )
         self._call = self._channel.unary_unary(request.path)
         self._request = request

@@ -56,9 +56,13 @@ def grpc_call(target: TargetSpec, method: str, request: Any, response_type: Any,
     """One unary call to ``method`` (full path); InputError on any failure."""
     if target.tls is not None:
         credentials = grpc_credentials(target.tls.model_dump(mode="json"))
-        channel_cm = grpc.secure_channel(target.grpc_address, credentials)
+        channel_cm = grpc.secure_channel(
+            target.grpc_address, credentials, options=target.grpc.channel_options()
+        )
     else:
-        channel_cm = grpc.insecure_channel(target.grpc_address)
+        channel_cm = grpc.insecure_channel(
+            target.grpc_address, options=target.grpc.channel_options()
+        )
     with channel_cm as channel:
         call = channel.unary_unary(
             method,

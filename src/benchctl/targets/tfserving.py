@@ -22,7 +22,7 @@ from benchctl.targets.adapter import Payload
 from benchctl.targets.payload import DATATYPES, Tensor
 from benchctl.targets.remote import grpc_call
 from benchctl.targets.v2 import require_tensors
-from benchctl.targets.wire import BAD_RESPONSE, WireRequest, payload_rows
+from benchctl.targets.wire import BAD_RESPONSE, WireRequest, grpc_options, payload_rows
 
 DEFAULT_SIGNATURE = "serving_default"
 # TF DataType name -> (v2 datatype, the TensorProto field for values not in tensor_content)
@@ -195,6 +195,7 @@ class TfServingGrpc:
             message.SerializeToString(),
             dict(target.headers),
             payload_rows(payload),
+            grpc_options=grpc_options(target),
         )
 
     def check_response(self, body: bytes, expect_rows: int) -> str:

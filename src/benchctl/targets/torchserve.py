@@ -26,7 +26,7 @@ from benchctl.errors import InputError
 from benchctl.targets.adapter import Payload
 from benchctl.targets.remote import grpc_call, http_get
 from benchctl.targets.v2 import require_tensors
-from benchctl.targets.wire import BAD_RESPONSE, WireRequest, payload_rows
+from benchctl.targets.wire import BAD_RESPONSE, WireRequest, grpc_options, payload_rows
 
 PACKAGE = "org.pytorch.serve.grpc.inference"
 SERVICE = f"{PACKAGE}.InferenceAPIsService"
@@ -220,6 +220,7 @@ class TorchServeGrpc:
             message.SerializeToString(),
             dict(target.headers),
             payload_rows(payload),
+            grpc_options=grpc_options(target),
         )
 
     def check_response(self, body: bytes, expect_rows: int) -> str:

@@ -14,7 +14,7 @@ from benchctl.targets import v2_proto
 from benchctl.targets.adapter import Payload
 from benchctl.targets.payload import DATATYPES, Tensor
 from benchctl.targets.remote import grpc_call, http_get
-from benchctl.targets.wire import BAD_RESPONSE, WireRequest, payload_rows
+from benchctl.targets.wire import BAD_RESPONSE, WireRequest, grpc_options, payload_rows
 
 
 def model_path(target: TargetSpec, api: int) -> str:
@@ -177,6 +177,7 @@ class GrpcV2:
             message.SerializeToString(),
             dict(target.headers),
             payload_rows(payload),
+            grpc_options=grpc_options(target),
         )
 
     def check_response(self, body: bytes, expect_rows: int) -> str:

@@ -18,6 +18,8 @@ class WireRequest:
     headers: dict[str, str] = field(default_factory=dict)  # ${VAR} templates, unresolved
     expect_rows: int = 1  # rows (batch) every valid response must carry
     tls: dict[str, Any] | None = None  # file paths and flags only (see targets/tls.py)
+    # gRPC channel options (grpc.max_*_message_length), from the target's ``grpc:`` section
+    grpc_options: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -27,6 +29,11 @@ class WireRequest:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WireRequest:
         return cls(**{**data, "body": base64.b64decode(data["body"])})
+
+
+def grpc_options(target: Any) -> dict[str, int]:
+    """A target's gRPC channel options as a dict (JSON-friendly for the engine spec)."""
+    return dict(target.grpc.channel_options())
 
 
 def payload_rows(payload: Any) -> int:
