@@ -16,6 +16,16 @@ Statistics, so that machine noise does not fail a build and a real regression do
 - pooling: the K baseline runs' requests are pooled (their windows form one sample), so the
   baseline percentile uses every request and the interval sees the night-to-night spread
   as spread between windows. The median of K percentiles has no usable interval for K < 10.
+- runs as the unit (``statistics.unit: auto``, the default): when the runs give a run-level
+  spread (at least 3 runs in all: several baseline runs, or several candidate runs), the
+  interval is Student's t on per-run values (see ``run_level``), because the largest noise
+  is between runs (placement, other jobs, caches), which windows inside a run cannot show.
+  It is never narrower than the within-run block-bootstrap interval (the union of both is
+  used). A single baseline run and a single candidate run fall back to the block bootstrap.
+  The candidate may be several runs (a folder or the flag repeated): they are pooled too.
+- change points: a rule ``no_change_point_in_last: K`` fails when the history of the
+  baseline folder plus the candidate shows a shift for the worse (Apache Otava's E-Divisive
+  means, see ``changepoints``) at one of the last K runs.
 """
 
 from __future__ import annotations
@@ -31,6 +41,9 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from benchctl.analysis.changepoints import METRICS as HISTORY_METRICS
+from benchctl.analysis.changepoints import Point, Shift, find_shifts, run_label, summary_values
+from benchctl.analysis.run_level import run_level_interval
 from benchctl.analysis.summary import read_requests
 from benchctl.config import Seconds, load_yaml_model
 from benchctl.errors import InputError
@@ -54,7 +67,9 @@ Metric = Literal[
     "generator_saturated",
     "status",
 ]
-BOUNDS = ("max", "min", "max_increase", "max_decrease", "equals")
+CHANGE_POINT = "no_change_point_in_last"
+BOUNDS = ("max", "min", "max_increase", "max_decrease", "equals", CHANGE_POINT)
+RUNS, WINDOWS = "runs", "windows"  # the interval's unit
 _COLUMNS = ["t_intended", "latency_ms", "ok", "error", "phase"]
 _MIN_BLOCKS = 20  # fewer windows than this: shorter windows, so the bootstrap has blocks
 _CHUNK = 250  # resamples per matrix product (bounds memory)
@@ -89,6 +104,8 @@ _ALLOWED = {
     "generator_saturated": ("equals",),
     "status": ("equals",),
 }
+for _metric in HISTORY_METRICS:  # metrics that summary.json and benchctl history carry
+    _ALLOWED[_metric] = (*_ALLOWED[_metric], CHANGE_POINT)
 
 
 class Rule(_Spec):
@@ -100,6 +117,9 @@ class Rule(_Spec):
     max_increase: Fraction | None = None
     max_decrease: Fraction | None = None
     equals: bool | str | None = None
+    no_change_point_in_last: int | None = Field(
+        None, ge=1, description="fail on a shift for the worse among the last K runs"
+    )
     phase: str | None = Field(None, description="default: the file's phase")
     min_samples: int | None = Field(None, ge=1, description="default: the file's min_samples")
     name: str | None = None
@@ -117,6 +137,15 @@ class Rule(_Spec):
             raise ValueError("status: equals must be one of completed, interrupted, failed")
         if self.max_decrease is not None and self.max_decrease >= 1:
             raise ValueError("max_decrease must be below 100%")
+        return self
+
+    @model_validator(mode="after")
+    def _change_point_overall(self) -> Rule:
+        if self.no_change_point_in_last is not None and self.phase not in (None, OVERALL):
+            raise ValueError(
+                f"{CHANGE_POINT} uses each run's overall numbers (summary.json): "
+                "phase must be overall or left out"
+            )
         return self
 
     @property
@@ -138,6 +167,17 @@ class StatisticsSpec(_Spec):
     seed: int = 0
     max_latencies: int = Field(200_000, ge=1000)
     window: Seconds = Field(5.0, gt=0)
+    unit: Literal["auto", "windows"] = Field(
+        "auto", description="auto: runs as the unit when there are >= 3 runs in all"
+    )
+
+
+class HistorySpec(_Spec):
+    """Change points over the baseline folder's history (rules ``no_change_point_in_last``)."""
+
+    runs: int = Field(60, ge=4, description="the newest N usable runs of the folder")
+    max_pvalue: float = Field(0.001, gt=0, lt=1, description="significance (Otava's default)")
+    min_change: Fraction = Field(0.0, description="ignore smaller shifts (fraction, or pp)")
 
 
 class GateRules(_Spec):
@@ -146,6 +186,7 @@ class GateRules(_Spec):
     strict: bool = False
     baseline: BaselineSpec = BaselineSpec()
     statistics: StatisticsSpec = StatisticsSpec()
+    history: HistorySpec = HistorySpec()
     rules: list[Rule] = Field(min_length=1)
 
 
@@ -178,6 +219,15 @@ class RuleResult:
     change_kind: str | None = None
     baseline_samples: int | None = None
     candidate_samples: int | None = None
+    method: str | None = None  # "runs" (t on per-run values) or "windows" (block bootstrap)
+    runs_baseline: int | None = None  # how many runs each side's interval rests on
+    runs_candidate: int | None = None
+    run_sd: float | None = None  # run-to-run standard deviation (log scale for ratios)
+    within_low: float | None = None  # the within-run block-bootstrap interval
+    within_high: float | None = None
+    pvalue: float | None = None  # change points: the shift's p-value
+    change_point_run: str | None = None  # change points: first run after the shift
+    change_point_label: str | None = None  # its commit/label, else its start time
 
 
 @dataclass(frozen=True)
@@ -192,6 +242,7 @@ class GateResult:
     rules: tuple[RuleResult, ...]
     warnings: tuple[str, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)
+    candidate_runs: tuple[str, ...] = ()
 
     def count(self, verdict: str) -> int:
         return sum(r.verdict == verdict for r in self.rules)
@@ -284,10 +335,11 @@ def load_run(path: Path) -> LoadedRun:
 
 
 def select_baseline(
-    path: Path, candidate: LoadedRun, last: int
+    path: Path, candidate: LoadedRun, last: int, exclude: Sequence[Path] = ()
 ) -> tuple[list[LoadedRun], list[str]]:
     """One run directory, or the last ``last`` usable runs of the candidate's scenario and
-    target in a folder (oldest first), with notes on the runs passed over."""
+    target in a folder (oldest first), with notes on the runs passed over. ``exclude``:
+    more run directories that are not baseline (the other candidate runs)."""
     path = Path(path)
     if (path / RUN_JSON).is_file():
         run = load_run(path)
@@ -299,7 +351,8 @@ def select_baseline(
     same = [
         (run_dir, info)
         for run_dir, info in list_runs(path)
-        if run_key(info) == key and run_dir.path.resolve() != candidate.path.resolve()
+        if run_key(info) == key
+        and run_dir.path.resolve() not in {p.resolve() for p in (candidate.path, *exclude)}
     ]
     passed_over, usable = [], []
     for run_dir, info in sorted(same, key=lambda item: started(item[1], item[0].path)):
@@ -542,6 +595,8 @@ def rule_name(rule: Rule, phase: str) -> str:
     limit = getattr(rule, rule.bound)
     if rule.bound == "equals":
         text = f"{rule.metric} == {str(limit).lower()}"
+    elif rule.bound == CHANGE_POINT:
+        text = f"{rule.metric} no shift in last {limit} runs"
     elif not rule.relative:
         text = f"{rule.metric} {'<=' if rule.bound == 'max' else '>='} {limit:g}"
     else:
@@ -558,8 +613,10 @@ def evaluate(
     base: Sample,
     cand: Sample,
     candidate: LoadedRun,
+    runs: tuple[Sequence[Sample], Sequence[Sample]] = ((), ()),
 ) -> RuleResult:
-    """One rule's verdict, with the numbers behind it."""
+    """One rule's verdict, with the numbers behind it. ``runs``: the baseline's and the
+    candidate's samples run by run (for run-level intervals; ``base``/``cand`` pool them)."""
     phase = rule.phase or spec.phase
     common: dict[str, Any] = {
         "name": rule_name(rule, phase),
@@ -582,7 +639,8 @@ def evaluate(
     }
     if not rule.relative:
         return RuleResult(**common, **numbers, **_absolute(rule, numbers["candidate"]))
-    return RuleResult(**common, **numbers, **_relative(rule, index, spec, base, cand, numbers))
+    relative = _relative(rule, index, spec, base, cand, numbers, runs)
+    return RuleResult(**common, **numbers, **relative)
 
 
 def _absolute(rule: Rule, value: float | None) -> dict[str, Any]:
@@ -598,7 +656,13 @@ def _absolute(rule: Rule, value: float | None) -> dict[str, Any]:
 
 
 def _relative(
-    rule: Rule, index: int, spec: GateRules, base: Sample, cand: Sample, numbers: dict[str, Any]
+    rule: Rule,
+    index: int,
+    spec: GateRules,
+    base: Sample,
+    cand: Sample,
+    numbers: dict[str, Any],
+    runs: tuple[Sequence[Sample], Sequence[Sample]] = ((), ()),
 ) -> dict[str, Any]:
     minimum = rule.min_samples or spec.min_samples
     smallest = min(numbers["baseline_samples"], numbers["candidate_samples"])
@@ -613,10 +677,12 @@ def _relative(
         return {"verdict": inconclusive, "message": "no baseline or candidate value to compare"}
     kind = "difference" if rule.metric in RATES else "ratio"
     change = change_of(b, c, rule.metric)
-    low, high = change_interval(base, cand, rule.metric, spec.statistics, (index,))
+    within = change_interval(base, cand, rule.metric, spec.statistics, (index,))
+    spread = unit_interval(rule.metric, spec.statistics, change, runs, within)
+    low, high = spread["ci_low"], spread["ci_high"]
     if not (math.isfinite(low) and math.isfinite(high)):
         return {"verdict": inconclusive, "message": "the bootstrap gave no finite values"}
-    level = f"{spec.statistics.confidence:.0%} CI"
+    level = f"{spec.statistics.confidence:.0%} CI {method_text(spread)}"
     if rule.max_increase is not None:
         verdict = FAIL if low > rule.max_increase else PASS
         word, limit = "increase", rule.max_increase
@@ -635,7 +701,7 @@ def _relative(
     else:
         message = described
     result = {"verdict": verdict, "message": message, "change": change, "change_kind": kind}
-    return {**result, "ci_low": low, "ci_high": high}
+    return {**result, **spread}
 
 
 def _pct(value: float) -> str:
@@ -645,31 +711,56 @@ def _pct(value: float) -> str:
 # --------------------------------------------------------------------------- the command
 
 
-def gate(*, baseline: Path, candidate: Path, rules: Path, last: int | None = None) -> GateResult:
-    """Evaluate ``rules`` on the candidate run against the baseline (a run or a folder)."""
+def gate(
+    *,
+    baseline: Path,
+    candidate: Path | Sequence[Path],
+    rules: Path,
+    last: int | None = None,
+) -> GateResult:
+    """Evaluate ``rules`` on the candidate against the baseline (a run or a folder).
+
+    ``candidate``: one run directory, a folder of runs (all of them), or several of either;
+    several candidate runs are pooled like baseline runs and give the interval run-level
+    spread on the candidate side too. InputError (exit 2) on bad rules or unreadable runs.
+    """
     spec = load_rules(rules)
     if last is not None and last < 1:
         raise InputError(f"--last {last}: must be at least 1")
-    cand = load_run(candidate)
-    base_runs, notes = select_baseline(baseline, cand, last or spec.baseline.last)
+    cands = load_candidates(candidate)
+    cand = cands[0]
+    others = [run.path for run in cands[1:]]
+    base_runs, notes = select_baseline(baseline, cand, last or spec.baseline.last, others)
     warnings = [*notes, *_comparability(cand, base_runs)]
     width = spec.statistics.window
     results = []
-    cache: dict[str, tuple[Sample, Sample]] = {}
+    cache: dict[str, tuple[list[Sample], list[Sample]]] = {}
+    history: list[Point] | None = None
     for index, rule in enumerate(spec.rules):
+        if rule.bound == CHANGE_POINT:
+            if history is None:
+                history = history_points(baseline, cands, spec.history.runs) or []
+            results.append(evaluate_change_point(rule, spec, history, len(cands)))
+            continue
         phase = rule.phase or spec.phase
         if phase not in cache:
-            _check_phase(phase, cand, rules, index, rule)
-            samples = [phase_sample(run, phase, width) for run in base_runs]
-            cache[phase] = (pool(samples), phase_sample(cand, phase, width))
-        results.append(evaluate(rule, index, spec, *cache[phase], cand))
+            for run in cands:
+                _check_phase(phase, run, rules, index, rule)
+            cache[phase] = (
+                [phase_sample(run, phase, width) for run in base_runs],
+                [phase_sample(run, phase, width) for run in cands],
+            )
+        base_samples, cand_samples = cache[phase]
+        pooled = (pool(base_samples), pool(cand_samples))
+        runs = (base_samples, cand_samples)
+        results.append(evaluate(rule, index, spec, *pooled, combined_candidate(cands), runs))
     for result in results:
         if result.verdict == INCONCLUSIVE:
             warnings.append(f"{result.name}: inconclusive ({result.message})")
     scenario, target = run_key(cand.info)
     return GateResult(
         passed=all(r.verdict != FAIL for r in results),
-        candidate=cand.id,
+        candidate=cand.id if len(cands) == 1 else f"{len(cands)} runs ({cand.id} … {cands[-1].id})",
         candidate_path=str(cand.path),
         scenario=scenario,
         target=target,
@@ -683,8 +774,225 @@ def gate(*, baseline: Path, candidate: Path, rules: Path, last: int | None = Non
             "strict": spec.strict,
             "last": last or spec.baseline.last,
             "bootstrap": "block bootstrap over windows of intended send time, percentile CI",
+            "method": method_summary(results, spec.statistics),
+            "history": spec.history.model_dump(),
         },
+        candidate_runs=tuple(run.id for run in cands),
     )
+
+
+# --------------------------------------------------------------------------- runs as the unit
+
+
+def load_candidates(paths: Path | Sequence[Path]) -> list[LoadedRun]:
+    """The candidate runs, oldest first: each path is a run directory or a folder whose run
+    directories are all taken. InputError (exit 2): nothing there, or runs of different
+    scenarios or targets."""
+    given = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    if not given:
+        raise InputError("--candidate: give a run directory or a folder of runs")
+    found: list[LoadedRun] = []
+    for path in given:
+        if (path / RUN_JSON).is_file() or not path.is_dir():
+            found.append(load_run(path))
+            continue
+        inside = [load_run(run_dir.path) for run_dir, _ in list_runs(path)]
+        if not inside:
+            raise InputError(f"--candidate {path}: no run directories in this folder")
+        found += inside
+    unique = {run.path.resolve(): run for run in found}
+    runs = sorted(unique.values(), key=lambda run: started(run.info, run.path))
+    keys = {run_key(run.info) for run in runs}
+    if len(keys) > 1:
+        listed = ", ".join(f"{s} on {t}" for s, t in sorted(keys))
+        raise InputError(f"--candidate: runs of different scenarios or targets ({listed})")
+    return runs
+
+
+def combined_candidate(runs: Sequence[LoadedRun]) -> LoadedRun:
+    """The candidate for status rules: the first run not completed (else the first run);
+    generator saturated if any run's generator was."""
+    worst = next((run for run in runs if run.status != COMPLETED), runs[0])
+    if len(runs) == 1 or worst.saturated or not any(run.saturated for run in runs):
+        return worst
+    generator = {**_dict(worst.info.get("generator")), "saturated": True}
+    return replace(worst, info={**worst.info, "generator": generator})
+
+
+def unit_interval(
+    metric: str,
+    settings: StatisticsSpec,
+    change: float,
+    runs: tuple[Sequence[Sample], Sequence[Sample]],
+    within: tuple[float, float],
+) -> dict[str, Any]:
+    """The interval a relative rule is decided on, and how it was made.
+
+    ``within``: the block-bootstrap interval of the pooled samples. With at least 3 runs in
+    all (and ``unit: auto``) the run-level t interval around ``change`` is used, widened to
+    ``within`` where that is wider (their union); else ``within`` itself. Returns the
+    RuleResult fields ci_low, ci_high, method, runs_baseline, runs_candidate, run_sd,
+    within_low, within_high.
+    """
+    base_runs, cand_runs = runs
+    out: dict[str, Any] = {
+        "ci_low": within[0],
+        "ci_high": within[1],
+        "method": WINDOWS,
+        "runs_baseline": len(base_runs) or None,
+        "runs_candidate": len(cand_runs) or None,
+        "within_low": within[0],
+        "within_high": within[1],
+    }
+    if settings.unit == WINDOWS:
+        return out
+    values = [[s.value(metric) for s in side] for side in runs]
+    if any(v is None for side in values for v in side):
+        return out
+    level = run_level_interval(
+        *values, difference=metric in RATES, confidence=settings.confidence, centre=change
+    )
+    if level is None:
+        return out
+    low, high = level.low, level.high
+    if math.isfinite(within[0]) and math.isfinite(within[1]):
+        low, high = min(low, within[0]), max(high, within[1])
+    return {**out, "ci_low": low, "ci_high": high, "method": RUNS, "run_sd": level.sd}
+
+
+def method_text(spread: dict[str, Any]) -> str:
+    """``(runs as the unit: 4 baseline + 1 candidate runs)`` or the block-bootstrap note."""
+    k, m = spread.get("runs_baseline"), spread.get("runs_candidate")
+    counted = f"{k} baseline + {m} candidate run{'s' if (m or 0) > 1 else ''}" if k else ""
+    if spread.get("method") == RUNS:
+        return f"(runs as the unit: {counted})"
+    return f"(within-run block bootstrap{': ' + counted if counted else ''})"
+
+
+def method_summary(results: Sequence[RuleResult], settings: StatisticsSpec) -> str:
+    """One line for the outputs: which interval the relative rules used, on how many runs."""
+    used = sorted({r.method for r in results if r.method})
+    if not used:
+        return "no relative rule"
+    k = max((r.runs_baseline or 0) for r in results)
+    m = max((r.runs_candidate or 0) for r in results)
+    if used == [RUNS]:
+        return (
+            f"runs as the unit: Student's t on per-run values over {k} baseline + {m} "
+            f"candidate runs, never narrower than the within-run block bootstrap"
+        )
+    why = "unit: windows" if settings.unit == WINDOWS else "fewer than 3 runs in all"
+    text = f"within-run block bootstrap over {k} baseline + {m} candidate runs ({why})"
+    return text if used == [WINDOWS] else f"runs as the unit where possible, else {text}"
+
+
+# --------------------------------------------------------------------------- change points
+
+
+def history_points(
+    baseline: Path, candidates: Sequence[LoadedRun], limit: int
+) -> list[Point] | None:
+    """The history a change-point rule looks at: the newest ``limit`` usable runs of the
+    candidate's scenario and target in the baseline folder, then the candidate runs (each
+    oldest first). None when the baseline is a single run directory."""
+    path = Path(baseline)
+    if (path / RUN_JSON).is_file() or not path.is_dir():
+        return None
+    key = run_key(candidates[0].info)
+    excluded = {run.path.resolve() for run in candidates}
+    past = sorted(
+        (
+            (started(info, run_dir.path), run_dir.path, info)
+            for run_dir, info in list_runs(path)
+            if run_key(info) == key
+            and run_dir.path.resolve() not in excluded
+            and not _unusable(run_dir, info)
+        ),
+        key=lambda item: item[0],
+    )[-limit:]
+    points = [
+        Point(str(info.get("id") or where.name), when, run_label(info), summary_values(where))
+        for when, where, info in past
+    ]
+    for run in candidates:
+        when = started(run.info, run.path)
+        points.append(Point(run.id, when, run_label(run.info), summary_values(run.path)))
+    return points
+
+
+def evaluate_change_point(
+    rule: Rule, spec: GateRules, points: Sequence[Point], candidates: int
+) -> RuleResult:
+    """A ``no_change_point_in_last: K`` rule: FAIL when the history (``points``, oldest
+    first, the last ``candidates`` of them the candidate runs) has a change point for the
+    worse at one of its last K runs; inconclusive without a folder or with < 4 values."""
+    limit = rule.no_change_point_in_last or 1
+    common: dict[str, Any] = {
+        "name": rule_name(rule, OVERALL),
+        "metric": rule.metric,
+        "bound": CHANGE_POINT,
+        "limit": limit,
+        "phase": OVERALL,
+        "relative": False,
+        "method": "change points (Apache Otava E-Divisive means, t-test)",
+        "runs_baseline": max(len(points) - candidates, 0),
+        "runs_candidate": candidates,
+    }
+    inconclusive = FAIL if spec.strict else INCONCLUSIVE
+    with_values = [p for p in points if p.values.get(rule.metric) is not None]
+    if not points:
+        message = "needs a folder of past runs as --baseline to have a history"
+        return RuleResult(**common, verdict=inconclusive, message=message)
+    latest = points[-1].values.get(rule.metric)
+    if len(with_values) < 4 or latest is None:
+        message = (
+            f"only {len(with_values)} runs with {rule.metric} in summary.json "
+            "(at least 4, the candidate's included, are needed)"
+        )
+        return RuleResult(**common, verdict=inconclusive, message=message, candidate=latest)
+    shifts = find_shifts(
+        points,
+        rule.metric,
+        max_pvalue=spec.history.max_pvalue,
+        min_change=spec.history.min_change,
+    )
+    first = len(points) - limit
+    bad = [shift for shift in shifts if shift.index >= first and shift.regression]
+    if bad:
+        shift = bad[-1]
+        message = (
+            f"shift for the worse at run {shift.run}"
+            f"{' (' + shift.label + ')' if shift.label else ''}: {shift_text(shift)}"
+        )
+        return RuleResult(
+            **common,
+            verdict=FAIL,
+            message=message,
+            baseline=shift.before,
+            candidate=shift.after,
+            change=shift.change,
+            change_kind=shift.kind,
+            pvalue=shift.pvalue,
+            change_point_run=shift.run,
+            change_point_label=shift.label or shift.started,
+        )
+    message = f"no shift for the worse among the last {limit} of {len(points)} runs"
+    if shifts:
+        message += "; other shifts: " + "; ".join(
+            f"{shift.run}: {shift_text(shift)}" for shift in shifts
+        )
+    return RuleResult(**common, verdict=PASS, message=message, candidate=latest)
+
+
+def shift_text(shift: Shift) -> str:
+    """``12.1 -> 15.0 (+23.5%, p=0.0001)``; error rate in percentage points."""
+    if shift.kind == "difference":
+        size = f"{shift.change * 100:+.2f} pp"
+        numbers = f"{shift.before * 100:.2f}% -> {shift.after * 100:.2f}%"
+    else:
+        size = f"{shift.change * 100:+.1f}%"
+        numbers = f"{shift.before:.4g} -> {shift.after:.4g}"
+    return f"{numbers} ({size}, p={shift.pvalue:.2g})"
 
 
 def _check_phase(phase: str, cand: LoadedRun, rules: Path, index: int, rule: Rule) -> None:
