@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,14 +27,17 @@ from typing import Any
 
 from rich.console import Console
 
-from benchctl import facts
+from benchctl import facts, lifetime
 from benchctl.analysis.summary import read_requests, summarize
 from benchctl.config import TargetSpec, load_scenario, load_target, redact_headers
 from benchctl.display import LiveDisplay, summary_table
 from benchctl.durations import format_duration
 from benchctl.errors import BenchctlError, InputError
+from benchctl.lifetime import Guard, die_with_parent, owner_record
 from benchctl.load.records import merge_parts
 from benchctl.load.shapes import Plan, plan_scenario, plan_to_json, rate_curve
+from benchctl.recovery import write_json_fallback
+from benchctl.stop_signals import Stopped, StopSignals
 from benchctl.store import (
     COMPLETED,
     FAILED,
@@ -100,6 +105,8 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
         options.target, config_dir=options.config_dir, overrides=options.target_overrides
     )
     plan = plan_scenario(scenario, options.time_scale)
+    for note in plan.notes:  # e.g. a warm-up shortened so it eats no level
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
     if options.workers < 0 or options.remote_workers < 0:
         raise InputError("--workers and --remote-workers must be >= 0")
     if options.dry_run:
@@ -116,13 +123,16 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
             "a file (--target-set payload.source=file --target-set payload.file=...)"
         )
 
-    run_dir = RunDir.create(options.runs_dir, scenario_file.stem, target_file.stem)
+    run_dir = _create_run_dir(options.runs_dir, scenario_file.stem, target_file.stem)
+    guard = Guard.start(run_dir.path)
     record = {
         "schema_version": SCHEMA_VERSION,
         "id": run_dir.name,
         "status": RUNNING,
         "reason": "",
         "command": list(options.command),
+        # Who finishes this run: a later `benchctl runs` recovers it once both are gone.
+        "owner": {**owner_record(), "watchdog": guard.watchdog},
         "scenario": {
             "name": scenario_file.stem,
             "file": str(scenario_file),
@@ -150,59 +160,131 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
         "versions": facts.versions(),
         "host": facts.host(),
     }
-    run_dir.write_json(RUN_JSON, record)
+    try:
+        run_dir.write_json(RUN_JSON, record)
+    except (OSError, BenchctlError) as exc:
+        guard.close()
+        shutil.rmtree(run_dir.path, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise WriteFailed(_write_problem(exc, run_dir.path / RUN_JSON), exit_code=2) from None
+        raise
     console.print(f"run directory: [bold]{run_dir.path}[/]")
 
     server = None
     telemetry = None
-    try:
-        if options.launch:
-            server, target = _launch(target, run_dir, console)
-            run_dir.update_run(
-                target={
-                    **record["target"],
-                    "spec": _public_target(target),
-                    "launched": {
-                        "kind": server.kind,
-                        "pid": server.pid,
-                        "http_url": server.http_url,
-                        "grpc_address": server.grpc_address,
-                        "log": str(server.log_path),
-                    },
-                }
+    outcome = _Outcome()
+    failure: BenchctlError | None = None
+    with StopSignals() as signals:
+        try:
+            if options.launch:
+                server, target = _launch(target, run_dir, console)
+                run_dir.update_run(
+                    target={
+                        **record["target"],
+                        "spec": _public_target(target),
+                        "launched": {
+                            "kind": server.kind,
+                            "pid": server.pid,
+                            "http_url": server.http_url,
+                            "grpc_address": server.grpc_address,
+                            "log": str(server.log_path),
+                        },
+                    }
+                )
+                adapter.check_ready(target, f"launched {target.kind}")
+            spec = _engine_spec(scenario, target, plan)
+            (run_dir.path / "engine-spec.json").write_text(json.dumps(spec))
+            telemetry = start_telemetry(
+                options.telemetry,
+                run_dir.path,
+                server_kind=target.kind,
+                server_pid=server.pid if server is not None else None,
+                metrics_url=target.metrics_url,
             )
-            adapter.check_ready(target, f"launched {target.kind}")
-        spec = _engine_spec(scenario, target, plan)
-        (run_dir.path / "engine-spec.json").write_text(json.dumps(spec))
-        telemetry = start_telemetry(
-            options.telemetry,
-            run_dir.path,
-            server_kind=target.kind,
-            server_pid=server.pid if server is not None else None,
-            metrics_url=target.metrics_url,
-        )
-        for note in telemetry.notes:
-            console.print(f"[dim]{note}[/]")
-        outcome = _drive(
-            options,
-            run_dir,
-            plan,
-            server,
-            console,
-            title=f"{scenario_file.stem} → {target_file.stem}",
-        )
-        telemetry.monitor.stop()  # while the server still answers its last scrape
-    except BenchctlError as exc:
-        if telemetry is not None:
-            telemetry.monitor.stop()
-        run_dir.update_run(
-            status=FAILED, reason=str(exc), engine={**record["engine"], "ended_at": _now()}
-        )
-        raise
-    finally:
-        if server is not None:
-            server.stop()
-    return _finalize(run_dir, plan, outcome, telemetry, console)
+            for note in telemetry.notes:
+                console.print(f"[dim]{note}[/]")
+            outcome = _drive(
+                options,
+                run_dir,
+                plan,
+                server,
+                console,
+                title=f"{scenario_file.stem} → {target_file.stem}",
+                signals=signals,
+            )
+        except Stopped as exc:
+            outcome = _Outcome(status=INTERRUPTED, reason=f"{exc} before the load started")
+        except BenchctlError as exc:
+            failure = exc
+            outcome = _Outcome(status=FAILED, reason=str(exc))
+        except OSError as exc:
+            failure = WriteFailed(_write_problem(exc, run_dir.path))
+            outcome = _Outcome(status=FAILED, reason=str(failure))
+        finally:
+            signals.defer()  # from here on a signal only notes itself: finishing comes first
+            if telemetry is not None:
+                try:
+                    telemetry.monitor.stop()  # while the server still answers its last scrape
+                except OSError as exc:
+                    failure = failure or WriteFailed(_write_problem(exc, run_dir.path))
+            if server is not None:
+                server.stop()
+                lifetime.forget(server.pid)
+            guard.reap()  # anything half-started (a signal between spawn and registration)
+        if failure is not None and outcome.status != FAILED:
+            outcome.status, outcome.reason = FAILED, str(failure)
+        try:
+            result = _finalize(run_dir, plan, outcome, telemetry, console)
+        except OSError as exc:
+            failure = failure or WriteFailed(_write_problem(exc, run_dir.path))
+            result = _mark_failed(run_dir, outcome, str(failure))
+    guard.close()
+    if failure is not None:
+        raise failure
+    return result
+
+
+class WriteFailed(BenchctlError):
+    """A file of the run could not be written (disk full, read-only, quota): one line naming
+    the path and what to do. Exit code 1 once the run started, 2 before."""
+
+    def __init__(self, message: str, *, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _write_problem(exc: OSError, where: Path) -> str:
+    path = exc.filename or where
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        todo = "free space on that disk (or give --runs-dir on another) and run again"
+    elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        todo = "make it writable (or give --runs-dir elsewhere) and run again"
+    else:
+        todo = "check that disk (or give --runs-dir elsewhere) and run again"
+    return f"cannot write {path}: {exc.strerror or exc}; {todo}"
+
+
+def _create_run_dir(base: Path, scenario: str, target: str) -> RunDir:
+    try:
+        return RunDir.create(base, scenario, target)
+    except OSError as exc:
+        raise WriteFailed(_write_problem(exc, base), exit_code=2) from None
+
+
+def _mark_failed(run_dir: RunDir, outcome: _Outcome, reason: str) -> RunResult:
+    """Finishing failed (disk full): say so in run.json even with no room for a second copy,
+    and keep the parts on disk (``benchctl runs`` merges them once there is space)."""
+    with contextlib.suppress(OSError):
+        tmp = run_dir.path / REQUESTS
+        tmp.with_suffix(".tmp").unlink(missing_ok=True)
+    try:
+        data = run_dir.read_json(RUN_JSON)
+        data.update(status=FAILED, reason=reason)
+        data["engine"] = {**data.get("engine", {}), "t0": outcome.t0, "ended_at": _now()}
+        write_json_fallback(run_dir.path / RUN_JSON, json.dumps(data, indent=2, default=str))
+    except (OSError, BenchctlError):
+        pass
+    return RunResult(FAILED, run_dir.path, None, reason)
 
 
 # --------------------------------------------------------------------------- preparation
@@ -304,6 +386,7 @@ class _Outcome:
     done: dict[str, Any] = field(default_factory=dict)
     last: dict[str, Any] = field(default_factory=dict)
     cpu: list[tuple[float, str, float]] = field(default_factory=list)
+    write_error: str = ""
 
 
 def _engine_command(*args: str) -> list[str]:
@@ -311,14 +394,30 @@ def _engine_command(*args: str) -> list[str]:
 
 
 def _spawn(command: list[str], log_path: Path, *, stdout: Any) -> subprocess.Popen:
+    """An engine process in its own session (a terminal's Ctrl-C reaches only the CLI, which
+    stops it in order), SIGTERM when the CLI dies, and registered with the run's watchdog."""
     with log_path.open("ab") as log:
-        return subprocess.Popen(
-            command, stdout=stdout, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+        process = subprocess.Popen(
+            command,
+            stdout=stdout,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=die_with_parent(signal.SIGTERM),
         )
+    lifetime.register(process.pid, "engine")
+    return process
 
 
 def _drive(
-    options: RunOptions, run_dir: RunDir, plan: Plan, server: Any, console: Console, *, title: str
+    options: RunOptions,
+    run_dir: RunDir,
+    plan: Plan,
+    server: Any,
+    console: Console,
+    *,
+    title: str,
+    signals: StopSignals,
 ) -> _Outcome:
     spec_path = str(run_dir.path / "engine-spec.json")
     distributed = options.workers > 0 or options.remote_workers > 0
@@ -367,42 +466,59 @@ def _drive(
             run_dir.path / "engine.log",
             stdout=subprocess.PIPE,
         )
+    processes = [main, *workers]
+
+    def on_signal(_signum: int, count: int) -> None:
+        # In the signal handler: stop every load process now (workers stop sending at once;
+        # the master collects their last records); a second signal kills them.
+        for process in processes:
+            _signal(process, signal.SIGTERM if count == 1 else signal.SIGKILL)
+
+    signals.defer(on_signal)
     events: queue.Queue[dict[str, Any] | None] = queue.Queue()
     threading.Thread(target=_read_events, args=(main, events), daemon=True).start()
     outcome = _Outcome()
     watch = _Watchdog(options.abort_after)
     stop_sent_at: float | None = None
-    interrupts = 0
     with LiveDisplay(console, title) as display:
         while True:
+            problem = ""
             try:
-                event = events.get(timeout=0.5)
+                event = events.get(timeout=0.25)
                 if event is None:
                     break
-                _handle(event, outcome, display)
-                problem = watch.check(event, server, workers) if not stop_sent_at else ""
-            except KeyboardInterrupt:
-                interrupts += 1
-                problem = "interrupted by user (Ctrl-C)"
-                if interrupts > 1:
-                    display.note = "second Ctrl-C: stopping now"
-                    _kill_all([main, *workers])
+                problem = _handle(event, outcome, display, run_dir)
+                if not problem and not stop_sent_at:
+                    problem = watch.check(event, server, workers)
+            except KeyboardInterrupt:  # run() used off the main thread: no StopSignals
+                signals.received.append(signal.SIGINT)
+                on_signal(signal.SIGINT, len(signals.received))
             except queue.Empty:
                 problem = watch.check({}, server, workers) if not stop_sent_at else ""
+            if signals.received:
+                problem = signals.reason
+                if len(signals.received) > 1:
+                    display.note = "second signal: stopping now"
             if problem and stop_sent_at is None:
                 outcome.reason = problem
                 display.note = f"stopping: {problem} (records so far are kept)"
                 stop_sent_at = time.monotonic()
-                _signal(main, signal.SIGTERM)
+                for process in processes:  # workers too: they stop within one event loop turn
+                    _signal(process, signal.SIGTERM)
             if stop_sent_at and time.monotonic() - stop_sent_at > STOP_WAIT_S:
-                _kill_all([main, *workers])
+                _kill_all(processes)
     main.wait()
     for worker in workers:
         try:
             worker.wait(timeout=10)
         except subprocess.TimeoutExpired:
             _kill_all([worker])
-    if not outcome.done:
+    for process in processes:
+        lifetime.forget(process.pid)
+    if outcome.write_error:
+        outcome.status = FAILED
+        outcome.reason = outcome.write_error
+    elif not outcome.done:
         outcome.status = INTERRUPTED
         outcome.reason = (
             outcome.reason
@@ -440,10 +556,23 @@ class _Watchdog:
         return ""
 
 
-def _handle(event: dict[str, Any], outcome: _Outcome, display: LiveDisplay) -> None:
+def _handle(event: dict[str, Any], outcome: _Outcome, display: LiveDisplay, run_dir: RunDir) -> str:
+    """Fold one engine event into the outcome; a reason to stop the run, or ''."""
     kind = event.get("type")
     if kind == "started":
         outcome.t0 = event["t0"]
+        try:  # recovery of a killed run needs the run's clock origin
+            data = run_dir.read_json(RUN_JSON)
+            run_dir.update_run(engine={**data["engine"], "t0": outcome.t0})
+        except OSError as exc:
+            outcome.write_error = _write_problem(exc, run_dir.path / RUN_JSON)
+            return outcome.write_error
+    elif kind == "write_error":
+        outcome.write_error = outcome.write_error or (
+            f"cannot write {event['path']}: {event['error']}; free space on that disk "
+            "(or give --runs-dir on another) and run again"
+        )
+        return outcome.write_error
     elif kind == "progress":
         outcome.last = event
         for name, value in event["cpu"].items():
@@ -456,6 +585,7 @@ def _handle(event: dict[str, Any], outcome: _Outcome, display: LiveDisplay) -> N
         outcome.status = event["status"]
         outcome.reason = outcome.reason or event.get("reason", "")
         outcome.t0 = event.get("t0") or outcome.t0
+    return ""
 
 
 def _read_events(process: subprocess.Popen, events: queue.Queue) -> None:
@@ -491,37 +621,56 @@ def _free_port() -> int:
 
 
 def _finalize(
-    run_dir: RunDir, plan: Plan, outcome: _Outcome, telemetry: TelemetrySession, console: Console
+    run_dir: RunDir,
+    plan: Plan,
+    outcome: _Outcome,
+    telemetry: TelemetrySession | None,
+    console: Console,
 ) -> RunResult:
-    rows = merge_parts(run_dir.path / PARTS, run_dir.path / REQUESTS)
-    end = None if outcome.status == COMPLETED else outcome.last.get("elapsed")
+    """Merge the parts, write summary.json, telemetry and the final run.json.
+
+    Raises OSError if the disk is full; the parts then stay on disk (see ``_mark_failed``).
+    """
+    try:
+        rows = merge_parts(run_dir.path / PARTS, run_dir.path / REQUESTS)
+    except OSError:
+        with contextlib.suppress(OSError):  # give the half-merged copy's space back
+            (run_dir.path / REQUESTS).with_suffix(".tmp").unlink(missing_ok=True)
+        raise
+    end = None if outcome.status == COMPLETED else outcome.last.get("elapsed", 0.0)
     phases = [{"name": p.name, "start": p.start, "end": p.end} for p in plan.phases]
     summary = summarize(read_requests(run_dir.path / REQUESTS), phases, end=end)
     run_dir.write_json(SUMMARY, {"schema_version": SCHEMA_VERSION, **summary})
-    if outcome.t0 is not None:
-        telemetry.add_generator_cpu(outcome.t0, outcome.cpu)
-    ran_for = plan.duration if end is None else end
-    telemetry_info = telemetry.finish(run_dir.path, outcome.t0, ran_for)
-    telemetry.self_check(run_dir.path, telemetry_info, console)
+    telemetry_info = None
+    if telemetry is not None:
+        if outcome.t0 is not None:
+            telemetry.add_generator_cpu(outcome.t0, outcome.cpu)
+        ran_for = plan.duration if end is None else end
+        telemetry_info = telemetry.finish(run_dir.path, outcome.t0, ran_for)
+        telemetry.self_check(run_dir.path, telemetry_info, console)
     generator = generator_flags(outcome.cpu)
     spent = outcome.done.get("cpu_seconds") or {}
     generator["cpu_seconds"] = spent
     total_cpu = sum(spent.values())
     generator["requests_per_cpu_second"] = rows / total_cpu if total_cpu else None
+    counts, clock = _counts(outcome, rows)
+    if counts.get("sent_not_recorded"):
+        outcome.status = INTERRUPTED if outcome.status == COMPLETED else outcome.status
+        outcome.reason = "; ".join(filter(None, [outcome.reason, counts["incomplete"]]))
     data = run_dir.read_json(RUN_JSON)
     run_dir.update_run(
         status=outcome.status,
         reason=outcome.reason,
         engine={**data["engine"], "t0": outcome.t0, "ended_at": _now()},
-        counts={
-            "sent": outcome.done.get("sent", outcome.last.get("sent")),
-            "dropped": outcome.done.get("dropped", outcome.last.get("dropped")),
-            "rows": rows,
-        },
+        counts=counts,
         generator=generator,
         telemetry=telemetry_info,
+        **clock,
     )
-    console.print(summary_table(summary, title=f"{run_dir.name} ({outcome.status})"))
+    if rows:
+        console.print(summary_table(summary, title=f"{run_dir.name} ({outcome.status})"))
+    for warning in clock.get("warnings", []):
+        console.print(f"[yellow]warning: {warning}[/]")
     if generator["saturated"]:
         console.print(
             f"[red bold]generator_saturated[/]: a load process stayed above "
@@ -531,6 +680,41 @@ def _finalize(
     if outcome.status != COMPLETED:
         console.print(f"[yellow]run {outcome.status}: {outcome.reason}[/] ({rows:,} requests kept)")
     return RunResult(outcome.status, run_dir.path, summary, outcome.reason, generator)
+
+
+def _counts(outcome: _Outcome, rows: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """run.json ``counts`` (sent, dropped, rows; per worker with --workers: what each worker
+    said it sent in its last report vs the rows that reached the master) and the ``clock``
+    section (each worker's measured offset to the master and any warning)."""
+    done = outcome.done
+    counts: dict[str, Any] = {
+        "sent": done.get("sent", outcome.last.get("sent")),
+        "dropped": done.get("dropped", outcome.last.get("dropped")),
+        "rows": rows,
+    }
+    unwritten = done.get("unwritten") or 0
+    if unwritten:
+        counts["unwritten"] = unwritten
+    per_worker = done.get("per_worker") or {}
+    if per_worker:
+        counts["workers"] = per_worker
+        missing = {name: w["sent_not_recorded"] for name, w in per_worker.items()}
+        lost = sum(missing.values())
+        counts["sent_not_recorded"] = lost
+        if lost:
+            counts["sent"] = (counts["sent"] or 0) + lost
+            counts["incomplete"] = (
+                f"incomplete: at least {lost} requests were sent but not recorded ("
+                + ", ".join(f"{n}: {m}" for n, m in missing.items() if m)
+                + "; from each worker's own counter in its last report)"
+            )
+    clock: dict[str, Any] = {}
+    if done.get("clock"):
+        clock["clock"] = done["clock"]
+        warnings = [w for info in done["clock"].values() for w in info.get("warnings", [])]
+        if warnings:
+            clock["warnings"] = warnings
+    return counts, clock
 
 
 def generator_flags(samples: list[tuple[float, str, float]]) -> dict[str, Any]:

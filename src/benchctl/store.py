@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,7 @@ class RunDir:
         run = cls(Path(path))
         if not (run.path / RUN_JSON).is_file():
             raise InputError(f"{path}: not a run directory (no {RUN_JSON}); see `benchctl runs`")
+        _recover_orphan(run.path, run.read_json(RUN_JSON))
         return run
 
     @property
@@ -92,7 +94,8 @@ def list_runs(base: Path = DEFAULT_RUNS_DIR) -> list[tuple[RunDir, dict[str, Any
         for path in sorted(base.iterdir()):
             if (path / RUN_JSON).is_file():
                 try:
-                    runs.append((RunDir(path), json.loads((path / RUN_JSON).read_text())))
+                    info = json.loads((path / RUN_JSON).read_text())
+                    runs.append((RunDir(path), _recover_orphan(path, info)))
                 except json.JSONDecodeError:
                     continue
     return runs
@@ -100,3 +103,17 @@ def list_runs(base: Path = DEFAULT_RUNS_DIR) -> list[tuple[RunDir, dict[str, Any
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.]+", "-", text).strip("-")[:40] or "x"
+
+def _recover_orphan(path: Path, info: dict[str, Any]) -> dict[str, Any]:
+    """Recovery hook (issue 10, see benchctl.recovery): a run left ``running`` by a killed
+    ``benchctl run`` is finished on first sight, with one line on stderr saying how many
+    requests were recovered. Returns the run's (possibly updated) run.json."""
+    if info.get("status") != RUNNING:
+        return info
+    from benchctl.recovery import recover
+
+    done = recover(path)
+    if done is None:
+        return info
+    sys.stderr.write(f"benchctl: {done.message(path)}\n")
+    return json.loads((path / RUN_JSON).read_text())

@@ -35,6 +35,19 @@ class Collector:
     def rows(self) -> int:
         return self.writer.rows + self._pending_rows + self._unwritten
 
+    @property
+    def pending_rows(self) -> int:
+        """Rows accepted but not on disk (waiting for a flush, or given back after a failed one)."""
+        return self._pending_rows
+
+    def give_back(self, batch: dict[str, list]) -> None:
+        """A batch from ``take_batch`` whose write failed (disk full): pending again, first,
+        so a later flush retries it and ``rows`` still counts it."""
+        n = len(batch["t_intended"])
+        self._unwritten -= n
+        self._pending.insert(0, batch)
+        self._pending_rows += n
+
     def accept(self, columns: dict[str, list]) -> None:
         n = len(columns["t_intended"])
         if not n:

@@ -19,7 +19,9 @@ from locust import User, constant, task
 from locust.env import Environment
 
 import argparse
+import contextlib
 import json
+import os
 import logging
 import signal
 import sys
@@ -33,9 +35,10 @@ import psutil
 from gevent.event import Event
 
 from benchctl.load.clients import make_transport
+from benchctl.load.clock import ClockEstimate
 from benchctl.load.collector import Collector
 from benchctl.load.driver import Driver
-from benchctl.load.records import RecordBuffer
+from benchctl.load.records import DROPPED, RecordBuffer
 from benchctl.load.shapes import Plan, plan_from_json
 from benchctl.targets.wire import WireRequest
 
@@ -46,6 +49,10 @@ PLAN_MSG, RECORDS_MSG, DONE_MSG, STOP_MSG = (
     "benchctl_done",
     "benchctl_stop",
 )
+CLOCK_MSG, CLOCK_REPLY_MSG = "benchctl_clock", "benchctl_clock_reply"
+CLOCK_PROBES = 8  # at join; the smallest round trip bounds the offset (load/clock.py)
+CLOCK_RECHECK_S = 2.0
+REPORT_EVERY_S = 0.5  # a worker's records (and its sent counter) reach the master this often
 START_DELAY_S = 1.0
 STOP_GRACE_S = 6.0  # longer than the driver's own stop grace (2 s) plus reporting
 
@@ -61,6 +68,7 @@ class Context:
     worker: int = 0
     stopping: Event = field(default_factory=Event)
     cpu: list[tuple[float, float]] = field(default_factory=list)
+    orphaned: bool = False
 
 
 CONTEXT = Context()
@@ -80,8 +88,19 @@ class DriverUser(User):
 
 
 def emit(kind: str, **fields: Any) -> None:
-    sys.stdout.write(json.dumps({"type": kind, **fields}) + "\n")
-    sys.stdout.flush()
+    """One JSON line to the CLI. If the CLI is gone (broken pipe: it was killed), stop the
+    run: the rows still in memory are written before this process exits."""
+    if CONTEXT.orphaned:
+        return
+    try:
+        sys.stdout.write(json.dumps({"type": kind, **fields}) + "\n")
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError):
+        CONTEXT.orphaned = True
+        CONTEXT.stopping.set()
+        with contextlib.suppress(OSError):  # no second BrokenPipeError when Python exits
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
 
 
 def build_driver(spec: dict[str, Any], plan: Plan, worker: int, workers: int) -> Driver:
@@ -137,12 +156,32 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
     in_flight: dict[int, int] = {}
     done: set[int] = set()
     spent: dict[str, float] = {}
+    tally: dict[int, WorkerTally] = {}
+    clocks: dict[int, ClockEstimate] = {}
     reason = ""
+    write_error = ""
 
-    def stop(*_: Any) -> None:
+    def stop(*_: Any, **__: Any) -> None:
         nonlocal reason
         reason = reason or "stopped by signal"
         CONTEXT.stopping.set()
+
+    def write(batch: dict[str, list], *, in_thread: bool = True) -> None:
+        """Write one part; on a write error (disk full) keep the rows and stop the run."""
+        nonlocal write_error, reason
+        try:
+            if in_thread:
+                threadpool.apply(collector.write, (batch,))
+            else:
+                collector.write(batch)
+        except OSError as exc:
+            collector.give_back(batch)
+            if not write_error:
+                write_error = f"{exc.strerror or exc}"
+                reason = reason or f"cannot write {exc.filename or collector.writer.folder}"
+                emit("write_error", path=str(exc.filename or collector.writer.folder),
+                     error=write_error)  # fmt: skip
+                CONTEXT.stopping.set()
 
     install_stop_signals(stop)
     if role == "local":
@@ -155,93 +194,138 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
     else:
         runner = env.create_master_runner(args.bind_host, args.port)
         workers = args.expect_workers
+        index_of: dict[str, int] = {}
 
-        def on_records(environment: Any, msg: Any) -> None:
+        def on_records(environment: Any = None, msg: Any = None, **_: Any) -> None:
             data = msg.data
             collector.accept(data["columns"])
-            worker_cpu[f"worker-{data['worker']}"] = data["cpu"]
-            in_flight[data["worker"]] = data["in_flight"]
+            worker = data["worker"]
+            worker_cpu[f"worker-{worker}"] = data["cpu"]
+            in_flight[worker] = data["in_flight"]
+            tally.setdefault(worker, WorkerTally()).report(data, time.time())
 
-        def on_done(environment: Any, msg: Any) -> None:
+        def on_done(environment: Any = None, msg: Any = None, **_: Any) -> None:
             done.add(msg.data["worker"])
             spent[f"worker-{msg.data['worker']}"] = msg.data.get("cpu_seconds", 0.0)
 
+        def on_clock(environment: Any = None, msg: Any = None, **_: Any) -> None:
+            data = msg.data
+            index = index_of.get(str(data.get("node")))
+            if index is not None:
+                clocks.setdefault(index, ClockEstimate()).add(
+                    data["t_master"], data["t_worker"], time.time(), joined=data["joined"]
+                )
+
         runner.register_message(RECORDS_MSG, on_records)
         runner.register_message(DONE_MSG, on_done)
+        runner.register_message(CLOCK_REPLY_MSG, on_clock)
         deadline = time.time() + args.worker_timeout
         while len(runner.clients.ready) < workers:
             emit("waiting", connected=len(runner.clients.ready), expected=workers)
             if time.time() > deadline or CONTEXT.stopping.is_set():
-                emit(
-                    "done",
-                    status="failed",
-                    t0=None,
-                    reason=f"{len(runner.clients.ready)} of {workers} workers connected "
-                    f"within {args.worker_timeout:g}s",
+                why = (
+                    reason
+                    if CONTEXT.stopping.is_set()
+                    else f"{len(runner.clients.ready)} of {workers} workers connected "
+                    f"within {args.worker_timeout:g}s"
                 )
+                emit("done", status="failed" if not reason else "interrupted", t0=None,
+                     reason=why)  # fmt: skip
                 runner.quit()
                 return 1
-            gevent.sleep(0.5)
+            CONTEXT.stopping.wait(0.5)
+        ids = [getattr(c, "id", c) for c in sorted(runner.clients.ready, key=str)]
+        index_of.update({str(node): index for index, node in enumerate(ids)})
+
+        def probe(joined: bool) -> None:
+            for node in ids:
+                runner.send_message(
+                    CLOCK_MSG, {"t_master": time.time(), "joined": joined}, client_id=node
+                )
+
+        for _ in range(CLOCK_PROBES):  # offsets measured at join, before anything is planned
+            probe(False)
+            gevent.sleep(0.05)
+        gevent.sleep(0.2)
+        refusals = [clocks.get(i, ClockEstimate()).refusal(f"worker-{i}") for i in range(workers)]
+        if any(refusals):
+            emit("done", status="failed", t0=None, reason=next(r for r in refusals if r))
+            runner.quit()
+            return 1
         CONTEXT.t0 = time.time() + START_DELAY_S
-        for index, client_id in enumerate(sorted(runner.clients.ready, key=str)):
-            node_id = getattr(client_id, "id", client_id)
+        for index, node in enumerate(ids):
+            offset = clocks[index].offset if index in clocks else 0.0
             runner.send_message(
                 PLAN_MSG,
-                {**spec, "worker": index, "workers": workers, "t0": CONTEXT.t0},
-                client_id=node_id,
-            )
+                {**spec, "worker": index, "workers": workers, "t0": CONTEXT.t0,
+                 "clock_offset": offset},
+                client_id=node,
+            )  # fmt: skip
         runner.start(workers, spawn_rate=max(workers, 1) * 10)
 
     emit("started", t0=CONTEXT.t0, workers=workers, role=role)
     interrupted_at = None
+    next_tick = time.time() + 1.0
+    next_probe = time.time() + CLOCK_RECHECK_S
     while True:
-        gevent.sleep(1.0)
-        now = time.time() - CONTEXT.t0
-        if role == "local" and CONTEXT.buffer is not None:
-            collector.accept(CONTEXT.buffer.drain())
-            in_flight[0] = CONTEXT.driver.in_flight if CONTEXT.driver else 0
-        cpu = {"engine": sample_cpu(me), **worker_cpu}
-        batch = collector.take_batch()
-        if batch:
-            threadpool.apply(collector.write, (batch,))
-        target = None
-        if plan.profile is not None:
-            target = float(plan.profile.rate_at(max(now, 0.0)))
-        elif plan.levels:
-            target = float(plan.concurrency_at(max(now, 0.0)))
-        emit(
-            "progress",
-            elapsed=now,
-            duration=plan.duration,
-            target=target,
-            open_loop=plan.open_loop,
-            sent=collector.sent,
-            ok=collector.ok,
-            errors=collector.errors,
-            connection_errors=collector.connection_errors,
-            dropped=collector.dropped,
-            in_flight=sum(in_flight.values()),
-            cpu=cpu,
-            **collector.window(now),
-        )
+        # Wake at the next progress tick, or at once when a stop arrives (signal, lost worker).
+        if interrupted_at is None:
+            CONTEXT.stopping.wait(max(0.0, next_tick - time.time()))
+        else:
+            gevent.sleep(0.1)
+        if CONTEXT.stopping.is_set() and interrupted_at is None:
+            interrupted_at = time.time()
+            if CONTEXT.driver is not None:
+                CONTEXT.driver.stop()
+            if role == "master":
+                runner.send_message(STOP_MSG, {})
+        if role == "master" and interrupted_at is None and time.time() >= next_probe:
+            probe(True)
+            next_probe = time.time() + CLOCK_RECHECK_S
+        if time.time() >= next_tick:
+            next_tick = time.time() + 1.0
+            now = time.time() - CONTEXT.t0
+            if role == "local" and CONTEXT.buffer is not None:
+                collector.accept(CONTEXT.buffer.drain())
+                in_flight[0] = CONTEXT.driver.in_flight if CONTEXT.driver else 0
+            cpu = {"engine": sample_cpu(me), **worker_cpu}
+            batch = None if write_error else collector.take_batch()
+            if batch:
+                write(batch)
+            target = None
+            if plan.profile is not None:
+                target = float(plan.profile.rate_at(max(now, 0.0)))
+            elif plan.levels:
+                target = float(plan.concurrency_at(max(now, 0.0)))
+            emit(
+                "progress",
+                elapsed=now,
+                duration=plan.duration,
+                target=target,
+                open_loop=plan.open_loop,
+                sent=collector.sent,
+                ok=collector.ok,
+                errors=collector.errors,
+                connection_errors=collector.connection_errors,
+                dropped=collector.dropped,
+                in_flight=sum(in_flight.values()),
+                cpu=cpu,
+                **collector.window(now),
+            )
         if role == "master":
             missing = [str(c.id) for c in runner.clients.values() if c.state == "missing"]
             lost = workers - len(runner.clients) - len(done)
             if (missing or lost > 0) and not reason and len(done) < workers:
                 reason = f"worker lost: {', '.join(missing) or f'{lost} disconnected'}"
                 CONTEXT.stopping.set()
-        if CONTEXT.stopping.is_set():
-            if interrupted_at is None:
-                interrupted_at = time.time()
-                if CONTEXT.driver is not None:
-                    CONTEXT.driver.stop()
-                if role == "master":
-                    runner.send_message(STOP_MSG, {})
+        if interrupted_at is not None:
             grace_over = time.time() - interrupted_at > STOP_GRACE_S
             if (role == "local" and CONTEXT.driver.finished.is_set()) or grace_over:
                 break
-            if role == "master" and len(done) >= len(runner.clients):
-                break
+            if role == "master":
+                alive = [c for c in runner.clients.values() if c.state != "missing"]
+                if len(done) >= len(alive):
+                    break
         elif (role == "local" and CONTEXT.driver.finished.is_set()) or (
             role == "master" and len(done) >= workers
         ):
@@ -254,8 +338,18 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
     runner.quit()
     batch = collector.take_batch(force=True)
     if batch:
-        collector.write(batch)
+        write(batch, in_thread=False)
+    if write_error:  # space may have come back (a temporary file removed): one last try
+        batch = collector.take_batch(force=True)
+        if batch:
+            write_error = ""
+            write(batch, in_thread=False)
     status = "interrupted" if reason else "completed"
+    per_worker = (
+        {f"worker-{i}": tally.get(i, WorkerTally()).to_json(finished=i in done)
+         for i in range(workers)}
+        if role == "master" else {}
+    )  # fmt: skip
     emit(
         "done",
         status=status,
@@ -263,11 +357,42 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
         t0=CONTEXT.t0,
         sent=collector.sent,
         dropped=collector.dropped,
-        rows=collector.rows,
+        rows=collector.rows - collector.pending_rows,
+        unwritten=collector.pending_rows,
         workers=workers,
+        per_worker=per_worker,
+        clock={f"worker-{i}": c.to_json(f"worker-{i}") for i, c in sorted(clocks.items())},
         cpu_seconds={"engine": cpu_seconds(me), **spent},
     )
     return 0 if status == "completed" else 3
+
+
+@dataclass
+class WorkerTally:
+    """What one worker said it sent (its own counter, in every records message) against the
+    rows of it that reached the master."""
+
+    sent: int = 0  # requests it started, as of its last report (in flight included)
+    rows: int = 0  # rows received that were sent (dropped arrivals were never sent)
+    dropped: int = 0
+    last_report: float | None = None
+
+    def report(self, data: dict[str, Any], now: float) -> None:
+        errors = data["columns"]["error"]
+        dropped = sum(1 for e in errors if e == DROPPED)
+        self.rows += len(errors) - dropped
+        self.dropped += dropped
+        self.sent = max(self.sent, int(data.get("sent_total", 0)))
+        self.last_report = now
+
+    def to_json(self, *, finished: bool) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "rows": self.rows,
+            "dropped": self.dropped,
+            "sent_not_recorded": max(0, self.sent - self.rows),
+            "finished": finished,
+        }
 
 
 # --------------------------------------------------------------------------- worker
@@ -279,17 +404,27 @@ def run_worker(args: argparse.Namespace) -> int:
     me = psutil.Process()
     me.cpu_percent(None)
 
-    def on_plan(environment: Any, msg: Any) -> None:
+    def on_plan(environment: Any = None, msg: Any = None, **_: Any) -> None:
         data = msg.data
         CONTEXT.worker = data["worker"]
-        CONTEXT.t0 = data["t0"]
+        # The master's start time on this host's clock (see benchctl.load.clock).
+        CONTEXT.t0 = data["t0"] + data.get("clock_offset", 0.0)
         CONTEXT.driver = build_driver(
             data, plan_from_json(data["plan"]), data["worker"], data["workers"]
         )
         CONTEXT.ready.set()
+        if CONTEXT.stopping.is_set():  # a stop that came before the plan
+            CONTEXT.driver.stop()
         gevent.spawn(report_until_done)
 
-    def on_stop(*_: Any) -> None:
+    def on_clock(environment: Any = None, msg: Any = None, **_: Any) -> None:
+        runner.send_message(
+            CLOCK_REPLY_MSG, {**msg.data, "t_worker": time.time(), "node": runner.client_id}
+        )
+
+    def on_stop(*_: Any, **__: Any) -> None:
+        # Locust calls message handlers with keywords (environment=, msg=), signals without.
+        CONTEXT.stopping.set()
         if CONTEXT.driver is not None:
             CONTEXT.driver.stop()
         else:
@@ -297,25 +432,29 @@ def run_worker(args: argparse.Namespace) -> int:
 
     def send_records() -> None:
         assert CONTEXT.buffer is not None and CONTEXT.driver is not None
+        in_flight = CONTEXT.driver.in_flight
         runner.send_message(
             RECORDS_MSG,
             {
                 "worker": CONTEXT.worker,
                 "columns": CONTEXT.buffer.drain(),
                 "cpu": sample_cpu(me),
-                "in_flight": CONTEXT.driver.in_flight,
+                "in_flight": in_flight,
+                # this worker's own counter: every request it started so far
+                "sent_total": CONTEXT.buffer.sent + in_flight,
             },
         )
 
     def report_until_done() -> None:
         assert CONTEXT.driver is not None
-        while not CONTEXT.driver.finished.wait(1.0):
+        while not CONTEXT.driver.finished.wait(REPORT_EVERY_S):
             send_records()
         send_records()
         runner.send_message(DONE_MSG, {"worker": CONTEXT.worker, "cpu_seconds": cpu_seconds(me)})
 
     runner.register_message(PLAN_MSG, on_plan)
     runner.register_message(STOP_MSG, on_stop)
+    runner.register_message(CLOCK_MSG, on_clock)
     install_stop_signals(on_stop)
     runner.greenlet.join()
     return 0

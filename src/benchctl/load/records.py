@@ -125,26 +125,37 @@ class PartWriter:
             return
         path = self.folder / f"part-{next(self._numbers):06d}.parquet"
         temporary = path.with_suffix(".tmp")
-        pq.write_table(table, temporary, compression="zstd")
-        os.replace(temporary, path)
+        try:
+            pq.write_table(table, temporary, compression="zstd")
+            os.replace(temporary, path)
+        except BaseException:  # disk full: give the space of the half-written part back
+            temporary.unlink(missing_ok=True)
+            raise
         self.rows += table.num_rows
 
 
 def merge_parts(folder: Path, destination: Path) -> int:
     """Fold every readable part into one Parquet file; returns rows written.
 
-    Parts are removed once merged. A part that cannot be read (a crash mid-write leaves
-    only ``.tmp`` files, which are skipped) is left in place and reported by the caller.
+    Parts are removed once merged; if the merged file cannot be written (OSError, e.g. disk
+    full) the parts are left as they are and the error is raised. A requests.parquet already
+    there (an earlier merge) is kept and extended. A crash mid-write leaves only ``.tmp``
+    files, which are skipped.
     """
     parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
     temporary = destination.with_suffix(".tmp")
     rows = 0
-    with pq.ParquetWriter(temporary, SCHEMA, compression="zstd") as writer:
-        for part in parts:
-            table = pq.read_table(part, schema=SCHEMA)
-            writer.write_table(table, row_group_size=1 << 20)
-            rows += table.num_rows
-    os.replace(temporary, destination)
+    try:
+        with pq.ParquetWriter(temporary, SCHEMA, compression="zstd") as writer:
+            earlier = [destination] if destination.is_file() else []  # a merge retried later
+            for part in [*earlier, *parts]:
+                table = pq.read_table(part, schema=SCHEMA)
+                writer.write_table(table, row_group_size=1 << 20)
+                rows += table.num_rows
+        os.replace(temporary, destination)
+    except BaseException:  # disk full: the parts stay, the half-merged copy goes
+        temporary.unlink(missing_ok=True)
+        raise
     for part in parts:
         part.unlink()
     if folder.is_dir() and not any(folder.iterdir()):

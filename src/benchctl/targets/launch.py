@@ -27,6 +27,7 @@ from typing import Protocol, TypeVar
 
 import psutil
 
+from benchctl import lifetime
 from benchctl.config import LaunchSpec
 from benchctl.errors import BenchctlError
 from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig, config_arguments
@@ -135,9 +136,14 @@ def spawn_logged(
     cmd: list[str], log_path: Path, *, env: dict[str, str], cwd: Path
 ) -> subprocess.Popen:
     """A server process in its own session, its output appended to ``log_path`` (a file,
-    never a pipe: Java and uvicorn children inherit it and a pipe would hang)."""
+    never a pipe: Java and uvicorn children inherit it and a pipe would hang).
+
+    Its session is one process group holding the whole server tree (TorchServe's Java and
+    workers, Triton's stubs, KServe's uvicorn workers); during ``benchctl run`` that group is
+    registered with the run's watchdog, which stops it if benchctl is killed
+    (see benchctl.lifetime)."""
     with log_path.open("ab") as out:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             cmd,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -146,6 +152,8 @@ def spawn_logged(
             cwd=cwd,
             start_new_session=True,
         )
+    lifetime.register(process.pid, "server")
+    return process
 
 
 def until_ready(server: S, wait: Callable[[], None]) -> S:
@@ -209,6 +217,9 @@ class LaunchedServer:
             with contextlib.suppress(psutil.Error):
                 p.kill()
         psutil.wait_procs(survivors, timeout=5.0)
+        # Whatever of its process group is left (started after remember_tree): it has no
+        # server to serve any more.
+        lifetime.kill_group(self.pid, signal.SIGKILL)
 
 
 S = TypeVar("S", bound=LaunchedServer)

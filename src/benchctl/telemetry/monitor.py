@@ -110,22 +110,29 @@ class Monitor:
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(self.flush_seconds):
-            self.flush()
+            try:
+                self.flush()
+            except OSError:  # disk full: rows stay in memory; stop() raises it to the run
+                return
 
     def flush(self) -> None:
         with self._lock:
             rows, self._rows = self._rows, []
         if rows:
             columns = list(zip(*rows, strict=True))
-            self.writer.write(
-                pa.table(
-                    [
-                        pa.array(column, field.type)
-                        for column, field in zip(columns, PART_SCHEMA, strict=True)
-                    ],
-                    schema=PART_SCHEMA,
-                )
+            table = pa.table(
+                [
+                    pa.array(column, field.type)
+                    for column, field in zip(columns, PART_SCHEMA, strict=True)
+                ],
+                schema=PART_SCHEMA,
             )
+            try:
+                self.writer.write(table)
+            except OSError:  # disk full: keep the rows for a later try, say so to the caller
+                with self._lock:
+                    self._rows[:0] = rows
+                raise
 
 
 def merge_telemetry(parts_dir: Path, destination: Path, t0: float | None) -> int:

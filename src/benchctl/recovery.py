@@ -1,0 +1,195 @@
+"""Recover a run whose ``benchctl run`` died without finishing it (``kill -9``, OOM killer,
+power loss of the CLI only).
+
+A run is orphaned when run.json still says ``running`` and neither its owner (the CLI, by PID
+and start time, see ``benchctl.lifetime.owner_alive``) nor its watchdog runs any more. Then
+``recover``: merges ``requests.parts`` into ``requests.parquet`` and ``telemetry.parts`` into
+``telemetry.parquet`` (as far as the disk allows: parts that cannot be merged stay readable
+where they are), writes summary.json, and marks run.json ``interrupted`` with reason
+``benchctl was killed`` and the number of rows recovered. Called by the watchdog right after
+the CLI dies, and by ``benchctl runs`` and every command that opens a run (store hook), so
+whichever comes first does it; a lock file keeps two from doing it at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchctl.lifetime import owner_alive
+from benchctl.store import INTERRUPTED, PARTS, REQUESTS, RUN_JSON, RUNNING, SCHEMA_VERSION, SUMMARY
+
+KILLED = "benchctl was killed"
+_LOCK = ".recovery.lock"
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What ``recover`` did: rows now in requests.parquet, and what could not be done."""
+
+    rows: int
+    reason: str
+    problems: tuple[str, ...] = ()
+
+    def message(self, run_dir: Path) -> str:
+        """One line for the user."""
+        extra = f"; {'; '.join(self.problems)}" if self.problems else ""
+        return (
+            f"recovered run {Path(run_dir).name} ({self.reason}): {self.rows:,} requests "
+            f"recovered from requests.parts, marked interrupted{extra}"
+        )
+
+
+def orphaned(info: dict[str, Any]) -> bool:
+    """True when run.json says running but nothing that could finish it is alive."""
+    if info.get("status") != RUNNING:
+        return False
+    owner = info.get("owner") or {}
+    if owner_alive(owner) is not False:  # alive, or unknowable (another host, old run)
+        return False
+    return owner_alive(owner.get("watchdog")) is not True
+
+
+def recover(run_dir: Path | str, *, reason: str = KILLED, force: bool = False) -> Recovery | None:
+    """Finish an orphaned run directory; None if it is not orphaned (or being recovered).
+
+    ``force`` skips the liveness check (the watchdog, once it stopped everything). Raises
+    nothing for a disk that is still full: the run is marked and what could not be merged
+    is named in ``Recovery.problems``.
+    """
+    path = Path(run_dir)
+    with _locked(path / _LOCK) as got:
+        if not got:
+            return None
+        info = _read(path)
+        if info is None or info.get("status") != RUNNING:
+            return None
+        if not force and not orphaned(info):
+            return None
+        return _finish(path, info, reason)
+
+
+def _finish(path: Path, info: dict[str, Any], reason: str) -> Recovery:
+    from benchctl.analysis.summary import read_requests, summarize
+    from benchctl.load.records import merge_parts
+
+    problems: list[str] = []
+    rows = 0
+    if (path / PARTS).is_dir() or not (path / REQUESTS).exists():
+        try:
+            rows = merge_parts(path / PARTS, path / REQUESTS)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                (path / REQUESTS).with_suffix(".tmp").unlink()
+            problems.append(f"requests.parts not merged ({exc.strerror}): free space and run "
+                            "`benchctl runs` again")  # fmt: skip
+    else:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_metadata(path / REQUESTS).num_rows
+    engine = dict(info.get("engine") or {})
+    if (path / REQUESTS).exists():
+        try:
+            frame = read_requests(path / REQUESTS)
+            end = float(frame["t_intended"].max()) if len(frame) else 0.0
+            phases = (info.get("plan") or {}).get("phases") or []
+            summary = summarize(frame, phases, end=end)
+            _write_json(path / SUMMARY, {"schema_version": SCHEMA_VERSION, **summary})
+        except OSError as exc:
+            problems.append(f"summary.json not written ({exc.strerror})")
+    problems += _merge_telemetry(path, engine.get("t0"))
+    engine["ended_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    counts = dict(info.get("counts") or {})
+    counts.update(rows=rows, recovered_rows=rows)
+    info.update(
+        status=INTERRUPTED,
+        reason=f"{reason}; {rows} requests recovered from requests.parts",
+        engine=engine,
+        counts=counts,
+        recovered=True,
+    )
+    _write_json(path / RUN_JSON, info)
+    return Recovery(rows, reason, tuple(problems))
+
+
+def _merge_telemetry(path: Path, t0: float | None) -> list[str]:
+    from benchctl.telemetry.monitor import merge_telemetry
+
+    parts = path / "telemetry.parts"
+    if not parts.is_dir():
+        return []
+    try:
+        merge_telemetry(parts, path / "telemetry.parquet", t0)
+    except OSError as exc:
+        return [f"telemetry.parts not merged ({exc.strerror})"]
+    except Exception as exc:  # a damaged part must not stop the requests' recovery
+        return [f"telemetry.parts not merged ({type(exc).__name__})"]
+    return []
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    import json
+
+    try:
+        data = json.loads((path / RUN_JSON).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Atomic when the disk allows; in place when it is too full for a second copy."""
+    import json
+
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    write_json_fallback(path, text)
+
+
+def write_json_fallback(path: Path, text: str) -> None:
+    """Write ``text`` atomically (temporary file + rename, never through a symlink); if the
+    disk has no room for the temporary copy, overwrite the file in place, which needs no
+    more space than it already holds plus the growth. Raises OSError if both fail."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(temporary, "x") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+        return
+    except FileExistsError:
+        temporary.unlink()
+        return write_json_fallback(path, text)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        if path.is_symlink():
+            raise
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+        handle.truncate()
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[bool]:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError:
+        yield False
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

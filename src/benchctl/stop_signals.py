@@ -1,0 +1,77 @@
+"""SIGINT (Ctrl-C), SIGTERM (``timeout``, ``docker stop``, CI cancellation, Kubernetes) and
+SIGHUP (terminal closed) all stop a run the same way.
+
+``StopSignals`` installs one handler for the three for the length of a run (main thread
+only; elsewhere it does nothing and the caller's own handling applies). Two modes:
+
+* raising (the default, while a server launches or the run is set up): the first signal
+  raises ``Stopped`` (a KeyboardInterrupt) where the main thread is, so blocking waits end
+  and the code's cleanup (``finally``, ``until_ready``) runs; later signals only count.
+* deferred (``defer(on_signal)``, while the engine runs and while the run is finalized):
+  signals never raise; ``on_signal(signum, count)`` is called (to stop the engine at once)
+  and the run loop reads ``received``.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+REASONS = {
+    signal.SIGINT: "interrupted by user (Ctrl-C)",
+    signal.SIGTERM: "stopped by SIGTERM",
+    signal.SIGHUP: "stopped by SIGHUP (terminal closed)",
+}
+
+
+class Stopped(KeyboardInterrupt):
+    """A stop signal arrived while the run was being set up."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(REASONS.get(signum, f"stopped by signal {signum}"))
+        self.signum = signum
+
+
+class StopSignals:
+    """Context manager: the three stop signals handled alike (see module docstring)."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._raising = True
+        self._on_signal: Callable[[int, int], None] | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+    @property
+    def reason(self) -> str:
+        """Why the run stops, after the first signal ('' before any)."""
+        if not self.received:
+            return ""
+        return REASONS.get(self.received[0], f"stopped by signal {self.received[0]}")
+
+    def defer(self, on_signal: Callable[[int, int], None] | None = None) -> None:
+        """From now on signals never raise; ``on_signal(signum, count)`` is called instead."""
+        self._raising = False
+        self._on_signal = on_signal
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        self.received.append(signum)
+        if self._on_signal is not None:
+            self._on_signal(signum, len(self.received))
+        if self._raising:
+            self._raising = False
+            raise Stopped(signum)
