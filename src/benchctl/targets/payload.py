@@ -11,7 +11,10 @@ import numpy as np
 from benchctl.config import PayloadSpec
 from benchctl.errors import InputError
 
-# v2 datatype -> numpy dtype and the InferTensorContents field that carries it.
+# v2 datatype -> numpy dtype the tensor is held in, and the gRPC InferTensorContents field
+# that carries it ("" = none: FP16 and BF16 travel only as raw bytes). BF16 has no numpy
+# dtype: it is held as float32 and sent as each value's upper 16 bits (targets/v2_codec.py).
+# BYTES elements are Python ``bytes`` in an object array.
 DATATYPES: dict[str, tuple[str, str]] = {
     "BOOL": ("bool", "bool_contents"),
     "INT8": ("int8", "int_contents"),
@@ -22,11 +25,17 @@ DATATYPES: dict[str, tuple[str, str]] = {
     "UINT16": ("uint16", "uint_contents"),
     "UINT32": ("uint32", "uint_contents"),
     "UINT64": ("uint64", "uint64_contents"),
-    "FP16": ("float16", "fp32_contents"),
+    "FP16": ("float16", ""),
+    "BF16": ("float32", ""),
     "FP32": ("float32", "fp32_contents"),
     "FP64": ("float64", "fp64_contents"),
+    "BYTES": ("object", "bytes_contents"),
 }
-_DTYPE_TO_V2 = {np.dtype(dtype): name for name, (dtype, _) in DATATYPES.items()}
+_DTYPE_TO_V2 = {
+    np.dtype(dtype): name
+    for name, (dtype, _) in DATATYPES.items()
+    if name not in ("BF16", "BYTES")  # float32 arrays are FP32; object arrays are refused
+}
 
 
 @dataclass(frozen=True)
@@ -80,14 +89,26 @@ def tensors_from_file(spec: PayloadSpec, input_name: str = "input-0") -> list[Te
             raise InputError(f"{path}: payload files must be .json (a request body) or .npy")
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot read payload: {exc}") from None
-    if array.dtype not in _DTYPE_TO_V2:
+    if array.dtype.kind in "SU":  # fixed-width strings: BYTES
+        array = np.array([_as_bytes(v) for v in array.ravel()], dtype=object).reshape(array.shape)
+        datatype = "BYTES"
+    elif array.dtype in _DTYPE_TO_V2:
+        datatype = _DTYPE_TO_V2[array.dtype]
+    else:
         raise InputError(f"{path}: dtype {array.dtype} is not a v2 datatype")
     if spec.batch_size > 1 and array.shape[0] == 1:
         array = np.repeat(array, spec.batch_size, axis=0)
-    return [Tensor(input_name, _DTYPE_TO_V2[array.dtype], array)]
+    return [Tensor(input_name, datatype, array)]
+
+
+def _as_bytes(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode("utf-8")
 
 
 def _fill(shape: list[int], dtype: str, spec: PayloadSpec, rng: np.random.Generator) -> np.ndarray:
+    if dtype == "object":  # BYTES: decimal digits, e.g. b"42" (zeros/ones: b"0"/b"1")
+        numbers = _fill(shape, "int64", spec, rng)
+        return np.array([str(n).encode() for n in numbers.ravel()], dtype=object).reshape(shape)
     if spec.fill == "zeros":
         return np.zeros(shape, dtype=dtype)
     if spec.fill == "ones":

@@ -25,6 +25,7 @@ from benchctl.config import TargetSpec
 from benchctl.errors import InputError
 from benchctl.targets.adapter import Payload
 from benchctl.targets.remote import grpc_call, http_get
+from benchctl.targets.v1 import values
 from benchctl.targets.v2 import require_tensors
 from benchctl.targets.wire import BAD_RESPONSE, WireRequest, grpc_options, payload_rows
 
@@ -133,7 +134,7 @@ def request_body(payload: Payload, protocol: str) -> bytes:
                 f"{protocol} sends one input per request, got {len(tensors)}: "
                 "name one input in payload.dims or give a .json payload file"
             )
-        payload = {"instances": tensors[0].data.tolist()}
+        payload = {"instances": values(tensors[0])}  # BYTES as {"b64": ...}, as KServe v1
     return json.dumps(payload, separators=(",", ":")).encode()
 
 

@@ -9,9 +9,12 @@ differ between the two servers, and both are understood: TF-Serving's
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from benchctl.config import TargetSpec
 from benchctl.errors import InputError
@@ -55,20 +58,27 @@ def request_body(tensors: list[Tensor], columnar: bool, signature: str) -> dict[
     """TF-Serving's row or columnar JSON for ``tensors`` (one unnamed input sends a bare list)."""
     if columnar:
         inputs: Any = (
-            tensors[0].data.tolist()
-            if len(tensors) == 1
-            else {t.name: t.data.tolist() for t in tensors}
+            values(tensors[0]) if len(tensors) == 1 else {t.name: values(t) for t in tensors}
         )
         body: dict[str, Any] = {"inputs": inputs}
     elif len(tensors) == 1:
-        body = {"instances": tensors[0].data.tolist()}
+        body = {"instances": values(tensors[0])}
     else:
-        columns = {t.name: t.data.tolist() for t in tensors}
+        columns = {t.name: values(t) for t in tensors}
         rows = len(tensors[0].data)
         body = {"instances": [{k: v[i] for k, v in columns.items()} for i in range(rows)]}
     if signature != DEFAULT_SIGNATURE:
         body["signature_name"] = signature
     return body
+
+
+def values(tensor: Tensor) -> Any:
+    """Nested lists for TF-Serving's JSON; BYTES values as ``{"b64": ...}`` (its REST API's
+    form for binary strings)."""
+    if tensor.datatype == "BYTES":
+        to_b64 = np.frompyfunc(lambda v: {"b64": base64.b64encode(bytes(v)).decode()}, 1, 1)
+        return to_b64(tensor.data).tolist()
+    return tensor.data.tolist()
 
 
 def response_rows_ok(data: Any, expect_rows: int) -> bool:

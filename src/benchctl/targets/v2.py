@@ -12,9 +12,12 @@ from benchctl.config import TargetSpec
 from benchctl.errors import InputError
 from benchctl.targets import v2_proto
 from benchctl.targets.adapter import Payload
-from benchctl.targets.payload import DATATYPES, Tensor
+from benchctl.targets.payload import Tensor
 from benchctl.targets.remote import grpc_call, http_get
+from benchctl.targets.v2_codec import fill_grpc_inputs, json_data, raw_bytes
 from benchctl.targets.wire import BAD_RESPONSE, WireRequest, grpc_options, payload_rows
+
+_JSON = json.JSONDecoder()
 
 
 def model_path(target: TargetSpec, api: int) -> str:
@@ -52,10 +55,7 @@ def require_tensors(payload: Payload, protocol: str) -> list[Tensor]:
 def binary_body(tensors: list[Tensor], headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
     """The binary tensor data extension (Triton, KServe): a JSON header naming each input's
     byte size, then the raw little-endian tensors; outputs still come back as JSON."""
-    raws = [
-        np.ascontiguousarray(t.data, dtype=t.data.dtype.newbyteorder("<")).tobytes()
-        for t in tensors
-    ]
+    raws = [raw_bytes(t) for t in tensors]
     header = {
         "inputs": [
             {
@@ -110,7 +110,7 @@ class RestV2:
                     "name": t.name,
                     "shape": t.shape,
                     "datatype": t.datatype,
-                    "data": t.data.ravel().tolist(),
+                    "data": json_data(t, self.protocol),
                 }
                 for t in payload
             ]
@@ -125,11 +125,22 @@ class RestV2:
         )
 
     def check_response(self, body: bytes, expect_rows: int) -> str:
+        """JSON outputs, or a JSON header followed by binary outputs (``binary_data_size``,
+        which KServe uses for FP16 outputs): the first output has ``expect_rows`` rows and
+        its values (or the bytes after the header) are all there."""
         try:
-            outputs = json.loads(body).get("outputs")
+            text = body.decode("latin-1")  # one char per byte: `end` is a byte offset
+            header, end = _JSON.raw_decode(text, len(text) - len(text.lstrip()))
+            outputs = header.get("outputs")
             first = outputs[0]
-            shape, values = first.get("shape") or [], first.get("data")
-            if not shape or shape[0] != expect_rows or not isinstance(values, list):
+            shape = first.get("shape") or []
+            if not shape or shape[0] != expect_rows:
+                return BAD_RESPONSE
+            sizes = [(o.get("parameters") or {}).get("binary_data_size") for o in outputs]
+            if any(size is not None for size in sizes):
+                return "" if sum(s or 0 for s in sizes) == len(body) - end else BAD_RESPONSE
+            values = first.get("data")
+            if not isinstance(values, list):
                 return BAD_RESPONSE
             return "" if len(values) == int(np.prod(shape)) else BAD_RESPONSE
         except (ValueError, AttributeError, TypeError, KeyError, IndexError):
@@ -164,12 +175,7 @@ class GrpcV2:
         message = v2_proto.ModelInferRequest(
             model_name=target.model, model_version=target.model_version
         )
-        for tensor in require_tensors(payload, self.protocol):
-            item = message.inputs.add(name=tensor.name, datatype=tensor.datatype)
-            item.shape.extend(tensor.shape)
-            getattr(item.contents, DATATYPES[tensor.datatype][1]).extend(
-                tensor.data.ravel().tolist()
-            )
+        fill_grpc_inputs(message, require_tensors(payload, self.protocol))
         return WireRequest(
             self.protocol,
             target.grpc_address,
