@@ -7,6 +7,7 @@ Exit codes: 0 ok; 1 failed (or the gate found a regression); 2 bad input; 3 run 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Callable
@@ -15,14 +16,17 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchctl import __version__
+from benchctl import __version__, arguments
 from benchctl.config import available, load_scenario, load_target
 from benchctl.durations import format_duration, parse_duration
-from benchctl.errors import BenchctlError, InputError
+from benchctl.errors import BenchctlError, InputError, one_line
 from benchctl.store import DEFAULT_RUNS_DIR, RunDir, list_runs
 from benchctl.telemetry.session import TelemetryOptions
 
 EXIT_INTERRUPTED = 3
+MIN_TELEMETRY_INTERVAL_S = 0.1  # faster sampling measures the sampler, not the server
+MIN_SCRAPE_INTERVAL_S = 0.5  # Prometheus servers update counters about once a second
+MIN_WINDOW_S = 1.0  # analysis windows shorter than a second hold too few requests
 
 RUN_EXAMPLES = """\
 examples:
@@ -41,26 +45,57 @@ server does, and latency counts from that time (a stall shows up in p99, not hid
 
 ANALYZE_EXAMPLES = """\
 examples:
-  benchctl analyze runs/<step run> --slo p99<=200ms --peak-rps 500 --price 2.48/h
-  benchctl analyze runs/<spike run> --slo p95<=100ms --cold-start 60s
-  benchctl analyze runs/<triton run> runs/<kserve run> --slo p99<=50ms   # compare servers
+  benchctl analyze runs/<step run> --slo "p99<=200ms" --peak-rps 500 --price 2.48/h
+  benchctl analyze runs/<spike run> --slo "p95<=100ms" --cold-start 60s
+  benchctl analyze runs/<triton run> runs/<kserve run> --slo "p99<=50ms"   # compare servers
+
+Quote the SLO: unquoted, the shell reads < as a redirection.
 
 Writes capacity.json and manifests/ (HPA, KEDA, KServe) into each run directory.
 """
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code. Bad input is one stderr line and exit 2."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a one-line argparse error
+        return exc.code if isinstance(exc.code, int) else 2
     # CI logs are no terminal: give tables room instead of wrapping them at 80 columns.
     console = Console() if sys.stdout.isatty() else Console(width=max(120, _columns()))
     try:
         return args.handler(args, console)
     except BenchctlError as exc:
-        sys.stderr.write(f"benchctl: error: {exc}\n")  # one line, never wrapped
+        sys.stderr.write(f"benchctl: error: {one_line(str(exc))}\n")  # never wrapped
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a path the user gave that cannot be used (last resort)
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"benchctl: error: {where}{one_line(exc.strerror or str(exc))}\n")
+        return 2 if exc.errno in _BAD_PATH_ERRNOS else 1
+    except Exception as exc:  # last resort: still one line, never a traceback
+        if os.environ.get("BENCHCTL_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"benchctl: internal error: {type(exc).__name__}: {one_line(str(exc))} "
+            "(a bug: please report it; BENCHCTL_DEBUG=1 shows the traceback)\n"
+        )
+        return 1
+
+
+_BAD_PATH_ERRNOS = {
+    errno.ENOENT,
+    errno.ENOTDIR,
+    errno.EEXIST,
+    errno.EISDIR,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.ELOOP,
+    errno.ENAMETOOLONG,
+}
 
 
 def _columns() -> int:
@@ -71,7 +106,7 @@ def _columns() -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = arguments.OneLineParser(
         prog="benchctl",
         description="Load testing and capacity planning for ML model servers.",
         epilog="Start with: benchctl run spike --target kserve --launch --time-scale 0.1",
@@ -95,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     shape = run.add_argument_group("scenario overrides")
     shape.add_argument(
         "--rate",
-        type=float,
+        type=arguments.rate,
         help="main rate in req/s (steady, soak: rate; spike: base_rate; ramp: end_rate)",
     )
     shape.add_argument(
@@ -120,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     shape.add_argument(
         "--time-scale",
-        type=float,
+        type=arguments.time_scale,
         default=1.0,
         help="multiply every duration (0.1 turns a 10-minute period into 1 minute;"
         " rates are unchanged)",
@@ -133,13 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
     scale = run.add_argument_group("scale out (Locust distributed mode)")
     scale.add_argument(
         "--workers",
-        type=int,
+        type=arguments.count,
         default=0,
         help="local worker processes under a Locust master (default: 0 = one process)",
     )
     scale.add_argument(
         "--remote-workers",
-        type=int,
+        type=arguments.count,
         default=0,
         help="also wait for this many `benchctl worker --master` from elsewhere",
     )
@@ -148,15 +183,25 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address the master listens on (0.0.0.0 for remote workers)",
     )
-    scale.add_argument("--master-port", type=int, help="master port (default: a free one)")
+    scale.add_argument(
+        "--master-port", type=arguments.port, help="master port (default: a free one)"
+    )
     where = run.add_argument_group("where things go")
-    where.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
+    where.add_argument("--runs-dir", type=arguments.output_dir, default=DEFAULT_RUNS_DIR)
     where.add_argument(
         "--config-dir",
-        type=Path,
+        type=arguments.existing_dir,
         help="folder with scenarios/ and targets/ that override the built-ins",
     )
     where.add_argument("--report", action="store_true", help="write report.html after the run")
+    answer = run.add_argument_group("the answer (capacity search, analysis, report)")
+    answer.add_argument(
+        "--slo",
+        help='latency objective, quoted, e.g. --slo "p99<=100ms": search the capacity of one '
+        "replica first, then play the scenario, analyze and write the report",
+    )
+    answer.add_argument("--price", help="with --slo: price of one replica, e.g. 2.48/h")
+    answer.add_argument("--currency", default="USD", help="currency of --price (default USD)")
     where.add_argument(
         "--no-preflight",
         action="store_true",
@@ -165,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     where.add_argument(
         "--abort-after",
+        type=arguments.duration(0.1, allow_zero=True),
         default="10s",
         help="stop if the target gives only connection errors this long (0 = never; default 10s)",
     )
@@ -172,23 +218,28 @@ def build_parser() -> argparse.ArgumentParser:
     watch = run.add_argument_group("telemetry (host, server processes, GPU, server metrics)")
     watch.add_argument(
         "--server-pid",
-        type=int,
+        type=arguments.pid,
         action="append",
         default=[],
         help="sample this process and its children (repeatable; implied by --launch)",
     )
     watch.add_argument(
         "--server-process",
+        type=arguments.regex,
         metavar="REGEX",
         help="sample processes whose name or command line matches",
     )
     watch.add_argument(
-        "--telemetry-interval", default="1s", help="host/process/GPU sampling period (default 1s)"
+        "--telemetry-interval",
+        type=arguments.duration(MIN_TELEMETRY_INTERVAL_S),
+        default="1s",
+        help="host/process/GPU sampling period (default 1s, at least 100ms)",
     )
     watch.add_argument(
         "--scrape-interval",
+        type=arguments.duration(MIN_SCRAPE_INTERVAL_S),
         default="2s",
-        help="period for the server's Prometheus metrics (default 2s)",
+        help="period for the server's Prometheus metrics (default 2s, at least 500ms)",
     )
     watch.add_argument(
         "--no-telemetry", action="store_true", help="sample nothing but the generator's own CPU"
@@ -204,12 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--master", required=True, metavar="HOST:PORT")
 
     scenarios = _command(commands, "scenarios", cmd_scenarios, "list scenarios")
-    scenarios.add_argument("--config-dir", type=Path)
+    scenarios.add_argument("--config-dir", type=arguments.existing_dir)
     targets = _command(commands, "targets", cmd_targets, "list target profiles")
-    targets.add_argument("--config-dir", type=Path)
+    targets.add_argument("--config-dir", type=arguments.existing_dir)
 
     runs = _command(commands, "runs", cmd_runs, "list runs and their key numbers")
-    runs.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
+    runs.add_argument("--runs-dir", type=arguments.output_dir, default=DEFAULT_RUNS_DIR)
 
     analyze = _command(
         commands,
@@ -219,10 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
         ANALYZE_EXAMPLES,
     )
     analyze.add_argument("runs", type=Path, nargs="+", metavar="RUN")
-    analyze.add_argument("--slo", required=True, help="latency objective, e.g. p99<=200ms")
+    analyze.add_argument(
+        "--slo", required=True, help='latency objective, quoted: e.g. --slo "p99<=200ms"'
+    )
     analyze.add_argument(
         "--peak-rps",
-        type=float,
+        type=arguments.positive,
         help="the traffic peak to size for (default: the peak of the run's scenario)",
     )
     analyze.add_argument(
@@ -231,17 +284,26 @@ def build_parser() -> argparse.ArgumentParser:
         "autoscalers are simulated against (default: the run's own)",
     )
     analyze.add_argument("--price", help="price of one replica, e.g. 2.48/h, 1800/month")
+    analyze.add_argument("--currency", default="USD", help="currency of --price (default USD)")
     analyze.add_argument(
-        "--cold-start", default="45s", help="time for a new replica to serve (default 45s)"
+        "--cold-start",
+        type=arguments.duration(0, allow_zero=True),
+        default="45s",
+        help="time for a new replica to serve (default 45s)",
     )
     analyze.add_argument(
         "--headroom",
-        type=float,
+        type=arguments.fraction,
         default=0.2,
         help="fraction of capacity kept free at peak (default 0.2)",
     )
-    analyze.add_argument("--window", default="5s", help="analysis window (default 5s)")
-    analyze.add_argument("--config-dir", type=Path)
+    analyze.add_argument(
+        "--window",
+        type=arguments.duration(MIN_WINDOW_S),
+        default="5s",
+        help="analysis window (default 5s, at least 1s)",
+    )
+    analyze.add_argument("--config-dir", type=arguments.existing_dir)
 
     telemetry = _command(
         commands,
@@ -253,7 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = _command(commands, "report", cmd_report, "write a self-contained HTML report")
     report.add_argument("run_dir", type=Path, metavar="RUN")
-    report.add_argument("-o", "--output", type=Path, help="default: RUN/report.html")
+    report.add_argument(
+        "-o", "--output", type=arguments.output_file, help="default: RUN/report.html"
+    )
     report.add_argument("--open", action="store_true", help="open it in a browser")
 
     gate = _command(
@@ -271,23 +335,48 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RUN_OR_DIR",
         help="a run directory, or a folder of past runs (same scenario and target are used)",
     )
-    gate.add_argument("--candidate", required=True, type=Path, metavar="RUN", help="run to judge")
+    gate.add_argument(
+        "--candidate",
+        required=True,
+        type=Path,
+        action="append",
+        metavar="RUN",
+        help="run to judge, or a folder of runs; repeat for several runs of the candidate",
+    )
     gate.add_argument("--rules", required=True, type=Path, metavar="YAML", help="see examples/")
-    gate.add_argument("--junit", type=Path, metavar="XML", help="JUnit XML, one test per rule")
-    gate.add_argument("--markdown", type=Path, metavar="MD", help="summary for a CI job page")
-    gate.add_argument("--json", type=Path, metavar="JSON", help="every number, as JSON")
-    gate.add_argument("--last", type=int, metavar="K", help="baseline: last K runs of a folder")
+    gate.add_argument(
+        "--junit", type=arguments.output_file, metavar="XML", help="JUnit XML, one test per rule"
+    )
+    gate.add_argument(
+        "--markdown", type=arguments.output_file, metavar="MD", help="summary for a CI job page"
+    )
+    gate.add_argument(
+        "--json", type=arguments.output_file, metavar="JSON", help="every number, as JSON"
+    )
+    gate.add_argument(
+        "--last", type=arguments.positive_count, metavar="K", help="baseline: last K runs"
+    )
 
     compare = _command(commands, "compare", cmd_compare, "compare runs side by side (HTML)")
     compare.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN")
-    compare.add_argument("--slo", help="latency objective, e.g. p99<=200ms")
-    compare.add_argument("-o", "--output", type=Path, default=Path("compare.html"))
+    compare.add_argument("--slo", help='latency objective, quoted: e.g. --slo "p99<=200ms"')
+    compare.add_argument("-o", "--output", type=arguments.output_file, default=Path("compare.html"))
 
     history = _command(commands, "history", cmd_history, "trend of key numbers over runs")
     history.add_argument("runs_dir", type=Path, metavar="DIR")
-    history.add_argument("-o", "--output", type=Path, help="default: DIR/history.html")
+    history.add_argument(
+        "-o", "--output", type=arguments.output_file, help="default: DIR/history.html"
+    )
     history.add_argument("--scenario", help="only runs of this scenario")
     history.add_argument("--target", help="only runs on this target")
+    history.add_argument(
+        "--max-pvalue",
+        type=float,
+        default=0.001,
+        metavar="P",
+        help="change points: significance, 0 < P < 1 (default 0.001, as Apache Otava)",
+    )
+    history.add_argument("--json", type=Path, metavar="JSON", help="runs and change points")
     return parser
 
 
@@ -313,7 +402,7 @@ def _command(
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from benchctl.run import RunOptions, run
+    from benchctl.run import RunOptions
 
     abort_after = _duration_option("--abort-after", args.abort_after)
     telemetry = TelemetryOptions(
@@ -323,7 +412,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         server_pids=tuple(args.server_pid),
         server_process=args.server_process,
     )
-    result = run(
+    from benchctl.analysis.cost import parse_price
+    from benchctl.slo_run import AnswerOptions, run_with_answer
+
+    try:
+        price = parse_price(args.price) if args.price else None
+    except ValueError as exc:
+        raise InputError(f"--price: {exc}") from None
+    currency = _currency_option(args.currency)
+    answer = AnswerOptions(slo=args.slo, price_per_hour=price, currency=currency)
+    result, report = run_with_answer(
         RunOptions(
             scenario=args.scenario,
             target=args.target,
@@ -345,9 +443,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             telemetry=telemetry,
             command=tuple(["benchctl", *sys.argv[1:]]),
         ),
+        answer,
         console=console,
     )
-    if result.run_dir is not None and args.report:
+    if result.run_dir is not None and args.report and report is None:
         path = _write_report(result.run_dir, None)
         console.print(f"report: [bold]{path}[/]")
     if result.status in ("completed", "planned"):
@@ -362,6 +461,14 @@ def _duration_option(flag: str, text: str) -> float:
         raise InputError(f"{flag}: {exc}") from None
 
 
+def _check_traffic(name: str, config_dir: Path | None) -> None:
+    """``--traffic`` must name a scenario that loads; InputError saying which exist."""
+    try:
+        load_scenario(name, config_dir=config_dir)
+    except InputError as exc:
+        raise InputError(f"--traffic: {exc}") from None
+
+
 def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     from benchctl.analysis.answer import print_answer
     from benchctl.analysis.capacity import AnalyzeOptions, analyze_run
@@ -372,8 +479,8 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
         price = parse_price(args.price) if args.price else None
     except ValueError as exc:
         raise InputError(f"--price: {exc}") from None
-    if not 0 <= args.headroom < 1:
-        raise InputError("--headroom must be in [0, 1), e.g. 0.2")
+    if args.traffic is not None:
+        _check_traffic(args.traffic, args.config_dir)
     options = AnalyzeOptions(
         slo=parse_slo(args.slo),
         peak_rps=args.peak_rps,
@@ -383,11 +490,20 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
         window_s=_duration_option("--window", args.window),
         headroom=args.headroom,
         config_dir=args.config_dir,
+        currency=_currency_option(args.currency),
     )
     runs = [RunDir.open(path) for path in args.runs]
     for run in runs:
         print_answer(console, run, analyze_run(run, options))
     return 0
+
+
+def _currency_option(text: str) -> str:
+    """A currency code or symbol: 1-8 letters or a symbol such as €."""
+    value = text.strip()
+    if not value or len(value) > 8 or any(c.isspace() or c.isdigit() for c in value):
+        raise InputError(f"--currency {text!r}: give a code such as USD, EUR or GBP")
+    return value
 
 
 def cmd_telemetry(args: argparse.Namespace, console: Console) -> int:
@@ -444,7 +560,7 @@ def cmd_targets(args: argparse.Namespace, console: Console) -> int:
     for name, path in sorted(available("targets", args.config_dir).items()):
         try:
             target, _ = load_target(str(path))
-            address = target.grpc_address if target.protocol.startswith("grpc") else target.url
+            address = target.grpc_address if "grpc" in target.protocol else target.url
             table.add_row(name, target.kind, target.protocol, address, target.model, _source(path))
         except BenchctlError as exc:
             table.add_row(name, "[red]invalid[/]", "", "", str(exc), str(path))
@@ -532,12 +648,16 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_history(args: argparse.Namespace, console: Console) -> int:
-    from benchctl.reports.history import history_table, load_history, write_history
+    from benchctl.reports import history as h
 
-    rows = load_history(args.runs_dir, scenario=args.scenario, target=args.target)
-    console.print(history_table(rows))
+    rows = h.load_history(args.runs_dir, scenario=args.scenario, target=args.target)
+    shifts = h.history_shifts(rows, max_pvalue=args.max_pvalue)
+    console.print(h.history_table(rows))
+    console.print(h.shifts_table(shifts, args.max_pvalue))
     output = args.output or args.runs_dir / "history.html"
-    console.print(f"history: [bold]{write_history(rows, output=output)}[/]")
+    console.print(f"history: [bold]{h.write_history(rows, output=output, shifts=shifts)}[/]")
+    if args.json:
+        console.print(f"wrote [bold]{h.write_history_json(rows, shifts, output=args.json)}[/]")
     return 0
 
 

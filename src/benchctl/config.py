@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -27,12 +28,35 @@ from pydantic import (
 from benchctl.durations import parse_duration
 from benchctl.errors import InputError
 
+# Above this an open-loop schedule measures the generator, not the server (one generator
+# process sends a few thousand req/s); also keeps the arrival arithmetic finite.
+MAX_RATE = 1_000_000.0
+# Scenario sizes past these are typos that would run for days or exhaust memory.
+MAX_REPEATS = 10_000
+MAX_CONCURRENCY = 100_000
+# A YAML file whose aliases expand past this many nodes is refused ("billion laughs").
+MAX_YAML_NODES = 100_000
+
+
+def _rate_cap(value: float) -> float:
+    if value > MAX_RATE:
+        raise ValueError(
+            f"must be at most {MAX_RATE:,.0f} req/s (got {value:g}): one generator process "
+            "sends a few thousand req/s, so a higher rate would measure the generator"
+        )
+    return value
+
+
 Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
-Rate = Annotated[float, Field(ge=0, description="requests per second")]
+Rate = Annotated[
+    float,
+    Field(ge=0, allow_inf_nan=False, description="requests per second"),
+    AfterValidator(_rate_cap),
+]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -41,17 +65,41 @@ class _Spec(BaseModel):
 class _ScenarioBase(_Spec):
     description: str = ""
     warmup: Seconds = 0.0
-    max_in_flight: int = Field(256, ge=1, description="cap on requests in flight per process")
+    max_in_flight: int = Field(
+        256, ge=1, le=MAX_CONCURRENCY, description="cap on requests in flight per process"
+    )
+
+
+def _check_slo(text: str | None) -> None:
+    """ValueError (for pydantic) when ``text`` is not a latency objective."""
+    if text is None:
+        return
+    from benchctl.analysis.slo import parse_slo
+
+    try:
+        parse_slo(text)
+    except InputError as exc:
+        raise ValueError(str(exc).removeprefix("--slo ")) from None
 
 
 class _ArrivalScenario(_ScenarioBase):
     """Open loop: requests are scheduled at intended times, latency counts from them."""
 
     arrivals: Literal["poisson", "constant"] = "poisson"
-    seed: int = 1
+    seed: int = Field(1, ge=0, lt=2**63)
     drop_after: Seconds = Field(
         1.0, description="a request not sent this long after its intended time is dropped"
     )
+    slo: str | None = Field(
+        None,
+        description="latency objective such as 'p99<=100ms': the run first finds one "
+        "replica's capacity under it (capacity search), then plays this traffic",
+    )
+
+    @model_validator(mode="after")
+    def _slo_parses(self) -> _ArrivalScenario:
+        _check_slo(self.slo)
+        return self
 
 
 class SteadyScenario(_ArrivalScenario):
@@ -76,7 +124,7 @@ class RampScenario(_ArrivalScenario):
 
 class StepScenario(_ArrivalScenario):
     kind: Literal["step"]
-    rates: list[Rate] = Field(min_length=1)
+    rates: list[Rate] = Field(min_length=1, max_length=MAX_REPEATS)
     step_duration: Seconds
 
 
@@ -85,13 +133,13 @@ class SpikeScenario(_ArrivalScenario):
 
     kind: Literal["spike"]
     base_rate: Rate
-    burst_multiplier: float = Field(gt=1)
+    burst_multiplier: float = Field(gt=1, le=1000)
     period: Seconds = 600.0
     burst_at: Seconds | None = Field(None, description="burst start within each period")
     burst_length: Seconds = 60.0
     rise_time: Seconds = 10.0
     fall_time: Seconds | None = None
-    periods: int = Field(3, ge=1)
+    periods: int = Field(3, ge=1, le=MAX_REPEATS)
 
     @model_validator(mode="after")
     def _burst_fits_in_period(self) -> SpikeScenario:
@@ -108,8 +156,12 @@ class SweepScenario(_ScenarioBase):
     """Closed loop: ``N`` requests in flight, for each N in ``levels``."""
 
     kind: Literal["sweep"]
-    levels: list[Annotated[int, Field(ge=1)]] | None = None
-    max_concurrency: int | None = Field(None, ge=1, description="levels 1, 2, 4, ... up to this")
+    levels: list[Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)]] | None = Field(
+        None, max_length=1000
+    )
+    max_concurrency: int | None = Field(
+        None, ge=1, le=MAX_CONCURRENCY, description="levels 1, 2, 4, ... up to this"
+    )
     hold: Seconds = 30.0
 
     @model_validator(mode="after")
@@ -128,12 +180,38 @@ class SweepScenario(_ScenarioBase):
         return [*levels, self.max_concurrency or 1]
 
 
+class CapacityScenario(_ArrivalScenario):
+    """Capacity search: open-loop levels that climb (doubling from ``start_rate``) until the
+    SLO percentile, the error rate or achieved-vs-offered breaks, then bisect between the
+    last good and the first bad level to ``resolution``. Each level is held until
+    ``stable_windows`` consecutive windows agree (throughput within ``tolerance``, the
+    percentile within ``latency_tolerance``) with enough samples, at most ``max_hold``."""
+
+    kind: Literal["capacity"]
+    start_rate: Rate = Field(10.0, gt=0, description="first level (req/s)")
+    max_rate: Rate = Field(5000.0, gt=0, description="never offer more than this (req/s)")
+    resolution: float = Field(0.05, gt=0, lt=1, description="stop when bad/good - 1 <= this")
+    window: Seconds = Field(2.0, gt=0, description="stability window (longer at low rates)")
+    window_samples: int = Field(40, ge=1, description="expected requests per window, at least")
+    stable_windows: int = Field(3, ge=2, le=20, description="consecutive windows that agree")
+    tolerance: float = Field(0.1, gt=0, lt=1, description="throughput agreement, relative")
+    latency_tolerance: float = Field(0.25, gt=0, description="percentile agreement, relative")
+    settle: Seconds = Field(1.0, description="discarded at the start of every level")
+    max_hold: Seconds = Field(30.0, gt=0, description="longest time one level is held")
+    max_duration: Seconds = Field(300.0, gt=0, description="the whole search, at most")
+    cooldown: Seconds = Field(2.0, description="pause after a level that broke the SLO")
+    max_error_rate: float = Field(0.01, ge=0, lt=1, description="errors + dropped, at most")
+
+
 class ReplayScenario(_ArrivalScenario):
     """Replay a CSV trace: a column ``time`` of arrival times (seconds), or ``second,rate``."""
 
     kind: Literal["replay"]
     trace: Path
-    loop: int = Field(1, ge=1, description="replay the trace this many times")
+    loop: int = Field(1, ge=1, le=MAX_REPEATS, description="replay the trace this many times")
+    time_unit: Literal["auto", "s", "ms", "us", "ns"] = Field(
+        "auto", description="unit of numeric 'time' cells; auto: chosen by size, and said"
+    )
 
 
 Scenario = Annotated[
@@ -143,13 +221,14 @@ Scenario = Annotated[
     | StepScenario
     | SpikeScenario
     | SweepScenario
-    | ReplayScenario,
+    | ReplayScenario
+    | CapacityScenario,
     Field(discriminator="kind"),
 ]
 ArrivalScenario = (
     SteadyScenario | SoakScenario | RampScenario | StepScenario | SpikeScenario | ReplayScenario
 )
-SCENARIO_KINDS = ("steady", "ramp", "step", "spike", "soak", "sweep", "replay")
+SCENARIO_KINDS = ("steady", "ramp", "step", "spike", "soak", "sweep", "replay", "capacity")
 _scenario_adapter: TypeAdapter[Any] = TypeAdapter(Scenario)
 
 # Which field ``--rate`` sets, per scenario kind.
@@ -158,6 +237,7 @@ _RATE_FIELD = {
     "soak": "rate",
     "spike": "base_rate",
     "ramp": "end_rate",
+    "capacity": "start_rate",
 }
 # Which fields ``--duration`` sets, per scenario kind.
 _DURATION_FIELD = {
@@ -166,6 +246,7 @@ _DURATION_FIELD = {
     "step": "step_duration",
     "sweep": "hold",
     "ramp": "hold",
+    "capacity": "max_duration",
 }
 
 
@@ -177,7 +258,7 @@ class PayloadSpec(_Spec):
 
     source: Literal["metadata", "file"] = "metadata"
     file: Path | None = Field(None, description="JSON request body or .npy tensor")
-    batch_size: int = Field(1, ge=1)
+    batch_size: int = Field(1, ge=1, le=65536)
     fill: Literal["random", "zeros", "ones"] = "random"
     binary: bool = Field(
         False, description="rest-v2: tensors as raw bytes (binary tensor data extension)"
@@ -185,7 +266,7 @@ class PayloadSpec(_Spec):
     format: Literal["row", "columnar"] = Field(
         "row", description='rest-v1 only: {"instances": rows} or {"inputs": columns}'
     )
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63)
     dims: dict[str, list[int]] = Field(
         default_factory=dict, description="per input, sizes for its dynamic (-1) dims"
     )
@@ -196,6 +277,17 @@ class PayloadSpec(_Spec):
             raise ValueError("source: file needs file: <path to .json or .npy>")
         return self
 
+
+def _printable(value: str) -> str:
+    """No control characters: they cannot go into a URL path or a gRPC field."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"must be printable text without control characters, got {value!r}")
+    if value != value.strip():
+        raise ValueError(f"must not start or end with spaces, got {value!r}")
+    return value
+
+
+Printable = Annotated[str, AfterValidator(_printable)]
 
 ServerKind = Literal["kserve", "triton", "torchserve", "tfserving", "mlserver"]
 Protocol = Literal[
@@ -214,6 +306,10 @@ class LaunchSpec(_Spec):
     hidden_width: int = Field(256, ge=1)
     hidden_layers: int = Field(4, ge=1)
     repeat: int = Field(1, ge=1, description="forward passes per request: the cost knob")
+    cost_ms: float = Field(
+        0.0, ge=0, le=10_000, description="CPU kept busy per request (ms): a set cost, so one "
+        "worker saturates near 1000 / cost_ms req/s"
+    )
     stall_every_s: float = Field(0.0, ge=0)
     stall_for_s: float = Field(0.0, ge=0)
 
@@ -260,8 +356,8 @@ class TargetSpec(_Spec):
     protocol: Protocol = "rest-v2"
     metrics_url: str | None = Field(None, description="the server's Prometheus endpoint")
     management_url: str | None = Field(None, description="TorchServe's management API")
-    model: str = "mlp"
-    model_version: str = ""
+    model: Printable = Field("mlp", min_length=1)
+    model_version: Printable = ""
     signature_name: str = Field("serving_default", description="TF-Serving SignatureDef")
     payload: PayloadSpec = PayloadSpec()
     headers: dict[str, str] = Field(
@@ -337,6 +433,7 @@ def load_scenario(
     data, lines = _read_yaml(path)
     data = dict(data)
     kind = data.get("kind")
+    origins: dict[tuple, str] = {}
     if rate is not None:
         field = _RATE_FIELD.get(str(kind))
         if field is None:
@@ -344,13 +441,15 @@ def load_scenario(
                 f"--rate does not apply to a {kind} scenario: use --set (e.g. --set rates=[10,20])"
             )
         data[field] = rate
+        origins[(field,)] = "--rate"
     if duration is not None:
         field = _DURATION_FIELD.get(str(kind))
         if field is None:
             raise InputError(f"--duration does not apply to a {kind} scenario: use --set")
         data[field] = duration
-    data = apply_overrides(data, overrides, source="--set")
-    scenario = _validate(_scenario_adapter, data, path, lines)
+        origins[(field,)] = "--duration"
+    data = apply_overrides(data, overrides, source="--set", origins=origins)
+    scenario = _validate(_scenario_adapter, data, path, lines, origins)
     if isinstance(scenario, ReplayScenario) and not scenario.trace.is_absolute():
         scenario = scenario.model_copy(update={"trace": (path.parent / scenario.trace)})
     return scenario, path
@@ -362,8 +461,9 @@ def load_target(
     """Load, override and validate a target profile. Returns (target, source file)."""
     path = find_spec_file(name, "targets", config_dir)
     data, lines = _read_yaml(path)
-    data = apply_overrides(dict(data), overrides, source="--target-set")
-    target = _validate(TypeAdapter(TargetSpec), data, path, lines)
+    origins: dict[tuple, str] = {}
+    data = apply_overrides(dict(data), overrides, source="--target-set", origins=origins)
+    target = _validate(TypeAdapter(TargetSpec), data, path, lines, origins)
     payload_file = target.payload.file
     if payload_file is not None and not payload_file.is_absolute():
         candidate = path.parent / payload_file
@@ -373,18 +473,25 @@ def load_target(
     return target, path
 
 
-def apply_overrides(data: dict, overrides: Iterable[str], *, source: str) -> dict:
-    """Apply ``key=value`` / ``a.b=value`` overrides; values are parsed as YAML scalars."""
+def apply_overrides(
+    data: dict, overrides: Iterable[str], *, source: str, origins: dict[tuple, str] | None = None
+) -> dict:
+    """Apply ``key=value`` / ``a.b=value`` overrides; values are parsed as YAML scalars.
+
+    ``origins`` (if given) records which flag set each field path, e.g. ``("rate",) ->
+    "--set rate"``, so a bad value is blamed on the command line, not on the YAML file."""
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise InputError(f"{source} {item!r}: expected key=value (e.g. burst_multiplier=4)")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
+            value = _load_yaml_text(raw, source) if raw.strip() else ""
+        except (yaml.YAMLError, InputError):
             value = raw
         node = data
         *parents, leaf = key.strip().split(".")
+        if origins is not None:
+            origins[(*parents, leaf)] = f"{source} {key.strip()}"
         for part in parents:
             child = node.get(part)
             node[part] = dict(child) if isinstance(child, Mapping) else {}
@@ -394,20 +501,69 @@ def apply_overrides(data: dict, overrides: Iterable[str], *, source: str) -> dic
 
 
 def _read_yaml(path: Path) -> tuple[Mapping, dict[tuple, int]]:
+    """The mapping in a YAML file and its field lines; InputError naming the file and the
+    problem for unreadable, non-UTF-8, invalid or alias-bomb YAML."""
     try:
-        text = path.read_text()
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"{where}: invalid YAML: {problem}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}); save the file as UTF-8"
+        ) from None
+    node, data = _compose_and_load(text, str(path))
     if not isinstance(data, Mapping):
         raise InputError(f"{path}: expected a mapping of fields (key: value) at the top level")
     return data, _line_map(node)
+
+
+def _load_yaml_text(text: str, where: str) -> Any:
+    return _compose_and_load(text, where)[1]
+
+
+def _compose_and_load(text: str, where: str) -> tuple[Any, Any]:
+    """(node tree, Python data) of one YAML document with the safe loader, refusing
+    documents whose aliases expand past MAX_YAML_NODES nodes or nest too deeply."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            size = _expanded_size(node, {})
+            if size > MAX_YAML_NODES:
+                raise InputError(
+                    f"{where}: YAML too large once its aliases (*name) are expanded "
+                    f"({size:,} values; at most {MAX_YAML_NODES:,}): write the values out"
+                )
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        place = f"{where}:{mark.line + 1}" if mark else where
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{place}: invalid YAML: {problem}") from None
+    except RecursionError:
+        raise InputError(f"{where}: invalid YAML: nested too deeply") from None
+    finally:
+        loader.dispose()
+    return node, data
+
+
+def _expanded_size(node: Any, memo: dict[int, int]) -> int:
+    """Nodes in the tree with every alias expanded (shared subtrees counted per use)."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = MAX_YAML_NODES + 1  # a cycle (recursive alias) counts as too large
+    if isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(item, memo) for item in node.value)
+    else:
+        size = 1
+    memo[id(node)] = min(size, MAX_YAML_NODES + 1)
+    return size
 
 
 def _line_map(node: Any, prefix: tuple = ()) -> dict[tuple, int]:
@@ -425,15 +581,30 @@ def _line_map(node: Any, prefix: tuple = ()) -> dict[tuple, int]:
     return lines
 
 
-def _validate(adapter: TypeAdapter, data: Any, path: Path, lines: dict[tuple, int]) -> Any:
+def _validate(
+    adapter: TypeAdapter,
+    data: Any,
+    path: Path,
+    lines: dict[tuple, int],
+    origins: Mapping[tuple, str] | None = None,
+) -> Any:
     try:
         return adapter.validate_python(data)
     except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, path, lines)) from None
+        raise InputError(describe_validation_error(exc, path, lines, origins)) from None
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply") from None
 
 
-def describe_validation_error(exc: ValidationError, path: Path, lines: dict[tuple, int]) -> str:
-    """One line: ``file:line: field 'x': what is wrong (allowed: ...)``."""
+def describe_validation_error(
+    exc: ValidationError,
+    path: Path,
+    lines: dict[tuple, int],
+    origins: Mapping[tuple, str] | None = None,
+) -> str:
+    """One line: ``file:line: field 'x': what is wrong (allowed: ...)``; a field set on the
+    command line (``origins``: field path -> flag) is blamed on that flag instead:
+    ``--rate: field 'rate' of scenarios/steady.yaml: ...``."""
     errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     error = errors[0]
     loc = tuple(part for part in error["loc"] if not _is_union_tag(part, error))
@@ -443,6 +614,11 @@ def describe_validation_error(exc: ValidationError, path: Path, lines: dict[tupl
         if line:
             break
     where = f"{path}:{line}" if line else str(path)
+    for depth in range(len(loc), 0, -1):
+        flag = (origins or {}).get(tuple(str(p) for p in loc[:depth]))
+        if flag:
+            where = f"{flag} (for {path})"
+            break
     field = ".".join(str(p) for p in loc) or "(top level)"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "union_tag_invalid" or (error["type"] == "union_tag_not_found"):

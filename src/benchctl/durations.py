@@ -1,13 +1,18 @@
 """Parse and format human durations such as ``90s``, ``10m``, ``1h30m``, ``250ms``."""
 
+import math
 import re
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+MAX_SECONDS = 366 * 86400.0  # a year: longer is a typo (and overflows time arithmetic)
 
 
 def parse_duration(value: str | float | int) -> float:
-    """Seconds in ``value``: a number (seconds) or a string like ``1h30m``; ValueError if not."""
+    """Seconds in ``value``: a number (seconds) or a string like ``1h30m``.
+
+    ValueError (one line, with the allowed forms) for text that is not a duration, a
+    negative, infinite or NaN value, or one longer than a year."""
     if isinstance(value, bool):
         raise ValueError("expected a duration like 30s, 10m, 1h30m or a number of seconds")
     if isinstance(value, int | float):
@@ -23,8 +28,12 @@ def parse_duration(value: str | float | int) -> float:
                     f"{value!r} is not a duration: use e.g. 30s, 10m, 1h30m, 250ms"
                 ) from None
             seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+    if not math.isfinite(seconds):
+        raise ValueError(f"{value!r} is not a finite duration: use e.g. 30s, 10m, 1h30m")
     if seconds < 0:
         raise ValueError(f"{value!r}: a duration cannot be negative")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"{value!r}: a duration is at most 366d")
     return seconds
 
 

@@ -10,12 +10,15 @@ import json
 import os
 import re
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchctl.errors import InputError
+from benchctl.errors import DamagedFileError, InputError
 
 SCHEMA_VERSION = 1
 RUN_JSON = "run.json"
@@ -27,6 +30,7 @@ REPORT = "report.html"
 DEFAULT_RUNS_DIR = Path("runs")
 
 COMPLETED, INTERRUPTED, FAILED, RUNNING = "completed", "interrupted", "failed", "running"
+DAMAGED = "damaged"  # run.json unreadable: listed, never used as data
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,8 @@ class RunDir:
 
     @classmethod
     def open(cls, path: Path | str) -> RunDir:
-        """An existing run; InputError (one line) if ``path`` is not one."""
+        """An existing run; InputError (one line) if ``path`` is not one or its run.json
+        is damaged (not UTF-8, not JSON, not an object)."""
         run = cls(Path(path))
         if not (run.path / RUN_JSON).is_file():
             raise InputError(f"{path}: not a run directory (no {RUN_JSON}); see `benchctl runs`")
@@ -64,21 +69,56 @@ class RunDir:
         return self.path / name
 
     def write_json(self, name: str, data: Any) -> Path:
-        """Write JSON atomically: readers never see half a file."""
-        path = self.path / name
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-        os.replace(temporary, path)
+        """Write JSON atomically: readers never see half a file; never through a symlink."""
+        text = json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
+        return self.write_text(name, text)
+
+    def write_text(self, name: str, text: str, *, mode: int = 0o644) -> Path:
+        """Write ``name`` (may contain ``/``) inside the run atomically (see write_atomic)."""
+        return self.write_bytes(name, text.encode("utf-8"), mode=mode)
+
+    def write_bytes(self, name: str, data: bytes, *, mode: int = 0o644) -> Path:
+        with self.output(name, mode=mode) as temporary:
+            temporary.write_bytes(data)
+        return self.path / name
+
+    @contextmanager
+    def output(self, name: str, *, mode: int = 0o644) -> Iterator[Path]:
+        """A fresh temporary file to fill (``df.to_parquet(tmp)``, ``fig.savefig(tmp)``);
+        on success it replaces ``RUN/name``. InputError if ``name`` or a folder between the
+        run directory and it is a symbolic link (benchctl writes only inside the run)."""
+        path = self.inside(name)
+        with atomic_output(path, mode=mode) as temporary:
+            yield temporary
+
+    def mkdir(self, name: str) -> Path:
+        """A folder inside the run (created if missing); InputError if it is a symlink."""
+        path = self.inside(name)
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            raise InputError(f"{path}: exists and is not a plain folder; remove it to write here")
+        path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def inside(self, name: str) -> Path:
+        """``RUN/name`` after checking no part of it below the run directory is a symlink."""
+        relative = Path(name)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise InputError(f"{name}: not a path inside the run directory {self.path}")
+        current = self.path
+        for part in relative.parts[:-1]:
+            current = current / part
+            if current.is_symlink():
+                raise InputError(
+                    f"{current}: is a symbolic link; benchctl writes only inside the run "
+                    "directory: remove the link"
+                )
+            if not current.exists():
+                current.mkdir()
+        return self.path / relative
+
     def read_json(self, name: str) -> dict[str, Any]:
-        path = self.path / name
-        try:
-            return json.loads(path.read_text())
-        except FileNotFoundError:
-            raise InputError(f"{path}: missing") from None
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        """A JSON object from the run; InputError naming the file and the problem."""
+        return read_json_file(self.path / name)
 
     def update_run(self, **fields: Any) -> dict[str, Any]:
         data = self.read_json(RUN_JSON)
@@ -88,21 +128,116 @@ class RunDir:
 
 
 def list_runs(base: Path = DEFAULT_RUNS_DIR) -> list[tuple[RunDir, dict[str, Any]]]:
-    """Every readable run under ``base``, oldest first, with its run.json."""
+    """Every run under ``base``, oldest first, with its run.json.
+
+    A run whose run.json cannot be read is still listed, as ``{"status": "damaged",
+    "damage": "<one line>"}``, so one bad run never hides the others."""
     runs = []
     if base.is_dir():
         for path in sorted(base.iterdir()):
             if (path / RUN_JSON).is_file():
                 try:
-                    info = json.loads((path / RUN_JSON).read_text())
-                    runs.append((RunDir(path), _recover_orphan(path, info)))
-                except json.JSONDecodeError:
-                    continue
+                    info = _recover_orphan(path, read_json_file(path / RUN_JSON))
+                except InputError as exc:
+                    info = {"id": path.name, "status": DAMAGED, "damage": str(exc)}
+                runs.append((RunDir(path), info))
     return runs
+
+
+def read_json_file(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``; InputError: missing, not UTF-8, not JSON, not an object."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: damaged: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start})"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: damaged: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{path}: damaged: JSON nested too deeply") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: damaged: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def read_parquet(path: Path, columns: list[str] | None = None) -> Any:
+    """A Parquet file as a pandas DataFrame (only ``columns`` if given).
+
+    DamagedFileError (an InputError and a ValueError) naming the file if it is missing,
+    empty, truncated, not Parquet, or lacks one of ``columns``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        raise DamagedFileError(f"{path}: missing")
+    try:
+        parquet = pq.ParquetFile(path)
+        names = set(parquet.schema_arrow.names)
+        lacking = [c for c in columns or () if c not in names]
+        if lacking:
+            raise DamagedFileError(
+                f"{path}: damaged: lacks column{'s' if len(lacking) > 1 else ''} "
+                f"{', '.join(lacking)} (has {', '.join(sorted(names)) or 'none'})"
+            )
+        return parquet.read(columns=columns).to_pandas()
+    except (OSError, pa.ArrowException) as exc:
+        first = " ".join(str(exc).split()) or type(exc).__name__
+        raise DamagedFileError(
+            f"{path}: damaged: not a readable Parquet file ({first[:120]})"
+        ) from None
+
+
+def write_atomic(path: Path, data: bytes | str, *, mode: int = 0o644) -> Path:
+    """Write ``path`` whole or not at all, never through a symlink (see atomic_output)."""
+    with atomic_output(Path(path), mode=mode) as temporary:
+        temporary.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return Path(path)
+
+
+@contextmanager
+def atomic_output(path: Path, *, mode: int = 0o644) -> Iterator[Path]:
+    """Yield a new temporary file beside ``path`` (same suffix, created with O_EXCL so a
+    planted link is never opened); after the block it atomically replaces ``path``
+    (``os.replace`` swaps the directory entry: it never follows a link there). InputError if
+    ``path`` is a symlink or a folder, or its folder cannot be made; on error the temporary
+    file is removed and ``path`` is untouched."""
+    path = Path(path)
+    if path.is_symlink():
+        raise InputError(f"{path}: is a symbolic link; refusing to write through it")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent
+        )
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(f"{path}: a part of this path is a file, not a folder") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror}") from None
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.]+", "-", text).strip("-")[:40] or "x"
+
 
 def _recover_orphan(path: Path, info: dict[str, Any]) -> dict[str, Any]:
     """Recovery hook (issue 10, see benchctl.recovery): a run left ``running`` by a killed
@@ -116,4 +251,4 @@ def _recover_orphan(path: Path, info: dict[str, Any]) -> dict[str, Any]:
     if done is None:
         return info
     sys.stderr.write(f"benchctl: {done.message(path)}\n")
-    return json.loads((path / RUN_JSON).read_text())
+    return read_json_file(path / RUN_JSON)

@@ -1,6 +1,7 @@
 """Autoscaler simulators against replica counts worked out by hand from the controllers' rules."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,10 +16,12 @@ from benchctl.analysis.autoscale import (
     default_kpa_candidates,
     detect_spikes,
     hpa_proposal,
+    prescale_floor,
     prescale_windows,
     recommend,
     simulate_hpa,
     simulate_kpa,
+    simulate_worst_phase,
     spike_advice,
 )
 from benchctl.errors import InputError
@@ -166,12 +169,143 @@ def test_totals_and_cost():
     assert result.summary()["replica_hours"] == 2
 
 
+# ----------------------------------------------------------------------------- HPA metric pipeline
+
+# KEDA's Prometheus trigger on rate(counter[1m]), scraped every 15 s, AverageValue 100 rps/pod.
+KEDA_1M = HpaPolicy(
+    1,
+    10,
+    "rps_per_replica",
+    100,
+    rate_window_s=60,
+    scrape_interval_s=15,
+    source="external",
+    counter="offered",
+)
+
+
+def test_step_seen_through_rate_1m_is_ready_at_about_150_s():
+    """Step 100 -> 500 rps at 60 s, 100 rps per pod, 30 s pod start, KEDA on rate[1m].
+
+    Scrapes every 15 s; at a sync, rate() is the increase between the first and last scrape
+    inside (now - 60 s, now] over their 45 s span. Counter: 100/s before 60 s, 500/s after.
+    Sync 60: (C60 - C15) / 45 = 100 -> 1 pod. Sync 75: (C75 - C30) / 45 =
+    (30 x 100 + 15 x 500) / 45 = 233.3; KEDA's metric is the total over currentReplicas (1):
+    ratio 2.33 -> ceil(233.3 / 100) = 3 (the Pods 4 policy allows 5). Sync 90: (15 x 100 +
+    30 x 500) / 45 = 366.7 over 3 pods = 1.22 -> 4. Sync 105: 500 / 400 = 1.25 -> 5.
+    The fifth pod is ready at 105 + 30 = 135 s: 500 rps over fewer than 5 pods exceeds the
+    100 rps capacity from 60 to 134 s: 75 s. With the first sync 14 s later in the 15 s loop
+    every decision is 14 s later: ready at 149 s, 89 s violated (the worst phase). The
+    ideal metric (the previous second) gives 15 s sync + 30 s start = 45 s.
+    """
+    traffic = step(100, 500, 60, 600)
+    model = flat_model()
+    result = simulate_hpa(traffic, model, KEDA_1M)
+    assert result.replicas[[74, 75, 90, 105]].tolist() == [1, 3, 4, 5]
+    assert result.metric[4] == pytest.approx(700 / 3)  # the sync at 75 s
+    assert result.ready[134] == 4 and result.ready[135] == 5
+    assert result.slo_violation_seconds == 75
+    late = simulate_hpa(traffic, model, replace(KEDA_1M, sync_phase_s=14))
+    assert late.ready[148] == 4 and late.ready[149] == 5
+    assert late.slo_violation_seconds == 89
+    worst = simulate_worst_phase(traffic, model, KEDA_1M, phases=15)
+    assert worst.slo_violation_seconds == 89 and worst.phase_s == 14
+    assert worst.phase_violations_s == tuple(75.0 + p for p in range(15))
+    ideal = simulate_hpa(traffic, model, HpaPolicy(1, 10, "rps_per_replica", 100))
+    assert ideal.slo_violation_seconds == 45
+
+
+def test_a_10_s_spike_seen_through_rate_1m():
+    """100 rps with a 10 s spike to 500 rps at 60 s, KEDA on rate[1m] (as above).
+
+    The ideal metric samples the previous second at each sync (59 s, 74 s): 100 rps, so it
+    never sees the spike. rate[1m] at the sync at 75 s: (C75 - C30) / 45 = (30 x 100 +
+    10 x 500 + 5 x 100) / 45 = 188.9 -> ceil(1.889) = 2 pods (ready at 105, after the spike).
+    Syncs 90 and 105 still see 8,500 / 45 = 188.9 over 2 pods: ratio 0.94, inside the 0.1
+    tolerance; from 120 s the rate is 100 -> 1 pod, but the 300 s scale-down window keeps
+    the highest recommendation of the last 300 s: the 2 of 105 s, until 405 s.
+    """
+    traffic = Traffic.from_arrays([0, 60, 70, 600], [100, 500, 100, 100])
+    model = flat_model()
+    ideal = simulate_hpa(traffic, model, HpaPolicy(1, 10, "rps_per_replica", 100))
+    assert set(ideal.replicas) == {1}
+    seen = simulate_hpa(traffic, model, KEDA_1M)
+    assert seen.metric[4] == pytest.approx(8500 / 45)
+    assert seen.replicas[[74, 75, 104, 404]].tolist() == [1, 2, 2, 2]
+    assert seen.replicas[405] == 1
+    assert seen.slo_violation_seconds == 10  # the spike itself: no pod is ready in time
+
+
+def test_success_counter_saturates_so_overload_scales_slowly():
+    """The same step, but the query counts completions: a pod completes at most 120 rps.
+
+    Sync 75: (30 x 100 + 15 x 120) / 45 = 106.7 over 1 pod: inside the tolerance, 1 pod.
+    Sync 90: (15 x 100 + 30 x 120) / 45 = 113.3 -> ceil(1.133) = 2 (ready at 120).
+    Syncs 105..150 read 120..200 over 2 pods (ratio 0.6 -> ceil(1.2) = 2; 0.8; 1.0): 2.
+    Sync 165: 45 s at 240 (2 ready x 120) -> 240 / 200 = 1.2 -> 3 (ready at 195).
+    Syncs 180..225: 240, 240, 280, 320 over 3 pods: 0.8 -> ceil(2.4) = 3; 0.93, 1.07 inside.
+    Sync 240: 360 over 3 = 1.2 -> 4 (ready at 270). Syncs 255..285: 0.9 (inside), 0.9, 1.0.
+    Sync 300: (15 x 360 + 30 x 480) / 45 = 440 over 4 = 1.1, just outside the tolerance in
+    float64 (|1 - 1.1| = 0.10000000000000009, as in the controller's Go): ceil(4.4) = 5,
+    ready at 330. SLO violated from 60 to 329 s: 270 s, against 75 s on the offered rate.
+    """
+    traffic = step(100, 500, 60, 600)
+    result = simulate_hpa(traffic, flat_model(), replace(KEDA_1M, counter="completions"))
+    assert result.replicas[[89, 90, 164, 165, 239, 240, 299, 300]].tolist() == [
+        1, 2, 2, 3, 3, 4, 4, 5,
+    ]  # fmt: skip
+    assert result.ready[329] == 4 and result.ready[330] == 5
+    assert result.slo_violation_seconds == 270
+
+
+def test_cron_floor_prescales_and_costs_replica_seconds():
+    """A KEDA cron trigger of 5 replicas from 60 to 180 s (a floor the HPA also proposes).
+
+    At the sync at 60 s the cron proposes 5 (ratio 5/1 outside the tolerance) while the
+    rate proposes 1: the HPA takes the larger, 5 (Pods 4 / Percent 100 allow 5).
+    They are ready at 90 s, before the 500 rps step at 120 s: no SLO violation. The floor
+    ends at 180 s; the rate then asks for 5 anyway.
+    """
+    traffic = step(100, 500, 120, 600)
+    floor = np.where((traffic.t >= 60) & (traffic.t < 180), 5.0, 0.0)
+    result = simulate_hpa(traffic, flat_model(), KEDA_1M, floor=floor)
+    assert result.replicas[[59, 60]].tolist() == [1, 5]
+    assert result.slo_violation_seconds == 0
+    plain = simulate_hpa(traffic, flat_model(), KEDA_1M)
+    assert plain.slo_violation_seconds == 75
+    assert result.replica_seconds > plain.replica_seconds
+
+
+def test_prescale_floor_follows_the_cron_minutes():
+    # Bursts 300 s after each 10-minute boundary, 60 s long, lead 75 s: from minute
+    # floor(225 / 60) = 3 to minute ceil(360 / 60) = 6 of every 10: [180, 360) s, [780, 960) s.
+    t = np.arange(0.0, 1200.0)
+    floor = prescale_floor(t, 600, 60, lead_s=75, replicas=7, phase_s=300)
+    assert floor is not None
+    assert floor[[179, 180, 359, 360, 779, 780]].tolist() == [0, 7, 7, 0, 0, 7]
+    assert prescale_floor(t, 450, 60, lead_s=75, replicas=7) is None
+
+
+def test_node_provisioning_delays_pods_beyond_the_pool():
+    """2 pods fit on the existing nodes; the 3rd and 4th wait 120 s more for a new node."""
+    model = replace(flat_model(cold=30), pool_pods=2, node_start_s=120)
+    result = simulate_hpa(step(100, 400, 60, 600), model, RPS_100)
+    assert result.replicas[75] == 4
+    assert result.ready[104] == 1 and result.ready[105] == 2 and result.ready[224] == 2
+    assert result.ready[225] == 4
+    assert result.slo_violation_seconds == 165  # 60..224
+
+
 # ----------------------------------------------------------------------------- KPA
 
 
 def kpa_model(cold: float = 0.0) -> ReplicaModel:
-    # 100 ms per request below 60 rps: concurrency = 0.1 x rps.
+    # 100 ms per request below 60 rps: concurrency = 0.1 x rps; beyond 60 rps per pod the
+    # excess queues (mean latency constant, so the queue is the fluid max(0, x + (r - 60)dt)).
     return flat_model(capacity=50.0, max_rps=60.0, latency=100.0, cold=cold)
+
+
+FULL = {"target_utilization_percentage": 100.0}  # the arithmetic tests aim at the target itself
 
 
 def test_kpa_steady_load_gives_ceil_concurrency_over_target():
@@ -179,14 +313,18 @@ def test_kpa_steady_load_gives_ceil_concurrency_over_target():
     result = simulate_kpa(
         Traffic.from_arrays([0, 300], [100, 100]),
         kpa_model(),
-        KpaPolicy(target=3),
+        KpaPolicy(target=3, **FULL),
         initial_replicas=1,
     )
     assert result.replicas[-1] == 4
     settled = simulate_kpa(
-        Traffic.from_arrays([0, 300], [100, 100]), kpa_model(), KpaPolicy(target=3)
+        Traffic.from_arrays([0, 300], [100, 100]), kpa_model(), KpaPolicy(target=3, **FULL)
     )
     assert set(settled.replicas) == {4} and not settled.panic.any()
+    # Knative's default target utilization is 70%: 3 x 0.7 = 2.1 in flight -> ceil(10/2.1) = 5.
+    assert KpaPolicy(target=3).target_utilization_percentage == 70
+    default = simulate_kpa(Traffic.from_arrays([0, 120], [100, 100]), kpa_model(), KpaPolicy(3))
+    assert set(default.replicas) == {5}
     utilization = KpaPolicy(target=5, target_utilization_percentage=70)  # aims at 3.5 in flight
     assert (
         simulate_kpa(Traffic.from_arrays([0, 120], [100, 100]), kpa_model(), utilization).replicas[
@@ -196,39 +334,82 @@ def test_kpa_steady_load_gives_ceil_concurrency_over_target():
     )
 
 
-def test_kpa_panics_at_the_right_tick_and_holds_its_pods():
-    # 100 rps (10 in flight, 2 pods at target 5); 3x burst from 100 s to 110 s.
+def test_kpa_panic_sees_the_queue_of_an_overload():
+    """Knative panic with queueing concurrency, by hand.
+
+    100 rps on 2 pods (10 in flight, target 5 at 100%); 300 rps from 100 s to 110 s. Each pod
+    serves at most 60 rps, so from step 100 the 2 ready pods serve 120 rps and 180 requests
+    a second queue: in flight = served x 0.1 s + queue = 12 + 180 = 192 at step 100,
+    12 + 360 = 372 at step 101. Tick 102 (panic window 6 s = steps 96..101):
+    (4 x 10 + 192 + 372) / 6 = 100.67 -> ceil(100.67 / 5) = 21 pods >= 200% of 2: panic,
+    21 pods (the stable window, (58 x 10 + 564) / 60 = 19.07 -> 4, is overruled).
+    With no cold start the 21 pods drain the queue in step 102 (360 + 300 - 21 x 60 < 0):
+    30 in flight from then on. Tick 104: steps 98..103 = (10 + 10 + 192 + 372 + 30 + 30) / 6
+    = 107.3 -> 22 (22/21 < 2: no new panic, but panic holds the maximum): 22 pods.
+    Tick 106: (192 + 372 + 4 x 30) / 6 = 114 -> 23 pods. The capped model (latency at
+    capacity, no queue) saw (4 x 10 + 2 x 30) / 6 = 16.7 -> 4 pods.
+    Panic last held at 102 s and ends at the first tick after 162 s: 164. There the stable
+    window (steps 104..163) is (6 x 30 + 54 x 10) / 60 = 12 -> 3 pods, but scale-down is
+    limited to half the ready pods: floor(23/2) = 11; tick 166: floor(11/2) = 5; tick 168:
+    stable (2 x 30 + 58 x 10) / 60 = 10.7 -> 3 >= floor(5/2).
+    """
     traffic = Traffic.from_arrays([0, 100, 110, 400], [100, 300, 100, 100])
-    result = simulate_kpa(traffic, kpa_model(), KpaPolicy(target=5))
+    result = simulate_kpa(traffic, kpa_model(), KpaPolicy(target=5, **FULL))
     panic = np.flatnonzero(result.panic)
-    # Tick 100 s sees 94..99 s (all 10): no panic. Tick 102 s: 4 x 10 + 2 x 30 over 6 s = 16.7
-    # -> ceil(16.7/5) = 4 pods >= 200% of 2 ready: panic.
     assert panic[0] == 102
-    assert result.replicas[[99, 102, 104, 106]].tolist() == [2, 4, 5, 6]
-    # The condition last held at 102 s; panic ends at the first tick after 102 + 60 s.
+    assert result.replicas[[99, 102, 104, 106, 108]].tolist() == [2, 21, 22, 23, 23]
     assert panic[-1] == 163 and panic.size == 62
-    # No scale-down while panicking, though the stable window wanted 3 long before.
-    assert set(result.replicas[106:164]) == {6}
-    # At 164 s: stable average (6 x 30 + 54 x 10)/60 = 12 -> 3 pods (max scale-down 6/2 = 3).
-    assert result.replicas[164] == 3
+    assert set(result.replicas[106:164]) == {23}
+    assert result.replicas[[164, 166, 168]].tolist() == [11, 5, 3]
+    # The stable-window average each tick read, e.g. tick 102: 1144 / 60.
+    assert result.metric[50] == pytest.approx(1144 / 60)
 
 
 def test_kpa_scale_down_delay_and_scale_to_zero():
     traffic = Traffic.from_arrays([0, 50, 400], [100, 0, 0])
-    result = simulate_kpa(traffic, kpa_model(), KpaPolicy(target=5, min_scale=0))
+    result = simulate_kpa(traffic, kpa_model(), KpaPolicy(target=5, min_scale=0, **FULL))
     # Stable window empty of traffic at 110 s; zero after the 30 s grace period.
     changes = np.flatnonzero(np.diff(result.replicas)) + 1
     assert changes.tolist() == [80, 140]
     assert result.replicas[-1] == 0
-    delayed = simulate_kpa(traffic, kpa_model(), KpaPolicy(target=5, scale_down_delay_s=60))
+    delayed = simulate_kpa(traffic, kpa_model(), KpaPolicy(target=5, scale_down_delay_s=60, **FULL))
     assert delayed.replicas[80] == 2 and delayed.replicas[-1] == 1
+
+
+def test_kpa_scale_from_zero_counts_the_requests_the_activator_holds():
+    """Scale from zero and back, by hand (target 5 at 100%, 4 s pod start, min scale 0).
+
+    No traffic until 100 s: 0 pods. Then 10 rps; with no pod the activator holds them and
+    reports them as in flight: 10, 20, 30, ... at steps 100, 101, 102, ...
+    Tick 102: stable (10 + 20) / 60 = 0.5 -> 1 pod; panic window (10 + 20) / 6 = 5 -> 1,
+    not 2x the (at least 1) ready pods: 1 pod, ready at 106.
+    Tick 104: panic window 100 / 6 = 16.7 -> 4 pods >= 2 x 1: panic, 4 pods (ready at 108).
+    Tick 106: (10 + 20 + ... + 60) / 6 = 35 -> 7 pods: 7. The pod ready at 106 drains the 60
+    held requests (60 + 10 - 60 = 10 left, then 0): 11 and 1 in flight at steps 106, 107.
+    Steps 100..105 had no ready pod: 6 s of SLO violation, 60 requests late.
+    Panic last held at 106 s, ends at tick 168: stable 1 in flight -> 1 pod, limited to
+    floor(7/2) = 3; tick 170: 1. Traffic stops at 300 s: the stable window is empty at tick
+    360 (steps 300..359), zero pods after the 30 s grace: 390 s.
+    """
+    traffic = Traffic.from_arrays([0, 100, 300, 500], [0, 10, 0, 0])
+    result = simulate_kpa(
+        traffic, kpa_model(cold=4), KpaPolicy(target=5, min_scale=0, max_scale=0, **FULL)
+    )
+    assert result.replicas[99] == 0
+    assert result.replicas[[102, 104, 106, 167, 168, 170]].tolist() == [1, 4, 7, 7, 3, 1]
+    assert result.ready[105] == 0 and result.ready[106] == 1 and result.ready[108] == 4
+    assert result.slo_violation_seconds == 6
+    assert result.late_or_dropped_requests == pytest.approx(60)
+    assert result.replicas[389] == 1 and result.replicas[390] == 0
+    # Target burst capacity 211 > 7 pods x 5: the activator never leaves the request path.
+    assert result.activator_seconds == pytest.approx(2 * 250)  # 250 ticks, 2 s .. 500 s
 
 
 def test_kpa_cold_start_violates_slo_through_a_short_burst():
     traffic = Traffic.from_arrays([0, 100, 110, 400], [100, 300, 100, 100])
-    result = simulate_kpa(traffic, kpa_model(cold=20.0), KpaPolicy(target=5))
+    result = simulate_kpa(traffic, kpa_model(cold=20.0), KpaPolicy(target=5, **FULL))
     assert result.slo_violation_seconds == 10  # pods asked for at 102 s serve at 122 s
-    assert result.ready[121] == 2 and result.ready[122] == 4
+    assert result.ready[121] == 2 and result.ready[122] == 21  # 21 as in the panic test
 
 
 # ----------------------------------------------------------------------------- search and advice
@@ -273,8 +454,9 @@ def test_default_candidate_grids():
     assert {p.scale_down_stabilization_s for p in hpa} == {60, 300}
     kpa = default_kpa_candidates(model, peak=640)
     assert {p.min_scale for p in kpa} == {0, 1, 4, 7}
-    # 100 rps x 50 ms = 5 in flight at capacity -> targets 3, 3.5, 4, 4.5.
-    assert {p.target for p in kpa} == {3.0, 3.5, 4.0, 4.5}
+    # 100 rps x 50 ms = 5 in flight at capacity: the target; utilization is the headroom.
+    assert {p.target for p in kpa} == {5.0}
+    assert {p.target_utilization_percentage for p in kpa} == {60, 70, 80, 90}
     with pytest.raises(InputError, match="no candidate"):
         recommend(step(1, 1, 1, 2), model, price_per_hour=1, candidates=[])
 

@@ -162,7 +162,8 @@ def test_kserve_manifest_knative_mode():
     assert annotations["autoscaling.knative.dev/window"] == "90s"
     assert annotations["autoscaling.knative.dev/panic-window-percentage"] == "15.0"
     assert annotations["autoscaling.knative.dev/panic-threshold-percentage"] == "250.0"
-    assert annotations["autoscaling.knative.dev/target-utilization-percentage"] == "100.0"
+    # Knative's own default, written out so a cluster default cannot change it
+    assert annotations["autoscaling.knative.dev/target-utilization-percentage"] == "70.0"
     assert annotations["autoscaling.knative.dev/scale-down-delay"] == "30s"
     predictor = doc["spec"]["predictor"]
     assert predictor["minReplicas"] == 1 and predictor["maxReplicas"] == 9

@@ -137,12 +137,18 @@ def test_replay_bad_trace_names_file_line_and_field(tmp_path: Path):
         plan_scenario(ReplayScenario(kind="replay", trace=trace))
 
 
-def test_warmup_is_its_own_phase_and_must_fit():
+def test_warmup_is_its_own_phase_and_never_eats_a_level():
     plan = plan_scenario(SteadyScenario(kind="steady", rate=1, duration=60, warmup=10))
     assert plan.phases[0].name == "warmup" and plan.phases[0].end == 10
     assert plan.phase_index(np.array([5.0, 15.0])).tolist() == [0, 1]
-    with pytest.raises(InputError, match="warmup"):
-        plan_scenario(SteadyScenario(kind="steady", rate=1, duration=5, warmup=10))
+    assert plan.notes == ()
+    # A 5 s run with a 10 s warm-up: the warm-up is cut to half the run (2.5 s), with a note.
+    short = plan_scenario(SteadyScenario(kind="steady", rate=1, duration=5, warmup=10))
+    assert [(p.name, p.start, p.end) for p in short.phases] == [
+        ("warmup", 0.0, 2.5),
+        ("steady", 2.5, 5.0),
+    ]
+    assert len(short.notes) == 1 and "10s to 2.5s" in short.notes[0]
 
 
 @pytest.mark.parametrize("name", ["steady", "ramp", "step", "spike", "soak", "sweep", "replay"])

@@ -1,26 +1,36 @@
-"""Autoscaler simulation and recommendation: Kubernetes HPA v2 and the Knative KPA.
+"""Autoscaler simulation and recommendation: Kubernetes HPA v2 (alone or driven by KEDA) and
+the Knative KPA.
 
 Both simulators step a per-replica model (``ReplicaModel``) through an offered-load trace on
-a uniform grid of ``dt`` seconds and replay the controller's own arithmetic. Modeling choices:
+a uniform grid of ``dt`` seconds and replay the controller's own arithmetic
+(kubernetes pkg/controller/podautoscaler ``horizontal.go`` and ``replica_calculator.go``;
+knative/serving ``pkg/autoscaler/scaling/autoscaler.go``). Modeling choices:
 
-* Cold start: a pod added at time t serves from t + cold_start_s. It counts in the replica
-  count at once (it is billed, and HPA's formula sees it in currentReplicas) but serves
-  nothing until ready. As in Kubernetes' replica calculator, not-ready pods are left out of
-  the metric average and, when the ready pods ask for a scale-up, counted as using 0 of the
-  target, so a scale-up already under way is not asked for twice. Scale-down removes
-  not-ready pods first (the ReplicaSet's deletion order).
+* Pod start: a pod added at time t serves from t + cold_start_s (+ node_start_s when it does
+  not fit on the nodes that exist: ``pool_pods``; nodes once added stay for the trace). It
+  counts in the replica count at once (it is billed, and the HPA sees it in currentReplicas)
+  but serves nothing until ready. Scale-down removes the least ready pods first.
 * Serving: ready pods share the offered rate evenly, each up to its saturation throughput;
-  the excess is counted as late or dropped requests (nothing carries to the next step).
+  the excess is counted as late or dropped requests (SLO accounting carries nothing over).
 * SLO violation: a step with traffic violates the SLO when any request is late or dropped,
   the per-replica rate exceeds capacity_rps, or latency_ms(rate) exceeds slo_ms.
-* Metrics: HPA "rps_per_replica" is the offered rate per ready pod (rejected requests
-  included, as an ingress or request counter sees them) averaged over metric_window_s (0: the
-  last step); "cpu_utilization" is served rate / max_rps per ready pod, in percent. KPA
-  concurrency is offered rate x latency (Little's law), the latency taken at
-  min(per-pod rate, capacity_rps): an overload never looks worse than load at capacity, so
-  simulated scale-up is never faster than the real one.
-* A controller acts on samples up to the previous step: HPA every sync_period_s, KPA every
-  tick_s, the first time one period after the trace starts. The trace starts in steady state
+* HPA metric, as the manifest measures it: a counter (``counter``: "offered" arrivals, or
+  "completions", which saturate at what the ready pods serve) scraped every
+  ``scrape_interval_s`` and read as Prometheus ``rate(counter[rate_window_s])`` at each sync:
+  the counter's increase between the first and the last scrape inside the window over their
+  time span (what ``rate()`` returns for a window it fully covers). ``source`` "external" is
+  KEDA's AverageValue metric (the total over currentReplicas, ready or not:
+  GetExternalPerPodMetricReplicas); "pods" a per-pod metric averaged over ready pods, with
+  not-ready pods counted as 0 on a scale-up (calcPlainMetricReplicas). A zero window and
+  scrape interval is the ideal metric: the previous step. The first sync comes
+  ``sync_phase_s`` after the trace starts, then every ``sync_period_s``.
+* KPA metric: requests in flight (Little's law from the *mean* latency, queueing included):
+  a fixed part served x base and a queue whose per-pod length follows the pointwise
+  stationary fluid approximation x' = r - mu*x/(s + x) (Wang, Tipper & Cui 1996), whose
+  fixed point is the M/M/1-shaped mean s*r/(mu - r) and which grows by r - mu per second
+  beyond saturation mu: overload is seen, not capped. Requests that find no ready pod wait
+  at the activator and count too; a request waits at most request_timeout_s.
+* A controller acts on samples up to the previous step. The trace starts in steady state
   (the replicas the policy settles at for the first rate) unless initial_replicas is given.
 """
 
@@ -29,7 +39,8 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
@@ -39,13 +50,19 @@ from benchctl.errors import InputError
 
 FloatArray = npt.NDArray[np.float64]
 HpaMetric = Literal["rps_per_replica", "cpu_utilization"]
+HpaCounter = Literal["offered", "completions"]
+HpaSource = Literal["pods", "external"]
 KpaMetric = Literal["concurrency", "rps"]
 Select = Literal["Max", "Min", "Disabled"]
 
 _EPS = 1e-9
 _HPA_METRICS = ("rps_per_replica", "cpu_utilization")
+_HPA_COUNTERS = ("offered", "completions")
+_HPA_SOURCES = ("pods", "external")
 _KPA_METRICS = ("concurrency", "rps")
 _SELECTS = ("Max", "Min", "Disabled")
+KNATIVE_TARGET_BURST_CAPACITY = 211.0  # config-autoscaler target-burst-capacity default
+KNATIVE_TIMEOUT_S = 300.0  # revision timeoutSeconds default
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -98,35 +115,104 @@ class Traffic:
 
 
 @dataclass(frozen=True)
+class MeanLatency:
+    """Mean response time (ms) of one replica at per-replica throughput x:
+    ``base_ms + scale / (x_max - x)``, infinite from x_max on (scale in ms x rps).
+
+    For M/M/1 with service rate mu: base 0, scale 1000, x_max mu. The queueing part's
+    requests in flight at x are s*x/(x_max - x) with s = scale / 1000 (Little's law).
+    """
+
+    base_ms: float
+    scale: float
+    x_max: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.base_ms) and self.base_ms >= 0):
+            raise InputError("mean latency: base_ms must be a finite number >= 0")
+        if not (math.isfinite(self.scale) and self.scale >= 0):
+            raise InputError("mean latency: scale must be a finite number >= 0")
+        _check_positive("mean latency x_max", self.x_max)
+
+    @property
+    def queue_scale(self) -> float:
+        """s: the queueing part's in-flight count is s*x/(x_max - x)."""
+        return self.scale / 1000.0
+
+    def ms(self, x: float | FloatArray) -> Any:
+        """Mean latency (ms) at per-replica throughput ``x``; inf at and beyond x_max."""
+        xs = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = self.x_max - xs
+            queue = np.where(gap > 0, self.scale / np.where(gap > 0, gap, 1.0), np.inf)
+            out = np.where(queue == np.inf, np.inf, self.base_ms + queue)
+        return float(out) if out.ndim == 0 else out
+
+    def in_flight(self, x: float) -> float:
+        """Stationary requests in flight per replica at throughput ``x`` (Little's law)."""
+        if x <= 0:
+            return 0.0
+        if x >= self.x_max:
+            return math.inf
+        return x * self.base_ms / 1000.0 + self.queue_scale * x / (self.x_max - x)
+
+
+@dataclass(frozen=True)
 class ReplicaModel:
-    """What one replica can do, however the curve behind it was fitted."""
+    """What one replica can do, however the curve behind it was fitted.
+
+    ``latency_ms`` is the SLO percentile at a per-replica rate (it should accept a numpy
+    array; a scalar-only function is vectorized once per simulation). ``mean`` is the mean
+    latency curve for Little's law; without it, a constant ``latency_ms(0)`` up to max_rps.
+    """
 
     capacity_rps: float  # highest per-replica throughput meeting the SLO
     max_rps: float  # per-replica saturation throughput (>= capacity)
-    latency_ms: Callable[[float], float]  # quantile at a per-replica rate; inf if saturated
+    latency_ms: Callable[[Any], Any]  # SLO quantile at a per-replica rate; inf if saturated
     cold_start_s: float  # a new pod serves this long after it is created
     slo_ms: float
+    mean: MeanLatency | None = None
+    node_start_s: float = 0.0  # added to a pod's start when it needs a new node
+    pool_pods: int | None = None  # pods the existing nodes hold; None: room for any number
+    request_timeout_s: float = KNATIVE_TIMEOUT_S  # longest a queued request waits
 
     def __post_init__(self) -> None:
         _check_positive("capacity_rps", self.capacity_rps)
         _check_positive("slo_ms", self.slo_ms)
         if self.max_rps < self.capacity_rps:
             raise InputError("replica model: max_rps must be >= capacity_rps")
-        if self.cold_start_s < 0:
-            raise InputError("replica model: cold_start_s must be >= 0")
+        if self.cold_start_s < 0 or self.node_start_s < 0:
+            raise InputError("replica model: cold_start_s and node_start_s must be >= 0")
+        if self.pool_pods is not None and self.pool_pods < 0:
+            raise InputError("replica model: pool_pods must be >= 0")
+        _check_positive("request_timeout_s", self.request_timeout_s)
 
     def replicas_for(self, rps: float) -> int:
         """Replicas that serve ``rps`` with each at or under capacity."""
         return max(1, _ceil(rps / self.capacity_rps))
 
-    def latency_s(self, rate: float) -> float:
-        """Latency for Little's law at a per-pod ``rate``, taken at most at capacity."""
-        latency = self.latency_ms(min(rate, self.capacity_rps))
-        return (latency if math.isfinite(latency) else self.slo_ms) / 1000.0
+    @property
+    def mean_latency(self) -> MeanLatency:
+        """The mean latency curve (given, or constant at zero-load latency up to max_rps)."""
+        if self.mean is not None:
+            return self.mean
+        zero = float(self.latency_ms(0.0))
+        return MeanLatency(zero if math.isfinite(zero) else self.slo_ms, 0.0, self.max_rps)
 
     def concurrency_at(self, rate: float) -> float:
-        """In-flight requests per pod at a per-pod ``rate``."""
-        return rate * self.latency_s(rate)
+        """Stationary in-flight requests per pod at a per-pod ``rate`` (inf when saturated)."""
+        return self.mean_latency.in_flight(rate)
+
+    def latency_array(self, rates: FloatArray) -> FloatArray:
+        """``latency_ms`` over an array of rates, in one call when the function allows it."""
+        rates = np.asarray(rates, dtype=float)
+        try:
+            out = np.asarray(self.latency_ms(rates), dtype=float)
+            if out.shape == rates.shape:
+                return out
+        except (TypeError, ValueError):
+            pass
+        return np.array([float(self.latency_ms(float(r))) for r in rates])
 
 
 @dataclass(frozen=True)
@@ -150,10 +236,14 @@ DEFAULT_SCALE_DOWN = (ScalingPolicy("Percent", 100, 15),)
 
 @dataclass(frozen=True)
 class HpaPolicy:
-    """An autoscaling/v2 HorizontalPodAutoscaler and the controller flags it runs under.
+    """An autoscaling/v2 HorizontalPodAutoscaler, the metric pipeline that feeds it and the
+    controller flags it runs under.
 
     ``target`` is requests/s per pod for "rps_per_replica", percent of max_rps for
-    "cpu_utilization". ``sync_period_s`` and ``tolerance`` are kube-controller-manager flags.
+    "cpu_utilization". ``counter``, ``source``, ``rate_window_s`` and ``scrape_interval_s``
+    say what the rps metric measures (see the module docstring); ``sync_period_s``,
+    ``tolerance`` and ``sync_phase_s`` are kube-controller-manager's. Defaults are the ideal
+    metric (the previous step's offered rate per ready pod).
     """
 
     min_replicas: int
@@ -168,17 +258,33 @@ class HpaPolicy:
     scale_up_select: Select = "Max"
     scale_down: tuple[ScalingPolicy, ...] = DEFAULT_SCALE_DOWN
     scale_down_select: Select = "Max"
-    metric_window_s: float = 0.0
+    rate_window_s: float = 0.0
+    scrape_interval_s: float = 0.0
+    counter: HpaCounter = "offered"
+    source: HpaSource = "pods"
+    sync_phase_s: float = 0.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_replicas <= self.max_replicas:
             raise InputError("HPA policy: need 1 <= min_replicas <= max_replicas")
         if self.metric not in _HPA_METRICS:
             raise InputError(f"HPA policy: metric must be one of {', '.join(_HPA_METRICS)}")
+        if self.counter not in _HPA_COUNTERS:
+            raise InputError(f"HPA policy: counter must be one of {', '.join(_HPA_COUNTERS)}")
+        if self.source not in _HPA_SOURCES:
+            raise InputError(f"HPA policy: source must be one of {', '.join(_HPA_SOURCES)}")
         _check_positive("HPA target", self.target)
         _check_positive("sync_period_s", self.sync_period_s)
-        if self.tolerance < 0 or self.metric_window_s < 0:
-            raise InputError("HPA policy: tolerance and metric_window_s must be >= 0")
+        if self.tolerance < 0 or self.rate_window_s < 0 or self.scrape_interval_s < 0:
+            raise InputError(
+                "HPA policy: tolerance, rate_window_s and scrape_interval_s must be >= 0"
+            )
+        if 0 < self.rate_window_s < 2 * self.scrape_interval_s:
+            raise InputError(
+                "HPA policy: rate_window_s must hold two scrapes (>= 2 x scrape_interval_s)"
+            )
+        if not 0 <= self.sync_phase_s < self.sync_period_s:
+            raise InputError("HPA policy: sync_phase_s must be in [0, sync_period_s)")
         for window in (self.scale_up_stabilization_s, self.scale_down_stabilization_s):
             if not 0 <= window <= 3600:
                 raise InputError("HPA policy: stabilization windows must be 0..3600 s")
@@ -187,11 +293,25 @@ class HpaPolicy:
         if not self.scale_up or not self.scale_down:
             raise InputError("HPA policy: scale_up and scale_down need at least one policy")
 
+    @property
+    def keda(self) -> bool:
+        """True when this is KEDA's external AverageValue metric."""
+        return self.source == "external"
+
     def describe(self) -> str:
-        unit = " rps/replica" if self.metric == "rps_per_replica" else "% CPU"
+        if self.metric == "rps_per_replica":
+            unit = f" rps/replica ({self.counter}"
+            if self.rate_window_s:
+                unit += (
+                    f", rate[{self.rate_window_s:g}s] scraped every {self.scrape_interval_s:g} s"
+                )
+            unit += ")"
+        else:
+            unit = "% CPU"
+        who = "KEDA/HPA" if self.keda else "HPA"
         return (
-            f"HPA {self.min_replicas}-{self.max_replicas} replicas, target {self.target:g}{unit},"
-            f" scale-down window {self.scale_down_stabilization_s} s"
+            f"{who} {self.min_replicas}-{self.max_replicas} replicas, target"
+            f" {self.target:g}{unit}, scale-down window {self.scale_down_stabilization_s} s"
         )
 
 
@@ -200,14 +320,16 @@ class KpaPolicy:
     """A Knative Pod Autoscaler configuration (per-revision annotations plus config-autoscaler).
 
     ``target`` is in-flight requests (or requests/s) per pod; the autoscaler aims at
-    target x target_utilization_percentage / 100. ``max_scale`` 0 means unbounded and
-    ``container_concurrency`` 0 means no hard limit, as in Knative.
+    target x target_utilization_percentage / 100 (Knative's default 70%). ``max_scale`` 0
+    means unbounded and ``container_concurrency`` 0 means no hard limit, as in Knative.
+    ``target_burst_capacity`` (default 211, -1: always) decides when the activator stays in
+    the request path: while ready pods x target - panic-window concurrency < it.
     """
 
     target: float
     metric: KpaMetric = "concurrency"
     container_concurrency: int = 0
-    target_utilization_percentage: float = 100.0
+    target_utilization_percentage: float = 70.0
     stable_window_s: float = 60.0
     panic_window_percentage: float = 10.0
     panic_threshold_percentage: float = 200.0
@@ -218,6 +340,7 @@ class KpaPolicy:
     max_scale_down_rate: float = 2.0
     tick_s: float = 2.0
     scale_to_zero_grace_s: float = 30.0
+    target_burst_capacity: float = KNATIVE_TARGET_BURST_CAPACITY
 
     def __post_init__(self) -> None:
         if self.metric not in _KPA_METRICS:
@@ -241,6 +364,8 @@ class KpaPolicy:
         _check_positive("tick_s", self.tick_s)
         if self.scale_down_delay_s < 0 or self.scale_to_zero_grace_s < 0:
             raise InputError("KPA policy: delays must be >= 0")
+        if self.target_burst_capacity < 0 and self.target_burst_capacity != -1:
+            raise InputError("KPA policy: target_burst_capacity must be >= 0 or -1")
 
     @property
     def panic_window_s(self) -> float:
@@ -266,7 +391,12 @@ Policy = HpaPolicy | KpaPolicy
 
 @dataclass(frozen=True, eq=False)
 class SimResult:
-    """Per-step arrays of one simulation and their totals."""
+    """Per-step arrays of one simulation and their totals.
+
+    ``phase_s`` is the controller's first-sync offset simulated; ``phase_violations_s`` the
+    SLO-violation seconds of every phase tried (this result is the worst of them).
+    ``activator_seconds`` (KPA) is the time the activator stayed in the request path.
+    """
 
     kind: Literal["hpa", "kpa"]
     control_period_s: float  # HPA sync period or KPA tick
@@ -286,10 +416,14 @@ class SimResult:
     replica_seconds: float
     cost: float
     max_replicas: int
+    metric: FloatArray | None = None  # what the controller read at each of its syncs/ticks
+    phase_s: float = 0.0
+    phase_violations_s: tuple[float, ...] = ()
+    activator_seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         """The totals as a JSON-ready dict."""
-        return {
+        out: dict[str, Any] = {
             "kind": self.kind,
             "slo_violation_seconds": self.slo_violation_seconds,
             "late_or_dropped_requests": self.late_or_dropped_requests,
@@ -299,6 +433,12 @@ class SimResult:
             "max_replicas": self.max_replicas,
             "panic_seconds": float(self.panic.sum() * self.dt),
         }
+        if self.phase_violations_s:
+            out["worst_phase_s"] = self.phase_s
+            out["slo_violation_seconds_by_phase"] = list(self.phase_violations_s)
+        if self.kind == "kpa":
+            out["activator_in_path_seconds"] = self.activator_seconds
+        return out
 
 
 @dataclass(frozen=True)
@@ -350,60 +490,137 @@ def simulate_hpa(
     dt: float = 1.0,
     price_per_hour: float = 0.0,
     initial_replicas: int | None = None,
+    floor: FloatArray | None = None,
 ) -> SimResult:
-    """Replay the HPA v2 controller (sync, tolerance, stabilization, policies) over ``traffic``."""
+    """Replay the HPA v2 controller (sync, tolerance, stabilization, policies) over ``traffic``.
+
+    ``floor`` (replicas per step, optional) is a second metric such as KEDA's cron trigger:
+    while it is above 0 the HPA also proposes it (an AverageValue 1 metric), and takes the
+    larger proposal. Work in Python is per sync, not per step: between syncs the pods are
+    fixed, so the steps are filled with array operations.
+    """
     grid = _on_grid(traffic, dt)
     t, offered = grid.t, grid.rps
     n = t.size
     start = (
         _hpa_settled(policy, model, offered[0]) if initial_replicas is None else initial_replicas
     )
-    pods = [-math.inf] * start
+    fleet = _Fleet(model, start)
     recs: list[tuple[float, int]] = [(float(t[0]), start)]  # maybeInitScaleDownStabilizationWindow
     ups: list[tuple[float, int]] = []
     downs: list[tuple[float, int]] = []
-    every, window = _steps(policy.sync_period_s, dt), _steps(policy.metric_window_s, dt)
-    offered_sum = np.concatenate(([0.0], np.cumsum(offered)))
-    util_sum = [0.0]
-    util_count = [0]
+    every = _steps(policy.sync_period_s, dt)
+    phase = round(policy.sync_phase_s / dt) % every
+    ticks = list(range(phase or every, n, every))
+    reader = _MetricReader(policy, model, dt, n)
     desired = start
     out = _Arrays(n)
-    for i in range(n):
-        now = float(t[i])
-        if i > 0 and i % every == 0:
-            ready, current, low = _ready_count(pods, now), len(pods), max(0, i - window)
-            if policy.metric == "rps_per_replica":
-                metric = (offered_sum[i] - offered_sum[low]) / (i - low) / max(ready, 1)
-            else:
-                count = util_count[i] - util_count[low]
-                metric = (util_sum[i] - util_sum[low]) / count if count else math.nan
+    metric_seen = np.full(len(ticks), np.nan)
+    bounds = [0, *ticks, n]
+    for k, (a, b) in enumerate(pairwise(bounds)):
+        if a > 0:
+            now = float(t[a])
+            current, ready = len(fleet), fleet.ready_count(now)
             if not policy.min_replicas <= current <= policy.max_replicas:
                 new = desired = _clamp(current, policy.min_replicas, policy.max_replicas)
-            elif ready > 0 and math.isfinite(metric):
-                new, desired = _hpa_sync(policy, now, current, ready, metric, recs, ups, downs)
             else:
-                new = current  # no metrics from any ready pod: the controller does nothing
+                proposal, metric_seen[k - 1] = reader.proposal(a, current, ready)
+                if floor is not None and floor[a] > 0:
+                    cron = _external_proposal(current, float(floor[a]), 1.0, policy.tolerance)
+                    proposal = cron if proposal is None else max(proposal, cron)
+                if proposal is None:
+                    new = current  # no metric: the controller does nothing
+                else:
+                    new, desired = _hpa_decide(policy, now, current, proposal, recs, ups, downs)
             _record_event(ups, downs, now, current, new)
-            _resize(pods, new, now, model.cold_start_s)
-        ready = _ready_count(pods, now)
-        served = out.step(i, offered[i], len(pods), ready, model.max_rps, desired)
-        util_sum.append(util_sum[-1] + (served / ready / model.max_rps * 100.0 if ready else 0.0))
-        util_count.append(util_count[-1] + (1 if ready else 0))
-    return out.finish("hpa", policy.sync_period_s, dt, grid, model, price_per_hour)
+            fleet.resize(new, now)
+        ready = fleet.ready_at(t[a:b])
+        served = out.fill(a, b, offered[a:b], len(fleet), ready, model.max_rps, desired)
+        reader.record(a, b, offered[a:b], served, ready)
+    result = out.finish("hpa", policy.sync_period_s, dt, grid, model, price_per_hour)
+    return replace(result, metric=metric_seen, phase_s=phase * dt)
 
 
-def _hpa_sync(
+class _MetricReader:
+    """What the HPA reads at a sync: a scraped counter's rate() or averaged CPU."""
+
+    def __init__(self, policy: HpaPolicy, model: ReplicaModel, dt: float, n: int) -> None:
+        self.policy, self.model, self.dt = policy, model, dt
+        self.cum = np.zeros(n + 1)  # the counter (requests) at each step boundary
+        self.util = np.zeros(n + 1)  # cumulative CPU percent of steps with a ready pod
+        self.busy = np.zeros(n + 1)  # cumulative count of steps with a ready pod
+        self.first = 0.0  # the counter's rate before the trace (steady state)
+        self.scrape = _steps(policy.scrape_interval_s, dt) if policy.scrape_interval_s else 1
+        self.window = round(policy.rate_window_s / dt)
+
+    def record(
+        self, a: int, b: int, offered: FloatArray, served: FloatArray, ready: FloatArray
+    ) -> None:
+        counted = offered if self.policy.counter == "offered" else served
+        if a == 0:
+            self.first = float(counted[0])
+        self.cum[a + 1 : b + 1] = self.cum[a] + np.cumsum(counted) * self.dt
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cpu = np.where(ready > 0, served / np.maximum(ready, 1) / self.model.max_rps * 100, 0)
+        self.util[a + 1 : b + 1] = self.util[a] + np.cumsum(cpu)
+        self.busy[a + 1 : b + 1] = self.busy[a] + np.cumsum(ready > 0)
+
+    def rate(self, i: int) -> float | None:
+        """Prometheus rate(counter[window]) at step i: increase between the first and last
+        scrape in (now - window, now] over their span; the previous interval if the window
+        is 0; None with fewer than two scrapes."""
+        last = (i // self.scrape) * self.scrape
+        if self.window <= self.scrape:
+            first = last - self.scrape
+        else:
+            first = (math.floor((i - self.window) / self.scrape) + 1) * self.scrape
+            if last - first < self.scrape:
+                return None
+        return (self._counter(last) - self._counter(first)) / ((last - first) * self.dt)
+
+    def _counter(self, j: int) -> float:
+        return float(self.cum[j]) if j >= 0 else j * self.dt * self.first
+
+    def proposal(self, i: int, current: int, ready: int) -> tuple[int | None, float]:
+        """(replica proposal or None without a metric, the metric value read)."""
+        policy = self.policy
+        if policy.metric == "cpu_utilization":
+            low = max(0, i - max(1, self.window))
+            count = self.busy[i] - self.busy[low]
+            if not count or ready == 0:
+                return None, math.nan
+            metric = float((self.util[i] - self.util[low]) / count)
+            return hpa_proposal(current, ready, metric / policy.target, policy.tolerance), metric
+        total = self.rate(i)
+        if total is None:
+            return None, math.nan
+        if policy.keda:
+            return _external_proposal(current, total, policy.target, policy.tolerance), total
+        if ready == 0:
+            return None, total
+        ratio = total / ready / policy.target
+        return hpa_proposal(current, ready, ratio, policy.tolerance), total
+
+
+def _external_proposal(current: int, total: float, target: float, tolerance: float) -> int:
+    """GetExternalPerPodMetricReplicas: usage over target x currentReplicas (ready or not);
+    outside the tolerance, ceil(usage / target)."""
+    ratio = total / (target * max(current, 1))
+    if abs(1.0 - ratio) <= tolerance:
+        return current
+    return _ceil(total / target)
+
+
+def _hpa_decide(
     policy: HpaPolicy,
     now: float,
     current: int,
-    ready: int,
-    metric: float,
+    proposal: int,
     recs: list[tuple[float, int]],
     ups: list[tuple[float, int]],
     downs: list[tuple[float, int]],
 ) -> tuple[int, int]:
     """One controller pass: (replicas to set, raw proposal); ``recs`` gets the proposal."""
-    proposal = hpa_proposal(current, ready, metric / policy.target, policy.tolerance)
     stabilized = _stabilize(
         recs,
         now,
@@ -536,7 +753,12 @@ def simulate_kpa(
     price_per_hour: float = 0.0,
     initial_replicas: int | None = None,
 ) -> SimResult:
-    """Replay the Knative Pod Autoscaler (stable/panic windows, delays, bounds) over ``traffic``."""
+    """Replay the Knative Pod Autoscaler (stable/panic windows, delays, bounds) over ``traffic``.
+
+    The concurrency it averages is Little's law with queueing (``_InFlight``); with the rps
+    metric, the offered rate. The activator is in the request path while there is no ready
+    pod or the excess burst capacity is negative (autoscaler.go).
+    """
     grid = _on_grid(traffic, dt)
     t, offered = grid.t, grid.rps
     n = t.size
@@ -544,24 +766,32 @@ def simulate_kpa(
     start = (
         _kpa_settled(policy, model, offered[0]) if initial_replicas is None else initial_replicas
     )
-    pods = [-math.inf] * start
+    fleet = _Fleet(model, start)
     every = _steps(policy.tick_s, dt)
     stable_w, panic_w = _steps(policy.stable_window_s, dt), _steps(policy.panic_window_s, dt)
-    metric_sum = [0.0]
+    metric_sum = np.zeros(n + 1)
+    flight = _InFlight(model, dt, offered[0], start)
     panic_since: float | None = None  # last tick over the panic threshold, while panicking
     max_panic_pods = 0
     delay: list[tuple[float, int]] = []
     zero_since: float | None = None
     desired = start
     panic = np.zeros(n, dtype=bool)
+    ticks = list(range(every, n, every))
+    seen = np.full(len(ticks), np.nan)
+    activator = 0
     out = _Arrays(n)
-    for i in range(n):
-        now = float(t[i])
-        if i > 0 and i % every == 0:
-            ready = _ready_count(pods, now)
-            stable = (metric_sum[i] - metric_sum[max(0, i - stable_w)]) / min(i, stable_w)
-            burst = (metric_sum[i] - metric_sum[max(0, i - panic_w)]) / min(i, panic_w)
+    bounds = [0, *ticks, n]
+    for k, (a, b) in enumerate(pairwise(bounds)):
+        if a > 0:
+            now = float(t[a])
+            ready = fleet.ready_count(now)
+            stable = (metric_sum[a] - metric_sum[max(0, a - stable_w)]) / min(a, stable_w)
+            burst = (metric_sum[a] - metric_sum[max(0, a - panic_w)]) / min(a, panic_w)
+            seen[k - 1] = stable
             want_stable, want_panic, over = kpa_counts(policy, ready, stable, burst)
+            if ready == 0 or _activator_in_path(policy, ready, burst):
+                activator += 1
             if over:
                 panic_since = now
             elif panic_since is not None and panic_since + policy.stable_window_s < now - _EPS:
@@ -575,16 +805,68 @@ def simulate_kpa(
                 delay.append((now, want))
                 want = max(d[1] for d in delay)
             desired = want
-            new, zero_since = _kpa_bounds(policy, want, len(pods), now, zero_since)
-            _resize(pods, new, now, model.cold_start_s)
-        ready = _ready_count(pods, now)
-        out.step(i, offered[i], len(pods), ready, pod_max, desired)
-        value = offered[i]
+            new, zero_since = _kpa_bounds(policy, want, len(fleet), now, zero_since)
+            fleet.resize(new, now)
+        ready = fleet.ready_at(t[a:b])
+        served = out.fill(a, b, offered[a:b], len(fleet), ready, pod_max, desired)
         if policy.metric == "concurrency":
-            value *= model.latency_s(offered[i] / max(ready, 1))
-        metric_sum.append(metric_sum[-1] + value)
-        panic[i] = panic_since is not None
-    return out.finish("kpa", policy.tick_s, dt, grid, model, price_per_hour, panic)
+            values = flight.advance(offered[a:b], served, ready)
+        else:
+            values = offered[a:b]
+        metric_sum[a + 1 : b + 1] = metric_sum[a] + np.cumsum(values)
+        panic[a:b] = panic_since is not None
+    result = out.finish("kpa", policy.tick_s, dt, grid, model, price_per_hour, panic)
+    return replace(
+        result,
+        metric=seen,
+        activator_seconds=float(activator * every * dt),
+    )
+
+
+class _InFlight:
+    """Requests in flight over all pods (what queue-proxies and the activator report).
+
+    Per step: served x base (the fixed part of the mean latency) plus a queue Q that the
+    ready pods share. Per pod, x = Q / ready follows x' = r - mu*x/(s + x) (pointwise
+    stationary fluid approximation), integrated by a backward Euler step, which is stable
+    for any dt and whose fixed point is the stationary s*r/(mu - r); with s = 0 it is the
+    fluid queue max(0, x + (r - mu)dt). Without ready pods arrivals wait at the activator.
+    A queue never holds more than request_timeout_s of arrivals.
+    """
+
+    def __init__(self, model: ReplicaModel, dt: float, rate: float, pods: int) -> None:
+        mean = model.mean_latency
+        self.base_s, self.s, self.mu = mean.base_ms / 1000.0, mean.queue_scale, mean.x_max
+        self.dt, self.timeout = dt, model.request_timeout_s
+        per_pod = rate / pods if pods else 0.0
+        queue = self.s * per_pod / (self.mu - per_pod) if 0 < per_pod < self.mu else 0.0
+        self.queue = queue * pods
+
+    def advance(self, offered: FloatArray, served: FloatArray, ready: FloatArray) -> FloatArray:
+        out = np.empty(offered.size)
+        queue, s, mu, dt = self.queue, self.s, self.mu, self.dt
+        for j in range(offered.size):
+            pods, arriving = float(ready[j]), float(offered[j]) * dt
+            if pods <= 0:
+                queue += arriving
+            else:
+                c = queue / pods + arriving / pods
+                b = s - c + mu * dt
+                queue = pods * (-b + math.sqrt(b * b + 4.0 * s * c)) / 2.0
+            queue = min(queue, float(offered[j]) * self.timeout) if offered[j] > 0 else queue
+            out[j] = float(served[j]) * self.base_s + queue
+        self.queue = queue
+        return out
+
+
+def _activator_in_path(policy: KpaPolicy, ready: int, burst: float) -> bool:
+    """Excess burst capacity floor(ready x target - panic concurrency - TBC) < 0."""
+    if policy.target_burst_capacity == 0:
+        return False
+    if policy.target_burst_capacity < 0:
+        return True
+    total = policy.container_concurrency or policy.target
+    return math.floor(ready * total - burst - policy.target_burst_capacity) < 0
 
 
 def kpa_counts(policy: KpaPolicy, ready: int, stable: float, burst: float) -> tuple[int, int, bool]:
@@ -620,14 +902,15 @@ def _kpa_settled(policy: KpaPolicy, model: ReplicaModel, rps: float) -> int:
     """The pod count the stable window settles at for a constant ``rps``."""
     if rps <= 0:
         return policy.min_scale
-    pods = 1
-    for _ in range(20):
-        total = rps if policy.metric == "rps" else rps * model.latency_s(rps / pods)
-        settled = _clamp(
-            _ceil(total / policy.effective_target),
-            max(1, policy.min_scale),
-            policy.max_scale or math.inf,
-        )
+    pods, top = 1, policy.max_scale or math.inf
+    for _ in range(60):
+        if policy.metric == "rps":
+            want = _ceil(rps / policy.effective_target)
+        else:
+            per_pod = model.concurrency_at(rps / pods)
+            finite = math.isfinite(per_pod)
+            want = _ceil(per_pod * pods / policy.effective_target) if finite else 2 * pods
+        settled = _clamp(want, max(1, policy.min_scale), top)
         if settled == pods:
             break
         pods = settled
@@ -635,24 +918,53 @@ def _kpa_settled(policy: KpaPolicy, model: ReplicaModel, rps: float) -> int:
 
 
 def _pod_limit(model: ReplicaModel, container_concurrency: int) -> float:
-    """Per-pod throughput under a hard in-flight limit: the largest r with r x latency <= cc."""
+    """Per-pod throughput under a hard in-flight limit: the largest r with in-flight <= cc."""
     if container_concurrency <= 0:
         return model.max_rps
-
-    def in_flight(rate: float) -> float:
-        latency = model.latency_ms(rate)
-        return rate * latency / 1000.0 if math.isfinite(latency) else math.inf
-
-    if in_flight(model.max_rps) <= container_concurrency:
+    if model.concurrency_at(model.max_rps) <= container_concurrency:
         return model.max_rps
     low, high = 0.0, model.max_rps
     for _ in range(60):
         mid = (low + high) / 2
-        low, high = (mid, high) if in_flight(mid) <= container_concurrency else (low, mid)
+        fits = model.concurrency_at(mid) <= container_concurrency
+        low, high = (mid, high) if fits else (low, mid)
     return low
 
 
 # ----------------------------------------------------------------------------- shared stepping
+
+
+class _Fleet:
+    """The pods that exist, as the times they become ready (sorted; -inf: ready already)."""
+
+    def __init__(self, model: ReplicaModel, count: int) -> None:
+        self.model = model
+        self.times: list[float] = [-math.inf] * count
+        self.pool = math.inf if model.pool_pods is None else max(model.pool_pods, count)
+        self.array = np.array(self.times)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def resize(self, count: int, now: float) -> None:
+        """Add pods that serve after their start (and a new node's, beyond the pool), or
+        remove the least ready ones."""
+        if count > len(self.times):
+            for index in range(len(self.times), count):
+                start = self.model.cold_start_s
+                if index >= self.pool:
+                    start += self.model.node_start_s
+                bisect.insort(self.times, now + start)
+            self.pool = max(self.pool, count)
+        else:
+            del self.times[count:]
+        self.array = np.array(self.times)
+
+    def ready_count(self, now: float) -> int:
+        return bisect.bisect_right(self.times, now + _EPS)
+
+    def ready_at(self, times: FloatArray) -> FloatArray:
+        return np.searchsorted(self.array, times + _EPS, side="right").astype(float)
 
 
 class _Arrays:
@@ -664,16 +976,19 @@ class _Arrays:
         self.served = np.zeros(n)
         self.desired = np.zeros(n)
 
-    def step(
-        self, i: int, offered: float, replicas: int, ready: int, pod_max: float, desired: int
-    ) -> float:
-        served = min(offered, ready * pod_max)
-        self.replicas[i], self.ready[i], self.served[i], self.desired[i] = (
-            replicas,
-            ready,
-            served,
-            desired,
-        )
+    def fill(
+        self,
+        a: int,
+        b: int,
+        offered: FloatArray,
+        replicas: int,
+        ready: FloatArray,
+        pod_max: float,
+        desired: int,
+    ) -> FloatArray:
+        served = np.minimum(offered, ready * pod_max)
+        self.replicas[a:b], self.ready[a:b], self.served[a:b] = replicas, ready, served
+        self.desired[a:b] = desired
         return served
 
     def finish(
@@ -690,7 +1005,10 @@ class _Arrays:
         dropped = np.maximum(offered - self.served, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             rate = np.where(self.ready > 0, self.served / np.maximum(self.ready, 1), np.nan)
-        latency = np.array([math.nan if math.isnan(r) else model.latency_ms(r) for r in rate])
+        serving = ~np.isnan(rate)
+        latency = np.full(rate.size, np.nan)
+        if serving.any():
+            latency[serving] = model.latency_array(rate[serving])
         busy = offered > 0
         violated = busy & (
             (dropped > _EPS * np.maximum(offered, 1.0))
@@ -718,18 +1036,6 @@ class _Arrays:
             cost=replica_seconds / 3600.0 * price_per_hour,
             max_replicas=int(self.replicas.max()),
         )
-
-
-def _ready_count(pods: list[float], now: float) -> int:
-    return bisect.bisect_right(pods, now + _EPS)
-
-
-def _resize(pods: list[float], count: int, now: float, cold_start_s: float) -> None:
-    """Add pods that serve after the cold start, or remove the least ready ones."""
-    if count > len(pods):
-        pods.extend([now + cold_start_s] * (count - len(pods)))
-    else:
-        del pods[count:]
 
 
 def _on_grid(traffic: Traffic, dt: float) -> Traffic:
@@ -766,11 +1072,49 @@ def simulate(
     *,
     dt: float = 1.0,
     price_per_hour: float = 0.0,
+    floor: FloatArray | None = None,
 ) -> SimResult:
-    """Simulate either autoscaler."""
+    """Simulate either autoscaler (``floor``, a cron pre-scale, applies to the HPA only)."""
     if isinstance(policy, HpaPolicy):
-        return simulate_hpa(traffic, model, policy, dt=dt, price_per_hour=price_per_hour)
+        return simulate_hpa(
+            traffic, model, policy, dt=dt, price_per_hour=price_per_hour, floor=floor
+        )
     return simulate_kpa(traffic, model, policy, dt=dt, price_per_hour=price_per_hour)
+
+
+def simulate_worst_phase(
+    traffic: Traffic,
+    model: ReplicaModel,
+    policy: Policy,
+    *,
+    phases: int = 1,
+    dt: float = 1.0,
+    price_per_hour: float = 0.0,
+    floor: FloatArray | None = None,
+) -> SimResult:
+    """The worst of ``phases`` evenly spaced first-sync offsets of an HPA (the trace does not
+    know where the controller's 15-s loop stands): most SLO-violation seconds, then most
+    late requests, then most replica-seconds. KPA policies are simulated once."""
+    if not isinstance(policy, HpaPolicy) or phases <= 1:
+        return simulate(traffic, model, policy, dt=dt, price_per_hour=price_per_hour, floor=floor)
+    steps = _steps(policy.sync_period_s, dt)
+    offsets = sorted({round(k * steps / phases) for k in range(phases)})
+    results = [
+        simulate_hpa(
+            traffic,
+            model,
+            replace(policy, sync_phase_s=offset * dt),
+            dt=dt,
+            price_per_hour=price_per_hour,
+            floor=floor,
+        )
+        for offset in offsets
+    ]
+    worst = max(
+        results,
+        key=lambda r: (r.slo_violation_seconds, r.late_or_dropped_requests, r.replica_seconds),
+    )
+    return replace(worst, phase_violations_s=tuple(r.slo_violation_seconds for r in results))
 
 
 def recommend(
@@ -780,12 +1124,19 @@ def recommend(
     price_per_hour: float,
     candidates: Sequence[Policy],
     dt: float = 1.0,
+    phases: int = 1,
+    floor: FloatArray | None = None,
+    currency: str = "USD",
 ) -> list[Recommendation]:
-    """Simulate each candidate; best first: meets the SLO and cheapest, else fewest violations."""
+    """Simulate each candidate (HPA: its worst sync phase of ``phases``); best first: meets
+    the SLO and cheapest, else fewest violations."""
     if not candidates:
         raise InputError("recommend: no candidate policies")
     results = [
-        simulate(traffic, model, c, dt=dt, price_per_hour=price_per_hour) for c in candidates
+        simulate_worst_phase(
+            traffic, model, c, phases=phases, dt=dt, price_per_hour=price_per_hour, floor=floor
+        )
+        for c in candidates
     ]
     order = sorted(
         range(len(results)),
@@ -802,17 +1153,24 @@ def recommend(
             policy=candidates[i],
             result=results[i],
             chosen=rank == 0,
-            reason=f"{candidates[i].describe()}: {_reason(results[i], best, rank == 0)}",
+            reason=f"{candidates[i].describe()}: {_reason(results[i], best, rank == 0, currency)}",
         )
         for rank, i in enumerate(order)
     ]
 
 
-def _reason(result: SimResult, best: SimResult, chosen: bool) -> str:
+def _reason(result: SimResult, best: SimResult, chosen: bool, currency: str = "USD") -> str:
     hours = result.replica_seconds / 3600.0
-    cost = f"{hours:.2f} replica-hours (${result.cost:,.2f}), peak {result.max_replicas} replicas"
+    money = f" ({result.cost:,.2f} {currency})" if result.cost > 0 else ""
+    cost = f"{hours:.2f} replica-hours{money}, peak {result.max_replicas} replicas"
+    phases = result.phase_violations_s
+    worst = (
+        f" (worst of {len(phases)} sync phases; best {min(phases):g} s)"
+        if len(phases) > 1 and max(phases) > min(phases)
+        else ""
+    )
     missed = (
-        f"SLO violated for {result.slo_violation_seconds:g} s"
+        f"SLO violated for {result.slo_violation_seconds:g} s{worst}"
         f" ({result.late_or_dropped_requests:,.0f} late or dropped requests)"
     )
     if chosen:
@@ -827,12 +1185,22 @@ def _reason(result: SimResult, best: SimResult, chosen: bool) -> str:
     return f"meets the SLO but costs {extra:.0f}% more than the chosen one; {cost}"
 
 
-def default_hpa_candidates(model: ReplicaModel, peak: float) -> list[HpaPolicy]:
-    """A grid over min replicas, target (60-90% of capacity) and scale-down window."""
+def default_hpa_candidates(
+    model: ReplicaModel,
+    peak: float,
+    *,
+    template: HpaPolicy | None = None,
+    max_share: float = 0.9,
+) -> list[HpaPolicy]:
+    """A grid over min replicas, target (60-90% of capacity, at most ``max_share``) and
+    scale-down window; metric pipeline and controller flags from ``template``."""
     need = model.replicas_for(peak)
     top = max(2, 2 * _ceil(peak / (0.6 * model.capacity_rps)))
+    base = template or HpaPolicy(1, 1, "rps_per_replica", 1.0)
+    shares = [s for s in (0.6, 0.7, 0.8, 0.9) if s <= max_share + _EPS] or [max_share]
     return [
-        HpaPolicy(
+        replace(
+            base,
             min_replicas=low,
             max_replicas=max(top, low),
             metric="rps_per_replica",
@@ -840,25 +1208,32 @@ def default_hpa_candidates(model: ReplicaModel, peak: float) -> list[HpaPolicy]:
             scale_down_stabilization_s=window,
         )
         for low in sorted({1, max(1, _ceil(need / 2)), need})
-        for share in (0.6, 0.7, 0.8, 0.9)
+        for share in shares
         for window in (60, 300)
     ]
 
 
-def default_kpa_candidates(model: ReplicaModel, peak: float) -> list[KpaPolicy]:
-    """A grid over min scale (0 included), concurrency target (60-90% of capacity), window."""
+def default_kpa_candidates(
+    model: ReplicaModel, peak: float, *, template: KpaPolicy | None = None
+) -> list[KpaPolicy]:
+    """A grid over min scale (0 included), target utilization (60-90%, Knative's 70% among
+    them) and stable window; the target is the in-flight count per pod at capacity (Little's
+    law from the mean latency), so the utilization is the headroom."""
     need = model.replicas_for(peak)
     at_capacity = model.concurrency_at(model.capacity_rps)
     top = max(2, 2 * _ceil(peak / (0.6 * model.capacity_rps)))
+    base = template or KpaPolicy(target=1.0)
     return [
-        KpaPolicy(
-            target=max(0.01, round(at_capacity * share, 2)),
+        replace(
+            base,
+            target=max(0.01, round(at_capacity, 2)),
+            target_utilization_percentage=share,
             min_scale=low,
             max_scale=max(top, low),
             stable_window_s=window,
         )
         for low in sorted({0, 1, max(1, _ceil(need / 2)), need})
-        for share in (0.6, 0.7, 0.8, 0.9)
+        for share in (70.0, 60.0, 80.0, 90.0)
         for window in (30.0, 60.0, 120.0)
     ]
 
@@ -999,3 +1374,27 @@ def spike_advice(
             f" desiredReplicas {need} ({timezone}; bursts {phase_s:g} s after each boundary)."
         )
     return f"{text} (no cron schedule fits this period: keep the min replicas)."
+
+
+def prescale_floor(
+    t: FloatArray,
+    period_s: float,
+    burst_s: float,
+    *,
+    lead_s: float,
+    replicas: int,
+    phase_s: float = 0.0,
+) -> FloatArray | None:
+    """Per step, the replicas a KEDA cron trigger from ``prescale_windows`` asks for (0 when
+    inactive), with the trace starting on a period boundary of the wall clock; None when
+    cron cannot express the windows."""
+    if not prescale_windows(period_s, burst_s, lead_s=lead_s, replicas=replicas, phase_s=phase_s):
+        return None
+    every = round(period_s / 60.0)
+    start = math.floor((phase_s - lead_s) / 60.0 + _EPS) % every
+    end = math.ceil((phase_s + burst_s) / 60.0 - _EPS) % every
+    minute = np.floor(np.asarray(t, dtype=float) / 60.0 + _EPS).astype(int) % every
+    active = (
+        (minute >= start) & (minute < end) if start < end else (minute >= start) | (minute < end)
+    )
+    return np.where(active, float(replicas), 0.0)

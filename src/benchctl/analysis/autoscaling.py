@@ -32,6 +32,7 @@ from benchctl.analysis.manifests import hpa_manifest, keda_manifest, kserve_mani
 from benchctl.config import ReplayScenario, Scenario, SpikeScenario, load_scenario
 from benchctl.errors import BenchctlError
 from benchctl.load.shapes import plan_scenario
+from benchctl.store import RunDir, atomic_output, write_atomic
 
 NAMESPACE = "default"
 TIMELINE = "autoscale.parquet"
@@ -174,7 +175,8 @@ def _write_timeline(path: Path, results: dict[str, SimResult]) -> None:
         columns[f"{name}_replicas"] = result.replicas
         columns[f"{name}_ready"] = result.ready
         columns[f"{name}_violated"] = result.violated
-    pq.write_table(pa.table(columns), path)
+    with atomic_output(path) as temporary:  # never through a planted symlink
+        pq.write_table(pa.table(columns), temporary)
 
 
 def _chosen(ranked: list[Recommendation]) -> Recommendation:
@@ -207,8 +209,7 @@ def _write_manifests(
     advice: str,
     peak: float,
 ) -> list[Path]:
-    folder = run_dir / "manifests"
-    folder.mkdir(exist_ok=True)
+    folder = RunDir(Path(run_dir)).mkdir("manifests")  # refuses a symlinked folder
     target = info.get("target", {}).get("spec", {})
     kind = target.get("kind", "kserve")
     name = f"{target.get('model', 'model')}-{kind}".replace("_", "-").lower()
@@ -255,6 +256,6 @@ def _write_manifests(
     paths = []
     for filename, text in texts.items():
         path = folder / filename
-        path.write_text(text)
+        write_atomic(path, text)
         paths.append(path)
     return paths

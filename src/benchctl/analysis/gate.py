@@ -70,7 +70,7 @@ Metric = Literal[
 CHANGE_POINT = "no_change_point_in_last"
 BOUNDS = ("max", "min", "max_increase", "max_decrease", "equals", CHANGE_POINT)
 RUNS, WINDOWS = "runs", "windows"  # the interval's unit
-_COLUMNS = ["t_intended", "latency_ms", "ok", "error", "phase"]
+_COLUMNS = ["t_intended", "latency_ms", "send_lag_ms", "ok", "error", "phase"]
 _MIN_BLOCKS = 20  # fewer windows than this: shorter windows, so the bootstrap has blocks
 _CHUNK = 250  # resamples per matrix product (bounds memory)
 _NOT_COMPARED = {"description", "seed"}  # scenario fields that do not change the workload
@@ -321,11 +321,13 @@ def load_run(path: Path) -> LoadedRun:
     if requests.is_file():
         try:
             frame = read_requests(requests, _COLUMNS)
+        except InputError:  # already one line naming the file
+            raise
         except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise InputError(f"{requests}: unreadable: {first}") from None
-    else:
-        frame = pd.DataFrame({c: pd.Series(dtype=object) for c in _COLUMNS})
+    else:  # no request records: nothing to judge (bad input, exit 2), not a regression
+        raise InputError(f"{requests}: missing: this run kept no request records")
     phases = tuple(
         (str(p["name"]), float(p["start"]), float(p["end"]))
         for p in _dict(info.get("plan")).get("phases") or []

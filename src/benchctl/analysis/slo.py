@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from benchctl.durations import parse_duration
 from benchctl.errors import InputError
 
-_SLO = re.compile(r"^\s*p(\d+(?:\.\d+)?)\s*(?:<=|<)\s*([\d.]+\s*(?:ms|s)?)\s*$")
+_NUMBER = r"\d+(?:\.\d+)?"
+_SLO = re.compile(rf"^\s*p({_NUMBER})\s*(?:<=|<)\s*({_NUMBER})\s*(ms|s)\s*$")
+_NO_UNIT = re.compile(rf"^\s*p{_NUMBER}\s*(?:<=|<)\s*{_NUMBER}\s*$")
+_FORM = 'a percentile, <= and a bound with its unit, e.g. "p99<=200ms" or "p95<=0.5s"'
 
 
 @dataclass(frozen=True)
@@ -29,17 +31,21 @@ class Slo:
 
 
 def parse_slo(text: str) -> Slo:
-    """``p99<=200ms``, ``p95<0.5s``; InputError naming the allowed form otherwise."""
+    """``p99<=200ms``, ``p95<0.5s`` -> Slo(percentile, threshold in ms).
+
+    The unit (ms or s) is required: ``p99<=200`` is refused rather than guessed. Raises
+    InputError (one line naming --slo and the allowed form) for anything else."""
+    if _NO_UNIT.match(text):
+        raise InputError(f"--slo {text!r}: the bound needs a unit (ms or s), e.g. p99<=200ms")
     match = _SLO.match(text)
     if not match:
-        raise InputError(
-            f"--slo {text!r}: expected a percentile and a bound, e.g. p99<=200ms or p95<=0.5s"
-        )
+        raise InputError(f"--slo {text!r}: expected {_FORM}")
     percentile = float(match.group(1))
     if not 0 < percentile < 100:
         raise InputError(f"--slo {text!r}: the percentile must be between 0 and 100")
-    bound = match.group(2).replace(" ", "")
-    seconds = parse_duration(bound if bound[-1].isalpha() else bound + "ms")
+    seconds = float(match.group(2)) * (0.001 if match.group(3) == "ms" else 1.0)
     if seconds <= 0:
         raise InputError(f"--slo {text!r}: the bound must be > 0")
+    if seconds > 3600:
+        raise InputError(f"--slo {text!r}: the bound must be at most 1h")
     return Slo(percentile, seconds * 1000.0)

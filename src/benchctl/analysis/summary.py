@@ -13,17 +13,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from benchctl.load.records import DROPPED
 from benchctl.load.shapes import WARMUP
+from benchctl.store import read_parquet
 
 PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99, "p99.9": 99.9}
 _COLUMNS = ["t_intended", "latency_ms", "send_lag_ms", "ok", "error", "phase"]
 
 
 def read_requests(path: Path, columns: Iterable[str] = _COLUMNS) -> pd.DataFrame:
-    return pq.read_table(path, columns=list(columns)).to_pandas()
+    return read_parquet(path, list(columns))  # DamagedFileError (exit 2) if unreadable
 
 
 def phase_seconds(phases: list[dict[str, Any]], end: float | None = None) -> dict[str, float]:

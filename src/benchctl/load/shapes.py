@@ -112,6 +112,7 @@ class Plan:
     seed: int = 1
 
     @property
+    notes: tuple[str, ...] = ()  # one-line remarks for the user (e.g. a shortened warm-up)
     def open_loop(self) -> bool:
         return self.profile is not None or self.arrival_times is not None
 
@@ -270,11 +271,18 @@ def _spike(scenario: SpikeScenario, s: float) -> tuple[RateProfile, list[Phase]]
 
 
 def _with_warmup(plan: Plan, phases: list[Phase], warmup: float) -> Plan:
-    """Label the first ``warmup`` seconds 'warmup' (excluded from results)."""
-    if warmup >= plan.duration and warmup > 0:
-        raise InputError(
-            f"warmup ({warmup:g}s) must be shorter than the run ({plan.duration:g}s): "
-            "lower it with --set warmup=..."
+    """Label the first ``warmup`` seconds 'warmup' (excluded from results).
+
+    The warm-up never swallows a level: it is capped at half of the first phase (a step's
+    first rate, a sweep's c=1, a short steady run), and the plan then carries a note saying
+    so, which the run prints."""
+    notes: tuple[str, ...] = ()
+    first = phases[0] if phases else None
+    if first is not None and warmup > 0 and warmup > (first.end - first.start) / 2:
+        cap = (first.end - first.start) / 2
+        notes = (
+            f"warm-up cut from {warmup:g}s to {cap:g}s: at most half of the first phase "
+            f"'{first.name}' (change: --set warmup=...)",
         )
     trimmed = [Phase(WARMUP, 0.0, warmup)] if warmup > 0 else []
     for phase in phases:
@@ -284,6 +292,7 @@ def _with_warmup(plan: Plan, phases: list[Phase], warmup: float) -> Plan:
         plan.kind,
         plan.duration,
         tuple(trimmed),
+        warmup = cap
         plan.profile,
         plan.levels,
         plan.arrival_times,
@@ -297,10 +306,12 @@ def _replay_plan(scenario: ReplayScenario, s: float) -> Plan:
     if times is not None:
         times = times - times.min()
         span = float(times.max()) + 1e-9 if len(times) else 0.0
+        notes,
         if s == 1.0:
-            looped = np.concatenate([times + i * span for i in range(scenario.loop)])
-            plan = Plan("replay", span * scenario.loop, (), arrival_times=np.sort(looped))
-            return _with_warmup(plan, [Phase("replay", 0, plan.duration)], scenario.warmup)
+            looped = np.concatenate([times + i * duration for i in range(scenario.loop)])
+            plan = Plan("replay", duration * scenario.loop, (), arrival_times=np.sort(looped))
+            plan = _with_warmup(plan, [Phase("replay", 0, plan.duration)], scenario.warmup)
+            return replace(plan, notes=(*plan.notes, *trace.notes))
         # Time-scaled: keep the trace's per-second rates, compress its clock.
         seconds = int(np.ceil(span))
         rates = np.bincount(times.astype(int), minlength=seconds).astype(float)
@@ -319,7 +330,8 @@ def _replay_plan(scenario: ReplayScenario, s: float) -> Plan:
         arrivals=scenario.arrivals,
         seed=scenario.seed,
     )
-    return _with_warmup(plan, [Phase("replay", 0, profile.duration)], scenario.warmup * s)
+    plan = _with_warmup(plan, [Phase("replay", 0, profile.duration)], scenario.warmup * s)
+    return replace(plan, notes=(*plan.notes, *trace.notes))
 
 
 def read_trace(path: Path) -> tuple[np.ndarray | None, np.ndarray | None]:

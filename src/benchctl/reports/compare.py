@@ -9,7 +9,6 @@ runs are not comparable (scenario, payload, host or time scale differ).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from benchctl.reports.html import (
     fmt_pct,
     fmt_rps,
 )
+from benchctl.store import write_atomic
 from benchctl.telemetry.session import WINDOWS
 
 COMPARE_TEMPLATE = "compare.html.j2"
@@ -137,10 +137,7 @@ def compare_table(comparison: Comparison) -> Table:
 
 
 def write_page(output: Path, page: str) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(f".{output.name}.tmp")
-    temporary.write_text(page, encoding="utf-8")
-    os.replace(temporary, output)
+    write_atomic(output, page)  # never through a symlink
 
 
 # --------------------------------------------------------------------------- per run

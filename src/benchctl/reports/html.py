@@ -10,7 +10,6 @@ absent and which command produces it; only a path that is not a run at all is an
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 from pathlib import Path
@@ -40,6 +39,7 @@ from benchctl.store import (
     RUNNING,
     SUMMARY,
     RunDir,
+    write_atomic,
 )
 
 TEMPLATE = "report.html.j2"
@@ -54,11 +54,7 @@ def write_report(run_dir: Path, *, output: Path | None = None) -> Path:
         raise InputError(f"{run_dir / RUN_JSON}: not a run description (expected a JSON object)")
     page = _environment().get_template(TEMPLATE).render(**_context(run_dir, run))
     output = run_dir / REPORT if output is None else Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(f".{output.name}.tmp")
-    temporary.write_text(page, encoding="utf-8")
-    os.replace(temporary, output)
-    return output
+    return write_atomic(output, page)  # never through a symlink
 
 
 # --------------------------------------------------------------------------- formatting
@@ -160,7 +156,7 @@ def _context(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
         end = None if run.get("status") == COMPLETED else float(frame["t_intended"].max())
         phase_dicts = [{"name": n, "start": s, "end": e} for n, s, e in phases]
         summary = summarize(frame, phase_dicts, end=end)
-        absent.remove(f"{SUMMARY} is absent: no summary numbers.")
+        absent[:] = [note for note in absent if not note.startswith(SUMMARY)]
         absent.append(f"{SUMMARY} is absent: the numbers below were computed from {REQUESTS}.")
     overall = _dict(summary.get("overall")) if summary else {}
     duration = _duration(plan, frame, curve)

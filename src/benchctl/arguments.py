@@ -1,0 +1,185 @@
+"""Command-line value types: each checks one flag's value and says what is allowed.
+
+argparse calls them with the raw text; an ``argparse.ArgumentTypeError`` becomes the one line
+``benchctl run: error: argument --rate: ... (see `benchctl run --help`)`` and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+import psutil
+
+from benchctl.durations import parse_duration
+
+# Above this an open-loop schedule measures the generator, not the server: one generator
+# process sends at most a few thousand requests per second (README, generator efficiency).
+MAX_RATE = 1_000_000.0
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one stderr line with a pointer to ``--help``."""
+
+    def error(self, message: str) -> NoReturn:
+        text = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {text} (see `{self.prog} --help`)\n")
+
+
+def finite(text: str) -> float:
+    """A finite number (no inf, nan or overflow such as 1e309)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def rate(text: str) -> float:
+    """Requests per second: finite, >= 0, at most MAX_RATE."""
+    value = finite(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a rate is >= 0 req/s, got {text!r}")
+    if value > MAX_RATE:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} req/s is above the {MAX_RATE:,.0f} req/s cap: one generator process "
+            "sends a few thousand req/s, so such a schedule would measure the generator"
+        )
+    return value
+
+
+def positive(text: str) -> float:
+    """A finite number > 0."""
+    value = finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return value
+
+
+def time_scale(text: str) -> float:
+    """A finite factor in (0, 1000]."""
+    value = positive(text)
+    if value > 1000:
+        raise argparse.ArgumentTypeError(f"must be at most 1000, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A finite number in [0, 1)."""
+    value = finite(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), e.g. 0.2; got {text!r}")
+    return value
+
+
+def count(text: str) -> int:
+    """A whole number >= 0 (at most 1024: processes on one machine)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1024, got {text!r}")
+    return value
+
+
+def positive_count(text: str) -> int:
+    """A whole number >= 1."""
+    value = count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+def port(text: str) -> int:
+    """A TCP port, 1..65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a TCP port number, got {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a TCP port is 1..65535, got {text!r}")
+    return value
+
+
+def pid(text: str) -> int:
+    """The id of a process that exists now."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a process id, got {text!r}") from None
+    if value <= 0 or not psutil.pid_exists(value):
+        raise argparse.ArgumentTypeError(f"no process with id {value} is running")
+    return value
+
+
+def regex(text: str) -> str:
+    """A valid Python regular expression (kept as text)."""
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"invalid regular expression {text!r}: {exc}") from None
+    return text
+
+
+def existing_dir(text: str) -> Path:
+    """A folder that exists."""
+    path = Path(text)
+    if not path.is_dir():
+        what = "is not a folder" if path.exists() else "no such folder"
+        raise argparse.ArgumentTypeError(f"{text}: {what}")
+    return path
+
+
+def output_dir(text: str) -> Path:
+    """A folder to write into: it may not exist yet, but no part of it may be a file."""
+    path = Path(text)
+    _no_file_on_the_way(path, text, final_is_dir=True)
+    return path
+
+
+def output_file(text: str) -> Path:
+    """A file to write: not a folder, and no folder above it is a file."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: is a folder; give a file name")
+    _no_file_on_the_way(path.parent, text, final_is_dir=True)
+    return path
+
+
+def _no_file_on_the_way(path: Path, text: str, *, final_is_dir: bool) -> None:
+    for part in [*reversed(path.parents), path] if final_is_dir else path.parents:
+        if part.exists() and not part.is_dir():
+            raise argparse.ArgumentTypeError(f"{text}: {part} is a file, not a folder")
+
+
+def duration(minimum: float, *, allow_zero: bool = False) -> Callable[[str], float]:
+    """A duration (``2s``, ``250ms``) in seconds, at least ``minimum`` (or 0 when allowed)."""
+
+    def parse(text: str) -> float:
+        try:
+            seconds = parse_duration(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        if allow_zero and seconds == 0:
+            return seconds
+        if seconds < minimum or seconds <= 0:
+            floor = f"{minimum * 1000:g}ms" if minimum < 1 else f"{minimum:g}s"
+            raise argparse.ArgumentTypeError(f"must be at least {floor}, got {text!r}")
+        return seconds
+
+    parse.__name__ = "duration"
+    return parse
+
+
+def fail(prog: str, message: str) -> NoReturn:
+    """Exit 2 with one line, as argparse would."""
+    sys.stderr.write(f"{prog}: error: {message}\n")
+    raise SystemExit(2)
