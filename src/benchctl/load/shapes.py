@@ -110,9 +110,9 @@ class Plan:
     arrival_times: np.ndarray | None = None  # exact replay of a trace
     arrivals: str = "poisson"
     seed: int = 1
+    notes: tuple[str, ...] = ()  # one-line remarks for the user (e.g. a shortened warm-up)
 
     @property
-    notes: tuple[str, ...] = ()  # one-line remarks for the user (e.g. a shortened warm-up)
     def open_loop(self) -> bool:
         return self.profile is not None or self.arrival_times is not None
 
@@ -284,6 +284,7 @@ def _with_warmup(plan: Plan, phases: list[Phase], warmup: float) -> Plan:
             f"warm-up cut from {warmup:g}s to {cap:g}s: at most half of the first phase "
             f"'{first.name}' (change: --set warmup=...)",
         )
+        warmup = cap
     trimmed = [Phase(WARMUP, 0.0, warmup)] if warmup > 0 else []
     for phase in phases:
         if phase.end > warmup:
@@ -292,12 +293,12 @@ def _with_warmup(plan: Plan, phases: list[Phase], warmup: float) -> Plan:
         plan.kind,
         plan.duration,
         tuple(trimmed),
-        warmup = cap
         plan.profile,
         plan.levels,
         plan.arrival_times,
         plan.arrivals,
         plan.seed,
+        notes,
     )
 
 
