@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
+from urllib.parse import quote
 
 import psutil
 
@@ -264,7 +265,7 @@ def launch_kserve(
         log_path=log_path,
         process=proc,
     )
-    ready_url = f"{http_url}/v2/models/{model_name}/ready"
+    ready_url = f"{http_url}/v2/models/{quote(model_name, safe='')}/ready"
     return until_ready(server, lambda: _wait_ready(server, ready_url, grpc_port, ready_timeout))
 
 

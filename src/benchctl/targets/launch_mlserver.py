@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from benchctl.config import LaunchSpec
 from benchctl.targets.launch import (
@@ -77,7 +78,7 @@ def launch_mlserver(
         log_path=log_path,
         process=proc,
     )
-    ready_url = f"{http_url}/v2/models/{model_name}/ready"
+    ready_url = f"{http_url}/v2/models/{quote(model_name, safe='')}/ready"
     return until_ready(server, lambda: _wait_ready(server, ready_url, ports[1], ready_timeout))
 
 

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import psutil
 
@@ -295,7 +296,7 @@ def _wait_ready(
     server: TorchServeServer, model_name: str, workers: int, grpc_port: int, timeout: float
 ) -> None:
     """Poll the management API until ``workers`` workers of ``model_name`` are READY."""
-    describe = f"{server.management_url}/models/{model_name}"
+    describe = f"{server.management_url}/models/{quote(model_name, safe='')}"
     deadline = time.monotonic() + timeout
     while True:
         rc = server.process.poll()

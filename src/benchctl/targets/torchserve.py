@@ -27,7 +27,7 @@ from benchctl.targets.adapter import Payload
 from benchctl.targets.remote import grpc_call, http_get
 from benchctl.targets.v1 import values
 from benchctl.targets.v2 import require_tensors
-from benchctl.targets.wire import BAD_RESPONSE, WireRequest, grpc_options, payload_rows
+from benchctl.targets.wire import BAD_RESPONSE, WireRequest, grpc_options, payload_rows, url_segment
 
 PACKAGE = "org.pytorch.serve.grpc.inference"
 SERVICE = f"{PACKAGE}.InferenceAPIsService"
@@ -85,8 +85,8 @@ def check_workers(target: TargetSpec, name: str) -> None:
     """InputError unless the management API lists the model with a READY worker."""
     if not target.management_url:
         return
-    version = f"/{target.model_version}" if target.model_version else ""
-    path = f"/models/{target.model}{version}"
+    version = f"/{url_segment(target.model_version)}" if target.model_version else ""
+    path = f"/models/{url_segment(target.model)}{version}"
     status, body = http_get(target.model_copy(update={"url": target.management_url}), path, name)
     where = f"{target.management_url.rstrip('/')}{path}"
     if status == 404:
@@ -176,11 +176,11 @@ class TorchServeRest:
         return generated_inputs(target, name)
 
     def build_request(self, target: TargetSpec, payload: Payload) -> WireRequest:
-        version = f"/{target.model_version}" if target.model_version else ""
+        version = f"/{url_segment(target.model_version)}" if target.model_version else ""
         return WireRequest(
             self.protocol,
             target.url.rstrip("/"),
-            f"/predictions/{target.model}{version}",
+            f"/predictions/{url_segment(target.model)}{version}",
             request_body(payload, self.protocol),
             {"Content-Type": "application/json", **target.headers},
             payload_rows(payload),

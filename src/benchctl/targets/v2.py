@@ -15,15 +15,15 @@ from benchctl.targets.adapter import Payload
 from benchctl.targets.payload import Tensor
 from benchctl.targets.remote import grpc_call, http_get
 from benchctl.targets.v2_codec import fill_grpc_inputs, json_data, raw_bytes
-from benchctl.targets.wire import BAD_RESPONSE, WireRequest, grpc_options, payload_rows
+from benchctl.targets.wire import BAD_RESPONSE, WireRequest, grpc_options, payload_rows, url_segment
 
 _JSON = json.JSONDecoder()
 
 
 def model_path(target: TargetSpec, api: int) -> str:
     """``/v1/models/<m>[/versions/<v>]`` or the v2 equivalent."""
-    version = f"/versions/{target.model_version}" if target.model_version else ""
-    return f"/v{api}/models/{target.model}{version}"
+    version = f"/versions/{url_segment(target.model_version)}" if target.model_version else ""
+    return f"/v{api}/models/{url_segment(target.model)}{version}"
 
 
 def rest_model_inputs(target: TargetSpec, name: str) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 BAD_RESPONSE = "bad_response"
 
@@ -29,6 +30,13 @@ class WireRequest:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WireRequest:
         return cls(**{**data, "body": base64.b64decode(data["body"])})
+
+
+def url_segment(value: str) -> str:
+    """``value`` percent-encoded as one URL path segment (``/`` included): model names such
+    as ``my model`` or ``org/model`` reach servers that %-decode the path, as FastAPI,
+    Triton and TorchServe do."""
+    return quote(value, safe="")
 
 
 def grpc_options(target: Any) -> dict[str, int]:
