@@ -286,7 +286,7 @@ def test_junit_markdown_json(tmp_path: Path) -> None:
     assert float(props["ci_low"]) > 0.1 and float(props["baseline"]) > 0
     markdown = markdown_summary(result)
     assert "## benchctl gate: ❌ FAIL" in markdown
-    assert "| rule | baseline | candidate | change (95% CI) | verdict |" in markdown
+    assert "| rule | baseline | candidate | change (95% CI) | interval from | verdict |" in markdown
     assert markdown.count("\n| p") >= 5
     document = json.loads(json_text(result))
     assert document["passed"] is False and len(document["rules"]) == 11

@@ -1,7 +1,9 @@
 """What ``benchctl gate`` hands to CI: JUnit XML, a Markdown summary, JSON, a terminal table.
 
 JUnit: one ``<testcase>`` per rule, ``<failure>`` when it failed, ``<skipped>`` when it was
-inconclusive (too few samples), and the numbers as ``<property>`` elements.
+inconclusive (too few samples), and the numbers as ``<property>`` elements. Every output
+says how each interval was made (``method``: ``runs``, Student's t on per-run values, or
+``windows``, the within-run block bootstrap) and how many runs it rests on.
 """
 
 from __future__ import annotations
@@ -16,7 +18,17 @@ from typing import Any
 
 from rich.table import Table
 
-from benchctl.analysis.gate import FAIL, INCONCLUSIVE, LATENCY, PASS, GateResult, RuleResult
+from benchctl.analysis.gate import (
+    CHANGE_POINT,
+    FAIL,
+    INCONCLUSIVE,
+    LATENCY,
+    PASS,
+    RUNS,
+    WINDOWS,
+    GateResult,
+    RuleResult,
+)
 
 _ICON = {PASS: "✅ pass", FAIL: "❌ fail", INCONCLUSIVE: "⚠️ inconclusive"}
 _STYLE = {PASS: "green", FAIL: "bold red", INCONCLUSIVE: "yellow"}
@@ -67,10 +79,19 @@ def junit_xml(result: GateResult) -> str:
     properties = ET.SubElement(suite, "properties")
     facts = {
         "candidate": result.candidate,
+        "candidate_runs": ", ".join(result.candidate_runs or (result.candidate,)),
         "baseline_runs": ", ".join(result.baseline_runs),
         "rules_file": result.rules_file,
         **{
-            k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in result.settings.items()
+            k: str(v).lower() if isinstance(v, bool) else str(v)
+            for k, v in result.settings.items()
+            if not isinstance(v, dict)
+        },
+        **{
+            f"{k}.{key}": str(value)
+            for k, v in result.settings.items()
+            if isinstance(v, dict)
+            for key, value in v.items()
         },
     }
     for name, value in facts.items():
@@ -91,6 +112,8 @@ def _testcase(suite: ET.Element, rule: RuleResult) -> None:
     for key in ("metric", "bound", "limit", "phase", "baseline", "candidate", "change"):
         _property(properties, key, getattr(rule, key))
     for key in ("ci_low", "ci_high", "change_kind", "baseline_samples", "candidate_samples"):
+        _property(properties, key, getattr(rule, key))
+    for key in RULE_FIELDS:
         _property(properties, key, getattr(rule, key))
     if rule.verdict == FAIL:
         ET.SubElement(case, "failure", message=rule.message, type="regression").text = (
@@ -117,8 +140,8 @@ def markdown_summary(result: GateResult) -> str:
         f"Candidate `{result.candidate}` ({result.scenario} on {result.target}) against "
         f"{_baseline_text(result)}.",
         "",
-        f"| rule | baseline | candidate | change ({level} CI) | verdict |",
-        "|---|---:|---:|---:|---|",
+        f"| rule | baseline | candidate | change ({level} CI) | interval from | verdict |",
+        "|---|---:|---:|---:|---|---|",
     ]
     for rule in result.rules:
         cells = [
@@ -126,6 +149,7 @@ def markdown_summary(result: GateResult) -> str:
             _value(rule, rule.baseline),
             _value(rule, rule.candidate),
             change_text(rule),
+            basis_text(rule),
             _ICON[rule.verdict],
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -136,9 +160,10 @@ def markdown_summary(result: GateResult) -> str:
     lines += [
         "",
         "<sub>A relative rule fails only when its whole confidence interval lies beyond the "
-        "allowed change (block bootstrap over "
+        f"allowed change. Intervals: {_md(str(result.settings.get('method', '')))}; "
+        "block bootstrap over "
         f"{result.settings.get('window', 5):g} s windows, "
-        f"{result.settings.get('resamples')} resamples, seed {result.settings.get('seed')}).</sub>",
+        f"{result.settings.get('resamples')} resamples, seed {result.settings.get('seed')}.</sub>",
         "",
     ]
     return "\n".join(lines)
@@ -149,6 +174,38 @@ def _baseline_text(result: GateResult) -> str:
     if len(runs) == 1:
         return f"baseline `{runs[0]}`"
     return f"a baseline of {len(runs)} pooled runs (`{runs[0]}` … `{runs[-1]}`)"
+
+
+# RuleResult fields that say how a verdict was reached (JUnit properties)
+RULE_FIELDS = (
+    "method",
+    "runs_baseline",
+    "runs_candidate",
+    "run_sd",
+    "within_low",
+    "within_high",
+    "pvalue",
+    "change_point_run",
+    "change_point_label",
+)
+
+
+def basis_text(rule: RuleResult) -> str:
+    """What the rule's interval or verdict rests on: ``runs (4+1)``, ``windows (1+1)``,
+    ``change points (12 runs)``; "—" for absolute and status rules."""
+    k, m = rule.runs_baseline or 0, rule.runs_candidate or 0
+    if rule.bound == CHANGE_POINT:
+        text = f"change points ({k + m} runs)"
+        if rule.change_point_run:
+            text += f", at {rule.change_point_run}"
+            if rule.pvalue is not None:
+                text += f", p={rule.pvalue:.2g}"
+        return text
+    if rule.method == RUNS:
+        return f"runs ({k}+{m})"
+    if rule.method == WINDOWS:
+        return f"windows ({k}+{m} runs)"
+    return "—"
 
 
 def _md(text: str) -> str:
@@ -164,16 +221,21 @@ def gate_table(result: GateResult) -> Table:
         title=f"gate {verdict}: {result.candidate} vs {_baseline_text(result).replace('`', '')}",
         title_justify="left",
     )
-    for column in ("rule", "baseline", "candidate", "change (CI)", "verdict"):
-        table.add_column(column, justify="left" if column in ("rule", "verdict") else "right")
+    for column in ("rule", "baseline", "candidate", "change (CI)", "interval from", "verdict"):
+        left = column in ("rule", "verdict", "interval from")
+        table.add_column(column, justify="left" if left else "right")
     for rule in result.rules:
         table.add_row(
             rule.name,
             _value(rule, rule.baseline),
             _value(rule, rule.candidate),
             change_text(rule),
+            basis_text(rule),
             f"[{_STYLE[rule.verdict]}]{rule.verdict}[/]",
         )
+    if result.settings.get("method"):
+        table.caption = f"intervals: {result.settings['method']}"
+        table.caption_justify = "left"
     return table
 
 

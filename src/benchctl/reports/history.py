@@ -2,14 +2,17 @@
 
 p50/p99, throughput, error rate and the generator-saturated flag of every run (from its
 summary.json), as a terminal table and a self-contained HTML page with one line per
-scenario and target.
+scenario and target; and where each of those metrics shifted (change points, found with
+Apache Otava's E-Divisive means over the completed, unsaturated runs of each scenario and
+target; see ``benchctl.analysis.changepoints``), with the run where it changed, the size of
+the shift and its p-value.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from rich.table import Table
 
+from benchctl.analysis.changepoints import MAX_PVALUE, Point, Shift, all_shifts, run_label
 from benchctl.analysis.gate import run_key, started
 from benchctl.errors import InputError
 from benchctl.reports import figures
@@ -43,6 +47,7 @@ class HistoryRow:
     p99_ms: float | None
     error_rate: float | None
     saturated: bool
+    label: str = ""  # commit or label from run.json, "" if none
 
     @property
     def series(self) -> str:
@@ -96,7 +101,125 @@ def _row(path: Path, info: dict[str, Any]) -> HistoryRow:
         p99_ms=latency.get("p99"),
         error_rate=overall.get("error_rate"),
         saturated=bool(generator.get("saturated") or info.get(SATURATED)),
+        label=run_label(info),
     )
+
+
+# --------------------------------------------------------------------------- change points
+
+
+@dataclass(frozen=True)
+class SeriesShift:
+    """A change point in one series (scenario on target) of the history."""
+
+    series: str
+    shift: Shift
+
+
+def history_shifts(
+    rows: Sequence[HistoryRow], *, max_pvalue: float = MAX_PVALUE
+) -> list[SeriesShift]:
+    """Change points of p50, p99, throughput and error rate in each series, oldest first.
+
+    Only completed runs whose generator kept up enter a series (an interrupted run's numbers
+    are partial, a saturated generator's latencies are its own). InputError (exit 2) when
+    ``max_pvalue`` is not between 0 and 1.
+    """
+    if not 0 < max_pvalue < 1:
+        raise InputError(f"--max-pvalue {max_pvalue:g}: must be between 0 and 1 (e.g. 0.001)")
+    found = []
+    for name in sorted({row.series for row in rows}):
+        members = [
+            row
+            for row in rows
+            if row.series == name and row.status == COMPLETED and not row.saturated
+        ]
+        points = [
+            Point(
+                row.id,
+                row.started,
+                row.label,
+                {
+                    "p50_ms": row.p50_ms,
+                    "p99_ms": row.p99_ms,
+                    "throughput_rps": row.throughput_rps,
+                    "error_rate": row.error_rate,
+                },
+            )
+            for row in members
+        ]
+        found += [SeriesShift(name, shift) for shift in all_shifts(points, max_pvalue=max_pvalue)]
+    return found
+
+
+def shifts_table(shifts: Sequence[SeriesShift], max_pvalue: float = MAX_PVALUE) -> Table:
+    """One row per change point: series, metric, first run after it, before -> after."""
+    table = Table(
+        title=f"change points (E-Divisive means, p <= {max_pvalue:g}): {len(shifts)}",
+        title_justify="left",
+    )
+    for head in ("series", "metric", "from run", "commit/label or start", "before", "after"):
+        table.add_column(head, justify="right" if head in ("before", "after") else "left")
+    table.add_column("change", justify="right")
+    table.add_column("p-value", justify="right")
+    table.add_column("")
+    for item in shifts:
+        shift = item.shift
+        table.add_row(
+            item.series,
+            shift.metric,
+            shift.run,
+            shift.label or shift.started,
+            _metric_text(shift.metric, shift.before),
+            _metric_text(shift.metric, shift.after),
+            change_text(shift),
+            f"{shift.pvalue:.2g}",
+            "[red]worse[/]" if shift.regression else "[green]better[/]",
+        )
+    return table
+
+
+def change_text(shift: Shift) -> str:
+    """``+23.5%`` or, for the error rate, ``+1.20 pp``."""
+    if shift.kind == "difference":
+        return f"{shift.change * 100:+.2f} pp"
+    return f"{shift.change * 100:+.1f}%"
+
+
+def _metric_text(metric: str, value: float) -> str:
+    if metric == "error_rate":
+        return fmt_pct(value)
+    return fmt_rps(value) if metric == "throughput_rps" else fmt_ms(value)
+
+
+def history_json(rows: Sequence[HistoryRow], shifts: Sequence[SeriesShift]) -> str:
+    """Every run's key numbers and every change point, as JSON (NaN as null)."""
+    document = {
+        "runs": [{**asdict(row), "series": row.series} for row in rows],
+        "change_points": [
+            {"series": item.series, **asdict(item.shift), "kind": item.shift.kind}
+            for item in shifts
+        ],
+    }
+    return json.dumps(_finite(document), indent=2, allow_nan=False) + "\n"
+
+
+def write_history_json(
+    rows: Sequence[HistoryRow], shifts: Sequence[SeriesShift], *, output: Path
+) -> Path:
+    """:func:`history_json` written to ``output`` (atomically)."""
+    write_page(Path(output), history_json(rows, shifts))
+    return Path(output)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def history_table(rows: Sequence[HistoryRow]) -> Table:
@@ -120,8 +243,10 @@ def history_table(rows: Sequence[HistoryRow]) -> Table:
     return table
 
 
-def write_history(rows: Sequence[HistoryRow], *, output: Path) -> Path:
-    """Render the trend page to ``output`` (atomically)."""
+def write_history(
+    rows: Sequence[HistoryRow], *, output: Path, shifts: Sequence[SeriesShift] = ()
+) -> Path:
+    """Render the trend page to ``output`` (atomically), with the change points if given."""
     series = sorted({row.series for row in rows})
     banners = []
     saturated = [row.id for row in rows if row.saturated]
@@ -140,6 +265,7 @@ def write_history(rows: Sequence[HistoryRow], *, output: Path) -> Path:
             banners=banners,
             rows=rows,
             figures=_figures(rows, series),
+            shifts=[(item, change_text(item.shift)) for item in shifts],
         )
     )
     write_page(Path(output), page)
