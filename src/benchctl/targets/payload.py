@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -84,11 +85,16 @@ def tensors_from_file(spec: PayloadSpec, input_name: str = "input-0") -> list[Te
         if path.suffix == ".npy":
             array = np.load(path, allow_pickle=False)
         elif path.suffix == ".json":
-            return json.loads(path.read_text())
+            return _json_body(path)
         else:
             raise InputError(f"{path}: payload files must be .json (a request body) or .npy")
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot read payload: {exc}") from None
+    if array.ndim == 0:
+        raise InputError(
+            f"{path}: holds a single value (shape ()); save an array with a batch dimension, "
+            "e.g. np.save(path, x.reshape(1, -1))"
+        )
     if array.dtype.kind in "SU":  # fixed-width strings: BYTES
         array = np.array([_as_bytes(v) for v in array.ravel()], dtype=object).reshape(array.shape)
         datatype = "BYTES"
@@ -99,6 +105,17 @@ def tensors_from_file(spec: PayloadSpec, input_name: str = "input-0") -> list[Te
     if spec.batch_size > 1 and array.shape[0] == 1:
         array = np.repeat(array, spec.batch_size, axis=0)
     return [Tensor(input_name, datatype, array)]
+
+
+def _json_body(path: Path) -> dict:
+    """A .json payload is one request body: a JSON object; InputError otherwise."""
+    body = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(body, dict):
+        raise InputError(
+            f"{path}: a .json payload must be a JSON object (the whole request body, e.g. "
+            f'{{"inputs": [...]}}), got a {type(body).__name__}'
+        )
+    return body
 
 
 def _as_bytes(value: Any) -> bytes:
