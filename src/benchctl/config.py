@@ -363,6 +363,11 @@ class TargetSpec(_Spec):
     headers: dict[str, str] = Field(
         default_factory=dict, description="extra headers; ${VAR} is read from the environment"
     )
+    safe_headers: list[str] = Field(
+        default_factory=list,
+        description="header names whose values are not secret and may be stored in run files "
+        "(every other header value is stored as <redacted>)",
+    )
     timeout: Seconds = 30.0
     connect_timeout: Seconds = 5.0
     tls: TlsSpec | None = None

@@ -29,7 +29,7 @@ from rich.console import Console
 
 from benchctl import facts, lifetime
 from benchctl.analysis.summary import read_requests, summarize
-from benchctl.config import TargetSpec, load_scenario, load_target, redact_headers
+from benchctl.config import TargetSpec, load_scenario, load_target
 from benchctl.display import LiveDisplay, summary_table
 from benchctl.durations import format_duration
 from benchctl.errors import BenchctlError, InputError
@@ -50,6 +50,7 @@ from benchctl.store import (
     SUMMARY,
     RunDir,
 )
+from benchctl.targets import secrets
 from benchctl.targets.adapter import adapter_for
 from benchctl.targets.payload import tensors_from_file, tensors_from_metadata
 from benchctl.telemetry.session import TelemetryOptions, TelemetrySession, start_telemetry
@@ -130,7 +131,7 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
         "id": run_dir.name,
         "status": RUNNING,
         "reason": "",
-        "command": list(options.command),
+        "command": secrets.redact_command(options.command, target.safe_headers),
         # Who finishes this run: a later `benchctl runs` recovers it once both are gone.
         "owner": {**owner_record(), "watchdog": guard.watchdog},
         "scenario": {
@@ -313,7 +314,7 @@ def print_plan(console: Console, plan: Plan, name: str, description: str) -> Non
 
 def _public_target(target: TargetSpec) -> dict[str, Any]:
     data = target.model_dump(mode="json")
-    data["headers"] = redact_headers(target.headers)
+    data["headers"] = secrets.redact_headers(target.headers, target.safe_headers)
     return data
 
 
@@ -363,7 +364,7 @@ def _engine_spec(scenario: Any, target: TargetSpec, plan: Plan) -> dict[str, Any
     request = adapter.build_request(target, payload)
     if target.tls is not None:
         request = dataclasses.replace(request, tls=target.tls.model_dump(mode="json"))
-    return {
+    spec = {
         "plan": plan_to_json(plan),
         "request": request.to_json(),
         "limits": {
@@ -373,6 +374,8 @@ def _engine_spec(scenario: Any, target: TargetSpec, plan: Plan) -> dict[str, Any
             "connect_timeout": target.connect_timeout,
         },
     }
+    # Header values go to the engine through its inherited environment, never to disk.
+    return secrets.hide_request_headers(spec, target.safe_headers)
 
 
 # --------------------------------------------------------------------------- engine processes

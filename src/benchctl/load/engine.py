@@ -35,6 +35,7 @@ import psutil
 from gevent.event import Event
 
 from benchctl.load.clients import make_transport
+from benchctl.targets.secrets import restore_request_headers
 from benchctl.load.clock import ClockEstimate
 from benchctl.load.collector import Collector
 from benchctl.load.driver import Driver
@@ -474,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.role == "worker":
         return run_worker(args)
-    spec = json.loads(args.spec.read_text())
+    spec = restore_request_headers(json.loads(args.spec.read_text()))  # headers: from env
     return run_collecting(spec, args.run_dir, args.role, args)
 
 
