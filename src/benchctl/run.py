@@ -50,6 +50,7 @@ from benchctl.store import (
     SUMMARY,
     RunDir,
 )
+from benchctl.success import nothing_succeeded
 from benchctl.targets import secrets
 from benchctl.targets.adapter import adapter_for
 from benchctl.targets.payload import tensors_from_file, tensors_from_metadata
@@ -660,6 +661,8 @@ def _finalize(
     if counts.get("sent_not_recorded"):
         outcome.status = INTERRUPTED if outcome.status == COMPLETED else outcome.status
         outcome.reason = "; ".join(filter(None, [outcome.reason, counts["incomplete"]]))
+    if outcome.status == COMPLETED and (why := nothing_succeeded(run_dir.path / REQUESTS)):
+        outcome.status, outcome.reason = FAILED, why  # success.py: not a success
     data = run_dir.read_json(RUN_JSON)
     run_dir.update_run(
         status=outcome.status,
