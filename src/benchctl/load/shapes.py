@@ -8,9 +8,8 @@ exponentials (the time-change theorem), which is exact for any profile and seede
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,8 @@ from benchctl.config import (
     SweepScenario,
 )
 from benchctl.errors import InputError
+from benchctl.load.traces import read_trace as read_trace_file
+from benchctl.load.traces import replay_duration
 
 WARMUP = "warmup"
 
@@ -303,18 +304,18 @@ def _with_warmup(plan: Plan, phases: list[Phase], warmup: float) -> Plan:
 
 
 def _replay_plan(scenario: ReplayScenario, s: float) -> Plan:
-    times, rates = read_trace(scenario.trace)
+    trace = read_trace_file(scenario.trace, getattr(scenario, "time_unit", "auto"))
+    times, rates = trace.times, trace.rates
     if times is not None:
         times = times - times.min()
-        span = float(times.max()) + 1e-9 if len(times) else 0.0
-        notes,
+        duration = replay_duration(times)  # span + median gap; 1 s for a single instant
         if s == 1.0:
             looped = np.concatenate([times + i * duration for i in range(scenario.loop)])
             plan = Plan("replay", duration * scenario.loop, (), arrival_times=np.sort(looped))
             plan = _with_warmup(plan, [Phase("replay", 0, plan.duration)], scenario.warmup)
             return replace(plan, notes=(*plan.notes, *trace.notes))
         # Time-scaled: keep the trace's per-second rates, compress its clock.
-        seconds = int(np.ceil(span))
+        seconds = int(np.ceil(duration))
         rates = np.bincount(times.astype(int), minlength=seconds).astype(float)
     assert rates is not None
     rates = np.tile(rates, scenario.loop)
@@ -336,34 +337,10 @@ def _replay_plan(scenario: ReplayScenario, s: float) -> Plan:
 
 
 def read_trace(path: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """A CSV trace: column ``time`` (arrival seconds) or ``rate`` (one row per second)."""
-    try:
-        with path.open(newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read trace: {exc.strerror}") from None
-    if not rows:
-        raise InputError(f"{path}: the trace is empty (need a header and rows)")
-    columns = set(rows[0])
-    for column in ("time", "rate"):
-        if column in columns:
-            values = []
-            for line, row in enumerate(rows, start=2):
-                try:
-                    value = float(row[column])
-                except (TypeError, ValueError):
-                    raise InputError(
-                        f"{path}:{line}: field '{column}': expected a number, got {row[column]!r}"
-                    ) from None
-                if value < 0:
-                    raise InputError(f"{path}:{line}: field '{column}': must be >= 0")
-                values.append(value)
-            array = np.array(values, dtype=float)
-            return (array, None) if column == "time" else (None, array)
-    raise InputError(
-        f"{path}: a trace needs a column 'time' (arrival times, s) or 'rate' (req/s per second);"
-        f" found {', '.join(sorted(columns))}"
-    )
+    """A CSV trace as (arrival times in seconds, None) or (None, per-second rates); see
+    ``benchctl.load.traces`` for the forms read and refused."""
+    trace = read_trace_file(path)
+    return trace.times, trace.rates
 
 
 def plan_to_json(plan: Plan) -> dict:

@@ -1,0 +1,219 @@
+"""Replay traces as people have them: CSV files of arrival times or of rates.
+
+Forms read (column names are matched without case, surrounding spaces or a UTF-8 BOM):
+
+- ``time`` (or ``timestamp``, ``arrival_time``): one arrival per row. Numbers in seconds,
+  milliseconds, microseconds or nanoseconds (``time_unit: s|ms|us|ns``; ``auto`` reads
+  values of 1e11 or more as epoch ms, 1e14 or more as µs, 1e17 or more as ns, anything
+  smaller as seconds, and says what it chose), or ISO 8601 timestamps
+  (``2024-05-01T10:00:00Z``, ``2023-11-16 18:15:46.68059``; no zone means UTC).
+  BurstGPT's ``Timestamp,Model,Request tokens,...`` is this form (seconds).
+- Azure Functions 2021 invocations (``app,func,end_timestamp,duration``, seconds): arrival
+  = ``end_timestamp - duration``.
+- ``rate``: requests per second, one row per second.
+- Azure Functions 2019 per-minute counts (``HashOwner,...,1,2,...,1440``): invocations per
+  minute, summed over the rows (functions); each minute's count is spread evenly over its
+  60 seconds.
+
+Anything else — a cell that is not a finite number >= 0 (``nan``, ``inf``, text), a file
+that is not UTF-8 text, no known column — is refused with one line naming ``file:line``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchctl.errors import InputError
+
+UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+# auto: the smallest value of the largest time that each unit is chosen from (epoch clocks:
+# seconds are ~1.7e9 today, milliseconds ~1.7e12, microseconds ~1.7e15, nanoseconds ~1.7e18)
+AUTO_THRESHOLDS = (("ns", 1e17), ("us", 1e14), ("ms", 1e11))
+TIME_COLUMNS = ("time", "timestamp", "arrival_time", "arrival time")
+KNOWN = (
+    "'time' (arrival times: seconds, ms or ISO timestamps), 'rate' (req/s per second), "
+    "BurstGPT's 'Timestamp', Azure Functions 'end_timestamp,duration' or per-minute "
+    "counts '1,2,...'"
+)
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A read trace: arrival times in seconds (any origin) or per-second rates (req/s)."""
+
+    times: np.ndarray | None
+    rates: np.ndarray | None
+    form: str
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Table:
+    path: Path
+    header: list[str]  # normalized names
+    original: list[str]
+    rows: list[tuple[int, list[str]]]  # (line number, cells)
+
+    def column(self, name: str) -> list[tuple[int, str]]:
+        index = self.header.index(name)
+        return [(line, cells[index] if index < len(cells) else "") for line, cells in self.rows]
+
+
+def read_trace(path: Path, time_unit: str = "auto") -> Trace:
+    """The trace in ``path``; InputError (``file:line: ...``, exit 2) when it is not one of
+    the forms in the module docstring. ``time_unit``: auto, s, ms, us or ns."""
+    if time_unit != "auto" and time_unit not in UNITS:
+        raise InputError(f"time_unit {time_unit!r}: expected auto, s, ms, us or ns")
+    table = _read_table(Path(path))
+    names = set(table.header)
+    if {"end_timestamp", "duration"} <= names:
+        ends = _numbers(table, "end_timestamp")
+        durations = _numbers(table, "duration")
+        return Trace(ends - durations, None, "Azure Functions invocations (seconds)")
+    for name in TIME_COLUMNS:
+        if name in names:
+            form = "BurstGPT" if "request tokens" in names else f"'{name}' arrival times"
+            times, note = _times(table, name, time_unit)
+            return Trace(times, None, form, (note,) if note else ())
+    if "rate" in names:
+        return Trace(None, _numbers(table, "rate"), "'rate' per second")
+    minutes = _minute_columns(table.header)
+    if minutes:
+        counts = np.zeros(len(minutes))
+        for position, name in enumerate(minutes):
+            counts[position] = _numbers(table, name).sum()
+        note = f"{table.path}: per-minute counts ({len(minutes)} minutes), spread over each minute"
+        return Trace(None, np.repeat(counts / 60.0, 60), "per-minute counts", (note,))
+    found = ", ".join(repr(name) for name in table.original)
+    raise InputError(f"{table.path}:1: no trace column; expected {KNOWN}; found {found}")
+
+
+def replay_duration(times: np.ndarray) -> float:
+    """Planned seconds of a replayed trace whose arrivals start at 0: its span plus one
+    typical gap (the median of the gaps between distinct arrival times), so that each
+    arrival stands for one gap, as a steady run at r req/s sends r·T requests in T s:
+    2 arrivals 1 s apart plan 2 s (1 req/s, not 2); 0, 1, 2, 7200, 7201 s plan 7202 s.
+    When no gap is known (one arrival, or all at one instant) the plan lasts 1 s."""
+    distinct = np.unique(times)
+    if len(distinct) < 2:
+        return 1.0
+    return float(distinct[-1]) + float(np.median(np.diff(distinct)))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_table(path: Path) -> _Table:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read trace: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the trace as "
+            "CSV (UTF-8)"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            if header is None:
+                header = [cell.strip().lstrip("\ufeff").strip() for cell in cells]
+            else:
+                rows.append((reader.line_num, cells))
+    except csv.Error as exc:
+        raise InputError(f"{path}:{reader.line_num}: not CSV: {exc}") from None
+    if header is None or not rows:
+        raise InputError(f"{path}: the trace is empty (need a header and rows)")
+    return _Table(path, [name.lower() for name in header], header, rows)
+
+
+def _number(table: _Table, line: int, name: str, cell: str) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        raise InputError(
+            f"{table.path}:{line}: field '{name}': expected a number >= 0, got {cell!r}"
+        ) from None
+    if not math.isfinite(value):
+        raise InputError(
+            f"{table.path}:{line}: field '{name}': expected a finite number >= 0, got {cell!r}"
+        )
+    if value < 0:
+        raise InputError(f"{table.path}:{line}: field '{name}': must be >= 0, got {cell!r}")
+    return value
+
+
+def _numbers(table: _Table, name: str) -> np.ndarray:
+    return np.array(
+        [_number(table, line, name, cell) for line, cell in table.column(name)], dtype=float
+    )
+
+
+def _times(table: _Table, name: str, unit: str) -> tuple[np.ndarray, str]:
+    """Arrival times in seconds and a note on how they were read."""
+    cells = table.column(name)
+    first = cells[0][1].strip()
+    if _is_number(first) or first.lower() in ("nan", "inf", "-inf", "+inf", "infinity"):
+        values = np.array([_number(table, line, name, cell) for line, cell in cells])
+        return _scaled(table, values, unit)
+    stamps = pd.to_datetime(
+        pd.Series([cell.strip() for _, cell in cells]), format="ISO8601", utc=True, errors="coerce"
+    )
+    bad = np.flatnonzero(stamps.isna().to_numpy())
+    if len(bad):
+        line, cell = cells[bad[0]]
+        raise InputError(
+            f"{table.path}:{line}: field '{name}': expected an ISO 8601 timestamp like the "
+            f"first row's {first!r} (or numbers throughout), got {cell!r}"
+        )
+    seconds = (stamps - stamps.min()).dt.total_seconds().to_numpy(dtype=float)
+    note = f"{table.path}: '{name}' read as ISO 8601 timestamps (no zone: UTC)"
+    return seconds, note
+
+
+def _scaled(table: _Table, values: np.ndarray, unit: str) -> tuple[np.ndarray, str]:
+    largest = float(values.max())
+    if unit != "auto":
+        return values * UNITS[unit], ""
+    chosen = next((u for u, low in AUTO_THRESHOLDS if largest >= low), "s")
+    if chosen == "s":
+        note = (
+            f"{table.path}: times read as seconds (time_unit auto: largest value {largest:g} "
+            "< 1e11); if they are milliseconds, set time_unit: ms"
+        )
+    else:
+        note = (
+            f"{table.path}: times read as epoch {UNIT_NAMES[chosen]} (time_unit auto: largest "
+            f"value {largest:g}); set time_unit to override"
+        )
+    return values * UNITS[chosen], note
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _minute_columns(header: list[str]) -> list[str]:
+    """Names '1', '2', ... 'N' (N >= 2) in order: the Azure Functions per-minute form."""
+    numbered = [name for name in header if name.isdigit()]
+    expected = [str(i) for i in range(1, len(numbered) + 1)]
+    return numbered if len(numbered) >= 2 and numbered == expected else []
