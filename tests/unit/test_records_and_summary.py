@@ -82,8 +82,9 @@ def test_summary_known_percentiles_counts_and_throughput():
         10,
         5,
     )
-    assert overall["latency_ms"]["p50"] == pytest.approx(np.percentile(np.arange(1, 1001), 50))
-    assert overall["latency_ms"]["p99"] == pytest.approx(990.01)
+    # Nearest rank over latencies 1..1000 ms: p50 is the 500th value, p99 the 990th.
+    assert overall["latency_ms"]["p50"] == pytest.approx(500.0)
+    assert overall["latency_ms"]["p99"] == pytest.approx(990.0)
     assert overall["latency_ms"]["max"] == pytest.approx(1000.0)
     assert overall["throughput_rps"] == pytest.approx(1000 / 100)
     assert overall["error_rate"] == pytest.approx(10 / 1010)

@@ -43,8 +43,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from benchctl.analysis.changepoints import METRICS as HISTORY_METRICS
 from benchctl.analysis.changepoints import Point, Shift, find_shifts, run_label, summary_values
+from benchctl.analysis.percentiles import percentile
 from benchctl.analysis.run_level import run_level_interval
-from benchctl.analysis.summary import read_requests
+from benchctl.analysis.summary import MIN_RATE_REQUESTS, read_requests
 from benchctl.config import Seconds, load_yaml_model
 from benchctl.errors import InputError
 from benchctl.load.records import DROPPED
@@ -407,7 +408,7 @@ class Sample:
         if metric in LATENCY:
             if not len(self.latency):
                 return None
-            return float(np.percentile(self.latency, LATENCY[metric]))
+            return percentile(self.latency, LATENCY[metric])  # nearest rank, as summary.json
         totals = {
             "throughput_rps": (self.ok.sum(), self.seconds.sum()),
             "error_rate": (self.sent.sum() - self.ok.sum(), self.sent.sum()),
@@ -514,7 +515,7 @@ def block_quantiles(sample: Sample, q: float, weights: np.ndarray) -> np.ndarray
     out = np.empty(len(weights))
     for first in range(0, len(weights), _CHUNK):
         w = weights[first : first + _CHUNK]
-        target = q * (w @ np.bincount(blocks, minlength=width))
+        target = np.round(q * (w @ np.bincount(blocks, minlength=width)), 9)  # nearest rank
         half = int(10 * math.sqrt(n * q * (1 - q))) + 1000
         while True:
             lo, hi = max(0, int(q * n) - half), min(n, int(q * n) + half)
@@ -640,9 +641,32 @@ def evaluate(
         "candidate_samples": cand.samples(rule.metric),
     }
     if not rule.relative:
-        return RuleResult(**common, **numbers, **_absolute(rule, numbers["candidate"]))
+        too_few = _too_few(rule, spec, numbers["candidate_samples"])
+        verdict = too_few or _absolute(rule, numbers["candidate"])
+        return RuleResult(**common, **numbers, **verdict)
     relative = _relative(rule, index, spec, base, cand, numbers, runs)
     return RuleResult(**common, **numbers, **relative)
+
+
+def absolute_minimum(metric: str) -> int:
+    """Fewest samples an absolute rule is decided on (unless the rule sets min_samples):
+    a latency percentile p needs ceil(1 / (1 - p/100)) successful requests, so that its
+    nearest rank is not simply the maximum (p50: 2, p95: 20, p99: 100, p99.9: 1000);
+    throughput and error/drop rates need MIN_RATE_REQUESTS (10) requests."""
+    if metric in LATENCY:
+        return math.ceil(round(1.0 / (1.0 - LATENCY[metric] / 100.0), 6))
+    return MIN_RATE_REQUESTS
+
+
+def _too_few(rule: Rule, spec: GateRules, samples: int) -> dict[str, Any] | None:
+    """An absolute rule on too few samples: inconclusive (fail when strict), said so."""
+    minimum = rule.min_samples or absolute_minimum(rule.metric)
+    if samples >= minimum:
+        return None
+    return {
+        "verdict": FAIL if spec.strict else INCONCLUSIVE,
+        "message": f"only {samples} samples (needs {minimum} for {rule.metric}): not decided",
+    }
 
 
 def _absolute(rule: Rule, value: float | None) -> dict[str, Any]:

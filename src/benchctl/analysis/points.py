@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchctl.analysis.percentiles import percentile
 from benchctl.analysis.summary import phase_seconds, read_requests
 from benchctl.analysis.windows import run_windows
 from benchctl.load.shapes import WARMUP
@@ -41,7 +42,7 @@ def level_points(frame: pd.DataFrame, phases: list[dict[str, Any]], quantile: fl
         ok = group.loc[group["ok"], "latency_ms"].to_numpy()
         if len(ok) >= min_samples(quantile) and seconds.get(str(name)):
             rows.append(
-                (str(name), len(ok) / seconds[str(name)], np.percentile(ok, quantile * 100))
+                (str(name), len(ok) / seconds[str(name)], percentile(ok, quantile * 100))
             )
     rows.sort(key=lambda row: row[1])
     names = [r[0] for r in rows]

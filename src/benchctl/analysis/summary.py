@@ -1,8 +1,17 @@
 """summary.json from requests.parquet: counts, throughput, latency percentiles, per phase.
 
 Percentiles come from every raw latency (never from Locust's rounded stats), over the
-requests that succeeded; latency counts from the intended send time. The warm-up phase is
-reported on its own and left out of ``overall``.
+requests that succeeded; latency counts from the intended send time; the definition is the
+nearest rank (``benchctl.analysis.percentiles``). The warm-up phase is reported on its own
+and left out of ``overall``.
+
+Throughput is successful requests divided by the measurement interval: the planned seconds
+of the phases (cut at the stop of an interrupted run), and for ``overall`` of a completed
+run extended to the last completion when the last request finished after the planned end
+(so a burst the server needs 2 s to drain is not credited to a 1 s plan). Below
+``MIN_RATE_REQUESTS`` requests sent, throughput is None and ``throughput_note`` says why: a
+count of n has a relative error of about 1/sqrt(n) (32% at 10), and fewer than that is not
+a rate.
 """
 
 from __future__ import annotations
@@ -14,11 +23,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchctl.analysis.percentiles import grouped_quantile, nearest_rank
 from benchctl.load.records import DROPPED
 from benchctl.load.shapes import WARMUP
 from benchctl.store import read_parquet
 
 PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99, "p99.9": 99.9}
+MIN_RATE_REQUESTS = 10  # requests sent: fewer give no throughput number
 _COLUMNS = ["t_intended", "latency_ms", "send_lag_ms", "ok", "error", "phase"]
 
 
@@ -47,15 +58,30 @@ def summarize(
         for name, group in frame.groupby("phase", observed=True, sort=False)
     }
     ordered = {name: by_phase[name] for name in seconds if name in by_phase}
+    interval = measured_seconds
+    if end is None:
+        interval += overrun(measured, phases)
     return {
         "measured_seconds": measured_seconds,
-        "overall": stats(measured, measured_seconds),
+        "overall": stats(measured, interval),
         "phases": ordered,
         "errors": _error_counts(measured),
     }
 
 
+def overrun(measured: pd.DataFrame, phases: list[dict[str, Any]]) -> float:
+    """Seconds by which the last measured request completed after the planned end (>= 0)."""
+    planned = [float(p["end"]) for p in phases if p["name"] != WARMUP]
+    if not planned or measured.empty:
+        return 0.0
+    sent = measured[measured["error"] != DROPPED]
+    done = (sent["t_intended"] + sent["latency_ms"] / 1000.0).to_numpy(dtype=float)
+    done = done[np.isfinite(done)]
+    return max(0.0, float(done.max()) - max(planned)) if len(done) else 0.0
+
+
 def stats(frame: pd.DataFrame, seconds: float) -> dict[str, Any]:
+    """Counts, rates over ``seconds`` (the measurement interval) and percentiles."""
     dropped = int((frame["error"] == DROPPED).sum())
     ok = int(frame["ok"].sum())
     requests = len(frame)
@@ -72,10 +98,22 @@ def stats(frame: pd.DataFrame, seconds: float) -> dict[str, Any]:
         "drop_rate": dropped / requests if requests else None,
         "seconds": seconds,
         "offered_rps": requests / seconds if seconds else None,
-        "throughput_rps": ok / seconds if seconds else None,
+        "throughput_rps": ok / seconds if seconds and sent >= MIN_RATE_REQUESTS else None,
         "latency_ms": _percentiles(latency),
         "send_lag_ms": _percentiles(lag, keys=("p50", "p99")),
+        **_throughput_note(sent, seconds),
     }
+
+
+def _throughput_note(sent: int, seconds: float) -> dict[str, str]:
+    if not seconds:
+        return {"throughput_note": "no measurement interval: no throughput"}
+    if sent < MIN_RATE_REQUESTS:
+        return {
+            "throughput_note": f"only {sent} requests sent: throughput needs at least "
+            f"{MIN_RATE_REQUESTS}"
+        }
+    return {}
 
 
 def windows(frame: pd.DataFrame, width: float = 5.0) -> pd.DataFrame:
@@ -88,7 +126,6 @@ def windows(frame: pd.DataFrame, width: float = 5.0) -> pd.DataFrame:
     done = ((frame["t_intended"] + frame["latency_ms"] / 1000.0) // width).dropna().astype(int)
     grouped = frame.assign(bin=bins).groupby("bin")
     ok_latency = frame["latency_ms"].where(frame["ok"])
-    quantiles = ok_latency.groupby(bins).quantile([0.5, 0.95, 0.99]).unstack()
     index = np.arange(bins.min(), bins.max() + 1)
     result = pd.DataFrame(index=index)
     result["t"] = index * width
@@ -96,7 +133,8 @@ def windows(frame: pd.DataFrame, width: float = 5.0) -> pd.DataFrame:
     ok_done = done[frame.loc[done.index, "ok"]]
     result["achieved_rps"] = ok_done.value_counts().reindex(index, fill_value=0) / width
     for q, name in ((0.5, "p50"), (0.95, "p95"), (0.99, "p99")):
-        result[name] = quantiles[q].reindex(index) if q in quantiles else np.nan
+        quantile = grouped_quantile(ok_latency.to_numpy(dtype=float), bins.to_numpy(), q)
+        result[name] = quantile.reindex(index).to_numpy()
     errors = (~frame["ok"]) & (frame["error"] != DROPPED)
     result["errors"] = errors.groupby(bins).sum().reindex(index, fill_value=0)
     result["dropped"] = (frame["error"] == DROPPED).groupby(bins).sum().reindex(index, fill_value=0)
@@ -109,7 +147,7 @@ def _percentiles(
     keys = list(keys)
     if not len(values):
         return {**dict.fromkeys(keys), "max": None, "mean": None}
-    points = np.percentile(values, [PERCENTILES[k] for k in keys])
+    points = nearest_rank(values, [PERCENTILES[k] for k in keys])
     result = {k: float(v) for k, v in zip(keys, points, strict=True)}
     return {**result, "max": float(values.max()), "mean": float(values.mean())}
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchctl.analysis.percentiles import grouped_quantile
 from benchctl.analysis.summary import read_requests
 from benchctl.load.records import DROPPED
 from benchctl.load.shapes import WARMUP
@@ -43,9 +44,11 @@ def request_windows(
     table["errors"] = np.bincount(done_bin[~ok], minlength=len(table))
     dropped_bin = offered_bin[(measured["error"] == DROPPED).to_numpy()]
     table["dropped"] = np.bincount(dropped_bin, minlength=len(table))[: len(table)]
-    latency = pd.Series(sent["latency_ms"].to_numpy()[ok]).groupby(done_bin[ok])
-    for q in quantiles:
-        table[f"p{q * 100:g}"] = latency.quantile(q).reindex(range(len(table))).to_numpy()
+    ok_latency = sent["latency_ms"].to_numpy(dtype=float)[ok]
+    latency = pd.Series(ok_latency).groupby(done_bin[ok])
+    for q in quantiles:  # nearest rank, as everywhere (benchctl.analysis.percentiles)
+        quantile = grouped_quantile(ok_latency, done_bin[ok], q)
+        table[f"p{q * 100:g}"] = quantile.reindex(range(len(table))).to_numpy()
     table["mean_latency_ms"] = latency.mean().reindex(range(len(table))).to_numpy()
     table["in_flight"] = _mean_in_flight(sent_done, sent["t_intended"].to_numpy(), edges)
     table["littles_law_in_flight"] = (

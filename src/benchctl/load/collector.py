@@ -7,6 +7,7 @@ from time import monotonic
 
 import numpy as np
 
+from benchctl.analysis.percentiles import nearest_rank
 from benchctl.load.records import DROPPED, PartWriter, to_table
 from benchctl.load.shapes import Plan
 
@@ -73,7 +74,7 @@ class Collector:
         self._recent = self._recent[self._recent[:, 0] > now - 2 * width]
         recent = self._recent[(self._recent[:, 0] > now - width) & (self._recent[:, 0] <= now)]
         good = recent[recent[:, 2] > 0, 1]
-        quantiles = np.percentile(good, [50, 95, 99]) if len(good) else [None] * 3
+        quantiles = nearest_rank(good, (50, 95, 99)) if len(good) else [None] * 3
         span = min(width, max(now, 1e-9))
         return {
             "rate": len(recent) / span,

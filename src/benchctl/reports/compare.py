@@ -362,7 +362,7 @@ def _percentile_curves(frames: Sequence[pd.DataFrame], columns: Sequence[RunColu
             continue
         top = min(1 - 1 / len(latency), 0.9999)
         quantiles = 1 - np.logspace(np.log10(0.5), np.log10(1 - top), 120)
-        plotted.append(np.quantile(latency, quantiles))
+        plotted.append(np.quantile(latency, quantiles, method="inverted_cdf"))  # nearest rank
         x = -np.log10(1 - quantiles)
         ax.plot(x, plotted[-1], color=run.color, lw=1.5, label=f"{run.label} {run.target}")
     ticks = [0.5, 0.9, 0.99, 0.999, 0.9999]

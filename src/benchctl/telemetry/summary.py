@@ -8,6 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from benchctl.analysis.percentiles import percentile
 from benchctl.store import RunDir
 from benchctl.telemetry.session import TELEMETRY, WINDOWS
 
@@ -45,7 +46,7 @@ def telemetry_summary(run: RunDir) -> Group:
             table.add_row(
                 label,
                 f"{values.mean():,.1f}",
-                f"{np.percentile(values, 95):,.1f}",
+                f"{percentile(values, 95):,.1f}",
                 f"{values.max():,.1f}",
                 unit,
             )
