@@ -19,6 +19,7 @@ from benchctl.analysis.changepoints import Point, find_shifts
 from benchctl.analysis.gate import FAIL, PASS, RUNS, WINDOWS, gate
 from benchctl.analysis.gate_report import junit_xml, markdown_summary
 from benchctl.analysis.run_level import run_level_interval
+from benchctl.errors import InputError
 from tests.unit.test_gate import make_run
 
 BENCHCTL = Path(sys.executable).with_name("benchctl")
@@ -137,6 +138,30 @@ def test_single_runs_fall_back_to_the_block_bootstrap(tmp_path: Path) -> None:
     forced = _rules(tmp_path, "statistics: {unit: windows}\n" + P50, "windows.yaml")
     p50 = _p50(gate(baseline=folder, candidate=candidate, rules=forced))
     assert (p50.method, p50.runs_baseline) == (WINDOWS, 3)
+
+
+def test_several_candidates_status_and_bad_candidates(tmp_path: Path) -> None:
+    folder = tmp_path / "nightly"
+    for day in (1, 2):
+        make_run(folder, f"night-{day}", seed=day, started=_night(day))
+    cands = tmp_path / "cands"
+    make_run(cands, "c1", seed=5, started=_night(5))
+    make_run(cands, "c2", seed=6, started=_night(6), status="interrupted", saturated=True)
+    rules = _rules(
+        tmp_path,
+        "rules:\n  - {metric: status, equals: completed}\n"
+        "  - {metric: generator_saturated, equals: false}\n" + P50.removeprefix("rules:\n"),
+    )
+    status, saturated, p50 = gate(baseline=folder, candidate=cands, rules=rules).rules
+    assert (status.verdict, status.candidate) == (FAIL, "interrupted")
+    assert (saturated.verdict, saturated.candidate) == (FAIL, True)
+    assert (p50.method, p50.runs_baseline, p50.runs_candidate) == (RUNS, 2, 2)
+    make_run(cands, "other", seed=7, scenario="spike")
+    with pytest.raises(InputError, match="different scenarios or targets"):
+        gate(baseline=folder, candidate=cands, rules=rules)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no run directories"):
+        gate(baseline=folder, candidate=tmp_path / "empty", rules=rules)
 
 
 # --------------------------------------------------------------------------- change points
