@@ -150,6 +150,29 @@ def test_spike_traffic_gets_an_honest_reactive_verdict_and_a_cron_prescale(tmp_p
     assert doc["autoscaling"]["traffic"]["seconds"] == 1200  # real time, not the 0.1 scale
     assert advice.startswith("Reactive HPA scaling cannot keep up")
     assert f"Set min replicas to {need}" in advice
-    keda = yaml.safe_load((run_dir / "manifests" / "keda.yaml").read_text())
+    scaling = doc["autoscaling"]
+    prescale = scaling["cron_prescale"]  # simulated, with its cost
+    assert prescale["desired_replicas"] == need
+    assert prescale["result"]["replica_seconds"] > 0
+    assert "replica-hours against reactive scaling alone" in prescale["text"]
+    # One deployment in manifests/, the other in its own folder, never both at the top.
+    top = {p.name for p in (run_dir / "manifests").glob("*.yaml")}
+    if scaling["deployment"] == "RawDeployment":
+        assert top == {"kserve-inferenceservice.yaml", "keda-scaledobject.yaml"}
+        keda_path = run_dir / "manifests" / "keda-scaledobject.yaml"
+    else:
+        assert top == {"kserve-inferenceservice.yaml"}
+        keda_path = run_dir / "manifests/alternative-rawdeployment-keda/keda-scaledobject.yaml"
+    keda = yaml.safe_load(keda_path.read_text())
+    trigger = keda["spec"]["triggers"][0]
+    assert trigger["metricType"] == "AverageValue"
+    assert 'model_name="' in trigger["metadata"]["query"]  # a label selector for the model
+    assert 'namespace="default"' in trigger["metadata"]["query"]
+    assert "[60s]" in trigger["metadata"]["query"]
     cron = [t for t in keda["spec"]["triggers"] if t["type"] == "cron"]
-    assert cron and cron[0]["metadata"]["desiredReplicas"] == str(need)
+    if scaling["hpa"]["reason"].find("cron pre-scale") >= 0:
+        assert cron and cron[0]["metadata"]["desiredReplicas"] == str(need)
+    isvc = yaml.safe_load((keda_path.parent / "kserve-inferenceservice.yaml").read_text())
+    mode = isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"]
+    assert mode == "RawDeployment"
+    assert keda["spec"]["scaleTargetRef"]["name"] == isvc["metadata"]["name"] + "-predictor"

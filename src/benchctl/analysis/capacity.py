@@ -19,6 +19,7 @@ import pandas as pd
 
 from benchctl.analysis.autoscaling import autoscaling_section
 from benchctl.analysis.bounds import LOWER, Level, capacity_bound
+from benchctl.analysis.cluster import ClusterSpec
 from benchctl.analysis.cost import cost_per_million, monthly_cost
 from benchctl.analysis.fits import (
     LatencyFit,
@@ -48,6 +49,7 @@ class AnalyzeOptions:
     headroom: float = 0.2
     config_dir: Path | None = None
     currency: str = "USD"
+    cluster: ClusterSpec | None = None  # pod start and metric pipeline (autoscaling.py)
 
 
 def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
@@ -107,6 +109,11 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         peak_rps=options.peak_rps,
         scenario=options.traffic,
         config_dir=options.config_dir,
+        cluster=options.cluster,
+        windows=windows,
+        recommended_replicas=(replicas or {}).get("recommended"),
+        headroom=options.headroom,
+        currency=options.currency,
     )
     document["confidence"] = _confidence(single, points, warnings)
     run.write_json(CAPACITY, document)

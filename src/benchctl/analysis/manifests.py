@@ -92,12 +92,14 @@ def keda_manifest(
     deployment: str | None = None,
     behavior: HpaPolicy | None = None,
     reason: str | None = None,
+    notes: Sequence[str] = (),
 ) -> str:
     """A keda.sh/v1alpha1 ScaledObject: a Prometheus trigger plus optional cron pre-scaling.
 
-    ``query`` must return the total request rate of the deployment: KEDA's default
-    AverageValue metric divides it by the replica count and compares it with ``threshold``
-    (requests/s per replica). ``behavior`` copies an HPA policy's scaleUp/scaleDown rules.
+    ``query`` must return the total request rate of the deployment: its AverageValue
+    metric (written out) is divided by the replica count and compared with ``threshold``
+    (requests/s per replica). ``behavior`` copies an HPA policy's scaleUp/scaleDown rules;
+    ``notes`` become header comments.
     """
     low, high = min, max
     if not 0 <= low <= high or high < 1:
@@ -122,6 +124,7 @@ def keda_manifest(
     triggers: list[dict[str, Any]] = [
         {
             "type": "prometheus",
+            "metricType": "AverageValue",
             "metadata": {
                 "serverAddress": prometheus_url,
                 "query": query,
@@ -155,7 +158,7 @@ def keda_manifest(
         "KEDA divides the query result (the total request rate) by the replica count"
         " and compares it with threshold"
     )
-    return _dump(doc, reason or default, [note])
+    return _dump(doc, reason or default, [note, *notes])
 
 
 def kserve_manifest(
