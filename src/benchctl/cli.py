@@ -576,37 +576,13 @@ def cmd_runs(args: argparse.Namespace, console: Console) -> int:
             "kserve --launch --time-scale 0.1`"
         )
         return 0
-    table = Table(title=f"runs in {args.runs_dir}/", title_justify="left")
-    for column in (
-        "run",
-        "status",
-        "requests",
-        "throughput rps",
-        "p50 ms",
-        "p99 ms",
-        "errors",
-        "flags",
-    ):
-        table.add_column(
-            column, justify="left" if column in ("run", "status", "flags") else "right"
-        )
-    for run_dir, info in runs:
-        overall = _overall(run_dir)
-        latency = overall.get("latency_ms", {})
-        flags = "generator_saturated" if info.get("generator", {}).get("saturated") else ""
-        status = info.get("status", "?")
-        style = {"completed": "green", "interrupted": "yellow", "failed": "red"}.get(status, "")
-        table.add_row(
-            run_dir.name,
-            f"[{style}]{status}[/]" if style else status,
-            _fmt(overall.get("requests"), 0),
-            _fmt(overall.get("throughput_rps")),
-            _fmt(latency.get("p50")),
-            _fmt(latency.get("p99")),
-            _fmt(overall.get("errors"), 0),
-            flags,
-        )
+    from benchctl.display import runs_table
+
+    rows = [(run_dir.name, info, _overall(run_dir)) for run_dir, info in runs]
+    table, damaged = runs_table(rows, title=f"runs in {args.runs_dir}/")
     console.print(table)
+    for line in damaged:
+        console.print(f"[red]damaged:[/] {line}", highlight=False, soft_wrap=True)
     return 0
 
 
@@ -677,9 +653,10 @@ def _source(path: Path) -> str:
 
 def _overall(run_dir: RunDir) -> dict:
     try:
-        return run_dir.read_json("summary.json").get("overall", {})
+        overall = run_dir.read_json("summary.json").get("overall", {})
     except BenchctlError:
         return {}
+    return overall if isinstance(overall, dict) else {}
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:

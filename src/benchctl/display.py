@@ -143,3 +143,42 @@ def summary_table(summary: dict[str, Any], *, title: str) -> Table:
             *(_ms(s["latency_ms"][k]) for k in percentiles),
         )
     return table
+
+
+def runs_table(
+    rows: list[tuple[str, dict[str, Any], dict[str, Any]]], *, title: str
+) -> tuple[Table, list[str]]:
+    """The ``benchctl runs`` table, readable at 80 columns (long run names wrap), and one
+    line per damaged run saying what is wrong.
+
+    ``rows``: (run name, run.json content, summary.json's ``overall``) per run; a damaged
+    run has ``{"status": "damaged", "damage": "<one line>"}`` as run.json content."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
+    table.add_column("run", overflow="fold", ratio=1, min_width=16)
+    table.add_column("status", no_wrap=True)
+    for column in ("reqs", "rps", "p50 ms", "p99 ms", "err"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("flags", overflow="fold")
+    damaged = []
+    for name, info, overall in rows:
+        latency = overall.get("latency_ms") if isinstance(overall.get("latency_ms"), dict) else {}
+        generator = info.get("generator") if isinstance(info.get("generator"), dict) else {}
+        status = str(info.get("status") or "?")
+        if status == "damaged":
+            damaged.append(f"{name}: {info.get('damage', 'run.json unreadable')}")
+        style = {"completed": "green", "interrupted": "yellow"}.get(status, "red")
+        table.add_row(
+            name,
+            Text(status, style=style if status != "running" else ""),
+            _num(_number(overall.get("requests")), 0),
+            _num(_number(overall.get("throughput_rps"))),
+            _ms(_number(latency.get("p50"))),
+            _ms(_number(latency.get("p99"))),
+            _num(_number(overall.get("errors")), 0),
+            "saturated" if generator.get("saturated") else "",
+        )
+    return table, damaged
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -94,8 +94,13 @@ class RunDir:
     def mkdir(self, name: str) -> Path:
         """A folder inside the run (created if missing); InputError if it is a symlink."""
         path = self.inside(name)
-        if path.is_symlink() or (path.exists() and not path.is_dir()):
-            raise InputError(f"{path}: exists and is not a plain folder; remove it to write here")
+        if path.is_symlink():
+            raise InputError(
+                f"{path}: is a symbolic link; benchctl writes only inside the run directory: "
+                "remove the link"
+            )
+        if path.exists() and not path.is_dir():
+            raise InputError(f"{path}: exists and is not a folder; remove it to write here")
         path.mkdir(parents=True, exist_ok=True)
         return path
 

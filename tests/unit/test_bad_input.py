@@ -1,0 +1,391 @@
+"""Bad input, by kind: one stderr line naming the file or flag, exit code 2, no traceback.
+
+Each test is one kind of mistake a user makes (a non-UTF-8 file, a non-finite number, a path
+that is a file, a damaged run directory, a value that used to be accepted silently); the
+assertion is the exit code and the one line that names what to fix. ``benchctl.cli.main``
+runs in-process here; tests/e2e/test_bad_input_cli.py runs the installed executable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from benchctl.cli import main
+from benchctl.errors import InputError
+from benchctl.store import RunDir, list_runs, read_json_file, write_atomic
+from tests.unit.test_analyze import mm1_step_run
+
+EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "examples" / "gate.yaml"
+
+
+def one_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run ``benchctl ARGV``; assert exit 2 and exactly one stderr line; return that line."""
+    code = main(argv)
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.fixture()
+def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh working directory (relative paths, default runs/ as a user has them)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture()
+def run(cwd: Path) -> Path:
+    """A complete, readable step run (synthetic M/M/1 latencies) in ./run."""
+    return mm1_step_run(cwd)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_argparse_errors_are_one_line_with_a_help_hint(cwd, capsys):
+    line = one_error(["run"], capsys)
+    assert line == (
+        "benchctl run: error: the following arguments are required: scenario "
+        "(see `benchctl run --help`)"
+    )
+    line = one_error(["nosuchcommand"], capsys)
+    assert line.startswith("benchctl: error: argument COMMAND: invalid choice: 'nosuchcommand'")
+    assert line.endswith("(see `benchctl --help`)")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "steady", "--rate", "inf"], "argument --rate: must be a finite number, got 'inf'"),
+        (["run", "steady", "--rate", "1e309"], "argument --rate: must be a finite number"),
+        (["run", "steady", "--rate", "-5"], "argument --rate: a rate is >= 0 req/s, got '-5'"),
+        (["run", "steady", "--rate", "1e12"], "above the 1,000,000 req/s cap: one generator"),
+        (["run", "steady", "--time-scale", "nan"], "argument --time-scale: must be a finite"),
+        (["run", "steady", "--time-scale", "0"], "argument --time-scale: must be > 0"),
+        (["run", "steady", "--telemetry-interval", "0"], "--telemetry-interval: must be at least"),
+        (["run", "steady", "--scrape-interval", "0"], "--scrape-interval: must be at least 500ms"),
+        (["run", "steady", "--master-port", "99999"], "a TCP port is 1..65535, got '99999'"),
+        (["run", "steady", "--workers", "-1"], "argument --workers: must be between 0 and 1024"),
+        (["run", "steady", "--server-process", "(["], "--server-process: invalid regular exp"),
+        (["run", "steady", "--config-dir", "/nonexistent"], "--config-dir: /nonexistent: no such"),
+        (["analyze", "run", "--slo", "p99<=200ms", "--peak-rps", "nan"], "--peak-rps: must be a"),
+        (["analyze", "run", "--slo", "p99<=200ms", "--peak-rps", "-5"], "--peak-rps: must be > 0"),
+        (["analyze", "run", "--slo", "p99<=200ms", "--window", "0s"], "--window: must be at least"),
+        (["analyze", "run", "--slo", "p99<=200ms", "--headroom", "1"], "--headroom: must be in"),
+        (["scenarios", "--config-dir", "missing"], "--config-dir: missing: no such folder"),
+    ],
+)
+def test_bad_flag_values_name_the_flag(cwd, capsys, argv, expected):
+    line = one_error(argv, capsys)
+    assert expected in line
+    assert line.endswith(f"(see `benchctl {argv[0]} --help`)")
+
+
+def test_server_pid_must_be_a_running_process(cwd, capsys):
+    pid = 4_000_000  # above Linux's pid_max (4,194,304 at most): never a running process
+    while os.path.exists(f"/proc/{pid}"):
+        pid += 1
+    line = one_error(["run", "steady", "--server-pid", str(pid), "--dry-run"], capsys)
+    assert f"argument --server-pid: no process with id {pid} is running" in line
+
+
+@pytest.mark.parametrize("slo", ["p99<200", "p99<=200"])
+def test_slo_without_a_unit_is_refused(run, capsys, slo):
+    line = one_error(["analyze", "run", "--slo", slo], capsys)
+    needs_unit = "the bound needs a unit (ms or s), e.g. p99<=200ms"
+    assert line == f"benchctl: error: --slo '{slo}': {needs_unit}"
+
+
+def test_analyze_help_quotes_the_slo(capsys):
+    assert main(["analyze", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert '--slo "p99<=200ms"' in out
+    assert "--slo p99<=" not in out  # unquoted, a shell turns it into a redirection
+
+
+def test_rate_set_on_the_command_line_is_blamed_on_the_flag(cwd, capsys):
+    line = one_error(["run", "steady", "--set", "rate=-5", "--dry-run"], capsys)
+    assert line.startswith("benchctl: error: --set rate (for ")
+    assert "field 'rate': Input should be greater than or equal to 0" in line
+    assert "steady.yaml:3" not in line
+    line = one_error(["run", "steady", "--duration", "1e309", "--dry-run"], capsys)
+    assert line.startswith("benchctl: error: --duration (for ")
+    assert "not a finite duration" in line
+
+
+def test_traffic_must_name_a_scenario(run, capsys):
+    line = one_error(["analyze", "run", "--slo", "p99<=200ms", "--traffic", "spikee"], capsys)
+    assert line.startswith("benchctl: error: --traffic: unknown scenario 'spikee': choose one of")
+    assert not (run / "capacity.json").exists()  # refused before any work
+
+
+# --------------------------------------------------------------------------- YAML files
+
+
+def test_non_utf8_yaml_names_file_and_line(cwd, capsys):
+    (cwd / "binary.yaml").write_bytes(b"kind: steady\nrate: 50\n\xff\xfe\x00garbage\n")
+    expected = "benchctl: error: binary.yaml:3: not UTF-8 text (byte 0xff); save the file as UTF-8"
+    assert one_error(["run", "binary.yaml", "--dry-run"], capsys) == expected
+    assert one_error(["run", "steady", "--target", "binary.yaml", "--dry-run"], capsys) == expected
+    gate = ["gate", "--baseline", ".", "--candidate", ".", "--rules", "binary.yaml"]
+    assert one_error(gate, capsys) == expected
+
+
+def test_yaml_alias_bomb_is_refused_quickly(cwd, capsys):
+    """Nine levels of nine aliases expand to 9**10 ≈ 3.5e9 strings: refused, not expanded."""
+    lines = ["kind: steady", 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    previous = "a"
+    for i in range(9):
+        name = chr(98 + i)
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
+        previous = name
+    (cwd / "bomb.yaml").write_text("\n".join([*lines, "rate: 50", "duration: 10s"]) + "\n")
+    line = one_error(["run", "bomb.yaml", "--dry-run"], capsys)
+    assert line.startswith("benchctl: error: bomb.yaml: YAML too large once its aliases")
+    assert "at most 100,000" in line
+
+
+def test_a_few_yaml_aliases_still_work(cwd, capsys):
+    (cwd / "alias.yaml").write_text(
+        "kind: step\nrates: &r [10, 20]\nstep_duration: 2s\nwarmup: 0s\ndescription: x\n"
+    )
+    assert main(["run", "alias.yaml", "--dry-run"]) == 0
+
+
+@pytest.mark.parametrize("value", [".inf", ".nan", "-.inf"])
+def test_non_finite_yaml_numbers_name_the_field(cwd, capsys, value):
+    (cwd / "inf.yaml").write_text(f"kind: steady\nrate: {value}\nduration: 10s\nwarmup: 1s\n")
+    line = one_error(["run", "inf.yaml", "--dry-run"], capsys)
+    assert line.startswith("benchctl: error: inf.yaml:2: field 'rate': ")
+    assert "finite" in line or "greater than or equal to 0" in line
+
+
+def test_model_name_with_control_characters_is_refused(cwd, capsys):
+    (cwd / "t.yaml").write_text('kind: kserve\nmodel: "a\\tb"\n')
+    line = one_error(["run", "steady", "--target", "t.yaml", "--dry-run"], capsys)
+    assert line.startswith("benchctl: error: t.yaml:2: field 'model': must be printable text")
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def test_runs_dir_that_is_a_file(cwd, capsys):
+    (cwd / "afile").write_text("x\n")
+    line = one_error(["run", "steady", "--runs-dir", "afile"], capsys)
+    assert "argument --runs-dir: afile: afile is a file, not a folder" in line
+
+
+def test_gate_output_under_a_file(run, capsys):
+    (run.parent / "afile").write_text("x\n")
+    argv = ["gate", "--baseline", "run", "--candidate", "run", "--rules", str(EXAMPLE_RULES)]
+    line = one_error([*argv, "--junit", "afile/gate.xml"], capsys)
+    assert "argument --junit: afile/gate.xml: afile is a file, not a folder" in line
+
+
+def test_json_array_and_0d_npy_payloads_are_refused(cwd, capsys):
+    from benchctl.config import PayloadSpec
+    from benchctl.targets.payload import tensors_from_file
+
+    (cwd / "array.json").write_text("[1, 2, 3]\n")
+    with pytest.raises(InputError, match=r"array.json: a .json payload must be a JSON object"):
+        tensors_from_file(PayloadSpec(source="file", file=cwd / "array.json"))
+    np.save(cwd / "scalar.npy", np.float32(3))
+    with pytest.raises(InputError, match=r"scalar.npy: holds a single value \(shape \(\)\)"):
+        tensors_from_file(PayloadSpec(source="file", file=cwd / "scalar.npy"))
+
+
+# --------------------------------------------------------------------------- damaged runs
+
+
+def _damage(run: Path, how: str) -> None:
+    requests = run / "requests.parquet"
+    if how == "truncated":
+        data = requests.read_bytes()
+        requests.write_bytes(data[: len(data) // 2])
+    elif how == "empty":
+        requests.write_bytes(b"")
+    elif how == "wrong-schema":
+        pq.write_table(pa.table({"foo": [1]}), requests)
+    elif how == "run.json-list":
+        (run / "run.json").write_text("[]\n")
+    elif how == "run.json-binary":
+        (run / "run.json").write_bytes(b"\xff\xfe garbage")
+
+
+@pytest.mark.parametrize(
+    ("how", "expected"),
+    [
+        ("truncated", "run/requests.parquet: damaged: not a readable Parquet file"),
+        ("empty", "run/requests.parquet: damaged: not a readable Parquet file"),
+        ("wrong-schema", "run/requests.parquet: damaged: lacks columns t_intended"),
+        ("run.json-list", "run/run.json: damaged: expected a JSON object, got list"),
+        ("run.json-binary", "run/run.json: damaged: not UTF-8 text (byte 0xff at offset 0)"),
+    ],
+)
+def test_analyze_a_damaged_run(run, capsys, how, expected):
+    _damage(run, how)
+    line = one_error(["analyze", "run", "--slo", "p99<=200ms"], capsys)
+    assert line.startswith(f"benchctl: error: {expected}")
+
+
+def test_report_and_gate_on_a_binary_run_json(run, capsys):
+    _damage(run, "run.json-binary")
+    expected = "benchctl: error: run/run.json: damaged: not UTF-8 text (byte 0xff at offset 0)"
+    assert one_error(["report", "run"], capsys) == expected
+    argv = ["gate", "--baseline", "run", "--candidate", "run", "--rules", str(EXAMPLE_RULES)]
+    assert one_error(argv, capsys) == expected
+
+
+def test_gate_candidate_without_requests_is_bad_input_not_a_regression(run, cwd, capsys):
+    import shutil
+
+    shutil.copytree(run, cwd / "noparq")
+    (cwd / "noparq" / "requests.parquet").unlink()
+    argv = ["gate", "--baseline", "run", "--candidate", "noparq", "--rules", str(EXAMPLE_RULES)]
+    line = one_error(argv, capsys)
+    assert line == (
+        "benchctl: error: noparq/requests.parquet: missing: this run kept no request records"
+    )
+
+
+def test_report_with_garbled_summary_still_renders(run, capsys):
+    (run / "summary.json").write_text('{"overall": 5')
+    assert main(["report", "run"]) == 0
+    page = (run / "report.html").read_text()
+    assert "the numbers below were computed from requests.parquet" in page
+
+
+def test_one_damaged_run_does_not_hide_the_others(run, cwd, capsys):
+    import shutil
+
+    folder = cwd / "folder"
+    shutil.copytree(run, folder / "ok")
+    (folder / "bin").mkdir()
+    (folder / "bin" / "run.json").write_bytes(b"\xff\xfe garbage")
+    assert main(["runs", "--runs-dir", "folder"]) == 0
+    out = capsys.readouterr().out
+    assert "ok" in out and "completed" in out
+    assert "damaged: bin: folder/bin/run.json: damaged: not UTF-8 text" in out
+    statuses = {r.name: info["status"] for r, info in list_runs(folder)}
+    assert statuses == {"bin": "damaged", "ok": "completed"}
+    assert main(["history", "folder", "-o", "h.html"]) == 0
+
+
+# --------------------------------------------------------------------------- symlinks
+
+
+def test_analyze_and_report_never_write_through_planted_symlinks(run, cwd, capsys):
+    outside = cwd / "outside"
+    outside.mkdir()
+    for name in ("auto", "report", "cap"):
+        (outside / name).write_text("ORIGINAL\n")
+    (run / "autoscale.parquet").symlink_to(outside / "auto")
+    (run / "report.html").symlink_to(outside / "report")
+    (run / ".capacity.json.tmp").symlink_to(outside / "cap")  # the old fixed temp name
+    (run / "manifests").symlink_to(outside, target_is_directory=True)
+
+    line = one_error(["analyze", "run", "--slo", "p99<=200ms", "--peak-rps", "500"], capsys)
+    assert "is a symbolic link" in line and "run/" in line
+    line = one_error(["report", "run"], capsys)
+    assert line == (
+        "benchctl: error: run/report.html: is a symbolic link; refusing to write through it"
+    )
+    assert {p.name for p in outside.iterdir()} == {"auto", "report", "cap"}
+    for name in ("auto", "report", "cap"):
+        assert (outside / name).read_text() == "ORIGINAL\n"
+
+
+def test_atomic_writer_refuses_links_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "elsewhere"
+    target.write_text("keep\n")
+    link = tmp_path / "out.txt"
+    link.symlink_to(target)
+    with pytest.raises(InputError, match="is a symbolic link; refusing to write through it"):
+        write_atomic(link, "new")
+    assert target.read_text() == "keep\n"
+    plain = tmp_path / "plain.json"
+    write_atomic(plain, "{}\n")
+    assert plain.read_text() == "{}\n"
+    assert oct(plain.stat().st_mode & 0o777) == "0o644"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "out.txt", "plain.json"]
+
+
+def test_run_dir_writes_refuse_a_symlinked_subfolder(tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.path.mkdir()
+    (tmp_path / "outside").mkdir()
+    (run.path / "manifests").symlink_to(tmp_path / "outside", target_is_directory=True)
+    with pytest.raises(InputError, match="manifests: is a symbolic link"):
+        run.write_text("manifests/hpa.yaml", "x")
+    with pytest.raises(InputError, match="manifests: is a symbolic link"):
+        run.mkdir("manifests")
+    assert list((tmp_path / "outside").iterdir()) == []
+
+
+def test_read_json_file_says_what_is_wrong(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text('{"a": 1')
+    with pytest.raises(InputError, match=r"x.json:1: damaged: invalid JSON"):
+        read_json_file(path)
+    path.write_text(json.dumps([1]))
+    with pytest.raises(InputError, match="expected a JSON object, got list"):
+        read_json_file(path)
+
+
+# --------------------------------------------------------------------------- warm-up
+
+
+def test_short_steady_run_just_works_with_a_proportionate_warmup(cwd, capsys):
+    assert main(["run", "steady", "--duration", "10s", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "warm-up cut from 10s to 5s: at most half of the first phase 'steady'" in out
+    assert "phases: warmup 0s–5s, steady 5s–10s" in out
+
+
+def test_warmup_never_eats_the_first_step_or_c1(cwd, capsys):
+    assert main(["run", "step", "--set", "step_duration=10s", "--dry-run"]) == 0
+    assert "warmup 0s–5s, step1@25rps 5s–10s" in capsys.readouterr().out
+    assert main(["run", "sweep", "--set", "hold=4s", "--dry-run"]) == 0
+    assert "warmup 0s–2s, c=1 2s–4s" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- listings
+
+
+def test_targets_shows_the_grpc_address_for_grpc_targets(capsys):
+    from benchctl.config import available, load_target
+
+    assert main(["targets"]) == 0
+    out = capsys.readouterr().out
+    for name, path in available("targets").items():
+        target, _ = load_target(str(path))
+        if "grpc" in target.protocol:
+            assert target.grpc_address in out, name
+
+
+def test_runs_table_fits_80_columns(run, cwd):
+    from rich.console import Console
+
+    from benchctl.display import runs_table
+
+    long = "20261129T182343Z-steady-kserve-grpc-with-a-long-name"
+    summary = {"requests": 123456, "throughput_rps": 1234.5, "errors": 7}
+    summary["latency_ms"] = {"p50": 12.3, "p99": 1234.5}
+    table, _ = runs_table([(long, {"status": "interrupted"}, summary)] * 2, title="runs in runs/")
+    console = Console(width=80, record=True)
+    console.print(table)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text  # nothing cut: the name wraps, the numbers stay whole
+    for cell in ("123,456", "1,234.5", "12.3", "interrupted"):
+        assert cell in text
