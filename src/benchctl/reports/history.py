@@ -264,7 +264,7 @@ def write_history(
             series=series,
             banners=banners,
             rows=rows,
-            figures=_figures(rows, series),
+            figures=_figures(rows, series, shifts),
             shifts=[(item, change_text(item.shift)) for item in shifts],
         )
     )
@@ -275,7 +275,9 @@ def write_history(
 # --------------------------------------------------------------------------- figures
 
 
-def _figures(rows: Sequence[HistoryRow], series: Sequence[str]) -> list[FigureView]:
+def _figures(
+    rows: Sequence[HistoryRow], series: Sequence[str], shifts: Sequence[SeriesShift] = ()
+) -> list[FigureView]:
     panels = [
         ("Latency", "history-latency", ("p99_ms", "p50_ms"), "latency (ms)"),
         ("Throughput", "history-rps", ("throughput_rps",), "successful requests / s"),
@@ -283,10 +285,15 @@ def _figures(rows: Sequence[HistoryRow], series: Sequence[str]) -> list[FigureVi
     ]
     caption = (
         "One point per run, oldest to newest; one colour per scenario and target. "
-        "✕: generator saturated; hollow: run not completed."
+        "✕: generator saturated; hollow: run not completed. Vertical dashed line: a change "
+        "point just before that run (red: for the worse, green: for the better)."
     )
     return [
-        FigureView(title, _trend(rows, series, fields, label, prefix, title), caption)
+        FigureView(
+            title,
+            _trend(rows, series, fields, label, prefix, title, shifts),
+            caption,
+        )
         for title, prefix, fields, label in panels
     ]
 
@@ -298,8 +305,15 @@ def _trend(
     label: str,
     prefix: str,
     title: str,
+    shifts: Sequence[SeriesShift] = (),
 ) -> str:
     fig, ax = figures._figure()
+    position = {row.id: index for index, row in enumerate(rows)}
+    for item in shifts:
+        if item.shift.metric in fields and item.shift.run in position:
+            color = "#d62728" if item.shift.regression else "#2ca02c"
+            x = position[item.shift.run] - 0.5
+            ax.axvline(x, color=color, ls="--", lw=1.0, label="_nolegend_")
     for index, name in enumerate(series):
         color = COLORS[index % len(COLORS)]
         members = [(i, row) for i, row in enumerate(rows) if row.series == name]
