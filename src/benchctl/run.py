@@ -125,59 +125,63 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
             "a file (--target-set payload.source=file --target-set payload.file=...)"
         )
 
-    run_dir = _create_run_dir(options.runs_dir, scenario_file.stem, target_file.stem)
-    guard = Guard.start(run_dir.path)
-    record = {
-        "schema_version": SCHEMA_VERSION,
-        "id": run_dir.name,
-        "status": RUNNING,
-        "reason": "",
-        "command": secrets.redact_command(options.command, target.safe_headers),
-        # Who finishes this run: a later `benchctl runs` recovers it once both are gone.
-        "owner": {**owner_record(), "watchdog": guard.watchdog},
-        "scenario": {
-            "name": scenario_file.stem,
-            "file": str(scenario_file),
-            "time_scale": options.time_scale,
-            "spec": scenario.model_dump(mode="json"),
-        },
-        "target": {
-            "name": target_file.stem,
-            "file": str(target_file),
-            "spec": _public_target(target),
-            "launched": None,
-        },
-        "plan": {
-            "duration": plan.duration,
-            "expected_requests": plan.expected_requests(),
-            "open_loop": plan.open_loop,
-            "phases": [{"name": p.name, "start": p.start, "end": p.end} for p in plan.phases],
-            "curve": rate_curve(plan, points=240),
-        },
-        "engine": {
-            "workers": options.workers,
-            "remote_workers": options.remote_workers,
-            "started_at": _now(),
-        },
-        "versions": facts.versions(),
-        "host": facts.host(),
-    }
-    try:
-        run_dir.write_json(RUN_JSON, record)
-    except (OSError, BenchctlError) as exc:
-        guard.close()
-        shutil.rmtree(run_dir.path, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise WriteFailed(_write_problem(exc, run_dir.path / RUN_JSON), exit_code=2) from None
-        raise
-    console.print(f"run directory: [bold]{run_dir.path}[/]")
-
-    server = None
-    telemetry = None
-    outcome = _Outcome()
-    failure: BenchctlError | None = None
-    with StopSignals() as signals:
+    # Signals are only noted until the run directory and its watchdog exist (arm()).
+    with StopSignals(raising=False) as signals:
+        run_dir = _create_run_dir(options.runs_dir, scenario_file.stem, target_file.stem)
+        guard = Guard.start(run_dir.path)
+        record = {
+            "schema_version": SCHEMA_VERSION,
+            "id": run_dir.name,
+            "status": RUNNING,
+            "reason": "",
+            "command": secrets.redact_command(options.command, target.safe_headers),
+            # Who finishes this run: a later `benchctl runs` recovers it once both are gone.
+            "owner": {**owner_record(), "watchdog": guard.watchdog},
+            "scenario": {
+                "name": scenario_file.stem,
+                "file": str(scenario_file),
+                "time_scale": options.time_scale,
+                "spec": scenario.model_dump(mode="json"),
+            },
+            "target": {
+                "name": target_file.stem,
+                "file": str(target_file),
+                "spec": _public_target(target),
+                "launched": None,
+            },
+            "plan": {
+                "duration": plan.duration,
+                "expected_requests": plan.expected_requests(),
+                "open_loop": plan.open_loop,
+                "phases": [{"name": p.name, "start": p.start, "end": p.end} for p in plan.phases],
+                "curve": rate_curve(plan, points=240),
+            },
+            "engine": {
+                "workers": options.workers,
+                "remote_workers": options.remote_workers,
+                "started_at": _now(),
+            },
+            "versions": facts.versions(),
+            "host": facts.host(),
+        }
         try:
+            run_dir.write_json(RUN_JSON, record)
+        except (OSError, BenchctlError) as exc:
+            guard.close()
+            shutil.rmtree(run_dir.path, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise WriteFailed(
+                    _write_problem(exc, run_dir.path / RUN_JSON), exit_code=2
+                ) from None
+            raise
+        console.print(f"run directory: [bold]{run_dir.path}[/]")
+
+        server = None
+        telemetry = None
+        outcome = _Outcome()
+        failure: BenchctlError | None = None
+        try:
+            signals.arm()  # a signal before this point is acted on now
             if options.launch:
                 server, target = _launch(target, run_dir, console)
                 run_dir.update_run(
@@ -519,6 +523,8 @@ def _drive(
             _kill_all([worker])
     for process in processes:
         lifetime.forget(process.pid)
+    if signals.received and not outcome.reason:  # the engine died of it before saying so
+        outcome.reason = signals.reason
     if outcome.write_error:
         outcome.status = FAILED
         outcome.reason = outcome.write_error
@@ -546,9 +552,9 @@ class _Watchdog:
     def check(self, event: dict[str, Any], server: Any, workers: list[subprocess.Popen]) -> str:
         if server is not None and not server.alive():
             return f"the launched target exited; see {server.log_path}"
-        for index, worker in enumerate(workers):
+        for worker in workers:
             if worker.poll() is not None and worker.returncode != 0:
-                return f"worker {index} exited with code {worker.returncode}"
+                return f"a worker process (pid {worker.pid}) exited with code {worker.returncode}"
         if event.get("type") != "progress" or self.abort_after <= 0:
             return ""
         if event["ok"] != self._ok:

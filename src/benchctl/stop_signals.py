@@ -39,9 +39,9 @@ class Stopped(KeyboardInterrupt):
 class StopSignals:
     """Context manager: the three stop signals handled alike (see module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, raising: bool = True) -> None:
         self.received: list[int] = []
-        self._raising = True
+        self._raising = raising
         self._on_signal: Callable[[int, int], None] | None = None
         self._previous: dict[int, Any] = {}
 
@@ -62,6 +62,13 @@ class StopSignals:
         if not self.received:
             return ""
         return REASONS.get(self.received[0], f"stopped by signal {self.received[0]}")
+
+    def arm(self) -> None:
+        """Raising mode from now on; raises ``Stopped`` at once for a signal already noted."""
+        if self.received:
+            self._raising = False
+            raise Stopped(self.received[0])
+        self._raising = True
 
     def defer(self, on_signal: Callable[[int, int], None] | None = None) -> None:
         """From now on signals never raise; ``on_signal(signum, count)`` is called instead."""

@@ -51,6 +51,8 @@ PLAN_MSG, RECORDS_MSG, DONE_MSG, STOP_MSG = (
     "benchctl_stop",
 )
 CLOCK_MSG, CLOCK_REPLY_MSG = "benchctl_clock", "benchctl_clock_reply"
+COUNT_MSG = "benchctl_count"
+COUNT_EVERY_S = 0.1  # a worker's sent counter reaches the master this often (when it moved)
 CLOCK_PROBES = 8  # at join; the smallest round trip bounds the offset (load/clock.py)
 CLOCK_RECHECK_S = 2.0
 REPORT_EVERY_S = 0.5  # a worker's records (and its sent counter) reach the master this often
@@ -220,6 +222,11 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
         runner.register_message(RECORDS_MSG, on_records)
         runner.register_message(DONE_MSG, on_done)
         runner.register_message(CLOCK_REPLY_MSG, on_clock)
+
+        def on_count(environment: Any = None, msg: Any = None, **_: Any) -> None:
+            tally.setdefault(msg.data["worker"], WorkerTally()).count(msg.data["sent_total"])
+
+        runner.register_message(COUNT_MSG, on_count)
         deadline = time.time() + args.worker_timeout
         while len(runner.clients.ready) < workers:
             emit("waiting", connected=len(runner.clients.ready), expected=workers)
@@ -383,8 +390,11 @@ class WorkerTally:
         dropped = sum(1 for e in errors if e == DROPPED)
         self.rows += len(errors) - dropped
         self.dropped += dropped
-        self.sent = max(self.sent, int(data.get("sent_total", 0)))
+        self.count(int(data.get("sent_total", 0)))
         self.last_report = now
+
+    def count(self, sent_total: int) -> None:
+        self.sent = max(self.sent, sent_total)
 
     def to_json(self, *, finished: bool) -> dict[str, Any]:
         return {
@@ -442,12 +452,28 @@ def run_worker(args: argparse.Namespace) -> int:
                 "cpu": sample_cpu(me),
                 "in_flight": in_flight,
                 # this worker's own counter: every request it started so far
-                "sent_total": CONTEXT.buffer.sent + in_flight,
+                "sent_total": sent_total(),
             },
         )
 
+    def sent_total() -> int:
+        assert CONTEXT.buffer is not None and CONTEXT.driver is not None
+        return CONTEXT.buffer.sent + CONTEXT.driver.in_flight
+
+    def count_until_done() -> None:
+        """The sent counter alone, often: if this process is killed, the master knows how
+        many requests it had started to within COUNT_EVERY_S of sending."""
+        assert CONTEXT.driver is not None
+        told = 0
+        while not CONTEXT.driver.finished.wait(COUNT_EVERY_S):
+            now = sent_total()
+            if now != told:
+                runner.send_message(COUNT_MSG, {"worker": CONTEXT.worker, "sent_total": now})
+                told = now
+
     def report_until_done() -> None:
         assert CONTEXT.driver is not None
+        gevent.spawn(count_until_done)
         while not CONTEXT.driver.finished.wait(REPORT_EVERY_S):
             send_records()
         send_records()
