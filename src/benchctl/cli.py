@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -22,6 +23,9 @@ from benchctl.durations import format_duration, parse_duration
 from benchctl.errors import BenchctlError, InputError, one_line
 from benchctl.store import DEFAULT_RUNS_DIR, RunDir, list_runs
 from benchctl.telemetry.session import TelemetryOptions
+
+if TYPE_CHECKING:
+    from benchctl.analysis.cluster import ClusterSpec
 
 EXIT_INTERRUPTED = 3
 MIN_TELEMETRY_INTERVAL_S = 0.1  # faster sampling measures the sampler, not the server
@@ -288,8 +292,17 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--cold-start",
         type=arguments.duration(0, allow_zero=True),
-        default="45s",
-        help="time for a new replica to serve (default 45s)",
+        help="the whole pod start, a shortcut for --cluster's parts (default 45s: scheduling"
+        " 2s + image_pull 20s + model_load 20s + readiness 3s)",
+    )
+    analyze.add_argument(
+        "--cluster",
+        metavar="YAML|K=V,...",
+        help="what the cluster adds to a pod start and to the autoscaler's metric: a YAML file"
+        " or pairs, e.g. image_pull=1m,model_load=30s,pool_pods=4,node_provision=3m; keys:"
+        " scheduling, image_pull, model_load, readiness, node_provision (120s), pool_pods"
+        " (default: room for any), scrape_interval (15s), rate_window (1m), hpa_sync_period"
+        " (15s), namespace (default)",
     )
     analyze.add_argument(
         "--headroom",
@@ -486,7 +499,7 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
         peak_rps=args.peak_rps,
         traffic=args.traffic,
         price_per_hour=price,
-        cold_start_s=_duration_option("--cold-start", args.cold_start),
+        cluster=_cluster_option(args.cluster, args.cold_start),
         window_s=_duration_option("--window", args.window),
         headroom=args.headroom,
         config_dir=args.config_dir,
@@ -496,6 +509,13 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     for run in runs:
         print_answer(console, run, analyze_run(run, options))
     return 0
+
+
+def _cluster_option(value: str | None, cold_start: float | None) -> ClusterSpec:
+    """``--cluster`` and ``--cold-start`` as one ClusterSpec; InputError on bad input."""
+    from benchctl.analysis.cluster import load_cluster
+
+    return load_cluster(value, cold_start_s=cold_start)
 
 
 def _currency_option(text: str) -> str:
