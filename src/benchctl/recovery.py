@@ -36,10 +36,16 @@ class Recovery:
     rows: int
     reason: str
     problems: tuple[str, ...] = ()
+    leftovers: bool = False  # a finished run's parts merged later (the disk was full)
 
     def message(self, run_dir: Path) -> str:
         """One line for the user."""
         extra = f"; {'; '.join(self.problems)}" if self.problems else ""
+        if self.leftovers:
+            return (
+                f"merged the requests.parts left in run {Path(run_dir).name} ({self.reason}): "
+                f"{self.rows:,} requests in requests.parquet{extra}"
+            )
         return (
             f"recovered run {Path(run_dir).name} ({self.reason}): {self.rows:,} requests "
             f"recovered from requests.parts, marked interrupted{extra}"
@@ -68,14 +74,23 @@ def recover(run_dir: Path | str, *, reason: str = KILLED, force: bool = False) -
         if not got:
             return None
         info = _read(path)
-        if info is None or info.get("status") != RUNNING:
+        if info is None:
+            return None
+        if info.get("status") != RUNNING:
+            if (path / PARTS).is_dir() and not _anyone_alive(info):
+                return _finish(path, info, info.get("reason") or "", leftovers=True)
             return None
         if not force and not orphaned(info):
             return None
         return _finish(path, info, reason)
 
 
-def _finish(path: Path, info: dict[str, Any], reason: str) -> Recovery:
+def _anyone_alive(info: dict[str, Any]) -> bool:
+    owner = info.get("owner") or {}
+    return owner_alive(owner) is True or owner_alive(owner.get("watchdog")) is True
+
+
+def _finish(path: Path, info: dict[str, Any], reason: str, *, leftovers: bool = False) -> Recovery:
     from benchctl.analysis.summary import read_requests, summarize
     from benchctl.load.records import merge_parts
 
@@ -104,8 +119,14 @@ def _finish(path: Path, info: dict[str, Any], reason: str) -> Recovery:
         except OSError as exc:
             problems.append(f"summary.json not written ({exc.strerror})")
     problems += _merge_telemetry(path, engine.get("t0"))
-    engine["ended_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     counts = dict(info.get("counts") or {})
+    if leftovers:  # status and reason stay what the run said; only the rows are new
+        if not problems:
+            counts.update(rows=rows, merged_later=True)
+            info["counts"] = counts
+            _write_json(path / RUN_JSON, info)
+        return Recovery(rows, reason, tuple(problems), leftovers=True)
+    engine["ended_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     counts.update(rows=rows, recovered_rows=rows)
     info.update(
         status=INTERRUPTED,

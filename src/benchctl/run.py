@@ -287,6 +287,12 @@ def _mark_failed(run_dir: RunDir, outcome: _Outcome, reason: str) -> RunResult:
         data = run_dir.read_json(RUN_JSON)
         data.update(status=FAILED, reason=reason)
         data["engine"] = {**data.get("engine", {}), "t0": outcome.t0, "ended_at": _now()}
+        data["counts"] = {
+            "sent": outcome.done.get("sent", outcome.last.get("sent")),
+            "dropped": outcome.done.get("dropped", outcome.last.get("dropped")),
+            "rows": None,  # in requests.parts, merged by `benchctl runs` once there is room
+            "unwritten": outcome.done.get("unwritten"),
+        }
         write_json_fallback(run_dir.path / RUN_JSON, json.dumps(data, indent=2, default=str))
     except (OSError, BenchctlError):
         pass

@@ -248,7 +248,7 @@ def _recover_orphan(path: Path, info: dict[str, Any]) -> dict[str, Any]:
     """Recovery hook (issue 10, see benchctl.recovery): a run left ``running`` by a killed
     ``benchctl run`` is finished on first sight, with one line on stderr saying how many
     requests were recovered. Returns the run's (possibly updated) run.json."""
-    if info.get("status") != RUNNING:
+    if info.get("status") != RUNNING and not (path / PARTS).is_dir():
         return info
     from benchctl.recovery import recover
 

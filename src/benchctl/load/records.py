@@ -7,8 +7,10 @@ killed at any moment keeps everything flushed before it; ``merge_parts`` folds t
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -128,10 +130,25 @@ class PartWriter:
         try:
             pq.write_table(table, temporary, compression="zstd")
             os.replace(temporary, path)
-        except BaseException:  # disk full: give the space of the half-written part back
+        except OSError as exc:  # disk full: give the space of the half-written part back
+            temporary.unlink(missing_ok=True)
+            raise with_path(exc, path) from None
+        except BaseException:
             temporary.unlink(missing_ok=True)
             raise
         self.rows += table.num_rows
+
+
+def with_path(exc: OSError, path: Path) -> OSError:
+    """``exc`` with its errno and the file it concerns: pyarrow's write errors carry neither
+    (``"Error writing bytes to file. Detail: [errno 28] No space left on device"``)."""
+    if exc.errno and exc.filename:
+        return exc
+    number = exc.errno
+    if number is None:
+        found = re.search(r"\[errno (\d+)\]", str(exc))
+        number = int(found.group(1)) if found else errno.EIO
+    return OSError(number, os.strerror(number), str(path))
 
 
 def merge_parts(folder: Path, destination: Path) -> int:
@@ -153,7 +170,10 @@ def merge_parts(folder: Path, destination: Path) -> int:
                 writer.write_table(table, row_group_size=1 << 20)
                 rows += table.num_rows
         os.replace(temporary, destination)
-    except BaseException:  # disk full: the parts stay, the half-merged copy goes
+    except OSError as exc:  # disk full: the parts stay, the half-merged copy goes
+        temporary.unlink(missing_ok=True)
+        raise with_path(exc, destination) from None
+    except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     for part in parts:
