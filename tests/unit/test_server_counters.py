@@ -44,7 +44,8 @@ def test_reset_in_the_target_series_while_another_model_has_its_own_traffic():
         mlp = 20 * t if t <= 4 else 20 * (t - 4)
         texts.append((float(t), triton_text({MLP: mlp}, other=50_000 + 7 * t)))
     raw = frame(texts)
-    assert counter(raw, "nv_inference_request_success", "mlp").total == 240
+    target = counter(raw, "nv_inference_request_success", "mlp")
+    assert (target.total, target.series, target.resets) == (240, 1, 1)
     # The other model's own traffic, when it is the target: 7 × 12 = 84.
     assert counter(raw, "nv_inference_request_success", "other").total == 84
     windows = server_windows(raw, "triton", np.arange(0.0, 12.1, 4.0), model="mlp")
@@ -79,7 +80,8 @@ def test_label_change_continues_the_count():
         labels = MLP if t < 5 else MLP + ',gpu_uuid="cpu"'
         texts.append((float(t), triton_text({labels: 10 * t})))
     raw = frame(texts)
-    assert counter(raw, "nv_inference_request_success", "mlp").total == 100
+    relabelled = counter(raw, "nv_inference_request_success", "mlp")
+    assert (relabelled.total, relabelled.series, relabelled.resets) == (100, 2, 0)
 
 
 def test_series_first_seen_during_the_run_counts_from_zero():

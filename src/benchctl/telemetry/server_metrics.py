@@ -150,11 +150,11 @@ def counter(raw: pd.DataFrame, name: str, model: str | None = None) -> Counter:
     resets = 0
     for _, rows in ordered:
         seen_first = float(rows["time"].iloc[0])
-        finite = np.isfinite(rows["value"].to_numpy(dtype=float))
-        if not finite.any():  # only NaN/Inf: a gap from end to end
+        usable = np.isfinite(rows["value"].to_numpy(dtype=float))
+        if not usable.any():  # only NaN/Inf: a gap from end to end
             continue
-        times = rows["time"].to_numpy(dtype=float)[finite]
-        values = rows["value"].to_numpy(dtype=float)[finite]
+        times = rows["time"].to_numpy(dtype=float)[usable]
+        values = rows["value"].to_numpy(dtype=float)[usable]
         steps = np.diff(values)
         resets += int((steps < 0).sum())
         steps = np.where(steps < 0, values[1:], steps)  # a reset: restarted at 0
