@@ -532,8 +532,9 @@ def _load_yaml_text(text: str, where: str) -> Any:
 def _compose_and_load(text: str, where: str) -> tuple[Any, Any]:
     """(node tree, Python data) of one YAML document with the safe loader, refusing
     documents whose aliases expand past MAX_YAML_NODES nodes or nest too deeply."""
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         if node is not None:
             size = _expanded_size(node, {})
@@ -551,7 +552,8 @@ def _compose_and_load(text: str, where: str) -> tuple[Any, Any]:
     except RecursionError:
         raise InputError(f"{where}: invalid YAML: nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return node, data
 
 

@@ -16,7 +16,12 @@ def parse_duration(value: str | float | int) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration like 30s, 10m, 1h30m or a number of seconds")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int too large for a float
+            seconds = math.inf
+    elif not isinstance(value, str):
+        raise ValueError(f"expected a duration like 30s, 10m, 1h30m, got {type(value).__name__}")
     else:
         text = value.strip().replace(" ", "")
         try:
