@@ -1,0 +1,77 @@
+"""Bad input through the installed ``benchctl`` executable, from a fresh working directory
+with default options: one stderr line naming the flag or file, exit code 2, no traceback.
+(The in-process tests in tests/unit/test_bad_input.py cover each kind in detail.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tests.e2e.helpers import Finished, benchctl
+
+# A closed loopback port: nothing listens there, so nothing is ever sent anywhere.
+CLOSED = "http://127.0.0.1:9"
+
+
+def assert_one_line(done: Finished, expected: str) -> None:
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.output()
+    assert len(lines) == 1, done.output()
+    assert "Traceback" not in done.stdout + done.stderr
+    assert expected in lines[0], done.output()
+
+
+def test_argparse_error_is_one_line(tmp_path: Path) -> None:
+    done = benchctl("run", "steady", "--rate", "nan", cwd=tmp_path)
+    assert_one_line(done, "benchctl run: error: argument --rate: must be a finite number")
+    assert done.stderr.strip().endswith("(see `benchctl run --help`)")
+
+
+def test_non_utf8_scenario_file(tmp_path: Path) -> None:
+    (tmp_path / "binary.yaml").write_bytes(b"kind: steady\nrate: 50\n\xff\xfe\x00garbage\n")
+    done = benchctl("run", "binary.yaml", "--dry-run", cwd=tmp_path)
+    assert_one_line(done, "benchctl: error: binary.yaml:3: not UTF-8 text (byte 0xff)")
+
+
+def test_rate_from_the_command_line_is_blamed_on_the_flag(tmp_path: Path) -> None:
+    done = benchctl("run", "steady", "--set", "rate=-5", "--dry-run", cwd=tmp_path)
+    assert_one_line(done, "benchctl: error: --set rate (for ")
+
+
+def test_json_array_payload_fails_the_run_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "array.json").write_text("[1, 2, 3]\n")
+    (tmp_path / "t.yaml").write_text(
+        f"kind: kserve\nurl: {CLOSED}\nprotocol: rest-v2\nmodel: mlp\n"
+        "payload:\n  source: file\n  file: array.json\n"
+    )
+    done = benchctl(
+        "run", "steady", "--target", "t.yaml", "--no-preflight", "--rate", "5",
+        "--duration", "2s", "--set", "warmup=0s", cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert_one_line(done, "array.json: a .json payload must be a JSON object")
+    if done.run_dir is not None:  # a run directory, if made, is never left "running"
+        assert json.loads((done.run_dir / "run.json").read_text())["status"] != "running"
+
+
+def test_0d_npy_payload_is_refused(tmp_path: Path) -> None:
+    np.save(tmp_path / "scalar.npy", np.float32(3))
+    (tmp_path / "t.yaml").write_text(
+        f"kind: kserve\nurl: {CLOSED}\nprotocol: rest-v2\nmodel: mlp\n"
+        "payload:\n  source: file\n  file: scalar.npy\n"
+    )
+    done = benchctl(
+        "run", "steady", "--target", "t.yaml", "--no-preflight", "--rate", "5",
+        "--duration", "2s", "--set", "warmup=0s", "--abort-after", "0", cwd=tmp_path,
+        timeout=120,
+    )  # fmt: skip
+    assert_one_line(done, "scalar.npy: holds a single value (shape ())")
+
+
+def test_runs_lists_a_damaged_run_beside_the_others(tmp_path: Path) -> None:
+    (tmp_path / "runs" / "bin").mkdir(parents=True)
+    (tmp_path / "runs" / "bin" / "run.json").write_bytes(b"\xff\xfe garbage")
+    done = benchctl("runs", cwd=tmp_path)
+    assert done.returncode == 0, done.output()
+    assert "damaged: bin: runs/bin/run.json: damaged: not UTF-8 text" in done.stdout
