@@ -101,5 +101,7 @@ def test_another_client_on_the_server_is_flagged(kserve: LaunchedServer, tmp_pat
     assert abs(check["server_requests"] - (check["sent"] + 100)) <= tolerance(check["sent"])
     assert info["telemetry"]["warnings"] == [check["warning"]]
     assert "telemetry self-check" in done.stdout and "disagrees" in done.stdout
+    shown = benchctl("telemetry", str(done.run_dir), cwd=tmp_path)
+    assert shown.returncode == 0 and "self-check: server-side request count" in shown.stdout
     html = write_report(done.run_dir).read_text()
     assert "Server metrics disagree with the run" in html

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from benchctl.analysis.percentiles import percentile
 from benchctl.store import RunDir
+from benchctl.telemetry.selfcheck import check_server_counts
 from benchctl.telemetry.session import TELEMETRY, WINDOWS
 
 # (column of telemetry_windows.parquet, label, unit scale, unit)
@@ -57,6 +58,17 @@ def telemetry_summary(run: RunDir) -> Group:
         if sent is not None:
             table.add_row("requests sent by benchctl", f"{sent:,}", "", "", "total")
     parts.append(table)
+    check = info.get("self_check") or check_server_counts(run.path, dict(info))
+    if check and check.get("warning"):
+        parts.append(Text(f"self-check: {check['warning']}", style="yellow"))
+    elif check:
+        parts.append(
+            Text(
+                f"self-check: server-side count {check['server_requests']:,} agrees with "
+                f"{check['sent']:,} sent (allowed ±{check['tolerance']})",
+                style="dim",
+            )
+        )
     for note in info.get("notes", []):
         parts.append(Text(note, style="dim"))
     for sampler, count in info.get("sampler_errors", {}).items():
