@@ -508,3 +508,23 @@ def test_prescale_windows_only_for_cron_expressible_periods():
     assert prescale_windows(3600, 60, lead_s=30, replicas=3, phase_s=1800)[0].start == "29 * * * *"
     assert prescale_windows(450, 60, lead_s=30, replicas=3) == []  # 7.5 minutes
     assert prescale_windows(600, 560, lead_s=75, replicas=3) == []  # covers the whole period
+
+
+# ----------------------------------------------------------------------------- cost of a simulation
+
+
+def test_the_latency_curve_is_evaluated_once_per_simulation_not_per_second():
+    """Issue 16: the SLO percentile is computed for all simulated seconds in one array call
+    (and never for Little's law, which uses the mean curve), whatever the trace length."""
+    calls: list[int] = []
+
+    def latency_ms(rate):
+        calls.append(np.size(rate))
+        return np.where(np.asarray(rate) < 120, 50.0, np.inf)
+
+    model = ReplicaModel(100, 120, latency_ms, cold_start_s=30, slo_ms=100)
+    traffic = Traffic.from_arrays([0, 600, 3600], [100, 400, 400])
+    simulate_hpa(traffic, model, KEDA_1M)
+    simulate_kpa(traffic, model, KpaPolicy(target=4))
+    # one call for the zero-load mean latency (no mean curve given), one per simulation
+    assert len(calls) <= 3 and max(calls) == traffic.t.size

@@ -560,6 +560,8 @@ class _MetricReader:
         if a == 0:
             self.first = float(counted[0])
         self.cum[a + 1 : b + 1] = self.cum[a] + np.cumsum(counted) * self.dt
+        if self.policy.metric != "cpu_utilization":
+            return
         with np.errstate(divide="ignore", invalid="ignore"):
             cpu = np.where(ready > 0, served / np.maximum(ready, 1) / self.model.max_rps * 100, 0)
         self.util[a + 1 : b + 1] = self.util[a] + np.cumsum(cpu)
@@ -769,26 +771,27 @@ def simulate_kpa(
     fleet = _Fleet(model, start)
     every = _steps(policy.tick_s, dt)
     stable_w, panic_w = _steps(policy.stable_window_s, dt), _steps(policy.panic_window_s, dt)
-    metric_sum = np.zeros(n + 1)
+    metric_sum = [0.0] * (n + 1)
     flight = _InFlight(model, dt, offered[0], start)
     panic_since: float | None = None  # last tick over the panic threshold, while panicking
     max_panic_pods = 0
     delay: list[tuple[float, int]] = []
     zero_since: float | None = None
     desired = start
-    panic = np.zeros(n, dtype=bool)
-    ticks = list(range(every, n, every))
-    seen = np.full(len(ticks), np.nan)
+    panicking = [False] * n
+    seen = np.full(max(0, (n - 1) // every), np.nan)
     activator = 0
-    out = _Arrays(n)
-    bounds = [0, *ticks, n]
-    for k, (a, b) in enumerate(pairwise(bounds)):
-        if a > 0:
-            now = float(t[a])
+    times, rates = t.tolist(), offered.tolist()
+    columns: list[list[float]] = [[], [], [], []]  # replicas, ready, served, desired
+    concurrency = policy.metric == "concurrency"
+    total = 0.0
+    for i in range(n):  # scalar steps: a KPA tick is 2 s, too short for array segments
+        now = times[i]
+        if i > 0 and i % every == 0:
             ready = fleet.ready_count(now)
-            stable = (metric_sum[a] - metric_sum[max(0, a - stable_w)]) / min(a, stable_w)
-            burst = (metric_sum[a] - metric_sum[max(0, a - panic_w)]) / min(a, panic_w)
-            seen[k - 1] = stable
+            stable = (metric_sum[i] - metric_sum[max(0, i - stable_w)]) / min(i, stable_w)
+            burst = (metric_sum[i] - metric_sum[max(0, i - panic_w)]) / min(i, panic_w)
+            seen[i // every - 1] = stable
             want_stable, want_panic, over = kpa_counts(policy, ready, stable, burst)
             if ready == 0 or _activator_in_path(policy, ready, burst):
                 activator += 1
@@ -807,14 +810,16 @@ def simulate_kpa(
             desired = want
             new, zero_since = _kpa_bounds(policy, want, len(fleet), now, zero_since)
             fleet.resize(new, now)
-        ready = fleet.ready_at(t[a:b])
-        served = out.fill(a, b, offered[a:b], len(fleet), ready, pod_max, desired)
-        if policy.metric == "concurrency":
-            values = flight.advance(offered[a:b], served, ready)
-        else:
-            values = offered[a:b]
-        metric_sum[a + 1 : b + 1] = metric_sum[a] + np.cumsum(values)
-        panic[a:b] = panic_since is not None
+        ready = fleet.ready_count(now)
+        served = min(rates[i], ready * pod_max)
+        for column, value in zip(columns, (len(fleet), ready, served, desired), strict=True):
+            column.append(value)
+        total += flight.step(rates[i], served, ready) if concurrency else rates[i]
+        metric_sum[i + 1] = total
+        panicking[i] = panic_since is not None
+    out = _Arrays(n)
+    out.replicas, out.ready, out.served, out.desired = (np.array(c, dtype=float) for c in columns)
+    panic = np.array(panicking, dtype=bool)
     result = out.finish("kpa", policy.tick_s, dt, grid, model, price_per_hour, panic)
     return replace(
         result,
@@ -842,21 +847,19 @@ class _InFlight:
         queue = self.s * per_pod / (self.mu - per_pod) if 0 < per_pod < self.mu else 0.0
         self.queue = queue * pods
 
-    def advance(self, offered: FloatArray, served: FloatArray, ready: FloatArray) -> FloatArray:
-        out = np.empty(offered.size)
-        queue, s, mu, dt = self.queue, self.s, self.mu, self.dt
-        for j in range(offered.size):
-            pods, arriving = float(ready[j]), float(offered[j]) * dt
-            if pods <= 0:
-                queue += arriving
-            else:
-                c = queue / pods + arriving / pods
-                b = s - c + mu * dt
-                queue = pods * (-b + math.sqrt(b * b + 4.0 * s * c)) / 2.0
-            queue = min(queue, float(offered[j]) * self.timeout) if offered[j] > 0 else queue
-            out[j] = float(served[j]) * self.base_s + queue
+    def step(self, offered: float, served: float, ready: int) -> float:
+        """Advance one step with ``offered`` arrivals/s; the in-flight count it reports."""
+        arriving = offered * self.dt
+        if ready <= 0:
+            queue = self.queue + arriving
+        else:
+            c = (self.queue + arriving) / ready
+            b = self.s - c + self.mu * self.dt
+            queue = ready * (-b + math.sqrt(b * b + 4.0 * self.s * c)) / 2.0
+        if offered > 0:
+            queue = min(queue, offered * self.timeout)
         self.queue = queue
-        return out
+        return served * self.base_s + queue
 
 
 def _activator_in_path(policy: KpaPolicy, ready: int, burst: float) -> bool:
