@@ -40,6 +40,7 @@ import bisect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -191,7 +192,7 @@ class ReplicaModel:
         """Replicas that serve ``rps`` with each at or under capacity."""
         return max(1, _ceil(rps / self.capacity_rps))
 
-    @property
+    @cached_property
     def mean_latency(self) -> MeanLatency:
         """The mean latency curve (given, or constant at zero-load latency up to max_rps)."""
         if self.mean is not None:
