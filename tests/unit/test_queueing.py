@@ -129,7 +129,12 @@ def test_size_replicas_hand_computed():
 def test_size_replicas_headroom_binds_when_latency_is_loose():
     common = dict(peak_rps=100, service_time_ms=20, slo_quantile=0.99, slo_ms=1000)
     assert size_replicas(**common, headroom=0.2)[0] == 3  # utilization 0.667 <= 0.8
-    assert size_replicas(**common, headroom=0.4)[0] == 4  # 0.667 > 0.6; 0.5 <= 0.6
+    chosen, table = size_replicas(**common, headroom=0.4)
+    assert chosen == 4  # 0.667 > 0.6; 0.5 <= 0.6
+    # "meets SLO" says only that: 3 replicas meet it (p99 well under 1 s), outside headroom.
+    three = table[0]
+    assert three.replicas == 3 and three.meets_slo and not three.within_headroom
+    assert table[1].meets_slo and table[1].within_headroom
 
 
 def test_size_replicas_counts_servers_per_replica_and_caps():

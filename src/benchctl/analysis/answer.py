@@ -120,6 +120,7 @@ def print_answer(console: Console, run: RunDir, doc: dict[str, Any]) -> None:
                 "utilization",
                 f"predicted {doc['slo'].split('<')[0]}",
                 "meets SLO",
+                "within headroom",
                 "cost / month",
             ):
                 table.add_column(column, justify="right")
@@ -130,6 +131,7 @@ def print_answer(console: Console, run: RunDir, doc: dict[str, Any]) -> None:
                     f"{row['utilization']:.0%}",
                     f"{row['predicted_quantile_ms']:,.1f} ms",
                     "yes" if row["meets_slo"] else "no",
+                    "no" if row.get("within_headroom") is False else "yes",
                     money(row.get("cost_per_month"), currency),
                 )
             console.print(table)

@@ -98,13 +98,22 @@ def mmc_response_quantile(
 
 @dataclass(frozen=True)
 class ReplicaOption:
-    """One row of the sizing table: N replicas at peak traffic."""
+    """One row of the sizing table: N replicas at peak traffic.
+
+    ``meets_slo``: the predicted percentile is within the SLO, nothing else.
+    ``within_headroom``: utilization <= 1 - headroom. A count is chosen when both hold.
+    """
 
     replicas: int
     utilization: float
     predicted_quantile_ms: float
     meets_slo: bool
     cost_per_month: float | None
+    within_headroom: bool = True
+
+    @property
+    def acceptable(self) -> bool:
+        return self.meets_slo and self.within_headroom
 
 
 def size_replicas(
@@ -120,8 +129,9 @@ def size_replicas(
 ) -> tuple[int | None, list[ReplicaOption]]:
     """Smallest replica count N whose fleet, M/M/(N·k) at λ = peak_rps, meets the SLO.
 
-    N meets the SLO when the predicted ``slo_quantile`` of response time is <= ``slo_ms``
-    and utilization λ/(N·k·μ) <= 1 - headroom. Returns (N, or None if ``max_replicas``
+    N is chosen when the predicted ``slo_quantile`` of response time is <= ``slo_ms`` (the
+    row's ``meets_slo``) and utilization λ/(N·k·μ) <= 1 - headroom (``within_headroom``),
+    two separate columns. Returns (N, or None if ``max_replicas``
     cannot, and the table from the first stable N through N + 3, capped at max_replicas;
     without an N, the first four stable counts).
     """
@@ -139,8 +149,9 @@ def size_replicas(
         utilization = peak_rps / (n * per_replica)
         quantile_ms = 1000.0 * mmc_response_quantile(servers, peak_rps, service_rate, slo_quantile)
         cost = None if price_per_replica_hour is None else monthly_cost(n, price_per_replica_hour)
-        meets = quantile_ms <= slo_ms and utilization <= 1.0 - headroom
-        return ReplicaOption(n, utilization, quantile_ms, meets, cost)
+        meets = quantile_ms <= slo_ms
+        within = utilization <= 1.0 - headroom + 1e-12
+        return ReplicaOption(n, utilization, quantile_ms, meets, cost, within)
 
     chosen = _smallest_meeting(option, first_stable, max_replicas)
     last = chosen + _TABLE_EXTRA if chosen is not None else first_stable + _TABLE_EXTRA
@@ -149,12 +160,13 @@ def size_replicas(
 
 
 def _smallest_meeting(option: Callable[[int], ReplicaOption], low: int, high: int) -> int | None:
-    """Bisection for the smallest n in [low, high] that meets the SLO (monotone in n)."""
-    if not option(high).meets_slo:
+    """Bisection for the smallest n in [low, high] that meets the SLO within the headroom
+    (both monotone in n)."""
+    if not option(high).acceptable:
         return None
     while low < high:
         middle = (low + high) // 2
-        if option(middle).meets_slo:
+        if option(middle).acceptable:
             high = middle
         else:
             low = middle + 1
