@@ -60,8 +60,8 @@ def compare_counts(server: float, sent: int, ok: int) -> dict[str, Any]:
             why = "fewer than succeeded: a counter reset between scrapes or per-process metrics"
         result["warning"] = (
             f"server-side request count {counted:,} disagrees with the {sent:,} requests sent "
-            f"({ok:,} succeeded; allowed {low:,}–{high:,}): {why}; server-side times per "
-            "request do not describe this run"
+            f"({ok:,} succeeded; allowed {low:,}–{high:,}): {why}; server-side numbers "
+            "derived from it (per-request queue and compute time) may not describe this run"
         )
     return result
 
@@ -84,8 +84,15 @@ def check_server_counts(run_dir: Path, telemetry: dict[str, Any]) -> dict[str, A
     sent = int((frame["error"] != DROPPED).sum())
     ok = int(frame["ok"].sum())
     result = compare_counts(float(pd.to_numeric(counts).sum()), sent, ok)
-    if exposed.get("requests_resets"):
-        result["counter_resets"] = int(exposed["requests_resets"])
+    resets = int(exposed.get("requests_resets") or 0)
+    if resets:
+        result["counter_resets"] = resets
+        if "warning" in result:
+            result["warning"] += (
+                f" (the server's counter restarted {resets} time(s) during the run — a model "
+                "reload or server restart — and what it counted between the last scrape and "
+                "the restart is lost)"
+            )
     telemetry["self_check"] = result
     if "warning" in result:
         telemetry.setdefault("warnings", []).append(result["warning"])
