@@ -572,11 +572,17 @@ def cmd_scenarios(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_targets(args: argparse.Namespace, console: Console) -> int:
+    """Every target profile with the address it sends to (gRPC address for gRPC targets).
+    Readable at 80 columns: long cells wrap, nothing is cut."""
+    from rich import box
+
     table = Table(
-        title="targets (use with: benchctl run SCENARIO --target NAME)", title_justify="left"
+        title="targets (use with: benchctl run SCENARIO --target NAME)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
     )
     for column in ("name", "kind", "protocol", "address", "model", "source"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for name, path in sorted(available("targets", args.config_dir).items()):
         try:
             target, _ = load_target(str(path))

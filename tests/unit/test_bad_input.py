@@ -373,6 +373,21 @@ def test_targets_shows_the_grpc_address_for_grpc_targets(capsys):
             assert target.grpc_address in out, name
 
 
+def test_targets_and_scenarios_tables_are_whole_at_80_columns():
+    import argparse
+
+    from rich.console import Console
+
+    from benchctl.cli import cmd_scenarios, cmd_targets
+
+    console = Console(width=80, record=True)
+    cmd_targets(argparse.Namespace(config_dir=None), console)
+    cmd_scenarios(argparse.Namespace(config_dir=None), console)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text  # long cells wrap, nothing is cut
+
+
 def test_runs_table_fits_80_columns(run, cwd):
     from rich.console import Console
 
