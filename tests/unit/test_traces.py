@@ -25,6 +25,13 @@ def test_utf8_bom_is_stripped(tmp_path: Path):
     assert trace.times.tolist() == [0.0, 0.5, 1.0]
 
 
+def test_semicolon_and_tab_separated(tmp_path: Path):
+    """Excel in comma-decimal locales writes ';': time;model → arrivals 0, 1.5, 3."""
+    trace = read_trace(write(tmp_path, "semi.csv", "time;model\n0;a\n1.5;b\n3;a\n"))
+    assert trace.times.tolist() == [0.0, 1.5, 3.0]
+    assert read_trace(write(tmp_path, "tab.csv", "rate\tx\n4\t1\n")).rates.tolist() == [4.0]
+
+
 def test_epoch_milliseconds_detected_and_said(tmp_path: Path):
     """1714557600000, +500, +1000 ms: 1 s of traffic (0, 0.5, 1.0 s), not 16 min 40 s."""
     path = write(tmp_path, "ms.csv", "time\n1714557600000\n1714557600500\n1714557601000\n")

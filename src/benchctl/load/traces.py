@@ -15,6 +15,7 @@ Forms read (column names are matched without case, surrounding spaces or a UTF-8
   minute, summed over the rows (functions); each minute's count is spread evenly over its
   60 seconds.
 
+Cells are separated by commas, or by semicolons or tabs when the header line has no comma.
 Anything else — a cell that is not a finite number >= 0 (``nan``, ``inf``, text), a file
 that is not UTF-8 text, no known column — is refused with one line naming ``file:line``.
 """
@@ -124,7 +125,7 @@ def _read_table(path: Path) -> _Table:
             f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the trace as "
             "CSV (UTF-8)"
         ) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     try:
@@ -140,6 +141,17 @@ def _read_table(path: Path) -> _Table:
     if header is None or not rows:
         raise InputError(f"{path}: the trace is empty (need a header and rows)")
     return _Table(path, [name.lower() for name in header], header, rows)
+
+
+def _delimiter(text: str) -> str:
+    """',' unless the header line has none and has ';' (Excel in comma-decimal locales) or
+    a tab."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    if "," not in header:
+        for candidate in (";", "\t"):
+            if candidate in header:
+                return candidate
+    return ","
 
 
 def _number(table: _Table, line: int, name: str, cell: str) -> float:
