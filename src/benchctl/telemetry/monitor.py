@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchctl.load.records import PartWriter
+from benchctl.store import atomic_output
 from benchctl.telemetry.sampler import Row, Sampler, labels
 
 PART_SCHEMA = pa.schema(
@@ -153,9 +154,8 @@ def merge_telemetry(parts_dir: Path, destination: Path, t0: float | None) -> int
         schema=SCHEMA,
     )
     merged = merged.sort_by([("time", "ascending")])
-    temporary = destination.with_suffix(".tmp")
-    pq.write_table(merged, temporary, compression="zstd")
-    temporary.replace(destination)
+    with atomic_output(destination) as temporary:  # never through a planted symlink
+        pq.write_table(merged, temporary, compression="zstd")
     for part in parts:
         part.unlink()
     if parts_dir.is_dir() and not any(parts_dir.iterdir()):
