@@ -213,7 +213,21 @@ def _banners(run: dict[str, Any]) -> list[Banner]:
             text += f", above it for {seconds:g} s." if _number(seconds) else "."
         banners.append(Banner("generator-saturated", "bad", "Load generator saturated", text))
     banners += _telemetry_banners(run)
+    banners += _fault_banners(run)
     return banners
+
+
+def _fault_banners(run: dict[str, Any]) -> list[Banner]:
+    """What run.json says about a distributed run's own accounting (issue 10): requests sent
+    but never recorded (a lost worker), and workers' clock warnings."""
+    found = []
+    incomplete = _dict(run.get("counts")).get("incomplete")
+    if incomplete:
+        found.append(Banner("incomplete", "bad", "Requests sent but not recorded", str(incomplete)))
+    found += [
+        Banner("clock", "warn", "Worker clock", str(text)) for text in run.get("warnings") or []
+    ]
+    return found
 
 
 def _telemetry_banners(run: dict[str, Any]) -> list[Banner]:
