@@ -380,6 +380,18 @@ class TargetSpec(_Spec):
             raise ValueError(f"url must look like http://host:port, got {self.url!r}")
         return self
 
+    @model_validator(mode="after")
+    def _no_credentials_in_urls(self) -> TargetSpec:
+        """user:password@ in a URL would be stored with the run (and is not sent anyway)."""
+        for name in ("url", "metrics_url", "management_url"):
+            value = getattr(self, name) or ""
+            if "@" in value.split("://", 1)[-1].split("/", 1)[0]:
+                raise ValueError(
+                    f"{name} must not hold credentials (user:password@host): send them as "
+                    'a header, e.g. headers: {Authorization: "Basic ${CREDENTIALS}"}'
+                )
+        return self
+
 
 # --------------------------------------------------------------------------- loading
 

@@ -324,9 +324,7 @@ def print_plan(console: Console, plan: Plan, name: str, description: str) -> Non
 
 
 def _public_target(target: TargetSpec) -> dict[str, Any]:
-    data = target.model_dump(mode="json")
-    data["headers"] = secrets.redact_headers(target.headers, target.safe_headers)
-    return data
+    return secrets.public_target(target.model_dump(mode="json"), target.safe_headers)
 
 
 def _launcher(target: TargetSpec) -> Any:

@@ -14,9 +14,9 @@ import gevent
 from geventhttpclient import HTTPClient
 from geventhttpclient.response import HTTPParseError
 
-from benchctl.config import resolve_env
 from benchctl.targets.adapter import adapter_for
 from benchctl.targets.remote import grpc_metadata
+from benchctl.targets.secrets import resolve_headers
 from benchctl.targets.tls import client_context, grpc_credentials
 from benchctl.targets.wire import WireRequest
 
@@ -50,7 +50,7 @@ class HttpTransport:
         )
         self._request = request
         self._timeout = timeout
-        self._headers = {k: resolve_env(v) for k, v in request.headers.items()}
+        self._headers = resolve_headers(request.headers)
         self._check = adapter_for(request.protocol).check_response
         # The socket each greenlet holds, so that a deadline hit while sending frees it.
         self._pool = self._client._connection_pool
@@ -128,7 +128,7 @@ class GrpcTransport:
         self._request = request
         self._check = adapter_for(request.protocol).check_response
         self._timeout = timeout
-        headers = {k: resolve_env(v) for k, v in request.headers.items()}
+        headers = resolve_headers(request.headers)
         self._metadata = grpc_metadata(headers)
 
     def send(self) -> Outcome:

@@ -12,8 +12,9 @@ from typing import Any
 
 import grpc
 
-from benchctl.config import TargetSpec, resolve_env
+from benchctl.config import TargetSpec
 from benchctl.errors import InputError
+from benchctl.targets.secrets import resolve_headers
 from benchctl.targets.tls import client_context, grpc_credentials
 
 TIMEOUT_S = 5.0
@@ -21,7 +22,7 @@ UNREACHABLE_HINT = "start the server, fix the address in the target profile, or 
 
 
 def resolved_headers(target: TargetSpec) -> dict[str, str]:
-    return {key: resolve_env(value) for key, value in target.headers.items()}
+    return resolve_headers(target.headers)
 
 
 def grpc_metadata(headers: dict[str, str]) -> list[tuple[str, str]]:
