@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from benchctl.analysis.percentiles import percentile
-from benchctl.store import RunDir
+from benchctl.store import RunDir, read_parquet
 from benchctl.telemetry.selfcheck import check_server_counts
 from benchctl.telemetry.session import TELEMETRY, WINDOWS
 
@@ -34,7 +33,7 @@ def telemetry_summary(run: RunDir) -> Group:
     parts: list = []
     if not (run.path / WINDOWS).is_file():
         return Group(Text(f"{run.path}: no telemetry recorded ({TELEMETRY} is missing)"))
-    wide = pd.read_parquet(run.path / WINDOWS)
+    wide = read_parquet(run.path / WINDOWS)  # DamagedFileError (one line, exit 2)
     table = Table(
         title=f"telemetry of {run.name} (per {info.get('window_s', 5):g} s window)",
         title_justify="left",
