@@ -224,7 +224,7 @@ def _resources(run: LoadedRun) -> tuple[tuple[tuple[str, str], ...], str]:
         values = wide[column].dropna().to_numpy(dtype=float) if column in wide else np.array([])
         if not len(values):
             continue
-        p95 = float(np.percentile(values, 95))
+        p95 = float(np.percentile(values, 95, method="inverted_cdf"))  # nearest rank
         if scale is None:
             used[label] = p95 / 100 / cores
             shown.append((label, f"{p95 / 100:.2f} cores ({used[label]:.0%} of {cores:g})"))
