@@ -153,3 +153,25 @@ def print_answer(console: Console, run: RunDir, doc: dict[str, Any]) -> None:
     for warning in doc["warnings"]:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     console.print(f"[dim]written: {run.path / 'capacity.json'}[/]")
+
+
+def print_final_answer(console: Console, doc: dict[str, Any], report: Any = None) -> None:
+    """The end of ``run --slo``: replicas, autoscaler settings, cost, where the report is."""
+    console.rule("the answer")
+    console.print(escape(capacity_sentence(doc)), highlight=False)
+    sentence = replicas_sentence(doc)
+    if sentence:
+        console.print(escape(sentence), highlight=False)
+    scaling = doc.get("autoscaling") or {}
+    for key, title in (("hpa", "HPA"), ("kpa", "Knative KPA (KServe)"), ("keda", "KEDA")):
+        policy = (scaling.get(key) or {}).get("policy")
+        if isinstance(policy, dict) and policy:
+            settings = ", ".join(f"{name}={value}" for name, value in policy.items())
+            console.print(f"{title}: {escape(settings)}", highlight=False)
+    if scaling.get("skipped"):
+        console.print(f"Autoscaling not simulated: {escape(str(scaling['skipped']))}")
+    for path in scaling.get("manifests") or []:
+        console.print(f"manifest: {path}", highlight=False)
+    console.print(escape(cost_sentence(doc)), highlight=False)
+    if report is not None:
+        console.print(f"report: [bold]{report}[/]")

@@ -77,7 +77,9 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     warnings = _warnings(info, windows)
     demand = _service_demand(windows, source_info)
     single, fit = _single_replica(points, slo, warnings, search, demand)
-    peak = options.peak_rps or _scenario_peak(info)
+    own_search = search is not None and source_dir == run.path
+    # A search's levels are not traffic to size for: only an explicit peak counts there.
+    peak = options.peak_rps or (None if own_search else _scenario_peak(info))
     replicas = _replicas(single, peak, options)
     document = {
         "schema_version": 2,
@@ -98,22 +100,30 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         "cost": _cost(single, replicas, options.price_per_hour, options.currency),
         "warnings": warnings,
     }
-    document["autoscaling"] = autoscaling_section(
-        run.path,
-        info,
-        single,
-        fit,
-        slo_ms=slo.threshold_ms,
-        cold_start_s=options.cold_start_s,
-        price_per_hour=options.price_per_hour,
-        peak_rps=options.peak_rps,
-        scenario=options.traffic,
-        config_dir=options.config_dir,
-        cluster=options.cluster,
-        windows=windows,
-        recommended_replicas=(replicas or {}).get("recommended"),
-        headroom=options.headroom,
-        currency=options.currency,
+    skip = own_search and options.traffic is None
+    document["autoscaling"] = (
+        {
+            "skipped": "a capacity search has no traffic of its own to simulate autoscalers "
+            "against: pass --traffic SCENARIO (or run SCENARIO --slo for the whole job)"
+        }
+        if skip
+        else autoscaling_section(
+            run.path,
+            info,
+            single,
+            fit,
+            slo_ms=slo.threshold_ms,
+            cold_start_s=options.cold_start_s,
+            price_per_hour=options.price_per_hour,
+            peak_rps=options.peak_rps,
+            scenario=options.traffic,
+            config_dir=options.config_dir,
+            cluster=options.cluster,
+            windows=windows,
+            recommended_replicas=(replicas or {}).get("recommended"),
+            headroom=options.headroom,
+            currency=options.currency,
+        )
     )
     document["confidence"] = _confidence(single, points, warnings)
     run.write_json(CAPACITY, document)
@@ -243,6 +253,8 @@ def _single_replica(
             "level measured); measure higher load (benchctl run capacity) for the crossing"
         )
     saturation = found.saturation_rps
+    if saturation is not None:  # the server served at least the best good level
+        saturation = max(saturation, found.best_good.throughput_rps)
     fit_saturates = estimate is not None and not estimate.extrapolated
     if saturation is None and fit is not None and fit_saturates and math.isfinite(fit.x_max):
         saturation = fit.x_max
@@ -266,10 +278,13 @@ def _single_replica(
             if saturation is not None
             else None
         ),
-        "knee_rps": fit.knee() if fit is not None and saturation is not None else None,
+        "knee_rps": fit.knee() if fit is not None and fit.r2 >= 0.9 and saturation else None,
+        "level_stability": [
+            (lv["name"], bool(lv.get("stable"))) for lv in (search or {}).get("levels", [])
+        ],
         "fit": _fit_summary(fit) if fit is not None else None,
     }
-    return result, fit if extrapolation is None else None
+    return result, fit  # the latency model the simulations use (capped by saturation)
 
 
 def _demand_upper(demand: dict[str, Any]) -> float | None:
@@ -423,13 +438,17 @@ def _warnings(info: dict[str, Any], windows: pd.DataFrame) -> list[str]:
 def _confidence(single: dict[str, Any], points: Points, warnings: list[str]) -> dict[str, Any]:
     fit = single.get("fit")
     reasons = []
-    if fit is None:
+    if points.source == "search":  # measured levels decide; the fit is only a sketch
+        unstable = [label for label, stable in single.get("level_stability", []) if not stable]
+        if unstable:
+            reasons.append(f"{len(unstable)} level(s) never became stable")
+    elif fit is None:
         reasons.append("no curve fitted")
     elif fit["r2"] < 0.9:
         reasons.append(f"fit r² {fit['r2']:.2f} < 0.9")
     if single.get("bound") == LOWER:
         reasons.append("the SLO never broke: capacity is a lower bound")
-    if len(points) < 5:
+    if len(points) < 5 and points.source != "search":
         reasons.append(f"only {len(points)} measured points")
     if any("generator_saturated" in w or "interrupted" in w for w in warnings):
         reasons.append("the run itself is flagged")

@@ -150,7 +150,10 @@ def install_stop_signals(on_stop: Any) -> None:
 
 def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argparse.Namespace) -> int:
     plan = plan_from_json(spec["plan"])
-    collector = Collector(plan, run_dir / "requests.parts")
+    # A capacity search reads the parts as they land: it asks for a shorter flush period.
+    collector = Collector(
+        plan, run_dir / "requests.parts", flush_seconds=float(spec.get("flush_seconds", 5.0))
+    )
     env = Environment(user_classes=[DriverUser])
     threadpool = gevent.get_hub().threadpool
     me = psutil.Process()

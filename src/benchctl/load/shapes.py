@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from benchctl.config import (
+    CapacityScenario,
     RampScenario,
     ReplayScenario,
     SoakScenario,
@@ -161,6 +162,12 @@ def plan_scenario(scenario: object, time_scale: float = 1.0) -> Plan:
             profile, phases = _spike(scenario, s)
         case ReplayScenario():
             return _replay_plan(scenario, s)
+        case CapacityScenario():
+            # Levels are decided while the search runs (benchctl.search); this plan only
+            # bounds it: the start rate over the longest the search may take.
+            duration = scenario.max_duration
+            profile = _profile([(0, scenario.start_rate), (duration, scenario.start_rate)])
+            phases = [Phase("capacity search (levels decided as it runs)", 0, duration)]
         case SweepScenario():
             hold = scenario.hold * s
             levels = tuple((i * hold, n) for i, n in enumerate(scenario.concurrency_levels()))

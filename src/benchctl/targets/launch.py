@@ -349,6 +349,7 @@ def reference_model(spec: LaunchSpec) -> RefModelConfig:
         repeat=spec.repeat,
         stall_every_s=spec.stall_every_s,
         stall_for_s=spec.stall_for_s,
+        cost_ms=spec.cost_ms,
     )
 
 

@@ -32,6 +32,7 @@ class RefModelConfig:
     seed: int = 0
     stall_every_s: float = 0.0  # >0: the server stalls once per cycle of this length
     stall_for_s: float = 0.0  # length of the stall at the start of every cycle
+    cost_ms: float = 0.0  # >0: each predict call keeps the CPU busy this long (wall clock)
 
     def __post_init__(self) -> None:
         for name in ("input_dim", "output_dim", "hidden_width", "repeat"):
@@ -39,6 +40,8 @@ class RefModelConfig:
                 raise ValueError(f"RefModelConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.hidden_layers < 0:
             raise ValueError(f"RefModelConfig.hidden_layers must be >= 0, got {self.hidden_layers}")
+        if self.cost_ms < 0:
+            raise ValueError(f"RefModelConfig.cost_ms must be >= 0, got {self.cost_ms}")
         if self.stall_every_s < 0 or self.stall_for_s < 0:
             raise ValueError("RefModelConfig.stall_every_s and stall_for_s must be >= 0")
         if self.stall_every_s > 0 and self.stall_for_s >= self.stall_every_s:
@@ -96,10 +99,22 @@ class RefModel:
                 f"expected input of shape [batch, {self.cfg.input_dim}], got {list(x.shape)}"
             )
         self._wait_out_stall()
+        busy_until = time.perf_counter() + self.cfg.cost_ms / 1000.0
         out = x
         for _ in range(self.cfg.repeat):
             out = self._forward(x)
+        self._spin(busy_until)
         return out
+
+    @staticmethod
+    def _spin(until: float) -> None:
+        """Keep the CPU busy until ``until`` (perf_counter seconds): a set per-request cost.
+
+        Wall-clock bounded, so one worker serves at most 1000 / cost_ms requests per second
+        however busy the host is: a known saturation throughput for capacity tests.
+        """
+        while time.perf_counter() < until:
+            pass
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         h = x

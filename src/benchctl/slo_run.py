@@ -1,0 +1,154 @@
+"""``benchctl run`` with an SLO: the whole job in one command.
+
+* ``benchctl run capacity --target T --slo "p99<=100ms"``: a capacity search (see
+  ``benchctl.search``), then its analysis.
+* ``benchctl run SCENARIO --slo ...`` (or a scenario's ``slo:`` field) for an arrival-rate
+  scenario: a capacity search on the same target first, then the scenario's traffic, then
+  the analysis (capacity from the search, autoscaling against the scenario's traffic) and
+  the report; the run ends by printing replicas, autoscaler settings and cost.
+* anything else: the plain ``benchctl.run.run``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from benchctl.analysis.slo import Slo, parse_slo
+from benchctl.config import CapacityScenario, SweepScenario, load_scenario, load_target
+from benchctl.errors import InputError
+from benchctl.run import RunOptions, RunResult, run
+
+CAPACITY_SCENARIO = "capacity"
+
+
+@dataclass(frozen=True)
+class AnswerOptions:
+    """What ``run`` adds when it should end with an answer."""
+
+    slo: str | None = None
+    price_per_hour: float | None = None
+    currency: str = "USD"
+    peak_rps: float | None = None
+
+
+def run_with_answer(
+    options: RunOptions, answer: AnswerOptions, *, console: Console | None = None
+) -> tuple[RunResult, Path | None]:
+    """Run as asked; returns the run's result and the report written (None when none was).
+
+    Raises InputError for an SLO that does not parse, a capacity search without an SLO,
+    ``--slo`` on a closed-loop scenario, or remote workers for a capacity search.
+    """
+    console = console or Console()
+    scenario, scenario_file = load_scenario(
+        options.scenario,
+        config_dir=options.config_dir,
+        rate=options.rate,
+        duration=options.duration,
+        overrides=options.overrides,
+    )
+    text = answer.slo or getattr(scenario, "slo", None)
+    if isinstance(scenario, CapacityScenario):
+        slo = _slo(text, "a capacity search needs an SLO: --slo 'p99<=100ms' (or slo: in")
+        search = _search(options, scenario, scenario_file.stem, slo, console)
+        if options.dry_run:
+            return RunResult(status="planned"), None
+        result = RunResult(search.status, search.run_dir, reason=search.stop_reason)
+        if search.best_good_rps is None:
+            console.print(f"[red]no level met {slo}[/]: {search.stop_reason}")
+            return result, None
+        return result, _analyze_and_report(search.run_dir, slo, answer, console)
+    if text is None:
+        return run(options, console=console), None
+    if isinstance(scenario, SweepScenario):
+        raise InputError(
+            f"--slo needs an arrival-rate scenario (steady, ramp, step, spike, soak, replay); "
+            f"{scenario_file.stem} is a closed-loop sweep: run it, then benchctl analyze --slo"
+        )
+    slo = _slo(text, "--slo")
+    if options.dry_run:
+        return run(options, console=console), None
+    capacity, _ = load_scenario(CAPACITY_SCENARIO, config_dir=options.config_dir)
+    assert isinstance(capacity, CapacityScenario)
+    search = _search(options, capacity, CAPACITY_SCENARIO, slo, console)
+    if search.status != "completed" or search.best_good_rps is None:
+        reason = search.stop_reason or "no level met the SLO"
+        console.print(f"[red]capacity search {search.status}[/]: {reason}; traffic not played")
+        return RunResult(search.status, search.run_dir, reason=reason), None
+    console.print(f"now playing {scenario_file.stem} on the same target…")
+    result = run(options, console=console)
+    if result.run_dir is None:
+        return result, None
+    _link_search(result.run_dir, search.run_dir)
+    return result, _analyze_and_report(result.run_dir, slo, answer, console)
+
+
+def _slo(text: str | None, missing: str) -> Slo:
+    if text is None:
+        raise InputError(f"{missing} the scenario)")
+    return parse_slo(text)
+
+
+def _search(
+    options: RunOptions, scenario: CapacityScenario, name: str, slo: Slo, console: Console
+) -> Any:
+    from benchctl.search import run_search, search_dry_run
+
+    if options.remote_workers:
+        raise InputError(
+            "--remote-workers is not supported by the capacity search (levels are started "
+            "locally); use --workers N"
+        )
+    if options.dry_run:
+        search_dry_run(scenario, console)
+        from benchctl.search import SearchResult
+
+        return SearchResult("planned", Path("."), [], "dry run", None, None)
+    target, target_file = load_target(
+        options.target, config_dir=options.config_dir, overrides=options.target_overrides
+    )
+    return run_search(
+        scenario,
+        name,
+        target,
+        target_file.stem,
+        slo,
+        runs_dir=options.runs_dir,
+        launch=options.launch,
+        workers=options.workers,
+        telemetry_options=options.telemetry,
+        command=options.command,
+        console=console,
+    )
+
+
+def _link_search(run_dir: Path, search_dir: Path) -> None:
+    from benchctl.store import RunDir
+
+    RunDir.open(run_dir).update_run(capacity_search={"run": str(search_dir.resolve())})
+
+
+def _analyze_and_report(run_dir: Path, slo: Slo, answer: AnswerOptions, console: Console) -> Path:
+    from benchctl.analysis.answer import print_answer, print_final_answer
+    from benchctl.analysis.capacity import AnalyzeOptions, analyze_run
+    from benchctl.reports.html import write_report
+    from benchctl.store import RunDir
+
+    run_dir_obj = RunDir.open(run_dir)
+    document = analyze_run(
+        run_dir_obj,
+        AnalyzeOptions(
+            slo=slo,
+            peak_rps=answer.peak_rps,
+            price_per_hour=answer.price_per_hour,
+            currency=answer.currency,
+        ),
+    )
+    print_answer(console, run_dir_obj, document)
+    report = write_report(run_dir)
+    print_final_answer(console, document, report)
+    return report
