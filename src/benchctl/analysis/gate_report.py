@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import xml.etree.ElementTree as ET
 from dataclasses import asdict
 from pathlib import Path
@@ -29,6 +28,7 @@ from benchctl.analysis.gate import (
     GateResult,
     RuleResult,
 )
+from benchctl.store import write_atomic
 
 _ICON = {PASS: "✅ pass", FAIL: "❌ fail", INCONCLUSIVE: "⚠️ inconclusive"}
 _STYLE = {PASS: "green", FAIL: "bold red", INCONCLUSIVE: "yellow"}
@@ -51,11 +51,7 @@ def write_gate_outputs(
 
 
 def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-    return path
+    return write_atomic(path, text)  # never through a symlink; InputError if not writable
 
 
 # --------------------------------------------------------------------------- formats
