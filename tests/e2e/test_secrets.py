@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from .helpers import benchctl
 from .standin import V2Standin, write_target
 
@@ -25,7 +27,8 @@ def files_holding(run_dir: Path, secret: str) -> list[str]:
     ]
 
 
-def test_literal_and_cli_header_values_are_in_no_run_file(tmp_path):
+@pytest.mark.parametrize("workers", ["0", "2"])  # 2: the master hands headers to its workers
+def test_literal_and_cli_header_values_are_in_no_run_file(tmp_path, workers):
     with V2Standin(token=TOKEN) as standin:
         target = write_target(
             tmp_path / "t.yaml",
@@ -39,7 +42,8 @@ def test_literal_and_cli_header_values_are_in_no_run_file(tmp_path):
         )
         done = benchctl(
             "run", "steady", "--target", str(target), "--rate", "10", "--duration", "2s",
-            "--set", "warmup=0s", "--target-set", f"headers.X-Cli={CLI}", cwd=tmp_path,
+            "--set", "warmup=0s", "--target-set", f"headers.X-Cli={CLI}", "--workers", workers,
+            cwd=tmp_path,
             env={"BENCH_TEST_SECRET": FROM_ENV},
         )  # fmt: skip
         seen = standin.headers_seen[-1]
