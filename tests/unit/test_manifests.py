@@ -100,6 +100,7 @@ def test_keda_manifest_with_prometheus_and_cron_triggers():
     prometheus, cron = spec["triggers"]
     assert prometheus == {
         "type": "prometheus",
+        "metricType": "AverageValue",  # the total over replicas, as simulated
         "metadata": {
             "serverAddress": "http://prometheus.monitoring:9090",
             "query": 'sum(rate(nv_inference_request_success{model="resnet"}[1m]))',
