@@ -161,3 +161,35 @@ def test_self_check_band_is_ok_minus_tolerance_to_sent_plus_tolerance():
     assert low["agree"] is False and "fewer than succeeded" in low["warning"]
     high = compare_counts(1011, 1000, 990)
     assert high["agree"] is False and "more than were sent" in high["warning"]
+
+
+def test_telemetry_command_names_missing_stages(tmp_path):
+    """A run whose server exposed predict but not pre/postprocess: `benchctl telemetry`
+    says which stages the compute time sums and which were missing."""
+    import json
+
+    from rich.console import Console
+
+    from benchctl.store import RunDir
+    from benchctl.telemetry.summary import telemetry_summary
+
+    texts = []
+    for t in range(6):
+        texts.append(
+            (
+                float(t),
+                "# TYPE request_predict_seconds histogram\n"
+                f'request_predict_seconds_count{{model_name="mlp"}} {10 * t}\n'
+                f'request_predict_seconds_sum{{model_name="mlp"}} {10 * t * 0.002}\n',
+            )
+        )
+    raw = frame(texts)
+    windows = server_windows(raw, "kserve", np.array([0.0, 5.0]), model="mlp")
+    windows.to_parquet(tmp_path / "telemetry_windows.parquet")
+    info = {"telemetry": {"server_metrics": stages_exposed(raw, "kserve", "mlp")}}
+    (tmp_path / "run.json").write_text(json.dumps({"id": "r", "status": "completed", **info}))
+    console = Console(record=True, width=200)
+    console.print(telemetry_summary(RunDir.open(tmp_path)))
+    text = console.export_text()
+    assert "server compute time: sum of request_predict_seconds_sum; not exposed: " in text
+    assert "request_preprocess_seconds_sum, request_postprocess_seconds_sum" in text

@@ -68,6 +68,17 @@ def telemetry_summary(run: RunDir) -> Group:
                 style="dim",
             )
         )
+    exposed = info.get("server_metrics") or {}
+    for part in ("queue", "compute"):
+        missing = exposed.get(f"{part}_stages_missing")
+        if missing:
+            parts.append(
+                Text(
+                    f"server {part} time: sum of {', '.join(exposed[f'{part}_stages'])}; "
+                    f"not exposed: {', '.join(missing)}",
+                    style="dim",
+                )
+            )
     for note in info.get("notes", []):
         parts.append(Text(note, style="dim"))
     for sampler, count in info.get("sampler_errors", {}).items():
