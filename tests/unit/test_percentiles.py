@@ -13,6 +13,7 @@ from benchctl.analysis.percentiles import grouped_quantile, nearest_rank, rank
 from benchctl.analysis.summary import read_requests, summarize
 from benchctl.analysis.windows import request_windows
 
+from ..e2e.helpers import benchctl
 from .test_gate import PHASES, make_run
 
 # 990 × 10 ms and 10 × 1000 ms: exactly 99% of requests took 10 ms.
@@ -80,6 +81,21 @@ def test_summary_windows_and_gate_use_the_same_definition(tmp_path: Path):
     absolute, relative = result.rules
     assert (absolute.verdict, absolute.candidate) == (PASS, 10.0)
     assert relative.change == pytest.approx(0.0) and relative.verdict == PASS
+    cli = benchctl(
+        "gate",
+        "--baseline",
+        str(base),
+        "--candidate",
+        str(cand),
+        "--rules",
+        str(rules),
+        "--json",
+        "gate.json",
+        cwd=tmp_path,
+    )
+    assert cli.returncode == 0, cli.output()
+    written = json.loads((tmp_path / "gate.json").read_text())["rules"]
+    assert [(r["verdict"], r["candidate"]) for r in written] == [(PASS, 10.0), (PASS, 10.0)]
     columns = ["t_intended", "t_start", "latency_ms", "ok", "error", "phase"]
     windows = request_windows(read_requests(cand / "requests.parquet", columns), 60.0, (0.5,))
     assert set(windows["p50"].dropna()) == {10.0}
