@@ -528,3 +528,17 @@ def test_the_latency_curve_is_evaluated_once_per_simulation_not_per_second():
     simulate_kpa(traffic, model, KpaPolicy(target=4))
     # one call for the zero-load mean latency (no mean curve given), one per simulation
     assert len(calls) <= 3 and max(calls) == traffic.t.size
+
+
+def test_a_capacity_at_saturation_without_a_curve_still_gives_finite_knative_targets():
+    """A lower-bound capacity with no fit: capacity = max_rps = 50 rps, latency 20 ms flat.
+
+    In flight at capacity: 50 x 0.020 = 1.0 per pod (no queueing part without a curve), so
+    the KPA target is 1.0; 200 rps needs ceil(200 x 0.02 / (1.0 x 0.7)) = 6 pods at 70%.
+    """
+    model = flat_model(capacity=50.0, max_rps=50.0, latency=20.0, cold=0.0)
+    assert model.concurrency_at(50.0) == pytest.approx(1.0)
+    candidates = default_kpa_candidates(model, peak=200)
+    assert {p.target for p in candidates} == {1.0}
+    result = simulate_kpa(Traffic.from_arrays([0, 300], [200, 200]), model, KpaPolicy(1.0))
+    assert set(result.replicas) == {6}

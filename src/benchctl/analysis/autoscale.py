@@ -153,9 +153,10 @@ class MeanLatency:
         """Stationary requests in flight per replica at throughput ``x`` (Little's law)."""
         if x <= 0:
             return 0.0
-        if x >= self.x_max:
+        if x > self.x_max or (x == self.x_max and self.scale > 0):
             return math.inf
-        return x * self.base_ms / 1000.0 + self.queue_scale * x / (self.x_max - x)
+        queue = self.queue_scale * x / (self.x_max - x) if self.scale > 0 else 0.0
+        return x * self.base_ms / 1000.0 + queue
 
 
 @dataclass(frozen=True)
@@ -346,8 +347,8 @@ class KpaPolicy:
     def __post_init__(self) -> None:
         if self.metric not in _KPA_METRICS:
             raise InputError(f"KPA policy: metric must be one of {', '.join(_KPA_METRICS)}")
-        if self.target < 0.01:
-            raise InputError("KPA policy: target must be >= 0.01")
+        if not (math.isfinite(self.target) and self.target >= 0.01):
+            raise InputError("KPA policy: target must be a finite number >= 0.01")
         if not 6 <= self.stable_window_s <= 3600:
             raise InputError("KPA policy: stable_window_s must be 6..3600")
         if not 1 <= self.panic_window_percentage <= 100:
@@ -1224,7 +1225,11 @@ def default_kpa_candidates(
     them) and stable window; the target is the in-flight count per pod at capacity (Little's
     law from the mean latency), so the utilization is the headroom."""
     need = model.replicas_for(peak)
+    # capacity at saturation (a lower-bound capacity without a curve): just below it
+    rate = min(model.capacity_rps, 0.99 * model.mean_latency.x_max)
     at_capacity = model.concurrency_at(model.capacity_rps)
+    if not math.isfinite(at_capacity):
+        at_capacity = model.concurrency_at(rate)
     top = max(2, 2 * _ceil(peak / (0.6 * model.capacity_rps)))
     base = template or KpaPolicy(target=1.0)
     return [

@@ -320,6 +320,7 @@ def autoscaling_section(
         f"Knative concurrency: Little's law from the mean latency ({mean_source}),"
         " queueing included beyond saturation.",
         cluster.describe(),
+        *([f"Bound: {bound_note}"] if (bound_note := _bound_note(single)) else []),
         *([f"Consistency: {consistency['text']}"] if consistency else []),
         f"Manifests: {', '.join(str(p) for p in files)}",
     ]
@@ -352,6 +353,20 @@ def autoscaling_section(
         "manifests": [str(p) for p in files],
         "summary": summary,
     }
+
+
+def _bound_note(single: dict[str, Any]) -> str:
+    """What a capacity that is not a measured figure means for the simulated settings."""
+    bound = single.get("bound")
+    if bound == "lower":
+        return (
+            f"one replica sustains at least {single['capacity_rps']:.1f} rps (the SLO never"
+            " broke), so these replica counts and targets are upper bounds: a replica may"
+            " carry more"
+        )
+    if bound == "extrapolated" or single.get("extrapolated"):
+        return "the capacity is extrapolated beyond the measured load: so are these settings"
+    return ""
 
 
 def _isvc_name(model: str, kind: str) -> str:
@@ -498,8 +513,9 @@ def _consistency(
                 " takes to serve"
             )
         why.append(
-            f"the simulation judges each second with the latency fit at the per-replica rate"
-            f" (capacity {model.capacity_rps:.1f} rps per replica), while the headline keeps"
+            f"the simulation judges each second by the per-replica rate against the capacity"
+            f" ({model.capacity_rps:.1f} rps per replica) and the latency model, while the"
+            f" headline keeps"
             f" {headroom or 0:.0%} headroom and checks the M/M/c tail"
         )
         if result.slo_violation_seconds > 0:
