@@ -110,7 +110,7 @@ class RestV2:
                     "name": t.name,
                     "shape": t.shape,
                     "datatype": t.datatype,
-                    "data": json_data(t, self.protocol),
+                    "data": json_data(t, self.protocol, target.kind),
                 }
                 for t in payload
             ]

@@ -39,8 +39,15 @@ def raw_bytes(tensor: Tensor) -> bytes:
     return np.ascontiguousarray(data, dtype=dtype).tobytes()
 
 
-def json_data(tensor: Tensor, protocol: str) -> list[Any]:
-    """The flat ``data`` list for v2 REST JSON; InputError for a type JSON cannot carry."""
+# Servers that decode FP16 from JSON numbers (MLServer: numpy; checked on MLServer 1.7.1).
+FP16_JSON_KINDS = frozenset({"mlserver"})
+
+
+def json_data(tensor: Tensor, protocol: str, server_kind: str = "") -> list[Any]:
+    """The flat ``data`` list for v2 REST JSON; InputError for a type JSON cannot carry
+    (FP16 except on MLServer; BF16 everywhere)."""
+    if tensor.datatype == "FP16" and server_kind in FP16_JSON_KINDS:
+        return tensor.data.ravel().tolist()
     if tensor.datatype in RAW_ONLY:
         raise InputError(
             f"input {tensor.name!r} is {tensor.datatype}, which {protocol} JSON cannot carry "
