@@ -61,8 +61,14 @@ def test_tiny_runs_give_no_throughput_and_gate_says_too_few(kserve, tmp_path: Pa
 def test_twenty_arrivals_half_a_second_apart_are_two_per_second(kserve, tmp_path: Path):
     """Arrivals at 0, 0.5, ..., 9.5 s: plan = span 9.5 s + median gap 0.5 s = 10 s, so
     throughput = 20 / 10 = 2.0 req/s (not 20 / 9.5 = 2.105), the last answer arriving
-    well before 10 s (KServe answers in milliseconds)."""
+    well before 10 s (KServe answers in milliseconds; should it finish later, the interval
+    ends at that last completion)."""
     done = _replay(kserve, tmp_path, "twenty", [i * 0.5 for i in range(20)])
+    assert done.run_json()["plan"]["duration"] == pytest.approx(10.0)
     overall = json.loads((done.run_dir / "summary.json").read_text())["overall"]
-    assert overall["ok"] == 20 and overall["seconds"] == pytest.approx(10.0)
-    assert overall["throughput_rps"] == pytest.approx(2.0)
+    frame = done.requests()
+    last = float((frame["t_intended"] + frame["latency_ms"] / 1000).max())
+    # The interval runs to the last completion if that is later (a loaded machine).
+    assert overall["ok"] == 20 and overall["seconds"] == pytest.approx(max(10.0, last))
+    if last <= 10.0:
+        assert overall["throughput_rps"] == pytest.approx(2.0)
