@@ -43,10 +43,12 @@ def kserve_args(server: LaunchedServer) -> list[str]:
 class Cli:
     """One ``benchctl`` command running in the background; output goes to files in ``cwd``."""
 
-    def __init__(self, args: list[str], cwd: Path, *, tag: str = "cli") -> None:
+    def __init__(
+        self, args: list[str], cwd: Path, *, tag: str = "cli", logs: Path | None = None
+    ) -> None:
         self.cwd = cwd
-        self.out = cwd / f"{tag}.out"
-        self.err = cwd / f"{tag}.err"
+        self.out = (logs or cwd) / f"{tag}.out"
+        self.err = (logs or cwd) / f"{tag}.err"
         with self.out.open("wb") as out, self.err.open("wb") as err:
             self.process = subprocess.Popen(
                 [str(BENCHCTL), *args],
