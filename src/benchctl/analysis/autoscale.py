@@ -436,8 +436,9 @@ class SimResult:
             "panic_seconds": float(self.panic.sum() * self.dt),
         }
         if self.phase_violations_s:
+            out["sync_phases"] = len(self.phase_violations_s)
             out["worst_phase_s"] = self.phase_s
-            out["slo_violation_seconds_by_phase"] = list(self.phase_violations_s)
+            out["slo_violation_seconds_best_phase"] = min(self.phase_violations_s)
         if self.kind == "kpa":
             out["activator_in_path_seconds"] = self.activator_seconds
         return out
