@@ -542,3 +542,21 @@ def test_a_capacity_at_saturation_without_a_curve_still_gives_finite_knative_tar
     assert {p.target for p in candidates} == {1.0}
     result = simulate_kpa(Traffic.from_arrays([0, 300], [200, 200]), model, KpaPolicy(1.0))
     assert set(result.replicas) == {6}
+
+
+def test_activator_leaves_the_path_once_the_spare_capacity_covers_the_burst_capacity():
+    """Knative's excess burst capacity: floor(ready x target - panic concurrency - 211).
+
+    1000 rps x 0.1 s = 100 in flight, target 100 per pod (at 100%): with 4 pods (min scale)
+    4 x 100 - 100 - 211 = 89 >= 0, the activator is out of the path at every tick; with
+    3 pods (min scale 3; 100 in flight needs only 1), 300 - 100 - 211 = -11 < 0: always in.
+    """
+    model = flat_model(capacity=400.0, max_rps=500.0, latency=100.0, cold=0.0)
+    traffic = Traffic.from_arrays([0, 120], [1000, 1000])
+    four = simulate_kpa(traffic, model, KpaPolicy(100, min_scale=4, **FULL))
+    three = simulate_kpa(traffic, model, KpaPolicy(100, min_scale=3, **FULL))
+    assert set(four.replicas) == {4} and set(three.replicas) == {3}
+    assert four.activator_seconds == 0
+    assert three.activator_seconds == 120  # 60 ticks of 2 s
+    never = simulate_kpa(traffic, model, KpaPolicy(100, min_scale=3, target_burst_capacity=0))
+    assert never.activator_seconds == 0

@@ -871,7 +871,9 @@ def _activator_in_path(policy: KpaPolicy, ready: int, burst: float) -> bool:
         return False
     if policy.target_burst_capacity < 0:
         return True
-    total = policy.container_concurrency or policy.target
+    # TotalValue: the per-pod target before utilization, at most containerConcurrency
+    cap = policy.container_concurrency
+    total = min(policy.target, cap) if cap else policy.target
     return math.floor(ready * total - burst - policy.target_burst_capacity) < 0
 
 
