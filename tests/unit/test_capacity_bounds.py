@@ -15,8 +15,8 @@ from tests.unit.test_analyze import MU, mm1_step_run
 
 
 def test_crossing_between_good_and_bad_levels_is_measured():
-    """p99 of M/M/1 (μ=200) is 4.605/(μ-λ) s: 57.6 ms at 120 rps (good), 115 ms at 160 (bad).
-    Log-latency interpolation to 100 ms: 120 + 40·ln(100/57.6)/ln(115/57.6) = 151.9 rps."""
+    """p99 of M/M/1 (μ=200) is 4.605/(μ-λ) s: 57.6 ms at 120 rps (good), 115 ms at 160 (bad):
+    the crossing (153.95) lies in [120, 160]; without a fit the figure is the good level."""
     levels = [
         Level("a", 120, 120, 4605 / 80, True),
         Level("b", 160, 160, 4605 / 40, False),
@@ -24,7 +24,7 @@ def test_crossing_between_good_and_bad_levels_is_measured():
     found = capacity_bound(levels, 100.0)
     assert found is not None and found.bound == MEASURED
     assert found.band == (120, 160)
-    assert found.capacity_rps == pytest.approx(151.9, abs=0.2)
+    assert found.capacity_rps == 120
 
 
 def test_fitted_crossing_is_used_only_inside_the_measured_band():

@@ -6,7 +6,7 @@ whether it met the SLO. Output: ``capacity_rps`` with a finite band ``[low, high
 
 * ``measured``: a level met the SLO and a higher one broke it, so the SLO crossing lies
   between two measured levels. The figure is the crossing of the fitted latency curve when
-  it falls inside that band, else the log-latency interpolation between the two levels.
+  it falls inside that band, else the best level measured to meet it (the band's low end).
 * ``lower``: the SLO never broke; capacity is at least the best good level. The band's high
   end is the service-demand bound (cores / CPU-seconds per request) when telemetry gave
   one, else equal to the low end (``upper_source`` ``"none"``: nothing bounds it above).
@@ -76,7 +76,7 @@ def capacity_bound(
         if fitted_crossing_rps is not None and low <= fitted_crossing_rps <= high:
             figure = fitted_crossing_rps
         else:
-            figure = _interpolate(best, bad, slo_ms, high)
+            figure = low  # what was measured to meet the SLO; the crossing is within the band
         return CapacityBound(
             figure, (low, high), MEASURED, best, bad, "first_bad_level", saturation, below
         )
@@ -84,12 +84,3 @@ def capacity_bound(
     high = max(demand_upper_rps, low) if usable else low  # type: ignore[type-var]
     source = "service_demand" if usable else "none"
     return CapacityBound(low, (low, float(high)), LOWER, best, None, source, saturation, below)
-
-
-def _interpolate(good: Level, bad: Level, slo_ms: float, high: float) -> float:
-    """Where log latency, linear between the two levels, reaches the SLO."""
-    low = good.throughput_rps
-    if not (bad.latency_ms > slo_ms >= good.latency_ms > 0):
-        return low  # the bad level broke on errors or throughput, not latency: stay safe
-    share = math.log(slo_ms / good.latency_ms) / math.log(bad.latency_ms / good.latency_ms)
-    return low + (high - low) * share
