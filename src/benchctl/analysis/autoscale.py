@@ -1336,11 +1336,14 @@ def spike_advice(
     burst_s: float | None = None,
     phase_s: float = 0.0,
     timezone: str = "Etc/UTC",
+    metric_window_s: float = 0.0,
 ) -> str:
     """Whether reactive scaling keeps up with the bursts, and the min replicas or cron it needs.
 
     Period and burst length come from the trace unless given; ``phase_s`` is where bursts
-    start after each period boundary on the wall clock (for the cron expression).
+    start after each period boundary on the wall clock (for the cron expression);
+    ``metric_window_s`` (the rate() window the HPA reads) is named in the reaction time,
+    not in the cron lead (a cron trigger is read at the next sync, without that lag).
     """
     pattern = detect_spikes(traffic)
     if pattern is None:
@@ -1358,9 +1361,14 @@ def spike_advice(
         f"bursts from {pattern.base_rps:.0f} to {pattern.peak_rps:.0f} rps"
         + (f" every {period:g} s" if period else "")
         + f", {burst:g} s long, rising in {pattern.rise_s:g} s;"
-        f" new replicas serve up to {reaction:g} s after the load arrives"
+        f" new replicas serve up to {reaction + metric_window_s:g} s after the load arrives"
         f" ({result.control_period_s:g} s {'sync' if result.kind == 'hpa' else 'tick'}"
-        f" + {model.cold_start_s:g} s cold start)."
+        + (
+            f" + up to {metric_window_s:g} s for the rate() window to see it"
+            if metric_window_s
+            else ""
+        )
+        + f" + {model.cold_start_s:g} s cold start)."
     )
     if missed == 0:
         return f"Reactive {kind} scaling keeps up: the first burst met the SLO; {head}"

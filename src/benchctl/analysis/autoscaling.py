@@ -283,7 +283,12 @@ def autoscaling_section(
     hpa, kpa = _chosen(hpa_ranked), _chosen(kpa_ranked)
     bursty = isinstance(spec, SpikeScenario | ReplayScenario)
     reactive = _best_reactive(hpa_ranked, model.replicas_for(peak))
-    advice = spike_advice(traffic, model, reactive.result, **_spike_timing(spec)) if bursty else ""
+    window = getattr(reactive.policy, "rate_window_s", 0.0)
+    advice = (
+        spike_advice(traffic, model, reactive.result, metric_window_s=window, **_spike_timing(spec))
+        if bursty
+        else ""
+    )
     cron = _cron_option(traffic, model, spec, reactive, advice, phases, price, currency)
     if cron is not None and _better(cron["choice"].result, hpa.result):
         hpa = cron["choice"]
