@@ -92,3 +92,19 @@ def test_every_datatype_arrives_intact_on_mlserver(tmp_path, mlserver, model, pr
     assert done.returncode == 0, done.output()
     rows = done.requests()
     assert len(rows) > 0 and bool(rows["ok"].all()), rows["error"].value_counts().to_dict()
+
+
+def test_binary_extension_is_refused_for_mlserver_in_one_line(tmp_path, mlserver):
+    url, grpc = mlserver
+    target = tmp_path / "t.yaml"
+    target.write_text(
+        f"kind: mlserver\nurl: {url}\ngrpc_address: {grpc}\nprotocol: rest-v2\nmodel: nofp16\n"
+        "payload: {source: metadata, batch_size: 2, fill: ones, binary: true}\n"
+    )
+    done = benchctl(
+        "run", "steady", "--target", str(target), "--rate", "10", "--duration", "2s",
+        "--set", "warmup=0s", "--no-telemetry", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.output()
+    line = done.stderr.strip()
+    assert "\n" not in line and "payload.binary" in line and "mlserver" in line, line

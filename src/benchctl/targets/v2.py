@@ -14,7 +14,12 @@ from benchctl.targets import v2_proto
 from benchctl.targets.adapter import Payload
 from benchctl.targets.payload import Tensor
 from benchctl.targets.remote import grpc_call, http_get
-from benchctl.targets.v2_codec import fill_grpc_inputs, json_data, raw_bytes
+from benchctl.targets.v2_codec import (
+    check_binary_supported,
+    fill_grpc_inputs,
+    json_data,
+    raw_bytes,
+)
 from benchctl.targets.wire import BAD_RESPONSE, WireRequest, grpc_options, payload_rows, url_segment
 
 _JSON = json.JSONDecoder()
@@ -103,6 +108,7 @@ class RestV2:
         if isinstance(payload, dict):
             body = json.dumps(payload, separators=(",", ":")).encode()
         elif target.payload.binary:
+            check_binary_supported(target.kind)
             body, headers = binary_body(payload, headers)
         else:
             inputs = [

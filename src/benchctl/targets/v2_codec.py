@@ -41,6 +41,18 @@ def raw_bytes(tensor: Tensor) -> bytes:
 
 # Servers that decode FP16 from JSON numbers (MLServer: numpy; checked on MLServer 1.7.1).
 FP16_JSON_KINDS = frozenset({"mlserver"})
+# Servers whose REST API does not read the binary tensor data extension (MLServer 1.7.1
+# answers 500 to every such request).
+NO_BINARY_KINDS = frozenset({"mlserver"})
+
+
+def check_binary_supported(server_kind: str) -> None:
+    """InputError (one line) when ``payload.binary`` is set for a server that cannot read it."""
+    if server_kind in NO_BINARY_KINDS:
+        raise InputError(
+            f"payload.binary: {server_kind} does not read the binary tensor data extension "
+            "(it answers HTTP 500): set payload.binary: false or use protocol grpc-v2"
+        )
 
 
 def json_data(tensor: Tensor, protocol: str, server_kind: str = "") -> list[Any]:
