@@ -106,6 +106,8 @@ def test_planned_duration_covers_the_last_arrival():
         ("when,what\n1,2\n", ":1: no trace column; expected 'time'"),
         ("time\n2024-05-01T10:00:00Z\nlater\n", ":3: field 'time': expected an ISO 8601"),
         ("time\n", ": the trace is empty"),
+        ("HashOwner,1,2\na,3,4\nb,5,nan\n", ":3: field '2': expected a finite number >= 0"),
+        ("HashOwner,1,2\na,3\n", ":2: field '2': expected a number >= 0, got ''"),
     ],
 )
 def test_everything_else_is_refused_naming_file_and_line(tmp_path: Path, data, message):

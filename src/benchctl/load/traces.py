@@ -25,8 +25,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,14 +60,13 @@ class Trace:
 
 @dataclass(frozen=True)
 class _Table:
+    """The cells of the columns a form needs (never the whole file: traces can be large)."""
+
     path: Path
-    header: list[str]  # normalized names
-    original: list[str]
-    rows: list[tuple[int, list[str]]]  # (line number, cells)
+    cells: dict[str, list[tuple[int, str]]]  # normalized name -> (line number, cell)
 
     def column(self, name: str) -> list[tuple[int, str]]:
-        index = self.header.index(name)
-        return [(line, cells[index] if index < len(cells) else "") for line, cells in self.rows]
+        return self.cells[name]
 
 
 def read_trace(path: Path, time_unit: str = "auto") -> Trace:
@@ -73,28 +74,30 @@ def read_trace(path: Path, time_unit: str = "auto") -> Trace:
     the forms in the module docstring. ``time_unit``: auto, s, ms, us or ns."""
     if time_unit != "auto" and time_unit not in UNITS:
         raise InputError(f"time_unit {time_unit!r}: expected auto, s, ms, us or ns")
-    table = _read_table(Path(path))
-    names = set(table.header)
+    path = Path(path)
+    reader, original = _open(path)
+    header = [name.lower() for name in original]
+    names = set(header)
     if {"end_timestamp", "duration"} <= names:
+        table = _collect(path, reader, header, ("end_timestamp", "duration"))
         ends = _numbers(table, "end_timestamp")
         durations = _numbers(table, "duration")
         return Trace(ends - durations, None, "Azure Functions invocations (seconds)")
     for name in TIME_COLUMNS:
         if name in names:
             form = "BurstGPT" if "request tokens" in names else f"'{name}' arrival times"
-            times, note = _times(table, name, time_unit)
+            times, note = _times(_collect(path, reader, header, (name,)), name, time_unit)
             return Trace(times, None, form, (note,) if note else ())
     if "rate" in names:
-        return Trace(None, _numbers(table, "rate"), "'rate' per second")
-    minutes = _minute_columns(table.header)
+        rates = _numbers(_collect(path, reader, header, ("rate",)), "rate")
+        return Trace(None, rates, "'rate' per second")
+    minutes = _minute_columns(header)
     if minutes:
-        counts = np.zeros(len(minutes))
-        for position, name in enumerate(minutes):
-            counts[position] = _numbers(table, name).sum()
-        note = f"{table.path}: per-minute counts ({len(minutes)} minutes), spread over each minute"
+        counts = _column_sums(path, reader, [header.index(m) for m in minutes], minutes)
+        note = f"{path}: per-minute counts ({len(minutes)} minutes), spread over each minute"
         return Trace(None, np.repeat(counts / 60.0, 60), "per-minute counts", (note,))
-    found = ", ".join(repr(name) for name in table.original)
-    raise InputError(f"{table.path}:1: no trace column; expected {KNOWN}; found {found}")
+    shown = ", ".join(repr(name) for name in original[:12]) + (" …" if len(original) > 12 else "")
+    raise InputError(f"{path}:1: no trace column; expected {KNOWN}; found {shown[:300]}")
 
 
 def replay_duration(times: np.ndarray) -> float:
@@ -112,7 +115,12 @@ def replay_duration(times: np.ndarray) -> float:
 # --------------------------------------------------------------------------- reading
 
 
-def _read_table(path: Path) -> _Table:
+Rows = Iterator[tuple[int, list[str]]]  # (line number, cells)
+
+
+def _open(path: Path) -> tuple[Rows, list[str]]:
+    """A CSV reader positioned after the header, and the header's names (stripped, BOM
+    removed); InputError for unreadable, non-UTF-8 or empty files."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -125,22 +133,61 @@ def _read_table(path: Path) -> _Table:
             f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the trace as "
             "CSV (UTF-8)"
         ) from None
+    del data
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
+    rows = _rows(path, reader)
+    first = next(rows, None)
+    if first is None:
+        raise InputError(f"{path}: the trace is empty (need a header and rows)")
+    return rows, [cell.strip().lstrip("\ufeff").strip() for cell in first[1]]
+
+
+def _rows(path: Path, reader: Any) -> Rows:
+    """(line number, cells) of every non-blank row; csv.Error as InputError file:line."""
     try:
         for cells in reader:
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header = [cell.strip().lstrip("\ufeff").strip() for cell in cells]
-            else:
-                rows.append((reader.line_num, cells))
+            if any(cell.strip() for cell in cells):
+                yield reader.line_num, cells
     except csv.Error as exc:
         raise InputError(f"{path}:{reader.line_num}: not CSV: {exc}") from None
-    if header is None or not rows:
+
+
+def _collect(path: Path, rows: Rows, header: list[str], names: tuple[str, ...]) -> _Table:
+    """The cells of ``names`` from every remaining row (a short row gives '' cells)."""
+    indices = [header.index(name) for name in names]
+    cells: dict[str, list[tuple[int, str]]] = {name: [] for name in names}
+    for line, row in rows:
+        for name, index in zip(names, indices, strict=True):
+            cells[name].append((line, row[index] if index < len(row) else ""))
+    if not cells[names[0]]:
         raise InputError(f"{path}: the trace is empty (need a header and rows)")
-    return _Table(path, [name.lower() for name in header], header, rows)
+    return _Table(path, cells)
+
+
+def _column_sums(path: Path, rows: Rows, indices: list[int], names: list[str]) -> np.ndarray:
+    """Sums of the given columns over every remaining row, each cell checked."""
+    first, last = indices[0], indices[-1] + 1
+    contiguous = indices == list(range(first, last))
+    total = np.zeros(len(indices))
+    seen = False
+    for line, row in rows:
+        seen = True
+        picked = row[first:last] if contiguous else [row[i] for i in indices if i < len(row)]
+        try:
+            values = np.asarray(picked, dtype=float)
+            good = len(values) == len(indices) and bool(np.all(np.isfinite(values) & (values >= 0)))
+        except ValueError:
+            good = False
+        if not good:  # find the cell and say which
+            table = _Table(path, {})
+            cells = [row[i] if i < len(row) else "" for i in indices]
+            values = np.array(
+                [_number(table, line, n, c) for n, c in zip(names, cells, strict=True)]
+            )
+        total += values
+    if not seen:
+        raise InputError(f"{path}: the trace is empty (need a header and rows)")
+    return total
 
 
 def _delimiter(text: str) -> str:
