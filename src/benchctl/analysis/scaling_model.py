@@ -1,0 +1,488 @@
+"""What the autoscaler simulators take and give: the traffic, one replica (SLO latency, mean
+latency, pod start), the HPA and KPA policies, the simulated result, and small numeric
+helpers shared by the simulators (``hpa.py``, ``kpa.py``, ``spikes.py``).
+
+Modeling choices common to both simulators: a pod added at time t serves from
+t + cold_start_s (+ node_start_s when it does not fit on the nodes that exist:
+``pool_pods``; nodes once added stay for the trace); it counts in the replica count at once
+(it is billed, and the HPA sees it in currentReplicas) but serves nothing until ready, and
+scale-down removes the least ready pods first. Ready pods share the offered rate evenly,
+each up to its saturation throughput; the excess is counted as late or dropped requests
+(SLO accounting carries nothing over). A step with traffic violates the SLO when any
+request is late or dropped, the per-replica rate exceeds capacity_rps, or latency_ms(rate)
+exceeds slo_ms. A controller acts on samples up to the previous step; the trace starts in
+steady state (the replicas the policy settles at for the first rate) unless
+initial_replicas is given.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from benchctl.errors import InputError
+
+FloatArray = npt.NDArray[np.float64]
+HpaMetric = Literal["rps_per_replica", "cpu_utilization"]
+HpaCounter = Literal["offered", "completions"]
+HpaSource = Literal["pods", "external"]
+KpaMetric = Literal["concurrency", "rps"]
+Select = Literal["Max", "Min", "Disabled"]
+
+EPS = 1e-9
+_HPA_METRICS = ("rps_per_replica", "cpu_utilization")
+_HPA_COUNTERS = ("offered", "completions")
+_HPA_SOURCES = ("pods", "external")
+_KPA_METRICS = ("concurrency", "rps")
+_SELECTS = ("Max", "Min", "Disabled")
+KNATIVE_TARGET_BURST_CAPACITY = 211.0  # config-autoscaler target-burst-capacity default
+KNATIVE_TIMEOUT_S = 300.0  # revision timeoutSeconds default
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, eq=False)
+class Traffic:
+    """Offered load: ``rps[i]`` holds from ``t[i]`` (seconds) to the next sample."""
+
+    t: FloatArray
+    rps: FloatArray
+
+    def __post_init__(self) -> None:
+        t = np.asarray(self.t, dtype=float)
+        rps = np.asarray(self.rps, dtype=float)
+        if t.ndim != 1 or t.shape != rps.shape or t.size == 0:
+            raise InputError("traffic: t and rps must be non-empty 1-D arrays of equal length")
+        if not (np.all(np.isfinite(t)) and np.all(np.isfinite(rps))) or np.any(rps < 0):
+            raise InputError("traffic: times and rates must be finite, rates >= 0")
+        if np.any(np.diff(t) <= 0):
+            raise InputError("traffic: times must be strictly increasing")
+        object.__setattr__(self, "t", t)
+        object.__setattr__(self, "rps", rps)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        times: Sequence[float] | FloatArray,
+        rates: Sequence[float] | FloatArray,
+        *,
+        dt: float = 1.0,
+        interpolate: bool = False,
+    ) -> Traffic:
+        """Resample (times, rates) onto a grid of ``dt`` from the first to the last time.
+
+        Each rate holds until the next time (a step trace) unless ``interpolate``.
+        """
+        raw = cls(np.asarray(times, dtype=float), np.asarray(rates, dtype=float))
+        check_positive("dt", dt)
+        n = math.floor((raw.t[-1] - raw.t[0]) / dt + EPS) + 1
+        grid = raw.t[0] + dt * np.arange(n)
+        if interpolate:
+            return cls(grid, np.interp(grid, raw.t, raw.rps))
+        index = np.searchsorted(raw.t, grid + EPS, side="right") - 1
+        return cls(grid, raw.rps[index])
+
+    @property
+    def peak(self) -> float:
+        return float(self.rps.max())
+
+
+@dataclass(frozen=True)
+class MeanLatency:
+    """Mean response time (ms) of one replica at per-replica throughput x:
+    ``base_ms + scale / (x_max - x)``, infinite from x_max on (scale in ms x rps).
+
+    For M/M/1 with service rate mu: base 0, scale 1000, x_max mu. The queueing part's
+    requests in flight at x are s*x/(x_max - x) with s = scale / 1000 (Little's law).
+    """
+
+    base_ms: float
+    scale: float
+    x_max: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.base_ms) and self.base_ms >= 0):
+            raise InputError("mean latency: base_ms must be a finite number >= 0")
+        if not (math.isfinite(self.scale) and self.scale >= 0):
+            raise InputError("mean latency: scale must be a finite number >= 0")
+        check_positive("mean latency x_max", self.x_max)
+
+    @property
+    def queue_scale(self) -> float:
+        """s: the queueing part's in-flight count is s*x/(x_max - x)."""
+        return self.scale / 1000.0
+
+    def ms(self, x: float | FloatArray) -> Any:
+        """Mean latency (ms) at per-replica throughput ``x``; inf at and beyond x_max."""
+        xs = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = self.x_max - xs
+            queue = np.where(gap > 0, self.scale / np.where(gap > 0, gap, 1.0), np.inf)
+            out = np.where(queue == np.inf, np.inf, self.base_ms + queue)
+        return float(out) if out.ndim == 0 else out
+
+    def in_flight(self, x: float) -> float:
+        """Stationary requests in flight per replica at throughput ``x`` (Little's law)."""
+        if x <= 0:
+            return 0.0
+        if x > self.x_max or (x == self.x_max and self.scale > 0):
+            return math.inf
+        queue = self.queue_scale * x / (self.x_max - x) if self.scale > 0 else 0.0
+        return x * self.base_ms / 1000.0 + queue
+
+
+@dataclass(frozen=True)
+class ReplicaModel:
+    """What one replica can do, however the curve behind it was fitted.
+
+    ``latency_ms`` is the SLO percentile at a per-replica rate (it should accept a numpy
+    array; a scalar-only function is vectorized once per simulation). ``mean`` is the mean
+    latency curve for Little's law; without it, a constant ``latency_ms(0)`` up to max_rps.
+    """
+
+    capacity_rps: float  # highest per-replica throughput meeting the SLO
+    max_rps: float  # per-replica saturation throughput (>= capacity)
+    latency_ms: Callable[[Any], Any]  # SLO quantile at a per-replica rate; inf if saturated
+    cold_start_s: float  # a new pod serves this long after it is created
+    slo_ms: float
+    mean: MeanLatency | None = None
+    node_start_s: float = 0.0  # added to a pod's start when it needs a new node
+    pool_pods: int | None = None  # pods the existing nodes hold; None: room for any number
+    request_timeout_s: float = KNATIVE_TIMEOUT_S  # longest a queued request waits
+
+    def __post_init__(self) -> None:
+        check_positive("capacity_rps", self.capacity_rps)
+        check_positive("slo_ms", self.slo_ms)
+        if self.max_rps < self.capacity_rps:
+            raise InputError("replica model: max_rps must be >= capacity_rps")
+        if self.cold_start_s < 0 or self.node_start_s < 0:
+            raise InputError("replica model: cold_start_s and node_start_s must be >= 0")
+        if self.pool_pods is not None and self.pool_pods < 0:
+            raise InputError("replica model: pool_pods must be >= 0")
+        check_positive("request_timeout_s", self.request_timeout_s)
+
+    def replicas_for(self, rps: float) -> int:
+        """Replicas that serve ``rps`` with each at or under capacity."""
+        return max(1, ceil_up(rps / self.capacity_rps))
+
+    @cached_property
+    def mean_latency(self) -> MeanLatency:
+        """The mean latency curve (given, or constant at zero-load latency up to max_rps)."""
+        if self.mean is not None:
+            return self.mean
+        zero = float(self.latency_ms(0.0))
+        return MeanLatency(zero if math.isfinite(zero) else self.slo_ms, 0.0, self.max_rps)
+
+    def concurrency_at(self, rate: float) -> float:
+        """Stationary in-flight requests per pod at a per-pod ``rate`` (inf when saturated)."""
+        return self.mean_latency.in_flight(rate)
+
+    def latency_array(self, rates: FloatArray) -> FloatArray:
+        """``latency_ms`` over an array of rates, in one call when the function allows it."""
+        rates = np.asarray(rates, dtype=float)
+        try:
+            out = np.asarray(self.latency_ms(rates), dtype=float)
+            if out.shape == rates.shape:
+                return out
+        except (TypeError, ValueError):
+            pass
+        return np.array([float(self.latency_ms(float(r))) for r in rates])
+
+
+@dataclass(frozen=True)
+class ScalingPolicy:
+    """One HPA behavior policy: at most ``value`` Pods or Percent per ``period_s``."""
+
+    type: Literal["Pods", "Percent"]
+    value: int
+    period_s: int
+
+    def __post_init__(self) -> None:
+        if self.type not in ("Pods", "Percent"):
+            raise InputError(f"scaling policy: type must be Pods or Percent, not {self.type!r}")
+        if self.value <= 0 or not 0 < self.period_s <= 1800:
+            raise InputError("scaling policy: value must be > 0 and period_s in 1..1800")
+
+
+DEFAULT_SCALE_UP = (ScalingPolicy("Percent", 100, 15), ScalingPolicy("Pods", 4, 15))
+DEFAULT_SCALE_DOWN = (ScalingPolicy("Percent", 100, 15),)
+
+
+@dataclass(frozen=True)
+class HpaPolicy:
+    """An autoscaling/v2 HorizontalPodAutoscaler, the metric pipeline that feeds it and the
+    controller flags it runs under.
+
+    ``target`` is requests/s per pod for "rps_per_replica", percent of max_rps for
+    "cpu_utilization". ``counter``, ``source``, ``rate_window_s`` and ``scrape_interval_s``
+    say what the rps metric measures (see the module docstring); ``sync_period_s``,
+    ``tolerance`` and ``sync_phase_s`` are kube-controller-manager's. Defaults are the ideal
+    metric (the previous step's offered rate per ready pod).
+    """
+
+    min_replicas: int
+    max_replicas: int
+    metric: HpaMetric
+    target: float
+    sync_period_s: float = 15.0
+    tolerance: float = 0.1
+    scale_up_stabilization_s: int = 0
+    scale_down_stabilization_s: int = 300
+    scale_up: tuple[ScalingPolicy, ...] = DEFAULT_SCALE_UP
+    scale_up_select: Select = "Max"
+    scale_down: tuple[ScalingPolicy, ...] = DEFAULT_SCALE_DOWN
+    scale_down_select: Select = "Max"
+    rate_window_s: float = 0.0
+    scrape_interval_s: float = 0.0
+    counter: HpaCounter = "offered"
+    source: HpaSource = "pods"
+    sync_phase_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_replicas <= self.max_replicas:
+            raise InputError("HPA policy: need 1 <= min_replicas <= max_replicas")
+        if self.metric not in _HPA_METRICS:
+            raise InputError(f"HPA policy: metric must be one of {', '.join(_HPA_METRICS)}")
+        if self.counter not in _HPA_COUNTERS:
+            raise InputError(f"HPA policy: counter must be one of {', '.join(_HPA_COUNTERS)}")
+        if self.source not in _HPA_SOURCES:
+            raise InputError(f"HPA policy: source must be one of {', '.join(_HPA_SOURCES)}")
+        check_positive("HPA target", self.target)
+        check_positive("sync_period_s", self.sync_period_s)
+        if self.tolerance < 0 or self.rate_window_s < 0 or self.scrape_interval_s < 0:
+            raise InputError(
+                "HPA policy: tolerance, rate_window_s and scrape_interval_s must be >= 0"
+            )
+        if 0 < self.rate_window_s < 2 * self.scrape_interval_s:
+            raise InputError(
+                "HPA policy: rate_window_s must hold two scrapes (>= 2 x scrape_interval_s)"
+            )
+        if not 0 <= self.sync_phase_s < self.sync_period_s:
+            raise InputError("HPA policy: sync_phase_s must be in [0, sync_period_s)")
+        for window in (self.scale_up_stabilization_s, self.scale_down_stabilization_s):
+            if not 0 <= window <= 3600:
+                raise InputError("HPA policy: stabilization windows must be 0..3600 s")
+        if self.scale_up_select not in _SELECTS or self.scale_down_select not in _SELECTS:
+            raise InputError(f"HPA policy: selectPolicy must be one of {', '.join(_SELECTS)}")
+        if not self.scale_up or not self.scale_down:
+            raise InputError("HPA policy: scale_up and scale_down need at least one policy")
+
+    @property
+    def keda(self) -> bool:
+        """True when this is KEDA's external AverageValue metric."""
+        return self.source == "external"
+
+    def describe(self) -> str:
+        if self.metric == "rps_per_replica":
+            unit = f" rps/replica ({self.counter}"
+            if self.rate_window_s:
+                unit += (
+                    f", rate[{self.rate_window_s:g}s] scraped every {self.scrape_interval_s:g} s"
+                )
+            unit += ")"
+        else:
+            unit = "% CPU"
+        who = "KEDA/HPA" if self.keda else "HPA"
+        return (
+            f"{who} {self.min_replicas}-{self.max_replicas} replicas, target"
+            f" {self.target:g}{unit}, scale-down window {self.scale_down_stabilization_s} s"
+        )
+
+
+@dataclass(frozen=True)
+class KpaPolicy:
+    """A Knative Pod Autoscaler configuration (per-revision annotations plus config-autoscaler).
+
+    ``target`` is in-flight requests (or requests/s) per pod; the autoscaler aims at
+    target x target_utilization_percentage / 100 (Knative's default 70%). ``max_scale`` 0
+    means unbounded and ``container_concurrency`` 0 means no hard limit, as in Knative.
+    ``target_burst_capacity`` (default 211, -1: always) decides when the activator stays in
+    the request path: while ready pods x target - panic-window concurrency < it.
+    """
+
+    target: float
+    metric: KpaMetric = "concurrency"
+    container_concurrency: int = 0
+    target_utilization_percentage: float = 70.0
+    stable_window_s: float = 60.0
+    panic_window_percentage: float = 10.0
+    panic_threshold_percentage: float = 200.0
+    min_scale: int = 1
+    max_scale: int = 0
+    scale_down_delay_s: float = 0.0
+    max_scale_up_rate: float = 1000.0
+    max_scale_down_rate: float = 2.0
+    tick_s: float = 2.0
+    scale_to_zero_grace_s: float = 30.0
+    target_burst_capacity: float = KNATIVE_TARGET_BURST_CAPACITY
+
+    def __post_init__(self) -> None:
+        if self.metric not in _KPA_METRICS:
+            raise InputError(f"KPA policy: metric must be one of {', '.join(_KPA_METRICS)}")
+        if not (math.isfinite(self.target) and self.target >= 0.01):
+            raise InputError("KPA policy: target must be a finite number >= 0.01")
+        if not 6 <= self.stable_window_s <= 3600:
+            raise InputError("KPA policy: stable_window_s must be 6..3600")
+        if not 1 <= self.panic_window_percentage <= 100:
+            raise InputError("KPA policy: panic_window_percentage must be 1..100")
+        if not 110 <= self.panic_threshold_percentage <= 1000:
+            raise InputError("KPA policy: panic_threshold_percentage must be 110..1000")
+        if not 1 <= self.target_utilization_percentage <= 100:
+            raise InputError("KPA policy: target_utilization_percentage must be 1..100")
+        if self.min_scale < 0 or self.max_scale < 0 or self.container_concurrency < 0:
+            raise InputError("KPA policy: min_scale, max_scale, container_concurrency >= 0")
+        if 0 < self.max_scale < self.min_scale:
+            raise InputError("KPA policy: max_scale must be 0 (unbounded) or >= min_scale")
+        if self.max_scale_up_rate <= 1 or self.max_scale_down_rate <= 1:
+            raise InputError("KPA policy: max scale up/down rates must be > 1")
+        check_positive("tick_s", self.tick_s)
+        if self.scale_down_delay_s < 0 or self.scale_to_zero_grace_s < 0:
+            raise InputError("KPA policy: delays must be >= 0")
+        if self.target_burst_capacity < 0 and self.target_burst_capacity != -1:
+            raise InputError("KPA policy: target_burst_capacity must be >= 0 or -1")
+
+    @property
+    def panic_window_s(self) -> float:
+        return self.stable_window_s * self.panic_window_percentage / 100.0
+
+    @property
+    def effective_target(self) -> float:
+        return self.target * self.target_utilization_percentage / 100.0
+
+    def describe(self) -> str:
+        top = str(self.max_scale) if self.max_scale else "unbounded"
+        return (
+            f"KPA {self.min_scale}-{top} pods, target {self.target:g} {self.metric}"
+            f" at {self.target_utilization_percentage:g}%, stable window {self.stable_window_s:g} s"
+        )
+
+
+Policy = HpaPolicy | KpaPolicy
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, eq=False)
+class SimResult:
+    """Per-step arrays of one simulation and their totals.
+
+    ``phase_s`` is the controller's first-sync offset simulated; ``phase_violations_s`` the
+    SLO-violation seconds of every phase tried (this result is the worst of them).
+    ``activator_seconds`` (KPA) is the time the activator stayed in the request path.
+    """
+
+    kind: Literal["hpa", "kpa"]
+    control_period_s: float  # HPA sync period or KPA tick
+    dt: float
+    t: FloatArray
+    offered: FloatArray
+    desired: FloatArray  # the controller's latest recommendation (before limits)
+    replicas: FloatArray  # pods that exist (ready + starting): what is billed
+    ready: FloatArray
+    served: FloatArray
+    dropped: FloatArray  # late or dropped requests/s (offered beyond what ready pods serve)
+    latency_ms: FloatArray  # at the served per-replica rate; nan without ready pods
+    violated: npt.NDArray[np.bool_]
+    panic: npt.NDArray[np.bool_]
+    slo_violation_seconds: float
+    late_or_dropped_requests: float
+    replica_seconds: float
+    cost: float
+    max_replicas: int
+    metric: FloatArray | None = None  # what the controller read at each of its syncs/ticks
+    phase_s: float = 0.0
+    phase_violations_s: tuple[float, ...] = ()
+    activator_seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """The totals as a JSON-ready dict."""
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "slo_violation_seconds": self.slo_violation_seconds,
+            "late_or_dropped_requests": self.late_or_dropped_requests,
+            "replica_seconds": self.replica_seconds,
+            "replica_hours": self.replica_seconds / 3600.0,
+            "cost": self.cost,
+            "max_replicas": self.max_replicas,
+            "panic_seconds": float(self.panic.sum() * self.dt),
+        }
+        if self.phase_violations_s:
+            out["sync_phases"] = len(self.phase_violations_s)
+            out["worst_phase_s"] = self.phase_s
+            out["slo_violation_seconds_best_phase"] = min(self.phase_violations_s)
+        if self.kind == "kpa":
+            out["activator_in_path_seconds"] = self.activator_seconds
+        return out
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One simulated candidate, ranked; ``chosen`` marks the recommended one."""
+
+    policy: Policy
+    result: SimResult
+    chosen: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class CronWindow:
+    """A KEDA cron trigger: ``desired_replicas`` from ``start`` until ``end`` (cron, 5 fields)."""
+
+    start: str
+    end: str
+    desired_replicas: int
+    timezone: str = "Etc/UTC"
+
+    def __post_init__(self) -> None:
+        if self.start == self.end:
+            raise InputError("cron window: start and end must differ")
+        if self.desired_replicas < 1:
+            raise InputError("cron window: desired_replicas must be >= 1")
+
+
+@dataclass(frozen=True)
+class SpikePattern:
+    """Periodic bursts found in a trace (``period_s`` None for a single burst)."""
+
+    onsets: tuple[float, ...]
+    period_s: float | None
+    burst_s: float
+    rise_s: float
+    base_rps: float
+    peak_rps: float
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def on_grid(traffic: Traffic, dt: float) -> Traffic:
+    check_positive("dt", dt)
+    if traffic.t.size == 1 or np.allclose(np.diff(traffic.t), dt):
+        return traffic
+    return Traffic.from_arrays(traffic.t, traffic.rps, dt=dt)
+
+
+def steps_of(seconds: float, dt: float) -> int:
+    return max(1, round(seconds / dt))
+
+
+def ceil_up(x: float) -> int:
+    return math.ceil(x - EPS) if x > 0 else 0
+
+
+def clamp(x: int, low: float, high: float) -> int:
+    return int(min(max(x, low), high))
+
+
+def check_positive(name: str, value: float) -> None:
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(f"{name} must be a positive number, not {value!r}")

@@ -1,0 +1,123 @@
+"""The per-step bookkeeping both simulators share: the pods that exist and when each becomes
+ready (``Fleet``), and the per-step arrays that become a ``SimResult`` (``StepArrays``)."""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from benchctl.analysis.scaling_model import (
+    EPS,
+    FloatArray,
+    ReplicaModel,
+    SimResult,
+    Traffic,
+)
+
+
+class Fleet:
+    """The pods that exist, as the times they become ready (sorted; -inf: ready already)."""
+
+    def __init__(self, model: ReplicaModel, count: int) -> None:
+        self.model = model
+        self.times: list[float] = [-math.inf] * count
+        self.pool = math.inf if model.pool_pods is None else max(model.pool_pods, count)
+        self.array = np.array(self.times)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def resize(self, count: int, now: float) -> None:
+        """Add pods that serve after their start (and a new node's, beyond the pool), or
+        remove the least ready ones."""
+        if count > len(self.times):
+            for index in range(len(self.times), count):
+                start = self.model.cold_start_s
+                if index >= self.pool:
+                    start += self.model.node_start_s
+                bisect.insort(self.times, now + start)
+            self.pool = max(self.pool, count)
+        else:
+            del self.times[count:]
+        self.array = np.array(self.times)
+
+    def ready_count(self, now: float) -> int:
+        return bisect.bisect_right(self.times, now + EPS)
+
+    def ready_at(self, times: FloatArray) -> FloatArray:
+        return np.searchsorted(self.array, times + EPS, side="right").astype(float)
+
+
+class StepArrays:
+    """Per-step bookkeeping shared by both simulators."""
+
+    def __init__(self, n: int) -> None:
+        self.replicas = np.zeros(n)
+        self.ready = np.zeros(n)
+        self.served = np.zeros(n)
+        self.desired = np.zeros(n)
+
+    def fill(
+        self,
+        a: int,
+        b: int,
+        offered: FloatArray,
+        replicas: int,
+        ready: FloatArray,
+        pod_max: float,
+        desired: int,
+    ) -> FloatArray:
+        served = np.minimum(offered, ready * pod_max)
+        self.replicas[a:b], self.ready[a:b], self.served[a:b] = replicas, ready, served
+        self.desired[a:b] = desired
+        return served
+
+    def finish(
+        self,
+        kind: Literal["hpa", "kpa"],
+        period: float,
+        dt: float,
+        grid: Traffic,
+        model: ReplicaModel,
+        price_per_hour: float,
+        panic: npt.NDArray[np.bool_] | None = None,
+    ) -> SimResult:
+        offered = grid.rps
+        dropped = np.maximum(offered - self.served, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = np.where(self.ready > 0, self.served / np.maximum(self.ready, 1), np.nan)
+        serving = ~np.isnan(rate)
+        latency = np.full(rate.size, np.nan)
+        if serving.any():
+            latency[serving] = model.latency_array(rate[serving])
+        busy = offered > 0
+        violated = busy & (
+            (dropped > EPS * np.maximum(offered, 1.0))
+            | (np.nan_to_num(rate) > model.capacity_rps * (1 + EPS))
+            | (np.nan_to_num(latency, nan=0.0) > model.slo_ms)
+        )
+        replica_seconds = float(self.replicas.sum() * dt)
+        return SimResult(
+            kind=kind,
+            control_period_s=period,
+            dt=dt,
+            t=grid.t,
+            offered=offered,
+            desired=self.desired,
+            replicas=self.replicas,
+            ready=self.ready,
+            served=self.served,
+            dropped=dropped,
+            latency_ms=latency,
+            violated=violated,
+            panic=panic if panic is not None else np.zeros(offered.size, dtype=bool),
+            slo_violation_seconds=float(violated.sum() * dt),
+            late_or_dropped_requests=float(dropped.sum() * dt),
+            replica_seconds=replica_seconds,
+            cost=replica_seconds / 3600.0 * price_per_hour,
+            max_replicas=int(self.replicas.max()),
+        )

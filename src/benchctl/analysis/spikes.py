@@ -1,0 +1,185 @@
+"""Bursts in a traffic trace and what to do about them: the burst pattern, whether reactive
+scaling keeps up, and KEDA cron pre-scaling (the windows and the replicas they ask for)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from benchctl.analysis.scaling_model import (
+    EPS,
+    CronWindow,
+    FloatArray,
+    ReplicaModel,
+    SimResult,
+    SpikePattern,
+    Traffic,
+)
+
+
+def detect_spikes(traffic: Traffic, *, min_ratio: float = 1.5) -> SpikePattern | None:
+    """Bursts above halfway between the median rate and the peak; None without any."""
+    rps, t = traffic.rps, traffic.t
+    base, peak = float(np.median(rps)), float(rps.max())
+    if peak <= 0 or peak < base * min_ratio:
+        return None
+    high = rps > base + 0.5 * (peak - base)
+    edges = np.diff(np.concatenate(([0], high.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    step = float(t[1] - t[0]) if t.size > 1 else 1.0
+    onsets = tuple(float(t[s]) for s in starts)
+    period = float(np.median(np.diff(onsets))) if len(onsets) > 1 else None
+    burst = float(np.median(ends - starts)) * step
+    return SpikePattern(
+        onsets=onsets,
+        period_s=period,
+        burst_s=burst,
+        rise_s=_rise(rps, t, starts[0], base, step),
+        base_rps=base,
+        peak_rps=peak,
+    )
+
+
+def _rise(rps: FloatArray, t: FloatArray, start: int, base: float, step: float) -> float:
+    """Seconds from the last sample near the base rate to 90% of the first burst's height."""
+    end = start
+    while end + 1 < rps.size and rps[end + 1] > rps[end]:
+        end += 1
+    top = rps[end]
+    low = base + 0.1 * (top - base)
+    begin = start
+    while begin > 0 and rps[begin - 1] > low:
+        begin -= 1
+    reach = begin
+    while rps[reach] < base + 0.9 * (top - base):
+        reach += 1
+    return float(t[reach] - t[begin]) + (step if begin > 0 else 0.0)
+
+
+def prescale_windows(
+    period_s: float,
+    burst_s: float,
+    *,
+    lead_s: float,
+    replicas: int,
+    phase_s: float = 0.0,
+    timezone: str = "Etc/UTC",
+) -> list[CronWindow]:
+    """KEDA cron windows that hold ``replicas`` from ``lead_s`` before each burst to its end.
+
+    Bursts start ``phase_s`` after each period boundary (wall clock); the period must be a
+    whole number of minutes dividing an hour. Empty when cron cannot express it or when the
+    window would cover the whole period (then min replicas is the answer).
+    """
+    minutes = period_s / 60.0
+    if abs(minutes - round(minutes)) > EPS or round(minutes) < 1 or 60 % round(minutes):
+        return []
+    every = round(minutes)
+    if lead_s + burst_s >= period_s:
+        return []
+    start = math.floor((phase_s - lead_s) / 60.0 + EPS) % every
+    end = math.ceil((phase_s + burst_s) / 60.0 - EPS) % every
+    if start == end:
+        return []
+    return [CronWindow(_minute_field(start, every), _minute_field(end, every), replicas, timezone)]
+
+
+def _minute_field(minute: int, every: int) -> str:
+    if every == 60:
+        return f"{minute} * * * *"
+    field = f"*/{every}" if minute == 0 else f"{minute}-59/{every}"
+    return f"{field} * * * *"
+
+
+def spike_advice(
+    traffic: Traffic,
+    model: ReplicaModel,
+    result: SimResult,
+    *,
+    period_s: float | None = None,
+    burst_s: float | None = None,
+    phase_s: float = 0.0,
+    timezone: str = "Etc/UTC",
+    metric_window_s: float = 0.0,
+) -> str:
+    """Whether reactive scaling keeps up with the bursts, and the min replicas or cron it needs.
+
+    Period and burst length come from the trace unless given; ``phase_s`` is where bursts
+    start after each period boundary on the wall clock (for the cron expression);
+    ``metric_window_s`` (the rate() window the HPA reads) is named in the reaction time,
+    not in the cron lead (a cron trigger is read at the next sync, without that lag).
+    """
+    pattern = detect_spikes(traffic)
+    if pattern is None:
+        return "No bursts found in the traffic: reactive autoscaling needs no pre-scaling."
+    period = period_s if period_s is not None else pattern.period_s
+    burst = burst_s if burst_s is not None else pattern.burst_s
+    need = model.replicas_for(pattern.peak_rps)
+    reaction = model.cold_start_s + result.control_period_s
+    first = pattern.onsets[0]
+    until = first + period if period else float(result.t[-1]) + result.dt
+    in_first = (result.t >= first) & (result.t < until)
+    missed = float(result.violated[in_first].sum() * result.dt)
+    kind = result.kind.upper()
+    head = (
+        f"bursts from {pattern.base_rps:.0f} to {pattern.peak_rps:.0f} rps"
+        + (f" every {period:g} s" if period else "")
+        + f", {burst:g} s long, rising in {pattern.rise_s:g} s;"
+        f" new replicas serve up to {reaction + metric_window_s:g} s after the load arrives"
+        f" ({result.control_period_s:g} s {'sync' if result.kind == 'hpa' else 'tick'}"
+        + (
+            f" + up to {metric_window_s:g} s for the rate() window to see it"
+            if metric_window_s
+            else ""
+        )
+        + f" + {model.cold_start_s:g} s cold start)."
+    )
+    if missed == 0:
+        return f"Reactive {kind} scaling keeps up: the first burst met the SLO; {head}"
+    sizing = (
+        f"ceil(peak {pattern.peak_rps:.0f} rps / capacity {model.capacity_rps:g} rps per replica)"
+    )
+    text = (
+        f"Reactive {kind} scaling cannot keep up: the first burst violated the SLO for"
+        f" {missed:g} s; {head} Set min replicas to {need} ({sizing}),"
+        f" or pre-scale to {need} replicas {reaction:g} s before each burst"
+    )
+    windows = (
+        prescale_windows(
+            period, burst, lead_s=reaction, replicas=need, phase_s=phase_s, timezone=timezone
+        )
+        if period
+        else []
+    )
+    if windows:
+        window = windows[0]
+        return (
+            f"{text}: KEDA cron start '{window.start}', end '{window.end}',"
+            f" desiredReplicas {need} ({timezone}; bursts {phase_s:g} s after each boundary)."
+        )
+    return f"{text} (no cron schedule fits this period: keep the min replicas)."
+
+
+def prescale_floor(
+    t: FloatArray,
+    period_s: float,
+    burst_s: float,
+    *,
+    lead_s: float,
+    replicas: int,
+    phase_s: float = 0.0,
+) -> FloatArray | None:
+    """Per step, the replicas a KEDA cron trigger from ``prescale_windows`` asks for (0 when
+    inactive), with the trace starting on a period boundary of the wall clock; None when
+    cron cannot express the windows."""
+    if not prescale_windows(period_s, burst_s, lead_s=lead_s, replicas=replicas, phase_s=phase_s):
+        return None
+    every = round(period_s / 60.0)
+    start = math.floor((phase_s - lead_s) / 60.0 + EPS) % every
+    end = math.ceil((phase_s + burst_s) / 60.0 - EPS) % every
+    minute = np.floor(np.asarray(t, dtype=float) / 60.0 + EPS).astype(int) % every
+    active = (
+        (minute >= start) & (minute < end) if start < end else (minute >= start) | (minute < end)
+    )
+    return np.where(active, float(replicas), 0.0)
