@@ -641,10 +641,12 @@ def cmd_gate(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
-    from benchctl.reports.compare import compare_table, write_compare
+    from benchctl.reports.compare import compare_table, ranking_lines, write_compare
 
     comparison = write_compare(args.run_dirs, slo=args.slo, output=args.output)
     console.print(compare_table(comparison))
+    for line in ranking_lines(comparison):
+        console.print(line, highlight=False)
     console.print(f"comparison: [bold]{comparison.output}[/]")
     return 0
 

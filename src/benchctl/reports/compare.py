@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from matplotlib.ticker import FuncFormatter
 from rich.table import Table
 
 from benchctl.analysis.gate import LoadedRun, load_run, run_differences, started
+from benchctl.analysis.sent_tensors import describe, same_tensors, sent_tensors
 from benchctl.analysis.slo import Slo, parse_slo
 from benchctl.analysis.summary import summarize, windows
 from benchctl.errors import InputError
@@ -68,6 +69,11 @@ class RunColumn:
     slo_met: bool | None
     resources: tuple[tuple[str, str], ...]
     bottleneck: str
+    capacity_rps: float | None = None
+    bound: str = ""
+    capacity_slo: str = ""
+    per_million: float | None = None
+    currency: str = "USD"
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class Comparison:
     differences: tuple[str, ...]
     slo: str | None
     output: Path
+    ranking: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def write_compare(
@@ -94,7 +101,7 @@ def write_compare(
     differences = tuple(
         f"{column.label} vs A: {'; '.join(found)}"
         for column, run in zip(columns[1:], loaded[1:], strict=True)
-        if (found := run_differences(run.info, loaded[0].info))
+        if (found := comparable_differences(run, loaded[0]))
     )
     context = {
         "title": f"Comparison of {len(columns)} runs",
@@ -104,10 +111,80 @@ def write_compare(
         "banners": _banners(columns, differences),
         "figures": _figures(loaded, columns),
         "facts": _facts(loaded),
+        "ranking": rank(columns),
     }
     page = _environment().get_template(COMPARE_TEMPLATE).render(**context)
     write_page(Path(output), page)
-    return Comparison(columns, differences, context["slo"], Path(output))
+    return Comparison(columns, differences, context["slo"], Path(output), context["ranking"])
+
+
+def comparable_differences(run: LoadedRun, base: LoadedRun) -> list[str]:
+    """Why ``run`` does not compare with ``base``: as ``run_differences``, but the payload is
+    judged on the tensors actually sent (shapes and element kinds from each run's request
+    body), not on how each target's config spells them."""
+    found = run_differences(run.info, base.info)
+    mine, theirs = sent_tensors(run.path), sent_tensors(base.path)
+    if mine is None or theirs is None:
+        return found
+    kept = [text for text in found if not text.startswith("payload.")]
+    if not same_tensors(mine, theirs):
+        kept.append(f"tensors sent: {describe(mine)} vs {describe(theirs)}")
+    return kept
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One run's place by capacity under the SLO and by cost per million inferences."""
+
+    label: str
+    capacity_rps: float | None
+    bound: str  # "measured", "lower" (at least) or "" (not analyzed)
+    slo: str
+    per_million: float | None
+    currency: str
+    per_million_bound: str  # "at most" when capacity is a lower bound
+
+
+def rank(columns: Sequence[RunColumn]) -> dict[str, list[Ranked]]:
+    """Runs ordered by capacity (highest first) and by cost per million (lowest first); a
+    lower bound ranks by its "at least" figure and says so. Runs without a figure last."""
+    rows = [
+        Ranked(
+            c.label,
+            c.capacity_rps,
+            c.bound,
+            c.capacity_slo,
+            c.per_million,
+            c.currency,
+            "at most" if c.bound == "lower" else "",
+        )
+        for c in columns
+    ]
+    by_capacity = sorted(rows, key=lambda r: -r.capacity_rps if r.capacity_rps else float("inf"))
+    by_cost = sorted(rows, key=lambda r: r.per_million if r.per_million else float("inf"))
+    return {"capacity": by_capacity, "cost": by_cost}
+
+
+def ranking_lines(comparison: Comparison) -> list[str]:
+    """The ranking as plain sentences for the terminal."""
+    lines = []
+    for place, row in enumerate(comparison.ranking.get("capacity", []), start=1):
+        if row.capacity_rps is None:
+            continue
+        at_least = "at least " if row.bound == "lower" else ""
+        lines.append(
+            f"capacity #{place}: {row.label} {at_least}{row.capacity_rps:,.1f} rps under "
+            f"{row.slo} ({row.bound})"
+        )
+    for place, row in enumerate(comparison.ranking.get("cost", []), start=1):
+        if row.per_million is None:
+            continue
+        bound = f"{row.per_million_bound} " if row.per_million_bound else ""
+        lines.append(
+            f"cost #{place}: {row.label} {bound}{row.per_million:,.2f} {row.currency} "
+            "per million inferences"
+        )
+    return lines
 
 
 def compare_table(comparison: Comparison) -> Table:
@@ -176,7 +253,26 @@ def _column(index: int, run: LoadedRun, summary: dict[str, Any], slo: Slo | None
         slo_met=_slo_met(overall, slo),
         resources=resources,
         bottleneck=bottleneck,
+        **_capacity_numbers(run.path),
     )
+
+
+def _capacity_numbers(run_dir: Path) -> dict[str, Any]:
+    """capacity_rps, bound, SLO and cost per million from capacity.json (empty if absent)."""
+    try:
+        document = _dict(json.loads((run_dir / CAPACITY).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
+    single, cost = _dict(document.get("single_replica")), _dict(document.get("cost"))
+    value = document.get("capacity_rps", single.get("capacity_rps"))
+    per_million = cost.get("per_million_at_capacity")
+    return {
+        "capacity_rps": float(value) if isinstance(value, int | float) else None,
+        "bound": str(document.get("bound") or single.get("bound") or "measured"),
+        "capacity_slo": str(document.get("slo") or ""),
+        "per_million": float(per_million) if isinstance(per_million, int | float) else None,
+        "currency": str(cost.get("currency") or "USD"),
+    }
 
 
 def _slo_met(overall: dict[str, Any], slo: Slo | None) -> bool | None:
@@ -198,9 +294,9 @@ def _capacity(run_dir: Path, slo: Slo | None) -> str:
     value = single.get("capacity_rps")
     if not isinstance(value, int | float):
         return f"analyzed, no capacity in {CAPACITY}"
-    text = f"{fmt_rps(value)} req/s at {document.get('slo') or 'the SLO'}"
-    if single.get("extrapolated"):
-        text += " (extrapolated)"
+    bound = document.get("bound") or single.get("bound") or "measured"
+    at_least = "≥ " if bound == "lower" else ""
+    text = f"{at_least}{fmt_rps(value)} req/s at {document.get('slo') or 'the SLO'} ({bound})"
     if slo is not None and document.get("slo") not in (None, str(slo)):
         text += f"; not analyzed for {slo}"
     return text

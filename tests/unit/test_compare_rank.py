@@ -1,0 +1,62 @@
+"""compare judges runs on the tensors they sent and ranks them by capacity and cost."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from benchctl.reports.compare import ranking_lines, write_compare
+from tests.unit.test_gate import make_run
+
+ROW = [0.5] * 64
+
+
+def _sent(run: Path, protocol: str, body: dict, dims: dict) -> None:
+    """The engine-spec.json a run keeps (its request body), and its target's payload spec."""
+    request = {"protocol": protocol, "body": base64.b64encode(json.dumps(body).encode()).decode()}
+    (run / "engine-spec.json").write_text(json.dumps({"request": request}))
+    info = json.loads((run / "run.json").read_text())
+    info["target"] = {"name": protocol, "spec": {"payload": {"dims": dims}}}
+    (run / "run.json").write_text(json.dumps(info))
+
+
+def _capacity(run: Path, rps: float, bound: str, per_million: float | None = None) -> None:
+    cost = {"currency": "EUR", "per_million_at_capacity": per_million} if per_million else None
+    document = {"slo": "p99<=100ms", "capacity_rps": rps, "bound": bound, "cost": cost}
+    (run / "capacity.json").write_text(json.dumps(document))
+
+
+def test_same_tensor_spelled_two_ways_is_comparable(tmp_path: Path) -> None:
+    """TorchServe sends {"instances": [[64 floats]]} with payload.dims {'input-0': [64]};
+    KServe sends a v2 FP32 [1, 64] tensor from metadata with dims {}: the same input."""
+    a, b = make_run(tmp_path, "a", seed=1), make_run(tmp_path, "b", seed=2)
+    v2 = {"inputs": [{"name": "input-0", "shape": [1, 64], "datatype": "FP32", "data": ROW}]}
+    _sent(a, "rest-v2", v2, {})
+    _sent(b, "torchserve-rest", {"instances": [ROW]}, {"input-0": [64]})
+    assert write_compare([a, b], output=tmp_path / "c.html").differences == ()
+
+
+def test_different_tensors_are_not_comparable(tmp_path: Path) -> None:
+    a, b = make_run(tmp_path, "a", seed=1), make_run(tmp_path, "b", seed=2)
+    v2 = {"inputs": [{"name": "input-0", "shape": [1, 64], "datatype": "FP32", "data": ROW}]}
+    _sent(a, "rest-v2", v2, {})
+    _sent(b, "torchserve-rest", {"instances": [ROW[:32]]}, {"input-0": [32]})
+    (difference,) = write_compare([a, b], output=tmp_path / "c.html").differences
+    assert "tensors sent: float[1, 32] vs float[1, 64]" in difference
+    assert "payload." not in difference
+
+
+def test_ranked_by_capacity_and_cost_each_with_its_bound(tmp_path: Path) -> None:
+    a, b, c = (make_run(tmp_path, name, seed=i) for i, name in enumerate("abc", start=1))
+    _capacity(a, 80.0, "measured", per_million=8.61)
+    _capacity(b, 120.0, "lower", per_million=5.74)
+    comparison = write_compare([a, b, c], output=tmp_path / "c.html")
+    assert [row.label for row in comparison.ranking["capacity"]] == ["B", "A", "C"]
+    assert [row.label for row in comparison.ranking["cost"]] == ["B", "A", "C"]
+    lines = ranking_lines(comparison)
+    assert lines[0] == "capacity #1: B at least 120.0 rps under p99<=100ms (lower)"
+    assert "cost #1: B at most 5.74 EUR per million inferences" in lines
+    page = comparison.output.read_text()
+    assert 'id="rank-capacity"' in page and "at least 120.0 req/s" in page
+    assert "at most 5.74 EUR" in page
