@@ -12,9 +12,7 @@ Inputs: the run's run.json, the capacity of one replica and the SLO-percentile f
 
 from __future__ import annotations
 
-import math
-import shutil
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +20,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from benchctl.analysis.autoscale import (
     HpaPolicy,
     KpaPolicy,
-    MeanLatency,
     Recommendation,
     ReplicaModel,
     SimResult,
@@ -42,173 +39,30 @@ from benchctl.analysis.autoscale import (
     spike_advice,
 )
 from benchctl.analysis.cluster import ClusterSpec
+from benchctl.analysis.deployment import ALTERNATIVE, RAW, SERVERLESS, isvc_name, write_manifests
 from benchctl.analysis.fits import LatencyFit
-from benchctl.analysis.manifests import keda_manifest, kserve_manifest
-from benchctl.config import ReplayScenario, Scenario, SpikeScenario, load_scenario
+from benchctl.analysis.scaling_inputs import (
+    GENERIC_COUNTER,
+    SERVER_COUNTERS,
+    mean_latency,
+    rate_query,
+    replica_model,
+    traffic_for,
+)
+from benchctl.config import ReplayScenario, SpikeScenario
 from benchctl.errors import BenchctlError
-from benchctl.load.shapes import plan_scenario
 from benchctl.store import RunDir
 
+__all__ = [
+    "TIMELINE",
+    "autoscaling_section",
+    "mean_latency",
+    "rate_query",
+    "replica_model",
+    "traffic_for",
+]
+
 TIMELINE = "autoscale.parquet"
-MANIFESTS = "manifests"
-PROMETHEUS_URL = "http://prometheus.monitoring.svc:9090"
-RAW, SERVERLESS = "RawDeployment", "Serverless"
-ALTERNATIVE = {RAW: "alternative-serverless-kpa", SERVERLESS: "alternative-rawdeployment-keda"}
-ISVC_FILE, KEDA_FILE, README = "kserve-inferenceservice.yaml", "keda-scaledobject.yaml", "README.md"
-_OLD_FILES = ("hpa.yaml", "keda.yaml", ISVC_FILE, KEDA_FILE, README)
-
-
-@dataclass(frozen=True)
-class ServerCounter:
-    """The Prometheus counter a KEDA trigger can scale on for one server kind."""
-
-    name: str
-    model_label: str
-    counts: str  # "offered": counted on arrival; "completions": when a request finishes
-    what: str
-
-
-SERVER_COUNTERS = {
-    "triton": ServerCounter(
-        "nv_inference_request_success", "model", "completions", "successful requests, on completion"
-    ),
-    "torchserve": ServerCounter(
-        "ts_inference_requests_total", "model_name", "offered", "requests, counted when received"
-    ),
-    "kserve": ServerCounter(
-        "request_predict_seconds_count", "model_name", "completions", "predict calls, on completion"
-    ),
-    "tfserving": ServerCounter(
-        ":tensorflow:serving:request_count", "model_name", "completions", "requests, on completion"
-    ),
-    "mlserver": ServerCounter(
-        "model_infer_request_success", "model", "completions", "successful requests, on completion"
-    ),
-}
-GENERIC_COUNTER = ServerCounter("requests_total", "model", "completions", "requests, on completion")
-RUNTIME = {
-    "triton": "kserve-tritonserver",
-    "torchserve": "kserve-torchserve",
-    "tfserving": "kserve-tensorflow-serving",
-    "mlserver": "kserve-mlserver",
-    "kserve": "kserve-custom",
-}
-
-
-def rate_query(kind: str, model: str, namespace: str, window_s: float) -> str:
-    """``sum(rate(<counter>{namespace, model}[window]))``: the model's total request rate
-    over all its pods, the number KEDA divides by the replica count."""
-    counter = SERVER_COUNTERS.get(kind, GENERIC_COUNTER)
-    selector = f'{{namespace="{namespace}",{counter.model_label}="{model}"}}'
-    return f"sum(rate({counter.name}{selector}[{_prom_duration(window_s)}]))"
-
-
-def _prom_duration(seconds: float) -> str:
-    return f"{seconds:g}s" if float(seconds).is_integer() else f"{round(seconds * 1000)}ms"
-
-
-def traffic_for(
-    info: dict[str, Any], scenario: str | None, config_dir: Path | None, peak_rps: float | None
-) -> tuple[Traffic, Any] | None:
-    """Real-time traffic (time scale 1) of ``scenario`` or of the run's own scenario,
-    scaled so its peak is ``peak_rps`` when given. None for closed-loop scenarios."""
-    if scenario:
-        spec, _ = load_scenario(scenario, config_dir=config_dir)
-    else:
-        spec = TypeAdapter(Scenario).validate_python(info["scenario"]["spec"])
-    plan = plan_scenario(spec, 1.0)
-    if plan.profile is None:
-        return None
-    t = np.arange(0.0, plan.duration, 1.0)
-    rps = plan.profile.rate_at(t)
-    if peak_rps and rps.max() > 0:
-        rps = rps * (peak_rps / rps.max())
-    return Traffic(t, rps), spec
-
-
-def mean_latency(
-    fit: LatencyFit | None, windows: pd.DataFrame | None, saturation: float
-) -> tuple[MeanLatency | None, str]:
-    """The mean-latency curve for Little's law and where it comes from.
-
-    With windows that hold mean latencies: base + scale / (x_max - x) fitted to them by
-    weighted least squares (relative residuals) with x_max the SLO fit's saturation (one
-    saturation for both curves). Else, from the SLO-percentile fit, assuming the
-    exponential tail of M/M/1 (mean = quantile part / ln(1 / (1 - q))). Else the median
-    measured mean latency, constant up to ``saturation``. (None, reason) with none of these.
-    """
-    x_max = fit.x_max if fit is not None else saturation
-    if windows is not None and {"throughput_rps", "mean_latency_ms"} <= set(windows.columns):
-        usable = windows[
-            (windows["throughput_rps"] > 0)
-            & windows["mean_latency_ms"].gt(0)
-            & (windows["throughput_rps"] < x_max)
-        ]
-        if len(usable) >= 3:
-            x = usable["throughput_rps"].to_numpy(float)
-            y = usable["mean_latency_ms"].to_numpy(float)
-            if fit is None:
-                return MeanLatency(float(np.median(y)), 0.0, x_max), (
-                    "median measured mean latency (no curve fitted)"
-                )
-            base, scale = _fit_base_scale(x, y, x_max)
-            return MeanLatency(base, scale, x_max), (
-                f"measured mean latency of {len(usable)} windows, fitted as base {base:.3g} ms"
-                f" + {scale:.3g}/({x_max:.4g} - x)"
-            )
-    if fit is not None:
-        tail = -math.log(1.0 - fit.quantile)
-        return MeanLatency(fit.base_ms, fit.scale / tail, fit.x_max), (
-            f"the p{fit.quantile * 100:g} fit over ln(1/(1-q)) = {tail:.2f} (exponential tail)"
-        )
-    return None, "no latency curve: zero-load latency at every load below saturation"
-
-
-def _fit_base_scale(x: np.ndarray, y: np.ndarray, x_max: float) -> tuple[float, float]:
-    """Weighted least squares of y = base + scale * r, r = 1/(x_max - x), both >= 0."""
-    r, w = 1.0 / (x_max - x), 1.0 / y**2
-    sw, sr, srr = w.sum(), (w * r).sum(), (w * r * r).sum()
-    sy, sry = (w * y).sum(), (w * r * y).sum()
-    det = sw * srr - sr**2
-    base = (srr * sy - sr * sry) / det if det > 0 else -1.0
-    scale = (sw * sry - sr * sy) / det if det > 0 else -1.0
-    if base < 0:
-        return 0.0, float(max(sry / srr, 0.0))
-    if scale < 0:
-        return float(sy / sw), 0.0
-    return float(base), float(scale)
-
-
-def replica_model(
-    single: dict[str, Any],
-    fit: LatencyFit | None,
-    slo_ms: float,
-    cluster: ClusterSpec,
-    windows: pd.DataFrame | None = None,
-) -> tuple[ReplicaModel, str]:
-    """One replica as the simulations see it (SLO percentile, mean latency, pod start), and
-    where its mean latency comes from."""
-    capacity = single["capacity_rps"]
-    saturation = max(single.get("saturation_rps") or capacity, capacity)
-    if fit is not None:
-        latency = fit.predict
-    else:  # no curve: within capacity the SLO holds, beyond it does not
-
-        def latency(rate: Any) -> Any:
-            return np.where(np.asarray(rate, dtype=float) <= capacity, slo_ms, np.inf)
-
-    mean, source = mean_latency(fit, windows, saturation)
-    model = ReplicaModel(
-        capacity_rps=capacity,
-        max_rps=saturation,
-        latency_ms=latency,
-        cold_start_s=cluster.pod_start_s,
-        slo_ms=slo_ms,
-        mean=mean,
-        node_start_s=cluster.node_provision,
-        pool_pods=cluster.pool_pods,
-    )
-    return model, source
 
 
 def autoscaling_section(
@@ -293,10 +147,10 @@ def autoscaling_section(
     if cron is not None and _better(cron["choice"].result, hpa.result):
         hpa = cron["choice"]
     mode = RAW if _better(hpa.result, kpa.result, tie=True) else SERVERLESS
-    name = _isvc_name(str(target.get("model", "model")), kind)
+    name = isvc_name(str(target.get("model", "model")), kind)
     namespace = cluster.namespace
     query = rate_query(kind, str(target.get("model", "model")), namespace, cluster.rate_window)
-    files = _write_manifests(
+    files = write_manifests(
         RunDir(run_dir),
         mode,
         name=name,
@@ -372,16 +226,6 @@ def _bound_note(single: dict[str, Any]) -> str:
     if bound == "extrapolated" or single.get("extrapolated"):
         return "the capacity is extrapolated beyond the measured load: so are these settings"
     return ""
-
-
-def _isvc_name(model: str, kind: str) -> str:
-    """An InferenceService name (DNS-1035 label): KServe derives <name>-predictor from it."""
-    raw = f"{model}-{kind}".lower()
-    name = "".join(c if c.isalnum() else "-" for c in raw).strip("-")
-    name = "-".join(filter(None, name.split("-")))
-    if not name or not name[0].isalpha():
-        name = f"m-{name}".rstrip("-")
-    return name[:45].rstrip("-")
 
 
 def _better(a: SimResult, b: SimResult, *, tie: bool = False) -> bool:
@@ -568,122 +412,3 @@ def _spike_timing(spec: Any) -> dict[str, float]:
             "phase_s": start,
         }
     return {}
-
-
-def _write_manifests(
-    run: RunDir,
-    mode: str,
-    *,
-    name: str,
-    namespace: str,
-    kind: str,
-    hpa: Recommendation,
-    kpa: Recommendation,
-    query: str,
-    counter: ServerCounter,
-    cron: dict[str, Any] | None,
-) -> list[Path]:
-    """The chosen deployment's files in manifests/, the other one's in its own folder."""
-    folder = run.mkdir(MANIFESTS)
-    for old in _OLD_FILES:  # files an earlier analyze wrote
-        path = folder / old
-        if path.is_file() and not path.is_symlink():
-            path.unlink()
-    for old in ALTERNATIVE.values():
-        path = folder / old
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-    raw = _raw_files(name, namespace, kind, hpa, query, counter, cron)
-    serverless = _serverless_files(name, namespace, kind, kpa)
-    chosen, other = (raw, serverless) if mode == RAW else (serverless, raw)
-    alternative = ALTERNATIVE[mode]
-    other_mode = SERVERLESS if mode == RAW else RAW
-    chosen[README] = _readme(mode, name, alternative, chosen=True)
-    other[README] = _readme(other_mode, name, alternative, chosen=False)
-    paths = []  # the YAML files (each folder also gets a README.md saying what it holds)
-    for filename, text in chosen.items():
-        path = run.write_text(f"{MANIFESTS}/{filename}", text)
-        paths.extend([path] if filename != README else [])
-    for filename, text in other.items():
-        path = run.write_text(f"{MANIFESTS}/{alternative}/{filename}", text)
-        paths.extend([path] if filename != README else [])
-    return paths
-
-
-def _raw_files(
-    name: str,
-    namespace: str,
-    kind: str,
-    hpa: Recommendation,
-    query: str,
-    counter: ServerCounter,
-    cron: dict[str, Any] | None,
-) -> dict[str, str]:
-    policy: HpaPolicy = hpa.policy  # type: ignore[assignment]
-    deployment = f"{name}-predictor"
-    windows = cron["windows"] if cron is not None and cron["choice"] is hpa else None
-    return {
-        ISVC_FILE: kserve_manifest(
-            name,
-            namespace,
-            runtime=RUNTIME.get(kind, "kserve-custom"),
-            storage_uri="s3://CHANGE-ME/models/" + name,
-            hpa=policy,
-            reason=f"RawDeployment for the KEDA ScaledObject in {KEDA_FILE}: {hpa.reason}",
-        ),
-        KEDA_FILE: keda_manifest(
-            name,
-            namespace,
-            prometheus_url=PROMETHEUS_URL,
-            query=query,
-            threshold=policy.target,
-            min=policy.min_replicas,
-            max=policy.max_replicas,
-            cron=windows,
-            deployment=deployment,
-            behavior=policy,
-            reason=hpa.reason,
-            notes=[
-                f"the query counts {counter.what} ({counter.name}); simulated with the same"
-                f" rate() window, {policy.scrape_interval_s:g} s scrapes and the worst HPA"
-                " sync phase",
-                f"KServe creates Deployment {deployment} for InferenceService {name}"
-                " (RawDeployment, KServe >= 0.11); KEDA creates HPA keda-hpa-" + name,
-            ],
-        ),
-    }
-
-
-def _serverless_files(name: str, namespace: str, kind: str, kpa: Recommendation) -> dict[str, str]:
-    policy: KpaPolicy = kpa.policy  # type: ignore[assignment]
-    return {
-        ISVC_FILE: kserve_manifest(
-            name,
-            namespace,
-            runtime=RUNTIME.get(kind, "kserve-custom"),
-            storage_uri="s3://CHANGE-ME/models/" + name,
-            kpa=policy,
-            reason=f"Serverless (Knative KPA): {kpa.reason}",
-        )
-    }
-
-
-def _readme(mode: str, name: str, alternative: str, *, chosen: bool) -> str:
-    what = (
-        f"InferenceService {name} in RawDeployment mode (KServe creates Deployment"
-        f" {name}-predictor and no autoscaler) and a KEDA ScaledObject that scales it (KEDA"
-        f" creates HPA keda-hpa-{name})."
-        if mode == RAW
-        else f"InferenceService {name} in Serverless mode: Knative's KPA scales revision"
-        f" {name}-predictor-<n> with the annotations written in it."
-    )
-    head = (
-        "# The recommended deployment (benchctl analyze)\n\n"
-        f"Apply the YAML files in this folder together (`kubectl apply -f .`, not -R): {what}\n\n"
-        f"The alternative, simulated but not chosen, is in `{alternative}/`. Apply one of the"
-        " two, never both: they describe the same InferenceService.\n"
-        if chosen
-        else "# The alternative deployment (not chosen by benchctl analyze)\n\n"
-        f"{what}\n\nUse it instead of the files in the parent folder, never with them.\n"
-    )
-    return head

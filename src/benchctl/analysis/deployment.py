@@ -1,0 +1,164 @@
+"""The manifests of one recommended deployment, written into the run: RawDeployment + a KEDA
+ScaledObject, or Serverless + the Knative KPA, with the alternative in its own labelled
+folder and a README in each saying what to apply. Names are those KServe creates."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from benchctl.analysis.autoscale import HpaPolicy, KpaPolicy, Recommendation
+from benchctl.analysis.manifests import keda_manifest, kserve_manifest
+from benchctl.analysis.scaling_inputs import ServerCounter
+from benchctl.store import RunDir
+
+MANIFESTS = "manifests"
+PROMETHEUS_URL = "http://prometheus.monitoring.svc:9090"
+RAW, SERVERLESS = "RawDeployment", "Serverless"
+ALTERNATIVE = {RAW: "alternative-serverless-kpa", SERVERLESS: "alternative-rawdeployment-keda"}
+ISVC_FILE, KEDA_FILE, README = "kserve-inferenceservice.yaml", "keda-scaledobject.yaml", "README.md"
+_OLD_FILES = ("hpa.yaml", "keda.yaml", ISVC_FILE, KEDA_FILE, README)
+RUNTIME = {
+    "triton": "kserve-tritonserver",
+    "torchserve": "kserve-torchserve",
+    "tfserving": "kserve-tensorflow-serving",
+    "mlserver": "kserve-mlserver",
+    "kserve": "kserve-custom",
+}
+
+
+def isvc_name(model: str, kind: str) -> str:
+    """An InferenceService name (DNS-1035 label): KServe derives <name>-predictor from it."""
+    raw = f"{model}-{kind}".lower()
+    name = "".join(c if c.isalnum() else "-" for c in raw).strip("-")
+    name = "-".join(filter(None, name.split("-")))
+    if not name or not name[0].isalpha():
+        name = f"m-{name}".rstrip("-")
+    return name[:45].rstrip("-")
+
+
+def write_manifests(
+    run: RunDir,
+    mode: str,
+    *,
+    name: str,
+    namespace: str,
+    kind: str,
+    hpa: Recommendation,
+    kpa: Recommendation,
+    query: str,
+    counter: ServerCounter,
+    cron: dict[str, Any] | None,
+) -> list[Path]:
+    """Write the ``mode`` deployment (RAW or SERVERLESS) into RUN/manifests/ and the other
+    one into RUN/manifests/<ALTERNATIVE[mode]>/, each with a README.md; files an earlier
+    analyze wrote there are removed first (never through a symlink: InputError).
+
+    ``hpa`` is the chosen KEDA/HPA recommendation (its cron windows written when ``cron``
+    is the option it came from), ``kpa`` the chosen Knative one, ``query`` the KEDA
+    Prometheus query. Returns the YAML paths written, chosen ones first.
+    """
+    folder = run.mkdir(MANIFESTS)
+    for old in _OLD_FILES:  # files an earlier analyze wrote
+        path = folder / old
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+    for old in ALTERNATIVE.values():
+        path = folder / old
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+    raw = _raw_files(name, namespace, kind, hpa, query, counter, cron)
+    serverless = _serverless_files(name, namespace, kind, kpa)
+    chosen, other = (raw, serverless) if mode == RAW else (serverless, raw)
+    alternative = ALTERNATIVE[mode]
+    other_mode = SERVERLESS if mode == RAW else RAW
+    chosen[README] = _readme(mode, name, alternative, chosen=True)
+    other[README] = _readme(other_mode, name, alternative, chosen=False)
+    paths = []  # the YAML files (each folder also gets a README.md saying what it holds)
+    for filename, text in chosen.items():
+        path = run.write_text(f"{MANIFESTS}/{filename}", text)
+        paths.extend([path] if filename != README else [])
+    for filename, text in other.items():
+        path = run.write_text(f"{MANIFESTS}/{alternative}/{filename}", text)
+        paths.extend([path] if filename != README else [])
+    return paths
+
+
+def _raw_files(
+    name: str,
+    namespace: str,
+    kind: str,
+    hpa: Recommendation,
+    query: str,
+    counter: ServerCounter,
+    cron: dict[str, Any] | None,
+) -> dict[str, str]:
+    policy: HpaPolicy = hpa.policy  # type: ignore[assignment]
+    deployment = f"{name}-predictor"
+    windows = cron["windows"] if cron is not None and cron["choice"] is hpa else None
+    return {
+        ISVC_FILE: kserve_manifest(
+            name,
+            namespace,
+            runtime=RUNTIME.get(kind, "kserve-custom"),
+            storage_uri="s3://CHANGE-ME/models/" + name,
+            hpa=policy,
+            reason=f"RawDeployment for the KEDA ScaledObject in {KEDA_FILE}: {hpa.reason}",
+        ),
+        KEDA_FILE: keda_manifest(
+            name,
+            namespace,
+            prometheus_url=PROMETHEUS_URL,
+            query=query,
+            threshold=policy.target,
+            min=policy.min_replicas,
+            max=policy.max_replicas,
+            cron=windows,
+            deployment=deployment,
+            behavior=policy,
+            reason=hpa.reason,
+            notes=[
+                f"the query counts {counter.what} ({counter.name}); simulated with the same"
+                f" rate() window, {policy.scrape_interval_s:g} s scrapes and the worst HPA"
+                " sync phase",
+                f"KServe creates Deployment {deployment} for InferenceService {name}"
+                " (RawDeployment, KServe >= 0.11); KEDA creates HPA keda-hpa-" + name,
+            ],
+        ),
+    }
+
+
+def _serverless_files(name: str, namespace: str, kind: str, kpa: Recommendation) -> dict[str, str]:
+    policy: KpaPolicy = kpa.policy  # type: ignore[assignment]
+    return {
+        ISVC_FILE: kserve_manifest(
+            name,
+            namespace,
+            runtime=RUNTIME.get(kind, "kserve-custom"),
+            storage_uri="s3://CHANGE-ME/models/" + name,
+            kpa=policy,
+            reason=f"Serverless (Knative KPA): {kpa.reason}",
+        )
+    }
+
+
+def _readme(mode: str, name: str, alternative: str, *, chosen: bool) -> str:
+    what = (
+        f"InferenceService {name} in RawDeployment mode (KServe creates Deployment"
+        f" {name}-predictor and no autoscaler) and a KEDA ScaledObject that scales it (KEDA"
+        f" creates HPA keda-hpa-{name})."
+        if mode == RAW
+        else f"InferenceService {name} in Serverless mode: Knative's KPA scales revision"
+        f" {name}-predictor-<n> with the annotations written in it."
+    )
+    head = (
+        "# The recommended deployment (benchctl analyze)\n\n"
+        f"Apply the YAML files in this folder together (`kubectl apply -f .`, not -R): {what}\n\n"
+        f"The alternative, simulated but not chosen, is in `{alternative}/`. Apply one of the"
+        " two, never both: they describe the same InferenceService.\n"
+        if chosen
+        else "# The alternative deployment (not chosen by benchctl analyze)\n\n"
+        f"{what}\n\nUse it instead of the files in the parent folder, never with them.\n"
+    )
+    return head

@@ -1,0 +1,166 @@
+"""What a run gives the autoscaler simulation: its traffic at real time scale, one replica
+(capacity, SLO-percentile curve, mean latency for Little's law, the cluster's pod start),
+and the Prometheus counter each server kind exposes for a KEDA trigger to scale on."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import TypeAdapter
+
+from benchctl.analysis.autoscale import MeanLatency, ReplicaModel, Traffic
+from benchctl.analysis.cluster import ClusterSpec
+from benchctl.analysis.fits import LatencyFit
+from benchctl.config import Scenario, load_scenario
+from benchctl.load.shapes import plan_scenario
+
+
+@dataclass(frozen=True)
+class ServerCounter:
+    """The Prometheus counter a KEDA trigger can scale on for one server kind."""
+
+    name: str
+    model_label: str
+    counts: str  # "offered": counted on arrival; "completions": when a request finishes
+    what: str
+
+
+SERVER_COUNTERS = {
+    "triton": ServerCounter(
+        "nv_inference_request_success", "model", "completions", "successful requests, on completion"
+    ),
+    "torchserve": ServerCounter(
+        "ts_inference_requests_total", "model_name", "offered", "requests, counted when received"
+    ),
+    "kserve": ServerCounter(
+        "request_predict_seconds_count", "model_name", "completions", "predict calls, on completion"
+    ),
+    "tfserving": ServerCounter(
+        ":tensorflow:serving:request_count", "model_name", "completions", "requests, on completion"
+    ),
+    "mlserver": ServerCounter(
+        "model_infer_request_success", "model", "completions", "successful requests, on completion"
+    ),
+}
+GENERIC_COUNTER = ServerCounter("requests_total", "model", "completions", "requests, on completion")
+
+
+def rate_query(kind: str, model: str, namespace: str, window_s: float) -> str:
+    """``sum(rate(<counter>{namespace, model}[window]))``: the model's total request rate
+    over all its pods, the number KEDA divides by the replica count."""
+    counter = SERVER_COUNTERS.get(kind, GENERIC_COUNTER)
+    selector = f'{{namespace="{namespace}",{counter.model_label}="{model}"}}'
+    return f"sum(rate({counter.name}{selector}[{_prom_duration(window_s)}]))"
+
+
+def _prom_duration(seconds: float) -> str:
+    return f"{seconds:g}s" if float(seconds).is_integer() else f"{round(seconds * 1000)}ms"
+
+
+def traffic_for(
+    info: dict[str, Any], scenario: str | None, config_dir: Path | None, peak_rps: float | None
+) -> tuple[Traffic, Any] | None:
+    """Real-time traffic (time scale 1) of ``scenario`` or of the run's own scenario,
+    scaled so its peak is ``peak_rps`` when given. None for closed-loop scenarios."""
+    if scenario:
+        spec, _ = load_scenario(scenario, config_dir=config_dir)
+    else:
+        spec = TypeAdapter(Scenario).validate_python(info["scenario"]["spec"])
+    plan = plan_scenario(spec, 1.0)
+    if plan.profile is None:
+        return None
+    t = np.arange(0.0, plan.duration, 1.0)
+    rps = plan.profile.rate_at(t)
+    if peak_rps and rps.max() > 0:
+        rps = rps * (peak_rps / rps.max())
+    return Traffic(t, rps), spec
+
+
+def mean_latency(
+    fit: LatencyFit | None, windows: pd.DataFrame | None, saturation: float
+) -> tuple[MeanLatency | None, str]:
+    """The mean-latency curve for Little's law and where it comes from.
+
+    With windows that hold mean latencies: base + scale / (x_max - x) fitted to them by
+    weighted least squares (relative residuals) with x_max the SLO fit's saturation (one
+    saturation for both curves). Else, from the SLO-percentile fit, assuming the
+    exponential tail of M/M/1 (mean = quantile part / ln(1 / (1 - q))). Else the median
+    measured mean latency, constant up to ``saturation``. (None, reason) with none of these.
+    """
+    x_max = fit.x_max if fit is not None else saturation
+    if windows is not None and {"throughput_rps", "mean_latency_ms"} <= set(windows.columns):
+        usable = windows[
+            (windows["throughput_rps"] > 0)
+            & windows["mean_latency_ms"].gt(0)
+            & (windows["throughput_rps"] < x_max)
+        ]
+        if len(usable) >= 3:
+            x = usable["throughput_rps"].to_numpy(float)
+            y = usable["mean_latency_ms"].to_numpy(float)
+            if fit is None:
+                return MeanLatency(float(np.median(y)), 0.0, x_max), (
+                    "median measured mean latency (no curve fitted)"
+                )
+            base, scale = _fit_base_scale(x, y, x_max)
+            return MeanLatency(base, scale, x_max), (
+                f"measured mean latency of {len(usable)} windows, fitted as base {base:.3g} ms"
+                f" + {scale:.3g}/({x_max:.4g} - x)"
+            )
+    if fit is not None:
+        tail = -math.log(1.0 - fit.quantile)
+        return MeanLatency(fit.base_ms, fit.scale / tail, fit.x_max), (
+            f"the p{fit.quantile * 100:g} fit over ln(1/(1-q)) = {tail:.2f} (exponential tail)"
+        )
+    return None, "no latency curve: zero-load latency at every load below saturation"
+
+
+def _fit_base_scale(x: np.ndarray, y: np.ndarray, x_max: float) -> tuple[float, float]:
+    """Weighted least squares of y = base + scale * r, r = 1/(x_max - x), both >= 0."""
+    r, w = 1.0 / (x_max - x), 1.0 / y**2
+    sw, sr, srr = w.sum(), (w * r).sum(), (w * r * r).sum()
+    sy, sry = (w * y).sum(), (w * r * y).sum()
+    det = sw * srr - sr**2
+    base = (srr * sy - sr * sry) / det if det > 0 else -1.0
+    scale = (sw * sry - sr * sy) / det if det > 0 else -1.0
+    if base < 0:
+        return 0.0, float(max(sry / srr, 0.0))
+    if scale < 0:
+        return float(sy / sw), 0.0
+    return float(base), float(scale)
+
+
+def replica_model(
+    single: dict[str, Any],
+    fit: LatencyFit | None,
+    slo_ms: float,
+    cluster: ClusterSpec,
+    windows: pd.DataFrame | None = None,
+) -> tuple[ReplicaModel, str]:
+    """One replica as the simulations see it (SLO percentile, mean latency, pod start), and
+    where its mean latency comes from."""
+    capacity = single["capacity_rps"]
+    saturation = max(single.get("saturation_rps") or capacity, capacity)
+    if fit is not None:
+        latency = fit.predict
+    else:  # no curve: within capacity the SLO holds, beyond it does not
+
+        def latency(rate: Any) -> Any:
+            return np.where(np.asarray(rate, dtype=float) <= capacity, slo_ms, np.inf)
+
+    mean, source = mean_latency(fit, windows, saturation)
+    model = ReplicaModel(
+        capacity_rps=capacity,
+        max_rps=saturation,
+        latency_ms=latency,
+        cold_start_s=cluster.pod_start_s,
+        slo_ms=slo_ms,
+        mean=mean,
+        node_start_s=cluster.node_provision,
+        pool_pods=cluster.pool_pods,
+    )
+    return model, source
