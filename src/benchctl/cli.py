@@ -535,8 +535,11 @@ def cmd_telemetry(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_worker(args: argparse.Namespace, console: Console) -> int:
     host, _, port = args.master.rpartition(":")
-    if not host or not port.isdigit():
-        raise InputError(f"--master {args.master!r}: expected HOST:PORT, e.g. 10.0.0.5:5557")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise InputError(
+            f"--master {args.master!r}: expected HOST:PORT with a TCP port 1..65535, "
+            "e.g. 10.0.0.5:5557"
+        )
     console.print(f"joining master {host}:{port} (Ctrl-C to leave)")
     command = [
         sys.executable,

@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -374,11 +375,12 @@ class TargetSpec(_Spec):
     grpc: GrpcSpec = GrpcSpec()
     launch: LaunchSpec = LaunchSpec()
 
-    @model_validator(mode="after")
-    def _url_is_http(self) -> TargetSpec:
-        if not re.match(r"^https?://[^/]+", self.url):
-            raise ValueError(f"url must look like http://host:port, got {self.url!r}")
-        return self
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/]+", url):
+            raise ValueError(f"url must look like http://host:port, got {url!r}")
+        return url
 
     @model_validator(mode="after")
     def _no_credentials_in_urls(self) -> TargetSpec:
@@ -638,6 +640,9 @@ def describe_validation_error(
         if flag:
             where = f"{flag} (for {path})"
             break
+    else:
+        if not loc and origins:  # a rule across fields: say which flags took part
+            where = f"{where} (with {', '.join(sorted(set(origins.values())))})"
     field = ".".join(str(p) for p in loc) or "(top level)"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "union_tag_invalid" or (error["type"] == "union_tag_not_found"):

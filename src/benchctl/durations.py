@@ -24,6 +24,8 @@ def parse_duration(value: str | float | int) -> float:
         raise ValueError(f"expected a duration like 30s, 10m, 1h30m, got {type(value).__name__}")
     else:
         text = value.strip().replace(" ", "")
+        if text.startswith("-"):
+            raise ValueError(f"{value!r}: a duration cannot be negative")
         try:
             seconds = float(text)
         except ValueError:

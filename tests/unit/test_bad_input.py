@@ -404,3 +404,18 @@ def test_runs_table_fits_80_columns(run, cwd):
     assert "…" not in text  # nothing cut: the name wraps, the numbers stay whole
     for cell in ("123,456", "1,234.5", "12.3", "interrupted"):
         assert cell in text
+
+
+def test_worker_master_port_out_of_range(capsys):
+    line = one_error(["worker", "--master", "10.0.0.5:99999"], capsys)
+    assert line.startswith("benchctl: error: --master '10.0.0.5:99999': expected HOST:PORT")
+
+
+def test_target_set_and_cross_field_rules_name_the_flag(cwd, capsys):
+    line = one_error(["run", "steady", "--target-set", "url=ftp://x", "--dry-run"], capsys)
+    assert line.startswith("benchctl: error: --target-set url (for ")
+    assert "field 'url': url must look like http://host:port, got 'ftp://x'" in line
+    line = one_error(["run", "spike", "--set", "burst_length=20m", "--dry-run"], capsys)
+    assert "spike.yaml (with --set burst_length): burst_at + rise_time" in line
+    line = one_error(["run", "steady", "--set", "warmup=-1s", "--dry-run"], capsys)
+    assert line.endswith("field 'warmup': '-1s': a duration cannot be negative")

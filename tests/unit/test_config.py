@@ -63,7 +63,10 @@ def test_cli_overrides_rate_duration_and_set():
 
 
 def test_cross_field_problem_is_one_plain_line():
-    with pytest.raises(InputError, match=r"spike.yaml: burst_at \+ rise_time .* within period$"):
+    # The rule spans fields; the line names the flag that took part.
+    with pytest.raises(
+        InputError, match=r"spike.yaml \(with --set period\): burst_at \+ rise_time .* period$"
+    ):
         load_scenario("spike", overrides=["period=2m"])
 
 
