@@ -1,0 +1,97 @@
+"""What a run gives the autoscaler simulation: the mean latency for Little's law, the KEDA
+query per server, and the consistency check against the headline replica count."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchctl.analysis.autoscale import (
+    HpaPolicy,
+    MeanLatency,
+    Recommendation,
+    ReplicaModel,
+    Traffic,
+    simulate_hpa,
+)
+from benchctl.analysis.autoscaling import _consistency
+from benchctl.analysis.fits import fit_latency_curve
+from benchctl.analysis.scaling_inputs import mean_latency, rate_query
+
+MU = 200.0  # M/M/1 service rate (req/s)
+
+
+def mm1_fit():
+    """The p99 of M/M/1 response time is ln(100)/(mu - x) s: an exact curve to fit."""
+    x = np.array([40.0, 80.0, 120.0, 160.0, 180.0])
+    return fit_latency_curve(x, 1000 * math.log(100) / (MU - x), 0.99)
+
+
+def test_mean_latency_from_measured_windows_shares_the_fits_saturation():
+    """Windows whose mean latency is M/M/1's 1000/(mu - x) ms: base 0, scale 1000 ms x rps,
+    with x_max the p99 fit's (mu = 200): in flight at 150 rps = 150/50 = 3 (L = rho/(1-rho))."""
+    fit = mm1_fit()
+    x = np.array([20.0, 60.0, 100.0, 140.0, 170.0, 190.0])
+    windows = pd.DataFrame({"throughput_rps": x, "mean_latency_ms": 1000.0 / (MU - x)})
+    mean, source = mean_latency(fit, windows, MU)
+    assert mean is not None and "measured mean latency of 6 windows" in source
+    assert mean.x_max == pytest.approx(fit.x_max)
+    assert mean.x_max == pytest.approx(MU, rel=1e-6)
+    assert mean.base_ms == pytest.approx(0.0, abs=1e-6)
+    assert mean.scale == pytest.approx(1000.0, rel=1e-6)
+    assert mean.in_flight(150.0) == pytest.approx(3.0, rel=1e-6)
+
+
+def test_mean_latency_without_windows_assumes_the_exponential_tail():
+    """No windows: the p99 curve's queueing part over ln(1/(1 - 0.99)) = 4.605: M/M/1's mean."""
+    mean, source = mean_latency(mm1_fit(), None, MU)
+    assert mean is not None and "exponential tail" in source
+    assert mean.ms(100.0) == pytest.approx(1000.0 / (MU - 100.0), rel=1e-6)  # 10 ms
+
+
+def test_mean_latency_without_a_curve_is_the_median_measured_mean():
+    windows = pd.DataFrame({"throughput_rps": [5.0, 10.0, 15.0], "mean_latency_ms": [4, 5, 9]})
+    mean, source = mean_latency(None, windows, 40.0)
+    assert mean == MeanLatency(5.0, 0.0, 40.0) and "median" in source
+    assert mean_latency(None, None, 40.0)[0] is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "query"),
+    [
+        ("triton", 'sum(rate(nv_inference_request_success{namespace="ml",model="m1"}[60s]))'),
+        (
+            "torchserve",
+            'sum(rate(ts_inference_requests_total{namespace="ml",model_name="m1"}[60s]))',
+        ),
+        ("kserve", 'sum(rate(request_predict_seconds_count{namespace="ml",model_name="m1"}[60s]))'),
+        ("mlserver", 'sum(rate(model_infer_request_success{namespace="ml",model="m1"}[60s]))'),
+    ],
+)
+def test_every_query_selects_the_model_and_namespace(kind: str, query: str):
+    assert rate_query(kind, "m1", "ml", 60) == query
+
+
+def test_consistency_says_why_the_simulation_runs_fewer_than_the_headline():
+    """100 -> 400 rps at 60 s, 100 rps per replica, HPA target 100: 4 replicas at the peak.
+    Against a headline of 5 (with 20% headroom: ceil(400 / 80)) the check says so and why;
+    against a headline of 4 it is satisfied."""
+
+    def latency_ms(rate):
+        return np.where(np.asarray(rate) < 120, 50.0, np.inf)
+
+    model = ReplicaModel(100, 120, latency_ms, cold_start_s=30, slo_ms=100)
+    traffic = Traffic.from_arrays([0, 60, 600], [100, 400, 400])
+    result = simulate_hpa(traffic, model, HpaPolicy(1, 10, "rps_per_replica", 100))
+    choice = Recommendation(HpaPolicy(1, 10, "rps_per_replica", 100), result, True, "")
+    fewer = _consistency(choice, 5, model, 0.2, traffic)
+    assert fewer is not None and not fewer["at_least_recommended"]
+    assert fewer["simulated_at_peak"] == 4
+    assert "fewer than the 5 recommended" in fewer["text"] and "20% headroom" in fewer["text"]
+    assert "SLO is violated 45 s" in fewer["text"]
+    same = _consistency(choice, 4, model, 0.2, traffic)
+    assert same is not None and same["at_least_recommended"]
+    assert _consistency(choice, None, model, 0.2, traffic) is None
