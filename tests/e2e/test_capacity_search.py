@@ -1,0 +1,129 @@
+"""The capacity search as a user runs it (installed ``benchctl``, fresh directory, default
+``runs/``) against real KServe servers on 127.0.0.1, with known answers."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchctl.targets.launch import LaunchedServer, launch_kserve
+from benchctl.targets.refmodel import RefModelConfig
+from tests.e2e.helpers import Finished, benchctl
+
+COST_MS = 20.0  # CPU kept busy per predict call (wall clock), one worker
+
+
+@pytest.fixture(scope="module")
+def costly_kserve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedServer]:
+    server = launch_kserve(
+        log_dir=tmp_path_factory.mktemp("costly"),
+        model=RefModelConfig(cost_ms=COST_MS),
+        log=lambda _: None,
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def fast_kserve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedServer]:
+    server = launch_kserve(log_dir=tmp_path_factory.mktemp("fast"), log=lambda _: None)
+    yield server
+    server.stop()
+
+
+def _at(server: LaunchedServer) -> list[str]:
+    return [
+        "--target",
+        "kserve",
+        "--target-set",
+        f"url={server.http_url}",
+        "--target-set",
+        f"grpc_address={server.grpc_address}",
+    ]
+
+
+def _closed_loop_throughput(server: LaunchedServer, cwd: Path) -> float:
+    """Saturation throughput measured independently: 16 requests always in flight, so the
+    one worker is never idle and its completions per second are its service rate μ."""
+    done = benchctl(
+        "run", "sweep", *_at(server), "--set", "levels=[16]", "--set", "hold=8s",
+        "--set", "warmup=2s", "--no-telemetry", cwd=cwd, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.output()
+    summary = json.loads((done.run_dir / "summary.json").read_text())
+    return float(summary["overall"]["throughput_rps"])
+
+
+def _capacity(done: Finished) -> dict:
+    assert done.run_dir is not None, done.output()
+    return json.loads((done.run_dir / "capacity.json").read_text())
+
+
+def test_search_capacity_matches_the_saturation_of_a_set_cost_server(
+    tmp_path: Path, costly_kserve: LaunchedServer
+) -> None:
+    """Known answer. One KServe worker runs predict on its event loop, one call at a time,
+    each keeping the CPU busy COST_MS = 20 ms (wall clock) plus the server's own overhead,
+    so it saturates at μ = 1000 / (20 + overhead) < 50 req/s, measured here closed-loop
+    before and after the search (the shared host's load drifts). Under p99 ≤ 1 s the SLO
+    breaks only close to μ: with near-constant service (M/D/1) the p99 wait reaches 1 s
+    near ρ ≈ 0.95 (mean wait ρ/(2μ(1−ρ)) = 0.95/(2·45·0.05) ≈ 0.21 s, p99 ≈ 4–5× the mean),
+    and above μ the queue grows without bound; the search stops within 5% resolution. So
+    capacity_rps lies within 10% of μ, and the bound is ``measured``."""
+    before = _closed_loop_throughput(costly_kserve, tmp_path)
+    done = benchctl(
+        "run", "capacity", *_at(costly_kserve), "--slo", "p99<=1s", "--rate", "20",
+        "--set", "max_duration=240s", cwd=tmp_path, timeout=400,
+    )  # fmt: skip
+    assert done.returncode == 0, done.output()
+    after = _closed_loop_throughput(costly_kserve, tmp_path)
+    doc = _capacity(done)
+    saturation = (before + after) / 2
+    assert before < 1000 / COST_MS and after < 1000 / COST_MS  # the cost knob holds
+    assert doc["bound"] == "measured", doc["warnings"]
+    low, high = doc["capacity_band_rps"]
+    assert low <= doc["capacity_rps"] <= high and math.isfinite(high)
+    ratio = doc["capacity_rps"] / saturation
+    assert 0.9 <= ratio <= 1.1, (doc["capacity_rps"], before, after, done.stdout)
+    search = json.loads((done.run_dir / "search.json").read_text())
+    good = [lv for lv in search["levels"] if lv["good"]]
+    assert good and all(lv["latency_ms"] <= 1000 for lv in good)
+    assert "One replica sustains" in done.stdout and "at least" not in done.stdout
+    # the levels are phases of the run, as step levels are
+    phases = {p["name"] for p in done.run_json()["plan"]["phases"]}
+    assert {lv["name"] for lv in search["levels"]} <= phases
+
+
+def test_a_fast_server_under_a_low_rate_cap_is_a_lower_bound(
+    tmp_path: Path, fast_kserve: LaunchedServer
+) -> None:
+    """The reference model answers in about a millisecond: at 10, 20 and 40 req/s (the
+    max_rate cap) p99 stays far below 500 ms, so the SLO never breaks. The only honest
+    answer is "at least" the best level (~40 req/s), with a finite band."""
+    done = benchctl(
+        "run", "capacity", *_at(fast_kserve), "--slo", "p99<=500ms", "--rate", "10",
+        "--set", "max_rate=40", cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.output()
+    doc = _capacity(done)
+    assert doc["bound"] == "lower"
+    low, high = doc["capacity_band_rps"]
+    assert math.isfinite(low) and math.isfinite(high) and low <= high
+    assert 30 <= doc["capacity_rps"] <= 44  # 40 req/s offered, Poisson noise aside
+    assert "One replica sustains at least" in done.stdout
+    assert (
+        "reached max_rate 40 rps"
+        in json.loads((done.run_dir / "search.json").read_text())["stop_reason"]
+    )
+    page = (done.run_dir / "report.html").read_text()
+    assert 'data-bound="lower"' in page and "One replica sustains at least" in page
+
+
+def test_capacity_search_without_an_slo_is_one_line_exit_2(tmp_path: Path) -> None:
+    done = benchctl("run", "capacity", "--target", "kserve", cwd=tmp_path, timeout=60)
+    assert done.returncode == 2, done.output()
+    assert done.stderr.count("\n") == 1 and "needs an SLO" in done.stderr
