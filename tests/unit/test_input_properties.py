@@ -192,3 +192,28 @@ def test_analyze_command_line_values(tmp_path: Path, capsys, flags: list) -> Non
     for flag, value in flags:
         argv.append(f"{flag}={value}")
     check(argv, capsys)
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(text=mutated_yaml(SCENARIOS), flags=st.lists(run_flags, max_size=2))
+def test_installed_executable_agrees(tmp_path: Path, text: bytes, flags: list) -> None:
+    """A few examples through the installed ``benchctl`` in a subprocess, from a fresh
+    directory: the same property holds outside pytest's process (real stderr, real exit)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "mutated.yaml").write_bytes(text)
+    argv = [str(Path(sys.executable).with_name("benchctl")), "run", "mutated.yaml", "--dry-run"]
+    argv += [f"{flag}={value}" for flag, value in flags]
+    done = subprocess.run(
+        argv, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr
+    if done.returncode != 0:
+        assert done.returncode == 2, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
