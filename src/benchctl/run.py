@@ -199,7 +199,7 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
                 )
                 adapter.check_ready(target, f"launched {target.kind}")
             spec = _engine_spec(scenario, target, plan)
-            (run_dir.path / "engine-spec.json").write_text(json.dumps(spec))
+            run_dir.write_text("engine-spec.json", json.dumps(spec), mode=0o600)
             telemetry = start_telemetry(
                 options.telemetry,
                 run_dir.path,
