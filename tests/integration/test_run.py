@@ -278,11 +278,14 @@ def test_ctrl_c_while_the_server_hangs_records_every_request_in_flight(tmp_path)
             str(runs),
             *(f"--target-set={o}" for o in target_overrides(server)),
         )
-        deadline = time.monotonic() + 30
-        while not list(runs.glob("*/engine.log")):
+        deadline = time.monotonic() + 60
+        # run.json gets the engine's start time (t0) once the engine started sending
+        while not any(
+            json.loads(p.read_text()).get("engine", {}).get("t0") for p in runs.glob("*/run.json")
+        ):
             assert time.monotonic() < deadline, process.communicate()
             time.sleep(0.2)
-        time.sleep(5)  # ~100 requests scheduled, all stuck in flight
+        time.sleep(4)  # ~80 requests scheduled, all stuck in flight
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=40)
     finally:
