@@ -180,6 +180,20 @@ def test_kserve_manifest_knative_mode():
     )
     assert "scaleTarget" not in fractional["spec"]["predictor"]
     assert fractional["metadata"]["annotations"]["autoscaling.knative.dev/target"] == "2.5"
+    assert "target-burst-capacity 211" in text  # stated, Knative's default not written
+    assert "autoscaling.knative.dev/target-burst-capacity" not in annotations
+    always = yaml.safe_load(
+        kserve_manifest(
+            "m",
+            "ns",
+            runtime="rt",
+            storage_uri="s3://m",
+            kpa=KpaPolicy(2, target_burst_capacity=-1),
+        )
+    )
+    assert (
+        always["metadata"]["annotations"]["autoscaling.knative.dev/target-burst-capacity"] == "-1"
+    )
 
 
 def test_kserve_manifest_raw_deployment_mode():

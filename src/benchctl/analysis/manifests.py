@@ -12,7 +12,13 @@ from typing import Any
 
 import yaml
 
-from benchctl.analysis.autoscale import CronWindow, HpaPolicy, KpaPolicy, ScalingPolicy
+from benchctl.analysis.autoscale import (
+    KNATIVE_TARGET_BURST_CAPACITY,
+    CronWindow,
+    HpaPolicy,
+    KpaPolicy,
+    ScalingPolicy,
+)
 from benchctl.errors import InputError
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "benchctl"}
@@ -214,6 +220,8 @@ def _knative(kpa: KpaPolicy) -> tuple[dict[str, str], dict[str, Any], list[str]]
     }
     if kpa.scale_down_delay_s > 0:
         annotations[f"{_KNATIVE}/scale-down-delay"] = _duration(kpa.scale_down_delay_s)
+    if kpa.target_burst_capacity != KNATIVE_TARGET_BURST_CAPACITY:
+        annotations[f"{_KNATIVE}/target-burst-capacity"] = _number(kpa.target_burst_capacity)
     predictor: dict[str, Any] = {"minReplicas": kpa.min_scale}
     if kpa.max_scale:
         predictor["maxReplicas"] = kpa.max_scale
@@ -223,7 +231,12 @@ def _knative(kpa: KpaPolicy) -> tuple[dict[str, str], dict[str, Any], list[str]]
         annotations[f"{_KNATIVE}/target"] = _number(kpa.target)
     predictor["scaleMetric"] = kpa.metric
     predictor["containerConcurrency"] = kpa.container_concurrency
-    notes = []
+    notes = [
+        f"simulated with target-burst-capacity {_number(kpa.target_burst_capacity)}"
+        f" (Knative's default {KNATIVE_TARGET_BURST_CAPACITY:g}): the activator stays in the"
+        " request path, buffering requests and adding a hop, while ready pods x target minus"
+        " the panic-window concurrency is below it"
+    ]
     if (kpa.max_scale_up_rate, kpa.max_scale_down_rate, kpa.tick_s) != (1000.0, 2.0, 2.0):
         notes.append(
             "max-scale-up-rate, max-scale-down-rate and the tick are cluster-wide"
