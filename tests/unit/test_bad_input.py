@@ -419,3 +419,18 @@ def test_target_set_and_cross_field_rules_name_the_flag(cwd, capsys):
     assert "spike.yaml (with --set burst_length): burst_at + rise_time" in line
     line = one_error(["run", "steady", "--set", "warmup=-1s", "--dry-run"], capsys)
     assert line.endswith("field 'warmup': '-1s': a duration cannot be negative")
+
+
+def test_gate_table_is_whole_at_80_columns(run):
+    from rich.console import Console
+
+    from benchctl.analysis.gate import gate
+    from benchctl.analysis.gate_report import gate_table
+
+    result = gate(baseline=run, candidate=run, rules=EXAMPLE_RULES, last=None)
+    console = Console(width=80, record=True)
+    console.print(gate_table(result))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text  # "inconclusive", "generator_saturated" are never cut
+    assert all(rule.verdict in text for rule in result.rules)

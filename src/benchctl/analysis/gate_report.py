@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.table import Table
 
 from benchctl.analysis.gate import (
@@ -216,10 +217,17 @@ def gate_table(result: GateResult) -> Table:
     table = Table(
         title=f"gate {verdict}: {result.candidate} vs {_baseline_text(result).replace('`', '')}",
         title_justify="left",
+        box=box.SIMPLE_HEAD,  # readable at 80 columns: cells wrap, none is cut
     )
     for column in ("rule", "baseline", "candidate", "change (CI)", "interval from", "verdict"):
         left = column in ("rule", "verdict", "interval from")
-        table.add_column(column, justify="left" if left else "right")
+        table.add_column(
+            column,
+            justify="left" if left else "right",
+            overflow="fold",
+            no_wrap=column == "verdict",
+            min_width=len("inconclusive") if column == "verdict" else None,
+        )
     for rule in result.rules:
         table.add_row(
             rule.name,
