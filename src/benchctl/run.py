@@ -245,6 +245,8 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
             failure = failure or WriteFailed(_write_problem(exc, run_dir.path))
             result = _mark_failed(run_dir, outcome, str(failure))
     guard.close()
+    if failure is None and outcome.write_error:  # the engine's: one line on stderr too
+        failure = WriteFailed(outcome.write_error)
     if failure is not None:
         raise failure
     return result
@@ -520,6 +522,9 @@ def _drive(
             if stop_sent_at and time.monotonic() - stop_sent_at > STOP_WAIT_S:
                 _kill_all(processes)
     main.wait()
+    if main.returncode not in (0, 3):  # the master died: its workers must not go on sending
+        for worker in workers:
+            _signal(worker, signal.SIGTERM)
     for worker in workers:
         try:
             worker.wait(timeout=10)
@@ -711,6 +716,14 @@ def _counts(outcome: _Outcome, rows: int) -> tuple[dict[str, Any], dict[str, Any
     unwritten = done.get("unwritten") or 0
     if unwritten:
         counts["unwritten"] = unwritten
+    if not done and outcome.last:  # the engine died: what it had collected but not written
+        seen = (outcome.last.get("sent") or 0) + (outcome.last.get("dropped") or 0)
+        if seen > rows:
+            counts["sent_not_recorded"] = seen - rows
+            counts["incomplete"] = (
+                f"incomplete: at least {seen - rows} requests were sent but not recorded "
+                "(the engine died holding them; from its last progress report)"
+            )
     per_worker = done.get("per_worker") or {}
     if per_worker:
         counts["workers"] = per_worker

@@ -141,7 +141,7 @@ def cpu_seconds(process: psutil.Process) -> float:
 
 
 def install_stop_signals(on_stop: Any) -> None:
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         gevent.signal_handler(signum, on_stop)
 
 
