@@ -5,6 +5,13 @@ percentiles of successes, errors, dropped, and requests in flight measured two w
 the overlap of every request with the window, and by Little's law (throughput × mean
 latency). They must agree; when they do not, the windows are too short or the records
 are inconsistent, and the analysis says so.
+
+Scale: ``run_windows`` reads requests.parquet in batches (two passes over 4 columns: the
+time span, then the per-window sums) and keeps per window only counts and sums, plus the
+successful latencies and their window (12 bytes per success) for the exact nearest-rank
+percentiles. In flight per window is computed in O(rows + windows) (``InFlight``): each
+request adds its partial overlap to its first and last window and a +1/-1 to a difference
+array for the whole windows between, never a rows × windows matrix.
 """
 
 from __future__ import annotations
@@ -14,67 +21,202 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchctl.analysis.percentiles import grouped_quantile
-from benchctl.analysis.summary import read_requests
+from benchctl.analysis.percentiles import ranks
+from benchctl.analysis.request_reader import iter_batches
 from benchctl.load.records import DROPPED
 from benchctl.load.shapes import WARMUP
 
 COLUMNS = ["t_intended", "t_start", "latency_ms", "ok", "error", "phase"]
+_READ = ["t_intended", "latency_ms", "ok"]
+
+
+class InFlight:
+    """Time-integral of the requests outstanding per window, accumulated batch by batch.
+
+    Input: window ``edges`` (s, increasing, n + 1 of them). ``add(begin, end)`` takes each
+    request's interval (s; from intended time to completion), clipped to the edges;
+    non-finite or empty intervals count for nothing. ``mean()``: the average number in
+    flight per window, ∫ N(t) dt over the window / its width (the width of the first
+    window, as the dense method divided by). Cost O(rows · log windows + windows): a
+    request inside one window adds its length there; one that spans windows adds its
+    partial overlaps to its first and last window and +1 / -1 to a difference array whose
+    cumulative sum counts the whole windows it covers.
+    """
+
+    def __init__(self, edges: np.ndarray) -> None:
+        self.edges = np.asarray(edges, dtype=float)
+        n = len(self.edges) - 1
+        self._partial = np.zeros(n)
+        self._whole = np.zeros(n + 1, dtype=np.int64)
+
+    def add(self, begin: np.ndarray, end: np.ndarray) -> None:
+        edges, n = self.edges, len(self._partial)
+        begin = np.clip(np.asarray(begin, dtype=float), edges[0], edges[-1])
+        end = np.clip(np.asarray(end, dtype=float), edges[0], edges[-1])
+        keep = np.isfinite(begin) & np.isfinite(end) & (end > begin)
+        begin, end = begin[keep], end[keep]
+        first = np.clip(np.searchsorted(edges, begin, side="right") - 1, 0, n - 1)
+        last = np.clip(np.searchsorted(edges, end, side="right") - 1, 0, n - 1)
+        one = first == last
+        self._partial += np.bincount(first[one], weights=end[one] - begin[one], minlength=n)
+        first, last, begin, end = first[~one], last[~one], begin[~one], end[~one]
+        self._partial += np.bincount(first, weights=edges[first + 1] - begin, minlength=n)
+        self._partial += np.bincount(last, weights=end - edges[last], minlength=n)
+        self._whole += np.bincount(first + 1, minlength=n + 1)
+        self._whole -= np.bincount(last, minlength=n + 1)
+
+    def mean(self) -> np.ndarray:
+        whole = np.cumsum(self._whole)[:-1] * np.diff(self.edges)
+        return (self._partial + whole) / (self.edges[1] - self.edges[0])
+
+
+def _mean_in_flight(done: np.ndarray, intended: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Average number of requests outstanding per window (from intended time to end)."""
+    accumulator = InFlight(edges)
+    accumulator.add(intended, done)
+    return accumulator.mean()
+
+
+class _Sums:
+    """Per-window counts and sums over batches of measured (after warm-up) requests."""
+
+    def __init__(self, edges: np.ndarray) -> None:
+        self.edges = edges
+        n = len(edges) - 1
+        self.offered, self.dropped = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        self.ok, self.errors = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        self.sent, self.ok_latency_n = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        self.sent_latency_n = np.zeros(n, np.int64)
+        self.sent_latency, self.ok_latency = np.zeros(n), np.zeros(n)  # sums (ms)
+        self.in_flight = InFlight(edges)
+        self.latencies: list[np.ndarray] = []  # successes' latencies, per batch
+        self.bins: list[np.ndarray] = []  # their window of completion
+
+    def add(
+        self, intended: np.ndarray, latency: np.ndarray, ok: np.ndarray, dropped: np.ndarray
+    ) -> None:
+        edges, n = self.edges, len(self.edges) - 1
+        offered_bin = np.searchsorted(edges, intended, side="right") - 1
+        inside = (offered_bin >= 0) & (offered_bin < n)
+        self.offered += np.bincount(offered_bin[inside], minlength=n)
+        self.dropped += np.bincount(offered_bin[inside & dropped], minlength=n)
+        sent = ~dropped
+        intended, latency, ok = intended[sent], latency[sent], ok[sent]
+        done = intended + latency / 1000.0
+        done_bin = np.clip(np.searchsorted(edges, done, side="right") - 1, 0, n - 1)
+        self.ok += np.bincount(done_bin[ok], minlength=n)
+        self.errors += np.bincount(done_bin[~ok], minlength=n)
+        self.sent += np.bincount(done_bin, minlength=n)
+        finite = ~np.isnan(latency)
+        self.sent_latency += np.bincount(done_bin[finite], weights=latency[finite], minlength=n)
+        self.sent_latency_n += np.bincount(done_bin[finite], minlength=n)
+        good = ok & finite
+        self.ok_latency += np.bincount(done_bin[good], weights=latency[good], minlength=n)
+        self.ok_latency_n += np.bincount(done_bin[good], minlength=n)
+        self.latencies.append(latency[good])
+        self.bins.append(done_bin[good].astype(np.int32))
+        self.in_flight.add(intended, done)
+
+    def table(self, width: float, quantiles: tuple[float, ...]) -> pd.DataFrame:
+        table = pd.DataFrame({"t": self.edges[:-1]})
+        table["offered_rps"] = self.offered / width
+        table["throughput_rps"] = self.ok / width
+        table["errors"] = self.errors
+        table["dropped"] = self.dropped
+        latency, bins = _joined(self.latencies, np.float64), _joined(self.bins, np.int32)
+        self.latencies, self.bins = [], []
+        found = window_quantiles(latency, bins, len(table), quantiles)
+        del latency, bins
+        for q, values in zip(quantiles, found, strict=True):  # nearest rank, as everywhere
+            table[f"p{q * 100:g}"] = values
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table["mean_latency_ms"] = np.where(
+                self.ok_latency_n > 0, self.ok_latency / self.ok_latency_n, np.nan
+            )
+            mean_sent = np.where(
+                self.sent_latency_n > 0, self.sent_latency / self.sent_latency_n, np.nan
+            )
+        table["in_flight"] = self.in_flight.mean()
+        table["littles_law_in_flight"] = self.sent / width * mean_sent / 1000.0
+        return table
+
+
+def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.array([], dtype=dtype)
+
+
+def window_quantiles(
+    values: np.ndarray, bins: np.ndarray, n: int, quantiles: tuple[float, ...]
+) -> list[np.ndarray]:
+    """Nearest-rank ``quantiles`` (fractions) of ``values`` per bin 0..n-1 (NaN where a bin
+    has none): one sort by (bin, value), then each quantile is an index per bin."""
+    if not len(values):
+        return [np.full(n, np.nan) for _ in quantiles]
+    order = np.lexsort((values, bins))
+    ordered = values[order]
+    del order
+    counts = np.bincount(bins, minlength=n)[:n]
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    has = counts > 0
+    result = []
+    for q in quantiles:
+        column = np.full(n, np.nan)
+        column[has] = ordered[starts[has] + ranks(q, counts[has])]
+        result.append(column)
+    return result
+
+
+def _edges(start: float, end: float, width: float) -> np.ndarray:
+    return np.arange(start, end + width, width)
 
 
 def request_windows(
     frame: pd.DataFrame, width: float, quantiles: tuple[float, ...]
 ) -> pd.DataFrame:
-    """One row per window of completion time after the warm-up."""
+    """One row per window of completion time after the warm-up (from a frame in memory)."""
     measured = frame[frame["phase"] != WARMUP]
     if measured.empty:
         return pd.DataFrame()
-    start = float(measured["t_intended"].min() // width * width)
-    done = measured["t_intended"] + measured["latency_ms"] / 1000.0
-    end = float(np.nanmax(done.to_numpy())) if done.notna().any() else start + width
-    edges = np.arange(start, end + width, width)
-    table = pd.DataFrame({"t": edges[:-1]})
-    offered_bin = np.searchsorted(edges, measured["t_intended"], side="right") - 1
-    table["offered_rps"] = np.bincount(offered_bin, minlength=len(table))[: len(table)] / width
-    sent = measured[measured["error"] != DROPPED]
-    sent_done = (sent["t_intended"] + sent["latency_ms"] / 1000.0).to_numpy()
-    done_bin = np.clip(np.searchsorted(edges, sent_done, side="right") - 1, 0, len(table) - 1)
-    ok = sent["ok"].to_numpy()
-    table["throughput_rps"] = np.bincount(done_bin[ok], minlength=len(table)) / width
-    table["errors"] = np.bincount(done_bin[~ok], minlength=len(table))
-    dropped_bin = offered_bin[(measured["error"] == DROPPED).to_numpy()]
-    table["dropped"] = np.bincount(dropped_bin, minlength=len(table))[: len(table)]
-    ok_latency = sent["latency_ms"].to_numpy(dtype=float)[ok]
-    latency = pd.Series(ok_latency).groupby(done_bin[ok])
-    for q in quantiles:  # nearest rank, as everywhere (benchctl.analysis.percentiles)
-        quantile = grouped_quantile(ok_latency, done_bin[ok], q)
-        table[f"p{q * 100:g}"] = quantile.reindex(range(len(table))).to_numpy()
-    table["mean_latency_ms"] = latency.mean().reindex(range(len(table))).to_numpy()
-    table["in_flight"] = _mean_in_flight(sent_done, sent["t_intended"].to_numpy(), edges)
-    table["littles_law_in_flight"] = (
-        np.bincount(done_bin, minlength=len(table))
-        / width
-        * pd.Series(sent["latency_ms"].to_numpy())
-        .groupby(done_bin)
-        .mean()
-        .reindex(range(len(table)))
-        .to_numpy()
-        / 1000.0
-    )
-    return table
+    intended = measured["t_intended"].to_numpy(dtype=float)
+    latency = measured["latency_ms"].to_numpy(dtype=float)
+    start = float(intended.min() // width * width)
+    done = intended + latency / 1000.0
+    end = float(np.nanmax(done)) if np.isfinite(done).any() else start + width
+    sums = _Sums(_edges(start, end, width))
+    dropped = (measured["error"] == DROPPED).to_numpy(dtype=bool)
+    sums.add(intended, latency, measured["ok"].to_numpy(dtype=bool), dropped)
+    return sums.table(width, quantiles)
 
 
-def _mean_in_flight(done: np.ndarray, intended: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Average number of requests outstanding per window (from intended time to end)."""
-    width = edges[1] - edges[0]
-    result = np.zeros(len(edges) - 1)
-    lo, hi = edges[:-1], edges[1:]
-    for begin, end in (
-        (intended[i : i + 65536], done[i : i + 65536]) for i in range(0, len(done), 65536)
-    ):
-        overlap = np.clip(np.minimum(end[:, None], hi) - np.maximum(begin[:, None], lo), 0, None)
-        result += overlap.sum(axis=0)
-    return result / width
+def requests_file_windows(path: Path, width: float, quantiles: tuple[float, ...]) -> pd.DataFrame:
+    """``request_windows`` of a requests.parquet read in batches (same numbers): memory
+    grows with the windows, plus 12 bytes per successful request for exact percentiles.
+    DamagedFileError (exit 2) if the file is unreadable."""
+    flags = {"phase": WARMUP, "error": DROPPED}
+    start, end, seen = np.inf, -np.inf, False
+    for batch in iter_batches(path, ["t_intended", "latency_ms"], equals={"phase": WARMUP}):
+        keep = ~batch["phase==warmup"]
+        if not keep.any():
+            continue
+        seen = True
+        intended = batch["t_intended"][keep]
+        start = min(start, float(intended.min()))
+        done = intended + batch["latency_ms"][keep] / 1000.0
+        if np.isfinite(done).any():
+            end = max(end, float(np.nanmax(done)))
+    if not seen:
+        return pd.DataFrame()
+    start = float(start // width * width)
+    sums = _Sums(_edges(start, end if np.isfinite(end) else start + width, width))
+    for batch in iter_batches(path, _READ, equals=flags):
+        keep = ~batch["phase==warmup"]
+        sums.add(
+            batch["t_intended"][keep],
+            batch["latency_ms"][keep],
+            batch["ok"][keep],
+            batch["error==dropped"][keep],
+        )
+    return sums.table(width, quantiles)
 
 
 def littles_law_gap(table: pd.DataFrame) -> float | None:
@@ -88,8 +230,7 @@ def littles_law_gap(table: pd.DataFrame) -> float | None:
 
 def run_windows(run_dir: Path, width: float, quantiles: tuple[float, ...]) -> pd.DataFrame:
     """Request windows of one run, joined with its telemetry windows when it has them."""
-    frame = read_requests(run_dir / "requests.parquet", COLUMNS)
-    table = request_windows(frame, width, quantiles)
+    table = requests_file_windows(run_dir / "requests.parquet", width, quantiles)
     telemetry = run_dir / "telemetry.parquet"
     if table.empty or not telemetry.is_file():
         return table
@@ -100,4 +241,3 @@ def run_windows(run_dir: Path, width: float, quantiles: tuple[float, ...]) -> pd
     kind, model = run_target(run_dir)
     wide = telemetry_windows(raw, edges, kind, model).drop(columns=["t"])
     return pd.concat([table.reset_index(drop=True), wide.reset_index(drop=True)], axis=1)
-

@@ -1,0 +1,129 @@
+"""Reading requests.parquet at production scale: only the needed columns, in batches.
+
+A nightly soak is 10 million rows; every analysis reads a few of the 12 columns, and the
+aggregations per window or level need one batch at a time. ``iter_batches`` yields numpy
+columns per batch of about ``BATCH_ROWS`` rows (a dictionary column, ``phase`` or ``error``,
+as a boolean "equals value" array or as its strings' codes: never a million Python
+strings); ``read_columns`` reads whole columns into a pandas frame without holding the
+Arrow table and the frame at once. Unreadable files raise ``DamagedFileError`` naming the
+file (one line, exit 2), like ``benchctl.store.read_parquet``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchctl.store import DamagedFileError
+
+BATCH_ROWS = 1 << 20
+
+
+def _open(path: Path, columns: Iterable[str]) -> Any:
+    """The ``pq.ParquetFile`` at ``path`` after checking it has ``columns``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        raise DamagedFileError(f"{path}: missing")
+    try:
+        parquet = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise _damaged(path, exc) from None
+    names = set(parquet.schema_arrow.names)
+    lacking = [c for c in columns if c not in names]
+    if lacking:
+        raise DamagedFileError(
+            f"{path}: damaged: lacks column{'s' if len(lacking) > 1 else ''} "
+            f"{', '.join(lacking)} (has {', '.join(sorted(names)) or 'none'})"
+        )
+    return parquet
+
+
+def _damaged(path: Path, exc: Exception) -> DamagedFileError:
+    first = " ".join(str(exc).split()) or type(exc).__name__
+    return DamagedFileError(f"{path}: damaged: not a readable Parquet file ({first[:120]})")
+
+
+def read_columns(path: Path, columns: Iterable[str]) -> Any:
+    """``columns`` of requests.parquet as a pandas DataFrame (dictionary columns become
+    categoricals). Arrow buffers are released column by column as they are converted, so
+    the peak is about one copy of the columns, not two. DamagedFileError if unreadable."""
+    import pyarrow as pa
+
+    columns = list(columns)
+    parquet = _open(path, columns)
+    try:
+        table = parquet.read(columns=columns)
+        return table.to_pandas(split_blocks=True, self_destruct=True)
+    except (OSError, pa.ArrowException) as exc:
+        raise _damaged(Path(path), exc) from None
+
+
+def iter_batches(
+    path: Path,
+    columns: Iterable[str],
+    *,
+    equals: dict[str, str] | None = None,
+    rows: int = BATCH_ROWS,
+) -> Iterator[dict[str, np.ndarray]]:
+    """Batches of requests.parquet as ``{column: numpy array}``.
+
+    Numeric columns come as float64/int/bool arrays (nulls as NaN for floats, False for
+    ``ok``). ``equals={"phase": "warmup"}`` gives, for a dictionary column, the boolean
+    array "value == 'warmup'" under the key ``"phase==warmup"``; a dictionary column not in
+    ``equals`` comes as an object array of its strings. DamagedFileError if unreadable."""
+    import pyarrow as pa
+
+    columns = list(columns)
+    equals = equals or {}
+    parquet = _open(path, [*columns, *equals])
+    wanted = list(dict.fromkeys([*columns, *equals]))
+    try:
+        for batch in parquet.iter_batches(batch_size=rows, columns=wanted):
+            out: dict[str, np.ndarray] = {}
+            for name in wanted:
+                array = batch.column(name)
+                if name in equals:
+                    out[f"{name}=={equals[name]}"] = _equals(array, equals[name])
+                if name in columns:
+                    out[name] = _numpy(array)
+            yield out
+    except (OSError, pa.ArrowException) as exc:
+        raise _damaged(Path(path), exc) from None
+
+
+def _equals(array: Any, value: str) -> np.ndarray:
+    """Boolean numpy array: each element of a (dictionary or string) array equals ``value``;
+    nulls are False."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(array.type):
+        dictionary = np.asarray(array.dictionary.to_pylist(), dtype=object)
+        hit = dictionary == value
+        if not hit.any():
+            return np.zeros(len(array), dtype=bool)
+        indices = array.indices.fill_null(0).to_numpy(zero_copy_only=False)
+        result = hit[indices]
+        if array.null_count:
+            result &= array.is_valid().to_numpy(zero_copy_only=False)
+        return result
+    return pc.fill_null(pc.equal(array, value), False).to_numpy(zero_copy_only=False)
+
+
+def _numpy(array: Any) -> np.ndarray:
+    import pyarrow as pa
+
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        return np.asarray(array.to_pylist(), dtype=object)
+    if pa.types.is_boolean(kind):
+        return array.fill_null(False).to_numpy(zero_copy_only=False)
+    if pa.types.is_floating(kind):
+        return array.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    return array.to_numpy(zero_copy_only=False)

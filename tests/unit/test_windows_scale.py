@@ -1,0 +1,150 @@
+"""Analysis windows at scale: in flight in O(rows + windows), and the batched file reader
+giving the same windows as the in-memory frame (issue 16)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from benchmarks.synthetic_run import known_capacity, write_step_run
+
+from benchctl.analysis.request_reader import iter_batches
+from benchctl.analysis.summary import read_requests
+from benchctl.analysis.windows import (
+    COLUMNS,
+    InFlight,
+    _mean_in_flight,
+    request_windows,
+    requests_file_windows,
+)
+from benchctl.load.records import SCHEMA, to_table
+
+
+def dense_in_flight(done: np.ndarray, intended: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The former method: a rows × windows matrix of clipped overlaps, summed per window."""
+    lo, hi = edges[:-1], edges[1:]
+    overlap = np.clip(np.minimum(done[:, None], hi) - np.maximum(intended[:, None], lo), 0, None)
+    return overlap.sum(axis=0) / (edges[1] - edges[0])
+
+
+def test_in_flight_of_four_requests_by_hand():
+    """Windows [0,1) [1,2) [2,3). A: 0.5-2.5 s gives 0.5, 1, 0.5; B: 1.2-1.7 gives 0.5 to
+    window 1; C: 2.0-3.0 gives 1 to window 2; D: 0.0-0.25 gives 0.25 to window 0.
+    Mean in flight = seconds outstanding / 1 s = [0.75, 1.5, 1.5]."""
+    intended = np.array([0.5, 1.2, 2.0, 0.0])
+    done = np.array([2.5, 1.7, 3.0, 0.25])
+    edges = np.array([0.0, 1.0, 2.0, 3.0])
+    assert _mean_in_flight(done, intended, edges) == pytest.approx([0.75, 1.5, 1.5])
+
+
+def test_in_flight_clips_to_the_edges_and_skips_what_never_ran():
+    """A request 2.5-9 s counts 0.5 s in [2,3) only (the rest is past the last edge); one
+    without an end (NaN) and one of zero length count nothing: [0, 0, 0.5]."""
+    intended = np.array([2.5, 1.0, 1.5])
+    done = np.array([9.0, np.nan, 1.5])
+    assert _mean_in_flight(done, intended, np.array([0.0, 1.0, 2.0, 3.0])) == pytest.approx(
+        [0.0, 0.0, 0.5]
+    )
+
+
+def test_in_flight_equals_the_dense_method_on_random_requests_in_batches():
+    rng = np.random.default_rng(7)
+    intended = rng.uniform(3.0, 600.0, 20_000)
+    done = intended + rng.exponential(4.0, len(intended))  # many span several windows
+    edges = np.arange(0.0, 640.0, 5.0)
+    accumulator = InFlight(edges)
+    for part in np.array_split(np.arange(len(intended)), 7):  # batch by batch
+        accumulator.add(intended[part], done[part])
+    expected = dense_in_flight(done, intended, edges)
+    assert accumulator.mean() == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    assert expected.max() > 1  # the set really overlaps windows
+
+
+def _mixed_run(path: Path) -> Path:
+    """requests.parquet in 4 row groups with warm-up, errors and dropped requests."""
+    rng = np.random.default_rng(11)
+    names = ["warmup", "a", "b"]
+    writer = pq.ParquetWriter(path, SCHEMA)
+    for chunk in range(4):
+        n = 3000
+        t = np.sort(rng.uniform(chunk * 30.0, (chunk + 1) * 30.0, n))
+        latency = rng.exponential(40.0, n)
+        error = rng.choice(["", "", "", "http_5xx", "dropped"], n)
+        dropped = error == "dropped"
+        columns = {
+            "t_intended": t,
+            "t_start": np.where(dropped, np.nan, t),
+            "latency_ms": np.where(dropped, np.nan, latency),
+            "service_ms": np.where(dropped, np.nan, latency),
+            "send_lag_ms": np.where(dropped, np.nan, 0.1),
+            "status": np.where(error == "", 200, 0),
+            "ok": error == "",
+            "error": error.tolist(),
+            "bytes_sent": np.zeros(n),
+            "bytes_received": np.zeros(n),
+            "worker": np.zeros(n),
+        }
+        phase = np.where(t < 10, 0, np.where(t < 60, 1, 2)).astype(np.int8)
+        writer.write_table(to_table(columns, names, phase))
+    writer.close()
+    return path
+
+
+def test_windows_read_in_batches_equal_the_in_memory_windows(tmp_path: Path):
+    path = _mixed_run(tmp_path / "requests.parquet")
+    assert pq.ParquetFile(path).metadata.num_row_groups == 4
+    frame = read_requests(path, COLUMNS)
+    expected = request_windows(frame, 5.0, (0.5, 0.99))
+    found = requests_file_windows(path, 5.0, (0.5, 0.99))
+    assert list(found.columns) == list(expected.columns)
+    for column in expected.columns:
+        np.testing.assert_allclose(found[column], expected[column], rtol=1e-12, equal_nan=True)
+    # Rebuilt by hand from the frame: window 3 (15-20 s) and its counts.
+    measured = frame[frame["phase"] != "warmup"]
+    start = measured["t_intended"].min() // 5 * 5
+    sent = measured[measured["error"] != "dropped"]
+    done = sent["t_intended"] + sent["latency_ms"] / 1000
+    ok = sent[sent["ok"] & (done >= start + 15) & (done < start + 20)]
+    row = found.iloc[3]
+    assert row["throughput_rps"] * 5 == len(ok)
+    values = np.sort(ok["latency_ms"].to_numpy())
+    assert row["p99"] == values[int(np.ceil(0.99 * len(values))) - 1]  # nearest rank
+    offered = measured[
+        (measured["t_intended"] >= start + 15) & (measured["t_intended"] < start + 20)
+    ]
+    assert row["offered_rps"] * 5 == len(offered)
+    assert row["dropped"] == int((offered["error"] == "dropped").sum())
+
+
+def test_batches_read_only_the_columns_asked_and_flag_values(tmp_path: Path):
+    path = _mixed_run(tmp_path / "requests.parquet")
+    batches = list(iter_batches(path, ["ok"], equals={"error": "dropped"}, rows=5000))
+    sizes = [len(b["ok"]) for b in batches]
+    assert sum(sizes) == 12_000 and max(sizes) <= 5000
+    assert set(batches[0]) == {"ok", "error==dropped"}
+    table = pq.read_table(path, columns=["error"]).to_pandas()
+    flags = np.concatenate([b["error==dropped"] for b in batches])
+    assert np.array_equal(flags, (table["error"] == "dropped").to_numpy())
+
+
+def test_synthetic_step_run_has_the_schema_and_its_levels(tmp_path: Path):
+    """The benchmark's generator: every column, row groups, one phase per level; rates
+    near the planned ones; its known capacity from P(R > T) = exp(-(mu - lambda) T)."""
+    run = write_step_run(tmp_path / "run", rows=20_000, chunk_rows=4096, seed=5)
+    parquet = pq.ParquetFile(run / "requests.parquet")
+    assert parquet.schema_arrow.names == SCHEMA.names
+    assert parquet.metadata.num_row_groups > 4
+    frame = parquet.read().to_pandas()
+    info = json.loads((run / "run.json").read_text())
+    step = info["scenario"]["spec"]["step_duration"]
+    counts = frame.groupby("phase", observed=True).size()
+    first = info["plan"]["phases"][1]
+    assert counts[first["name"]] / (first["end"] - first["start"]) == pytest.approx(250, rel=0.15)
+    last = info["plan"]["phases"][-1]
+    assert counts[last["name"]] / step == pytest.approx(950, rel=0.1)
+    assert (frame["latency_ms"] >= frame["send_lag_ms"]).all()
+    # mu=1000, p99 <= 20 ms: 1000 + ln(0.01)/0.020 = 1000 - 230.26 = 769.74 req/s.
+    assert known_capacity(1000.0, 0.99, 20.0) == pytest.approx(769.74, abs=0.01)
