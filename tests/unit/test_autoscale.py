@@ -9,6 +9,7 @@ import pytest
 from benchctl.analysis.autoscale import (
     HpaPolicy,
     KpaPolicy,
+    MeanLatency,
     ReplicaModel,
     ScalingPolicy,
     Traffic,
@@ -560,3 +561,20 @@ def test_activator_leaves_the_path_once_the_spare_capacity_covers_the_burst_capa
     assert three.activator_seconds == 120  # 60 ticks of 2 s
     never = simulate_kpa(traffic, model, KpaPolicy(100, min_scale=3, target_burst_capacity=0))
     assert never.activator_seconds == 0
+
+
+def test_kpa_utilizations_keep_the_headline_headroom():
+    """With 20% headroom the KPA may not aim above the in-flight count at 80% of capacity.
+
+    Flat latency (no queueing part): in flight grows linearly, the limit is 80%: 60, 70, 80.
+    M/M/1 mean (mu 200 rps, capacity 150): c(150) = 150/50 = 3, c(120) = 120/80 = 1.5, so the
+    limit is 50%: the only utilization left (and added) is 50.
+    """
+    flat = default_kpa_candidates(flat_model(), peak=640, headroom=0.2)
+    assert {p.target_utilization_percentage for p in flat} == {60, 70, 80}
+    mm1 = ReplicaModel(
+        150, 200, lambda r: r, cold_start_s=0, slo_ms=100, mean=MeanLatency(0.0, 1000.0, 200.0)
+    )
+    grid = default_kpa_candidates(mm1, peak=600, headroom=0.2)
+    assert {p.target for p in grid} == {3.0}
+    assert {p.target_utilization_percentage for p in grid} == {50}

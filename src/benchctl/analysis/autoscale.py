@@ -226,11 +226,21 @@ def default_hpa_candidates(
 
 
 def default_kpa_candidates(
-    model: ReplicaModel, peak: float, *, template: KpaPolicy | None = None
+    model: ReplicaModel,
+    peak: float,
+    *,
+    template: KpaPolicy | None = None,
+    headroom: float | None = None,
 ) -> list[KpaPolicy]:
-    """A grid over min scale (0 included), target utilization (60-90%, Knative's 70% among
-    them) and stable window; the target is the in-flight count per pod at capacity (Little's
-    law from the mean latency), so the utilization is the headroom."""
+    """A grid over min scale (0 included), target utilization and stable window; the target
+    is the in-flight count per pod at capacity (Little's law from the mean latency), so the
+    utilization is the headroom.
+
+    Utilizations: 60-90% (Knative's 70% among them); with ``headroom`` h, only those at or
+    below the in-flight ratio c((1 - h) x capacity) / c(capacity) (concurrency grows faster
+    than the rate, so 80% of capacity is well under 80% of its concurrency), plus that ratio
+    itself: the KPA then keeps the same rate headroom as the headline replica count.
+    """
     need = model.replicas_for(peak)
     # capacity at saturation (a lower-bound capacity without a curve): just below it
     rate = min(model.capacity_rps, 0.99 * model.mean_latency.x_max)
@@ -239,6 +249,11 @@ def default_kpa_candidates(
         at_capacity = model.concurrency_at(rate)
     top = max(2, 2 * ceil_up(peak / (0.6 * model.capacity_rps)))
     base = template or KpaPolicy(target=1.0)
+    shares: tuple[float, ...] = (70.0, 60.0, 80.0, 90.0)
+    if headroom is not None and at_capacity > 0:
+        ratio = model.concurrency_at((1.0 - headroom) * rate) / at_capacity
+        limit = min(100.0, max(1.0, math.floor(ratio * 100.0)))
+        shares = tuple(dict.fromkeys([*(u for u in shares if u <= limit), limit]))
     return [
         replace(
             base,
@@ -249,6 +264,6 @@ def default_kpa_candidates(
             stable_window_s=window,
         )
         for low in sorted({0, 1, max(1, ceil_up(need / 2)), need})
-        for share in (70.0, 60.0, 80.0, 90.0)
+        for share in shares
         for window in (30.0, 60.0, 120.0)
     ]

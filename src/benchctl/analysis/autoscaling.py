@@ -132,7 +132,7 @@ def autoscaling_section(
         **options,
     )
     kpa_ranked = recommend(
-        traffic, model, candidates=default_kpa_candidates(model, peak), **options
+        traffic, model, candidates=default_kpa_candidates(model, peak, headroom=headroom), **options
     )
     hpa, kpa = _chosen(hpa_ranked), _chosen(kpa_ranked)
     bursty = isinstance(spec, SpikeScenario | ReplayScenario)
