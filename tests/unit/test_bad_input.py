@@ -434,3 +434,19 @@ def test_gate_table_is_whole_at_80_columns(run):
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "…" not in text  # "inconclusive", "generator_saturated" are never cut
     assert all(rule.verdict in text for rule in result.rules)
+
+
+def test_history_table_is_whole_at_80_columns(run, cwd):
+    import shutil
+
+    from rich.console import Console
+
+    from benchctl.reports.history import history_table, load_history
+
+    shutil.copytree(run, cwd / "nightly" / "20261129T182343Z-step-kserve-grpc-long-name")
+    console = Console(width=80, record=True)
+    console.print(history_table(load_history(cwd / "nightly")))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text
+    assert "completed" in text and "step" in text

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
+from rich import box
 from rich.table import Table
 
 from benchctl.analysis.changepoints import MAX_PVALUE, Point, Shift, all_shifts, run_label
@@ -157,12 +158,22 @@ def shifts_table(shifts: Sequence[SeriesShift], max_pvalue: float = MAX_PVALUE) 
     table = Table(
         title=f"change points (E-Divisive means, p <= {max_pvalue:g}): {len(shifts)}",
         title_justify="left",
+        box=box.SIMPLE_HEAD,  # readable at 80 columns: cells wrap, none is cut
+        padding=0,  # the box's blank column separator is the only gap needed
     )
     for head in ("series", "metric", "from run", "commit/label or start", "before", "after"):
-        table.add_column(head, justify="right" if head in ("before", "after") else "left")
-    table.add_column("change", justify="right")
-    table.add_column("p-value", justify="right")
-    table.add_column("")
+        right = head in ("before", "after")
+        wraps = head in ("from run", "commit/label or start")
+        table.add_column(
+            head,
+            justify="right" if right else "left",
+            overflow="fold",
+            no_wrap=not wraps,
+            min_width=12 if wraps else None,
+        )
+    table.add_column("change", justify="right", overflow="fold")
+    table.add_column("p-value", justify="right", overflow="fold")
+    table.add_column("", overflow="fold")
     for item in shifts:
         shift = item.shift
         table.add_row(
@@ -223,10 +234,22 @@ def _finite(value: Any) -> Any:
 
 
 def history_table(rows: Sequence[HistoryRow]) -> Table:
-    table = Table(title=f"history of {len(rows)} runs (oldest first)", title_justify="left")
+    table = Table(
+        title=f"history of {len(rows)} runs (oldest first)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,  # readable at 80 columns: cells wrap, none is cut
+        padding=0,  # the box's blank column separator is the only gap needed
+    )
     for head in ("run", "scenario", "target", "status", "rps", "p50 ms", "p99 ms", "errors"):
-        table.add_column(head, justify="right" if head.endswith(("ms", "rps")) else "left")
-    table.add_column("flags")
+        right = head.endswith(("ms", "rps"))
+        table.add_column(
+            head,
+            justify="right" if right else "left",
+            overflow="fold",
+            no_wrap=head != "run",
+            min_width=18 if head == "run" else None,
+        )
+    table.add_column("flags", overflow="fold", min_width=9)
     for row in rows:
         style = "" if row.status == COMPLETED else "yellow"
         table.add_row(
