@@ -308,8 +308,11 @@ class LaunchSpec(_Spec):
     hidden_layers: int = Field(4, ge=1)
     repeat: int = Field(1, ge=1, description="forward passes per request: the cost knob")
     cost_ms: float = Field(
-        0.0, ge=0, le=10_000, description="CPU kept busy per request (ms): a set cost, so one "
-        "worker saturates near 1000 / cost_ms req/s"
+        0.0,
+        ge=0,
+        le=10_000,
+        description="CPU kept busy per request (ms): a set cost, so one "
+        "worker saturates near 1000 / cost_ms req/s",
     )
     stall_every_s: float = Field(0.0, ge=0)
     stall_for_s: float = Field(0.0, ge=0)
