@@ -212,8 +212,8 @@ def test_a_killed_worker_stops_the_others_and_its_unrecorded_requests_are_counte
 
     Bounds (not a number): the counter reaches the master every COUNT_EVERY_S = 0.1 s, so it
     can miss what the worker started in its last 0.1 s: at 20 req/s per worker at most
-    ceil(20 × 0.1) + 1 = 3 requests. It counts requests from the moment they are scheduled,
-    so it can also hold one that never left the process. Hence
+    ceil(20 × 0.1) + 1 = 3 requests. It counts a request when its send begins, so it can
+    also hold one killed before it left the process. Hence
     server - 3 <= rows + sent_not_recorded <= server + 1.
     """
     before = predict_count(kserve)

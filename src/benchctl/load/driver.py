@@ -48,6 +48,7 @@ class Driver:
         self._stopping = Event()
         self._mono0 = perf_counter()
         self._wanted = 0
+        self.started = 0  # requests whose send began (this process's own "sent" counter)
 
     @property
     def in_flight(self) -> int:
@@ -127,6 +128,7 @@ class Driver:
             self._send(elapsed)
 
     def _send(self, offset: float) -> None:
+        self.started += 1
         start = perf_counter()
         try:
             status, error, received = self.transport.send()

@@ -56,6 +56,9 @@ COUNT_EVERY_S = 0.1  # a worker's sent counter reaches the master this often (wh
 CLOCK_PROBES = 8  # at join; the smallest round trip bounds the offset (load/clock.py)
 CLOCK_RECHECK_S = 2.0
 REPORT_EVERY_S = 0.5  # a worker's records (and its sent counter) reach the master this often
+# A worker that sent nothing for this long is lost (Locust's own heartbeat takes ~3 s): the
+# others are stopped at once. Four missed reports, so a briefly busy worker is not dropped.
+LOST_AFTER_S = 2.0
 START_DELAY_S = 1.0
 STOP_GRACE_S = 6.0  # longer than the driver's own stop grace (2 s) plus reporting
 
@@ -72,6 +75,7 @@ class Context:
     stopping: Event = field(default_factory=Event)
     cpu: list[tuple[float, float]] = field(default_factory=list)
     orphaned: bool = False
+    driving: bool = False
 
 
 CONTEXT = Context()
@@ -85,7 +89,10 @@ class DriverUser(User):
     @task
     def drive(self) -> None:
         CONTEXT.ready.wait()
-        if CONTEXT.driver is not None and not CONTEXT.driver.finished.is_set():
+        # Only once per process: Locust may start another user here when it rebalances
+        # after losing a worker, and the schedule must not be played twice.
+        if CONTEXT.driver is not None and not CONTEXT.driving:
+            CONTEXT.driving = True
             CONTEXT.driver.run(CONTEXT.t0)
         Event().wait()  # idle until Locust stops this user
 
@@ -227,7 +234,8 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
         runner.register_message(CLOCK_REPLY_MSG, on_clock)
 
         def on_count(environment: Any = None, msg: Any = None, **_: Any) -> None:
-            tally.setdefault(msg.data["worker"], WorkerTally()).count(msg.data["sent_total"])
+            worker = tally.setdefault(msg.data["worker"], WorkerTally())
+            worker.count(msg.data["sent_total"], time.time())
 
         runner.register_message(COUNT_MSG, on_count)
         deadline = time.time() + args.worker_timeout
@@ -281,7 +289,7 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
     while True:
         # Wake at the next progress tick, or at once when a stop arrives (signal, lost worker).
         if interrupted_at is None:
-            CONTEXT.stopping.wait(max(0.0, next_tick - time.time()))
+            CONTEXT.stopping.wait(min(0.25, max(0.0, next_tick - time.time())))
         else:
             gevent.sleep(0.1)
         if CONTEXT.stopping.is_set() and interrupted_at is None:
@@ -326,8 +334,14 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
         if role == "master":
             missing = [str(c.id) for c in runner.clients.values() if c.state == "missing"]
             lost = workers - len(runner.clients) - len(done)
-            if (missing or lost > 0) and not reason and len(done) < workers:
-                reason = f"worker lost: {', '.join(missing) or f'{lost} disconnected'}"
+            silent = [
+                f"worker-{i} (silent for {time.time() - t.last_report:.1f} s)"
+                for i, t in sorted(tally.items())
+                if i not in done and t.last_report and time.time() - t.last_report > LOST_AFTER_S
+            ]
+            if (missing or lost > 0 or silent) and not reason and len(done) < workers:
+                names = missing or silent or [f"{lost} disconnected"]
+                reason = f"worker lost: {', '.join(names)}"
                 CONTEXT.stopping.set()
         if interrupted_at is not None:
             grace_over = time.time() - interrupted_at > STOP_GRACE_S
@@ -396,8 +410,10 @@ class WorkerTally:
         self.count(int(data.get("sent_total", 0)))
         self.last_report = now
 
-    def count(self, sent_total: int) -> None:
+    def count(self, sent_total: int, now: float | None = None) -> None:
         self.sent = max(self.sent, sent_total)
+        if now is not None:
+            self.last_report = now
 
     def to_json(self, *, finished: bool) -> dict[str, Any]:
         return {
@@ -461,7 +477,7 @@ def run_worker(args: argparse.Namespace) -> int:
 
     def sent_total() -> int:
         assert CONTEXT.buffer is not None and CONTEXT.driver is not None
-        return CONTEXT.buffer.sent + CONTEXT.driver.in_flight
+        return CONTEXT.driver.started
 
     def count_until_done() -> None:
         """The sent counter alone, often: if this process is killed, the master knows how
