@@ -127,3 +127,36 @@ def test_capacity_search_without_an_slo_is_one_line_exit_2(tmp_path: Path) -> No
     done = benchctl("run", "capacity", "--target", "kserve", cwd=tmp_path, timeout=60)
     assert done.returncode == 2, done.output()
     assert done.stderr.count("\n") == 1 and "needs an SLO" in done.stderr
+
+
+def test_run_with_slo_ends_with_the_answer(tmp_path: Path, costly_kserve: LaunchedServer) -> None:
+    """``run steady --slo`` searches the same target first, plays the traffic, analyzes and
+    writes the report; the run ends with replicas, autoscaler settings and the cost in its
+    currency. The search settings come from the user's own capacity.yaml (--config-dir)."""
+    config = tmp_path / "mine"
+    (config / "scenarios").mkdir(parents=True)
+    (config / "scenarios" / "capacity.yaml").write_text(
+        "kind: capacity\nstart_rate: 20\nmax_duration: 150s\nmax_hold: 20s\n"
+    )
+    done = benchctl(
+        "run", "steady", *_at(costly_kserve), "--rate", "20", "--duration", "10s",
+        "--slo", "p99<=1s", "--price", "2.48/h", "--currency", "EUR",
+        "--config-dir", str(config), cwd=tmp_path, timeout=400,
+    )  # fmt: skip
+    assert done.returncode == 0, done.output()
+    runs = sorted((tmp_path / "runs").iterdir())
+    search = next(run for run in runs if "capacity" in run.name)
+    steady = next(run for run in runs if "steady" in run.name)
+    info = json.loads((steady / "run.json").read_text())
+    assert Path(info["capacity_search"]["run"]) == search.resolve()
+    doc = json.loads((steady / "capacity.json").read_text())
+    assert doc["capacity_search_run"] == str(search.resolve())
+    assert doc["bound"] in ("measured", "lower")
+    assert doc["cost"]["currency"] == "EUR"
+    tail = done.stdout[done.stdout.rindex("the answer") :]
+    assert "One replica sustains" in tail and "For a peak of 20 rps" in tail
+    assert "HPA:" in tail and "EUR per million inferences" in tail
+    assert f"report: runs/{steady.name}/report.html" in tail.replace("\n", "")
+    page = (steady / "report.html").read_text()
+    assert page.index('id="answer-headline"') < page.index("Key numbers")
+    assert "EUR" in page and 'data-bound="' in page

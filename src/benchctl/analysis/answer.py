@@ -16,7 +16,7 @@ from benchctl.store import RunDir
 
 _UPPER_SOURCES = {
     "first_bad_level": "the first level that broke it",
-    "service_demand": "the server's CPU fully busy (service demand)",
+    "service_demand": "service demand: the server's CPU fully busy",
     "none": "nothing measured bounds it above",
 }
 
@@ -43,7 +43,7 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
     if bound == "lower":
         source = doc.get("upper_bound_source", single.get("upper_bound_source", "none"))
         above = (
-            f"no more than {_rps(band[1])} ({_UPPER_SOURCES['service_demand']})"
+            f"no more than {_rps(band[1])} (service demand: the server's CPU fully busy)"
             if source == "service_demand" and band[1] and band[1] > band[0]
             else "nothing measured bounds it above"
         )

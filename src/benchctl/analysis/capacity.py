@@ -250,7 +250,8 @@ def _single_replica(
     if found.bound == LOWER:
         warnings.append(
             f"the SLO never broke: capacity is at least {found.capacity_rps:.1f} rps (the best "
-            "level measured); measure higher load (benchctl run capacity) for the crossing"
+            "level measured); measure higher load (a capacity search, or a higher max_rate) "
+            "for the crossing"
         )
     saturation = found.saturation_rps
     if saturation is not None:  # the server served at least the best good level
