@@ -71,3 +71,18 @@ def test_grpc_typed_fields_without_fp16():
     assert list(message.inputs[0].contents.uint64_contents) == [2**63]
     assert list(message.inputs[1].contents.bytes_contents) == [b"x"]
     assert not message.raw_input_contents
+
+
+def test_rest_answers_with_binary_outputs_are_checked_by_size():
+    from benchctl.targets.v2 import RestV2
+
+    # 2 rows x 2 FP16 values = 8 bytes after the JSON header (as KServe sends FP16 outputs)
+    header = (
+        b'{"outputs":[{"name":"y","datatype":"FP16","shape":[2,2],'
+        b'"parameters":{"binary_data_size":8}}]}'
+    )
+    assert RestV2().check_response(header + b"\x00" * 8, 2) == ""
+    assert RestV2().check_response(header + b"\x00" * 6, 2) == "bad_response"  # cut short
+    assert RestV2().check_response(header + b"\x00" * 8, 3) == "bad_response"  # wrong rows
+    plain = b' {"outputs":[{"name":"y","shape":[1,2],"data":[1.0,2.0]}]}'
+    assert RestV2().check_response(plain, 1) == ""
