@@ -50,8 +50,10 @@ from benchctl.analysis.slo import Slo
 from benchctl.analysis.summary import read_requests, summarize
 from benchctl.config import CapacityScenario, SteadyScenario, TargetSpec
 from benchctl.errors import BenchctlError, InputError
+from benchctl.lifetime import Guard
 from benchctl.load.records import SCHEMA, PartWriter, merge_parts
 from benchctl.load.shapes import WARMUP, Phase, Plan, iter_arrivals, plan_scenario, plan_to_json
+from benchctl.stop_signals import StopSignals
 from benchctl.store import (
     COMPLETED,
     FAILED,
@@ -369,7 +371,6 @@ def run_search(
     """
     from benchctl import run as runmod
     from benchctl.targets.adapter import adapter_for
-    from benchctl.telemetry.session import TelemetryOptions, start_telemetry
 
     console = console or Console()
     if workers < 0:
@@ -379,13 +380,49 @@ def run_search(
         runmod._launcher(target)
     else:
         adapter.check_ready(target, f"target {target_name!r}")
-    run_dir = RunDir.create(runs_dir, scenario_name, target_name)
+    with StopSignals() as signals:  # Ctrl-C, SIGTERM, SIGHUP: raise Stopped, finish the run
+        run_dir = RunDir.create(runs_dir, scenario_name, target_name)
+        guard = Guard.start(run_dir.path)  # kills what is left if this process is killed
+        try:
+            return _search_in(
+                run_dir, guard, signals, scenario, scenario_name, target, target_name, slo,
+                launch=launch, workers=workers, telemetry_options=telemetry_options,
+                command=command, console=console,
+            )  # fmt: skip
+        finally:
+            guard.close()
+
+
+def _search_in(
+    run_dir: RunDir,
+    guard: Any,
+    signals: Any,
+    scenario: CapacityScenario,
+    scenario_name: str,
+    target: TargetSpec,
+    target_name: str,
+    slo: Slo,
+    *,
+    launch: bool,
+    workers: int,
+    telemetry_options: Any,
+    command: tuple[str, ...],
+    console: Console,
+) -> SearchResult:
+    from benchctl import lifetime
+    from benchctl import run as runmod
+    from benchctl.targets import secrets
+    from benchctl.targets.adapter import adapter_for
+    from benchctl.telemetry.session import TelemetryOptions, start_telemetry
+
+    adapter = adapter_for(target.protocol)
     record = {
         "schema_version": 1,
         "id": run_dir.name,
         "status": "running",
         "reason": "",
-        "command": list(command),
+        "command": secrets.redact_command(command, target.safe_headers),
+        "owner": {**lifetime.owner_record(), "watchdog": guard.watchdog},
         "scenario": {
             "name": scenario_name,
             "time_scale": 1.0,
@@ -404,6 +441,7 @@ def run_search(
     telemetry = None
     searcher = _Searcher(scenario, slo, run_dir, workers, console)
     status, reason = COMPLETED, ""
+    failure: BenchctlError | None = None
     try:
         if launch:
             server, target = runmod._launch(target, run_dir, console)
@@ -431,24 +469,25 @@ def run_search(
         searcher.server = server
         searcher.loop(spec)
         reason = searcher.stop_reason
-    except KeyboardInterrupt:
-        status, reason = INTERRUPTED, "interrupted by user (Ctrl-C)"
-        searcher.stop_engine()
+    except KeyboardInterrupt as exc:  # Ctrl-C, or Stopped (SIGTERM, SIGHUP)
+        status, reason = INTERRUPTED, str(exc) or "interrupted by user (Ctrl-C)"
     except BenchctlError as exc:
-        status, reason = FAILED, str(exc)
-        searcher.stop_engine()
-        if telemetry is not None:
-            telemetry.monitor.stop()
-        _finish(run_dir, searcher, telemetry, status, reason, slo)
-        raise
+        status, reason, failure = FAILED, str(exc), exc
     finally:
+        signals.defer()  # from here on a signal only notes itself: finishing comes first
+        searcher.stop_engine()
         if telemetry is not None:
             telemetry.monitor.stop()
         if server is not None:
             server.stop()
+            lifetime.forget(server.pid)
+        guard.reap()
     if searcher.interrupted and status == COMPLETED:
         status, reason = INTERRUPTED, searcher.stop_reason
-    return _finish(run_dir, searcher, telemetry, status, reason, slo)
+    result = _finish(run_dir, searcher, telemetry, status, reason, slo)
+    if failure is not None:
+        raise failure
+    return result
 
 
 def _level_plan(scenario: CapacityScenario, rate: float, index: int, name: str) -> Plan:
@@ -543,9 +582,9 @@ class _Searcher:
                 verdict = judge(reader.frame(), arrivals, rate, now, self.slo, s, final=final)
                 if self.server is not None and not self.server.alive():
                     raise BenchctlError(f"the launched target exited; see {self.server.log_path}")
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, or Stopped (SIGTERM, SIGHUP)
             self.interrupted = True
-            self.stop_reason = "interrupted by user (Ctrl-C)"
+            self.stop_reason = str(exc) or "interrupted by user (Ctrl-C)"
             verdict = judge(reader.frame(), arrivals, rate, now, self.slo, s, final=True)
         finally:
             self._last_in_flight = engine.in_flight  # before the engine cancels them
@@ -724,15 +763,11 @@ class _LevelEngine:
 def _spawn(
     command: list[str], log_path: Path, *, stdout: Any = subprocess.PIPE
 ) -> subprocess.Popen:
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            command,
-            stdout=stdout,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            text=stdout is subprocess.PIPE,
-        )
+    """An engine process as ``benchctl run`` starts one: its own session, SIGTERM when this
+    process dies, registered with the run's watchdog."""
+    from benchctl import run as runmod
+
+    return runmod._spawn(command, log_path, stdout=stdout)
 
 
 def _signal(process: subprocess.Popen, signum: int) -> None:
