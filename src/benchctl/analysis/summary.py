@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from benchctl.analysis.percentiles import grouped_quantile, nearest_rank
+from benchctl.analysis.request_reader import read_columns
 from benchctl.load.records import DROPPED
 from benchctl.load.shapes import WARMUP
-from benchctl.store import read_parquet
 
 PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99, "p99.9": 99.9}
 MIN_RATE_REQUESTS = 10  # requests sent: fewer give no throughput number
@@ -34,7 +34,10 @@ _COLUMNS = ["t_intended", "latency_ms", "send_lag_ms", "ok", "error", "phase"]
 
 
 def read_requests(path: Path, columns: Iterable[str] = _COLUMNS) -> pd.DataFrame:
-    return read_parquet(path, list(columns))  # DamagedFileError (exit 2) if unreadable
+    """``columns`` of requests.parquet as a DataFrame (``phase``/``error`` categorical),
+    converted column by column so a 10-million-row run never holds two copies (see
+    ``benchctl.analysis.request_reader``). DamagedFileError (exit 2) if unreadable."""
+    return read_columns(path, columns)
 
 
 def phase_seconds(phases: list[dict[str, Any]], end: float | None = None) -> dict[str, float]:

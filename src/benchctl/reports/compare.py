@@ -22,7 +22,7 @@ from rich.table import Table
 from benchctl.analysis.gate import LoadedRun, load_run, run_differences, started
 from benchctl.analysis.sent_tensors import describe, same_tensors, sent_tensors
 from benchctl.analysis.slo import Slo, parse_slo
-from benchctl.analysis.summary import summarize, windows
+from benchctl.analysis.summary import read_requests, summarize, windows
 from benchctl.errors import InputError
 from benchctl.load.shapes import WARMUP
 from benchctl.reports import figures
@@ -35,7 +35,7 @@ from benchctl.reports.html import (
     fmt_pct,
     fmt_rps,
 )
-from benchctl.store import write_atomic
+from benchctl.store import REQUESTS, write_atomic
 from benchctl.telemetry.session import WINDOWS
 
 COMPARE_TEMPLATE = "compare.html.j2"
@@ -232,7 +232,7 @@ def _summary(run: LoadedRun) -> dict[str, Any]:
     if run.frame.empty:
         return {}
     phases = [{"name": n, "start": s, "end": e} for n, s, e in run.phases]
-    return summarize(run.frame, phases)
+    return summarize(read_requests(run.path / REQUESTS), phases)  # run.frame lacks send lag
 
 
 def _column(index: int, run: LoadedRun, summary: dict[str, Any], slo: Slo | None) -> RunColumn:
