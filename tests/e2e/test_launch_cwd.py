@@ -8,7 +8,11 @@ store and settings paths handed to servers that run in their own working directo
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+from benchctl.targets.launch import cache_root
 
 from .helpers import benchctl
 
@@ -47,3 +51,18 @@ def test_launch_from_fresh_directory_with_default_runs_dir(tmp_path, target, ext
     assert len(rows) > 10
     assert info["counts"]["rows"] == len(rows)
     assert bool(rows["ok"].all()), rows["error"].value_counts().to_dict()
+
+
+@pytest.mark.integration
+def test_relative_cache_dir_works_from_a_fresh_directory(tmp_path):
+    """BENCHCTL_CACHE_DIR given relative to the working directory (here: the existing cache,
+    so nothing is built): the server's interpreter is found although KServe runs in the run
+    folder."""
+    relative = os.path.relpath(cache_root(), tmp_path)
+    done = benchctl(
+        "run", "steady", "--target", "kserve", "--launch", "--rate", "10", "--duration", "2s",
+        "--set", "warmup=0s", "--no-telemetry", cwd=tmp_path,
+        env={"BENCHCTL_CACHE_DIR": relative},
+    )  # fmt: skip
+    assert done.returncode == 0, done.output()
+    assert done.run_json()["status"] == "completed"

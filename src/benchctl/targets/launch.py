@@ -48,11 +48,12 @@ class LaunchError(BenchctlError):
 
 
 def cache_root(cache_dir: Path | None = None) -> Path:
-    """`cache_dir`, else $BENCHCTL_CACHE_DIR, else ~/.cache/benchctl."""
+    """`cache_dir`, else $BENCHCTL_CACHE_DIR, else ~/.cache/benchctl; always absolute: the
+    server venvs' interpreters are run from the servers' own working directories."""
     if cache_dir is not None:
-        return Path(cache_dir)
+        return Path(os.path.abspath(cache_dir))
     env = os.environ.get("BENCHCTL_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "benchctl"
+    return Path(os.path.abspath(env)) if env else Path.home() / ".cache" / "benchctl"
 
 
 def venv_python(venv: Path) -> Path:
