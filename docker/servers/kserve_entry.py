@@ -1,14 +1,16 @@
 """Serve the reference model with KServe on a chosen address (containers, test hosts).
 
 benchctl's own ``kserve_server.py`` binds 127.0.0.1 only, which is right for ``--launch``
-but useless in a container, where the port must be reachable from other containers. This
-wrapper loads that file unchanged and only swaps its bind address:
+but useless in a container on a bridge network, where the port must be reachable from other
+containers. This wrapper loads that file unchanged and only swaps its bind address:
 
     python kserve_entry.py --host 0.0.0.0 --http-port 8080 --grpc-port 8081 [kserve_server args]
 
 Every other argument goes to kserve_server.py (``--model-name``, ``--workers``,
 ``--hidden-width``, ``--repeat`` ...). The address also travels in ``BENCHCTL_BIND_HOST``,
-so KServe's extra worker processes (``--workers N``), which re-run this file, see it too.
+so KServe's extra worker processes (``--workers N``), which re-run this file, see it too;
+without ``--host`` that variable decides (the image sets 0.0.0.0; with host networking set
+127.0.0.1), and without either the address is 0.0.0.0.
 
 Where kserve_server.py is: ``$BENCHCTL_SERVERS_DIR``, else ``/app/targets/servers`` (the
 image, docker/servers/kserve.Dockerfile), else the source checkout this file sits in. Run it
@@ -25,10 +27,20 @@ from types import ModuleType
 
 HOST_ENV = "BENCHCTL_BIND_HOST"
 SERVERS_ENV = "BENCHCTL_SERVERS_DIR"
-_CANDIDATES = (
-    Path("/app/targets/servers"),
-    Path(__file__).resolve().parents[2] / "src" / "benchctl" / "targets" / "servers",
-)
+IMAGE_SERVERS_DIR = Path("/app/targets/servers")
+
+
+def _candidates() -> list[Path]:
+    """Where kserve_server.py may be: the image's folder, then the checkout this file is in.
+
+    Only a file at docker/servers/ of a checkout has a checkout two levels up: in the image it
+    is /app/kserve_entry.py, whose parents are only /app and / (``parents[2]`` would raise).
+    """
+    here = Path(__file__).resolve()
+    found = [IMAGE_SERVERS_DIR]
+    if len(here.parents) > 2:
+        found.append(here.parents[2] / "src" / "benchctl" / "targets" / "servers")
+    return found
 
 
 def _take_host(argv: list[str]) -> list[str]:
@@ -49,10 +61,12 @@ def servers_dir() -> Path:
     configured = os.environ.get(SERVERS_ENV)
     if configured:
         return Path(configured)
-    for candidate in _CANDIDATES:
+    candidates = _candidates()
+    for candidate in candidates:
         if (candidate / "kserve_server.py").is_file():
             return candidate
-    raise SystemExit(f"kserve_server.py not found: set {SERVERS_ENV} (looked in {_CANDIDATES})")
+    looked = ", ".join(map(str, candidates))
+    raise SystemExit(f"kserve_server.py not found: set {SERVERS_ENV} (looked in {looked})")
 
 
 def load_kserve_server() -> ModuleType:

@@ -4,7 +4,8 @@ The .mar is archived by the same code as ``benchctl run --target torchserve --la
 (``benchctl.targets.launch_torchserve._archive``: servers/torchserve_handler.py, refmodel.py,
 refmodel.json with the model's settings, model-config.yaml with workers and batching). Next to
 it go a config.properties for a container (all APIs on 0.0.0.0 at TorchServe's default
-ports, token auth off, Prometheus metrics) and the launcher's quiet log4j2.xml:
+ports, token auth off, Prometheus metrics, ``TS_*`` environment overrides on) and the
+launcher's quiet log4j2.xml:
 
     OUT/model-store/<model>.mar   OUT/config.properties   OUT/log4j2.xml
 
@@ -56,6 +57,9 @@ def config_properties(model_store: str, model_name: str, workers: int) -> str:
         "enable_model_api": "true",
         "metrics_mode": "prometheus",
         "vmargs": "-Xmx512m",
+        # TS_<KEY> variables override these keys (TS_INFERENCE_ADDRESS=...): how
+        # compose.hostnet.yaml moves every API to 127.0.0.1 without another image.
+        "enable_envvars_config": "true",
     }
     return "".join(f"{key}={value}\n" for key, value in lines.items())
 

@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # TensorFlow Serving with benchctl's reference MLP as a SavedModel, built at image build time
 # by make_savedmodel.py from refmodel.py's weights (checked against RefModel.predict).
 # gRPC on 8500, REST (:predict) and Prometheus metrics
@@ -9,10 +8,19 @@
 #
 # TF_VERSION must not be newer than the server: the SavedModel is built by that TensorFlow.
 
+# Build arguments: PYTHON_IMAGE, EXTRA_CA_CERTS (PEM text of extra CA certificates for pip,
+# e.g. a TLS-intercepting proxy's). No `# syntax=` line: it makes BuildKit pull a frontend
+# from Docker Hub.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG TFSERVING_IMAGE=tensorflow/serving:2.18.0
 
 FROM ${PYTHON_IMAGE} AS savedmodel
+ARG EXTRA_CA_CERTS=""
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt
+RUN if [ -n "${EXTRA_CA_CERTS}" ]; then \
+        printf '%s\n' "${EXTRA_CA_CERTS}" > /usr/local/share/ca-certificates/benchctl-extra.crt \
+        && update-ca-certificates; \
+    fi
 ARG TF_VERSION=2.18.0
 RUN python -m pip install --no-cache-dir --disable-pip-version-check \
         "tensorflow-cpu==${TF_VERSION}"

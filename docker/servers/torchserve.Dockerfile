@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # TorchServe serving benchctl's reference MLP: the .mar is archived at build time by
 # make_torchserve_mar.py, i.e. by the same code as `benchctl run --target torchserve --launch`
 # (servers/torchserve_handler.py + refmodel.py), and TorchServe runs with the launcher's pins
@@ -9,9 +8,18 @@
 #   docker build -f docker/servers/torchserve.Dockerfile -t benchctl-torchserve:local \
 #       --build-arg WORKERS=2 .
 
+# Build arguments: PYTHON_IMAGE, EXTRA_CA_CERTS (PEM text of extra CA certificates for pip,
+# e.g. a TLS-intercepting proxy's). No `# syntax=` line: it makes BuildKit pull a frontend
+# from Docker Hub.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS model-store
+ARG EXTRA_CA_CERTS=""
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt
+RUN if [ -n "${EXTRA_CA_CERTS}" ]; then \
+        printf '%s\n' "${EXTRA_CA_CERTS}" > /usr/local/share/ca-certificates/benchctl-extra.crt \
+        && update-ca-certificates; \
+    fi
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src/ src/
@@ -32,6 +40,12 @@ RUN python docker/servers/make_torchserve_mar.py /out \
         --repeat "${REPEAT}"
 
 FROM ${PYTHON_IMAGE}
+ARG EXTRA_CA_CERTS=""
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt
+RUN if [ -n "${EXTRA_CA_CERTS}" ]; then \
+        printf '%s\n' "${EXTRA_CA_CERTS}" > /usr/local/share/ca-certificates/benchctl-extra.crt \
+        && update-ca-certificates; \
+    fi
 # CPU wheels of torch (the default index has CUDA builds of several GB).
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1

@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # NVIDIA Triton (python backend) serving benchctl's reference MLP: the model repository is
 # written at build time by make_triton_repo.py, i.e. by the same code as
 # `benchctl run --target triton --launch` (config.pbtxt + triton_model.py + refmodel.py).
@@ -10,10 +9,19 @@
 # 24.10 is Triton 2.51.0, the version tested locally (nvidia-pytriton 0.7.0); its python
 # backend runs Python 3.10 with numpy, which is all the model needs.
 
+# Build arguments: PYTHON_IMAGE, EXTRA_CA_CERTS (PEM text of extra CA certificates for pip,
+# e.g. a TLS-intercepting proxy's). No `# syntax=` line: it makes BuildKit pull a frontend
+# from Docker Hub.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG TRITON_IMAGE=nvcr.io/nvidia/tritonserver:24.10-py3
 
 FROM ${PYTHON_IMAGE} AS repository
+ARG EXTRA_CA_CERTS=""
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt
+RUN if [ -n "${EXTRA_CA_CERTS}" ]; then \
+        printf '%s\n' "${EXTRA_CA_CERTS}" > /usr/local/share/ca-certificates/benchctl-extra.crt \
+        && update-ca-certificates; \
+    fi
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src/ src/

@@ -27,6 +27,7 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -64,9 +65,26 @@ def _yaml_files() -> list[Path]:
     )
 
 
+class _ComposeLoader(yaml.SafeLoader):
+    """SafeLoader that also reads Compose's merge tags (``!reset``, ``!override``) as their
+    plain value: compose.hostnet.yaml uses them; Compose itself checks their meaning."""
+
+
+def _tagged_value(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+for _tag in ("!reset", "!override"):
+    _ComposeLoader.add_constructor(_tag, _tagged_value)
+
+
 @cache
 def _docs(path: Path) -> tuple[Any, ...]:
-    return tuple(d for d in yaml.safe_load_all(path.read_text()) if d is not None)
+    return tuple(d for d in yaml.load_all(path.read_text(), _ComposeLoader) if d is not None)
 
 
 def _compose() -> dict[str, Any]:
@@ -325,6 +343,54 @@ def test_triton_repository_is_self_contained_for_its_mount_path(tmp_path):
     assert "max_batch_size: 8" in text
 
 
+_STUB_SERVER = """
+import sys
+LOOPBACK = "127.0.0.1"
+_ARGV = sys.argv[1:]
+def main(argv):
+    print(LOOPBACK, argv)
+"""
+
+
+def _run_entry(entry: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(entry), *args],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def shallow_entry():
+    """kserve_entry.py where the image puts it: a file with only two parents (/app/x.py there,
+    /tmp/x.py here). Its first version raised IndexError from ``parents[2]`` at import."""
+    entry = Path("/tmp") / f"benchctl-kserve-entry-{uuid.uuid4().hex}.py"
+    shutil.copyfile(SERVERS / "kserve_entry.py", entry)
+    yield entry
+    entry.unlink()
+
+
+def test_kserve_entry_starts_from_a_shallow_path(shallow_entry, tmp_path):
+    (tmp_path / "kserve_server.py").write_text(_STUB_SERVER)
+    servers = {"BENCHCTL_SERVERS_DIR": str(tmp_path)}
+    done = _run_entry(shallow_entry, servers, "--host", "127.0.0.1", "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "127.0.0.1 ['--workers', '2']"
+    # Without --host the environment decides (the image sets 0.0.0.0; host networking 127.0.0.1).
+    done = _run_entry(shallow_entry, {**servers, "BENCHCTL_BIND_HOST": "127.0.0.1"})
+    assert done.stdout.strip() == "127.0.0.1 []", done.stderr
+
+
+def test_kserve_entry_says_where_it_looked(shallow_entry):
+    done = _run_entry(shallow_entry, {})
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().startswith("kserve_server.py not found: set BENCHCTL_SERVERS_DIR")
+
+
 def test_torchserve_config_listens_on_all_interfaces():
     make = _load_script("make_torchserve_mar")
     lines = dict(
@@ -337,6 +403,7 @@ def test_torchserve_config_listens_on_all_interfaces():
     assert lines["load_models"] == "mlp.mar" and lines["model_store"] == "/ms"
     assert lines["disable_token_authorization"] == "true"
     assert lines["metrics_mode"] == "prometheus" and lines["default_workers_per_model"] == "2"
+    assert lines["enable_envvars_config"] == "true"  # compose.hostnet.yaml's TS_* addresses
     compose = _compose()["services"]["torchserve"]
     assert {8080, 8081, 8082, 7070} <= _container_ports(compose)
 
