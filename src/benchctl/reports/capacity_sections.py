@@ -127,6 +127,7 @@ class Answer:
     cost_line: str = ""
     replicas_upper_bound: bool = False
     currency: str = "USD"
+    saturation_source: str = "fit"  # or "overloaded level" (measured)
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,7 @@ def _answer(doc: dict[str, Any]) -> Answer:
         measured_capacity_rps=_num(single.get("measured_capacity_rps")),
         extrapolated=bool(single.get("extrapolated")),
         saturation_rps=_num(single.get("saturation_rps")),
+        saturation_source=str(single.get("saturation_source") or "fit"),
         knee_rps=_num(single.get("knee_rps")),
         replicas=int(replicas["recommended"]) if is_number(replicas.get("recommended")) else None,
         peak_rps=_num(doc.get("peak_rps")),
@@ -300,11 +302,12 @@ def _demand_line(demand: dict[str, Any]) -> str | None:
     numbers = as_dict(demand.get(first)) if isinstance(first, str) else {}
     if not is_number(numbers.get("ms_per_request")):
         return None
-    line = f"{first} saturates first: {numbers['ms_per_request']:.2f} ms per request"
+    line = f"{first} service demand {numbers['ms_per_request']:.2f} ms per request"
     if is_number(numbers.get("saturates_at_rps")):
-        line += f", limit {numbers['saturates_at_rps']:,.1f} req/s"
+        line += f": at most {numbers['saturates_at_rps']:,.1f} req/s"
     if is_number(numbers.get("capacity_units")):
-        line += f" with {numbers['capacity_units']:g} units (cores or GPUs) busy"
+        units = numbers["capacity_units"]
+        line += f" with all {units:g} units (cores or GPUs) busy (an upper bound)"
     return line + "."
 
 
