@@ -148,3 +148,47 @@ def test_synthetic_step_run_has_the_schema_and_its_levels(tmp_path: Path):
     assert (frame["latency_ms"] >= frame["send_lag_ms"]).all()
     # mu=1000, p99 <= 20 ms: 1000 + ln(0.01)/0.020 = 1000 - 230.26 = 769.74 req/s.
     assert known_capacity(1000.0, 0.99, 20.0) == pytest.approx(769.74, abs=0.01)
+
+
+def _same(found, expected, path="") -> None:
+    """Equal documents; floats to 1e-12 relative (sums in another order)."""
+    if isinstance(expected, dict):
+        assert set(found) == set(expected), path
+        for key in expected:
+            _same(found[key], expected[key], f"{path}.{key}")
+    elif isinstance(expected, float):
+        assert found == pytest.approx(expected, rel=1e-12, nan_ok=True), path
+    else:
+        assert found == expected, path
+
+
+@pytest.mark.parametrize("end", [None, 70.0])
+def test_summary_read_in_batches_equals_the_in_memory_summary(tmp_path: Path, end):
+    """Phases as planned (warm-up, a, b) plus one the plan lacks; errors, dropped requests
+    (null latency and lag); completed (overall extended to the last completion) and
+    interrupted at 70 s."""
+    from benchctl.analysis.summary import summarize
+    from benchctl.analysis.summary_file import summarize_file
+
+    path = _mixed_run(tmp_path / "requests.parquet")
+    phases = [
+        {"name": "warmup", "start": 0.0, "end": 10.0},
+        {"name": "a", "start": 10.0, "end": 60.0},
+        {"name": "b", "start": 60.0, "end": 100.0},  # 'b' runs on to 120 s: past the plan
+    ]
+    expected = summarize(read_requests(path), phases, end=end)
+    found = summarize_file(path, phases, end=end)
+    _same(found, expected)
+    assert found["overall"]["dropped"] > 0 and found["errors"]["http_5xx"] > 0
+
+
+def test_report_windows_read_in_batches_equal_the_in_memory_windows(tmp_path: Path):
+    from benchctl.analysis.summary import windows
+    from benchctl.analysis.summary_file import file_windows
+
+    path = _mixed_run(tmp_path / "requests.parquet")
+    expected = windows(read_requests(path), 7.0)
+    found = file_windows(path, 7.0)
+    assert list(found.columns) == list(expected.columns)
+    for column in expected.columns:
+        np.testing.assert_allclose(found[column], expected[column], rtol=1e-12, equal_nan=True)

@@ -1,0 +1,268 @@
+"""Analysis at production scale: wall time and peak memory of each command on big runs.
+
+For each size (1 million and 10 million requests by default) two synthetic step runs of an
+M/M/1 server (``benchmarks/synthetic_run.py``: 6 levels, Poisson arrivals, every column of
+the requests schema, a known capacity) are written into one folder of runs, with the
+summary.json a finished run gets (the run's own finalize: ``summarize(read_requests(..))``).
+Then the installed ``benchctl`` runs, as a user runs it, in a child process each:
+
+    analyze A --slo "p99<=20ms"      report A      gate --baseline B --candidate A
+    compare A B                      history RUNS
+
+and the benchmark prints per command the wall time and the child's peak resident memory
+(``os.wait4``'s ``ru_maxrss``: the largest RSS of the child, the way ``/usr/bin/time -v``
+reports it), the capacity error of ``analyze`` against the known answer
+``mu + ln(1 - q) / T``, and side by side a reference: one DuckDB query that computes the same
+per-window (5 s of completion time after the warm-up) throughput and nearest-rank p99 over the
+same file (``quantile_disc``), with the ratio benchctl analyze / reference.
+
+A watchdog kills a command whose memory (the process and its children) passes
+``--max-rss-gb`` (default 8) and reports it as killed at that size, so measuring an old
+version does not take a shared machine down.
+
+    python benchmarks/analysis_scale.py                    # 1M and 10M rows
+    python benchmarks/analysis_scale.py --rows 1000000     # one size
+    python benchmarks/analysis_scale.py --json results.json
+
+The reference needs ``duckdb`` (``pip install -e '.[bench]'``); without it, it is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks.synthetic_run import MU, known_capacity, write_step_run  # noqa: E402
+
+SLO = "p99<=20ms"
+QUANTILE, THRESHOLD_MS = 0.99, 20.0
+WIDTH_S = 5.0
+
+
+def benchctl() -> list[str]:
+    installed = Path(sys.executable).with_name("benchctl")
+    return [str(installed)] if installed.is_file() else [sys.executable, "-m", "benchctl"]
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    for p in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total
+
+
+def measure(argv: list[str], cwd: Path, max_rss: int) -> dict:
+    """Run ``argv``; wall seconds, peak RSS (bytes), exit code, killed flag, stderr tail."""
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    killed = threading.Event()
+    done = threading.Event()
+
+    def watch() -> None:
+        try:
+            process = psutil.Process(child.pid)
+            while not done.wait(0.2):
+                if _tree_rss(process) > max_rss:
+                    killed.set()
+                    for p in [*process.children(recursive=True), process]:
+                        with contextlib.suppress(psutil.Error):
+                            p.kill()
+                    return
+        except psutil.Error:
+            return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    err_lines: list[str] = []
+    reader = threading.Thread(target=lambda: err_lines.extend(child.stderr or []), daemon=True)
+    reader.start()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    done.set()
+    reader.join(5)
+    return {
+        "seconds": round(wall, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: KiB
+        "exit": child.returncode,
+        "killed_over_mb": round(max_rss / 2**20) if killed.is_set() else None,
+        "stderr": "".join(err_lines[-3:]).strip(),
+    }
+
+
+def reference(run_dir: Path) -> dict | None:
+    """Per-window throughput and nearest-rank p50/p99 in one DuckDB query (None: no duckdb)."""
+    try:
+        import duckdb
+    except ImportError:
+        return None
+    path = str(run_dir / "requests.parquet").replace("'", "''")
+    query = f"""
+        SELECT floor((t_intended + latency_ms / 1000) / {WIDTH_S}) AS w,
+               count(*) / {WIDTH_S} AS throughput_rps,
+               quantile_disc(latency_ms, 0.5) AS p50,
+               quantile_disc(latency_ms, {QUANTILE}) AS p99
+        FROM read_parquet('{path}')
+        WHERE ok AND phase != 'warmup'
+        GROUP BY w ORDER BY w
+    """
+    start = time.perf_counter()
+    connection = duckdb.connect()
+    connection.execute("SET threads TO 2")
+    rows = connection.execute(query).fetchall()
+    connection.close()
+    return {"seconds": round(time.perf_counter() - start, 2), "windows": len(rows)}
+
+
+def make_runs(folder: Path, rows: int, reuse: bool) -> tuple[Path, Path, dict]:
+    """Runs A and B (seeds 1, 2) with summary.json; seconds to write and to summarize.
+    ``reuse``: keep a run already in ``folder`` (its summary is still recomputed)."""
+    timing: dict = {}
+    runs = []
+    for name, seed in (("a", 1), ("b", 2)):
+        run_dir = folder / f"2026-01-0{seed}T000000-step-{name}"
+        if not (reuse and (run_dir / "requests.parquet").is_file()):
+            shutil.rmtree(run_dir, ignore_errors=True)
+            start = time.perf_counter()
+            write_step_run(run_dir, rows=rows, seed=seed)
+            timing[f"generate_{name}_s"] = round(time.perf_counter() - start, 1)
+        runs.append(run_dir)
+    for run_dir, name in zip(runs, "ab", strict=True):
+        argv = [sys.executable, "-c", _SUMMARIZE, str(run_dir)]
+        timing[f"summarize_{name}"] = result = measure(argv, folder, 2**62)
+        _line(rows, f"summary.json ({name}, the run's finalize)", result)
+    return runs[0], runs[1], timing
+
+
+# The run's own finalize (run._finalize): summary.json from requests.parquet.
+_SUMMARIZE = """
+import json, sys
+from pathlib import Path
+from benchctl.analysis.summary import read_requests, summarize
+run = Path(sys.argv[1])
+info = json.loads((run / "run.json").read_text())
+summary = summarize(read_requests(run / "requests.parquet"), info["plan"]["phases"])
+(run / "summary.json").write_text(json.dumps({"schema_version": 1, **summary}))
+"""
+
+
+def bench_size(rows: int, work: Path, max_rss: int, repo: Path, reuse: bool) -> dict:
+    folder = work / f"runs-{rows}"
+    if not reuse:
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    a, b, timing = make_runs(folder, rows, reuse)
+    exact = known_capacity(MU, QUANTILE, THRESHOLD_MS)
+    out = work / f"out-{rows}"
+    out.mkdir(exist_ok=True)
+    commands = {
+        "analyze": ["analyze", str(a), "--slo", SLO],
+        "report": ["report", str(a), "-o", str(out / "report.html")],
+        "gate": [
+            "gate",
+            "--baseline",
+            str(b),
+            "--candidate",
+            str(a),
+            "--rules",
+            str(repo / "examples" / "gate.yaml"),
+        ],
+        "compare": ["compare", str(a), str(b), "-o", str(out / "compare.html")],
+        "history": ["history", str(folder), "-o", str(out / "history.html")],
+    }
+    results: dict = {"rows": rows, "bytes_per_request": None, **timing}
+    size = (a / "requests.parquet").stat().st_size
+    import pyarrow.parquet as pq
+
+    actual = pq.ParquetFile(a / "requests.parquet").metadata.num_rows
+    results["rows"] = actual
+    results["bytes_per_request"] = round(size / actual, 1)
+    for name, args in commands.items():
+        result = measure([*benchctl(), *args], out, max_rss)
+        results[name] = result
+        _line(rows, name, result)
+    try:
+        capacity = json.loads((a / "capacity.json").read_text())["single_replica"]["capacity_rps"]
+        results["capacity_rps"] = capacity
+        results["capacity_known_rps"] = round(exact, 2)
+        results["capacity_error"] = round(abs(capacity - exact) / exact, 4)
+    except (OSError, ValueError, KeyError, TypeError):
+        results["capacity_error"] = None
+    ref = reference(a)
+    results["reference_duckdb"] = ref
+    if ref and results["analyze"]["exit"] == 0:
+        results["analyze_over_reference"] = round(results["analyze"]["seconds"] / ref["seconds"], 1)
+    return results
+
+
+def _line(rows: int, name: str, r: dict) -> None:
+    state = f"KILLED over {r['killed_over_mb']} MB" if r["killed_over_mb"] else f"exit {r['exit']}"
+    print(
+        f"{rows:>11,} rows  {name:<8} {r['seconds']:>8.1f} s  {r['peak_rss_mb']:>8.0f} MB  {state}",
+        flush=True,
+    )
+    if r["exit"] not in (0, 1) and r["stderr"]:
+        print(f"{'':>20}{r['stderr'][-300:]}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--work", type=Path, help="folder for runs and outputs (default: temp)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated runs")
+    parser.add_argument("--reuse", action="store_true", help="keep runs already in --work")
+    parser.add_argument("--max-rss-gb", type=float, default=8.0)
+    parser.add_argument("--json", type=Path, help="write the results here too")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="benchctl-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    repo = HERE.parent
+    print(
+        f"benchctl analysis at scale ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"{os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB), "
+        f"SLO {SLO}, known capacity {known_capacity(MU, QUANTILE, THRESHOLD_MS):.2f} req/s",
+        flush=True,
+    )
+    results = []
+    try:
+        for rows in args.rows:
+            result = bench_size(rows, work, int(args.max_rss_gb * 2**30), repo, args.reuse)
+            results.append(result)
+            ref = result["reference_duckdb"]
+            print(
+                f"{rows:>11,} rows  {result['bytes_per_request']} bytes/request on disk; "
+                f"capacity error {result['capacity_error']}; "
+                + (
+                    f"DuckDB reference {ref['seconds']} s, analyze/reference "
+                    f"{result.get('analyze_over_reference')}"
+                    if ref
+                    else "no duckdb"
+                ),
+                flush=True,
+            )
+    finally:
+        if not args.keep and args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

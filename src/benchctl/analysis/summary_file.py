@@ -1,0 +1,226 @@
+"""summary.json and the report's time windows straight from requests.parquet, in batches.
+
+``summarize_file`` gives the same document as ``summarize(read_requests(path), phases,
+end=end)`` and ``file_windows`` the same table as ``summary.windows(read_requests(path),
+width)``, without a DataFrame of the run: requests.parquet is read in batches of the needed
+columns, counts are summed per phase or window, and only what an exact nearest-rank
+percentile needs is kept: the successful requests' latencies (8 bytes each, plus 4 for the
+window) and the send lags (8 bytes each). A 10-million-request run needs about 170 MB
+there, instead of a 6-column frame and its per-phase copies (about 1.6 GB).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchctl.analysis.request_reader import (
+    BATCH_ROWS,
+    as_numpy,
+    damaged,
+    iter_batches,
+    open_requests,
+)
+from benchctl.analysis.summary import (
+    MIN_RATE_REQUESTS,
+    _percentiles,
+    _throughput_note,
+    phase_seconds,
+)
+from benchctl.analysis.windows import window_quantiles
+from benchctl.load.records import DROPPED
+from benchctl.load.shapes import WARMUP
+
+_NULL = "\0"  # a request without a phase: measured, but in no phase of its own
+
+
+class _Phase:
+    """Counts and the arrays percentiles need, for one phase."""
+
+    def __init__(self) -> None:
+        self.requests = self.dropped = self.ok = 0
+        self.latency: list[np.ndarray] = []  # successes
+        self.lag: list[np.ndarray] = []  # non-null send lags
+        self.errors: Counter[str] = Counter()
+
+
+def summarize_file(
+    path: Path, phases: list[dict[str, Any]], *, end: float | None = None
+) -> dict[str, Any]:
+    """The summary document of requests.parquet (see ``summary.summarize``: same inputs
+    except the path, same output). DamagedFileError (exit 2) if the file is unreadable."""
+    seconds = phase_seconds(phases, end)
+    planned = [float(p["end"]) for p in phases if p["name"] != WARMUP]
+    groups: dict[str, _Phase] = {}
+    last_done = -np.inf
+    columns = ["t_intended", "latency_ms", "send_lag_ms", "ok"]
+    for batch in _phase_batches(path, columns):
+        codes, names = batch["phase"]
+        error_codes, error_names = batch["error"]
+        ok, latency, lag = batch["ok"], batch["latency_ms"], batch["send_lag_ms"]
+        dropped = (error_names == DROPPED)[error_codes]
+        for code, name in enumerate(names):
+            rows = codes == code
+            if not rows.any():
+                continue
+            group = groups.setdefault(name, _Phase())
+            group.requests += int(rows.sum())
+            group.dropped += int((rows & dropped).sum())
+            good = rows & ok
+            group.ok += int(good.sum())
+            group.latency.append(latency[good])
+            kept = lag[rows]
+            group.lag.append(kept[~np.isnan(kept)])
+            failed = error_codes[rows & ~ok]
+            counts = np.bincount(failed, minlength=len(error_names))
+            group.errors.update({str(error_names[i]): int(n) for i, n in enumerate(counts) if n})
+            if name != WARMUP:
+                sent = rows & ~dropped
+                done = batch["t_intended"][sent] + latency[sent] / 1000.0
+                done = done[np.isfinite(done)]
+                if len(done):
+                    last_done = max(last_done, float(done.max()))
+    by_phase = {
+        name: _stats(group, seconds.get(name, 0.0))
+        for name, group in groups.items()
+        if name != _NULL
+    }
+    measured = [group for name, group in groups.items() if name != WARMUP]
+    measured_seconds = sum(s for name, s in seconds.items() if name != WARMUP)
+    interval = measured_seconds
+    if end is None and planned and np.isfinite(last_done):
+        interval += max(0.0, last_done - max(planned))
+    overall = _merge(measured)
+    return {
+        "measured_seconds": measured_seconds,
+        "overall": _stats(overall, interval),
+        "phases": {name: by_phase[name] for name in seconds if name in by_phase},
+        "errors": dict(overall.errors.most_common()),
+    }
+
+
+def _phase_batches(path: Path, columns: list[str]) -> Iterator[dict[str, Any]]:
+    """Batches with ``phase`` and ``error`` as (int codes, their strings): a batch's
+    dictionary is read once, never a million strings; a null phase gets the code of
+    ``_NULL``, a null error that of "nan" (as ``astype(str)`` names it)."""
+    import pyarrow as pa
+
+    parquet = open_requests(path, [*columns, "phase", "error"])
+    try:
+        for batch in parquet.iter_batches(
+            batch_size=BATCH_ROWS, columns=[*columns, "phase", "error"]
+        ):
+            out: dict[str, Any] = {name: as_numpy(batch.column(name)) for name in columns}
+            out["phase"] = _codes(batch.column("phase"), _NULL)
+            out["error"] = _codes(batch.column("error"), "nan")
+            yield out
+    except (OSError, pa.ArrowException) as exc:
+        raise damaged(Path(path), exc) from None
+
+
+def _codes(array: Any, null: str) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, strings) of a dictionary or string column; nulls become ``null``."""
+    import pyarrow as pa
+
+    if not pa.types.is_dictionary(array.type):
+        array = array.dictionary_encode()
+    strings = [null if s is None else str(s) for s in array.dictionary.to_pylist()]
+    codes = array.indices.to_numpy(zero_copy_only=False)
+    if array.null_count:
+        codes = np.where(array.is_valid().to_numpy(zero_copy_only=False), codes, len(strings))
+        strings.append(null)
+    # Equal strings in one dictionary (possible after a merge) share the first code.
+    names, first = np.unique(np.asarray(strings, dtype=object), return_inverse=True)
+    return first[codes.astype(np.int64)], names
+
+
+def _merge(groups: list[_Phase]) -> _Phase:
+    total = _Phase()
+    for group in groups:
+        total.requests += group.requests
+        total.dropped += group.dropped
+        total.ok += group.ok
+        total.latency += group.latency
+        total.lag += group.lag
+        total.errors.update(group.errors)
+    return total
+
+
+def _stats(group: _Phase, seconds: float) -> dict[str, Any]:
+    """``summary.stats`` of one phase's sums (same keys, same numbers)."""
+    requests, dropped, ok = group.requests, group.dropped, group.ok
+    sent = requests - dropped
+    latency = np.concatenate(group.latency) if group.latency else np.array([])
+    lag = np.concatenate(group.lag) if group.lag else np.array([])
+    return {
+        "requests": requests,
+        "sent": sent,
+        "ok": ok,
+        "errors": sent - ok,
+        "dropped": dropped,
+        "error_rate": (sent - ok) / sent if sent else None,
+        "drop_rate": dropped / requests if requests else None,
+        "seconds": seconds,
+        "offered_rps": requests / seconds if seconds else None,
+        "throughput_rps": ok / seconds if seconds and sent >= MIN_RATE_REQUESTS else None,
+        "latency_ms": _percentiles(latency),
+        "send_lag_ms": _percentiles(lag, keys=("p50", "p99")),
+        **_throughput_note(sent, seconds),
+    }
+
+
+def file_windows(path: Path, width: float = 5.0) -> pd.DataFrame:
+    """``summary.windows`` of requests.parquet, read in batches: per window of intended send
+    time, offered and achieved rate (successes per window of completion), p50/p95/p99 of
+    successes, errors and dropped. DamagedFileError (exit 2) if unreadable."""
+    low, high = np.inf, -np.inf
+    for batch in iter_batches(path, ["t_intended"]):
+        if len(batch["t_intended"]):
+            bins = np.floor_divide(batch["t_intended"], width)
+            low, high = min(low, float(bins.min())), max(high, float(bins.max()))
+    if not np.isfinite(low):
+        return pd.DataFrame(
+            columns=["t", "offered_rps", "achieved_rps", "p50", "p95", "p99", "errors", "dropped"]
+        )
+    first, n = int(low), int(high) - int(low) + 1
+    offered, achieved = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    errors, dropped_n = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    latencies, bins_kept = [], []
+    columns = ["t_intended", "latency_ms", "ok"]
+    for batch in iter_batches(path, columns, equals={"error": DROPPED}):
+        t, latency, ok = batch["t_intended"], batch["latency_ms"], batch["ok"]
+        dropped = batch["error==dropped"]
+        index = np.floor_divide(t, width).astype(np.int64) - first
+        offered += np.bincount(index, minlength=n)
+        errors += np.bincount(index[~ok & ~dropped], minlength=n)
+        dropped_n += np.bincount(index[dropped], minlength=n)
+        done = (t + latency / 1000.0) // width
+        counted = ok & ~np.isnan(done)
+        done_index = done[counted].astype(np.int64) - first
+        done_index = done_index[(done_index >= 0) & (done_index < n)]
+        achieved += np.bincount(done_index, minlength=n)
+        good = ok & ~np.isnan(latency)
+        latencies.append(latency[good])
+        bins_kept.append(index[good].astype(np.int32))
+    values = np.concatenate(latencies)
+    groups = np.concatenate(bins_kept)
+    del latencies, bins_kept
+    p50, p95, p99 = window_quantiles(values, groups, n, (0.5, 0.95, 0.99))
+    index = np.arange(first, first + n)
+    return pd.DataFrame(
+        {
+            "t": index * width,
+            "offered_rps": offered / width,
+            "achieved_rps": achieved / width,
+            "p50": p50,
+            "p95": p95,
+            "p99": p99,
+            "errors": errors,
+            "dropped": dropped_n,
+        }
+    )
