@@ -36,3 +36,15 @@ def test_launched_kserve_serves_a_name_with_a_space(tmp_path):
     assert done.returncode == 0, done.output()
     rows = done.requests()
     assert len(rows) > 0 and bool(rows["ok"].all()), rows["error"].value_counts().to_dict()
+
+
+@pytest.mark.parametrize("target", ["triton", "torchserve"])
+def test_launch_refuses_a_name_the_server_cannot_take_in_one_line(tmp_path, target):
+    done = benchctl(
+        "run", "steady", "--target", target, "--launch", "--target-set", "model=my model",
+        "--rate", "10", "--duration", "2s", "--set", "warmup=0s", "--no-telemetry", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.output()
+    line = done.stderr.strip()
+    assert "\n" not in line and "target field 'model'" in line and "'my model'" in line, line
+    assert "Traceback" not in done.stdout

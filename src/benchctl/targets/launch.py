@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -45,6 +46,21 @@ _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 class LaunchError(BenchctlError):
     """A local server could not be set up or started; the message is one line."""
+
+
+class ModelNameError(LaunchError):
+    """The target's model name is one the launched server does not accept (bad input, 2)."""
+
+    exit_code = 2
+
+
+def check_model_name(server: str, name: str, pattern: re.Pattern[str]) -> None:
+    """ModelNameError (one line naming the field and what is allowed) unless ``name``
+    matches the server's rule for model names."""
+    if not pattern.match(name):
+        raise ModelNameError(
+            f"target field 'model': {server} model names must match {pattern.pattern}, got {name!r}"
+        )
 
 
 def cache_root(cache_dir: Path | None = None) -> Path:

@@ -35,6 +35,7 @@ from benchctl.targets.launch import (
     _port_open,
     _server_env,
     absolute_dir,
+    check_model_name,
     free_ports,
     reference_model,
     server_venv,
@@ -54,6 +55,7 @@ REFMODEL_FILE = SERVERS_DIR.parent / "refmodel.py"
 MODEL_VERSION = "1.0"
 _JAVA_MAIN = "org.pytorch.serve.ModelServer"
 _DEFAULT_MODEL = RefModelConfig()  # frozen
+_VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
 _MAX_SCRATCH_CHARS = 80  # + "/.ts.sock.<port>" must stay under the 107-byte AF_UNIX limit
 _WORKER_ERROR = re.compile(r"MODEL_LOG - (\w+(?:Error|Exception): .*)")
 _NO_BATCH_DELAY_MS = 1  # TorchServe reads maxBatchDelay 0 as "unset" and waits 100 ms
@@ -154,6 +156,7 @@ def launch_torchserve(
     the gRPC port accepts connections; raises LaunchError (one line, naming the log) if TorchServe
     exits first or the timeout passes. Nothing is left running when it raises.
     """
+    check_model_name("TorchServe", model_name, _VALID_NAME)  # torch-model-archiver's rule
     venv = server_venv("torchserve", TORCHSERVE_REQUIREMENTS, cache_dir=cache_dir, log=log)
     log_dir = absolute_dir(log_dir)  # absolute: the server runs in its own cwd
     home = log_dir / "torchserve"

@@ -31,6 +31,7 @@ from benchctl.targets.launch import (
     _port_open,
     _server_env,
     absolute_dir,
+    check_model_name,
     free_ports,
     reference_model,
     server_venv,
@@ -188,8 +189,7 @@ def _tensor(kind: str, name: str, dims: list[int]) -> str:
 def _check_arguments(
     model_name: str, instances: int, max_batch_size: int, batch_delay_ms: float
 ) -> None:
-    if not _VALID_NAME.match(model_name):
-        raise LaunchError(f"Triton model name must match {_VALID_NAME.pattern}, got {model_name!r}")
+    check_model_name("Triton", model_name, _VALID_NAME)
     if instances < 1 or max_batch_size < 0 or batch_delay_ms < 0:
         raise LaunchError(
             f"Triton needs instances >= 1, max_batch_size >= 0 and batch_delay_ms >= 0, got "
