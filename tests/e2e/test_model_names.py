@@ -38,13 +38,21 @@ def test_launched_kserve_serves_a_name_with_a_space(tmp_path):
     assert len(rows) > 0 and bool(rows["ok"].all()), rows["error"].value_counts().to_dict()
 
 
-@pytest.mark.parametrize("target", ["triton", "torchserve"])
-def test_launch_refuses_a_name_the_server_cannot_take_in_one_line(tmp_path, target):
+@pytest.mark.parametrize(
+    ("target", "name"),
+    [
+        ("triton", "my model"),
+        ("torchserve", "my model"),
+        ("kserve", "org/m"),
+        ("mlserver", "org/m"),
+    ],
+)
+def test_launch_refuses_a_name_the_server_cannot_take_in_one_line(tmp_path, target, name):
     done = benchctl(
-        "run", "steady", "--target", target, "--launch", "--target-set", "model=my model",
+        "run", "steady", "--target", target, "--launch", "--target-set", f"model={name}",
         "--rate", "10", "--duration", "2s", "--set", "warmup=0s", "--no-telemetry", cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 2, done.output()
     line = done.stderr.strip()
-    assert "\n" not in line and "target field 'model'" in line and "'my model'" in line, line
+    assert "\n" not in line and "target field 'model'" in line and repr(name) in line, line
     assert "Traceback" not in done.stdout

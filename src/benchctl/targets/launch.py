@@ -48,6 +48,10 @@ class LaunchError(BenchctlError):
     """A local server could not be set up or started; the message is one line."""
 
 
+# A REST path parameter (FastAPI: KServe, MLServer) cannot hold "/", even %-encoded.
+NO_SLASH = re.compile(r"^[^/]+$")
+
+
 class ModelNameError(LaunchError):
     """The target's model name is one the launched server does not accept (bad input, 2)."""
 
@@ -259,6 +263,7 @@ def launch_kserve(
     connections; raises LaunchError (one line, naming the log) if the server exits first or
     the timeout passes. Nothing is left running when it raises.
     """
+    check_model_name("KServe", model_name, NO_SLASH)
     if workers < 1:
         raise LaunchError(f"KServe workers must be >= 1, got {workers}")
     venv = server_venv("kserve", KSERVE_REQUIREMENTS, cache_dir=cache_dir, log=log)

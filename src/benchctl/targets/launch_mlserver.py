@@ -18,12 +18,14 @@ from urllib.parse import quote
 
 from benchctl.config import LaunchSpec
 from benchctl.targets.launch import (
+    NO_SLASH,
     SERVERS_DIR,
     LaunchedServer,
     LaunchError,
     _server_env,
     _wait_ready,
     absolute_dir,
+    check_model_name,
     free_ports,
     reference_model,
     server_venv,
@@ -55,6 +57,7 @@ def launch_mlserver(
     ``workers`` > 1 turns on MLServer's parallel inference pool with that many processes;
     1 runs inference in the server process. Nothing is left running when it raises.
     """
+    check_model_name("MLServer", model_name, NO_SLASH)
     if workers < 1:
         raise LaunchError(f"MLServer workers must be >= 1, got {workers}")
     venv = server_venv("mlserver", MLSERVER_REQUIREMENTS, cache_dir=cache_dir, log=log)
