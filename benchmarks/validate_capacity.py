@@ -1,11 +1,12 @@
 """Predicted vs measured capacity of two replicas, on a real launched KServe.
 
-1. Measure one replica (1 KServe worker) with a step run; `benchctl analyze` gives its
-   capacity under the SLO and its fitted saturation rate μ.
+1. Measure one replica (1 KServe worker) with a capacity search (`benchctl run capacity
+   --slo`): its capacity under the SLO, with its bound, and its saturation rate μ.
 2. Predict two replicas: linearly (2 × capacity) and with the M/M/c model analyze uses
    (2 servers of rate μ, plus the fitted base latency).
 3. Measure two replicas (2 KServe workers, the same model cost) the same way, and print
-   predicted vs measured.
+   predicted vs measured. (Before the search existed this used step runs; the README's
+   table of 2026-11-22 was measured that way.)
 
 On a 2-core machine the generator shares the cores with the server, so two workers cannot
 get two full cores: the measured ratio says how far this machine is from linear.
@@ -25,44 +26,21 @@ from scipy.optimize import brentq
 from benchctl.analysis.queueing import mmc_response_quantile
 
 
-def step_run(runs: Path, workers: int, rates: list[int], step_s: int, repeat: int) -> Path:
+def search(runs: Path, workers: int, repeat: int, slo: str) -> dict:
+    """A capacity search on a freshly launched KServe; its capacity.json."""
     before = set(runs.glob("*")) if runs.exists() else set()
     subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "benchctl",
-            "run",
-            "step",
-            "--target",
-            "kserve",
-            "--launch",
-            "--target-set",
-            f"launch.workers={workers}",
-            "--target-set",
-            f"launch.repeat={repeat}",
-            "--set",
-            f"rates={rates}",
-            "--set",
-            f"step_duration={step_s}s",
-            "--set",
-            "warmup=3s",
-            "--runs-dir",
-            str(runs),
+            sys.executable, "-m", "benchctl", "run", "capacity",
+            "--target", "kserve", "--launch",
+            "--target-set", f"launch.workers={workers}",
+            "--target-set", f"launch.repeat={repeat}",
+            "--slo", slo, "--rate", "20", "--runs-dir", str(runs),
         ],
         check=True,
         stdout=subprocess.DEVNULL,
-    )
+    )  # fmt: skip
     (run_dir,) = set(runs.glob("*")) - before
-    return run_dir
-
-
-def analyze(run_dir: Path, slo: str) -> dict:
-    subprocess.run(
-        [sys.executable, "-m", "benchctl", "analyze", str(run_dir), "--slo", slo],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
     return json.loads((run_dir / "capacity.json").read_text())
 
 
@@ -79,37 +57,32 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slo", default="p99<=100ms")
     parser.add_argument("--repeat", type=int, default=40, help="reference model cost knob")
-    parser.add_argument("--step-seconds", type=int, default=15)
     args = parser.parse_args()
     quantile = float(args.slo[1:].split("<")[0]) / 100
     slo_ms = float(args.slo.split("=")[-1].removesuffix("ms"))
     with tempfile.TemporaryDirectory(prefix="benchctl-validate-") as tmp:
         runs = Path(tmp)
-        one = analyze(
-            step_run(runs, 1, [20, 60, 100, 140, 180, 220], args.step_seconds, args.repeat),
-            args.slo,
-        )
-        two = analyze(
-            step_run(runs, 2, [40, 120, 200, 280, 340, 400], args.step_seconds, args.repeat),
-            args.slo,
-        )
+        one = search(runs, 1, args.repeat, args.slo)
+        two = search(runs, 2, args.repeat, args.slo)
     single = one["single_replica"]
     fit = single.get("fit") or {}
+    mu = single.get("saturation_rps") or fit.get("x_max")
     linear = 2 * single["capacity_rps"]
     queueing = (
-        mmc_capacity(2, fit["x_max"], fit["base_ms"], quantile, slo_ms) if fit else float("nan")
+        mmc_capacity(2, mu, fit.get("base_ms", 0.0), quantile, slo_ms) if mu else float("nan")
     )
     measured = two["single_replica"]
     print(f"SLO {args.slo}, reference model repeat={args.repeat}, KServe on this machine")
     print(
-        f"1 replica measured: {single['capacity_rps']:.1f} rps (highest measured point "
-        f"meeting the SLO: {single['measured_capacity_rps']:.1f}; fit r² "
-        f"{fit.get('r2', float('nan')):.2f}, μ {fit.get('x_max', float('nan')):.1f} rps)"
+        f"1 replica measured by the search: {single['capacity_rps']:.1f} rps ({one['bound']}, "
+        f"band {one['capacity_band_rps'][0]:.1f}-{one['capacity_band_rps'][1]:.1f}; "
+        f"saturation μ {mu or float('nan'):.1f} rps from {single.get('saturation_source')})"
     )
     print(f"2 replicas predicted: linear {linear:.1f} rps, M/M/2 {queueing:.1f} rps")
     print(
-        f"2 replicas measured: {measured['capacity_rps']:.1f} rps (highest measured point "
-        f"meeting the SLO: {measured['measured_capacity_rps']:.1f})"
+        f"2 replicas measured by the search: {measured['capacity_rps']:.1f} rps "
+        f"({two['bound']}, band {two['capacity_band_rps'][0]:.1f}-"
+        f"{two['capacity_band_rps'][1]:.1f})"
     )
     print(
         f"measured / predicted: linear {measured['capacity_rps'] / linear:.2f}, "
