@@ -64,17 +64,18 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         raise InputError(f"{run.path}: no requests.parquet: the run recorded nothing to analyze")
     slo = options.slo
     source_dir, source_info, search = _capacity_source(run, info)
+    own_points, own_windows = measured_points(run.path, info, slo.quantile, options.window_s)
+    points, windows = own_points, own_windows
     if search is not None:
         points = search_points(search)
-        _, windows = measured_points(source_dir, source_info, slo.quantile, options.window_s)
-    else:
-        points, windows = measured_points(source_dir, source_info, slo.quantile, options.window_s)
+        if source_dir != run.path:  # the search's windows span its levels: the load range
+            _, windows = measured_points(source_dir, source_info, slo.quantile, options.window_s)
     if not len(points):
         raise InputError(
             f"{run.path}: no successful requests after the warm-up (or too few "
             f"per window for {slo.column}): nothing to fit"
         )
-    warnings = _warnings(info, windows)
+    warnings = _warnings(info, own_windows)  # about this run's own traffic
     demand = _service_demand(windows, source_info)
     single, fit = _single_replica(points, slo, warnings, search, demand)
     own_search = search is not None and source_dir == run.path
@@ -141,7 +142,8 @@ def capacity_fields(single: dict[str, Any], search_run: Path | None) -> dict[str
     ``demand_upper_rps``: cores / CPU-seconds per request, the rate at which the server's
     CPU would be fully busy (an upper bound), or null. ``extrapolated``: a fit's crossing
     beyond the measured range (a secondary figure) or null. ``capacity_search_run``: the
-    search run the figure came from, or null.
+    search run the figure came from, or null. ``latency_model``: the fitted SLO-percentile
+    curve and the saturation rate the replicas and simulations use, or null.
     """
     return {
         "capacity_rps": single["capacity_rps"],
@@ -151,6 +153,24 @@ def capacity_fields(single: dict[str, Any], search_run: Path | None) -> dict[str
         "demand_upper_rps": single.get("demand_upper_rps"),
         "extrapolated": single.get("extrapolation"),
         "capacity_search_run": str(search_run) if search_run else None,
+        "latency_model": _latency_model(single),
+    }
+
+
+def _latency_model(single: dict[str, Any]) -> dict[str, Any] | None:
+    """The one latency model every downstream number uses (replicas, simulations): the SLO
+    percentile vs throughput fit, with the saturation rate and where that came from."""
+    fit = single.get("fit")
+    if not fit:
+        return None
+    return {
+        "model": fit["model"],
+        "base_ms": fit["base_ms"],
+        "scale": fit["scale"],
+        "x_max": fit["x_max"],
+        "r2": fit["r2"],
+        "saturation_rps": single.get("saturation_rps"),
+        "saturation_source": single.get("saturation_source"),
     }
 
 
