@@ -12,6 +12,7 @@ file (one line, exit 2), like ``benchctl.store.read_parquet``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ import numpy as np
 from benchctl.store import DamagedFileError
 
 BATCH_ROWS = 1 << 20
+# What summary.json and the report's windows read (``benchctl.analysis.summary_file``).
+SUMMARY_COLUMNS = ("t_intended", "latency_ms", "send_lag_ms", "ok", "error", "phase")
 
 
 def open_requests(path: Path, columns: Iterable[str]) -> Any:
@@ -129,3 +132,34 @@ def as_numpy(array: Any) -> np.ndarray:
     if pa.types.is_floating(kind):
         return array.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     return array.to_numpy(zero_copy_only=False)
+
+
+@dataclass(frozen=True)
+class RequestsFile:
+    """A readable requests.parquet without its rows: path, row count and the last intended
+    send time (s; 0.0 when empty), for readers that aggregate it in batches."""
+
+    path: Path
+    rows: int
+    t_max: float
+
+    @property
+    def empty(self) -> bool:
+        return self.rows == 0
+
+
+def requests_file(path: Path, columns: Iterable[str] = ("t_intended",)) -> RequestsFile:
+    """Open requests.parquet: its row count (metadata) and max ``t_intended`` (one pass over
+    that column). DamagedFileError (exit 2) if unreadable or lacking one of ``columns``."""
+    import pyarrow as pa
+
+    parquet = open_requests(path, ["t_intended", *columns])
+    t_max = -np.inf
+    try:
+        rows = parquet.metadata.num_rows
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=["t_intended"]):
+            if batch.num_rows:
+                t_max = max(t_max, float(np.nanmax(as_numpy(batch.column(0)))))
+    except (OSError, pa.ArrowException) as exc:
+        raise damaged(Path(path), exc) from None
+    return RequestsFile(Path(path), rows, t_max if np.isfinite(t_max) else 0.0)

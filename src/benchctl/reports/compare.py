@@ -22,7 +22,7 @@ from rich.table import Table
 from benchctl.analysis.gate import LoadedRun, load_run, run_differences, started
 from benchctl.analysis.sent_tensors import describe, same_tensors, sent_tensors
 from benchctl.analysis.slo import Slo, parse_slo
-from benchctl.analysis.summary import read_requests, summarize, windows
+from benchctl.analysis.summary_file import file_windows, summarize_file
 from benchctl.errors import InputError
 from benchctl.load.shapes import WARMUP
 from benchctl.reports import figures
@@ -232,7 +232,7 @@ def _summary(run: LoadedRun) -> dict[str, Any]:
     if run.frame.empty:
         return {}
     phases = [{"name": n, "start": s, "end": e} for n, s, e in run.phases]
-    return summarize(read_requests(run.path / REQUESTS), phases)  # run.frame lacks send lag
+    return summarize_file(run.path / REQUESTS, phases)  # in batches; run.frame lacks send lag
 
 
 def _column(index: int, run: LoadedRun, summary: dict[str, Any], slo: Slo | None) -> RunColumn:
@@ -437,7 +437,7 @@ def _latency_over_time(
     for frame, run in zip(frames, columns, strict=True):
         if frame.empty:
             continue
-        win = windows(frame, width)
+        win = file_windows(Path(run.path) / REQUESTS, width)  # = windows(frame), in batches
         mid = win["t"] + width / 2
         ax.plot(mid, win["p99"], color=run.color, lw=1.4, label=f"{run.label} p99")
         ax.plot(mid, win["p50"], color=run.color, lw=1.0, ls="--", label=f"{run.label} p50")
@@ -476,7 +476,7 @@ def _throughput_over_time(
     fig, ax = figures._figure()
     for frame, run in zip(frames, columns, strict=True):
         if not frame.empty:
-            win = windows(frame, width)
+            win = file_windows(Path(run.path) / REQUESTS, width)  # = windows(frame), in batches
             ax.plot(
                 win["t"] + width / 2, win["achieved_rps"], color=run.color, lw=1.3, label=run.label
             )

@@ -15,12 +15,12 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from benchctl.analysis.summary import read_requests, summarize, windows
+from benchctl.analysis.request_reader import SUMMARY_COLUMNS, RequestsFile, requests_file
+from benchctl.analysis.summary_file import file_windows, summarize_file
 from benchctl.errors import InputError
 from benchctl.load.shapes import WARMUP
 from benchctl.reports import figures
@@ -153,9 +153,9 @@ def _context(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
     frame = _load_requests(run_dir, absent)
     summary = _load_summary(run_dir, absent)
     if summary is None and frame is not None and not frame.empty:
-        end = None if run.get("status") == COMPLETED else float(frame["t_intended"].max())
+        end = None if run.get("status") == COMPLETED else frame.t_max
         phase_dicts = [{"name": n, "start": s, "end": e} for n, s, e in phases]
-        summary = summarize(frame, phase_dicts, end=end)
+        summary = summarize_file(frame.path, phase_dicts, end=end)  # in batches (issue 16)
         absent[:] = [note for note in absent if not note.startswith(SUMMARY)]
         absent.append(f"{SUMMARY} is absent: the numbers below were computed from {REQUESTS}.")
     overall = _dict(summary.get("overall")) if summary else {}
@@ -263,7 +263,7 @@ def _flags(
     return flags
 
 
-def _load_requests(run_dir: Path, absent: list[str]) -> pd.DataFrame | None:
+def _load_requests(run_dir: Path, absent: list[str]) -> RequestsFile | None:
     path = run_dir / REQUESTS
     if not path.is_file():
         note = f"{REQUESTS} is absent: no requests were recorded, so there are no figures."
@@ -272,7 +272,7 @@ def _load_requests(run_dir: Path, absent: list[str]) -> pd.DataFrame | None:
         absent.append(note)
         return None
     try:
-        frame = read_requests(path)
+        frame = requests_file(path, SUMMARY_COLUMNS)  # rows are read later, in batches
     except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         absent.append(f"{REQUESTS} could not be read ({first}), so there are no figures.")
@@ -299,7 +299,7 @@ def _load_summary(run_dir: Path, absent: list[str]) -> dict[str, Any] | None:
 
 
 def _figures(
-    frame: pd.DataFrame | None,
+    frame: RequestsFile | None,
     plan: dict[str, Any],
     phases: list[figures.Phase],
     curve: list[figures.Point],
@@ -310,7 +310,7 @@ def _figures(
     if not (has_requests or curve):
         return []
     width = figures.window_width(duration)
-    win = windows(frame, width) if has_requests else None
+    win = file_windows(frame.path, width) if has_requests else None
     rate = figures.rate_figure(
         win, width, curve=curve, phases=phases, duration=duration, open_loop=open_loop
     )
@@ -429,10 +429,10 @@ def _curve(value: Any) -> list[figures.Point]:
 
 
 def _duration(
-    plan: dict[str, Any], frame: pd.DataFrame | None, curve: list[figures.Point]
+    plan: dict[str, Any], frame: RequestsFile | None, curve: list[figures.Point]
 ) -> float:
     if _number(plan.get("duration")) and plan["duration"] > 0:
         return float(plan["duration"])
     if frame is not None and not frame.empty:
-        return float(frame["t_intended"].max())
+        return frame.t_max
     return curve[-1][0] if curve else 0.0
