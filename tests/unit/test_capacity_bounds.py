@@ -1,5 +1,6 @@
 """Honest capacity bounds: measured crossing, lower bound ("at least"), finite bands."""
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -72,3 +73,30 @@ def test_no_price_never_shows_a_zero_cost(tmp_path: Path):
     assert doc["cost"] is None
     assert "0.00" not in cost_sentence(doc) and "no price given" in cost_sentence(doc)
     assert doc["bound"] == "measured"
+
+
+def test_chart_axis_follows_the_measured_range_and_labels_an_open_band():
+    """A far upper bound (4e11 rps, as a runaway fit once gave) must not squeeze the
+    measured points to x = 0: the axis ends 12% past the data (200 rps -> 224)."""
+    from benchctl.reports import capacity_figures as cf
+
+    curve = cf.LatencyCurve(
+        throughput=[50.0, 100.0, 200.0],
+        latency_ms=[5.0, 6.0, 8.0],
+        percentile="p99",
+        slo_ms=100.0,
+        capacity_rps=200.0,
+        band=(200.0, 4e11),
+        knee_rps=None,
+        measured_max_rps=200.0,
+        extrapolated=False,
+        fit=None,
+        bound="lower",
+        upper_source="service_demand",
+    )
+    assert cf._curve_right(curve) == pytest.approx(224.0)
+    assert "off the chart" in cf._band_label(curve, 200.0, 4e11, 224.0)
+    open_band = cf._band_label(dataclasses.replace(curve, upper_source="none"), 200.0, 200.0, 224.0)
+    assert "unbounded above" in open_band
+    svg = cf.latency_curve_figure(dataclasses.replace(curve, upper_source="none"))
+    assert "unbounded above" in svg and "capacity at least 200.0" in svg
