@@ -192,3 +192,19 @@ def test_report_windows_read_in_batches_equal_the_in_memory_windows(tmp_path: Pa
     assert list(found.columns) == list(expected.columns)
     for column in expected.columns:
         np.testing.assert_allclose(found[column], expected[column], rtol=1e-12, equal_nan=True)
+
+
+def test_level_points_read_in_batches_equal_the_in_memory_ones(tmp_path: Path):
+    """analyze's per-level points (successes per second, nearest-rank p99) from the file in
+    batches are those of the frame: same levels, same numbers."""
+    from benchctl.analysis.points import file_level_points, level_points
+    from tests.unit.test_analyze import mm1_step_run
+
+    run = mm1_step_run(tmp_path)
+    phases = json.loads((run / "run.json").read_text())["plan"]["phases"]
+    path = run / "requests.parquet"
+    expected = level_points(read_requests(path), phases, 0.99)
+    found = file_level_points(path, phases, 0.99)
+    assert found.labels == expected.labels and len(found) == 5
+    np.testing.assert_array_equal(found.throughput, expected.throughput)
+    np.testing.assert_array_equal(found.latency_ms, expected.latency_ms)

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from benchctl.analysis.percentiles import percentile
-from benchctl.analysis.summary import phase_seconds, read_requests
+from benchctl.analysis.summary import phase_seconds
+from benchctl.analysis.summary_file import phase_latencies
 from benchctl.analysis.windows import run_windows
 from benchctl.load.shapes import WARMUP
 
@@ -53,6 +54,24 @@ def level_points(frame: pd.DataFrame, phases: list[dict[str, Any]], quantile: fl
     )
 
 
+def file_level_points(path: Path, phases: list[dict[str, Any]], quantile: float) -> Points:
+    """``level_points`` of requests.parquet read in batches: the same points, holding only
+    the successes' latencies per phase (8 bytes each), not the run's frame (issue 16)."""
+    seconds = phase_seconds(phases)
+    rows = [
+        (name, len(ok) / seconds[name], percentile(ok, quantile * 100))
+        for name, ok in phase_latencies(path).items()
+        if len(ok) >= min_samples(quantile) and seconds.get(name)
+    ]
+    rows.sort(key=lambda row: row[1])
+    names = [r[0] for r in rows]
+    found = [re.fullmatch(r"c=(\d+)", name) for name in names]
+    concurrency = np.array([int(m.group(1)) for m in found]) if found and all(found) else None
+    return Points(
+        "levels", np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), concurrency, names
+    )
+
+
 def window_points(run_dir: Path, quantile: float, width: float) -> tuple[Points, pd.DataFrame]:
     table = run_windows(run_dir, width, (0.5, quantile))
     column = f"p{quantile * 100:g}"
@@ -73,9 +92,8 @@ def measured_points(
     run_dir: Path, info: dict[str, Any], quantile: float, width: float
 ) -> tuple[Points, pd.DataFrame]:
     """Level points when the run has at least three load levels, else window points."""
-    frame = read_requests(run_dir / "requests.parquet")
     phases = info.get("plan", {}).get("phases", [])
-    levels = level_points(frame, phases, quantile)
+    levels = file_level_points(run_dir / "requests.parquet", phases, quantile)
     points, table = window_points(run_dir, quantile, width)
     if len(levels) >= MIN_LEVELS and len(np.unique(np.round(levels.throughput))) >= MIN_LEVELS:
         return levels, table

@@ -224,3 +224,19 @@ def file_windows(path: Path, width: float = 5.0) -> pd.DataFrame:
             "dropped": dropped_n,
         }
     )
+
+
+def phase_latencies(path: Path) -> dict[str, np.ndarray]:
+    """The successful requests' latencies (ms) per phase of requests.parquet, warm-up left
+    out, read in batches (8 bytes per success; no frame). DamagedFileError if unreadable."""
+    parts: dict[str, list[np.ndarray]] = {}
+    for batch in _phase_batches(path, ["latency_ms", "ok"]):
+        codes, names = batch["phase"]
+        latency, ok = batch["latency_ms"], batch["ok"]
+        for code, name in enumerate(names):
+            if name in (WARMUP, _NULL):
+                continue
+            rows = (codes == code) & ok
+            if rows.any():
+                parts.setdefault(str(name), []).append(latency[rows])
+    return {name: np.concatenate(found) for name, found in parts.items()}
