@@ -208,3 +208,19 @@ def test_level_points_read_in_batches_equal_the_in_memory_ones(tmp_path: Path):
     assert found.labels == expected.labels and len(found) == 5
     np.testing.assert_array_equal(found.throughput, expected.throughput)
     np.testing.assert_array_equal(found.latency_ms, expected.latency_ms)
+
+
+def test_window_quantiles_equal_grouped_nearest_rank():
+    """Per-bin nearest rank from one stable grouping equals percentiles.grouped_quantile
+    (a (bin, value) sort), bins in any order, some empty."""
+    from benchctl.analysis.percentiles import grouped_quantile
+    from benchctl.analysis.windows import window_quantiles
+
+    rng = np.random.default_rng(3)
+    values = rng.lognormal(2.0, 1.0, 50_000)
+    bins = rng.integers(0, 40, len(values)) * 2  # odd bins stay empty
+    found = window_quantiles(values, bins, 81, (0.5, 0.99, 0.999))
+    for q, column in zip((0.5, 0.99, 0.999), found, strict=True):
+        expected = grouped_quantile(values, bins, q).reindex(range(81)).to_numpy()
+        np.testing.assert_array_equal(column, expected)
+    assert np.isnan(found[0][1::2]).all()
