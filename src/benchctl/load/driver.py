@@ -5,19 +5,42 @@ starts each request at its intended time; latency counts from that time, so a st
 server cannot hide its stall (no coordinated omission). At most ``max_in_flight`` requests
 are in flight; an arrival that cannot start within ``drop_after`` of its intended time is
 recorded as dropped. Closed loop (sweep): N loopers, each sending back to back.
+
+The driver sleeps until each intended time on a :mod:`benchctl.load.wake` waker (a Linux
+timerfd: tens of microseconds late, where gevent's millisecond timer is ~0.6 ms late); the
+one used is ``Driver.wake``. One driver per load process paces any rate: each wait is for
+an absolute time, so a late wake-up never accumulates into a lower rate, and a due time
+already past is sent at once.
 """
 
 from __future__ import annotations
 
-from time import perf_counter, time
+from time import perf_counter, process_time, time
+from typing import Any
 
 import gevent
+from gevent import Greenlet, getcurrent
 from gevent.event import Event
 from gevent.pool import Pool
 
 from benchctl.load.clients import Transport
 from benchctl.load.records import CANCELLED, RecordBuffer
 from benchctl.load.shapes import Plan, iter_arrivals
+from benchctl.load.wake import Waker, make_waker
+
+# The waker is asked for a time this much before each send (or a quarter of the gap since
+# the previous arrival, if less) and the driver spins the rest: the greenlet is made, and the
+# loop's wake-up latency (~30-80 µs at the median here) hidden, before the due time. Cost: at
+# most this much CPU per arrival (measured: +1-2% of a core at 1,000 req/s; at most
+# SPIN_SHARE of the time at any rate); gain: p50 send lag ~0.1 ms -> ~0.02 ms.
+SPIN_LEAD_S = 100e-6
+SPIN_SHARE = 0.25
+
+
+def _resume(driver: Any) -> None:
+    """Loop callback: switch back into the driver's greenlet unless it was killed meanwhile."""
+    if not driver.dead:
+        driver.switch()
 
 
 class Driver:
@@ -33,6 +56,7 @@ class Driver:
         drain_timeout: float = 30.0,
         stop_grace: float = 2.0,
         bytes_sent: int = 0,
+        waker: Waker | None = None,
     ) -> None:
         self.plan = plan
         self.transport = transport
@@ -49,6 +73,27 @@ class Driver:
         self._mono0 = perf_counter()
         self._wanted = 0
         self.started = 0  # requests whose send began (this process's own "sent" counter)
+        self.waker = waker if waker is not None else make_waker()
+        self._hub = gevent.get_hub()
+        self._driving: tuple[float, float] | None = None  # (wall s, process CPU s) driving
+
+    @property
+    def wake(self) -> str:
+        """The wake-up mechanism pacing the arrivals: ``"timerfd"`` or ``"sleep"``."""
+        return self.waker.name
+
+    def pacing(self) -> dict[str, Any]:
+        """How this process paced its arrivals: ``wake`` (mechanism), ``seconds`` from the
+        first intended time to the last send started, ``cpu_seconds`` this whole process used
+        in that time (every thread: sending, reading, recording) and ``cpu_percent`` of one
+        core (None before the plan has run)."""
+        wall, cpu = self._driving or (0.0, 0.0)
+        return {
+            "wake": self.wake,
+            "seconds": round(wall, 3),
+            "cpu_seconds": round(cpu, 3),
+            "cpu_percent": round(100.0 * cpu / wall, 1) if wall > 0 else None,
+        }
 
     @property
     def in_flight(self) -> int:
@@ -59,6 +104,7 @@ class Driver:
         if not self._stopping.is_set():
             self._stopped_at = perf_counter()
             self._stopping.set()
+            self.waker.interrupt()
 
     def run(self, t0: float) -> None:
         """Drive the whole plan; ``t0`` is the run's start on the wall clock (epoch s)."""
@@ -66,13 +112,16 @@ class Driver:
         try:
             if self._stopping.wait(max(0.0, self._mono0 - perf_counter())):
                 return
+            wall, cpu = perf_counter(), process_time()
             if self.plan.open_loop:
                 self._open_loop()
             else:
                 self._closed_loop()
+            self._driving = (perf_counter() - wall, process_time() - cpu)
             self._drain()
         finally:
             self.pool.kill(block=True, timeout=5)  # stragglers are recorded as cancelled
+            self.waker.close()
             self.finished.set()
 
     def _drain(self) -> None:
@@ -86,11 +135,15 @@ class Driver:
 
     def _open_loop(self) -> None:
         mono0, pool, buffer, stopping = self._mono0, self.pool, self.buffer, self._stopping
+        wait_until, previous = self.waker.wait_until, mono0
         for chunk in iter_arrivals(self.plan, share=self.share):
             for offset in chunk.tolist():
                 due = mono0 + offset
-                delay = due - perf_counter()
-                if (delay > 0 and stopping.wait(delay)) or stopping.is_set():
+                # Wake a little early (returns at once when that is past or the run is
+                # stopping); _start_now spins the rest, so the send starts at ``due``.
+                wait_until(due - min(SPIN_LEAD_S, SPIN_SHARE * (due - previous)))
+                previous = due
+                if stopping.is_set():
                     return
                 if pool.full():
                     budget = due + self.drop_after - perf_counter()
@@ -100,7 +153,21 @@ class Driver:
                 elif perf_counter() - due > self.drop_after:
                     buffer.add_dropped(offset)
                     continue
-                pool.spawn(self._send, offset)
+                self._start_now(offset, due)
+
+    def _start_now(self, offset: float, due: float) -> None:
+        """Start one send at ``due`` (the pool has room): make its greenlet, spin until
+        ``due`` if the wake-up came early (never longer than the lead asked of the waker),
+        then switch straight into the greenlet, which runs up to its first wait (the request
+        written), and have the loop resume this driver at its next callback. ``pool.spawn``
+        would start it only after every other event the loop has pending (responses being
+        read): ~50 µs more lag at the median at 1,000 req/s."""
+        greenlet = Greenlet(self._send, offset)
+        self.pool.add(greenlet)
+        self._hub.loop.run_callback(_resume, getcurrent())
+        while perf_counter() < due:
+            pass
+        greenlet.switch()
 
     def _closed_loop(self) -> None:
         index, count = self.share

@@ -171,6 +171,7 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
     spent: dict[str, float] = {}
     tally: dict[int, WorkerTally] = {}
     clocks: dict[int, ClockEstimate] = {}
+    pacing: dict[str, dict] = {}  # each load process's wake-up mechanism and CPU (driver.py)
     reason = ""
     write_error = ""
 
@@ -220,6 +221,7 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
         def on_done(environment: Any = None, msg: Any = None, **_: Any) -> None:
             done.add(msg.data["worker"])
             spent[f"worker-{msg.data['worker']}"] = msg.data.get("cpu_seconds", 0.0)
+            pacing[f"worker-{msg.data['worker']}"] = msg.data.get("pacing") or {}
 
         def on_clock(environment: Any = None, msg: Any = None, **_: Any) -> None:
             data = msg.data
@@ -360,6 +362,7 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
         CONTEXT.driver.stop()
         CONTEXT.driver.finished.wait(STOP_GRACE_S)
         collector.accept(CONTEXT.buffer.drain())
+        pacing["engine"] = CONTEXT.driver.pacing()
     runner.quit()
     batch = collector.take_batch(force=True)
     if batch:
@@ -388,6 +391,7 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
         per_worker=per_worker,
         clock={f"worker-{i}": c.to_json(f"worker-{i}") for i, c in sorted(clocks.items())},
         cpu_seconds={"engine": cpu_seconds(me), **spent},
+        pacing=pacing,
     )
     return 0 if status == "completed" else 3
 
@@ -496,7 +500,8 @@ def run_worker(args: argparse.Namespace) -> int:
         while not CONTEXT.driver.finished.wait(REPORT_EVERY_S):
             send_records()
         send_records()
-        runner.send_message(DONE_MSG, {"worker": CONTEXT.worker, "cpu_seconds": cpu_seconds(me)})
+        done = {"worker": CONTEXT.worker, "cpu_seconds": cpu_seconds(me)}
+        runner.send_message(DONE_MSG, {**done, "pacing": CONTEXT.driver.pacing()})
 
     runner.register_message(PLAN_MSG, on_plan)
     runner.register_message(STOP_MSG, on_stop)
