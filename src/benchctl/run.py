@@ -28,6 +28,7 @@ from typing import Any
 from rich.console import Console
 
 from benchctl import facts, lifetime
+from benchctl.analysis.accuracy import accuracy_line, accuracy_of_run, generator_section
 from benchctl.analysis.summary import read_requests, summarize
 from benchctl.config import TargetSpec, load_scenario, load_target
 from benchctl.display import LiveDisplay, summary_table
@@ -659,6 +660,10 @@ def _finalize(
     end = None if outcome.status == COMPLETED else outcome.last.get("elapsed", 0.0)
     phases = [{"name": p.name, "start": p.start, "end": p.end} for p in plan.phases]
     summary = summarize(read_requests(run_dir.path / REQUESTS), phases, end=end)
+    # the generator's own send lag and wake-up mechanism (analysis/accuracy.py, issue 17)
+    summary["generator_accuracy"] = accuracy_of_run(
+        run_dir.path / REQUESTS, outcome.done.get("pacing")
+    )
     run_dir.write_json(SUMMARY, {"schema_version": SCHEMA_VERSION, **summary})
     telemetry_info = None
     if telemetry is not None:
@@ -672,6 +677,7 @@ def _finalize(
     generator["cpu_seconds"] = spent
     total_cpu = sum(spent.values())
     generator["requests_per_cpu_second"] = rows / total_cpu if total_cpu else None
+    generator.update(generator_section(summary["generator_accuracy"]))
     counts, clock = _counts(outcome, rows)
     if counts.get("sent_not_recorded"):
         outcome.status = INTERRUPTED if outcome.status == COMPLETED else outcome.status
@@ -690,6 +696,9 @@ def _finalize(
     )
     if rows:
         console.print(summary_table(summary, title=f"{run_dir.name} ({outcome.status})"))
+        console.print(accuracy_line(summary["generator_accuracy"]), highlight=False)
+    if generator["send_lag_warning"]:
+        console.print(f"[yellow]warning: {generator['send_lag_warning']}[/]")
     for warning in clock.get("warnings", []):
         console.print(f"[yellow]warning: {warning}[/]")
     if generator["saturated"]:

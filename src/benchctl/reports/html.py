@@ -176,7 +176,23 @@ def _context(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
         "facts": _facts(run, scenario, target, plan, phases),
         "flags": _flags(run, overall, capacity),
         "cap": capacity,
+        "send_lag": _send_lag(summary, run),
     }
+
+
+def _send_lag(summary: dict[str, Any] | None, run: dict[str, Any]) -> dict[str, str] | None:
+    """The generator's send lag for the tile beside the latencies (issue 17): p50/p99/max in
+    ms (3 decimals: it is often tens of microseconds), the wake mechanism, the warning; from
+    summary.json's generator_accuracy, else run.json's generator section; None if neither."""
+    accuracy = _dict(_dict(summary).get("generator_accuracy"))
+    generator = _dict(run.get("generator"))
+    lag = _dict(accuracy.get("send_lag_ms") or generator.get("send_lag_ms"))
+    if not _number(lag.get("p50")):
+        return None
+    text = {k: f"{lag[k]:.3f}" if _number(lag.get(k)) else NONE for k in ("p50", "p99", "max")}
+    wake = accuracy.get("wake") or generator.get("wake") or "unknown"
+    warning = accuracy.get("warning") or generator.get("send_lag_warning") or ""
+    return {**text, "wake": str(wake), "warning": str(warning)}
 
 
 def _banners(run: dict[str, Any]) -> list[Banner]:
@@ -213,6 +229,10 @@ def _banners(run: dict[str, Any]) -> list[Banner]:
             text += f", above it for {seconds:g} s." if _number(seconds) else "."
         banners.append(Banner("generator-saturated", "bad", "Load generator saturated", text))
     banners += _telemetry_banners(run)
+    if _dict(run.get("generator")).get("send_lag_warning"):  # issue 17
+        text = str(run["generator"]["send_lag_warning"])
+        text = text[:1].upper() + text[1:] + "."
+        banners.append(Banner("send-lag", "warn", "Generator send lag", text))
     banners += _fault_banners(run)
     return banners
 

@@ -1,0 +1,156 @@
+"""The generator's own timing error, published with every run: send lag and how it was paced.
+
+*Send lag* is a request's actual send start minus its intended send time (ms, the
+``send_lag_ms`` column of requests.parquet). Open-loop latency counts from the intended
+time, so the lag is part of every latency reported: this module states how large it was
+(nearest-rank p50/p99 and the max, overall after warm-up, per load process and per phase)
+and which wake-up mechanism paced the arrivals (``benchctl.load.wake``), and warns when
+the lag is a noticeable share of the latency it is part of.
+
+Inputs: the requests frame (columns ``send_lag_ms``, ``latency_ms``, ``ok``, ``error``,
+``phase``, ``worker``) and the engine's ``pacing`` report (per load process: ``wake``,
+``seconds``, ``cpu_seconds``, ``cpu_percent``). Output: a JSON-ready dict (see
+:func:`generator_accuracy`). Dropped arrivals were never sent and have no lag; they are
+counted as drops elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchctl.analysis.percentiles import nearest_rank
+from benchctl.load.records import DROPPED
+from benchctl.load.shapes import WARMUP
+from benchctl.store import read_parquet
+
+COLUMNS = ["send_lag_ms", "latency_ms", "ok", "error", "phase", "worker"]
+# Warn when the lag's median (or p99) is more than this share of the latency's: the issue's
+# example, "p50 lag above 10% of p50 latency". Below it the lag is within the noise of a
+# latency measurement; above it the generator's own delay visibly inflates the numbers.
+LAG_SHARE_WARN = 0.10
+
+
+def lag_stats(lag_ms: np.ndarray) -> dict[str, float | int | None]:
+    """``{"requests", "p50", "p99", "max"}`` of send lags in ms (nearest rank); None if empty."""
+    values = np.asarray(lag_ms, dtype=float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return {"requests": 0, "p50": None, "p99": None, "max": None}
+    p50, p99 = nearest_rank(values, [50, 99])
+    return {
+        "requests": len(values),
+        "p50": float(p50),
+        "p99": float(p99),
+        "max": float(values.max()),
+    }
+
+
+def _process_name(worker: Any, pacing: dict[str, Any]) -> str:
+    """Row ``worker`` index -> the name the engine used (``engine`` alone, else worker-i)."""
+    name = f"worker-{int(worker)}"
+    return name if name in pacing or "engine" not in pacing else "engine"
+
+
+def generator_accuracy(frame: pd.DataFrame, pacing: dict[str, Any] | None) -> dict[str, Any]:
+    """The run's generator accuracy section (summary.json and run.json).
+
+    Returns ``{"wake", "send_lag_ms", "processes", "phases", "warning"}``: ``wake`` is the
+    mechanism (one name, or ``"mixed"`` with each in ``processes``), ``send_lag_ms`` the
+    overall p50/p99/max after warm-up, ``processes`` per load process (its lag after warm-up
+    by phase and overall, its wake mechanism, its CPU while driving), ``phases`` per phase
+    (warm-up included), ``warning`` a sentence or None.
+    """
+    pacing = {str(k): v for k, v in (pacing or {}).items() if isinstance(v, dict)}
+    sent = frame[frame["error"] != DROPPED]
+    measured = sent[sent["phase"] != WARMUP]
+    processes: dict[str, dict[str, Any]] = {}
+    for worker, rows in measured.groupby("worker", sort=True):
+        name = _process_name(worker, pacing)
+        by_phase = {
+            str(phase): lag_stats(group["send_lag_ms"].to_numpy())
+            for phase, group in rows.groupby("phase", observed=True, sort=False)
+        }
+        processes[name] = {
+            **lag_stats(rows["send_lag_ms"].to_numpy()),
+            "phases": by_phase,
+            **{k: v for k, v in pacing.get(name, {}).items() if k != "seconds"},
+        }
+    for name, info in pacing.items():  # a process that sent nothing still says how it paced
+        processes.setdefault(name, {**lag_stats(np.array([])), **info})
+    wakes = sorted({str(p["wake"]) for p in pacing.values() if p.get("wake")})
+    overall = lag_stats(measured["send_lag_ms"].to_numpy())
+    return {
+        "wake": wakes[0] if len(wakes) == 1 else ("mixed" if wakes else None),
+        "send_lag_ms": overall,
+        "processes": processes,
+        "phases": {
+            str(phase): lag_stats(group["send_lag_ms"].to_numpy())
+            for phase, group in sent.groupby("phase", observed=True, sort=False)
+        },
+        "warning": lag_warning(overall, measured),
+    }
+
+
+def lag_warning(lag: dict[str, Any], measured: pd.DataFrame) -> str | None:
+    """A sentence when the lag's p50 or p99 exceeds LAG_SHARE_WARN of the latency's (the
+    successful requests after warm-up), else None."""
+    latency = measured.loc[measured["ok"].astype(bool), "latency_ms"].to_numpy(dtype=float)
+    latency = latency[np.isfinite(latency)]
+    if lag.get("p50") is None or not len(latency):
+        return None
+    p50, p99 = (float(v) for v in nearest_rank(latency, [50, 99]))
+    found = [
+        f"{name} {lag[name]:.3g} ms is {lag[name] / value:.0%} of the {name} latency "
+        f"({value:.3g} ms)"
+        for name, value in (("p50", p50), ("p99", p99))
+        if value > 0 and lag[name] > LAG_SHARE_WARN * value
+    ]
+    if not found:
+        return None
+    return (
+        "send lag " + "; ".join(found) + ": latencies include that much of the generator's "
+        "own delay (busy CPU or a coarse timer; see generator CPU and wake)"
+    )
+
+
+def accuracy_line(accuracy: dict[str, Any]) -> str:
+    """One line for the terminal, next to the latency table."""
+    lag = accuracy.get("send_lag_ms") or {}
+    if lag.get("p50") is None:
+        return "send lag: no request sent after warm-up"
+    cpu = [
+        f"{name} {info['cpu_percent']:.0f}%"
+        for name, info in (accuracy.get("processes") or {}).items()
+        if info.get("cpu_percent") is not None
+    ]
+    text = (
+        f"send lag (actual send - intended time): p50 {lag['p50']:.3f} ms, "
+        f"p99 {lag['p99']:.3f} ms, max {lag['max']:.3f} ms; wake: {accuracy.get('wake')}"
+    )
+    return text + (f"; generator CPU while sending: {', '.join(cpu)} of a core" if cpu else "")
+
+
+def accuracy_of_run(requests_path: Path, pacing: dict[str, Any] | None) -> dict[str, Any]:
+    """:func:`generator_accuracy` of a run's requests.parquet (DamagedFileError if
+    unreadable; an empty section, wake only, if the file is absent)."""
+    if not requests_path.is_file():
+        empty = pd.DataFrame({name: [] for name in COLUMNS})
+        return generator_accuracy(empty, pacing)
+    return generator_accuracy(read_parquet(requests_path, COLUMNS), pacing)
+
+
+def generator_section(accuracy: dict[str, Any]) -> dict[str, Any]:
+    """The keys run.json's ``generator`` section gets: wake, send lag, the warning."""
+    return {
+        "wake": accuracy["wake"],
+        "send_lag_ms": accuracy["send_lag_ms"],
+        "send_lag_warning": accuracy["warning"],
+        "pacing": {
+            name: {k: v for k, v in info.items() if k != "phases"}
+            for name, info in accuracy["processes"].items()
+        },
+    }

@@ -1,0 +1,80 @@
+"""The generator accuracy section (analysis/accuracy.py): known answers by hand."""
+
+import numpy as np
+import pandas as pd
+
+from benchctl.analysis.accuracy import (
+    accuracy_line,
+    generator_accuracy,
+    generator_section,
+    lag_stats,
+)
+from benchctl.load.records import DROPPED
+
+
+def test_lag_stats_are_nearest_rank():
+    """Lags 1..100 ms: p50 is the 50th smallest (50), p99 the 99th (99), max 100; NaN (a
+    dropped arrival's lag) is not a lag."""
+    lags = np.append(np.arange(1.0, 101.0), np.nan)
+    assert lag_stats(lags) == {"requests": 100, "p50": 50.0, "p99": 99.0, "max": 100.0}
+    assert lag_stats(np.array([])) == {"requests": 0, "p50": None, "p99": None, "max": None}
+
+
+def frame(rows: list[tuple[float, float, bool, str, str, int]]) -> pd.DataFrame:
+    columns = ["send_lag_ms", "latency_ms", "ok", "error", "phase", "worker"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def test_per_process_and_phase_warm_up_and_drops_left_out():
+    """worker-0 sends lags 0.01, 0.02 ms (steady) and 5 ms in warm-up; worker-1 sends
+    0.03 ms (steady) and 0.04 ms (burst); one dropped arrival (NaN lag). After warm-up the
+    four lags are 0.01..0.04: p50 = 2nd smallest = 0.02, p99 = 4th = 0.04, max 0.04.
+    Latencies are 10 ms, so the lag is 0.2% of them: no warning."""
+    rows = [
+        (5.0, 15.0, True, "", "warmup", 0),
+        (0.01, 10.0, True, "", "steady", 0),
+        (0.02, 10.0, True, "", "steady", 0),
+        (0.03, 10.0, True, "", "steady", 1),
+        (0.04, 10.0, True, "", "burst", 1),
+        (np.nan, np.nan, False, DROPPED, "steady", 1),
+    ]
+    pacing = {
+        "worker-0": {"wake": "timerfd", "seconds": 6.0, "cpu_seconds": 0.6, "cpu_percent": 10.0},
+        "worker-1": {"wake": "timerfd", "seconds": 6.0, "cpu_seconds": 1.2, "cpu_percent": 20.0},
+    }
+    result = generator_accuracy(frame(rows), pacing)
+    assert result["wake"] == "timerfd"
+    assert result["send_lag_ms"] == {"requests": 4, "p50": 0.02, "p99": 0.04, "max": 0.04}
+    first, second = result["processes"]["worker-0"], result["processes"]["worker-1"]
+    assert (first["requests"], first["p50"], first["max"]) == (2, 0.01, 0.02)
+    assert first["cpu_percent"] == 10.0 and first["wake"] == "timerfd"
+    assert second["phases"] == {
+        "steady": {"requests": 1, "p50": 0.03, "p99": 0.03, "max": 0.03},
+        "burst": {"requests": 1, "p50": 0.04, "p99": 0.04, "max": 0.04},
+    }
+    assert result["phases"]["warmup"]["max"] == 5.0  # per phase, warm-up is shown too
+    assert result["warning"] is None
+    section = generator_section(result)
+    assert section["wake"] == "timerfd" and section["send_lag_warning"] is None
+    assert "phases" not in section["pacing"]["worker-0"]
+    line = accuracy_line(result)
+    assert "p50 0.020 ms" in line and "wake: timerfd" in line and "worker-1 20%" in line
+
+
+def test_warning_when_lag_is_a_tenth_of_latency():
+    """Lags 0.7 ms against latencies 2 ms (a coarse timer against a fast server): 35% of
+    the p50 latency, over the 10% threshold: warned, with both numbers. The local engine's
+    rows (worker 0) are named 'engine', as its pacing report is."""
+    rows = [(0.7, 2.0, True, "", "steady", 0)] * 10
+    result = generator_accuracy(frame(rows), {"engine": {"wake": "sleep", "cpu_percent": 5.0}})
+    assert result["wake"] == "sleep"
+    assert list(result["processes"]) == ["engine"]
+    assert result["warning"].startswith("send lag p50 0.7 ms is 35% of the p50 latency (2 ms)")
+
+
+def test_mixed_wake_and_a_process_that_sent_nothing():
+    rows = [(0.01, 1.0, True, "", "steady", 0)]
+    pacing = {"worker-0": {"wake": "timerfd"}, "worker-1": {"wake": "sleep"}}
+    result = generator_accuracy(frame(rows), pacing)
+    assert result["wake"] == "mixed"
+    assert result["processes"]["worker-1"]["requests"] == 0
