@@ -51,11 +51,23 @@ from benchmarks.synthetic_run import MU, known_capacity, write_step_run  # noqa:
 SLO = "p99<=20ms"
 QUANTILE, THRESHOLD_MS = 0.99, 20.0
 WIDTH_S = 5.0
+COMMANDS = ("analyze", "report", "gate", "compare", "history")
+
+
+SOURCE: Path | None = None  # --source: run another checkout's benchctl (before/after)
 
 
 def benchctl() -> list[str]:
+    if SOURCE is not None:
+        return [sys.executable, "-c", _FROM_SOURCE, str(SOURCE / "src")]
     installed = Path(sys.executable).with_name("benchctl")
     return [str(installed)] if installed.is_file() else [sys.executable, "-m", "benchctl"]
+
+
+_FROM_SOURCE = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); from benchctl.cli import main; "
+    "sys.exit(main(sys.argv[1:]))"
+)
 
 
 def _tree_rss(process: psutil.Process) -> int:
@@ -67,7 +79,16 @@ def _tree_rss(process: psutil.Process) -> int:
 
 
 def measure(argv: list[str], cwd: Path, max_rss: int) -> dict:
-    """Run ``argv``; wall seconds, peak RSS (bytes), exit code, killed flag, stderr tail."""
+    """Run ``argv``; wall seconds, peak RSS (MB), exit code, killed flag, stderr tail.
+
+    The peak is ``/usr/bin/time``'s %M (the command's own ru_maxrss): Linux carries the
+    high-water RSS of the forking process over exec, so the ru_maxrss of a child forked from
+    this (numpy-loaded) Python would start at this process's size; GNU time forks it from a
+    2 MB process. Without /usr/bin/time, os.wait4's figure is used (an overestimate)."""
+    timer = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").is_file() else None)
+    report = Path(tempfile.mkstemp(prefix="rss-", suffix=".txt")[1])
+    if timer:
+        argv = [timer, "-f", "%M", "-o", str(report), *argv]
     start = time.perf_counter()
     child = subprocess.Popen(
         argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -98,9 +119,14 @@ def measure(argv: list[str], cwd: Path, max_rss: int) -> dict:
     wall = time.perf_counter() - start
     done.set()
     reader.join(5)
+    peak_kib = usage.ru_maxrss  # Linux: KiB
+    lines = report.read_text().split() if report.is_file() else []
+    if timer and lines and lines[-1].isdigit():
+        peak_kib = int(lines[-1])
+    report.unlink(missing_ok=True)
     return {
         "seconds": round(wall, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: KiB
+        "peak_rss_mb": round(peak_kib / 1024, 1),
         "exit": child.returncode,
         "killed_over_mb": round(max_rss / 2**20) if killed.is_set() else None,
         "stderr": "".join(err_lines[-3:]).strip(),
@@ -131,7 +157,7 @@ def reference(run_dir: Path) -> dict | None:
     return {"seconds": round(time.perf_counter() - start, 2), "windows": len(rows)}
 
 
-def make_runs(folder: Path, rows: int, reuse: bool) -> tuple[Path, Path, dict]:
+def make_runs(folder: Path, rows: int, reuse: bool, max_rss: int) -> tuple[Path, Path, dict]:
     """Runs A and B (seeds 1, 2) with summary.json; seconds to write and to summarize.
     ``reuse``: keep a run already in ``folder`` (its summary is still recomputed)."""
     timing: dict = {}
@@ -144,31 +170,48 @@ def make_runs(folder: Path, rows: int, reuse: bool) -> tuple[Path, Path, dict]:
             write_step_run(run_dir, rows=rows, seed=seed)
             timing[f"generate_{name}_s"] = round(time.perf_counter() - start, 1)
         runs.append(run_dir)
-    for run_dir, name in zip(runs, "ab", strict=True):
-        argv = [sys.executable, "-c", _SUMMARIZE, str(run_dir)]
-        timing[f"summarize_{name}"] = result = measure(argv, folder, 2**62)
-        _line(rows, f"summary.json ({name}, the run's finalize)", result)
+    source = str(SOURCE / "src") if SOURCE else ""
+    for run_dir, name, how in (
+        (runs[0], "a", "file"),
+        (runs[0], "a", "frame"),
+        (runs[1], "b", "frame"),
+    ):
+        if how == "file" and SOURCE:
+            continue
+        argv = [sys.executable, "-c", _SUMMARIZE, str(run_dir), how, source]
+        timing[f"summarize_{name}_{how}"] = result = measure(argv, folder, max_rss)
+        label = "summarize_file" if how == "file" else "summarize (run finalize)"
+        _line(rows, f"{label} {name}", result)
     return runs[0], runs[1], timing
 
 
-# The run's own finalize (run._finalize): summary.json from requests.parquet.
+# The run's own finalize (run._finalize): summary.json from requests.parquet; with "file",
+# the batched equivalent (benchctl.analysis.summary_file.summarize_file).
 _SUMMARIZE = """
 import json, sys
 from pathlib import Path
-from benchctl.analysis.summary import read_requests, summarize
+if sys.argv[3]:
+    sys.path.insert(0, sys.argv[3])
 run = Path(sys.argv[1])
 info = json.loads((run / "run.json").read_text())
-summary = summarize(read_requests(run / "requests.parquet"), info["plan"]["phases"])
+if sys.argv[2] == "file":
+    from benchctl.analysis.summary_file import summarize_file
+    summary = summarize_file(run / "requests.parquet", info["plan"]["phases"])
+else:
+    from benchctl.analysis.summary import read_requests, summarize
+    summary = summarize(read_requests(run / "requests.parquet"), info["plan"]["phases"])
 (run / "summary.json").write_text(json.dumps({"schema_version": 1, **summary}))
 """
 
 
-def bench_size(rows: int, work: Path, max_rss: int, repo: Path, reuse: bool) -> dict:
+def bench_size(
+    rows: int, work: Path, max_rss: int, repo: Path, reuse: bool, chosen: list[str]
+) -> dict:
     folder = work / f"runs-{rows}"
     if not reuse:
         shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
-    a, b, timing = make_runs(folder, rows, reuse)
+    a, b, timing = make_runs(folder, rows, reuse, max_rss)
     exact = known_capacity(MU, QUANTILE, THRESHOLD_MS)
     out = work / f"out-{rows}"
     out.mkdir(exist_ok=True)
@@ -195,6 +238,8 @@ def bench_size(rows: int, work: Path, max_rss: int, repo: Path, reuse: bool) -> 
     results["rows"] = actual
     results["bytes_per_request"] = round(size / actual, 1)
     for name, args in commands.items():
+        if name not in chosen:
+            continue
         result = measure([*benchctl(), *args], out, max_rss)
         results[name] = result
         _line(rows, name, result)
@@ -207,7 +252,7 @@ def bench_size(rows: int, work: Path, max_rss: int, repo: Path, reuse: bool) -> 
         results["capacity_error"] = None
     ref = reference(a)
     results["reference_duckdb"] = ref
-    if ref and results["analyze"]["exit"] == 0:
+    if ref and results.get("analyze", {}).get("exit") == 0:
         results["analyze_over_reference"] = round(results["analyze"]["seconds"] / ref["seconds"], 1)
     return results
 
@@ -227,10 +272,18 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--work", type=Path, help="folder for runs and outputs (default: temp)")
     parser.add_argument("--keep", action="store_true", help="keep the generated runs")
+    parser.add_argument(
+        "--source", type=Path, help="a checkout whose src/benchctl to time (e.g. a git worktree)"
+    )
+    parser.add_argument(
+        "--commands", nargs="+", choices=COMMANDS, default=list(COMMANDS), help="default: all"
+    )
     parser.add_argument("--reuse", action="store_true", help="keep runs already in --work")
     parser.add_argument("--max-rss-gb", type=float, default=8.0)
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args()
+    global SOURCE
+    SOURCE = args.source.resolve() if args.source else None
     work = args.work or Path(tempfile.mkdtemp(prefix="benchctl-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     repo = HERE.parent
@@ -243,7 +296,9 @@ def main() -> None:
     results = []
     try:
         for rows in args.rows:
-            result = bench_size(rows, work, int(args.max_rss_gb * 2**30), repo, args.reuse)
+            result = bench_size(
+                rows, work, int(args.max_rss_gb * 2**30), repo, args.reuse, args.commands
+            )
             results.append(result)
             ref = result["reference_duckdb"]
             print(
