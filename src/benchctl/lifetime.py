@@ -34,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,21 +51,44 @@ except (OSError, AttributeError):  # not Linux
     _prctl = None
 
 
-def die_with_parent(signum: int = signal.SIGTERM) -> Any:
-    """A ``preexec_fn`` that makes the child receive ``signum`` when its parent dies.
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
-    Returns None where prctl is unavailable (not Linux); callers pass it on as is.
+
+def die_with_parent(signum: int = signal.SIGTERM) -> Any:
+    """A ``preexec_fn`` that makes the child receive ``signum`` when its parent dies (and
+    unblocks the stop signals, see ``spawning``).
+
+    Without prctl (not Linux) it only unblocks the signals.
     """
-    if _prctl is None:
-        return None
     parent = os.getpid()
 
     def preexec() -> None:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        if _prctl is None:
+            return
         _prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
         if os.getppid() != parent:  # the parent died before prctl took effect
             os.kill(os.getpid(), signum)
 
     return preexec
+
+
+def unblock_stop_signals() -> None:
+    """A ``preexec_fn`` for processes spawned inside ``spawning``: their signals as usual."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+@contextlib.contextmanager
+def spawning() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM/SIGHUP while a child is started and registered with the watchdog,
+    so a stop signal can never land between the two and leave an unregistered process; the
+    signal is delivered when the block ends. Children inherit the mask: spawn them with
+    ``die_with_parent`` or ``unblock_stop_signals`` as ``preexec_fn``."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def owner_record(pid: int | None = None) -> dict[str, Any]:

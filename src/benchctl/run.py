@@ -411,7 +411,7 @@ def _engine_command(*args: str) -> list[str]:
 def _spawn(command: list[str], log_path: Path, *, stdout: Any) -> subprocess.Popen:
     """An engine process in its own session (a terminal's Ctrl-C reaches only the CLI, which
     stops it in order), SIGTERM when the CLI dies, and registered with the run's watchdog."""
-    with log_path.open("ab") as log:
+    with log_path.open("ab") as log, lifetime.spawning():
         process = subprocess.Popen(
             command,
             stdout=stdout,
@@ -420,7 +420,7 @@ def _spawn(command: list[str], log_path: Path, *, stdout: Any) -> subprocess.Pop
             start_new_session=True,
             preexec_fn=die_with_parent(signal.SIGTERM),
         )
-    lifetime.register(process.pid, "engine")
+        lifetime.register(process.pid, "engine")
     return process
 
 

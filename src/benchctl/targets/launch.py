@@ -164,7 +164,7 @@ def spawn_logged(
     workers, Triton's stubs, KServe's uvicorn workers); during ``benchctl run`` that group is
     registered with the run's watchdog, which stops it if benchctl is killed
     (see benchctl.lifetime)."""
-    with log_path.open("ab") as out:
+    with log_path.open("ab") as out, lifetime.spawning():
         process = subprocess.Popen(
             cmd,
             stdout=out,
@@ -173,8 +173,9 @@ def spawn_logged(
             env=env,
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=lifetime.unblock_stop_signals,
         )
-    lifetime.register(process.pid, "server")
+        lifetime.register(process.pid, "server")
     return process
 
 
