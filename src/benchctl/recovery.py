@@ -41,6 +41,8 @@ class Recovery:
     def message(self, run_dir: Path) -> str:
         """One line for the user."""
         extra = f"; {'; '.join(self.problems)}" if self.problems else ""
+        if self.leftovers and self.problems:
+            return f"run {Path(run_dir).name}: {'; '.join(self.problems)}"
         if self.leftovers:
             return (
                 f"merged the requests.parts left in run {Path(run_dir).name} ({self.reason}): "
@@ -70,6 +72,9 @@ def recover(run_dir: Path | str, *, reason: str = KILLED, force: bool = False) -
     is named in ``Recovery.problems``.
     """
     path = Path(run_dir)
+    first = _read(path)
+    if first is None or (not force and first.get("status") == RUNNING and not orphaned(first)):
+        return None  # cheap answer for a live run: no lock file made in it
     with _locked(path / _LOCK) as got:
         if not got:
             return None
