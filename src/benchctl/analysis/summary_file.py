@@ -21,6 +21,7 @@ import pandas as pd
 
 from benchctl.analysis.request_reader import (
     BATCH_ROWS,
+    SUMMARY_COLUMNS,
     as_numpy,
     damaged,
     iter_batches,
@@ -110,7 +111,9 @@ def _phase_batches(path: Path, columns: list[str]) -> Iterator[dict[str, Any]]:
     ``_NULL``, a null error that of "nan" (as ``astype(str)`` names it)."""
     import pyarrow as pa
 
-    parquet = open_requests(path, [*columns, "phase", "error"])
+    # The columns summary.json needs are all checked (in one line naming those lacking, in
+    # read_requests' order), whichever of them this batch reads.
+    parquet = open_requests(path, dict.fromkeys([*SUMMARY_COLUMNS, *columns]))
     try:
         for batch in parquet.iter_batches(
             batch_size=BATCH_ROWS, columns=[*columns, "phase", "error"]
