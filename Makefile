@@ -44,6 +44,7 @@ lint: venv
 
 bench: venv
 	$(PY) benchmarks/generator_efficiency.py
+	$(PY) benchmarks/send_lag.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache runs reports
