@@ -23,6 +23,7 @@ from gevent import Greenlet, getcurrent
 from gevent.event import Event
 from gevent.pool import Pool
 
+from benchctl.load.choice import RequestChooser
 from benchctl.load.clients import Transport
 from benchctl.load.records import CANCELLED, RecordBuffer
 from benchctl.load.shapes import Plan, iter_arrivals
@@ -57,8 +58,10 @@ class Driver:
         stop_grace: float = 2.0,
         bytes_sent: int = 0,
         waker: Waker | None = None,
+        chooser: RequestChooser | None = None,
     ) -> None:
         self.plan = plan
+        self.chooser = chooser  # picks each request's model and input (load/choice.py)
         self.transport = transport
         self.buffer = buffer
         self.share = share
@@ -140,8 +143,12 @@ class Driver:
             for offset in chunk.tolist():
                 due = mono0 + offset
                 # Wake a little early (returns at once when that is past or the run is
-                # stopping); _start_now spins the rest, so the send starts at ``due``.
-                wait_until(due - min(SPIN_LEAD_S, SPIN_SHARE * (due - previous)))
+                # stopping); _start_now spins the rest, so the send starts at ``due``. A
+                # timer on a stale loop clock (gevent's) can fire early: wait again then.
+                wake_at = due - min(SPIN_LEAD_S, SPIN_SHARE * (due - previous))
+                wait_until(wake_at)
+                while perf_counter() < wake_at and not stopping.is_set():
+                    wait_until(wake_at)
                 previous = due
                 if stopping.is_set():
                     return
@@ -196,17 +203,25 @@ class Driver:
 
     def _send(self, offset: float) -> None:
         self.started += 1
+        choice = self.chooser.next() if self.chooser is not None else None
+        sent, model, input_id = (
+            (len(choice.body), choice.model, choice.input_id)
+            if choice is not None
+            else (self.bytes_sent, None, None)
+        )
         start = perf_counter()
         try:
-            status, error, received = self.transport.send()
+            status, error, received = self.transport.send(choice)
         except gevent.GreenletExit:
             now = perf_counter() - self._mono0
-            self.buffer.add(offset, start - self._mono0, now, 0, CANCELLED, self.bytes_sent, 0)
+            self.buffer.add(
+                offset, start - self._mono0, now, 0, CANCELLED, sent, 0, model, input_id
+            )
             raise
         except Exception:  # a transport bug must cost one request, not the run
             status, error, received = 0, "client_error", 0
         end = perf_counter()
         mono0 = self._mono0
         self.buffer.add(
-            offset, start - mono0, end - mono0, status, error, self.bytes_sent, received
+            offset, start - mono0, end - mono0, status, error, sent, received, model, input_id
         )
