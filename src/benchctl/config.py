@@ -271,11 +271,28 @@ class PayloadSpec(_Spec):
     dims: dict[str, list[int]] = Field(
         default_factory=dict, description="per input, sizes for its dynamic (-1) dims"
     )
+    pool: int = Field(
+        1,
+        ge=1,
+        le=100_000,
+        description="distinct inputs (seeds seed..seed+pool-1, or the file's first pool "
+        "batches of rows / lines); each request picks one (input_id in requests.parquet)",
+    )
+    popularity: Literal["uniform", "zipf"] = Field(
+        "uniform", description="how often each pooled input is picked"
+    )
+    zipf_s: float = Field(
+        1.0, gt=0, le=10, description="zipf exponent s: input k (from 0) ~ 1 / (k + 1)^s"
+    )
 
     @model_validator(mode="after")
     def _file_when_file(self) -> PayloadSpec:
         if self.source == "file" and self.file is None:
-            raise ValueError("source: file needs file: <path to .json or .npy>")
+            raise ValueError("source: file needs file: <path to .json, .jsonl or .npy>")
+        if self.pool > 1 and self.source == "metadata" and self.fill != "random":
+            raise ValueError(
+                f"pool: {self.pool} needs fill: random (every {self.fill} input is the same)"
+            )
         return self
 
 
@@ -316,6 +333,9 @@ class LaunchSpec(_Spec):
     )
     stall_every_s: float = Field(0.0, ge=0)
     stall_for_s: float = Field(0.0, ge=0)
+    cache_size: int = Field(
+        0, ge=0, le=1_000_000, description="answers cached by input bytes (LRU); 0 = no cache"
+    )
 
 
 class TlsSpec(_Spec):

@@ -54,7 +54,7 @@ from benchctl.store import (
 from benchctl.success import nothing_succeeded
 from benchctl.targets import secrets
 from benchctl.targets.adapter import adapter_for
-from benchctl.targets.payload import tensors_from_file, tensors_from_metadata
+from benchctl.targets.pool import build_requests
 from benchctl.telemetry.session import TelemetryOptions, TelemetrySession, start_telemetry
 
 CPU_SATURATED = 80.0  # percent of one core
@@ -367,18 +367,14 @@ def _launch(target: TargetSpec, run_dir: RunDir, console: Console) -> tuple[Any,
 
 
 def _engine_spec(scenario: Any, target: TargetSpec, plan: Plan) -> dict[str, Any]:
-    adapter = adapter_for(target.protocol)
-    if target.payload.source == "file":
-        payload = tensors_from_file(target.payload)
-    else:
-        inputs = adapter.model_inputs(target, f"target model {target.model!r}")
-        payload = tensors_from_metadata(inputs, target.payload)
-    request = adapter.build_request(target, payload)
+    # every body the run may send, encoded once (payload pool, model mix: targets/pool.py)
+    request, choices = build_requests(target)
     if target.tls is not None:
         request = dataclasses.replace(request, tls=target.tls.model_dump(mode="json"))
     spec = {
         "plan": plan_to_json(plan),
         "request": request.to_json(),
+        "choices": choices,
         "limits": {
             "max_in_flight": scenario.max_in_flight,
             "drop_after": getattr(scenario, "drop_after", 1.0),

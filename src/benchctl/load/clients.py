@@ -14,6 +14,7 @@ import gevent
 from geventhttpclient import HTTPClient
 from geventhttpclient.response import HTTPParseError
 
+from benchctl.load.choice import Choice
 from benchctl.targets.adapter import adapter_for
 from benchctl.targets.remote import grpc_metadata
 from benchctl.targets.secrets import resolve_headers
@@ -24,7 +25,7 @@ Outcome = tuple[int, str, int]  # status, error kind ("" when ok), bytes receive
 
 
 class Transport(Protocol):
-    def send(self) -> Outcome: ...
+    def send(self, choice: Choice | None = None) -> Outcome: ...
 
     def close(self) -> None: ...
 
@@ -57,14 +58,25 @@ class HttpTransport:
         self._held: dict[Any, Any] = {}
         self._get_socket = self._pool.get_socket
         self._pool.get_socket = self._tracked_get_socket
+        self._merged: dict[int, dict[str, str]] = {}
 
     def _tracked_get_socket(self) -> Any:
         sock = self._get_socket()
         self._held[gevent.getcurrent()] = sock
         return sock
 
-    def send(self) -> Outcome:
-        """One request under a whole-request deadline of ``timeout`` seconds.
+    def _headers_for(self, choice: Choice) -> dict[str, str]:
+        """The request's headers with the choice's body headers (merged once per model)."""
+        if not choice.headers:
+            return self._headers
+        merged = self._merged.get(id(choice.headers))
+        if merged is None:
+            merged = self._merged[id(choice.headers)] = {**self._headers, **choice.headers}
+        return merged
+
+    def send(self, choice: Choice | None = None) -> Outcome:
+        """One request (``choice``'s body and path, else the base request's) under a
+        whole-request deadline of ``timeout`` seconds.
 
         The deadline covers waiting for a pooled connection, connecting, sending, waiting
         for the headers and reading the whole body: a body that trickles in byte by byte
@@ -72,11 +84,18 @@ class HttpTransport:
         ``network_timeout`` alone bounds each socket read; locustio/locust#1307).
         """
         request = self._request
+        if choice is None:
+            path, body_out, headers, rows = (
+                request.path, request.body, self._headers, request.expect_rows
+            )  # fmt: skip
+        else:
+            path, body_out, rows = choice.path, choice.body, choice.expect_rows
+            headers = self._headers_for(choice)
         deadline = gevent.Timeout(self._timeout)
         response = None
         deadline.start()
         try:
-            response = self._client.request("POST", request.path, request.body, self._headers)
+            response = self._client.request("POST", path, body_out, headers)
             try:
                 body = response.read()
             finally:
@@ -97,7 +116,7 @@ class HttpTransport:
         status = response.status_code
         if status >= 300:
             return status, f"http_{status // 100}xx", len(body)
-        return status, self._check(body, request.expect_rows), len(body)
+        return status, self._check(body, rows), len(body)
 
     def _drop_held(self) -> None:
         """Close this greenlet's socket unless the response already released it."""
@@ -131,10 +150,12 @@ class GrpcTransport:
         headers = resolve_headers(request.headers)
         self._metadata = grpc_metadata(headers)
 
-    def send(self) -> Outcome:
+    def send(self, choice: Choice | None = None) -> Outcome:
         request = self._request
+        body_out = request.body if choice is None else choice.body
+        rows = request.expect_rows if choice is None else choice.expect_rows
         try:
-            body = self._call(request.body, timeout=self._timeout, metadata=self._metadata)
+            body = self._call(body_out, timeout=self._timeout, metadata=self._metadata)
         except self._grpc.RpcError as exc:
             code = exc.code()
             if code == self._grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -142,7 +163,7 @@ class GrpcTransport:
             if code == self._grpc.StatusCode.UNAVAILABLE:
                 return code.value[0], "connection", 0
             return code.value[0], f"grpc_{code.name}", 0
-        return 0, self._check(body, request.expect_rows), len(body)
+        return 0, self._check(body, rows), len(body)
 
     def close(self) -> None:
         self._channel.close()

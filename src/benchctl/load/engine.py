@@ -34,6 +34,7 @@ import gevent
 import psutil
 from gevent.event import Event
 
+from benchctl.load.choice import RequestChooser
 from benchctl.load.clients import make_transport
 from benchctl.targets.secrets import restore_request_headers
 from benchctl.load.clock import ClockEstimate
@@ -132,6 +133,7 @@ def build_driver(spec: dict[str, Any], plan: Plan, worker: int, workers: int) ->
         drop_after=limits["drop_after"],
         drain_timeout=limits["timeout"] + 1.0,
         bytes_sent=len(request.body),
+        chooser=RequestChooser(spec["choices"], worker) if spec.get("choices") else None,
     )
 
 

@@ -31,10 +31,16 @@ SCHEMA = pa.schema(
         pa.field("bytes_received", pa.int32()),
         pa.field("worker", pa.int16()),
         pa.field("phase", pa.dictionary(pa.int8(), pa.string())),
+        # the model and pooled input (index in payload.pool) the request carried; null when
+        # none was picked (dropped arrivals, runs made before these columns existed)
+        pa.field("model", pa.dictionary(pa.int16(), pa.string())),
+        pa.field("input_id", pa.int32()),
     ]
 )
 # Columns a driver fills; ``phase`` is derived from t_intended by whoever writes.
 DRIVER_COLUMNS = [f.name for f in SCHEMA if f.name != "phase"]
+# Columns a writer may leave out (older writers, synthetic runs): written as nulls.
+OPTIONAL_COLUMNS = ("model", "input_id")
 DROPPED = "dropped"
 CANCELLED = "cancelled"
 
@@ -60,6 +66,8 @@ class RecordBuffer:
         error: str,
         bytes_sent: int,
         bytes_received: int,
+        model: str | None = None,
+        input_id: int | None = None,
     ) -> None:
         """A request that was sent; times are seconds since run start."""
         c = self._columns
@@ -74,6 +82,8 @@ class RecordBuffer:
         c["bytes_sent"].append(bytes_sent)
         c["bytes_received"].append(bytes_received)
         c["worker"].append(self.worker)
+        c["model"].append(model)
+        c["input_id"].append(input_id)
         self.sent += 1
 
     def add_dropped(self, t_intended: float) -> None:
@@ -88,6 +98,8 @@ class RecordBuffer:
         c["bytes_sent"].append(0)
         c["bytes_received"].append(0)
         c["worker"].append(self.worker)
+        c["model"].append(None)
+        c["input_id"].append(None)
         self.dropped += 1
 
     def drain(self) -> dict[str, list]:
@@ -105,12 +117,24 @@ def to_table(columns: dict[str, list], phase_names: list[str], phase_index: np.n
             arrays.append(pa.DictionaryArray.from_arrays(indices, dictionary))
         elif field.name == "error":
             arrays.append(pa.array(columns["error"], pa.string()).dictionary_encode())
+        elif field.name in OPTIONAL_COLUMNS:
+            arrays.append(_optional(columns, field, len(phase_index)))
         else:
             values = np.asarray(columns[field.name], dtype=field.type.to_pandas_dtype())
             arrays.append(pa.array(values, field.type, from_pandas=True))
     return pa.Table.from_arrays(
         [a.cast(f.type) for a, f in zip(arrays, SCHEMA, strict=True)], schema=SCHEMA
     )
+
+
+def _optional(columns: dict[str, list], field: pa.Field, rows: int) -> pa.Array:
+    """``model`` / ``input_id`` from the drained columns (None = null), all null if absent."""
+    values = columns.get(field.name)
+    if values is None:
+        return pa.nulls(rows, field.type)
+    if field.name == "model":
+        return pa.array(values, pa.string()).dictionary_encode()
+    return pa.array(values, pa.int32())
 
 
 class PartWriter:

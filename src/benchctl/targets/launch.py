@@ -373,6 +373,7 @@ def reference_model(spec: LaunchSpec) -> RefModelConfig:
         stall_every_s=spec.stall_every_s,
         stall_for_s=spec.stall_for_s,
         cost_ms=spec.cost_ms,
+        cache_size=spec.cache_size,
     )
 
 

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import itertools
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,7 @@ class RefModelConfig:
     stall_every_s: float = 0.0  # >0: the server stalls once per cycle of this length
     stall_for_s: float = 0.0  # length of the stall at the start of every cycle
     cost_ms: float = 0.0  # >0: each predict call keeps the CPU busy this long (wall clock)
+    cache_size: int = 0  # >0: answers kept for this many distinct inputs (LRU on input bytes)
 
     def __post_init__(self) -> None:
         for name in ("input_dim", "output_dim", "hidden_width", "repeat"):
@@ -40,6 +42,8 @@ class RefModelConfig:
                 raise ValueError(f"RefModelConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.hidden_layers < 0:
             raise ValueError(f"RefModelConfig.hidden_layers must be >= 0, got {self.hidden_layers}")
+        if self.cache_size < 0:
+            raise ValueError(f"RefModelConfig.cache_size must be >= 0, got {self.cache_size}")
         if self.cost_ms < 0:
             raise ValueError(f"RefModelConfig.cost_ms must be >= 0, got {self.cost_ms}")
         if self.stall_every_s < 0 or self.stall_for_s < 0:
@@ -90,14 +94,36 @@ class RefModel:
             self.weights.append((rng.standard_normal((fan_in, fan_out)) * scale).astype(np.float32))
             self.biases.append((rng.standard_normal(fan_out) * 0.01).astype(np.float32))
         self.loaded_at = time.monotonic()  # stall cycles count from here
+        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self.cache_hits = 0
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Run the forward pass `repeat` times; return float32 probabilities per row."""
+        """Run the forward pass `repeat` times; return float32 probabilities per row.
+
+        With ``cache_size`` > 0 an input seen among the last ``cache_size`` distinct inputs
+        (same shape and bytes) is answered from the cache at once: no stall, no cost_ms, no
+        forward pass (a result cache in front of the model, as many deployments have).
+        """
         x = np.asarray(x, dtype=np.float32)
         if x.ndim != 2 or x.shape[1] != self.cfg.input_dim:
             raise ValueError(
                 f"expected input of shape [batch, {self.cfg.input_dim}], got {list(x.shape)}"
             )
+        if self.cfg.cache_size:
+            key = x.shape[0].to_bytes(4, "little") + x.tobytes()
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                self.cache_hits += 1
+                return hit.copy()
+            out = self._compute(x)
+            self._cache[key] = out.copy()
+            if len(self._cache) > self.cfg.cache_size:
+                self._cache.popitem(last=False)
+            return out
+        return self._compute(x)
+
+    def _compute(self, x: np.ndarray) -> np.ndarray:
         self._wait_out_stall()
         busy_until = time.perf_counter() + self.cfg.cost_ms / 1000.0
         out = x

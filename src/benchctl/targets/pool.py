@@ -1,0 +1,143 @@
+"""Every request body a run can send, encoded once before the run: the payload pool.
+
+A target's ``payload.pool: N`` gives N distinct inputs (generated from the model's v2
+metadata with seeds ``seed .. seed+N-1``, or the first N batches of a .npy file's rows, or
+the first N lines of a .jsonl file of request bodies), picked per request with a popularity
+law (``uniform``, or ``zipf``: input k, counted from 0, with weight 1 / (k + 1)^s). The
+engine gets the encoded bodies (``choices`` in engine-spec.json) and only picks among them
+(:mod:`benchctl.load.choice`); nothing is encoded per request.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchctl.config import PayloadSpec, TargetSpec
+from benchctl.errors import InputError
+from benchctl.targets.adapter import Adapter, Payload, adapter_for
+from benchctl.targets.payload import Tensor, tensors_from_file, tensors_from_metadata
+from benchctl.targets.wire import WireRequest
+
+# Headers a body may need of its own (the binary extension's header length): protocol
+# headers, never secret (targets/secrets.py keeps them in engine-spec.json too).
+BODY_HEADERS = ("Content-Type", "Inference-Header-Content-Length")
+
+
+def popularity(n: int, law: str, s: float = 1.0) -> np.ndarray:
+    """Probability of each of ``n`` inputs (sums to 1).
+
+    ``uniform``: 1/n each. ``zipf``: p_k = (k + 1)^-s / H(n, s) for k = 0..n-1, where
+    H(n, s) = sum_{j=1..n} j^-s (Zipf's law over a finite population; input 0 is the most
+    popular). Raises ValueError for another law.
+    """
+    if law == "uniform":
+        return np.full(n, 1.0 / n)
+    if law == "zipf":
+        weights = np.arange(1, n + 1, dtype=float) ** -float(s)
+        return weights / weights.sum()
+    raise ValueError(f"unknown popularity law {law!r}")
+
+
+def pool_payloads(target: TargetSpec, adapter: Adapter) -> list[Payload]:
+    """The ``payload.pool`` distinct payloads of ``target`` (one when pool is 1).
+
+    Raises InputError (one line naming the file or field) when the file holds fewer inputs
+    than the pool asks for, or cannot give distinct inputs (a single .json body).
+    """
+    spec = target.payload
+    if spec.source == "metadata":
+        inputs = adapter.model_inputs(target, f"target model {target.model!r}")
+        return [
+            tensors_from_metadata(inputs, spec.model_copy(update={"seed": (spec.seed + i) % 2**63}))
+            for i in range(spec.pool)
+        ]
+    path = spec.file
+    assert path is not None
+    if spec.pool == 1 and path.suffix != ".jsonl":
+        return [tensors_from_file(spec)]
+    if path.suffix == ".jsonl":
+        return _jsonl_bodies(path, spec.pool)
+    if path.suffix != ".npy":
+        raise InputError(
+            f"{path}: payload.pool: {spec.pool} needs a .npy file (rows) or a .jsonl file "
+            "(one request body a line); a .json file is one body"
+        )
+    tensors = tensors_from_file(spec.model_copy(update={"batch_size": 1}))
+    assert isinstance(tensors, list)
+    array, rows = tensors[0].data, spec.batch_size
+    have = array.shape[0] // rows
+    if have < spec.pool:
+        raise InputError(
+            f"{path}: payload.pool: {spec.pool} with batch_size {rows} needs "
+            f"{spec.pool * rows} rows, the file has {array.shape[0]}"
+        )
+    return [
+        [Tensor(tensors[0].name, tensors[0].datatype, array[i * rows : (i + 1) * rows])]
+        for i in range(spec.pool)
+    ]
+
+
+def _jsonl_bodies(path: Path, pool: int) -> list[Payload]:
+    """The first ``pool`` lines of a JSON-lines file, each a request body (a JSON object)."""
+    bodies: list[Payload] = []
+    try:
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    body = json.loads(line)
+                except ValueError as exc:
+                    raise InputError(f"{path}:{number}: not JSON: {exc}") from None
+                if not isinstance(body, dict):
+                    raise InputError(
+                        f"{path}:{number}: each line must be a JSON object (a request body)"
+                    )
+                bodies.append(body)
+                if len(bodies) == pool:
+                    return bodies
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read payload: {exc.strerror or exc}") from None
+    raise InputError(f"{path}: payload.pool: {pool} needs {pool} lines, the file has {len(bodies)}")
+
+
+def model_requests(target: TargetSpec, adapter: Adapter) -> list[WireRequest]:
+    """One encoded request per pooled input of ``target``'s model."""
+    return [adapter.build_request(target, p) for p in pool_payloads(target, adapter)]
+
+
+def choices_json(
+    models: list[tuple[str, float, PayloadSpec, list[WireRequest]]], seed: int
+) -> dict[str, Any]:
+    """The engine's ``choices``: per model its name, weight, popularity law and bodies
+    (base64), the path and rows its answers must carry, and its body headers."""
+    out = []
+    for name, weight, spec, requests in models:
+        first = requests[0]
+        out.append(
+            {
+                "name": name,
+                "weight": weight,
+                "law": spec.popularity,
+                "s": spec.zipf_s,
+                "path": first.path,
+                "expect_rows": first.expect_rows,
+                # one shape per model, so one binary header length for all its bodies
+                "headers": {k: v for k, v in first.headers.items() if k in BODY_HEADERS},
+                "bodies": [base64.b64encode(r.body).decode() for r in requests],
+            }
+        )
+    return {"seed": seed, "models": out}
+
+
+def build_requests(target: TargetSpec) -> tuple[WireRequest, dict[str, Any]]:
+    """The base request (address, headers, first body) and every body a request may carry."""
+    adapter = adapter_for(target.protocol)
+    requests = model_requests(target, adapter)
+    choices = choices_json([(target.model, 1.0, target.payload, requests)], target.payload.seed)
+    return requests[0], choices

@@ -1,0 +1,144 @@
+"""Payload pools: popularity laws, the per-request chooser, pooled inputs from files, the
+reference model's answer cache, and the model/input_id columns of requests.parquet."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchctl.config import PayloadSpec, TargetSpec
+from benchctl.errors import InputError
+from benchctl.load.choice import RequestChooser
+from benchctl.load.records import SCHEMA, RecordBuffer, to_table
+from benchctl.targets.adapter import adapter_for
+from benchctl.targets.pool import choices_json, pool_payloads, popularity
+from benchctl.targets.refmodel import RefModel, RefModelConfig
+from benchctl.targets.wire import WireRequest
+
+
+def test_zipf_known_answer() -> None:
+    """n = 3, s = 1: H = 1 + 1/2 + 1/3 = 11/6, so p = (6/11, 3/11, 2/11)."""
+    assert popularity(3, "zipf", 1.0) == pytest.approx([6 / 11, 3 / 11, 2 / 11])
+    assert popularity(4, "uniform") == pytest.approx([0.25] * 4)
+
+
+def _choices(weights: list[float], pools: list[int], law: str = "uniform") -> dict:
+    models = []
+    for m, (weight, n) in enumerate(zip(weights, pools, strict=True)):
+        requests = [
+            WireRequest("rest-v2", "http://x", f"/v2/models/m{m}/infer", f"{m}:{i}".encode())
+            for i in range(n)
+        ]
+        models.append((f"m{m}", weight, PayloadSpec(pool=n, popularity=law), requests))
+    return choices_json(models, seed=7)
+
+
+def test_chooser_follows_weights_and_law() -> None:
+    """Model weights 3:1 -> shares 0.75/0.25; zipf s=1 over 3 inputs of m0 -> input 0 gets
+    6/11 of m0's picks. 40,000 picks: the binomial standard error of a share is at most
+    sqrt(0.25/40000) = 0.0025, so 0.01 is four of them."""
+    chooser = RequestChooser(_choices([3.0, 1.0], [3, 2], law="zipf"))
+    picks = [chooser.next() for _ in range(40_000)]
+    m0 = [p for p in picks if p.model == "m0"]
+    assert len(m0) / len(picks) == pytest.approx(0.75, abs=0.01)
+    assert sum(p.input_id == 0 for p in m0) / len(m0) == pytest.approx(6 / 11, abs=0.01)
+    assert all(p.body == f"{p.model[1]}:{p.input_id}".encode() for p in picks)
+    assert {p.path for p in picks} == {"/v2/models/m0/infer", "/v2/models/m1/infer"}
+
+
+def test_chooser_is_seeded_per_worker() -> None:
+    spec = _choices([1.0], [50])
+    a, b, other = RequestChooser(spec, 0), RequestChooser(spec, 0), RequestChooser(spec, 1)
+    first = [a.next().input_id for _ in range(100)]
+    assert first == [b.next().input_id for _ in range(100)]
+    assert first != [other.next().input_id for _ in range(100)]
+
+
+def test_pool_from_metadata_is_distinct_and_starts_with_the_single_payload() -> None:
+    target = TargetSpec(payload=PayloadSpec(pool=5, seed=3))
+    adapter = adapter_for("rest-v2")
+    meta = [{"name": "input-0", "datatype": "FP32", "shape": [-1, 4]}]
+
+    class Meta:  # the adapter's metadata answer, without a server: only model_inputs differs
+        protocol, transport = adapter.protocol, adapter.transport
+        model_inputs = staticmethod(lambda *_: meta)
+        build_request = adapter.build_request
+
+    pool = pool_payloads(target, Meta())  # type: ignore[arg-type]
+    assert len({p[0].data.tobytes() for p in pool}) == 5
+    single = pool_payloads(TargetSpec(payload=PayloadSpec(seed=3)), Meta())  # type: ignore[arg-type]
+    assert np.array_equal(pool[0][0].data, single[0][0].data)
+
+
+def test_pool_from_npy_rows_and_too_few_rows(tmp_path: Path) -> None:
+    path = tmp_path / "x.npy"
+    np.save(path, np.arange(12, dtype=np.float32).reshape(6, 2))
+    spec = PayloadSpec(source="file", file=path, pool=3, batch_size=2)
+    pool = pool_payloads(TargetSpec(payload=spec), adapter_for("rest-v2"))
+    assert [p[0].data[:, 0].tolist() for p in pool] == [[0, 2], [4, 6], [8, 10]]
+    too_many = spec.model_copy(update={"pool": 4})
+    with pytest.raises(InputError, match="needs 8 rows, the file has 6"):
+        pool_payloads(TargetSpec(payload=too_many), adapter_for("rest-v2"))
+
+
+def test_pool_from_jsonl(tmp_path: Path) -> None:
+    path = tmp_path / "bodies.jsonl"
+    bodies = [{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [i]}]}
+              for i in range(3)]  # fmt: skip
+    path.write_text("\n".join(json.dumps(b) for b in bodies) + "\n")
+    spec = PayloadSpec(source="file", file=path, pool=2)
+    assert pool_payloads(TargetSpec(payload=spec), adapter_for("rest-v2")) == bodies[:2]
+    with pytest.raises(InputError, match="needs 4 lines, the file has 3"):
+        pool_payloads(
+            TargetSpec(payload=spec.model_copy(update={"pool": 4})), adapter_for("rest-v2")
+        )
+
+
+def test_pool_of_identical_inputs_is_refused() -> None:
+    with pytest.raises(ValueError, match="needs fill: random"):
+        PayloadSpec(pool=2, fill="zeros")
+
+
+def test_refmodel_cache_answers_repeats_without_the_cost() -> None:
+    """cost_ms 30: a miss takes >= 30 ms, a hit (same bytes) none of it; LRU of 1 evicts."""
+    import time
+
+    model = RefModel(RefModelConfig(input_dim=4, cost_ms=30.0, cache_size=1))
+    a, b = np.ones((1, 4), np.float32), np.zeros((1, 4), np.float32)
+    t = time.perf_counter()
+    first = model.predict(a)
+    miss = time.perf_counter() - t
+    t = time.perf_counter()
+    again = model.predict(a)
+    hit = time.perf_counter() - t
+    assert miss >= 0.030 and hit < 0.010 and np.array_equal(first, again)
+    model.predict(b)  # evicts a
+    model.predict(a)
+    assert model.cache_hits == 1
+
+
+def test_requests_schema_has_model_and_input_id() -> None:
+    buffer = RecordBuffer()
+    buffer.add(0.0, 0.0, 0.01, 200, "", 10, 20, "m0", 7)
+    buffer.add_dropped(0.1)
+    table = to_table(buffer.drain(), ["steady"], np.zeros(2, dtype=np.int8))
+    assert table.schema.equals(SCHEMA)
+    assert table.column("model").to_pylist() == ["m0", None]
+    assert table.column("input_id").to_pylist() == [7, None]
+    columns = {name: [] for name in SCHEMA.names if name not in ("phase", "model", "input_id")}
+    assert to_table(columns, ["steady"], np.zeros(0, dtype=np.int8)).schema.equals(SCHEMA)
+
+
+def test_choices_carry_body_headers_only() -> None:
+    request = WireRequest(
+        "rest-v2", "http://x", "/p", b"b",
+        {"Authorization": "Bearer s", "Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    spec = choices_json([("m", 1.0, PayloadSpec(), [request])], seed=0)
+    assert spec["models"][0]["headers"] == {"Content-Type": "application/octet-stream"}
+    assert base64.b64decode(spec["models"][0]["bodies"][0]) == b"b"
+    assert "Bearer" not in json.dumps(spec)
