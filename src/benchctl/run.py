@@ -181,6 +181,7 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
         telemetry = None
         outcome = _Outcome()
         failure: BenchctlError | None = None
+        crash: Exception | None = None
         try:
             signals.arm()  # a signal before this point is acted on now
             if options.launch:
@@ -227,6 +228,9 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
         except OSError as exc:
             failure = WriteFailed(_write_problem(exc, run_dir.path))
             outcome = _Outcome(status=FAILED, reason=str(failure))
+        except Exception as exc:  # a bug: finish the run directory, then let it surface
+            crash = exc
+            outcome = _Outcome(status=FAILED, reason=f"internal error: {type(exc).__name__}")
         finally:
             signals.defer()  # from here on a signal only notes itself: finishing comes first
             if telemetry is not None:
@@ -242,10 +246,17 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
             outcome.status, outcome.reason = FAILED, str(failure)
         try:
             result = _finalize(run_dir, plan, outcome, telemetry, console)
-        except OSError as exc:
-            failure = failure or WriteFailed(_write_problem(exc, run_dir.path))
+        except (OSError, BenchctlError) as exc:
+            if isinstance(exc, OSError):
+                exc = WriteFailed(_write_problem(exc, run_dir.path))
+            failure = failure or exc
             result = _mark_failed(run_dir, outcome, str(failure))
+        except Exception as exc:  # a bug while finishing: the run still says how it ended
+            crash = crash or exc
+            result = _mark_failed(run_dir, outcome, f"internal error: {type(exc).__name__}")
     guard.close()
+    if crash is not None:
+        raise crash
     if failure is None and outcome.write_error:  # the engine's: one line on stderr too
         failure = WriteFailed(outcome.write_error)
     if failure is not None:
