@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test unit integration lint bench clean chromium
+.PHONY: venv demo test unit integration lint bench bench-scale clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ lint: venv
 
 bench: venv
 	$(PY) benchmarks/generator_efficiency.py
+
+# Analysis at production scale (issue 16): two synthetic step runs of 1M and of 10M requests
+# (about 1 GB in a temporary folder), each command timed with its peak memory, beside one
+# DuckDB query over the same file. About 6 minutes on 2 cores; not part of `make test`.
+bench-scale: venv
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) benchmarks/analysis_scale.py
 	$(PY) benchmarks/send_lag.py
 
 clean:
