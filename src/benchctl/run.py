@@ -249,6 +249,8 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
         except (OSError, BenchctlError) as exc:
             if isinstance(exc, OSError):
                 exc = WriteFailed(_write_problem(exc, run_dir.path))
+            if outcome.write_error:  # the engine's error came first: name that file
+                exc = WriteFailed(outcome.write_error)
             failure = failure or exc
             result = _mark_failed(run_dir, outcome, str(failure))
         except Exception as exc:  # a bug while finishing: the run still says how it ended
