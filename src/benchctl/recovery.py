@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from benchctl.lifetime import owner_alive
 from benchctl.store import INTERRUPTED, PARTS, REQUESTS, RUN_JSON, RUNNING, SCHEMA_VERSION, SUMMARY
 
 KILLED = "benchctl was killed"
+STALE_S = 600.0
 _LOCK = ".recovery.lock"
 
 
@@ -54,14 +56,29 @@ class Recovery:
         )
 
 
-def orphaned(info: dict[str, Any]) -> bool:
-    """True when run.json says running but nothing that could finish it is alive."""
+def orphaned(info: dict[str, Any], path: Path | None = None) -> bool:
+    """True when run.json says running but nothing that could finish it is alive.
+
+    A run made before owners were recorded counts as orphaned once no file in its directory
+    changed for ``STALE_S`` (a live run writes a part every 5 s)."""
     if info.get("status") != RUNNING:
         return False
-    owner = info.get("owner") or {}
-    if owner_alive(owner) is not False:  # alive, or unknowable (another host, old run)
+    owner = info.get("owner")
+    if not owner:
+        return path is not None and time.time() - _newest_change(path) > STALE_S
+    if owner_alive(owner) is not False:  # alive, or unknowable (another host)
         return False
     return owner_alive(owner.get("watchdog")) is not True
+
+
+def _newest_change(path: Path) -> float:
+    """The newest modification time of the run's files (not this module's lock file)."""
+    times = [0.0]
+    for child in path.rglob("*"):
+        if child.name != _LOCK and child.is_file():
+            with contextlib.suppress(OSError):
+                times.append(child.stat().st_mtime)
+    return max(times)
 
 
 def recover(run_dir: Path | str, *, reason: str = KILLED, force: bool = False) -> Recovery | None:
@@ -73,7 +90,8 @@ def recover(run_dir: Path | str, *, reason: str = KILLED, force: bool = False) -
     """
     path = Path(run_dir)
     first = _read(path)
-    if first is None or (not force and first.get("status") == RUNNING and not orphaned(first)):
+    live = first is not None and first.get("status") == RUNNING and not orphaned(first, path)
+    if first is None or (not force and live):
         return None  # cheap answer for a live run: no lock file made in it
     with _locked(path / _LOCK) as got:
         if not got:
@@ -85,7 +103,7 @@ def recover(run_dir: Path | str, *, reason: str = KILLED, force: bool = False) -
             if (path / PARTS).is_dir() and not _anyone_alive(info):
                 return _finish(path, info, info.get("reason") or "", leftovers=True)
             return None
-        if not force and not orphaned(info):
+        if not force and not orphaned(info, path):
             return None
         return _finish(path, info, reason)
 

@@ -199,3 +199,20 @@ def test_json_written_atomically_when_there_is_room(tmp_path: Path):
     write_json_fallback(target, '{"a": 1}')
     assert json.loads(target.read_text()) == {"a": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
+
+
+def test_a_run_without_owner_is_recovered_once_it_went_stale(tmp_path: Path):
+    """A run from before owners were recorded: left alone while its files are fresh, recovered
+    once nothing in it changed for STALE_S (a live run writes a part every 5 s)."""
+    from benchctl.recovery import STALE_S
+
+    run = _orphaned_run(tmp_path, (4,))
+    info = json.loads((run / RUN_JSON).read_text())
+    del info["owner"]
+    (run / RUN_JSON).write_text(json.dumps(info))
+    assert recover(run) is None
+    old = os.stat(run).st_mtime - STALE_S - 60
+    for path in [run, *run.rglob("*")]:
+        os.utime(path, (old, old))
+    done = recover(run)
+    assert done is not None and done.rows == 4
