@@ -313,6 +313,15 @@ Protocol = Literal[
 ]
 
 
+class ServedModel(_Spec):
+    """One more reference model a launched server serves (``launch.models``): its settings
+    override the launch section's for that model only."""
+
+    repeat: int | None = Field(None, ge=1)
+    cost_ms: float | None = Field(None, ge=0, le=10_000)
+    cache_size: int | None = Field(None, ge=0, le=1_000_000)
+
+
 class LaunchSpec(_Spec):
     """How ``--launch`` starts a local real server with the bundled reference model."""
 
@@ -335,6 +344,12 @@ class LaunchSpec(_Spec):
     stall_for_s: float = Field(0.0, ge=0)
     cache_size: int = Field(
         0, ge=0, le=1_000_000, description="answers cached by input bytes (LRU); 0 = no cache"
+    )
+    models: dict[Printable, ServedModel] = Field(
+        default_factory=dict,
+        max_length=16,
+        description="serve these model names (each the reference model, with its own "
+        "cost) instead of the target's one model",
     )
 
 
@@ -372,6 +387,14 @@ class GrpcSpec(_Spec):
         ]
 
 
+class ModelShare(_Spec):
+    """One model of a model mix: its share of the requests and, optionally, its payload."""
+
+    name: Printable = Field(min_length=1)
+    weight: float = Field(1.0, gt=0, description="share of requests: weight / sum of weights")
+    payload: PayloadSpec | None = Field(None, description="default: the target's payload")
+
+
 class TargetSpec(_Spec):
     kind: ServerKind = "kserve"
     description: str = ""
@@ -397,6 +420,44 @@ class TargetSpec(_Spec):
     tls: TlsSpec | None = None
     grpc: GrpcSpec = GrpcSpec()
     launch: LaunchSpec = LaunchSpec()
+    models: list[ModelShare] = Field(
+        default_factory=list,
+        max_length=16,
+        description="model mix: each request picks one of these models by weight "
+        "(instead of `model`)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _model_from_mix(cls, data: Any) -> Any:
+        """With a mix and no ``model``, the first model of the mix is the target's model
+        (the one readiness checks and single-model code paths use)."""
+        if isinstance(data, dict) and "model" not in data:
+            models = data.get("models")
+            if isinstance(models, list) and models and isinstance(models[0], dict):
+                name = models[0].get("name")
+                if isinstance(name, str):
+                    return {**data, "model": name}
+        return data
+
+    @field_validator("models")
+    @classmethod
+    def _distinct_models(cls, models: list[ModelShare]) -> list[ModelShare]:
+        names = [m.name for m in models]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"each model may appear once, {', '.join(twice)} appears twice")
+        return models
+
+    @model_validator(mode="after")
+    def _model_in_mix(self) -> TargetSpec:
+        names = [m.name for m in self.models]
+        if names and self.model not in names:
+            raise ValueError(
+                f"model {self.model!r} is not in the mix (models: {', '.join(names)}): set "
+                "model to one of them, or leave it out (the first is taken)"
+            )
+        return self
 
     @field_validator("url")
     @classmethod

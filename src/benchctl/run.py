@@ -29,6 +29,7 @@ from rich.console import Console
 
 from benchctl import facts, lifetime
 from benchctl.analysis.accuracy import accuracy_line, accuracy_of_run, generator_section
+from benchctl.analysis.models import model_summaries
 from benchctl.analysis.summary import read_requests, summarize
 from benchctl.config import TargetSpec, load_scenario, load_target
 from benchctl.display import LiveDisplay, summary_table
@@ -669,6 +670,7 @@ def _finalize(
     end = None if outcome.status == COMPLETED else outcome.last.get("elapsed", 0.0)
     phases = [{"name": p.name, "start": p.start, "end": p.end} for p in plan.phases]
     summary = summarize(read_requests(run_dir.path / REQUESTS), phases, end=end)
+    summary.update(model_summaries(run_dir.path / REQUESTS, phases, end=end))  # model mix
     # the generator's own send lag and wake-up mechanism (analysis/accuracy.py, issue 17)
     summary["generator_accuracy"] = accuracy_of_run(
         run_dir.path / REQUESTS, outcome.done.get("pacing")

@@ -142,3 +142,46 @@ def test_choices_carry_body_headers_only() -> None:
     assert spec["models"][0]["headers"] == {"Content-Type": "application/octet-stream"}
     assert base64.b64decode(spec["models"][0]["bodies"][0]) == b"b"
     assert "Bearer" not in json.dumps(spec)
+
+
+def test_model_mix_config() -> None:
+    from benchctl.config import TargetSpec
+
+    target = TargetSpec.model_validate(
+        {"models": [{"name": "small", "weight": 3}, {"name": "big"}],
+         "launch": {"models": {"small": {"cost_ms": 2}, "big": {"cost_ms": 20}}}}
+    )  # fmt: skip
+    assert target.model == "small"  # the first of the mix when left out
+    with pytest.raises(ValueError, match="appears twice"):
+        TargetSpec.model_validate({"models": [{"name": "a"}, {"name": "a"}]})
+    with pytest.raises(ValueError, match="not in the mix"):
+        TargetSpec.model_validate({"model": "mlp", "models": [{"name": "a"}]})
+
+
+def test_model_summaries_known_answer(tmp_path: Path) -> None:
+    """Steady 0-10 s after a 2 s warm-up: model a has latencies 10, 20, 30 ms, b has 40 ms
+    (and one request in warm-up, left out): shares 3/4 and 1/4, a's p50 (nearest rank of
+    3 values: the 2nd) 20 ms, no throughput for 3 requests (fewer than MIN_RATE_REQUESTS)."""
+    import pyarrow.parquet as pq
+
+    from benchctl.analysis.models import model_summaries
+
+    buffer = RecordBuffer()
+    rows = [(1.0, 5.0, "b"), (3.0, 10.0, "a"), (4.0, 20.0, "a"), (5.0, 30.0, "a")]
+    rows.append((6.0, 40.0, "b"))
+    for t, ms, model in rows:
+        buffer.add(t, t, t + ms / 1000, 200, "", 10, 10, model, 0)
+    names = ["warmup", "steady"]
+    index = np.array([0 if t < 2 else 1 for t, _, _ in rows], dtype=np.int8)
+    path = tmp_path / "requests.parquet"
+    pq.write_table(to_table(buffer.drain(), names, index), path)
+    phases = [{"name": "warmup", "start": 0, "end": 2}, {"name": "steady", "start": 2, "end": 12}]
+    models = model_summaries(path, phases)["models"]
+    assert models["a"]["share"] == pytest.approx(0.75)
+    assert models["a"]["latency_ms"]["p50"] == pytest.approx(20.0)
+    assert models["a"]["throughput_rps"] is None  # 3 sent: below MIN_RATE_REQUESTS (10)
+    assert models["b"]["requests"] == 1
+    one = RecordBuffer()
+    one.add(3.0, 3.0, 3.01, 200, "", 1, 1, "a", 0)
+    pq.write_table(to_table(one.drain(), names, np.ones(1, dtype=np.int8)), path)
+    assert model_summaries(path, phases) == {}

@@ -171,6 +171,7 @@ def _context(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
         "overall": overall,
         "measured_seconds": summary.get("measured_seconds") if summary else None,
         "phase_rows": _phase_rows(summary),
+        "model_rows": _model_rows(summary),
         "error_rows": _error_rows(summary, overall),
         "figures": _figures(frame, plan, phases, curve, duration),
         "facts": _facts(run, scenario, target, plan, phases),
@@ -377,6 +378,12 @@ def _phase_rows(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
         overall = _dict(summary["overall"])
         rows.append({"name": "overall", "stats": overall, "excluded": False, "total": True})
     return rows
+
+
+def _model_rows(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One row per model of a model mix (summary.json ``models``, analysis/models.py)."""
+    models = _dict(summary.get("models")) if summary else {}
+    return [{"name": name, "stats": _dict(stats)} for name, stats in models.items()]
 
 
 def _error_rows(summary: dict[str, Any] | None, overall: dict[str, Any]) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import psutil
@@ -257,14 +257,19 @@ def launch_kserve(
     ready_timeout: float = 60.0,
     cache_dir: Path | None = None,
     log: Callable[[str], None] = print,
+    models: dict[str, dict[str, Any]] | None = None,
 ) -> LaunchedServer:
     """Start a real KServe ModelServer serving the reference model on 127.0.0.1.
 
-    Returns once `/v2/models/<model_name>/ready` answers 200 and the gRPC port accepts
-    connections; raises LaunchError (one line, naming the log) if the server exits first or
-    the timeout passes. Nothing is left running when it raises.
+    ``models`` ({name: RefModelConfig fields to change}), when given, are served instead
+    of ``model_name``: one server, several models at different costs (a model mix).
+    Returns once `/v2/models/<name>/ready` answers 200 for every model and the gRPC port
+    accepts connections; raises LaunchError (one line, naming the log) if the server exits
+    first or the timeout passes. Nothing is left running when it raises.
     """
-    check_model_name("KServe", model_name, NO_SLASH)
+    names = list(models) if models else [model_name]
+    for name in names:
+        check_model_name("KServe", name, NO_SLASH)
     if workers < 1:
         raise LaunchError(f"KServe workers must be >= 1, got {workers}")
     venv = server_venv("kserve", KSERVE_REQUIREMENTS, cache_dir=cache_dir, log=log)
@@ -275,6 +280,8 @@ def launch_kserve(
         "--model-name", model_name, "--workers", str(workers),
     ]  # fmt: skip
     cmd += config_arguments(model)
+    if models:
+        cmd += ["--models", json.dumps(models)]
     log_dir = absolute_dir(log_dir)
     log_path = log_dir / "kserve.log"
     proc = spawn_logged(cmd, log_path, env=_server_env(), cwd=log_dir)
@@ -288,8 +295,13 @@ def launch_kserve(
         log_path=log_path,
         process=proc,
     )
-    ready_url = f"{http_url}/v2/models/{quote(model_name, safe='')}/ready"
-    return until_ready(server, lambda: _wait_ready(server, ready_url, grpc_port, ready_timeout))
+    ready_urls = [f"{http_url}/v2/models/{quote(name, safe='')}/ready" for name in names]
+
+    def wait() -> None:
+        for url in ready_urls:
+            _wait_ready(server, url, grpc_port, ready_timeout)
+
+    return until_ready(server, wait)
 
 
 def _wait_ready(server: LaunchedServer, ready_url: str, grpc_port: int, timeout: float) -> None:
@@ -377,6 +389,17 @@ def reference_model(spec: LaunchSpec) -> RefModelConfig:
     )
 
 
+def served_models(spec: LaunchSpec) -> dict[str, dict[str, Any]] | None:
+    """``launch.models`` as {name: RefModelConfig fields that differ from the launch
+    section's}, or None when the server serves the target's one model."""
+    if not spec.models:
+        return None
+    return {
+        name: {k: v for k, v in served.model_dump().items() if v is not None}
+        for name, served in spec.models.items()
+    }
+
+
 def launch_kserve_spec(
     spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
 ) -> LaunchedServer:
@@ -386,4 +409,5 @@ def launch_kserve_spec(
         model_name=model_name,
         workers=spec.workers,
         log=log,
+        models=served_models(spec),
     )

@@ -135,9 +135,27 @@ def choices_json(
     return {"seed": seed, "models": out}
 
 
+def mix_targets(target: TargetSpec) -> list[tuple[TargetSpec, float]]:
+    """The target as one profile per model of its mix (``models:``), with each model's
+    weight; the target itself with weight 1 when it has no mix."""
+    if not target.models:
+        return [(target, 1.0)]
+    return [
+        (
+            target.model_copy(
+                update={"model": share.name, "payload": share.payload or target.payload}
+            ),
+            share.weight,
+        )
+        for share in target.models
+    ]
+
+
 def build_requests(target: TargetSpec) -> tuple[WireRequest, dict[str, Any]]:
-    """The base request (address, headers, first body) and every body a request may carry."""
+    """The base request (address, headers, first body) and every body a request may carry:
+    each model of the mix (or the one model) with its pooled inputs, encoded once."""
     adapter = adapter_for(target.protocol)
-    requests = model_requests(target, adapter)
-    choices = choices_json([(target.model, 1.0, target.payload, requests)], target.payload.seed)
-    return requests[0], choices
+    models = []
+    for one, weight in mix_targets(target):
+        models.append((one.model, weight, one.payload, model_requests(one, adapter)))
+    return models[0][3][0], choices_json(models, target.payload.seed)

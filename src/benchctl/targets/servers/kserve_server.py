@@ -10,7 +10,9 @@ as __mp_main__ and unpickle the model, so everything they need is defined at top
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -162,6 +164,12 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--grpc-port", type=int, required=True)
     p.add_argument("--model-name", default=refmodel.MODEL_NAME)
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument(
+        "--models",
+        default="",
+        help="JSON {name: {field: value}}: serve these models (each the reference model with "
+        "these RefModelConfig fields changed) instead of --model-name",
+    )
     refmodel.add_config_arguments(p)
     return p.parse_args(argv)
 
@@ -169,15 +177,19 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> None:
     args = _parse_args(argv)
     cfg = refmodel.config_from_arguments(args)
-    model = RefKServeModel(args.model_name, cfg)
-    model.load()
+    served = json.loads(args.models) if args.models else {args.model_name: {}}
+    models = []
+    for name, changes in served.items():
+        model = RefKServeModel(name, dataclasses.replace(cfg, **changes))
+        model.load()
+        models.append(model)
     kserve.ModelServer(
         http_port=args.http_port,
         grpc_port=args.grpc_port,
         workers=args.workers,
         enable_latency_logging=False,
         grace_period=2,
-    ).start([model])
+    ).start(models)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,66 @@
+"""Model mixes as a user runs them (installed ``benchctl``, fresh directory, default
+``runs/``, the user's own target profile in ./benchctl.d/): one launched KServe serving the
+reference model twice, at two costs, and traffic split between them by weight."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.helpers import benchctl
+
+SMALL_MS, BIG_MS = 2.0, 20.0  # CPU each model keeps its one worker busy per request
+RATE = 20.0
+
+TARGET = """\
+kind: kserve
+protocol: rest-v2
+models:
+  - {{name: small, weight: {small}}}
+  - {{name: big, weight: {big}}}
+launch:
+  server: kserve
+  models:
+    small: {{cost_ms: {small_ms}}}
+    big: {{cost_ms: {big_ms}}}
+"""
+
+
+def _mix_run(cwd: Path, name: str, small: float, big: float) -> dict[str, Any]:
+    folder = cwd / "benchctl.d" / "targets"
+    folder.mkdir(parents=True, exist_ok=True)
+    text = TARGET.format(small=small, big=big, small_ms=SMALL_MS, big_ms=BIG_MS)
+    (folder / f"{name}.yaml").write_text(text)
+    done = benchctl(
+        "run", "steady", "--target", name, "--launch", "--rate", f"{RATE:g}",
+        "--duration", "10s", "--set", "warmup=2s", "--no-telemetry", cwd=cwd, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.output()
+    rows = done.requests()
+    assert set(rows.model.astype(str)) == {"small", "big"}
+    report = benchctl("report", str(done.run_dir), cwd=cwd)
+    assert report.returncode == 0, report.output()
+    html = (done.run_dir / "report.html").read_text()
+    assert 'id="by-model"' in html and "small" in html
+    return json.loads((done.run_dir / "summary.json").read_text())["models"]
+
+
+def test_cheap_model_slows_when_the_costly_models_share_rises(tmp_path: Path) -> None:
+    """One worker serves both models in turn (KServe's predict runs on its event loop), so
+    a small request waits for any big one in service. Pollaczek-Khinchine (M/G/1) mean wait
+    W = lambda E[S^2] / (2 (1 - rho)) with the set costs alone, at 20 req/s:
+    big share 5%:  E[S^2] = 0.95*2^2 + 0.05*20^2 = 23.8 ms^2, rho = 0.058, W ~ 0.25 ms;
+    big share 75%: E[S^2] = 0.25*2^2 + 0.75*20^2 = 301 ms^2, rho = 0.31,  W ~ 4.4 ms.
+    Real per-request overheads only add to both; the small model's mean latency must rise
+    by more than half the predicted 4.1 ms."""
+    light = _mix_run(tmp_path, "mix-light", small=19, big=1)
+    heavy = _mix_run(tmp_path, "mix-heavy", small=1, big=3)
+    # shares follow the weights (about 150 requests a run: binomial s.e. <= 0.04)
+    assert abs(light["small"]["share"] - 0.95) < 0.1
+    assert abs(heavy["big"]["share"] - 0.75) < 0.15
+    calm = light["small"]["latency_ms"]["mean"]
+    busy = heavy["small"]["latency_ms"]["mean"]
+    assert busy > calm + 2.0, (calm, busy)
+    # the big model pays its cost: its median is above the cost it was given
+    assert heavy["big"]["latency_ms"]["p50"] >= BIG_MS
