@@ -55,3 +55,10 @@ bench-scale: venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache runs reports
+
+# Builds the images and runs docker/compose.yaml end to end on a real Docker engine, all load
+# traffic on 127.0.0.1 (host networking). As root it installs docker.io, Compose v2 + buildx,
+# starts dockerd if none runs and stops it after. Not part of `make test`; see docs/scaling.md.
+.PHONY: test-docker
+test-docker:
+	docker/test-docker.sh

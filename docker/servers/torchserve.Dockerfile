@@ -29,12 +29,16 @@ COPY docker/servers/pins.py docker/servers/make_torchserve_mar.py docker/servers
 RUN python docker/servers/pins.py src/benchctl/targets/launch_torchserve.py \
         TORCHSERVE_REQUIREMENTS > /requirements.txt \
     && grep '^torch-model-archiver==' /requirements.txt > /archiver.txt \
-    && python -m pip install --no-cache-dir --disable-pip-version-check . -r /archiver.txt
+    && python -m venv /opt/archiver \
+    && /opt/archiver/bin/python -m pip install --no-cache-dir --disable-pip-version-check \
+        . -r /archiver.txt
 ARG WORKERS=1
 ARG MAX_BATCH_SIZE=0
 ARG BATCH_DELAY_MS=0
 ARG REPEAT=1
-RUN python docker/servers/make_torchserve_mar.py /out \
+# In a venv: its bin/ is where make_torchserve_mar.py looks for torch-model-archiver
+# (sys.prefix; Debian's own python would put the script in /usr/local/bin instead).
+RUN /opt/archiver/bin/python docker/servers/make_torchserve_mar.py /out \
         --model-store /home/model-server/model-store --workers "${WORKERS}" \
         --max-batch-size "${MAX_BATCH_SIZE}" --batch-delay-ms "${BATCH_DELAY_MS}" \
         --repeat "${REPEAT}"
@@ -46,15 +50,19 @@ RUN if [ -n "${EXTRA_CA_CERTS}" ]; then \
         printf '%s\n' "${EXTRA_CA_CERTS}" > /usr/local/share/ca-certificates/benchctl-extra.crt \
         && update-ca-certificates; \
     fi
-# CPU wheels of torch (the default index has CUDA builds of several GB).
+# CPU wheels of torch (the default index has CUDA builds of several GB); empty: PyPI only.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 RUN apt-get update \
     && apt-get install -y --no-install-recommends openjdk-17-jre-headless=17.* \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=model-store /requirements.txt /requirements.txt
-RUN python -m pip install --no-cache-dir --disable-pip-version-check \
-        --extra-index-url "${TORCH_INDEX_URL}" -r /requirements.txt
+# docker/wheels/*.whl (usually none) are offered to pip first, e.g. a CPU torch wheel where
+# download.pytorch.org is out of reach (then also --build-arg TORCH_INDEX_URL= to skip it).
+# Mounted, not copied: no layer keeps them. RUN --mount needs BuildKit (compose v2 uses it).
+RUN --mount=type=bind,source=docker/wheels,target=/wheels \
+    python -m pip install --no-cache-dir --disable-pip-version-check --find-links /wheels \
+        ${TORCH_INDEX_URL:+--extra-index-url "${TORCH_INDEX_URL}"} -r /requirements.txt
 RUN groupadd --gid 10001 model-server \
     && useradd --create-home --uid 10001 --gid 10001 model-server \
     && mkdir -p /home/model-server/tmp /home/model-server/logs \
