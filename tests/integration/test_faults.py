@@ -15,6 +15,7 @@ import itertools
 import math
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -176,24 +177,26 @@ def test_kill_9_of_cli_and_watchdog_is_recovered_by_the_next_runs(
     reads_everywhere(tmp_path, cli.run_dir(), "interrupted")
 
 
-def test_ctrl_c_with_workers_stops_sending_within_half_a_second(
-    kserve: LaunchedServer, tmp_path: Path
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stop_signal_with_workers_stops_sending_within_half_a_second(
+    kserve: LaunchedServer, tmp_path: Path, signum: int
 ):
-    """``--workers 2``: after Ctrl-C no request starts more than 0.5 s later (t0 + t_start on
-    the master's clock), no worker logs a TypeError, and every request is a row (== the
-    increase of the server's own count)."""
+    """``--workers 2``: after Ctrl-C (or SIGTERM) no request starts more than 0.5 s later
+    (t0 + t_start on the master's clock), no worker logs a TypeError, and every request is a
+    row (== the increase of the server's own count)."""
     before = predict_count(kserve)
     args = ["run", "steady", *kserve_args(kserve), "--workers", "2", "--rate", "40"]
     cli = Cli([*args, "--duration", "30s", "--set", "warmup=0", "--no-telemetry"], tmp_path)
     cli.wait_for("achieved")
     time.sleep(3)
     stopped_at = time.time()
-    os.kill(cli.pid, signal.SIGINT)
+    os.kill(cli.pid, signum)
     assert cli.wait() == 3, cli.text()
     assert not wait_gone(cli.seen)
     info = cli.run_json()
     rows = sent(rows_of(cli.run_dir()))
-    assert info["status"] == "interrupted" and "Ctrl-C" in info["reason"]
+    expected = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+    assert info["status"] == "interrupted" and expected in info["reason"]
     last_start = info["engine"]["t0"] + rows["t_start"].max()
     assert last_start - stopped_at <= 0.5, last_start - stopped_at
     assert len(rows) == predict_count(kserve) - before > 40
@@ -240,6 +243,40 @@ def test_a_killed_worker_stops_the_others_and_its_unrecorded_requests_are_counte
     if missing:
         assert "incomplete" in info["reason"] and str(missing) in info["counts"]["incomplete"]
         assert "sent but not recorded" in (cli.run_dir() / "report.html").read_text()
+
+
+def test_a_silent_remote_worker_is_lost_after_two_seconds(kserve: LaunchedServer, tmp_path: Path):
+    """A remote worker (``--remote-workers 1``, joined from another process) is SIGKILLed:
+    no process exit to see, so the master declares it lost after LOST_AFTER_S = 2 s without a
+    report; the local worker then stops at once. Bound: the survivor's last start is at most
+    2 s + 0.25 s (the master's check period) + 0.5 s after the kill."""
+    master_port = _free_port()
+    cli = Cli(
+        ["run", "steady", *kserve_args(kserve), "--rate", "40", "--duration", "30s",
+         "--set", "warmup=0", "--workers", "1", "--remote-workers", "1",
+         "--master-port", str(master_port), "--no-telemetry"],
+        tmp_path,
+    )  # fmt: skip
+    cli.wait_for("waiting for workers")
+    with (tmp_path / "remote.log").open("wb") as log:
+        remote = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("skewed_worker.py")), "0",
+             str(master_port)],
+            stdout=log, stderr=log,
+        )  # fmt: skip
+    cli.wait_for("achieved")
+    time.sleep(3)
+    killed_at = time.time()
+    remote.kill()
+    remote.wait()
+    assert cli.wait() == 3, cli.text()
+    assert not wait_gone(cli.seen)
+    info = cli.run_json()
+    assert "worker lost" in info["reason"] and "silent" in info["reason"], info["reason"]
+    rows = sent(rows_of(cli.run_dir()))
+    survivor = rows[rows["worker"] != _lost_index(info)]
+    assert info["engine"]["t0"] + survivor["t_start"].max() - killed_at <= 2.0 + 0.25 + 0.5
+    reads_everywhere(tmp_path, cli.run_dir(), "interrupted")
 
 
 def _lost_index(info: dict) -> int:
