@@ -15,6 +15,7 @@ import argparse
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchctl.lifetime import ENGINE_GRACE_S, SERVER_GRACE_S, group_alive, kill_group
@@ -30,7 +31,7 @@ def _wait_groups(groups: list[int], timeout: float) -> list[int]:
     return alive
 
 
-def cleanup(groups: dict[int, str], log: callable = print) -> None:
+def cleanup(groups: dict[int, str], log: Callable[[str], None] = print) -> None:
     """Engines first (they may still be flushing), then servers."""
     engines = [g for g, role in groups.items() if role == "engine"]
     servers = [g for g, role in groups.items() if role != "engine"]
