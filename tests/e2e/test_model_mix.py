@@ -64,3 +64,21 @@ def test_cheap_model_slows_when_the_costly_models_share_rises(tmp_path: Path) ->
     assert busy > calm + 2.0, (calm, busy)
     # the big model pays its cost: its median is above the cost it was given
     assert heavy["big"]["latency_ms"]["p50"] >= BIG_MS
+
+
+def test_triton_launch_serves_a_mix_at_two_costs(tmp_path: Path) -> None:
+    """Triton with launch.models: one repository entry per model, each at its own set cost.
+    A big request cannot finish before its 20 ms of CPU (p50 >= 20 ms); a small one needs
+    2 ms, and with its own stub it does not wait behind big ones: p50 < 20 ms."""
+    folder = tmp_path / "benchctl.d" / "targets"
+    folder.mkdir(parents=True)
+    text = TARGET.format(small=1, big=1, small_ms=SMALL_MS, big_ms=BIG_MS)
+    (folder / "tmix.yaml").write_text(text.replace("kserve", "triton"))
+    done = benchctl(
+        "run", "steady", "--target", "tmix", "--launch", "--rate", "10",
+        "--duration", "6s", "--set", "warmup=1s", "--no-telemetry", cwd=tmp_path, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.output()
+    models = json.loads((done.run_dir / "summary.json").read_text())["models"]
+    assert models["big"]["latency_ms"]["p50"] >= BIG_MS > models["small"]["latency_ms"]["p50"]
+    assert models["big"]["errors"] == models["small"]["errors"] == 0

@@ -17,8 +17,9 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 from benchctl.config import LaunchSpec
 from benchctl.targets import refmodel
@@ -34,6 +35,7 @@ from benchctl.targets.launch import (
     check_model_name,
     free_ports,
     reference_model,
+    served_models,
     server_venv,
     spawn_logged,
     until_ready,
@@ -62,26 +64,35 @@ def launch_triton(
     ready_timeout: float = 60.0,
     cache_dir: Path | None = None,
     log: Callable[[str], None] = print,
+    models: dict[str, dict[str, Any]] | None = None,
 ) -> LaunchedServer:
     """Start a real Triton serving the reference model on 127.0.0.1 (free ports).
+
+    ``models`` ({name: RefModelConfig fields to change}), when given, are served instead of
+    ``model_name``: one repository entry each (its own stubs), at its own cost.
 
     ``max_batch_size`` > 0 turns on dynamic batching with ``batch_delay_ms`` as the longest
     queue delay; ``instances`` model instances run as separate python backend stubs. Returns
     once the server and the model are ready; raises LaunchError (one line, naming the log)
     otherwise, leaving nothing running.
     """
-    _check_arguments(model_name, instances, max_batch_size, batch_delay_ms)
+    served = models or {model_name: {}}
+    for name in served:
+        _check_arguments(name, instances, max_batch_size, batch_delay_ms)
     venv = server_venv("triton", TRITON_REQUIREMENTS, cache_dir=cache_dir, log=log)
     server_dir, env = _triton_runtime(venv)
     log_dir = absolute_dir(log_dir)  # absolute: the server runs in its own cwd
-    repository = write_model_repository(
-        log_dir / REPOSITORY,
-        model_name=model_name,
-        model=model,
-        instances=instances,
-        max_batch_size=max_batch_size,
-        batch_delay_ms=batch_delay_ms,
-    )
+    root = log_dir / REPOSITORY
+    for index, (name, changes) in enumerate(served.items()):
+        repository = write_model_repository(
+            root,
+            model_name=name,
+            model=replace(model, **changes),
+            instances=instances,
+            max_batch_size=max_batch_size,
+            batch_delay_ms=batch_delay_ms,
+            fresh=index == 0,
+        )
     http_port, grpc_port, metrics_port = free_ports(3)
     cmd = [
         str(server_dir / "bin" / "tritonserver"),
@@ -106,9 +117,12 @@ def launch_triton(
         process=proc,
     )
     # Once ready, the python backend stubs (one per model instance) are in the tree.
-    return until_ready(
-        server, lambda: _wait_ready(server, model_name, (grpc_port, metrics_port), ready_timeout)
-    )
+
+    def wait() -> None:
+        for name in served:
+            _wait_ready(server, name, (grpc_port, metrics_port), ready_timeout)
+
+    return until_ready(server, wait)
 
 
 def launch_triton_spec(
@@ -123,6 +137,7 @@ def launch_triton_spec(
         max_batch_size=spec.max_batch_size,
         batch_delay_ms=spec.batch_delay_ms,
         log=log,
+        models=served_models(spec),
     )
 
 
@@ -134,9 +149,11 @@ def write_model_repository(
     instances: int,
     max_batch_size: int,
     batch_delay_ms: float,
+    fresh: bool = True,
 ) -> Path:
-    """``root/<model_name>/config.pbtxt`` + ``1/model.py`` (replacing what was there)."""
-    if root.exists():
+    """``root/<model_name>/config.pbtxt`` + ``1/model.py`` (replacing what was there; with
+    ``fresh`` False, other models already in ``root`` are kept)."""
+    if fresh and root.exists():
         shutil.rmtree(root)
     version_dir = root / model_name / "1"
     version_dir.mkdir(parents=True)
