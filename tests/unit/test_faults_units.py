@@ -216,3 +216,20 @@ def test_a_run_without_owner_is_recovered_once_it_went_stale(tmp_path: Path):
         os.utime(path, (old, old))
     done = recover(run)
     assert done is not None and done.rows == 4
+
+
+def test_parts_left_after_a_completed_merge_are_not_merged_twice(tmp_path: Path):
+    """Killed after requests.parquet replaced the merge's temporary file but before the parts
+    were removed: 5 + 3 rows merged once; a second merge removes the parts and still says 8."""
+    from benchctl.load.records import merge_parts
+
+    run = _orphaned_run(tmp_path, (5, 3))
+    parts = sorted((run / "requests.parts").glob("part-*.parquet"))
+    copies = [p.read_bytes() for p in parts]
+    assert merge_parts(run / "requests.parts", run / "requests.parquet") == 8
+    (run / "requests.parts").mkdir()
+    for path, data in zip(parts, copies, strict=True):
+        path.write_bytes(data)
+    assert merge_parts(run / "requests.parts", run / "requests.parquet") == 8
+    assert pq.read_metadata(run / "requests.parquet").num_rows == 8
+    assert not (run / "requests.parts").exists()

@@ -179,17 +179,21 @@ def merge_parts(folder: Path, destination: Path) -> int:
     """Fold every readable part into one Parquet file; returns rows written.
 
     Parts are removed once merged; if the merged file cannot be written (OSError, e.g. disk
-    full) the parts are left as they are and the error is raised. A requests.parquet already
-    there (an earlier merge) is kept and extended. A crash mid-write leaves only ``.tmp``
-    files, which are skipped.
+    full) the parts are left as they are and the error is raised. If ``destination`` already
+    exists, an earlier merge completed (the file appears, by rename, only once every part is
+    in it) and was cut short while removing its parts: those are removed, not merged twice.
+    A crash mid-write leaves only ``.tmp`` files, which are skipped.
     """
     parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
     temporary = destination.with_suffix(".tmp")
+    if destination.is_file():
+        rows = pq.read_metadata(destination).num_rows
+        _remove(parts, folder)
+        return rows
     rows = 0
     try:
         with pq.ParquetWriter(temporary, SCHEMA, compression="zstd") as writer:
-            earlier = [destination] if destination.is_file() else []  # a merge retried later
-            for part in [*earlier, *parts]:
+            for part in parts:
                 table = pq.read_table(part, schema=SCHEMA)
                 writer.write_table(table, row_group_size=1 << 20)
                 rows += table.num_rows
@@ -200,8 +204,12 @@ def merge_parts(folder: Path, destination: Path) -> int:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    _remove(parts, folder)
+    return rows
+
+
+def _remove(parts: list[Path], folder: Path) -> None:
     for part in parts:
-        part.unlink()
+        part.unlink(missing_ok=True)
     if folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
-    return rows
