@@ -143,6 +143,26 @@ def test_signal_while_the_server_starts_stops_it_and_marks_the_run(tmp_path: Pat
     assert benchctl("report", f"runs/{cli.run_dir().name}", cwd=tmp_path).returncode == 0
 
 
+def test_kill_9_while_the_server_starts_leaves_nothing(tmp_path: Path):
+    """``kill -9`` of the CLI while KServe is still starting: the watchdog stops the
+    half-started server's process group and marks the run ``interrupted`` (no rows)."""
+    cli = Cli(["run", "steady", "--target", "kserve", "--launch", *LOAD], tmp_path)
+    deadline = time.monotonic() + 120
+    while not any("kserve_server" in line for line in left_running(cli.seen)):
+        cli.remember_tree()
+        assert time.monotonic() < deadline and cli.process.poll() is None, cli.text()
+        time.sleep(0.05)
+    time.sleep(0.3)
+    cli.process.kill()
+    cli.wait()
+    assert not wait_gone(cli.seen), "orphans"
+    info = wait_status(cli, "interrupted")
+    assert info["status"] == "interrupted" and "benchctl was killed" in info["reason"], info
+    assert len(rows_of(cli.run_dir())) == 0
+    listed = benchctl("runs", cwd=tmp_path)
+    assert listed.returncode == 0 and "interrupted" in listed.stdout, listed.output()
+
+
 # --------------------------------------------------------------------------- shared server
 
 
