@@ -260,7 +260,7 @@ def bench_size(
 def _line(rows: int, name: str, r: dict) -> None:
     state = f"KILLED over {r['killed_over_mb']} MB" if r["killed_over_mb"] else f"exit {r['exit']}"
     print(
-        f"{rows:>11,} rows  {name:<8} {r['seconds']:>8.1f} s  {r['peak_rss_mb']:>8.0f} MB  {state}",
+        f"{rows:>11,} rows  {name:<26} {r['seconds']:>7.1f} s {r['peak_rss_mb']:>7.0f} MB  {state}",
         flush=True,
     )
     if r["exit"] not in (0, 1) and r["stderr"]:
