@@ -237,6 +237,7 @@ def bench_size(
     actual = pq.ParquetFile(a / "requests.parquet").metadata.num_rows
     results["rows"] = actual
     results["bytes_per_request"] = round(size / actual, 1)
+    (a / "capacity.json").unlink(missing_ok=True)  # the error is of this analyze, or none
     for name, args in commands.items():
         if name not in chosen:
             continue
