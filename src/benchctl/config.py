@@ -215,6 +215,33 @@ class ReplayScenario(_ArrivalScenario):
     )
 
 
+class BatchScenario(_ScenarioBase):
+    """Offline (batch) scoring: a finite set of ``inputs`` rows sent as fast as the server
+    allows, ``concurrency`` requests in flight, ``batch_size`` rows a request; every pair of
+    ``batch_sizes`` x ``concurrency`` is one run, and the sweep names the best setting."""
+
+    kind: Literal["batch"]
+    inputs: int = Field(1000, ge=1, le=10_000_000, description="rows in the set")
+    batch_sizes: list[Annotated[int, Field(ge=1, le=65536)]] = Field(
+        [1], min_length=1, max_length=32
+    )
+    concurrency: list[Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)]] = Field(
+        [1], min_length=1, max_length=32
+    )
+    max_duration: Seconds = Field(300.0, gt=0, description="one setting, at most")
+    price_per_hour: float | None = Field(
+        None, gt=0, description="server price per hour, for the cost per million inferences"
+    )
+
+    def settings(self) -> list[tuple[int, int]]:
+        """(batch size, concurrency) pairs in sweep order."""
+        return [(b, c) for b in self.batch_sizes for c in self.concurrency]
+
+    def requests_for(self, batch_size: int) -> int:
+        """Requests that carry the set: ceil(inputs / batch_size) (the last one full)."""
+        return -(-self.inputs // batch_size)
+
+
 Scenario = Annotated[
     SteadyScenario
     | SoakScenario
@@ -223,13 +250,16 @@ Scenario = Annotated[
     | SpikeScenario
     | SweepScenario
     | ReplayScenario
-    | CapacityScenario,
+    | CapacityScenario
+    | BatchScenario,
     Field(discriminator="kind"),
 ]
 ArrivalScenario = (
     SteadyScenario | SoakScenario | RampScenario | StepScenario | SpikeScenario | ReplayScenario
 )
-SCENARIO_KINDS = ("steady", "ramp", "step", "spike", "soak", "sweep", "replay", "capacity")
+SCENARIO_KINDS = (
+    "steady", "ramp", "step", "spike", "soak", "sweep", "replay", "capacity", "batch"
+)  # fmt: skip
 _scenario_adapter: TypeAdapter[Any] = TypeAdapter(Scenario)
 
 # Which field ``--rate`` sets, per scenario kind.
@@ -248,6 +278,7 @@ _DURATION_FIELD = {
     "sweep": "hold",
     "ramp": "hold",
     "capacity": "max_duration",
+    "batch": "max_duration",
 }
 
 

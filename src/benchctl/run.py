@@ -31,7 +31,8 @@ from benchctl import facts, lifetime
 from benchctl.analysis.accuracy import accuracy_line, accuracy_of_run, generator_section
 from benchctl.analysis.models import model_summaries
 from benchctl.analysis.summary import read_requests, summarize
-from benchctl.config import TargetSpec, load_scenario, load_target
+from benchctl.batch import batch_end, batch_summary, engine_requests, run_sweep
+from benchctl.config import BatchScenario, TargetSpec, load_scenario, load_target
 from benchctl.display import LiveDisplay, summary_table
 from benchctl.durations import format_duration
 from benchctl.errors import BenchctlError, InputError
@@ -55,7 +56,6 @@ from benchctl.store import (
 from benchctl.success import nothing_succeeded
 from benchctl.targets import secrets
 from benchctl.targets.adapter import adapter_for
-from benchctl.targets.pool import build_requests
 from benchctl.telemetry.session import TelemetryOptions, TelemetrySession, start_telemetry
 
 CPU_SATURATED = 80.0  # percent of one core
@@ -108,6 +108,9 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
     target, target_file = load_target(
         options.target, config_dir=options.config_dir, overrides=options.target_overrides
     )
+    sweep = isinstance(scenario, BatchScenario) and len(scenario.settings()) > 1
+    if sweep and not options.dry_run:
+        return run_sweep(options, scenario, console)  # one run per setting (batch.py)
     plan = plan_scenario(scenario, options.time_scale)
     for note in plan.notes:  # e.g. a warm-up shortened so it eats no level
         console.print(f"[yellow]note:[/] {note}", highlight=False)
@@ -382,7 +385,7 @@ def _launch(target: TargetSpec, run_dir: RunDir, console: Console) -> tuple[Any,
 
 def _engine_spec(scenario: Any, target: TargetSpec, plan: Plan) -> dict[str, Any]:
     # every body the run may send, encoded once (payload pool, model mix: targets/pool.py)
-    request, choices = build_requests(target)
+    request, choices = engine_requests(scenario, target)
     if target.tls is not None:
         request = dataclasses.replace(request, tls=target.tls.model_dump(mode="json"))
     spec = {
@@ -668,6 +671,7 @@ def _finalize(
             (run_dir.path / REQUESTS).with_suffix(".tmp").unlink(missing_ok=True)
         raise
     end = None if outcome.status == COMPLETED else outcome.last.get("elapsed", 0.0)
+    end = batch_end(run_dir.path / REQUESTS, plan, end)  # a batch run ends with its set
     phases = [{"name": p.name, "start": p.start, "end": p.end} for p in plan.phases]
     summary = summarize(read_requests(run_dir.path / REQUESTS), phases, end=end)
     summary.update(model_summaries(run_dir.path / REQUESTS, phases, end=end))  # model mix
@@ -683,6 +687,9 @@ def _finalize(
         ran_for = plan.duration if end is None else end
         telemetry_info = telemetry.finish(run_dir.path, outcome.t0, ran_for)
         telemetry.self_check(run_dir.path, telemetry_info, console)
+    if batch := batch_summary(run_dir.path):  # offline scoring: inferences/s, cost (batch.py)
+        summary.update(batch)
+        run_dir.write_json(SUMMARY, {"schema_version": SCHEMA_VERSION, **summary})
     generator = generator_flags(outcome.cpu)
     spent = outcome.done.get("cpu_seconds") or {}
     generator["cpu_seconds"] = spent

@@ -185,3 +185,26 @@ def test_model_summaries_known_answer(tmp_path: Path) -> None:
     one.add(3.0, 3.0, 3.01, 200, "", 1, 1, "a", 0)
     pq.write_table(to_table(one.drain(), names, np.ones(1, dtype=np.int8)), path)
     assert model_summaries(path, phases) == {}
+
+
+def test_once_mode_sends_every_body_once_split_across_workers() -> None:
+    spec = {**_choices([1.0], [5]), "once": True}
+    first, second = RequestChooser(spec, 0, 2), RequestChooser(spec, 1, 2)
+    taken = []
+    for chooser in (first, second):
+        while not chooser.exhausted:
+            taken.append(chooser.next().input_id)
+    assert taken == [0, 2, 4, 1, 3]
+    assert RequestChooser({**_choices([1.0], [1]), "once": True}, 1, 2).exhausted
+
+
+def test_batch_scenario_settings_and_plan() -> None:
+    from benchctl.config import BatchScenario
+    from benchctl.load.shapes import plan_scenario
+
+    scenario = BatchScenario(kind="batch", inputs=100, batch_sizes=[1, 32], concurrency=[4])
+    assert scenario.settings() == [(1, 4), (32, 4)]
+    assert scenario.requests_for(32) == 4  # ceil(100 / 32): the last request full
+    plan = plan_scenario(scenario)
+    assert plan.levels == ((0.0, 4),) and not plan.open_loop
+    assert [p.name for p in plan.phases] == ["b=1 c=4"]

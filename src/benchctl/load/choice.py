@@ -37,7 +37,7 @@ class Choice:
 class RequestChooser:
     """Picks each request's model and input from the engine spec's ``choices``."""
 
-    def __init__(self, choices: dict[str, Any], worker: int = 0) -> None:
+    def __init__(self, choices: dict[str, Any], worker: int = 0, workers: int = 1) -> None:
         entries: list[Choice] = []
         probability: list[np.ndarray] = []
         models = choices["models"]
@@ -57,13 +57,22 @@ class RequestChooser:
         self._rng = np.random.default_rng([int(choices.get("seed", 0)), worker])
         self._picks: list[int] = []
         self._constant = entries[0] if len(entries) == 1 else None
+        # ``once`` (a batch run's finite set): every entry sent exactly once, in order, this
+        # process taking every ``workers``-th; then ``exhausted`` and the request loop stops
+        self._once = bool(choices.get("once"))
+        self._queue = entries[worker::workers][::-1] if self._once else []
+        self.exhausted = self._once and not self._queue
 
     @property
     def models(self) -> list[str]:
         return list(dict.fromkeys(c.model for c in self.entries))
 
     def next(self) -> Choice:
-        """The next request to send."""
+        """The next request to send (in ``once`` mode: only while not ``exhausted``)."""
+        if self._once:
+            choice = self._queue.pop()
+            self.exhausted = not self._queue
+            return choice
         if self._constant is not None:
             return self._constant
         if not self._picks:

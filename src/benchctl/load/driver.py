@@ -183,6 +183,8 @@ class Driver:
             elapsed = perf_counter() - self._mono0
             if elapsed >= self.plan.duration:
                 break
+            if self.chooser is not None and self.chooser.exhausted:
+                break  # a batch run's finite set is all sent (load/choice.py)
             total = self.plan.concurrency_at(elapsed)
             self._wanted = total // count + (1 if index < total % count else 0)
             for slot in range(self._wanted):
@@ -198,6 +200,8 @@ class Driver:
         while slot < self._wanted and not self._stopping.is_set():
             elapsed = perf_counter() - self._mono0
             if elapsed >= self.plan.duration:
+                return
+            if self.chooser is not None and self.chooser.exhausted:
                 return
             self._send(elapsed)
 

@@ -133,7 +133,7 @@ def build_driver(spec: dict[str, Any], plan: Plan, worker: int, workers: int) ->
         drop_after=limits["drop_after"],
         drain_timeout=limits["timeout"] + 1.0,
         bytes_sent=len(request.body),
-        chooser=RequestChooser(spec["choices"], worker) if spec.get("choices") else None,
+        chooser=RequestChooser(spec["choices"], worker, workers) if spec.get("choices") else None,
     )
 
 

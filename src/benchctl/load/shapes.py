@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from benchctl.config import (
+    BatchScenario,
     CapacityScenario,
     RampScenario,
     ReplayScenario,
@@ -168,6 +169,14 @@ def plan_scenario(scenario: object, time_scale: float = 1.0) -> Plan:
             duration = scenario.max_duration
             profile = _profile([(0, scenario.start_rate), (duration, scenario.start_rate)])
             phases = [Phase("capacity search (levels decided as it runs)", 0, duration)]
+        case BatchScenario():
+            # one setting (the first pair): closed loop at its concurrency until the finite
+            # set is sent (the driver stops when the set is exhausted), max_duration at most;
+            # benchctl.batch runs one of these per pair of a sweep
+            size, concurrency = scenario.settings()[0]
+            bound = scenario.max_duration * s
+            plan = Plan("batch", bound, (), levels=((0.0, concurrency),))
+            return _with_warmup(plan, [Phase(f"b={size} c={concurrency}", 0.0, bound)], 0.0)
         case SweepScenario():
             hold = scenario.hold * s
             levels = tuple((i * hold, n) for i, n in enumerate(scenario.concurrency_levels()))

@@ -1,0 +1,192 @@
+"""Offline (batch) scoring: a finite input set sent as fast as the server allows.
+
+One setting (batch size b, concurrency c) is one run: the set of ``inputs`` rows travels in
+ceil(inputs / b) requests of b rows (encoded once, each sent exactly once:
+``choices["once"]``, :mod:`benchctl.load.choice`), c in flight (closed loop), until the set
+is sent. A scenario with several batch sizes or concurrencies is a sweep: one run per pair,
+then a table and the best setting (``run_sweep``), written to ``<runs>/<stamp>-batch-sweep.json``.
+
+Numbers (``batch_summary``; MLPerf Offline's metric is inferences, not requests, per second):
+
+- inferences = successful requests x b;
+- time to finish = last completion - first send (s), measured;
+- inferences/s = inferences / time to finish;
+- cost per million inferences = price_per_hour / 3600 / (inferences/s) x 1e6;
+- server-side batching where the server reports it (Triton): ``nv_inference_count``
+  (inferences) vs ``nv_inference_exec_count`` (model executions) over the run, from the
+  telemetry scrapes; their ratio is the mean batch the model ran.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from rich.console import Console
+from rich.table import Table
+
+from benchctl.config import BatchScenario, TargetSpec
+from benchctl.targets.pool import build_requests
+from benchctl.targets.wire import WireRequest
+
+BATCH = "batch"
+
+
+def batch_target(scenario: Any, target: TargetSpec) -> TargetSpec:
+    """For a batch run (its first setting), the target whose payload pool is the set: b rows
+    a request, ceil(inputs / b) requests; any other scenario's target unchanged."""
+    if not isinstance(scenario, BatchScenario):
+        return target
+    size, _ = scenario.settings()[0]
+    payload = target.payload.model_copy(
+        update={"batch_size": size, "pool": scenario.requests_for(size), "popularity": "uniform"}
+    )
+    return target.model_copy(update={"payload": payload, "models": []})
+
+
+def engine_requests(scenario: Any, target: TargetSpec) -> tuple[WireRequest, dict[str, Any]]:
+    """``build_requests`` for the run; a batch run sends every body once, in order."""
+    request, choices = build_requests(batch_target(scenario, target))
+    if isinstance(scenario, BatchScenario):
+        choices["once"] = True
+    return request, choices
+
+
+def batch_summary(run_dir: Path) -> dict[str, Any]:
+    """``{"batch": {...}}`` for a batch run directory (run.json + requests.parquet, and
+    telemetry.parquet for server-side batching); ``{}`` for any other run."""
+    run = json.loads((run_dir / "run.json").read_text())
+    spec = run.get("scenario", {}).get("spec", {})
+    if spec.get("kind") != BATCH:
+        return {}
+    scenario = BatchScenario.model_validate(spec)
+    size, concurrency = scenario.settings()[0]
+    table = pq.read_table(
+        run_dir / "requests.parquet", columns=["t_start", "latency_ms", "t_intended", "ok"]
+    ).to_pandas()
+    sent = table[table["t_start"].notna()]
+    ok = int(sent["ok"].sum())
+    planned = scenario.requests_for(size)
+    seconds = None
+    if len(sent):
+        done = sent["t_intended"] + sent["latency_ms"] / 1000.0
+        seconds = float(done.max() - sent["t_start"].min())
+    inferences = ok * size
+    rate = inferences / seconds if seconds else None
+    price = scenario.price_per_hour
+    result: dict[str, Any] = {
+        "batch_size": size,
+        "concurrency": concurrency,
+        "inputs": scenario.inputs,
+        "requests_planned": planned,
+        "requests_sent": len(sent),
+        "requests_ok": ok,
+        "complete": ok == planned,
+        "inferences": inferences,
+        "time_to_finish_s": seconds,
+        "inferences_per_s": rate,
+        "requests_per_s": ok / seconds if seconds else None,
+        "price_per_hour": price,
+        "cost_per_million_inferences": price / 3600.0 / rate * 1e6 if price and rate else None,
+        **server_batching(run_dir, run),
+    }
+    return {"batch": result}
+
+
+def server_batching(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
+    """Triton's inference count vs execution count over the run (their increase between
+    the first and last telemetry scrape), and their ratio (the mean batch the model ran);
+    ``{}`` when the run has no such counters (another server, or telemetry off)."""
+    path = run_dir / "telemetry.parquet"
+    if not path.is_file():
+        return {}
+    from benchctl.telemetry.server_metrics import counter
+
+    raw = pq.read_table(path).to_pandas()
+    model = run.get("target", {}).get("spec", {}).get("model")
+    inferences = counter(raw, "nv_inference_count", model).total
+    executions = counter(raw, "nv_inference_exec_count", model).total
+    if not (inferences == inferences and executions == executions) or executions <= 0:
+        return {}
+    return {
+        "server_inferences": inferences,
+        "server_executions": executions,
+        "server_mean_batch": inferences / executions,
+    }
+
+
+def run_sweep(options: Any, scenario: BatchScenario, console: Console) -> Any:
+    """One run per (batch size, concurrency) pair, then the table and the best setting
+    (most inferences per second among the settings that finished the set); returns the
+    last run's RunResult. A run that does not complete stops the sweep."""
+    from benchctl.run import run
+
+    rows: list[dict[str, Any]] = []
+    result = None
+    for size, concurrency in scenario.settings():
+        console.print(f"[bold]batch setting: batch size {size}, concurrency {concurrency}[/]")
+        one = dataclasses.replace(
+            options,
+            overrides=(
+                *options.overrides,
+                f"batch_sizes=[{size}]",
+                f"concurrency=[{concurrency}]",
+            ),
+        )
+        result = run(one, console=console)
+        if result.run_dir is None or result.status != "completed":
+            break
+        summary = json.loads((result.run_dir / "summary.json").read_text())
+        rows.append({**summary.get("batch", {}), "run": result.run_dir.name})
+    finished = [r for r in rows if r.get("complete") and r.get("inferences_per_s")]
+    best = max(finished, key=lambda r: r["inferences_per_s"]) if finished else None
+    sweep = {"settings": rows, "best": best}
+    runs_dir = Path(options.runs_dir)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    path = runs_dir / f"{stamp}-batch-sweep.json"
+    from benchctl.store import write_atomic
+
+    write_atomic(path, json.dumps(sweep, indent=2) + "\n")
+    console.print(sweep_table(rows))
+    if best is not None:
+        console.print(
+            f"best setting: batch size {best['batch_size']}, concurrency {best['concurrency']}"
+            f": {best['inferences_per_s']:,.0f} inferences/s, the set in "
+            f"{best['time_to_finish_s']:.2f} s",
+            highlight=False,
+        )
+    console.print(f"sweep: {path}", highlight=False)
+    return result
+
+
+def sweep_table(rows: list[dict[str, Any]]) -> Table:
+    """Batch size x concurrency: inferences/s, time to finish the set, cost, server batch."""
+    table = Table(title="batch sweep")
+    for name in ("batch", "conc.", "inferences/s", "set in s", "$/M inferences", "server batch"):
+        table.add_column(name, justify="right")
+    for r in rows:
+        rate, seconds = r.get("inferences_per_s"), r.get("time_to_finish_s")
+        cost, mean = r.get("cost_per_million_inferences"), r.get("server_mean_batch")
+        table.add_row(
+            str(r.get("batch_size")),
+            str(r.get("concurrency")),
+            f"{rate:,.0f}" if rate else "—",
+            f"{seconds:.2f}" if seconds else "—",
+            f"{cost:.4f}" if cost else "—",
+            f"{mean:.1f}" if mean else "—",
+        )
+    return table
+
+
+def batch_end(requests: Path, plan: Any, end: float | None) -> float | None:
+    """A batch run ends when its set is done, not at its max_duration bound: the last
+    completion (s since start) is its measurement end. Other runs: ``end`` unchanged."""
+    if getattr(plan, "kind", None) != BATCH or end is not None:
+        return end
+    table = pq.read_table(requests, columns=["t_intended", "latency_ms"]).to_pandas()
+    done = (table["t_intended"] + table["latency_ms"] / 1000.0).dropna()
+    return float(done.max()) if len(done) else end
