@@ -97,3 +97,20 @@ def test_every_planned_arrival_is_sent_once_and_never_early(tmp_path, kserve, wo
     accuracy = summary["generator_accuracy"]
     assert accuracy["send_lag_ms"]["requests"] == len(frame)
     assert accuracy["send_lag_ms"]["max"] == pytest.approx(frame["send_lag_ms"].max())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sched_setattr is Linux-only")
+def test_short_slice_request_leaves_policy_and_nice_alone():
+    """The opt-in EEVDF slice request (BENCHCTL_SLICE_US) changes when the thread runs, not
+    its share of the CPU: the scheduling policy and nice value are what they were; 0 asks
+    nothing. In a subprocess, so this test process keeps the kernel's slice."""
+    code = (
+        "import os; from benchctl.load.wake import request_short_slice as r\n"
+        "before = (os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0))\n"
+        "assert r(0) is None\n"
+        "got = r(100)\n"
+        "assert got in (100, None), got  # None: refused (seccomp, an old kernel or libc)\n"
+        "assert (os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0)) == before\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

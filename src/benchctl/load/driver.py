@@ -27,7 +27,7 @@ from benchctl.load.choice import RequestChooser
 from benchctl.load.clients import Transport
 from benchctl.load.records import CANCELLED, RecordBuffer
 from benchctl.load.shapes import Plan, iter_arrivals
-from benchctl.load.wake import Waker, make_waker
+from benchctl.load.wake import Waker, make_waker, request_short_slice
 
 # The waker is asked for a time this much before each send (or a quarter of the gap since
 # the previous arrival, if less) and the driver spins the rest: the greenlet is made, and the
@@ -79,6 +79,7 @@ class Driver:
         self.waker = waker if waker is not None else make_waker()
         self._hub = gevent.get_hub()
         self._driving: tuple[float, float] | None = None  # (wall s, process CPU s) driving
+        self.slice_us: int | None = None  # the scheduler slice asked for (wake.py)
 
     @property
     def wake(self) -> str:
@@ -86,13 +87,15 @@ class Driver:
         return self.waker.name
 
     def pacing(self) -> dict[str, Any]:
-        """How this process paced its arrivals: ``wake`` (mechanism), ``seconds`` from the
+        """How this process paced its arrivals: ``wake`` (mechanism), ``slice_us`` (the
+        scheduler slice asked for, or None), ``seconds`` from the
         first intended time to the last send started, ``cpu_seconds`` this whole process used
         in that time (every thread: sending, reading, recording) and ``cpu_percent`` of one
         core (None before the plan has run)."""
         wall, cpu = self._driving or (0.0, 0.0)
         return {
             "wake": self.wake,
+            "slice_us": self.slice_us,
             "seconds": round(wall, 3),
             "cpu_seconds": round(cpu, 3),
             "cpu_percent": round(100.0 * cpu / wall, 1) if wall > 0 else None,
@@ -112,6 +115,8 @@ class Driver:
     def run(self, t0: float) -> None:
         """Drive the whole plan; ``t0`` is the run's start on the wall clock (epoch s)."""
         self._mono0 = perf_counter() + (t0 - time())
+        if self.plan.open_loop:
+            self.slice_us = request_short_slice()  # this thread: the one the waker wakes
         try:
             if self._stopping.wait(max(0.0, self._mono0 - perf_counter())):
                 return
