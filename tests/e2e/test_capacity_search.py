@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,10 +107,11 @@ def test_a_fast_server_under_a_low_rate_cap_is_a_lower_bound(
 ) -> None:
     """The reference model answers in about a millisecond: at 10, 20 and 40 req/s (the
     max_rate cap) p99 stays far below 500 ms, so the SLO never breaks. The only honest
-    answer is "at least" the best level (~40 req/s), with a finite band."""
+    answer is "at least" the best level (~40 req/s), with a finite band. Each level runs on
+    a Locust master with one worker (--workers 1): levels are decided on the master side."""
     done = benchctl(
         "run", "capacity", *_at(fast_kserve), "--slo", "p99<=500ms", "--rate", "10",
-        "--set", "max_rate=40", cwd=tmp_path, timeout=300,
+        "--set", "max_rate=40", "--workers", "1", cwd=tmp_path, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.output()
     doc = _capacity(done)
@@ -162,3 +165,44 @@ def test_run_with_slo_ends_with_the_answer(tmp_path: Path, costly_kserve: Launch
     page = (steady / "report.html").read_text()
     assert page.index('id="answer-headline"') < page.index("Key numbers")
     assert "EUR" in page and 'data-bound="' in page
+
+
+def demo_command() -> list[str]:
+    """The Makefile's ``demo`` recipe, with the installed benchctl."""
+    text = Path(__file__).resolve().parents[2].joinpath("Makefile").read_text()
+    recipe = text[text.index("\ndemo:") + 1 :].split("\n")[1:]
+    lines = []
+    for line in recipe:
+        if not line.startswith("\t"):
+            break
+        lines.append(line.strip().rstrip("\\"))
+    argv = shlex.split(" ".join(lines))
+    assert argv[0] == "$(VENV)/bin/benchctl", argv
+    return argv[1:]
+
+
+def test_make_demo_gives_the_answer(tmp_path: Path) -> None:
+    """`make demo` as a user runs it: a launched KServe that saturates within the demo (its
+    cost knob), a capacity search, the spike with --slo, under 5 minutes; the report opens
+    with a measured capacity, the replicas, the HPA/KEDA/KServe settings and the cost, and
+    the replica count agrees between capacity.json, the report and the answer printed."""
+    started = time.monotonic()
+    done = benchctl(*demo_command(), cwd=tmp_path, timeout=330)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.output()
+    assert elapsed < 300, f"the demo took {elapsed:.0f} s"
+    spike = next(run for run in sorted((tmp_path / "runs").iterdir()) if "spike" in run.name)
+    doc = json.loads((spike / "capacity.json").read_text())
+    assert doc["bound"] == "measured", doc["warnings"]
+    replicas = doc["replicas"]["recommended"]
+    assert doc["cost"]["currency"] == "USD" and doc["cost"]["per_month"] > 0
+    tail = done.stdout[done.stdout.rindex("the answer") :]
+    assert f"report: runs/{spike.name}/report.html" in tail.replace("\n", "")
+    assert f": {replicas} replicas" in tail.replace("\n", " ")
+    assert "HPA:" in tail and "Knative KPA (KServe):" in tail and "USD" in tail
+    page = (spike / "report.html").read_text()
+    answer = page[page.index('id="capacity"') : page.index("Key numbers")]
+    assert 'data-bound="measured"' in answer
+    assert f'<span class="big">{replicas} replicas</span>' in answer
+    assert "HPA:" in answer and "Knative (KServe):" in answer and "USD" in answer
+    assert list((spike / "manifests").glob("*.yaml"))
