@@ -224,3 +224,36 @@ def test_window_quantiles_equal_grouped_nearest_rank():
         expected = grouped_quantile(values, bins, q).reindex(range(81)).to_numpy()
         np.testing.assert_array_equal(column, expected)
     assert np.isnan(found[0][1::2]).all()
+
+
+def test_requests_file_gives_rows_and_last_intended_time(tmp_path: Path):
+    from benchctl.analysis.request_reader import requests_file
+
+    path = _mixed_run(tmp_path / "requests.parquet")
+    handle = requests_file(path)
+    frame = read_requests(path, ["t_intended"])
+    assert handle.rows == len(frame) == 12_000 and not handle.empty
+    assert handle.t_max == frame["t_intended"].max()
+
+
+@pytest.mark.parametrize(
+    ("content", "note"),
+    [
+        (b"PAR1 not parquet", "requests.parquet: damaged: not a readable Parquet file"),
+        (None, "requests.parquet holds no requests, so there are no figures."),
+    ],
+)
+def test_report_of_unreadable_or_empty_requests_says_so(tmp_path: Path, content, note):
+    """The report reads requests.parquet in batches now; a damaged or empty file is still a
+    note on the page (and no figures), not a crash."""
+    from benchctl.reports.html import write_report
+    from tests.unit.test_analyze import mm1_step_run
+
+    run = mm1_step_run(tmp_path)
+    path = run / "requests.parquet"
+    if content is None:
+        pq.write_table(SCHEMA.empty_table(), path)
+    else:
+        path.write_bytes(content)
+    page = write_report(run).read_text()
+    assert note in page
