@@ -404,10 +404,14 @@ def telemetry_figure(
     _shade(ax, phases)
     t = frame["t"].to_numpy(dtype=float)
     width = float(np.median(np.diff(t))) if len(t) > 1 else 5.0
+    peak = 0.0
     for column, label, color in present(frame, series):
         values = frame[column].to_numpy(dtype=float) * scale
         ax.plot(t + width / 2, values, color=color, lw=1.3, marker=".", ms=3, label=label)
-    ax.set_ylim(bottom=0)
+        if np.isfinite(values).any():
+            peak = max(peak, float(np.nanmax(values)))
+    # A flat series (resident memory) would sit on the axis' top edge: leave room above it.
+    ax.set_ylim(0, peak * 1.15 if peak > 0 else 1.0)
     ax.set_ylabel(ylabel)
     _finish(fig, ax, title, duration, ncols=2)
     return _svg(fig, prefix, title)
