@@ -81,8 +81,34 @@ def test_pool_from_npy_rows_and_too_few_rows(tmp_path: Path) -> None:
     pool = pool_payloads(TargetSpec(payload=spec), adapter_for("rest-v2"))
     assert [p[0].data[:, 0].tolist() for p in pool] == [[0, 2], [4, 6], [8, 10]]
     too_many = spec.model_copy(update={"pool": 4})
-    with pytest.raises(InputError, match="needs 8 rows, the file has 6"):
+    with pytest.raises(InputError, match="needs more than 6 rows, the file has 6"):
         pool_payloads(TargetSpec(payload=too_many), adapter_for("rest-v2"))
+
+
+def test_pool_from_parquet_rows_last_batch_filled_from_the_start(tmp_path: Path) -> None:
+    """5 rows in batches of 2: 3 requests, the last one rows 4 and 0 (filled from the top)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "rows.parquet"
+    columns = {"a": np.arange(5, dtype=np.float32), "b": np.arange(5, dtype=np.float32) * 10}
+    pq.write_table(pa.table(columns), path)
+    spec = PayloadSpec(source="file", file=path, pool=3, batch_size=2)
+    pool = pool_payloads(TargetSpec(payload=spec), adapter_for("rest-v2"))
+    assert [p[0].data[:, 0].tolist() for p in pool] == [[0, 1], [2, 3], [4, 0]]
+    assert pool[0][0].datatype == "FP32" and pool[0][0].data[1].tolist() == [1, 10]
+    lists = tmp_path / "lists.parquet"
+    pq.write_table(pa.table({"x": [[1.0, 2.0], [3.0, 4.0]]}), lists)
+    one = PayloadSpec(source="file", file=lists, pool=2)
+    pool = pool_payloads(TargetSpec(payload=one), adapter_for("rest-v2"))
+    assert [p[0].data.tolist() for p in pool] == [[[1.0, 2.0]], [[3.0, 4.0]]]
+    text = tmp_path / "text.parquet"
+    pq.write_table(pa.table({"s": ["a", "b"]}), text)
+    with pytest.raises(InputError, match="numeric columns"):
+        pool_payloads(
+            TargetSpec(payload=PayloadSpec(source="file", file=text, pool=2)),
+            adapter_for("rest-v2"),
+        )
 
 
 def test_pool_from_jsonl(tmp_path: Path) -> None:

@@ -58,28 +58,83 @@ def pool_payloads(target: TargetSpec, adapter: Adapter) -> list[Payload]:
         ]
     path = spec.file
     assert path is not None
-    if spec.pool == 1 and path.suffix != ".jsonl":
+    if spec.pool == 1 and path.suffix not in (".jsonl", ".parquet"):
         return [tensors_from_file(spec)]
     if path.suffix == ".jsonl":
         return _jsonl_bodies(path, spec.pool)
-    if path.suffix != ".npy":
+    if path.suffix == ".parquet":
+        tensor = parquet_rows(path)
+    elif path.suffix == ".npy":
+        tensors = tensors_from_file(spec.model_copy(update={"batch_size": 1}))
+        assert isinstance(tensors, list)
+        tensor = tensors[0]
+    else:
         raise InputError(
-            f"{path}: payload.pool: {spec.pool} needs a .npy file (rows) or a .jsonl file "
-            "(one request body a line); a .json file is one body"
+            f"{path}: payload.pool: {spec.pool} needs a .npy or .parquet file (rows) or a "
+            ".jsonl file (one request body a line); a .json file is one body"
         )
-    tensors = tensors_from_file(spec.model_copy(update={"batch_size": 1}))
-    assert isinstance(tensors, list)
-    array, rows = tensors[0].data, spec.batch_size
-    have = array.shape[0] // rows
-    if have < spec.pool:
+    array, rows = tensor.data, spec.batch_size
+    # The last batch may be partial (a batch run's set of N rows in batches of b): it is
+    # filled from the file's first rows; any larger shortfall is an error.
+    if array.shape[0] <= (spec.pool - 1) * rows:
         raise InputError(
-            f"{path}: payload.pool: {spec.pool} with batch_size {rows} needs "
-            f"{spec.pool * rows} rows, the file has {array.shape[0]}"
+            f"{path}: payload.pool: {spec.pool} with batch_size {rows} needs more than "
+            f"{(spec.pool - 1) * rows} rows, the file has {array.shape[0]}"
         )
     return [
-        [Tensor(tensors[0].name, tensors[0].datatype, array[i * rows : (i + 1) * rows])]
+        [
+            Tensor(
+                tensor.name,
+                tensor.datatype,
+                np.take(array, range(i * rows, (i + 1) * rows), axis=0, mode="wrap"),
+            )
+        ]
         for i in range(spec.pool)
     ]
+
+
+def parquet_rows(path: Path, input_name: str = "input-0") -> Tensor:
+    """A Parquet file's rows as one tensor [rows, columns]: every column numeric (one
+    feature each) or one column of equal-length lists (the whole row). InputError (one
+    line naming the file) otherwise."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read payload: {exc}") from None
+    if table.num_rows == 0:
+        raise InputError(f"{path}: has no rows")
+    try:
+        if table.num_columns == 1 and pa_is_list(table.schema.field(0).type):
+            array = np.array(table.column(0).to_pylist())
+        else:
+            array = np.column_stack([c.to_numpy() for c in table.columns])
+    except (ValueError, TypeError) as exc:
+        raise InputError(
+            f"{path}: rows must be numeric columns, or one column of equal-length lists ({exc})"
+        ) from None
+    if array.ndim != 2 or array.dtype not in _NUMERIC:
+        raise InputError(
+            f"{path}: rows must be numeric columns, or one column of equal-length lists "
+            f"(got {array.dtype}, {array.ndim} dims)"
+        )
+    return Tensor(input_name, _NUMERIC[array.dtype], array)
+
+
+def pa_is_list(kind: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_list(kind) or pa.types.is_large_list(kind))
+
+
+_NUMERIC = {
+    np.dtype(d): name
+    for name, d in (
+        ("FP32", "float32"), ("FP64", "float64"), ("INT32", "int32"), ("INT64", "int64"),
+        ("INT8", "int8"), ("INT16", "int16"), ("UINT8", "uint8"), ("BOOL", "bool"),
+    )
+}  # fmt: skip
 
 
 def _jsonl_bodies(path: Path, pool: int) -> list[Payload]:
