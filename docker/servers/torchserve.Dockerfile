@@ -13,6 +13,12 @@
 # from Docker Hub.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
+# benchctl's dependencies, from pyproject.toml alone (cached while that list is unchanged).
+FROM ${PYTHON_IMAGE} AS requirements
+WORKDIR /src
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /requirements.txt
+
 FROM ${PYTHON_IMAGE} AS model-store
 ARG EXTRA_CA_CERTS=""
 ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt
@@ -20,18 +26,20 @@ RUN if [ -n "${EXTRA_CA_CERTS}" ]; then \
         printf '%s\n' "${EXTRA_CA_CERTS}" > /usr/local/share/ca-certificates/benchctl-extra.crt \
         && update-ca-certificates; \
     fi
+COPY --from=requirements /requirements.txt /benchctl-requirements.txt
+COPY docker/servers/pins.py src/benchctl/targets/launch_torchserve.py /pins/
+RUN python /pins/pins.py /pins/launch_torchserve.py TORCHSERVE_REQUIREMENTS > /requirements.txt \
+    && grep '^torch-model-archiver==' /requirements.txt > /archiver.txt \
+    && python -m venv /opt/archiver \
+    && /opt/archiver/bin/python -m pip install --no-cache-dir --disable-pip-version-check \
+        -r /benchctl-requirements.txt -r /archiver.txt
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src/ src/
 COPY scenarios/ scenarios/
 COPY targets/ targets/
-COPY docker/servers/pins.py docker/servers/make_torchserve_mar.py docker/servers/
-RUN python docker/servers/pins.py src/benchctl/targets/launch_torchserve.py \
-        TORCHSERVE_REQUIREMENTS > /requirements.txt \
-    && grep '^torch-model-archiver==' /requirements.txt > /archiver.txt \
-    && python -m venv /opt/archiver \
-    && /opt/archiver/bin/python -m pip install --no-cache-dir --disable-pip-version-check \
-        . -r /archiver.txt
+COPY docker/servers/make_torchserve_mar.py docker/servers/
+RUN /opt/archiver/bin/python -m pip install --no-cache-dir --disable-pip-version-check --no-deps .
 ARG WORKERS=1
 ARG MAX_BATCH_SIZE=0
 ARG BATCH_DELAY_MS=0

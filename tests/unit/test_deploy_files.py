@@ -251,6 +251,52 @@ def test_compose_profiles_cover_every_served_kind():
     assert names >= SERVER_SERVICES | variants
 
 
+HOSTNET = DOCKER / "compose.hostnet.yaml"
+HOSTNET_DIR = DOCKER / "hostnet.d"
+
+
+def _hostnet_ports() -> set[int]:
+    """Every port compose.hostnet.yaml gives a server or the master (numbers in its commands,
+    TS_* addresses and the worker's master address)."""
+    text = yaml.safe_dump(_docs(HOSTNET)[0]["services"])
+    return {int(p) for p in re.findall(r"(?<![\d.])(1[0-9]{4})(?!\d)", text)}
+
+
+def test_hostnet_override_keeps_every_started_service_on_loopback():
+    (override,) = _docs(HOSTNET)
+    for name, service in override["services"].items():
+        if service.get("profiles") == ["registry"]:
+            assert name in {"triton", "tfserving"}, name  # bases from nvcr.io / Docker Hub
+            continue
+        assert service["network_mode"] == "host", name
+        assert service["networks"] == [] and service.get("ports", []) == [], name
+    kserve, torchserve = override["services"]["kserve"], override["services"]["torchserve"]
+    assert kserve["environment"] == {"BENCHCTL_BIND_HOST": "127.0.0.1"}
+    addresses = {k: v for k, v in torchserve["environment"].items() if k.endswith("_ADDRESS")}
+    assert len(addresses) == 5  # inference, management, metrics, gRPC inference and management
+    for key, value in addresses.items():
+        assert value.split("//")[-1].split(":")[0] == "127.0.0.1", (key, value)
+    assert override["services"]["worker"]["command"] == ["worker", "--master", "127.0.0.1:15557"]
+    # make test-docker checks that these ports are free first and loopback-only after.
+    script = (DOCKER / "test-docker.sh").read_text()
+    (ports,) = re.findall(r"^PORTS=\(([\d ]+)\)", script, flags=re.M)
+    assert set(map(int, ports.split())) == _hostnet_ports()
+
+
+@pytest.mark.parametrize(
+    "path", sorted((HOSTNET_DIR / "targets").glob("*.yaml")), ids=lambda p: p.stem
+)
+def test_hostnet_profiles_point_at_the_override_ports(path):
+    target, source = load_target(path.stem, config_dir=HOSTNET_DIR)
+    assert source.resolve() == path.resolve()
+    addresses = [target.url, f"grpc://{target.grpc_address}"]
+    addresses += [u for u in (target.metrics_url, target.management_url) if u]
+    for address in addresses:
+        parts = urlsplit(address)
+        assert parts.hostname == "127.0.0.1", address
+        assert parts.port in _hostnet_ports(), address
+
+
 # --------------------------------------------------------------------------- Dockerfiles
 
 
