@@ -78,3 +78,26 @@ def test_mixed_wake_and_a_process_that_sent_nothing():
     result = generator_accuracy(frame(rows), pacing)
     assert result["wake"] == "mixed"
     assert result["processes"]["worker-1"]["requests"] == 0
+
+
+def test_report_shows_send_lag_beside_the_latencies_and_the_warning(tmp_path):
+    """run.json's generator section (as run._finalize writes it) becomes a tile in the key
+    numbers (3 decimals: 0.042 / 0.870 ms) and the warning a banner; a run from before
+    issue 17 (no send lag recorded) has no tile."""
+    from tests.unit.test_report import _render, _run_dir
+
+    warning = "send lag p99 0.87 ms is 19% of the p99 latency (4.5 ms): latencies include it"
+    generator = {
+        "saturated": False,
+        "wake": "timerfd",
+        "send_lag_ms": {"requests": 593, "p50": 0.042, "p99": 0.87, "max": 3.5},
+        "send_lag_warning": warning,
+    }
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old").mkdir()
+    page = _render(_run_dir(tmp_path / "new", generator=generator))
+    tile = page[page.index('id="send-lag"') :][:400]
+    assert "0.042 / 0.870" in tile and "max 3.500" in tile and "wake: timerfd" in tile
+    assert "Generator send lag" in page and "Send lag p99 0.87 ms is 19%" in page
+    old = _render(_run_dir(tmp_path / "old"))
+    assert 'id="send-lag"' not in old and "Generator send lag" not in old
