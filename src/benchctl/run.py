@@ -29,6 +29,7 @@ from rich.console import Console
 
 from benchctl import facts, lifetime
 from benchctl.analysis.accuracy import accuracy_line, accuracy_of_run, generator_section
+from benchctl.analysis.inputs import input_summary
 from benchctl.analysis.models import model_summaries
 from benchctl.analysis.summary import read_requests, summarize
 from benchctl.batch import batch_end, batch_summary, engine_requests, run_sweep
@@ -675,6 +676,7 @@ def _finalize(
     phases = [{"name": p.name, "start": p.start, "end": p.end} for p in plan.phases]
     summary = summarize(read_requests(run_dir.path / REQUESTS), phases, end=end)
     summary.update(model_summaries(run_dir.path / REQUESTS, phases, end=end))  # model mix
+    summary.update(input_summary(run_dir.path / REQUESTS))  # payload pool: hot vs rest
     # the generator's own send lag and wake-up mechanism (analysis/accuracy.py, issue 17)
     summary["generator_accuracy"] = accuracy_of_run(
         run_dir.path / REQUESTS, outcome.done.get("pacing")

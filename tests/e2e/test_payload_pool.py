@@ -53,5 +53,8 @@ def test_zipf_pool_has_lower_median_than_uniform_on_a_caching_server(tmp_path: P
     hot = steady[steady.input_id == 0].latency_ms.median()
     cold = steady[steady.input_id >= CACHE].latency_ms.median()  # ~8% of requests
     assert hot < COST_MS <= cold, (hot, cold)
+    # summary.json: the 10 most requested inputs (mostly cached) answer under the cost
+    inputs = json.loads((zipf.run_dir / "summary.json").read_text())["inputs"]
+    assert inputs["distinct"] > 10 and inputs["hot"]["latency_ms"]["p50"] < COST_MS
     uniform_rows = uniform.requests()
     assert uniform_rows.input_id.nunique() > rows.input_id.nunique()

@@ -234,3 +234,25 @@ def test_batch_scenario_settings_and_plan() -> None:
     plan = plan_scenario(scenario)
     assert plan.levels == ((0.0, 4),) and not plan.open_loop
     assert [p.name for p in plan.phases] == ["b=1 c=4"]
+
+
+def test_input_summary_known_answer(tmp_path: Path) -> None:
+    """12 inputs: input 0 five times at 1 ms, inputs 1..11 once each at 10 ms (16 requests).
+    The 10 most requested: input 0 and 9 of the singles (14 requests, 14/16); the rest: 2.
+    top_share = 5/16; hot p50 = nearest rank ceil(0.5 x 14) = 7th of [1 x5, 10 x9] = 10 ms,
+    hot p95 = 14th = 10 ms; rest p50 = 10 ms."""
+    import pyarrow.parquet as pq
+
+    from benchctl.analysis.inputs import input_summary
+
+    buffer = RecordBuffer()
+    for i, (ms, input_id) in enumerate([(1.0, 0)] * 5 + [(10.0, k) for k in range(1, 12)]):
+        buffer.add(i * 0.1, i * 0.1, i * 0.1 + ms / 1000, 200, "", 1, 1, "m", input_id)
+    path = tmp_path / "requests.parquet"
+    pq.write_table(to_table(buffer.drain(), ["steady"], np.zeros(16, dtype=np.int8)), path)
+    inputs = input_summary(path)["inputs"]
+    assert inputs["distinct"] == 12 and inputs["top_share"] == pytest.approx(5 / 16)
+    assert inputs["hot"]["requests"] == 14 and inputs["rest"]["requests"] == 2
+    assert inputs["hot"]["latency_ms"]["p50"] == pytest.approx(10.0)
+    assert inputs["hot"]["latency_ms"]["mean"] == pytest.approx((5 * 1 + 9 * 10) / 14)
+    assert inputs["rest"]["latency_ms"]["p50"] == pytest.approx(10.0)

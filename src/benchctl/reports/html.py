@@ -173,6 +173,7 @@ def _context(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
         "phase_rows": _phase_rows(summary),
         "model_rows": _model_rows(summary),
         "batch": _dict(summary.get("batch")) if summary else {},
+        "inputs": _dict(summary.get("inputs")) if summary else {},
         "error_rows": _error_rows(summary, overall),
         "figures": _figures(frame, plan, phases, curve, duration),
         "facts": _facts(run, scenario, target, plan, phases),
