@@ -400,6 +400,16 @@ def served_models(spec: LaunchSpec) -> dict[str, dict[str, Any]] | None:
     }
 
 
+def single_model_only(spec: LaunchSpec, server: str) -> None:
+    """ModelNameError (bad input, one line) when ``launch.models`` asks a launcher that
+    serves one model for several."""
+    if spec.models:
+        raise ModelNameError(
+            f"target field 'launch.models': the {server} launcher serves one model; "
+            "launch.models works with server: kserve or triton"
+        )
+
+
 def launch_kserve_spec(
     spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
 ) -> LaunchedServer:

@@ -29,6 +29,7 @@ from benchctl.targets.launch import (
     free_ports,
     reference_model,
     server_venv,
+    single_model_only,
     spawn_logged,
     until_ready,
 )
@@ -88,6 +89,7 @@ def launch_mlserver(
 def launch_mlserver_spec(
     spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
 ) -> LaunchedServer:
+    single_model_only(spec, "MLServer")
     return launch_mlserver(
         log_dir=log_dir,
         model=reference_model(spec),

@@ -39,6 +39,7 @@ from benchctl.targets.launch import (
     free_ports,
     reference_model,
     server_venv,
+    single_model_only,
     spawn_logged,
     until_ready,
 )
@@ -202,6 +203,7 @@ def launch_torchserve_spec(
     spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
 ) -> LaunchedServer:
     """The Launcher for ``kind: torchserve`` (see targets/registry.py)."""
+    single_model_only(spec, "TorchServe")
     return launch_torchserve(
         log_dir=log_dir,
         model=reference_model(spec),
