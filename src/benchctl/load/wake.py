@@ -180,7 +180,10 @@ def request_short_slice(micros: int | None = None) -> int | None:
     clamps to 100-100,000) of 0 asks nothing. Returns the slice asked for in microseconds,
     or None when not asked or refused (older kernels ignore it silently)."""
     if micros is None:
-        micros = int(os.environ.get(SLICE_ENV) or DEFAULT_SLICE_US)
+        try:
+            micros = int(os.environ.get(SLICE_ENV) or DEFAULT_SLICE_US)
+        except ValueError:  # not a number: ask nothing (the run records slice_us None)
+            return None
     number = _SYS_SCHED_SETATTR.get(platform.machine())
     if micros <= 0 or number is None or not sys.platform.startswith("linux"):
         return None
