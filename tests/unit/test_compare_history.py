@@ -138,3 +138,21 @@ def test_history_with_no_matching_runs_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no runs of scenario 'soak'"):
         load_history(tmp_path / "runs", scenario="soak")
     assert main(["history", str(tmp_path / "missing")]) == 2
+
+
+def test_history_names_a_damaged_run_unknown_not_none(tmp_path: Path) -> None:
+    """A run whose run.json is not UTF-8 is listed as damaged; its scenario and target are
+    unknown (nothing in the file says them), never the text "None"."""
+    folder = tmp_path / "runs"
+    make_run(folder, "good", seed=1)
+    bad = make_run(folder, "bad", seed=2)
+    (bad / "run.json").write_bytes(b"\xff\xfe garbage")
+    rows = {row.id: row for row in load_history(folder)}
+    assert (rows["bad"].status, rows["bad"].scenario, rows["bad"].target) == (
+        "damaged",
+        "unknown",
+        "unknown",
+    )
+    assert (rows["good"].scenario, rows["good"].target) == ("steady", "kserve")
+    text = _text(history_table(list(rows.values())))
+    assert "None" not in text

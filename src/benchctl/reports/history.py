@@ -22,7 +22,7 @@ from rich import box
 from rich.table import Table
 
 from benchctl.analysis.changepoints import MAX_PVALUE, Point, Shift, all_shifts, run_label
-from benchctl.analysis.gate import run_key, started
+from benchctl.analysis.gate import started
 from benchctl.errors import InputError
 from benchctl.reports import figures
 from benchctl.reports.compare import COLORS, write_page
@@ -68,7 +68,7 @@ def load_history(
         raise InputError(f"{runs_dir}: no such folder of runs")
     rows = []
     for run_dir, info in list_runs(runs_dir):
-        name, server = run_key(info)
+        name, server = run_names(info)
         if (scenario and name != scenario) or (target and server != target):
             continue
         rows.append(_row(run_dir.path, info))
@@ -80,6 +80,20 @@ def load_history(
     return sorted(rows, key=lambda row: row.started)
 
 
+UNKNOWN = "unknown"
+
+
+def run_names(info: dict[str, Any]) -> tuple[str, str]:
+    """(scenario name, target name) of a run.json; ``unknown`` where it names none (a
+    damaged run.json is listed as ``{"status": "damaged"}``), never the text "None"."""
+    names = []
+    for key in ("scenario", "target"):
+        section = info.get(key)
+        name = section.get("name") if isinstance(section, dict) else None
+        names.append(str(name) if name not in (None, "") else UNKNOWN)
+    return names[0], names[1]
+
+
 def _row(path: Path, info: dict[str, Any]) -> HistoryRow:
     try:
         summary = json.loads((path / SUMMARY).read_text(encoding="utf-8"))
@@ -89,7 +103,7 @@ def _row(path: Path, info: dict[str, Any]) -> HistoryRow:
     overall = overall if isinstance(overall, dict) else {}
     latency = overall.get("latency_ms") if isinstance(overall.get("latency_ms"), dict) else {}
     generator = info.get("generator") if isinstance(info.get("generator"), dict) else {}
-    scenario, target = run_key(info)
+    scenario, target = run_names(info)
     return HistoryRow(
         id=str(info.get("id") or path.name),
         started=started(info, path),
