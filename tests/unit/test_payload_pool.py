@@ -256,3 +256,10 @@ def test_input_summary_known_answer(tmp_path: Path) -> None:
     assert inputs["hot"]["latency_ms"]["p50"] == pytest.approx(10.0)
     assert inputs["hot"]["latency_ms"]["mean"] == pytest.approx((5 * 1 + 9 * 10) / 14)
     assert inputs["rest"]["latency_ms"]["p50"] == pytest.approx(10.0)
+
+
+def test_too_many_body_bytes_is_one_line() -> None:
+    """257 bodies of 1 MiB = 257 MiB > the 256 MiB cap."""
+    requests = [WireRequest("rest-v2", "http://x", "/p", b"x" * 2**20) for _ in range(257)]
+    with pytest.raises(InputError, match="257 distinct request bodies are 257 MiB"):
+        choices_json([("m", 1.0, PayloadSpec(pool=257), requests)], seed=0)

@@ -26,6 +26,7 @@ from benchctl.targets.wire import WireRequest
 # Headers a body may need of its own (the binary extension's header length): protocol
 # headers, never secret (targets/secrets.py keeps them in engine-spec.json too).
 BODY_HEADERS = ("Content-Type", "Inference-Header-Content-Length")
+MAX_BODY_BYTES = 256 * 2**20  # all encoded bodies of a run together
 
 
 def popularity(n: int, law: str, s: float = 1.0) -> np.ndarray:
@@ -170,7 +171,19 @@ def choices_json(
     models: list[tuple[str, float, PayloadSpec, list[WireRequest]]], seed: int
 ) -> dict[str, Any]:
     """The engine's ``choices``: per model its name, weight, popularity law and bodies
-    (base64), the path and rows its answers must carry, and its body headers."""
+    (base64), the path and rows its answers must carry, and its body headers.
+
+    InputError (one line) when the bodies add up to more than MAX_BODY_BYTES: every load
+    process holds them all in memory (and engine-spec.json carries them).
+    """
+    total = sum(len(r.body) for _, _, _, requests in models for r in requests)
+    if total > MAX_BODY_BYTES:
+        count = sum(len(requests) for _, _, _, requests in models)
+        raise InputError(
+            f"payload: {count:,} distinct request bodies are {total / 2**20:,.0f} MiB encoded, "
+            f"more than the {MAX_BODY_BYTES // 2**20} MiB every load process holds: use a "
+            "smaller payload.pool (or fewer batch inputs, or a larger batch size)"
+        )
     out = []
     for name, weight, spec, requests in models:
         first = requests[0]
