@@ -688,7 +688,8 @@ def _finalize(
             telemetry.add_generator_cpu(outcome.t0, outcome.cpu)
         ran_for = plan.duration if end is None else end
         telemetry_info = telemetry.finish(run_dir.path, outcome.t0, ran_for)
-        telemetry.self_check(run_dir.path, telemetry_info, console)
+        sent = _counts(outcome, rows)[0].get("sent")  # the generator's own counter
+        telemetry.self_check(run_dir.path, telemetry_info, console, sent)
     if batch := batch_summary(run_dir.path):  # offline scoring: inferences/s, cost (batch.py)
         summary.update(batch)
         run_dir.write_json(SUMMARY, {"schema_version": SCHEMA_VERSION, **summary})

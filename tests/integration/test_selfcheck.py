@@ -105,3 +105,33 @@ def test_another_client_on_the_server_is_flagged(kserve: LaunchedServer, tmp_pat
     assert shown.returncode == 0 and "self-check: server-side request count" in shown.stdout
     html = write_report(done.run_dir).read_text()
     assert "Server metrics disagree with the run" in html
+
+
+def test_a_killed_worker_agrees_with_the_generators_counter_not_only_the_rows(tmp_path: Path):
+    """A launched KServe, ``--workers 2`` at 100 req/s, one worker SIGKILLed: the server
+    counted the requests the dead worker sent but never recorded. The self-check compares the
+    server's count with run.json ``counts.sent`` (the workers' own counters) as well as the
+    rows: it agrees (within max(2, 1%) of counts.sent) instead of blaming another client, and
+    ``sent`` in the check is that counter."""
+    import psutil
+
+    from .faults import Cli
+
+    cli = Cli(
+        ["run", "steady", "--target", "kserve", "--launch", "--workers", "2", "--rate", "100",
+         "--duration", "20s", "--set", "warmup=0", "--scrape-interval", "1s"],
+        tmp_path,
+    )  # fmt: skip
+    cli.wait_for("achieved")
+    time.sleep(3)
+    workers = [p for p in psutil.Process(cli.pid).children() if "worker" in p.cmdline()]
+    assert len(workers) == 2
+    workers[0].kill()
+    assert cli.wait() == 3, cli.text()
+    info = cli.run_json()
+    counts, check = info["counts"], info["telemetry"]["self_check"]
+    assert check["sent"] == counts["sent"] and check["rows"] == counts["rows"], (check, counts)
+    assert check["agree"] is True and "warning" not in check, (check, counts)
+    assert abs(check["server_requests"] - counts["sent"]) <= tolerance(counts["sent"])
+    if check["server_requests"] > counts["rows"] + tolerance(counts["rows"]):
+        assert "never recorded" in check["note"]

@@ -193,3 +193,54 @@ def test_telemetry_command_names_missing_stages(tmp_path):
     text = console.export_text()
     assert "server compute time: sum of request_predict_seconds_sum; not exposed: " in text
     assert "request_preprocess_seconds_sum, request_postprocess_seconds_sum" in text
+
+
+def _counted_run(tmp_path, rows: int, server: list[float], counts_sent: int | None):
+    """A finished run directory: ``rows`` successful request rows, per-window server counts
+    and (optionally) run.json counts.sent, the generator's own counter."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.table({"ok": [True] * rows, "error": [None] * rows}, schema=None),
+        tmp_path / "requests.parquet",
+    )
+    pq.write_table(pa.table({"server_requests": server}), tmp_path / "telemetry_windows.parquet")
+    info = {"counts": {"sent": counts_sent}} if counts_sent is not None else {}
+    (tmp_path / "run.json").write_text(json.dumps(info))
+    return tmp_path
+
+
+def test_self_check_compares_the_server_with_the_generators_sent_counter(tmp_path):
+    """A worker killed holding 19 requests (case kill-worker-loses-rows): 551 rows, the
+    generator's counter says 570 sent (run.json counts.sent), the server counted 300 + 274 =
+    574. Against the rows alone the band is 551 ± max(2, ceil(5.51)) = 545..557 and 574 would
+    blame another client; against the counter it is 551 - 6 .. 570 + 6 = 545..576: they agree,
+    with a note that 19 sent requests are missing from the rows."""
+    from benchctl.telemetry.selfcheck import check_server_counts
+
+    run = _counted_run(tmp_path, 551, [300.0, 274.0], 570)
+    info: dict = {"server_metrics": {"requests": True}}
+    check = check_server_counts(run, info)
+    assert (check["server_requests"], check["sent"], check["rows"]) == (574, 570, 551)
+    assert (check["tolerance"], check["agree"]) == (6, True)
+    assert "warning" not in check and "19 of them never recorded" in check["note"]
+    assert "warnings" not in info
+    # the counter passed in (at finalize, before run.json has counts) is used the same way
+    (run / "run.json").write_text("{}")
+    assert check_server_counts(run, {"server_metrics": {"requests": True}}, 570)["agree"] is True
+    # without the counter only the rows are known: 574 > 557 is a disagreement
+    alone = check_server_counts(run, {"server_metrics": {"requests": True}})
+    assert alone["agree"] is False and "more than were sent" in alone["warning"]
+
+
+def test_self_check_flags_a_server_count_above_the_generators_counter(tmp_path):
+    """551 rows, counter 560, server 600: band 545..560 + ceil(5.6) = 566; 600 disagrees."""
+    from benchctl.telemetry.selfcheck import check_server_counts
+
+    run = _counted_run(tmp_path, 551, [600.0], 560)
+    check = check_server_counts(run, {"server_metrics": {"requests": True}})
+    assert (check["sent"], check["tolerance"], check["agree"]) == (560, 6, False)
+    assert "600 disagrees with the 560 requests sent" in check["warning"]

@@ -7,7 +7,11 @@ with the generator's own records. They agree when
     ok - tolerance <= server_requests <= sent + tolerance,   tolerance = max(2, 1% of sent)
 
 ``ok`` is the lower end because some servers count successes only (Triton), ``sent`` the
-upper because a server may finish requests the client gave up on (timeouts); the tolerance
+upper because a server may finish requests the client gave up on (timeouts). ``sent`` is the
+larger of the rows that left the generator (requests.parquet, dropped excluded) and the
+generator's own counter (run.json ``counts.sent``): a killed worker or engine sent requests
+it never recorded, which the server did count — then the counts agree with the counter and
+the result notes the rows that are missing instead of blaming another client. The tolerance
 covers requests in flight at a scrape and a readiness probe. Outside that band the derived
 server-side numbers (queue and compute time per request, server throughput) do not describe
 this run's traffic — a counter reset between scrapes, several worker processes each with
@@ -17,6 +21,7 @@ the run says so in run.json (``telemetry.self_check``), on the terminal and in t
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -35,13 +40,20 @@ def tolerance(sent: int) -> int:
     return max(ABSOLUTE_TOLERANCE, math.ceil(RELATIVE_TOLERANCE * sent))
 
 
-def compare_counts(server: float, sent: int, ok: int) -> dict[str, Any]:
+def compare_counts(
+    server: float, sent: int, ok: int, generator_sent: int | None = None
+) -> dict[str, Any]:
     """The verdict for one run: server-side count vs the generator's sent and ok counts.
 
     Inputs: server-side requests finished (may be fractional after interpolation), requests
-    sent (dropped ones never left the generator) and requests that succeeded. Output: the
-    numbers, the band, ``agree`` and, when they disagree, a one-line ``warning``.
+    sent as rows (dropped ones never left the generator), requests that succeeded, and the
+    generator's own counter of requests sent (run.json ``counts.sent``; None if unknown).
+    Output: the numbers (``sent`` is the larger of rows and counter, ``rows`` the rows), the
+    band, ``agree``, a one-line ``warning`` when they disagree and a ``note`` when the server
+    saw requests that were sent but never recorded as rows.
     """
+    rows = sent
+    sent = max(rows, int(generator_sent)) if generator_sent is not None else rows
     slack = tolerance(sent)
     low, high = ok - slack, sent + slack
     counted = round(float(server))
@@ -49,10 +61,17 @@ def compare_counts(server: float, sent: int, ok: int) -> dict[str, Any]:
     result: dict[str, Any] = {
         "server_requests": counted,
         "sent": sent,
+        "rows": rows,
         "ok": ok,
         "tolerance": slack,
         "agree": agree,
     }
+    if agree and counted > rows + tolerance(rows):
+        result["note"] = (
+            f"the server counted {counted:,} requests, {counted - rows:,} more than the "
+            f"{rows:,} recorded: the generator sent {sent:,}, {sent - rows:,} of them never "
+            "recorded (a load process died holding them)"
+        )
     if not agree:
         if counted > high:
             why = "more than were sent: another client, or other models' counters"
@@ -66,11 +85,15 @@ def compare_counts(server: float, sent: int, ok: int) -> dict[str, Any]:
     return result
 
 
-def check_server_counts(run_dir: Path, telemetry: dict[str, Any]) -> dict[str, Any] | None:
+def check_server_counts(
+    run_dir: Path, telemetry: dict[str, Any], generator_sent: int | None = None
+) -> dict[str, Any] | None:
     """Self-check of a finished run directory (requests.parquet and
     telemetry_windows.parquet written). ``telemetry`` is run.json's telemetry section: the
     result is stored in it as ``self_check`` and, on disagreement, its warning is appended
-    to ``telemetry["warnings"]``. Returns None when the run has no server request counter.
+    to ``telemetry["warnings"]``. ``generator_sent`` is the generator's own count of
+    requests sent (run.json ``counts.sent``); None reads it from run.json when it is there.
+    Returns None when the run has no server request counter.
     """
     windows = run_dir / "telemetry_windows.parquet"
     requests = run_dir / "requests.parquet"
@@ -83,7 +106,9 @@ def check_server_counts(run_dir: Path, telemetry: dict[str, Any]) -> dict[str, A
     frame = pq.read_table(requests, columns=["ok", "error"]).to_pandas()
     sent = int((frame["error"] != DROPPED).sum())
     ok = int(frame["ok"].sum())
-    result = compare_counts(float(pd.to_numeric(counts).sum()), sent, ok)
+    if generator_sent is None:
+        generator_sent = _counted_sent(run_dir)
+    result = compare_counts(float(pd.to_numeric(counts).sum()), sent, ok, generator_sent)
     resets = int(exposed.get("requests_resets") or 0)
     if resets:
         result["counter_resets"] = resets
@@ -99,9 +124,22 @@ def check_server_counts(run_dir: Path, telemetry: dict[str, Any]) -> dict[str, A
     return result
 
 
-def self_check(run_dir: Path, telemetry: dict[str, Any], console: Any) -> dict[str, Any] | None:
+def _counted_sent(run_dir: Path) -> int | None:
+    """run.json ``counts.sent`` (the generator's own counter), None if absent or unreadable."""
+    try:
+        counts = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("counts")
+        sent = counts.get("sent") if isinstance(counts, dict) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    ok = isinstance(sent, int | float) and not isinstance(sent, bool) and math.isfinite(sent)
+    return int(sent) if ok else None
+
+
+def self_check(
+    run_dir: Path, telemetry: dict[str, Any], console: Any, generator_sent: int | None = None
+) -> dict[str, Any] | None:
     """``check_server_counts`` and, on disagreement, one warning line on ``console``."""
-    result = check_server_counts(run_dir, telemetry)
+    result = check_server_counts(run_dir, telemetry, generator_sent)
     if result is not None and "warning" in result:
         console.print(f"[yellow bold]telemetry self-check[/]: {result['warning']}")
     return result

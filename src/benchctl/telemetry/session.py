@@ -55,10 +55,13 @@ class TelemetrySession:
             ]
         )
 
-    def self_check(self, run_dir: Path, info: dict[str, Any], console: Any) -> None:
-        """Server-side request count vs requests sent (see ``selfcheck``): the result goes
-        into ``info`` (run.json's telemetry section), a disagreement also onto ``console``."""
-        self_check(run_dir, info, console)
+    def self_check(
+        self, run_dir: Path, info: dict[str, Any], console: Any, sent: int | None = None
+    ) -> None:
+        """Server-side request count vs requests sent (see ``selfcheck``; ``sent`` is the
+        generator's own counter, run.json ``counts.sent``): the result goes into ``info``
+        (run.json's telemetry section), a disagreement also onto ``console``."""
+        self_check(run_dir, info, console, sent)
 
     def finish(self, run_dir: Path, t0: float | None, duration: float) -> dict[str, Any]:
         """Stop, write telemetry.parquet and the per-window table; the run.json section."""

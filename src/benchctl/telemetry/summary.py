@@ -68,6 +68,8 @@ def telemetry_summary(run: RunDir) -> Group:
                 style="dim",
             )
         )
+        if check.get("note"):  # sent but never recorded: the server saw them
+            parts.append(Text(f"self-check: {check['note']}", style="yellow"))
     exposed = info.get("server_metrics") or {}
     for part in ("queue", "compute"):
         missing = exposed.get(f"{part}_stages_missing")
