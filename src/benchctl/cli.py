@@ -190,6 +190,18 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument(
         "--master-port", type=arguments.port, help="master port (default: a free one)"
     )
+    arms = run.add_argument_group("A/B and canary (arms in one run)")
+    arms.add_argument(
+        "--split",
+        metavar="A=W,B=W",
+        help="send each request to one arm by weight (arms: target profile names, the "
+        "--target one first: the control), e.g. --split kserve=95,kserve-canary=5",
+    )
+    arms.add_argument(
+        "--users",
+        type=arguments.count,
+        help="with --split: N simulated users, each pinned to one arm by a hash of its id",
+    )
     where = run.add_argument_group("where things go")
     where.add_argument("--runs-dir", type=arguments.output_dir, default=DEFAULT_RUNS_DIR)
     where.add_argument(
@@ -455,6 +467,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             preflight=not args.no_preflight,
             telemetry=telemetry,
             command=tuple(["benchctl", *sys.argv[1:]]),
+            split=args.split,
+            users=args.users,
         ),
         answer,
         console=console,

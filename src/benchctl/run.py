@@ -41,6 +41,16 @@ from benchctl.lifetime import Guard, die_with_parent, owner_record
 from benchctl.load.records import merge_parts
 from benchctl.load.shapes import Plan, plan_scenario, plan_to_json, rate_curve
 from benchctl.recovery import write_json_fallback
+from benchctl.split_run import (
+    check_arms,
+    print_split,
+    split_arms,
+    split_engine_spec,
+    split_summary,
+    start_arms,
+    stop_arm_servers,
+)
+from benchctl.splits import public_arms
 from benchctl.stop_signals import Stopped, StopSignals
 from benchctl.store import (
     COMPLETED,
@@ -85,6 +95,8 @@ class RunOptions:
     preflight: bool = True  # off when only remote workers can reach the target
     telemetry: TelemetryOptions = field(default_factory=TelemetryOptions)
     command: tuple[str, ...] = ()
+    split: str | None = None  # "A=95,B=5": arms of an A/B or canary run (splits.py)
+    users: int | None = None  # sticky simulated users, each pinned to one arm
 
 
 @dataclass
@@ -109,6 +121,7 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
     target, target_file = load_target(
         options.target, config_dir=options.config_dir, overrides=options.target_overrides
     )
+    arms = split_arms(options, target, target_file)  # --split: every arm's target, or []
     sweep = isinstance(scenario, BatchScenario) and len(scenario.settings()) > 1
     if sweep and not options.dry_run:
         return run_sweep(options, scenario, console)  # one run per setting (batch.py)
@@ -130,6 +143,7 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
             "--no-preflight cannot read the model's metadata: give the payload as "
             "a file (--target-set payload.source=file --target-set payload.file=...)"
         )
+    check_arms(arms, options, _launcher)  # the other arms: launchable, or ready
 
     # Signals are only noted until the run directory and its watchdog exist (arm()).
     with StopSignals(raising=False) as signals:
@@ -170,6 +184,8 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
             "versions": facts.versions(),
             "host": facts.host(),
         }
+        if arms:
+            record["arms"] = public_arms(arms, options.users, _public_target)
         try:
             run_dir.write_json(RUN_JSON, record)
         except (OSError, BenchctlError) as exc:
@@ -183,6 +199,7 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
         console.print(f"run directory: [bold]{run_dir.path}[/]")
 
         server = None
+        arm_servers: list[Any] = []  # the other arms' launched servers (--split --launch)
         telemetry = None
         outcome = _Outcome()
         failure: BenchctlError | None = None
@@ -205,7 +222,11 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
                     }
                 )
                 adapter.check_ready(target, f"launched {target.kind}")
+            if arms:
+                arms = start_arms(arms, target, options, arm_servers, run_dir, console, _launch)
             spec = _engine_spec(scenario, target, plan)
+            if arms:  # one wire request per arm (its own server and protocol)
+                spec["arms"] = split_engine_spec(arms, options.users, scenario)
             run_dir.write_text("engine-spec.json", json.dumps(spec), mode=0o600)
             telemetry = start_telemetry(
                 options.telemetry,
@@ -246,6 +267,7 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
             if server is not None:
                 server.stop()
                 lifetime.forget(server.pid)
+            stop_arm_servers(arm_servers)
             guard.reap()  # anything half-started (a signal between spawn and registration)
         if failure is not None and outcome.status != FAILED:
             outcome.status, outcome.reason = FAILED, str(failure)
@@ -677,6 +699,7 @@ def _finalize(
     summary = summarize(read_requests(run_dir.path / REQUESTS), phases, end=end)
     summary.update(model_summaries(run_dir.path / REQUESTS, phases, end=end))  # model mix
     summary.update(input_summary(run_dir.path / REQUESTS))  # payload pool: hot vs rest
+    summary.update(split_summary(run_dir, phases, end=end))  # --split: per arm + verdicts
     # the generator's own send lag and wake-up mechanism (analysis/accuracy.py, issue 17)
     summary["generator_accuracy"] = accuracy_of_run(
         run_dir.path / REQUESTS, outcome.done.get("pacing")
@@ -718,6 +741,7 @@ def _finalize(
     if rows:
         console.print(summary_table(summary, title=f"{run_dir.name} ({outcome.status})"))
         console.print(accuracy_line(summary["generator_accuracy"]), highlight=False)
+        print_split(console, summary)  # --split: arms side by side and the canary verdicts
     if generator["send_lag_warning"]:
         console.print(f"[yellow]warning: {generator['send_lag_warning']}[/]")
     for warning in clock.get("warnings", []):

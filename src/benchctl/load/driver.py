@@ -62,6 +62,7 @@ class Driver:
     ) -> None:
         self.plan = plan
         self.chooser = chooser  # picks each request's model and input (load/choice.py)
+        self._split = bool(getattr(chooser, "split", False))  # arms of a split run (arms.py)
         self.transport = transport
         self.buffer = buffer
         self.share = share
@@ -218,19 +219,22 @@ class Driver:
             if choice is not None
             else (self.bytes_sent, None, None)
         )
+        arm, user = (choice.arm, choice.user) if self._split else (None, None)
         start = perf_counter()
         try:
             status, error, received = self.transport.send(choice)
         except gevent.GreenletExit:
             now = perf_counter() - self._mono0
             self.buffer.add(
-                offset, start - self._mono0, now, 0, CANCELLED, sent, 0, model, input_id
-            )
+                offset, start - self._mono0, now, 0, CANCELLED, sent, 0, model, input_id,
+                arm, user,
+            )  # fmt: skip
             raise
         except Exception:  # a transport bug must cost one request, not the run
             status, error, received = 0, "client_error", 0
         end = perf_counter()
         mono0 = self._mono0
         self.buffer.add(
-            offset, start - mono0, end - mono0, status, error, sent, received, model, input_id
-        )
+            offset, start - mono0, end - mono0, status, error, sent, received, model, input_id,
+            arm, user,
+        )  # fmt: skip

@@ -37,6 +37,7 @@ from gevent.event import Event
 from benchctl.load.choice import RequestChooser
 from benchctl.load.clients import make_transport
 from benchctl.targets.secrets import restore_request_headers
+from benchctl.splits import restore_arm_headers
 from benchctl.load.clock import ClockEstimate
 from benchctl.load.collector import Collector
 from benchctl.load.driver import Driver
@@ -115,6 +116,8 @@ def emit(kind: str, **fields: Any) -> None:
 
 
 def build_driver(spec: dict[str, Any], plan: Plan, worker: int, workers: int) -> Driver:
+    if spec.get("arms"):  # a split run: one client per arm, each request to one arm
+        return build_split_driver(spec, plan, worker, workers)
     request = WireRequest.from_json(spec["request"])
     limits = spec["limits"]
     transport = make_transport(
@@ -134,6 +137,25 @@ def build_driver(spec: dict[str, Any], plan: Plan, worker: int, workers: int) ->
         drain_timeout=limits["timeout"] + 1.0,
         bytes_sent=len(request.body),
         chooser=RequestChooser(spec["choices"], worker, workers) if spec.get("choices") else None,
+    )
+
+
+def build_split_driver(spec: dict[str, Any], plan: Plan, worker: int, workers: int) -> Driver:
+    """The driver of a split run (``--split``): arms' transports and chooser (load/arms.py)."""
+    from benchctl.load.arms import split_parts
+
+    limits = spec["limits"]
+    transport, chooser = split_parts(spec, worker, workers)
+    CONTEXT.buffer = RecordBuffer(worker)
+    return Driver(
+        plan,
+        transport,
+        CONTEXT.buffer,
+        share=(worker, workers),
+        max_in_flight=limits["max_in_flight"],
+        drop_after=limits["drop_after"],
+        drain_timeout=max(a["timeout"] for a in spec["arms"]["arms"]) + 1.0,
+        chooser=chooser,  # type: ignore[arg-type]
     )
 
 
@@ -528,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.role == "worker":
         return run_worker(args)
     spec = restore_request_headers(json.loads(args.spec.read_text()))  # headers: from env
+    spec = restore_arm_headers(spec)  # a split run's arms' headers, likewise (splits.py)
     return run_collecting(spec, args.run_dir, args.role, args)
 
 

@@ -35,12 +35,16 @@ SCHEMA = pa.schema(
         # none was picked (dropped arrivals, runs made before these columns existed)
         pa.field("model", pa.dictionary(pa.int16(), pa.string())),
         pa.field("input_id", pa.int32()),
+        # a split run's arm (target profile name) and simulated user (--split, --users);
+        # null in a plain run and for dropped arrivals (load/arms.py)
+        pa.field("arm", pa.dictionary(pa.int16(), pa.string())),
+        pa.field("user", pa.int32()),
     ]
 )
 # Columns a driver fills; ``phase`` is derived from t_intended by whoever writes.
 DRIVER_COLUMNS = [f.name for f in SCHEMA if f.name != "phase"]
 # Columns a writer may leave out (older writers, synthetic runs): written as nulls.
-OPTIONAL_COLUMNS = ("model", "input_id")
+OPTIONAL_COLUMNS = ("model", "input_id", "arm", "user")
 DROPPED = "dropped"
 CANCELLED = "cancelled"
 
@@ -68,6 +72,8 @@ class RecordBuffer:
         bytes_received: int,
         model: str | None = None,
         input_id: int | None = None,
+        arm: str | None = None,
+        user: int | None = None,
     ) -> None:
         """A request that was sent; times are seconds since run start."""
         c = self._columns
@@ -84,6 +90,8 @@ class RecordBuffer:
         c["worker"].append(self.worker)
         c["model"].append(model)
         c["input_id"].append(input_id)
+        c["arm"].append(arm)
+        c["user"].append(user)
         self.sent += 1
 
     def add_dropped(self, t_intended: float) -> None:
@@ -100,6 +108,8 @@ class RecordBuffer:
         c["worker"].append(self.worker)
         c["model"].append(None)
         c["input_id"].append(None)
+        c["arm"].append(None)
+        c["user"].append(None)
         self.dropped += 1
 
     def drain(self) -> dict[str, list]:
@@ -128,11 +138,12 @@ def to_table(columns: dict[str, list], phase_names: list[str], phase_index: np.n
 
 
 def _optional(columns: dict[str, list], field: pa.Field, rows: int) -> pa.Array:
-    """``model`` / ``input_id`` from the drained columns (None = null), all null if absent."""
+    """``model`` / ``input_id`` / ``arm`` / ``user`` from the drained columns (None = null),
+    all null if absent."""
     values = columns.get(field.name)
     if values is None:
         return pa.nulls(rows, field.type)
-    if field.name == "model":
+    if field.name in ("model", "arm"):
         return pa.array(values, pa.string()).dictionary_encode()
     return pa.array(values, pa.int32())
 

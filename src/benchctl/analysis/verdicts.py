@@ -1,0 +1,228 @@
+"""Per-arm statistics and canary verdicts of a split run (``--split``), for summary.json.
+
+Each arm is judged against the control (the first arm) on the same moments of traffic, per
+metric, as Kayenta's canary judge does (Spinnaker's automated canary analysis: classify each
+metric, then score = % of metrics that pass):
+
+* ``latency``: the distribution of successful requests' latency (ms), Mann-Whitney U
+  (two-sided, ``scipy.stats.mannwhitneyu``); effect: P(arm latency > control latency),
+  the common-language effect size U / (n1·n2) (0.5: no shift).
+* ``latency_p50``, ``latency_p99``: the difference arm - control of the nearest-rank
+  percentile (ms) with a bootstrap confidence interval (percentile method, each arm
+  resampled independently; the percentile of a resample is drawn exactly from its binomial
+  law, so no subsampling is needed at any size: :func:`bootstrap_quantile`).
+* ``error_rate``: errors / requests sent, two-proportion z-test (pooled variance), the
+  difference with a Wald interval.
+
+Each metric is ``fail`` when the arm is significantly worse (p-value below ``alpha``, or
+for percentiles the interval wholly above 0) **and** by more than the tolerance; else
+``pass`` (better counts as pass). Score = 100 · passing / judged metrics; verdict ``pass``
+at >= 95, ``marginal`` at >= 75, ``fail`` below (Kayenta's usual thresholds).
+
+False positives: ``alpha`` per metric is 0.05 / 4 (Bonferroni), so for two identical arms
+the chance that any metric is significant is at most 5% when requests are assigned to arms
+at random (each request's arm is drawn independently of everything else, which makes the
+arm labels exchangeable: the tests' null holds at every moment of the run). The tolerance
+lowers it further. With sticky users, requests of one user are not independent draws; with
+few users this can make the tests too eager. Throughput is shown per arm but not judged:
+an arm's offered rate is set by its share, and what it fails to serve is in its error rate.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from benchctl.analysis.percentiles import percentile, rank
+from benchctl.analysis.summary import overrun, phase_seconds, read_requests, stats
+from benchctl.load.shapes import WARMUP
+
+_COLUMNS = ["t_intended", "latency_ms", "send_lag_ms", "ok", "error", "phase", "arm", "user"]
+METRICS = ("latency", "latency_p50", "latency_p99", "error_rate")
+ALPHA = 0.05 / len(METRICS)
+# worse by more than this counts: relative to the control's value, with an absolute floor
+TOLERANCE = {
+    "latency": 0.05,  # P(arm > control) above 0.5 + 0.05 (a 55 / 45 split)
+    "latency_p50": (0.10, 0.5),  # +10% of the control's p50 and at least 0.5 ms
+    "latency_p99": (0.20, 1.0),  # +20% of the control's p99 and at least 1 ms
+    "error_rate": 0.005,  # +0.5 percentage points
+}
+PASS_SCORE, MARGINAL_SCORE = 95.0, 75.0
+BOOTSTRAP = 2000
+MIN_SAMPLES = 20  # fewer successful requests in an arm: its latency metrics are not judged
+
+
+def split_summaries(
+    path: Path,
+    phases: list[dict[str, Any]],
+    arms: list[str],
+    *,
+    end: float | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """``{"arms": {name: stats + share}, "verdicts": {name: verdict}}`` for a split run
+    (``arms``: names, control first); ``{}`` when requests.parquet has no ``arm`` column.
+
+    Warm-up is left out as in ``overall``; dropped arrivals never reached an arm, so they
+    count in no arm. ``end``: the stop time of an interrupted run (s).
+    """
+    if "arm" not in pq.read_schema(path).names:
+        return {}
+    frame = read_requests(path, _COLUMNS)
+    measured = frame[(frame["phase"] != WARMUP) & frame["arm"].notna()]
+    seconds = sum(s for name, s in phase_seconds(phases, end).items() if name != WARMUP)
+    interval = seconds + (overrun(measured, phases) if end is None else 0.0)
+    total = max(len(measured), 1)
+    groups = {str(n): g for n, g in measured.groupby(measured["arm"].astype(str), sort=False)}
+    per_arm: dict[str, Any] = {}
+    for name in arms:
+        group = groups.get(name, measured.iloc[0:0])
+        entry = {"share": len(group) / total, **stats(group, interval)}
+        if group["user"].notna().any():
+            entry["users"] = int(group["user"].nunique())
+        per_arm[name] = entry
+    rng = np.random.default_rng(seed)
+    control = groups.get(arms[0], measured.iloc[0:0])
+    verdicts = {
+        name: judge(_sample(control), _sample(groups.get(name, measured.iloc[0:0])), rng)
+        for name in arms[1:]
+    }
+    return {"arms": per_arm, "control": arms[0], "verdicts": verdicts}
+
+
+def _sample(frame: Any) -> dict[str, Any]:
+    """An arm's requests (none dropped: a dropped arrival has no arm) as judge's input."""
+    ok = frame["ok"].to_numpy(dtype=bool)
+    return {
+        "latency": frame.loc[frame["ok"], "latency_ms"].to_numpy(dtype=float),
+        "sent": len(frame),
+        "errors": int((~ok).sum()),
+    }
+
+
+def judge(control: dict[str, Any], arm: dict[str, Any], rng: np.random.Generator) -> dict:
+    """One arm against the control: per metric its effect, interval, p-value and class, the
+    score and the verdict. ``control``/``arm``: ``latency`` (successes' ms), ``sent``,
+    ``errors``."""
+    metrics: dict[str, dict[str, Any]] = {}
+    a, b = control["latency"], arm["latency"]
+    if min(len(a), len(b)) >= MIN_SAMPLES:
+        metrics["latency"] = _mann_whitney(a, b)
+        for name, percent in (("latency_p50", 50.0), ("latency_p99", 99.0)):
+            metrics[name] = _percentile_difference(a, b, percent, rng, TOLERANCE[name])
+    else:
+        for name in ("latency", "latency_p50", "latency_p99"):
+            metrics[name] = {
+                "class": "nodata",
+                "note": f"fewer than {MIN_SAMPLES} successful requests in an arm",
+            }
+    metrics["error_rate"] = two_proportions(
+        control["errors"], control["sent"], arm["errors"], arm["sent"]
+    )
+    judged = [m for m in metrics.values() if m["class"] != "nodata"]
+    passing = sum(1 for m in judged if m["class"] == "pass")
+    score = 100.0 * passing / len(judged) if judged else None
+    if score is None:
+        verdict = "nodata"
+    else:
+        verdict = (
+            "pass" if score >= PASS_SCORE else "marginal" if score >= MARGINAL_SCORE else "fail"
+        )
+    return {
+        "metrics": metrics,
+        "score": score,
+        "verdict": verdict,
+        "alpha": ALPHA,
+        "thresholds": {"pass": PASS_SCORE, "marginal": MARGINAL_SCORE},
+    }
+
+
+def _mann_whitney(control: np.ndarray, arm: np.ndarray) -> dict[str, Any]:
+    from scipy.stats import mannwhitneyu
+
+    result = mannwhitneyu(arm, control, alternative="two-sided", method="asymptotic")
+    superiority = float(result.statistic) / (len(arm) * len(control))  # P(arm > control)
+    p = float(result.pvalue)
+    worse = p < ALPHA and superiority > 0.5 + TOLERANCE["latency"]
+    return {
+        "test": "mann-whitney-u",
+        "p_value": p,
+        "effect": superiority,
+        "effect_name": "P(arm latency > control latency)",
+        "class": "fail" if worse else "pass",
+    }
+
+
+def bootstrap_quantile(
+    values: np.ndarray, percent: float, draws: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``draws`` bootstrap replicates of the nearest-rank ``percent`` percentile of
+    ``values``, drawn exactly: in a resample of size n, the k-th smallest (k = the
+    percentile's rank) is at most the j-th smallest original value iff at least k of the n
+    draws fall among the first j, so P(Q* <= x_(j)) = P(Binomial(n, j/n) >= k); Q* is drawn
+    by inverting that distribution (the same law as resampling, O(n) once)."""
+    from scipy.stats import binom
+
+    data = np.sort(np.asarray(values, dtype=float))
+    n = len(data)
+    k = rank(percent / 100.0, n) + 1
+    cdf = binom.sf(k - 1, n, np.arange(1, n + 1) / n)
+    index = np.searchsorted(cdf, rng.random(draws), side="left")
+    return data[np.minimum(index, n - 1)]
+
+
+def _percentile_difference(
+    control: np.ndarray,
+    arm: np.ndarray,
+    percent: float,
+    rng: np.random.Generator,
+    tolerance: tuple[float, float],
+) -> dict[str, Any]:
+    base = percentile(control, percent)
+    difference = percentile(arm, percent) - base
+    replicates = bootstrap_quantile(arm, percent, BOOTSTRAP, rng) - bootstrap_quantile(
+        control, percent, BOOTSTRAP, rng
+    )
+    low, high = np.quantile(replicates, [ALPHA / 2, 1 - ALPHA / 2])
+    margin = max(tolerance[0] * base, tolerance[1])
+    worse = low > 0 and difference > margin
+    return {
+        "test": "bootstrap",
+        "control_ms": base,
+        "effect": difference,
+        "effect_name": f"p{percent:g} arm - control (ms)",
+        "ci": [float(low), float(high)],
+        "ci_level": 1 - ALPHA,
+        "tolerance_ms": margin,
+        "class": "fail" if worse else "pass",
+    }
+
+
+def two_proportions(errors_a: int, sent_a: int, errors_b: int, sent_b: int) -> dict[str, Any]:
+    """Error rate of arm b vs control a: difference b - a, a Wald interval at 1 - ALPHA and
+    the pooled two-proportion z-test's two-sided p-value (normal approximation)."""
+    from scipy.stats import norm
+
+    if not sent_a or not sent_b:
+        return {"class": "nodata", "note": "an arm sent no requests"}
+    pa_, pb = errors_a / sent_a, errors_b / sent_b
+    pooled = (errors_a + errors_b) / (sent_a + sent_b)
+    se0 = math.sqrt(pooled * (1 - pooled) * (1 / sent_a + 1 / sent_b))
+    p = 1.0 if se0 == 0 else float(2 * norm.sf(abs(pb - pa_) / se0))
+    se = math.sqrt(pa_ * (1 - pa_) / sent_a + pb * (1 - pb) / sent_b)
+    z = float(norm.isf(ALPHA / 2))
+    worse = p < ALPHA and pb - pa_ > TOLERANCE["error_rate"]
+    return {
+        "test": "two-proportion-z",
+        "p_value": p,
+        "control": pa_,
+        "effect": pb - pa_,
+        "effect_name": "error rate arm - control",
+        "ci": [pb - pa_ - z * se, pb - pa_ + z * se],
+        "ci_level": 1 - ALPHA,
+        "class": "fail" if worse else "pass",
+    }

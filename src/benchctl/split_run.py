@@ -1,0 +1,172 @@
+"""``benchctl run ... --split A=95,B=5 [--users N]``: the run's hooks for arms.
+
+run.py calls these at fixed points (resolve, preflight, launch, engine spec, stop, finish);
+a plain run (no ``--split``) passes through each as a no-op. The arms model: splits.py;
+the engine side: load/arms.py; the statistics: analysis/verdicts.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from benchctl import lifetime
+from benchctl.analysis.verdicts import METRICS, split_summaries
+from benchctl.config import BatchScenario, load_target
+from benchctl.errors import InputError
+from benchctl.splits import (
+    Arm,
+    check_users,
+    engine_arms,
+    launch_arms,
+    parse_split,
+    public_arms,
+    resolve_arms,
+)
+from benchctl.store import RUN_JSON, RunDir
+from benchctl.targets.adapter import adapter_for
+
+
+def split_arms(options: Any, target: Any, target_file: Path) -> list[Arm]:
+    """The arms of ``--split`` (control first, every target resolved), or [] without it.
+    InputError for a bad ``--split``/``--users`` or an unknown profile."""
+    users = check_users(options.users)
+    if not options.split:
+        if users is not None:
+            raise InputError("--users needs --split (users are pinned to arms)")
+        return []
+    if options.remote_workers:
+        raise InputError("--split works with --workers, not yet with --remote-workers")
+    split = parse_split(options.split, target_file.stem)
+
+    def load(name: str) -> tuple[Any, Path]:
+        return load_target(name, config_dir=options.config_dir)
+
+    return resolve_arms(split, load, target, target_file)
+
+
+def check_arms(arms: list[Arm], options: Any, launcher: Any) -> None:
+    """The arms after the control: launchable with ``--launch``, else ready now."""
+    for arm in arms[1:]:
+        if options.launch:
+            launcher(arm.target)
+        elif options.preflight:
+            adapter_for(arm.target.protocol).check_ready(arm.target, f"arm {arm.name!r}")
+
+
+def start_arms(
+    arms: list[Arm],
+    control: Any,
+    options: Any,
+    servers: list[Any],
+    run_dir: RunDir,
+    console: Console,
+    launch: Any,
+) -> list[Arm]:
+    """The arms with the control's (possibly launched) target; with ``--launch`` every other
+    arm launched on its own free ports (appended to ``servers`` as each starts) and checked
+    ready; run.json's ``arms`` updated with their addresses."""
+    arms = [Arm(arms[0].name, arms[0].weight, control, arms[0].file), *arms[1:]]
+    if not options.launch:
+        return arms
+
+    def start(arm: Arm) -> tuple[Any, Any]:
+        # each arm's server logs in its own folder (arm-<name>/) of the run directory
+        server, launched = launch(arm.target, _ArmFolder(run_dir.path / f"arm-{arm.name}"), console)
+        adapter_for(launched.protocol).check_ready(launched, f"launched arm {arm.name!r}")
+        return server, launched
+
+    arms = launch_arms(arms, start, servers)
+    from benchctl.run import _public_target
+
+    run_dir.update_run(arms=public_arms(arms, options.users, _public_target))
+    return arms
+
+
+class _ArmFolder:
+    """What run._launch needs of a run directory (``path``: where the server logs)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+
+def stop_arm_servers(servers: list[Any]) -> None:
+    for server in servers:
+        server.stop()
+        lifetime.forget(server.pid)
+
+
+def split_engine_spec(arms: list[Arm], users: int | None, scenario: Any) -> dict[str, Any]:
+    """The engine spec's ``arms`` (each arm's bodies encoded once, as for a plain run)."""
+    from benchctl.batch import engine_requests
+
+    if isinstance(scenario, BatchScenario):
+        raise InputError("--split: a batch scenario sends a finite set once; not split")
+    requests = [engine_requests(scenario, arm.target) for arm in arms]
+    return engine_arms(arms, users, requests, int(getattr(scenario, "seed", 1)))
+
+
+def split_summary(
+    run_dir: RunDir, phases: list[dict[str, Any]], *, end: float | None
+) -> dict[str, Any]:
+    """summary.json's ``split`` section for a split run; {} for a plain run."""
+    arms = (run_dir.read_json(RUN_JSON).get("arms") or {}).get("arms")
+    if not arms:
+        return {}
+    names = [a["name"] for a in arms]
+    found = split_summaries(run_dir.path / "requests.parquet", phases, names, end=end)
+    return {"split": found} if found else {}
+
+
+def print_split(console: Console, summary: dict[str, Any]) -> None:
+    """Arms side by side, then each arm's verdict against the control, per metric."""
+    split = summary.get("split")
+    if not split:
+        return
+    table = Table(title="arms (control first)")
+    for column in ("arm", "share", "sent", "error rate", "ok/s", "p50 ms", "p99 ms"):
+        table.add_column(column, justify="left" if column == "arm" else "right")
+    for name, arm in split["arms"].items():
+        latency = arm.get("latency_ms") or {}
+        table.add_row(
+            name,
+            f"{arm['share']:.1%}",
+            f"{arm['sent']:,}",
+            _fmt(arm.get("error_rate"), "{:.2%}"),
+            _fmt(arm.get("throughput_rps"), "{:.1f}"),
+            _fmt(latency.get("p50"), "{:.2f}"),
+            _fmt(latency.get("p99"), "{:.2f}"),
+        )
+    console.print(table)
+    verdicts = Table(title=f"canary verdicts vs {split['control']}")
+    for column in ("arm", "metric", "effect", "interval", "p-value", "class"):
+        verdicts.add_column(column)
+    for name, verdict in split["verdicts"].items():
+        for metric in METRICS:
+            m = verdict["metrics"].get(metric, {})
+            ci = m.get("ci")
+            verdicts.add_row(
+                name,
+                metric,
+                _fmt(m.get("effect"), "{:+.4g}"),
+                f"[{ci[0]:+.4g}, {ci[1]:+.4g}]" if ci else "",
+                _fmt(m.get("p_value"), "{:.3g}"),
+                m.get("class", ""),
+            )
+        score = verdict["score"]
+        verdicts.add_row(
+            name,
+            "[bold]score[/]",
+            "" if score is None else f"{score:.0f}%",
+            "",
+            "",
+            f"[bold]{verdict['verdict']}[/]",
+        )
+    console.print(verdicts)
+
+
+def _fmt(value: Any, form: str) -> str:
+    return "-" if value is None else form.format(value)

@@ -1,0 +1,112 @@
+"""A/B and canary runs as a user runs them (installed ``benchctl``, fresh directory, default
+``runs/``, the user's own target profiles in ./benchctl.d/), on real KServe servers
+(issue 20)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from benchctl.splits import arms_of_users
+from benchctl.targets.launch import LaunchedServer, launch_kserve
+from tests.e2e.helpers import benchctl
+
+FAST_MS, SLOW_MS = 1.0, 10.0  # CPU each arm's server keeps busy per request
+
+PROFILE = """\
+kind: kserve
+protocol: rest-v2
+launch:
+  server: kserve
+  cost_ms: {cost}
+"""
+
+
+def _profiles(cwd: Path, **texts: str) -> None:
+    folder = cwd / "benchctl.d" / "targets"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in texts.items():
+        (folder / f"{name}.yaml").write_text(text)
+
+
+def test_canary_arms_launched_users_pinned_and_the_slower_arm_fails(tmp_path: Path) -> None:
+    """Two launched KServe servers (control at 1 ms of CPU a request, canary at 10 ms),
+    a 70/30 split over 2 load processes and 30 sticky users. The canary's median latency is
+    at least its 10 ms cost, the control's about 1-3 ms here: the p50 difference (>= 7 ms)
+    is far past the 0.5 ms / 10% tolerance, so latency and latency_p50 fail and the score
+    is at most 50% (verdict ``fail``)."""
+    _profiles(tmp_path, stable=PROFILE.format(cost=FAST_MS), canary=PROFILE.format(cost=SLOW_MS))
+    done = benchctl(
+        "run", "steady", "--target", "stable", "--split", "stable=70,canary=30",
+        "--users", "30", "--launch", "--workers", "2", "--rate", "30", "--duration", "10s",
+        "--set", "warmup=2s", "--no-telemetry", cwd=tmp_path, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.output()
+    info = done.run_json()
+    arms = info["arms"]["arms"]
+    assert [a["name"] for a in arms] == ["stable", "canary"]
+    urls = {a["spec"]["url"] for a in arms}
+    assert len(urls) == 2 and all(u.startswith("http://127.0.0.1:") for u in urls)
+    assert (done.run_dir / "arm-canary" / "kserve.log").is_file()
+    rows = done.requests()
+    sent = rows[rows.error.astype(str) != "dropped"]
+    assert set(sent.arm.astype(str)) == {"stable", "canary"}
+    assert set(sent.worker) == {0, 1}
+    # every user stays on the arm its id hashes to, whichever load process sent it
+    pinned = arms_of_users(30, [70.0, 30.0])
+    for user, group in sent.groupby(sent.user.astype(int)):
+        assert set(group.arm.astype(str)) == {("stable", "canary")[pinned[user]]}
+    summary = json.loads((done.run_dir / "summary.json").read_text())["split"]
+    assert summary["control"] == "stable"
+    canary = summary["arms"]["canary"]
+    assert canary["latency_ms"]["p50"] >= SLOW_MS
+    assert canary["users"] == sum(pinned)  # all canary users sent something in 10 s
+    verdict = summary["verdicts"]["canary"]
+    assert verdict["metrics"]["latency_p50"]["class"] == "fail", verdict
+    assert verdict["verdict"] == "fail" and verdict["score"] <= 50.0
+    assert "canary verdicts vs stable" in done.stdout
+    for arm in info["arms"]["arms"]:  # nothing left running
+        port = int(arm["spec"]["url"].rsplit(":", 1)[1])
+        assert not any(
+            c.laddr and c.laddr.port == port and c.status == "LISTEN"
+            for c in psutil.net_connections("tcp")
+        )
+
+
+@pytest.fixture(scope="module")
+def kserve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedServer]:
+    server = launch_kserve(log_dir=tmp_path_factory.mktemp("kserve"), workers=1)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_two_identical_arms_on_one_server_show_no_difference(
+    tmp_path: Path, kserve: LaunchedServer
+) -> None:
+    """Arms ``a`` and ``b`` are the same launched KServe under two names, 50/50. Each
+    metric is tested at alpha = 0.05/4, so all four pass with probability >= 95%; a
+    verdict of ``fail`` (two or more metrics flagged) would be well under 1% by chance."""
+    text = f"kind: kserve\nprotocol: rest-v2\nurl: {kserve.http_url}\n"
+    _profiles(tmp_path, a=text, b=text)
+    done = benchctl(
+        "run", "steady", "--target", "a", "--split", "a=50,b=50", "--rate", "40",
+        "--duration", "8s", "--set", "warmup=2s", "--no-telemetry", cwd=tmp_path, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.output()
+    verdict = json.loads((done.run_dir / "summary.json").read_text())["split"]["verdicts"]["b"]
+    assert verdict["verdict"] != "fail", verdict
+    assert verdict["score"] >= 75.0
+
+
+def test_bad_split_is_one_line_exit_2(tmp_path: Path) -> None:
+    done = benchctl("run", "steady", "--split", "kserve=95", cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "--split" in done.stderr
+    done = benchctl("run", "steady", "--users", "5", cwd=tmp_path, timeout=60)
+    assert done.returncode == 2 and "--users needs --split" in done.stderr

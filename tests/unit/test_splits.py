@@ -1,0 +1,124 @@
+"""Split runs: parsing --split, sticky users, the engine-side arm chooser, and the canary
+judge's statistics on known answers (issue 20)."""
+
+from __future__ import annotations
+
+import base64
+import math
+
+import numpy as np
+import pytest
+
+from benchctl.analysis.percentiles import percentile
+from benchctl.analysis.verdicts import ALPHA, bootstrap_quantile, judge, two_proportions
+from benchctl.errors import InputError
+from benchctl.load.arms import ArmChooser
+from benchctl.splits import arms_of_users, parse_split, user_point
+
+
+def test_split_puts_the_control_first_and_keeps_weights() -> None:
+    assert parse_split("b=5,a=95", "a") == [("a", 95.0), ("b", 5.0)]
+    assert parse_split("a=1, b=1 ,c=2", "b") == [("b", 1.0), ("a", 1.0), ("c", 2.0)]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("a=95", "at least two arms"),
+        ("a=95,b", "not NAME=WEIGHT"),
+        ("a=95,b=0", "must be a number > 0"),
+        ("a=95,b=nan", "must be a number > 0"),
+        ("a=1,a=2", "given twice"),
+        ("x=1,y=1", "control arm"),
+    ],
+)
+def test_bad_split_is_one_line_naming_the_flag(text: str, words: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_split(text, "a")
+    message = str(caught.value)
+    assert message.startswith("--split") and words in message and "\n" not in message
+
+
+def test_a_user_keeps_its_arm_and_cohorts_follow_the_weights() -> None:
+    """10,000 users at 95/5: the canary cohort is Binomial(10000, 0.05) if the hash points
+    are uniform: mean 500, s.d. sqrt(10000 * 0.05 * 0.95) = 21.8; allow 4 s.d. (87)."""
+    arms = arms_of_users(10_000, [95, 5])
+    assert arms == arms_of_users(10_000, [95, 5])  # same ids, same arms, every time
+    assert abs(sum(arms) - 500) < 87
+    # a user's arm is the slice of [0, 1) its hash point falls in
+    assert all(arm == (user_point(u) >= 0.95) for u, arm in enumerate(arms[:200]))
+
+
+def _arms(users: int | None, weights: tuple[float, float] = (50, 50)) -> dict:
+    body = base64.b64encode(b"{}").decode()
+    request = {"body": body, "headers": {}}
+    return {
+        "users": users,
+        "seed": 3,
+        "arms": [
+            {"name": name, "weight": w, "request": request, "choices": {}}
+            for name, w in zip(("a", "b"), weights, strict=True)
+        ],
+    }
+
+
+def test_chooser_sends_each_user_to_its_arm_and_spreads_arrivals_evenly() -> None:
+    """Each arrival's user is uniform over 40 users: 20,000 arrivals give each user
+    Binomial(20000, 1/40) arrivals: mean 500, s.d. 22; every user within 5 s.d. (110)."""
+    chooser = ArmChooser(_arms(40), worker=0, workers=1)
+    pinned = arms_of_users(40, [50, 50])
+    counts = np.zeros(40, dtype=int)
+    for _ in range(20_000):
+        choice = chooser.next()
+        assert choice.index == pinned[choice.user]
+        assert choice.arm == ("a", "b")[choice.index] and choice.body == b"{}"
+        counts[choice.user] += 1
+    assert np.all(np.abs(counts - 500) < 110), counts
+
+
+def test_chooser_without_users_draws_arms_by_weight() -> None:
+    """20,000 requests at 90/10: arm b gets Binomial(20000, 0.1): mean 2000, s.d. 42."""
+    chooser = ArmChooser(_arms(None, (90, 10)), worker=1, workers=2)
+    picks = [chooser.next() for _ in range(20_000)]
+    assert all(c.user is None and c.model is None and c.input_id is None for c in picks)
+    assert abs(sum(c.index for c in picks) - 2000) < 4 * 42
+
+
+def test_two_proportions_known_answer() -> None:
+    """10/1000 vs 30/1000: pooled p = 0.02, s.e. = sqrt(0.02*0.98*2/1000) = 0.0062610,
+    z = 0.02 / 0.0062610 = 3.1944, two-sided p = 2 * (1 - Phi(3.1944)) = 0.0014."""
+    result = two_proportions(10, 1000, 30, 1000)
+    assert result["effect"] == pytest.approx(0.02)
+    assert result["p_value"] == pytest.approx(0.0014, abs=0.0001)
+    assert result["class"] == "fail"  # p < 0.0125 and +2 points > the 0.5-point tolerance
+    assert two_proportions(0, 500, 0, 500)["class"] == "pass"
+
+
+def test_exact_bootstrap_quantile_has_the_law_of_resampling() -> None:
+    """The p99 of resamples drawn by the binomial law matches brute-force resampling:
+    both the mean and the 5th/95th percentiles of 4,000 replicates, within sampling noise."""
+    rng = np.random.default_rng(1)
+    values = rng.exponential(10.0, 500)
+    exact = bootstrap_quantile(values, 99.0, 4000, np.random.default_rng(2))
+    brute = np.array([percentile(rng.choice(values, len(values)), 99.0) for _ in range(4000)])
+    assert abs(exact.mean() - brute.mean()) < 0.05 * brute.mean()
+    for q in (0.05, 0.5, 0.95):
+        assert abs(np.quantile(exact, q) - np.quantile(brute, q)) < 0.08 * np.quantile(brute, q)
+
+
+def _sample(latency: np.ndarray, errors: int = 0) -> dict:
+    return {"latency": latency, "sent": len(latency) + errors, "errors": errors}
+
+
+def test_judge_identical_arms_pass_and_a_slower_arm_fails() -> None:
+    rng = np.random.default_rng(5)
+    control = _sample(rng.exponential(10.0, 2000) + 5.0)
+    same = _sample(rng.exponential(10.0, 2000) + 5.0)
+    slower = _sample(rng.exponential(10.0, 2000) + 12.0)  # every request 7 ms later
+    verdict = judge(control, same, np.random.default_rng(0))
+    assert verdict["verdict"] == "pass" and verdict["score"] == 100.0
+    verdict = judge(control, slower, np.random.default_rng(0))
+    assert verdict["metrics"]["latency"]["class"] == "fail"
+    assert verdict["metrics"]["latency_p50"]["class"] == "fail"
+    assert verdict["verdict"] == "fail" and verdict["score"] <= 50.0
+    assert math.isclose(verdict["alpha"], ALPHA)
