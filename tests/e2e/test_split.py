@@ -69,6 +69,11 @@ def test_canary_arms_launched_users_pinned_and_the_slower_arm_fails(tmp_path: Pa
     assert verdict["metrics"]["latency_p50"]["class"] == "fail", verdict
     assert verdict["verdict"] == "fail" and verdict["score"] <= 50.0
     assert "canary verdicts vs stable" in done.stdout
+    report = benchctl("report", str(done.run_dir), cwd=tmp_path)
+    assert report.returncode == 0, report.output()
+    html = (done.run_dir / "report.html").read_text()
+    assert 'id="by-arm"' in html and "Canary verdicts against stable" in html
+    assert html.count("<td>canary</td><td>latency_p50</td>") == 1
     for arm in info["arms"]["arms"]:  # nothing left running
         port = int(arm["spec"]["url"].rsplit(":", 1)[1])
         assert not any(
