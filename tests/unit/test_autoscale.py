@@ -578,3 +578,38 @@ def test_kpa_utilizations_keep_the_headline_headroom():
     grid = default_kpa_candidates(mm1, peak=600, headroom=0.2)
     assert {p.target for p in grid} == {3.0}
     assert {p.target_utilization_percentage for p in grid} == {50}
+
+
+@pytest.mark.parametrize(
+    "field", ["target_burst_capacity", "max_scale_up_rate", "scale_down_delay_s", "tick_s"]
+)
+@pytest.mark.parametrize("value", [math.inf, math.nan])
+def test_kpa_policy_with_a_non_finite_number_is_refused_in_one_line(field: str, value: float):
+    """target_burst_capacity = inf passed the >= 0 check and reached
+    floor(ready x target - burst - inf) (OverflowError); every KPA number must be finite."""
+    with pytest.raises(InputError, match=f"KPA policy: {field} must be a finite number"):
+        KpaPolicy(target=1.0, **{field: value})
+
+
+def test_kpa_queue_step_stays_finite_for_a_saturation_far_beyond_the_traffic():
+    """A mean-latency curve whose saturation x_max is far beyond the traffic (1e200 req/s, as
+    a fit on a very short run can extrapolate): the backward Euler queue step once squared
+    b ~ mu x dt = 1e200 (inf), so a step with no arrivals gave an infinite in-flight count and
+    floor(-inf) in the activator check (OverflowError). The queue part s*x/(x_max - x) is
+    then nil: the answer is that of any saturation far beyond the traffic, e.g. 1e6 req/s —
+    in flight = rate x base = 3 x 0.001 = 0.003 per pod, one pod all along (min scale 1), the
+    activator in the path as long (1 pod x target 1 < burst capacity 211)."""
+    traffic = Traffic.from_arrays([0, 1, 2, 30], [3.0, 0.0, 0.0, 0.0])
+    results = [
+        simulate_kpa(
+            traffic,
+            ReplicaModel(5.0, 5.0, lambda x: x * 0 + 10.0, 0.0, 200.0, MeanLatency(1.0, 1.0, xm)),
+            KpaPolicy(target=1.0),
+        )
+        for xm in (1e200, 1e6)
+    ]
+    far, near = results
+    assert set(far.replicas) == {1} and far.activator_seconds == near.activator_seconds
+    assert np.all(np.isfinite(far.metric[~np.isnan(far.metric)]))
+    assert np.array_equal(far.replicas, near.replicas)
+    np.testing.assert_allclose(far.metric, near.metric, rtol=1e-5, equal_nan=True)

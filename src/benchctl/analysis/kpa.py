@@ -138,13 +138,25 @@ class _InFlight:
         if ready <= 0:
             queue = self.queue + arriving
         else:
-            c = (self.queue + arriving) / ready
-            b = self.s - c + self.mu * self.dt
-            queue = ready * (-b + math.sqrt(b * b + 4.0 * self.s * c)) / 2.0
+            queue = ready * _queue_root(self.s, (self.queue + arriving) / ready, self.mu * self.dt)
         if offered > 0:
             queue = min(queue, offered * self.timeout)
         self.queue = queue
         return served * self.base_s + queue
+
+
+def _queue_root(s: float, c: float, drain: float) -> float:
+    """The backward Euler step's per-pod queue: the root x >= 0 of x^2 + b x - s c = 0 with
+    b = s - c + drain (drain = mu x dt), i.e. (-b + sqrt(b^2 + 4 s c)) / 2.
+
+    Evaluated without cancellation or overflow for any finite inputs: sqrt(b^2 + 4sc) as
+    hypot(b, 2 sqrt(sc)) (b^2 alone overflows for |b| > 1e154, e.g. a fitted saturation far
+    beyond the traffic), and for b > 0 as 2sc / (b + sqrt(b^2 + 4sc)) (the same root; the
+    difference form loses every digit when b^2 >> sc).
+    """
+    b = s - c + drain
+    root = math.hypot(b, 2.0 * math.sqrt(s) * math.sqrt(c))
+    return 2.0 * s / (b + root) * c if b > 0 else (root - b) / 2.0
 
 
 def _activator_in_path(policy: KpaPolicy, ready: int, burst: float) -> bool:

@@ -296,6 +296,21 @@ class HpaPolicy:
         )
 
 
+_KPA_NUMBERS = (
+    "target",
+    "target_utilization_percentage",
+    "stable_window_s",
+    "panic_window_percentage",
+    "panic_threshold_percentage",
+    "scale_down_delay_s",
+    "max_scale_up_rate",
+    "max_scale_down_rate",
+    "tick_s",
+    "scale_to_zero_grace_s",
+    "target_burst_capacity",
+)
+
+
 @dataclass(frozen=True)
 class KpaPolicy:
     """A Knative Pod Autoscaler configuration (per-revision annotations plus config-autoscaler).
@@ -326,6 +341,9 @@ class KpaPolicy:
     def __post_init__(self) -> None:
         if self.metric not in _KPA_METRICS:
             raise InputError(f"KPA policy: metric must be one of {', '.join(_KPA_METRICS)}")
+        for name in _KPA_NUMBERS:  # inf/nan would make every pod count and comparison moot
+            if not math.isfinite(getattr(self, name)):
+                raise InputError(f"KPA policy: {name} must be a finite number")
         if not (math.isfinite(self.target) and self.target >= 0.01):
             raise InputError("KPA policy: target must be a finite number >= 0.01")
         if not 6 <= self.stable_window_s <= 3600:
