@@ -9,13 +9,13 @@
 #     failure or Ctrl-C;
 #  3. base image: python:3.11-slim-bookworm when it can be pulled, else a local Python 3.11 base
 #     made once with debootstrap + `docker import` (cached: kept while the image exists);
-#  4. builds (nice) the benchctl, KServe and TorchServe images through compose; Triton's and
-#     TF-Serving's bases come from nvcr.io and Docker Hub and are not built (see
+#  4. builds (nice) the benchctl, KServe, MLServer and TorchServe images through compose;
+#     Triton's and TF-Serving's bases come from nvcr.io and Docker Hub and are not built (see
 #     docs/scaling.md). Docker's layer cache makes a rebuild of unchanged sources take seconds;
 #  5. compose up with compose.hostnet.yaml (every service on the host network, servers bound
 #     to 127.0.0.1), a steady load from the master with two worker containers against KServe,
-#     a short load against TorchServe, then checks: every request sent is a row, all
-#     succeeded, both workers sent, and each server's own /metrics count equals the rows;
+#     short loads against MLServer and TorchServe, then checks: every request sent is a row,
+#     all succeeded, both workers sent, and each server's own /metrics count equals the rows;
 #     nothing listens on our ports beyond 127.0.0.1;
 #  6. tears down the compose project (containers, networks, volumes). Images are kept.
 #
@@ -35,7 +35,7 @@ PROJECT=benchctl-test
 LOCAL_BASE=benchctl-local/python:3.11-bookworm
 REGISTRY_BASE=python:3.11-slim-bookworm
 MIN_COMPOSE=2.24.4   # !reset / !override in compose.hostnet.yaml
-PORTS=(18080 18081 18090 18091 18092 17070 17071 15557)   # compose.hostnet.yaml
+PORTS=(18080 18081 18090 18091 18092 17070 17071 18100 18101 18102 15557)   # compose.hostnet.yaml
 RATE=20              # req/s; the KServe load lasts DURATION (a few seconds, 2 cores shared)
 DURATION=5
 mkdir -p "$LOGS"
@@ -220,9 +220,9 @@ if busy:
     sys.stderr.write(f"busy: {busy}\n")
     sys.exit(1)
 EOF
-SERVERS=(kserve torchserve)
+SERVERS=(kserve mlserver torchserve)
 SKIPPED=""
-for service in master kserve torchserve; do
+for service in master kserve mlserver torchserve; do
     t=$(date +%s)
     log=$LOGS/build-$service.log
     if ! nice -n 10 docker compose -p "$PROJECT" -f "$REPO/docker/compose.yaml" \
@@ -231,7 +231,7 @@ for service in master kserve torchserve; do
         if [[ $service == torchserve && -n $why ]]; then   # "if its packages install"
             SKIPPED="TorchServe NOT tested: its packages do not install here (${why#*| })"
             note "$SKIPPED"
-            SERVERS=(kserve)
+            SERVERS=(kserve mlserver)
             continue
         fi
         fail "building the $service image failed: $(grep -m1 -E 'ERROR|error:' "$log" || tail -n1 "$log")"
@@ -274,6 +274,7 @@ EOF
 }
 KSERVE_COUNT='^request_predict_seconds_count\{model_name="mlp"\}'
 TS_COUNT='^ts_inference_requests_total\{.*model_name="mlp"'
+MLSERVER_COUNT='^model_infer_request_success_total\{model="mlp"'
 
 check_run() { # check_run NAME SERVER_DELTA WORKERS PLANNED: run.json, requests.parquet, server
     compose exec -T master python - "$@" <<'EOF'
@@ -317,18 +318,24 @@ after=$(counter http://127.0.0.1:18080/metrics "$KSERVE_COUNT") || fail "no KSer
 result=$(check_run steady-kserve $((after - before)) 2 $((RATE * DURATION)) 2>&1) || fail "$(tail -n1 <<<"$result")"
 note "$result"
 
-# TorchServe: the master alone (local process) for two seconds at 10 req/s (20 planned).
+short_run() { # short_run SERVICE TARGET METRICS_URL COUNT_REGEX: the master alone, 2 s at 10 req/s
+    local before after result
+    before=$(counter "$3" "$4") || fail "no $1 /metrics"
+    timeout 120 docker compose -p "$PROJECT" -f "$REPO/docker/compose.yaml" \
+        -f "$REPO/docker/compose.hostnet.yaml" exec -T master benchctl run steady \
+        --target "$2" --rate 10 --duration 2s >"$LOGS/run-$1.log" 2>&1 \
+        || fail "benchctl run against $1 failed: $(grep -v '^\s*$' "$LOGS/run-$1.log" | tail -n1)"
+    after=$(counter "$3" "$4") || fail "no $1 /metrics after the run"
+    result=$(check_run "steady-$2" $((after - before)) 1 20 2>&1) || fail "$(tail -n1 <<<"$result")"
+    note "$result"
+}
+
+# MLServer and TorchServe: the master's own load process, 20 requests planned each.
+short_run mlserver mlserver http://127.0.0.1:18102/metrics "$MLSERVER_COUNT"
 if [[ -n $SKIPPED ]]; then
     note "PASSED without TorchServe ($SKIPPED; logs in $LOGS)"
     exit 0
 fi
-before=$(counter http://127.0.0.1:18092/metrics "$TS_COUNT") || fail "no TorchServe /metrics"
-timeout 120 docker compose -p "$PROJECT" -f "$REPO/docker/compose.yaml" \
-    -f "$REPO/docker/compose.hostnet.yaml" exec -T master benchctl run steady \
-    --target torchserve --rate 10 --duration 2s >"$LOGS/run-torchserve.log" 2>&1 \
-    || fail "benchctl run against TorchServe failed: $(grep -v '^\s*$' "$LOGS/run-torchserve.log" | tail -n1)"
-after=$(counter http://127.0.0.1:18092/metrics "$TS_COUNT") || fail "no TorchServe /metrics after the run"
-result=$(check_run steady-torchserve $((after - before)) 1 20 2>&1) || fail "$(tail -n1 <<<"$result")"
-note "$result"
+short_run torchserve torchserve http://127.0.0.1:18092/metrics "$TS_COUNT"
 
 note "PASSED (images on $PYTHON_IMAGE; logs in $LOGS)"

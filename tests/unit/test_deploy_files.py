@@ -50,7 +50,7 @@ COMPOSE = DOCKER / "compose.yaml"
 COMPOSE_GPU = DOCKER / "compose.gpu.yaml"
 CONFIG_DIR = DOCKER / "benchctl.d"
 DOCKERFILES = sorted([DOCKER / "Dockerfile", *SERVERS.glob("*.Dockerfile")])
-SERVER_SERVICES = {"kserve", "triton", "torchserve", "tfserving"}
+SERVER_SERVICES = {"kserve", "triton", "torchserve", "tfserving", "mlserver"}
 UID = 10001  # the non-root user of every image, and runAsUser in k8s/
 K8S_VERSIONS = ("1.29.0", "latest")
 ISVC_API = "serving.kserve.io/v1beta1"
@@ -124,11 +124,13 @@ def test_the_layout_is_complete():
     assert [p.name for p in DOCKERFILES] == [
         "Dockerfile",
         "kserve.Dockerfile",
+        "mlserver.Dockerfile",
         "tfserving.Dockerfile",
         "torchserve.Dockerfile",
         "triton.Dockerfile",
     ]
-    for script in ("make_triton_repo.py", "make_torchserve_mar.py", "make_savedmodel.py"):
+    scripts = ("make_triton_repo.py", "make_torchserve_mar.py", "make_savedmodel.py")
+    for script in (*scripts, "make_mlserver_folder.py"):
         assert (SERVERS / script).is_file()
     for name in ("kserve-custom", "triton", "torchserve", "tensorflow"):
         assert (K8S / "inferenceservices" / f"{name}.yaml").is_file()
@@ -248,6 +250,7 @@ def test_compose_target_profiles_load_and_point_at_compose_services(path):
 def test_compose_profiles_cover_every_served_kind():
     names = {p.stem for p in (CONFIG_DIR / "targets").glob("*.yaml")}
     variants = {"kserve-grpc", "kserve-v1", "triton-grpc", "torchserve-grpc", "tfserving-grpc"}
+    variants |= {"mlserver-grpc"}
     assert names >= SERVER_SERVICES | variants
 
 
@@ -369,6 +372,20 @@ def test_pins_come_from_the_launchers():
 
 
 # --------------------------------------------------------------------------- server artefacts
+
+
+def test_mlserver_folder_takes_its_address_from_the_environment(tmp_path):
+    make = _load_script("make_mlserver_folder")
+    out = make.make_folder(tmp_path / "models", mount_path="/models", workers=2)
+    settings = json.loads((out / "settings.json").read_text())
+    # host and ports would win over MLSERVER_HOST/*_PORT (compose.hostnet.yaml) if present
+    assert not set(settings) & {"host", "http_port", "grpc_port", "metrics_port"}
+    assert settings["parallel_workers"] == 2
+    model_dir = out / refmodel.MODEL_NAME
+    extra = json.loads((model_dir / "model-settings.json").read_text())["parameters"]["extra"]
+    assert extra["refmodel_path"] == f"/models/{refmodel.MODEL_NAME}/refmodel.py"
+    assert (model_dir / "refmodel.py").read_bytes() == Path(refmodel.__file__).read_bytes()
+    assert (model_dir / "mlserver_runtime.py").is_file()
 
 
 def test_triton_repository_is_self_contained_for_its_mount_path(tmp_path):
