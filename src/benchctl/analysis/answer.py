@@ -173,5 +173,10 @@ def print_final_answer(console: Console, doc: dict[str, Any], report: Any = None
     for path in scaling.get("manifests") or []:
         console.print(f"manifest: {path}", highlight=False)
     console.print(escape(cost_sentence(doc)), highlight=False)
+    for warning in doc.get("warnings") or []:  # the answer's reservations, beside it
+        console.print(f"[bold yellow]warning:[/] {escape(str(warning))}", highlight=False)
+    confidence = doc.get("confidence") or {}
+    if confidence.get("level") == "low":
+        console.print(f"Confidence: [bold]low[/]: {escape('; '.join(confidence['reasons']))}.")
     if report is not None:
         console.print(f"report: [bold]{report}[/]")

@@ -20,6 +20,12 @@ import pandas as pd
 from benchctl.analysis.autoscaling import autoscaling_section
 from benchctl.analysis.bounds import LOWER, Level, capacity_bound
 from benchctl.analysis.cluster import ClusterSpec
+from benchctl.analysis.contradictions import (
+    BUSY_HOST,
+    CONTRADICTED,
+    busy_host,
+    traffic_contradictions,
+)
 from benchctl.analysis.cost import cost_per_million, monthly_cost
 from benchctl.analysis.fits import (
     LatencyFit,
@@ -78,6 +84,8 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     warnings = _warnings(info, own_windows)  # about this run's own traffic
     demand = _service_demand(windows, source_info)
     single, fit = _single_replica(points, slo, warnings, search, demand)
+    checks = _own_traffic_checks(run, info, single, slo, own_windows)
+    warnings[:0] = checks  # first: they decide whether the answer holds at all
     own_search = search is not None and source_dir == run.path
     # A search's levels are not traffic to size for: only an explicit peak counts there.
     peak = options.peak_rps or (None if own_search else _scenario_peak(info))
@@ -126,6 +134,8 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
             currency=options.currency,
         )
     )
+    if any(CONTRADICTED in text for text in checks):
+        _withdraw_keeps_up(document["autoscaling"])
     document["confidence"] = _confidence(single, points, warnings)
     run.write_json(CAPACITY, document)
     return document
@@ -473,8 +483,46 @@ def _confidence(single: dict[str, Any], points: Points, warnings: list[str]) -> 
         reasons.append(f"only {len(points)} measured points")
     if any("generator_saturated" in w or "interrupted" in w for w in warnings):
         reasons.append("the run itself is flagged")
+    contradicted = any(CONTRADICTED in w for w in warnings)
+    if contradicted:
+        reasons.append("this run's own traffic broke the SLO at or below the searched capacity")
+    if any(w.startswith(BUSY_HOST) for w in warnings):
+        reasons.append("the host's CPU was busy with other processes")
     level = "high" if not reasons else "medium" if len(reasons) == 1 else "low"
+    if contradicted:
+        level = "low"
     return {"level": level, "reasons": reasons}
+
+
+def _own_traffic_checks(
+    run: RunDir, info: dict[str, Any], single: dict[str, Any], slo: Slo, windows: pd.DataFrame
+) -> list[str]:
+    """Warnings from checking the answer against this run: its phases (summary.json) that
+    broke the SLO at or below the capacity, and a host kept busy by other processes."""
+    found = []
+    if (run.path / "summary.json").is_file():
+        phases = run.read_json("summary.json").get("phases") or {}
+        found += traffic_contradictions(phases, _finite(single.get("capacity_rps")), slo)
+    busy = busy_host(windows, (info.get("host") or {}).get("cpus"))
+    return found + ([busy] if busy else [])
+
+
+def _withdraw_keeps_up(section: dict[str, Any]) -> None:
+    """A simulation that says reactive scaling keeps up is not shown when the run's own
+    traffic broke the SLO below the capacity it was simulated with: say so instead."""
+    advice = section.get("spike_advice") or ""
+    if "keeps up" not in advice or "cannot keep up" in advice:
+        return
+    withdrawn = (
+        "Not shown that reactive scaling keeps up: this run's own bursts broke the SLO at "
+        "or below the searched capacity the simulation assumes (see the warning); "
+        f"the simulation alone said: {advice}"
+    )
+    section["spike_advice"] = withdrawn
+    section["summary"] = [
+        f"Spike: {withdrawn}" if line == f"Spike: {advice}" else line
+        for line in section.get("summary") or []
+    ]
 
 
 def _scenario_peak(info: dict[str, Any]) -> float | None:

@@ -36,6 +36,8 @@ MIB = 1024.0**2
 GIB = 1024.0**3
 # (text in a warning, banner key, level, title); the first match wins.
 _WARNING_KINDS = (
+    ("contradicted by this run", "contradicted", "bad", "Capacity contradicted by this run"),
+    ("busy host", "busy-host", "bad", "Busy host"),
     ("extrapolated", "extrapolated", "bad", "Capacity extrapolated"),
     ("generator_saturated", "generator-saturated", "bad", "Load generator saturated"),
     ("the run is", "incomplete", "bad", "Run incomplete"),
@@ -272,7 +274,7 @@ def _answer(doc: dict[str, Any]) -> Answer:
         scaling_lines=_scaling_lines(scaling),
         scaling_skipped=scaling.get("skipped"),
         spike_advice=advice,
-        spike_urgent="cannot keep up" in advice,
+        spike_urgent="cannot keep up" in advice or advice.startswith("Not shown"),
         demand=_demand_line(as_dict(doc.get("service_demand"))),
         bound=str(doc.get("bound") or single.get("bound") or "measured"),
         headline=capacity_sentence(doc),

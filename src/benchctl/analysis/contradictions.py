@@ -1,0 +1,86 @@
+"""Checks of a capacity answer against the run it belongs to.
+
+``traffic_contradictions``: phases of the run's own traffic offered at or below the searched
+capacity that broke the SLO anyway (the capacity does not hold under this traffic).
+``busy_host``: the host's CPU was busy with processes other than the server and the
+generator (other tenants), so every latency measured is partly theirs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from benchctl.analysis.points import min_samples
+from benchctl.analysis.slo import Slo
+
+CONTRADICTED = "contradicted by this run's own traffic"
+BUSY_HOST = "busy host"
+BUSY_HOST_PERCENT = 80.0  # host CPU (mean over cores) from which neighbours matter
+NEIGHBOURS_SHARE = 0.25  # share of the host's cores used by other processes
+
+
+def traffic_contradictions(
+    phases: dict[str, Any], capacity_rps: float | None, slo: Slo
+) -> list[str]:
+    """One sentence per phase offered at or below ``capacity_rps`` whose SLO percentile broke.
+
+    ``phases`` is summary.json ``phases`` (name -> offered_rps, ok, latency_ms {pNN: ms});
+    warm-up and phases with fewer successes than the percentile needs (2 / (1 - q)) are
+    skipped. Returns [] when there is no capacity or nothing contradicts it.
+    """
+    if not capacity_rps or not math.isfinite(capacity_rps):
+        return []
+    found = []
+    for name, phase in phases.items():
+        if name == "warmup" or not isinstance(phase, dict):
+            continue
+        offered = phase.get("offered_rps")
+        value = (phase.get("latency_ms") or {}).get(slo.column)
+        if offered is None or value is None or phase.get("ok", 0) < min_samples(slo.quantile):
+            continue
+        if offered <= capacity_rps and value > slo.threshold_ms:
+            found.append(
+                f"{CONTRADICTED}: phase '{name}' offered {offered:,.1f} rps, at or below the "
+                f"searched capacity of {capacity_rps:,.1f} rps, and its {slo.column} was "
+                f"{value:,.0f} ms, above the SLO's {slo.threshold_ms:g} ms: one replica does "
+                "not sustain this traffic at the searched capacity (bursts, a busier host, "
+                "or a search too short to see it); treat the replica count as too low"
+            )
+    return found
+
+
+def busy_host(windows: pd.DataFrame, cpus: int | None) -> str | None:
+    """A sentence when other processes kept the host's CPU busy during the run, else None.
+
+    Host CPU is the mean over cores (0-100 %); server and generator CPU are in % of one
+    core (the generator column is its busiest process). Other processes' cores =
+    host % / 100 x cores - (server + generator) / 100. Warns when the host averaged at
+    least ``BUSY_HOST_PERCENT`` and the others used at least ``NEIGHBOURS_SHARE`` of its
+    cores.
+    """
+    if not cpus or windows.empty or "host_cpu_percent" not in windows:
+        return None
+    host = windows["host_cpu_percent"].dropna()
+    if host.empty or host.mean() < BUSY_HOST_PERCENT:
+        return None
+    server = _mean(windows, "server_cpu_percent") / 100
+    generator = _mean(windows, "generator_cpu_percent") / 100
+    others = host.mean() / 100 * cpus - server - generator
+    if others < NEIGHBOURS_SHARE * cpus:
+        return None
+    return (
+        f"{BUSY_HOST}: host CPU averaged {host.mean():.0f}% of {cpus} cores while the server "
+        f"used {server:.2f} and the generator {generator:.2f} of a core: other processes "
+        f"used about {others:.2f} cores, so every latency and capacity here is partly "
+        "theirs; rerun on a quiet host"
+    )
+
+
+def _mean(windows: pd.DataFrame, column: str) -> float:
+    if column not in windows:
+        return 0.0
+    values = windows[column].dropna()
+    return float(values.mean()) if len(values) else 0.0
