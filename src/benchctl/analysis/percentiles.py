@@ -53,6 +53,7 @@ def grouped_quantile(values: np.ndarray, groups: np.ndarray, fraction: float) ->
     """The nearest-rank ``fraction`` quantile of ``values`` within each group (an integer
     code per value), indexed by group; NaN values are left out."""
     import pandas as pd
+
     values = np.asarray(values, dtype=float)
     groups = np.asarray(groups)
     keep = ~np.isnan(values)

@@ -42,9 +42,7 @@ def level_points(frame: pd.DataFrame, phases: list[dict[str, Any]], quantile: fl
     for name, group in frame[frame["phase"] != WARMUP].groupby("phase", observed=True):
         ok = group.loc[group["ok"], "latency_ms"].to_numpy()
         if len(ok) >= min_samples(quantile) and seconds.get(str(name)):
-            rows.append(
-                (str(name), len(ok) / seconds[str(name)], percentile(ok, quantile * 100))
-            )
+            rows.append((str(name), len(ok) / seconds[str(name)], percentile(ok, quantile * 100)))
     rows.sort(key=lambda row: row[1])
     names = [r[0] for r in rows]
     found = [re.fullmatch(r"c=(\d+)", name) for name in names]
