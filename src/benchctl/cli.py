@@ -202,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=arguments.count,
         help="with --split: N simulated users, each pinned to one arm by a hash of its id",
     )
+    arms.add_argument(
+        "--shadow",
+        metavar="PROFILE",
+        help="also send every request to this target profile (its answers are compared, "
+        "never served): latency pairs and output agreement",
+    )
     where = run.add_argument_group("where things go")
     where.add_argument("--runs-dir", type=arguments.output_dir, default=DEFAULT_RUNS_DIR)
     where.add_argument(
@@ -469,6 +475,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             command=tuple(["benchctl", *sys.argv[1:]]),
             split=args.split,
             users=args.users,
+            shadow=args.shadow,
         ),
         answer,
         console=console,

@@ -97,6 +97,7 @@ class RunOptions:
     command: tuple[str, ...] = ()
     split: str | None = None  # "A=95,B=5": arms of an A/B or canary run (splits.py)
     users: int | None = None  # sticky simulated users, each pinned to one arm
+    shadow: str | None = None  # every request also sent to this profile (load/shadow.py)
 
 
 @dataclass
@@ -185,7 +186,7 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
             "host": facts.host(),
         }
         if arms:
-            record["arms"] = public_arms(arms, options.users, _public_target)
+            record["arms"] = public_arms(arms, options.users, _public_target, options.shadow)
         try:
             run_dir.write_json(RUN_JSON, record)
         except (OSError, BenchctlError) as exc:
@@ -226,7 +227,7 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
                 arms = start_arms(arms, target, options, arm_servers, run_dir, console, _launch)
             spec = _engine_spec(scenario, target, plan)
             if arms:  # one wire request per arm (its own server and protocol)
-                spec["arms"] = split_engine_spec(arms, options.users, scenario)
+                spec["arms"] = split_engine_spec(arms, options, scenario, run_dir)
             run_dir.write_text("engine-spec.json", json.dumps(spec), mode=0o600)
             telemetry = start_telemetry(
                 options.telemetry,

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchctl import lifetime
+from benchctl.analysis.shadow import SHADOW_PARTS, shadow_lines, shadow_summary
 from benchctl.analysis.verdicts import METRICS, split_summaries
 from benchctl.config import BatchScenario, load_target
 from benchctl.errors import InputError
@@ -34,6 +35,17 @@ def split_arms(options: Any, target: Any, target_file: Path) -> list[Arm]:
     """The arms of ``--split`` (control first, every target resolved), or [] without it.
     InputError for a bad ``--split``/``--users`` or an unknown profile."""
     users = check_users(options.users)
+    shadow = getattr(options, "shadow", None)
+    if shadow:
+        if options.split or users is not None:
+            raise InputError("--shadow: give either --shadow or --split (and --users), not both")
+        if shadow == target_file.stem:
+            raise InputError(f"--shadow: {shadow!r} is the --target itself; name another profile")
+        if options.remote_workers:
+            raise InputError("--shadow works with --workers, not yet with --remote-workers")
+        target_shadow, shadow_file = load_target(shadow, config_dir=options.config_dir)
+        return [Arm(target_file.stem, 1.0, target, target_file),
+                Arm(shadow, 1.0, target_shadow, shadow_file)]  # fmt: skip
     if not options.split:
         if users is not None:
             raise InputError("--users needs --split (users are pinned to arms)")
@@ -82,7 +94,7 @@ def start_arms(
     arms = launch_arms(arms, start, servers)
     from benchctl.run import _public_target
 
-    run_dir.update_run(arms=public_arms(arms, options.users, _public_target))
+    run_dir.update_run(arms=public_arms(arms, options.users, _public_target, options.shadow))
     return arms
 
 
@@ -99,30 +111,43 @@ def stop_arm_servers(servers: list[Any]) -> None:
         lifetime.forget(server.pid)
 
 
-def split_engine_spec(arms: list[Arm], users: int | None, scenario: Any) -> dict[str, Any]:
-    """The engine spec's ``arms`` (each arm's bodies encoded once, as for a plain run)."""
+def split_engine_spec(
+    arms: list[Arm], options: Any, scenario: Any, run_dir: RunDir
+) -> dict[str, Any]:
+    """The engine spec's ``arms`` (each arm's bodies encoded once, as for a plain run); a
+    shadow run's load processes write their pairs to ``shadow.parts/`` of the run."""
     from benchctl.batch import engine_requests
 
     if isinstance(scenario, BatchScenario):
-        raise InputError("--split: a batch scenario sends a finite set once; not split")
+        raise InputError("--split/--shadow: a batch scenario sends a finite set once")
     requests = [engine_requests(scenario, arm.target) for arm in arms]
-    return engine_arms(arms, users, requests, int(getattr(scenario, "seed", 1)))
+    spec = engine_arms(arms, options.users, requests, int(getattr(scenario, "seed", 1)))
+    if options.shadow:
+        spec.update(shadow=True, shadow_dir=str((run_dir.path / SHADOW_PARTS).resolve()))
+    return spec
 
 
 def split_summary(
     run_dir: RunDir, phases: list[dict[str, Any]], *, end: float | None
 ) -> dict[str, Any]:
     """summary.json's ``split`` section for a split run; {} for a plain run."""
-    arms = (run_dir.read_json(RUN_JSON).get("arms") or {}).get("arms")
+    section = run_dir.read_json(RUN_JSON).get("arms") or {}
+    arms = section.get("arms")
     if not arms:
         return {}
+    if section.get("shadow"):
+        return {"shadow": shadow_summary(run_dir, arms[0]["name"], section["shadow"])}
     names = [a["name"] for a in arms]
     found = split_summaries(run_dir.path / "requests.parquet", phases, names, end=end)
     return {"split": found} if found else {}
 
 
 def print_split(console: Console, summary: dict[str, Any]) -> None:
-    """Arms side by side, then each arm's verdict against the control, per metric."""
+    """Arms side by side, then each arm's verdict against the control, per metric (a shadow
+    run: its pairs' latency difference and output agreement)."""
+    if summary.get("shadow"):
+        for line in shadow_lines(summary["shadow"]):
+            console.print(line, highlight=False)
     split = summary.get("split")
     if not split:
         return

@@ -130,13 +130,17 @@ def launch_arms(arms: list[Arm], launch: Any, servers: list[Any]) -> list[Arm]:
     return launched
 
 
-def public_arms(arms: list[Arm], users: int | None, public_target: Any) -> dict[str, Any]:
-    """run.json's ``arms`` section: names in order (control first), shares, users, and each
-    arm's target with secrets redacted (``public_target``)."""
+def public_arms(
+    arms: list[Arm], users: int | None, public_target: Any, shadow: str | None = None
+) -> dict[str, Any]:
+    """run.json's ``arms`` section: names in order (control first), shares, users, the
+    shadow arm's name (``--shadow``) and each arm's target with secrets redacted
+    (``public_target``)."""
     total = sum(a.weight for a in arms)
     return {
         "control": arms[0].name,
         "users": users,
+        "shadow": shadow,
         "arms": [
             {
                 "name": a.name,

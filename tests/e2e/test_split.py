@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
+import pyarrow.parquet as pq
 import pytest
 
 from benchctl.splits import arms_of_users
@@ -115,3 +116,42 @@ def test_bad_split_is_one_line_exit_2(tmp_path: Path) -> None:
     assert done.stderr.strip().count("\n") == 0 and "--split" in done.stderr
     done = benchctl("run", "steady", "--users", "5", cwd=tmp_path, timeout=60)
     assert done.returncode == 2 and "--users needs --split" in done.stderr
+
+
+def test_shadow_kserve_and_triton_agree_and_another_model_does_not(tmp_path: Path) -> None:
+    """Served: a launched KServe; shadow: a launched Triton with the same reference model
+    (same seeded weights, same generated input): every pair's outputs agree (max |diff|
+    <= 1e-4, argmax equal), one pair per request the served arm answered, over 2 load
+    processes. Then a shadow KServe with one hidden layer fewer (other weights): the
+    outputs differ, so ``outputs_agree`` is False (the check can fail)."""
+    _profiles(
+        tmp_path,
+        served=PROFILE.format(cost=FAST_MS),
+        triton="kind: triton\nprotocol: rest-v2\nlaunch:\n  server: triton\n",
+        other="kind: kserve\nprotocol: rest-v2\nlaunch:\n  server: kserve\n  hidden_layers: 3\n",
+    )
+    done = benchctl(
+        "run", "steady", "--target", "served", "--shadow", "triton", "--launch",
+        "--workers", "2", "--rate", "20", "--duration", "6s", "--set", "warmup=1s",
+        "--no-telemetry", cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.output()
+    rows = done.requests()
+    shadow = json.loads((done.run_dir / "summary.json").read_text())["shadow"]
+    assert shadow["pairs"] == int(rows.ok.sum()) > 0
+    assert shadow["served_ok"] == shadow["pairs"] and shadow["shadow_ok"] == shadow["pairs"]
+    assert shadow["compared"] == shadow["pairs"]
+    assert shadow["outputs_agree"] is True and shadow["max_abs_diff"] <= 1e-4
+    assert shadow["argmax_agreement"] == 1.0
+    pairs = pq.read_table(done.run_dir / "shadow.parquet")
+    assert set(pairs.column("worker").to_pylist()) == {0, 1}
+    assert "outputs compared" in done.stdout
+    done = benchctl(
+        "run", "steady", "--target", "served", "--shadow", "other", "--launch",
+        "--rate", "20", "--duration", "4s", "--set", "warmup=1s", "--no-telemetry",
+        cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.output()
+    shadow = json.loads((done.run_dir / "summary.json").read_text())["shadow"]
+    assert shadow["compared"] > 0 and shadow["outputs_agree"] is False
+    assert shadow["max_abs_diff"] > 1e-4

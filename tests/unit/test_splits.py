@@ -122,3 +122,32 @@ def test_judge_identical_arms_pass_and_a_slower_arm_fails() -> None:
     assert verdict["metrics"]["latency_p50"]["class"] == "fail"
     assert verdict["verdict"] == "fail" and verdict["score"] <= 50.0
     assert math.isclose(verdict["alpha"], ALPHA)
+
+
+def test_first_output_reads_each_answer_format() -> None:
+    """v2 JSON (shape honoured), v1 predictions, a bare list, v2 gRPC raw FP32 contents."""
+    from benchctl.load.shadow import first_output
+    from benchctl.targets import v2_proto
+
+    v2 = b'{"outputs": [{"name": "y", "shape": [2, 3], "datatype": "FP32", "data": [1,2,3,4,5,6]}]}'
+    assert first_output(v2).tolist() == [[1, 2, 3], [4, 5, 6]]
+    assert first_output(b'{"predictions": [[0.5, 1.5]]}').tolist() == [[0.5, 1.5]]
+    assert first_output(b"[1, 2]").tolist() == [[1.0], [2.0]]
+    assert first_output(b'{"error": "x"}') is None
+    response = v2_proto.ModelInferResponse()
+    output = response.outputs.add()
+    output.name, output.datatype = "y", "FP32"
+    output.shape.extend([1, 2])
+    response.raw_output_contents.append(np.array([0.25, -1.0], "<f4").tobytes())
+    assert first_output(response.SerializeToString()).tolist() == [[0.25, -1.0]]
+
+
+def test_agreement_known_answers() -> None:
+    from benchctl.load.shadow import agreement
+
+    a = np.array([[0.1, 0.9], [0.7, 0.3]])
+    assert agreement(a, a.copy()) == (True, 0.0, True, True)
+    compared, diff, argmax, equal = agreement(a, a + np.array([[0.0, 0.05], [0.0, 0.5]]))
+    assert compared and diff == pytest.approx(0.5) and not argmax and not equal
+    assert agreement(a, np.ones(3))[0] is False  # different sizes: not compared
+    assert agreement(None, a)[0] is False

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ class ArmChoice:
     user: int | None
     inner: Choice | None
     base_body: bytes
+    twin: Choice | None = None  # shadow runs: the same input for the shadow arm
 
     @property
     def body(self) -> bytes:
@@ -74,6 +76,15 @@ class ArmChooser:
             np.asarray(arms_of_users(self.users, weights.tolist())) if self.users else None
         )
         self._rng = np.random.default_rng([int(arms.get("seed", 0)), worker, 20])
+        # shadow run: every request to arm 0, its twin (same position in the shadow arm's
+        # pool: the same input when both arms' payload settings match) to arm 1
+        self.shadow = bool(arms.get("shadow"))
+        served, twin = [*self._choosers, None][:2] if self.shadow else (None, None)
+        self._twins = (
+            {id(c): t for c, t in zip(served.entries, twin.entries, strict=False)}
+            if served is not None and twin is not None
+            else {}
+        )
         self._arms: list[int] = []
         self._users: list[int] = []
 
@@ -86,6 +97,11 @@ class ArmChooser:
             self._arms = self._rng.choice(len(self.names), size=BLOCK, p=self._p).tolist()[::-1]
 
     def next(self) -> ArmChoice:
+        if self.shadow:
+            chooser = self._choosers[0]
+            inner = chooser.next() if chooser is not None else None
+            twin = self._twins.get(id(inner)) if inner is not None else None
+            return ArmChoice(self.names[0], 0, None, inner, self._base_bodies[0], twin)
         if not self._arms:
             self._refill()
         index = self._arms.pop()
@@ -119,10 +135,21 @@ class ArmTransport:
             transport.close()
 
 
-def split_parts(spec: dict[str, Any], worker: int, workers: int) -> tuple[ArmTransport, ArmChooser]:
-    """The transport and chooser of a split run's load process (engine spec ``arms``)."""
+def split_parts(spec: dict[str, Any], worker: int, workers: int) -> tuple[Any, ArmChooser]:
+    """The transport and chooser of a split or shadow run's load process (engine spec
+    ``arms``; shadow: load/shadow.py)."""
     arms = spec["arms"]
-    return (
-        ArmTransport(arms, concurrency=spec["limits"]["max_in_flight"]),
-        ArmChooser(arms, worker, workers),
-    )
+    transport = ArmTransport(arms, concurrency=spec["limits"]["max_in_flight"])
+    if arms.get("shadow"):
+        from benchctl.load.shadow import ShadowTransport
+
+        served, shadow = transport._transports
+        folder = Path(arms["shadow_dir"])
+        return ShadowTransport(served, shadow, folder, worker), ArmChooser(arms, worker, workers)
+    return transport, ArmChooser(arms, worker, workers)
+
+
+def close_split(transport: Any) -> None:
+    """End of a load process's plan: a shadow run's pairs still held are written."""
+    if hasattr(transport, "flush"):
+        transport.close()

@@ -159,6 +159,14 @@ def build_split_driver(spec: dict[str, Any], plan: Plan, worker: int, workers: i
     )
 
 
+def close_split(driver: Driver) -> None:
+    """A split or shadow run's transport finishes its own files (shadow pairs)."""
+    if getattr(driver.chooser, "split", False):
+        from benchctl.load.arms import close_split as close
+
+        close(driver.transport)
+
+
 def sample_cpu(process: psutil.Process) -> float:
     value = process.cpu_percent(None)
     CONTEXT.cpu.append((time.time() - CONTEXT.t0, value))
@@ -385,6 +393,7 @@ def run_collecting(spec: dict[str, Any], run_dir: Path, role: str, args: argpars
     if role == "local" and CONTEXT.driver is not None:
         CONTEXT.driver.stop()
         CONTEXT.driver.finished.wait(STOP_GRACE_S)
+        close_split(CONTEXT.driver)  # a shadow run's last pairs (load/shadow.py)
         collector.accept(CONTEXT.buffer.drain())
         pacing["engine"] = CONTEXT.driver.pacing()
     runner.quit()
@@ -523,6 +532,7 @@ def run_worker(args: argparse.Namespace) -> int:
         gevent.spawn(count_until_done)
         while not CONTEXT.driver.finished.wait(REPORT_EVERY_S):
             send_records()
+        close_split(CONTEXT.driver)  # a shadow run's last pairs (load/shadow.py)
         send_records()
         done = {"worker": CONTEXT.worker, "cpu_seconds": cpu_seconds(me)}
         runner.send_message(DONE_MSG, {**done, "pacing": CONTEXT.driver.pacing()})

@@ -1,0 +1,126 @@
+"""A shadow run's pairs (``--shadow``, load/shadow.py): merged into ``shadow.parquet`` and
+summarized for summary.json ``shadow``.
+
+Per request (warm-up included: the pairs carry wall-clock send times only): the served
+and shadow latencies from the same send start (ms), the per-request difference shadow -
+served, and the agreement of the first output tensor where both answered and both outputs
+could be read as numbers of the same size: max absolute difference, argmax agreement per
+row (classifiers), exact equality. ``outputs_agree`` is True when every compared pair's
+argmax agreed and the largest absolute difference is at most ``AGREE_ABS`` (float32
+rounding of the reference model's outputs is ~1e-7; other servers' kernels may differ by
+more: the numbers are there to judge).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from benchctl.analysis.percentiles import nearest_rank
+
+SHADOW_PARTS = "shadow.parts"
+SHADOW = "shadow.parquet"
+AGREE_ABS = 1e-4
+
+
+def merge_shadow(run_dir: Path) -> Path | None:
+    """``shadow.parts/*.parquet`` into ``shadow.parquet`` (atomic rename, parts removed);
+    None when there are no pairs. Refuses (OSError) to write through a symlink."""
+    folder = run_dir / SHADOW_PARTS
+    target = run_dir / SHADOW
+    parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+    if not parts:
+        return target if target.is_file() else None
+    if target.is_symlink():
+        raise OSError(f"{target} is a symlink: not written through")
+    import pyarrow as pa
+
+    table = pa.concat_tables([pq.read_table(p) for p in parts])
+    temporary = target.with_suffix(".tmp")
+    pq.write_table(table, temporary, compression="zstd")
+    os.replace(temporary, target)
+    for part in parts:
+        part.unlink(missing_ok=True)
+    for leftover in folder.glob("*.tmp"):
+        leftover.unlink(missing_ok=True)
+    if not any(folder.iterdir()):
+        folder.rmdir()
+    return target
+
+
+def shadow_summary(run_dir: Path | Any, served: str, shadow: str) -> dict[str, Any]:
+    """summary.json ``shadow`` of a shadow run directory (``run_dir``: a path or RunDir)."""
+    path = merge_shadow(Path(getattr(run_dir, "path", run_dir)))
+    base: dict[str, Any] = {"served": served, "shadow": shadow}
+    if path is None:
+        return {**base, "pairs": 0}
+    frame = pq.read_table(path).to_pandas()
+    both = frame[frame["served_ok"] & frame["shadow_ok"]]
+    compared = frame[frame["compared"]]
+    result = {
+        **base,
+        "pairs": len(frame),
+        "served_ok": int(frame["served_ok"].sum()),
+        "shadow_ok": int(frame["shadow_ok"].sum()),
+        "shadow_errors": {
+            str(k): int(v)
+            for k, v in frame.loc[~frame["shadow_ok"], "shadow_error"].value_counts().items()
+        },
+        "latency_ms": {
+            "served": _percentiles(both["served_ms"]),
+            "shadow": _percentiles(both["shadow_ms"]),
+            "difference": _percentiles(both["shadow_ms"] - both["served_ms"]),
+            "shadow_slower_share": float((both["shadow_ms"] > both["served_ms"]).mean())
+            if len(both)
+            else None,
+        },
+        "compared": len(compared),
+        "max_abs_diff": float(compared["max_abs_diff"].max()) if len(compared) else None,
+        "argmax_agreement": float(compared["argmax_agree"].mean()) if len(compared) else None,
+        "equal_share": float(compared["equal"].mean()) if len(compared) else None,
+        "agree_abs": AGREE_ABS,
+    }
+    result["outputs_agree"] = (
+        bool(result["argmax_agreement"] == 1.0 and result["max_abs_diff"] <= AGREE_ABS)
+        if len(compared)
+        else None
+    )
+    return result
+
+
+def _percentiles(values: Any) -> dict[str, float | None]:
+    data = np.asarray(values, dtype=float)
+    if not len(data):
+        return {"p50": None, "p99": None, "mean": None}
+    p50, p99 = nearest_rank(data, (50, 99))
+    return {"p50": float(p50), "p99": float(p99), "mean": float(data.mean())}
+
+
+def shadow_lines(shadow: dict[str, Any]) -> list[str]:
+    """The terminal's lines for a shadow run."""
+    if not shadow.get("pairs"):
+        return [f"shadow {shadow['shadow']}: no pairs recorded"]
+    lat = shadow["latency_ms"]
+
+    def ms(part: dict[str, Any]) -> str:
+        if part["p50"] is None:
+            return "-"
+        return f"p50 {part['p50']:.2f} ms, p99 {part['p99']:.2f} ms"
+
+    agree = shadow["outputs_agree"]
+    return [
+        f"shadow {shadow['shadow']} (served: {shadow['served']}): {shadow['pairs']:,} pairs, "
+        f"served ok {shadow['served_ok']:,}, shadow ok {shadow['shadow_ok']:,}",
+        f"  latency from the same send: served {ms(lat['served'])}; shadow {ms(lat['shadow'])}; "
+        f"shadow - served per request {ms(lat['difference'])}",
+        f"  outputs compared {shadow['compared']:,}: max |diff| "
+        + ("-" if shadow["max_abs_diff"] is None else f"{shadow['max_abs_diff']:.3g}")
+        + ", argmax agreement "
+        + ("-" if shadow["argmax_agreement"] is None else f"{shadow['argmax_agreement']:.1%}")
+        + f", agree (argmax all equal, max |diff| <= {shadow['agree_abs']:g}): "
+        + ("-" if agree is None else ("yes" if agree else "NO")),
+    ]
