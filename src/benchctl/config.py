@@ -96,6 +96,13 @@ class _ArrivalScenario(_ScenarioBase):
         description="latency objective such as 'p99<=100ms': the run first finds one "
         "replica's capacity under it (capacity search), then plays this traffic",
     )
+    users: int | None = Field(
+        None,
+        ge=1,
+        le=10_000_000,
+        description="with --split: simulated users, each pinned to one arm by a hash of its "
+        "id (--users overrides); ignored without --split",
+    )
 
     @model_validator(mode="after")
     def _slo_parses(self) -> _ArrivalScenario:

@@ -122,6 +122,8 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
     target, target_file = load_target(
         options.target, config_dir=options.config_dir, overrides=options.target_overrides
     )
+    if options.split and options.users is None and getattr(scenario, "users", None):
+        options = dataclasses.replace(options, users=scenario.users)  # the scenario's users:
     arms = split_arms(options, target, target_file)  # --split: every arm's target, or []
     sweep = isinstance(scenario, BatchScenario) and len(scenario.settings()) > 1
     if sweep and not options.dry_run:

@@ -36,15 +36,18 @@ def _profiles(cwd: Path, **texts: str) -> None:
 
 def test_canary_arms_launched_users_pinned_and_the_slower_arm_fails(tmp_path: Path) -> None:
     """Two launched KServe servers (control at 1 ms of CPU a request, canary at 10 ms),
-    a 70/30 split over 2 load processes and 30 sticky users. The canary's median latency is
-    at least its 10 ms cost, the control's about 1-3 ms here: the p50 difference (>= 7 ms)
-    is far past the 0.5 ms / 10% tolerance, so latency and latency_p50 fail and the score
-    is at most 50% (verdict ``fail``)."""
+    a 70/30 split over 2 load processes and 30 sticky users (``users:`` in the scenario).
+    The canary's median latency is at least its 10 ms cost, the control's about 1-3 ms
+    here: the p50 difference (>= 7 ms) is far past the 0.5 ms / 10% tolerance, so latency
+    and latency_p50 fail and the score is at most 50% (verdict ``fail``)."""
     _profiles(tmp_path, stable=PROFILE.format(cost=FAST_MS), canary=PROFILE.format(cost=SLOW_MS))
+    scenarios = tmp_path / "benchctl.d" / "scenarios"
+    scenarios.mkdir(parents=True)
+    (scenarios / "canary.yaml").write_text("kind: steady\nrate: 30\nduration: 10s\nusers: 30\n")
     done = benchctl(
-        "run", "steady", "--target", "stable", "--split", "stable=70,canary=30",
-        "--users", "30", "--launch", "--workers", "2", "--rate", "30", "--duration", "10s",
-        "--set", "warmup=2s", "--no-telemetry", cwd=tmp_path, timeout=240,
+        "run", "canary", "--target", "stable", "--split", "stable=70,canary=30",
+        "--launch", "--workers", "2", "--set", "warmup=2s", "--no-telemetry",
+        cwd=tmp_path, timeout=240,
     )  # fmt: skip
     assert done.returncode == 0, done.output()
     info = done.run_json()
@@ -101,11 +104,15 @@ def test_two_identical_arms_on_one_server_show_no_difference(
     text = f"kind: kserve\nprotocol: rest-v2\nurl: {kserve.http_url}\n"
     _profiles(tmp_path, a=text, b=text)
     done = benchctl(
-        "run", "steady", "--target", "a", "--split", "a=50,b=50", "--rate", "40",
-        "--duration", "8s", "--set", "warmup=2s", "--no-telemetry", cwd=tmp_path, timeout=180,
+        "run", "steady", "--target", "a", "--split", "a=50,b=50", "--users", "400",
+        "--rate", "40", "--duration", "8s", "--set", "warmup=2s", "--no-telemetry",
+        cwd=tmp_path, timeout=180,
     )  # fmt: skip
     assert done.returncode == 0, done.output()
-    verdict = json.loads((done.run_dir / "summary.json").read_text())["split"]["verdicts"]["b"]
+    split = json.loads((done.run_dir / "summary.json").read_text())["split"]
+    pinned = arms_of_users(400, [50.0, 50.0])
+    assert split["arms"]["b"]["users"] <= sum(pinned)  # users who sent in 6 s, of b's cohort
+    verdict = split["verdicts"]["b"]
     assert verdict["verdict"] != "fail", verdict
     assert verdict["score"] >= 75.0
 
