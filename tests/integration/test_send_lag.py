@@ -114,3 +114,37 @@ def test_short_slice_request_leaves_policy_and_nice_alone():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_waiting_for_an_in_flight_slot_is_recorded_apart_from_the_lag(tmp_path):
+    """A KServe whose predict keeps the CPU 20 ms (at most ~50 req/s), driven at 60 req/s
+    with max_in_flight=1 for 3 s: arrivals find the one slot taken and wait for it (up to
+    drop_after 1 s). Each wait is in slot_wait_ms and is part of send_lag_ms (never more
+    than it); summary.json's scheduler lag is the send lag minus those waits, so its p99
+    is below the send lag's, and a warning, if any, is about the scheduler lag only."""
+    from .conftest import start_kserve
+
+    server = start_kserve(tmp_path / "slow", cost_ms=20.0)
+    try:
+        command = [str(BENCHCTL), "run", "steady", "--target", "kserve", "--rate", "60"]
+        command += ["--duration", "3s", "--set", "warmup=0", "--set", "max_in_flight=1"]
+        for override in target_overrides(server):
+            command += ["--target-set", override]
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    frame = pq.read_table(run_dir / "requests.parquet").to_pandas()
+    sent = frame[frame["error"] != "dropped"]
+    waited = sent[sent["slot_wait_ms"].notna()]
+    assert len(waited) > 0
+    assert (waited["slot_wait_ms"] <= waited["send_lag_ms"] + 1e-6).all()
+    accuracy = json.loads((run_dir / "summary.json").read_text())["generator_accuracy"]
+    assert accuracy["slot_wait"]["requests"] == len(waited)
+    scheduler = (sent["send_lag_ms"] - sent["slot_wait_ms"].fillna(0.0)).to_numpy()
+    assert accuracy["scheduler_lag_ms"]["max"] == pytest.approx(scheduler.max())
+    assert accuracy["scheduler_lag_ms"]["p99"] < accuracy["send_lag_ms"]["p99"]
+    assert accuracy["warning"] is None or accuracy["warning"].startswith("scheduler lag")
+    assert accuracy["slot_wait"]["p99"] > accuracy["scheduler_lag_ms"]["p99"]
+    assert "waiting for an in-flight slot" in " ".join(done.stdout.split())

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from benchctl.analysis.accuracy import (
     accuracy_line,
@@ -69,7 +70,8 @@ def test_warning_when_lag_is_a_tenth_of_latency():
     result = generator_accuracy(frame(rows), {"engine": {"wake": "sleep", "cpu_percent": 5.0}})
     assert result["wake"] == "sleep"
     assert list(result["processes"]) == ["engine"]
-    assert result["warning"].startswith("send lag p50 0.7 ms is 35% of the p50 latency (2 ms)")
+    assert result["warning"].startswith("send lag (this run did not record waits for an")
+    assert "p50 0.7 ms is 35% of the p50 latency (2 ms)" in result["warning"]
 
 
 def test_mixed_wake_and_a_process_that_sent_nothing():
@@ -101,3 +103,50 @@ def test_report_shows_send_lag_beside_the_latencies_and_the_warning(tmp_path):
     assert "Generator send lag" in page and "Send lag p99 0.87 ms is 19%" in page
     old = _render(_run_dir(tmp_path / "old"))
     assert 'id="send-lag"' not in old and "Generator send lag" not in old
+
+
+def test_waiting_for_an_in_flight_slot_is_not_scheduler_lag():
+    """make demo's case: 100 requests, latency 5,000 ms each (a slow server); 20 of them
+    waited 1,000 ms for an in-flight slot (send lag 1,000.2 ms: 0.2 ms scheduler + 1,000 ms
+    slot wait), the other 80 have send lag 0.2 ms. Scheduler lag is 0.2 ms for all 100
+    (0.004% of the latency): no warning, although the send lag's p99 (99th smallest =
+    1,000.2 ms) is 20% of the p99 latency. Slot waits: 20 of 100 requests (20%), p99 1,000."""
+    rows = [(1000.2, 5000.0, True, "", "steady", 0, 1000.0)] * 20
+    rows += [(0.2, 5000.0, True, "", "steady", 0, np.nan)] * 80
+    columns = ["send_lag_ms", "latency_ms", "ok", "error", "phase", "worker", "slot_wait_ms"]
+    result = generator_accuracy(
+        pd.DataFrame(rows, columns=columns), {"engine": {"wake": "timerfd"}}
+    )
+    assert result["send_lag_ms"]["p99"] == 1000.2
+    assert result["scheduler_lag_ms"]["p99"] == pytest.approx(0.2)
+    assert result["slot_wait"]["share"] == 0.2 and result["slot_wait"]["p99"] == 1000.0
+    assert result["warning"] is None
+    line = accuracy_line(result)
+    assert "waiting for an in-flight slot: 20.0% of requests, p99 1,000 ms" in line
+    assert "scheduler lag p99 0.2 ms" in line
+
+
+def test_scheduler_lag_warning_in_plain_numbers():
+    """Scheduler lag 1,000 ms (no slot wait) against 5,000 ms latencies: 20% > 10%: warned
+    as scheduler lag, '1,000 ms' and '5,000 ms' (no e-notation)."""
+    rows = [(1000.0, 5000.0, True, "", "steady", 0, np.nan)] * 10
+    columns = ["send_lag_ms", "latency_ms", "ok", "error", "phase", "worker", "slot_wait_ms"]
+    result = generator_accuracy(
+        pd.DataFrame(rows, columns=columns), {"engine": {"wake": "timerfd"}}
+    )
+    assert result["warning"].startswith("scheduler lag (the driver woke late")
+    assert "p99 1,000 ms is 20% of the p99 latency (5,000 ms)" in result["warning"]
+    assert "e+" not in result["warning"]
+
+
+def test_report_places_the_lag_banner_after_the_capacity_answer(tmp_path):
+    """The banner qualifies the latencies: it follows the Capacity answer section."""
+    from tests.unit.test_report import _render, _run_dir
+
+    generator = {
+        "wake": "timerfd",
+        "send_lag_ms": {"requests": 10, "p50": 0.1, "p99": 1000.0, "max": 1000.0},
+        "send_lag_warning": "scheduler lag (the driver woke late) p99 1,000 ms is 20%",
+    }
+    page = _render(_run_dir(tmp_path, generator=generator))
+    assert page.index('id="capacity"') < page.index('id="banner-send-lag"')

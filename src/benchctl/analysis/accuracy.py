@@ -7,7 +7,14 @@ time, so the lag is part of every latency reported: this module states how large
 and which wake-up mechanism paced the arrivals (``benchctl.load.wake``), and warns when
 the lag is a noticeable share of the latency it is part of.
 
-Inputs: the requests frame (columns ``send_lag_ms``, ``latency_ms``, ``ok``, ``error``,
+The lag has two parts, kept apart: the *scheduler lag* (the driver woke up late: busy CPU
+or a coarse timer; the generator's own error) and the *slot wait* (``slot_wait_ms``: the
+arrival waited for an in-flight slot because ``max_in_flight`` requests were outstanding;
+admission/queueing delay caused by a slow server, counted in the latency as it would be for
+a real client). Only the scheduler lag is warned about.
+
+Inputs: the requests frame (columns ``send_lag_ms``, ``slot_wait_ms`` (optional),
+``latency_ms``, ``ok``, ``error``,
 ``phase``, ``worker``) and the engine's ``pacing`` report (per load process: ``wake``,
 ``seconds``, ``cpu_seconds``, ``cpu_percent``). Output: a JSON-ready dict (see
 :func:`generator_accuracy`). Dropped arrivals were never sent and have no lag; they are
@@ -21,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from benchctl.analysis.percentiles import nearest_rank
 from benchctl.load.records import DROPPED
@@ -28,6 +36,7 @@ from benchctl.load.shapes import WARMUP
 from benchctl.store import read_parquet
 
 COLUMNS = ["send_lag_ms", "latency_ms", "ok", "error", "phase", "worker"]
+SLOT_WAIT = "slot_wait_ms"  # optional: absent in runs made before it was recorded
 # Warn when the lag's median (or p99) is more than this share of the latency's: the issue's
 # example, "p50 lag above 10% of p50 latency". Below it the lag is within the noise of a
 # latency measurement; above it the generator's own delay visibly inflates the numbers.
@@ -83,6 +92,7 @@ def generator_accuracy(frame: pd.DataFrame, pacing: dict[str, Any] | None) -> di
         processes.setdefault(name, {**lag_stats(np.array([])), **info})
     wakes = sorted({str(p["wake"]) for p in pacing.values() if p.get("wake")})
     overall = lag_stats(measured["send_lag_ms"].to_numpy())
+    scheduler, waits = split_lag(measured)
     return {
         "wake": wakes[0] if len(wakes) == 1 else ("mixed" if wakes else None),
         "send_lag_ms": overall,
@@ -91,29 +101,62 @@ def generator_accuracy(frame: pd.DataFrame, pacing: dict[str, Any] | None) -> di
             str(phase): lag_stats(group["send_lag_ms"].to_numpy())
             for phase, group in sent.groupby("phase", observed=True, sort=False)
         },
-        "warning": lag_warning(overall, measured),
+        "scheduler_lag_ms": lag_stats(scheduler),
+        "slot_wait": waits,
+        "warning": lag_warning(lag_stats(scheduler), measured, separated=SLOT_WAIT in measured),
     }
 
 
-def lag_warning(lag: dict[str, Any], measured: pd.DataFrame) -> str | None:
-    """A sentence when the lag's p50 or p99 exceeds LAG_SHARE_WARN of the latency's (the
-    successful requests after warm-up), else None."""
+def split_lag(measured: pd.DataFrame) -> tuple[np.ndarray, dict[str, Any] | None]:
+    """Each sent request's scheduler lag (send lag minus its slot wait, ms) and a summary of
+    the slot waits: ``{"requests", "share", "p50", "p99", "max"}`` over the requests that
+    waited (None when the run did not record slot waits)."""
+    lag = measured["send_lag_ms"].to_numpy(dtype=float)
+    if SLOT_WAIT not in measured:
+        return lag, None
+    wait = measured[SLOT_WAIT].to_numpy(dtype=float)
+    waited = np.isfinite(wait)
+    stats = lag_stats(wait[waited])
+    share = float(waited.mean()) if len(wait) else 0.0
+    return lag - np.where(waited, wait, 0.0), {**stats, "share": share}
+
+
+def plain_ms(value: float) -> str:
+    """A duration in ms for a sentence: ``1,000``, ``14.3``, ``0.443``, ``2`` (never e-notation)."""
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    text = f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def lag_warning(
+    lag: dict[str, Any], measured: pd.DataFrame, *, separated: bool = True
+) -> str | None:
+    """A sentence when the scheduler lag's p50 or p99 (``lag``) exceeds LAG_SHARE_WARN of
+    the latency's (the successful requests after warm-up), else None. ``separated`` False:
+    the run recorded no slot waits, so ``lag`` may include them (said in the sentence)."""
     latency = measured.loc[measured["ok"].astype(bool), "latency_ms"].to_numpy(dtype=float)
     latency = latency[np.isfinite(latency)]
     if lag.get("p50") is None or not len(latency):
         return None
     p50, p99 = (float(v) for v in nearest_rank(latency, [50, 99]))
     found = [
-        f"{name} {lag[name]:.3g} ms is {lag[name] / value:.0%} of the {name} latency "
-        f"({value:.3g} ms)"
+        f"{name} {plain_ms(lag[name])} ms is {lag[name] / value:.0%} of the {name} latency "
+        f"({plain_ms(value)} ms)"
         for name, value in (("p50", p50), ("p99", p99))
         if value > 0 and lag[name] > LAG_SHARE_WARN * value
     ]
     if not found:
         return None
+    what = (
+        "scheduler lag (the driver woke late; waits for an in-flight slot excluded) "
+        if separated
+        else "send lag (this run did not record waits for an in-flight slot: they may be "
+        "part of it) "
+    )
     return (
-        "send lag " + "; ".join(found) + ": latencies include that much of the generator's "
-        "own delay (busy CPU or a coarse timer; see generator CPU and wake)"
+        what + "; ".join(found) + ": latencies include that much of the generator's own "
+        "delay (busy CPU or a coarse timer; see generator CPU and wake)"
     )
 
 
@@ -131,6 +174,12 @@ def accuracy_line(accuracy: dict[str, Any]) -> str:
         f"send lag (actual send - intended time): p50 {lag['p50']:.3f} ms, "
         f"p99 {lag['p99']:.3f} ms, max {lag['max']:.3f} ms; wake: {accuracy.get('wake')}"
     )
+    scheduler, waits = accuracy.get("scheduler_lag_ms") or {}, accuracy.get("slot_wait") or {}
+    if waits.get("requests"):
+        text += (
+            f"; of it, waiting for an in-flight slot: {waits['share']:.1%} of requests, "
+            f"p99 {plain_ms(waits['p99'])} ms; scheduler lag p99 {plain_ms(scheduler['p99'])} ms"
+        )
     return text + (f"; generator CPU while sending: {', '.join(cpu)} of a core" if cpu else "")
 
 
@@ -140,7 +189,17 @@ def accuracy_of_run(requests_path: Path, pacing: dict[str, Any] | None) -> dict[
     if not requests_path.is_file():
         empty = pd.DataFrame({name: [] for name in COLUMNS})
         return generator_accuracy(empty, pacing)
-    return generator_accuracy(read_parquet(requests_path, COLUMNS), pacing)
+    names = set(pq.read_schema(requests_path).names) if _readable(requests_path) else set()
+    columns = [*COLUMNS, SLOT_WAIT] if SLOT_WAIT in names else COLUMNS
+    return generator_accuracy(read_parquet(requests_path, columns), pacing)
+
+
+def _readable(path: Path) -> bool:
+    try:
+        pq.read_schema(path)
+    except Exception:  # damaged: read_parquet names the file (DamagedFileError)
+        return False
+    return True
 
 
 def generator_section(accuracy: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +208,8 @@ def generator_section(accuracy: dict[str, Any]) -> dict[str, Any]:
         "wake": accuracy["wake"],
         "send_lag_ms": accuracy["send_lag_ms"],
         "send_lag_warning": accuracy["warning"],
+        "scheduler_lag_ms": accuracy.get("scheduler_lag_ms"),
+        "slot_wait": accuracy.get("slot_wait"),
         "pacing": {
             name: {k: v for k, v in info.items() if k != "phases"}
             for name, info in accuracy["processes"].items()

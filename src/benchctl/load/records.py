@@ -39,12 +39,17 @@ SCHEMA = pa.schema(
         # null in a plain run and for dropped arrivals (load/arms.py)
         pa.field("arm", pa.dictionary(pa.int16(), pa.string())),
         pa.field("user", pa.int32()),
+        # open loop: ms between the intended time and the send that the driver spent
+        # waiting for an in-flight slot (max_in_flight full; this arrival's or an earlier
+        # one's: admission delay); null when none. Part of send_lag_ms: the rest of the lag
+        # is the scheduler's (waking late). Absent in runs made before it existed.
+        pa.field("slot_wait_ms", pa.float64()),
     ]
 )
 # Columns a driver fills; ``phase`` is derived from t_intended by whoever writes.
 DRIVER_COLUMNS = [f.name for f in SCHEMA if f.name != "phase"]
 # Columns a writer may leave out (older writers, synthetic runs): written as nulls.
-OPTIONAL_COLUMNS = ("model", "input_id", "arm", "user")
+OPTIONAL_COLUMNS = ("model", "input_id", "arm", "user", "slot_wait_ms")
 DROPPED = "dropped"
 CANCELLED = "cancelled"
 
@@ -74,8 +79,10 @@ class RecordBuffer:
         input_id: int | None = None,
         arm: str | None = None,
         user: int | None = None,
+        slot_wait_ms: float | None = None,
     ) -> None:
-        """A request that was sent; times are seconds since run start."""
+        """A request that was sent; times are seconds since run start; ``slot_wait_ms``
+        the time it waited for an in-flight slot (open loop), None if it did not wait."""
         c = self._columns
         c["t_intended"].append(t_intended)
         c["t_start"].append(t_start)
@@ -92,6 +99,7 @@ class RecordBuffer:
         c["input_id"].append(input_id)
         c["arm"].append(arm)
         c["user"].append(user)
+        c["slot_wait_ms"].append(slot_wait_ms)
         self.sent += 1
 
     def add_dropped(self, t_intended: float) -> None:
@@ -110,6 +118,7 @@ class RecordBuffer:
         c["input_id"].append(None)
         c["arm"].append(None)
         c["user"].append(None)
+        c["slot_wait_ms"].append(None)
         self.dropped += 1
 
     def drain(self) -> dict[str, list]:
@@ -145,6 +154,8 @@ def _optional(columns: dict[str, list], field: pa.Field, rows: int) -> pa.Array:
         return pa.nulls(rows, field.type)
     if field.name in ("model", "arm"):
         return pa.array(values, pa.string()).dictionary_encode()
+    if field.name == "slot_wait_ms":
+        return pa.array(values, pa.float64())
     return pa.array(values, pa.int32())
 
 

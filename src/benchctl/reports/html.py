@@ -167,6 +167,7 @@ def _context(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
         "description": _dict(scenario.get("spec")).get("description", ""),
         "status": run.get("status") or "unknown",
         "banners": _banners(run),
+        "lag_banners": _lag_banners(run),
         "absent": absent,
         "overall": overall,
         "measured_seconds": summary.get("measured_seconds") if summary else None,
@@ -233,12 +234,18 @@ def _banners(run: dict[str, Any]) -> list[Banner]:
             text += f", above it for {seconds:g} s." if _number(seconds) else "."
         banners.append(Banner("generator-saturated", "bad", "Load generator saturated", text))
     banners += _telemetry_banners(run)
-    if _dict(run.get("generator")).get("send_lag_warning"):  # issue 17
-        text = str(run["generator"]["send_lag_warning"])
-        text = text[:1].upper() + text[1:] + "."
-        banners.append(Banner("send-lag", "warn", "Generator send lag", text))
     banners += _fault_banners(run)
     return banners
+
+
+def _lag_banners(run: dict[str, Any]) -> list[Banner]:
+    """The scheduler-lag warning (issue 17), shown after the capacity answer: it qualifies
+    the latencies, it is not the run's headline."""
+    warning = _dict(run.get("generator")).get("send_lag_warning")
+    if not warning:
+        return []
+    text = str(warning)
+    return [Banner("send-lag", "warn", "Generator send lag", text[:1].upper() + text[1:] + ".")]
 
 
 def _fault_banners(run: dict[str, Any]) -> list[Banner]:
