@@ -72,6 +72,7 @@ from benchctl.telemetry.session import TelemetryOptions, TelemetrySession, start
 CPU_SATURATED = 80.0  # percent of one core
 SATURATED_FOR_S = 5  # consecutive seconds above CPU_SATURATED
 STOP_WAIT_S = 15.0
+DOUBLE_SIGNAL_S = 1.0  # a second stop signal this soon is the same stop, not "kill now"
 
 
 @dataclass(frozen=True)
@@ -522,11 +523,23 @@ def _drive(
         )
     processes = [main, *workers]
 
-    def on_signal(_signum: int, count: int) -> None:
+    first_signal_at: list[float] = []
+    killed: list[bool] = []  # a later signal SIGKILLed the load processes
+
+    def on_signal(_signum: int, _count: int) -> None:
         # In the signal handler: stop every load process now (workers stop sending at once;
-        # the master collects their last records); a second signal kills them.
+        # the master collects their last records); a second signal kills them — unless it
+        # came within DOUBLE_SIGNAL_S of the first (a double Ctrl-C, or one stop sent twice):
+        # the engine is then still writing its last rows, which SIGKILL would lose.
+        now = time.monotonic()
+        if first_signal_at and now - first_signal_at[0] < DOUBLE_SIGNAL_S:
+            return  # the same stop
+        force = bool(first_signal_at)
+        first_signal_at.append(now)
+        if force:
+            killed.append(True)
         for process in processes:
-            _signal(process, signal.SIGTERM if count == 1 else signal.SIGKILL)
+            _signal(process, signal.SIGKILL if force else signal.SIGTERM)
 
     signals.defer(on_signal)
     events: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -551,7 +564,7 @@ def _drive(
                 problem = watch.check({}, server, workers) if not stop_sent_at else ""
             if signals.received:
                 problem = signals.reason
-                if len(signals.received) > 1:
+                if killed:
                     display.note = "second signal: stopping now"
             if problem and stop_sent_at is None:
                 outcome.reason = problem
