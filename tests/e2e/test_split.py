@@ -78,6 +78,21 @@ def test_canary_arms_launched_users_pinned_and_the_slower_arm_fails(tmp_path: Pa
     html = (done.run_dir / "report.html").read_text()
     assert 'id="by-arm"' in html and "Canary verdicts against stable" in html
     assert html.count("<td>canary</td><td>latency_p50</td>") == 1
+    # gate: one arm of the run as the baseline, another as the candidate (RUN@ARM)
+    (tmp_path / "rules.yaml").write_text(
+        "phase: overall\nmin_samples: 20\nrules:\n  - {metric: p50_ms, max_increase: 10%}\n"
+    )
+    gated = benchctl(
+        "gate", "--baseline", f"{done.run_dir}@stable", "--candidate", f"{done.run_dir}@canary",
+        "--rules", "rules.yaml", cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert gated.returncode == 1, gated.output()  # the canary's p50 rose far past 10%
+    assert "@canary" in gated.stdout and "fail" in gated.stdout
+    missing = benchctl(
+        "gate", "--baseline", f"{done.run_dir}@stable", "--candidate", f"{done.run_dir}@nope",
+        "--rules", "rules.yaml", cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert missing.returncode == 2 and "no arm 'nope'" in missing.stderr
     for arm in info["arms"]["arms"]:  # nothing left running
         port = int(arm["spec"]["url"].rsplit(":", 1)[1])
         assert not any(

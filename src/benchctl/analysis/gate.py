@@ -313,14 +313,29 @@ def _field_pairs(
     return [(f"{prefix}.{key}", a.get(key), b.get(key)) for key in names]
 
 
+def split_arm(path: Path) -> tuple[Path, str | None]:
+    """``RUN@ARM`` (one arm of a split run, ``benchctl run --split``): the run directory and
+    the arm's name; any other path: itself and None."""
+    path = Path(path)
+    base, at, arm = str(path).rpartition("@")
+    if at and arm and "/" not in arm and (Path(base) / RUN_JSON).is_file():
+        return Path(base), arm
+    return path, None
+
+
 def load_run(path: Path) -> LoadedRun:
-    """A run directory; InputError (exit 2) if it is not one or cannot be read."""
+    """A run directory (or ``RUN@ARM``: one arm of a split run, its requests only);
+    InputError (exit 2) if it is not one or cannot be read."""
+    given = Path(path)
+    path, arm = split_arm(given)
     run_dir = RunDir.open(path)
     info = run_dir.read_json(RUN_JSON)
     if not isinstance(info, dict):
         raise InputError(f"{run_dir.file(RUN_JSON)}: not a run description (expected an object)")
     requests = run_dir.file(REQUESTS)
-    if requests.is_file():
+    if requests.is_file() and arm is not None:
+        frame, info = _arm_rows(requests, info, arm, given)
+    elif requests.is_file():
         try:
             frame = read_requests(requests, _COLUMNS)
         except InputError:  # already one line naming the file
@@ -335,7 +350,24 @@ def load_run(path: Path) -> LoadedRun:
         for p in _dict(info.get("plan")).get("phases") or []
         if isinstance(p, dict) and {"name", "start", "end"} <= set(p)
     )
-    return LoadedRun(Path(path), info, frame, phases)
+    return LoadedRun(given, info, frame, phases)
+
+
+def _arm_rows(
+    requests: Path, info: dict[str, Any], arm: str, given: Path
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One arm's requests of a split run and its run.json with id ``<id>@<arm>`` and the
+    arm's target; InputError when the run has no such arm."""
+    names = [a.get("name") for a in _dict(info.get("arms")).get("arms") or []]
+    if arm not in names:
+        listed = ", ".join(map(str, names)) or "none: not a split run"
+        raise InputError(f"{given}: no arm {arm!r} in this run (arms: {listed})")
+    frame = read_requests(requests, [*_COLUMNS, "arm"])
+    frame = frame[frame["arm"].astype(str) == arm].drop(columns="arm").reset_index(drop=True)
+    spec = next(a for a in info["arms"]["arms"] if a.get("name") == arm)
+    target = {**_dict(info.get("target")), "name": arm, "spec": spec.get("spec")}
+    return frame, {**info, "id": f"{info.get('id') or requests.parent.name}@{arm}",
+                   "target": target}  # fmt: skip
 
 
 def select_baseline(
@@ -345,7 +377,7 @@ def select_baseline(
     target in a folder (oldest first), with notes on the runs passed over. ``exclude``:
     more run directories that are not baseline (the other candidate runs)."""
     path = Path(path)
-    if (path / RUN_JSON).is_file():
+    if (path / RUN_JSON).is_file() or split_arm(path)[1] is not None:  # a run, or RUN@ARM
         run = load_run(path)
         notes = [] if run.status == COMPLETED else [f"baseline {run.id} is {run.status}"]
         return [run], notes
