@@ -32,6 +32,25 @@ def test_phase_above_capacity_or_too_few_samples_is_no_contradiction() -> None:
     assert traffic_contradictions({"burst": _phase(208.8, 995.0)}, None, SLO) == []
 
 
+def test_phase_after_an_overload_is_not_blamed_on_the_capacity():
+    """The demo: capacity 61.2 rps, the plan goes 40 rps (base, 2-30 s) -> 200 rps (rise at
+    30 s, burst) -> 40 rps (base again, 38-60 s). 'base' (p99 4,240 ms) has a segment ending
+    after 30 s, when the rate first exceeded 61.2: the burst's backlog, not a contradiction.
+    Without the plan it would be one."""
+    plan = {
+        "curve": [[0.0, 40.0], [30.0, 40.0], [30.5, 120.0], [31.0, 200.0], [38.0, 40.0]],
+        "phases": [
+            {"name": "base", "start": 2.0, "end": 30.0},
+            {"name": "rise", "start": 30.0, "end": 31.0},
+            {"name": "burst", "start": 31.0, "end": 37.0},
+            {"name": "base", "start": 38.0, "end": 60.0},
+        ],
+    }
+    phases = {"base": _phase(40.2, 4240.0)}
+    assert traffic_contradictions(phases, 61.2, SLO, plan) == []
+    assert len(traffic_contradictions(phases, 61.2, SLO)) == 1
+
+
 def test_busy_host_counts_other_processes_cores() -> None:
     """Host 97% of 2 cores = 1.94 cores; server 0.41 + generator 0.04 -> others 1.49 cores
     >= 0.25 x 2 = 0.5: warned."""

@@ -502,7 +502,8 @@ def _own_traffic_checks(
     found = []
     if (run.path / "summary.json").is_file():
         phases = run.read_json("summary.json").get("phases") or {}
-        found += traffic_contradictions(phases, _finite(single.get("capacity_rps")), slo)
+        capacity = _finite(single.get("capacity_rps"))
+        found += traffic_contradictions(phases, capacity, slo, info.get("plan"))
     busy = busy_host(windows, (info.get("host") or {}).get("cpus"))
     return found + ([busy] if busy else [])
 

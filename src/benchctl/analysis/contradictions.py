@@ -23,19 +23,26 @@ NEIGHBOURS_SHARE = 0.25  # share of the host's cores used by other processes
 
 
 def traffic_contradictions(
-    phases: dict[str, Any], capacity_rps: float | None, slo: Slo
+    phases: dict[str, Any],
+    capacity_rps: float | None,
+    slo: Slo,
+    plan: dict[str, Any] | None = None,
 ) -> list[str]:
     """One sentence per phase offered at or below ``capacity_rps`` whose SLO percentile broke.
 
     ``phases`` is summary.json ``phases`` (name -> offered_rps, ok, latency_ms {pNN: ms});
     warm-up and phases with fewer successes than the percentile needs (2 / (1 - q)) are
-    skipped. Returns [] when there is no capacity or nothing contradicts it.
+    skipped, and so is a phase (any of its segments) ending after the planned rate first
+    exceeded the capacity (``plan``: run.json ``plan`` with ``curve`` [[t, rps]] and
+    ``phases`` [{name, start, end}]): an overload's backlog may carry into it. Returns []
+    when there is no capacity or nothing contradicts it.
     """
     if not capacity_rps or not math.isfinite(capacity_rps):
         return []
+    after = _after_overload(plan or {}, capacity_rps)
     found = []
     for name, phase in phases.items():
-        if name == "warmup" or not isinstance(phase, dict):
+        if name == "warmup" or name in after or not isinstance(phase, dict):
             continue
         offered = phase.get("offered_rps")
         value = (phase.get("latency_ms") or {}).get(slo.column)
@@ -50,6 +57,16 @@ def traffic_contradictions(
                 "or a search too short to see it); treat the replica count as too low"
             )
     return found
+
+
+def _after_overload(plan: dict[str, Any], capacity_rps: float) -> set[str]:
+    """Names of the plan's phases with a segment ending after the planned rate first went
+    above ``capacity_rps``."""
+    over = [float(t) for t, rate in plan.get("curve") or [] if rate > capacity_rps]
+    if not over:
+        return set()
+    first = min(over)
+    return {str(p["name"]) for p in plan.get("phases") or [] if float(p["end"]) > first}
 
 
 def busy_host(windows: pd.DataFrame, cpus: int | None) -> str | None:
