@@ -168,6 +168,10 @@ def test_shadow_kserve_and_triton_agree_and_another_model_does_not(tmp_path: Pat
     pairs = pq.read_table(done.run_dir / "shadow.parquet")
     assert set(pairs.column("worker").to_pylist()) == {0, 1}
     assert "outputs compared" in done.stdout
+    report = benchctl("report", str(done.run_dir), cwd=tmp_path)
+    assert report.returncode == 0, report.output()
+    html = (done.run_dir / "report.html").read_text()
+    assert 'id="shadow"' in html and "outputs agree:\n<strong>yes</strong>" in html
     done = benchctl(
         "run", "steady", "--target", "served", "--shadow", "other", "--launch",
         "--rate", "20", "--duration", "4s", "--set", "warmup=1s", "--no-telemetry",

@@ -174,6 +174,7 @@ def _context(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
         "phase_rows": _phase_rows(summary),
         "model_rows": _model_rows(summary),
         "split": _dict(summary.get("split")) if summary else {},  # --split arms (issue 20)
+        "shadow": _dict(summary.get("shadow")) if summary else {},  # --shadow pairs
         "batch": _dict(summary.get("batch")) if summary else {},
         "inputs": _dict(summary.get("inputs")) if summary else {},
         "error_rows": _error_rows(summary, overall),
