@@ -206,3 +206,13 @@ def test_make_demo_gives_the_answer(tmp_path: Path) -> None:
     assert f'<span class="big">{replicas} replicas</span>' in answer
     assert "HPA:" in answer and "Knative (KServe):" in answer and "USD" in answer
     assert list((spike / "manifests").glob("*.yaml"))
+    # One figure: pre-scale, min replicas and min scale never ask for another count; one
+    # deployment chosen; the monthly cost says what it assumes.
+    scaling = doc["autoscaling"]
+    if scaling.get("cron_prescale"):
+        assert scaling["cron_prescale"]["desired_replicas"] == replicas
+    assert scaling["kpa"]["policy"]["min_scale"] <= replicas
+    assert scaling["hpa"]["policy"]["min_replicas"] <= replicas
+    reasons = scaling["hpa"]["reason"] + scaling["kpa"]["reason"]
+    assert reasons.count("CHOSEN for manifests/") == 1 and "chosen:" not in reasons
+    assert f"for {replicas} replicas always on" in " ".join(tail.split())

@@ -94,6 +94,18 @@ def cost_sentence(doc: dict[str, Any]) -> str:
     if "per_month" in cost:
         month_bound = "at most " if cost.get("per_month_is_upper_bound") else ""
         text += f", {month_bound}{money(cost['per_month'], currency)} per month"
+        count = cost.get("per_month_replicas")
+        if count is not None:
+            noun = "replica" if count == 1 else "replicas"
+            text += f" for {count} {noun} always on (730 h a month)"
+    scaled = cost.get("autoscaled")
+    if scaled:
+        text += (
+            f"; the chosen autoscaler ({scaled['deployment']}) averaged "
+            f"{scaled['mean_replicas']:.1f} replicas over the {scaled['traffic_seconds']:,.0f} s "
+            f"of simulated traffic: about {money(scaled['per_month'], currency)} per month if "
+            "that traffic repeated all month"
+        )
     return text + "."
 
 

@@ -203,10 +203,13 @@ def default_hpa_candidates(
     *,
     template: HpaPolicy | None = None,
     max_share: float = 0.9,
+    need: int | None = None,
 ) -> list[HpaPolicy]:
     """A grid over min replicas, target (60-90% of capacity, at most ``max_share``) and
-    scale-down window; metric pipeline and controller flags from ``template``."""
-    need = model.replicas_for(peak)
+    scale-down window; metric pipeline and controller flags from ``template``. ``need``:
+    the replicas the peak needs (default ceil(peak / capacity); the headline count when
+    given, so min replicas are 1, half of it and all of it)."""
+    need = need or model.replicas_for(peak)
     top = max(2, 2 * ceil_up(peak / (0.6 * model.capacity_rps)))
     base = template or HpaPolicy(1, 1, "rps_per_replica", 1.0)
     shares = [s for s in (0.6, 0.7, 0.8, 0.9) if s <= max_share + EPS] or [max_share]
@@ -231,6 +234,7 @@ def default_kpa_candidates(
     *,
     template: KpaPolicy | None = None,
     headroom: float | None = None,
+    need: int | None = None,
 ) -> list[KpaPolicy]:
     """A grid over min scale (0 included), target utilization and stable window; the target
     is the in-flight count per pod at capacity (Little's law from the mean latency), so the
@@ -240,8 +244,9 @@ def default_kpa_candidates(
     below the in-flight ratio c((1 - h) x capacity) / c(capacity) (concurrency grows faster
     than the rate, so 80% of capacity is well under 80% of its concurrency), plus that ratio
     itself: the KPA then keeps the same rate headroom as the headline replica count.
+    ``need`` as in :func:`default_hpa_candidates` (min scales 0, 1, half of it, all of it).
     """
-    need = model.replicas_for(peak)
+    need = need or model.replicas_for(peak)
     # capacity at saturation (a lower-bound capacity without a curve): just below it
     rate = min(model.capacity_rps, 0.99 * model.mean_latency.x_max)
     at_capacity = model.concurrency_at(model.capacity_rps)

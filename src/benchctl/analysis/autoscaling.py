@@ -124,26 +124,47 @@ def autoscaling_section(
     phases = max(1, round(cluster.hpa_sync_period))
     share = 1.0 - headroom if headroom is not None else 0.9
     options = {"price_per_hour": price, "currency": currency}
+    # One figure: the headline count (headroom and the M/M/c tail) is what min replicas,
+    # the cron pre-scale and min scale are sized from; ceil(peak / capacity) without one.
+    need = recommended_replicas or model.replicas_for(peak)
+    need_reason = (
+        f"the recommended count for the {peak:,.0f} rps peak, headroom kept"
+        if recommended_replicas
+        else None
+    )
     hpa_ranked = recommend(
         traffic,
         model,
-        candidates=default_hpa_candidates(model, peak, template=template, max_share=share),
+        candidates=default_hpa_candidates(
+            model, peak, template=template, max_share=share, need=need
+        ),
         phases=phases,
         **options,
     )
     kpa_ranked = recommend(
-        traffic, model, candidates=default_kpa_candidates(model, peak, headroom=headroom), **options
+        traffic,
+        model,
+        candidates=default_kpa_candidates(model, peak, headroom=headroom, need=need),
+        **options,
     )
     hpa, kpa = _chosen(hpa_ranked), _chosen(kpa_ranked)
     bursty = isinstance(spec, SpikeScenario | ReplayScenario)
-    reactive = _best_reactive(hpa_ranked, model.replicas_for(peak))
+    reactive = _best_reactive(hpa_ranked, need)
     window = getattr(reactive.policy, "rate_window_s", 0.0)
     advice = (
-        spike_advice(traffic, model, reactive.result, metric_window_s=window, **_spike_timing(spec))
+        spike_advice(
+            traffic,
+            model,
+            reactive.result,
+            metric_window_s=window,
+            need=need,
+            need_reason=need_reason,
+            **_spike_timing(spec),
+        )
         if bursty
         else ""
     )
-    cron = _cron_option(traffic, model, spec, reactive, advice, phases, price, currency)
+    cron = _cron_option(traffic, model, spec, reactive, advice, phases, price, currency, need)
     if cron is not None and _better(cron["choice"].result, hpa.result):
         hpa = cron["choice"]
     mode = RAW if _better(hpa.result, kpa.result, tie=True) else SERVERLESS
@@ -165,6 +186,7 @@ def autoscaling_section(
     _write_timeline(
         RunDir(run_dir), {"hpa": hpa.result, "kpa": kpa.result, "reactive": reactive.result}
     )
+    hpa, kpa = _mark_chosen(hpa, kpa, mode)
     chosen = hpa if mode == RAW else kpa
     consistency = _consistency(chosen, recommended_replicas, model, headroom, traffic)
     summary = [
@@ -253,13 +275,15 @@ def _cron_option(
     phases: int,
     price: float,
     currency: str,
+    need: int | None = None,
 ) -> dict[str, Any] | None:
-    """The reactive policy plus the KEDA cron pre-scale the advice recommends, simulated."""
+    """The reactive policy plus the KEDA cron pre-scale the advice recommends, simulated;
+    ``need`` replicas during bursts (default ceil(burst peak / capacity))."""
     if not isinstance(spec, SpikeScenario) or "cannot keep up" not in advice:
         return None
     timing = _spike_timing(spec)
     pattern = detect_spikes(traffic)
-    need = model.replicas_for(pattern.peak_rps if pattern else traffic.peak)
+    need = need or model.replicas_for(pattern.peak_rps if pattern else traffic.peak)
     policy: HpaPolicy = reactive.policy  # type: ignore[assignment]
     lead = model.cold_start_s + policy.sync_period_s
     arguments = {"lead_s": lead, "replicas": need, "phase_s": timing["phase_s"]}
@@ -392,6 +416,28 @@ def _write_timeline(run: RunDir, results: dict[str, SimResult]) -> None:
         columns[f"{name}_violated"] = result.violated
     with run.output(TIMELINE) as temporary:
         pq.write_table(pa.table(columns), temporary)
+
+
+def _mark_chosen(
+    hpa: Recommendation, kpa: Recommendation, mode: str
+) -> tuple[Recommendation, Recommendation]:
+    """Exactly one deployment is "chosen" (the one manifests/ holds): the other kind's best
+    candidate is named the alternative, not chosen."""
+    marked = []
+    for choice, kind in ((hpa, RAW), (kpa, SERVERLESS)):
+        reason = choice.reason.replace("chosen: ", "best of its kind: ")
+        reason = reason.replace(": meets the SLO", ": best of its kind, meets the SLO", 1)
+        if "best of its kind" not in reason:
+            reason += "; best of its kind"
+        if kind == mode:
+            reason = reason.replace("best of its kind", "CHOSEN for manifests/", 1)
+        else:
+            folder = ALTERNATIVE[mode]
+            reason = reason.replace(
+                "best of its kind", f"the alternative, not chosen (manifests/{folder}/)", 1
+            )
+        marked.append(replace(choice, reason=reason, chosen=kind == mode))
+    return marked[0], marked[1]
 
 
 def _chosen(ranked: list[Recommendation]) -> Recommendation:

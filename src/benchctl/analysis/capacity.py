@@ -26,7 +26,7 @@ from benchctl.analysis.contradictions import (
     busy_host,
     traffic_contradictions,
 )
-from benchctl.analysis.cost import cost_per_million, monthly_cost
+from benchctl.analysis.cost import HOURS_PER_MONTH, cost_per_million, monthly_cost
 from benchctl.analysis.fits import (
     LatencyFit,
     fit_latency_curve,
@@ -136,6 +136,8 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     )
     if any(CONTRADICTED in text for text in checks):
         _withdraw_keeps_up(document["autoscaling"])
+    if document["cost"] is not None:
+        document["cost"].update(_autoscaled_cost(document["autoscaling"], options.price_per_hour))
     document["confidence"] = _confidence(single, points, warnings)
     run.write_json(CAPACITY, document)
     return document
@@ -441,6 +443,7 @@ def _cost(
     }
     if replicas:
         result["per_month"] = monthly_cost(replicas["recommended"], price)
+        result["per_month_replicas"] = replicas["recommended"]  # always on, 730 h a month
         result["per_month_is_upper_bound"] = bool(replicas.get("is_upper_bound"))
     return result
 
@@ -506,6 +509,27 @@ def _own_traffic_checks(
         found += traffic_contradictions(phases, capacity, slo, info.get("plan"))
     busy = busy_host(windows, (info.get("host") or {}).get("cpus"))
     return found + ([busy] if busy else [])
+
+
+def _autoscaled_cost(scaling: dict[str, Any], price: float | None) -> dict[str, Any]:
+    """What the simulated (chosen) autoscaler costs beside the always-on figure:
+    mean replicas = replica-seconds / traffic seconds of the chosen deployment's simulation;
+    per month = mean replicas x price x 730 h (if that traffic repeated all month)."""
+    mode, seconds = scaling.get("deployment"), (scaling.get("traffic") or {}).get("seconds")
+    key = {"RawDeployment": "hpa", "Serverless": "kpa"}.get(str(mode))
+    result = ((scaling.get(key) or {}) if key else {}).get("result") or {}
+    if price is None or not seconds or result.get("replica_seconds") is None:
+        return {}
+    mean = float(result["replica_seconds"]) / float(seconds)
+    name = "RawDeployment + KEDA" if key == "hpa" else "Serverless + KPA"
+    return {
+        "autoscaled": {
+            "deployment": name,
+            "mean_replicas": mean,
+            "traffic_seconds": float(seconds),
+            "per_month": mean * price * HOURS_PER_MONTH,
+        }
+    }
 
 
 def _withdraw_keeps_up(section: dict[str, Any]) -> None:

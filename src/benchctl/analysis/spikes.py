@@ -102,6 +102,8 @@ def spike_advice(
     phase_s: float = 0.0,
     timezone: str = "Etc/UTC",
     metric_window_s: float = 0.0,
+    need: int | None = None,
+    need_reason: str | None = None,
 ) -> str:
     """Whether reactive scaling keeps up with the bursts, and the min replicas or cron it needs.
 
@@ -109,13 +111,15 @@ def spike_advice(
     start after each period boundary on the wall clock (for the cron expression);
     ``metric_window_s`` (the rate() window the HPA reads) is named in the reaction time,
     not in the cron lead (a cron trigger is read at the next sync, without that lag).
+    ``need`` / ``need_reason``: the replicas to hold through a burst and why (default
+    ceil(burst peak / capacity); the headline count when the caller has one).
     """
     pattern = detect_spikes(traffic)
     if pattern is None:
         return "No bursts found in the traffic: reactive autoscaling needs no pre-scaling."
     period = period_s if period_s is not None else pattern.period_s
     burst = burst_s if burst_s is not None else pattern.burst_s
-    need = model.replicas_for(pattern.peak_rps)
+    need = need or model.replicas_for(pattern.peak_rps)
     reaction = model.cold_start_s + result.control_period_s
     first = pattern.onsets[0]
     until = first + period if period else float(result.t[-1]) + result.dt
@@ -137,7 +141,7 @@ def spike_advice(
     )
     if missed == 0:
         return f"Reactive {kind} scaling keeps up: the first burst met the SLO; {head}"
-    sizing = (
+    sizing = need_reason or (
         f"ceil(peak {pattern.peak_rps:.0f} rps / capacity {model.capacity_rps:g} rps per replica)"
     )
     text = (
