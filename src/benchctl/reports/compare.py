@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 from rich.table import Table
 
-from benchctl.analysis.gate import LoadedRun, load_run, run_differences, started
+from benchctl.analysis.gate import LoadedRun, load_run, run_differences, split_arm, started
 from benchctl.analysis.sent_tensors import describe, same_tensors, sent_tensors
 from benchctl.analysis.slo import Slo, parse_slo
 from benchctl.analysis.summary_file import file_windows, summarize_file
@@ -92,6 +92,12 @@ def write_compare(
     if len(run_dirs) < 2:
         raise InputError("compare needs at least two runs: benchctl compare RUN_A RUN_B [...]")
     objective = parse_slo(slo) if slo else None
+    for path in run_dirs:  # RUN@ARM (gate reads one arm of a split run; compare does not yet)
+        if split_arm(Path(path))[1] is not None:
+            raise InputError(
+                f"{path}: compare does not read one arm of a split run yet; the run's report "
+                "shows its arms side by side (By arm), and gate takes RUN@ARM"
+            )
     loaded = [load_run(Path(path)) for path in run_dirs]
     summaries = [_summary(run) for run in loaded]
     columns = tuple(
