@@ -89,6 +89,7 @@ class LevelVerdict:
     error_rate: float
     ratio: float  # successes / scheduled arrivals in the judged windows
     overloaded: bool
+    arrived_rps: float = 0.0  # scheduled arrivals per second in the judged windows
 
 
 def window_length(rate: float, s: CapacityScenario, quantile: float = 0.99) -> float:
@@ -265,6 +266,7 @@ def _verdict(
         error_rate=failed / total if total else 0.0,
         ratio=ratio,
         overloaded=ratio < 1 - _tolerance(s, arrivals),
+        arrived_rps=arrivals / (width * len(windows)),
     )
 
 
@@ -304,7 +306,8 @@ class LevelRecord:
             "latency_ms": v.latency_ms,
             "samples": v.samples,
             "error_rate": v.error_rate,
-            "achieved_over_offered": v.ratio,
+            "arrived_rps": v.arrived_rps,  # offered in the judged windows (Poisson draws)
+            "achieved_over_offered": v.ratio,  # achieved_rps / arrived_rps
             "good": v.good,
             "stable": v.stable,
             "overloaded": v.overloaded,
@@ -610,7 +613,8 @@ class _Searcher:
         colour = "green" if verdict.good else "red"
         self.console.print(
             f"  {name}: {self.slo.column} {mark}, achieved {verdict.achieved_rps:,.1f} rps "
-            f"({verdict.ratio:.0%} of offered), errors {verdict.error_rate:.1%}: "
+            f"of {verdict.arrived_rps:,.1f} rps arriving in the same windows "
+            f"({verdict.ratio:.0%}), errors {verdict.error_rate:.1%}: "
             f"[{colour}]{'good' if verdict.good else 'broke the SLO'}[/] "
             f"after {level.hold_s:.0f}s ({verdict.reason})",
             highlight=False,

@@ -35,12 +35,21 @@ def test_fitted_crossing_is_used_only_inside_the_measured_band():
 
 
 def test_never_broken_is_a_lower_bound_with_a_finite_band():
+    """Best good level: offered 20 (achieved 19.8): the bound is the offered rate."""
     levels = [Level("a", 10, 10, 5.0, True), Level("b", 20, 19.8, 6.0, True)]
     found = capacity_bound(levels, 100.0)
-    assert found.bound == LOWER and found.capacity_rps == 19.8
-    assert found.band == (19.8, 19.8) and found.upper_source == "none"
+    assert found.bound == LOWER and found.capacity_rps == 20
+    assert found.band == (20, 20) and found.upper_source == "none"
     with_demand = capacity_bound(levels, 100.0, demand_upper_rps=400.0)
-    assert with_demand.band == (19.8, 400.0) and with_demand.upper_source == "service_demand"
+    assert with_demand.band == (20, 400.0) and with_demand.upper_source == "service_demand"
+
+
+def test_band_ends_are_both_offered_rates():
+    """The demo's search: level offered 62.0 achieved 61.2 (good), level offered 62.5
+    (bad). The band is [62.0, 62.5], both offered, not [61.2 achieved, 62.5 offered]."""
+    levels = [Level("g", 62.0, 61.2, 150.0, True), Level("b", 62.5, 55.0, 900.0, False, True)]
+    found = capacity_bound(levels, 200.0)
+    assert found.band == (62.0, 62.5) and found.capacity_rps == 62.0
 
 
 def test_no_good_level_gives_none():
@@ -100,3 +109,9 @@ def test_chart_axis_follows_the_measured_range_and_labels_an_open_band():
     assert "unbounded above" in open_band
     svg = cf.latency_curve_figure(dataclasses.replace(curve, upper_source="none"))
     assert "unbounded above" in svg and "capacity at least 200.0" in svg
+
+
+def test_measured_sentence_names_the_kind_of_rate():
+    doc = {"capacity_rps": 62.0, "capacity_band_rps": [62.0, 62.5], "bound": "measured"}
+    assert "between offered rates 62.0 rps, which met it, and 62.5 rps" in capacity_sentence(doc)
+

@@ -54,8 +54,8 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
     else:
         text = (
             f"One replica sustains {_rps(capacity)} under {slo} (measured: the SLO "
-            f"crossing lies between {_rps(band[0])}, which met it, and {_rps(band[1])}, "
-            "which broke it)."
+            f"crossing lies between offered rates {_rps(band[0])}, which met it, and "
+            f"{_rps(band[1])}, which broke it)."
         )
     extra = doc.get("extrapolated") or single.get("extrapolation")
     if extra:

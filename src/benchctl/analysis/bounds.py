@@ -12,6 +12,11 @@ whether it met the SLO. Output: ``capacity_rps`` with a finite band ``[low, high
   one, else equal to the low end (``upper_source`` ``"none"``: nothing bounds it above).
 
 An extrapolated crossing from a fit is kept by the caller as a secondary figure only.
+
+One kind of rate: the band's ends and the figure are *offered* rates (``Level.rate_rps``:
+the rate a search level scheduled; for windows and step levels, their throughput), never
+an achieved rate at one end and an offered rate at the other. A good level's achieved
+rate is within the search's tolerance of its offered rate by definition.
 """
 
 from __future__ import annotations
@@ -69,7 +74,7 @@ def capacity_bound(
     below = [lv.label for lv in levels if not lv.good and lv.rate_rps <= best.rate_rps]
     overloaded = [lv.throughput_rps for lv in levels if lv.overloaded]
     saturation = max(overloaded) if overloaded else None
-    low = best.throughput_rps
+    low = best.rate_rps  # offered, as the first bad level's rate (one kind of rate)
     if above:
         bad = min(above, key=lambda level: level.rate_rps)
         high = max(bad.rate_rps, low)
