@@ -115,3 +115,28 @@ def test_measured_sentence_names_the_kind_of_rate():
     doc = {"capacity_rps": 62.0, "capacity_band_rps": [62.0, 62.5], "bound": "measured"}
     assert "between offered rates 62.0 rps, which met it, and 62.5 rps" in capacity_sentence(doc)
 
+
+def test_an_extrapolation_above_the_measured_saturation_is_dropped():
+    """The kserve case: good level 500 rps, the first bad one 600 rps (overloaded, served
+    552 rps); service demand bound 2,166 rps. A fitted crossing at 9,300.6 rps lies above
+    all three: dropped with the lowest ceiling named (the measured saturation, 552.0 rps,
+    which is max(552, the best good level's 500)); 540 rps would be kept (below every
+    ceiling)."""
+    from benchctl.analysis.capacity import _extrapolation_ceiling
+
+    levels = [Level("g", 500, 500, 80.0, True), Level("b", 600, 552, 900.0, False, True)]
+    found = capacity_bound(levels, 100.0, demand_upper_rps=2166.0)
+    why = _extrapolation_ceiling(9300.6, found, 2166.0)
+    assert why == (
+        "the fitted curve's SLO crossing lies above the measured saturation (552.0 rps): "
+        "not shown"
+    )
+    assert _extrapolation_ceiling(540.0, found, 2166.0) is None
+    doc = {
+        "capacity_rps": 500.0,
+        "capacity_band_rps": [500.0, 600.0],
+        "bound": "measured",
+        "single_replica": {"extrapolation": None, "extrapolation_dropped": why},
+    }
+    text = capacity_sentence(doc)
+    assert "9,300" not in text and "No extrapolation: the fitted curve's SLO crossing" in text

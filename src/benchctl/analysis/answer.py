@@ -58,6 +58,8 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
             f"{_rps(band[1])}, which broke it)."
         )
     extra = doc.get("extrapolated") or single.get("extrapolation")
+    if single.get("extrapolation_dropped") and not extra:
+        text += f" No extrapolation: {single['extrapolation_dropped']}."
     if extra:
         text += (
             f" A fitted curve extrapolates {_rps(extra.get('capacity_rps'))}: "

@@ -270,7 +270,7 @@ def _single_replica(
             f"{len(found.non_monotone)} level(s) below the best good one broke the SLO "
             f"({', '.join(found.non_monotone[:3])}): the server's latency was not steady"
         )
-    extrapolation = None
+    extrapolation, dropped = None, None
     if estimate is not None and fit is not None and estimate.throughput > found.band[1]:
         extrapolation = {
             "capacity_rps": estimate.throughput,
@@ -279,6 +279,9 @@ def _single_replica(
             "n_points": fit.n_points,
             "note": "a fit's crossing beyond every measured level: not a measurement",
         }
+        dropped = _extrapolation_ceiling(estimate.throughput, found, demand_upper)
+        if dropped:
+            extrapolation = None
     if found.bound == LOWER:
         warnings.append(
             f"the SLO never broke: capacity is at least {found.capacity_rps:.1f} rps (the best "
@@ -303,6 +306,7 @@ def _single_replica(
         "first_bad_level": found.first_bad.label if found.first_bad else None,
         "extrapolated": False,  # the headline never is; see "extrapolation"
         "extrapolation": extrapolation,
+        "extrapolation_dropped": dropped,
         "saturation_rps": saturation,
         "saturation_source": (
             "overloaded level"
@@ -495,6 +499,27 @@ def _confidence(single: dict[str, Any], points: Points, warnings: list[str]) -> 
     if contradicted:
         level = "low"
     return {"level": level, "reasons": reasons}
+
+
+def _extrapolation_ceiling(
+    crossing: float, found: Any, demand_upper: float | None
+) -> str | None:
+    """Why a fitted crossing above the measured band is not shown, or None to show it: it
+    lies above what was measured to bound the capacity (the first level that broke the
+    SLO, the most an overloaded level served, or the service-demand upper bound)."""
+    ceilings = []
+    if found.first_bad is not None:
+        ceilings.append(("the first level that broke the SLO", found.band[1]))
+    if found.saturation_rps is not None:
+        saturation = max(found.saturation_rps, found.best_good.throughput_rps)
+        ceilings.append(("the measured saturation", saturation))
+    if demand_upper is not None and math.isfinite(demand_upper):
+        ceilings.append(("the service-demand upper bound", demand_upper))
+    above = [(name, value) for name, value in ceilings if crossing > value]
+    if not above:
+        return None
+    name, value = min(above, key=lambda item: item[1])
+    return f"the fitted curve's SLO crossing lies above {name} ({value:,.1f} rps): not shown"
 
 
 def _own_traffic_checks(
