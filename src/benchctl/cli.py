@@ -37,7 +37,7 @@ examples:
   benchctl run spike --target kserve --launch --time-scale 0.1
       the every-10-minutes burst pattern, compressed 10x, against a local KServe
   benchctl run steady --target kserve --rate 200 --duration 5m
-  benchctl run step --target kserve --set rates=[50,100,200,400] --set step_duration=30s
+  benchctl run step --target kserve --set 'rates=[50,100,200,400]' --set step_duration=30s
   benchctl run sweep --target kserve-grpc --set max_concurrency=64
   benchctl run spike --target kserve --dry-run        # print the planned rate curve only
   benchctl run steady --target kserve --workers 2      # Locust master + 2 local workers

@@ -579,7 +579,8 @@ def load_scenario(
         field = _RATE_FIELD.get(str(kind))
         if field is None:
             raise InputError(
-                f"--rate does not apply to a {kind} scenario: use --set (e.g. --set rates=[10,20])"
+                f"--rate does not apply to a {kind} scenario: use --set "
+                "(e.g. --set 'rates=[10,20]')"
             )
         data[field] = rate
         origins[(field,)] = "--rate"
