@@ -665,12 +665,16 @@ def cmd_gate(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    from rich.markup import escape
+
     from benchctl.reports.compare import compare_table, ranking_lines, write_compare
 
     comparison = write_compare(args.run_dirs, slo=args.slo, output=args.output)
     console.print(compare_table(comparison))
     for line in ranking_lines(comparison):
         console.print(line, highlight=False)
+    for text in [*comparison.notes, *(f"not comparable: {d}" for d in comparison.differences)]:
+        console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
     console.print(f"comparison: [bold]{comparison.output}[/]")
     return 0
 

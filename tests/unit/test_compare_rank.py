@@ -60,3 +60,47 @@ def test_ranked_by_capacity_and_cost_each_with_its_bound(tmp_path: Path) -> None
     page = comparison.output.read_text()
     assert 'id="rank-capacity"' in page and "at least 120.0 req/s" in page
     assert "at most 5.74 EUR" in page
+
+
+def test_runs_never_analyzed_are_unranked_and_say_so(tmp_path: Path) -> None:
+    """A and B without capacity.json: no place numbers '1 A, 2 B' in the page's ranking,
+    'unranked' and 'not analyzed' instead; the terminal lines rank nothing."""
+    a, b = make_run(tmp_path, "a", seed=1), make_run(tmp_path, "b", seed=2)
+    comparison = write_compare([a, b], output=tmp_path / "c.html")
+    page = comparison.output.read_text()
+    ranking = page[page.index('id="ranking"') :]
+    ranking = ranking[: ranking.index("</section>")]
+    assert "<td>1</td>" not in ranking and "<td>2</td>" not in ranking
+    assert ranking.count("unranked") == 4 and ranking.count("not analyzed") == 4
+    assert ranking_lines(comparison) == []
+
+
+def test_different_targets_are_a_warning_and_the_table_fits_80_columns(tmp_path: Path) -> None:
+    """A on kserve, B on triton: a warning naming both (terminal notes and a page banner);
+    the terminal table at 80 columns cuts nothing (no '…') and shows both targets whole."""
+    import io
+
+    from rich.console import Console
+
+    from benchctl.reports.compare import compare_table
+
+    a = make_run(tmp_path, "a", seed=1, target="kserve")
+    b = make_run(tmp_path, "b", seed=2, target="triton")
+    comparison = write_compare([a, b], output=tmp_path / "c.html")
+    (note,) = comparison.notes
+    assert "different servers or profiles (A kserve, B triton)" in note
+    assert 'id="banner-targets"' in comparison.output.read_text()
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None).print(compare_table(comparison))
+    text = out.getvalue()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    assert "kserve" in text and "triton" in text and "capacity" in text
+    same = write_compare([a, make_run(tmp_path, "c", seed=3)], output=tmp_path / "d.html")
+    assert same.notes == ()
+    _capacity(a, 80.0, "measured")
+    c = make_run(tmp_path, "e", seed=4)
+    (c / "capacity.json").write_text(
+        json.dumps({"slo": "p99<=200ms", "capacity_rps": 60.0, "bound": "measured"})
+    )
+    (mixed,) = write_compare([a, c], output=tmp_path / "e.html").notes
+    assert "different SLOs (A p99<=100ms, B p99<=200ms)" in mixed

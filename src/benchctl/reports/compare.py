@@ -83,6 +83,7 @@ class Comparison:
     slo: str | None
     output: Path
     ranking: dict[str, list[Any]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # warnings that do not make runs incomparable (targets)
 
 
 def write_compare(
@@ -109,19 +110,50 @@ def write_compare(
         for column, run in zip(columns[1:], loaded[1:], strict=True)
         if (found := comparable_differences(run, loaded[0]))
     )
+    notes = tuple(target_notes(columns))
     context = {
         "title": f"Comparison of {len(columns)} runs",
         "runs": columns,
         "best": _best(columns),
         "slo": str(objective) if objective else None,
-        "banners": _banners(columns, differences),
+        "banners": _banners(columns, differences)
+        + [
+            Banner(key, "warn", title, f" {text}.")
+            for text in notes
+            for key, title in [
+                ("targets", "Different targets") if "servers" in text else ("slos", "Mixed SLOs")
+            ]
+        ],
         "figures": _figures(loaded, columns),
         "facts": _facts(loaded),
         "ranking": rank(columns),
     }
     page = _environment().get_template(COMPARE_TEMPLATE).render(**context)
     write_page(Path(output), page)
-    return Comparison(columns, differences, context["slo"], Path(output), context["ranking"])
+    return Comparison(
+        columns, differences, context["slo"], Path(output), context["ranking"], notes
+    )
+
+
+def target_notes(columns: Sequence[RunColumn]) -> list[str]:
+    """A warning when the runs target different servers or target profiles: then every
+    difference in the numbers includes the server's, not only the change under test."""
+    notes = []
+    if len({column.target for column in columns}) > 1:
+        listed = ", ".join(f"{column.label} {column.target}" for column in columns)
+        notes.append(
+            f"the runs target different servers or profiles ({listed}): their differences "
+            "include the server's own, which is what a comparison of servers wants and a "
+            "before/after comparison does not"
+        )
+    slos = [(c.label, c.capacity_slo) for c in columns if c.capacity_rps is not None]
+    if len({slo for _, slo in slos}) > 1:
+        listed = ", ".join(f"{label} {slo}" for label, slo in slos)
+        notes.append(
+            f"capacities were analyzed under different SLOs ({listed}): the ranking mixes "
+            "them; run benchctl analyze on every run with one --slo"
+        )
+    return notes
 
 
 def comparable_differences(run: LoadedRun, base: LoadedRun) -> list[str]:
@@ -194,29 +226,39 @@ def ranking_lines(comparison: Comparison) -> list[str]:
 
 
 def compare_table(comparison: Comparison) -> Table:
-    """The terminal version: one row per run."""
+    """The terminal version, readable at 80 columns: one row per measure, one column per
+    run (short measures), then each run's longer texts (capacity, bottleneck) as their own
+    rows under the run's label, so nothing is cut to fit."""
     table = Table(title="comparison", title_justify="left")
-    heads = ["", "run", "target", "status", "rps", "p50 ms", "p95 ms", "p99 ms", "errors"]
-    heads += ["capacity", "bottleneck"] + ([f"meets {comparison.slo}"] if comparison.slo else [])
-    for head in heads:
-        justify = "right" if head.endswith(("ms", "rps")) else "left"
-        table.add_column(head, justify=justify, no_wrap=head == "run")
+    table.add_column("", no_wrap=True)
     for run in comparison.runs:
-        latency = run.overall.get("latency_ms") or {}
-        row = [
-            run.label,
-            run.id,
-            run.target,
-            run.status,
-            fmt_rps(run.overall.get("throughput_rps")),
-        ]
-        row += [fmt_ms(latency.get(p)) for p in ("p50", "p95", "p99")]
-        row += [fmt_pct(run.overall.get("error_rate")), run.capacity, run.bottleneck]
-        row += [fmt_fact(run.slo_met)] if comparison.slo else []
-        table.add_row(*row)
+        table.add_column(run.label, justify="right")
+    rows: list[tuple[str, list[str]]] = [
+        ("target", [run.target for run in comparison.runs]),
+        ("status", [run.status for run in comparison.runs]),
+        ("ok rps", [fmt_rps(run.overall.get("throughput_rps")) for run in comparison.runs]),
+    ]
+    for name in ("p50", "p95", "p99"):
+        latency = [run.overall.get("latency_ms") or {} for run in comparison.runs]
+        rows.append((f"{name} ms", [fmt_ms(value.get(name)) for value in latency]))
+    rows.append(("errors", [fmt_pct(run.overall.get("error_rate")) for run in comparison.runs]))
+    if comparison.slo:
+        rows.append((f"meets {comparison.slo}", [fmt_fact(r.slo_met) for r in comparison.runs]))
+    for name, values in rows:
+        table.add_row(name, *values)
+    details = Table(title="runs", title_justify="left", show_header=False)
+    details.add_column("", no_wrap=True)
+    details.add_column("")
+    for run in comparison.runs:
+        details.add_row(run.label, run.id)
+        details.add_row("  capacity", run.capacity)
+        details.add_row("  bottleneck", run.bottleneck)
     if comparison.differences:
-        table.caption = "NOT COMPARABLE: " + "; ".join(comparison.differences)
-    return table
+        details.caption = "NOT COMPARABLE: " + "; ".join(comparison.differences)
+    outer = Table.grid()
+    outer.add_row(table)
+    outer.add_row(details)
+    return outer
 
 
 def write_page(output: Path, page: str) -> None:
