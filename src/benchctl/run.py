@@ -46,6 +46,7 @@ from benchctl.split_run import (
     print_split,
     split_arms,
     split_engine_spec,
+    split_self_check,
     split_summary,
     start_arms,
     stop_arm_servers,
@@ -728,7 +729,8 @@ def _finalize(
         ran_for = plan.duration if end is None else end
         telemetry_info = telemetry.finish(run_dir.path, outcome.t0, ran_for)
         sent = _counts(outcome, rows)[0].get("sent")  # the generator's own counter
-        telemetry.self_check(run_dir.path, telemetry_info, console, sent)
+        if not split_self_check(run_dir, telemetry_info, console):  # --split: control arm
+            telemetry.self_check(run_dir.path, telemetry_info, console, sent)
     if batch := batch_summary(run_dir.path):  # offline scoring: inferences/s, cost (batch.py)
         summary.update(batch)
         run_dir.write_json(SUMMARY, {"schema_version": SCHEMA_VERSION, **summary})

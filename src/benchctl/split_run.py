@@ -195,3 +195,48 @@ def print_split(console: Console, summary: dict[str, Any]) -> None:
 
 def _fmt(value: Any, form: str) -> str:
     return "-" if value is None else form.format(value)
+
+
+def split_self_check(run_dir: RunDir, telemetry: dict[str, Any], console: Console) -> bool:
+    """A split run's telemetry self-check: the control's server (the one sampled) against
+    the control arm's requests only (telemetry/selfcheck.py's comparison; the generator's
+    own counter covers every arm, so it is not used). Returns False for any other run (the
+    caller runs the usual check), True when done here."""
+    section = run_dir.read_json(RUN_JSON).get("arms") or {}
+    if not section.get("arms") or section.get("shadow"):  # a shadow run's server sees all
+        return False
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from benchctl.telemetry.selfcheck import compare_counts
+
+    windows = run_dir.path / "telemetry_windows.parquet"
+    requests = run_dir.path / "requests.parquet"
+    exposed = telemetry.get("server_metrics") or {}
+    if not exposed.get("requests") or not windows.is_file() or not requests.is_file():
+        return True
+    counts = pq.read_table(windows, columns=["server_requests"]).to_pandas()["server_requests"]
+    if counts.isna().all():
+        return True
+    served = _same_server(section["arms"])
+    frame = pq.read_table(requests, columns=["ok", "arm"]).to_pandas()
+    mine = frame[frame["arm"].astype(str).isin(served)]  # dropped arrivals have no arm
+    result = compare_counts(float(pd.to_numeric(counts).sum()), len(mine), int(mine["ok"].sum()))
+    telemetry["self_check"] = {**result, "arms": served}
+    if "warning" in result:
+        telemetry.setdefault("warnings", []).append(result["warning"])
+        names = ", ".join(served)
+        console.print(f"[yellow bold]telemetry self-check[/] (arms {names}): {result['warning']}")
+    return True
+
+
+def _same_server(arms: list[dict[str, Any]]) -> list[str]:
+    """The arms served by the control's server (the one whose metrics are sampled): the
+    control and every arm with the same metrics URL (or, without one, the same URL)."""
+
+    def where(arm: dict[str, Any]) -> Any:
+        spec = arm.get("spec") or {}
+        return spec.get("metrics_url") or spec.get("url")
+
+    control = where(arms[0])
+    return [arms[0]["name"]] + [a["name"] for a in arms[1:] if control and where(a) == control]

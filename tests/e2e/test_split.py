@@ -46,11 +46,13 @@ def test_canary_arms_launched_users_pinned_and_the_slower_arm_fails(tmp_path: Pa
     (scenarios / "canary.yaml").write_text("kind: steady\nrate: 30\nduration: 10s\nusers: 30\n")
     done = benchctl(
         "run", "canary", "--target", "stable", "--split", "stable=70,canary=30",
-        "--launch", "--workers", "2", "--set", "warmup=2s", "--no-telemetry",
-        cwd=tmp_path, timeout=240,
+        "--launch", "--workers", "2", "--set", "warmup=2s", cwd=tmp_path, timeout=240,
     )  # fmt: skip
     assert done.returncode == 0, done.output()
     info = done.run_json()
+    # telemetry samples the control's server: its count is checked against its arm only
+    check = info["telemetry"]["self_check"]
+    assert check["arms"] == ["stable"] and check["agree"], check
     arms = info["arms"]["arms"]
     assert [a["name"] for a in arms] == ["stable", "canary"]
     urls = {a["spec"]["url"] for a in arms}
@@ -120,14 +122,18 @@ def test_two_identical_arms_on_one_server_show_no_difference(
     """Arms ``a`` and ``b`` are the same launched KServe under two names, 50/50. Each
     metric is tested at alpha = 0.05/4, so all four pass with probability >= 95%; a
     verdict of ``fail`` (two or more metrics flagged) would be well under 1% by chance."""
-    text = f"kind: kserve\nprotocol: rest-v2\nurl: {kserve.http_url}\n"
+    text = (
+        f"kind: kserve\nprotocol: rest-v2\nurl: {kserve.http_url}\n"
+        f"metrics_url: {kserve.metrics_url}\n"
+    )
     _profiles(tmp_path, a=text, b=text)
     done = benchctl(
         "run", "steady", "--target", "a", "--split", "a=50,b=50", "--users", "400",
-        "--rate", "40", "--duration", "8s", "--set", "warmup=2s", "--no-telemetry",
-        cwd=tmp_path, timeout=180,
+        "--rate", "40", "--duration", "8s", "--set", "warmup=2s", cwd=tmp_path, timeout=180,
     )  # fmt: skip
     assert done.returncode == 0, done.output()
+    check = done.run_json()["telemetry"]["self_check"]  # both arms are the sampled server
+    assert check["arms"] == ["a", "b"] and check["agree"], check
     split = json.loads((done.run_dir / "summary.json").read_text())["split"]
     pinned = arms_of_users(400, [50.0, 50.0])
     assert split["arms"]["b"]["users"] <= sum(pinned)  # users who sent in 6 s, of b's cohort
