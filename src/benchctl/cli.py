@@ -7,6 +7,7 @@ Exit codes: 0 ok; 1 failed (or the gate found a regression); 2 bad input; 3 run 
 from __future__ import annotations
 
 import argparse
+import difflib
 import errno
 import os
 import sys
@@ -63,11 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code. Bad input is one stderr line and exit 2."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
     except SystemExit as exc:  # --help, --version, or a one-line argparse error
         return exc.code if isinstance(exc.code, int) else 2
+    if extra:
+        sys.stderr.write(unrecognized(parser, getattr(args, "command", None), extra) + "\n")
+        return 2
     # CI logs are no terminal: give tables room instead of wrapping them at 80 columns.
-    console = Console() if sys.stdout.isatty() else Console(width=max(120, _columns()))
+    console = PipeConsole() if sys.stdout.isatty() else PipeConsole(width=max(120, _columns()))
     try:
         return args.handler(args, console)
     except BenchctlError as exc:
@@ -75,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `benchctl ... | head -1`: the reader left, which is fine
+        _quiet_stdout()
+        return 0
     except OSError as exc:  # a path the user gave that cannot be used (last resort)
         where = f"{exc.filename}: " if exc.filename else ""
         sys.stderr.write(f"benchctl: error: {where}{one_line(exc.strerror or str(exc))}\n")
@@ -102,11 +109,63 @@ _BAD_PATH_ERRNOS = {
 }
 
 
+class PipeConsole(Console):
+    """A Console whose closed stdout (``| head -1``) ends the command quietly with exit 0
+    (rich's own handling exits 1): the reader leaving is not an error."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _quiet_stdout()
+        raise BrokenPipeError
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def unrecognized(parser: argparse.ArgumentParser, command: str | None, extra: list[str]) -> str:
+    """One line for arguments no parser took: the closest option of the command when an
+    option looks mistyped (``--targt`` -> ``--target``), and where its help is."""
+    sub = parser
+    for action in parser._actions:  # the chosen command's own parser knows its options
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            sub = action.choices[command]
+    prog = sub.prog
+    text = f"{prog}: error: unrecognized argument{'s' if len(extra) > 1 else ''}: "
+    text += " ".join(extra)
+    options = [o for o in sub._option_string_actions if o.startswith("--")]
+    for token in extra:
+        if token.startswith("-"):
+            close = difflib.get_close_matches(token.split("=", 1)[0], options, n=1, cutoff=0.6)
+            if close:
+                text += f"; did you mean {close[0]}?"
+                break
+    return text + f" (see `{prog} --help`)"
+
+
 def _columns() -> int:
     try:
         return int(os.environ.get("COLUMNS", "0"))
     except ValueError:
         return 0
+
+
+RUN_HELP = "a run directory, e.g. runs/<id> (`benchctl runs` lists them)"
+
+
+def gate_example() -> str:
+    """Where the example gate rules are: the installed package's data, else the source
+    checkout's examples/ folder."""
+    here = Path(__file__).resolve().parent
+    for path in (here / "_data" / "examples" / "gate.yaml", here.parents[1] / "examples"):
+        if path.exists():
+            return str(path / "gate.yaml" if path.is_dir() else path)
+    return "examples/gate.yaml in the benchctl source"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Start with: benchctl run spike --target kserve --launch --time-scale 0.1",
     )
     parser.add_argument("--version", action="version", version=f"benchctl {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(
+        title="commands", metavar="COMMAND", required=True, dest="command"
+    )
 
     run = _command(commands, "run", cmd_run, "drive a scenario against a target", RUN_EXAMPLES)
     run.add_argument("scenario", help="scenario name (see `benchctl scenarios`) or YAML path")
@@ -209,7 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
         "never served): latency pairs and output agreement",
     )
     where = run.add_argument_group("where things go")
-    where.add_argument("--runs-dir", type=arguments.output_dir, default=DEFAULT_RUNS_DIR)
+    where.add_argument(
+        "--runs-dir",
+        type=arguments.output_dir,
+        default=DEFAULT_RUNS_DIR,
+        metavar="DIR",
+        help="folder the run directory is made in (default: runs/ here)",
+    )
     where.add_argument(
         "--config-dir",
         type=arguments.existing_dir,
@@ -282,7 +349,13 @@ def build_parser() -> argparse.ArgumentParser:
     targets.add_argument("--config-dir", type=arguments.existing_dir)
 
     runs = _command(commands, "runs", cmd_runs, "list runs and their key numbers")
-    runs.add_argument("--runs-dir", type=arguments.output_dir, default=DEFAULT_RUNS_DIR)
+    runs.add_argument(
+        "--runs-dir",
+        type=arguments.output_dir,
+        default=DEFAULT_RUNS_DIR,
+        metavar="DIR",
+        help="folder of run directories (default: runs/ here)",
+    )
 
     analyze = _command(
         commands,
@@ -291,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
         "size replicas and autoscaling for an SLO from measured runs",
         ANALYZE_EXAMPLES,
     )
-    analyze.add_argument("runs", type=Path, nargs="+", metavar="RUN")
+    analyze.add_argument("runs", type=Path, nargs="+", metavar="RUN", help=RUN_HELP)
     analyze.add_argument(
         "--slo", required=True, help='latency objective, quoted: e.g. --slo "p99<=200ms"'
     )
@@ -342,10 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_telemetry,
         "summarize a run's telemetry (host, server, GPU, server metrics)",
     )
-    telemetry.add_argument("run_dir", type=Path, metavar="RUN")
+    telemetry.add_argument("run_dir", type=Path, metavar="RUN", help=RUN_HELP)
 
     report = _command(commands, "report", cmd_report, "write a self-contained HTML report")
-    report.add_argument("run_dir", type=Path, metavar="RUN")
+    report.add_argument("run_dir", type=Path, metavar="RUN", help=RUN_HELP)
     report.add_argument(
         "-o", "--output", type=arguments.output_file, help="default: RUN/report.html"
     )
@@ -374,7 +447,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RUN",
         help="run to judge, or a folder of runs; repeat for several runs of the candidate",
     )
-    gate.add_argument("--rules", required=True, type=Path, metavar="YAML", help="see examples/")
+    gate.add_argument(
+        "--rules",
+        required=True,
+        type=Path,
+        metavar="YAML",
+        help=f"the gate's rules; an annotated example: {gate_example()}",
+    )
     gate.add_argument(
         "--junit", type=arguments.output_file, metavar="XML", help="JUnit XML, one test per rule"
     )
@@ -389,12 +468,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     compare = _command(commands, "compare", cmd_compare, "compare runs side by side (HTML)")
-    compare.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN")
+    compare.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN", help=RUN_HELP)
     compare.add_argument("--slo", help='latency objective, quoted: e.g. --slo "p99<=200ms"')
     compare.add_argument("-o", "--output", type=arguments.output_file, default=Path("compare.html"))
 
     history = _command(commands, "history", cmd_history, "trend of key numbers over runs")
-    history.add_argument("runs_dir", type=Path, metavar="DIR")
+    history.add_argument(
+        "runs_dir", type=Path, metavar="DIR", help="a folder of run directories, e.g. runs"
+    )
     history.add_argument(
         "-o", "--output", type=arguments.output_file, help="default: DIR/history.html"
     )

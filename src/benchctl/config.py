@@ -287,6 +287,13 @@ _DURATION_FIELD = {
     "capacity": "max_duration",
     "batch": "max_duration",
 }
+# What sets the length of a scenario kind that ``--duration`` does not apply to.
+_LENGTH_FIELDS = {
+    "spike": "its length is period x periods: --set periods=2 or --set period=5m "
+    "(--set burst_length=30s for the burst alone)",
+    "replay": "its length is the trace's: --set loop=N replays it N times "
+    "(--time-scale compresses it)",
+}
 
 
 # --------------------------------------------------------------------------- targets
@@ -587,7 +594,8 @@ def load_scenario(
     if duration is not None:
         field = _DURATION_FIELD.get(str(kind))
         if field is None:
-            raise InputError(f"--duration does not apply to a {kind} scenario: use --set")
+            hint = _LENGTH_FIELDS.get(str(kind), "set its fields with --set KEY=VALUE")
+            raise InputError(f"--duration does not apply to a {kind} scenario: {hint}")
         data[field] = duration
         origins[(field,)] = "--duration"
     data = apply_overrides(data, overrides, source="--set", origins=origins)

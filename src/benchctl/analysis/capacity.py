@@ -77,10 +77,7 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         if source_dir != run.path:  # the search's windows span its levels: the load range
             _, windows = measured_points(source_dir, source_info, slo.quantile, options.window_s)
     if not len(points):
-        raise InputError(
-            f"{run.path}: no successful requests after the warm-up (or too few "
-            f"per window for {slo.column}): nothing to fit"
-        )
+        raise InputError(_no_points(run.path, slo))
     warnings = _warnings(info, own_windows)  # about this run's own traffic
     demand = _service_demand(windows, source_info)
     single, fit = _single_replica(points, slo, warnings, search, demand)
@@ -499,6 +496,26 @@ def _confidence(single: dict[str, Any], points: Points, warnings: list[str]) -> 
     if contradicted:
         level = "low"
     return {"level": level, "reasons": reasons}
+
+
+def _no_points(run_dir: Path, slo: Slo) -> str:
+    """Why no level or window gave a point: no successes at all, or too few for the SLO's
+    percentile (a point needs ceil(2 / (1 - q)) successes: 200 for p99, 2,000 for p99.9)."""
+    import pyarrow.parquet as pq
+
+    from benchctl.analysis.points import min_samples
+
+    table = pq.read_table(run_dir / "requests.parquet", columns=["ok", "phase"]).to_pandas()
+    ok = int((table["ok"].astype(bool) & (table["phase"].astype(str) != "warmup")).sum())
+    need = min_samples(slo.quantile)
+    if ok == 0:
+        return f"{run_dir}: no successful requests after the warm-up: nothing to fit"
+    return (
+        f"{run_dir}: too few samples for {slo.column}: a level or window needs at least "
+        f"{need:,} successful requests (2 / (1 - {slo.quantile:g})), and this run has "
+        f"{ok:,} after the warm-up in all; use a lower percentile "
+        f"(p99 needs {min_samples(0.99):,}) or a longer run"
+    )
 
 
 def _extrapolation_ceiling(

@@ -99,4 +99,5 @@ def measured_points(
 
 
 def min_samples(quantile: float) -> int:
-    return int(np.ceil(2 / (1 - quantile)))
+    # rounded first: 99.9 / 100 is 0.9990000000000001, whose 2 / (1 - q) is 2000.0000000002
+    return int(np.ceil(round(2 / (1 - quantile), 6)))

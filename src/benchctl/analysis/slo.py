@@ -31,15 +31,21 @@ class Slo:
 
 
 def parse_slo(text: str) -> Slo:
-    """``p99<=200ms``, ``p95<0.5s`` -> Slo(percentile, threshold in ms).
+    """``p99<=200ms``, ``p95<=0.5s`` -> Slo(percentile, threshold in ms).
 
-    The unit (ms or s) is required: ``p99<=200`` is refused rather than guessed. Raises
+    The unit (ms or s) is required: ``p99<=200`` is refused rather than guessed, and so is a
+    strict ``p99<200ms`` (an SLO is "at most"; it is not silently read as <=). Raises
     InputError (one line naming --slo and the allowed form) for anything else."""
     if _NO_UNIT.match(text):
         raise InputError(f"--slo {text!r}: the bound needs a unit (ms or s), e.g. p99<=200ms")
     match = _SLO.match(text)
     if not match:
         raise InputError(f"--slo {text!r}: expected {_FORM}")
+    if "<=" not in text:  # refused, not read as <=: an SLO here is "at most"
+        raise InputError(
+            f"--slo {text!r}: write <= (the objective is 'at most'), e.g. "
+            f"{text.replace('<', '<=', 1).replace(' ', '')}; a strict < is not read"
+        )
     percentile = float(match.group(1))
     if not 0 < percentile < 100:
         raise InputError(f"--slo {text!r}: the percentile must be between 0 and 100")

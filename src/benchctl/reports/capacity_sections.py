@@ -8,6 +8,7 @@ that produces it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shlex
@@ -176,7 +177,7 @@ def capacity_report(run_dir: Path, *, phases: Sequence[Phase], duration: float) 
     """The capacity parts of ``run_dir``'s report (never raises for a missing file)."""
     doc, problem = _read_capacity(run_dir)
     slo = _slo(doc)
-    command = analyze_command(run_dir, doc.get("slo") if doc else None)
+    command = analyze_command(run_dir, doc.get("slo") if doc else run_slo(run_dir))
     telemetry, telemetry_note = _telemetry(run_dir, phases, duration)
     manifests = _manifests(run_dir)
     scaling, scaling_note = _scaling(run_dir, doc, command)
@@ -203,6 +204,33 @@ def capacity_report(run_dir: Path, *, phases: Sequence[Phase], duration: float) 
         curve_figures=figures,
         curve_notes=notes,
     )
+
+
+def run_slo(run_dir: Path) -> str | None:
+    """The SLO the run itself was made with (a capacity search's search.json, the
+    scenario's ``slo`` field, or ``--slo`` in run.json's command), or None: the report
+    suggests that one, never an example SLO in its place."""
+    for name, keys in (("search.json", ("slo",)), ("run.json", ("scenario", "spec", "slo"))):
+        try:
+            value: Any = json.loads((run_dir / name).read_text(encoding="utf-8"))
+            for key in keys:
+                value = value.get(key) if isinstance(value, dict) else None
+        except (OSError, ValueError):
+            value = None
+        if isinstance(value, str) and value:
+            return value
+    try:
+        command = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("command")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if isinstance(command, list):
+        for flag, value in itertools.pairwise(command):
+            if flag == "--slo" and isinstance(value, str):
+                return value
+        for item in command:
+            if isinstance(item, str) and item.startswith("--slo="):
+                return item.split("=", 1)[1]
+    return None
 
 
 def analyze_command(run_dir: Path, slo: Any = None) -> str:
