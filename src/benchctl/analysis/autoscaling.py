@@ -50,7 +50,7 @@ from benchctl.analysis.scaling_inputs import (
     traffic_for,
 )
 from benchctl.config import ReplayScenario, SpikeScenario
-from benchctl.errors import BenchctlError
+from benchctl.errors import BenchctlError, InputError
 from benchctl.store import RunDir
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
 ]
 
 TIMELINE = "autoscale.parquet"
+KUBERNETES_MAX_PODS = 150_000  # "no more than 150,000 total pods" (Kubernetes large clusters)
 
 
 def autoscaling_section(
@@ -127,6 +128,14 @@ def autoscaling_section(
     # One figure: the headline count (headroom and the M/M/c tail) is what min replicas,
     # the cron pre-scale and min scale are sized from; ceil(peak / capacity) without one.
     need = recommended_replicas or model.replicas_for(peak)
+    if need > KUBERNETES_MAX_PODS:  # a pod list per simulation step could not even exist
+        too_many = (
+            f"the {peak:,.6g} rps peak needs {need:,} replicas, more than Kubernetes' "
+            f"{KUBERNETES_MAX_PODS:,} pods per cluster"
+        )
+        if peak_rps:
+            raise InputError(f"--peak-rps {peak_rps:g}: {too_many}; give a peak one cluster serves")
+        return {"skipped": f"no autoscaler to simulate: {too_many}", "summary": []}
     need_reason = (
         f"the recommended count for the {peak:,.0f} rps peak, headroom kept"
         if recommended_replicas
