@@ -88,9 +88,24 @@ def stats(frame: pd.DataFrame, seconds: float) -> dict[str, Any]:
     dropped = int((frame["error"] == DROPPED).sum())
     ok = int(frame["ok"].sum())
     requests = len(frame)
-    sent = requests - dropped
     latency = frame.loc[frame["ok"], "latency_ms"].to_numpy(dtype=float)
     lag = frame["send_lag_ms"].dropna().to_numpy(dtype=float)
+    return stats_of_counts(requests, dropped, ok, latency, lag, seconds)
+
+
+def stats_of_counts(
+    requests: int,
+    dropped: int,
+    ok: int,
+    latency: np.ndarray,
+    lag: np.ndarray,
+    seconds: float,
+) -> dict[str, Any]:
+    """``stats`` from counts: ``requests`` planned (dropped included), ``dropped`` never sent,
+    ``ok`` successes, ``latency`` the successes' latencies (ms), ``lag`` the send lags (ms),
+    ``seconds`` the measurement interval. Shared by ``stats`` (a frame) and the batched reader
+    (``summary_file``), so both give the same keys and numbers."""
+    sent = requests - dropped
     return {
         "requests": requests,
         "sent": sent,

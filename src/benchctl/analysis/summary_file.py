@@ -27,12 +27,7 @@ from benchctl.analysis.request_reader import (
     iter_batches,
     open_requests,
 )
-from benchctl.analysis.summary import (
-    MIN_RATE_REQUESTS,
-    _percentiles,
-    _throughput_note,
-    phase_seconds,
-)
+from benchctl.analysis.summary import phase_seconds, stats_of_counts
 from benchctl.analysis.windows import window_quantiles
 from benchctl.load.records import DROPPED
 from benchctl.load.shapes import WARMUP
@@ -156,25 +151,9 @@ def _merge(groups: list[_Phase]) -> _Phase:
 
 def _stats(group: _Phase, seconds: float) -> dict[str, Any]:
     """``summary.stats`` of one phase's sums (same keys, same numbers)."""
-    requests, dropped, ok = group.requests, group.dropped, group.ok
-    sent = requests - dropped
     latency = np.concatenate(group.latency) if group.latency else np.array([])
     lag = np.concatenate(group.lag) if group.lag else np.array([])
-    return {
-        "requests": requests,
-        "sent": sent,
-        "ok": ok,
-        "errors": sent - ok,
-        "dropped": dropped,
-        "error_rate": (sent - ok) / sent if sent else None,
-        "drop_rate": dropped / requests if requests else None,
-        "seconds": seconds,
-        "offered_rps": requests / seconds if seconds else None,
-        "throughput_rps": ok / seconds if seconds and sent >= MIN_RATE_REQUESTS else None,
-        "latency_ms": _percentiles(latency),
-        "send_lag_ms": _percentiles(lag, keys=("p50", "p99")),
-        **_throughput_note(sent, seconds),
-    }
+    return stats_of_counts(group.requests, group.dropped, group.ok, latency, lag, seconds)
 
 
 def file_windows(path: Path, width: float = 5.0) -> pd.DataFrame:
