@@ -35,7 +35,7 @@ import psutil
 from gevent.event import Event
 
 from benchctl.load.choice import RequestChooser
-from benchctl.load.clients import make_transport
+from benchctl.load.clients import Transport, make_transport
 from benchctl.targets.secrets import restore_request_headers
 from benchctl.splits import restore_arm_headers
 from benchctl.load.clock import ClockEstimate
@@ -126,14 +126,11 @@ def build_driver(spec: dict[str, Any], plan: Plan, worker: int, workers: int) ->
         timeout=limits["timeout"],
         connect_timeout=limits["connect_timeout"],
     )
-    CONTEXT.buffer = RecordBuffer(worker)
-    return Driver(
+    return _worker_driver(
         plan,
         transport,
-        CONTEXT.buffer,
-        share=(worker, workers),
-        max_in_flight=limits["max_in_flight"],
-        drop_after=limits["drop_after"],
+        limits,
+        (worker, workers),
         drain_timeout=limits["timeout"] + 1.0,
         bytes_sent=len(request.body),
         chooser=RequestChooser(spec["choices"], worker, workers) if spec.get("choices") else None,
@@ -146,16 +143,40 @@ def build_split_driver(spec: dict[str, Any], plan: Plan, worker: int, workers: i
 
     limits = spec["limits"]
     transport, chooser = split_parts(spec, worker, workers)
-    CONTEXT.buffer = RecordBuffer(worker)
+    return _worker_driver(
+        plan,
+        transport,
+        limits,
+        (worker, workers),
+        drain_timeout=max(a["timeout"] for a in spec["arms"]["arms"]) + 1.0,
+        chooser=chooser,  # type: ignore[arg-type]
+    )
+
+
+def _worker_driver(
+    plan: Plan,
+    transport: Transport,
+    limits: dict[str, Any],
+    share: tuple[int, int],
+    *,
+    drain_timeout: float,
+    chooser: RequestChooser | None,
+    bytes_sent: int = 0,
+) -> Driver:
+    """This load process's Driver over ``transport``: a fresh RecordBuffer (kept in CONTEXT for
+    the stop handler), ``share`` = (worker, workers), the spec's in-flight and drop limits,
+    ``drain_timeout`` seconds to wait for requests in flight at the end."""
+    CONTEXT.buffer = RecordBuffer(share[0])
     return Driver(
         plan,
         transport,
         CONTEXT.buffer,
-        share=(worker, workers),
+        share=share,
         max_in_flight=limits["max_in_flight"],
         drop_after=limits["drop_after"],
-        drain_timeout=max(a["timeout"] for a in spec["arms"]["arms"]) + 1.0,
-        chooser=chooser,  # type: ignore[arg-type]
+        drain_timeout=drain_timeout,
+        bytes_sent=bytes_sent,
+        chooser=chooser,
     )
 
 
