@@ -121,10 +121,9 @@ def test_kill_9_of_the_cli_leaves_no_server_and_the_run_is_recovered(tmp_path: P
     reads_everywhere(tmp_path, cli.run_dir(), "interrupted")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_signal_while_the_server_starts_stops_it_and_marks_the_run(tmp_path: Path, signum: int):
-    """Ctrl-C or SIGTERM while ``--launch`` is still starting KServe: the half-started server
-    is stopped, exit 3, run.json ``interrupted`` (never left ``running``), no rows."""
+def _cli_while_kserve_starts(tmp_path: Path) -> Cli:
+    """``benchctl run --launch`` of KServe, returned once the KServe server process exists
+    (0.3 s later: it is still starting, the load has not begun); fails after 120 s."""
     cli = Cli(["run", "steady", "--target", "kserve", "--launch", *LOAD], tmp_path)
     deadline = time.monotonic() + 120
     while not any("kserve_server" in line for line in left_running(cli.seen)):
@@ -132,6 +131,14 @@ def test_signal_while_the_server_starts_stops_it_and_marks_the_run(tmp_path: Pat
         assert time.monotonic() < deadline and cli.process.poll() is None, cli.text()
         time.sleep(0.05)
     time.sleep(0.3)
+    return cli
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_while_the_server_starts_stops_it_and_marks_the_run(tmp_path: Path, signum: int):
+    """Ctrl-C or SIGTERM while ``--launch`` is still starting KServe: the half-started server
+    is stopped, exit 3, run.json ``interrupted`` (never left ``running``), no rows."""
+    cli = _cli_while_kserve_starts(tmp_path)
     os.kill(cli.pid, signum)
     assert cli.wait() == 3, cli.text()
     assert not wait_gone(cli.seen), "orphans"
@@ -146,13 +153,7 @@ def test_signal_while_the_server_starts_stops_it_and_marks_the_run(tmp_path: Pat
 def test_kill_9_while_the_server_starts_leaves_nothing(tmp_path: Path):
     """``kill -9`` of the CLI while KServe is still starting: the watchdog stops the
     half-started server's process group and marks the run ``interrupted`` (no rows)."""
-    cli = Cli(["run", "steady", "--target", "kserve", "--launch", *LOAD], tmp_path)
-    deadline = time.monotonic() + 120
-    while not any("kserve_server" in line for line in left_running(cli.seen)):
-        cli.remember_tree()
-        assert time.monotonic() < deadline and cli.process.poll() is None, cli.text()
-        time.sleep(0.05)
-    time.sleep(0.3)
+    cli = _cli_while_kserve_starts(tmp_path)
     cli.process.kill()
     cli.wait()
     assert not wait_gone(cli.seen), "orphans"
