@@ -35,6 +35,25 @@ def frame(texts: list[tuple[float, str]]) -> pd.DataFrame:
 MLP = 'model="mlp",version="1"'
 
 
+def predict_only(scrapes: int, inf_sum_at: tuple[int, ...] = ()) -> pd.DataFrame:
+    """KServe scrapes at t = 0, 1, ... scrapes-1 s exposing request_predict_seconds only (no
+    pre/postprocess) for model mlp: 10 requests a second, 2 ms each (count 10*t, sum
+    10*t*0.002 s); the _sum reads +Inf at the seconds in ``inf_sum_at``."""
+    texts = []
+    for t in range(scrapes):
+        n = 10 * t
+        total = "+Inf" if t in inf_sum_at else n * 0.002
+        texts.append(
+            (
+                float(t),
+                "# TYPE request_predict_seconds histogram\n"
+                f'request_predict_seconds_count{{model_name="mlp"}} {n}\n'
+                f'request_predict_seconds_sum{{model_name="mlp"}} {total}\n',
+            )
+        )
+    return frame(texts)
+
+
 def test_reset_in_the_target_series_while_another_model_has_its_own_traffic():
     """20 req/s to mlp for 12 s = 240 requests; mlp's series restarts at 0 after t=4 (model
     reload: 80 counted before it), the other model serves 7 req/s all along.
@@ -105,18 +124,7 @@ def test_series_first_seen_during_the_run_counts_from_zero():
 def test_missing_compute_stage_sums_the_stages_that_exist():
     """KServe exposes predict but not preprocess/postprocess here: 2 ms per request.
     Known answer: compute 2.0 ms per request (not NaN), and the missing stages are named."""
-    texts = []
-    for t in range(6):
-        n = 10 * t
-        texts.append(
-            (
-                float(t),
-                "# TYPE request_predict_seconds histogram\n"
-                f'request_predict_seconds_count{{model_name="mlp"}} {n}\n'
-                f'request_predict_seconds_sum{{model_name="mlp"}} {n * 0.002}\n',
-            )
-        )
-    raw = frame(texts)
+    raw = predict_only(6)
     windows = server_windows(raw, "kserve", np.array([0.0, 5.0]), model="mlp")
     assert windows["server_requests"].tolist() == [50.0]
     assert windows["server_compute_ms"].tolist() == pytest.approx([2.0])
@@ -130,19 +138,7 @@ def test_missing_compute_stage_sums_the_stages_that_exist():
 
 def test_inf_histogram_sum_is_a_gap_not_the_rest_of_the_run():
     """_sum reads +Inf at t=2..3; 2 ms per request. Known answer: 2.0 ms in both windows."""
-    texts = []
-    for t in range(9):
-        n = 10 * t
-        total = "+Inf" if t in (2, 3) else n * 0.002
-        texts.append(
-            (
-                float(t),
-                "# TYPE request_predict_seconds histogram\n"
-                f'request_predict_seconds_count{{model_name="mlp"}} {n}\n'
-                f'request_predict_seconds_sum{{model_name="mlp"}} {total}\n',
-            )
-        )
-    raw = frame(texts)
+    raw = predict_only(9, inf_sum_at=(2, 3))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         windows = server_windows(raw, "kserve", np.array([0.0, 4.0, 8.0]), model="mlp")
@@ -173,17 +169,7 @@ def test_telemetry_command_names_missing_stages(tmp_path):
     from benchctl.store import RunDir
     from benchctl.telemetry.summary import telemetry_summary
 
-    texts = []
-    for t in range(6):
-        texts.append(
-            (
-                float(t),
-                "# TYPE request_predict_seconds histogram\n"
-                f'request_predict_seconds_count{{model_name="mlp"}} {10 * t}\n'
-                f'request_predict_seconds_sum{{model_name="mlp"}} {10 * t * 0.002}\n',
-            )
-        )
-    raw = frame(texts)
+    raw = predict_only(6)
     windows = server_windows(raw, "kserve", np.array([0.0, 5.0]), model="mlp")
     windows.to_parquet(tmp_path / "telemetry_windows.parquet")
     info = {"telemetry": {"server_metrics": stages_exposed(raw, "kserve", "mlp")}}
