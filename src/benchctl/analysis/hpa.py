@@ -192,11 +192,13 @@ def _hpa_decide(
     recs[:] = [r for r in recs if r[0] > now - horizon - EPS]
     recs.append((now, proposal))
     if stabilized > current:
-        limit = _scale_up_limit(current, ups, downs, now, policy.scale_up, policy.scale_up_select)
+        limit = _scale_limit(
+            True, current, ups, downs, now, policy.scale_up, policy.scale_up_select
+        )
         return min(stabilized, policy.max_replicas, max(limit, current)), proposal
     if stabilized < current:
-        limit = _scale_down_limit(
-            current, ups, downs, now, policy.scale_down, policy.scale_down_select
+        limit = _scale_limit(
+            False, current, ups, downs, now, policy.scale_down, policy.scale_down_select
         )
         return max(stabilized, policy.min_replicas, min(limit, current)), proposal
     return current, proposal
@@ -241,7 +243,8 @@ def _changed(events: list[tuple[float, int]], now: float, period: float) -> int:
     return sum(change for when, change in events if when + period > now + EPS)
 
 
-def _scale_up_limit(
+def _scale_limit(
+    up: bool,
     current: int,
     ups: list[tuple[float, int]],
     downs: list[tuple[float, int]],
@@ -249,36 +252,26 @@ def _scale_up_limit(
     rules: tuple[ScalingPolicy, ...],
     select: Select,
 ) -> int:
+    """The replica limit of the HPA's scaling policies for a scale-up (``up``) or a scale-down
+    (Kubernetes horizontal.go, calculateScaleUpLimitWithScalingRules and its scale-down twin):
+    per rule, the replicas at the start of its period (changes within it undone) plus (up) or
+    minus (down) the rule's Pods or Percent, never below 0 pods; ``select`` "Max" keeps the
+    rule allowing the largest change, "Min" the smallest, "Disabled" allows none."""
     if select == "Disabled":
         return current
     limits = []
     for rule in rules:
         base = current - _changed(ups, now, rule.period_s) + _changed(downs, now, rule.period_s)
-        if rule.type == "Pods":
+        if up and rule.type == "Pods":
             limits.append(base + rule.value)
-        else:
+        elif up:
             limits.append(ceil_up(base * (1 + rule.value / 100.0)))
-    return max(limits) if select == "Max" else min(limits)
-
-
-def _scale_down_limit(
-    current: int,
-    ups: list[tuple[float, int]],
-    downs: list[tuple[float, int]],
-    now: float,
-    rules: tuple[ScalingPolicy, ...],
-    select: Select,
-) -> int:
-    if select == "Disabled":
-        return current
-    limits = []
-    for rule in rules:
-        base = current - _changed(ups, now, rule.period_s) + _changed(downs, now, rule.period_s)
-        if rule.type == "Pods":
+        elif rule.type == "Pods":
             limits.append(max(0, base - rule.value))
         else:
             limits.append(max(0, int(base * (1 - rule.value / 100.0) + EPS)))
-    return min(limits) if select == "Max" else max(limits)
+    largest_change, smallest_change = (max, min) if up else (min, max)
+    return largest_change(limits) if select == "Max" else smallest_change(limits)
 
 
 def _record_event(
