@@ -43,13 +43,7 @@ def level_points(frame: pd.DataFrame, phases: list[dict[str, Any]], quantile: fl
         ok = group.loc[group["ok"], "latency_ms"].to_numpy()
         if len(ok) >= min_samples(quantile) and seconds.get(str(name)):
             rows.append((str(name), len(ok) / seconds[str(name)], percentile(ok, quantile * 100)))
-    rows.sort(key=lambda row: row[1])
-    names = [r[0] for r in rows]
-    found = [re.fullmatch(r"c=(\d+)", name) for name in names]
-    concurrency = np.array([int(m.group(1)) for m in found]) if found and all(found) else None
-    return Points(
-        "levels", np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), concurrency, names
-    )
+    return _level_points(rows)
 
 
 def file_level_points(path: Path, phases: list[dict[str, Any]], quantile: float) -> Points:
@@ -61,6 +55,12 @@ def file_level_points(path: Path, phases: list[dict[str, Any]], quantile: float)
         for name, ok in phase_latencies(path).items()
         if len(ok) >= min_samples(quantile) and seconds.get(name)
     ]
+    return _level_points(rows)
+
+
+def _level_points(rows: list[tuple[str, float, float]]) -> Points:
+    """Points of (phase name, achieved req/s, latency quantile ms) rows, by achieved rate; the
+    concurrency of each level when every phase is named ``c=N`` (a closed-loop sweep)."""
     rows.sort(key=lambda row: row[1])
     names = [r[0] for r in rows]
     found = [re.fullmatch(r"c=(\d+)", name) for name in names]
