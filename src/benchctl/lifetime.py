@@ -125,6 +125,15 @@ def kill_group(pgid: int, signum: int) -> bool:
     return True
 
 
+def signal_if_running(process: subprocess.Popen, signum: int) -> None:
+    """Send ``signum`` to ``process`` unless it has already exited (no error if it exits
+    between the check and the signal). Used by ``benchctl run`` and the capacity search for
+    their engine and worker processes."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signum)
+
+
 def group_alive(pgid: int) -> bool:
     """True while any process of group ``pgid`` runs (zombies excluded)."""
     for process in psutil.process_iter(["pid", "status"]):

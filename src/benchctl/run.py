@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import errno
 import json
-import os
 import queue
 import shutil
 import signal
@@ -37,7 +36,7 @@ from benchctl.config import BatchScenario, TargetSpec, load_scenario, load_targe
 from benchctl.display import LiveDisplay, summary_table
 from benchctl.durations import format_duration
 from benchctl.errors import BenchctlError, InputError
-from benchctl.lifetime import Guard, die_with_parent, owner_record
+from benchctl.lifetime import Guard, die_with_parent, owner_record, signal_if_running
 from benchctl.load.records import merge_parts
 from benchctl.load.shapes import Plan, plan_scenario, plan_to_json, rate_curve
 from benchctl.recovery import write_json_fallback
@@ -68,6 +67,7 @@ from benchctl.store import (
 from benchctl.success import nothing_succeeded
 from benchctl.targets import secrets
 from benchctl.targets.adapter import adapter_for
+from benchctl.targets.launch import free_port
 from benchctl.telemetry.session import TelemetryOptions, TelemetrySession, start_telemetry
 
 CPU_SATURATED = 80.0  # percent of one core
@@ -479,7 +479,7 @@ def _drive(
     distributed = options.workers > 0 or options.remote_workers > 0
     workers: list[subprocess.Popen] = []
     if distributed:
-        port = options.master_port or _free_port()
+        port = options.master_port or free_port()
         expected = options.workers + options.remote_workers
         wildcard = options.master_bind in ("0.0.0.0", "::", "")
         connect_host = "127.0.0.1" if wildcard else options.master_bind
@@ -540,7 +540,7 @@ def _drive(
         if force:
             killed.append(True)
         for process in processes:
-            _signal(process, signal.SIGKILL if force else signal.SIGTERM)
+            signal_if_running(process, signal.SIGKILL if force else signal.SIGTERM)
 
     signals.defer(on_signal)
     events: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -572,13 +572,13 @@ def _drive(
                 display.note = f"stopping: {problem} (records so far are kept)"
                 stop_sent_at = time.monotonic()
                 for process in processes:  # workers too: they stop within one event loop turn
-                    _signal(process, signal.SIGTERM)
+                    signal_if_running(process, signal.SIGTERM)
             if stop_sent_at and time.monotonic() - stop_sent_at > STOP_WAIT_S:
                 _kill_all(processes)
     main.wait()
     if main.returncode not in (0, 3):  # the master died: its workers must not go on sending
         for worker in workers:
-            _signal(worker, signal.SIGTERM)
+            signal_if_running(worker, signal.SIGTERM)
     for worker in workers:
         try:
             worker.wait(timeout=10)
@@ -671,23 +671,9 @@ def _read_events(process: subprocess.Popen, events: queue.Queue) -> None:
     events.put(None)
 
 
-def _signal(process: subprocess.Popen, signum: int) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(process.pid, signum)
-
-
 def _kill_all(processes: list[subprocess.Popen]) -> None:
     for process in processes:
-        _signal(process, signal.SIGKILL)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        signal_if_running(process, signal.SIGKILL)
 
 
 # --------------------------------------------------------------------------- finishing

@@ -28,7 +28,6 @@ import dataclasses
 import itertools
 import json
 import math
-import os
 import queue
 import signal
 import subprocess
@@ -50,7 +49,7 @@ from benchctl.analysis.slo import Slo
 from benchctl.analysis.summary import read_requests, summarize
 from benchctl.config import CapacityScenario, SteadyScenario, TargetSpec
 from benchctl.errors import BenchctlError, InputError
-from benchctl.lifetime import Guard
+from benchctl.lifetime import Guard, signal_if_running
 from benchctl.load.records import SCHEMA, PartWriter, merge_parts
 from benchctl.load.shapes import WARMUP, Phase, Plan, iter_arrivals, plan_scenario, plan_to_json
 from benchctl.stop_signals import StopSignals
@@ -64,6 +63,7 @@ from benchctl.store import (
     RunDir,
     write_atomic,
 )
+from benchctl.targets.launch import free_port
 
 SEARCH = "search.json"
 LEVELS_DIR = "levels"
@@ -664,7 +664,7 @@ class _LevelEngine:
         self.sent = self.dropped = self.in_flight = 0
         self.done = False
         if workers:
-            port = _free_port()
+            port = free_port()
             self.main = _spawn(
                 [
                     *base,
@@ -751,7 +751,7 @@ class _LevelEngine:
 
     def stop(self) -> None:
         """SIGTERM (the engine keeps what it recorded), then SIGKILL after a grace."""
-        _signal(self.main, signal.SIGTERM)
+        signal_if_running(self.main, signal.SIGTERM)
         try:
             self.main.wait(timeout=STOP_WAIT_S)
         except subprocess.TimeoutExpired:
@@ -774,26 +774,12 @@ def _spawn(
     return runmod._spawn(command, log_path, stdout=stdout)
 
 
-def _signal(process: subprocess.Popen, signum: int) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(process.pid, signum)
-
-
 def _terminate(processes: list[subprocess.Popen]) -> None:
     for process in processes:
-        _signal(process, signal.SIGKILL)
+        signal_if_running(process, signal.SIGKILL)
     for process in processes:
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class _PartReader:
