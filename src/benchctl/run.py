@@ -101,6 +101,17 @@ class RunOptions:
     users: int | None = None  # sticky simulated users, each pinned to one arm
     shadow: str | None = None  # every request also sent to this profile (load/shadow.py)
 
+    def load_scenario(self) -> tuple[Any, Path]:
+        """The scenario named in these options with their --rate, --duration and --set applied:
+        (scenario model, source file). Raises what ``config.load_scenario`` raises."""
+        return load_scenario(
+            self.scenario,
+            config_dir=self.config_dir,
+            rate=self.rate,
+            duration=self.duration,
+            overrides=self.overrides,
+        )
+
 
 @dataclass
 class RunResult:
@@ -114,13 +125,7 @@ class RunResult:
 def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
     """Run one scenario against one target; returns how it ended and where it is."""
     console = console or Console()
-    scenario, scenario_file = load_scenario(
-        options.scenario,
-        config_dir=options.config_dir,
-        rate=options.rate,
-        duration=options.duration,
-        overrides=options.overrides,
-    )
+    scenario, scenario_file = options.load_scenario()
     target, target_file = load_target(
         options.target, config_dir=options.config_dir, overrides=options.target_overrides
     )

@@ -44,13 +44,7 @@ def run_with_answer(
     ``--slo`` on a closed-loop scenario, or remote workers for a capacity search.
     """
     console = console or Console()
-    scenario, scenario_file = load_scenario(
-        options.scenario,
-        config_dir=options.config_dir,
-        rate=options.rate,
-        duration=options.duration,
-        overrides=options.overrides,
-    )
+    scenario, scenario_file = options.load_scenario()
     text = answer.slo or getattr(scenario, "slo", None)
     if isinstance(scenario, CapacityScenario):
         slo = _slo(text, "a capacity search needs an SLO: --slo 'p99<=100ms' (or slo: in")
