@@ -7,9 +7,6 @@ encoded correctly. REST JSON cannot carry FP16: benchctl refuses before sending,
 
 from __future__ import annotations
 
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +14,7 @@ import pytest
 
 from benchctl.targets.launch import KSERVE_REQUIREMENTS, free_ports, server_venv, venv_python
 
-from .helpers import benchctl
+from .dtypes_common import run_steady, serving
 
 pytestmark = pytest.mark.integration
 SERVER = Path(__file__).parent / "servers" / "dtypes_kserve.py"
@@ -28,40 +25,22 @@ def kserve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     venv = server_venv("kserve", KSERVE_REQUIREMENTS, log=lambda _: None)
     http, grpc = free_ports(2)
     log = tmp_path_factory.mktemp("dtypes") / "kserve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(venv_python(venv)), str(SERVER), str(http), str(grpc)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{http}"
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()[-2000:]
-            try:
-                with urllib.request.urlopen(f"{url}/v2/models/alltypes/ready", timeout=1):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()[-2000:]
-                time.sleep(0.2)
-        yield url, f"127.0.0.1:{grpc}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with serving(
+        [str(venv_python(venv)), str(SERVER), str(http), str(grpc)], log,
+        http=http, grpc=grpc, ready_path="/v2/models/alltypes/ready",
+        ready_within_s=60, poll_s=0.2, stop_within_s=10, log_tail=2000,
+    ) as addresses:  # fmt: skip
+        yield addresses
 
 
 def run(tmp_path: Path, server: tuple[str, str], model: str, *sets: str):
     url, grpc = server
-    target = tmp_path / "t.yaml"
-    target.write_text(
+    return run_steady(
+        tmp_path,
         f"kind: kserve\nurl: {url}\ngrpc_address: {grpc}\nprotocol: rest-v2\nmodel: {model}\n"
-        "payload: {source: metadata, batch_size: 2, fill: ones}\ntimeout: 5s\n"
+        "payload: {source: metadata, batch_size: 2, fill: ones}\ntimeout: 5s\n",
+        *sets,
     )
-    args = [a for s in sets for a in ("--target-set", s)]
-    return benchctl(
-        "run", "steady", "--target", str(target), "--rate", "10", "--duration", "2s",
-        "--set", "warmup=0s", "--no-telemetry", *args, cwd=tmp_path,
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize(

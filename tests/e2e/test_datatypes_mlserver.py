@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +14,7 @@ import pytest
 from benchctl.targets.launch import free_ports, server_venv
 from benchctl.targets.launch_mlserver import MLSERVER_REQUIREMENTS
 
-from .helpers import benchctl
+from .dtypes_common import run_steady, serving
 
 pytestmark = pytest.mark.integration
 RUNTIME = Path(__file__).parent / "servers" / "dtypes_mlserver.py"
@@ -51,26 +48,12 @@ def mlserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
     model_folder(root, "alltypes", ALL)
     model_folder(root, "nofp16", [d for d in ALL if d != "FP16"])
     log = root / "mlserver.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(venv / "bin" / "mlserver"), "start", str(root)], cwd=root,
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{http}"
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, log.read_text()[-2000:]
-            try:
-                with urllib.request.urlopen(f"{url}/v2/models/nofp16/ready", timeout=1):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()[-2000:]
-                time.sleep(0.3)
-        yield url, f"127.0.0.1:{grpc}"
-    finally:
-        proc.terminate()
-        proc.wait(20)
+    with serving(
+        [str(venv / "bin" / "mlserver"), "start", str(root)], log,
+        http=http, grpc=grpc, ready_path="/v2/models/nofp16/ready",
+        ready_within_s=90, poll_s=0.3, stop_within_s=20, log_tail=2000, cwd=root,
+    ) as addresses:  # fmt: skip
+        yield addresses
 
 
 @pytest.mark.parametrize(
@@ -80,15 +63,11 @@ def mlserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
 )
 def test_every_datatype_arrives_intact_on_mlserver(tmp_path, mlserver, model, protocol):
     url, grpc = mlserver
-    target = tmp_path / "t.yaml"
-    target.write_text(
+    done = run_steady(
+        tmp_path,
         f"kind: mlserver\nurl: {url}\ngrpc_address: {grpc}\nprotocol: {protocol}\n"
-        f"model: {model}\npayload: {{source: metadata, batch_size: 2, fill: ones}}\n"
+        f"model: {model}\npayload: {{source: metadata, batch_size: 2, fill: ones}}\n",
     )
-    done = benchctl(
-        "run", "steady", "--target", str(target), "--rate", "10", "--duration", "2s",
-        "--set", "warmup=0s", "--no-telemetry", cwd=tmp_path,
-    )  # fmt: skip
     assert done.returncode == 0, done.output()
     rows = done.requests()
     assert len(rows) > 0 and bool(rows["ok"].all()), rows["error"].value_counts().to_dict()
@@ -96,15 +75,11 @@ def test_every_datatype_arrives_intact_on_mlserver(tmp_path, mlserver, model, pr
 
 def test_binary_extension_is_refused_for_mlserver_in_one_line(tmp_path, mlserver):
     url, grpc = mlserver
-    target = tmp_path / "t.yaml"
-    target.write_text(
+    done = run_steady(
+        tmp_path,
         f"kind: mlserver\nurl: {url}\ngrpc_address: {grpc}\nprotocol: rest-v2\nmodel: nofp16\n"
-        "payload: {source: metadata, batch_size: 2, fill: ones, binary: true}\n"
+        "payload: {source: metadata, batch_size: 2, fill: ones, binary: true}\n",
     )
-    done = benchctl(
-        "run", "steady", "--target", str(target), "--rate", "10", "--duration", "2s",
-        "--set", "warmup=0s", "--no-telemetry", cwd=tmp_path,
-    )  # fmt: skip
     assert done.returncode == 2, done.output()
     line = done.stderr.strip()
     assert "\n" not in line and "payload.binary" in line and "mlserver" in line, line

@@ -6,9 +6,6 @@ is refused). REST JSON cannot carry FP16 or BF16: benchctl refuses before sendin
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +14,7 @@ import pytest
 from benchctl.targets.launch import free_ports, server_venv
 from benchctl.targets.launch_triton import TRITON_REQUIREMENTS, _triton_runtime
 
-from .helpers import benchctl
+from .dtypes_common import run_steady, serving
 
 pytestmark = pytest.mark.integration
 MODEL = Path(__file__).parent / "servers" / "dtypes_triton.py"
@@ -48,45 +45,27 @@ def triton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     write_model(root / "models", "bf16", ["BF16", "FP32"])
     http, grpc, metrics = free_ports(3)
     log = root / "triton.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(server_dir / "bin" / "tritonserver"), f"--model-repository={root / 'models'}",
-             f"--backend-directory={server_dir / 'backends'}",
-             "--http-address=127.0.0.1", f"--http-port={http}",
-             "--grpc-address=127.0.0.1", f"--grpc-port={grpc}",
-             "--metrics-address=127.0.0.1", f"--metrics-port={metrics}",
-             "--allow-gpu-metrics=false", "--exit-timeout-secs=5"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=root,
-        )  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{http}"
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=1):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()[-3000:]
-                time.sleep(0.3)
-        yield url, f"127.0.0.1:{grpc}"
-    finally:
-        proc.terminate()
-        proc.wait(20)
+    with serving(
+        [str(server_dir / "bin" / "tritonserver"), f"--model-repository={root / 'models'}",
+         f"--backend-directory={server_dir / 'backends'}",
+         "--http-address=127.0.0.1", f"--http-port={http}",
+         "--grpc-address=127.0.0.1", f"--grpc-port={grpc}",
+         "--metrics-address=127.0.0.1", f"--metrics-port={metrics}",
+         "--allow-gpu-metrics=false", "--exit-timeout-secs=5"], log,
+        http=http, grpc=grpc, ready_path="/v2/health/ready",
+        ready_within_s=90, poll_s=0.3, stop_within_s=20, log_tail=3000, env=env, cwd=root,
+    ) as addresses:  # fmt: skip
+        yield addresses
 
 
 def run(tmp_path: Path, server: tuple[str, str], model: str, protocol: str, *sets: str):
     url, grpc = server
-    target = tmp_path / "t.yaml"
-    target.write_text(
+    return run_steady(
+        tmp_path,
         f"kind: triton\nurl: {url}\ngrpc_address: {grpc}\nprotocol: {protocol}\n"
-        f"model: {model}\npayload: {{source: metadata, batch_size: 2, fill: ones}}\n"
+        f"model: {model}\npayload: {{source: metadata, batch_size: 2, fill: ones}}\n",
+        *sets,
     )
-    args = [a for s in sets for a in ("--target-set", s)]
-    return benchctl(
-        "run", "steady", "--target", str(target), "--rate", "10", "--duration", "2s",
-        "--set", "warmup=0s", "--no-telemetry", *args, cwd=tmp_path,
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
