@@ -11,6 +11,7 @@ requests the server itself counted (KServe's ``request_predict_seconds_count``, 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -18,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -313,6 +315,32 @@ def _pgid(pid: int) -> int | None:
         return None
 
 
+@contextlib.contextmanager
+def small_tmpfs(tmp_path: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` (mount's size=, e.g. "4m") mounted at ``tmp_path/disk`` for the
+    block, unmounted after; the test is skipped when not root or when mount fails."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.system(f"mount -t tmpfs -o size={size} tmpfs {disk}") != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield disk
+    finally:
+        os.system(f"umount {disk}")
+
+
+def fill(path: Path) -> None:
+    """Write zeros to ``path`` until its file system is full."""
+    with path.open("wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+        except OSError:
+            pass
+
+
 def test_disk_full_mid_run_fails_in_one_line_and_keeps_what_was_flushed(
     kserve: LaunchedServer, tmp_path: Path
 ):
@@ -321,24 +349,13 @@ def test_disk_full_mid_run_fails_in_one_line_and_keeps_what_was_flushed(
     do, no traceback, run.json ``failed``; once space is freed, ``benchctl runs`` merges the
     parts. Known answer: rows on disk + rows the engine could not write (counts.unwritten)
     == the server's count increase."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    if os.system(f"mount -t tmpfs -o size=4m tmpfs {disk}") != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with small_tmpfs(tmp_path, "4m") as disk:
         before = predict_count(kserve)
         cli = Cli(["run", "steady", *kserve_args(kserve), *LOAD], disk, logs=tmp_path)
         cli.wait_for("achieved")
         time.sleep(6)
         filler = disk / "filler"
-        with filler.open("wb") as handle:
-            try:
-                while True:
-                    handle.write(b"\0" * 65536)
-            except OSError:
-                pass
+        fill(filler)
         assert cli.wait() == 1, cli.text()
         errors = [ln for ln in cli.err.read_text().splitlines() if ln.strip()]
         assert len(errors) == 1 and "No space left on device" in errors[0], errors
@@ -354,33 +371,18 @@ def test_disk_full_mid_run_fails_in_one_line_and_keeps_what_was_flushed(
         assert len(rows) > 0
         unwritten = info["counts"].get("unwritten") or 0
         assert len(rows) + unwritten == predict_count(kserve) - before, info["counts"]
-    finally:
-        os.system(f"umount {disk}")
 
 
 def test_disk_full_before_the_run_exits_2_in_one_line(kserve: LaunchedServer, tmp_path: Path):
     """The disk is full before the run starts: exit 2, one line, no run directory left."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    if os.system(f"mount -t tmpfs -o size=1m tmpfs {disk}") != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
-        with (disk / "filler").open("wb") as handle:
-            try:
-                while True:
-                    handle.write(b"\0" * 65536)
-            except OSError:
-                pass
+    with small_tmpfs(tmp_path, "1m") as disk:
+        fill(disk / "filler")
         done = benchctl("run", "steady", *kserve_args(kserve), *LOAD, cwd=disk)
         assert done.returncode == 2, done.output()
         lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
         assert len(lines) == 1 and "No space left on device" in lines[0], done.output()
         assert "run.json" in lines[0]
         assert not any((disk / "runs").iterdir())
-    finally:
-        os.system(f"umount {disk}")
 
 
 def test_worker_clock_three_seconds_ahead_is_corrected_and_recorded(
