@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchctl.errors import DamagedFileError, InputError
+from benchctl.run_contract import check_run_json
 
 SCHEMA_VERSION = 1
 RUN_JSON = "run.json"
@@ -122,8 +123,12 @@ class RunDir:
         return self.path / relative
 
     def read_json(self, name: str) -> dict[str, Any]:
-        """A JSON object from the run; InputError naming the file and the problem."""
-        return read_json_file(self.path / name)
+        """A JSON object from the run; InputError naming the file and the problem (for
+        run.json also a field of the wrong kind: see benchctl.run_contract)."""
+        data = read_json_file(self.path / name)
+        if name == RUN_JSON:
+            check_run_json(data, self.path / name)
+        return data
 
     def update_run(self, **fields: Any) -> dict[str, Any]:
         data = self.read_json(RUN_JSON)
@@ -142,7 +147,9 @@ def list_runs(base: Path = DEFAULT_RUNS_DIR) -> list[tuple[RunDir, dict[str, Any
         for path in sorted(base.iterdir()):
             if (path / RUN_JSON).is_file():
                 try:
-                    info = _recover_orphan(path, read_json_file(path / RUN_JSON))
+                    info = read_json_file(path / RUN_JSON)
+                    check_run_json(info, path / RUN_JSON)
+                    info = _recover_orphan(path, info)
                 except InputError as exc:
                     info = {"id": path.name, "status": DAMAGED, "damage": str(exc)}
                 runs.append((RunDir(path), info))
@@ -169,7 +176,9 @@ def read_json_file(path: Path) -> dict[str, Any]:
     except RecursionError:
         raise InputError(f"{path}: damaged: JSON nested too deeply") from None
     if not isinstance(data, dict):
-        raise InputError(f"{path}: damaged: expected a JSON object, got {type(data).__name__}")
+        kinds = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+        got = kinds.get(type(data), "a number")
+        raise InputError(f"{path}: damaged: expected a JSON object, got {got}")
     return data
 
 

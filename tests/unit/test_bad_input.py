@@ -228,7 +228,7 @@ def _damage(run: Path, how: str) -> None:
         ("truncated", "run/requests.parquet: damaged: not a readable Parquet file"),
         ("empty", "run/requests.parquet: damaged: not a readable Parquet file"),
         ("wrong-schema", "run/requests.parquet: damaged: lacks columns t_intended"),
-        ("run.json-list", "run/run.json: damaged: expected a JSON object, got list"),
+        ("run.json-list", "run/run.json: damaged: expected a JSON object, got an array"),
         ("run.json-binary", "run/run.json: damaged: not UTF-8 text (byte 0xff at offset 0)"),
     ],
 )
@@ -338,7 +338,7 @@ def test_read_json_file_says_what_is_wrong(tmp_path):
     with pytest.raises(InputError, match=r"x.json:1: damaged: invalid JSON"):
         read_json_file(path)
     path.write_text(json.dumps([1]))
-    with pytest.raises(InputError, match="expected a JSON object, got list"):
+    with pytest.raises(InputError, match="expected a JSON object, got an array"):
         read_json_file(path)
 
 
@@ -450,3 +450,44 @@ def test_history_table_is_whole_at_80_columns(run, cwd):
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "…" not in text
     assert "completed" in text and "step" in text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        (("plan", "duration"), float("nan"),
+         "field 'plan.duration' must be a finite number, got nan"),
+        (("plan", "curve"), "oops", "field 'plan.curve' must be a list, got 'oops'"),
+        (("scenario",), [], "field 'scenario' must be an object, got []"),
+        (("scenario", "name"), 12345, "field 'scenario.name' must be text, got 12345"),
+        (("counts",), {"sent": "x"}, "field 'counts.sent' must be a number >= 0, got 'x'"),
+    ],
+)  # fmt: skip
+def test_a_run_json_field_of_the_wrong_kind_is_one_line_in_every_command(
+    run, cwd, capsys, field, value, expected
+):
+    """run.json that is JSON but holds NaN, a string or a list where a command reads a number
+    or an object (each gave a traceback in analyze, compare, gate or telemetry): every
+    command names the file and the field; ``runs`` lists the run as damaged."""
+    import json
+    import shutil
+
+    shutil.copytree(run, cwd / "good")
+    info = json.loads((run / "run.json").read_text())
+    section = info
+    for key in field[:-1]:
+        section = section[key]
+    section[field[-1]] = value
+    (run / "run.json").write_text(json.dumps(info))
+    line = f"benchctl: error: run/run.json: damaged: {expected}"
+    assert one_error(["analyze", "run", "--slo", "p99<=200ms"], capsys) == line
+    assert one_error(["report", "run"], capsys) == line
+    assert one_error(["telemetry", "run"], capsys) == line
+    assert one_error(["compare", "good", "run", "-o", "c.html"], capsys) == line
+    argv = ["gate", "--baseline", "good", "--candidate", "run", "--rules", str(EXAMPLE_RULES)]
+    assert one_error(argv, capsys) == line
+    (cwd / "runs").mkdir()
+    shutil.move(run, cwd / "runs" / "run")
+    assert main(["runs"]) == 0
+    out = capsys.readouterr().out
+    assert "damaged" in out and expected in " ".join(out.split())
