@@ -491,3 +491,12 @@ def test_a_run_json_field_of_the_wrong_kind_is_one_line_in_every_command(
     assert main(["runs"]) == 0
     out = capsys.readouterr().out
     assert "damaged" in out and expected in " ".join(out.split())
+
+
+@pytest.mark.parametrize("content", [b"", b"PAR1 not parquet at all", b"\xff\xfe garbage"])
+def test_analyze_with_a_damaged_telemetry_parquet_is_one_line(run, capsys, content):
+    """analyze joins telemetry.parquet to its windows: an empty, truncated or garbage file
+    was an ArrowInvalid traceback; it names the file like a damaged requests.parquet."""
+    (run / "telemetry.parquet").write_bytes(content)
+    line = one_error(["analyze", "run", "--slo", "p99<=200ms"], capsys)
+    assert line.startswith("benchctl: error: run/telemetry.parquet: damaged: not a readable")

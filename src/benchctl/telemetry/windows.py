@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
+from benchctl.store import read_parquet
 from benchctl.telemetry.server_metrics import server_windows
 
 # (column, source, metric, labels filter, how several label sets combine)
@@ -25,8 +25,13 @@ GAUGES = [
 ]
 
 
+TELEMETRY_COLUMNS = ["time", "source", "metric", "labels", "value"]
+
+
 def read_telemetry(path: Path) -> pd.DataFrame:
-    return pq.read_table(path).to_pandas()
+    """telemetry.parquet (one row per sample); DamagedFileError (one line naming the file)
+    when it is empty, truncated, not Parquet or lacks one of TELEMETRY_COLUMNS."""
+    return read_parquet(path, TELEMETRY_COLUMNS)
 
 
 def telemetry_windows(
