@@ -131,3 +131,14 @@ def test_cli_dry_run_exit_2_one_line_and_unit_note(tmp_path: Path):
     good = benchctl("run", "r-ms.yaml", "--dry-run", cwd=tmp_path)
     assert good.returncode == 0, good.output()
     assert "epoch milliseconds" in good.stdout and "duration 2s, about 3 requests" in good.stdout
+
+
+def test_a_trace_with_both_time_and_rate_columns_is_refused_not_guessed(tmp_path: Path):
+    """time,rate with rows (0, 1e15) and (10, 1e15) was read as two arrival times (2
+    requests, the rate column silently ignored; -5 passed too): which form is meant cannot be
+    known, so the file is refused in one line naming file:1 and both columns."""
+    path = write(tmp_path, "t.csv", "time,rate\n0,1e15\n10,1e15\n")
+    with pytest.raises(InputError) as raised:
+        read_trace(path)
+    assert str(raised.value).startswith(f"{path}:1: both 'time' (arrival times) and 'rate'")
+    assert len(str(raised.value).splitlines()) == 1

@@ -83,6 +83,12 @@ def read_trace(path: Path, time_unit: str = "auto") -> Trace:
         ends = _numbers(table, "end_timestamp")
         durations = _numbers(table, "duration")
         return Trace(ends - durations, None, "Azure Functions invocations (seconds)")
+    both = [name for name in TIME_COLUMNS if name in names]
+    if both and "rate" in names:  # arrival times or per-second rates: never guess which
+        raise InputError(
+            f"{path}:1: both '{both[0]}' (arrival times) and 'rate' (req/s per second) "
+            "columns: keep the one the trace means (a rate per second needs no time column)"
+        )
     for name in TIME_COLUMNS:
         if name in names:
             form = "BurstGPT" if "request tokens" in names else f"'{name}' arrival times"
