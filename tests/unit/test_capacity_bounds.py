@@ -128,8 +128,7 @@ def test_an_extrapolation_above_the_measured_saturation_is_dropped():
     found = capacity_bound(levels, 100.0, demand_upper_rps=2166.0)
     why = _extrapolation_ceiling(9300.6, found, 2166.0)
     assert why == (
-        "the fitted curve's SLO crossing lies above the measured saturation (552.0 rps): "
-        "not shown"
+        "the fitted curve's SLO crossing lies above the measured saturation (552.0 rps): not shown"
     )
     assert _extrapolation_ceiling(540.0, found, 2166.0) is None
     doc = {

@@ -518,9 +518,7 @@ def _no_points(run_dir: Path, slo: Slo) -> str:
     )
 
 
-def _extrapolation_ceiling(
-    crossing: float, found: Any, demand_upper: float | None
-) -> str | None:
+def _extrapolation_ceiling(crossing: float, found: Any, demand_upper: float | None) -> str | None:
     """Why a fitted crossing above the measured band is not shown, or None to show it: it
     lies above what was measured to bound the capacity (the first level that broke the
     SLO, the most an overloaded level served, or the service-demand upper bound)."""

@@ -130,9 +130,7 @@ def write_compare(
     }
     page = _environment().get_template(COMPARE_TEMPLATE).render(**context)
     write_page(Path(output), page)
-    return Comparison(
-        columns, differences, context["slo"], Path(output), context["ranking"], notes
-    )
+    return Comparison(columns, differences, context["slo"], Path(output), context["ranking"], notes)
 
 
 def target_notes(columns: Sequence[RunColumn]) -> list[str]:
