@@ -28,6 +28,9 @@ from benchctl.targets.launch import LaunchError
 from benchctl.targets.launch_torchserve import TorchServeServer, launch_torchserve
 from benchctl.targets.refmodel import RefModel, RefModelConfig
 
+from ..e2e.helpers import benchctl
+from .server_queue import assert_queue_time_reported
+
 pytestmark = pytest.mark.integration
 
 QUIET = Console(file=io.StringIO(), width=120)
@@ -200,3 +203,14 @@ def test_failed_launch_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
     assert "READY worker" in message and str(tmp_path / "torchserve.log") in message
     time.sleep(0.5)
     assert {p.pid for p in java_frontends()} <= before
+
+
+def test_report_shows_torchserves_queue_time(tmp_path: Path, torchserve: TorchServeServer) -> None:
+    """ts_queue_latency_microseconds (cumulative us) becomes ms per request per window."""
+    targets = [arg for item in overrides(torchserve) for arg in ("--target-set", item)]
+    done = benchctl(
+        "run", "steady", "--target", "torchserve", *targets,
+        "--rate", "20", "--duration", "3s", "--set", "warmup=1s", "--report",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert_queue_time_reported(done)

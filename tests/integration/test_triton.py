@@ -27,7 +27,9 @@ from benchctl.targets.launch import LaunchedServer, LaunchError
 from benchctl.targets.launch_triton import launch_triton, model_config
 from benchctl.targets.refmodel import RefModel, RefModelConfig
 
+from ..e2e.helpers import benchctl
 from .conftest import target_overrides
+from .server_queue import assert_queue_time_reported
 
 QUIET = Console(file=io.StringIO(), width=120)
 MODEL = "mlp"
@@ -231,3 +233,15 @@ def test_model_config_reports_the_reference_settings() -> None:
     assert "max_batch_size: 4" in text and "max_queue_delay_microseconds: 1500" in text
     assert "dims: [64]" in text and "count: 2 kind: KIND_CPU" in text
     assert 'key: "repeat" value: { string_value: "3" }' in text
+
+
+def test_report_shows_tritons_queue_time(tmp_path: Path, triton: LaunchedServer) -> None:
+    """nv_inference_queue_duration_us (cumulative us) becomes ms per request per window."""
+    done = benchctl(
+        "run", "steady", "--target", "triton",
+        "--target-set", f"url={triton.http_url}",
+        "--target-set", f"metrics_url={triton.metrics_url}",
+        "--rate", "20", "--duration", "3s", "--set", "warmup=1s", "--report",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert_queue_time_reported(done)
