@@ -74,3 +74,19 @@ def test_host_busy_with_our_own_server_is_not_a_busy_host() -> None:
     assert busy_host(ours, 2) is None
     quiet = pd.DataFrame({"host_cpu_percent": [50.0], "server_cpu_percent": [1.0]})
     assert busy_host(quiet, 2) is None
+
+
+def test_damaged_summary_values_are_not_judged_and_do_not_crash() -> None:
+    """A summary.json holding text, null, NaN, a list or a bool where a number belongs (a
+    damaged file): those phases are skipped; the one well-formed phase is still judged."""
+    phases = {
+        "text": {"offered_rps": "208", "ok": 500, "latency_ms": {"p99": 995.0}},
+        "null": {"offered_rps": None, "ok": 500, "latency_ms": {"p99": 995.0}},
+        "nan": {"offered_rps": float("nan"), "ok": 500, "latency_ms": {"p99": 995.0}},
+        "list_latency": {"offered_rps": 100.0, "ok": 500, "latency_ms": [995.0]},
+        "text_ok": {"offered_rps": 100.0, "ok": "500", "latency_ms": {"p99": 995.0}},
+        "bool_p99": {"offered_rps": 100.0, "ok": 500, "latency_ms": {"p99": True}},
+        "burst": _phase(208.8, 995.0),
+    }
+    found = traffic_contradictions(phases, 639.3, SLO)
+    assert len(found) == 1 and "phase 'burst'" in found[0]

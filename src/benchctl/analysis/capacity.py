@@ -544,7 +544,9 @@ def _own_traffic_checks(
     broke the SLO at or below the capacity, and a host kept busy by other processes."""
     found = []
     if (run.path / "summary.json").is_file():
-        phases = run.read_json("summary.json").get("phases") or {}
+        summary = run.read_json("summary.json")
+        phases = summary.get("phases") if isinstance(summary, dict) else None
+        phases = phases if isinstance(phases, dict) else {}
         capacity = _finite(single.get("capacity_rps"))
         found += traffic_contradictions(phases, capacity, slo, info.get("plan"))
     busy = busy_host(windows, (info.get("host") or {}).get("cpus"))

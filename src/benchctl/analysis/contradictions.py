@@ -44,9 +44,11 @@ def traffic_contradictions(
     for name, phase in phases.items():
         if name == "warmup" or name in after or not isinstance(phase, dict):
             continue
-        offered = phase.get("offered_rps")
-        value = (phase.get("latency_ms") or {}).get(slo.column)
-        if offered is None or value is None or phase.get("ok", 0) < min_samples(slo.quantile):
+        latency = phase.get("latency_ms")
+        offered = _number(phase.get("offered_rps"))
+        value = _number(latency.get(slo.column) if isinstance(latency, dict) else None)
+        ok = _number(phase.get("ok"))
+        if offered is None or value is None or ok is None or ok < min_samples(slo.quantile):
             continue
         if offered <= capacity_rps and value > slo.threshold_ms:
             found.append(
@@ -57,6 +59,14 @@ def traffic_contradictions(
                 "or a search too short to see it); treat the replica count as too low"
             )
     return found
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a finite float, or None for anything else (a damaged summary.json may
+    hold text, null, NaN or a list where a number belongs: such a phase is not judged)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def _after_overload(plan: dict[str, Any], capacity_rps: float) -> set[str]:
