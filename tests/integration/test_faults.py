@@ -26,7 +26,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from benchctl.load.engine import COUNT_EVERY_S
+from benchctl.load.clock import COUNT_EVERY_S
 from benchctl.targets.launch import LaunchedServer
 
 from ..e2e.helpers import benchctl

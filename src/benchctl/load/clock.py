@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+COUNT_EVERY_S = 0.1  # a worker's sent counter reaches the master this often (when it moved)
+
 TOLERANCE_S = 0.010
 REFUSE_S = 0.250
 LARGE_OFFSET_S = 1.0  # corrected, but named: the host's clock is clearly not synchronised

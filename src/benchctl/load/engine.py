@@ -38,7 +38,7 @@ from benchctl.load.choice import RequestChooser
 from benchctl.load.clients import Transport, make_transport
 from benchctl.targets.secrets import restore_request_headers
 from benchctl.splits import restore_arm_headers
-from benchctl.load.clock import ClockEstimate
+from benchctl.load.clock import COUNT_EVERY_S, ClockEstimate
 from benchctl.load.collector import Collector
 from benchctl.load.driver import Driver
 from benchctl.load.records import DROPPED, RecordBuffer
@@ -54,7 +54,6 @@ PLAN_MSG, RECORDS_MSG, DONE_MSG, STOP_MSG = (
 )
 CLOCK_MSG, CLOCK_REPLY_MSG = "benchctl_clock", "benchctl_clock_reply"
 COUNT_MSG = "benchctl_count"
-COUNT_EVERY_S = 0.1  # a worker's sent counter reaches the master this often (when it moved)
 CLOCK_PROBES = 8  # at join; the smallest round trip bounds the offset (load/clock.py)
 CLOCK_RECHECK_S = 2.0
 REPORT_EVERY_S = 0.5  # a worker's records (and its sent counter) reach the master this often
