@@ -87,7 +87,7 @@ def launch_triton(
         repository = write_model_repository(
             root,
             model_name=name,
-            model=replace(model, **changes),
+            model=replace(model, **changes) if changes else model,
             instances=instances,
             max_batch_size=max_batch_size,
             batch_delay_ms=batch_delay_ms,
