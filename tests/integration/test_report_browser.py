@@ -233,9 +233,9 @@ def test_capacity_report_renders_cleanly_in_chromium(
     capacity = doc["single_replica"]["capacity_rps"]
     for text in (
         f"{replicas} replicas for a peak of 600.0 req/s under p99<=100ms",
-        f"One replica sustains {capacity:.1f} req/s",
+        f"One replica sustains {capacity:.1f} rps",
         f"{doc['cost']['per_month']:,.0f}",
-        "HPA: HPA 1-",
+        f"HPA: KEDA/HPA {replicas}-",  # min replicas = the headline (one figure)
         "Knative (KServe): KPA ",
         f"{replicas} (recommended)",
         "manifests/kserve-inferenceservice.yaml",
