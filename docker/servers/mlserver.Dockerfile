@@ -36,6 +36,7 @@ COPY pyproject.toml README.md ./
 COPY src/ src/
 COPY scenarios/ scenarios/
 COPY targets/ targets/
+COPY examples/ examples/
 COPY docker/servers/pins.py docker/servers/make_mlserver_folder.py docker/servers/
 RUN /opt/benchctl/bin/python -m pip install --no-cache-dir --disable-pip-version-check --no-deps . \
     && python docker/servers/pins.py src/benchctl/targets/launch_mlserver.py \

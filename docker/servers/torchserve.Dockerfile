@@ -38,6 +38,7 @@ COPY pyproject.toml README.md ./
 COPY src/ src/
 COPY scenarios/ scenarios/
 COPY targets/ targets/
+COPY examples/ examples/
 COPY docker/servers/make_torchserve_mar.py docker/servers/
 RUN /opt/archiver/bin/python -m pip install --no-cache-dir --disable-pip-version-check --no-deps .
 ARG WORKERS=1

@@ -27,6 +27,7 @@ COPY pyproject.toml README.md ./
 COPY src/ src/
 COPY scenarios/ scenarios/
 COPY targets/ targets/
+COPY examples/ examples/
 RUN python -m pip install --no-cache-dir --disable-pip-version-check .
 COPY docker/servers/make_triton_repo.py docker/servers/
 ARG INSTANCES=1

@@ -358,6 +358,41 @@ def test_benchctl_image_roles():
     assert ("WORKDIR", "/work") in steps
 
 
+def _installs_the_project(path: Path) -> bool:
+    return any(
+        i == "RUN" and re.search(r"pip install [^&]* \.(\s|$)", a) for i, a in _instructions(path)
+    )
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in DOCKERFILES if _installs_the_project(p)], ids=lambda p: p.name
+)
+def test_images_copy_what_the_wheel_build_reads(path):
+    """`pip install .` in an image builds the wheel, which force-includes folders named in
+    pyproject.toml (scenarios/, targets/, examples/): each must be COPYed before that step and
+    pass the .dockerignore, or hatchling stops with 'Forced include not found' (a CI failure)."""
+    import tomllib
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    wheel = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]
+    needed = {"pyproject.toml", "README.md", *wheel["force-include"], *wheel["packages"]}
+    steps = _instructions(path)
+    install = next(
+        n
+        for n, (i, a) in enumerate(steps)
+        if i == "RUN" and re.search(r"pip install [^&]* \.(\s|$)", a)
+    )
+    copied = set()
+    for instruction, args in steps[:install]:
+        if instruction == "COPY" and "--from=" not in args:
+            *sources, _destination = [a for a in args.split() if not a.startswith("--")]
+            copied.update(source.rstrip("/") for source in sources)
+    for needed_path in sorted(needed):
+        top = needed_path.split("/")[0]
+        assert needed_path in copied or top in copied, f"{path.name} never copies {needed_path}"
+        assert _ignore_allows(path, top), f"{path.name}: the .dockerignore excludes {top}"
+
+
 def test_pins_come_from_the_launchers():
     pins = _load_script("pins")
     from benchctl.targets.launch_torchserve import TORCHSERVE_REQUIREMENTS
