@@ -1,29 +1,27 @@
 """The capacity report of an analyzed synthetic run, opened in real headless Chromium.
 
-Chromium is driven over the DevTools protocol (websocket-client, which comes with Locust):
-console errors, uncaught exceptions and every request that leaves the page are recorded
-while it loads. A full-page screenshot is kept under test-artifacts/ (gitignored).
+Chromium (Debian's ``/usr/bin/chromium``, never a browser Playwright downloads) is driven by
+Playwright's sync API: console errors, uncaught exceptions and every request that leaves the
+page are recorded while it loads. A full-page screenshot is kept under test-artifacts/
+(gitignored).
+
+Playwright's sync API runs its own event loop in a greenlet; gevent's monkey-patching (which
+``import locust`` does) would swap the blocking primitives under it, so this module refuses to
+run in a process that has been patched (tests/conftest.py refuses Locust in-process too).
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import json
-import math
 import os
 import shutil
-import signal
-import subprocess
-import time
-import urllib.request
-from collections.abc import Iterator
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import websocket
+from playwright.sync_api import ConsoleMessage, Error, Request, sync_playwright
 
 from benchctl.reports.html import write_report
 from tests.unit.test_report import analyzed_run
@@ -31,22 +29,15 @@ from tests.unit.test_report import analyzed_run
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 WIDTH = 1200
+SVG_HEIGHTS = "Array.from(document.querySelectorAll('svg'), s => s.getBoundingClientRect().height)"
 FLAGS = (
-    "--headless",
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
-    "--no-first-run",
-    "--no-default-browser-check",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--disable-extensions",
     "--hide-scrollbars",
     "--host-resolver-rules=MAP * ~NOTFOUND",  # a request that slips out resolves nowhere
-    f"--window-size={WIDTH},900",
-    "--remote-debugging-address=127.0.0.1",
-    "--remote-debugging-port=0",
 )
 
 pytestmark = pytest.mark.skipif(
@@ -67,149 +58,62 @@ class PageLoad:
     png: bytes = b""
 
 
-class DevTools:
-    """A minimal DevTools-protocol client for one page target."""
-
-    def __init__(self, url: str) -> None:
-        self.socket = websocket.create_connection(url, timeout=30, suppress_origin=True)
-        self.last_id = 0
-        self.events: list[dict[str, Any]] = []
-
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
-        self.last_id += 1
-        self.socket.settimeout(30)
-        self.socket.send(json.dumps({"id": self.last_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.socket.recv())
-            if message.get("id") == self.last_id:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message.get("result", {})
-            self.events.append(message)
-
-    def wait_for(self, method: str, timeout: float) -> None:
-        """Read events until ``method`` arrives, then until none came for half a second."""
-        deadline, seen = time.monotonic() + timeout, False
-        while time.monotonic() < deadline:
-            self.socket.settimeout(0.5 if seen else deadline - time.monotonic())
-            try:
-                message = json.loads(self.socket.recv())
-            except websocket.WebSocketTimeoutException:
-                if seen:
-                    return
-                continue
-            self.events.append(message)
-            seen = seen or message.get("method") == method
-        if not seen:
-            raise TimeoutError(f"no {method} within {timeout:g} s")
-
-    def evaluate(self, expression: str) -> Any:
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
-        return result["result"].get("value")
-
-    def close(self) -> None:
-        self.socket.close()
+def _not_gevent_patched() -> None:
+    """Playwright's sync API under gevent's patched socket/threading would deadlock or fail
+    obscurely; say so plainly instead."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("socket"):
+        pytest.fail("gevent has monkey-patched this process (was locust imported?)")
 
 
-@contextlib.contextmanager
-def chromium(profile: Path) -> Iterator[str]:
-    """Headless Chromium on about:blank; yields its page's DevTools websocket URL."""
-    log = (profile.parent / "chromium.log").open("wb")
-    process = subprocess.Popen(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-    try:
-        yield _page_target(_devtools_port(profile, process))
-    finally:
-        process.terminate()
+def load(html: Path, profile: Path) -> PageLoad:
+    """Open ``html`` (a local HTML file) in headless Chromium with a ``WIDTH`` x 900 px
+    window, record console errors, uncaught exceptions and non-file requests until the network
+    has been idle for 500 ms, then read it and screenshot it whole (PNG bytes). ``profile`` is
+    the browser's user-data folder. Raises playwright's ``Error`` if Chromium cannot start or
+    the page does not load within 60 s."""
+    _not_gevent_patched()
+    result = PageLoad()
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=list(FLAGS),
+            viewport={"width": WIDTH, "height": 900},
+            device_scale_factor=1,
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)  # its helpers, in the group it leads
-        log.close()
-
-
-def _devtools_port(profile: Path, process: subprocess.Popen[bytes]) -> int:
-    marker = profile / "DevToolsActivePort"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Chromium exited with {process.returncode}; see chromium.log")
-        if marker.is_file() and marker.read_text().strip():
-            return int(marker.read_text().splitlines()[0])
-        time.sleep(0.1)
-    raise TimeoutError("Chromium did not open its DevTools port within 30 s")
-
-
-def _page_target(port: int) -> str:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with opener.open(f"http://127.0.0.1:{port}/json/list", timeout=5) as response:
-            pages = [t for t in json.load(response) if t.get("type") == "page"]
-        if pages:
-            return pages[0]["webSocketDebuggerUrl"]
-        time.sleep(0.1)
-    raise TimeoutError("Chromium has no page target")
-
-
-def load(page: Path, profile: Path) -> PageLoad:
-    """Open ``page`` with Network, Runtime and Log watched; read it and screenshot it whole."""
-    with chromium(profile) as target:
-        tools = DevTools(target)
-        try:
-            for domain in ("Network", "Runtime", "Log", "Page"):
-                tools.call(f"{domain}.enable")
-            tools.call("Page.navigate", url=page.resolve().as_uri())
-            tools.wait_for("Page.loadEventFired", timeout=60)
-            return _read_page(tools)
+            page = context.pages[0] if context.pages else context.new_page()
+            page.on("console", lambda message: _console(message, result))
+            page.on("pageerror", lambda error: _exception(error, result))
+            page.on("request", lambda request: _request(request, result))
+            page.goto(html.resolve().as_uri(), wait_until="load", timeout=60_000)
+            page.wait_for_load_state("networkidle", timeout=60_000)
+            result.text = page.evaluate("document.body.innerText")
+            result.svg_heights = page.evaluate(SVG_HEIGHTS)
+            result.overflow_px = page.evaluate(
+                "document.documentElement.scrollWidth - window.innerWidth"
+            )
+            result.png = page.screenshot(full_page=True, type="png")
         finally:
-            tools.close()
-
-
-def _read_page(tools: DevTools) -> PageLoad:
-    result = PageLoad(
-        text=tools.evaluate("document.body.innerText"),
-        svg_heights=tools.evaluate(
-            "Array.from(document.querySelectorAll('svg'), s => s.getBoundingClientRect().height)"
-        ),
-        overflow_px=tools.evaluate("document.documentElement.scrollWidth - window.innerWidth"),
-    )
-    size = tools.call("Page.getLayoutMetrics")["cssContentSize"]
-    tools.call(
-        "Emulation.setDeviceMetricsOverride",
-        width=WIDTH,
-        height=math.ceil(size["height"]),
-        deviceScaleFactor=1,
-        mobile=False,
-    )
-    shot = tools.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
-    result.png = base64.b64decode(shot["data"])
-    for event in tools.events:
-        _record(event.get("method", ""), event.get("params", {}), result)
+            context.close()
     return result
 
 
-def _record(method: str, params: dict[str, Any], result: PageLoad) -> None:
-    if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-        values = [str(a.get("value", a.get("description", ""))) for a in params.get("args", [])]
-        result.errors.append("console: " + " ".join(values))
-    elif method == "Runtime.exceptionThrown":
-        details = params.get("exceptionDetails", {})
-        result.errors.append("exception: " + str(details.get("text", details)))
-    elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
-        entry = params["entry"]
-        result.errors.append(f"log: {entry.get('text')} {entry.get('url', '')}".strip())
-    elif method == "Network.requestWillBeSent":
-        url = params.get("request", {}).get("url", "")
-        if not url.startswith(("file:", "data:")):
-            result.external.append(url)
+def _console(message: ConsoleMessage, result: PageLoad) -> None:
+    # Chromium's own log entries (a resource that failed to load) arrive here as errors too.
+    if message.type in ("error", "assert"):
+        result.errors.append(f"console: {message.text}")
+
+
+def _exception(error: Error, result: PageLoad) -> None:
+    result.errors.append(f"exception: {error.message}")
+
+
+def _request(request: Request, result: PageLoad) -> None:
+    if not request.url.startswith(("file:", "data:")):
+        result.external.append(request.url)
 
 
 @pytest.fixture(scope="module")
