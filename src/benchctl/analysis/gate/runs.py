@@ -1,0 +1,225 @@
+"""Run loading for the gate and comparisons: a run directory (or one arm of a split run,
+``RUN@ARM``) as run.json plus its requests, the baseline folder's usable runs, and the
+candidate runs.
+
+This is the one place the gate, ``benchctl compare`` and ``benchctl history`` read run
+directories through (``LoadedRun``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from benchctl.analysis.summary import read_requests
+from benchctl.errors import InputError
+from benchctl.store import COMPLETED, REQUESTS, RUN_JSON, RunDir, list_runs
+
+# Only what the samples use: 19 bytes a request (10 million: 190 MB), no send lag.
+_COLUMNS = ["t_intended", "latency_ms", "ok", "error", "phase"]
+_NOT_COMPARED = {"description", "seed"}  # scenario fields that do not change the workload
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    """run.json and the requests of one run directory."""
+
+    path: Path
+    info: dict[str, Any]
+    frame: pd.DataFrame
+    phases: tuple[tuple[str, float, float], ...]
+
+    @property
+    def id(self) -> str:
+        return str(self.info.get("id") or self.path.name)
+
+    @property
+    def status(self) -> str:
+        return str(self.info.get("status") or "unknown")
+
+    @property
+    def saturated(self) -> bool:
+        generator = _dict(self.info.get("generator"))
+        return bool(generator.get("saturated") or self.info.get("generator_saturated"))
+
+
+def run_key(info: dict[str, Any]) -> tuple[str, str]:
+    """(scenario name, target name) of a run.json."""
+    return str(_dict(info.get("scenario")).get("name")), str(_dict(info.get("target")).get("name"))
+
+
+def started(info: dict[str, Any], path: Path) -> str:
+    """Sort key: the engine's start time (ISO), else the run id (which starts with it)."""
+    return str(_dict(info.get("engine")).get("started_at") or info.get("id") or path.name)
+
+
+def run_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Why two runs' numbers are not comparable (empty list: they are): scenario name or
+    spec, payload, host, time scale. Targets may differ: that is what one compares."""
+    scenario_a, scenario_b = _dict(a.get("scenario")), _dict(b.get("scenario"))
+    pairs = [
+        ("scenario", scenario_a.get("name"), scenario_b.get("name")),
+        ("time_scale", scenario_a.get("time_scale", 1.0), scenario_b.get("time_scale", 1.0)),
+    ]
+    if pairs[0][1] == pairs[0][2]:  # a different scenario differs in every field: say it once
+        pairs += _field_pairs("scenario", scenario_a.get("spec"), scenario_b.get("spec"))
+    payloads = [_dict(_dict(x.get("target")).get("spec")).get("payload") for x in (a, b)]
+    pairs += _field_pairs("payload", *payloads)
+    pairs += _field_pairs("host", a.get("host"), b.get("host"), ("hostname", "cpu_model", "cpus"))
+    return [f"{name}: {x!r} vs {y!r}" for name, x, y in pairs if x != y]
+
+
+def _field_pairs(
+    prefix: str, a: Any, b: Any, keys: Sequence[str] | None = None
+) -> list[tuple[str, Any, Any]]:
+    a, b = _dict(a), _dict(b)
+    names = keys if keys is not None else sorted((set(a) | set(b)) - _NOT_COMPARED)
+    return [(f"{prefix}.{key}", a.get(key), b.get(key)) for key in names]
+
+
+def split_arm(path: Path) -> tuple[Path, str | None]:
+    """``RUN@ARM`` (one arm of a split run, ``benchctl run --split``): the run directory and
+    the arm's name; any other path: itself and None."""
+    path = Path(path)
+    base, at, arm = str(path).rpartition("@")
+    if at and arm and "/" not in arm and (Path(base) / RUN_JSON).is_file():
+        return Path(base), arm
+    return path, None
+
+
+def load_run(path: Path) -> LoadedRun:
+    """A run directory (or ``RUN@ARM``: one arm of a split run, its requests only);
+    InputError (exit 2) if it is not one or cannot be read."""
+    given = Path(path)
+    path, arm = split_arm(given)
+    run_dir = RunDir.open(path)
+    info = run_dir.read_json(RUN_JSON)
+    if not isinstance(info, dict):
+        raise InputError(f"{run_dir.file(RUN_JSON)}: not a run description (expected an object)")
+    requests = run_dir.file(REQUESTS)
+    if requests.is_file() and arm is not None:
+        frame, info = _arm_rows(requests, info, arm, given)
+    elif requests.is_file():
+        try:
+            frame = read_requests(requests, _COLUMNS)
+        except InputError:  # already one line naming the file
+            raise
+        except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(f"{requests}: unreadable: {first}") from None
+    else:  # no request records: nothing to judge (bad input, exit 2), not a regression
+        raise InputError(f"{requests}: missing: this run kept no request records")
+    phases = tuple(
+        (str(p["name"]), float(p["start"]), float(p["end"]))
+        for p in _dict(info.get("plan")).get("phases") or []
+        if isinstance(p, dict) and {"name", "start", "end"} <= set(p)
+    )
+    return LoadedRun(given, info, frame, phases)
+
+
+def _arm_rows(
+    requests: Path, info: dict[str, Any], arm: str, given: Path
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One arm's requests of a split run and its run.json with id ``<id>@<arm>`` and the
+    arm's target; InputError when the run has no such arm."""
+    names = [a.get("name") for a in _dict(info.get("arms")).get("arms") or []]
+    if arm not in names:
+        listed = ", ".join(map(str, names)) or "none: not a split run"
+        raise InputError(f"{given}: no arm {arm!r} in this run (arms: {listed})")
+    frame = read_requests(requests, [*_COLUMNS, "arm"])
+    frame = frame[frame["arm"].astype(str) == arm].drop(columns="arm").reset_index(drop=True)
+    spec = next(a for a in info["arms"]["arms"] if a.get("name") == arm)
+    target = {**_dict(info.get("target")), "name": arm, "spec": spec.get("spec")}
+    return frame, {**info, "id": f"{info.get('id') or requests.parent.name}@{arm}",
+                   "target": target}  # fmt: skip
+
+
+def select_baseline(
+    path: Path, candidate: LoadedRun, last: int, exclude: Sequence[Path] = ()
+) -> tuple[list[LoadedRun], list[str]]:
+    """One run directory, or the last ``last`` usable runs of the candidate's scenario and
+    target in a folder (oldest first), with notes on the runs passed over. ``exclude``:
+    more run directories that are not baseline (the other candidate runs)."""
+    path = Path(path)
+    if (path / RUN_JSON).is_file() or split_arm(path)[1] is not None:  # a run, or RUN@ARM
+        run = load_run(path)
+        notes = [] if run.status == COMPLETED else [f"baseline {run.id} is {run.status}"]
+        return [run], notes
+    if not path.is_dir():
+        raise InputError(f"--baseline {path}: not a run directory nor a folder of runs")
+    key = run_key(candidate.info)
+    same = [
+        (run_dir, info)
+        for run_dir, info in list_runs(path)
+        if run_key(info) == key
+        and run_dir.path.resolve() not in {p.resolve() for p in (candidate.path, *exclude)}
+    ]
+    passed_over, usable = [], []
+    for run_dir, info in sorted(same, key=lambda item: started(item[1], item[0].path)):
+        reason = unusable(run_dir, info)
+        if reason:
+            passed_over.append((started(info, run_dir.path), f"{run_dir.name} ({reason})"))
+        else:
+            usable.append((started(info, run_dir.path), run_dir.path))
+    if not usable:
+        raise InputError(
+            f"--baseline {path}: no completed runs of scenario {key[0]!r} on target "
+            f"{key[1]!r} to compare with"
+        )
+    chosen = usable[-last:]
+    skipped = [text for when, text in passed_over if when >= chosen[0][0]]
+    notes = [f"baseline runs passed over: {', '.join(skipped)}"] if skipped else []
+    return [load_run(p) for _, p in chosen], notes
+
+
+def unusable(run_dir: RunDir, info: dict[str, Any]) -> str:
+    """Why a run cannot be part of a baseline or a history (not completed, generator
+    saturated, no request records), as a short phrase; "" when it can."""
+    if info.get("status") != COMPLETED:
+        return str(info.get("status") or "no status")
+    if _dict(info.get("generator")).get("saturated"):
+        return "generator saturated"
+    return "" if run_dir.file(REQUESTS).is_file() else f"no {REQUESTS}"
+
+
+def load_candidates(paths: Path | Sequence[Path]) -> list[LoadedRun]:
+    """The candidate runs, oldest first: each path is a run directory or a folder whose run
+    directories are all taken. InputError (exit 2): nothing there, or runs of different
+    scenarios or targets."""
+    given = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    if not given:
+        raise InputError("--candidate: give a run directory or a folder of runs")
+    found: list[LoadedRun] = []
+    for path in given:
+        if (path / RUN_JSON).is_file() or not path.is_dir():
+            found.append(load_run(path))
+            continue
+        inside = [load_run(run_dir.path) for run_dir, _ in list_runs(path)]
+        if not inside:
+            raise InputError(f"--candidate {path}: no run directories in this folder")
+        found += inside
+    unique = {run.path.resolve(): run for run in found}
+    runs = sorted(unique.values(), key=lambda run: started(run.info, run.path))
+    keys = {run_key(run.info) for run in runs}
+    if len(keys) > 1:
+        listed = ", ".join(f"{s} on {t}" for s, t in sorted(keys))
+        raise InputError(f"--candidate: runs of different scenarios or targets ({listed})")
+    return runs
+
+
+def combined_candidate(runs: Sequence[LoadedRun]) -> LoadedRun:
+    """The candidate for status rules: the first run not completed (else the first run);
+    generator saturated if any run's generator was."""
+    worst = next((run for run in runs if run.status != COMPLETED), runs[0])
+    if len(runs) == 1 or worst.saturated or not any(run.saturated for run in runs):
+        return worst
+    generator = {**_dict(worst.info.get("generator")), "saturated": True}
+    return replace(worst, info={**worst.info, "generator": generator})
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
