@@ -24,7 +24,22 @@ from pathlib import Path
 from typing import Any
 
 from benchctl.lifetime import owner_alive
-from benchctl.store import INTERRUPTED, PARTS, REQUESTS, RUN_JSON, RUNNING, SCHEMA_VERSION, SUMMARY
+from benchctl.rundir.names import (
+    INTERRUPTED,
+    PARTS,
+    REQUESTS,
+    RUN_JSON,
+    RUNNING,
+    SCHEMA_VERSION,
+    SUMMARY,
+    TELEMETRY,
+    TELEMETRY_PARTS,
+)
+from benchctl.rundir.reader import read_document
+from benchctl.rundir.writer import write_text_fallback
+
+# run.py imports the fallback writer by this name
+write_json_fallback = write_text_fallback
 
 KILLED = "benchctl was killed"
 STALE_S = 600.0
@@ -165,11 +180,11 @@ def _finish(path: Path, info: dict[str, Any], reason: str, *, leftovers: bool = 
 def _merge_telemetry(path: Path, t0: float | None) -> list[str]:
     from benchctl.telemetry.monitor import merge_telemetry
 
-    parts = path / "telemetry.parts"
+    parts = path / TELEMETRY_PARTS
     if not parts.is_dir():
         return []
     try:
-        merge_telemetry(parts, path / "telemetry.parquet", t0)
+        merge_telemetry(parts, path / TELEMETRY, t0)
     except OSError as exc:
         return [f"telemetry.parts not merged ({exc.strerror})"]
     except Exception as exc:  # a damaged part must not stop the requests' recovery
@@ -178,13 +193,7 @@ def _merge_telemetry(path: Path, t0: float | None) -> list[str]:
 
 
 def _read(path: Path) -> dict[str, Any] | None:
-    import json
-
-    try:
-        data = json.loads((path / RUN_JSON).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_document(path / RUN_JSON).data
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -192,31 +201,7 @@ def _write_json(path: Path, data: Any) -> None:
     import json
 
     text = json.dumps(data, indent=2, default=str) + "\n"
-    write_json_fallback(path, text)
-
-
-def write_json_fallback(path: Path, text: str) -> None:
-    """Write ``text`` atomically (temporary file + rename, never through a symlink); if the
-    disk has no room for the temporary copy, overwrite the file in place, which needs no
-    more space than it already holds plus the growth. Raises OSError if both fail."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(temporary, "x") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-        return
-    except FileExistsError:
-        temporary.unlink()
-        return write_json_fallback(path, text)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        if path.is_symlink():
-            raise
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-        handle.truncate()
+    write_text_fallback(path, text)
 
 
 @contextlib.contextmanager

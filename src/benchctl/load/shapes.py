@@ -28,8 +28,7 @@ from benchctl.config import (
 from benchctl.errors import InputError
 from benchctl.load.traces import read_trace as read_trace_file
 from benchctl.load.traces import replay_duration
-
-WARMUP = "warmup"
+from benchctl.rundir.requests import WARMUP
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,148 @@
+"""The one reader of run files: JSON documents and Parquet tables, checked, in one line.
+
+Two kinds of reading, because stages need both:
+
+* strict (``read_json_file``, ``read_run_json``, ``read_run_info``, ``read_parquet``): a file
+  a command needs; a missing or damaged one raises InputError (``DamagedFileError`` for
+  tables) naming the file and the problem, in one line;
+* lenient (``read_document`` and the ``summary_overall`` / ``read_capacity`` helpers on top):
+  a file a report can do without; the problem comes back as a value the caller turns into
+  its own note ("summary.json is absent: ...").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchctl.errors import DamagedFileError, InputError
+from benchctl.rundir.contract import check_run_json
+from benchctl.rundir.names import CAPACITY, RUN_JSON, SUMMARY
+
+ABSENT, UNREADABLE, NOT_OBJECT = "absent", "unreadable", "not an object"
+
+
+def read_json_file(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``. Raises InputError (one line naming ``path``): missing,
+    unreadable, not UTF-8, not JSON (with the line), nested too deeply, or not an object
+    (naming the JSON type it is)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: damaged: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start})"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: damaged: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{path}: damaged: JSON nested too deeply") from None
+    if not isinstance(data, dict):
+        kinds = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+        got = kinds.get(type(data), "a number")
+        raise InputError(f"{path}: damaged: expected a JSON object, got {got}")
+    return data
+
+
+def read_run_json(run_dir: Path) -> dict[str, Any]:
+    """``run_dir``/run.json as a dict, its fields checked (benchctl.rundir.contract): the
+    raw document, as written, for code that digs in it. InputError: as ``read_json_file``,
+    or ``PATH: damaged: field 'F' must be ..., got V`` for a field of the wrong kind."""
+    path = Path(run_dir) / RUN_JSON
+    data = read_json_file(path)
+    check_run_json(data, path)
+    return data
+
+
+def read_run_info(run_dir: Path) -> Any:
+    """``run_dir``/run.json as a typed ``RunInfo`` (benchctl.rundir.models), migrated from
+    older schema versions. InputError: as ``read_run_json``, or a schema_version that is not
+    a whole number or is newer than this benchctl reads."""
+    from benchctl.rundir.models import RunInfo
+
+    return RunInfo.from_json(read_run_json(run_dir), Path(run_dir) / RUN_JSON)
+
+
+def read_parquet(path: Path, columns: list[str] | None = None) -> Any:
+    """A Parquet file as a pandas DataFrame (only ``columns`` if given; rows as stored).
+
+    DamagedFileError (an InputError and a ValueError) naming the file if it is missing,
+    empty, truncated, not Parquet, or lacks one of ``columns``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        raise DamagedFileError(f"{path}: missing")
+    try:
+        parquet = pq.ParquetFile(path)
+        names = set(parquet.schema_arrow.names)
+        lacking = [c for c in columns or () if c not in names]
+        if lacking:
+            raise DamagedFileError(
+                f"{path}: damaged: lacks column{'s' if len(lacking) > 1 else ''} "
+                f"{', '.join(lacking)} (has {', '.join(sorted(names)) or 'none'})"
+            )
+        return parquet.read(columns=columns).to_pandas()
+    except (OSError, pa.ArrowException) as exc:
+        first = " ".join(str(exc).split()) or type(exc).__name__
+        raise DamagedFileError(
+            f"{path}: damaged: not a readable Parquet file ({first[:120]})"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A JSON document that may be absent or damaged, read without raising.
+
+    ``data``: the object, or None. ``problem``: None when read, else ``ABSENT`` (no such
+    file), ``UNREADABLE`` (cannot be read, not UTF-8 or not JSON; ``detail`` holds the
+    error's text) or ``NOT_OBJECT`` (valid JSON but not an object)."""
+
+    data: dict[str, Any] | None
+    problem: str | None = None
+    detail: str = ""
+
+    def get(self) -> dict[str, Any]:
+        """The object, or an empty dict when there is none."""
+        return self.data if self.data is not None else {}
+
+
+def read_document(path: Path) -> Document:
+    """``path`` as a ``Document`` (never raises for a missing or damaged file)."""
+    path = Path(path)
+    if not path.is_file():
+        return Document(None, ABSENT)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        return Document(None, UNREADABLE, str(exc))
+    if not isinstance(data, dict):
+        return Document(None, NOT_OBJECT)
+    return Document(data)
+
+
+def read_summary(run_dir: Path) -> Document:
+    """``run_dir``/summary.json as a ``Document`` (absent before a run ends)."""
+    return read_document(Path(run_dir) / SUMMARY)
+
+
+def summary_overall(run_dir: Path) -> dict[str, Any]:
+    """summary.json's ``overall`` section (count, rates, ``latency_ms`` percentiles in ms);
+    an empty dict when the file is absent or damaged or has no such object."""
+    overall = read_summary(run_dir).get().get("overall")
+    return overall if isinstance(overall, dict) else {}
+
+
+def read_capacity(run_dir: Path) -> Document:
+    """``run_dir``/capacity.json as a ``Document``, as ``benchctl analyze`` wrote it (raw;
+    ``benchctl.rundir.models.Capacity.from_document`` gives the typed, migrated view)."""
+    return read_document(Path(run_dir) / CAPACITY)
