@@ -1,4 +1,5 @@
-"""What a person sees: a live panel during a run, and the final summary table.
+"""What a person sees on the terminal: the console the commands print to, a live panel
+during a run, the final summary table, and the listing tables (scenarios, targets, runs).
 
 On a terminal the panel redraws in place (rich.Live); elsewhere (CI logs) a plain line is
 printed every ``plain_every`` seconds instead.
@@ -6,6 +7,8 @@ printed every ``plain_every`` seconds instead.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from rich import box
@@ -19,6 +22,47 @@ from rich.text import Text
 from benchctl.durations import format_duration
 
 CPU_WARN = 80.0
+PIPE_WIDTH = 120  # columns for tables when stdout is no terminal (CI logs)
+
+
+class PipeConsole(Console):
+    """A Console whose closed stdout (``| head -1``) ends the command quietly with exit 0
+    (rich's own handling exits 1): the reader leaving is not an error."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        quiet_stdout()
+        raise BrokenPipeError
+
+
+def command_console() -> PipeConsole:
+    """The console a command prints to: the terminal's width on a terminal; at least
+    ``PIPE_WIDTH`` columns (or ``$COLUMNS``) elsewhere, so CI logs get whole tables
+    instead of tables wrapped at 80 columns."""
+    if sys.stdout.isatty():
+        return PipeConsole()
+    return PipeConsole(width=max(PIPE_WIDTH, _columns()))
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _columns() -> int:
+    try:
+        return int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        return 0
+
+
+def error_line(text: str) -> None:
+    """Write ``text`` as one line on stderr (never wrapped, unlike the console)."""
+    sys.stderr.write(text + "\n")
 
 
 def _ms(value: float | None) -> str:
@@ -182,3 +226,34 @@ def runs_table(
 
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def scenarios_table(rows: list[tuple[str, str | None, str, str, str]]) -> Table:
+    """The ``benchctl scenarios`` table. ``rows``: (name, kind, duration, description,
+    source) per scenario; kind None marks a scenario that does not load (its error in the
+    description column)."""
+    table = Table(title="scenarios (run with: benchctl run NAME --target T)", title_justify="left")
+    for column in ("name", "kind", "duration", "description", "source"):
+        table.add_column(column)
+    for name, kind, *rest in rows:
+        table.add_row(name, _INVALID if kind is None else kind, *rest)
+    return table
+
+
+def targets_table(rows: list[tuple[str, str | None, str, str, str, str]]) -> Table:
+    """The ``benchctl targets`` table, readable at 80 columns (long cells wrap, nothing is
+    cut). ``rows``: (name, kind, protocol, address, model, source) per profile; kind None
+    marks a profile that does not load (its error in the model column)."""
+    table = Table(
+        title="targets (use with: benchctl run SCENARIO --target NAME)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in ("name", "kind", "protocol", "address", "model", "source"):
+        table.add_column(column, overflow="fold")
+    for name, kind, *rest in rows:
+        table.add_row(name, _INVALID if kind is None else kind, *rest)
+    return table
+
+
+_INVALID = "[red]invalid[/]"

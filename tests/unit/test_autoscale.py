@@ -6,7 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from benchctl.analysis.autoscale import (
+from benchctl.analysis.autoscaler_simulation import (
     HpaPolicy,
     KpaPolicy,
     MeanLatency,

@@ -378,7 +378,8 @@ def test_targets_and_scenarios_tables_are_whole_at_80_columns():
 
     from rich.console import Console
 
-    from benchctl.cli import cmd_scenarios, cmd_targets
+    from benchctl.commands.scenarios import run_from_args as cmd_scenarios
+    from benchctl.commands.targets import run_from_args as cmd_targets
 
     console = Console(width=80, record=True)
     cmd_targets(argparse.Namespace(config_dir=None), console)

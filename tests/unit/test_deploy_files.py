@@ -637,7 +637,7 @@ def _seconds(text: str) -> float:
 def test_inference_services_carry_what_benchctl_analyze_writes():
     """Regenerate each example's autoscaling part with analyze's own writer: same keys, values
     and formatting, so an example can be replaced by a runs/<id>/manifests/ file as is."""
-    from benchctl.analysis.autoscale import KpaPolicy
+    from benchctl.analysis.autoscaler_simulation import KpaPolicy
     from benchctl.analysis.manifests import kserve_manifest
 
     for path, isvc in _isvcs():

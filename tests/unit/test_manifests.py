@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from benchctl.analysis.autoscale import CronWindow, HpaPolicy, KpaPolicy, ScalingPolicy
+from benchctl.analysis.autoscaler_simulation import CronWindow, HpaPolicy, KpaPolicy, ScalingPolicy
 from benchctl.analysis.manifests import hpa_manifest, keda_manifest, kserve_manifest
 from benchctl.errors import InputError
 

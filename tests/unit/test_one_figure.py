@@ -2,12 +2,12 @@
 chosen, and what the monthly cost assumes: known answers by hand."""
 
 from benchctl.analysis.answer import cost_sentence
-from benchctl.analysis.autoscale import (
+from benchctl.analysis.autoscaler_simulation import (
     default_hpa_candidates,
     default_kpa_candidates,
     simulate_hpa,
 )
-from benchctl.analysis.autoscaling import _mark_chosen
+from benchctl.analysis.autoscaling_section import _mark_chosen
 from benchctl.analysis.capacity import _autoscaled_cost
 from benchctl.analysis.deployment import RAW
 from benchctl.analysis.scaling_model import Recommendation

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchctl.analysis.autoscale import (
+from benchctl.analysis.autoscaler_simulation import (
     HpaPolicy,
     MeanLatency,
     Recommendation,
@@ -17,7 +17,7 @@ from benchctl.analysis.autoscale import (
     Traffic,
     simulate_hpa,
 )
-from benchctl.analysis.autoscaling import _consistency
+from benchctl.analysis.autoscaling_section import _consistency
 from benchctl.analysis.fits import fit_latency_curve
 from benchctl.analysis.scaling_inputs import mean_latency, rate_query
 

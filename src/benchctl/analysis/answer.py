@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from benchctl.analysis.model_capacity import model_capacity_lines
 from benchctl.store import RunDir
 
 _UPPER_SOURCES = {
@@ -115,6 +116,8 @@ def print_answer(console: Console, run: RunDir, doc: dict[str, Any]) -> None:
     single = doc["single_replica"]
     console.rule(f"{run.name}: {doc['slo']}")
     console.print(escape(capacity_sentence(doc)), highlight=False)
+    for line in model_capacity_lines(doc):  # a model mix: each model's own capacity
+        console.print(escape(line), highlight=False)
     if single.get("saturation_rps"):
         source = single.get("saturation_source") or "fit"
         knee = (
@@ -173,6 +176,8 @@ def print_final_answer(console: Console, doc: dict[str, Any], report: Any = None
     """The end of ``run --slo``: replicas, autoscaler settings, cost, where the report is."""
     console.rule("the answer")
     console.print(escape(capacity_sentence(doc)), highlight=False)
+    for line in model_capacity_lines(doc):  # a model mix: each model's own capacity
+        console.print(escape(line), highlight=False)
     sentence = replicas_sentence(doc)
     if sentence:
         console.print(escape(sentence), highlight=False)

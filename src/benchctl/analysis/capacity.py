@@ -33,6 +33,7 @@ from benchctl.analysis.fits import (
     fit_service_demand,
     fit_usl,
 )
+from benchctl.analysis.model_capacity import model_capacities
 from benchctl.analysis.points import Points, measured_points
 from benchctl.analysis.queueing import size_replicas
 from benchctl.analysis.slo import Slo
@@ -136,6 +137,11 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     if document["cost"] is not None:
         document["cost"].update(_autoscaled_cost(document["autoscaling"], options.price_per_hour))
     document["confidence"] = _confidence(single, points, warnings)
+    mix = model_capacities(
+        source_dir, source_info, slo, source=points.source, search=search, window_s=options.window_s
+    )
+    if mix is not None:  # a model mix: each model's capacity at this mix (issue 21)
+        document["models"] = mix
     run.write_json(CAPACITY, document)
     return document
 

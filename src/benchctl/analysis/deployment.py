@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from benchctl.analysis.autoscale import HpaPolicy, KpaPolicy, Recommendation
+from benchctl.analysis.autoscaler_simulation import HpaPolicy, KpaPolicy, Recommendation
 from benchctl.analysis.manifests import keda_manifest, kserve_manifest
 from benchctl.analysis.scaling_inputs import ServerCounter
 from benchctl.store import RunDir

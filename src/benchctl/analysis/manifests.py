@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from benchctl.analysis.autoscale import (
+from benchctl.analysis.autoscaler_simulation import (
     KNATIVE_TARGET_BURST_CAPACITY,
     CronWindow,
     HpaPolicy,

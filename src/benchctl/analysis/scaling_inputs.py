@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from pydantic import TypeAdapter
 
-from benchctl.analysis.autoscale import MeanLatency, ReplicaModel, Traffic
+from benchctl.analysis.autoscaler_simulation import MeanLatency, ReplicaModel, Traffic
 from benchctl.analysis.cluster import ClusterSpec
 from benchctl.analysis.fits import LatencyFit
 from benchctl.config import Scenario, load_scenario

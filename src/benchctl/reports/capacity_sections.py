@@ -22,8 +22,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchctl.analysis.answer import capacity_sentence, cost_sentence, replicas_sentence
-from benchctl.analysis.autoscaling import TIMELINE
+from benchctl.analysis.autoscaling_section import TIMELINE
 from benchctl.analysis.capacity import CAPACITY
+from benchctl.analysis.model_capacity import model_capacity_lines
 from benchctl.analysis.slo import Slo, parse_slo
 from benchctl.errors import InputError
 from benchctl.reports import capacity_figures as cf
@@ -131,6 +132,8 @@ class Answer:
     replicas_upper_bound: bool = False
     currency: str = "USD"
     saturation_source: str = "fit"  # or "overloaded level" (measured)
+    model_lines: list[str] = field(default_factory=list)  # a model mix: each model's capacity
+    model_capacity: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> models.*
 
 
 @dataclass(frozen=True)
@@ -310,7 +313,16 @@ def _answer(doc: dict[str, Any]) -> Answer:
         cost_line=cost_sentence(doc),
         replicas_upper_bound=bool(replicas.get("is_upper_bound")),
         currency=str(cost.get("currency") or "USD"),
+        model_lines=model_capacity_lines(doc),
+        model_capacity=_model_capacity(doc),
     )
+
+
+def _model_capacity(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """capacity.json ``models.models`` (analysis/model_capacity.py): name -> that model's
+    capacity_rps, bound and band; {} when absent or damaged."""
+    models = as_dict(as_dict(doc.get("models")).get("models"))
+    return {str(name): as_dict(found) for name, found in models.items()}
 
 
 def _scaling_lines(scaling: dict[str, Any]) -> list[tuple[str, str]]:

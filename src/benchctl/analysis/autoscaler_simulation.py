@@ -6,6 +6,9 @@ This module is the public face of the simulators: it re-exports the inputs and r
 (``scaling_model``), the HPA (``hpa``) and KPA (``kpa``) simulators and the burst advice
 (``spikes``), and holds the search: simulate candidates (an HPA at its worst sync phase),
 rank them, and the default candidate grids.
+
+It knows nothing of run directories: ``autoscaling_section`` is the analyze stage's use of
+it (a run's traffic in, capacity.json's ``autoscaling`` section and manifests out).
 """
 
 from __future__ import annotations

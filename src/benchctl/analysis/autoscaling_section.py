@@ -8,6 +8,7 @@ folder).
 Inputs: the run's run.json, the capacity of one replica and the SLO-percentile fit from
 ``capacity.py``, and optionally the analysis windows (for the mean latency). Output: the
 ``autoscaling`` section of capacity.json, ``autoscale.parquet`` and ``manifests/``.
+The simulators and the ranking it calls live in ``autoscaler_simulation``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from benchctl.analysis.autoscale import (
+from benchctl.analysis.autoscaler_simulation import (
     HpaPolicy,
     KpaPolicy,
     Recommendation,

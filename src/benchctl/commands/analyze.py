@@ -1,0 +1,136 @@
+"""``benchctl analyze``: size replicas and autoscaling for an SLO from measured runs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from benchctl import arguments
+from benchctl.commands.options import (
+    RUN_HELP,
+    currency_option,
+    duration_option,
+    price_option,
+)
+from benchctl.config import load_scenario
+from benchctl.errors import InputError
+from benchctl.store import RunDir
+
+if TYPE_CHECKING:
+    from benchctl.analysis.capacity import AnalyzeOptions
+
+NAME = "analyze"
+HELP = "size replicas and autoscaling for an SLO from measured runs"
+EPILOG = """\
+examples:
+  benchctl analyze runs/<step run> --slo "p99<=200ms" --peak-rps 500 --price 2.48/h
+  benchctl analyze runs/<spike run> --slo "p95<=100ms" --cold-start 60s
+  benchctl analyze runs/<triton run> runs/<kserve run> --slo "p99<=50ms"   # compare servers
+
+Quote the SLO: unquoted, the shell reads < as a redirection.
+
+Writes capacity.json and manifests/ (HPA, KEDA, KServe) into each run directory.
+"""
+
+MIN_WINDOW_S = 1.0  # analysis windows shorter than a second hold too few requests
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Runs, the SLO, the traffic to size for, price, cluster timings, headroom, window."""
+    parser.add_argument("runs", type=Path, nargs="+", metavar="RUN", help=RUN_HELP)
+    parser.add_argument(
+        "--slo", required=True, help='latency objective, quoted: e.g. --slo "p99<=200ms"'
+    )
+    parser.add_argument(
+        "--peak-rps",
+        type=arguments.positive,
+        help="the traffic peak to size for (default: the peak of the run's scenario)",
+    )
+    parser.add_argument(
+        "--traffic",
+        help="scenario (name or YAML) whose real-time traffic the "
+        "autoscalers are simulated against (default: the run's own)",
+    )
+    parser.add_argument("--price", help="price of one replica, e.g. 2.48/h, 1800/month")
+    parser.add_argument("--currency", default="USD", help="currency of --price (default USD)")
+    _cluster_arguments(parser)
+    parser.add_argument(
+        "--window",
+        type=arguments.duration(MIN_WINDOW_S),
+        default="5s",
+        help="analysis window (default 5s, at least 1s)",
+    )
+    parser.add_argument("--config-dir", type=arguments.existing_dir)
+
+
+def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cold-start",
+        type=arguments.duration(0, allow_zero=True),
+        help="the whole pod start, a shortcut for --cluster's parts (default 45s: scheduling"
+        " 2s + image_pull 20s + model_load 20s + readiness 3s)",
+    )
+    parser.add_argument(
+        "--cluster",
+        metavar="YAML|K=V,...",
+        help="what the cluster adds to a pod start and to the autoscaler's metric: a YAML file"
+        " or pairs, e.g. image_pull=1m,model_load=30s,pool_pods=4,node_provision=3m; keys:"
+        " scheduling, image_pull, model_load, readiness, node_provision (120s), pool_pods"
+        " (default: room for any), scrape_interval (15s), rate_window (1m), hpa_sync_period"
+        " (15s), namespace (default)",
+    )
+    parser.add_argument(
+        "--headroom",
+        type=arguments.fraction,
+        default=0.2,
+        help="fraction of capacity kept free at peak (default 0.2)",
+    )
+
+
+def run_from_args(args: argparse.Namespace, console: Console) -> int:
+    """Analyze each run (writes capacity.json and manifests/ into it) and print its answer.
+
+    Returns 0. Raises InputError for a bad SLO, price, currency, ``--traffic`` scenario,
+    ``--cluster`` value or a folder that is not a run."""
+    from benchctl.analysis.answer import print_answer
+    from benchctl.analysis.capacity import analyze_run
+
+    options = analyze_options(args)
+    runs = [RunDir.open(path) for path in args.runs]
+    for run in runs:
+        print_answer(console, run, analyze_run(run, options))
+    return 0
+
+
+def analyze_options(args: argparse.Namespace) -> AnalyzeOptions:
+    """The parsed ``benchctl analyze`` options as ``AnalyzeOptions``; InputError for a
+    value that does not parse (checked in the order price, traffic, SLO, cluster)."""
+    from benchctl.analysis.capacity import AnalyzeOptions
+    from benchctl.analysis.cluster import load_cluster
+    from benchctl.analysis.slo import parse_slo
+
+    price = price_option(args.price)
+    if args.traffic is not None:
+        _check_traffic(args.traffic, args.config_dir)
+    return AnalyzeOptions(
+        slo=parse_slo(args.slo),
+        peak_rps=args.peak_rps,
+        traffic=args.traffic,
+        price_per_hour=price,
+        cluster=load_cluster(args.cluster, cold_start_s=args.cold_start),
+        window_s=duration_option("--window", args.window),
+        headroom=args.headroom,
+        config_dir=args.config_dir,
+        currency=currency_option(args.currency),
+    )
+
+
+def _check_traffic(name: str, config_dir: Path | None) -> None:
+    """``--traffic`` must name a scenario that loads; InputError saying which exist."""
+    try:
+        load_scenario(name, config_dir=config_dir)
+    except InputError as exc:
+        raise InputError(f"--traffic: {exc}") from None

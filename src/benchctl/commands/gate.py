@@ -1,0 +1,83 @@
+"""``benchctl gate``: pass/fail a candidate run against a baseline (exit 1 on a regression)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from benchctl import arguments
+
+NAME = "gate"
+HELP = "pass/fail a candidate run against a baseline (exit 1 on a regression)"
+EPILOG = (
+    "example:\n  benchctl gate --baseline nightly-runs/ --candidate runs/<id> "
+    "--rules examples/gate.yaml --junit gate.xml --markdown gate.md"
+)
+
+
+def gate_example() -> str:
+    """Where the example gate rules are: the installed package's data, else the source
+    checkout's examples/ folder (a sentence when neither is there)."""
+    here = Path(__file__).resolve().parents[1]
+    for path in (here / "_data" / "examples" / "gate.yaml", here.parents[1] / "examples"):
+        if path.exists():
+            return str(path / "gate.yaml" if path.is_dir() else path)
+    return "examples/gate.yaml in the benchctl source"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Baseline, candidate(s), rules, and the files to write (JUnit, Markdown, JSON)."""
+    parser.add_argument(
+        "--baseline",
+        required=True,
+        type=Path,
+        metavar="RUN_OR_DIR",
+        help="a run directory, or a folder of past runs (same scenario and target are used)",
+    )
+    parser.add_argument(
+        "--candidate",
+        required=True,
+        type=Path,
+        action="append",
+        metavar="RUN",
+        help="run to judge, or a folder of runs; repeat for several runs of the candidate",
+    )
+    parser.add_argument(
+        "--rules",
+        required=True,
+        type=Path,
+        metavar="YAML",
+        help=f"the gate's rules; an annotated example: {gate_example()}",
+    )
+    for flag, metavar, text in (
+        ("--junit", "XML", "JUnit XML, one test per rule"),
+        ("--markdown", "MD", "summary for a CI job page"),
+        ("--json", "JSON", "every number, as JSON"),
+    ):
+        parser.add_argument(flag, type=arguments.output_file, metavar=metavar, help=text)
+    parser.add_argument(
+        "--last", type=arguments.positive_count, metavar="K", help="baseline: last K runs"
+    )
+
+
+def run_from_args(args: argparse.Namespace, console: Console) -> int:
+    """Judge the candidate against the baseline by the rules, print the table and warnings,
+    write the files asked for. Returns 0 when every rule passed, 1 on a regression; raises
+    InputError for bad rules or runs that cannot be compared."""
+    from benchctl.analysis.gate import gate
+    from benchctl.analysis.gate_report import gate_table, write_gate_outputs
+
+    result = gate(
+        baseline=args.baseline, candidate=args.candidate, rules=args.rules, last=args.last
+    )
+    console.print(gate_table(result))
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    outputs = write_gate_outputs(
+        result, junit=args.junit, markdown=args.markdown, json_path=args.json
+    )
+    for path in outputs:
+        console.print(f"wrote [bold]{path}[/]")
+    return 0 if result.passed else 1

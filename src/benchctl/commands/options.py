@@ -1,0 +1,64 @@
+"""What several commands share: option checks made after parsing, and the report writer.
+
+Each check raises ``InputError`` naming the flag (one stderr line, exit 2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchctl.durations import parse_duration
+from benchctl.errors import InputError
+
+RUN_HELP = "a run directory, e.g. runs/<id> (`benchctl runs` lists them)"
+
+
+def duration_option(flag: str, value: str | float) -> float:
+    """Seconds in ``value`` (``2s``, ``250ms`` or a number of seconds).
+
+    Raises InputError ``"<flag>: <what is allowed>"`` for anything else."""
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise InputError(f"{flag}: {exc}") from None
+
+
+def currency_option(text: str) -> str:
+    """A currency code or symbol (1-8 characters, no space or digit, e.g. USD or €),
+    stripped. Raises InputError naming ``--currency`` otherwise."""
+    value = text.strip()
+    if not value or len(value) > 8 or any(c.isspace() or c.isdigit() for c in value):
+        raise InputError(f"--currency {text!r}: give a code such as USD, EUR or GBP")
+    return value
+
+
+def price_option(text: str | None) -> float | None:
+    """``--price`` (``2.48/h``, ``1800/month``) as a price per hour, or None when not given.
+
+    Raises InputError ``"--price: <what is allowed>"`` for text that is not a price."""
+    from benchctl.analysis.cost import parse_price
+
+    if not text:
+        return None
+    try:
+        return parse_price(text)
+    except ValueError as exc:
+        raise InputError(f"--price: {exc}") from None
+
+
+def write_report(run_dir: Path, output: Path | None) -> Path:
+    """Write the run's HTML report to ``output`` (default ``RUN/report.html``); returns
+    its path. Raises what ``RunDir.open`` raises for a folder that is not a run."""
+    from benchctl.reports.html import write_report as write_html
+    from benchctl.store import RunDir
+
+    RunDir.open(run_dir)
+    return write_html(run_dir, output=output)
+
+
+def source_label(path: Path) -> str:
+    """``built-in`` for a scenario or target file shipped with benchctl, else its path."""
+    from benchctl.config import builtin_dir
+
+    builtin = {builtin_dir("scenarios").resolve(), builtin_dir("targets").resolve()}
+    return "built-in" if path.parent.resolve() in builtin else str(path)

@@ -1,0 +1,36 @@
+"""``benchctl report``: one self-contained HTML report of a run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from benchctl import arguments
+from benchctl.commands.options import RUN_HELP, write_report
+
+NAME = "report"
+HELP = "write a self-contained HTML report"
+EPILOG = None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The run, ``-o/--output`` and ``--open``."""
+    parser.add_argument("run_dir", type=Path, metavar="RUN", help=RUN_HELP)
+    parser.add_argument(
+        "-o", "--output", type=arguments.output_file, help="default: RUN/report.html"
+    )
+    parser.add_argument("--open", action="store_true", help="open it in a browser")
+
+
+def run_from_args(args: argparse.Namespace, console: Console) -> int:
+    """Write the report, print its path, open it when asked; returns 0. Raises what
+    ``RunDir.open`` raises for a folder that is not a run."""
+    path = write_report(args.run_dir, args.output)
+    console.print(f"report: [bold]{path}[/]")
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+    return 0
