@@ -31,8 +31,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from benchctl.analysis.percentiles import nearest_rank
-from benchctl.load.records import DROPPED
-from benchctl.load.shapes import WARMUP
+from benchctl.rundir.requests import DROPPED, WARMUP
 from benchctl.store import read_parquet
 
 COLUMNS = ["send_lag_ms", "latency_ms", "ok", "error", "phase", "worker"]

@@ -52,7 +52,7 @@ from benchctl.analysis.scaling_inputs import (
 )
 from benchctl.config import ReplayScenario, SpikeScenario
 from benchctl.errors import BenchctlError, InputError
-from benchctl.store import RunDir
+from benchctl.rundir import AUTOSCALE_TIMELINE, RunDir
 
 __all__ = [
     "TIMELINE",
@@ -63,7 +63,7 @@ __all__ = [
     "traffic_for",
 ]
 
-TIMELINE = "autoscale.parquet"
+TIMELINE = AUTOSCALE_TIMELINE  # the name capacity_sections imports
 KUBERNETES_MAX_PODS = 150_000  # "no more than 150,000 total pods" (Kubernetes large clusters)
 
 

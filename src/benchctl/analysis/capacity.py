@@ -39,10 +39,8 @@ from benchctl.analysis.queueing import size_replicas
 from benchctl.analysis.slo import Slo
 from benchctl.analysis.windows import littles_law_gap
 from benchctl.errors import InputError
-from benchctl.store import RunDir
-
-CAPACITY = "capacity.json"
-SEARCH = "search.json"  # written by a capacity search (benchctl.search)
+from benchctl.rundir import CAPACITY, REQUESTS, RUN_JSON, SEARCH, SUMMARY, RunDir
+from benchctl.rundir.requests import WARMUP
 
 
 @dataclass(frozen=True)
@@ -66,9 +64,9 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     own levels, or the search run named in run.json ``capacity_search``), else from the
     run's own load levels or windows. See ``capacity_fields`` for the headline fields.
     """
-    info = run.read_json("run.json")
-    if not (run.path / "requests.parquet").is_file():
-        raise InputError(f"{run.path}: no requests.parquet: the run recorded nothing to analyze")
+    info = run.read_json(RUN_JSON)
+    if not (run.path / REQUESTS).is_file():
+        raise InputError(f"{run.path}: no {REQUESTS}: the run recorded nothing to analyze")
     slo = options.slo
     source_dir, source_info, search = _capacity_source(run, info)
     own_points, own_windows = measured_points(run.path, info, slo.quantile, options.window_s)
@@ -199,9 +197,11 @@ def _capacity_source(
         if not path.is_absolute():
             path = (run.path / path).resolve()
         if not (path / SEARCH).is_file():
-            raise InputError(f"{run.path}/run.json: capacity_search.run {linked!r} has no {SEARCH}")
+            raise InputError(
+                f"{run.path}/{RUN_JSON}: capacity_search.run {linked!r} has no {SEARCH}"
+            )
         other = RunDir.open(path)
-        return other.path, other.read_json("run.json"), other.read_json(SEARCH)
+        return other.path, other.read_json(RUN_JSON), other.read_json(SEARCH)
     if (run.path / SEARCH).is_file():
         return run.path, info, run.read_json(SEARCH)
     return run.path, info, None
@@ -511,8 +511,8 @@ def _no_points(run_dir: Path, slo: Slo) -> str:
 
     from benchctl.analysis.points import min_samples
 
-    table = pq.read_table(run_dir / "requests.parquet", columns=["ok", "phase"]).to_pandas()
-    ok = int((table["ok"].astype(bool) & (table["phase"].astype(str) != "warmup")).sum())
+    table = pq.read_table(run_dir / REQUESTS, columns=["ok", "phase"]).to_pandas()
+    ok = int((table["ok"].astype(bool) & (table["phase"].astype(str) != WARMUP)).sum())
     need = min_samples(slo.quantile)
     if ok == 0:
         return f"{run_dir}: no successful requests after the warm-up: nothing to fit"
@@ -549,8 +549,8 @@ def _own_traffic_checks(
     """Warnings from checking the answer against this run: its phases (summary.json) that
     broke the SLO at or below the capacity, and a host kept busy by other processes."""
     found = []
-    if (run.path / "summary.json").is_file():
-        summary = run.read_json("summary.json")
+    if (run.path / SUMMARY).is_file():
+        summary = run.read_json(SUMMARY)
         phases = summary.get("phases") if isinstance(summary, dict) else None
         phases = phases if isinstance(phases, dict) else {}
         capacity = _finite(single.get("capacity_rps"))

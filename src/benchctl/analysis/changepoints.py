@@ -15,14 +15,13 @@ so the history sees what the report showed.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchctl.store import SUMMARY
+from benchctl.rundir.reader import summary_overall
 
 #: metric -> (path in summary.json "overall", +1 if a rise is worse, -1 if a fall is)
 METRICS: dict[str, tuple[tuple[str, ...], int]] = {
@@ -75,14 +74,10 @@ class Point:
 
 def summary_values(run_dir: Path) -> dict[str, float | None]:
     """The key metrics of a run from its summary.json (None where missing or unreadable)."""
-    try:
-        summary = json.loads((Path(run_dir) / SUMMARY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        summary = {}
-    overall = summary.get("overall") if isinstance(summary, dict) else None
+    overall = summary_overall(Path(run_dir))
     found: dict[str, float | None] = {}
     for metric, (path, _) in METRICS.items():
-        value: Any = overall if isinstance(overall, dict) else {}
+        value: Any = overall
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
         ok = isinstance(value, int | float) and not isinstance(value, bool)

@@ -11,9 +11,8 @@ from typing import Any
 from benchctl.analysis.autoscaler_simulation import HpaPolicy, KpaPolicy, Recommendation
 from benchctl.analysis.manifests import keda_manifest, kserve_manifest
 from benchctl.analysis.scaling_inputs import ServerCounter
-from benchctl.store import RunDir
+from benchctl.rundir import MANIFESTS, RunDir
 
-MANIFESTS = "manifests"
 PROMETHEUS_URL = "http://prometheus.monitoring.svc:9090"
 RAW, SERVERLESS = "RawDeployment", "Serverless"
 ALTERNATIVE = {RAW: "alternative-serverless-kpa", SERVERLESS: "alternative-rawdeployment-keda"}

@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from benchctl.analysis.summary import _percentiles, read_requests
-from benchctl.load.shapes import WARMUP
+from benchctl.rundir.requests import WARMUP
 
 HOT = 10  # the most requested inputs, per model
 _COLUMNS = ["latency_ms", "ok", "phase", "model", "input_id"]

@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from benchctl.analysis.summary import overrun, phase_seconds, read_requests, stats
-from benchctl.load.shapes import WARMUP
+from benchctl.rundir.requests import WARMUP
 
 _COLUMNS = ["t_intended", "latency_ms", "send_lag_ms", "ok", "error", "phase", "model"]
 

@@ -19,7 +19,8 @@ from benchctl.analysis.percentiles import percentile
 from benchctl.analysis.summary import phase_seconds
 from benchctl.analysis.summary_file import phase_latencies
 from benchctl.analysis.windows import run_windows
-from benchctl.load.shapes import WARMUP
+from benchctl.rundir.names import REQUESTS
+from benchctl.rundir.requests import WARMUP
 
 MIN_LEVELS = 3
 
@@ -91,7 +92,7 @@ def measured_points(
 ) -> tuple[Points, pd.DataFrame]:
     """Level points when the run has at least three load levels, else window points."""
     phases = info.get("plan", {}).get("phases", [])
-    levels = file_level_points(run_dir / "requests.parquet", phases, quantile)
+    levels = file_level_points(run_dir / REQUESTS, phases, quantile)
     points, table = window_points(run_dir, quantile, width)
     if len(levels) >= MIN_LEVELS and len(np.unique(np.round(levels.throughput))) >= MIN_LEVELS:
         return levels, table

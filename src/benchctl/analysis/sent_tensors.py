@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-ENGINE_SPEC = "engine-spec.json"
+from benchctl.rundir.names import ENGINE_SPEC
+from benchctl.rundir.reader import read_document
+
 _BINARY_HEADER = "inference-header-content-length"
 _KINDS = {
     "FP": "float",
@@ -33,8 +35,7 @@ def sent_tensors(run_dir: Path) -> list[dict[str, Any]] | None:
     """``[{"name", "shape", "datatype", "kind"}, ...]`` of one request; None when the run has
     no engine-spec.json or its protocol's body is not decoded here (TF-Serving gRPC)."""
     try:
-        spec = json.loads((run_dir / ENGINE_SPEC).read_text(encoding="utf-8"))
-        request = spec["request"]
+        request = read_document(run_dir / ENGINE_SPEC).get()["request"]
         body = base64.b64decode(request["body"])
         protocol = str(request["protocol"])
         headers = {str(k).lower(): str(v) for k, v in (request.get("headers") or {}).items()}

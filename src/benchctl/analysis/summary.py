@@ -25,8 +25,7 @@ import pandas as pd
 
 from benchctl.analysis.percentiles import grouped_quantile, nearest_rank
 from benchctl.analysis.request_reader import read_columns
-from benchctl.load.records import DROPPED
-from benchctl.load.shapes import WARMUP
+from benchctl.rundir.requests import DROPPED, WARMUP
 
 PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99, "p99.9": 99.9}
 MIN_RATE_REQUESTS = 10  # requests sent: fewer give no throughput number

@@ -29,8 +29,7 @@ from benchctl.analysis.request_reader import (
 )
 from benchctl.analysis.summary import phase_seconds, stats_of_counts
 from benchctl.analysis.windows import window_quantiles
-from benchctl.load.records import DROPPED
-from benchctl.load.shapes import WARMUP
+from benchctl.rundir.requests import DROPPED, WARMUP
 
 _NULL = "\0"  # a request without a phase: measured, but in no phase of its own
 

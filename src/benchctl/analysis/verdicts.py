@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 
 from benchctl.analysis.percentiles import percentile, rank
 from benchctl.analysis.summary import overrun, phase_seconds, read_requests, stats
-from benchctl.load.shapes import WARMUP
+from benchctl.rundir.requests import WARMUP
 
 _COLUMNS = ["t_intended", "latency_ms", "send_lag_ms", "ok", "error", "phase", "arm", "user"]
 METRICS = ("latency", "latency_p50", "latency_p99", "error_rate")

@@ -23,8 +23,8 @@ import pandas as pd
 
 from benchctl.analysis.percentiles import ranks
 from benchctl.analysis.request_reader import iter_batches
-from benchctl.load.records import DROPPED
-from benchctl.load.shapes import WARMUP
+from benchctl.rundir.names import REQUESTS, TELEMETRY
+from benchctl.rundir.requests import DROPPED, WARMUP
 
 COLUMNS = ["t_intended", "t_start", "latency_ms", "ok", "error", "phase"]
 _READ = ["t_intended", "latency_ms", "ok"]
@@ -232,8 +232,8 @@ def littles_law_gap(table: pd.DataFrame) -> float | None:
 
 def run_windows(run_dir: Path, width: float, quantiles: tuple[float, ...]) -> pd.DataFrame:
     """Request windows of one run, joined with its telemetry windows when it has them."""
-    table = requests_file_windows(run_dir / "requests.parquet", width, quantiles)
-    telemetry = run_dir / "telemetry.parquet"
+    table = requests_file_windows(run_dir / REQUESTS, width, quantiles)
+    telemetry = run_dir / TELEMETRY
     if table.empty or not telemetry.is_file():
         return table
     from benchctl.telemetry.windows import read_telemetry, run_target, telemetry_windows

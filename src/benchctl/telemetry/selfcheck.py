@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from benchctl.load.records import DROPPED
+from benchctl.rundir.requests import DROPPED
 
 ABSOLUTE_TOLERANCE = 2  # requests
 RELATIVE_TOLERANCE = 0.01  # of the requests sent
