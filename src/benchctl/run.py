@@ -41,6 +41,7 @@ from benchctl.load.records import merge_parts
 from benchctl.load.shapes import Plan, plan_scenario, plan_to_json, rate_curve
 from benchctl.recovery import write_json_fallback
 from benchctl.split_run import (
+    add_arm_samplers,
     check_arms,
     print_split,
     split_arms,
@@ -245,6 +246,7 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
                 server_pid=server.pid if server is not None else None,
                 metrics_url=target.metrics_url,
             )
+            add_arm_samplers(telemetry, arms, options.telemetry)  # --split: each arm's server
             for note in telemetry.notes:
                 console.print(f"[dim]{note}[/]")
             outcome = _drive(

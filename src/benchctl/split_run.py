@@ -42,7 +42,10 @@ def split_arms(options: Any, target: Any, target_file: Path) -> list[Arm]:
         if shadow == target_file.stem:
             raise InputError(f"--shadow: {shadow!r} is the --target itself; name another profile")
         if options.remote_workers:
-            raise InputError("--shadow works with --workers, not yet with --remote-workers")
+            raise InputError(
+                "--shadow works with --workers, not with --remote-workers (each load "
+                "process writes its request pairs to the run directory on this host)"
+            )
         target_shadow, shadow_file = load_target(shadow, config_dir=options.config_dir)
         return [Arm(target_file.stem, 1.0, target, target_file),
                 Arm(shadow, 1.0, target_shadow, shadow_file)]  # fmt: skip
@@ -50,8 +53,6 @@ def split_arms(options: Any, target: Any, target_file: Path) -> list[Arm]:
         if users is not None:
             raise InputError("--users needs --split (users are pinned to arms)")
         return []
-    if options.remote_workers:
-        raise InputError("--split works with --workers, not yet with --remote-workers")
     split = parse_split(options.split, target_file.stem)
 
     def load(name: str) -> tuple[Any, Path]:
@@ -198,13 +199,27 @@ def _fmt(value: Any, form: str) -> str:
 
 
 def split_self_check(run_dir: RunDir, telemetry: dict[str, Any], console: Console) -> bool:
-    """A split run's telemetry self-check: the control's server (the one sampled) against
-    the control arm's requests only (telemetry/selfcheck.py's comparison; the generator's
-    own counter covers every arm, so it is not used). Returns False for any other run (the
-    caller runs the usual check), True when done here."""
+    """A split or shadow run's telemetry, after telemetry.parquet is written: the
+    self-check of the control's server against the control arm's requests only
+    (telemetry/selfcheck.py's comparison; the generator's own counter covers every arm, so
+    it is not used), then each other arm's server (``arm_telemetry``). Returns False when
+    the caller must run the usual self-check (a plain run; a shadow run, whose served
+    server sees every request), True when done here."""
     section = run_dir.read_json(RUN_JSON).get("arms") or {}
-    if not section.get("arms") or section.get("shadow"):  # a shadow run's server sees all
+    if not section.get("arms"):
         return False
+    if not section.get("shadow"):  # a shadow run's server sees all: the usual check
+        _control_check(run_dir, section, telemetry, console)
+    arm_telemetry(run_dir, telemetry, console)  # every other arm's server, per arm
+    return not section.get("shadow")
+
+
+def _control_check(
+    run_dir: RunDir, section: dict[str, Any], telemetry: dict[str, Any], console: Console
+) -> None:
+    """The control's server (sampled as in any run) against the requests of the arms it
+    served (the control's and any arm on the same metrics URL): run.json telemetry
+    ``self_check`` with those arms' names."""
     import pandas as pd
     import pyarrow.parquet as pq
 
@@ -214,10 +229,10 @@ def split_self_check(run_dir: RunDir, telemetry: dict[str, Any], console: Consol
     requests = run_dir.path / "requests.parquet"
     exposed = telemetry.get("server_metrics") or {}
     if not exposed.get("requests") or not windows.is_file() or not requests.is_file():
-        return True
+        return
     counts = pq.read_table(windows, columns=["server_requests"]).to_pandas()["server_requests"]
     if counts.isna().all():
-        return True
+        return
     served = _same_server(section["arms"])
     frame = pq.read_table(requests, columns=["ok", "arm"]).to_pandas()
     mine = frame[frame["arm"].astype(str).isin(served)]  # dropped arrivals have no arm
@@ -227,7 +242,6 @@ def split_self_check(run_dir: RunDir, telemetry: dict[str, Any], console: Consol
         telemetry.setdefault("warnings", []).append(result["warning"])
         names = ", ".join(served)
         console.print(f"[yellow bold]telemetry self-check[/] (arms {names}): {result['warning']}")
-    return True
 
 
 def _same_server(arms: list[dict[str, Any]]) -> list[str]:
@@ -240,3 +254,171 @@ def _same_server(arms: list[dict[str, Any]]) -> list[str]:
 
     control = where(arms[0])
     return [arms[0]["name"]] + [a["name"] for a in arms[1:] if control and where(a) == control]
+
+
+# --------------------------------------------------------------------------- arms' telemetry
+# The control's server is sampled as in any run (telemetry.parquet's ``server`` and
+# ``server_process`` rows, telemetry_windows.parquet). Every other arm's server is sampled
+# beside it, its rows tagged ``arm:<name>:<source>`` in the same telemetry.parquet (so the
+# control's windows never count them, and a killed run's parts are recovered with the rest);
+# at the end each such arm gets ``arm-<name>/telemetry_windows.parquet`` and run.json
+# ``telemetry.arms.<name>``.
+
+ARM_SOURCE = "arm:{name}:"
+
+
+class _ArmSampler:
+    """A sampler of one arm's server whose rows carry the arm in their source."""
+
+    def __init__(self, inner: Any, arm: str) -> None:
+        self.inner = inner
+        self.name = f"{inner.name}[{arm}]"
+        self.interval = inner.interval
+        self.prefix = ARM_SOURCE.format(name=arm)
+
+    def sample(self, now: float) -> list[tuple[float, str, str, str, float]]:
+        return [
+            (t, self.prefix + source, m, tag, v) for t, source, m, tag, v in self.inner.sample(now)
+        ]
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def add_arm_samplers(telemetry: Any, arms: list[Arm], options: Any) -> list[str]:
+    """Sample every arm after the control on its own server, beside the control's.
+
+    Inputs: the run's TelemetrySession (telemetry/session.py; its monitor already started),
+    the arms (control first, as launched: ``Arm.pid`` set with ``--launch``) and the run's
+    TelemetryOptions. Per arm: its Prometheus endpoint (``metrics_url``) unless an earlier
+    arm (the control included) has the same one, and its launched process tree. Returns the
+    names of the samplers attached (none when telemetry is off or nothing is its own)."""
+    if not arms or telemetry is None or not options.enabled:
+        return []
+    from benchctl.telemetry.processes import ProcessTreeSampler
+    from benchctl.telemetry.prometheus import PrometheusSampler
+
+    seen = {arms[0].target.metrics_url} - {None}
+    attached = []
+    for arm in arms[1:]:
+        samplers: list[Any] = []
+        url = arm.target.metrics_url
+        if url and url not in seen:
+            seen.add(url)
+            samplers.append(PrometheusSampler(url, options.scrape_interval))
+        if arm.pid is not None:
+            samplers.append(ProcessTreeSampler([arm.pid], None, options.interval))
+        for sampler in samplers:
+            wrapped = _ArmSampler(sampler, arm.name)
+            telemetry.monitor.attach(wrapped)
+            attached.append(wrapped.name)
+    return attached
+
+
+def arm_telemetry(run_dir: RunDir, telemetry: dict[str, Any], console: Console) -> None:
+    """Each arm's server telemetry after the run (telemetry.parquet and the control's
+    telemetry_windows.parquet written): for every arm after the control, its windows
+    (telemetry/windows.py ``telemetry_windows``, same edges as the control's, that arm's
+    server kind and model) in ``arm-<name>/telemetry_windows.parquet``; run.json's
+    ``telemetry.arms`` (per arm: where its server numbers come from, the counters its
+    server exposed, the windows file and a self-check of its server's request count
+    against the requests sent to it, telemetry/selfcheck.py); one table on ``console``.
+    An arm on the control's server (same metrics URL) is read from the control's samples
+    (its own model's series); an arm without metrics gets host numbers only."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from benchctl.store import atomic_output
+    from benchctl.telemetry.selfcheck import compare_counts
+    from benchctl.telemetry.server_metrics import stages_exposed
+    from benchctl.telemetry.session import TELEMETRY, WINDOW_S, WINDOWS
+    from benchctl.telemetry.windows import read_telemetry, telemetry_windows
+
+    section = run_dir.read_json(RUN_JSON).get("arms") or {}
+    arms = section.get("arms") or []
+    raw_path, control_windows = run_dir.path / TELEMETRY, run_dir.path / WINDOWS
+    if len(arms) < 2 or not raw_path.is_file() or not control_windows.is_file():
+        return
+    raw = read_telemetry(raw_path)
+    starts = pq.read_table(control_windows, columns=["t"]).column("t").to_numpy()
+    if not len(starts):
+        return
+    edges = np.append(starts, starts[-1] + WINDOW_S)
+    requests = pq.read_table(run_dir.path / "requests.parquet", columns=["ok", "arm"]).to_pandas()
+    requests["arm"] = requests["arm"].astype(str)
+    shared = set(_same_server(arms))
+    common = raw[raw["source"].isin(["host", "gpu", "generator", "telemetry"])]
+    control_model = (arms[0].get("spec") or {}).get("model")
+    found: dict[str, Any] = {}
+    for arm in arms[1:]:
+        name, spec = arm["name"], arm.get("spec") or {}
+        kind, model = str(spec.get("kind") or ""), spec.get("model")
+        prefix = ARM_SOURCE.format(name=name)
+        own = raw[raw["source"].str.startswith(prefix)]
+        own = own.assign(source=own["source"].str.slice(len(prefix)))
+        parts = [common, own]
+        if name in shared:  # the control's server: its samples, this arm's model's series
+            parts += [raw[raw["source"].isin(["server", "server_process"])]]
+        rows = pd.concat(parts, ignore_index=True)
+        wide = telemetry_windows(rows, edges, kind, str(model) if model else None)
+        folder = run_dir.path / f"arm-{name}"
+        folder.mkdir(exist_ok=True)
+        with atomic_output(folder / WINDOWS) as temporary:  # never through a symlink
+            pq.write_table(pa.Table.from_pandas(wide, preserve_index=False), temporary)
+        server = rows[rows["source"] == "server"]
+        entry: dict[str, Any] = {
+            "sampled": "control's server" if name in shared else "own server" if len(own) else "",
+            "windows": f"arm-{name}/{WINDOWS}",
+            "server_kind": kind,
+            "server_metrics": stages_exposed(server, kind, str(model) if model else None),
+        }
+        counts = wide["server_requests"] if "server_requests" in wide else pd.Series(dtype=float)
+        same_series = name in shared and model == control_model  # counted with the control
+        if counts.notna().any() and not same_series and not section.get("shadow"):
+            mine = requests[requests["arm"] == name]
+            check = compare_counts(float(counts.sum()), len(mine), int(mine["ok"].sum()))
+            entry["self_check"] = check
+            if "warning" in check:
+                telemetry.setdefault("warnings", []).append(f"arm {name}: {check['warning']}")
+                console.print(
+                    f"[yellow bold]telemetry self-check[/] (arm {name}): {check['warning']}"
+                )
+        cpu = wide["server_cpu_percent"].dropna() if "server_cpu_percent" in wide else []
+        entry["server_cpu_percent_p95"] = (
+            float(np.percentile(cpu, 95, method="inverted_cdf")) if len(cpu) else None
+        )
+        found[name] = entry
+    telemetry["arms"] = found
+    own = pq.read_table(control_windows).to_pandas()
+    cpu = own["server_cpu_percent"].dropna() if "server_cpu_percent" in own else []
+    control_cpu = float(np.percentile(cpu, 95, method="inverted_cdf")) if len(cpu) else None
+    _print_arm_telemetry(console, arms, found, telemetry, control_cpu)
+
+
+def _print_arm_telemetry(
+    console: Console,
+    arms: list[dict[str, Any]],
+    found: dict[str, Any],
+    telemetry: dict[str, Any],
+    control_cpu: float | None,
+) -> None:
+    table = Table(title="server telemetry per arm")
+    for column in ("arm", "sampled", "server requests", "sent", "server CPU p95"):
+        table.add_column(column, justify="left" if column in ("arm", "sampled") else "right")
+    control = telemetry.get("self_check") or {}
+    rows = [(arms[0]["name"], "run's server", control)]
+    for arm in arms[1:]:
+        entry = found[arm["name"]]
+        rows.append((arm["name"], entry["sampled"] or "-", entry.get("self_check") or {}))
+    for name, sampled, check in rows:
+        cpu = found[name]["server_cpu_percent_p95"] if name in found else control_cpu
+        table.add_row(
+            name,
+            sampled,
+            _fmt(check.get("server_requests"), "{:,.0f}"),
+            _fmt(check.get("rows"), "{:,}"),
+            _fmt(cpu, "{:.0f}%"),
+        )
+    console.print(table)

@@ -34,12 +34,14 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 @dataclass(frozen=True)
 class Arm:
     """One arm: its name (the target profile's), weight (any positive number; shares are
-    weight / sum of weights), the resolved target and the profile file."""
+    weight / sum of weights), the resolved target, the profile file and, once launched
+    (``--launch``), its server's process id."""
 
     name: str
     weight: float
     target: Any
     file: Path
+    pid: int | None = None
 
 
 def parse_split(text: str, control: str) -> list[tuple[str, float]]:
@@ -126,7 +128,7 @@ def launch_arms(arms: list[Arm], launch: Any, servers: list[Any]) -> list[Arm]:
     for arm in arms[1:]:
         server, target = launch(arm)
         servers.append(server)
-        launched.append(dataclasses.replace(arm, target=target))
+        launched.append(dataclasses.replace(arm, target=target, pid=server.pid))
     return launched
 
 

@@ -93,14 +93,8 @@ def write_compare(
     if len(run_dirs) < 2:
         raise InputError("compare needs at least two runs: benchctl compare RUN_A RUN_B [...]")
     objective = parse_slo(slo) if slo else None
-    for path in run_dirs:  # RUN@ARM (gate reads one arm of a split run; compare does not yet)
-        if split_arm(Path(path))[1] is not None:
-            raise InputError(
-                f"{path}: compare does not read one arm of a split run yet; the run's report "
-                "shows its arms side by side (By arm), and gate takes RUN@ARM"
-            )
-    loaded = [load_run(Path(path)) for path in run_dirs]
-    summaries = [_summary(run) for run in loaded]
+    loaded = [load_run(Path(path)) for path in run_dirs]  # RUN@ARM: that arm's requests only
+    summaries = [arm_summary(run) or _summary(run) for run in loaded]
     columns = tuple(
         _column(index, run, summary, objective)
         for index, (run, summary) in enumerate(zip(loaded, summaries, strict=True))
@@ -350,7 +344,7 @@ def _capacity(run_dir: Path, slo: Slo | None) -> str:
 
 def _resources(run: LoadedRun) -> tuple[tuple[tuple[str, str], ...], str]:
     """p95 of each resource gauge after warm-up, and the one nearest saturation."""
-    path = run.path / WINDOWS
+    path = arm_telemetry_windows(run) or run.path / WINDOWS  # RUN@ARM: that arm's server
     if not path.is_file():
         return (), "no telemetry"
     try:
@@ -483,7 +477,9 @@ def _latency_over_time(
     for frame, run in zip(frames, columns, strict=True):
         if frame.empty:
             continue
-        win = file_windows(Path(run.path) / REQUESTS, width)  # = windows(frame), in batches
+        win = arm_windows(frame, run.path, width)  # RUN@ARM: from the arm's rows
+        if win is None:
+            win = file_windows(Path(run.path) / REQUESTS, width)  # = windows(frame), in batches
         mid = win["t"] + width / 2
         ax.plot(mid, win["p99"], color=run.color, lw=1.4, label=f"{run.label} p99")
         ax.plot(mid, win["p50"], color=run.color, lw=1.0, ls="--", label=f"{run.label} p50")
@@ -522,7 +518,9 @@ def _throughput_over_time(
     fig, ax = figures._figure()
     for frame, run in zip(frames, columns, strict=True):
         if not frame.empty:
-            win = file_windows(Path(run.path) / REQUESTS, width)  # = windows(frame), in batches
+            win = arm_windows(frame, run.path, width)  # RUN@ARM: from the arm's rows
+            if win is None:
+                win = file_windows(Path(run.path) / REQUESTS, width)  # = windows(frame), batched
             ax.plot(
                 win["t"] + width / 2, win["achieved_rps"], color=run.color, lw=1.3, label=run.label
             )
@@ -567,3 +565,60 @@ def _get(data: Any, *keys: str) -> Any:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+# --------------------------------------------------------------------------- arms (RUN@ARM)
+# One arm of a split run (``benchctl run --split``) compares like a run: ``RUN@ARM`` loads
+# that arm's requests only (analysis/gate's load_run; an unknown arm is one line naming the
+# arms that exist, exit 2). These give the arm's numbers where a run's come from its files.
+
+
+def arm_summary(run: LoadedRun) -> dict[str, Any] | None:
+    """``{"overall": stats}`` of one arm (``RUN@ARM``), None for a whole run.
+
+    Input: a loaded run. Output: summary.json's ``split.arms[ARM]`` (the arm's statistics
+    after warm-up, the same keys and formulas as a run's ``overall``: analysis/summary.py's
+    ``stats`` over the run's measured seconds), or, when summary.json lacks it, the same
+    computed from requests.parquet (analysis/verdicts.py ``split_summaries``). Raises
+    InputError (one line) when requests.parquet cannot be read.
+    """
+    base, arm = split_arm(Path(run.path))
+    if arm is None:
+        return None
+    try:
+        split = _dict(json.loads((base / "summary.json").read_text(encoding="utf-8")))
+        found = _dict(_dict(split.get("split")).get("arms")).get(arm)
+        if isinstance(found, dict):
+            return {"overall": found}
+    except (OSError, ValueError):
+        pass
+    from benchctl.analysis.verdicts import split_summaries
+
+    names = [str(a.get("name")) for a in _dict(run.info.get("arms")).get("arms") or []]
+    phases = [{"name": n, "start": s, "end": e} for n, s, e in run.phases]
+    computed = split_summaries(base / REQUESTS, phases, names) if names else {}
+    return {"overall": _dict(computed.get("arms")).get(arm) or {}}
+
+
+def arm_windows(frame: pd.DataFrame, path: str | Path, width: float) -> pd.DataFrame | None:
+    """Per-window rates and percentiles (analysis/summary.py ``windows``) of one arm's rows
+    (``frame``, already only that arm's) when ``path`` is ``RUN@ARM``; None for a whole run
+    (whose windows are read from its requests.parquet in batches). ``width`` in seconds."""
+    if split_arm(Path(path))[1] is None:
+        return None
+    from benchctl.analysis.summary import windows
+
+    return windows(frame, width)
+
+
+def arm_telemetry_windows(run: LoadedRun) -> Path | None:
+    """Where one arm's server telemetry windows are (``RUN@ARM``; None for a whole run): the
+    control arm's server is the run's telemetry_windows.parquet; every other arm's is
+    ``arm-<ARM>/telemetry_windows.parquet`` (split_run.py ``arm_telemetry``)."""
+    base, arm = split_arm(Path(run.path))
+    if arm is None:
+        return None
+    section = _dict(run.info.get("arms"))
+    if arm == section.get("control"):
+        return base / WINDOWS
+    return base / f"arm-{arm}" / WINDOWS

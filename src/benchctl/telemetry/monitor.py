@@ -69,6 +69,20 @@ class Monitor:
         self._threads.append(flusher)
         return self
 
+    def attach(self, sampler: Sampler) -> None:
+        """One more sampler on a started monitor (a split run's other arms' servers): a first
+        sample now, then its own thread, stopped and closed with the others by ``stop``."""
+        self.samplers.append(sampler)
+        try:
+            self.add(sampler.sample(time.time()))
+        except Exception as exc:
+            self._record_error(sampler.name, exc)
+        thread = threading.Thread(
+            target=self._run, args=(sampler,), daemon=True, name=f"telemetry-{sampler.name}"
+        )
+        thread.start()
+        self._threads.append(thread)
+
     def add(self, rows: Iterable[Row]) -> None:
         with self._lock:
             self._rows.extend(rows)
