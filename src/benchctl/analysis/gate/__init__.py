@@ -41,11 +41,8 @@ from benchctl.analysis.gate.intervals import (
 from benchctl.analysis.gate.rules import (
     BOUNDS,
     CHANGE_POINT,
-    FAIL,
-    INCONCLUSIVE,
     LATENCY,
     OVERALL,
-    PASS,
     RATES,
     RUNS,
     WINDOWS,
@@ -71,7 +68,14 @@ from benchctl.analysis.gate.runs import (
     started,
 )
 from benchctl.analysis.gate.samples import Sample, phase_sample, pool
-from benchctl.analysis.gate.verdicts import absolute_minimum, evaluate, rule_name
+from benchctl.analysis.gate.verdicts import (
+    FAIL,
+    INCONCLUSIVE,
+    PASS,
+    absolute_minimum,
+    evaluate,
+    rule_name,
+)
 
 __all__ = [
     "BOUNDS",

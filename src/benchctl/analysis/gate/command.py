@@ -12,8 +12,6 @@ from benchctl.analysis.gate.history import evaluate_change_point, history_points
 from benchctl.analysis.gate.intervals import method_summary
 from benchctl.analysis.gate.rules import (
     CHANGE_POINT,
-    FAIL,
-    INCONCLUSIVE,
     OVERALL,
     GateResult,
     GateRules,
@@ -30,7 +28,7 @@ from benchctl.analysis.gate.runs import (
     select_baseline,
 )
 from benchctl.analysis.gate.samples import Sample, phase_sample, pool
-from benchctl.analysis.gate.verdicts import evaluate
+from benchctl.analysis.gate.verdicts import FAIL, INCONCLUSIVE, evaluate
 from benchctl.errors import InputError
 
 

@@ -10,16 +10,13 @@ from typing import Any
 from benchctl.analysis.changepoints import Point, Shift, find_shifts, run_label, summary_values
 from benchctl.analysis.gate.rules import (
     CHANGE_POINT,
-    FAIL,
-    INCONCLUSIVE,
     OVERALL,
-    PASS,
     GateRules,
     Rule,
     RuleResult,
 )
 from benchctl.analysis.gate.runs import LoadedRun, run_key, started, unusable
-from benchctl.analysis.gate.verdicts import rule_name
+from benchctl.analysis.gate.verdicts import FAIL, INCONCLUSIVE, PASS, rule_name
 from benchctl.store import RUN_JSON, list_runs
 
 

@@ -13,7 +13,6 @@ from benchctl.analysis.changepoints import METRICS as HISTORY_METRICS
 from benchctl.config import Seconds, load_yaml_model
 
 OVERALL = "overall"
-PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 LATENCY = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0, "p99.9_ms": 99.9}
 RATES = ("error_rate", "drop_rate")
 Metric = Literal[

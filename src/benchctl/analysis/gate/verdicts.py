@@ -10,11 +10,8 @@ from typing import Any
 from benchctl.analysis.gate.intervals import change_interval, change_of, method_text, unit_interval
 from benchctl.analysis.gate.rules import (
     CHANGE_POINT,
-    FAIL,
-    INCONCLUSIVE,
     LATENCY,
     OVERALL,
-    PASS,
     RATES,
     GateRules,
     Rule,
@@ -23,6 +20,8 @@ from benchctl.analysis.gate.rules import (
 from benchctl.analysis.gate.runs import LoadedRun
 from benchctl.analysis.gate.samples import Sample
 from benchctl.analysis.summary import MIN_RATE_REQUESTS
+
+PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"  # a rule's verdict
 
 
 def rule_name(rule: Rule, phase: str) -> str:
