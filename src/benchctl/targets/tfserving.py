@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 from google.protobuf import json_format
-from google.protobuf.message import DecodeError
 
 from benchctl.config import TargetSpec
 from benchctl.errors import InputError
@@ -22,7 +21,7 @@ from benchctl.targets.adapter import Payload
 from benchctl.targets.payload import DATATYPES, Tensor
 from benchctl.targets.remote import grpc_call
 from benchctl.targets.v2 import require_tensors
-from benchctl.targets.wire import BAD_RESPONSE, WireRequest, grpc_options, payload_rows
+from benchctl.targets.wire import BAD_RESPONSE, WireRequest, grpc_request, parse_message
 
 DEFAULT_SIGNATURE = "serving_default"
 # TF DataType name -> (v2 datatype, the TensorProto field for values not in tensor_content)
@@ -148,13 +147,8 @@ class TfServingGrpc:
         request = pb.GetModelStatusRequest()
         fill_model_spec(request.model_spec, target)
         request.model_spec.ClearField("signature_name")
-        response = grpc_call(
-            target,
-            pb.method(pb.MODEL_SERVICE, "GetModelStatus"),
-            request,
-            pb.GetModelStatusResponse,
-            name,
-        )
+        method = pb.method(pb.MODEL_SERVICE, "GetModelStatus")
+        response = grpc_call(target, method, request, pb.GetModelStatusResponse, name)
         states = {s.version: s.state for s in response.model_version_status}
         if pb.AVAILABLE not in states.values():
             raise InputError(
@@ -165,13 +159,8 @@ class TfServingGrpc:
     def model_inputs(self, target: TargetSpec, name: str) -> list[dict[str, Any]]:
         request = pb.GetModelMetadataRequest(metadata_field=["signature_def"])
         fill_model_spec(request.model_spec, target)
-        response = grpc_call(
-            target,
-            pb.method(pb.PREDICTION_SERVICE, "GetModelMetadata"),
-            request,
-            pb.GetModelMetadataResponse,
-            name,
-        )
+        method = pb.method(pb.PREDICTION_SERVICE, "GetModelMetadata")
+        response = grpc_call(target, method, request, pb.GetModelMetadataResponse, name)
         packed = response.metadata.get("signature_def")
         if packed is None or packed.type_url != pb.SIGNATURE_DEF_MAP_URL:
             raise InputError(
@@ -188,22 +177,12 @@ class TfServingGrpc:
         fill_model_spec(message.model_spec, target)
         for tensor in require_tensors(payload, self.protocol):
             message.inputs[tensor.name].CopyFrom(make_tensor_proto(tensor))
-        return WireRequest(
-            self.protocol,
-            target.grpc_address,
-            pb.method(pb.PREDICTION_SERVICE, "Predict"),
-            message.SerializeToString(),
-            dict(target.headers),
-            payload_rows(payload),
-            grpc_options=grpc_options(target),
-        )
+        method = pb.method(pb.PREDICTION_SERVICE, "Predict")
+        return grpc_request(self.protocol, target, method, message, payload)
 
     def check_response(self, body: bytes, expect_rows: int) -> str:
-        try:
-            outputs = pb.PredictResponse.FromString(body).outputs
-        except DecodeError:
-            return BAD_RESPONSE
-        tensors = list(outputs.values())
+        response = parse_message(pb.PredictResponse, body)
+        tensors = list(response.outputs.values()) if response is not None else []
         if not tensors or not all(consistent(t) for t in tensors):
             return BAD_RESPONSE
         batched = any(

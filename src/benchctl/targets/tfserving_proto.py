@@ -5,34 +5,18 @@ Two packages, as in the real protos: ``tensorflow`` (``framework/types.proto``,
 ``tensorflow.serving`` (``apis/model.proto``, ``predict.proto``, ``get_model_metadata.proto``,
 ``get_model_status.proto``, ``util/status.proto``). Names and field numbers match them, so the
 messages interoperate on the wire; fields benchctl never reads are left out (a parser skips
-unknown fields). Defined here in code: no generated files, no build step, no copied .proto.
+unknown fields). Built by ``targets/proto_builder.py``: no generated files, no build step, no
+copied .proto, and no TensorFlow (``tensorflow-serving-api`` imports all of it).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from google.protobuf import any_pb2, wrappers_pb2
 
-from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message_factory, wrappers_pb2
+from benchctl.targets.proto_builder import Field, ProtoFile, build
 
 PREDICTION_SERVICE = "tensorflow.serving.PredictionService"
 MODEL_SERVICE = "tensorflow.serving.ModelService"
-_F = descriptor_pb2.FieldDescriptorProto
-_SCALARS = {
-    "string": _F.TYPE_STRING,
-    "bytes": _F.TYPE_BYTES,
-    "bool": _F.TYPE_BOOL,
-    "int32": _F.TYPE_INT32,
-    "int64": _F.TYPE_INT64,
-    "uint32": _F.TYPE_UINT32,
-    "uint64": _F.TYPE_UINT64,
-    "float": _F.TYPE_FLOAT,
-    "double": _F.TYPE_DOUBLE,
-}
-
-# A field: (name, number, type[, oneof]). type: a scalar above, ".full.Name" of a message or
-# enum, or "map<string, .full.Name>"; a "*" before the name makes it repeated.
-Field = tuple[Any, ...]
-
 _DATA_TYPES = {  # tensorflow.DataType (types.proto), without the *_REF values
     "DT_INVALID": 0, "DT_FLOAT": 1, "DT_DOUBLE": 2, "DT_INT32": 3, "DT_UINT8": 4,
     "DT_INT16": 5, "DT_INT8": 6, "DT_STRING": 7, "DT_COMPLEX64": 8, "DT_INT64": 9,
@@ -113,93 +97,11 @@ _SERVING: dict[str, list[Field]] = {
         ("*model_version_status", 1, ".tensorflow.serving.ModelVersionStatus"),
     ],
 }
-_ENUMS: dict[str, dict[str, dict[str, int]]] = {  # package -> (dotted) enum name -> values
-    "tensorflow": {"DataType": _DATA_TYPES},
-    "tensorflow.serving": {"ModelVersionStatus.State": _VERSION_STATES},
-}
-_ENUM_NAMES = {f".{package}.{name}" for package, enums in _ENUMS.items() for name in enums}
-
-
-def _message(file: descriptor_pb2.FileDescriptorProto, dotted: str) -> Any:
-    """The DescriptorProto for ``A`` or ``A.B`` (nested) in ``file``, created if missing."""
-    parent: Any = file
-    for part in dotted.split("."):
-        siblings = parent.message_type if parent is file else parent.nested_type
-        parent = next((m for m in siblings if m.name == part), None) or siblings.add(name=part)
-    return parent
-
-
-def _add_field(file: descriptor_pb2.FileDescriptorProto, message: Any, spec: Field) -> None:
-    name, number, kind, *oneof = spec
-    field = message.field.add(name=name.lstrip("*"), number=number, label=_F.LABEL_OPTIONAL)
-    if name.startswith("*"):
-        field.label = _F.LABEL_REPEATED
-    if kind in _SCALARS:
-        field.type = _SCALARS[kind]
-    elif kind.startswith("map<"):
-        key, value = (part.strip() for part in kind[4:-1].split(","))
-        entry = message.nested_type.add(name=_camel(field.name) + "Entry")
-        entry.options.map_entry = True
-        _add_field(file, entry, ("key", 1, key))
-        _add_field(file, entry, ("value", 2, value))
-        field.label, field.type = _F.LABEL_REPEATED, _F.TYPE_MESSAGE
-        field.type_name = f".{file.package}.{message.name}.{entry.name}"
-    else:
-        field.type = _F.TYPE_ENUM if kind in _ENUM_NAMES else _F.TYPE_MESSAGE
-        field.type_name = kind
-    if oneof:
-        names = [o.name for o in message.oneof_decl]
-        if oneof[0] not in names:
-            message.oneof_decl.add(name=oneof[0])
-        field.oneof_index = [o.name for o in message.oneof_decl].index(oneof[0])
-
-
-def _camel(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("_"))
-
-
-def _file(package: str, messages: dict[str, list[Field]], deps: list[str]) -> Any:
-    file = descriptor_pb2.FileDescriptorProto(
-        name=f"benchctl/{package.replace('.', '_')}_minimal.proto",
-        package=package,
-        syntax="proto3",
-        dependency=deps,
-    )
-    for dotted, values in _ENUMS[package].items():
-        owner, _, enum_name = dotted.rpartition(".")
-        container = _message(file, owner).enum_type if owner else file.enum_type
-        enum = container.add(name=enum_name)
-        for value_name, number in values.items():
-            enum.value.add(name=value_name, number=number)
-    for dotted, fields in messages.items():
-        message = _message(file, dotted)
-        for spec in fields:
-            _add_field(file, message, spec)
-    return file
-
-
-def _build() -> dict[str, type]:
-    pool = descriptor_pool.DescriptorPool()
-    for well_known in (any_pb2, wrappers_pb2):
-        proto = descriptor_pb2.FileDescriptorProto()
-        well_known.DESCRIPTOR.CopyToProto(proto)
-        pool.Add(proto)
-    tensorflow = _file("tensorflow", _TENSORFLOW, [])
-    serving = _file(
-        "tensorflow.serving",
-        _SERVING,
-        [tensorflow.name, any_pb2.DESCRIPTOR.name, wrappers_pb2.DESCRIPTOR.name],
-    )
-    pool.Add(tensorflow)
-    pool.Add(serving)
-    return {
-        dotted: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.{dotted}"))
-        for package, messages in (("tensorflow", _TENSORFLOW), ("tensorflow.serving", _SERVING))
-        for dotted in messages
-    }
-
-
-MESSAGES = _build()
+MESSAGES = build(
+    ProtoFile("tensorflow", _TENSORFLOW, {"DataType": _DATA_TYPES}),
+    ProtoFile("tensorflow.serving", _SERVING, {"ModelVersionStatus.State": _VERSION_STATES}),
+    imports=(any_pb2, wrappers_pb2),
+)
 TensorShapeProto = MESSAGES["TensorShapeProto"]
 TensorProto = MESSAGES["TensorProto"]
 TensorInfo = MESSAGES["TensorInfo"]

@@ -9,8 +9,9 @@ numbers per instance, all rows the same width.
 
 Readiness: ``/ping`` (or gRPC ``Ping``) says Healthy before any worker is up, so the model's
 workers are checked on the management API (``management_url``) too, when it is given.
-The gRPC messages are built in code at import (package, names and field numbers as
-TorchServe's ``inference.proto``, which ships only inside its frontend jar).
+The gRPC messages are built at import by ``targets/proto_builder.py`` (package, names and
+field numbers as TorchServe's ``inference.proto``, which ships only inside its frontend jar;
+no package on PyPI carries Python stubs for it).
 """
 
 from __future__ import annotations
@@ -18,56 +19,42 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from google.protobuf import descriptor_pb2, descriptor_pool, empty_pb2, message_factory
-from google.protobuf.message import DecodeError
+from google.protobuf import empty_pb2
 
 from benchctl.config import TargetSpec
 from benchctl.errors import InputError
 from benchctl.targets.adapter import Payload
+from benchctl.targets.proto_builder import ProtoFile, build
 from benchctl.targets.remote import grpc_call, http_get
 from benchctl.targets.v1 import values
 from benchctl.targets.v2 import require_tensors
-from benchctl.targets.wire import BAD_RESPONSE, WireRequest, grpc_options, payload_rows, url_segment
+from benchctl.targets.wire import (
+    BAD_RESPONSE,
+    WireRequest,
+    grpc_request,
+    parse_message,
+    payload_rows,
+    url_segment,
+)
 
 PACKAGE = "org.pytorch.serve.grpc.inference"
 SERVICE = f"{PACKAGE}.InferenceAPIsService"
 GRPC_INPUT_KEY = "data"  # the key TorchServe's default handlers read
-_F = descriptor_pb2.FieldDescriptorProto
-
-
-def _build() -> dict[str, type]:
-    """PredictionsRequest, PredictionResponse and TorchServeHealthResponse (fields we use)."""
-    file = descriptor_pb2.FileDescriptorProto(
-        name="benchctl/torchserve_minimal.proto", package=PACKAGE, syntax="proto3"
+# TorchServe's inference.proto (in its frontend jar): the fields benchctl uses.
+MESSAGES = build(
+    ProtoFile(
+        PACKAGE,
+        {
+            "PredictionsRequest": [
+                ("model_name", 1, "string"),
+                ("model_version", 2, "string"),
+                ("input", 3, "map<string, bytes>"),
+            ],
+            "PredictionResponse": [("prediction", 1, "bytes")],
+            "TorchServeHealthResponse": [("health", 1, "string")],
+        },
     )
-    request = file.message_type.add(name="PredictionsRequest")
-    request.field.add(name="model_name", number=1, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
-    request.field.add(name="model_version", number=2, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
-    entry = request.nested_type.add(name="InputEntry")  # map<string, bytes> input = 3
-    entry.field.add(name="key", number=1, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
-    entry.field.add(name="value", number=2, type=_F.TYPE_BYTES, label=_F.LABEL_OPTIONAL)
-    entry.options.map_entry = True
-    request.field.add(
-        name="input",
-        number=3,
-        type=_F.TYPE_MESSAGE,
-        label=_F.LABEL_REPEATED,
-        type_name=f".{PACKAGE}.PredictionsRequest.InputEntry",
-    )
-    response = file.message_type.add(name="PredictionResponse")
-    response.field.add(name="prediction", number=1, type=_F.TYPE_BYTES, label=_F.LABEL_OPTIONAL)
-    health = file.message_type.add(name="TorchServeHealthResponse")
-    health.field.add(name="health", number=1, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(file)
-    names = ("PredictionsRequest", "PredictionResponse", "TorchServeHealthResponse")
-    return {
-        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{PACKAGE}.{name}"))
-        for name in names
-    }
-
-
-MESSAGES = _build()
+)
 PredictionsRequest = MESSAGES["PredictionsRequest"]
 PredictionResponse = MESSAGES["PredictionResponse"]
 TorchServeHealthResponse = MESSAGES["TorchServeHealthResponse"]
@@ -214,22 +201,11 @@ class TorchServeGrpc:
             model_version=target.model_version,
             input={GRPC_INPUT_KEY: request_body(payload, self.protocol)},
         )
-        return WireRequest(
-            self.protocol,
-            target.grpc_address,
-            method("Predictions"),
-            message.SerializeToString(),
-            dict(target.headers),
-            payload_rows(payload),
-            grpc_options=grpc_options(target),
-        )
+        return grpc_request(self.protocol, target, method("Predictions"), message, payload)
 
     def check_response(self, body: bytes, expect_rows: int) -> str:
-        try:
-            prediction = PredictionResponse.FromString(body).prediction
-        except DecodeError:
-            return BAD_RESPONSE
-        return check_rows(prediction, expect_rows)
+        response = parse_message(PredictionResponse, body)
+        return BAD_RESPONSE if response is None else check_rows(response.prediction, expect_rows)
 
 
 def _health(body: bytes) -> str:

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import numpy as np
-from google.protobuf.message import DecodeError
 
 from benchctl.config import TargetSpec
 from benchctl.errors import InputError
@@ -20,7 +19,14 @@ from benchctl.targets.v2_codec import (
     json_data,
     raw_bytes,
 )
-from benchctl.targets.wire import BAD_RESPONSE, WireRequest, grpc_options, payload_rows, url_segment
+from benchctl.targets.wire import (
+    BAD_RESPONSE,
+    WireRequest,
+    grpc_request,
+    parse_message,
+    payload_rows,
+    url_segment,
+)
 
 _JSON = json.JSONDecoder()
 
@@ -182,21 +188,11 @@ class GrpcV2:
             model_name=target.model, model_version=target.model_version
         )
         fill_grpc_inputs(message, require_tensors(payload, self.protocol))
-        return WireRequest(
-            self.protocol,
-            target.grpc_address,
-            v2_proto.method("ModelInfer"),
-            message.SerializeToString(),
-            dict(target.headers),
-            payload_rows(payload),
-            grpc_options=grpc_options(target),
-        )
+        return grpc_request(self.protocol, target, v2_proto.method("ModelInfer"), message, payload)
 
     def check_response(self, body: bytes, expect_rows: int) -> str:
-        try:
-            outputs = v2_proto.ModelInferResponse.FromString(body).outputs
-        except DecodeError:
-            return BAD_RESPONSE
+        response = parse_message(v2_proto.ModelInferResponse, body)
+        outputs = response.outputs if response is not None else None
         if not outputs or not outputs[0].shape or outputs[0].shape[0] != expect_rows:
             return BAD_RESPONSE
         return ""

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from google.protobuf.message import DecodeError
+
 BAD_RESPONSE = "bad_response"
 
 
@@ -56,3 +58,31 @@ def payload_rows(payload: Any) -> int:
         shape = inputs[0].get("shape") if isinstance(inputs, list) else None
         return int(shape[0]) if shape else 1
     return payload[0].shape[0] if payload and payload[0].shape else 1
+
+
+def grpc_request(
+    protocol: str, target: Any, method: str, message: Any, payload: Any
+) -> WireRequest:
+    """The WireRequest of a unary gRPC call: ``message`` (a protobuf message) serialized once.
+
+    ``target``: the TargetSpec (gRPC address, headers, channel options); ``method``: the full
+    method path (``/package.Service/Method``); ``payload``: what ``message`` was built from,
+    for the rows every answer must carry. Raises nothing of its own.
+    """
+    return WireRequest(
+        protocol,
+        target.grpc_address,
+        method,
+        message.SerializeToString(),
+        dict(target.headers),
+        payload_rows(payload),
+        grpc_options=grpc_options(target),
+    )
+
+
+def parse_message(message_class: Any, body: bytes) -> Any | None:
+    """``body`` parsed as a ``message_class`` protobuf message, or None when it is not one."""
+    try:
+        return message_class.FromString(body)
+    except DecodeError:
+        return None
