@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from benchctl.errors import InputError
 from benchctl.rundir.names import CAPACITY_SCHEMA_VERSION, RUN_SCHEMA_VERSION
@@ -34,6 +34,30 @@ class _Section(BaseModel):
     """A JSON object whose named fields are typed and whose other fields are kept."""
 
     model_config = ConfigDict(extra="allow")
+
+
+class _Document(_Section):
+    """A whole JSON file: read with ``from_json`` (migrated), written with ``to_json`` (the
+    fields in the order they were read, so a file read and written back is unchanged)."""
+
+    _read_as: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def _read(
+        cls, data: dict[str, Any], steps: dict[int, Migration], current: int, path: Path | str
+    ) -> Any:
+        migrated = migrate(data, steps, current, path)
+        try:
+            document = cls.model_validate(migrated)
+        except ValidationError as exc:
+            raise InputError(_one_line(exc, path)) from None
+        document._read_as = migrated
+        return document
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object to write: the fields read or set (in the order read, then new
+        ones), nothing added."""
+        return _in_order(self.model_dump(mode="json", exclude_unset=True), self._read_as)
 
 
 class ScenarioSection(_Section):
@@ -85,7 +109,7 @@ class CountsSection(_Section):
     recovered_rows: Number | None = None
 
 
-class RunInfo(_Section):
+class RunInfo(_Document):
     """run.json: what was run, against what, when, on which machine, and how it ended.
 
     ``status`` is one of completed, interrupted, failed, running (names.py). Times in
@@ -111,18 +135,10 @@ class RunInfo(_Section):
         """The model of a run.json object, migrated to ``RUN_SCHEMA_VERSION``. InputError
         (one line naming ``path``) for a schema_version that is not a whole number >= 0 or
         is newer than this benchctl reads, or a field of the wrong kind."""
-        migrated = migrate(data, _RUN_MIGRATIONS, RUN_SCHEMA_VERSION, path)
-        try:
-            return cls.model_validate(migrated)
-        except ValidationError as exc:
-            raise InputError(_one_line(exc, path)) from None
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object to write: the fields read or set, in their order, nothing added."""
-        return self.model_dump(mode="json", exclude_unset=True)
+        return cls._read(data, _RUN_MIGRATIONS, RUN_SCHEMA_VERSION, path)
 
 
-class Capacity(_Section):
+class Capacity(_Document):
     """capacity.json (``benchctl analyze``): one replica's capacity under the SLO and what
     derives from it. Units: rates in req/s, latencies in ms.
 
@@ -148,15 +164,7 @@ class Capacity(_Section):
         """The model of a capacity.json object, migrated to ``CAPACITY_SCHEMA_VERSION``.
         InputError (one line naming ``path``) for a bad or too new schema_version, or a
         field of the wrong kind (``run``, ``slo`` not text)."""
-        migrated = migrate(data, _CAPACITY_MIGRATIONS, CAPACITY_SCHEMA_VERSION, path)
-        try:
-            return cls.model_validate(migrated)
-        except ValidationError as exc:
-            raise InputError(_one_line(exc, path)) from None
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object to write: the fields read or set, in their order, nothing added."""
-        return self.model_dump(mode="json", exclude_unset=True)
+        return cls._read(data, _CAPACITY_MIGRATIONS, CAPACITY_SCHEMA_VERSION, path)
 
     def number(self, name: str) -> float | None:
         """A top-level field as a float (``capacity_rps``), or None if it is not a number."""
@@ -219,6 +227,17 @@ def _capacity_to_2(data: dict[str, Any]) -> dict[str, Any]:
 
 _RUN_MIGRATIONS: dict[int, Migration] = {0: _run_0_to_1}
 _CAPACITY_MIGRATIONS: dict[int, Migration] = {0: lambda d: d, 1: _capacity_to_2}
+
+
+def _in_order(value: Any, like: Any) -> Any:
+    """``value`` with its objects' keys in the order ``like`` (what was read) had them; keys
+    ``like`` lacks follow. pydantic dumps declared fields first, extra ones after."""
+    if isinstance(value, dict) and isinstance(like, dict):
+        first = {k: _in_order(value[k], like[k]) for k in like if k in value}
+        return {**first, **{k: v for k, v in value.items() if k not in first}}
+    if isinstance(value, list) and isinstance(like, list | tuple) and len(value) == len(like):
+        return [_in_order(v, w) for v, w in zip(value, like, strict=True)]
+    return value
 
 
 def _one_line(exc: ValidationError, path: Path | str) -> str:

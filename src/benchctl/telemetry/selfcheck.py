@@ -21,7 +21,6 @@ the run says so in run.json (``telemetry.self_check``), on the terminal and in t
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,8 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from benchctl.rundir.names import REQUESTS, RUN_JSON, TELEMETRY_WINDOWS
+from benchctl.rundir.reader import read_document
 from benchctl.rundir.requests import DROPPED
 
 ABSOLUTE_TOLERANCE = 2  # requests
@@ -95,8 +96,8 @@ def check_server_counts(
     requests sent (run.json ``counts.sent``); None reads it from run.json when it is there.
     Returns None when the run has no server request counter.
     """
-    windows = run_dir / "telemetry_windows.parquet"
-    requests = run_dir / "requests.parquet"
+    windows = run_dir / TELEMETRY_WINDOWS
+    requests = run_dir / REQUESTS
     exposed = telemetry.get("server_metrics") or {}
     if not exposed.get("requests") or not windows.is_file() or not requests.is_file():
         return None
@@ -126,11 +127,8 @@ def check_server_counts(
 
 def _counted_sent(run_dir: Path) -> int | None:
     """run.json ``counts.sent`` (the generator's own counter), None if absent or unreadable."""
-    try:
-        counts = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("counts")
-        sent = counts.get("sent") if isinstance(counts, dict) else None
-    except (OSError, ValueError, AttributeError):
-        return None
+    counts = read_document(run_dir / RUN_JSON).get().get("counts")
+    sent = counts.get("sent") if isinstance(counts, dict) else None
     ok = isinstance(sent, int | float) and not isinstance(sent, bool) and math.isfinite(sent)
     return int(sent) if ok else None
 

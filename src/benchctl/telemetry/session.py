@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from benchctl.store import atomic_output
+from benchctl.rundir.names import TELEMETRY, TELEMETRY_PARTS, TELEMETRY_WINDOWS
+from benchctl.rundir.writer import atomic_output
 from benchctl.telemetry.gpu import open_gpu_sampler
 from benchctl.telemetry.host import HostSampler
 from benchctl.telemetry.monitor import Monitor, merge_telemetry
@@ -21,9 +22,8 @@ from benchctl.telemetry.selfcheck import self_check
 from benchctl.telemetry.server_metrics import stages_exposed
 from benchctl.telemetry.windows import read_telemetry, run_target, telemetry_windows
 
-PARTS = "telemetry.parts"
-TELEMETRY = "telemetry.parquet"
-WINDOWS = "telemetry_windows.parquet"
+PARTS = TELEMETRY_PARTS  # names kept for importers; declared in benchctl.rundir.names
+WINDOWS = TELEMETRY_WINDOWS
 WINDOW_S = 5.0
 
 

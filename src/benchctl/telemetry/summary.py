@@ -8,9 +8,10 @@ from rich.table import Table
 from rich.text import Text
 
 from benchctl.analysis.percentiles import percentile
-from benchctl.store import RunDir, read_parquet
+from benchctl.rundir import TELEMETRY, TELEMETRY_WINDOWS, RunDir, read_parquet
 from benchctl.telemetry.selfcheck import check_server_counts
-from benchctl.telemetry.session import TELEMETRY, WINDOWS
+
+WINDOWS = TELEMETRY_WINDOWS
 
 # (column of telemetry_windows.parquet, label, unit scale, unit)
 SHOWN = [
@@ -29,7 +30,12 @@ SHOWN = [
 
 
 def telemetry_summary(run: RunDir) -> Group:
-    info = run.read_json("run.json").get("telemetry", {})
+    """What ``benchctl telemetry RUN`` prints: a table of the sampled metrics per window
+    (mean, p95, max, in the units of ``SHOWN``), the server's request count against the
+    requests sent, and the self-check line. InputError (one line) for a damaged run.json
+    or telemetry_windows.parquet."""
+    run_info = run.info()  # typed run.json (benchctl.rundir.models.RunInfo)
+    info = run_info.telemetry if run_info.telemetry is not None else {}
     parts: list = []
     if not (run.path / WINDOWS).is_file():
         return Group(Text(f"{run.path}: no telemetry recorded ({TELEMETRY} is missing)"))
@@ -53,7 +59,7 @@ def telemetry_summary(run: RunDir) -> Group:
     if "server_requests" in wide and wide["server_requests"].notna().any():
         total = wide["server_requests"].sum()
         table.add_row("server-side requests finished", f"{total:,.0f}", "", "", "total")
-        sent = run.read_json("run.json").get("counts", {}).get("sent")
+        sent = run_info.counts.sent if run_info.counts is not None else None
         if sent is not None:
             table.add_row("requests sent by benchctl", f"{sent:,}", "", "", "total")
     parts.append(table)

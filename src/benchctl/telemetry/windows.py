@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchctl.store import read_parquet
+from benchctl.rundir import RUN_JSON, read_document, read_parquet
 from benchctl.telemetry.server_metrics import server_windows
 
 # (column, source, metric, labels filter, how several label sets combine)
@@ -60,11 +60,10 @@ def telemetry_windows(
 
 def run_target(run_dir: Path) -> tuple[str, str | None]:
     """(server kind, model name) of a run, from its run.json ("" and None when unknown)."""
-    try:
-        info = json.loads((run_dir / "run.json").read_text())
-    except (OSError, ValueError):
+    info = read_document(run_dir / RUN_JSON).data
+    if info is None:
         return "", None
-    spec = info.get("target", {}).get("spec", {}) if isinstance(info, dict) else {}
+    spec = info.get("target", {}).get("spec", {})
     spec = spec if isinstance(spec, dict) else {}
     model = spec.get("model")
     return str(spec.get("kind") or ""), str(model) if model else None
