@@ -130,7 +130,7 @@ def _anyone_alive(info: dict[str, Any]) -> bool:
 
 def _finish(path: Path, info: dict[str, Any], reason: str, *, leftovers: bool = False) -> Recovery:
     from benchctl.analysis.summary import read_requests, summarize
-    from benchctl.load.records import merge_parts
+    from benchctl.rundir.parts import merge_parts
 
     problems: list[str] = []
     rows = 0

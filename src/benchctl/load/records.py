@@ -7,17 +7,12 @@ killed at any moment keeps everything flushed before it; ``merge_parts`` folds t
 
 from __future__ import annotations
 
-import errno
-import itertools
-import os
-import re
-from pathlib import Path
-
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-# The table's schema and values live with the run directory (one owner for readers and writers).
+# The table's schema and values, and the part writer, live with the run directory (one
+# owner for readers and writers): re-exported here for the load engine's modules.
+from benchctl.rundir.parts import PartWriter, merge_parts, with_path  # noqa: F401
 from benchctl.rundir.requests import (  # noqa: F401  (re-exported)
     CANCELLED,
     DRIVER_COLUMNS,
@@ -130,81 +125,3 @@ def _optional(columns: dict[str, list], field: pa.Field, rows: int) -> pa.Array:
     if field.name == "slot_wait_ms":
         return pa.array(values, pa.float64())
     return pa.array(values, pa.int32())
-
-
-class PartWriter:
-    """Writes tables as numbered, complete Parquet files (atomically) in one folder."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self._numbers = itertools.count(len(list(folder.glob("part-*.parquet"))))
-        self.rows = 0
-
-    def write(self, table: pa.Table) -> None:
-        if table.num_rows == 0:
-            return
-        path = self.folder / f"part-{next(self._numbers):06d}.parquet"
-        temporary = path.with_suffix(".tmp")
-        try:
-            pq.write_table(table, temporary, compression="zstd")
-            os.replace(temporary, path)
-        except OSError as exc:  # disk full: give the space of the half-written part back
-            temporary.unlink(missing_ok=True)
-            raise with_path(exc, path) from None
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-        self.rows += table.num_rows
-
-
-def with_path(exc: OSError, path: Path) -> OSError:
-    """``exc`` with its errno and the file it concerns: pyarrow's write errors carry neither
-    (``"Error writing bytes to file. Detail: [errno 28] No space left on device"``)."""
-    if exc.errno and exc.filename:
-        return exc
-    number = exc.errno
-    if number is None:
-        found = re.search(r"\[errno (\d+)\]", str(exc))
-        number = int(found.group(1)) if found else errno.EIO
-    return OSError(number, os.strerror(number), str(path))
-
-
-def merge_parts(folder: Path, destination: Path) -> int:
-    """Fold every readable part into one Parquet file; returns rows written.
-
-    Parts are removed once merged; if the merged file cannot be written (OSError, e.g. disk
-    full) the parts are left as they are and the error is raised. If ``destination`` already
-    exists, an earlier merge completed (the file appears, by rename, only once every part is
-    in it) and was cut short while removing its parts: those are removed, not merged twice.
-    A crash mid-write leaves only ``.tmp`` files, which are skipped.
-    """
-    parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
-    temporary = destination.with_suffix(".tmp")
-    if destination.is_file():
-        rows = pq.read_metadata(destination).num_rows
-        _remove(parts, folder)
-        return rows
-    rows = 0
-    try:
-        with pq.ParquetWriter(temporary, SCHEMA, compression="zstd") as writer:
-            for part in parts:
-                table = pq.read_table(part, schema=SCHEMA)
-                writer.write_table(table, row_group_size=1 << 20)
-                rows += table.num_rows
-        os.replace(temporary, destination)
-    except OSError as exc:  # disk full: the parts stay, the half-merged copy goes
-        temporary.unlink(missing_ok=True)
-        raise with_path(exc, destination) from None
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _remove(parts, folder)
-    return rows
-
-
-def _remove(parts: list[Path], folder: Path) -> None:
-    for part in parts:
-        part.unlink(missing_ok=True)
-    if folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()

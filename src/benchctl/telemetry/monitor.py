@@ -14,8 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from benchctl.load.records import PartWriter
-from benchctl.store import atomic_output
+from benchctl.rundir.parts import PartWriter
+from benchctl.rundir.writer import atomic_output
 from benchctl.telemetry.sampler import Row, Sampler, labels
 
 PART_SCHEMA = pa.schema(
