@@ -1,6 +1,7 @@
 """Model mixes as a user runs them (installed ``benchctl``, fresh directory, default
-``runs/``, the user's own target profile in ./benchctl.d/): one launched KServe serving the
-reference model twice, at two costs, and traffic split between them by weight."""
+``runs/``, the user's own target profile in ./benchctl.d/): one launched KServe, MLServer or
+Triton serving the reference model twice, at two costs, and traffic split between them by
+weight; per-model capacity from ``benchctl analyze``."""
 
 from __future__ import annotations
 
@@ -27,11 +28,13 @@ launch:
 """
 
 
-def _mix_run(cwd: Path, name: str, small: float, big: float) -> dict[str, Any]:
+def _mix_run(
+    cwd: Path, name: str, small: float, big: float, server: str = "kserve"
+) -> dict[str, Any]:
     folder = cwd / "benchctl.d" / "targets"
     folder.mkdir(parents=True, exist_ok=True)
     text = TARGET.format(small=small, big=big, small_ms=SMALL_MS, big_ms=BIG_MS)
-    (folder / f"{name}.yaml").write_text(text)
+    (folder / f"{name}.yaml").write_text(text.replace("kserve", server))
     done = benchctl(
         "run", "steady", "--target", name, "--launch", "--rate", f"{RATE:g}",
         "--duration", "10s", "--set", "warmup=2s", "--no-telemetry", cwd=cwd, timeout=180,
@@ -64,6 +67,63 @@ def test_cheap_model_slows_when_the_costly_models_share_rises(tmp_path: Path) ->
     assert busy > calm + 2.0, (calm, busy)
     # the big model pays its cost: its median is above the cost it was given
     assert heavy["big"]["latency_ms"]["p50"] >= BIG_MS
+
+
+def test_mlserver_cheap_model_slows_when_the_costly_models_share_rises(tmp_path: Path) -> None:
+    """The same on a launched MLServer serving both models (launch.models: one model folder
+    each) with one worker: MLServer then runs every model's predict in the server process,
+    on its event loop (parallel_workers 0), and the reference runtime's predict is
+    synchronous, so a small request waits for any big one in service: the same M/G/1 case
+    as KServe's above, predicted mean wait ~0.25 ms at a 5% big share and ~4.4 ms at 75%
+    (rise 4.1 ms); the small model's mean must rise by more than half of that."""
+    light = _mix_run(tmp_path, "ml-light", small=19, big=1, server="mlserver")
+    heavy = _mix_run(tmp_path, "ml-heavy", small=1, big=3, server="mlserver")
+    assert abs(light["small"]["share"] - 0.95) < 0.1
+    assert abs(heavy["big"]["share"] - 0.75) < 0.15
+    calm = light["small"]["latency_ms"]["mean"]
+    busy = heavy["small"]["latency_ms"]["mean"]
+    assert busy > calm + 2.0, (calm, busy)
+    assert heavy["big"]["latency_ms"]["p50"] >= BIG_MS
+    assert heavy["big"]["errors"] == heavy["small"]["errors"] == 0
+
+
+def test_per_model_capacity_of_a_mix_on_one_mlserver(tmp_path: Path) -> None:
+    """A step run (8, 16, 24 req/s in all, 3 small : 1 big) on one launched MLServer, then
+    ``benchctl analyze --slo p50<=15ms`` and ``benchctl report`` as a user runs them.
+    Known from the set costs: a big request keeps the worker busy 20 ms, so big's median is
+    at least 20 ms > 15 ms at every level: its capacity is only bounded above (below its
+    rate at the lowest level, about 8 / 4 = 2 req/s), and big limits the server. small
+    needs 2 ms; at 24 req/s the worker is busy 24 x (0.75 x 2 + 0.25 x 20) ms = 16% of the
+    time, so small's median stays near 2 ms: the SLO never breaks for it and its capacity
+    is at least its throughput at the top level, about 0.75 x 24 = 18 req/s (Poisson and
+    the weighted pick: within 30%)."""
+    folder = tmp_path / "benchctl.d" / "targets"
+    folder.mkdir(parents=True)
+    text = TARGET.format(small=3, big=1, small_ms=SMALL_MS, big_ms=BIG_MS)
+    (folder / "mlmix.yaml").write_text(text.replace("kserve", "mlserver"))
+    done = benchctl(
+        "run", "step", "--target", "mlmix", "--launch", "--set", "rates=[8,16,24]",
+        "--set", "step_duration=5s", "--set", "warmup=1s", "--no-telemetry",
+        cwd=tmp_path, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.output()
+    run = str(done.run_dir)
+    analyzed = benchctl("analyze", run, "--slo", "p50<=15ms", cwd=tmp_path)
+    assert analyzed.returncode == 0, analyzed.output()
+    section = json.loads((done.run_dir / "capacity.json").read_text())["models"]
+    big, small = section["models"]["big"], section["models"]["small"]
+    assert section["source"] == "levels"
+    assert big["bound"] == "upper" and big["capacity_rps"] is None, big
+    assert 1.0 <= big["band_rps"][1] <= 3.0, big
+    assert small["bound"] == "lower", small
+    assert abs(small["capacity_rps"] - 18.0) < 0.3 * 18.0, small
+    assert section["limiting_model"] == "big"
+    printed = " ".join(analyzed.stdout.split())
+    assert "Model big: below" in printed and "limited by big" in printed, analyzed.output()
+    report = benchctl("report", run, cwd=tmp_path)
+    assert report.returncode == 0, report.output()
+    html = (done.run_dir / "report.html").read_text()
+    assert 'id="model-capacity"' in html and 'data-bound="upper"' in html
 
 
 def test_triton_launch_serves_a_mix_at_two_costs(tmp_path: Path) -> None:
@@ -102,5 +162,5 @@ def test_launch_models_refused_where_one_model_is_served(tmp_path: Path) -> None
     errors = [line for line in done.stderr.splitlines() if line.strip()]
     assert errors == [
         "benchctl: error: target field 'launch.models': the TorchServe launcher serves one "
-        "model; launch.models works with server: kserve or triton"
+        "model; launch.models works with server: kserve, triton or mlserver"
     ], done.output()

@@ -109,7 +109,7 @@ def test_each_model_gets_its_own_bound_and_the_limiting_model_is_named(tmp_path:
     assert lines[1].startswith("Model small: 60.0 rps of its own traffic under p90<=20ms")
     assert lines[2] == (
         "At this mix the server is limited by big: its p90 broke first, at 40.0 rps "
-        "offered to the server in all."
+        "served by the server in all."
     )
 
 
@@ -149,6 +149,7 @@ def test_search_levels_use_offered_rates_and_the_searchs_error_bound(tmp_path: P
     assert small["band_rps"] == pytest.approx([60.0, 90.0])
     assert small["server_band_rps"] == pytest.approx([80.0, 120.0])
     assert found["models"]["big"]["band_rps"] == pytest.approx([20.0, 30.0])
+    assert "80.0 rps to 120.0 rps offered to the server in all" in small["sentence"]
 
 
 def test_windows_without_enough_samples_fall_back_to_the_whole_run(tmp_path: Path):

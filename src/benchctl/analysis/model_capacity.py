@@ -52,6 +52,7 @@ from benchctl.load.shapes import WARMUP
 UPPER, NONE = "upper", "none"  # broke at every level measured; no level to judge by
 WHOLE_RUN = "whole run"  # the label of the one level a run without usable windows gives
 _COLUMNS = ["t_intended", "latency_ms", "ok", "phase", "model"]
+_RATE_WORDS = {"offered": "offered to the server", "served": "served by the server"}
 _DEFAULT_MAX_ERROR_RATE = 0.01  # the capacity scenario's default (benchctl.config)
 
 
@@ -104,7 +105,8 @@ def model_capacities(
     per model ``share`` (of the measured requests), ``capacity_rps`` (the model's own
     req/s, or null), ``bound`` (measured, lower, upper or none), ``band_rps`` ([low, high]
     of the model's own rate, or null), ``server_band_rps`` (the total rate of every model
-    at the same two levels), ``levels`` (how many levels held enough of its successes),
+    at the same two levels: offered for a search, served otherwise, as ``server_rate``
+    says), ``levels`` (how many levels held enough of its successes),
     ``best_good_level``, ``first_bad_level`` and ``sentence``. Rates are req/s.
     Raises DamagedFileError (exit 2, one line) when requests.parquet is unreadable.
     """
@@ -135,7 +137,8 @@ def model_capacities(
     if limiting is not None:
         lines.append(
             f"At this mix the server is limited by {limiting}: its {slo.column} broke first, "
-            f"at {_rps(_broke_at(models[limiting]))} offered to the server in all."
+            f"at {_rps(_broke_at(models[limiting]))} "
+            f"{_RATE_WORDS[models[limiting]['server_rate']]} in all."
         )
     return {
         "source": source,
@@ -289,31 +292,33 @@ def _answer(
             server_band_rps=[0.0, totals[lowest.label]],
             first_bad_level=lowest.label,
         )
+    result["server_rate"] = "offered" if source == "search" else "served"
     result["sentence"] = _sentence(name, result, slo, len(whole.ok()))
     return result
 
 
 def _sentence(name: str, result: dict[str, Any], slo: Slo, successes: int) -> str:
     bound, band, server = result["bound"], result["band_rps"], result["server_band_rps"]
+    kind = _RATE_WORDS[result["server_rate"]]  # the server's rate in all: offered or served
     where = "the whole run" if result["source"] == WHOLE_RUN else "the levels measured"
     if bound == MEASURED:
         return (
             f"Model {name}: {_rps(result['capacity_rps'])} of its own traffic under {slo} "
             f"(measured: between {_rps(band[0])}, which met it, and {_rps(band[1])}, which "
-            f"broke it; {_rps(server[0])} to {_rps(server[1])} offered to the server in all "
+            f"broke it; {_rps(server[0])} to {_rps(server[1])} {kind} in all "
             "at this mix)."
         )
     if bound == LOWER:
         return (
             f"Model {name}: at least {_rps(result['capacity_rps'])} of its own traffic under "
-            f"{slo}: it never broke the SLO in {where} (up to {_rps(server[0])} offered to the "
-            "server in all at this mix)."
+            f"{slo}: it never broke the SLO in {where} (up to {_rps(server[0])} {kind} in all"
+            " at this mix)."
         )
     if bound == UPPER:
         return (
             f"Model {name}: below {_rps(band[1])} of its own traffic under {slo}: it broke the "
-            f"SLO in {where}, the lowest at {_rps(band[1])} ({_rps(server[1])} offered to the "
-            "server in all at this mix); measure lower load for its capacity."
+            f"SLO in {where}, the lowest at {_rps(band[1])} ({_rps(server[1])} {kind} in all"
+            " at this mix); measure lower load for its capacity."
         )
     return (
         f"Model {name}: no capacity figure under {slo}: no level held the "

@@ -406,7 +406,7 @@ def single_model_only(spec: LaunchSpec, server: str) -> None:
     if spec.models:
         raise ModelNameError(
             f"target field 'launch.models': the {server} launcher serves one model; "
-            "launch.models works with server: kserve or triton"
+            "launch.models works with server: kserve, triton or mlserver"
         )
 
 

@@ -28,8 +28,8 @@ from benchctl.targets.launch import (
     check_model_name,
     free_ports,
     reference_model,
+    served_models,
     server_venv,
-    single_model_only,
     spawn_logged,
     until_ready,
 )
@@ -52,19 +52,28 @@ def launch_mlserver(
     ready_timeout: float = 60.0,
     cache_dir: Path | None = None,
     log: Callable[[str], None] = print,
+    models: dict[str, dict[str, Any]] | None = None,
 ) -> LaunchedServer:
     """Start a real MLServer with the reference model; LaunchError (one line) if it fails.
 
     ``workers`` > 1 turns on MLServer's parallel inference pool with that many processes;
-    1 runs inference in the server process. Nothing is left running when it raises.
+    1 runs inference in the server process. ``models`` ({name: RefModelConfig fields to
+    change}), when given, are served instead of ``model_name``: one model folder each, all
+    in the one server (a model mix; with one worker they take turns on its event loop).
+    Returns once every model is ready. Nothing is left running when it raises.
     """
-    check_model_name("MLServer", model_name, NO_SLASH)
+    served = models or {model_name: {}}
+    for name in served:
+        check_model_name("MLServer", name, NO_SLASH)
     if workers < 1:
         raise LaunchError(f"MLServer workers must be >= 1, got {workers}")
     venv = server_venv("mlserver", MLSERVER_REQUIREMENTS, cache_dir=cache_dir, log=log)
     ports = free_ports(3)
     log_dir = absolute_dir(log_dir)  # absolute: the server runs in its own cwd
-    folder = write_server_folder(log_dir / FOLDER, model, model_name, ports, workers)
+    (first, changes), *others = served.items()
+    folder = write_server_folder(log_dir / FOLDER, _changed(model, changes), first, ports, workers)
+    for name, changes in others:  # a model mix: more model folders beside the first
+        write_model_folder(folder, _changed(model, changes), name)
     log_path = log_dir / "mlserver.log"
     proc = spawn_logged(
         [str(venv / "bin" / "mlserver"), "start", str(folder)],
@@ -82,20 +91,25 @@ def launch_mlserver(
         log_path=log_path,
         process=proc,
     )
-    ready_url = f"{http_url}/v2/models/{quote(model_name, safe='')}/ready"
-    return until_ready(server, lambda: _wait_ready(server, ready_url, ports[1], ready_timeout))
+    ready_urls = [f"{http_url}/v2/models/{quote(name, safe='')}/ready" for name in served]
+
+    def wait() -> None:
+        for url in ready_urls:
+            _wait_ready(server, url, ports[1], ready_timeout)
+
+    return until_ready(server, wait)
 
 
 def launch_mlserver_spec(
     spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
 ) -> LaunchedServer:
-    single_model_only(spec, "MLServer")
     return launch_mlserver(
         log_dir=log_dir,
         model=reference_model(spec),
         model_name=model_name,
         workers=spec.workers,
         log=log,
+        models=served_models(spec),
     )
 
 
@@ -103,12 +117,26 @@ def write_server_folder(
     folder: Path, model: RefModelConfig, model_name: str, ports: list[int], workers: int
 ) -> Path:
     """settings.json, and <model>/model-settings.json beside a copy of the runtime."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_json(folder / "settings.json", server_settings(folder, ports, workers))
+    write_model_folder(folder, model, model_name)
+    return folder
+
+
+def write_model_folder(folder: Path, model: RefModelConfig, model_name: str) -> Path:
+    """<folder>/<model_name>/: model-settings.json beside a copy of the runtime (MLServer
+    loads every such folder under the server folder). Returns the model's folder."""
     model_dir = folder / model_name
     model_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(folder / "settings.json", server_settings(folder, ports, workers))
     _write_json(model_dir / "model-settings.json", model_settings(model, model_name))
     shutil.copyfile(RUNTIME, model_dir / RUNTIME.name)
-    return folder
+    return model_dir
+
+
+def _changed(model: RefModelConfig, changes: dict[str, Any]) -> RefModelConfig:
+    """``model`` with a served model's own fields (launch.models) in place of the launch
+    section's."""
+    return dataclasses.replace(model, **changes) if changes else model
 
 
 def server_settings(folder: Path, ports: list[int], workers: int) -> dict[str, Any]:
