@@ -17,6 +17,8 @@ server-side numbers (queue and compute time per request, server throughput) do n
 this run's traffic — a counter reset between scrapes, several worker processes each with
 its own /metrics, another client on the same server, or the wrong model's counters — and
 the run says so in run.json (``telemetry.self_check``), on the terminal and in the report.
+A model mix's server counters are scraped for one model (``server_metrics.model``), so only
+the rows sent to that model count there (``mix_rows``; ``self_check.model`` names it).
 """
 
 from __future__ import annotations
@@ -105,11 +107,16 @@ def check_server_counts(
     if counts.isna().all():
         return None
     frame = pq.read_table(requests, columns=["ok", "error"]).to_pandas()
+    mix = mix_rows(requests, exposed.get("model"))
+    if mix is not None:  # a model mix: the server counted the scraped model's requests only
+        frame, generator_sent = frame[mix], None
     sent = int((frame["error"] != DROPPED).sum())
     ok = int(frame["ok"].sum())
-    if generator_sent is None:
+    if generator_sent is None and mix is None:
         generator_sent = _counted_sent(run_dir)
     result = compare_counts(float(pd.to_numeric(counts).sum()), sent, ok, generator_sent)
+    if mix is not None:
+        result["model"] = exposed.get("model")
     resets = int(exposed.get("requests_resets") or 0)
     if resets:
         result["counter_resets"] = resets
@@ -123,6 +130,20 @@ def check_server_counts(
     if "warning" in result:
         telemetry.setdefault("warnings", []).append(result["warning"])
     return result
+
+
+def mix_rows(requests: Path, model: Any) -> Any:
+    """For a model-mix run (requests.parquet's ``model`` column holds two or more models):
+    a boolean array of the rows sent to ``model``, the one whose server counters were
+    scraped (run.json ``telemetry.server_metrics.model``); None for any other run (one
+    model, no ``model`` column, or no scraped model named), whose rows all count. The
+    generator's own sent counter covers every model, so a mix compares rows only."""
+    if not model or "model" not in pq.read_schema(requests).names:
+        return None
+    names = pq.read_table(requests, columns=["model"]).to_pandas()["model"].astype(object)
+    if names.dropna().nunique() < 2:
+        return None
+    return (names == str(model)).to_numpy(dtype=bool)
 
 
 def _counted_sent(run_dir: Path) -> int | None:
