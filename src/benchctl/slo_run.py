@@ -21,6 +21,7 @@ from benchctl.analysis.slo import Slo, parse_slo
 from benchctl.config import CapacityScenario, SweepScenario, load_scenario, load_target
 from benchctl.errors import InputError
 from benchctl.run import RunOptions, RunResult, run
+from benchctl.split_run import refuse_slo_with_arms
 
 CAPACITY_SCENARIO = "capacity"
 
@@ -46,6 +47,12 @@ def run_with_answer(
     console = console or Console()
     scenario, scenario_file = options.load_scenario()
     text = answer.slo or getattr(scenario, "slo", None)
+    refuse_slo_with_arms(  # --split/--shadow: one line (split_run.py)
+        options,
+        text,
+        from_scenario=answer.slo is None,
+        capacity=isinstance(scenario, CapacityScenario),
+    )
     if isinstance(scenario, CapacityScenario):
         slo = _slo(text, "a capacity search needs an SLO: --slo 'p99<=100ms' (or slo: in")
         search = _search(options, scenario, scenario_file.stem, slo, console)

@@ -61,6 +61,32 @@ def split_arms(options: Any, target: Any, target_file: Path) -> list[Arm]:
     return resolve_arms(split, load, target, target_file)
 
 
+def refuse_slo_with_arms(
+    options: Any, slo: str | None, *, from_scenario: bool, capacity: bool
+) -> None:
+    """``--slo`` (or a scenario's ``slo:``, or the capacity scenario) with ``--split`` or
+    ``--shadow``: InputError (one line, exit 2) before anything is launched or sent. The
+    answer of ``--slo`` is one target's capacity from a search on that target; a split run's
+    arms are several targets sharing one scenario's traffic, so sizing the control alone
+    against all of it would be wrong. Per-arm SLO checks: ``benchctl compare RUN@A RUN@B
+    --slo ...``. Nothing happens without arms or without an SLO."""
+    flag = "--split" if options.split else "--shadow" if getattr(options, "shadow", None) else ""
+    if not flag or (slo is None and not capacity):
+        return
+    given = (
+        "a capacity search"
+        if capacity
+        else f"the scenario's slo: {slo!r}"
+        if from_scenario
+        else f"--slo {slo!r}"
+    )
+    raise InputError(
+        f"{flag}: {given} sizes one target, not the arms of a split run; run the split "
+        "without an SLO, then `benchctl compare RUN@ARM_A RUN@ARM_B --slo ...` checks each "
+        "arm against it (or run --slo on each arm's profile)"
+    )
+
+
 def check_arms(arms: list[Arm], options: Any, launcher: Any) -> None:
     """The arms after the control: launchable with ``--launch``, else ready now."""
     for arm in arms[1:]:

@@ -167,6 +167,16 @@ def test_each_arms_server_is_sampled_and_compare_shows_arms(
         assert value == pytest.approx(split[arm]["latency_ms"]["p50"], rel=0.01, abs=0.01)
     page = (tmp_path / "compare.html").read_text()
     assert f"{run.name}@canary" in page and "<svg" in page
+    # --slo per arm (what the one-line refusal of run --split --slo points to): the canary's
+    # p50 is at least its 10 ms cost, so it misses p50<=10ms; the control meets it iff its
+    # own p50 (summary.json) does
+    judged = benchctl(
+        "compare", f"{run}@stable", f"{run}@canary", "--slo", "p50<=10ms", cwd=tmp_path, timeout=60
+    )
+    assert judged.returncode == 0, judged.output()
+    meets = [line for line in judged.stdout.splitlines() if line.startswith("│ meets")]
+    cells = [cell.strip() for cell in meets[0].strip("│ ").split("│")[1:]]
+    assert cells == ["yes" if split["stable"]["latency_ms"]["p50"] <= 10.0 else "no", "no"]
 
     other = benchctl(
         "run", "steady", "--target", "stable", "--rate", "20", "--duration", "3s",
@@ -182,3 +192,30 @@ def test_each_arms_server_is_sampled_and_compare_shows_arms(
     assert "no arm 'nope'" in missing.stderr and "(arms: stable, canary)" in missing.stderr
     plain = benchctl("compare", f"{other.run_dir}@stable", str(run), cwd=tmp_path, timeout=60)
     assert plain.returncode == 2 and "not a split run" in plain.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["steady", "--slo", "p99<=50ms"], "--split: --slo 'p99<=50ms' sizes one target"),
+        (["capacity", "--slo", "p99<=50ms"], "--split: a capacity search sizes one target"),
+        (["gated"], "--split: the scenario's slo: 'p99<=50ms' sizes one target"),
+    ],
+)
+def test_slo_with_split_is_one_line_before_anything_runs(
+    tmp_path: Path, extra: list[str], words: str
+) -> None:
+    """``run --split ... --slo`` (or a scenario with ``slo:``, or the capacity scenario)
+    with ``--launch``: exit 2, one line naming the flag and where per-arm SLO checks are
+    (compare RUN@ARM --slo), no run directory, nothing launched."""
+    scenarios = tmp_path / "benchctl.d" / "scenarios"
+    scenarios.mkdir(parents=True)
+    (scenarios / "gated.yaml").write_text("kind: steady\nrate: 5\nduration: 2s\nslo: p99<=50ms\n")
+    done = benchctl(
+        "run", *extra, "--target", "kserve", "--split", "kserve=50,triton=50", "--launch",
+        cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.run_dir is None, done.output()
+    assert done.stderr.strip().count("\n") == 0 and words in done.stderr, done.stderr
+    assert "benchctl compare RUN@ARM_A RUN@ARM_B --slo" in done.stderr
+    assert done.stdout == ""  # refused before any launch (which prints its progress)
