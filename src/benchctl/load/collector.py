@@ -15,6 +15,13 @@ WINDOW_S = 5.0
 
 
 class Collector:
+    """Records of every load process of one run: running totals, a live window of recent
+    completions, and batches for Parquet parts under ``parts_dir``.
+
+    A batch is due every ``flush_seconds`` s or ``flush_rows`` rows (``take_batch``); it is
+    written by ``write`` (in a thread) and handed back by ``give_back`` if that fails.
+    """
+
     def __init__(
         self, plan: Plan, parts_dir: Path, *, flush_rows: int = 50_000, flush_seconds: float = 5.0
     ) -> None:
@@ -34,6 +41,7 @@ class Collector:
 
     @property
     def rows(self) -> int:
+        """Rows accepted so far: on disk, pending, or taken and being written."""
         return self.writer.rows + self._pending_rows + self._unwritten
 
     @property
@@ -50,6 +58,8 @@ class Collector:
         self._pending_rows += n
 
     def accept(self, columns: dict[str, list]) -> None:
+        """Drained driver columns (load/records.py): counted into the totals and the live
+        window (completion = intended time + latency), and queued for the next part."""
         n = len(columns["t_intended"])
         if not n:
             return
@@ -68,6 +78,17 @@ class Collector:
         self._recent = np.concatenate([self._recent, fresh[~np.isnan(latency)]])
         self._pending.append(columns)
         self._pending_rows += n
+
+    def totals(self) -> dict[str, int]:
+        """Requests so far: ``sent``, ``ok``, ``errors`` (sent, not ok), ``connection_errors``
+        (among errors) and ``dropped`` (arrivals never sent), as counts."""
+        return {
+            "sent": self.sent,
+            "ok": self.ok,
+            "errors": self.errors,
+            "connection_errors": self.connection_errors,
+            "dropped": self.dropped,
+        }
 
     def window(self, now: float, width: float = WINDOW_S) -> dict[str, float | None]:
         """Completions in ``(now - width, now]``: rate and p50/p95/p99 of successes."""
