@@ -21,6 +21,13 @@ from benchctl.rundir.requests import (  # noqa: F401  (re-exported)
     SCHEMA,
 )
 
+# A dropped arrival's row but for its intended time and worker: never sent, no response.
+_DROPPED_ROW: dict[str, object] = {
+    **dict.fromkeys(("t_start", "latency_ms", "service_ms", "send_lag_ms"), np.nan),
+    **{"status": 0, "ok": False, "error": DROPPED, "bytes_sent": 0, "bytes_received": 0},
+    **dict.fromkeys(OPTIONAL_COLUMNS, None),
+}
+
 
 class RecordBuffer:
     """Column lists that drivers append to; ``drain`` hands them over and starts afresh."""
@@ -51,7 +58,7 @@ class RecordBuffer:
     ) -> None:
         """A request that was sent; times are seconds since run start; ``slot_wait_ms``
         the time it waited for an in-flight slot (open loop), None if it did not wait."""
-        c = self._columns
+        c = self._columns  # the hot path: one append per column, no row built
         c["t_intended"].append(t_intended)
         c["t_start"].append(t_start)
         c["latency_ms"].append((t_end - t_intended) * 1000.0)
@@ -72,24 +79,14 @@ class RecordBuffer:
 
     def add_dropped(self, t_intended: float) -> None:
         """A request that could not be sent in time: kept, never silently skipped."""
-        c = self._columns
-        c["t_intended"].append(t_intended)
-        for name in ("t_start", "latency_ms", "service_ms", "send_lag_ms"):
-            c[name].append(np.nan)
-        c["status"].append(0)
-        c["ok"].append(False)
-        c["error"].append(DROPPED)
-        c["bytes_sent"].append(0)
-        c["bytes_received"].append(0)
-        c["worker"].append(self.worker)
-        c["model"].append(None)
-        c["input_id"].append(None)
-        c["arm"].append(None)
-        c["user"].append(None)
-        c["slot_wait_ms"].append(None)
+        row = {**_DROPPED_ROW, "t_intended": t_intended, "worker": self.worker}
+        for name, column in self._columns.items():
+            column.append(row[name])  # KeyError: a driver column _DROPPED_ROW lacks
         self.dropped += 1
 
     def drain(self) -> dict[str, list]:
+        """The rows added since the last drain, as {column: values} in DRIVER_COLUMNS; the
+        buffer starts empty again (the counters ``sent`` and ``dropped`` keep counting)."""
         columns, self._columns = self._columns, {name: [] for name in DRIVER_COLUMNS}
         return columns
 
