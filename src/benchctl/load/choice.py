@@ -65,6 +65,7 @@ class RequestChooser:
 
     @property
     def models(self) -> list[str]:
+        """The distinct model names among the entries, in first-seen order."""
         return list(dict.fromkeys(c.model for c in self.entries))
 
     def next(self) -> Choice:

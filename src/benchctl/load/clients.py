@@ -25,9 +25,17 @@ Outcome = tuple[int, str, int]  # status, error kind ("" when ok), bytes receive
 
 
 class Transport(Protocol):
-    def send(self, choice: Choice | None = None) -> Outcome: ...
+    """One protocol client shared by a load process's request greenlets."""
 
-    def close(self) -> None: ...
+    def send(self, choice: Choice | None = None) -> Outcome:
+        """Send the request (``choice``'s body, or the spec's when None) and wait for its
+        answer: (status, error kind or "", bytes received). Never raises for a failed
+        request: timeouts, refused connections and bad answers are error kinds."""
+        ...
+
+    def close(self) -> None:
+        """Close every connection; the transport is not used afterwards."""
+        ...
 
 
 class HttpTransport:
@@ -125,6 +133,7 @@ class HttpTransport:
             self._pool.release_socket(sock)
 
     def close(self) -> None:
+        """Close the pooled connections."""
         self._client.close()
 
 
@@ -151,6 +160,7 @@ class GrpcTransport:
         self._metadata = grpc_metadata(headers)
 
     def send(self, choice: Choice | None = None) -> Outcome:
+        """One unary call (see ``Transport.send``); the status is the gRPC code, 0 if OK."""
         request = self._request
         body_out = request.body if choice is None else choice.body
         rows = request.expect_rows if choice is None else choice.expect_rows
@@ -166,12 +176,16 @@ class GrpcTransport:
         return 0, self._check(body, rows), len(body)
 
     def close(self) -> None:
+        """Close the channel."""
         self._channel.close()
 
 
 def make_transport(
     request: WireRequest, *, concurrency: int, timeout: float, connect_timeout: float
 ) -> Transport:
+    """The transport for ``request``'s protocol (HTTP or gRPC) with at most ``concurrency``
+    connections and ``timeout`` / ``connect_timeout`` in seconds. Raises InputError for a
+    protocol no adapter serves (targets/registry.py)."""
     grpc = adapter_for(request.protocol).transport == "grpc"
     kind = GrpcTransport if grpc else HttpTransport
     return kind(request, concurrency=concurrency, timeout=timeout, connect_timeout=connect_timeout)

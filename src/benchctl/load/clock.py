@@ -64,6 +64,8 @@ class ClockEstimate:
 
     @property
     def uncertainty(self) -> float | None:
+        """Half the best probe round trip at join, seconds: the offset is known to ± this
+        (None when never measured)."""
         return self.join[1] / 2.0 if self.join else None
 
     def refusal(self, name: str) -> str:
@@ -77,6 +79,8 @@ class ClockEstimate:
         return ""
 
     def warnings(self, name: str) -> list[str]:
+        """One-line warnings for worker ``name``: offset unmeasured, large, uncertain beyond
+        TOLERANCE_S, or drifting during the run; [] when none."""
         found = []
         if self.join is None:
             found.append(f"{name}: clock offset to the master not measured (no probe answered); "
@@ -101,6 +105,8 @@ class ClockEstimate:
         return found + self.extra
 
     def to_json(self, name: str) -> dict[str, Any]:
+        """The estimate for run.json: offset, uncertainty and drift in seconds (None when not
+        measured), probe count, tolerance, and ``warnings(name)``."""
         return {
             "offset_s": self.offset if self.join else None,
             "uncertainty_s": self.uncertainty,

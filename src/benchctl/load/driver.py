@@ -46,6 +46,11 @@ def _resume(driver: Any) -> None:
 
 
 class Driver:
+    """Plays one load process's share of a plan against ``transport``: open loop (arrivals
+    at their intended times, each recorded from its intended time) or closed loop (N in
+    flight), recording every request in ``buffer``; at most ``max_in_flight`` requests in
+    flight, an arrival not sent within ``drop_after`` s is recorded as dropped."""
+
     def __init__(
         self,
         plan: Plan,
@@ -105,6 +110,7 @@ class Driver:
 
     @property
     def in_flight(self) -> int:
+        """Requests sent and not yet answered."""
         return len(self.pool)
 
     def stop(self) -> None:

@@ -49,6 +49,7 @@ class RateProfile:
 
     @property
     def duration(self) -> float:
+        """Seconds from the first point to the last."""
         return float(self.times[-1])
 
     def rate_at(self, t: np.ndarray | float) -> np.ndarray:
@@ -74,6 +75,7 @@ class RateProfile:
 
     @property
     def expected_total(self) -> float:
+        """Expected arrivals over the whole profile, ``Λ(end)`` (requests)."""
         return float(self._segment_mass_before()[-1])
 
     def inverse_cumulative(self, u: np.ndarray) -> np.ndarray:
@@ -116,9 +118,11 @@ class Plan:
 
     @property
     def open_loop(self) -> bool:
+        """True for arrival-rate plans (profile or replayed times), False for concurrency."""
         return self.profile is not None or self.arrival_times is not None
 
     def expected_requests(self) -> float | None:
+        """Arrivals expected over the plan (requests); None for a closed-loop plan."""
         if self.arrival_times is not None:
             return float(len(self.arrival_times))
         return self.profile.expected_total if self.profile is not None else None
@@ -129,6 +133,7 @@ class Plan:
         return np.clip(np.searchsorted(starts, t, side="right") - 1, 0, len(self.phases) - 1)
 
     def concurrency_at(self, t: float) -> int:
+        """Closed loop: requests to keep in flight ``t`` s after start (0 before any level)."""
         current = 0
         for start, level in self.levels:
             if t >= start:
@@ -375,6 +380,8 @@ def plan_to_json(plan: Plan) -> dict:
 
 
 def plan_from_json(data: dict) -> Plan:
+    """The Plan that ``plan_to_json`` wrote (the engine spec's ``plan``). Raises KeyError or
+    ValueError for a dict it did not write."""
     profile = data["profile"]
     times = data["arrival_times"]
     return Plan(

@@ -65,14 +65,17 @@ class SleepWaker:
         self._interrupted = Event()
 
     def wait_until(self, due: float) -> None:
+        """Block this greenlet until ``due`` (``time.perf_counter`` seconds) or interrupt."""
         delay = due - time.perf_counter()
         if delay > 0:
             self._interrupted.wait(delay)
 
     def interrupt(self) -> None:
+        """Wake the waiting greenlet now, and every later wait at once."""
         self._interrupted.set()
 
     def close(self) -> None:
+        """Nothing to release; waits return at once afterwards."""
         self._interrupted.set()
 
 
@@ -127,6 +130,8 @@ class TimerfdWaker:
             raise OSError(errno, f"timerfd_settime: {os.strerror(errno)}")
 
     def wait_until(self, due: float) -> None:
+        """Block this greenlet until ``due`` (``time.perf_counter`` seconds) or interrupt.
+        Raises OSError if the timer cannot be armed."""
         if self._interrupted or self._closed or due <= time.perf_counter():
             return
         self._arm(due)
@@ -137,11 +142,13 @@ class TimerfdWaker:
             pass
 
     def interrupt(self) -> None:
+        """Wake the waiting greenlet now, and every later wait at once."""
         self._interrupted = True
         if not self._closed:
             self._arm(1e-9)  # long past: readable at once, wakes the waiting greenlet
 
     def close(self) -> None:
+        """Close the timer's file descriptor (once); waits return at once afterwards."""
         if not self._closed:
             self._closed = True
             self._watcher.close()
