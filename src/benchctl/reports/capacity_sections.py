@@ -9,7 +9,6 @@ that produces it.
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import shlex
 from collections.abc import Sequence
@@ -22,17 +21,25 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchctl.analysis.answer import capacity_sentence, cost_sentence, replicas_sentence
-from benchctl.analysis.autoscaling_section import TIMELINE
-from benchctl.analysis.capacity import CAPACITY
 from benchctl.analysis.model_capacity import model_capacity_lines
 from benchctl.analysis.slo import Slo, parse_slo
 from benchctl.errors import InputError
 from benchctl.reports import capacity_figures as cf
 from benchctl.reports.figures import Phase
 from benchctl.reports.views import Banner, FigureView, as_dict, is_number
-from benchctl.telemetry.session import WINDOWS
+from benchctl.rundir import (
+    ABSENT,
+    CAPACITY,
+    MANIFESTS,
+    NOT_OBJECT,
+    RUN_JSON,
+    SEARCH,
+    read_capacity,
+    read_document,
+)
+from benchctl.rundir import AUTOSCALE_TIMELINE as TIMELINE
+from benchctl.rundir import TELEMETRY_WINDOWS as WINDOWS
 
-MANIFESTS = "manifests"
 EXAMPLE_SLO = "p99<=200ms"
 MIB = 1024.0**2
 GIB = 1024.0**3
@@ -213,19 +220,13 @@ def run_slo(run_dir: Path) -> str | None:
     """The SLO the run itself was made with (a capacity search's search.json, the
     scenario's ``slo`` field, or ``--slo`` in run.json's command), or None: the report
     suggests that one, never an example SLO in its place."""
-    for name, keys in (("search.json", ("slo",)), ("run.json", ("scenario", "spec", "slo"))):
-        try:
-            value: Any = json.loads((run_dir / name).read_text(encoding="utf-8"))
-            for key in keys:
-                value = value.get(key) if isinstance(value, dict) else None
-        except (OSError, ValueError):
-            value = None
+    for name, keys in ((SEARCH, ("slo",)), (RUN_JSON, ("scenario", "spec", "slo"))):
+        value: Any = read_document(run_dir / name).get()
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
         if isinstance(value, str) and value:
             return value
-    try:
-        command = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("command")
-    except (OSError, ValueError, AttributeError):
-        return None
+    command = read_document(run_dir / RUN_JSON).get().get("command")
     if isinstance(command, list):
         for flag, value in itertools.pairwise(command):
             if flag == "--slo" and isinstance(value, str):
@@ -246,16 +247,15 @@ def analyze_command(run_dir: Path, slo: Any = None) -> str:
 
 
 def _read_capacity(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
-    path = run_dir / CAPACITY
-    if not path.is_file():
+    """capacity.json's object and None, or None and the note saying why there is none."""
+    read = read_capacity(run_dir)
+    if read.problem == ABSENT:
         return None, f"No capacity analysis: {CAPACITY} is absent."
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return None, f"{CAPACITY} could not be read ({exc})."
-    if not isinstance(doc, dict):
+    if read.problem == NOT_OBJECT:
         return None, f"{CAPACITY} is not a JSON object; ignored."
-    return doc, None
+    if read.problem is not None:
+        return None, f"{CAPACITY} could not be read ({read.detail})."
+    return read.data, None
 
 
 def _slo(doc: dict[str, Any] | None) -> Slo | None:

@@ -8,7 +8,6 @@ runs are not comparable (scenario, payload, host or time scale differ).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,6 @@ from benchctl.analysis.sent_tensors import describe, same_tensors, sent_tensors
 from benchctl.analysis.slo import Slo, parse_slo
 from benchctl.analysis.summary_file import file_windows, summarize_file
 from benchctl.errors import InputError
-from benchctl.load.shapes import WARMUP
 from benchctl.reports import figures
 from benchctl.reports.html import (
     Banner,
@@ -35,11 +33,21 @@ from benchctl.reports.html import (
     fmt_pct,
     fmt_rps,
 )
-from benchctl.store import REQUESTS, write_atomic
+from benchctl.rundir import (
+    ABSENT,
+    CAPACITY,
+    NOT_OBJECT,
+    REQUESTS,
+    UNREADABLE,
+    Capacity,
+    read_capacity,
+    read_summary,
+    write_atomic,
+)
+from benchctl.rundir.requests import WARMUP
 from benchctl.telemetry.session import WINDOWS
 
 COMPARE_TEMPLATE = "compare.html.j2"
-CAPACITY = "capacity.json"
 NOT_ANALYZED = "not analyzed"
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 NEAR_SATURATION = 0.85
@@ -262,13 +270,9 @@ def write_page(output: Path, page: str) -> None:
 
 def _summary(run: LoadedRun) -> dict[str, Any]:
     """summary.json, or the same numbers computed from requests.parquet."""
-    path = run.path / "summary.json"
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(summary, dict):
-            return summary
-    except (OSError, ValueError):
-        pass
+    summary = read_summary(run.path).data
+    if summary is not None:
+        return summary
     if run.frame.empty:
         return {}
     phases = [{"name": n, "start": s, "end": e} for n, s, e in run.phases]
@@ -298,18 +302,18 @@ def _column(index: int, run: LoadedRun, summary: dict[str, Any], slo: Slo | None
 
 
 def _capacity_numbers(run_dir: Path) -> dict[str, Any]:
-    """capacity_rps, bound, SLO and cost per million from capacity.json (empty if absent)."""
-    try:
-        document = _dict(json.loads((run_dir / CAPACITY).read_text(encoding="utf-8")))
-    except (OSError, ValueError):
+    """capacity_rps, bound, SLO and cost per million from capacity.json (empty if absent or
+    unreadable; a version 1 document's capacity comes from its single_replica)."""
+    document = read_capacity(run_dir)
+    if document.data is None and document.problem != NOT_OBJECT:
         return {}
-    single, cost = _dict(document.get("single_replica")), _dict(document.get("cost"))
-    value = document.get("capacity_rps", single.get("capacity_rps"))
+    capacity = Capacity.lenient(document.get())
+    single, cost = capacity.section("single_replica"), capacity.section("cost")
     per_million = cost.get("per_million_at_capacity")
     return {
-        "capacity_rps": float(value) if isinstance(value, int | float) else None,
-        "bound": str(document.get("bound") or single.get("bound") or "measured"),
-        "capacity_slo": str(document.get("slo") or ""),
+        "capacity_rps": capacity.number("capacity_rps"),
+        "bound": str(capacity.bound or single.get("bound") or "measured"),
+        "capacity_slo": str(capacity.slo or ""),
         "per_million": float(per_million) if isinstance(per_million, int | float) else None,
         "currency": str(cost.get("currency") or "USD"),
     }
@@ -324,13 +328,13 @@ def _slo_met(overall: dict[str, Any], slo: Slo | None) -> bool | None:
 
 def _capacity(run_dir: Path, slo: Slo | None) -> str:
     """Capacity of one replica at the SLO, as ``benchctl analyze`` wrote it."""
-    try:
-        document = json.loads((run_dir / CAPACITY).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    read = read_capacity(run_dir)
+    if read.problem == ABSENT:
         return NOT_ANALYZED
-    except (OSError, ValueError):
+    if read.problem == UNREADABLE:
         return f"{CAPACITY} unreadable"
-    single = _dict(_dict(document).get("single_replica"))
+    document = read.get()
+    single = _dict(document.get("single_replica"))
     value = single.get("capacity_rps")
     if not isinstance(value, int | float):
         return f"analyzed, no capacity in {CAPACITY}"
@@ -585,13 +589,10 @@ def arm_summary(run: LoadedRun) -> dict[str, Any] | None:
     base, arm = split_arm(Path(run.path))
     if arm is None:
         return None
-    try:
-        split = _dict(json.loads((base / "summary.json").read_text(encoding="utf-8")))
-        found = _dict(_dict(split.get("split")).get("arms")).get(arm)
-        if isinstance(found, dict):
-            return {"overall": found}
-    except (OSError, ValueError):
-        pass
+    split = read_summary(base).get()
+    found = _dict(_dict(split.get("split")).get("arms")).get(arm)
+    if isinstance(found, dict):
+        return {"overall": found}
     from benchctl.analysis.verdicts import split_summaries
 
     names = [str(a.get("name")) for a in _dict(run.info.get("arms")).get("arms") or []]

@@ -27,7 +27,7 @@ from benchctl.errors import InputError
 from benchctl.reports import figures
 from benchctl.reports.compare import COLORS, write_page
 from benchctl.reports.html import Banner, FigureView, _environment, fmt_ms, fmt_pct, fmt_rps
-from benchctl.store import COMPLETED, SUMMARY, list_runs
+from benchctl.rundir import COMPLETED, list_runs, summary_overall
 
 HISTORY_TEMPLATE = "history.html.j2"
 SATURATED = "generator_saturated"
@@ -95,12 +95,7 @@ def run_names(info: dict[str, Any]) -> tuple[str, str]:
 
 
 def _row(path: Path, info: dict[str, Any]) -> HistoryRow:
-    try:
-        summary = json.loads((path / SUMMARY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        summary = {}
-    overall = summary.get("overall") if isinstance(summary, dict) else None
-    overall = overall if isinstance(overall, dict) else {}
+    overall = summary_overall(path)
     latency = overall.get("latency_ms") if isinstance(overall.get("latency_ms"), dict) else {}
     generator = info.get("generator") if isinstance(info.get("generator"), dict) else {}
     scenario, target = run_names(info)

@@ -22,16 +22,17 @@ from markupsafe import Markup, escape
 from benchctl.analysis.request_reader import SUMMARY_COLUMNS, RequestsFile, requests_file
 from benchctl.analysis.summary_file import file_windows, summarize_file
 from benchctl.errors import InputError
-from benchctl.load.shapes import WARMUP
 from benchctl.reports import figures
 from benchctl.reports.capacity_sections import CapacityReport, capacity_report
 from benchctl.reports.views import Banner, FigureView
 from benchctl.reports.views import as_dict as _dict
 from benchctl.reports.views import is_number as _number
-from benchctl.store import (
+from benchctl.rundir import (
+    ABSENT,
     COMPLETED,
     FAILED,
     INTERRUPTED,
+    NOT_OBJECT,
     PARTS,
     REPORT,
     REQUESTS,
@@ -39,8 +40,10 @@ from benchctl.store import (
     RUNNING,
     SUMMARY,
     RunDir,
+    read_summary,
     write_atomic,
 )
+from benchctl.rundir.requests import WARMUP
 
 TEMPLATE = "report.html.j2"
 NONE = "—"
@@ -315,19 +318,15 @@ def _load_requests(run_dir: Path, absent: list[str]) -> RequestsFile | None:
 
 
 def _load_summary(run_dir: Path, absent: list[str]) -> dict[str, Any] | None:
-    path = run_dir / SUMMARY
-    if not path.is_file():
+    """summary.json's object, or None with a note appended to ``absent`` saying why."""
+    summary = read_summary(run_dir)
+    if summary.problem == ABSENT:
         absent.append(f"{SUMMARY} is absent: no summary numbers.")
-        return None
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        absent.append(f"{SUMMARY} could not be read ({exc}).")
-        return None
-    if not isinstance(summary, dict):
+    elif summary.problem == NOT_OBJECT:
         absent.append(f"{SUMMARY} is not a JSON object; ignored.")
-        return None
-    return summary
+    elif summary.problem is not None:
+        absent.append(f"{SUMMARY} could not be read ({summary.detail}).")
+    return summary.data
 
 
 def _figures(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from benchctl.errors import DamagedFileError
 from benchctl.rundir.directory import RunDir, list_runs
+from benchctl.rundir.models import Capacity, RunInfo
 from benchctl.rundir.names import (
     AUTOSCALE_TIMELINE,
     CAPACITY,
@@ -87,9 +88,11 @@ __all__ = [
     "TELEMETRY_WINDOWS",
     "UNREADABLE",
     "WATCHDOG_LOG",
+    "Capacity",
     "DamagedFileError",
     "Document",
     "RunDir",
+    "RunInfo",
     "atomic_output",
     "list_runs",
     "read_capacity",

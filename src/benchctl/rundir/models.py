@@ -11,6 +11,8 @@ before validating it:
   the capacity only inside ``single_replica``: migration copies ``capacity_rps``, ``bound``
   and ``capacity_band_rps`` (its ``lower_rps``, ``upper_rps``) to the top level, as readers
   of version 1 documents did.
+* A version newer than this benchctl reads is refused in one line (``upgrade benchctl``);
+  the raw readers (``RunDir.read_json``) still read such a file as it is.
 
 Field-kind damage in run.json is reported by ``benchctl.rundir.contract.check_run_json``
 (one line naming the field) before the model sees it, so every command reports it alike.
@@ -18,6 +20,7 @@ Field-kind damage in run.json is reported by ``benchctl.rundir.contract.check_ru
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from benchctl.errors import InputError
-from benchctl.rundir.names import CAPACITY_SCHEMA_VERSION, RUN_SCHEMA_VERSION
+from benchctl.rundir.names import CAPACITY, CAPACITY_SCHEMA_VERSION, RUN_SCHEMA_VERSION
 
 Number = int | float
 
@@ -140,16 +143,17 @@ class RunInfo(_Document):
 
 class Capacity(_Document):
     """capacity.json (``benchctl analyze``): one replica's capacity under the SLO and what
-    derives from it. Units: rates in req/s, latencies in ms.
+    derives from it. Units: rates in req/s, latencies in ms, cost in ``cost.currency``.
 
     ``capacity_rps``: the capacity (never extrapolated) or None; ``capacity_band_rps``:
     [low, high]; ``bound``: ``measured`` or ``lower`` (at least ``low``); ``slo``: the SLO
     text (``p99<200ms``); ``single_replica``, ``replicas``, ``cost``, ``autoscaling``,
-    ``points``, ``latency_model``: the sections described in the README."""
+    ``points``, ``latency_model``: the sections described in the README. Sections are kept
+    as written (reports show damaged ones as absent): use ``number`` and ``section``."""
 
     schema_version: int = CAPACITY_SCHEMA_VERSION
-    run: str | None = None
-    slo: str | None = None
+    run: Any = None
+    slo: Any = None
     capacity_rps: Any = None
     capacity_band_rps: Any = None
     bound: Any = None
@@ -162,9 +166,18 @@ class Capacity(_Document):
     @classmethod
     def from_json(cls, data: dict[str, Any], path: Path | str = "capacity.json") -> Capacity:
         """The model of a capacity.json object, migrated to ``CAPACITY_SCHEMA_VERSION``.
-        InputError (one line naming ``path``) for a bad or too new schema_version, or a
-        field of the wrong kind (``run``, ``slo`` not text)."""
+        InputError (one line naming ``path``) for a schema_version that is not a whole
+        number >= 0 or is newer than this benchctl reads."""
         return cls._read(data, _CAPACITY_MIGRATIONS, CAPACITY_SCHEMA_VERSION, path)
+
+    @classmethod
+    def lenient(cls, data: dict[str, Any]) -> Capacity:
+        """As ``from_json`` for a report that must not fail on a damaged file: a document
+        whose schema_version cannot be read is taken as it is, and headline fields missing
+        in any version are filled from ``single_replica``. Never raises."""
+        with contextlib.suppress(InputError):  # a version that cannot be read: taken as it is
+            data = migrate(data, _CAPACITY_MIGRATIONS, CAPACITY_SCHEMA_VERSION, CAPACITY)
+        return cls.model_construct(**_headline_from_single(dict(data)))
 
     def number(self, name: str) -> float | None:
         """A top-level field as a float (``capacity_rps``), or None if it is not a number."""
@@ -213,8 +226,10 @@ def _run_0_to_1(data: dict[str, Any]) -> dict[str, Any]:
     return {"schema_version": 1, **{k: v for k, v in data.items() if k != "schema_version"}}
 
 
-def _capacity_to_2(data: dict[str, Any]) -> dict[str, Any]:
-    """capacity.json 0/1 -> 2: the headline fields at the top, from ``single_replica``."""
+def _headline_from_single(data: dict[str, Any]) -> dict[str, Any]:
+    """capacity.json 1 -> 2: the headline fields at the top, from ``single_replica``, where
+    version 1 kept them (``capacity_rps``; ``bound``, default ``measured``;
+    ``capacity_band_rps`` from ``lower_rps``/``upper_rps``). Fields present stay."""
     single = data.get("single_replica")
     single = single if isinstance(single, dict) else {}
     document = dict(data)
@@ -226,7 +241,8 @@ def _capacity_to_2(data: dict[str, Any]) -> dict[str, Any]:
 
 
 _RUN_MIGRATIONS: dict[int, Migration] = {0: _run_0_to_1}
-_CAPACITY_MIGRATIONS: dict[int, Migration] = {0: lambda d: d, 1: _capacity_to_2}
+# capacity.json without schema_version was written by version 1's analyzer (same fields)
+_CAPACITY_MIGRATIONS: dict[int, Migration] = {0: dict, 1: _headline_from_single}
 
 
 def _in_order(value: Any, like: Any) -> Any:
