@@ -47,7 +47,7 @@ from benchctl.analysis.points import min_samples
 from benchctl.analysis.request_reader import iter_batches
 from benchctl.analysis.slo import Slo
 from benchctl.analysis.summary import phase_seconds
-from benchctl.load.shapes import WARMUP
+from benchctl.rundir.requests import WARMUP
 
 UPPER, NONE = "upper", "none"  # broke at every level measured; no level to judge by
 WHOLE_RUN = "whole run"  # the label of the one level a run without usable windows gives

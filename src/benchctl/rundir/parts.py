@@ -71,7 +71,7 @@ def merge_parts(folder: Path, destination: Path) -> int:
     (``.part-*.tmp.parquet``), which are skipped. InputError if ``destination`` is a symlink.
     """
     parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
-    if destination.is_file():
+    if destination.is_file() and not destination.is_symlink():  # a link: refused below
         rows = pq.read_metadata(destination).num_rows
         _remove(parts, folder)
         return rows
