@@ -13,7 +13,6 @@ more: the numbers are there to judge).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,9 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from benchctl.analysis.percentiles import nearest_rank
+from benchctl.rundir.names import SHADOW, SHADOW_PARTS
+from benchctl.rundir.writer import atomic_output
 
-SHADOW_PARTS = "shadow.parts"
-SHADOW = "shadow.parquet"
 AGREE_ABS = 1e-4
 
 
@@ -40,12 +39,11 @@ def merge_shadow(run_dir: Path) -> Path | None:
     import pyarrow as pa
 
     table = pa.concat_tables([pq.read_table(p) for p in parts])
-    temporary = target.with_suffix(".tmp")
-    pq.write_table(table, temporary, compression="zstd")
-    os.replace(temporary, target)
+    with atomic_output(target) as temporary:
+        pq.write_table(table, temporary, compression="zstd")
     for part in parts:
         part.unlink(missing_ok=True)
-    for leftover in folder.glob("*.tmp"):
+    for leftover in [*folder.glob("*.tmp"), *folder.glob("*.tmp.parquet")]:  # crashed writes
         leftover.unlink(missing_ok=True)
     if not any(folder.iterdir()):
         folder.rmdir()

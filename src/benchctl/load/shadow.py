@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from pathlib import Path
 from time import perf_counter, time
 from typing import Any
@@ -26,6 +25,7 @@ from gevent.event import AsyncResult
 from gevent.pool import Group
 
 from benchctl.load.clients import Outcome, Transport
+from benchctl.rundir.writer import atomic_output
 
 FLUSH_PAIRS = 20_000  # pairs held before a part is written
 SHADOW_SCHEMA = pa.schema(
@@ -195,9 +195,8 @@ class ShadowTransport:
             schema=SHADOW_SCHEMA,
         )
         path = self._folder / f"part-{self._worker:03d}-{next(self._parts):06d}.parquet"
-        temporary = path.with_suffix(".tmp")
-        pq.write_table(table, temporary)
-        os.replace(temporary, path)
+        with atomic_output(path) as temporary:  # whole or not at all, never through a link
+            pq.write_table(table, temporary)
 
     def close(self, timeout: float = 5.0) -> None:
         """Wait (at most ``timeout`` s) for shadow requests in flight, then write the rest."""
