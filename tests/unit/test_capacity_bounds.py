@@ -122,15 +122,15 @@ def test_an_extrapolation_above_the_measured_saturation_is_dropped():
     all three: dropped with the lowest ceiling named (the measured saturation, 552.0 rps,
     which is max(552, the best good level's 500)); 540 rps would be kept (below every
     ceiling)."""
-    from benchctl.analysis.capacity import _extrapolation_ceiling
+    from benchctl.analysis.single_replica import extrapolation_ceiling
 
     levels = [Level("g", 500, 500, 80.0, True), Level("b", 600, 552, 900.0, False, True)]
     found = capacity_bound(levels, 100.0, demand_upper_rps=2166.0)
-    why = _extrapolation_ceiling(9300.6, found, 2166.0)
+    why = extrapolation_ceiling(9300.6, found, 2166.0)
     assert why == (
         "the fitted curve's SLO crossing lies above the measured saturation (552.0 rps): not shown"
     )
-    assert _extrapolation_ceiling(540.0, found, 2166.0) is None
+    assert extrapolation_ceiling(540.0, found, 2166.0) is None
     doc = {
         "capacity_rps": 500.0,
         "capacity_band_rps": [500.0, 600.0],

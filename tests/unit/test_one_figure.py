@@ -8,8 +8,8 @@ from benchctl.analysis.autoscaler_simulation import (
     simulate_hpa,
 )
 from benchctl.analysis.autoscaling_section import _mark_chosen
-from benchctl.analysis.capacity import _autoscaled_cost
 from benchctl.analysis.deployment import RAW
+from benchctl.analysis.replica_sizing import autoscaled_cost
 from benchctl.analysis.scaling_model import Recommendation
 from benchctl.analysis.spikes import spike_advice
 from tests.unit.test_autoscale import RPS_100, flat_model, spikes
@@ -57,7 +57,7 @@ def test_cost_says_what_it_assumes_and_the_autoscaled_cost():
         "per_million_at_capacity": 11.26,
         "per_month": 9052.0,
         "per_month_replicas": 5,
-        **_autoscaled_cost(scaling, 2.48),
+        **autoscaled_cost(scaling, 2.48),
     }
     assert cost["autoscaled"]["mean_replicas"] == 3.75
     assert round(cost["autoscaled"]["per_month"], 2) == 6789.0

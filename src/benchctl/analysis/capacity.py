@@ -9,16 +9,15 @@ Writes capacity.json and manifests/ into the run directory.
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from benchctl.analysis.autoscaling import autoscaling_section
-from benchctl.analysis.bounds import LOWER, Level, capacity_bound
+from benchctl.analysis.autoscaling_section import autoscaling_section
+from benchctl.analysis.bounds import LOWER
 from benchctl.analysis.cluster import ClusterSpec
 from benchctl.analysis.contradictions import (
     BUSY_HOST,
@@ -26,16 +25,11 @@ from benchctl.analysis.contradictions import (
     busy_host,
     traffic_contradictions,
 )
-from benchctl.analysis.cost import HOURS_PER_MONTH, cost_per_million, monthly_cost
-from benchctl.analysis.fits import (
-    LatencyFit,
-    fit_latency_curve,
-    fit_service_demand,
-    fit_usl,
-)
+from benchctl.analysis.fits import LatencyFit
 from benchctl.analysis.model_capacity import model_capacities
 from benchctl.analysis.points import Points, measured_points
-from benchctl.analysis.queueing import size_replicas
+from benchctl.analysis.replica_sizing import autoscaled_cost, cost_section, replicas_for_peak
+from benchctl.analysis.single_replica import finite, service_demand, single_replica, usl_summary
 from benchctl.analysis.slo import Slo
 from benchctl.analysis.windows import littles_law_gap
 from benchctl.errors import InputError
@@ -45,6 +39,11 @@ from benchctl.rundir.requests import WARMUP
 
 @dataclass(frozen=True)
 class AnalyzeOptions:
+    """What ``benchctl analyze`` was asked: the SLO, the peak rate to size for (req/s;
+    default: the scenario's own peak), the traffic to simulate autoscalers against, the price
+    per replica-hour in ``currency``, the pod start (s), the window width (s), the headroom
+    (fraction of a replica's capacity kept free), the config folder and the cluster."""
+
     slo: Slo
     peak_rps: float | None = None
     traffic: str | None = None  # scenario name/path; default: the run's own scenario
@@ -54,7 +53,7 @@ class AnalyzeOptions:
     headroom: float = 0.2
     config_dir: Path | None = None
     currency: str = "USD"
-    cluster: ClusterSpec | None = None  # pod start and metric pipeline (autoscaling.py)
+    cluster: ClusterSpec | None = None  # pod start and metric pipeline (autoscaling_section.py)
 
 
 def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
@@ -63,6 +62,11 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     The single-replica capacity comes from the run's capacity search when it has one (its
     own levels, or the search run named in run.json ``capacity_search``), else from the
     run's own load levels or windows. See ``capacity_fields`` for the headline fields.
+    Also writes manifests/ and autoscale.parquet (``autoscaling_section``).
+
+    InputError (exit 2): no requests.parquet, too few samples for any point, no measured
+    point meets the SLO, a linked search run without search.json, a --peak-rps beyond
+    what one cluster serves.
     """
     info = run.read_json(RUN_JSON)
     if not (run.path / REQUESTS).is_file():
@@ -78,35 +82,71 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     if not len(points):
         raise InputError(_no_points(run.path, slo))
     warnings = _warnings(info, own_windows)  # about this run's own traffic
-    demand = _service_demand(windows, source_info)
-    single, fit = _single_replica(points, slo, warnings, search, demand)
+    demand = service_demand(windows, source_info)
+    single, fit = single_replica(points, slo, warnings, search, demand)
     checks = _own_traffic_checks(run, info, single, slo, own_windows)
     warnings[:0] = checks  # first: they decide whether the answer holds at all
     own_search = search is not None and source_dir == run.path
     # A search's levels are not traffic to size for: only an explicit peak counts there.
     peak = options.peak_rps or (None if own_search else _scenario_peak(info))
-    replicas = _replicas(single, peak, options)
+    replicas = replicas_for_peak(single, peak, slo, options.headroom, options.price_per_hour)
     document = {
         "schema_version": 2,
         "run": run.name,
         "slo": str(slo),
         **capacity_fields(single, source_dir if source_dir != run.path else None),
-        "points": {
-            "source": points.source,
-            "labels": points.labels,
-            "throughput_rps": points.throughput.tolist(),
-            "latency_ms": points.latency_ms.tolist(),
-        },
+        "points": _points_section(points),
         "single_replica": single,
         "service_demand": demand,
-        "usl": _usl(points),
+        "usl": usl_summary(points),
         "peak_rps": peak,
         "replicas": replicas,
-        "cost": _cost(single, replicas, options.price_per_hour, options.currency),
+        "cost": cost_section(single, replicas, options.price_per_hour, options.currency),
         "warnings": warnings,
     }
+    document["autoscaling"] = _autoscaling(
+        run, info, single, fit, windows, replicas, own_search=own_search, options=options
+    )
+    if any(CONTRADICTED in text for text in checks):
+        _withdraw_keeps_up(document["autoscaling"])
+    if document["cost"] is not None:
+        document["cost"].update(autoscaled_cost(document["autoscaling"], options.price_per_hour))
+    document["confidence"] = _confidence(single, points, warnings)
+    mix = model_capacities(
+        source_dir, source_info, slo, source=points.source, search=search, window_s=options.window_s
+    )
+    if mix is not None:  # a model mix: each model's capacity at this mix (issue 21)
+        document["models"] = mix
+    run.write_json(CAPACITY, document)
+    return document
+
+
+def _points_section(points: Points) -> dict[str, Any]:
+    """capacity.json ``points``: where they came from, labels, achieved rps, SLO-percentile ms."""
+    return {
+        "source": points.source,
+        "labels": points.labels,
+        "throughput_rps": points.throughput.tolist(),
+        "latency_ms": points.latency_ms.tolist(),
+    }
+
+
+def _autoscaling(
+    run: RunDir,
+    info: dict[str, Any],
+    single: dict[str, Any],
+    fit: LatencyFit | None,
+    windows: pd.DataFrame,
+    replicas: dict[str, Any] | None,
+    *,
+    own_search: bool,
+    options: AnalyzeOptions,
+) -> dict[str, Any]:
+    """capacity.json ``autoscaling``: simulated against the traffic (``autoscaling_section``),
+    or skipped for a capacity search analysed without ``--traffic``."""
+    slo = options.slo
     skip = own_search and options.traffic is None
-    document["autoscaling"] = (
+    return (
         {
             "skipped": "a capacity search has no traffic of its own to simulate autoscalers "
             "against: pass --traffic SCENARIO (or run SCENARIO --slo for the whole job)"
@@ -130,18 +170,6 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
             currency=options.currency,
         )
     )
-    if any(CONTRADICTED in text for text in checks):
-        _withdraw_keeps_up(document["autoscaling"])
-    if document["cost"] is not None:
-        document["cost"].update(_autoscaled_cost(document["autoscaling"], options.price_per_hour))
-    document["confidence"] = _confidence(single, points, warnings)
-    mix = model_capacities(
-        source_dir, source_info, slo, source=points.source, search=search, window_s=options.window_s
-    )
-    if mix is not None:  # a model mix: each model's capacity at this mix (issue 21)
-        document["models"] = mix
-    run.write_json(CAPACITY, document)
-    return document
 
 
 def capacity_fields(single: dict[str, Any], search_run: Path | None) -> dict[str, Any]:
@@ -220,241 +248,6 @@ def search_points(search: dict[str, Any]) -> Points:
     )
 
 
-def _levels(points: Points, slo: Slo, search: dict[str, Any] | None) -> list[Level]:
-    if search is None:
-        return [
-            Level(label, float(x), float(x), float(lat), bool(lat <= slo.threshold_ms))
-            for label, x, lat in zip(
-                points.labels, points.throughput, points.latency_ms, strict=True
-            )
-        ]
-    return [
-        Level(
-            lv["name"],
-            float(lv["offered_rps"]),
-            float(lv["achieved_rps"]),
-            float(lv["latency_ms"]),
-            bool(lv["good"]),
-            bool(lv.get("overloaded")),
-        )
-        for lv in search.get("levels", [])
-        if lv.get("latency_ms") is not None
-    ]
-
-
-def _single_replica(
-    points: Points,
-    slo: Slo,
-    warnings: list[str],
-    search: dict[str, Any] | None,
-    demand: dict[str, Any],
-) -> tuple[dict[str, Any], LatencyFit | None]:
-    levels = _levels(points, slo, search)
-    fit: LatencyFit | None = None
-    estimate = None
-    try:
-        fit = fit_latency_curve(points.throughput, points.latency_ms, slo.quantile)
-        estimate = fit.capacity_at(slo.threshold_ms)
-    except ValueError as exc:
-        warnings.append(f"no latency curve fitted ({exc}); capacity comes from the levels alone")
-    crossing = estimate.throughput if estimate is not None else None
-    demand_upper = _demand_upper(demand)
-    found = capacity_bound(
-        levels, slo.threshold_ms, demand_upper_rps=demand_upper, fitted_crossing_rps=crossing
-    )
-    if found is None:
-        best = int(np.argmin(points.latency_ms))
-        raise InputError(
-            f"no measured point meets {slo}: the best was {points.latency_ms[best]:.1f} ms at "
-            f"{points.throughput[best]:.1f} rps; relax the SLO or measure at lower load"
-        )
-    if found.non_monotone:
-        warnings.append(
-            f"{len(found.non_monotone)} level(s) below the best good one broke the SLO "
-            f"({', '.join(found.non_monotone[:3])}): the server's latency was not steady"
-        )
-    extrapolation, dropped = None, None
-    if estimate is not None and fit is not None and estimate.throughput > found.band[1]:
-        extrapolation = {
-            "capacity_rps": estimate.throughput,
-            "band_rps": [_finite(estimate.lower), _finite(estimate.upper)],
-            "r2": fit.r2,
-            "n_points": fit.n_points,
-            "note": "a fit's crossing beyond every measured level: not a measurement",
-        }
-        dropped = _extrapolation_ceiling(estimate.throughput, found, demand_upper)
-        if dropped:
-            extrapolation = None
-    if found.bound == LOWER:
-        warnings.append(
-            f"the SLO never broke: capacity is at least {found.capacity_rps:.1f} rps (the best "
-            "level measured); measure higher load (a capacity search, or a higher max_rate) "
-            "for the crossing"
-        )
-    saturation = found.saturation_rps
-    if saturation is not None:  # the server served at least the best good level
-        saturation = max(saturation, found.best_good.throughput_rps)
-    fit_saturates = estimate is not None and not estimate.extrapolated
-    if saturation is None and fit is not None and fit_saturates and math.isfinite(fit.x_max):
-        saturation = fit.x_max
-    result: dict[str, Any] = {
-        "capacity_rps": found.capacity_rps,
-        "bound": found.bound,
-        "lower_rps": found.band[0],
-        "upper_rps": found.band[1],
-        "upper_bound_source": found.upper_source,
-        "demand_upper_rps": demand_upper,
-        "measured_capacity_rps": found.best_good.throughput_rps,
-        "best_good_level": found.best_good.label,
-        "first_bad_level": found.first_bad.label if found.first_bad else None,
-        "extrapolated": False,  # the headline never is; see "extrapolation"
-        "extrapolation": extrapolation,
-        "extrapolation_dropped": dropped,
-        "saturation_rps": saturation,
-        "saturation_source": (
-            "overloaded level"
-            if found.saturation_rps is not None
-            else "fit"
-            if saturation is not None
-            else None
-        ),
-        "knee_rps": fit.knee() if fit is not None and fit.r2 >= 0.9 and saturation else None,
-        "level_stability": [
-            (lv["name"], bool(lv.get("stable"))) for lv in (search or {}).get("levels", [])
-        ],
-        "fit": _fit_summary(fit) if fit is not None else None,
-    }
-    return result, fit  # the latency model the simulations use (capped by saturation)
-
-
-def _demand_upper(demand: dict[str, Any]) -> float | None:
-    first = demand.get("saturates_first")
-    value = (demand.get(first) or {}).get("saturates_at_rps") if first else None
-    return float(value) if value is not None and math.isfinite(value) and value > 0 else None
-
-
-def _fit_summary(fit: LatencyFit) -> dict[str, Any]:
-    return {
-        "model": "L(x) = base + scale / (x_max - x)",
-        "base_ms": fit.base_ms,
-        "scale": fit.scale,
-        "x_max": fit.x_max,
-        "base_se": fit.base_se,
-        "scale_se": fit.scale_se,
-        "x_max_se": fit.x_max_se,
-        "r2": fit.r2,
-        "n_points": fit.n_points,
-        "measured_max_throughput": fit.measured_max_throughput,
-    }
-
-
-def _usl(points: Points) -> dict[str, Any] | None:
-    if points.concurrency is None or len(np.unique(points.concurrency)) < 3:
-        return None
-    try:
-        fit = fit_usl(points.concurrency.astype(float), points.throughput)
-    except ValueError as exc:
-        return {"error": str(exc)}
-    data = {k: v for k, v in asdict(fit).items() if isinstance(v, int | float)}
-    return {**data, "peak_extrapolated": fit.peak_extrapolated}
-
-
-def _service_demand(windows: pd.DataFrame, info: dict[str, Any]) -> dict[str, Any]:
-    """CPU (and GPU) seconds per request, and which saturates first."""
-    resources: dict[str, Any] = {}
-    cores = float(info.get("host", {}).get("cpus") or 1)
-    for name, column, scale, capacity in (
-        ("server_cpu", "server_cpu_percent", 0.01, cores),
-        ("gpu", "gpu_utilization_percent", 0.01, 1.0),
-    ):
-        if column not in windows or windows[column].notna().sum() < 3:
-            continue
-        usable = windows[windows[column].notna()]
-        try:
-            fit = fit_service_demand(
-                usable["throughput_rps"].to_numpy(), usable[column].to_numpy() * scale
-            )
-        except ValueError:
-            continue
-        resources[name] = {
-            "ms_per_request": fit.ms_per_request,
-            "r2": fit.r2,
-            "capacity_units": capacity,
-            "saturates_at_rps": _finite(fit.saturation_throughput(capacity)),
-        }
-    if resources:
-        first = min(resources, key=lambda n: resources[n]["saturates_at_rps"] or math.inf)
-        resources["saturates_first"] = first
-    return resources
-
-
-def _replicas(
-    single: dict[str, Any], peak: float | None, options: AnalyzeOptions
-) -> dict[str, Any] | None:
-    if not peak:
-        return None
-    capacity = single["capacity_rps"]
-    by_capacity = math.ceil(peak / (capacity * (1 - options.headroom)))
-    upper_bound = single.get("bound") == LOWER
-    qualifier = "at most " if upper_bound else ""
-    why_bound = (
-        f"; capacity is a lower bound (at least {capacity:.1f} rps), so this count is an "
-        "upper bound"
-        if upper_bound
-        else ""
-    )
-    saturation = single.get("saturation_rps")
-    if not saturation or not math.isfinite(saturation):
-        return {
-            "recommended": by_capacity,
-            "by_capacity": by_capacity,
-            "is_upper_bound": upper_bound,
-            "table": [],
-            "reason": f"{qualifier}peak {peak:g} rps / ({capacity:.1f} rps per replica × "
-            f"{1 - options.headroom:.0%}){why_bound}",
-        }
-    queue_n, table = size_replicas(
-        peak_rps=peak,
-        service_time_ms=1000.0 / saturation,
-        slo_quantile=options.slo.quantile,
-        slo_ms=options.slo.threshold_ms,
-        headroom=options.headroom,
-        price_per_replica_hour=options.price_per_hour,
-    )
-    recommended = max(by_capacity, queue_n or by_capacity)
-    return {
-        "recommended": recommended,
-        "by_capacity": by_capacity,
-        "by_erlang_c": queue_n,
-        "is_upper_bound": upper_bound,
-        "table": [asdict(option) for option in table],
-        "reason": (
-            f"{qualifier}peak {peak:g} rps at ≤{1 - options.headroom:.0%} of the "
-            f"{capacity:.1f} rps one replica sustains under {options.slo}, checked with "
-            f"an M/M/c tail (service rate {saturation:.1f} rps per replica){why_bound}"
-        ),
-    }
-
-
-def _cost(
-    single: dict[str, Any], replicas: dict[str, Any] | None, price: float | None, currency: str
-) -> dict[str, Any] | None:
-    """Cost in ``currency``; None (never zero) when no price was given."""
-    if price is None:
-        return None
-    result = {
-        "currency": currency,
-        "price_per_replica_hour": price,
-        "per_million_at_capacity": cost_per_million(price, single["capacity_rps"]),
-        "per_million_is_upper_bound": single.get("bound") == LOWER,
-    }
-    if replicas:
-        result["per_month"] = monthly_cost(replicas["recommended"], price)
-        result["per_month_replicas"] = replicas["recommended"]  # always on, 730 h a month
-        result["per_month_is_upper_bound"] = bool(replicas.get("is_upper_bound"))
-    return result
-
-
 def _warnings(info: dict[str, Any], windows: pd.DataFrame) -> list[str]:
     warnings = []
     if info.get("status") != "completed":
@@ -524,25 +317,6 @@ def _no_points(run_dir: Path, slo: Slo) -> str:
     )
 
 
-def _extrapolation_ceiling(crossing: float, found: Any, demand_upper: float | None) -> str | None:
-    """Why a fitted crossing above the measured band is not shown, or None to show it: it
-    lies above what was measured to bound the capacity (the first level that broke the
-    SLO, the most an overloaded level served, or the service-demand upper bound)."""
-    ceilings = []
-    if found.first_bad is not None:
-        ceilings.append(("the first level that broke the SLO", found.band[1]))
-    if found.saturation_rps is not None:
-        saturation = max(found.saturation_rps, found.best_good.throughput_rps)
-        ceilings.append(("the measured saturation", saturation))
-    if demand_upper is not None and math.isfinite(demand_upper):
-        ceilings.append(("the service-demand upper bound", demand_upper))
-    above = [(name, value) for name, value in ceilings if crossing > value]
-    if not above:
-        return None
-    name, value = min(above, key=lambda item: item[1])
-    return f"the fitted curve's SLO crossing lies above {name} ({value:,.1f} rps): not shown"
-
-
 def _own_traffic_checks(
     run: RunDir, info: dict[str, Any], single: dict[str, Any], slo: Slo, windows: pd.DataFrame
 ) -> list[str]:
@@ -553,31 +327,10 @@ def _own_traffic_checks(
         summary = run.read_json(SUMMARY)
         phases = summary.get("phases") if isinstance(summary, dict) else None
         phases = phases if isinstance(phases, dict) else {}
-        capacity = _finite(single.get("capacity_rps"))
+        capacity = finite(single.get("capacity_rps"))
         found += traffic_contradictions(phases, capacity, slo, info.get("plan"))
     busy = busy_host(windows, (info.get("host") or {}).get("cpus"))
     return found + ([busy] if busy else [])
-
-
-def _autoscaled_cost(scaling: dict[str, Any], price: float | None) -> dict[str, Any]:
-    """What the simulated (chosen) autoscaler costs beside the always-on figure:
-    mean replicas = replica-seconds / traffic seconds of the chosen deployment's simulation;
-    per month = mean replicas x price x 730 h (if that traffic repeated all month)."""
-    mode, seconds = scaling.get("deployment"), (scaling.get("traffic") or {}).get("seconds")
-    key = {"RawDeployment": "hpa", "Serverless": "kpa"}.get(str(mode))
-    result = ((scaling.get(key) or {}) if key else {}).get("result") or {}
-    if price is None or not seconds or result.get("replica_seconds") is None:
-        return {}
-    mean = float(result["replica_seconds"]) / float(seconds)
-    name = "RawDeployment + KEDA" if key == "hpa" else "Serverless + KPA"
-    return {
-        "autoscaled": {
-            "deployment": name,
-            "mean_replicas": mean,
-            "traffic_seconds": float(seconds),
-            "per_month": mean * price * HOURS_PER_MONTH,
-        }
-    }
 
 
 def _withdraw_keeps_up(section: dict[str, Any]) -> None:
@@ -603,7 +356,3 @@ def _scenario_peak(info: dict[str, Any]) -> float | None:
     if not curve or not info.get("plan", {}).get("open_loop"):
         return None
     return float(max(rate for _, rate in curve))
-
-
-def _finite(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)

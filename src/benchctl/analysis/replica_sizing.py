@@ -1,0 +1,123 @@
+"""Sizing for a peak rate: how many replicas (capacity with headroom, checked with an M/M/c
+tail) and what they cost, always on and as the chosen autoscaler's simulation ran them.
+
+Inputs are the single-replica dict (``single_replica``) and the analyze options' numbers;
+outputs are the ``replicas`` and ``cost`` sections of capacity.json.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Any
+
+from benchctl.analysis.bounds import LOWER
+from benchctl.analysis.cost import HOURS_PER_MONTH, cost_per_million, monthly_cost
+from benchctl.analysis.queueing import size_replicas
+from benchctl.analysis.slo import Slo
+
+
+def replicas_for_peak(
+    single: dict[str, Any],
+    peak: float | None,
+    slo: Slo,
+    headroom: float,
+    price_per_hour: float | None,
+) -> dict[str, Any] | None:
+    """Replicas for a ``peak`` rate (req/s) under ``slo``; None without a peak.
+
+    ``single``: the single_replica dict (capacity_rps, bound, saturation_rps). ``headroom``:
+    the fraction of a replica's capacity kept free (0.2: run at most 80%). The count is
+    ceil(peak / (capacity x (1 - headroom))), raised to what an M/M/c (Erlang C) queue with
+    service rate ``saturation_rps`` per replica needs to keep the SLO percentile
+    (``queueing.size_replicas``) when a saturation rate is known. Returns the capacity.json
+    ``replicas`` section: recommended, by_capacity, by_erlang_c, is_upper_bound (capacity is
+    a lower bound, so the count is an upper bound), table (one row per replica count) and
+    reason (a sentence).
+    """
+    if not peak:
+        return None
+    capacity = single["capacity_rps"]
+    by_capacity = math.ceil(peak / (capacity * (1 - headroom)))
+    upper_bound = single.get("bound") == LOWER
+    qualifier = "at most " if upper_bound else ""
+    why_bound = (
+        f"; capacity is a lower bound (at least {capacity:.1f} rps), so this count is an "
+        "upper bound"
+        if upper_bound
+        else ""
+    )
+    saturation = single.get("saturation_rps")
+    if not saturation or not math.isfinite(saturation):
+        return {
+            "recommended": by_capacity,
+            "by_capacity": by_capacity,
+            "is_upper_bound": upper_bound,
+            "table": [],
+            "reason": f"{qualifier}peak {peak:g} rps / ({capacity:.1f} rps per replica × "
+            f"{1 - headroom:.0%}){why_bound}",
+        }
+    queue_n, table = size_replicas(
+        peak_rps=peak,
+        service_time_ms=1000.0 / saturation,
+        slo_quantile=slo.quantile,
+        slo_ms=slo.threshold_ms,
+        headroom=headroom,
+        price_per_replica_hour=price_per_hour,
+    )
+    recommended = max(by_capacity, queue_n or by_capacity)
+    return {
+        "recommended": recommended,
+        "by_capacity": by_capacity,
+        "by_erlang_c": queue_n,
+        "is_upper_bound": upper_bound,
+        "table": [asdict(option) for option in table],
+        "reason": (
+            f"{qualifier}peak {peak:g} rps at ≤{1 - headroom:.0%} of the "
+            f"{capacity:.1f} rps one replica sustains under {slo}, checked with "
+            f"an M/M/c tail (service rate {saturation:.1f} rps per replica){why_bound}"
+        ),
+    }
+
+
+def cost_section(
+    single: dict[str, Any], replicas: dict[str, Any] | None, price: float | None, currency: str
+) -> dict[str, Any] | None:
+    """The capacity.json ``cost`` section in ``currency``; None (never zero) when no price
+    was given. ``price``: per replica-hour. per_million_at_capacity = price / (capacity_rps x
+    3600) x 1e6 (``cost.cost_per_million``); per_month = recommended replicas x price x 730 h
+    (``cost.monthly_cost``), both upper bounds when the capacity is a lower bound."""
+    if price is None:
+        return None
+    result = {
+        "currency": currency,
+        "price_per_replica_hour": price,
+        "per_million_at_capacity": cost_per_million(price, single["capacity_rps"]),
+        "per_million_is_upper_bound": single.get("bound") == LOWER,
+    }
+    if replicas:
+        result["per_month"] = monthly_cost(replicas["recommended"], price)
+        result["per_month_replicas"] = replicas["recommended"]  # always on, 730 h a month
+        result["per_month_is_upper_bound"] = bool(replicas.get("is_upper_bound"))
+    return result
+
+
+def autoscaled_cost(scaling: dict[str, Any], price: float | None) -> dict[str, Any]:
+    """What the simulated (chosen) autoscaler costs beside the always-on figure:
+    mean replicas = replica-seconds / traffic seconds of the chosen deployment's simulation;
+    per month = mean replicas x price x 730 h (if that traffic repeated all month)."""
+    mode, seconds = scaling.get("deployment"), (scaling.get("traffic") or {}).get("seconds")
+    key = {"RawDeployment": "hpa", "Serverless": "kpa"}.get(str(mode))
+    result = ((scaling.get(key) or {}) if key else {}).get("result") or {}
+    if price is None or not seconds or result.get("replica_seconds") is None:
+        return {}
+    mean = float(result["replica_seconds"]) / float(seconds)
+    name = "RawDeployment + KEDA" if key == "hpa" else "Serverless + KPA"
+    return {
+        "autoscaled": {
+            "deployment": name,
+            "mean_replicas": mean,
+            "traffic_seconds": float(seconds),
+            "per_month": mean * price * HOURS_PER_MONTH,
+        }
+    }

@@ -1,0 +1,280 @@
+"""One replica's capacity under the SLO, from measured points: the levels' bound (measured
+crossing or lower bound, ``bounds.capacity_bound``), the fitted SLO-percentile curve
+(``fits.fit_latency_curve``, a secondary figure only), the saturation rate, service demand
+per resource and the USL fit of closed-loop runs.
+
+Output: the ``single_replica`` dict of capacity.json and the fitted latency model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchctl.analysis.bounds import LOWER, CapacityBound, Level, capacity_bound
+from benchctl.analysis.fits import (
+    CapacityEstimate,
+    LatencyFit,
+    fit_latency_curve,
+    fit_service_demand,
+    fit_usl,
+)
+from benchctl.analysis.points import Points
+from benchctl.analysis.slo import Slo
+from benchctl.errors import InputError
+
+
+def single_replica(
+    points: Points,
+    slo: Slo,
+    warnings: list[str],
+    search: dict[str, Any] | None,
+    demand: dict[str, Any],
+) -> tuple[dict[str, Any], LatencyFit | None]:
+    """One replica's capacity under ``slo`` and the fitted latency model.
+
+    ``points``: achieved rps and SLO-percentile latency (ms) per level or window;
+    ``search``: search.json (its levels decide, with their offered rates and overload flags)
+    or None; ``demand``: the service_demand dict (its first saturating resource bounds the
+    capacity above). Notes for the reader are appended to ``warnings``.
+
+    Returns (the capacity.json ``single_replica`` dict: capacity_rps and its band
+    lower_rps..upper_rps, bound ``measured``/``lower``, saturation_rps, the fit's summary,
+    an extrapolation shown only as a secondary figure; the LatencyFit or None). The band
+    comes from ``bounds.capacity_bound``; the fit is L(x) = base + scale / (x_max - x)
+    (``fits.fit_latency_curve``). InputError: no measured point meets the SLO.
+    """
+    levels = _levels(points, slo, search)
+    fit, estimate = _fitted(points, slo, warnings)
+    crossing = estimate.throughput if estimate is not None else None
+    demand_upper = _demand_upper(demand)
+    found = capacity_bound(
+        levels, slo.threshold_ms, demand_upper_rps=demand_upper, fitted_crossing_rps=crossing
+    )
+    if found is None:
+        best = int(np.argmin(points.latency_ms))
+        raise InputError(
+            f"no measured point meets {slo}: the best was {points.latency_ms[best]:.1f} ms at "
+            f"{points.throughput[best]:.1f} rps; relax the SLO or measure at lower load"
+        )
+    warnings += _bound_warnings(found)
+    extrapolation, dropped = _extrapolation(estimate, fit, found, demand_upper)
+    saturation = _saturation(found, estimate, fit)
+    result: dict[str, Any] = {
+        "capacity_rps": found.capacity_rps,
+        "bound": found.bound,
+        "lower_rps": found.band[0],
+        "upper_rps": found.band[1],
+        "upper_bound_source": found.upper_source,
+        "demand_upper_rps": demand_upper,
+        "measured_capacity_rps": found.best_good.throughput_rps,
+        "best_good_level": found.best_good.label,
+        "first_bad_level": found.first_bad.label if found.first_bad else None,
+        "extrapolated": False,  # the headline never is; see "extrapolation"
+        "extrapolation": extrapolation,
+        "extrapolation_dropped": dropped,
+        "saturation_rps": saturation,
+        "saturation_source": (
+            "overloaded level"
+            if found.saturation_rps is not None
+            else "fit"
+            if saturation is not None
+            else None
+        ),
+        "knee_rps": fit.knee() if fit is not None and fit.r2 >= 0.9 and saturation else None,
+        "level_stability": [
+            (lv["name"], bool(lv.get("stable"))) for lv in (search or {}).get("levels", [])
+        ],
+        "fit": _fit_summary(fit) if fit is not None else None,
+    }
+    return result, fit  # the latency model the simulations use (capped by saturation)
+
+
+def _fitted(
+    points: Points, slo: Slo, warnings: list[str]
+) -> tuple[LatencyFit | None, CapacityEstimate | None]:
+    """The SLO-percentile curve and its crossing of the SLO; None for what could not be
+    computed (with a warning)."""
+    fit: LatencyFit | None = None
+    try:
+        fit = fit_latency_curve(points.throughput, points.latency_ms, slo.quantile)
+        return fit, fit.capacity_at(slo.threshold_ms)
+    except ValueError as exc:
+        warnings.append(f"no latency curve fitted ({exc}); capacity comes from the levels alone")
+        return fit, None
+
+
+def _bound_warnings(found: CapacityBound) -> list[str]:
+    """Levels below the best good one that broke the SLO; a capacity that is a lower bound."""
+    notes = []
+    if found.non_monotone:
+        notes.append(
+            f"{len(found.non_monotone)} level(s) below the best good one broke the SLO "
+            f"({', '.join(found.non_monotone[:3])}): the server's latency was not steady"
+        )
+    if found.bound == LOWER:
+        notes.append(
+            f"the SLO never broke: capacity is at least {found.capacity_rps:.1f} rps (the best "
+            "level measured); measure higher load (a capacity search, or a higher max_rate) "
+            "for the crossing"
+        )
+    return notes
+
+
+def _extrapolation(
+    estimate: CapacityEstimate | None,
+    fit: LatencyFit | None,
+    found: CapacityBound,
+    demand_upper: float | None,
+) -> tuple[dict[str, Any] | None, str | None]:
+    """(the fit's crossing beyond the measured band, or None; why it is not shown, or None)."""
+    if estimate is None or fit is None or estimate.throughput <= found.band[1]:
+        return None, None
+    dropped = extrapolation_ceiling(estimate.throughput, found, demand_upper)
+    if dropped:
+        return None, dropped
+    extrapolation = {
+        "capacity_rps": estimate.throughput,
+        "band_rps": [finite(estimate.lower), finite(estimate.upper)],
+        "r2": fit.r2,
+        "n_points": fit.n_points,
+        "note": "a fit's crossing beyond every measured level: not a measurement",
+    }
+    return extrapolation, None
+
+
+def _saturation(
+    found: CapacityBound, estimate: CapacityEstimate | None, fit: LatencyFit | None
+) -> float | None:
+    """The rate one replica saturates at: what an overloaded level served (at least the best
+    good level's rate), else the fit's asymptote x_max when its crossing is not extrapolated."""
+    saturation = found.saturation_rps
+    if saturation is not None:  # the server served at least the best good level
+        saturation = max(saturation, found.best_good.throughput_rps)
+    fit_saturates = estimate is not None and not estimate.extrapolated
+    if saturation is None and fit is not None and fit_saturates and math.isfinite(fit.x_max):
+        saturation = fit.x_max
+    return saturation
+
+
+def _levels(points: Points, slo: Slo, search: dict[str, Any] | None) -> list[Level]:
+    if search is None:
+        return [
+            Level(label, float(x), float(x), float(lat), bool(lat <= slo.threshold_ms))
+            for label, x, lat in zip(
+                points.labels, points.throughput, points.latency_ms, strict=True
+            )
+        ]
+    return [
+        Level(
+            lv["name"],
+            float(lv["offered_rps"]),
+            float(lv["achieved_rps"]),
+            float(lv["latency_ms"]),
+            bool(lv["good"]),
+            bool(lv.get("overloaded")),
+        )
+        for lv in search.get("levels", [])
+        if lv.get("latency_ms") is not None
+    ]
+
+
+def _demand_upper(demand: dict[str, Any]) -> float | None:
+    first = demand.get("saturates_first")
+    value = (demand.get(first) or {}).get("saturates_at_rps") if first else None
+    return float(value) if value is not None and math.isfinite(value) and value > 0 else None
+
+
+def _fit_summary(fit: LatencyFit) -> dict[str, Any]:
+    return {
+        "model": "L(x) = base + scale / (x_max - x)",
+        "base_ms": fit.base_ms,
+        "scale": fit.scale,
+        "x_max": fit.x_max,
+        "base_se": fit.base_se,
+        "scale_se": fit.scale_se,
+        "x_max_se": fit.x_max_se,
+        "r2": fit.r2,
+        "n_points": fit.n_points,
+        "measured_max_throughput": fit.measured_max_throughput,
+    }
+
+
+def extrapolation_ceiling(
+    crossing: float, found: CapacityBound, demand_upper: float | None
+) -> str | None:
+    """Why a fitted crossing above the measured band is not shown, or None to show it: it
+    lies above what was measured to bound the capacity (the first level that broke the
+    SLO, the most an overloaded level served, or the service-demand upper bound)."""
+    ceilings = []
+    if found.first_bad is not None:
+        ceilings.append(("the first level that broke the SLO", found.band[1]))
+    if found.saturation_rps is not None:
+        saturation = max(found.saturation_rps, found.best_good.throughput_rps)
+        ceilings.append(("the measured saturation", saturation))
+    if demand_upper is not None and math.isfinite(demand_upper):
+        ceilings.append(("the service-demand upper bound", demand_upper))
+    above = [(name, value) for name, value in ceilings if crossing > value]
+    if not above:
+        return None
+    name, value = min(above, key=lambda item: item[1])
+    return f"the fitted curve's SLO crossing lies above {name} ({value:,.1f} rps): not shown"
+
+
+def service_demand(windows: pd.DataFrame, info: dict[str, Any]) -> dict[str, Any]:
+    """CPU (and GPU) seconds per request, and which saturates first.
+
+    ``windows``: the analysis windows (throughput_rps, server_cpu_percent and
+    gpu_utilization_percent per window; a resource needs 3 windows with values); ``info``:
+    run.json (host.cpus is the CPU capacity in cores). By the utilization law U = X x D
+    (``fits.fit_service_demand``), a resource of capacity C saturates at X = C / D.
+    Returns {resource: {ms_per_request, r2, capacity_units, saturates_at_rps},
+    "saturates_first": resource}, or {} when no resource had enough windows."""
+    resources: dict[str, Any] = {}
+    cores = float(info.get("host", {}).get("cpus") or 1)
+    for name, column, scale, capacity in (
+        ("server_cpu", "server_cpu_percent", 0.01, cores),
+        ("gpu", "gpu_utilization_percent", 0.01, 1.0),
+    ):
+        if column not in windows or windows[column].notna().sum() < 3:
+            continue
+        usable = windows[windows[column].notna()]
+        try:
+            fit = fit_service_demand(
+                usable["throughput_rps"].to_numpy(), usable[column].to_numpy() * scale
+            )
+        except ValueError:
+            continue
+        resources[name] = {
+            "ms_per_request": fit.ms_per_request,
+            "r2": fit.r2,
+            "capacity_units": capacity,
+            "saturates_at_rps": finite(fit.saturation_throughput(capacity)),
+        }
+    if resources:
+        first = min(resources, key=lambda n: resources[n]["saturates_at_rps"] or math.inf)
+        resources["saturates_first"] = first
+    return resources
+
+
+def usl_summary(points: Points) -> dict[str, Any] | None:
+    """The Universal Scalability Law fit of throughput against concurrency (``fits.fit_usl``)
+    as capacity.json ``usl``: its numeric fields and peak_extrapolated; {"error": why} when
+    it does not fit; None without 3 distinct concurrency levels (open-loop runs)."""
+    if points.concurrency is None or len(np.unique(points.concurrency)) < 3:
+        return None
+    try:
+        fit = fit_usl(points.concurrency.astype(float), points.throughput)
+    except ValueError as exc:
+        return {"error": str(exc)}
+    data = {k: v for k, v in asdict(fit).items() if isinstance(v, int | float)}
+    return {**data, "peak_extrapolated": fit.peak_extrapolated}
+
+
+def finite(value: float | None) -> float | None:
+    """``value`` as a float, or None when it is None, infinite or NaN (JSON has neither)."""
+    return None if value is None or not math.isfinite(value) else float(value)
