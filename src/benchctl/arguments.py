@@ -31,92 +31,88 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {text} (see `{self.prog} --help`)\n")
 
 
+def _require(ok: bool, message: str) -> None:
+    """ArgumentTypeError ``message`` unless ``ok``."""
+    if not ok:
+        raise argparse.ArgumentTypeError(message)
+
+
 def finite(text: str) -> float:
     """A finite number (no inf, nan or overflow such as 1e309)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    _require(math.isfinite(value), f"must be a finite number, got {text!r}")
     return value
 
 
 def rate(text: str) -> float:
     """Requests per second: finite, >= 0, at most MAX_RATE."""
     value = finite(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"a rate is >= 0 req/s, got {text!r}")
-    if value > MAX_RATE:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} req/s is above the {MAX_RATE:,.0f} req/s cap: one generator process "
-            "sends a few thousand req/s, so such a schedule would measure the generator"
-        )
+    _require(value >= 0, f"a rate is >= 0 req/s, got {text!r}")
+    _require(
+        value <= MAX_RATE,
+        f"{text!r} req/s is above the {MAX_RATE:,.0f} req/s cap: one generator process "
+        "sends a few thousand req/s, so such a schedule would measure the generator",
+    )
     return value
 
 
 def positive(text: str) -> float:
     """A finite number > 0."""
     value = finite(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    _require(value > 0, f"must be > 0, got {text!r}")
     return value
 
 
 def time_scale(text: str) -> float:
     """A finite factor in (0, 1000]."""
     value = positive(text)
-    if value > 1000:
-        raise argparse.ArgumentTypeError(f"must be at most 1000, got {text!r}")
+    _require(value <= 1000, f"must be at most 1000, got {text!r}")
     return value
 
 
 def fraction(text: str) -> float:
     """A finite number in [0, 1)."""
     value = finite(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), e.g. 0.2; got {text!r}")
+    _require(0 <= value < 1, f"must be in [0, 1), e.g. 0.2; got {text!r}")
     return value
+
+
+def _whole(text: str, what: str) -> int:
+    """``text`` as an int; ArgumentTypeError "expected <what>, got '<text>'" otherwise."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
 
 
 def count(text: str) -> int:
     """A whole number >= 0 (at most 1024: processes on one machine)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= value <= 1024:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1024, got {text!r}")
+    value = _whole(text, "a whole number")
+    _require(0 <= value <= 1024, f"must be between 0 and 1024, got {text!r}")
     return value
 
 
 def positive_count(text: str) -> int:
     """A whole number >= 1."""
     value = count(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    _require(value >= 1, f"must be at least 1, got {text!r}")
     return value
 
 
 def port(text: str) -> int:
     """A TCP port, 1..65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a TCP port number, got {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a TCP port is 1..65535, got {text!r}")
+    value = _whole(text, "a TCP port number")
+    _require(1 <= value <= 65535, f"a TCP port is 1..65535, got {text!r}")
     return value
 
 
 def pid(text: str) -> int:
     """The id of a process that exists now."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a process id, got {text!r}") from None
-    if value <= 0 or not psutil.pid_exists(value):
-        raise argparse.ArgumentTypeError(f"no process with id {value} is running")
+    value = _whole(text, "a process id")
+    _require(value > 0 and psutil.pid_exists(value), f"no process with id {value} is running")
     return value
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console, Group
@@ -20,6 +20,11 @@ from rich.table import Table
 from rich.text import Text
 
 from benchctl.durations import format_duration
+
+if TYPE_CHECKING:
+    from benchctl.config import CapacityScenario
+    from benchctl.load.shapes import Plan
+    from benchctl.search.levels import LevelRecord
 
 CPU_WARN = 80.0
 PIPE_WIDTH = 120  # columns for tables when stdout is no terminal (CI logs)
@@ -257,3 +262,53 @@ def targets_table(rows: list[tuple[str, str | None, str, str, str, str]]) -> Tab
 
 
 _INVALID = "[red]invalid[/]"
+
+
+def search_plan_line(s: CapacityScenario) -> str:
+    """What a capacity search would do (``--dry-run``): levels, bisection, holds, bounds."""
+    return (
+        f"capacity search: levels from {s.start_rate:g} rps doubling up to {s.max_rate:g} rps, "
+        f"then bisection to {s.resolution:.0%}; each level held until {s.stable_windows} "
+        f"windows of ≥{s.window:g}s agree (at most {s.max_hold:g}s); at most "
+        f"{s.max_duration:g}s in all"
+    )
+
+
+def level_line(level: LevelRecord, column: str) -> str:
+    """One capacity-search level as it is decided: its SLO percentile (``column``, e.g.
+    p99) in ms, achieved vs arriving rate, errors, the verdict (markup) and why."""
+    verdict = level.verdict
+    mark = "—" if verdict.latency_ms is None else f"{verdict.latency_ms:,.1f} ms"
+    colour = "green" if verdict.good else "red"
+    return (
+        f"  {level.name}: {column} {mark}, achieved {verdict.achieved_rps:,.1f} rps "
+        f"of {verdict.arrived_rps:,.1f} rps arriving in the same windows "
+        f"({verdict.ratio:.0%}), errors {verdict.error_rate:.1%}: "
+        f"[{colour}]{'good' if verdict.good else 'broke the SLO'}[/] "
+        f"after {level.hold_s:.0f}s ({verdict.reason})"
+    )
+
+
+def print_plan(console: Console, plan: Plan, name: str, description: str) -> None:
+    """The planned rate (or concurrency) over time, without sending anything: ``name``
+    and ``description`` of the scenario, duration, expected requests, phases, and a 40-row
+    bar chart of the rate curve."""
+    from benchctl.load.shapes import rate_curve
+
+    unit = "req/s" if plan.open_loop else "concurrency"
+    console.print(f"[bold]{name}[/]: {description}".rstrip(": "))
+    expected = plan.expected_requests()
+    total = f", about {expected:,.0f} requests" if expected is not None else ""
+    console.print(
+        f"duration {format_duration(plan.duration)}{total}; phases: "
+        + ", ".join(
+            f"{p.name} {format_duration(p.start)}–{format_duration(p.end)}"
+            for p in plan.phases[:12]
+        )
+        + (" …" if len(plan.phases) > 12 else "")
+    )
+    curve = rate_curve(plan, points=40)
+    peak = max((value for _, value in curve), default=0.0) or 1.0
+    for t, value in curve:
+        bar = "█" * round(40 * value / peak)
+        console.print(f"{format_duration(t):>8}  {value:9.1f} {unit}  {bar}", highlight=False)

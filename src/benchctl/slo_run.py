@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,15 +141,8 @@ def _analyze_and_report(run_dir: Path, slo: Slo, answer: AnswerOptions, console:
     from benchctl.store import RunDir
 
     run_dir_obj = RunDir.open(run_dir)
-    document = analyze_run(
-        run_dir_obj,
-        AnalyzeOptions(
-            slo=slo,
-            peak_rps=answer.peak_rps,
-            price_per_hour=answer.price_per_hour,
-            currency=answer.currency,
-        ),
-    )
+    shared = {k: v for k, v in dataclasses.asdict(answer).items() if k != "slo"}
+    document = analyze_run(run_dir_obj, AnalyzeOptions(slo=slo, **shared))  # price, peak
     print_answer(console, run_dir_obj, document)
     report = write_report(run_dir)
     print_final_answer(console, document, report)

@@ -11,13 +11,15 @@ from rich.console import Console
 from benchctl import arguments
 from benchctl.commands.options import (
     RUN_HELP,
+    add_config_dir,
+    add_price,
     currency_option,
     duration_option,
     price_option,
 )
 from benchctl.config import load_scenario
 from benchctl.errors import InputError
-from benchctl.store import RunDir
+from benchctl.rundir import RunDir
 
 if TYPE_CHECKING:
     from benchctl.analysis.capacity import AnalyzeOptions
@@ -54,8 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="scenario (name or YAML) whose real-time traffic the "
         "autoscalers are simulated against (default: the run's own)",
     )
-    parser.add_argument("--price", help="price of one replica, e.g. 2.48/h, 1800/month")
-    parser.add_argument("--currency", default="USD", help="currency of --price (default USD)")
+    add_price(parser, "price of one replica, e.g. 2.48/h, 1800/month")
     _cluster_arguments(parser)
     parser.add_argument(
         "--window",
@@ -63,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="5s",
         help="analysis window (default 5s, at least 1s)",
     )
-    parser.add_argument("--config-dir", type=arguments.existing_dir)
+    add_config_dir(parser)
 
 
 def _cluster_arguments(parser: argparse.ArgumentParser) -> None:

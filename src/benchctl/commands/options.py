@@ -5,12 +5,38 @@ Each check raises ``InputError`` naming the flag (one stderr line, exit 2).
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Literal
 
+from benchctl import arguments
 from benchctl.durations import parse_duration
-from benchctl.errors import InputError
+from benchctl.errors import BenchctlError, InputError
+from benchctl.rundir import DEFAULT_RUNS_DIR
 
 RUN_HELP = "a run directory, e.g. runs/<id> (`benchctl runs` lists them)"
+Options = argparse.ArgumentParser | argparse._ArgumentGroup
+
+
+def add_runs_dir(parser: Options, text: str) -> None:
+    """``--runs-dir DIR`` (default runs/), a folder to write into; ``text``: its help."""
+    parser.add_argument(
+        "--runs-dir", type=arguments.output_dir, default=DEFAULT_RUNS_DIR, metavar="DIR", help=text
+    )
+
+
+def add_config_dir(parser: Options, text: str | None = None) -> None:
+    """``--config-dir``, a folder that exists (scenarios/ and targets/ in it override the
+    built-ins); ``text``: its help, if any."""
+    parser.add_argument("--config-dir", type=arguments.existing_dir, help=text)
+
+
+def add_price(parser: Options, text: str) -> None:
+    """``--price`` (help ``text``) and ``--currency`` (default USD); checked after parsing
+    by ``price_option`` and ``currency_option``."""
+    parser.add_argument("--price", help=text)
+    parser.add_argument("--currency", default="USD", help="currency of --price (default USD)")
 
 
 def duration_option(flag: str, value: str | float) -> float:
@@ -50,7 +76,7 @@ def write_report(run_dir: Path, output: Path | None) -> Path:
     """Write the run's HTML report to ``output`` (default ``RUN/report.html``); returns
     its path. Raises what ``RunDir.open`` raises for a folder that is not a run."""
     from benchctl.reports.html import write_report as write_html
-    from benchctl.store import RunDir
+    from benchctl.rundir import RunDir
 
     RunDir.open(run_dir)
     return write_html(run_dir, output=output)
@@ -62,3 +88,24 @@ def source_label(path: Path) -> str:
 
     builtin = {builtin_dir("scenarios").resolve(), builtin_dir("targets").resolve()}
     return "built-in" if path.parent.resolve() in builtin else str(path)
+
+
+def each_file(
+    kind: Literal["scenarios", "targets"],
+    config_dir: Path | None,
+    describe: Callable[[Any], tuple],
+) -> list[tuple[str, Path, tuple | None, str]]:
+    """Every scenario or target visible (built-ins, overridden by ``config_dir``'s), by
+    name: (name, file, ``describe(loaded spec)``, "") or, when loading or describing it
+    raised BenchctlError, (name, file, None, the error's text)."""
+    from benchctl.config import available, load_scenario, load_target
+
+    load = load_scenario if kind == "scenarios" else load_target
+    found: list[tuple[str, Path, tuple | None, str]] = []
+    for name, path in sorted(available(kind, config_dir).items()):
+        try:
+            spec, _ = load(str(path))
+            found.append((name, path, describe(spec), ""))
+        except BenchctlError as exc:
+            found.append((name, path, None, str(exc)))
+    return found

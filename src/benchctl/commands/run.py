@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import TYPE_CHECKING
 
@@ -10,12 +11,14 @@ from rich.console import Console
 
 from benchctl import arguments
 from benchctl.commands.options import (
+    add_config_dir,
+    add_price,
+    add_runs_dir,
     currency_option,
     duration_option,
     price_option,
     write_report,
 )
-from benchctl.store import DEFAULT_RUNS_DIR
 from benchctl.telemetry.session import TelemetryOptions
 
 if TYPE_CHECKING:
@@ -98,18 +101,11 @@ def _scenario_overrides(group: argparse._ArgumentGroup) -> None:
 
 
 def _scale_out(group: argparse._ArgumentGroup) -> None:
-    group.add_argument(
-        "--workers",
-        type=arguments.count,
-        default=0,
-        help="local worker processes under a Locust master (default: 0 = one process)",
-    )
-    group.add_argument(
-        "--remote-workers",
-        type=arguments.count,
-        default=0,
-        help="also wait for this many `benchctl worker --master` from elsewhere",
-    )
+    for flag, text in (
+        ("--workers", "local worker processes under a Locust master (default: 0 = one process)"),
+        ("--remote-workers", "also wait for this many `benchctl worker --master` from elsewhere"),
+    ):
+        group.add_argument(flag, type=arguments.count, default=0, help=text)
     group.add_argument(
         "--master-bind",
         default="127.0.0.1",
@@ -141,18 +137,8 @@ def _arms(group: argparse._ArgumentGroup) -> None:
 
 
 def _where(group: argparse._ArgumentGroup) -> None:
-    group.add_argument(
-        "--runs-dir",
-        type=arguments.output_dir,
-        default=DEFAULT_RUNS_DIR,
-        metavar="DIR",
-        help="folder the run directory is made in (default: runs/ here)",
-    )
-    group.add_argument(
-        "--config-dir",
-        type=arguments.existing_dir,
-        help="folder with scenarios/ and targets/ that override the built-ins",
-    )
+    add_runs_dir(group, "folder the run directory is made in (default: runs/ here)")
+    add_config_dir(group, "folder with scenarios/ and targets/ that override the built-ins")
     group.add_argument("--report", action="store_true", help="write report.html after the run")
 
 
@@ -162,8 +148,7 @@ def _answer(group: argparse._ArgumentGroup) -> None:
         help='latency objective, quoted, e.g. --slo "p99<=100ms": search the capacity of one '
         "replica first, then play the scenario, analyze and write the report",
     )
-    group.add_argument("--price", help="with --slo: price of one replica, e.g. 2.48/h")
-    group.add_argument("--currency", default="USD", help="currency of --price (default USD)")
+    add_price(group, "with --slo: price of one replica, e.g. 2.48/h")
 
 
 def _reaching_the_target(group: argparse._ArgumentGroup) -> None:
@@ -240,30 +225,18 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     kept as ``command``). Raises InputError for a duration option that does not parse."""
     from benchctl.run import RunOptions
 
-    abort_after = duration_option("--abort-after", args.abort_after)
+    given = vars(args)  # the options whose flag has the field's name, as parsed
+    same = {f.name: given[f.name] for f in dataclasses.fields(RunOptions) if f.name in given}
     return RunOptions(
-        scenario=args.scenario,
-        target=args.target,
-        config_dir=args.config_dir,
-        rate=args.rate,
-        duration=args.duration,
-        overrides=tuple(args.overrides),
-        target_overrides=tuple(args.target_overrides),
-        time_scale=args.time_scale,
-        workers=args.workers,
-        remote_workers=args.remote_workers,
-        master_bind=args.master_bind,
-        master_port=args.master_port,
-        launch=args.launch,
-        runs_dir=args.runs_dir,
-        dry_run=args.dry_run,
-        abort_after=abort_after,
-        preflight=not args.no_preflight,
-        telemetry=_telemetry_options(args),
-        command=tuple(["benchctl", *sys.argv[1:]]),
-        split=args.split,
-        users=args.users,
-        shadow=args.shadow,
+        **{
+            **same,
+            "overrides": tuple(args.overrides),
+            "target_overrides": tuple(args.target_overrides),
+            "abort_after": duration_option("--abort-after", args.abort_after),
+            "preflight": not args.no_preflight,
+            "telemetry": _telemetry_options(args),
+            "command": ("benchctl", *sys.argv[1:]),
+        }
     )
 
 

@@ -6,9 +6,8 @@ import argparse
 
 from rich.console import Console
 
-from benchctl import arguments
-from benchctl.errors import BenchctlError
-from benchctl.store import DEFAULT_RUNS_DIR, RunDir, list_runs
+from benchctl.commands.options import add_runs_dir
+from benchctl.rundir import list_runs
 
 NAME = "runs"
 HELP = "list runs and their key numbers"
@@ -17,13 +16,7 @@ EPILOG = None
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--runs-dir DIR`` (default runs/)."""
-    parser.add_argument(
-        "--runs-dir",
-        type=arguments.output_dir,
-        default=DEFAULT_RUNS_DIR,
-        metavar="DIR",
-        help="folder of run directories (default: runs/ here)",
-    )
+    add_runs_dir(parser, "folder of run directories (default: runs/ here)")
 
 
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
@@ -38,18 +31,9 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
         return 0
     from benchctl.display import runs_table
 
-    rows = [(run_dir.name, info, _overall(run_dir)) for run_dir, info in runs]
+    rows = [(run_dir.name, info, run_dir.overall()) for run_dir, info in runs]
     table, damaged = runs_table(rows, title=f"runs in {args.runs_dir}/")
     console.print(table)
     for line in damaged:
         console.print(f"[red]damaged:[/] {line}", highlight=False, soft_wrap=True)
     return 0
-
-
-def _overall(run_dir: RunDir) -> dict:
-    """summary.json's ``overall`` section, or {} when the run has none readable."""
-    try:
-        overall = run_dir.read_json("summary.json").get("overall", {})
-    except BenchctlError:
-        return {}
-    return overall if isinstance(overall, dict) else {}

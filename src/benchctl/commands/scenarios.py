@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from rich.console import Console
 
-from benchctl import arguments
-from benchctl.commands.options import source_label
-from benchctl.config import available, load_scenario
+from benchctl.commands.options import add_config_dir, each_file, source_label
 from benchctl.durations import format_duration
-from benchctl.errors import BenchctlError
 
 NAME = "scenarios"
 HELP = "list scenarios"
@@ -19,7 +17,7 @@ EPILOG = None
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--config-dir``: a folder whose scenarios/ override the built-ins."""
-    parser.add_argument("--config-dir", type=arguments.existing_dir)
+    add_config_dir(parser)
 
 
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
@@ -28,14 +26,16 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     from benchctl.display import scenarios_table
     from benchctl.load.shapes import plan_scenario
 
+    def describe(scenario: Any) -> tuple[str, str, str]:
+        duration = format_duration(plan_scenario(scenario).duration)
+        return scenario.kind, duration, scenario.description.split(". ")[0].rstrip(".")
+
     rows = []
-    for name, path in sorted(available("scenarios", args.config_dir).items()):
-        try:
-            scenario, _ = load_scenario(str(path))
-            duration = format_duration(plan_scenario(scenario).duration)
-            summary = scenario.description.split(". ")[0].rstrip(".")
-            rows.append((name, scenario.kind, duration, summary, source_label(path)))
-        except BenchctlError as exc:
-            rows.append((name, None, "", str(exc), str(path)))
+    for name, path, found, error in each_file("scenarios", args.config_dir, describe):
+        if found is None:
+            rows.append((name, None, "", error, str(path)))
+        else:
+            kind, duration, summary = found
+            rows.append((name, kind, duration, summary, source_label(path)))
     console.print(scenarios_table(rows))
     return 0

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from rich.console import Console
 
-from benchctl import arguments
-from benchctl.commands.options import source_label
-from benchctl.config import available, load_target
-from benchctl.errors import BenchctlError
+from benchctl.commands.options import add_config_dir, each_file, source_label
 
 NAME = "targets"
 HELP = "list target profiles"
@@ -18,7 +16,7 @@ EPILOG = None
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--config-dir``: a folder whose targets/ override the built-ins."""
-    parser.add_argument("--config-dir", type=arguments.existing_dir)
+    add_config_dir(parser)
 
 
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
@@ -27,15 +25,15 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     Readable at 80 columns: long cells wrap, nothing is cut. Returns 0."""
     from benchctl.display import targets_table
 
+    def describe(target: Any) -> tuple[str, str, str, str]:
+        address = target.grpc_address if "grpc" in target.protocol else target.url
+        return target.kind, target.protocol, address, target.model
+
     rows = []
-    for name, path in sorted(available("targets", args.config_dir).items()):
-        try:
-            target, _ = load_target(str(path))
-            address = target.grpc_address if "grpc" in target.protocol else target.url
-            rows.append(
-                (name, target.kind, target.protocol, address, target.model, source_label(path))
-            )
-        except BenchctlError as exc:
-            rows.append((name, None, "", "", str(exc), str(path)))
+    for name, path, found, error in each_file("targets", args.config_dir, describe):
+        if found is None:
+            rows.append((name, None, "", "", error, str(path)))
+        else:
+            rows.append((name, *found, source_label(path)))
     console.print(targets_table(rows))
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from benchctl.commands.options import RUN_HELP
-from benchctl.store import RunDir
+from benchctl.rundir import RunDir
 
 NAME = "telemetry"
 HELP = "summarize a run's telemetry (host, server, GPU, server metrics)"
