@@ -31,8 +31,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from benchctl.analysis.percentiles import nearest_rank
+from benchctl.rundir import read_parquet
 from benchctl.rundir.requests import DROPPED, WARMUP
-from benchctl.store import read_parquet
 
 COLUMNS = ["send_lag_ms", "latency_ms", "ok", "error", "phase", "worker"]
 SLOT_WAIT = "slot_wait_ms"  # optional: absent in runs made before it was recorded

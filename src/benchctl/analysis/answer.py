@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from benchctl.analysis.model_capacity import model_capacity_lines
-from benchctl.store import RunDir
+from benchctl.rundir import RunDir
 
 _UPPER_SOURCES = {
     "first_bad_level": "the first level that broke it",

@@ -29,7 +29,7 @@ from benchctl.analysis.gate import (
     GateResult,
     RuleResult,
 )
-from benchctl.store import write_atomic
+from benchctl.rundir import write_atomic
 
 _ICON = {PASS: "✅ pass", FAIL: "❌ fail", INCONCLUSIVE: "⚠️ inconclusive"}
 _STYLE = {PASS: "green", FAIL: "bold red", INCONCLUSIVE: "yellow"}

@@ -6,7 +6,7 @@ columns per batch of about ``BATCH_ROWS`` rows (a dictionary column, ``phase`` o
 as a boolean "equals value" array or as its strings' codes: never a million Python
 strings); ``read_columns`` reads whole columns into a pandas frame without holding the
 Arrow table and the frame at once. Unreadable files raise ``DamagedFileError`` naming the
-file (one line, exit 2), like ``benchctl.store.read_parquet``.
+file (one line, exit 2), like ``benchctl.rundir.read_parquet``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from benchctl.store import DamagedFileError
+from benchctl.rundir import DamagedFileError
 
 BATCH_ROWS = 1 << 20
 # What summary.json and the report's windows read (``benchctl.analysis.summary_file``).

@@ -17,7 +17,7 @@ from benchctl.analysis.gate.rules import (
 )
 from benchctl.analysis.gate.runs import LoadedRun, run_key, started, unusable
 from benchctl.analysis.gate.verdicts import FAIL, INCONCLUSIVE, PASS, rule_name
-from benchctl.store import RUN_JSON, list_runs
+from benchctl.rundir import RUN_JSON, list_runs
 
 
 def history_points(

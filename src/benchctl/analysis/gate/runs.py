@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from benchctl.analysis.summary import read_requests
 from benchctl.errors import InputError
-from benchctl.store import COMPLETED, REQUESTS, RUN_JSON, RunDir, list_runs
+from benchctl.rundir import COMPLETED, REQUESTS, RUN_JSON, RunDir, list_runs
 
 # Only what the samples use: 19 bytes a request (10 million: 190 MB), no send lag.
 _COLUMNS = ["t_intended", "latency_ms", "ok", "error", "phase"]

@@ -12,8 +12,8 @@ import pandas as pd
 from benchctl.analysis.gate.rules import LATENCY, OVERALL
 from benchctl.analysis.gate.runs import LoadedRun
 from benchctl.analysis.percentiles import percentile
+from benchctl.rundir import COMPLETED
 from benchctl.rundir.requests import DROPPED, WARMUP
-from benchctl.store import COMPLETED
 
 _MIN_BLOCKS = 20  # fewer windows than this: shorter windows, so the bootstrap has blocks
 
