@@ -27,6 +27,7 @@ class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one stderr line with a pointer to ``--help``."""
 
     def error(self, message: str) -> NoReturn:
+        """Exit 2 with ``<prog>: error: <message> (see `<prog> --help`)`` on stderr."""
         text = " ".join(message.split())
         self.exit(2, f"{self.prog}: error: {text} (see `{self.prog} --help`)\n")
 
@@ -160,6 +161,7 @@ def duration(minimum: float, *, allow_zero: bool = False) -> Callable[[str], flo
     """A duration (``2s``, ``250ms``) in seconds, at least ``minimum`` (or 0 when allowed)."""
 
     def parse(text: str) -> float:
+        """Seconds in ``text``; ArgumentTypeError when it is no duration or too short."""
         try:
             seconds = parse_duration(text)
         except ValueError as exc:

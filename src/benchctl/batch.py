@@ -25,11 +25,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 
 from benchctl.config import BatchScenario, TargetSpec
+from benchctl.rundir import (
+    REQUESTS,
+    TELEMETRY,
+    read_parquet,
+    read_run_json,
+    read_summary,
+    write_atomic,
+)
 from benchctl.targets.pool import build_requests
 from benchctl.targets.wire import WireRequest
 
@@ -59,15 +66,13 @@ def engine_requests(scenario: Any, target: TargetSpec) -> tuple[WireRequest, dic
 def batch_summary(run_dir: Path) -> dict[str, Any]:
     """``{"batch": {...}}`` for a batch run directory (run.json + requests.parquet, and
     telemetry.parquet for server-side batching); ``{}`` for any other run."""
-    run = json.loads((run_dir / "run.json").read_text())
+    run = read_run_json(run_dir)
     spec = run.get("scenario", {}).get("spec", {})
     if spec.get("kind") != BATCH:
         return {}
     scenario = BatchScenario.model_validate(spec)
     size, concurrency = scenario.settings()[0]
-    table = pq.read_table(
-        run_dir / "requests.parquet", columns=["t_start", "latency_ms", "t_intended", "ok"]
-    ).to_pandas()
+    table = read_parquet(run_dir / REQUESTS, columns=["t_start", "latency_ms", "t_intended", "ok"])
     sent = table[table["t_start"].notna()]
     ok = int(sent["ok"].sum())
     planned = scenario.requests_for(size)
@@ -101,12 +106,12 @@ def server_batching(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
     """Triton's inference count vs execution count over the run (their increase between
     the first and last telemetry scrape), and their ratio (the mean batch the model ran);
     ``{}`` when the run has no such counters (another server, or telemetry off)."""
-    path = run_dir / "telemetry.parquet"
+    path = run_dir / TELEMETRY
     if not path.is_file():
         return {}
     from benchctl.telemetry.server_metrics import counter
 
-    raw = pq.read_table(path).to_pandas()
+    raw = read_parquet(path)
     model = run.get("target", {}).get("spec", {}).get("model")
     inferences = counter(raw, "nv_inference_count", model).total
     executions = counter(raw, "nv_inference_exec_count", model).total
@@ -140,7 +145,7 @@ def run_sweep(options: Any, scenario: BatchScenario, console: Console) -> Any:
         result = run(one, console=console)
         if result.run_dir is None or result.status != "completed":
             break
-        summary = json.loads((result.run_dir / "summary.json").read_text())
+        summary = read_summary(result.run_dir).get()
         rows.append({**summary.get("batch", {}), "run": result.run_dir.name})
     finished = [r for r in rows if r.get("complete") and r.get("inferences_per_s")]
     best = max(finished, key=lambda r: r["inferences_per_s"]) if finished else None
@@ -148,8 +153,6 @@ def run_sweep(options: Any, scenario: BatchScenario, console: Console) -> Any:
     runs_dir = Path(options.runs_dir)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     path = runs_dir / f"{stamp}-batch-sweep.json"
-    from benchctl.store import write_atomic
-
     write_atomic(path, json.dumps(sweep, indent=2) + "\n")
     console.print(sweep_table(rows))
     if best is not None:
@@ -187,6 +190,6 @@ def batch_end(requests: Path, plan: Any, end: float | None) -> float | None:
     completion (s since start) is its measurement end. Other runs: ``end`` unchanged."""
     if getattr(plan, "kind", None) != BATCH or end is not None:
         return end
-    table = pq.read_table(requests, columns=["t_intended", "latency_ms"]).to_pandas()
+    table = read_parquet(requests, columns=["t_intended", "latency_ms"])
     done = (table["t_intended"] + table["latency_ms"] / 1000.0).dropna()
     return float(done.max()) if len(done) else end

@@ -35,6 +35,7 @@ class PipeConsole(Console):
     (rich's own handling exits 1): the reader leaving is not an error."""
 
     def on_broken_pipe(self) -> None:
+        """Go quiet, point stdout at /dev/null, and raise BrokenPipeError for ``main``."""
         self.quiet = True
         quiet_stdout()
         raise BrokenPipeError
@@ -100,9 +101,14 @@ class LiveDisplay:
             self._live.__exit__(*exc)
 
     def message(self, text: str) -> None:
+        """Print one line (rich markup) above the panel."""
         self.console.print(text)
 
     def update(self, event: dict[str, Any]) -> None:
+        """Show one engine event: ``waiting`` (workers connected of expected) as a line;
+        ``progress`` (elapsed and duration s, target and achieved rate, in flight,
+        p50/p95/p99 ms, ok, errors, dropped, CPU % per process) redraws the panel, or
+        prints a plain line every ``plain_every`` seconds off a terminal."""
         if event.get("type") == "waiting":
             self.message(f"waiting for workers: {event['connected']}/{event['expected']}")
             return

@@ -39,6 +39,7 @@ class EngineProcesses:
 
     @property
     def processes(self) -> list[subprocess.Popen]:
+        """``main`` first, then the local workers."""
         return [self.main, *self.workers]
 
 

@@ -178,6 +178,9 @@ class _Watchdog:
         self._conn_at_ok_change = 0
 
     def check(self, event: dict[str, Any], server: Any, workers: list[subprocess.Popen]) -> str:
+        """A reason to stop now, or '': the launched ``server`` exited, a worker exited
+        with an error, or (from progress events) only connection errors for longer than
+        ``abort_after`` seconds while no request succeeded."""
         if server is not None and not server.alive():
             return f"the launched target exited; see {server.log_path}"
         for worker in workers:

@@ -27,6 +27,7 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     from benchctl.load.shapes import plan_scenario
 
     def describe(scenario: Any) -> tuple[str, str, str]:
+        """(kind, planned duration, first sentence of the description)."""
         duration = format_duration(plan_scenario(scenario).duration)
         return scenario.kind, duration, scenario.description.split(". ")[0].rstrip(".")
 

@@ -26,6 +26,7 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     from benchctl.display import targets_table
 
     def describe(target: Any) -> tuple[str, str, str, str]:
+        """(kind, protocol, the address it sends to, model)."""
         address = target.grpc_address if "grpc" in target.protocol else target.url
         return target.kind, target.protocol, address, target.model
 

@@ -32,6 +32,8 @@ class LevelRecord:
     hold_s: float
 
     def to_json(self) -> dict[str, Any]:
+        """The level as search.json keeps it: rates in req/s, latency in ms, times in s
+        on the search run's clock, the verdict and its reason."""
         v = self.verdict
         return {
             "name": self.name,
