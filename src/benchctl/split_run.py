@@ -18,6 +18,7 @@ from benchctl.analysis.shadow import SHADOW_PARTS, shadow_lines, shadow_summary
 from benchctl.analysis.verdicts import METRICS, split_summaries
 from benchctl.config import BatchScenario, load_target
 from benchctl.errors import InputError
+from benchctl.rundir import REQUESTS, RUN_JSON, TELEMETRY_WINDOWS, RunDir
 from benchctl.splits import (
     Arm,
     check_users,
@@ -27,7 +28,6 @@ from benchctl.splits import (
     public_arms,
     resolve_arms,
 )
-from benchctl.store import RUN_JSON, RunDir
 from benchctl.targets.adapter import adapter_for
 
 
@@ -165,7 +165,7 @@ def split_summary(
     if section.get("shadow"):
         return {"shadow": shadow_summary(run_dir, arms[0]["name"], section["shadow"])}
     names = [a["name"] for a in arms]
-    found = split_summaries(run_dir.path / "requests.parquet", phases, names, end=end)
+    found = split_summaries(run_dir.path / REQUESTS, phases, names, end=end)
     return {"split": found} if found else {}
 
 
@@ -251,8 +251,8 @@ def _control_check(
 
     from benchctl.telemetry.selfcheck import compare_counts
 
-    windows = run_dir.path / "telemetry_windows.parquet"
-    requests = run_dir.path / "requests.parquet"
+    windows = run_dir.path / TELEMETRY_WINDOWS
+    requests = run_dir.path / REQUESTS
     exposed = telemetry.get("server_metrics") or {}
     if not exposed.get("requests") or not windows.is_file() or not requests.is_file():
         return
@@ -356,7 +356,7 @@ def arm_telemetry(run_dir: RunDir, telemetry: dict[str, Any], console: Console) 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from benchctl.store import atomic_output
+    from benchctl.rundir import atomic_output
     from benchctl.telemetry.selfcheck import compare_counts
     from benchctl.telemetry.server_metrics import stages_exposed
     from benchctl.telemetry.session import TELEMETRY, WINDOW_S, WINDOWS
@@ -372,7 +372,7 @@ def arm_telemetry(run_dir: RunDir, telemetry: dict[str, Any], console: Console) 
     if not len(starts):
         return
     edges = np.append(starts, starts[-1] + WINDOW_S)
-    requests = pq.read_table(run_dir.path / "requests.parquet", columns=["ok", "arm"]).to_pandas()
+    requests = pq.read_table(run_dir.path / REQUESTS, columns=["ok", "arm"]).to_pandas()
     requests["arm"] = requests["arm"].astype(str)
     shared = set(_same_server(arms))
     common = raw[raw["source"].isin(["host", "gpu", "generator", "telemetry"])]

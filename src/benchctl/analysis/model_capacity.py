@@ -47,6 +47,7 @@ from benchctl.analysis.points import min_samples
 from benchctl.analysis.request_reader import iter_batches
 from benchctl.analysis.slo import Slo
 from benchctl.analysis.summary import phase_seconds
+from benchctl.rundir.names import REQUESTS
 from benchctl.rundir.requests import WARMUP
 
 UPPER, NONE = "upper", "none"  # broke at every level measured; no level to judge by
@@ -110,7 +111,7 @@ def model_capacities(
     ``best_good_level``, ``first_bad_level`` and ``sentence``. Rates are req/s.
     Raises DamagedFileError (exit 2, one line) when requests.parquet is unreadable.
     """
-    path = run_dir / "requests.parquet"
+    path = run_dir / REQUESTS
     if "model" not in pq.read_schema(path).names:
         return None
     phases = (info.get("plan") or {}).get("phases") or []
