@@ -34,7 +34,10 @@ def _get(data: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def check_run_json(data: dict[str, Any], path: Path) -> None:
-    """InputError ``PATH: damaged: field F ...`` for the first field of the wrong kind."""
+    """Check the fields of a run.json object (``data``, read from ``path``) that commands
+    read; returns None when every present one has its kind. Raises InputError
+    ``PATH: damaged: field 'F' must be ALLOWED, got VALUE`` (value shown up to 40
+    characters) for the first field of the wrong kind."""
 
     def bad(field: str, allowed: str, value: Any) -> InputError:
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
