@@ -270,16 +270,21 @@ def _control_check(
         console.print(f"[yellow bold]telemetry self-check[/] (arms {names}): {result['warning']}")
 
 
-def _same_server(arms: list[dict[str, Any]]) -> list[str]:
+def _same_server(arms: list[dict[str, Any]], *, same_model: bool = True) -> list[str]:
     """The arms served by the control's server (the one whose metrics are sampled): the
-    control and every arm with the same metrics URL (or, without one, the same URL)."""
+    control and every arm with the same metrics URL (or, without one, the same URL) and,
+    with ``same_model``, the same model (another model's requests are counted in its own
+    series, which the control's windows leave out)."""
 
     def where(arm: dict[str, Any]) -> Any:
         spec = arm.get("spec") or {}
-        return spec.get("metrics_url") or spec.get("url")
+        place = spec.get("metrics_url") or spec.get("url")
+        return (place, spec.get("model")) if same_model else place
 
     control = where(arms[0])
-    return [arms[0]["name"]] + [a["name"] for a in arms[1:] if control and where(a) == control]
+    if not (control[0] if same_model else control):
+        return [arms[0]["name"]]
+    return [arms[0]["name"]] + [a["name"] for a in arms[1:] if where(a) == control]
 
 
 # --------------------------------------------------------------------------- arms' telemetry
@@ -374,9 +379,9 @@ def arm_telemetry(run_dir: RunDir, telemetry: dict[str, Any], console: Console) 
     edges = np.append(starts, starts[-1] + WINDOW_S)
     requests = pq.read_table(run_dir.path / REQUESTS, columns=["ok", "arm"]).to_pandas()
     requests["arm"] = requests["arm"].astype(str)
-    shared = set(_same_server(arms))
+    shared = set(_same_server(arms, same_model=False))  # scraped with the control's
+    counted = set(_same_server(arms))  # counted in the control's self-check
     common = raw[raw["source"].isin(["host", "gpu", "generator", "telemetry"])]
-    control_model = (arms[0].get("spec") or {}).get("model")
     found: dict[str, Any] = {}
     for arm in arms[1:]:
         name, spec = arm["name"], arm.get("spec") or {}
@@ -401,8 +406,7 @@ def arm_telemetry(run_dir: RunDir, telemetry: dict[str, Any], console: Console) 
             "server_metrics": stages_exposed(server, kind, str(model) if model else None),
         }
         counts = wide["server_requests"] if "server_requests" in wide else pd.Series(dtype=float)
-        same_series = name in shared and model == control_model  # counted with the control
-        if counts.notna().any() and not same_series and not section.get("shadow"):
+        if counts.notna().any() and name not in counted and not section.get("shadow"):
             mine = requests[requests["arm"] == name]
             check = compare_counts(float(counts.sum()), len(mine), int(mine["ok"].sum()))
             entry["self_check"] = check

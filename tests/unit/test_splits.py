@@ -151,3 +151,25 @@ def test_agreement_known_answers() -> None:
     assert compared and diff == pytest.approx(0.5) and not argmax and not equal
     assert agreement(a, np.ones(3))[0] is False  # different sizes: not compared
     assert agreement(None, a)[0] is False
+
+
+def test_slo_with_arms_is_refused_in_one_line_naming_where_it_came_from() -> None:
+    from types import SimpleNamespace
+
+    from benchctl.split_run import refuse_slo_with_arms
+
+    plain = SimpleNamespace(split=None, shadow=None)
+    refuse_slo_with_arms(plain, "p99<=50ms", from_scenario=False, capacity=False)  # no arms
+    split = SimpleNamespace(split="a=50,b=50", shadow=None)
+    refuse_slo_with_arms(split, None, from_scenario=True, capacity=False)  # no SLO: runs
+    cases = [
+        (split, "p99<=50ms", False, False, "--split: --slo 'p99<=50ms' sizes one target"),
+        (split, "p99<=50ms", True, False, "--split: the scenario's slo: 'p99<=50ms'"),
+        (SimpleNamespace(split=None, shadow="b"), None, True, True, "--shadow: a capacity"),
+    ]
+    for options, slo, from_scenario, capacity, words in cases:
+        with pytest.raises(InputError) as caught:
+            refuse_slo_with_arms(options, slo, from_scenario=from_scenario, capacity=capacity)
+        message = str(caught.value)
+        assert message.startswith(words) and "\n" not in message
+        assert "benchctl compare RUN@ARM_A RUN@ARM_B --slo" in message
