@@ -155,6 +155,11 @@ def test_each_arms_server_is_sampled_and_compare_shows_arms(
     fast_ms = (control.server_compute_ms.fillna(0) * weights).sum() / weights.sum()
     assert slow_ms >= SLOW_MS > fast_ms, (slow_ms, fast_ms)
     assert "server telemetry per arm" in done.stdout
+    report = benchctl("report", str(done.run_dir), cwd=tmp_path, timeout=120)
+    assert report.returncode == 0, report.output()
+    html = (done.run_dir / "report.html").read_text()
+    assert "Server telemetry of the other arms" in html
+    assert f"<tr><td>canary</td><td>own server</td>\n<td>{check['server_requests']:,}</td>" in html
 
     run = done.run_dir
     compared = benchctl("compare", f"{run}@stable", f"{run}@canary", cwd=tmp_path, timeout=60)

@@ -177,6 +177,7 @@ def _context(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
         "phase_rows": _phase_rows(summary),
         "model_rows": _model_rows(summary),
         "split": _dict(summary.get("split")) if summary else {},  # --split arms (issue 20)
+        "arm_telemetry": _dict(_dict(run.get("telemetry")).get("arms")),  # other arms' servers
         "shadow": _dict(summary.get("shadow")) if summary else {},  # --shadow pairs
         "batch": _dict(summary.get("batch")) if summary else {},
         "inputs": _dict(summary.get("inputs")) if summary else {},
