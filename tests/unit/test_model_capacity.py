@@ -18,6 +18,7 @@ import pytest
 from benchctl.analysis.capacity import AnalyzeOptions, analyze_run
 from benchctl.analysis.model_capacity import model_capacities, model_capacity_lines
 from benchctl.analysis.slo import parse_slo
+from benchctl.errors import InputError
 from benchctl.load.records import RecordBuffer, to_table
 from benchctl.store import RunDir
 
@@ -205,3 +206,19 @@ def test_analyze_writes_the_models_section_into_capacity_json(tmp_path: Path):
     assert written["models"]["models"]["big"]["bound"] == "upper"
     assert written["models"]["models"]["small"]["bound"] == "measured"
     assert model_capacity_lines(written) == written["models"]["summary"]
+
+
+def test_a_mix_that_never_met_the_slo_as_a_whole_still_says_each_models_bound(tmp_path: Path):
+    """p50 <= 20 ms with small at 25 ms and big at 40 ms at every level: no level of the mix
+    meets it, so there is no headline (exit 2, one line), and the line says per model what
+    was measured: both below their rate at the lowest level (0.75 x 40 = 30 and 0.25 x 40 =
+    10 req/s)."""
+    run_dir = mix_run(tmp_path, {"small": [25, 25, 25], "big": [40, 40, 40]})
+    with pytest.raises(InputError) as caught:
+        analyze_run(RunDir.open(run_dir), AnalyzeOptions(slo=parse_slo("p50<=20ms")))
+    text = str(caught.value)
+    assert "\n" not in text and text.startswith("no measured point meets p50<=20ms")
+    assert text.endswith(
+        "Per model at this mix (its own req/s): big below 10.0 rps (broke the SLO at every "
+        "level); small below 30.0 rps (broke the SLO at every level)"
+    )

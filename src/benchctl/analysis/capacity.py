@@ -26,7 +26,7 @@ from benchctl.analysis.contradictions import (
     traffic_contradictions,
 )
 from benchctl.analysis.fits import LatencyFit
-from benchctl.analysis.model_capacity import model_capacities
+from benchctl.analysis.model_capacity import model_capacities, with_model_bounds
 from benchctl.analysis.points import Points, measured_points
 from benchctl.analysis.replica_sizing import autoscaled_cost, cost_section, replicas_for_peak
 from benchctl.analysis.single_replica import finite, service_demand, single_replica, usl_summary
@@ -83,7 +83,13 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         raise InputError(_no_points(run.path, slo))
     warnings = _warnings(info, own_windows)  # about this run's own traffic
     demand = service_demand(windows, source_info)
-    single, fit = single_replica(points, slo, warnings, search, demand)
+    try:
+        single, fit = single_replica(points, slo, warnings, search, demand)
+    except InputError as exc:  # a model mix still says what each model sustains (issue 21)
+        raise with_model_bounds(
+            exc, source_dir, source_info, slo, source=points.source, search=search,
+            window_s=options.window_s,
+        ) from None  # fmt: skip
     checks = _own_traffic_checks(run, info, single, slo, own_windows)
     warnings[:0] = checks  # first: they decide whether the answer holds at all
     own_search = search is not None and source_dir == run.path

@@ -47,6 +47,7 @@ from benchctl.analysis.points import min_samples
 from benchctl.analysis.request_reader import iter_batches
 from benchctl.analysis.slo import Slo
 from benchctl.analysis.summary import phase_seconds
+from benchctl.errors import InputError
 from benchctl.rundir.names import REQUESTS
 from benchctl.rundir.requests import WARMUP
 
@@ -148,6 +149,39 @@ def model_capacities(
         "limiting_model": limiting,
         "summary": lines,
     }
+
+
+def with_model_bounds(
+    error: InputError,
+    run_dir: Path,
+    info: dict[str, Any],
+    slo: Slo,
+    *,
+    source: str,
+    search: dict[str, Any] | None = None,
+    window_s: float = 5.0,
+) -> InputError:
+    """``error`` (no level met the SLO for the mix as a whole, so there is no headline)
+    with each model's bound appended, for a model-mix run: a mix whose costly model can
+    never meet the SLO still says, in the same one line, what the others sustain. Inputs as
+    ``model_capacities``. Returns ``error`` itself for any other run. Raises nothing of its
+    own (an unreadable requests.parquet was already refused before)."""
+    found = model_capacities(run_dir, info, slo, source=source, search=search, window_s=window_s)
+    if found is None:
+        return error
+    parts = [_short(name, answer) for name, answer in found["models"].items()]
+    return InputError(f"{error}. Per model at this mix (its own req/s): {'; '.join(parts)}")
+
+
+def _short(name: str, answer: dict[str, Any]) -> str:
+    bound, band = answer["bound"], answer["band_rps"]
+    if bound == MEASURED:
+        return f"{name} {_rps(answer['capacity_rps'])} (measured, up to {_rps(band[1])})"
+    if bound == LOWER:
+        return f"{name} at least {_rps(answer['capacity_rps'])}"
+    if bound == UPPER:
+        return f"{name} below {_rps(band[1])} (broke the SLO at every level)"
+    return f"{name}: no figure (too few successes for the percentile)"
 
 
 def model_capacity_lines(document: dict[str, Any]) -> list[str]:
