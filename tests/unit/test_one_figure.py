@@ -7,7 +7,7 @@ from benchctl.analysis.autoscaler_simulation import (
     default_kpa_candidates,
     simulate_hpa,
 )
-from benchctl.analysis.autoscaling_section import _mark_chosen
+from benchctl.analysis.autoscaling_choice import mark_chosen
 from benchctl.analysis.deployment import RAW
 from benchctl.analysis.replica_sizing import autoscaled_cost
 from benchctl.analysis.scaling_model import Recommendation
@@ -33,7 +33,7 @@ def test_min_replicas_cron_and_min_scale_follow_the_headline_count():
 def test_exactly_one_deployment_is_chosen():
     hpa = Recommendation(RPS_100, None, True, "KEDA/HPA 2-12: chosen: cheapest candidate")  # type: ignore[arg-type]
     kpa = Recommendation(RPS_100, None, True, "KPA 4-12: chosen: cheapest candidate")  # type: ignore[arg-type]
-    marked_hpa, marked_kpa = _mark_chosen(hpa, kpa, RAW)
+    marked_hpa, marked_kpa = mark_chosen(hpa, kpa, RAW)
     assert marked_hpa.chosen and not marked_kpa.chosen
     assert "CHOSEN for manifests/" in marked_hpa.reason and "chosen:" not in marked_hpa.reason
     assert "the alternative, not chosen (manifests/alternative-serverless-kpa/)" in (

@@ -13,7 +13,7 @@ The simulators and the ranking it calls live in ``autoscaler_simulation``.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +24,17 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from benchctl.analysis.autoscaler_simulation import (
-    HpaPolicy,
     KpaPolicy,
     Recommendation,
     ReplicaModel,
     SimResult,
     Traffic,
-    default_hpa_candidates,
-    default_kpa_candidates,
-    detect_spikes,
-    prescale_floor,
-    prescale_windows,
-    recommend,
-    simulate_worst_phase,
-    spike_advice,
+)
+from benchctl.analysis.autoscaling_choice import (
+    Choice,
+    choose_deployment,
+    cron_summary,
+    mark_chosen,
 )
 from benchctl.analysis.cluster import ClusterSpec
 from benchctl.analysis.deployment import ALTERNATIVE, RAW, SERVERLESS, isvc_name, write_manifests
@@ -45,12 +42,12 @@ from benchctl.analysis.fits import LatencyFit
 from benchctl.analysis.scaling_inputs import (
     GENERIC_COUNTER,
     SERVER_COUNTERS,
+    ServerCounter,
     mean_latency,
     rate_query,
     replica_model,
     traffic_for,
 )
-from benchctl.config import ReplayScenario, SpikeScenario
 from benchctl.errors import BenchctlError, InputError
 from benchctl.rundir import AUTOSCALE_TIMELINE, RunDir
 
@@ -87,10 +84,99 @@ def autoscaling_section(
 ) -> dict[str, Any]:
     """Simulate, choose, check and write; the JSON-ready ``autoscaling`` section.
 
-    ``cluster`` defaults to ClusterSpec() with ``cold_start_s`` as the whole pod start when
-    given. ``recommended_replicas`` (the headline count) is checked against the simulated
-    peak; ``headroom`` caps the HPA targets at (1 - headroom) of capacity, as the headline.
+    ``run_dir`` (manifests/, autoscale.parquet) and its run.json ``info``; ``single``/``fit``:
+    the single_replica dict and latency model; ``slo_ms``: the SLO threshold (ms). ``cluster``
+    defaults to ClusterSpec() with ``cold_start_s`` as the whole pod start when given.
+    ``recommended_replicas`` (the headline count) is checked against the simulated peak;
+    ``headroom`` caps the HPA targets at (1 - headroom) of capacity, as the headline.
+    {"skipped": why, "summary": []} without traffic; InputError: a --peak-rps over 150k pods.
     """
+    found = _traffic(info, scenario, config_dir, peak_rps)
+    if isinstance(found, dict):
+        return found  # skipped, with the reason
+    traffic, spec = found
+    cluster = _cluster(cluster, cold_start_s)
+    model, mean_source = replica_model(single, fit, slo_ms, cluster, windows)
+    setting = _setting(info, traffic, model, mean_source, cluster)
+    peak = float(traffic.rps.max())
+    # One figure: the headline count (headroom and the M/M/c tail) is what min replicas,
+    # the cron pre-scale and min scale are sized from; ceil(peak / capacity) without one.
+    need = recommended_replicas or model.replicas_for(peak)
+    if need > KUBERNETES_MAX_PODS:  # a pod list per simulation step could not even exist
+        return _too_many_pods(peak, need, peak_rps)
+    choice = choose_deployment(
+        traffic,
+        spec,
+        model,
+        cluster,
+        setting.counter,
+        need=need,
+        need_reason=_need_reason(peak, recommended_replicas),
+        headroom=headroom,
+        price=price_per_hour or 0.0,
+        currency=currency,
+    )
+    files = _write(RunDir(run_dir), choice, setting)
+    hpa, kpa = mark_chosen(choice.hpa, choice.kpa, choice.mode)
+    choice = replace(choice, hpa=hpa, kpa=kpa)
+    chosen = hpa if choice.mode == RAW else kpa
+    consistency = _consistency(chosen, recommended_replicas, model, headroom, traffic)
+    summary = _summary(choice, setting, single, consistency, files)
+    section = _document(choice, setting, scenario or info["scenario"]["name"], consistency)
+    return {**section, "manifests": [str(p) for p in files], "summary": summary}
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """What the simulations ran with: the traffic, the replica model and where its mean
+    latency came from, the cluster, the server's counter, the target and the KEDA query."""
+
+    traffic: Traffic
+    model: ReplicaModel
+    mean_source: str
+    cluster: ClusterSpec
+    counter: ServerCounter
+    kind: str
+    model_name: str
+    query: str
+
+
+def _cluster(cluster: ClusterSpec | None, cold_start_s: float | None) -> ClusterSpec:
+    """The given cluster, else the defaults, or the --cold-start shortcut when it differs."""
+    if cluster is not None:
+        return cluster
+    default = ClusterSpec()
+    same = cold_start_s is None or cold_start_s == default.pod_start_s
+    return default if same else ClusterSpec(cold_start=cold_start_s)
+
+
+def _setting(
+    info: dict[str, Any],
+    traffic: Traffic,
+    model: ReplicaModel,
+    mean_source: str,
+    cluster: ClusterSpec,
+) -> _Setting:
+    """The run's target (server kind, model, its counter and KEDA query) with the rest."""
+    target = info.get("target", {}).get("spec", {})
+    kind = str(target.get("kind", "kserve"))
+    name = str(target.get("model", "model"))
+    query = rate_query(kind, name, cluster.namespace, cluster.rate_window)
+    counter = SERVER_COUNTERS.get(kind, GENERIC_COUNTER)
+    return _Setting(traffic, model, mean_source, cluster, counter, kind, name, query)
+
+
+def _need_reason(peak: float, recommended: int | None) -> str | None:
+    """Why min replicas is the headline count (None without one)."""
+    if not recommended:
+        return None
+    return f"the recommended count for the {peak:,.0f} rps peak, headroom kept"
+
+
+def _traffic(
+    info: dict[str, Any], scenario: str | None, config_dir: Path | None, peak_rps: float | None
+) -> tuple[Traffic, Any] | dict[str, Any]:
+    """(the traffic to simulate, its scenario), or the skipped section saying why not."""
     try:
         found = traffic_for(info, scenario, config_dir, peak_rps)
     except (BenchctlError, ValidationError) as exc:
@@ -101,148 +187,98 @@ def autoscaling_section(
             "skipped": "closed-loop scenario: pass --traffic SCENARIO to simulate autoscalers",
             "summary": [],
         }
-    traffic, spec = found
-    if cluster is None:  # the defaults, or the --cold-start shortcut when it differs
-        default = ClusterSpec()
-        same = cold_start_s is None or cold_start_s == default.pod_start_s
-        cluster = default if same else ClusterSpec(cold_start=cold_start_s)
-    model, mean_source = replica_model(single, fit, slo_ms, cluster, windows)
-    target = info.get("target", {}).get("spec", {})
-    kind = str(target.get("kind", "kserve"))
-    counter = SERVER_COUNTERS.get(kind, GENERIC_COUNTER)
-    peak = float(traffic.rps.max())
-    price = price_per_hour or 0.0
-    template = HpaPolicy(
-        1,
-        1,
-        "rps_per_replica",
-        1.0,
-        sync_period_s=cluster.hpa_sync_period,
-        rate_window_s=cluster.rate_window,
-        scrape_interval_s=cluster.scrape_interval,
-        counter="offered" if counter.counts == "offered" else "completions",
-        source="external",
+    return found
+
+
+def _too_many_pods(peak: float, need: int, peak_rps: float | None) -> dict[str, Any]:
+    """The skipped section for a peak beyond one cluster; InputError when --peak-rps asked."""
+    too_many = (
+        f"the {peak:,.6g} rps peak needs {need:,} replicas, more than Kubernetes' "
+        f"{KUBERNETES_MAX_PODS:,} pods per cluster"
     )
-    phases = max(1, round(cluster.hpa_sync_period))
-    share = 1.0 - headroom if headroom is not None else 0.9
-    options = {"price_per_hour": price, "currency": currency}
-    # One figure: the headline count (headroom and the M/M/c tail) is what min replicas,
-    # the cron pre-scale and min scale are sized from; ceil(peak / capacity) without one.
-    need = recommended_replicas or model.replicas_for(peak)
-    if need > KUBERNETES_MAX_PODS:  # a pod list per simulation step could not even exist
-        too_many = (
-            f"the {peak:,.6g} rps peak needs {need:,} replicas, more than Kubernetes' "
-            f"{KUBERNETES_MAX_PODS:,} pods per cluster"
-        )
-        if peak_rps:
-            raise InputError(f"--peak-rps {peak_rps:g}: {too_many}; give a peak one cluster serves")
-        return {"skipped": f"no autoscaler to simulate: {too_many}", "summary": []}
-    need_reason = (
-        f"the recommended count for the {peak:,.0f} rps peak, headroom kept"
-        if recommended_replicas
-        else None
-    )
-    hpa_ranked = recommend(
-        traffic,
-        model,
-        candidates=default_hpa_candidates(
-            model, peak, template=template, max_share=share, need=need
-        ),
-        phases=phases,
-        **options,
-    )
-    kpa_ranked = recommend(
-        traffic,
-        model,
-        candidates=default_kpa_candidates(model, peak, headroom=headroom, need=need),
-        **options,
-    )
-    hpa, kpa = _chosen(hpa_ranked), _chosen(kpa_ranked)
-    bursty = isinstance(spec, SpikeScenario | ReplayScenario)
-    reactive = _best_reactive(hpa_ranked, need)
-    window = getattr(reactive.policy, "rate_window_s", 0.0)
-    advice = (
-        spike_advice(
-            traffic,
-            model,
-            reactive.result,
-            metric_window_s=window,
-            need=need,
-            need_reason=need_reason,
-            **_spike_timing(spec),
-        )
-        if bursty
-        else ""
-    )
-    cron = _cron_option(traffic, model, spec, reactive, advice, phases, price, currency, need)
-    if cron is not None and _better(cron["choice"].result, hpa.result):
-        hpa = cron["choice"]
-    mode = RAW if _better(hpa.result, kpa.result, tie=True) else SERVERLESS
-    name = isvc_name(str(target.get("model", "model")), kind)
-    namespace = cluster.namespace
-    query = rate_query(kind, str(target.get("model", "model")), namespace, cluster.rate_window)
+    if peak_rps:
+        raise InputError(f"--peak-rps {peak_rps:g}: {too_many}; give a peak one cluster serves")
+    return {"skipped": f"no autoscaler to simulate: {too_many}", "summary": []}
+
+
+def _write(run: RunDir, choice: Choice, setting: _Setting) -> list[Path]:
+    """The manifests of the chosen deployment (and the alternative), and the timeline."""
     files = write_manifests(
-        RunDir(run_dir),
-        mode,
-        name=name,
-        namespace=namespace,
-        kind=kind,
-        hpa=hpa,
-        kpa=kpa,
-        query=query,
-        counter=counter,
-        cron=cron,
+        run,
+        choice.mode,
+        name=isvc_name(setting.model_name, setting.kind),
+        namespace=setting.cluster.namespace,
+        kind=setting.kind,
+        hpa=choice.hpa,
+        kpa=choice.kpa,
+        query=setting.query,
+        counter=setting.counter,
+        cron=choice.cron,
     )
-    _write_timeline(
-        RunDir(run_dir), {"hpa": hpa.result, "kpa": kpa.result, "reactive": reactive.result}
-    )
-    hpa, kpa = _mark_chosen(hpa, kpa, mode)
-    chosen = hpa if mode == RAW else kpa
-    consistency = _consistency(chosen, recommended_replicas, model, headroom, traffic)
-    summary = [
+    results = {"hpa": choice.hpa, "kpa": choice.kpa, "reactive": choice.reactive}
+    _write_timeline(run, {name: found.result for name, found in results.items()})
+    return files
+
+
+def _summary(
+    choice: Choice,
+    setting: _Setting,
+    single: dict[str, Any],
+    consistency: dict[str, Any] | None,
+    files: list[Path],
+) -> list[str]:
+    """The section's sentences, one per line of the report's autoscaling summary."""
+    hpa, kpa, cluster = choice.hpa, choice.kpa, setting.cluster
+    return [
         f"HPA: {hpa.reason}",
         f"Knative (KServe): {kpa.reason}; {_activator_note(kpa)}",
-        *([f"Spike: {advice}"] if advice else []),
-        *([f"Cron pre-scale: {cron['text']}"] if cron else []),
-        f"Deployment: {_mode_sentence(mode, hpa, kpa)}",
-        f"Metric: KEDA scales on {query} ({counter.what}); simulated with the same"
+        *([f"Spike: {choice.advice}"] if choice.advice else []),
+        *([f"Cron pre-scale: {choice.cron['text']}"] if choice.cron else []),
+        f"Deployment: {_mode_sentence(choice.mode, hpa, kpa)}",
+        f"Metric: KEDA scales on {setting.query} ({setting.counter.what}); simulated with the same"
         f" rate[{cluster.rate_window:g}s] and {cluster.scrape_interval:g} s scrapes,"
-        f" the worst of {phases} HPA sync phases.",
-        f"Knative concurrency: Little's law from the mean latency ({mean_source}),"
+        f" the worst of {choice.phases} HPA sync phases.",
+        f"Knative concurrency: Little's law from the mean latency ({setting.mean_source}),"
         " queueing included beyond saturation.",
         cluster.describe(),
         *([f"Bound: {bound_note}"] if (bound_note := _bound_note(single)) else []),
         *([f"Consistency: {consistency['text']}"] if consistency else []),
         f"Manifests: {', '.join(str(p) for p in files)}",
     ]
+
+
+def _document(
+    choice: Choice, setting: _Setting, scenario: str, consistency: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The section's numbers (all but manifests and summary), in capacity.json's order."""
+    traffic, model, cluster = setting.traffic, setting.model, setting.cluster
+    counter = setting.counter
     return {
         "traffic": {
             "seconds": float(len(traffic.t)),
-            "peak_rps": peak,
-            "scenario": scenario or info["scenario"]["name"],
+            "peak_rps": float(traffic.rps.max()),
+            "scenario": scenario,
         },
         "cold_start_s": model.cold_start_s,
         "cluster": {**cluster.model_dump(), "pod_start_s": cluster.pod_start_s},
         "metric": {
-            "query": query,
+            "query": setting.query,
             "counter": counter.name,
             "counts": counter.counts,
             "rate_window_s": cluster.rate_window,
             "scrape_interval_s": cluster.scrape_interval,
-            "sync_phases": phases,
+            "sync_phases": choice.phases,
         },
         "mean_latency": {
-            "source": mean_source,
+            "source": setting.mean_source,
             **({} if model.mean is None else vars(model.mean)),
         },
-        "deployment": mode,
-        "hpa": _describe(hpa),
-        "kpa": {**_describe(kpa), "activator": _activator_note(kpa)},
-        "spike_advice": advice,
-        "cron_prescale": None if cron is None else _cron_summary(cron),
+        "deployment": choice.mode,
+        "hpa": _describe(choice.hpa),
+        "kpa": {**_describe(choice.kpa), "activator": _activator_note(choice.kpa)},
+        "spike_advice": choice.advice,
+        "cron_prescale": None if choice.cron is None else cron_summary(choice.cron),
         "consistency": consistency,
-        "manifests": [str(p) for p in files],
-        "summary": summary,
     }
 
 
@@ -258,82 +294,6 @@ def _bound_note(single: dict[str, Any]) -> str:
     if bound == "extrapolated" or single.get("extrapolated"):
         return "the capacity is extrapolated beyond the measured load: so are these settings"
     return ""
-
-
-def _better(a: SimResult, b: SimResult, *, tie: bool = False) -> bool:
-    """Fewer SLO-violation seconds, then fewer replica-seconds (``tie``: a wins ties)."""
-    key_a = (a.slo_violation_seconds, a.replica_seconds)
-    key_b = (b.slo_violation_seconds, b.replica_seconds)
-    return key_a < key_b or (tie and key_a == key_b)
-
-
-def _best_reactive(ranked: list[Recommendation], peak_replicas: int) -> Recommendation:
-    """The candidate that relies most on scaling (min replicas below what the peak needs)
-    with the fewest SLO-violation seconds: the fair test of "can reactive scaling keep up"."""
-    reactive = [r for r in ranked if getattr(r.policy, "min_replicas", 0) < peak_replicas]
-    if not reactive:
-        return _chosen(ranked)
-    return min(reactive, key=lambda r: (r.result.slo_violation_seconds, r.result.replica_seconds))
-
-
-def _cron_option(
-    traffic: Traffic,
-    model: ReplicaModel,
-    spec: Any,
-    reactive: Recommendation,
-    advice: str,
-    phases: int,
-    price: float,
-    currency: str,
-    need: int | None = None,
-) -> dict[str, Any] | None:
-    """The reactive policy plus the KEDA cron pre-scale the advice recommends, simulated;
-    ``need`` replicas during bursts (default ceil(burst peak / capacity))."""
-    if not isinstance(spec, SpikeScenario) or "cannot keep up" not in advice:
-        return None
-    timing = _spike_timing(spec)
-    pattern = detect_spikes(traffic)
-    need = need or model.replicas_for(pattern.peak_rps if pattern else traffic.peak)
-    policy: HpaPolicy = reactive.policy  # type: ignore[assignment]
-    lead = model.cold_start_s + policy.sync_period_s
-    arguments = {"lead_s": lead, "replicas": need, "phase_s": timing["phase_s"]}
-    windows = prescale_windows(timing["period_s"], timing["burst_s"], **arguments)
-    floor = prescale_floor(traffic.t, timing["period_s"], timing["burst_s"], **arguments)
-    if not windows or floor is None:
-        return None
-    policy = replace(policy, max_replicas=max(policy.max_replicas, need))
-    result = simulate_worst_phase(
-        traffic, model, policy, phases=phases, price_per_hour=price, floor=floor
-    )
-    base = reactive.result
-    extra = result.replica_seconds - base.replica_seconds
-    missed = result.slo_violation_seconds
-    verdict = "meets the SLO" if missed == 0 else f"SLO violated for {missed:g} s"
-    money = f" ({result.cost:,.2f} {currency})" if result.cost > 0 else ""
-    text = (
-        f"{policy.describe()} plus KEDA cron {need} replicas from '{windows[0].start}'"
-        f" to '{windows[0].end}' (UTC): {verdict} in the simulation, worst sync phase;"
-        f" {result.replica_seconds / 3600:.2f} replica-hours{money}, {extra / 3600:+.2f}"
-        f" replica-hours against reactive scaling alone ({base.slo_violation_seconds:g} s"
-        " violated)"
-    )
-    reason = f"{policy.describe()} + cron pre-scale to {need}: {verdict}; " + (
-        f"{result.replica_seconds / 3600:.2f} replica-hours{money},"
-        f" peak {result.max_replicas} replicas"
-    )
-    choice = Recommendation(policy=policy, result=result, chosen=True, reason=reason)
-    return {"choice": choice, "windows": windows, "replicas": need, "text": text}
-
-
-def _cron_summary(cron: dict[str, Any]) -> dict[str, Any]:
-    window = cron["windows"][0]
-    return {
-        "start": window.start,
-        "end": window.end,
-        "desired_replicas": cron["replicas"],
-        "result": cron["choice"].result.summary(),
-        "text": cron["text"],
-    }
 
 
 def _activator_note(kpa: Recommendation) -> str:
@@ -428,43 +388,6 @@ def _write_timeline(run: RunDir, results: dict[str, SimResult]) -> None:
         pq.write_table(pa.table(columns), temporary)
 
 
-def _mark_chosen(
-    hpa: Recommendation, kpa: Recommendation, mode: str
-) -> tuple[Recommendation, Recommendation]:
-    """Exactly one deployment is "chosen" (the one manifests/ holds): the other kind's best
-    candidate is named the alternative, not chosen."""
-    marked = []
-    for choice, kind in ((hpa, RAW), (kpa, SERVERLESS)):
-        reason = choice.reason.replace("chosen: ", "best of its kind: ")
-        reason = reason.replace(": meets the SLO", ": best of its kind, meets the SLO", 1)
-        if "best of its kind" not in reason:
-            reason += "; best of its kind"
-        if kind == mode:
-            reason = reason.replace("best of its kind", "CHOSEN for manifests/", 1)
-        else:
-            folder = ALTERNATIVE[mode]
-            reason = reason.replace(
-                "best of its kind", f"the alternative, not chosen (manifests/{folder}/)", 1
-            )
-        marked.append(replace(choice, reason=reason, chosen=kind == mode))
-    return marked[0], marked[1]
-
-
-def _chosen(ranked: list[Recommendation]) -> Recommendation:
-    return next((r for r in ranked if r.chosen), ranked[0])
-
-
 def _describe(choice: Recommendation) -> dict[str, Any]:
     policy = {k: v for k, v in vars(choice.policy).items() if isinstance(v, int | float | str)}
     return {"policy": policy, "result": choice.result.summary(), "reason": choice.reason}
-
-
-def _spike_timing(spec: Any) -> dict[str, float]:
-    if isinstance(spec, SpikeScenario):
-        start = spec.period / 2 if spec.burst_at is None else spec.burst_at
-        return {
-            "period_s": spec.period,
-            "burst_s": spec.rise_time + spec.burst_length,
-            "phase_s": start,
-        }
-    return {}
