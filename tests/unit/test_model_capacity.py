@@ -107,6 +107,7 @@ def test_each_model_gets_its_own_bound_and_the_limiting_model_is_named(tmp_path:
     assert found["limiting_model"] == "big"
     lines = found["summary"]
     assert lines[0].startswith("Model big: below 10.0 rps of its own traffic under p90<=20ms")
+    assert "it broke the SLO in the 3 level(s) with enough of its successes (of 3)" in lines[0]
     assert lines[1].startswith("Model small: 60.0 rps of its own traffic under p90<=20ms")
     assert lines[2] == (
         "At this mix the server is limited by big: its p90 broke first, at 40.0 rps "

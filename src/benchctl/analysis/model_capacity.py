@@ -109,6 +109,7 @@ def model_capacities(
     of the model's own rate, or null), ``server_band_rps`` (the total rate of every model
     at the same two levels: offered for a search, served otherwise, as ``server_rate``
     says), ``levels`` (how many levels held enough of its successes),
+    ``levels_measured`` (levels in all), ``successes`` (its successes after the warm-up),
     ``best_good_level``, ``first_bad_level`` and ``sentence``. Rates are req/s.
     Raises DamagedFileError (exit 2, one line) when requests.parquet is unreadable.
     """
@@ -134,6 +135,8 @@ def model_capacities(
             kind = WHOLE_RUN
         share = measured.whole[name].requests / total if total else 0.0
         models[name] = _answer(name, levels, totals, slo, share, kind, measured.whole[name])
+        models[name]["levels_measured"] = 1 if kind == WHOLE_RUN else len(measured.cells)
+        models[name]["sentence"] = _sentence(name, models[name], slo)
     limiting = _limiting(models)
     lines = [models[name]["sentence"] for name in names]
     if limiting is not None:
@@ -328,14 +331,19 @@ def _answer(
             first_bad_level=lowest.label,
         )
     result["server_rate"] = "offered" if source == "search" else "served"
-    result["sentence"] = _sentence(name, result, slo, len(whole.ok()))
+    result["successes"] = len(whole.ok())
     return result
 
 
-def _sentence(name: str, result: dict[str, Any], slo: Slo, successes: int) -> str:
+def _sentence(name: str, result: dict[str, Any], slo: Slo) -> str:
     bound, band, server = result["bound"], result["band_rps"], result["server_band_rps"]
     kind = _RATE_WORDS[result["server_rate"]]  # the server's rate in all: offered or served
-    where = "the whole run" if result["source"] == WHOLE_RUN else "the levels measured"
+    where = (
+        "the whole run"
+        if result["source"] == WHOLE_RUN
+        else f"the {result['levels']} level(s) with enough of its successes "
+        f"(of {result['levels_measured']})"
+    )
     if bound == MEASURED:
         return (
             f"Model {name}: {_rps(result['capacity_rps'])} of its own traffic under {slo} "
@@ -346,8 +354,8 @@ def _sentence(name: str, result: dict[str, Any], slo: Slo, successes: int) -> st
     if bound == LOWER:
         return (
             f"Model {name}: at least {_rps(result['capacity_rps'])} of its own traffic under "
-            f"{slo}: it never broke the SLO in {where} (up to {_rps(server[0])} {kind} in all"
-            " at this mix)."
+            f"{slo}: it never broke the SLO in {where}; up to {_rps(server[0])} {kind} in all"
+            " at this mix."
         )
     if bound == UPPER:
         return (
@@ -358,7 +366,7 @@ def _sentence(name: str, result: dict[str, Any], slo: Slo, successes: int) -> st
     return (
         f"Model {name}: no capacity figure under {slo}: no level held the "
         f"{min_samples(slo.quantile):,} successful requests its {slo.column} needs "
-        f"(it had {successes:,} after the warm-up in all); use a lower percentile or a "
+        f"(it had {result['successes']:,} after the warm-up in all); use a lower percentile or a "
         "longer run."
     )
 
