@@ -1,51 +1,46 @@
 """Launch local real model servers on 127.0.0.1, each from its own cached virtual environment.
 
-`server_venv` is shared by every server kind (KServe now; Triton and TorchServe later): it
-creates a venv keyed by the server name and the hash of its pinned requirements, once,
-and reuses it. A launched server's stdout and stderr go to a log file, never a pipe.
+What every launcher shares: free loopback ports, the server process in its own session with
+its output in a log file (never a pipe), `LaunchedServer` (reach, watch, stop), polling until
+ready, model-name rules and the `Launcher` interface with the mapping from a target's
+``launch:`` section; and the KServe launcher. The venvs are made by `targets/venvs.py`
+(``server_venv``, ``cache_root``, ``venv_python`` and ``LaunchError`` are re-exported here).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 from urllib.parse import quote
 
 import psutil
 
 from benchctl import lifetime
 from benchctl.config import LaunchSpec
-from benchctl.errors import BenchctlError
 from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig, config_arguments
+from benchctl.targets.venvs import DISPLAY_NAMES, last_line, server_env
+from benchctl.targets.venvs import LaunchError as LaunchError
+from benchctl.targets.venvs import cache_root as cache_root
+from benchctl.targets.venvs import server_venv as server_venv
+from benchctl.targets.venvs import venv_python as venv_python
 
 KSERVE_REQUIREMENTS = ["kserve==0.21.0", "numpy==2.4.6"]
 SERVERS_DIR = Path(__file__).resolve().parent / "servers"
-_DISPLAY_NAMES = {"kserve": "KServe", "triton": "Triton", "torchserve": "TorchServe"}
-_MARKER = ".benchctl-complete"
-# Variables of benchctl's own environment that must not leak into a server's interpreter.
-_SCRUBBED_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "__PYVENV_LAUNCHER__")
 _DEFAULT_MODEL = RefModelConfig()  # frozen
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-class LaunchError(BenchctlError):
-    """A local server could not be set up or started; the message is one line."""
+# Opens loopback URLs directly, whatever the HTTP(S)_PROXY variables say.
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 # A REST path parameter (FastAPI: KServe, MLServer) cannot hold "/", even %-encoded.
@@ -65,69 +60,6 @@ def check_model_name(server: str, name: str, pattern: re.Pattern[str]) -> None:
         raise ModelNameError(
             f"target field 'model': {server} model names must match {pattern.pattern}, got {name!r}"
         )
-
-
-def cache_root(cache_dir: Path | None = None) -> Path:
-    """`cache_dir`, else $BENCHCTL_CACHE_DIR, else ~/.cache/benchctl; always absolute: the
-    server venvs' interpreters are run from the servers' own working directories."""
-    if cache_dir is not None:
-        return Path(os.path.abspath(cache_dir))
-    env = os.environ.get("BENCHCTL_CACHE_DIR")
-    return Path(os.path.abspath(env)) if env else Path.home() / ".cache" / "benchctl"
-
-
-def venv_python(venv: Path) -> Path:
-    """The interpreter of a venv made by `server_venv`."""
-    return venv / "bin" / "python"
-
-
-def server_venv(
-    name: str,
-    requirements: list[str],
-    *,
-    cache_dir: Path | None = None,
-    log: Callable[[str], None] = print,
-) -> Path:
-    """Return a venv with `requirements` installed, creating it on first use.
-
-    The venv lives at <cache>/venvs/<name>-<hash of python version + requirements>. A marker
-    file is written only after pip succeeds, so an interrupted install is redone next time;
-    a file lock keeps two benchctl processes from building the same venv at once.
-    """
-    base_python = getattr(sys, "_base_executable", None) or sys.executable
-    key = json.dumps([list(sys.version_info[:3]), requirements])
-    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    venvs = cache_root(cache_dir) / "venvs"
-    venv = venvs / f"{name}-{digest}"
-    if (venv / _MARKER).exists():
-        return venv
-    venvs.mkdir(parents=True, exist_ok=True)
-    install_log = venvs / f"{name}-{digest}.install.log"
-    with _file_lock(venvs / f"{name}-{digest}.lock"):
-        if (venv / _MARKER).exists():  # built by another process while we waited
-            return venv
-        display = _DISPLAY_NAMES.get(name, name)
-        log(f"creating {display} environment (first use, ~1 min)…")
-        if venv.exists():
-            shutil.rmtree(venv)  # left by an interrupted attempt
-        pip = [str(venv_python(venv)), "-m", "pip", "install", "--disable-pip-version-check"]
-        steps = [
-            [base_python, "-m", "venv", str(venv)],
-            [*pip, "--no-input", "--progress-bar", "off", *requirements],
-        ]
-        with install_log.open("wb") as out:
-            for cmd in steps:
-                rc = subprocess.call(
-                    cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    env=_server_env(),
-                )  # fmt: skip
-                if rc != 0:
-                    raise LaunchError(
-                        f"creating the {display} environment failed ({Path(cmd[0]).name} exit "
-                        f"code {rc}): {_last_line(install_log)} (log: {install_log})"
-                    )
-        (venv / _MARKER).write_text("\n".join(requirements) + "\n")
-    return venv
 
 
 def absolute_dir(log_dir: Path | str) -> Path:
@@ -211,6 +143,31 @@ class LaunchedServer:
     process: subprocess.Popen[bytes]
     _tree: list[psutil.Process] = field(default_factory=list, repr=False, compare=False)
 
+    @classmethod
+    def on_loopback(
+        cls,
+        kind: str,
+        process: subprocess.Popen[bytes],
+        log_path: Path,
+        *,
+        ports: Sequence[int],
+        **extra: Any,
+    ) -> Self:
+        """The server ``process`` listening on 127.0.0.1 at ``ports`` = (HTTP, gRPC, metrics);
+        Prometheus metrics at ``/metrics`` of the metrics port (the HTTP port for KServe).
+        ``extra``: a subclass's own fields. Raises TypeError for an unknown field."""
+        http_port, grpc_port, metrics_port = ports
+        return cls(
+            kind=kind,
+            pid=process.pid,
+            http_url=f"http://127.0.0.1:{http_port}",
+            grpc_address=f"127.0.0.1:{grpc_port}",
+            metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
+            log_path=log_path,
+            process=process,
+            **extra,
+        )
+
     def alive(self) -> bool:
         """True while the server's main process runs."""
         return self.process.poll() is None
@@ -284,88 +241,91 @@ def launch_kserve(
         cmd += ["--models", json.dumps(models)]
     log_dir = absolute_dir(log_dir)
     log_path = log_dir / "kserve.log"
-    proc = spawn_logged(cmd, log_path, env=_server_env(), cwd=log_dir)
-    http_url = f"http://127.0.0.1:{http_port}"
-    server = LaunchedServer(
-        kind="kserve",
-        pid=proc.pid,
-        http_url=http_url,
-        grpc_address=f"127.0.0.1:{grpc_port}",
-        metrics_url=f"{http_url}/metrics",
-        log_path=log_path,
-        process=proc,
+    proc = spawn_logged(cmd, log_path, env=server_env(), cwd=log_dir)
+    server = LaunchedServer.on_loopback(
+        "kserve", proc, log_path, ports=(http_port, grpc_port, http_port)
     )
-    ready_urls = [f"{http_url}/v2/models/{quote(name, safe='')}/ready" for name in names]
+    return until_ready(server, lambda: wait_v2_ready(server, names, grpc_port, ready_timeout))
 
-    def wait() -> None:
-        for url in ready_urls:
-            _wait_ready(server, url, grpc_port, ready_timeout)
 
-    return until_ready(server, wait)
+def wait_v2_ready(
+    server: LaunchedServer, names: Iterable[str], grpc_port: int, timeout: float
+) -> None:
+    """Until ``/v2/models/<name>/ready`` answers HTTP 200 for every name (each within
+    ``timeout`` s) and ``grpc_port`` accepts connections: KServe's and MLServer's readiness.
+    Raises LaunchError (one line naming the log) if the server exits first or a timeout passes.
+    """
+    for name in names:
+        _wait_ready(
+            server, f"{server.http_url}/v2/models/{quote(name, safe='')}/ready", grpc_port, timeout
+        )
 
 
 def _wait_ready(server: LaunchedServer, ready_url: str, grpc_port: int, timeout: float) -> None:
-    name = _DISPLAY_NAMES.get(server.kind, server.kind)
+    poll_until_ready(
+        server,
+        lambda: http_ok(ready_url) and port_open(grpc_port),
+        timeout=timeout,
+        waiting="was not ready",
+        where=ready_url,
+    )
+
+
+def poll_until_ready(
+    server: LaunchedServer,
+    ready: Callable[[], bool],
+    *,
+    timeout: float,
+    waiting: str,
+    where: str = "",
+    cause: Callable[[Path], str] | None = None,
+    interval: float = 0.1,
+) -> None:
+    """Call ``ready`` every ``interval`` s until it returns True.
+
+    ``timeout``: seconds before giving up; ``waiting`` and ``where`` word the timeout's
+    message (``"<Name> <waiting> after <timeout> s (<where>): <cause> (log: <path>)"``);
+    ``cause``: the one line of the server's log that says why (default: its last line).
+    Raises LaunchError (one line naming the log) when the server exits first or the timeout
+    passes; does not stop the server (``until_ready`` does).
+    """
+    name = DISPLAY_NAMES.get(server.kind, server.kind)
+    why = cause or last_line
     deadline = time.monotonic() + timeout
     while True:
         rc = server.process.poll()
         if rc is not None:
             raise LaunchError(
                 f"{name} exited with code {rc} before it was ready: "
-                f"{_last_line(server.log_path)} (log: {server.log_path})"
+                f"{why(server.log_path)} (log: {server.log_path})"
             )
-        if _http_ok(ready_url) and _port_open(grpc_port):
+        if ready():
             return
         if time.monotonic() > deadline:
+            place = f" ({where})" if where else ""
             raise LaunchError(
-                f"{name} was not ready after {timeout:g} s ({ready_url}): "
-                f"{_last_line(server.log_path)} (log: {server.log_path})"
+                f"{name} {waiting} after {timeout:g} s{place}: "
+                f"{why(server.log_path)} (log: {server.log_path})"
             )
-        time.sleep(0.1)
+        time.sleep(interval)
 
 
-def _http_ok(url: str) -> bool:
+def http_ok(url: str) -> bool:
+    """True when GET ``url`` answers HTTP 200 within 1 s (no proxy); False on any error."""
     try:
-        with _NO_PROXY.open(url, timeout=1.0) as resp:
+        with NO_PROXY.open(url, timeout=1.0) as resp:
             return int(resp.status) == 200
     except (urllib.error.URLError, OSError):
         return False
 
 
-def _port_open(port: int) -> bool:
+def port_open(port: int) -> bool:
+    """True when 127.0.0.1:``port`` accepts a TCP connection within 1 s."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1.0):
             return True
     except OSError:
         return False
-
-
-def _server_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-    env["PYTHONUNBUFFERED"] = "1"  # the log file is current when a launch fails
-    return env
-
-
-def _last_line(path: Path) -> str:
-    """The last non-blank line of a log file, shortened, or a placeholder."""
-    try:
-        with path.open("rb") as f:
-            f.seek(max(0, f.seek(0, os.SEEK_END) - 4096))
-            lines = f.read().decode("utf-8", "replace").splitlines()
-    except OSError:
-        return "(no log)"
-    last = next((ln.strip() for ln in reversed(lines) if ln.strip()), "(empty log)")
-    return last if len(last) <= 200 else last[:197] + "..."
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    with path.open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class Launcher(Protocol):
@@ -410,14 +370,27 @@ def single_model_only(spec: LaunchSpec, server: str) -> None:
         )
 
 
+def common_arguments(
+    spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """The keyword arguments every ``launch_*`` function takes, for a `Launcher`: the log
+    folder, the reference model's settings from ``spec`` (see `reference_model`), the model
+    name and the progress callback. Raises nothing."""
+    return {
+        "log_dir": log_dir,
+        "model": reference_model(spec),
+        "model_name": model_name,
+        "log": log,
+    }
+
+
 def launch_kserve_spec(
     spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
 ) -> LaunchedServer:
+    """The `Launcher` for ``kind: kserve``: `launch_kserve` with ``workers`` and
+    ``launch.models`` from ``spec``. Raises LaunchError / ModelNameError as it does."""
     return launch_kserve(
-        log_dir=log_dir,
-        model=reference_model(spec),
-        model_name=model_name,
+        **common_arguments(spec, model_name=model_name, log_dir=log_dir, log=log),
         workers=spec.workers,
-        log=log,
         models=served_models(spec),
     )

@@ -14,26 +14,23 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from benchctl.config import LaunchSpec
 from benchctl.targets.launch import (
     NO_SLASH,
     SERVERS_DIR,
     LaunchedServer,
-    LaunchError,
-    _server_env,
-    _wait_ready,
     absolute_dir,
     check_model_name,
+    common_arguments,
     free_ports,
-    reference_model,
     served_models,
-    server_venv,
     spawn_logged,
     until_ready,
+    wait_v2_ready,
 )
 from benchctl.targets.refmodel import INPUT_NAME, MODEL_NAME, OUTPUT_NAME, RefModelConfig
+from benchctl.targets.venvs import LaunchError, server_env, server_venv
 
 # uvloop>=0.22 kills MLServer 1.7.1's parallel inference workers at start-up
 # (SeldonIO/MLServer#2286: asyncio.get_event_loop() raises in Worker._ignore_signals).
@@ -78,37 +75,21 @@ def launch_mlserver(
     proc = spawn_logged(
         [str(venv / "bin" / "mlserver"), "start", str(folder)],
         log_path,
-        env=_server_env(),
+        env=server_env(),
         cwd=folder,
     )
-    http_url = f"http://127.0.0.1:{ports[0]}"
-    server = LaunchedServer(
-        kind="mlserver",
-        pid=proc.pid,
-        http_url=http_url,
-        grpc_address=f"127.0.0.1:{ports[1]}",
-        metrics_url=f"http://127.0.0.1:{ports[2]}/metrics",
-        log_path=log_path,
-        process=proc,
-    )
-    ready_urls = [f"{http_url}/v2/models/{quote(name, safe='')}/ready" for name in served]
-
-    def wait() -> None:
-        for url in ready_urls:
-            _wait_ready(server, url, ports[1], ready_timeout)
-
-    return until_ready(server, wait)
+    server = LaunchedServer.on_loopback("mlserver", proc, log_path, ports=ports)
+    return until_ready(server, lambda: wait_v2_ready(server, served, ports[1], ready_timeout))
 
 
 def launch_mlserver_spec(
     spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
 ) -> LaunchedServer:
+    """The `Launcher` for ``kind: mlserver``: `launch_mlserver` with ``workers`` and
+    ``launch.models`` from ``spec``. Raises LaunchError / ModelNameError as it does."""
     return launch_mlserver(
-        log_dir=log_dir,
-        model=reference_model(spec),
-        model_name=model_name,
+        **common_arguments(spec, model_name=model_name, log_dir=log_dir, log=log),
         workers=spec.workers,
-        log=log,
         models=served_models(spec),
     )
 

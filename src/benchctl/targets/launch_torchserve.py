@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,23 +26,21 @@ import psutil
 
 from benchctl.config import LaunchSpec
 from benchctl.targets.launch import (
-    _NO_PROXY,
+    NO_PROXY,
     SERVERS_DIR,
     LaunchedServer,
-    LaunchError,
-    _last_line,
-    _port_open,
-    _server_env,
     absolute_dir,
     check_model_name,
+    common_arguments,
     free_ports,
-    reference_model,
-    server_venv,
+    poll_until_ready,
+    port_open,
     single_model_only,
     spawn_logged,
     until_ready,
 )
 from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig
+from benchctl.targets.venvs import LaunchError, last_line, server_env, server_venv
 
 TORCHSERVE_REQUIREMENTS = [
     "torch==2.13.0",  # a CPU wheel on this machine's disk; any other version downloads GBs
@@ -179,14 +176,11 @@ def launch_torchserve(
     except OSError as exc:
         shutil.rmtree(scratch, ignore_errors=True)
         raise LaunchError(f"cannot start TorchServe: {exc} (log: {log_path})") from None
-    server = TorchServeServer(
-        kind="torchserve",
-        pid=proc.pid,
-        http_url=f"http://127.0.0.1:{ports.inference}",
-        grpc_address=f"127.0.0.1:{ports.grpc_inference}",
-        metrics_url=f"http://127.0.0.1:{ports.metrics}/metrics",
-        log_path=log_path,
-        process=proc,
+    server = TorchServeServer.on_loopback(
+        "torchserve",
+        proc,
+        log_path,
+        ports=(ports.inference, ports.grpc_inference, ports.metrics),
         management_url=f"http://127.0.0.1:{ports.management}",
         home=home,
         scratch=scratch,
@@ -202,16 +196,14 @@ def launch_torchserve(
 def launch_torchserve_spec(
     spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
 ) -> LaunchedServer:
-    """The Launcher for ``kind: torchserve`` (see targets/registry.py)."""
+    """The `Launcher` for ``kind: torchserve``: `launch_torchserve` with workers and
+    batching from ``spec``; ModelNameError for ``launch.models`` (it serves one model)."""
     single_model_only(spec, "TorchServe")
     return launch_torchserve(
-        log_dir=log_dir,
-        model=reference_model(spec),
-        model_name=model_name,
+        **common_arguments(spec, model_name=model_name, log_dir=log_dir, log=log),
         workers=spec.workers,
         max_batch_size=spec.max_batch_size,
         batch_delay_ms=spec.batch_delay_ms,
-        log=log,
     )
 
 
@@ -247,12 +239,12 @@ def _archive(
     with log_path.open("ab") as out:
         rc = subprocess.call(
             cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=_server_env(), cwd=home,
+            env=server_env(), cwd=home,
         )  # fmt: skip
     if rc != 0:
         raise LaunchError(
             f"torch-model-archiver failed for model {model_name!r} (exit code {rc}): "
-            f"{_last_line(log_path)} (log: {log_path})"
+            f"{last_line(log_path)} (log: {log_path})"
         )
 
 
@@ -292,7 +284,7 @@ def _scratch_dir() -> Path:
 
 def _torchserve_env(scratch: Path) -> dict[str, str]:
     """Own TMPDIR/TEMP (pid file, sockets, unpacked models); no inherited TS_* settings."""
-    env = {k: v for k, v in _server_env().items() if not k.startswith("TS_")}
+    env = {k: v for k, v in server_env().items() if not k.startswith("TS_")}
     env.update(TMPDIR=str(scratch), TEMP=str(scratch), TMP=str(scratch))
     return env
 
@@ -302,28 +294,19 @@ def _wait_ready(
 ) -> None:
     """Poll the management API until ``workers`` workers of ``model_name`` are READY."""
     describe = f"{server.management_url}/models/{quote(model_name, safe='')}"
-    deadline = time.monotonic() + timeout
-    while True:
-        rc = server.process.poll()
-        if rc is not None:
-            raise LaunchError(
-                f"TorchServe exited with code {rc} before it was ready: "
-                f"{_cause(server.log_path)} (log: {server.log_path})"
-            )
-        if _ready_workers(describe) >= workers and _port_open(grpc_port):
-            return
-        if time.monotonic() > deadline:
-            raise LaunchError(
-                f"TorchServe had fewer than {workers} READY worker(s) for {model_name!r} "
-                f"after {timeout:g} s: "
-                f"{_cause(server.log_path)} (log: {server.log_path})"
-            )
-        time.sleep(0.2)
+    poll_until_ready(
+        server,
+        lambda: _ready_workers(describe) >= workers and port_open(grpc_port),
+        timeout=timeout,
+        waiting=f"had fewer than {workers} READY worker(s) for {model_name!r}",
+        cause=_cause,
+        interval=0.2,
+    )
 
 
 def _ready_workers(describe_url: str) -> int:
     try:
-        with _NO_PROXY.open(describe_url, timeout=2.0) as resp:
+        with NO_PROXY.open(describe_url, timeout=2.0) as resp:
             models = json.loads(resp.read())
         return sum(w.get("status") == "READY" for m in models for w in m.get("workers") or [])
     except (OSError, ValueError, TypeError, AttributeError):
@@ -337,4 +320,4 @@ def _cause(log_path: Path) -> str:
             if match := _WORKER_ERROR.search(line):
                 cause = match.group(1).strip()
                 return cause if len(cause) <= 200 else cause[:197] + "..."
-    return _last_line(log_path)
+    return last_line(log_path)

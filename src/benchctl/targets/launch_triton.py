@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -26,22 +25,19 @@ from benchctl.targets import refmodel
 from benchctl.targets.launch import (
     SERVERS_DIR,
     LaunchedServer,
-    LaunchError,
-    _http_ok,
-    _last_line,
-    _port_open,
-    _server_env,
     absolute_dir,
     check_model_name,
+    common_arguments,
     free_ports,
-    reference_model,
+    http_ok,
+    poll_until_ready,
+    port_open,
     served_models,
-    server_venv,
     spawn_logged,
     until_ready,
-    venv_python,
 )
 from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig
+from benchctl.targets.venvs import LaunchError, last_line, server_env, server_venv, venv_python
 
 TRITON_REQUIREMENTS = ["nvidia-pytriton==0.7.0", "numpy==1.26.4"]
 MODEL_FILE = SERVERS_DIR / "triton_model.py"
@@ -82,19 +78,34 @@ def launch_triton(
     venv = server_venv("triton", TRITON_REQUIREMENTS, cache_dir=cache_dir, log=log)
     server_dir, env = _triton_runtime(venv)
     log_dir = absolute_dir(log_dir)  # absolute: the server runs in its own cwd
-    root = log_dir / REPOSITORY
+    batching = {"max_batch_size": max_batch_size, "batch_delay_ms": batch_delay_ms}
     for index, (name, changes) in enumerate(served.items()):
         repository = write_model_repository(
-            root,
+            log_dir / REPOSITORY,
             model_name=name,
             model=replace(model, **changes) if changes else model,
             instances=instances,
-            max_batch_size=max_batch_size,
-            batch_delay_ms=batch_delay_ms,
             fresh=index == 0,
+            **batching,
         )
-    http_port, grpc_port, metrics_port = free_ports(3)
-    cmd = [
+    ports = free_ports(3)  # HTTP, gRPC, metrics
+    log_path = log_dir / "triton.log"
+    proc = spawn_logged(_command(server_dir, repository, ports), log_path, env=env, cwd=log_dir)
+    server = LaunchedServer.on_loopback("triton", proc, log_path, ports=ports)
+    # Once ready, the python backend stubs (one per model instance) are in the tree.
+
+    def wait() -> None:
+        for name in served:
+            _wait_ready(server, name, tuple(ports[1:]), ready_timeout)
+
+    return until_ready(server, wait)
+
+
+def _command(server_dir: Path, repository: Path, ports: list[int]) -> list[str]:
+    """The tritonserver command line: every endpoint on 127.0.0.1 at ``ports`` (HTTP, gRPC,
+    metrics), server-side latency summaries on, no GPU metrics."""
+    http_port, grpc_port, metrics_port = ports
+    return [
         str(server_dir / "bin" / "tritonserver"),
         f"--model-repository={repository}",
         f"--backend-directory={server_dir / 'backends'}",
@@ -104,39 +115,18 @@ def launch_triton(
         "--metrics-config=summary_latencies=true",
         "--allow-gpu-metrics=false", "--log-verbose=0", "--exit-timeout-secs=5",
     ]  # fmt: skip
-    log_path = log_dir / "triton.log"
-    proc = spawn_logged(cmd, log_path, env=env, cwd=log_dir)
-    http_url = f"http://127.0.0.1:{http_port}"
-    server = LaunchedServer(
-        kind="triton",
-        pid=proc.pid,
-        http_url=http_url,
-        grpc_address=f"127.0.0.1:{grpc_port}",
-        metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
-        log_path=log_path,
-        process=proc,
-    )
-    # Once ready, the python backend stubs (one per model instance) are in the tree.
-
-    def wait() -> None:
-        for name in served:
-            _wait_ready(server, name, (grpc_port, metrics_port), ready_timeout)
-
-    return until_ready(server, wait)
 
 
 def launch_triton_spec(
     spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
 ) -> LaunchedServer:
-    """The `Launcher` for ``kind: triton`` (``workers`` does not apply: see ``instances``)."""
+    """The `Launcher` for ``kind: triton`` (``workers`` does not apply: see ``instances``):
+    `launch_triton` with instances, batching and ``launch.models`` from ``spec``."""
     return launch_triton(
-        log_dir=log_dir,
-        model=reference_model(spec),
-        model_name=model_name,
+        **common_arguments(spec, model_name=model_name, log_dir=log_dir, log=log),
         instances=spec.instances,
         max_batch_size=spec.max_batch_size,
         batch_delay_ms=spec.batch_delay_ms,
-        log=log,
         models=served_models(spec),
     )
 
@@ -222,14 +212,14 @@ def _triton_runtime(venv: Path) -> tuple[Path, dict[str, str]]:
     )
     out = subprocess.run(
         [str(venv_python(venv)), "-c", probe],
-        capture_output=True, text=True, check=False, env=_server_env(),
+        capture_output=True, text=True, check=False, env=server_env(),
     )  # fmt: skip
     if out.returncode != 0:
         raise LaunchError(f"the Triton environment's python failed: {out.stderr.strip()[-200:]}")
     site, libdir, version = json.loads(out.stdout)
     server_dir = Path(site) / "pytriton" / "tritonserver"
     _install_stub(server_dir, version)
-    env = _server_env()
+    env = server_env()
     libs = [str(Path(site) / "nvidia_pytriton.libs"), libdir, env.get("LD_LIBRARY_PATH", "")]
     env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in libs if p)
     env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", os.defpath)])
@@ -254,22 +244,14 @@ def _wait_ready(
 ) -> None:
     """Until the server, the model and every port answer; LaunchError if Triton exits first."""
     urls = [f"{server.http_url}/v2/health/ready", f"{server.http_url}/v2/models/{model_name}/ready"]
-    deadline = time.monotonic() + timeout
-    while True:
-        rc = server.process.poll()
-        if rc is not None:
-            raise LaunchError(
-                f"Triton exited with code {rc} before it was ready: "
-                f"{_first_error(server.log_path)} (log: {server.log_path})"
-            )
-        if all(_http_ok(u) for u in urls) and all(_port_open(p) for p in ports):
-            return
-        if time.monotonic() > deadline:
-            raise LaunchError(
-                f"Triton was not ready after {timeout:g} s ({urls[1]}): "
-                f"{_first_error(server.log_path)} (log: {server.log_path})"
-            )
-        time.sleep(0.1)
+    poll_until_ready(
+        server,
+        lambda: all(http_ok(u) for u in urls) and all(port_open(p) for p in ports),
+        timeout=timeout,
+        waiting="was not ready",
+        where=urls[1],
+        cause=_first_error,
+    )
 
 
 def _first_error(log_path: Path) -> str:
@@ -281,6 +263,6 @@ def _first_error(log_path: Path) -> str:
     errors = (ln for ln in lines if _TRITON_ERROR.match(ln) and not _HARMLESS.search(ln))
     first = next(errors, None)
     if first is None:
-        return _last_line(log_path)
+        return last_line(log_path)
     message = first.split("] ", 1)[-1].strip('"').split("\\n", 1)[0].strip()
     return message if len(message) <= 200 else message[:197] + "..."
