@@ -62,23 +62,16 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     The single-replica capacity comes from the run's capacity search when it has one (its
     own levels, or the search run named in run.json ``capacity_search``), else from the
     run's own load levels or windows. See ``capacity_fields`` for the headline fields.
-    Also writes manifests/ and autoscale.parquet (``autoscaling_section``).
-
-    InputError (exit 2): no requests.parquet, too few samples for any point, no measured
-    point meets the SLO, a linked search run without search.json, a --peak-rps beyond
-    what one cluster serves.
+    Also writes manifests/ and autoscale.parquet (``autoscaling_section``). InputError
+    (exit 2): no requests.parquet, too few samples for any point, no measured point meets
+    the SLO, a linked search run without search.json, a --peak-rps beyond one cluster.
     """
     info = run.read_json(RUN_JSON)
     if not (run.path / REQUESTS).is_file():
         raise InputError(f"{run.path}: no {REQUESTS}: the run recorded nothing to analyze")
     slo = options.slo
     source_dir, source_info, search = _capacity_source(run, info)
-    own_points, own_windows = measured_points(run.path, info, slo.quantile, options.window_s)
-    points, windows = own_points, own_windows
-    if search is not None:
-        points = search_points(search)
-        if source_dir != run.path:  # the search's windows span its levels: the load range
-            _, windows = measured_points(source_dir, source_info, slo.quantile, options.window_s)
+    points, windows, own_windows = _measured(run, info, source_dir, source_info, search, options)
     if not len(points):
         raise InputError(_no_points(run.path, slo))
     warnings = _warnings(info, own_windows)  # about this run's own traffic
@@ -113,10 +106,7 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     document["autoscaling"] = _autoscaling(
         run, info, single, fit, windows, replicas, own_search=own_search, options=options
     )
-    if any(CONTRADICTED in text for text in checks):
-        _withdraw_keeps_up(document["autoscaling"])
-    if document["cost"] is not None:
-        document["cost"].update(autoscaled_cost(document["autoscaling"], options.price_per_hour))
+    _settle(document, contradicted=any(CONTRADICTED in text for text in checks), options=options)
     document["confidence"] = _confidence(single, points, warnings)
     mix = model_capacities(
         source_dir, source_info, slo, source=points.source, search=search, window_s=options.window_s
@@ -125,6 +115,35 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         document["models"] = mix
     run.write_json(CAPACITY, document)
     return document
+
+
+def _settle(document: dict[str, Any], *, contradicted: bool, options: AnalyzeOptions) -> None:
+    """After the simulation: withdraw a "keeps up" verdict the run's own traffic contradicts,
+    and add the chosen autoscaler's cost beside the always-on cost."""
+    if contradicted:
+        _withdraw_keeps_up(document["autoscaling"])
+    if document["cost"] is not None:
+        document["cost"].update(autoscaled_cost(document["autoscaling"], options.price_per_hour))
+
+
+def _measured(
+    run: RunDir,
+    info: dict[str, Any],
+    source_dir: Path,
+    source_info: dict[str, Any],
+    search: dict[str, Any] | None,
+    options: AnalyzeOptions,
+) -> tuple[Points, pd.DataFrame, pd.DataFrame]:
+    """(the points the capacity comes from: the search's levels, else this run's levels or
+    windows; the windows of the load range; this run's own windows)."""
+    quantile, width = options.slo.quantile, options.window_s
+    own_points, own_windows = measured_points(run.path, info, quantile, width)
+    points, windows = own_points, own_windows
+    if search is not None:
+        points = search_points(search)
+        if source_dir != run.path:  # the search's windows span its levels: the load range
+            _, windows = measured_points(source_dir, source_info, quantile, width)
+    return points, windows, own_windows
 
 
 def _points_section(points: Points) -> dict[str, Any]:

@@ -26,14 +26,12 @@ def replicas_for_peak(
 ) -> dict[str, Any] | None:
     """Replicas for a ``peak`` rate (req/s) under ``slo``; None without a peak.
 
-    ``single``: the single_replica dict (capacity_rps, bound, saturation_rps). ``headroom``:
-    the fraction of a replica's capacity kept free (0.2: run at most 80%). The count is
-    ceil(peak / (capacity x (1 - headroom))), raised to what an M/M/c (Erlang C) queue with
-    service rate ``saturation_rps`` per replica needs to keep the SLO percentile
-    (``queueing.size_replicas``) when a saturation rate is known. Returns the capacity.json
-    ``replicas`` section: recommended, by_capacity, by_erlang_c, is_upper_bound (capacity is
-    a lower bound, so the count is an upper bound), table (one row per replica count) and
-    reason (a sentence).
+    ``single``: the single_replica dict; ``headroom``: the fraction of a replica's capacity
+    kept free (0.2: at most 80%). ceil(peak / (capacity x (1 - headroom))), raised to what an
+    M/M/c (Erlang C) queue with service rate ``saturation_rps`` per replica needs for the SLO
+    percentile (``queueing.size_replicas``) when that rate is known. Returns capacity.json
+    ``replicas``: recommended, by_capacity, by_erlang_c, is_upper_bound (the capacity is a
+    lower bound), table (a row per replica count), reason.
     """
     if not peak:
         return None

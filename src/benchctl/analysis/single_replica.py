@@ -37,16 +37,13 @@ def single_replica(
 ) -> tuple[dict[str, Any], LatencyFit | None]:
     """One replica's capacity under ``slo`` and the fitted latency model.
 
-    ``points``: achieved rps and SLO-percentile latency (ms) per level or window;
-    ``search``: search.json (its levels decide, with their offered rates and overload flags)
-    or None; ``demand``: the service_demand dict (its first saturating resource bounds the
-    capacity above). Notes for the reader are appended to ``warnings``.
-
-    Returns (the capacity.json ``single_replica`` dict: capacity_rps and its band
-    lower_rps..upper_rps, bound ``measured``/``lower``, saturation_rps, the fit's summary,
-    an extrapolation shown only as a secondary figure; the LatencyFit or None). The band
-    comes from ``bounds.capacity_bound``; the fit is L(x) = base + scale / (x_max - x)
-    (``fits.fit_latency_curve``). InputError: no measured point meets the SLO.
+    ``points``: achieved rps and SLO-percentile latency (ms) per level or window; ``search``:
+    search.json (its levels decide) or None; ``demand``: the service_demand dict (its first
+    saturating resource bounds the capacity above); notes are appended to ``warnings``.
+    Returns (capacity.json ``single_replica``: capacity_rps, band lower_rps..upper_rps
+    (``bounds.capacity_bound``), bound, saturation_rps, the fit L(x) = base + scale /
+    (x_max - x) (``fits.fit_latency_curve``), an extrapolation only as a secondary figure;
+    the LatencyFit or None). InputError: no measured point meets the SLO.
     """
     levels = _levels(points, slo, search)
     fit, estimate = _fitted(points, slo, warnings)
@@ -78,13 +75,7 @@ def single_replica(
         "extrapolation": extrapolation,
         "extrapolation_dropped": dropped,
         "saturation_rps": saturation,
-        "saturation_source": (
-            "overloaded level"
-            if found.saturation_rps is not None
-            else "fit"
-            if saturation is not None
-            else None
-        ),
+        "saturation_source": _saturation_source(found, saturation),
         "knee_rps": fit.knee() if fit is not None and fit.r2 >= 0.9 and saturation else None,
         "level_stability": [
             (lv["name"], bool(lv.get("stable"))) for lv in (search or {}).get("levels", [])
@@ -159,6 +150,13 @@ def _saturation(
     if saturation is None and fit is not None and fit_saturates and math.isfinite(fit.x_max):
         saturation = fit.x_max
     return saturation
+
+
+def _saturation_source(found: CapacityBound, saturation: float | None) -> str | None:
+    """Where the saturation rate came from: an overloaded level, the fit, or nowhere."""
+    if found.saturation_rps is not None:
+        return "overloaded level"
+    return "fit" if saturation is not None else None
 
 
 def _levels(points: Points, slo: Slo, search: dict[str, Any] | None) -> list[Level]:
