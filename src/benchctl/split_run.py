@@ -370,8 +370,8 @@ def arm_telemetry(run_dir: RunDir, telemetry: dict[str, Any], console: Console) 
     section = run_dir.read_json(RUN_JSON).get("arms") or {}
     arms = section.get("arms") or []
     raw_path, control_windows = run_dir.path / TELEMETRY, run_dir.path / WINDOWS
-    if len(arms) < 2 or not raw_path.is_file() or not control_windows.is_file():
-        return
+    if len(arms) < 2 or not telemetry.get("samplers") or not control_windows.is_file():
+        return  # not a split run, or telemetry off (--no-telemetry)
     raw = read_telemetry(raw_path)
     starts = pq.read_table(control_windows, columns=["t"]).column("t").to_numpy()
     if not len(starts):
@@ -406,6 +406,7 @@ def arm_telemetry(run_dir: RunDir, telemetry: dict[str, Any], console: Console) 
             "server_metrics": stages_exposed(server, kind, str(model) if model else None),
         }
         counts = wide["server_requests"] if "server_requests" in wide else pd.Series(dtype=float)
+        entry["server_requests"] = float(counts.sum()) if counts.notna().any() else None
         if counts.notna().any() and name not in counted and not section.get("shadow"):
             mine = requests[requests["arm"] == name]
             check = compare_counts(float(counts.sum()), len(mine), int(mine["ok"].sum()))
@@ -415,40 +416,40 @@ def arm_telemetry(run_dir: RunDir, telemetry: dict[str, Any], console: Console) 
                 console.print(
                     f"[yellow bold]telemetry self-check[/] (arm {name}): {check['warning']}"
                 )
-        cpu = wide["server_cpu_percent"].dropna() if "server_cpu_percent" in wide else []
-        entry["server_cpu_percent_p95"] = (
-            float(np.percentile(cpu, 95, method="inverted_cdf")) if len(cpu) else None
-        )
+        entry["server_cpu_percent_p95"] = _p95(wide, "server_cpu_percent")
         found[name] = entry
     telemetry["arms"] = found
     own = pq.read_table(control_windows).to_pandas()
-    cpu = own["server_cpu_percent"].dropna() if "server_cpu_percent" in own else []
-    control_cpu = float(np.percentile(cpu, 95, method="inverted_cdf")) if len(cpu) else None
-    _print_arm_telemetry(console, arms, found, telemetry, control_cpu)
+    counts = own["server_requests"] if "server_requests" in own else pd.Series(dtype=float)
+    control = {
+        "sampled": "run's server",
+        "server_requests": float(counts.sum()) if counts.notna().any() else None,
+        "server_cpu_percent_p95": _p95(own, "server_cpu_percent"),
+        "self_check": telemetry.get("self_check") or {},
+    }
+    _print_arm_telemetry(console, {arms[0]["name"]: control, **found})
 
 
-def _print_arm_telemetry(
-    console: Console,
-    arms: list[dict[str, Any]],
-    found: dict[str, Any],
-    telemetry: dict[str, Any],
-    control_cpu: float | None,
-) -> None:
+def _p95(frame: Any, column: str) -> float | None:
+    """Nearest-rank p95 of a telemetry windows column (None when it has no values)."""
+    import numpy as np
+
+    values = frame[column].dropna().to_numpy(dtype=float) if column in frame else []
+    return float(np.percentile(values, 95, method="inverted_cdf")) if len(values) else None
+
+
+def _print_arm_telemetry(console: Console, arms: dict[str, Any]) -> None:
+    """One row per arm (control first): where its server numbers come from, the server's
+    request count, the requests sent to the arm (when self-checked), server CPU p95."""
     table = Table(title="server telemetry per arm")
     for column in ("arm", "sampled", "server requests", "sent", "server CPU p95"):
         table.add_column(column, justify="left" if column in ("arm", "sampled") else "right")
-    control = telemetry.get("self_check") or {}
-    rows = [(arms[0]["name"], "run's server", control)]
-    for arm in arms[1:]:
-        entry = found[arm["name"]]
-        rows.append((arm["name"], entry["sampled"] or "-", entry.get("self_check") or {}))
-    for name, sampled, check in rows:
-        cpu = found[name]["server_cpu_percent_p95"] if name in found else control_cpu
+    for name, entry in arms.items():
         table.add_row(
             name,
-            sampled,
-            _fmt(check.get("server_requests"), "{:,.0f}"),
-            _fmt(check.get("rows"), "{:,}"),
-            _fmt(cpu, "{:.0f}%"),
+            entry["sampled"] or "-",
+            _fmt(entry.get("server_requests"), "{:,.0f}"),
+            _fmt((entry.get("self_check") or {}).get("rows"), "{:,}"),
+            _fmt(entry.get("server_cpu_percent_p95"), "{:.0f}%"),
         )
     console.print(table)

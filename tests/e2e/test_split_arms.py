@@ -224,3 +224,25 @@ def test_slo_with_split_is_one_line_before_anything_runs(
     assert done.stderr.strip().count("\n") == 0 and words in done.stderr, done.stderr
     assert "benchctl compare RUN@ARM_A RUN@ARM_B --slo" in done.stderr
     assert done.stdout == ""  # refused before any launch (which prints its progress)
+
+
+def test_shadow_servers_each_count_every_request(
+    tmp_path: Path, servers: dict[str, LaunchedServer]
+) -> None:
+    """``--shadow``: every request goes to both servers, so the served server (the run's
+    own telemetry) and the shadow's (sampled as an arm) each count all of them: both
+    server-side counts within the self-check's tolerance of the requests sent."""
+    _profiles(tmp_path, servers, served="fast", copy="slow")
+    done = benchctl(
+        "run", "steady", "--target", "served", "--shadow", "copy", "--rate", "15",
+        "--duration", "4s", "--set", "warmup=1s", cwd=tmp_path, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.output()
+    telemetry = done.run_json()["telemetry"]
+    rows = done.requests()
+    sent = int((rows.error.astype(str) != "dropped").sum())
+    check = telemetry["self_check"]  # the served server, checked as in any run
+    assert check["agree"] and check["rows"] == sent, check
+    shadow = telemetry["arms"]["copy"]
+    assert shadow["sampled"] == "own server" and "self_check" not in shadow
+    assert abs(shadow["server_requests"] - sent) <= check["tolerance"], (shadow, sent)
