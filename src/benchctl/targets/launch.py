@@ -336,17 +336,16 @@ class Launcher(Protocol):
     ) -> LaunchedServer: ...
 
 
+# The reference model's settings a target's ``launch:`` section holds (same names).
+_MODEL_SETTINGS = (
+    "hidden_width", "hidden_layers", "repeat", "stall_every_s", "stall_for_s", "cost_ms",
+    "cache_size",
+)  # fmt: skip
+
+
 def reference_model(spec: LaunchSpec) -> RefModelConfig:
-    """The reference model's settings from a target's ``launch:`` section."""
-    return RefModelConfig(
-        hidden_width=spec.hidden_width,
-        hidden_layers=spec.hidden_layers,
-        repeat=spec.repeat,
-        stall_every_s=spec.stall_every_s,
-        stall_for_s=spec.stall_for_s,
-        cost_ms=spec.cost_ms,
-        cache_size=spec.cache_size,
-    )
+    """The reference model's settings from a target's ``launch:`` section (the rest default)."""
+    return RefModelConfig(**{name: getattr(spec, name) for name in _MODEL_SETTINGS})
 
 
 def served_models(spec: LaunchSpec) -> dict[str, dict[str, Any]] | None:
@@ -370,27 +369,30 @@ def single_model_only(spec: LaunchSpec, server: str) -> None:
         )
 
 
-def common_arguments(
-    spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
-) -> dict[str, Any]:
-    """The keyword arguments every ``launch_*`` function takes, for a `Launcher`: the log
-    folder, the reference model's settings from ``spec`` (see `reference_model`), the model
-    name and the progress callback. Raises nothing."""
-    return {
-        "log_dir": log_dir,
-        "model": reference_model(spec),
-        "model_name": model_name,
-        "log": log,
-    }
+def spec_launcher(
+    launch: Callable[..., LaunchedServer], *settings: str, one_model: str = ""
+) -> Launcher:
+    """The `Launcher` that calls ``launch`` (a ``launch_<server>`` function) for a target.
+
+    ``launch`` gets the log folder, the reference model from the ``launch:`` section
+    (`reference_model`), the model name, the progress callback, the ``launch:`` fields named
+    in ``settings`` (e.g. ``"workers"``) and ``models`` (`served_models`). ``one_model``: the
+    server's name when it serves one model only; then ``launch.models`` raises ModelNameError
+    (one line) instead. The launcher raises what ``launch`` raises (LaunchError).
+    """
+
+    def launcher(
+        spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
+    ) -> LaunchedServer:
+        arguments = {name: getattr(spec, name) for name in settings}
+        if one_model:
+            single_model_only(spec, one_model)
+        else:
+            arguments["models"] = served_models(spec)
+        model = reference_model(spec)
+        return launch(log_dir=log_dir, model=model, model_name=model_name, log=log, **arguments)
+
+    return launcher
 
 
-def launch_kserve_spec(
-    spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
-) -> LaunchedServer:
-    """The `Launcher` for ``kind: kserve``: `launch_kserve` with ``workers`` and
-    ``launch.models`` from ``spec``. Raises LaunchError / ModelNameError as it does."""
-    return launch_kserve(
-        **common_arguments(spec, model_name=model_name, log_dir=log_dir, log=log),
-        workers=spec.workers,
-        models=served_models(spec),
-    )
+launch_kserve_spec = spec_launcher(launch_kserve, "workers")

@@ -15,17 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchctl.config import LaunchSpec
 from benchctl.targets.launch import (
     NO_SLASH,
     SERVERS_DIR,
     LaunchedServer,
     absolute_dir,
     check_model_name,
-    common_arguments,
     free_ports,
-    served_models,
     spawn_logged,
+    spec_launcher,
     until_ready,
     wait_v2_ready,
 )
@@ -82,16 +80,7 @@ def launch_mlserver(
     return until_ready(server, lambda: wait_v2_ready(server, served, ports[1], ready_timeout))
 
 
-def launch_mlserver_spec(
-    spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
-) -> LaunchedServer:
-    """The `Launcher` for ``kind: mlserver``: `launch_mlserver` with ``workers`` and
-    ``launch.models`` from ``spec``. Raises LaunchError / ModelNameError as it does."""
-    return launch_mlserver(
-        **common_arguments(spec, model_name=model_name, log_dir=log_dir, log=log),
-        workers=spec.workers,
-        models=served_models(spec),
-    )
+launch_mlserver_spec = spec_launcher(launch_mlserver, "workers")
 
 
 def write_server_folder(
@@ -121,6 +110,8 @@ def _changed(model: RefModelConfig, changes: dict[str, Any]) -> RefModelConfig:
 
 
 def server_settings(folder: Path, ports: list[int], workers: int) -> dict[str, Any]:
+    """settings.json: host 127.0.0.1, ``ports`` = (HTTP, gRPC, metrics), the parallel
+    inference pool (``workers`` > 1; 0 = in the server process), state folders in ``folder``."""
     http_port, grpc_port, metrics_port = ports
     return {
         "host": "127.0.0.1",
@@ -135,6 +126,9 @@ def server_settings(folder: Path, ports: list[int], workers: int) -> dict[str, A
 
 
 def model_settings(model: RefModelConfig, model_name: str) -> dict[str, Any]:
+    """model-settings.json: the runtime class, FP32 ``[-1, width]`` input and output, and the
+    reference model's path and settings (read by servers/mlserver_runtime.py)."""
+
     def tensor(name: str, width: int) -> dict[str, Any]:
         return {"name": name, "datatype": "FP32", "shape": [-1, width]}
 

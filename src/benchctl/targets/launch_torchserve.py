@@ -24,19 +24,17 @@ from urllib.parse import quote
 
 import psutil
 
-from benchctl.config import LaunchSpec
 from benchctl.targets.launch import (
     NO_PROXY,
     SERVERS_DIR,
     LaunchedServer,
     absolute_dir,
     check_model_name,
-    common_arguments,
     free_ports,
     poll_until_ready,
     port_open,
-    single_model_only,
     spawn_logged,
+    spec_launcher,
     until_ready,
 )
 from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig
@@ -193,18 +191,9 @@ def launch_torchserve(
     )
 
 
-def launch_torchserve_spec(
-    spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
-) -> LaunchedServer:
-    """The `Launcher` for ``kind: torchserve``: `launch_torchserve` with workers and
-    batching from ``spec``; ModelNameError for ``launch.models`` (it serves one model)."""
-    single_model_only(spec, "TorchServe")
-    return launch_torchserve(
-        **common_arguments(spec, model_name=model_name, log_dir=log_dir, log=log),
-        workers=spec.workers,
-        max_batch_size=spec.max_batch_size,
-        batch_delay_ms=spec.batch_delay_ms,
-    )
+launch_torchserve_spec = spec_launcher(
+    launch_torchserve, "workers", "max_batch_size", "batch_delay_ms", one_model="TorchServe"
+)
 
 
 def _archive(

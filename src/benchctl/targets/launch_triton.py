@@ -20,20 +20,18 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from benchctl.config import LaunchSpec
 from benchctl.targets import refmodel
 from benchctl.targets.launch import (
     SERVERS_DIR,
     LaunchedServer,
     absolute_dir,
     check_model_name,
-    common_arguments,
     free_ports,
     http_ok,
     poll_until_ready,
     port_open,
-    served_models,
     spawn_logged,
+    spec_launcher,
     until_ready,
 )
 from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig
@@ -117,18 +115,8 @@ def _command(server_dir: Path, repository: Path, ports: list[int]) -> list[str]:
     ]  # fmt: skip
 
 
-def launch_triton_spec(
-    spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
-) -> LaunchedServer:
-    """The `Launcher` for ``kind: triton`` (``workers`` does not apply: see ``instances``):
-    `launch_triton` with instances, batching and ``launch.models`` from ``spec``."""
-    return launch_triton(
-        **common_arguments(spec, model_name=model_name, log_dir=log_dir, log=log),
-        instances=spec.instances,
-        max_batch_size=spec.max_batch_size,
-        batch_delay_ms=spec.batch_delay_ms,
-        models=served_models(spec),
-    )
+# ``workers`` does not apply to Triton: see ``instances``.
+launch_triton_spec = spec_launcher(launch_triton, "instances", "max_batch_size", "batch_delay_ms")
 
 
 def write_model_repository(

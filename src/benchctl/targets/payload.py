@@ -41,12 +41,16 @@ _DTYPE_TO_V2 = {
 
 @dataclass(frozen=True)
 class Tensor:
+    """One named input tensor: a v2 ``datatype`` and its values (rows along axis 0; BF16
+    held as float32, BYTES as an object array of bytes)."""
+
     name: str
     datatype: str
     data: np.ndarray
 
     @property
     def shape(self) -> list[int]:
+        """The tensor's dimensions, the batch (rows) first."""
         return list(self.data.shape)
 
 

@@ -124,6 +124,7 @@ def parquet_rows(path: Path, input_name: str = "input-0") -> Tensor:
 
 
 def pa_is_list(kind: Any) -> bool:
+    """True when ``kind`` (a pyarrow DataType) is a list or large-list column type."""
     import pyarrow as pa
 
     return bool(pa.types.is_list(kind) or pa.types.is_large_list(kind))
@@ -163,7 +164,9 @@ def _jsonl_bodies(path: Path, pool: int) -> list[Payload]:
 
 
 def model_requests(target: TargetSpec, adapter: Adapter) -> list[WireRequest]:
-    """One encoded request per pooled input of ``target``'s model."""
+    """One encoded request per pooled input of ``target``'s model (``payload.pool`` of them),
+    each built by ``adapter``. Raises InputError (one line) as `pool_payloads` and
+    ``adapter.build_request`` do."""
     return [adapter.build_request(target, p) for p in pool_payloads(target, adapter)]
 
 

@@ -22,6 +22,8 @@ UNREACHABLE_HINT = "start the server, fix the address in the target profile, or 
 
 
 def resolved_headers(target: TargetSpec) -> dict[str, str]:
+    """``target.headers`` with ``${VAR}`` templates filled from the environment (see
+    targets/secrets.py, which raises InputError for an unset variable)."""
     return resolve_headers(target.headers)
 
 

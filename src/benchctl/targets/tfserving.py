@@ -17,7 +17,7 @@ from google.protobuf import json_format
 from benchctl.config import TargetSpec
 from benchctl.errors import InputError
 from benchctl.targets import tfserving_proto as pb
-from benchctl.targets.adapter import Payload
+from benchctl.targets.adapter import Adapter, Payload
 from benchctl.targets.payload import DATATYPES, Tensor
 from benchctl.targets.remote import grpc_call
 from benchctl.targets.v2 import require_tensors
@@ -139,7 +139,11 @@ def fill_model_spec(spec: Any, target: TargetSpec) -> None:
 # --------------------------------------------------------------------------- adapter
 
 
-class TfServingGrpc:
+class TfServingGrpc(Adapter):
+    """``tfserving-grpc``: ``PredictionService/Predict`` with ``tensor_content`` tensors;
+    readiness from ``ModelService/GetModelStatus``, inputs from the ``signature_def``
+    metadata of ``PredictionService/GetModelMetadata``."""
+
     protocol = "tfserving-grpc"
     transport = "grpc"
 

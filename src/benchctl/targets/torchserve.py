@@ -23,19 +23,13 @@ from google.protobuf import empty_pb2
 
 from benchctl.config import TargetSpec
 from benchctl.errors import InputError
-from benchctl.targets.adapter import Payload
+from benchctl.targets import wire
+from benchctl.targets.adapter import Adapter, Payload
 from benchctl.targets.proto_builder import ProtoFile, build
 from benchctl.targets.remote import grpc_call, http_get
 from benchctl.targets.v1 import values
 from benchctl.targets.v2 import require_tensors
-from benchctl.targets.wire import (
-    BAD_RESPONSE,
-    WireRequest,
-    grpc_request,
-    parse_message,
-    payload_rows,
-    url_segment,
-)
+from benchctl.targets.wire import BAD_RESPONSE, WireRequest, payload_rows, url_segment
 
 PACKAGE = "org.pytorch.serve.grpc.inference"
 SERVICE = f"{PACKAGE}.InferenceAPIsService"
@@ -146,21 +140,35 @@ def check_rows(body: bytes, expect_rows: int) -> str:
 # --------------------------------------------------------------------------- adapters
 
 
-class TorchServeRest:
-    protocol = "torchserve-rest"
-    transport = "http"
+class _TorchServe:
+    """What both TorchServe adapters share: ready when the ping answer says Healthy and the
+    management API (``management_url``, when given) lists a READY worker; inputs from
+    ``payload.dims``."""
 
     def check_ready(self, target: TargetSpec, name: str) -> None:
-        status, body = http_get(target, "/ping", name)
-        if status != 200 or _health(body) != "Healthy":
-            raise InputError(
-                f"{name}: TorchServe at {target.url}/ping is not healthy "
-                f"(HTTP {status}: {body[:120]!r})"
-            )
+        healthy, where, detail = self._ping(target, name)
+        if not healthy:
+            raise InputError(f"{name}: TorchServe at {where} is not healthy ({detail})")
         check_workers(target, name)
 
     def model_inputs(self, target: TargetSpec, name: str) -> list[dict[str, Any]]:
         return generated_inputs(target, name)
+
+    def _ping(self, target: TargetSpec, name: str) -> tuple[bool, str, str]:
+        """(healthy, where it was asked, what it answered); InputError when unreachable."""
+        raise NotImplementedError
+
+
+class TorchServeRest(_TorchServe, Adapter):
+    """``torchserve-rest``: ``POST /predictions/<m>[/<version>]`` with the JSON body."""
+
+    protocol = "torchserve-rest"
+    transport = "http"
+
+    def _ping(self, target: TargetSpec, name: str) -> tuple[bool, str, str]:
+        status, body = http_get(target, "/ping", name)
+        healthy = status == 200 and _health(body) == "Healthy"
+        return healthy, f"{target.url}/ping", f"HTTP {status}: {body[:120]!r}"
 
     def build_request(self, target: TargetSpec, payload: Payload) -> WireRequest:
         version = f"/{url_segment(target.model_version)}" if target.model_version else ""
@@ -177,23 +185,17 @@ class TorchServeRest:
         return check_rows(body, expect_rows)
 
 
-class TorchServeGrpc:
+class TorchServeGrpc(_TorchServe, Adapter):
+    """``torchserve-grpc``: ``InferenceAPIsService/Predictions`` with the JSON body as the
+    input ``data``; readiness from ``Ping``."""
+
     protocol = "torchserve-grpc"
     transport = "grpc"
 
-    def check_ready(self, target: TargetSpec, name: str) -> None:
-        response = grpc_call(
-            target, method("Ping"), empty_pb2.Empty(), TorchServeHealthResponse, name
-        )
-        if _health(response.health.encode()) != "Healthy":
-            raise InputError(
-                f"{name}: TorchServe at gRPC {target.grpc_address} is not healthy "
-                f"({response.health[:120]!r})"
-            )
-        check_workers(target, name)
-
-    def model_inputs(self, target: TargetSpec, name: str) -> list[dict[str, Any]]:
-        return generated_inputs(target, name)
+    def _ping(self, target: TargetSpec, name: str) -> tuple[bool, str, str]:
+        ping = grpc_call(target, method("Ping"), empty_pb2.Empty(), TorchServeHealthResponse, name)
+        healthy = _health(ping.health.encode()) == "Healthy"
+        return healthy, f"gRPC {target.grpc_address}", repr(ping.health[:120])
 
     def build_request(self, target: TargetSpec, payload: Payload) -> WireRequest:
         message = PredictionsRequest(
@@ -201,10 +203,10 @@ class TorchServeGrpc:
             model_version=target.model_version,
             input={GRPC_INPUT_KEY: request_body(payload, self.protocol)},
         )
-        return grpc_request(self.protocol, target, method("Predictions"), message, payload)
+        return wire.grpc_request(self.protocol, target, method("Predictions"), message, payload)
 
     def check_response(self, body: bytes, expect_rows: int) -> str:
-        response = parse_message(PredictionResponse, body)
+        response = wire.parse_message(PredictionResponse, body)
         return BAD_RESPONSE if response is None else check_rows(response.prediction, expect_rows)
 
 

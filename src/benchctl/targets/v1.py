@@ -18,7 +18,7 @@ import numpy as np
 
 from benchctl.config import TargetSpec
 from benchctl.errors import InputError
-from benchctl.targets.adapter import Payload
+from benchctl.targets.adapter import Adapter, Payload
 from benchctl.targets.payload import Tensor
 from benchctl.targets.remote import http_get
 from benchctl.targets.tfserving import DEFAULT_SIGNATURE, signature_inputs
@@ -92,7 +92,10 @@ def response_rows_ok(data: Any, expect_rows: int) -> bool:
     return isinstance(rows, list) and len(rows) == expect_rows
 
 
-class RestV1:
+class RestV1(Adapter):
+    """``rest-v1``: ``POST /v1/models/<m>[/versions/<v>]:predict`` with ``instances`` (or
+    TF-Serving's columnar ``inputs``): KServe v1 and TF-Serving REST."""
+
     protocol = "rest-v1"
     transport = "http"
 

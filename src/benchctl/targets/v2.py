@@ -9,8 +9,8 @@ import numpy as np
 
 from benchctl.config import TargetSpec
 from benchctl.errors import InputError
-from benchctl.targets import v2_proto
-from benchctl.targets.adapter import Payload
+from benchctl.targets import v2_proto, wire
+from benchctl.targets.adapter import Adapter, Payload
 from benchctl.targets.payload import Tensor
 from benchctl.targets.remote import grpc_call, http_get
 from benchctl.targets.v2_codec import (
@@ -19,14 +19,7 @@ from benchctl.targets.v2_codec import (
     json_data,
     raw_bytes,
 )
-from benchctl.targets.wire import (
-    BAD_RESPONSE,
-    WireRequest,
-    grpc_request,
-    parse_message,
-    payload_rows,
-    url_segment,
-)
+from benchctl.targets.wire import BAD_RESPONSE, WireRequest, payload_rows, url_segment
 
 _JSON = json.JSONDecoder()
 
@@ -58,6 +51,8 @@ def rest_model_inputs(target: TargetSpec, name: str) -> list[dict[str, Any]]:
 
 
 def require_tensors(payload: Payload, protocol: str) -> list[Tensor]:
+    """``payload`` as tensors; InputError (one line) for a JSON body, which ``protocol`` (a
+    protobuf wire) cannot carry."""
     if isinstance(payload, dict):
         raise InputError(f"a JSON payload file cannot be sent over {protocol}: use a .npy file")
     return payload
@@ -87,7 +82,10 @@ def binary_body(tensors: list[Tensor], headers: dict[str, str]) -> tuple[bytes, 
     return head + b"".join(raws), headers
 
 
-class RestV2:
+class RestV2(Adapter):
+    """``rest-v2``: ``POST /v2/models/<m>[/versions/<v>]/infer`` with JSON tensors, or with
+    the binary tensor data extension when ``payload.binary`` is set."""
+
     protocol = "rest-v2"
     transport = "http"
 
@@ -159,7 +157,10 @@ class RestV2:
             return BAD_RESPONSE
 
 
-class GrpcV2:
+class GrpcV2(Adapter):
+    """``grpc-v2``: ``inference.GRPCInferenceService/ModelInfer`` (typed contents, or raw
+    contents for FP16/BF16); readiness from ``ModelReady``, inputs from ``ModelMetadata``."""
+
     protocol = "grpc-v2"
     transport = "grpc"
 
@@ -188,10 +189,12 @@ class GrpcV2:
             model_name=target.model, model_version=target.model_version
         )
         fill_grpc_inputs(message, require_tensors(payload, self.protocol))
-        return grpc_request(self.protocol, target, v2_proto.method("ModelInfer"), message, payload)
+        return wire.grpc_request(
+            self.protocol, target, v2_proto.method("ModelInfer"), message, payload
+        )
 
     def check_response(self, body: bytes, expect_rows: int) -> str:
-        response = parse_message(v2_proto.ModelInferResponse, body)
+        response = wire.parse_message(v2_proto.ModelInferResponse, body)
         outputs = response.outputs if response is not None else None
         if not outputs or not outputs[0].shape or outputs[0].shape[0] != expect_rows:
             return BAD_RESPONSE

@@ -14,6 +14,12 @@ BAD_RESPONSE = "bad_response"
 
 @dataclass(frozen=True)
 class WireRequest:
+    """One request, encoded once before the run and sent as is by every load process.
+
+    ``expect_rows``: rows (batch size) every valid answer carries. ``headers`` keep their
+    ``${VAR}`` templates (secrets are resolved in the load process, never written down).
+    """
+
     protocol: str
     address: str  # http(s)://host:port, or host:port for gRPC
     path: str  # HTTP path, or gRPC method
@@ -25,12 +31,15 @@ class WireRequest:
     grpc_options: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (the body base64-encoded), as engine-spec.json holds it."""
         data = asdict(self)
         data["body"] = base64.b64encode(self.body).decode()
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WireRequest:
+        """The WireRequest `to_json` wrote. Raises TypeError (unknown or missing field) or
+        binascii.Error (a body that is not base64) for anything else."""
         return cls(**{**data, "body": base64.b64decode(data["body"])})
 
 
