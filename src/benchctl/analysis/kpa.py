@@ -55,17 +55,10 @@ def simulate_kpa(
     )
     fleet = Fleet(model, start)
     every = steps_of(policy.tick_s, dt)
-    stable_w, panic_w = steps_of(policy.stable_window_s, dt), steps_of(policy.panic_window_s, dt)
+    decider = _Decider(policy, dt, max(0, (n - 1) // every), start)
     metric_sum = [0.0] * (n + 1)
     flight = _InFlight(model, dt, offered[0], start)
-    panic_since: float | None = None  # last tick over the panic threshold, while panicking
-    max_panic_pods = 0
-    delay: list[tuple[float, int]] = []
-    zero_since: float | None = None
-    desired = start
     panicking = [False] * n
-    seen = np.full(max(0, (n - 1) // every), np.nan)
-    activator = 0
     times, rates = t.tolist(), offered.tolist()
     columns: list[list[float]] = [[], [], [], []]  # replicas, ready, served, desired
     concurrency = policy.metric == "concurrency"
@@ -73,44 +66,71 @@ def simulate_kpa(
     for i in range(n):  # scalar steps: a KPA tick is 2 s, too short for array segments
         now = times[i]
         if i > 0 and i % every == 0:
-            ready = fleet.ready_count(now)
-            stable = (metric_sum[i] - metric_sum[max(0, i - stable_w)]) / min(i, stable_w)
-            burst = (metric_sum[i] - metric_sum[max(0, i - panic_w)]) / min(i, panic_w)
-            seen[i // every - 1] = stable
-            want_stable, want_panic, over = kpa_counts(policy, ready, stable, burst)
-            if ready == 0 or _activator_in_path(policy, ready, burst):
-                activator += 1
-            if over:
-                panic_since = now
-            elif panic_since is not None and panic_since + policy.stable_window_s < now - EPS:
-                panic_since, max_panic_pods = None, 0
-            want = want_stable
-            if panic_since is not None:
-                max_panic_pods = max(max_panic_pods, want_stable, want_panic)
-                want = max_panic_pods
-            if policy.scale_down_delay_s > 0:
-                delay = [d for d in delay if d[0] > now - policy.scale_down_delay_s + EPS]
-                delay.append((now, want))
-                want = max(d[1] for d in delay)
-            desired = want
-            new, zero_since = _kpa_bounds(policy, want, len(fleet), now, zero_since)
-            fleet.resize(new, now)
+            decider.tick(i // every - 1, i, now, fleet, metric_sum)
         ready = fleet.ready_count(now)
         served = min(rates[i], ready * pod_max)
-        for column, value in zip(columns, (len(fleet), ready, served, desired), strict=True):
+        values = (len(fleet), ready, served, decider.desired)
+        for column, value in zip(columns, values, strict=True):
             column.append(value)
         total += flight.step(rates[i], served, ready) if concurrency else rates[i]
         metric_sum[i + 1] = total
-        panicking[i] = panic_since is not None
+        panicking[i] = decider.panic_since is not None
     out = StepArrays(n)
     out.replicas, out.ready, out.served, out.desired = (np.array(c, dtype=float) for c in columns)
     panic = np.array(panicking, dtype=bool)
     result = out.finish("kpa", policy.tick_s, dt, grid, model, price_per_hour, panic)
     return replace(
         result,
-        metric=seen,
-        activator_seconds=float(activator * every * dt),
+        metric=decider.seen,
+        activator_seconds=float(decider.activator * every * dt),
     )
+
+
+class _Decider:
+    """The KPA's decisions at each tick and its state between them (autoscaler.go): the
+    stable/panic averages, panic mode (held a stable window after the last tick over the
+    threshold, never scaling down meanwhile), the scale-down delay window, the
+    scale-to-zero grace timer, the last desired count and how many ticks the activator was
+    in the request path."""
+
+    def __init__(self, policy: KpaPolicy, dt: float, ticks: int, start: int) -> None:
+        self.policy = policy
+        self.stable_w = steps_of(policy.stable_window_s, dt)
+        self.panic_w = steps_of(policy.panic_window_s, dt)
+        self.panic_since: float | None = None  # last tick over the panic threshold
+        self.max_panic_pods = 0
+        self.delay: list[tuple[float, int]] = []
+        self.zero_since: float | None = None
+        self.desired = start
+        self.activator = 0
+        self.seen = np.full(ticks, np.nan)  # the stable metric at each tick
+
+    def tick(self, k: int, i: int, now: float, fleet: Fleet, metric_sum: list[float]) -> None:
+        """Tick ``k`` at step ``i`` (time ``now``): average the metric (``metric_sum``: its
+        running total per step), decide, and resize ``fleet``."""
+        policy = self.policy
+        ready = fleet.ready_count(now)
+        stable = (metric_sum[i] - metric_sum[max(0, i - self.stable_w)]) / min(i, self.stable_w)
+        burst = (metric_sum[i] - metric_sum[max(0, i - self.panic_w)]) / min(i, self.panic_w)
+        self.seen[k] = stable
+        want_stable, want_panic, over = kpa_counts(policy, ready, stable, burst)
+        if ready == 0 or _activator_in_path(policy, ready, burst):
+            self.activator += 1
+        if over:
+            self.panic_since = now
+        elif self.panic_since is not None and self.panic_since + policy.stable_window_s < now - EPS:
+            self.panic_since, self.max_panic_pods = None, 0
+        want = want_stable
+        if self.panic_since is not None:
+            self.max_panic_pods = max(self.max_panic_pods, want_stable, want_panic)
+            want = self.max_panic_pods
+        if policy.scale_down_delay_s > 0:
+            self.delay = [d for d in self.delay if d[0] > now - policy.scale_down_delay_s + EPS]
+            self.delay.append((now, want))
+            want = max(d[1] for d in self.delay)
+        self.desired = want
+        new, self.zero_since = _kpa_bounds(policy, want, len(fleet), now, self.zero_since)
+        fleet.resize(new, now)
 
 
 class _InFlight:

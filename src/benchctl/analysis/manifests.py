@@ -105,17 +105,12 @@ def keda_manifest(
     ``query`` must return the total request rate of the deployment: its AverageValue
     metric (written out) is divided by the replica count and compared with ``threshold``
     (requests/s per replica). ``behavior`` copies an HPA policy's scaleUp/scaleDown rules;
-    ``notes`` become header comments.
+    ``notes`` become header comments. InputError: not 0 <= min <= max, max < 1, a threshold
+    that is not positive, a cron window above max.
     """
     low, high = min, max
-    if not 0 <= low <= high or high < 1:
-        raise InputError("KEDA: need 0 <= min <= max and max >= 1")
-    if not threshold > 0:
-        raise InputError("KEDA: threshold must be > 0")
     windows = list(cron or [])
-    for window in windows:
-        if window.desired_replicas > high:
-            raise InputError(f"KEDA: cron desiredReplicas {window.desired_replicas} > max {high}")
+    _check_keda(low, high, threshold, windows)
     spec: dict[str, Any] = {
         "scaleTargetRef": {
             "apiVersion": "apps/v1",
@@ -127,6 +122,38 @@ def keda_manifest(
     }
     if behavior is not None:
         spec["advanced"] = {"horizontalPodAutoscalerConfig": {"behavior": hpa_behavior(behavior)}}
+    spec["triggers"] = _keda_triggers(prometheus_url, query, threshold, windows)
+    doc = {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": _metadata(name, namespace),
+        "spec": spec,
+    }
+    default = f"KEDA {low}-{high} replicas at {threshold:g} rps/replica" + (
+        f", pre-scaled by {len(windows)} cron window(s)" if windows else ""
+    )
+    note = (
+        "KEDA divides the query result (the total request rate) by the replica count"
+        " and compares it with threshold"
+    )
+    return _dump(doc, reason or default, [note, *notes])
+
+
+def _check_keda(low: int, high: int, threshold: float, windows: Sequence[CronWindow]) -> None:
+    """InputError unless 0 <= min <= max, max >= 1, threshold > 0, cron windows <= max."""
+    if not 0 <= low <= high or high < 1:
+        raise InputError("KEDA: need 0 <= min <= max and max >= 1")
+    if not threshold > 0:
+        raise InputError("KEDA: threshold must be > 0")
+    for window in windows:
+        if window.desired_replicas > high:
+            raise InputError(f"KEDA: cron desiredReplicas {window.desired_replicas} > max {high}")
+
+
+def _keda_triggers(
+    prometheus_url: str, query: str, threshold: float, windows: Sequence[CronWindow]
+) -> list[dict[str, Any]]:
+    """The ScaledObject's triggers: the Prometheus AverageValue one, then one per cron window."""
     triggers: list[dict[str, Any]] = [
         {
             "type": "prometheus",
@@ -150,21 +177,7 @@ def keda_manifest(
         }
         for window in windows
     )
-    spec["triggers"] = triggers
-    doc = {
-        "apiVersion": "keda.sh/v1alpha1",
-        "kind": "ScaledObject",
-        "metadata": _metadata(name, namespace),
-        "spec": spec,
-    }
-    default = f"KEDA {low}-{high} replicas at {threshold:g} rps/replica" + (
-        f", pre-scaled by {len(windows)} cron window(s)" if windows else ""
-    )
-    note = (
-        "KEDA divides the query result (the total request rate) by the replica count"
-        " and compares it with threshold"
-    )
-    return _dump(doc, reason or default, [note, *notes])
+    return triggers
 
 
 def kserve_manifest(

@@ -126,7 +126,43 @@ def spike_advice(
     in_first = (result.t >= first) & (result.t < until)
     missed = float(result.violated[in_first].sum() * result.dt)
     kind = result.kind.upper()
-    head = (
+    head = _burst_sentence(pattern, model, result, period, burst, metric_window_s)
+    if missed == 0:
+        return f"Reactive {kind} scaling keeps up: the first burst met the SLO; {head}"
+    sizing = need_reason or (
+        f"ceil(peak {pattern.peak_rps:.0f} rps / capacity {model.capacity_rps:g} rps per replica)"
+    )
+    text = (
+        f"Reactive {kind} scaling cannot keep up: the first burst violated the SLO for"
+        f" {missed:g} s; {head} Set min replicas to {need} ({sizing}),"
+        f" or pre-scale to {need} replicas {reaction:g} s before each burst"
+    )
+    if not period:
+        return f"{text} (no cron schedule fits this period: keep the min replicas)."
+    windows = prescale_windows(
+        period, burst, lead_s=reaction, replicas=need, phase_s=phase_s, timezone=timezone
+    )
+    if windows:
+        window = windows[0]
+        return (
+            f"{text}: KEDA cron start '{window.start}', end '{window.end}',"
+            f" desiredReplicas {need} ({timezone}; bursts {phase_s:g} s after each boundary)."
+        )
+    return f"{text} (no cron schedule fits this period: keep the min replicas)."
+
+
+def _burst_sentence(
+    pattern: SpikePattern,
+    model: ReplicaModel,
+    result: SimResult,
+    period: float,
+    burst: float,
+    metric_window_s: float,
+) -> str:
+    """The bursts (base and peak rps, period, length, rise) and how long after the load
+    arrives new replicas serve: sync or tick + rate() window + cold start."""
+    reaction = model.cold_start_s + result.control_period_s
+    return (
         f"bursts from {pattern.base_rps:.0f} to {pattern.peak_rps:.0f} rps"
         + (f" every {period:g} s" if period else "")
         + f", {burst:g} s long, rising in {pattern.rise_s:g} s;"
@@ -139,30 +175,6 @@ def spike_advice(
         )
         + f" + {model.cold_start_s:g} s cold start)."
     )
-    if missed == 0:
-        return f"Reactive {kind} scaling keeps up: the first burst met the SLO; {head}"
-    sizing = need_reason or (
-        f"ceil(peak {pattern.peak_rps:.0f} rps / capacity {model.capacity_rps:g} rps per replica)"
-    )
-    text = (
-        f"Reactive {kind} scaling cannot keep up: the first burst violated the SLO for"
-        f" {missed:g} s; {head} Set min replicas to {need} ({sizing}),"
-        f" or pre-scale to {need} replicas {reaction:g} s before each burst"
-    )
-    windows = (
-        prescale_windows(
-            period, burst, lead_s=reaction, replicas=need, phase_s=phase_s, timezone=timezone
-        )
-        if period
-        else []
-    )
-    if windows:
-        window = windows[0]
-        return (
-            f"{text}: KEDA cron start '{window.start}', end '{window.end}',"
-            f" desiredReplicas {need} ({timezone}; bursts {phase_s:g} s after each boundary)."
-        )
-    return f"{text} (no cron schedule fits this period: keep the min replicas)."
 
 
 def prescale_floor(
