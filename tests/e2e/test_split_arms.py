@@ -231,7 +231,8 @@ def test_shadow_servers_each_count_every_request(
 ) -> None:
     """``--shadow``: every request goes to both servers, so the served server (the run's
     own telemetry) and the shadow's (sampled as an arm) each count all of them: both
-    server-side counts within the self-check's tolerance of the requests sent."""
+    server-side counts within the self-check's tolerance of the requests sent. compare
+    refuses the shadow arm in one line (its requests are pairs in shadow.parquet)."""
     _profiles(tmp_path, servers, served="fast", copy="slow")
     done = benchctl(
         "run", "steady", "--target", "served", "--shadow", "copy", "--rate", "15",
@@ -246,3 +247,7 @@ def test_shadow_servers_each_count_every_request(
     shadow = telemetry["arms"]["copy"]
     assert shadow["sampled"] == "own server" and "self_check" not in shadow
     assert abs(shadow["server_requests"] - sent) <= check["tolerance"], (shadow, sent)
+    run = done.run_dir  # compare: the shadow arm has no rows of its own; one line, exit 2
+    refused = benchctl("compare", f"{run}@served", f"{run}@copy", cwd=tmp_path, timeout=60)
+    assert refused.returncode == 2 and refused.stderr.strip().count("\n") == 0
+    assert "'copy' is the shadow of this run" in refused.stderr

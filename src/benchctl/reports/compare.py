@@ -584,11 +584,19 @@ def arm_summary(run: LoadedRun) -> dict[str, Any] | None:
     after warm-up, the same keys and formulas as a run's ``overall``: analysis/summary.py's
     ``stats`` over the run's measured seconds), or, when summary.json lacks it, the same
     computed from requests.parquet (analysis/verdicts.py ``split_summaries``). Raises
-    InputError (one line) when requests.parquet cannot be read.
+    InputError (one line, exit 2) for the shadow arm of a shadow run (its requests are
+    pairs in shadow.parquet, not rows of requests.parquet) or when requests.parquet cannot
+    be read.
     """
     base, arm = split_arm(Path(run.path))
     if arm is None:
         return None
+    if arm == _dict(run.info.get("arms")).get("shadow"):
+        raise InputError(
+            f"{run.path}: {arm!r} is the shadow of this run (--shadow): its latencies are "
+            "paired with the served arm's in shadow.parquet (benchctl report shows them); "
+            f"compare takes the served arm ({base}@{_dict(run.info.get('arms')).get('control')})"
+        )
     split = read_summary(base).get()
     found = _dict(_dict(split.get("split")).get("arms")).get(arm)
     if isinstance(found, dict):
