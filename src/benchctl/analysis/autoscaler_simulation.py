@@ -20,25 +20,27 @@ from dataclasses import replace
 from benchctl.analysis.hpa import hpa_proposal, simulate_hpa
 from benchctl.analysis.kpa import kpa_counts, simulate_kpa
 from benchctl.analysis.scaling_model import (
-    DEFAULT_SCALE_DOWN,
-    DEFAULT_SCALE_UP,
     EPS,
-    KNATIVE_TARGET_BURST_CAPACITY,
-    KNATIVE_TIMEOUT_S,
     CronWindow,
     FloatArray,
-    HpaPolicy,
-    KpaPolicy,
     MeanLatency,
-    Policy,
     Recommendation,
     ReplicaModel,
-    ScalingPolicy,
     SimResult,
     SpikePattern,
     Traffic,
     ceil_up,
     steps_of,
+)
+from benchctl.analysis.scaling_policies import (
+    DEFAULT_SCALE_DOWN,
+    DEFAULT_SCALE_UP,
+    KNATIVE_TARGET_BURST_CAPACITY,
+    KNATIVE_TIMEOUT_S,
+    HpaPolicy,
+    KpaPolicy,
+    Policy,
+    ScalingPolicy,
 )
 from benchctl.analysis.spikes import (
     detect_spikes,

@@ -25,10 +25,7 @@ import numpy as np
 from benchctl.analysis.scaling_model import (
     EPS,
     FloatArray,
-    HpaPolicy,
     ReplicaModel,
-    ScalingPolicy,
-    Select,
     SimResult,
     Traffic,
     ceil_up,
@@ -36,6 +33,7 @@ from benchctl.analysis.scaling_model import (
     on_grid,
     steps_of,
 )
+from benchctl.analysis.scaling_policies import HpaPolicy, ScalingPolicy, Select
 from benchctl.analysis.scaling_steps import Fleet, StepArrays
 
 

@@ -19,7 +19,6 @@ import numpy as np
 
 from benchctl.analysis.scaling_model import (
     EPS,
-    KpaPolicy,
     ReplicaModel,
     SimResult,
     Traffic,
@@ -28,6 +27,7 @@ from benchctl.analysis.scaling_model import (
     on_grid,
     steps_of,
 )
+from benchctl.analysis.scaling_policies import KpaPolicy
 from benchctl.analysis.scaling_steps import Fleet, StepArrays
 
 
