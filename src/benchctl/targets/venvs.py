@@ -94,6 +94,9 @@ def server_venv(
 
 
 def server_env() -> dict[str, str]:
+    """benchctl's environment for a server process, less the variables that would make the
+    server's interpreter use benchctl's packages (PYTHONPATH, VIRTUAL_ENV, ...), with
+    unbuffered Python output so that its log is current when a launch fails."""
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
     env["PYTHONUNBUFFERED"] = "1"  # the log file is current when a launch fails
     return env

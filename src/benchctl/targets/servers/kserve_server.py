@@ -109,16 +109,19 @@ class RefKServeModel(kserve.Model):
         self.model: Any = None
 
     def load(self) -> bool:
+        """Build the reference model from the settings; True (ready)."""
         self.model = refmodel.RefModel(self.cfg)
         self.ready = True
         return self.ready
 
     def get_input_types(self) -> list[dict[str, Any]]:
+        """v2 metadata of the one input: FP32 ``[-1, input_dim]``."""
         return [
             {"name": refmodel.INPUT_NAME, "datatype": "FP32", "shape": [-1, self.cfg.input_dim]}
         ]
 
     def get_output_types(self) -> list[dict[str, Any]]:
+        """v2 metadata of the one output: FP32 ``[-1, output_dim]``."""
         return [
             {"name": refmodel.OUTPUT_NAME, "datatype": "FP32", "shape": [-1, self.cfg.output_dim]}
         ]
@@ -133,6 +136,10 @@ class RefKServeModel(kserve.Model):
     def predict(
         self, payload: dict[str, Any] | InferRequest, headers: dict[str, str] | None = None
     ) -> dict[str, Any] | InferResponse:
+        """The reference model's outputs for a v2 request (one FP32 output tensor) or a v1
+        body: ``instances`` rows (answered as ``predictions``) or columnar ``inputs``
+        (answered as ``outputs``). Raises InvalidInput (KServe answers 400) for a missing
+        input or rows of the wrong width."""
         if isinstance(payload, InferRequest):  # v2 REST and gRPC
             tensor = payload.get_input_by_name(refmodel.INPUT_NAME)
             if tensor is None:
@@ -175,6 +182,8 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> None:
+    """Serve the reference model (or ``--models``) on 127.0.0.1 at the given ports until
+    stopped (SIGTERM)."""
     args = _parse_args(argv)
     cfg = refmodel.config_from_arguments(args)
     served = json.loads(args.models) if args.models else {args.model_name: {}}

@@ -41,6 +41,8 @@ class TritonPythonModel:
     """The reference MLP; one forward pass per batch of requests."""
 
     def initialize(self, args: dict[str, str]) -> None:
+        """Build the reference model from config.pbtxt's parameters (``args["model_config"]``,
+        JSON, as Triton's python backend passes it)."""
         params = _parameters(json.loads(args["model_config"]))
         refmodel = _load_refmodel(params.pop("refmodel_path"))
         cfg = refmodel.RefModelConfig(**params)
@@ -49,6 +51,8 @@ class TritonPythonModel:
         self.model = refmodel.RefModel(cfg)
 
     def execute(self, requests: list[Any]) -> list[Any]:
+        """One response per request: their inputs concatenated, one forward pass, the rows
+        split back; every request gets a TritonError when the inputs are malformed."""
         try:
             inputs = [self._input(r) for r in requests]
             outputs = self.model.predict(np.concatenate(inputs))
