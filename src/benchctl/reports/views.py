@@ -32,3 +32,8 @@ def is_number(value: Any) -> bool:
 def as_dict(value: Any) -> dict[str, Any]:
     """``value`` when it is a dict, else an empty one."""
     return value if isinstance(value, dict) else {}
+
+
+def num(value: Any) -> float | None:
+    """``value`` as a float when it is a number (``is_number``), else None."""
+    return float(value) if is_number(value) else None
