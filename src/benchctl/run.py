@@ -24,6 +24,7 @@ from rich.console import Console
 
 from benchctl import facts, lifetime
 from benchctl.batch import run_sweep
+from benchctl.batch_inputs import check_jsonl_set
 from benchctl.config import BatchScenario, TargetSpec, load_scenario, load_target
 from benchctl.display import print_plan
 from benchctl.errors import BenchctlError, InputError
@@ -125,6 +126,8 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
     if options.split and options.users is None and getattr(scenario, "users", None):
         options = dataclasses.replace(options, users=scenario.users)  # the scenario's users:
     arms = split_arms(options, target, target_file)  # --split: every arm's target, or []
+    if isinstance(scenario, BatchScenario):
+        check_jsonl_set(scenario, target)  # a .jsonl set is one body a line (batch_inputs.py)
     sweep = isinstance(scenario, BatchScenario) and len(scenario.settings()) > 1
     if sweep and not options.dry_run:
         return run_sweep(options, scenario, console)  # one run per setting (batch.py)

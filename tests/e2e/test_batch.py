@@ -47,3 +47,71 @@ def test_larger_client_batches_raise_inferences_per_second_on_triton(tmp_path: P
     assert report.returncode == 0, report.output()
     html = (tmp_path / "runs" / sixteen["run"] / "report.html").read_text()
     assert 'id="batch"' in html
+
+
+def _jsonl_set(folder: Path, rows_per_line: list[int]) -> Path:
+    """A .jsonl input set: one v2 request body a line, line i carrying rows_per_line[i]
+    rows of the reference model's 64 features (input ``input-0``, FP32)."""
+    path = folder / "set.jsonl"
+    lines = []
+    for i, rows in enumerate(rows_per_line):
+        data = [float((i + j) % 7) for j in range(64 * rows)]
+        tensor = {"name": "input-0", "shape": [rows, 64], "datatype": "FP32", "data": data}
+        lines.append(json.dumps({"inputs": [tensor]}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_jsonl_set_is_one_inference_a_line_on_triton(tmp_path: Path) -> None:
+    """12 one-row request bodies in a .jsonl file, batch size 1: 12 requests, 12
+    inferences, and Triton's own inference count (nv_inference_count, from its metrics)
+    agrees: 12 rows reached the model."""
+    _jsonl_set(tmp_path, [1] * 12)
+    done = benchctl(
+        "run", "batch", "--target", "triton", "--launch",
+        "--set", "inputs=12", "--set", "batch_sizes=[1]", "--set", "concurrency=[1]",
+        "--target-set", "payload.source=file", "--target-set", "payload.file=set.jsonl",
+        cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.output()
+    batch = json.loads((done.run_dir / "summary.json").read_text())["batch"]
+    assert (batch["requests_sent"], batch["inferences"], batch["complete"]) == (12, 12, True)
+    assert batch["server_inferences"] == 12
+
+
+@pytest.mark.parametrize(
+    ("rows", "sizes", "expected"),
+    [
+        (
+            [1] * 8,
+            "[1,4]",
+            "benchctl: error: scenario field 'batch_sizes': batch size 4 cannot pack set.jsonl:"
+            " a .jsonl input set is one request body a line, sent as written; use "
+            "batch_sizes: [1], or a .npy or .parquet file of rows (or generated inputs) to batch",
+        ),
+        (
+            [1, 1, 2, 1],
+            "[1]",
+            "benchctl: error: set.jsonl:3: a request body of 2 rows, where a batch run counts "
+            "one inference a line: write one row a line, or use a .npy or .parquet file of "
+            "rows and batch_sizes",
+        ),
+    ],
+)
+def test_a_jsonl_set_that_cannot_be_counted_is_refused(
+    tmp_path: Path, rows: list[int], sizes: str, expected: str
+) -> None:
+    """A .jsonl line is a request body sent as written: batch sizes other than 1 cannot pack
+    it, and a line of 2 rows would be counted as 1 inference. Before this, batch size 4 sent
+    5 one-row lines of a 20-line set and reported 20 inferences. Refused up front (exit 2,
+    one line), before any server is launched or run directory made."""
+    _jsonl_set(tmp_path, rows)
+    done = benchctl(
+        "run", "batch", "--target", "triton", "--launch",
+        "--set", f"inputs={len(rows)}", "--set", f"batch_sizes={sizes}",
+        "--target-set", "payload.source=file", "--target-set", "payload.file=set.jsonl",
+        cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.output()
+    assert [line for line in done.stderr.splitlines() if line.strip()] == [expected]
+    assert done.run_dir is None
