@@ -24,15 +24,8 @@ from benchctl.analysis.slo import Slo, parse_slo
 from benchctl.analysis.summary_file import file_windows, summarize_file
 from benchctl.errors import InputError
 from benchctl.reports import figures
-from benchctl.reports.html import (
-    Banner,
-    FigureView,
-    _environment,
-    fmt_fact,
-    fmt_ms,
-    fmt_pct,
-    fmt_rps,
-)
+from benchctl.reports.html_format import environment, fmt_fact, fmt_ms, fmt_pct, fmt_rps
+from benchctl.reports.views import Banner, FigureView
 from benchctl.rundir import (
     ABSENT,
     CAPACITY,
@@ -130,7 +123,7 @@ def write_compare(
         "facts": _facts(loaded),
         "ranking": rank(columns),
     }
-    page = _environment().get_template(COMPARE_TEMPLATE).render(**context)
+    page = environment().get_template(COMPARE_TEMPLATE).render(**context)
     write_page(Path(output), page)
     return Comparison(columns, differences, context["slo"], Path(output), context["ranking"], notes)
 

@@ -26,7 +26,8 @@ from benchctl.analysis.gate import started
 from benchctl.errors import InputError
 from benchctl.reports import figures
 from benchctl.reports.compare import COLORS, write_page
-from benchctl.reports.html import Banner, FigureView, _environment, fmt_ms, fmt_pct, fmt_rps
+from benchctl.reports.html_format import environment, fmt_ms, fmt_pct, fmt_rps
+from benchctl.reports.views import Banner, FigureView
 from benchctl.rundir import COMPLETED, list_runs, summary_overall
 
 HISTORY_TEMPLATE = "history.html.j2"
@@ -289,7 +290,7 @@ def write_history(
         )
         banners.append(Banner("generator-saturated", "warn", "Generator saturated", text))
     page = (
-        _environment()
+        environment()
         .get_template(HISTORY_TEMPLATE)
         .render(
             title=f"History of {len(rows)} runs",

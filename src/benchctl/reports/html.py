@@ -9,21 +9,18 @@ absent and which command produces it; only a path that is not a run at all is an
 
 from __future__ import annotations
 
-import json
-import re
 import shlex
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup, escape
 
 from benchctl.analysis.request_reader import SUMMARY_COLUMNS, RequestsFile, requests_file
 from benchctl.analysis.summary_file import file_windows, summarize_file
 from benchctl.errors import InputError
 from benchctl.reports import figures
 from benchctl.reports.capacity_sections import CapacityReport, capacity_report
+from benchctl.reports.html_format import NONE, environment
 from benchctl.reports.views import Banner, FigureView
 from benchctl.reports.views import as_dict as _dict
 from benchctl.reports.views import is_number as _number
@@ -46,7 +43,6 @@ from benchctl.rundir import (
 from benchctl.rundir.requests import WARMUP
 
 TEMPLATE = "report.html.j2"
-NONE = "—"
 
 
 def write_report(run_dir: Path, *, output: Path | None = None) -> Path:
@@ -55,94 +51,9 @@ def write_report(run_dir: Path, *, output: Path | None = None) -> Path:
     run = RunDir.open(run_dir).read_json(RUN_JSON)
     if not isinstance(run, dict):
         raise InputError(f"{run_dir / RUN_JSON}: not a run description (expected a JSON object)")
-    page = _environment().get_template(TEMPLATE).render(**_context(run_dir, run))
+    page = environment().get_template(TEMPLATE).render(**_context(run_dir, run))
     output = run_dir / REPORT if output is None else Path(output)
     return write_atomic(output, page)  # never through a symlink
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def fmt_ms(value: Any) -> str:
-    """Latency in ms: 3 significant figures below 100, whole numbers above."""
-    if not _number(value):
-        return NONE
-    if value < 10:
-        return f"{value:.2f}"
-    return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
-
-
-def fmt_rps(value: Any) -> str:
-    if not _number(value):
-        return NONE
-    if value < 10:
-        return f"{value:.2f}"
-    return f"{value:.1f}" if value < 1000 else f"{value:,.0f}"
-
-
-def fmt_pct(value: Any) -> str:
-    """A fraction as a percentage; tiny non-zero fractions are not shown as 0."""
-    if not _number(value):
-        return NONE
-    if value == 0:
-        return "0%"
-    if value < 0.0001:
-        return "<0.01%"
-    return f"{value * 100:.2f}%" if value < 0.1 else f"{value * 100:.1f}%"
-
-
-def fmt_count(value: Any) -> str:
-    return f"{int(value):,}" if _number(value) else NONE
-
-
-def fmt_seconds(value: Any) -> str:
-    return f"{value:,.1f} s" if _number(value) else NONE
-
-
-def fmt_money(value: Any) -> str:
-    """An amount in the price's currency: cents below 100, whole units above."""
-    if not _number(value):
-        return NONE
-    return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
-
-
-def fmt_fact(value: Any) -> str:
-    """Any JSON value on one line: scalars as text, containers as compact JSON."""
-    if value is None or value == "":
-        return NONE
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(", ", ": "), default=str)
-    return str(value)
-
-
-def fmt_ticks(text: Any) -> Markup:
-    """Escaped text in which `back-ticked` spans (commands, options) become <code>."""
-    escaped = str(escape(NONE if text is None else text))
-    return Markup(re.sub(r"`([^`<>]+)`", r"<code>\1</code>", escaped))
-
-
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("benchctl.reports", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(
-        ms=fmt_ms,
-        rps=fmt_rps,
-        pct=fmt_pct,
-        count=fmt_count,
-        seconds=fmt_seconds,
-        fact=fmt_fact,
-        money=fmt_money,
-        ticks=fmt_ticks,
-    )
-    return env
 
 
 # --------------------------------------------------------------------------- page content
