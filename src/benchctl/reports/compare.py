@@ -9,23 +9,23 @@ runs are not comparable (scenario, payload, host or time scale differ).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
-from rich.table import Table
 
 from benchctl.analysis.gate import LoadedRun, load_run, run_differences, split_arm, started
 from benchctl.analysis.sent_tensors import describe, same_tensors, sent_tensors
 from benchctl.analysis.slo import Slo, parse_slo
 from benchctl.analysis.summary_file import file_windows, summarize_file
 from benchctl.errors import InputError
-from benchctl.reports import figures
-from benchctl.reports.html_format import environment, fmt_fact, fmt_ms, fmt_pct, fmt_rps
-from benchctl.reports.views import Banner, FigureView
+from benchctl.reports.compare_figures import compare_figures
+from benchctl.reports.compare_results import Comparison, RunColumn, rank
+from benchctl.reports.compare_results import compare_table as compare_table  # re-exported
+from benchctl.reports.compare_results import ranking_lines as ranking_lines  # re-exported
+from benchctl.reports.html_format import environment, fmt_rps
+from benchctl.reports.views import Banner
 from benchctl.rundir import (
     ABSENT,
     CAPACITY,
@@ -51,40 +51,6 @@ RESOURCES = (
     ("gpu_utilization_percent", "GPU", 0.01),
     ("generator_cpu_percent", "generator CPU", 0.01),
 )
-
-
-@dataclass(frozen=True)
-class RunColumn:
-    """One compared run: what the table shows about it."""
-
-    label: str
-    color: str
-    id: str
-    path: str
-    scenario: str
-    target: str
-    status: str
-    saturated: bool
-    overall: dict[str, Any]
-    capacity: str
-    slo_met: bool | None
-    resources: tuple[tuple[str, str], ...]
-    bottleneck: str
-    capacity_rps: float | None = None
-    bound: str = ""
-    capacity_slo: str = ""
-    per_million: float | None = None
-    currency: str = "USD"
-
-
-@dataclass(frozen=True)
-class Comparison:
-    runs: tuple[RunColumn, ...]
-    differences: tuple[str, ...]
-    slo: str | None
-    output: Path
-    ranking: dict[str, list[Any]] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()  # warnings that do not make runs incomparable (targets)
 
 
 def write_compare(
@@ -119,7 +85,7 @@ def write_compare(
                 ("targets", "Different targets") if "servers" in text else ("slos", "Mixed SLOs")
             ]
         ],
-        "figures": _figures(loaded, columns),
+        "figures": compare_figures(loaded, columns, _run_windows),
         "facts": _facts(loaded),
         "ranking": rank(columns),
     }
@@ -161,97 +127,6 @@ def comparable_differences(run: LoadedRun, base: LoadedRun) -> list[str]:
     if not same_tensors(mine, theirs):
         kept.append(f"tensors sent: {describe(mine)} vs {describe(theirs)}")
     return kept
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """One run's place by capacity under the SLO and by cost per million inferences."""
-
-    label: str
-    capacity_rps: float | None
-    bound: str  # "measured", "lower" (at least) or "" (not analyzed)
-    slo: str
-    per_million: float | None
-    currency: str
-    per_million_bound: str  # "at most" when capacity is a lower bound
-
-
-def rank(columns: Sequence[RunColumn]) -> dict[str, list[Ranked]]:
-    """Runs ordered by capacity (highest first) and by cost per million (lowest first); a
-    lower bound ranks by its "at least" figure and says so. Runs without a figure last."""
-    rows = [
-        Ranked(
-            c.label,
-            c.capacity_rps,
-            c.bound,
-            c.capacity_slo,
-            c.per_million,
-            c.currency,
-            "at most" if c.bound == "lower" else "",
-        )
-        for c in columns
-    ]
-    by_capacity = sorted(rows, key=lambda r: -r.capacity_rps if r.capacity_rps else float("inf"))
-    by_cost = sorted(rows, key=lambda r: r.per_million if r.per_million else float("inf"))
-    return {"capacity": by_capacity, "cost": by_cost}
-
-
-def ranking_lines(comparison: Comparison) -> list[str]:
-    """The ranking as plain sentences for the terminal."""
-    lines = []
-    for place, row in enumerate(comparison.ranking.get("capacity", []), start=1):
-        if row.capacity_rps is None:
-            continue
-        at_least = "at least " if row.bound == "lower" else ""
-        lines.append(
-            f"capacity #{place}: {row.label} {at_least}{row.capacity_rps:,.1f} rps under "
-            f"{row.slo} ({row.bound})"
-        )
-    for place, row in enumerate(comparison.ranking.get("cost", []), start=1):
-        if row.per_million is None:
-            continue
-        bound = f"{row.per_million_bound} " if row.per_million_bound else ""
-        lines.append(
-            f"cost #{place}: {row.label} {bound}{row.per_million:,.2f} {row.currency} "
-            "per million inferences"
-        )
-    return lines
-
-
-def compare_table(comparison: Comparison) -> Table:
-    """The terminal version, readable at 80 columns: one row per measure, one column per
-    run (short measures), then each run's longer texts (capacity, bottleneck) as their own
-    rows under the run's label, so nothing is cut to fit."""
-    table = Table(title="comparison", title_justify="left")
-    table.add_column("", no_wrap=True)
-    for run in comparison.runs:
-        table.add_column(run.label, justify="right")
-    rows: list[tuple[str, list[str]]] = [
-        ("target", [run.target for run in comparison.runs]),
-        ("status", [run.status for run in comparison.runs]),
-        ("ok rps", [fmt_rps(run.overall.get("throughput_rps")) for run in comparison.runs]),
-    ]
-    for name in ("p50", "p95", "p99"):
-        latency = [run.overall.get("latency_ms") or {} for run in comparison.runs]
-        rows.append((f"{name} ms", [fmt_ms(value.get(name)) for value in latency]))
-    rows.append(("errors", [fmt_pct(run.overall.get("error_rate")) for run in comparison.runs]))
-    if comparison.slo:
-        rows.append((f"meets {comparison.slo}", [fmt_fact(r.slo_met) for r in comparison.runs]))
-    for name, values in rows:
-        table.add_row(name, *values)
-    details = Table(title="runs", title_justify="left", show_header=False)
-    details.add_column("", no_wrap=True)
-    details.add_column("")
-    for run in comparison.runs:
-        details.add_row(run.label, run.id)
-        details.add_row("  capacity", run.capacity)
-        details.add_row("  bottleneck", run.bottleneck)
-    if comparison.differences:
-        details.caption = "NOT COMPARABLE: " + "; ".join(comparison.differences)
-    outer = Table.grid()
-    outer.add_row(table)
-    outer.add_row(details)
-    return outer
 
 
 def write_page(output: Path, page: str) -> None:
@@ -436,122 +311,13 @@ def _facts(loaded: Sequence[LoadedRun]) -> list[dict[str, Any]]:
     return rows
 
 
-# --------------------------------------------------------------------------- figures
-
-
-def _figures(loaded: Sequence[LoadedRun], columns: Sequence[RunColumn]) -> list[FigureView]:
-    frames = [run.frame for run in loaded]
-    if all(frame.empty for frame in frames):
-        return []
-    duration = max(_duration(run) for run in loaded)
-    width = figures.window_width(duration)
-    return [
-        FigureView(
-            "Latency over time",
-            _latency_over_time(frames, columns, width, duration),
-            "p99 (solid) and p50 (dashed) of successful requests per window of intended "
-            "send time, one colour per run.",
-        ),
-        FigureView(
-            "Latency percentiles",
-            _percentile_curves(frames, columns),
-            "Latency at each percentile after warm-up, up to the highest percentile each run "
-            "has enough requests for; the further right, the rarer.",
-        ),
-        FigureView(
-            "Throughput over time",
-            _throughput_over_time(frames, columns, width, duration),
-            "Successful responses per second, per window of completion time.",
-        ),
-    ]
-
-
-def _latency_over_time(
-    frames: Sequence[pd.DataFrame], columns: Sequence[RunColumn], width: float, duration: float
-) -> str:
-    fig, ax = figures._figure()
-    plotted = []
-    for frame, run in zip(frames, columns, strict=True):
-        if frame.empty:
-            continue
-        win = arm_windows(frame, run.path, width)  # RUN@ARM: from the arm's rows
-        if win is None:
-            win = file_windows(Path(run.path) / REQUESTS, width)  # = windows(frame), in batches
-        mid = win["t"] + width / 2
-        ax.plot(mid, win["p99"], color=run.color, lw=1.4, label=f"{run.label} p99")
-        ax.plot(mid, win["p50"], color=run.color, lw=1.0, ls="--", label=f"{run.label} p50")
-        plotted += [win["p50"], win["p99"]]
-    _latency_axis(ax, plotted)
-    title = f"Latency per {width:g} s window: p99 (solid), p50 (dashed)"
-    figures._finish(fig, ax, title, duration)
-    return figures._svg(fig, "cmp-latency", title)
-
-
-def _percentile_curves(frames: Sequence[pd.DataFrame], columns: Sequence[RunColumn]) -> str:
-    """Latency against percentile on a 'nines' axis: x = -log10(1 - q)."""
-    fig, ax = figures._figure()
-    plotted = []
-    for frame, run in zip(frames, columns, strict=True):
-        latency = _measured_latency(frame)
-        if len(latency) < 2:
-            continue
-        top = min(1 - 1 / len(latency), 0.9999)
-        quantiles = 1 - np.logspace(np.log10(0.5), np.log10(1 - top), 120)
-        plotted.append(np.quantile(latency, quantiles, method="inverted_cdf"))  # nearest rank
-        x = -np.log10(1 - quantiles)
-        ax.plot(x, plotted[-1], color=run.color, lw=1.5, label=f"{run.label} {run.target}")
-    ticks = [0.5, 0.9, 0.99, 0.999, 0.9999]
-    ax.set_xticks([-np.log10(1 - q) for q in ticks], [f"p{q * 100:g}" for q in ticks])
-    _latency_axis(ax, plotted)
-    title = "Latency percentiles after warm-up (successful requests)"
-    figures._finish(fig, ax, title, 0.0)
-    ax.set_xlabel("percentile")
-    return figures._svg(fig, "cmp-percentiles", title)
-
-
-def _throughput_over_time(
-    frames: Sequence[pd.DataFrame], columns: Sequence[RunColumn], width: float, duration: float
-) -> str:
-    fig, ax = figures._figure()
-    for frame, run in zip(frames, columns, strict=True):
-        if not frame.empty:
-            win = arm_windows(frame, run.path, width)  # RUN@ARM: from the arm's rows
-            if win is None:
-                win = file_windows(Path(run.path) / REQUESTS, width)  # = windows(frame), batched
-            ax.plot(
-                win["t"] + width / 2, win["achieved_rps"], color=run.color, lw=1.3, label=run.label
-            )
-    ax.set_ylabel("requests / s")
-    ax.set_ylim(bottom=0)
-    title = "Throughput (successful responses per second)"
-    figures._finish(fig, ax, title, duration)
-    return figures._svg(fig, "cmp-throughput", title)
-
-
-def _latency_axis(ax: Any, series: Sequence[Any]) -> None:
-    values = np.concatenate([np.asarray(s, dtype=float) for s in series] or [np.array([])])
-    values = values[np.isfinite(values) & (values > 0)]
-    if len(values) and values.max() / values.min() > figures.LOG_RATIO:
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        ax.set_ylabel("latency (ms, log scale)")
-    else:
-        ax.set_ylim(bottom=0)
-        ax.set_ylabel("latency (ms)")
-
-
-def _measured_latency(frame: pd.DataFrame) -> np.ndarray:
-    if frame.empty:
-        return np.array([])
-    keep = frame["ok"].to_numpy(dtype=bool) & (frame["phase"] != WARMUP).to_numpy(dtype=bool)
-    return frame["latency_ms"].to_numpy(dtype=float)[keep]
-
-
-def _duration(run: LoadedRun) -> float:
-    planned = _dict(run.info.get("plan")).get("duration")
-    if isinstance(planned, int | float) and planned > 0:
-        return float(planned)
-    return float(run.frame["t_intended"].max()) if not run.frame.empty else 0.0
+def _run_windows(frame: pd.DataFrame, path: str, width: float) -> pd.DataFrame:
+    """Per-window rates and percentiles of one compared run: from the arm's rows for
+    ``RUN@ARM`` (``arm_windows``), else from its requests.parquet in batches."""
+    win = arm_windows(frame, path, width)  # RUN@ARM: from the arm's rows
+    if win is None:
+        win = file_windows(Path(path) / REQUESTS, width)  # = windows(frame), in batches
+    return win
 
 
 def _get(data: Any, *keys: str) -> Any:

@@ -64,8 +64,7 @@ def rate_figure(
     open_loop: bool,
 ) -> str:
     """Target (plan) vs offered vs achieved request rate; closed loop: concurrency on the right."""
-    fig, ax = _figure()
-    _shade(ax, phases)
+    fig, ax = _time_figure(phases)
     twin = None
     times = [t for t, _ in curve]
     values = [v for _, v in curve]
@@ -103,20 +102,11 @@ def latency_figure(
     win: pd.DataFrame, width: float, *, phases: Sequence[Phase], duration: float
 ) -> str:
     """p50/p95/p99 latency per window (ms), logarithmic when the range is wide."""
-    fig, ax = _figure()
-    _shade(ax, phases)
+    fig, ax = _time_figure(phases)
     mid = win["t"] + width / 2
     for name in ("p50", "p95", "p99"):
         ax.plot(mid, win[name], color=_COLORS[name], lw=1.3, label=name)
-    values = win[["p50", "p95", "p99"]].to_numpy(dtype=float).ravel()
-    values = values[np.isfinite(values) & (values > 0)]
-    if len(values) and values.max() / values.min() > LOG_RATIO:
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        ax.set_ylabel("latency (ms, log scale)")
-    else:
-        ax.set_ylim(bottom=0)
-        ax.set_ylabel("latency (ms)")
+    latency_axis(ax, win[["p50", "p95", "p99"]].to_numpy(dtype=float).ravel())
     title = f"Latency percentiles per {width:g} s window (successful requests)"
     _finish(fig, ax, title, duration)
     return _svg(fig, "latency", title)
@@ -126,8 +116,7 @@ def errors_figure(
     win: pd.DataFrame, width: float, *, phases: Sequence[Phase], duration: float
 ) -> str:
     """Errors and dropped requests per window, stacked."""
-    fig, ax = _figure()
-    _shade(ax, phases)
+    fig, ax = _time_figure(phases)
     errors = win["errors"].to_numpy(dtype=float)
     dropped = win["dropped"].to_numpy(dtype=float)
     bars = {"width": width, "align": "edge", "linewidth": 0}
@@ -141,6 +130,26 @@ def errors_figure(
     title = "Errors and dropped requests"
     _finish(fig, ax, title, duration)
     return _svg(fig, "errors", title)
+
+
+def latency_axis(ax: Axes, values: np.ndarray) -> None:
+    """A latency y axis (ms) for ``values``: logarithmic when the positive finite ones span
+    more than LOG_RATIO (max / min), else linear from 0."""
+    values = values[np.isfinite(values) & (values > 0)]
+    if len(values) and values.max() / values.min() > LOG_RATIO:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.set_ylabel("latency (ms, log scale)")
+    else:
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("latency (ms)")
+
+
+def _time_figure(phases: Sequence[Phase]) -> tuple[Figure, Axes]:
+    """A figure over the run's time axis with its phases shaded."""
+    fig, ax = _figure()
+    _shade(ax, phases)
+    return fig, ax
 
 
 def _figure(size: tuple[float, float] = _SIZE) -> tuple[Figure, Axes]:

@@ -1,0 +1,136 @@
+"""The figures of ``benchctl compare``'s page (compare.html): every run on the same axes,
+one colour per run, from the runs' requests (``LoadedRun.frame``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchctl.analysis.gate import LoadedRun
+from benchctl.reports import figures
+from benchctl.reports.compare_results import RunColumn
+from benchctl.reports.views import FigureView, as_dict
+from benchctl.rundir.requests import WARMUP
+
+Windows = Callable[[pd.DataFrame, str, float], pd.DataFrame]
+
+
+def compare_figures(
+    loaded: Sequence[LoadedRun], columns: Sequence[RunColumn], windows_of: Windows
+) -> list[FigureView]:
+    """The comparison page's figures, one colour per run (``columns``): latency over time,
+    latency percentiles, throughput over time; [] when no run has requests. ``windows_of``:
+    a run's per-window frame (summary.windows' columns) from its frame, path and width (s)."""
+    frames = [run.frame for run in loaded]
+    if all(frame.empty for frame in frames):
+        return []
+    duration = max(_duration(run) for run in loaded)
+    width = figures.window_width(duration)
+    return [
+        FigureView(
+            "Latency over time",
+            _latency_over_time(frames, columns, width, duration, windows_of),
+            "p99 (solid) and p50 (dashed) of successful requests per window of intended "
+            "send time, one colour per run.",
+        ),
+        FigureView(
+            "Latency percentiles",
+            _percentile_curves(frames, columns),
+            "Latency at each percentile after warm-up, up to the highest percentile each run "
+            "has enough requests for; the further right, the rarer.",
+        ),
+        FigureView(
+            "Throughput over time",
+            _throughput_over_time(frames, columns, width, duration, windows_of),
+            "Successful responses per second, per window of completion time.",
+        ),
+    ]
+
+
+def _latency_over_time(
+    frames: Sequence[pd.DataFrame],
+    columns: Sequence[RunColumn],
+    width: float,
+    duration: float,
+    windows_of: Windows,
+) -> str:
+    fig, ax = figures._figure()
+    plotted = []
+    for frame, run in zip(frames, columns, strict=True):
+        if frame.empty:
+            continue
+        win = windows_of(frame, run.path, width)
+        mid = win["t"] + width / 2
+        ax.plot(mid, win["p99"], color=run.color, lw=1.4, label=f"{run.label} p99")
+        ax.plot(mid, win["p50"], color=run.color, lw=1.0, ls="--", label=f"{run.label} p50")
+        plotted += [win["p50"], win["p99"]]
+    _latency_axis(ax, plotted)
+    title = f"Latency per {width:g} s window: p99 (solid), p50 (dashed)"
+    figures._finish(fig, ax, title, duration)
+    return figures._svg(fig, "cmp-latency", title)
+
+
+def _percentile_curves(frames: Sequence[pd.DataFrame], columns: Sequence[RunColumn]) -> str:
+    """Latency against percentile on a 'nines' axis: x = -log10(1 - q)."""
+    fig, ax = figures._figure()
+    plotted = []
+    for frame, run in zip(frames, columns, strict=True):
+        latency = _measured_latency(frame)
+        if len(latency) < 2:
+            continue
+        top = min(1 - 1 / len(latency), 0.9999)
+        quantiles = 1 - np.logspace(np.log10(0.5), np.log10(1 - top), 120)
+        plotted.append(np.quantile(latency, quantiles, method="inverted_cdf"))  # nearest rank
+        x = -np.log10(1 - quantiles)
+        ax.plot(x, plotted[-1], color=run.color, lw=1.5, label=f"{run.label} {run.target}")
+    ticks = [0.5, 0.9, 0.99, 0.999, 0.9999]
+    ax.set_xticks([-np.log10(1 - q) for q in ticks], [f"p{q * 100:g}" for q in ticks])
+    _latency_axis(ax, plotted)
+    title = "Latency percentiles after warm-up (successful requests)"
+    figures._finish(fig, ax, title, 0.0)
+    ax.set_xlabel("percentile")
+    return figures._svg(fig, "cmp-percentiles", title)
+
+
+def _throughput_over_time(
+    frames: Sequence[pd.DataFrame],
+    columns: Sequence[RunColumn],
+    width: float,
+    duration: float,
+    windows_of: Windows,
+) -> str:
+    fig, ax = figures._figure()
+    for frame, run in zip(frames, columns, strict=True):
+        if not frame.empty:
+            win = windows_of(frame, run.path, width)
+            ax.plot(
+                win["t"] + width / 2, win["achieved_rps"], color=run.color, lw=1.3, label=run.label
+            )
+    ax.set_ylabel("requests / s")
+    ax.set_ylim(bottom=0)
+    title = "Throughput (successful responses per second)"
+    figures._finish(fig, ax, title, duration)
+    return figures._svg(fig, "cmp-throughput", title)
+
+
+def _latency_axis(ax: Any, series: Sequence[Any]) -> None:
+    values = np.concatenate([np.asarray(s, dtype=float) for s in series] or [np.array([])])
+    figures.latency_axis(ax, values)
+
+
+def _measured_latency(frame: pd.DataFrame) -> np.ndarray:
+    if frame.empty:
+        return np.array([])
+    keep = frame["ok"].to_numpy(dtype=bool) & (frame["phase"] != WARMUP).to_numpy(dtype=bool)
+    return frame["latency_ms"].to_numpy(dtype=float)[keep]
+
+
+def _duration(run: LoadedRun) -> float:
+    planned = as_dict(run.info.get("plan")).get("duration")
+    if isinstance(planned, int | float) and planned > 0:
+        return float(planned)
+    return float(run.frame["t_intended"].max()) if not run.frame.empty else 0.0

@@ -1,0 +1,140 @@
+"""What ``benchctl compare`` found: one ``RunColumn`` per run, the ``Comparison``, the
+ranking by capacity under the SLO and by cost per million inferences, and their terminal
+forms (sentences and an 80-column table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from benchctl.reports.html_format import fmt_fact, fmt_ms, fmt_pct, fmt_rps
+
+
+@dataclass(frozen=True)
+class RunColumn:
+    """One compared run: what the table shows about it."""
+
+    label: str
+    color: str
+    id: str
+    path: str
+    scenario: str
+    target: str
+    status: str
+    saturated: bool
+    overall: dict[str, Any]
+    capacity: str
+    slo_met: bool | None
+    resources: tuple[tuple[str, str], ...]
+    bottleneck: str
+    capacity_rps: float | None = None
+    bound: str = ""
+    capacity_slo: str = ""
+    per_million: float | None = None
+    currency: str = "USD"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    runs: tuple[RunColumn, ...]
+    differences: tuple[str, ...]
+    slo: str | None
+    output: Path
+    ranking: dict[str, list[Any]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # warnings that do not make runs incomparable (targets)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One run's place by capacity under the SLO and by cost per million inferences."""
+
+    label: str
+    capacity_rps: float | None
+    bound: str  # "measured", "lower" (at least) or "" (not analyzed)
+    slo: str
+    per_million: float | None
+    currency: str
+    per_million_bound: str  # "at most" when capacity is a lower bound
+
+
+def rank(columns: Sequence[RunColumn]) -> dict[str, list[Ranked]]:
+    """Runs ordered by capacity (highest first) and by cost per million (lowest first); a
+    lower bound ranks by its "at least" figure and says so. Runs without a figure last."""
+    rows = [
+        Ranked(
+            c.label,
+            c.capacity_rps,
+            c.bound,
+            c.capacity_slo,
+            c.per_million,
+            c.currency,
+            "at most" if c.bound == "lower" else "",
+        )
+        for c in columns
+    ]
+    by_capacity = sorted(rows, key=lambda r: -r.capacity_rps if r.capacity_rps else float("inf"))
+    by_cost = sorted(rows, key=lambda r: r.per_million if r.per_million else float("inf"))
+    return {"capacity": by_capacity, "cost": by_cost}
+
+
+def ranking_lines(comparison: Comparison) -> list[str]:
+    """The ranking as plain sentences for the terminal."""
+    lines = []
+    for place, row in enumerate(comparison.ranking.get("capacity", []), start=1):
+        if row.capacity_rps is None:
+            continue
+        at_least = "at least " if row.bound == "lower" else ""
+        lines.append(
+            f"capacity #{place}: {row.label} {at_least}{row.capacity_rps:,.1f} rps under "
+            f"{row.slo} ({row.bound})"
+        )
+    for place, row in enumerate(comparison.ranking.get("cost", []), start=1):
+        if row.per_million is None:
+            continue
+        bound = f"{row.per_million_bound} " if row.per_million_bound else ""
+        lines.append(
+            f"cost #{place}: {row.label} {bound}{row.per_million:,.2f} {row.currency} "
+            "per million inferences"
+        )
+    return lines
+
+
+def compare_table(comparison: Comparison) -> Table:
+    """The terminal version, readable at 80 columns: one row per measure, one column per
+    run (short measures), then each run's longer texts (capacity, bottleneck) as their own
+    rows under the run's label, so nothing is cut to fit."""
+    table = Table(title="comparison", title_justify="left")
+    table.add_column("", no_wrap=True)
+    for run in comparison.runs:
+        table.add_column(run.label, justify="right")
+    rows: list[tuple[str, list[str]]] = [
+        ("target", [run.target for run in comparison.runs]),
+        ("status", [run.status for run in comparison.runs]),
+        ("ok rps", [fmt_rps(run.overall.get("throughput_rps")) for run in comparison.runs]),
+    ]
+    for name in ("p50", "p95", "p99"):
+        latency = [run.overall.get("latency_ms") or {} for run in comparison.runs]
+        rows.append((f"{name} ms", [fmt_ms(value.get(name)) for value in latency]))
+    rows.append(("errors", [fmt_pct(run.overall.get("error_rate")) for run in comparison.runs]))
+    if comparison.slo:
+        rows.append((f"meets {comparison.slo}", [fmt_fact(r.slo_met) for r in comparison.runs]))
+    for name, values in rows:
+        table.add_row(name, *values)
+    details = Table(title="runs", title_justify="left", show_header=False)
+    details.add_column("", no_wrap=True)
+    details.add_column("")
+    for run in comparison.runs:
+        details.add_row(run.label, run.id)
+        details.add_row("  capacity", run.capacity)
+        details.add_row("  bottleneck", run.bottleneck)
+    if comparison.differences:
+        details.caption = "NOT COMPARABLE: " + "; ".join(comparison.differences)
+    outer = Table.grid()
+    outer.add_row(table)
+    outer.add_row(details)
+    return outer
