@@ -4,7 +4,6 @@ server during the run the disagreement is recorded in run.json, printed on the t
 and shown in the report. Runs the installed ``benchctl`` from a fresh directory."""
 
 import json
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -73,37 +72,43 @@ def _infer_body(server: LaunchedServer) -> bytes:
 def test_another_client_on_the_server_is_flagged(kserve: LaunchedServer, tmp_path: Path):
     """A second client sends 100 requests to the same model during the run. Known answer:
     the server counts sent + 100, above the band sent + max(2, 1% of sent), so run.json
-    holds a warning, the terminal shows it and the report carries the banner."""
+    holds a warning, the terminal shows it and the report carries the banner.
+
+    The other client starts when the run's first progress line shows traffic (the baseline
+    scrape is taken before traffic starts), not after a fixed sleep: on a busy machine the CLI
+    can take longer than any fixed delay to start. The run lasts 10 s so the 100 requests
+    (well under a second against a local server) end long before its final scrape."""
+    from .faults import Cli
+
     body = _infer_body(kserve)
-    extra = {"sent": 0}
-
-    def other_client() -> None:
-        time.sleep(1.5)  # the run has started (its baseline scrape is taken)
-        for _ in range(100):  # bounded
-            request = urllib.request.Request(
-                f"{kserve.http_url}/v2/models/mlp/infer",
-                data=body,
-                headers={"Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(request, timeout=5) as response:
-                response.read()
-            extra["sent"] += 1
-
-    thread = threading.Thread(target=other_client, daemon=True)
-    thread.start()
-    done = _run(kserve, tmp_path)
-    thread.join(timeout=30)
-    assert done.returncode == 0, done.output()
-    info = done.run_json()
+    sets = [f"--target-set={item}" for item in target_overrides(kserve)]
+    cli = Cli(
+        ["run", "steady", "--target", "kserve", *sets,
+         f"--target-set=metrics_url={kserve.metrics_url}", "--rate", "20", "--duration", "10s",
+         "--set", "warmup=0", "--scrape-interval", "1s"],
+        tmp_path,
+    )  # fmt: skip
+    cli.wait_for("achieved")
+    for _ in range(100):  # bounded
+        request = urllib.request.Request(
+            f"{kserve.http_url}/v2/models/mlp/infer",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            response.read()
+    assert cli.process.poll() is None, "the run ended before the other client finished"
+    assert cli.wait() == 0, cli.text()
+    info = cli.run_json()
     check = info["telemetry"]["self_check"]
-    assert extra["sent"] == 100
     assert check["agree"] is False
     assert abs(check["server_requests"] - (check["sent"] + 100)) <= tolerance(check["sent"])
     assert info["telemetry"]["warnings"] == [check["warning"]]
-    assert "telemetry self-check" in done.stdout and "disagrees" in done.stdout
-    shown = benchctl("telemetry", str(done.run_dir), cwd=tmp_path)
+    stdout = cli.out.read_text(errors="replace")
+    assert "telemetry self-check" in stdout and "disagrees" in stdout
+    shown = benchctl("telemetry", str(cli.run_dir()), cwd=tmp_path)
     assert shown.returncode == 0 and "self-check: server-side request count" in shown.stdout
-    html = write_report(done.run_dir).read_text()
+    html = write_report(cli.run_dir()).read_text()
     assert "Server metrics disagree with the run" in html
 
 
