@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchctl.errors import InputError
 from benchctl.rundir.contract import check_run_json
@@ -25,6 +25,9 @@ from benchctl.rundir.reader import (
     summary_overall,
 )
 from benchctl.rundir.writer import atomic_output
+
+if TYPE_CHECKING:
+    from benchctl.rundir.models import RunInfo
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class RunDir:
             check_run_json(data, self.path / name)
         return data
 
-    def info(self) -> Any:
+    def info(self) -> RunInfo:
         """run.json as a typed, migrated ``RunInfo``; InputError as ``read_run_info``."""
         return read_run_info(self.path)
 

@@ -15,11 +15,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchctl.errors import DamagedFileError, InputError
 from benchctl.rundir.contract import check_run_json
 from benchctl.rundir.names import CAPACITY, RUN_JSON, SUMMARY
+
+if TYPE_CHECKING:
+    from benchctl.rundir.models import RunInfo
 
 ABSENT, UNREADABLE, NOT_OBJECT = "absent", "unreadable", "not an object"
 
@@ -62,7 +65,7 @@ def read_run_json(run_dir: Path) -> dict[str, Any]:
     return data
 
 
-def read_run_info(run_dir: Path) -> Any:
+def read_run_info(run_dir: Path) -> RunInfo:
     """``run_dir``/run.json as a typed ``RunInfo`` (benchctl.rundir.models), migrated from
     older schema versions. InputError: as ``read_run_json``, or a schema_version that is not
     a whole number or is newer than this benchctl reads."""
