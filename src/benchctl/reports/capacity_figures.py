@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from benchctl.reports.figures import LOG_RATIO, Phase, _figure, _finish, _shade, _svg
+from benchctl.reports.figures import LOG_RATIO, Phase, _figure, _finish, _svg, _time_figure
 
 Series = tuple[str, str, str]  # column, legend label, colour
 
@@ -126,24 +126,9 @@ def latency_curve_figure(curve: LatencyCurve) -> str:
         )
     if curve.knee_rps is not None and curve.fit is not None and curve.knee_rps < right:
         knee = float(curve.fit.latency(np.array(curve.knee_rps)))
-        ax.plot(
-            [curve.knee_rps],
-            [knee],
-            "D",
-            color=_COLORS["knee"],
-            ms=7,
-            zorder=6,
-            label=f"knee {curve.knee_rps:,.1f} req/s (latency 2× zero-load)",
-        )
-    ax.plot(
-        curve.throughput,
-        curve.latency_ms,
-        "o",
-        color=_COLORS["measured"],
-        ms=5,
-        zorder=7,
-        label=f"measured {curve.percentile}",
-    )
+        label = f"knee {curve.knee_rps:,.1f} req/s (latency 2× zero-load)"
+        _diamond(ax, curve.knee_rps, knee, label)
+    _measured(ax, curve.throughput, curve.latency_ms, f"measured {curve.percentile}")
     ax.set_xlim(0, right)
     _latency_axis(ax, low, top, log, curve.percentile)
     title = f"{curve.percentile} latency vs throughput of one replica: measured and fitted"
@@ -198,22 +183,8 @@ def _draw_latency_fit(
     ys = fit.latency(xs)
     ys[ys > top * 1.05] = np.nan  # the curve climbs off the chart towards x_max
     inside = xs <= measured_max
-    ax.plot(
-        xs[inside],
-        ys[inside],
-        color=_COLORS["fit"],
-        lw=1.8,
-        label="fit L(x) = base + scale / (x_max − x)",
-    )
-    if (~inside).any():
-        ax.plot(
-            xs[~inside],
-            ys[~inside],
-            color=_COLORS["fit"],
-            lw=1.8,
-            ls="--",
-            label="fit, extrapolated",
-        )
+    fit_label = "fit L(x) = base + scale / (x_max − x)"
+    _fit_lines(ax, xs, ys, inside, fit_label, "fit, extrapolated", always=False)
     if fit.x_max <= right:
         ax.axvline(
             fit.x_max,
@@ -234,6 +205,33 @@ def _latency_axis(ax: Axes, low: float, top: float, log: bool, percentile: str) 
     ax.set_ylim(low, top)
 
 
+def _fit_lines(
+    ax: Axes,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    inside: np.ndarray,
+    label: str,
+    beyond_label: str,
+    *,
+    always: bool,
+) -> None:
+    """A fitted curve: solid where ``inside`` the measured range, dashed beyond it (drawn,
+    with its legend entry, even when empty if ``always``)."""
+    ax.plot(xs[inside], ys[inside], color=_COLORS["fit"], lw=1.8, label=label)
+    if always or (~inside).any():
+        ax.plot(xs[~inside], ys[~inside], color=_COLORS["fit"], lw=1.8, ls="--", label=beyond_label)
+
+
+def _diamond(ax: Axes, x: float, y: float, label: str) -> None:
+    """A marked point on a fitted curve (the knee, the USL peak)."""
+    ax.plot([x], [y], "D", color=_COLORS["knee"], ms=7, zorder=6, label=label)
+
+
+def _measured(ax: Axes, xs: Sequence[float], ys: Sequence[float], label: str) -> None:
+    """The measured points, drawn above the fits."""
+    ax.plot(xs, ys, "o", color=_COLORS["measured"], ms=5, zorder=7, label=label)
+
+
 # --------------------------------------------------------------------------- USL
 
 
@@ -249,41 +247,13 @@ def usl_figure(usl: UslCurve) -> str:
     xs = usl.predict(ns)
     inside = ns <= measured
     ax.plot(ns, usl.lambda_ * ns, color=_COLORS["limit"], ls=":", lw=1, label="linear scaling (λN)")
-    ax.plot(
-        ns[inside],
-        xs[inside],
-        color=_COLORS["fit"],
-        lw=1.8,
-        label=f"USL fit (σ {usl.sigma:.3g}, κ {usl.kappa:.3g})",
-    )
-    ax.plot(
-        ns[~inside],
-        xs[~inside],
-        color=_COLORS["fit"],
-        lw=1.8,
-        ls="--",
-        label="USL fit, extrapolated",
-    )
+    fit_label = f"USL fit (σ {usl.sigma:.3g}, κ {usl.kappa:.3g})"
+    _fit_lines(ax, ns, xs, inside, fit_label, "USL fit, extrapolated", always=True)
     if math.isfinite(usl.peak_concurrency) and usl.peak_concurrency <= right:
         peak = float(usl.predict(np.array(usl.peak_concurrency)))
-        ax.plot(
-            [usl.peak_concurrency],
-            [peak],
-            "D",
-            color=_COLORS["knee"],
-            ms=7,
-            zorder=6,
-            label=f"peak {peak:,.1f} req/s at {usl.peak_concurrency:,.1f} in flight",
-        )
-    ax.plot(
-        usl.concurrency,
-        usl.throughput,
-        "o",
-        color=_COLORS["measured"],
-        ms=5,
-        zorder=7,
-        label="measured",
-    )
+        label = f"peak {peak:,.1f} req/s at {usl.peak_concurrency:,.1f} in flight"
+        _diamond(ax, usl.peak_concurrency, peak, label)
+    _measured(ax, usl.concurrency, usl.throughput, "measured")
     top = max([*usl.throughput, float(np.nanmax(xs))])
     ax.set_xlim(0, right)
     ax.set_ylim(0, top * 1.2)
@@ -400,8 +370,7 @@ def telemetry_figure(
     scale: float = 1.0,
 ) -> str:
     """Per-window telemetry lines (``present`` series only) on the run's time axis."""
-    fig, ax = _figure()
-    _shade(ax, phases)
+    fig, ax = _time_figure(phases)
     t = frame["t"].to_numpy(dtype=float)
     width = float(np.median(np.diff(t))) if len(t) > 1 else 5.0
     peak = 0.0
