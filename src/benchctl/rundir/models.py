@@ -11,8 +11,9 @@ before validating it:
   the capacity only inside ``single_replica``: migration copies ``capacity_rps``, ``bound``
   and ``capacity_band_rps`` (its ``lower_rps``, ``upper_rps``) to the top level, as readers
   of version 1 documents did.
-* A version newer than this benchctl reads is refused in one line (``upgrade benchctl``);
-  the raw readers (``RunDir.read_json``) still read such a file as it is.
+* A version newer than this benchctl knows is read as it is (no migration; its unknown
+  fields kept), as the raw readers (``RunDir.read_json``) read it: runs made by a later
+  benchctl still open.
 
 Field-kind damage in run.json is reported by ``benchctl.rundir.contract.check_run_json``
 (one line naming the field) before the model sees it, so every command reports it alike.
@@ -136,8 +137,8 @@ class RunInfo(_Document):
     @classmethod
     def from_json(cls, data: dict[str, Any], path: Path | str = "run.json") -> RunInfo:
         """The model of a run.json object, migrated to ``RUN_SCHEMA_VERSION``. InputError
-        (one line naming ``path``) for a schema_version that is not a whole number >= 0 or
-        is newer than this benchctl reads, or a field of the wrong kind."""
+        (one line naming ``path``) for a schema_version that is not a whole number >= 0, or
+        a field of the wrong kind."""
         return cls._read(data, _RUN_MIGRATIONS, RUN_SCHEMA_VERSION, path)
 
 
@@ -167,7 +168,7 @@ class Capacity(_Document):
     def from_json(cls, data: dict[str, Any], path: Path | str = "capacity.json") -> Capacity:
         """The model of a capacity.json object, migrated to ``CAPACITY_SCHEMA_VERSION``.
         InputError (one line naming ``path``) for a schema_version that is not a whole
-        number >= 0 or is newer than this benchctl reads."""
+        number >= 0."""
         return cls._read(data, _CAPACITY_MIGRATIONS, CAPACITY_SCHEMA_VERSION, path)
 
     @classmethod
@@ -199,19 +200,14 @@ def migrate(
     data: dict[str, Any], steps: dict[int, Migration], current: int, path: Path | str
 ) -> dict[str, Any]:
     """``data`` brought from its ``schema_version`` (absent: 0) to ``current`` by applying
-    ``steps[v]`` (version v -> v+1) in turn; returns a new dict, ``data`` is unchanged.
-    InputError naming ``path`` if the version is not a whole number >= 0 or is newer than
-    ``current``."""
+    ``steps[v]`` (version v -> v+1) in turn; returns a new dict, ``data`` is unchanged. A
+    version above ``current`` (a later benchctl's) is returned as it is. InputError naming
+    ``path`` if the version is not a whole number >= 0."""
     version = data.get("schema_version", 0)
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
         shown = repr(version) if len(repr(version)) <= 40 else repr(version)[:37] + "..."
         raise InputError(
             f"{path}: damaged: field 'schema_version' must be a whole number >= 0, got {shown}"
-        )
-    if version > current:
-        raise InputError(
-            f"{path}: schema_version {version} is newer than this benchctl reads (up to "
-            f"{current}): upgrade benchctl"
         )
     document = dict(data)
     for step in range(version, current):

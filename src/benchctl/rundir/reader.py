@@ -67,8 +67,8 @@ def read_run_json(run_dir: Path) -> dict[str, Any]:
 
 def read_run_info(run_dir: Path) -> RunInfo:
     """``run_dir``/run.json as a typed ``RunInfo`` (benchctl.rundir.models), migrated from
-    older schema versions. InputError: as ``read_run_json``, or a schema_version that is not
-    a whole number or is newer than this benchctl reads."""
+    older schema versions (a later version is read as it is). InputError: as
+    ``read_run_json``, or a schema_version that is not a whole number >= 0."""
     from benchctl.rundir.models import RunInfo
 
     return RunInfo.from_json(read_run_json(run_dir), Path(run_dir) / RUN_JSON)
