@@ -97,13 +97,12 @@ def _raw_files(
     deployment = f"{name}-predictor"
     windows = cron["windows"] if cron is not None and cron["choice"] is hpa else None
     return {
-        ISVC_FILE: kserve_manifest(
+        ISVC_FILE: _isvc(
             name,
             namespace,
-            runtime=RUNTIME.get(kind, "kserve-custom"),
-            storage_uri="s3://CHANGE-ME/models/" + name,
+            kind,
+            f"RawDeployment for the KEDA ScaledObject in {KEDA_FILE}: {hpa.reason}",
             hpa=policy,
-            reason=f"RawDeployment for the KEDA ScaledObject in {KEDA_FILE}: {hpa.reason}",
         ),
         KEDA_FILE: keda_manifest(
             name,
@@ -130,16 +129,26 @@ def _raw_files(
 
 def _serverless_files(name: str, namespace: str, kind: str, kpa: Recommendation) -> dict[str, str]:
     policy: KpaPolicy = kpa.policy  # type: ignore[assignment]
-    return {
-        ISVC_FILE: kserve_manifest(
-            name,
-            namespace,
-            runtime=RUNTIME.get(kind, "kserve-custom"),
-            storage_uri="s3://CHANGE-ME/models/" + name,
-            kpa=policy,
-            reason=f"Serverless (Knative KPA): {kpa.reason}",
-        )
-    }
+    reason = f"Serverless (Knative KPA): {kpa.reason}"
+    return {ISVC_FILE: _isvc(name, namespace, kind, reason, kpa=policy)}
+
+
+def _isvc(
+    name: str,
+    namespace: str,
+    kind: str,
+    reason: str,
+    *,
+    hpa: HpaPolicy | None = None,
+    kpa: KpaPolicy | None = None,
+) -> str:
+    """The InferenceService of either mode: KServe's runtime for the server ``kind`` and a
+    storage URI to replace (s3://CHANGE-ME/models/<name>)."""
+    runtime = RUNTIME.get(kind, "kserve-custom")
+    storage = "s3://CHANGE-ME/models/" + name
+    return kserve_manifest(
+        name, namespace, runtime=runtime, storage_uri=storage, kpa=kpa, hpa=hpa, reason=reason
+    )
 
 
 def _readme(mode: str, name: str, alternative: str, *, chosen: bool) -> str:

@@ -16,6 +16,7 @@ sync: between syncs the pods are fixed and the steps are filled with array opera
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import replace
 from itertools import pairwise
@@ -30,11 +31,10 @@ from benchctl.analysis.scaling_model import (
     Traffic,
     ceil_up,
     clamp,
-    on_grid,
     steps_of,
 )
 from benchctl.analysis.scaling_policies import HpaPolicy, ScalingPolicy, Select
-from benchctl.analysis.scaling_steps import Fleet, StepArrays
+from benchctl.analysis.scaling_steps import StepArrays, begin
 
 
 def simulate_hpa(
@@ -54,13 +54,10 @@ def simulate_hpa(
     larger proposal. Work in Python is per sync, not per step: between syncs the pods are
     fixed, so the steps are filled with array operations.
     """
-    grid = on_grid(traffic, dt)
+    settled = functools.partial(_hpa_settled, policy, model)
+    grid, start, fleet = begin(traffic, model, dt, settled, initial_replicas)
     t, offered = grid.t, grid.rps
     n = t.size
-    start = (
-        _hpa_settled(policy, model, offered[0]) if initial_replicas is None else initial_replicas
-    )
-    fleet = Fleet(model, start)
     recs: list[tuple[float, int]] = [(float(t[0]), start)]  # maybeInitScaleDownStabilizationWindow
     ups: list[tuple[float, int]] = []
     downs: list[tuple[float, int]] = []

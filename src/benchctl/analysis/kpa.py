@@ -12,6 +12,7 @@ activator and count too; a request waits at most request_timeout_s.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import replace
 
@@ -24,11 +25,10 @@ from benchctl.analysis.scaling_model import (
     Traffic,
     ceil_up,
     clamp,
-    on_grid,
     steps_of,
 )
 from benchctl.analysis.scaling_policies import KpaPolicy
-from benchctl.analysis.scaling_steps import Fleet, StepArrays
+from benchctl.analysis.scaling_steps import Fleet, StepArrays, begin
 
 
 def simulate_kpa(
@@ -46,14 +46,11 @@ def simulate_kpa(
     metric, the offered rate. The activator is in the request path while there is no ready
     pod or the excess burst capacity is negative (autoscaler.go).
     """
-    grid = on_grid(traffic, dt)
+    settled = functools.partial(_kpa_settled, policy, model)
+    grid, start, fleet = begin(traffic, model, dt, settled, initial_replicas)
     t, offered = grid.t, grid.rps
     n = t.size
     pod_max = _pod_limit(model, policy.container_concurrency)
-    start = (
-        _kpa_settled(policy, model, offered[0]) if initial_replicas is None else initial_replicas
-    )
-    fleet = Fleet(model, start)
     every = steps_of(policy.tick_s, dt)
     decider = _Decider(policy, dt, max(0, (n - 1) // every), start)
     metric_sum = [0.0] * (n + 1)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +17,7 @@ from benchctl.analysis.scaling_model import (
     ReplicaModel,
     SimResult,
     Traffic,
+    on_grid,
 )
 
 
@@ -121,3 +123,18 @@ class StepArrays:
             cost=replica_seconds / 3600.0 * price_per_hour,
             max_replicas=int(self.replicas.max()),
         )
+
+
+def begin(
+    traffic: Traffic,
+    model: ReplicaModel,
+    dt: float,
+    settled: Callable[[Any], int],
+    initial: int | None,
+) -> tuple[Traffic, int, Fleet]:
+    """Where a simulation starts: the trace on the ``dt`` grid (``on_grid``), the replicas
+    (``initial``, else ``settled`` at the first rate: the steady state the policy reaches)
+    and the fleet of that many ready pods."""
+    grid = on_grid(traffic, dt)
+    start = settled(grid.rps[0]) if initial is None else initial
+    return grid, start, Fleet(model, start)
