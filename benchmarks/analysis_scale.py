@@ -14,7 +14,9 @@ and the benchmark prints per command the wall time and the child's peak resident
 reports it), the capacity error of ``analyze`` against the known answer
 ``mu + ln(1 - q) / T``, and side by side a reference: one DuckDB query that computes the same
 per-window (5 s of completion time after the warm-up) throughput and nearest-rank p99 over the
-same file (``quantile_disc``), with the ratio benchctl analyze / reference.
+same file (``quantile_disc``), with the ratio benchctl analyze / reference, in wall time and
+in CPU time (user + system: on a machine shared with other work the wall time of a child
+stretches with the load, its CPU time much less; the load average is printed).
 
 A watchdog kills a command whose memory (the process and its children) passes
 ``--max-rss-gb`` (default 8) and reports it as killed at that size, so measuring an old
@@ -88,7 +90,7 @@ def measure(argv: list[str], cwd: Path, max_rss: int) -> dict:
     timer = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").is_file() else None)
     report = Path(tempfile.mkstemp(prefix="rss-", suffix=".txt")[1])
     if timer:
-        argv = [timer, "-f", "%M", "-o", str(report), *argv]
+        argv = [timer, "-f", "%U %S %M", "-o", str(report), *argv]
     start = time.perf_counter()
     child = subprocess.Popen(
         argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -120,12 +122,15 @@ def measure(argv: list[str], cwd: Path, max_rss: int) -> dict:
     done.set()
     reader.join(5)
     peak_kib = usage.ru_maxrss  # Linux: KiB
+    cpu = usage.ru_utime + usage.ru_stime
     lines = report.read_text().split() if report.is_file() else []
-    if timer and lines and lines[-1].isdigit():
+    if timer and len(lines) >= 3 and lines[-1].isdigit():
         peak_kib = int(lines[-1])
+        cpu = float(lines[-3]) + float(lines[-2])
     report.unlink(missing_ok=True)
     return {
         "seconds": round(wall, 2),
+        "cpu_seconds": round(cpu, 2),
         "peak_rss_mb": round(peak_kib / 1024, 1),
         "exit": child.returncode,
         "killed_over_mb": round(max_rss / 2**20) if killed.is_set() else None,
@@ -149,12 +154,16 @@ def reference(run_dir: Path) -> dict | None:
         WHERE ok AND phase != 'warmup'
         GROUP BY w ORDER BY w
     """
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     connection = duckdb.connect()
     connection.execute("SET threads TO 2")
     rows = connection.execute(query).fetchall()
     connection.close()
-    return {"seconds": round(time.perf_counter() - start, 2), "windows": len(rows)}
+    return {
+        "seconds": round(time.perf_counter() - start, 2),
+        "cpu_seconds": round(time.process_time() - cpu, 2),
+        "windows": len(rows),
+    }
 
 
 def make_runs(folder: Path, rows: int, reuse: bool, max_rss: int) -> tuple[Path, Path, dict]:
@@ -255,13 +264,17 @@ def bench_size(
     results["reference_duckdb"] = ref
     if ref and results.get("analyze", {}).get("exit") == 0:
         results["analyze_over_reference"] = round(results["analyze"]["seconds"] / ref["seconds"], 1)
+        results["analyze_over_reference_cpu"] = round(
+            results["analyze"]["cpu_seconds"] / max(ref["cpu_seconds"], 0.01), 1
+        )
     return results
 
 
 def _line(rows: int, name: str, r: dict) -> None:
     state = f"KILLED over {r['killed_over_mb']} MB" if r["killed_over_mb"] else f"exit {r['exit']}"
     print(
-        f"{rows:>11,} rows  {name:<26} {r['seconds']:>7.1f} s {r['peak_rss_mb']:>7.0f} MB  {state}",
+        f"{rows:>11,} rows  {name:<26} {r['seconds']:>7.1f} s ({r['cpu_seconds']:>6.1f} s CPU) "
+        f"{r['peak_rss_mb']:>7.0f} MB  {state}",
         flush=True,
     )
     if r["exit"] not in (0, 1) and r["stderr"]:
@@ -291,7 +304,8 @@ def main() -> None:
     print(
         f"benchctl analysis at scale ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"{os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB), "
-        f"SLO {SLO}, known capacity {known_capacity(MU, QUANTILE, THRESHOLD_MS):.2f} req/s",
+        f"SLO {SLO}, known capacity {known_capacity(MU, QUANTILE, THRESHOLD_MS):.2f} req/s, "
+        f"load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     results = []
@@ -306,8 +320,10 @@ def main() -> None:
                 f"{rows:>11,} rows  {result['bytes_per_request']} bytes/request on disk; "
                 f"capacity error {result['capacity_error']}; "
                 + (
-                    f"DuckDB reference {ref['seconds']} s, analyze/reference "
-                    f"{result.get('analyze_over_reference')}"
+                    f"DuckDB reference {ref['seconds']} s ({ref['cpu_seconds']} s CPU), "
+                    f"analyze/reference {result.get('analyze_over_reference')} "
+                    f"(CPU {result.get('analyze_over_reference_cpu')}); "
+                    f"load average {os.getloadavg()[0]:.1f}"
                     if ref
                     else "no duckdb"
                 ),

@@ -122,11 +122,18 @@ def _equals(array: Any, value: str) -> np.ndarray:
 
 
 def as_numpy(array: Any) -> np.ndarray:
+    """A numpy array of an Arrow array (see ``iter_batches`` for the types). A dictionary
+    column is an object array built by indexing its few strings with its codes (one Python
+    string per distinct value, never one per row: ``to_pylist`` made a million)"""
     import pyarrow as pa
 
     kind = array.type
     if pa.types.is_dictionary(kind):
-        return np.asarray(array.to_pylist(), dtype=object)
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        strings = np.asarray([*array.dictionary.to_pylist(), None], dtype=object)
+        codes = array.indices.cast(pa.int64()).fill_null(len(strings) - 1)
+        return strings[codes.to_numpy(zero_copy_only=False)]
     if pa.types.is_boolean(kind):
         return array.fill_null(False).to_numpy(zero_copy_only=False)
     if pa.types.is_floating(kind):
