@@ -40,6 +40,8 @@ from typing import IO, Any
 
 import psutil
 
+from benchctl.rundir.names import WATCHDOG_LOG
+
 PR_SET_PDEATHSIG = 1
 ENGINE_GRACE_S = 15.0  # the engine's own stop grace (6 s) plus writing its last part
 SERVER_GRACE_S = 8.0
@@ -170,7 +172,7 @@ class Guard:
             "--run-dir", str(run_dir), "--parent", str(os.getpid()),
         ]  # fmt: skip
         try:
-            with _log_file(run_dir / "watchdog.log") as log:
+            with _log_file(run_dir / WATCHDOG_LOG) as log:
                 process = subprocess.Popen(
                     command,
                     stdin=subprocess.PIPE,

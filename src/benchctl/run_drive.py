@@ -21,7 +21,7 @@ from benchctl.display import LiveDisplay
 from benchctl.engine_processes import EngineProcesses, kill_all, start_engine, watch_events
 from benchctl.lifetime import signal_if_running
 from benchctl.run_outcome import Outcome, write_problem
-from benchctl.rundir import FAILED, INTERRUPTED, RUN_JSON, RunDir
+from benchctl.rundir import ENGINE_LOG, FAILED, INTERRUPTED, RUN_JSON, RunDir
 from benchctl.stop_signals import StopSignals
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ class _Driver:
             outcome.reason = (
                 outcome.reason
                 or f"engine exited with code {self.engine.main.returncode} before "
-                f"finishing; see {self.run_dir.path / 'engine.log'}"
+                f"finishing; see {self.run_dir.path / ENGINE_LOG}"
             )
         elif outcome.reason:  # we stopped it: keep our reason over the engine's
             outcome.status = INTERRUPTED

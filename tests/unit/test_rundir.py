@@ -301,3 +301,30 @@ def test_analysis_reports_telemetry_and_rundir_do_not_import_the_load_package():
             if load:
                 importers[str(path.relative_to(SRC))] = load
     assert importers == {"analysis/scaling_inputs.py": {"benchctl.load.shapes"}}
+
+
+def test_every_run_file_name_is_written_only_in_rundir_names():
+    """No module outside benchctl.rundir spells a run file's name as a string literal
+    (docstrings aside): each is declared once, in rundir/names.py."""
+    from benchctl.rundir import names
+
+    files = {v for k, v in vars(names).items() if k.isupper() and isinstance(v, str) and "." in v}
+    assert {"run.json", "requests.parquet", "summary.json", "capacity.json"} <= files
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        if "rundir" in path.relative_to(SRC).parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        found += [
+            f"{path.relative_to(SRC)}:{node.lineno} {node.value}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and node.value in files and id(node) not in docstrings
+        ]
+    assert found == []

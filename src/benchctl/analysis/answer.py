@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from benchctl.analysis.model_capacity import model_capacity_lines
-from benchctl.rundir import RunDir
+from benchctl.rundir import CAPACITY, RunDir
 
 _UPPER_SOURCES = {
     "first_bad_level": "the first level that broke it",
@@ -169,7 +169,7 @@ def print_answer(console: Console, run: RunDir, doc: dict[str, Any]) -> None:
     console.print(f"Confidence: [bold]{confidence['level']}[/]{escape(reasons)}.")
     for warning in doc["warnings"]:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
-    console.print(f"[dim]written: {run.path / 'capacity.json'}[/]")
+    console.print(f"[dim]written: {run.path / CAPACITY}[/]")
 
 
 def print_final_answer(console: Console, doc: dict[str, Any], report: Any = None) -> None:

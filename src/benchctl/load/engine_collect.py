@@ -14,6 +14,7 @@ import psutil
 from benchctl.load.collector import Collector
 from benchctl.load.engine_base import CONTEXT, STOP_GRACE_S, cpu_seconds, emit, sample_cpu
 from benchctl.load.shapes import Plan, plan_from_json
+from benchctl.rundir.names import PARTS
 
 
 class Role(Protocol):
@@ -62,7 +63,7 @@ class Collecting:
         # A capacity search reads the parts as they land: it asks for a shorter flush period.
         self.collector = Collector(
             self.plan,
-            run_dir / "requests.parts",
+            run_dir / PARTS,
             flush_seconds=float(spec.get("flush_seconds", 5.0)),
         )
         self.threadpool = gevent.get_hub().threadpool
