@@ -300,7 +300,8 @@ def test_analysis_reports_telemetry_and_rundir_do_not_import_the_load_package():
             }
             if load:
                 importers[str(path.relative_to(SRC))] = load
-    assert importers == {"analysis/scaling_inputs.py": {"benchctl.load.shapes"}}
+    # the planner may move out of load/ (DESIGN: spec/); nothing else may come in
+    assert importers in ({}, {"analysis/scaling_inputs.py": {"benchctl.load.shapes"}})
 
 
 def test_every_run_file_name_is_written_only_in_rundir_names():
