@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
+from benchctl.analysis.analyze_options import AnalyzeOptions
 from benchctl.analysis.autoscaler_simulation import (
     KpaPolicy,
     Recommendation,
@@ -69,34 +70,28 @@ def autoscaling_section(
     info: dict[str, Any],
     single: dict[str, Any],
     fit: LatencyFit | None,
+    options: AnalyzeOptions,
     *,
-    slo_ms: float,
-    cold_start_s: float | None = None,
-    price_per_hour: float | None,
-    peak_rps: float | None,
-    scenario: str | None,
-    config_dir: Path | None,
-    cluster: ClusterSpec | None = None,
     windows: pd.DataFrame | None = None,
     recommended_replicas: int | None = None,
-    headroom: float | None = None,
-    currency: str = "USD",
 ) -> dict[str, Any]:
     """Simulate, choose, check and write; the JSON-ready ``autoscaling`` section.
 
     ``run_dir`` (manifests/, autoscale.parquet) and its run.json ``info``; ``single``/``fit``:
-    the single_replica dict and latency model; ``slo_ms``: the SLO threshold (ms). ``cluster``
-    defaults to ClusterSpec() with ``cold_start_s`` as the whole pod start when given.
-    ``recommended_replicas`` (the headline count) is checked against the simulated peak;
-    ``headroom`` caps the HPA targets at (1 - headroom) of capacity, as the headline.
-    {"skipped": why, "summary": []} without traffic; InputError: a --peak-rps over 150k pods.
+    the single_replica dict and latency model; ``options``: the SLO, the traffic (``traffic``
+    or the run's scenario, ``peak_rps``), price, currency, headroom (caps the HPA targets at
+    1 - headroom of capacity, as the headline) and the cluster (default ClusterSpec() with
+    ``cold_start_s`` as the whole pod start). ``windows``: the analysis windows (the mean
+    latency). ``recommended_replicas`` (the headline count) is checked against the simulated
+    peak. {"skipped": why, "summary": []} without traffic; InputError: --peak-rps > 150k pods.
     """
-    found = _traffic(info, scenario, config_dir, peak_rps)
+    scenario, peak_rps, headroom = options.traffic, options.peak_rps, options.headroom
+    found = _traffic(info, scenario, options.config_dir, peak_rps)
     if isinstance(found, dict):
         return found  # skipped, with the reason
     traffic, spec = found
-    cluster = _cluster(cluster, cold_start_s)
-    model, mean_source = replica_model(single, fit, slo_ms, cluster, windows)
+    cluster = _cluster(options.cluster, options.cold_start_s)
+    model, mean_source = replica_model(single, fit, options.slo.threshold_ms, cluster, windows)
     setting = _setting(info, traffic, model, mean_source, cluster)
     peak = float(traffic.rps.max())
     # One figure: the headline count (headroom and the M/M/c tail) is what min replicas,
@@ -113,8 +108,8 @@ def autoscaling_section(
         need=need,
         need_reason=_need_reason(peak, recommended_replicas),
         headroom=headroom,
-        price=price_per_hour or 0.0,
-        currency=currency,
+        price=options.price_per_hour or 0.0,
+        currency=options.currency,
     )
     files = _write(RunDir(run_dir), choice, setting)
     hpa, kpa = mark_chosen(choice.hpa, choice.kpa, choice.mode)

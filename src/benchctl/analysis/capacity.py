@@ -9,16 +9,15 @@ Writes capacity.json and manifests/ into the run directory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from benchctl.analysis.analyze_options import AnalyzeOptions
 from benchctl.analysis.autoscaling_section import autoscaling_section
 from benchctl.analysis.bounds import LOWER
-from benchctl.analysis.cluster import ClusterSpec
 from benchctl.analysis.contradictions import (
     BUSY_HOST,
     CONTRADICTED,
@@ -35,25 +34,6 @@ from benchctl.analysis.windows import littles_law_gap
 from benchctl.errors import InputError
 from benchctl.rundir import CAPACITY, REQUESTS, RUN_JSON, SEARCH, SUMMARY, RunDir
 from benchctl.rundir.requests import WARMUP
-
-
-@dataclass(frozen=True)
-class AnalyzeOptions:
-    """What ``benchctl analyze`` was asked: the SLO, the peak rate to size for (req/s;
-    default: the scenario's own peak), the traffic to simulate autoscalers against, the price
-    per replica-hour in ``currency``, the pod start (s), the window width (s), the headroom
-    (fraction of a replica's capacity kept free), the config folder and the cluster."""
-
-    slo: Slo
-    peak_rps: float | None = None
-    traffic: str | None = None  # scenario name/path; default: the run's own scenario
-    price_per_hour: float | None = None
-    cold_start_s: float = 45.0
-    window_s: float = 5.0
-    headroom: float = 0.2
-    config_dir: Path | None = None
-    currency: str = "USD"
-    cluster: ClusterSpec | None = None  # pod start and metric pipeline (autoscaling_section.py)
 
 
 def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
@@ -169,7 +149,6 @@ def _autoscaling(
 ) -> dict[str, Any]:
     """capacity.json ``autoscaling``: simulated against the traffic (``autoscaling_section``),
     or skipped for a capacity search analysed without ``--traffic``."""
-    slo = options.slo
     skip = own_search and options.traffic is None
     return (
         {
@@ -182,17 +161,9 @@ def _autoscaling(
             info,
             single,
             fit,
-            slo_ms=slo.threshold_ms,
-            cold_start_s=options.cold_start_s,
-            price_per_hour=options.price_per_hour,
-            peak_rps=options.peak_rps,
-            scenario=options.traffic,
-            config_dir=options.config_dir,
-            cluster=options.cluster,
+            options,
             windows=windows,
             recommended_replicas=(replicas or {}).get("recommended"),
-            headroom=options.headroom,
-            currency=options.currency,
         )
     )
 
