@@ -128,6 +128,34 @@ def test_per_model_capacity_of_a_mix_on_one_mlserver(tmp_path: Path) -> None:
     assert 'id="model-capacity"' in html and 'data-bound="upper"' in html
 
 
+def test_run_slo_answers_per_model_from_the_capacity_search(tmp_path: Path) -> None:
+    """``benchctl run steady --slo`` on a mix (the whole job: a capacity search on the same
+    launched MLServer, the scenario, analysis, report), with the user's own shorter capacity
+    scenario in ./benchctl.d/scenarios/. big costs 60 ms > p50<=40ms, so wherever it was
+    judged it broke the SLO: bounded above, and it limits the server; the answer says so
+    for each model, from the search's levels (offered rates)."""
+    folder = tmp_path / "benchctl.d"
+    (folder / "targets").mkdir(parents=True)
+    (folder / "scenarios").mkdir()
+    text = TARGET.format(small=3, big=1, small_ms=SMALL_MS, big_ms=60.0)
+    (folder / "targets" / "mlmix.yaml").write_text(text.replace("kserve", "mlserver"))
+    (folder / "scenarios" / "capacity.yaml").write_text(
+        "kind: capacity\nstart_rate: 8\nmax_rate: 64\nwindow: 2s\nwindow_samples: 10\n"
+        "max_hold: 8s\nmax_duration: 40s\nsettle: 1s\ncooldown: 1s\n"
+    )
+    done = benchctl(
+        "run", "steady", "--target", "mlmix", "--launch", "--rate", "8", "--duration", "6s",
+        "--set", "warmup=1s", "--slo", "p50<=40ms", "--no-telemetry", cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.output()
+    printed = " ".join(done.stdout.split())
+    assert "Model big: below" in printed and "limited by big" in printed, done.output()
+    assert "offered to the server in all" in printed, done.output()
+    section = json.loads((done.run_dir / "capacity.json").read_text())["models"]
+    assert section["source"] == "search" and section["limiting_model"] == "big"
+    assert section["models"]["big"]["bound"] == "upper"
+
+
 def test_triton_launch_serves_a_mix_at_two_costs(tmp_path: Path) -> None:
     """Triton with launch.models: one repository entry per model, each at its own set cost.
     A big request cannot finish before its 20 ms of CPU (p50 >= 20 ms); a small one needs
