@@ -247,6 +247,13 @@ def test_shadow_servers_each_count_every_request(
     shadow = telemetry["arms"]["copy"]
     assert shadow["sampled"] == "own server" and "self_check" not in shadow
     assert abs(shadow["server_requests"] - sent) <= check["tolerance"], (shadow, sent)
+    # The pair from one send: the shadow computes 10 ms, the served server 1 ms, so the
+    # paired difference is about +9 ms and its sign-test interval lies above 0.
+    paired = json.loads((done.run_dir / "summary.json").read_text())["shadow"]["latency_ms"]
+    paired = paired["paired"]
+    assert paired["verdict"] == "shadow slower" and paired["ci95_ms"][0] > 0, paired
+    assert paired["median_ms"] >= 4.5, paired  # half the known 9 ms: queueing only adds
+    assert "paired latency: shadow slower" in done.stdout
     run = done.run_dir  # compare: the shadow arm has no rows of its own; one line, exit 2
     refused = benchctl("compare", f"{run}@served", f"{run}@copy", cwd=tmp_path, timeout=60)
     assert refused.returncode == 2 and refused.stderr.strip().count("\n") == 0

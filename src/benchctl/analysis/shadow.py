@@ -24,6 +24,7 @@ from benchctl.rundir.names import SHADOW, SHADOW_PARTS
 from benchctl.rundir.writer import atomic_output
 
 AGREE_ABS = 1e-4
+CONFIDENCE = 0.95  # of the paired latency interval
 
 
 def merge_shadow(run_dir: Path) -> Path | None:
@@ -75,6 +76,7 @@ def shadow_summary(run_dir: Path | Any, served: str, shadow: str) -> dict[str, A
             "shadow_slower_share": float((both["shadow_ms"] > both["served_ms"]).mean())
             if len(both)
             else None,
+            "paired": paired_difference(both["shadow_ms"] - both["served_ms"]),
         },
         "compared": len(compared),
         "max_abs_diff": float(compared["max_abs_diff"].max()) if len(compared) else None,
@@ -88,6 +90,47 @@ def shadow_summary(run_dir: Path | Any, served: str, shadow: str) -> dict[str, A
         else None
     )
     return result
+
+
+def median_interval(values: Any, confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """Distribution-free confidence interval for the median of ``values`` (1-D, any unit):
+    the order statistics ``[x_(j), x_(n+1-j)]`` with the largest ``j`` such that
+    ``P(Binomial(n, 1/2) <= j - 1) <= (1 - confidence) / 2`` (the sign-test interval; e.g.
+    Hollander, Wolfe & Chicken, *Nonparametric Statistical Methods*, 3rd ed., sec. 3.6).
+    Coverage is at least ``confidence`` for independent draws from any continuous
+    distribution. None when there are too few values (n < 6 at 95%) for any such interval."""
+    from scipy.stats import binom
+
+    data = np.sort(np.asarray(values, dtype=float))
+    n = len(data)
+    tail = (1.0 - confidence) / 2.0
+    j = 0
+    while j + 1 <= n // 2 and binom.cdf(j, n, 0.5) <= tail:
+        j += 1
+    if j == 0:
+        return None
+    return float(data[j - 1]), float(data[n - j])
+
+
+def paired_difference(difference: Any) -> dict[str, Any]:
+    """The shadow's latency verdict from per-request differences shadow - served (ms, one per
+    request both answered, from the same send): the median difference (nearest rank), its
+    95% sign-test interval (``median_interval``) and a verdict: ``shadow slower`` when the
+    whole interval is above 0, ``shadow faster`` when below, ``no difference detected``
+    otherwise, ``too few pairs`` when no interval exists. Pairing removes the load's
+    moment-to-moment variation, which both arms saw at once. The interval assumes the
+    differences are independent; requests close in time share server state, so treat a
+    verdict near the interval's edge with care."""
+    data = np.asarray(difference, dtype=float)
+    interval = median_interval(data) if len(data) else None
+    if interval is None:
+        return {"median_ms": None, "ci95_ms": None, "verdict": "too few pairs"}
+    (median,) = nearest_rank(data, (50,))
+    low, high = interval
+    verdict = (
+        "shadow slower" if low > 0 else "shadow faster" if high < 0 else "no difference detected"
+    )
+    return {"median_ms": float(median), "ci95_ms": [low, high], "verdict": verdict}
 
 
 def _percentiles(values: Any) -> dict[str, float | None]:
@@ -110,6 +153,16 @@ def shadow_lines(shadow: dict[str, Any]) -> list[str]:
         return f"p50 {part['p50']:.2f} ms, p99 {part['p99']:.2f} ms"
 
     agree = shadow["outputs_agree"]
+    paired = lat.get("paired") or {}  # absent in runs written before it existed
+    verdict = []
+    if paired.get("ci95_ms"):
+        low, high = paired["ci95_ms"]
+        verdict = [
+            f"  paired latency: {paired['verdict']} (median shadow - served "
+            f"{paired['median_ms']:+.2f} ms, 95% interval {low:+.2f} to {high:+.2f} ms)"
+        ]
+    elif paired:
+        verdict = [f"  paired latency: {paired['verdict']}"]
     return [
         f"shadow {shadow['shadow']} (served: {shadow['served']}): {shadow['pairs']:,} pairs, "
         f"served ok {shadow['served_ok']:,}, shadow ok {shadow['shadow_ok']:,}",
@@ -121,4 +174,5 @@ def shadow_lines(shadow: dict[str, Any]) -> list[str]:
         + ("-" if shadow["argmax_agreement"] is None else f"{shadow['argmax_agreement']:.1%}")
         + f", agree (argmax all equal, max |diff| <= {shadow['agree_abs']:g}): "
         + ("-" if agree is None else ("yes" if agree else "NO")),
+        *verdict,
     ]
