@@ -17,10 +17,12 @@ from benchctl.reports.views import FigureView, as_dict
 from benchctl.rundir.requests import WARMUP
 
 Windows = Callable[[pd.DataFrame, str, float], pd.DataFrame]
+Wins = Sequence[pd.DataFrame | None]  # per run: its windows, None without requests
+Columns = Sequence[RunColumn]
 
 
 def compare_figures(
-    loaded: Sequence[LoadedRun], columns: Sequence[RunColumn], windows_of: Windows
+    loaded: Sequence[LoadedRun], columns: Columns, windows_of: Windows
 ) -> list[FigureView]:
     """The comparison page's figures, one colour per run (``columns``): latency over time,
     latency percentiles, throughput over time; [] when no run has requests. ``windows_of``:
@@ -30,10 +32,14 @@ def compare_figures(
         return []
     duration = max(_duration(run) for run in loaded)
     width = figures.window_width(duration)
+    wins = [
+        None if frame.empty else windows_of(frame, run.path, width)
+        for frame, run in zip(frames, columns, strict=True)
+    ]  # each run's windows, read once for both figures over time
     return [
         FigureView(
             "Latency over time",
-            _latency_over_time(frames, columns, width, duration, windows_of),
+            _latency_over_time(wins, columns, width, duration),
             "p99 (solid) and p50 (dashed) of successful requests per window of intended "
             "send time, one colour per run.",
         ),
@@ -45,25 +51,19 @@ def compare_figures(
         ),
         FigureView(
             "Throughput over time",
-            _throughput_over_time(frames, columns, width, duration, windows_of),
+            _throughput_over_time(wins, columns, width, duration),
             "Successful responses per second, per window of completion time.",
         ),
     ]
 
 
-def _latency_over_time(
-    frames: Sequence[pd.DataFrame],
-    columns: Sequence[RunColumn],
-    width: float,
-    duration: float,
-    windows_of: Windows,
-) -> str:
+def _latency_over_time(wins: Wins, columns: Columns, width: float, duration: float) -> str:
+    """p99 (solid) and p50 (dashed) per window, one colour per run."""
     fig, ax = figures._figure()
     plotted = []
-    for frame, run in zip(frames, columns, strict=True):
-        if frame.empty:
+    for win, run in zip(wins, columns, strict=True):
+        if win is None:
             continue
-        win = windows_of(frame, run.path, width)
         mid = win["t"] + width / 2
         ax.plot(mid, win["p99"], color=run.color, lw=1.4, label=f"{run.label} p99")
         ax.plot(mid, win["p50"], color=run.color, lw=1.0, ls="--", label=f"{run.label} p50")
@@ -96,17 +96,11 @@ def _percentile_curves(frames: Sequence[pd.DataFrame], columns: Sequence[RunColu
     return figures._svg(fig, "cmp-percentiles", title)
 
 
-def _throughput_over_time(
-    frames: Sequence[pd.DataFrame],
-    columns: Sequence[RunColumn],
-    width: float,
-    duration: float,
-    windows_of: Windows,
-) -> str:
+def _throughput_over_time(wins: Wins, columns: Columns, width: float, duration: float) -> str:
+    """Successful responses per second per window, one colour per run."""
     fig, ax = figures._figure()
-    for frame, run in zip(frames, columns, strict=True):
-        if not frame.empty:
-            win = windows_of(frame, run.path, width)
+    for win, run in zip(wins, columns, strict=True):
+        if win is not None:
             ax.plot(
                 win["t"] + width / 2, win["achieved_rps"], color=run.color, lw=1.3, label=run.label
             )
