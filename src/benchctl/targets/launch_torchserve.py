@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psutil
@@ -145,22 +146,29 @@ def launch_torchserve(
     ready_timeout: float = 90.0,
     cache_dir: Path | None = None,
     log: Callable[[str], None] = print,
+    models: dict[str, dict[str, Any]] | None = None,
 ) -> TorchServeServer:
     """Start a real TorchServe serving the reference model on 127.0.0.1.
 
-    Returns once the management API reports ``workers`` READY workers for ``model_name`` and
+    ``models`` ({name: RefModelConfig fields to change}), when given, are served instead of
+    ``model_name``: one .mar each (its own ``workers`` worker processes), at its own cost.
+    Returns once the management API reports ``workers`` READY workers for every model and
     the gRPC port accepts connections; raises LaunchError (one line, naming the log) if TorchServe
     exits first or the timeout passes. Nothing is left running when it raises.
     """
-    check_model_name("TorchServe", model_name, _VALID_NAME)  # torch-model-archiver's rule
+    served = models or {model_name: {}}
+    for name in served:
+        check_model_name("TorchServe", name, _VALID_NAME)  # torch-model-archiver's rule
     venv = server_venv("torchserve", TORCHSERVE_REQUIREMENTS, cache_dir=cache_dir, log=log)
     log_dir = absolute_dir(log_dir)  # absolute: the server runs in its own cwd
     home = log_dir / "torchserve"
     home.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "torchserve.log"
     ports = _Ports.free()
-    _archive(venv, home, model, model_name, workers, max_batch_size, batch_delay_ms, log_path)
-    config = _write_config(home, ports, model_name, workers)
+    for name, changes in served.items():
+        own = dataclasses.replace(model, **changes) if changes else model
+        _archive(venv, home, own, name, workers, max_batch_size, batch_delay_ms, log_path)
+    config = _write_config(home, ports, ",".join(f"{name}.mar" for name in served), workers)
     scratch = _scratch_dir()
     env = _torchserve_env(scratch)
     torchserve = venv / "bin" / "torchserve"
@@ -185,14 +193,16 @@ def launch_torchserve(
         torchserve=torchserve,
         env=env,
     )
-    return until_ready(
-        server,
-        lambda: _wait_ready(server, model_name, workers, ports.grpc_inference, ready_timeout),
-    )
+
+    def wait() -> None:
+        for name in served:
+            _wait_ready(server, name, workers, ports.grpc_inference, ready_timeout)
+
+    return until_ready(server, wait)
 
 
 launch_torchserve_spec = spec_launcher(
-    launch_torchserve, "workers", "max_batch_size", "batch_delay_ms", one_model="TorchServe"
+    launch_torchserve, "workers", "max_batch_size", "batch_delay_ms"
 )
 
 
@@ -237,8 +247,9 @@ def _archive(
         )
 
 
-def _write_config(home: Path, ports: _Ports, model_name: str, workers: int) -> Path:
-    """config.properties (loopback addresses, no token auth for this local instance)."""
+def _write_config(home: Path, ports: _Ports, archives: str, workers: int) -> Path:
+    """config.properties (loopback addresses, no token auth for this local instance);
+    ``archives``: the .mar files to load, comma-separated."""
     (home / "log4j2.xml").write_text(_LOG4J2)
     lines = {
         "inference_address": f"http://127.0.0.1:{ports.inference}",
@@ -249,7 +260,7 @@ def _write_config(home: Path, ports: _Ports, model_name: str, workers: int) -> P
         "grpc_inference_port": ports.grpc_inference,
         "grpc_management_port": ports.grpc_management,
         "model_store": home / "model-store",
-        "load_models": f"{model_name}.mar",
+        "load_models": archives,
         "default_workers_per_model": workers,
         "disable_token_authorization": "true",
         "enable_model_api": "true",
