@@ -44,6 +44,9 @@ class Level:
 
 @dataclass(frozen=True)
 class CapacityBound:
+    """The capacity the measured levels support under the SLO (``capacity_bound``): a figure,
+    its band [low, high] in req/s, whether it is measured or a lower bound, and why."""
+
     capacity_rps: float
     band: tuple[float, float]
     bound: str  # MEASURED or LOWER

@@ -59,10 +59,14 @@ def _write(path: Path, text: str) -> Path:
 
 
 def json_text(result: GateResult) -> str:
+    """The GateResult as indented JSON (NaN and infinities as null), one trailing newline."""
     return json.dumps(_clean(asdict(result)), indent=2, allow_nan=False) + "\n"
 
 
 def junit_xml(result: GateResult) -> str:
+    """The GateResult as JUnit XML: one testcase per rule; a failed rule is a failure, an
+    inconclusive one is skipped; the runs and settings as properties, warnings as
+    system-out."""
     counts = {
         "tests": str(len(result.rules)),
         "failures": str(result.count(FAIL)),
@@ -213,6 +217,8 @@ def _md(text: str) -> str:
 
 
 def gate_table(result: GateResult) -> Table:
+    """The GateResult as a terminal table, readable at 80 columns: one row per rule with the
+    baseline and candidate values, the change with its interval, and the verdict."""
     verdict = "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
     table = Table(
         title=f"gate {verdict}: {result.candidate} vs {_baseline_text(result).replace('`', '')}",

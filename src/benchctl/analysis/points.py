@@ -27,6 +27,8 @@ MIN_LEVELS = 3
 
 @dataclass(frozen=True)
 class Points:
+    """Measured (throughput, SLO-percentile latency) points, per load level or per window."""
+
     source: str  # "levels" or "windows"
     throughput: np.ndarray  # successful responses per second
     latency_ms: np.ndarray  # the SLO's percentile
@@ -38,6 +40,9 @@ class Points:
 
 
 def level_points(frame: pd.DataFrame, phases: list[dict[str, Any]], quantile: float) -> Points:
+    """One point per load phase of ``frame`` (requests) with at least ``min_samples``
+    successes: achieved rps = successes / phase seconds, and the ``quantile`` latency (ms,
+    nearest rank)."""
     seconds = phase_seconds(phases)
     rows = []
     for name, group in frame[frame["phase"] != WARMUP].groupby("phase", observed=True):
@@ -72,6 +77,8 @@ def _level_points(rows: list[tuple[str, float, float]]) -> Points:
 
 
 def window_points(run_dir: Path, quantile: float, width: float) -> tuple[Points, pd.DataFrame]:
+    """One point per ``width``-s window of the run with at least ``min_samples`` successes,
+    and the window table itself."""
     table = run_windows(run_dir, width, (0.5, quantile))
     column = f"p{quantile * 100:g}"
     if table.empty:
@@ -101,4 +108,6 @@ def measured_points(
 
 def min_samples(quantile: float) -> int:
     # rounded first: 99.9 / 100 is 0.9990000000000001, whose 2 / (1 - q) is 2000.0000000002
+    """Successful requests a point needs for the ``quantile`` (0..1): ceil(2 / (1 - q)), so the
+    percentile rests on at least two samples beyond it (p99: 200, p99.9: 2,000)."""
     return int(np.ceil(round(2 / (1 - quantile), 6)))

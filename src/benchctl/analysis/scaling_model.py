@@ -284,6 +284,8 @@ class SpikePattern:
 
 
 def on_grid(traffic: Traffic, dt: float) -> Traffic:
+    """``traffic`` resampled to steps of ``dt`` seconds (itself when already on that grid);
+    InputError unless ``dt`` > 0."""
     check_positive("dt", dt)
     if traffic.t.size == 1 or np.allclose(np.diff(traffic.t), dt):
         return traffic
@@ -291,12 +293,15 @@ def on_grid(traffic: Traffic, dt: float) -> Traffic:
 
 
 def steps_of(seconds: float, dt: float) -> int:
+    """How many ``dt`` steps ``seconds`` span, at least one."""
     return max(1, round(seconds / dt))
 
 
 def ceil_up(x: float) -> int:
+    """ceil(x) ignoring float noise below EPS (0 for x <= 0): pods for a fractional demand."""
     return math.ceil(x - EPS) if x > 0 else 0
 
 
 def clamp(x: int, low: float, high: float) -> int:
+    """``x`` limited to [low, high], as an int."""
     return int(min(max(x, low), high))

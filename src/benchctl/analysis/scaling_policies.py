@@ -219,5 +219,6 @@ Policy = HpaPolicy | KpaPolicy
 
 
 def check_positive(name: str, value: float) -> None:
+    """InputError naming ``name`` unless ``value`` is a finite number > 0."""
     if not (math.isfinite(value) and value > 0):
         raise InputError(f"{name} must be a positive number, not {value!r}")

@@ -72,6 +72,7 @@ def same_tensors(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> bool:
 
 
 def describe(tensors: list[dict[str, Any]]) -> str:
+    """The tensors sent as ``KIND[shape], ...`` (``none`` when empty)."""
     return ", ".join(f"{t['kind']}{t['shape']}" for t in tensors) or "none"
 
 

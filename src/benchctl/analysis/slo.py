@@ -15,6 +15,8 @@ _FORM = 'a percentile, <= and a bound with its unit, e.g. "p99<=200ms" or "p95<=
 
 @dataclass(frozen=True)
 class Slo:
+    """A latency SLO: the ``percentile`` (e.g. 99.0) must be at most ``threshold_ms``."""
+
     percentile: float  # e.g. 99.0
     threshold_ms: float
 

@@ -85,6 +85,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class Autoscaler:
+    """One simulated autoscaler as the report lists it: its settings and simulated totals."""
+
     title: str
     settings: list[tuple[str, str]]
     simulated: list[tuple[str, str]]
@@ -92,6 +94,8 @@ class Autoscaler:
 
 @dataclass(frozen=True)
 class Manifest:
+    """One file of manifests/: its name and YAML text."""
+
     name: str
     text: str
 

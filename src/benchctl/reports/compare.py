@@ -130,6 +130,7 @@ def comparable_differences(run: LoadedRun, base: LoadedRun) -> list[str]:
 
 
 def write_page(output: Path, page: str) -> None:
+    """Write the rendered ``page`` to ``output`` atomically (never through a symlink)."""
     write_atomic(output, page)  # never through a symlink
 
 

@@ -41,6 +41,9 @@ class RunColumn:
 
 @dataclass(frozen=True)
 class Comparison:
+    """What ``write_compare`` produced: one column per run, the not-comparable differences,
+    the SLO, the page written, the ranking and the notes."""
+
     runs: tuple[RunColumn, ...]
     differences: tuple[str, ...]
     slo: str | None

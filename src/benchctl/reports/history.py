@@ -244,6 +244,9 @@ def _finite(value: Any) -> Any:
 
 
 def history_table(rows: Sequence[HistoryRow]) -> Table:
+    """The runs of ``benchctl history`` as a terminal table, oldest first, readable at 80
+    columns: per run its id, scenario, target, status, rps, p50 and p99 (ms), error rate and
+    flags; runs not completed in yellow."""
     table = Table(
         title=f"history of {len(rows)} runs (oldest first)",
         title_justify="left",

@@ -47,10 +47,12 @@ def fmt_pct(value: Any) -> str:
 
 
 def fmt_count(value: Any) -> str:
+    """A whole count with thousands separators."""
     return f"{int(value):,}" if _number(value) else NONE
 
 
 def fmt_seconds(value: Any) -> str:
+    """Seconds with one decimal and the unit."""
     return f"{value:,.1f} s" if _number(value) else NONE
 
 

@@ -112,10 +112,15 @@ class Rule(_Spec):
 
 
 class BaselineSpec(_Spec):
+    """The rules file's ``baseline``: how many of a folder's newest usable runs are pooled."""
+
     last: int = Field(5, ge=1, description="pool the last K completed runs of a folder")
 
 
 class StatisticsSpec(_Spec):
+    """The rules file's ``statistics``: confidence level, bootstrap resamples and seed, the
+    most latencies resampled per side, the window width (s), and the interval's unit."""
+
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
     resamples: int = Field(2000, ge=100, le=100_000)
     seed: int = 0
@@ -135,6 +140,8 @@ class HistorySpec(_Spec):
 
 
 class GateRules(_Spec):
+    """A whole rules file (``examples/gate.yaml``): defaults for every rule, then the rules."""
+
     phase: str = OVERALL
     min_samples: int = Field(1000, ge=1)
     strict: bool = False
@@ -183,6 +190,9 @@ class RuleResult:
 
 @dataclass(frozen=True)
 class GateResult:
+    """The outcome of ``gate``: passed (no rule failed), the runs compared, every rule's
+    result, warnings, and the statistical settings used."""
+
     passed: bool
     candidate: str
     candidate_path: str
