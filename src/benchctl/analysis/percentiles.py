@@ -36,12 +36,19 @@ def ranks(fraction: float, counts: np.ndarray) -> np.ndarray:
 
 
 def nearest_rank(values: np.ndarray, percents: Iterable[float]) -> np.ndarray:
-    """The nearest-rank percentiles (each in (0, 100]) of ``values``; ValueError if empty."""
+    """The nearest-rank percentiles (each in (0, 100]) of ``values``; ValueError if empty.
+
+    The ranked values are found by selection (``np.partition`` at the needed ranks: the
+    element a full sort would put there, NaN last as in a sort), O(n) instead of
+    O(n log n): a 10-million-latency summary selects its six ranks instead of sorting."""
     data = np.asarray(values, dtype=float)
     if not len(data):
         raise ValueError("no values: a percentile needs at least one")
-    data = np.sort(data)
-    return np.array([data[rank(p / 100.0, len(data))] for p in percents])
+    at = [rank(p / 100.0, len(data)) for p in percents]
+    if not at:
+        return np.array([])
+    data = np.partition(data, sorted(set(at)))
+    return np.array([data[i] for i in at])
 
 
 def percentile(values: np.ndarray, percent: float) -> float:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchctl.analysis.percentiles import ranks
+from benchctl.analysis.binned_values import BinnedValues
 from benchctl.analysis.request_reader import iter_batches
 from benchctl.rundir.names import REQUESTS, TELEMETRY
 from benchctl.rundir.requests import DROPPED, WARMUP
@@ -89,8 +89,8 @@ class _Sums:
         self.sent_latency_n = np.zeros(n, np.int64)
         self.sent_latency, self.ok_latency = np.zeros(n), np.zeros(n)  # sums (ms)
         self.in_flight = InFlight(edges)
-        self.latencies: list[np.ndarray] = []  # successes' latencies, per batch
-        self.bins: list[np.ndarray] = []  # their window of completion
+        # successes' latencies by window of completion, grouped per batch (binned_values)
+        self.latencies = BinnedValues(n)
 
     def add(
         self, intended: np.ndarray, latency: np.ndarray, ok: np.ndarray, dropped: np.ndarray
@@ -113,8 +113,7 @@ class _Sums:
         good = ok & finite
         self.ok_latency += np.bincount(done_bin[good], weights=latency[good], minlength=n)
         self.ok_latency_n += np.bincount(done_bin[good], minlength=n)
-        self.latencies.append(latency[good])
-        self.bins.append(done_bin[good].astype(np.int32))
+        self.latencies.add(latency[good], done_bin[good])
         self.in_flight.add(intended, done)
 
     def table(self, width: float, quantiles: tuple[float, ...]) -> pd.DataFrame:
@@ -123,10 +122,8 @@ class _Sums:
         table["throughput_rps"] = self.ok / width
         table["errors"] = self.errors
         table["dropped"] = self.dropped
-        latency, bins = _joined(self.latencies, np.float64), _joined(self.bins, np.int32)
-        self.latencies, self.bins = [], []
-        found = window_quantiles(latency, bins, len(table), quantiles)
-        del latency, bins
+        found = self.latencies.quantiles(quantiles)
+        self.latencies = BinnedValues(len(table))
         for q, values in zip(quantiles, found, strict=True):  # nearest rank, as everywhere
             table[f"p{q * 100:g}"] = values
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -141,31 +138,17 @@ class _Sums:
         return table
 
 
-def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.array([], dtype=dtype)
-
-
 def window_quantiles(
     values: np.ndarray, bins: np.ndarray, n: int, quantiles: tuple[float, ...]
 ) -> list[np.ndarray]:
     """Nearest-rank ``quantiles`` (fractions) of ``values`` per bin 0..n-1 (NaN where a bin
     has none). Values are grouped by bin with a stable sort (near linear: requests come in
     time order), then each bin's values are sorted on their own and every quantile is an
-    index into them: O(rows · log(rows per bin)), no (bin, value) sort of all rows."""
-    result = [np.full(n, np.nan) for _ in quantiles]
-    if not len(values):
-        return result
-    order = np.argsort(bins, kind="stable")
-    grouped = values[order]
-    del order
-    counts = np.bincount(bins, minlength=n)[:n]
-    stops = np.cumsum(counts)
-    at = [ranks(q, counts) for q in quantiles]
-    for i in np.flatnonzero(counts):
-        ordered = np.sort(grouped[stops[i] - counts[i] : stops[i]])
-        for column, index in zip(result, at, strict=True):
-            column[i] = ordered[index[i]]
-    return result
+    index into them: O(rows · log(rows per bin)), no (bin, value) sort of all rows. Batch
+    by batch: ``benchctl.analysis.binned_values.BinnedValues``."""
+    binned = BinnedValues(n)
+    binned.add(values, bins)
+    return binned.quantiles(quantiles)
 
 
 def _edges(start: float, end: float, width: float) -> np.ndarray:
