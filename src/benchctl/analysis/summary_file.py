@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchctl.analysis.binned_values import BinnedValues
 from benchctl.analysis.request_reader import (
     BATCH_ROWS,
     SUMMARY_COLUMNS,
@@ -28,7 +29,6 @@ from benchctl.analysis.request_reader import (
     open_requests,
 )
 from benchctl.analysis.summary import phase_seconds, stats_of_counts
-from benchctl.analysis.windows import window_quantiles
 from benchctl.rundir.requests import DROPPED, WARMUP
 
 _NULL = "\0"  # a request without a phase: measured, but in no phase of its own
@@ -137,22 +137,39 @@ def _codes(array: Any, null: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _merge(groups: list[_Phase]) -> _Phase:
+    """The phases' sums as one; their arrays are moved into the total's (one copy of the
+    measured latencies and lags at a time, not the phases' and the total's both)."""
     total = _Phase()
     for group in groups:
         total.requests += group.requests
         total.dropped += group.dropped
         total.ok += group.ok
-        total.latency += group.latency
-        total.lag += group.lag
         total.errors.update(group.errors)
+    total.latency = [_drain([group.latency for group in groups])]
+    total.lag = [_drain([group.lag for group in groups])]
     return total
 
 
+def _drain(lists: list[list[np.ndarray]]) -> np.ndarray:
+    """The arrays of ``lists`` joined in order, each list emptied as it is copied."""
+    out = np.empty(sum(len(part) for parts in lists for part in parts))
+    at = 0
+    for parts in lists:
+        for part in parts:
+            out[at : at + len(part)] = part
+            at += len(part)
+        parts.clear()
+    return out
+
+
 def _stats(group: _Phase, seconds: float) -> dict[str, Any]:
-    """``summary.stats`` of one phase's sums (same keys, same numbers)."""
-    latency = np.concatenate(group.latency) if group.latency else np.array([])
-    lag = np.concatenate(group.lag) if group.lag else np.array([])
-    return stats_of_counts(group.requests, group.dropped, group.ok, latency, lag, seconds)
+    """``summary.stats`` of one phase's sums (same keys, same numbers); the phase keeps its
+    arrays joined (one array each instead of one per batch)."""
+    group.latency = [_drain([group.latency])]
+    group.lag = [_drain([group.lag])]
+    return stats_of_counts(
+        group.requests, group.dropped, group.ok, group.latency[0], group.lag[0], seconds
+    )
 
 
 def file_windows(path: Path, width: float = 5.0) -> pd.DataFrame:
@@ -171,7 +188,7 @@ def file_windows(path: Path, width: float = 5.0) -> pd.DataFrame:
     first, n = int(low), int(high) - int(low) + 1
     offered, achieved = np.zeros(n, np.int64), np.zeros(n, np.int64)
     errors, dropped_n = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    latencies, bins_kept = [], []
+    latencies = BinnedValues(n)  # successes' latencies by window of intended send
     columns = ["t_intended", "latency_ms", "ok"]
     for batch in iter_batches(path, columns, equals={"error": DROPPED}):
         t, latency, ok = batch["t_intended"], batch["latency_ms"], batch["ok"]
@@ -186,12 +203,9 @@ def file_windows(path: Path, width: float = 5.0) -> pd.DataFrame:
         done_index = done_index[(done_index >= 0) & (done_index < n)]
         achieved += np.bincount(done_index, minlength=n)
         good = ok & ~np.isnan(latency)
-        latencies.append(latency[good])
-        bins_kept.append(index[good].astype(np.int32))
-    values = np.concatenate(latencies)
-    groups = np.concatenate(bins_kept)
-    del latencies, bins_kept
-    p50, p95, p99 = window_quantiles(values, groups, n, (0.5, 0.95, 0.99))
+        latencies.add(latency[good], index[good])
+    p50, p95, p99 = latencies.quantiles((0.5, 0.95, 0.99))
+    del latencies
     index = np.arange(first, first + n)
     return pd.DataFrame(
         {
