@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 from benchctl.analysis.bounds import LOWER, MEASURED, Level, capacity_bound
 from benchctl.analysis.percentiles import percentile
 from benchctl.analysis.points import min_samples
-from benchctl.analysis.request_reader import iter_batches
+from benchctl.analysis.request_reader import distinct_values, iter_batches
 from benchctl.analysis.slo import Slo
 from benchctl.analysis.summary import phase_seconds
 from benchctl.errors import InputError
@@ -115,6 +115,8 @@ def model_capacities(
     """
     path = run_dir / REQUESTS
     if "model" not in pq.read_schema(path).names:
+        return None
+    if len(distinct_values(path, "model")) < 2:  # one model or none: no mix (one column read)
         return None
     phases = (info.get("plan") or {}).get("phases") or []
     by_window = source == "windows"

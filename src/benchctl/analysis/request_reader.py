@@ -170,3 +170,29 @@ def requests_file(path: Path, columns: Iterable[str] = ("t_intended",)) -> Reque
     except (OSError, pa.ArrowException) as exc:
         raise damaged(Path(path), exc) from None
     return RequestsFile(Path(path), rows, t_max if np.isfinite(t_max) else 0.0)
+
+
+def distinct_values(path: Path, column: str) -> set[str]:
+    """The distinct non-null strings of one dictionary (or string) column of
+    requests.parquet, reading that column only (codes per batch, never a string per row):
+    e.g. whether a run carried more than one model. DamagedFileError if unreadable or
+    lacking ``column``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parquet = open_requests(path, [column])
+    found: set[str] = set()
+    try:
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=[column]):
+            array = batch.column(0)
+            if array.null_count == len(array):
+                continue
+            if pa.types.is_dictionary(array.type):
+                used = pc.unique(array.indices.drop_null()).to_numpy(zero_copy_only=False)
+                strings = array.dictionary.to_pylist()
+                found.update(strings[i] for i in used.tolist() if strings[i] is not None)
+            else:
+                found.update(s for s in pc.unique(array.drop_null()).to_pylist())
+    except (OSError, pa.ArrowException) as exc:
+        raise damaged(Path(path), exc) from None
+    return found
