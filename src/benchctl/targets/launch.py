@@ -359,38 +359,27 @@ def served_models(spec: LaunchSpec) -> dict[str, dict[str, Any]] | None:
     }
 
 
-def single_model_only(spec: LaunchSpec, server: str) -> None:
-    """ModelNameError (bad input, one line) when ``launch.models`` asks a launcher that
-    serves one model for several."""
-    if spec.models:
-        raise ModelNameError(
-            f"target field 'launch.models': the {server} launcher serves one model; "
-            "launch.models works with server: kserve, triton or mlserver"
-        )
-
-
-def spec_launcher(
-    launch: Callable[..., LaunchedServer], *settings: str, one_model: str = ""
-) -> Launcher:
+def spec_launcher(launch: Callable[..., LaunchedServer], *settings: str) -> Launcher:
     """The `Launcher` that calls ``launch`` (a ``launch_<server>`` function) for a target.
 
     ``launch`` gets the log folder, the reference model from the ``launch:`` section
     (`reference_model`), the model name, the progress callback, the ``launch:`` fields named
-    in ``settings`` (e.g. ``"workers"``) and ``models`` (`served_models`). ``one_model``: the
-    server's name when it serves one model only; then ``launch.models`` raises ModelNameError
-    (one line) instead. The launcher raises what ``launch`` raises (LaunchError).
+    in ``settings`` (e.g. ``"workers"``) and ``models`` (`served_models`). The launcher
+    raises what ``launch`` raises (LaunchError; ModelNameError for a name the server refuses).
     """
 
     def launcher(
         spec: LaunchSpec, *, model_name: str, log_dir: Path, log: Callable[[str], None]
     ) -> LaunchedServer:
         arguments = {name: getattr(spec, name) for name in settings}
-        if one_model:
-            single_model_only(spec, one_model)
-        else:
-            arguments["models"] = served_models(spec)
-        model = reference_model(spec)
-        return launch(log_dir=log_dir, model=model, model_name=model_name, log=log, **arguments)
+        return launch(
+            log_dir=log_dir,
+            model=reference_model(spec),
+            model_name=model_name,
+            log=log,
+            models=served_models(spec),
+            **arguments,
+        )
 
     return launcher
 
