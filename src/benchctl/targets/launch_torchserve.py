@@ -172,16 +172,7 @@ def launch_torchserve(
     scratch = _scratch_dir()
     env = _torchserve_env(scratch)
     torchserve = venv / "bin" / "torchserve"
-    cmd = [
-        str(torchserve), "--start", "--foreground", "--ts-config", str(config),
-        "--model-store", str(home / "model-store"), "--log-config", str(home / "log4j2.xml"),
-        "--ncs",
-    ]  # fmt: skip
-    try:
-        proc = spawn_logged(cmd, log_path, env=env, cwd=home)
-    except OSError as exc:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise LaunchError(f"cannot start TorchServe: {exc} (log: {log_path})") from None
+    proc = _start(torchserve, config, log_path, env=env, scratch=scratch)
     server = TorchServeServer.on_loopback(
         "torchserve",
         proc,
@@ -199,6 +190,24 @@ def launch_torchserve(
             _wait_ready(server, name, workers, ports.grpc_inference, ready_timeout)
 
     return until_ready(server, wait)
+
+
+def _start(
+    torchserve: Path, config: Path, log_path: Path, *, env: dict[str, str], scratch: Path
+) -> subprocess.Popen[bytes]:
+    """``torchserve --start --foreground`` with ``config`` (its folder is the working folder);
+    LaunchError (one line) when it cannot be started, after removing ``scratch``."""
+    home = config.parent
+    cmd = [
+        str(torchserve), "--start", "--foreground", "--ts-config", str(config),
+        "--model-store", str(home / "model-store"), "--log-config", str(home / "log4j2.xml"),
+        "--ncs",
+    ]  # fmt: skip
+    try:
+        return spawn_logged(cmd, log_path, env=env, cwd=home)
+    except OSError as exc:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise LaunchError(f"cannot start TorchServe: {exc} (log: {log_path})") from None
 
 
 launch_torchserve_spec = spec_launcher(
