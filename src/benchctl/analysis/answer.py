@@ -113,9 +113,8 @@ def cost_sentence(doc: dict[str, Any]) -> str:
 
 
 def print_answer(console: Console, run: RunDir, doc: dict[str, Any]) -> None:
-    """Print the capacity answer of ``doc`` (capacity.json) for ``run`` to ``console``: the
-    capacity sentence (and each model's in a mix), saturation and knee, the replicas with
-    their M/M/c table, the cost, service demand and what follows in the document."""
+    """Print ``doc`` (capacity.json of ``run``) to ``console``: capacity (per model in a mix),
+    saturation and knee, replicas with their M/M/c table, cost, service demand and the rest."""
     single = doc["single_replica"]
     console.rule(f"{run.name}: {doc['slo']}")
     console.print(escape(capacity_sentence(doc)), highlight=False)
