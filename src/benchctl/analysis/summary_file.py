@@ -234,4 +234,5 @@ def phase_latencies(path: Path) -> dict[str, np.ndarray]:
             rows = (codes == code) & ok
             if rows.any():
                 parts.setdefault(str(name), []).append(latency[rows])
-    return {name: np.concatenate(found) for name, found in parts.items()}
+    # each phase's pieces are let go as they are joined (not all pieces and all joined at once)
+    return {name: np.concatenate(parts.pop(name)) for name in list(parts)}
