@@ -82,23 +82,6 @@ __all__ = [
 ]
 
 
-def simulate(
-    traffic: Traffic,
-    model: ReplicaModel,
-    policy: Policy,
-    *,
-    dt: float = 1.0,
-    price_per_hour: float = 0.0,
-    floor: FloatArray | None = None,
-) -> SimResult:
-    """Simulate either autoscaler (``floor``, a cron pre-scale, applies to the HPA only)."""
-    if isinstance(policy, HpaPolicy):
-        return simulate_hpa(
-            traffic, model, policy, dt=dt, price_per_hour=price_per_hour, floor=floor
-        )
-    return simulate_kpa(traffic, model, policy, dt=dt, price_per_hour=price_per_hour)
-
-
 def simulate_worst_phase(
     traffic: Traffic,
     model: ReplicaModel,
@@ -111,9 +94,14 @@ def simulate_worst_phase(
 ) -> SimResult:
     """The worst of ``phases`` evenly spaced first-sync offsets of an HPA (the trace does not
     know where the controller's 15-s loop stands): most SLO-violation seconds, then most
-    late requests, then most replica-seconds. KPA policies are simulated once."""
-    if not isinstance(policy, HpaPolicy) or phases <= 1:
-        return simulate(traffic, model, policy, dt=dt, price_per_hour=price_per_hour, floor=floor)
+    late requests, then most replica-seconds. KPA policies are simulated once, and so is an
+    HPA with ``phases`` 1 (``simulate``). ``floor``, a cron pre-scale, applies to the HPA only."""
+    if isinstance(policy, KpaPolicy):
+        return simulate_kpa(traffic, model, policy, dt=dt, price_per_hour=price_per_hour)
+    if phases <= 1:
+        return simulate_hpa(
+            traffic, model, policy, dt=dt, price_per_hour=price_per_hour, floor=floor
+        )
     steps = steps_of(policy.sync_period_s, dt)
     offsets = sorted({round(k * steps / phases) for k in range(phases)})
     results = [
@@ -132,6 +120,9 @@ def simulate_worst_phase(
         key=lambda r: (r.slo_violation_seconds, r.late_or_dropped_requests, r.replica_seconds),
     )
     return replace(worst, phase_violations_s=tuple(r.slo_violation_seconds for r in results))
+
+
+simulate = simulate_worst_phase  # either autoscaler, simulated once (phases 1)
 
 
 def recommend(

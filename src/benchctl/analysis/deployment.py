@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from benchctl.analysis.autoscaler_simulation import HpaPolicy, KpaPolicy, Recommendation
+from benchctl.analysis.autoscaler_simulation import HpaPolicy, KpaPolicy, Policy, Recommendation
 from benchctl.analysis.manifests import keda_manifest, kserve_manifest
 from benchctl.analysis.scaling_inputs import ServerCounter
 from benchctl.rundir import MANIFESTS, RunDir
@@ -101,8 +101,8 @@ def _raw_files(
             name,
             namespace,
             kind,
+            policy,
             f"RawDeployment for the KEDA ScaledObject in {KEDA_FILE}: {hpa.reason}",
-            hpa=policy,
         ),
         KEDA_FILE: keda_manifest(
             name,
@@ -130,24 +130,21 @@ def _raw_files(
 def _serverless_files(name: str, namespace: str, kind: str, kpa: Recommendation) -> dict[str, str]:
     policy: KpaPolicy = kpa.policy  # type: ignore[assignment]
     reason = f"Serverless (Knative KPA): {kpa.reason}"
-    return {ISVC_FILE: _isvc(name, namespace, kind, reason, kpa=policy)}
+    return {ISVC_FILE: _isvc(name, namespace, kind, policy, reason)}
 
 
-def _isvc(
-    name: str,
-    namespace: str,
-    kind: str,
-    reason: str,
-    *,
-    hpa: HpaPolicy | None = None,
-    kpa: KpaPolicy | None = None,
-) -> str:
-    """The InferenceService of either mode: KServe's runtime for the server ``kind`` and a
-    storage URI to replace (s3://CHANGE-ME/models/<name>)."""
-    runtime = RUNTIME.get(kind, "kserve-custom")
-    storage = "s3://CHANGE-ME/models/" + name
+def _isvc(name: str, namespace: str, kind: str, policy: Policy, reason: str) -> str:
+    """The InferenceService of either mode (raw for an HPA policy, serverless for a KPA
+    one): KServe's runtime for the server ``kind``, a storage URI to replace."""
+    raw = isinstance(policy, HpaPolicy)
     return kserve_manifest(
-        name, namespace, runtime=runtime, storage_uri=storage, kpa=kpa, hpa=hpa, reason=reason
+        name,
+        namespace,
+        runtime=RUNTIME.get(kind, "kserve-custom"),
+        storage_uri="s3://CHANGE-ME/models/" + name,
+        hpa=policy if raw else None,
+        kpa=None if raw else policy,
+        reason=reason,
     )
 
 
