@@ -47,6 +47,7 @@ from benchctl.analysis.gate.rules import (
     RUNS,
     WINDOWS,
     BaselineSpec,
+    Fraction,
     GateResult,
     GateRules,
     HistorySpec,
@@ -67,7 +68,7 @@ from benchctl.analysis.gate.runs import (
     split_arm,
     started,
 )
-from benchctl.analysis.gate.samples import Sample, phase_sample, pool
+from benchctl.analysis.gate.samples import Interval, Sample, phase_sample, pool
 from benchctl.analysis.gate.verdicts import (
     FAIL,
     INCONCLUSIVE,
@@ -89,9 +90,11 @@ __all__ = [
     "RUNS",
     "WINDOWS",
     "BaselineSpec",
+    "Fraction",
     "GateResult",
     "GateRules",
     "HistorySpec",
+    "Interval",
     "LoadedRun",
     "Metric",
     "Rule",
