@@ -4,7 +4,7 @@ the installed ``benchctl``, a fresh working directory, the default relative ``ru
 The commands are read from README.md itself, so the README cannot drift from the product: a
 command added there runs here. Only durations (and, to keep the shared machine quiet, rates)
 are shortened; every flag stays. Targets other than ``--launch`` ones are pointed at one
-KServe launched for this module with ``--target-set url=...``/``grpc_address=...``.
+KServe launched once for the test session with ``--target-set url=...``/``grpc_address=...``.
 Placeholders (``runs/<id>``, ``runs/<a>``, ``nightly/``) become the runs made above them.
 """
 
@@ -13,12 +13,11 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from benchctl.targets.launch import LaunchedServer, launch_kserve
+from benchctl.targets.launch import LaunchedServer
 
 from .helpers import Finished, benchctl
 
@@ -73,10 +72,9 @@ def shortened(argv: list[str]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def kserve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedServer]:
-    server = launch_kserve(log_dir=tmp_path_factory.mktemp("kserve"), log=lambda _: None)
-    yield server
-    server.stop()
+def kserve(shared_kserve: LaunchedServer) -> LaunchedServer:
+    """The session's KServe (reference model, default settings; tests/conftest.py)."""
+    return shared_kserve
 
 
 def test_every_readme_usage_command_runs(tmp_path: Path, kserve: LaunchedServer) -> None:

@@ -1,6 +1,5 @@
-"""A real KServe ModelServer on 127.0.0.1, launched once per module."""
+"""A real KServe ModelServer on 127.0.0.1: the session's shared one (tests/conftest.py)."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,10 +9,10 @@ from benchctl.targets.refmodel import RefModelConfig
 
 
 @pytest.fixture(scope="module")
-def kserve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedServer]:
-    server = launch_kserve(log_dir=tmp_path_factory.mktemp("kserve"), log=lambda _: None)
-    yield server
-    server.stop()
+def kserve(shared_kserve: LaunchedServer) -> LaunchedServer:
+    """The reference model with default settings, launched once per session and shared by
+    every module that asks for ``kserve`` (read its counters as increases, not totals)."""
+    return shared_kserve
 
 
 def start_kserve(log_dir: Path, **model: float) -> LaunchedServer:
