@@ -129,7 +129,7 @@ def _search(
 
 
 def _link_search(run_dir: Path, search_dir: Path) -> None:
-    from benchctl.store import RunDir
+    from benchctl.rundir import RunDir
 
     RunDir.open(run_dir).update_run(capacity_search={"run": str(search_dir.resolve())})
 
@@ -138,7 +138,7 @@ def _analyze_and_report(run_dir: Path, slo: Slo, answer: AnswerOptions, console:
     from benchctl.analysis.answer import print_answer, print_final_answer
     from benchctl.analysis.capacity import AnalyzeOptions, analyze_run
     from benchctl.reports.html import write_report
-    from benchctl.store import RunDir
+    from benchctl.rundir import RunDir
 
     run_dir_obj = RunDir.open(run_dir)
     shared = {k: v for k, v in dataclasses.asdict(answer).items() if k != "slo"}
