@@ -75,6 +75,7 @@ class Collecting:
         self.pacing: dict[str, dict] = {}  # each load process's wake-up mechanism and CPU
         self.reason = ""
         self.write_error = ""
+        self.stopped_at: float | None = None  # s after t0 when a stop arrived (None: ran out)
 
     def stop(self, *_: Any, **__: Any) -> None:
         """Signal handler: stop the run as interrupted."""
@@ -122,6 +123,7 @@ class Collecting:
                 gevent.sleep(0.1)
             if CONTEXT.stopping.is_set() and interrupted_at is None:
                 interrupted_at = time.time()
+                self.stopped_at = max(0.0, interrupted_at - CONTEXT.t0)
                 if CONTEXT.driver is not None:
                     CONTEXT.driver.stop()
                 role.interrupt()
@@ -184,6 +186,7 @@ class Collecting:
             clock=role.clock(),
             cpu_seconds={"engine": cpu_seconds(self.me), **self.spent},
             pacing=self.pacing,
+            stopped_at=self.stopped_at,
         )
         return 0 if status == "completed" else 3
 
