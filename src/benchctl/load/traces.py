@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from benchctl.errors import InputError
+from benchctl.text_files import read_utf8_text
 
 UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
@@ -127,19 +128,7 @@ Rows = Iterator[tuple[int, list[str]]]  # (line number, cells)
 def _open(path: Path) -> tuple[Rows, list[str]]:
     """A CSV reader positioned after the header, and the header's names (stripped, BOM
     removed); InputError for unreadable, non-UTF-8 or empty files."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read trace: {exc.strerror}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the trace as "
-            "CSV (UTF-8)"
-        ) from None
-    del data
+    text = read_utf8_text(path, noun="trace", save_hint="save the trace as CSV (UTF-8)", bom=True)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     rows = _rows(path, reader)
     first = next(rows, None)
