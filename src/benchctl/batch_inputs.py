@@ -12,11 +12,11 @@ A body in another format is taken as one row.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from benchctl.errors import InputError
+from benchctl.text_files import json_lines
 
 
 def check_jsonl_set(scenario: Any, target: Any) -> None:
@@ -77,16 +77,11 @@ def _bodies(path: Path, count: int) -> list[tuple[int, Any]]:
     parse are skipped here (the pool builder refuses them, naming the line)."""
     found: list[tuple[int, Any]] = []
     try:
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    found.append((number, json.loads(line)))
-                except ValueError:
-                    continue
-                if len(found) >= count:
-                    break
+        for number, body, error in json_lines(path):
+            if error is None:
+                found.append((number, body))
+            if len(found) >= count:
+                break
     except OSError:
         return []
     return found

@@ -11,7 +11,6 @@ engine gets the encoded bodies (``choices`` in engine-spec.json) and only picks 
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from benchctl.errors import InputError
 from benchctl.targets.adapter import Adapter, Payload, adapter_for
 from benchctl.targets.payload import Tensor, tensors_from_file, tensors_from_metadata
 from benchctl.targets.wire import WireRequest
+from benchctl.text_files import json_lines
 
 # Headers a body may need of its own (the binary extension's header length): protocol
 # headers, never secret (targets/secrets.py keeps them in engine-spec.json too).
@@ -143,21 +143,16 @@ def _jsonl_bodies(path: Path, pool: int) -> list[Payload]:
     """The first ``pool`` lines of a JSON-lines file, each a request body (a JSON object)."""
     bodies: list[Payload] = []
     try:
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    body = json.loads(line)
-                except ValueError as exc:
-                    raise InputError(f"{path}:{number}: not JSON: {exc}") from None
-                if not isinstance(body, dict):
-                    raise InputError(
-                        f"{path}:{number}: each line must be a JSON object (a request body)"
-                    )
-                bodies.append(body)
-                if len(bodies) == pool:
-                    return bodies
+        for number, body, error in json_lines(path):
+            if error is not None:
+                raise InputError(f"{path}:{number}: not JSON: {error}")
+            if not isinstance(body, dict):
+                raise InputError(
+                    f"{path}:{number}: each line must be a JSON object (a request body)"
+                )
+            bodies.append(body)
+            if len(bodies) == pool:
+                return bodies
     except OSError as exc:
         raise InputError(f"{path}: cannot read payload: {exc.strerror or exc}") from None
     raise InputError(f"{path}: payload.pool: {pool} needs {pool} lines, the file has {len(bodies)}")
