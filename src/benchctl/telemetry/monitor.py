@@ -18,24 +18,17 @@ from benchctl.rundir.parts import PartWriter
 from benchctl.rundir.writer import atomic_output
 from benchctl.telemetry.sampler import Row, Sampler, labels
 
-PART_SCHEMA = pa.schema(
-    [
-        ("epoch", pa.float64()),
-        ("source", pa.string()),
-        ("metric", pa.string()),
-        ("labels", pa.string()),
-        ("value", pa.float64()),
-    ]
-)
-SCHEMA = pa.schema(
-    [
-        ("time", pa.float64()),
-        ("source", pa.string()),
-        ("metric", pa.string()),
-        ("labels", pa.string()),
-        ("value", pa.float64()),
-    ]
-)
+# Columns after the clock: the same in the parts and in telemetry.parquet.
+_SAMPLE_COLUMNS = [
+    ("source", pa.string()),
+    ("metric", pa.string()),
+    ("labels", pa.string()),
+    ("value", pa.float64()),
+]
+# Parts carry each sample's wall clock (epoch seconds); telemetry.parquet the requests'
+# clock (seconds since the run's start).
+PART_SCHEMA = pa.schema([("epoch", pa.float64()), *_SAMPLE_COLUMNS])
+SCHEMA = pa.schema([("time", pa.float64()), *_SAMPLE_COLUMNS])
 
 
 class Monitor:
