@@ -56,13 +56,14 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         raise InputError(_no_points(run.path, slo))
     warnings = _warnings(info, own_windows)  # about this run's own traffic
     demand = service_demand(windows, source_info)
+    # A model mix: each model's capacity at this mix (issue 21); None for one model.
+    mix = model_capacities(
+        source_dir, source_info, slo, source=points.source, search=search, window_s=options.window_s
+    )
     try:
         single, fit = single_replica(points, slo, warnings, search, demand)
-    except InputError as exc:  # a model mix still says what each model sustains (issue 21)
-        raise with_model_bounds(
-            exc, source_dir, source_info, slo, source=points.source, search=search,
-            window_s=options.window_s,
-        ) from None  # fmt: skip
+    except InputError as exc:  # a model mix still says what each model sustains
+        raise with_model_bounds(exc, mix) from None
     checks = _own_traffic_checks(run, info, single, slo, own_windows)
     warnings[:0] = checks  # first: they decide whether the answer holds at all
     own_search = search is not None and source_dir == run.path
@@ -88,10 +89,7 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     )
     _settle(document, contradicted=any(CONTRADICTED in text for text in checks), options=options)
     document["confidence"] = _confidence(single, points, warnings)
-    mix = model_capacities(
-        source_dir, source_info, slo, source=points.source, search=search, window_s=options.window_s
-    )
-    if mix is not None:  # a model mix: each model's capacity at this mix (issue 21)
+    if mix is not None:
         document["models"] = mix
     run.write_json(CAPACITY, document)
     return document

@@ -124,21 +124,7 @@ def model_capacities(
     names = sorted(measured.whole)
     if len(names) < 2:
         return None
-    offered = _search_offered(search) if source == "search" else {}
-    overloaded = _search_overloaded(search) if source == "search" else set()
-    max_errors = _max_error_rate(search) if source == "search" else None
-    total = sum(cell.requests for cell in measured.whole.values())
-    models: dict[str, dict[str, Any]] = {}
-    for name in names:
-        levels, totals = _model_levels(measured, name, slo, offered, overloaded, max_errors)
-        kind = source
-        if not levels and by_window:  # too few successes per window: the run as one level
-            levels, totals = _whole_run_level(measured, name, slo)
-            kind = WHOLE_RUN
-        share = measured.whole[name].requests / total if total else 0.0
-        models[name] = _answer(name, levels, totals, slo, share, kind, measured.whole[name])
-        models[name]["levels_measured"] = 1 if kind == WHOLE_RUN else len(measured.cells)
-        models[name]["sentence"] = _sentence(name, models[name], slo)
+    models = _per_model(measured, names, slo, source=source, search=search)
     limiting = _limiting(models)
     lines = [models[name]["sentence"] for name in names]
     if limiting is not None:
@@ -156,22 +142,41 @@ def model_capacities(
     }
 
 
-def with_model_bounds(
-    error: InputError,
-    run_dir: Path,
-    info: dict[str, Any],
+def _per_model(
+    measured: _Measured,
+    names: list[str],
     slo: Slo,
     *,
     source: str,
-    search: dict[str, Any] | None = None,
-    window_s: float = 5.0,
-) -> InputError:
+    search: dict[str, Any] | None,
+) -> dict[str, dict[str, Any]]:
+    """Each model's answer (``model_capacities``' per-model fields, sentence included) from
+    its levels; with ``windows`` and too few successes per window, from the run as one
+    level."""
+    offered = _search_offered(search) if source == "search" else {}
+    overloaded = _search_overloaded(search) if source == "search" else set()
+    max_errors = _max_error_rate(search) if source == "search" else None
+    total = sum(cell.requests for cell in measured.whole.values())
+    models: dict[str, dict[str, Any]] = {}
+    for name in names:
+        levels, totals = _model_levels(measured, name, slo, offered, overloaded, max_errors)
+        kind = source
+        if not levels and source == "windows":  # too few successes per window: one level
+            levels, totals = _whole_run_level(measured, name, slo)
+            kind = WHOLE_RUN
+        share = measured.whole[name].requests / total if total else 0.0
+        models[name] = _answer(name, levels, totals, slo, share, kind, measured.whole[name])
+        models[name]["levels_measured"] = 1 if kind == WHOLE_RUN else len(measured.cells)
+        models[name]["sentence"] = _sentence(name, models[name], slo)
+    return models
+
+
+def with_model_bounds(error: InputError, found: dict[str, Any] | None) -> InputError:
     """``error`` (no level met the SLO for the mix as a whole, so there is no headline)
     with each model's bound appended, for a model-mix run: a mix whose costly model can
-    never meet the SLO still says, in the same one line, what the others sustain. Inputs as
-    ``model_capacities``. Returns ``error`` itself for any other run. Raises nothing of its
-    own (an unreadable requests.parquet was already refused before)."""
-    found = model_capacities(run_dir, info, slo, source=source, search=search, window_s=window_s)
+    never meet the SLO still says, in the same one line, what the others sustain. ``found``
+    is the run's ``model_capacities`` (None for a run that is not a model mix: ``error``
+    itself is returned). Raises nothing."""
     if found is None:
         return error
     parts = [_short(name, answer) for name, answer in found["models"].items()]
