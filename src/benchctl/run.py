@@ -44,13 +44,13 @@ from benchctl.rundir import (
     RunDir,
 )
 from benchctl.split_run import (
-    add_arm_samplers,
     check_arms,
     split_arms,
     split_engine_spec,
     start_arms,
     stop_arm_servers,
 )
+from benchctl.split_telemetry import add_arm_samplers
 from benchctl.splits import public_arms
 from benchctl.stop_signals import Stopped, StopSignals
 from benchctl.targets import secrets

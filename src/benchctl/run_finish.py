@@ -37,7 +37,8 @@ from benchctl.rundir import (
     RunDir,
     write_text_fallback,
 )
-from benchctl.split_run import print_split, split_self_check, split_summary
+from benchctl.split_run import print_split, split_summary
+from benchctl.split_telemetry import split_self_check
 from benchctl.success import nothing_succeeded
 from benchctl.telemetry.session import TelemetrySession
 

@@ -383,7 +383,7 @@ def arm_windows(frame: pd.DataFrame, path: str | Path, width: float) -> pd.DataF
 def arm_telemetry_windows(run: LoadedRun) -> Path | None:
     """Where one arm's server telemetry windows are (``RUN@ARM``; None for a whole run): the
     control arm's server is the run's telemetry_windows.parquet; every other arm's is
-    ``arm-<ARM>/telemetry_windows.parquet`` (split_run.py ``arm_telemetry``)."""
+    ``arm-<ARM>/telemetry_windows.parquet`` (split_telemetry.py ``arm_telemetry``)."""
     base, arm = split_arm(Path(run.path))
     if arm is None:
         return None
