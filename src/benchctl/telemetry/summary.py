@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from rich.console import Group
 from rich.table import Table
@@ -36,33 +38,11 @@ def telemetry_summary(run: RunDir) -> Group:
     or telemetry_windows.parquet."""
     run_info = run.info()  # typed run.json (benchctl.rundir.models.RunInfo)
     info = run_info.telemetry if run_info.telemetry is not None else {}
-    parts: list = []
     if not (run.path / WINDOWS).is_file():
         return Group(Text(f"{run.path}: no telemetry recorded ({TELEMETRY} is missing)"))
     wide = read_parquet(run.path / WINDOWS)  # DamagedFileError (one line, exit 2)
-    table = Table(
-        title=f"telemetry of {run.name} (per {info.get('window_s', 5):g} s window)",
-        title_justify="left",
-    )
-    for column in ("metric", "mean", "p95", "max", "unit"):
-        table.add_column(column, justify="left" if column in ("metric", "unit") else "right")
-    for column, label, scale, unit in SHOWN:
-        values = wide[column].dropna().to_numpy() * scale if column in wide else np.array([])
-        if len(values):
-            table.add_row(
-                label,
-                f"{values.mean():,.1f}",
-                f"{percentile(values, 95):,.1f}",
-                f"{values.max():,.1f}",
-                unit,
-            )
-    if "server_requests" in wide and wide["server_requests"].notna().any():
-        total = wide["server_requests"].sum()
-        table.add_row("server-side requests finished", f"{total:,.0f}", "", "", "total")
-        sent = run_info.counts.sent if run_info.counts is not None else None
-        if sent is not None:
-            table.add_row("requests sent by benchctl", f"{sent:,}", "", "", "total")
-    parts.append(table)
+    sent = run_info.counts.sent if run_info.counts is not None else None
+    parts: list = [_metrics_table(run.name, wide, info.get("window_s", 5), sent)]
     check = info.get("self_check") or check_server_counts(run.path, dict(info))
     if check and check.get("warning"):
         parts.append(Text(f"self-check: {check['warning']}", style="yellow"))
@@ -92,3 +72,28 @@ def telemetry_summary(run: RunDir) -> Group:
     for sampler, count in info.get("sampler_errors", {}).items():
         parts.append(Text(f"{sampler}: {count} failed samples (recorded as gaps)", style="yellow"))
     return Group(*parts)
+
+
+def _metrics_table(name: str, wide: Any, window_s: float, sent: int | None) -> Table:
+    """The table of run ``name``: per metric of ``SHOWN`` in ``wide`` (telemetry windows
+    of ``window_s`` s), mean, p95 and max in its unit; then the server's request count
+    over the run and the ``sent`` requests, when the server counted requests."""
+    table = Table(title=f"telemetry of {name} (per {window_s:g} s window)", title_justify="left")
+    for column in ("metric", "mean", "p95", "max", "unit"):
+        table.add_column(column, justify="left" if column in ("metric", "unit") else "right")
+    for column, label, scale, unit in SHOWN:
+        values = wide[column].dropna().to_numpy() * scale if column in wide else np.array([])
+        if len(values):
+            table.add_row(
+                label,
+                f"{values.mean():,.1f}",
+                f"{percentile(values, 95):,.1f}",
+                f"{values.max():,.1f}",
+                unit,
+            )
+    if "server_requests" in wide and wide["server_requests"].notna().any():
+        total = wide["server_requests"].sum()
+        table.add_row("server-side requests finished", f"{total:,.0f}", "", "", "total")
+        if sent is not None:
+            table.add_row("requests sent by benchctl", f"{sent:,}", "", "", "total")
+    return table
