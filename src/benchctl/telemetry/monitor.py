@@ -47,16 +47,9 @@ class Monitor:
     def start(self) -> Monitor:
         """A first sample from each sampler now (the baseline before any load), then threads."""
         for sampler in self.samplers:
-            try:
-                self.add(sampler.sample(time.time()))
-            except Exception as exc:
-                self._record_error(sampler.name, exc)
+            self._sample_now(sampler)
         for sampler in self.samplers:
-            thread = threading.Thread(
-                target=self._run, args=(sampler,), daemon=True, name=f"telemetry-{sampler.name}"
-            )
-            thread.start()
-            self._threads.append(thread)
+            self._start_thread(sampler)
         flusher = threading.Thread(target=self._flush_loop, daemon=True, name="telemetry-flush")
         flusher.start()
         self._threads.append(flusher)
@@ -66,10 +59,18 @@ class Monitor:
         """One more sampler on a started monitor (a split run's other arms' servers): a first
         sample now, then its own thread, stopped and closed with the others by ``stop``."""
         self.samplers.append(sampler)
+        self._sample_now(sampler)
+        self._start_thread(sampler)
+
+    def _sample_now(self, sampler: Sampler) -> None:
+        """One sample from ``sampler`` at this moment; a failure is counted, not raised."""
         try:
             self.add(sampler.sample(time.time()))
         except Exception as exc:
             self._record_error(sampler.name, exc)
+
+    def _start_thread(self, sampler: Sampler) -> None:
+        """``sampler``'s own daemon thread, sampling until ``stop``."""
         thread = threading.Thread(
             target=self._run, args=(sampler,), daemon=True, name=f"telemetry-{sampler.name}"
         )
@@ -88,10 +89,7 @@ class Monitor:
         for thread in self._threads:
             thread.join(timeout=5)
         for sampler in self.samplers:
-            try:
-                self.add(sampler.sample(time.time()))
-            except Exception as exc:
-                self._record_error(sampler.name, exc)
+            self._sample_now(sampler)
         for sampler in self.samplers:
             try:
                 sampler.close()
