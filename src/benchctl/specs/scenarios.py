@@ -128,6 +128,8 @@ class SweepScenario(_ScenarioBase):
         return self
 
     def concurrency_levels(self) -> list[int]:
+        """Requests in flight per level: ``levels`` as given, else 1, 2, 4, ... below
+        ``max_concurrency`` and then ``max_concurrency`` itself."""
         if self.levels:
             return list(self.levels)
         levels, n = [], 1

@@ -30,6 +30,9 @@ def read_yaml_mapping(path: Path) -> tuple[Mapping, dict[tuple, int]]:
 
 
 def load_yaml_text(text: str, where: str) -> Any:
+    """The Python value of one YAML document ``text`` (safe loader). InputError naming
+    ``where`` (a file or a flag) for invalid YAML, aliases that expand past MAX_YAML_NODES
+    values, or nesting too deep."""
     return _compose_and_load(text, where)[1]
 
 
@@ -99,6 +102,9 @@ def validate_spec(
     lines: dict[tuple, int],
     origins: Mapping[tuple, str] | None = None,
 ) -> Any:
+    """``data`` (read from ``path``, field lines in ``lines``) validated by ``adapter``.
+    InputError, one line as ``describe_validation_error`` words it (a field set by a flag,
+    per ``origins``, is blamed on the flag), or naming ``path`` when nested too deeply."""
     try:
         return adapter.validate_python(data)
     except ValidationError as exc:
