@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -13,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from benchctl.splits import arms_of_users
-from benchctl.targets.launch import LaunchedServer, launch_kserve
+from benchctl.targets.launch import LaunchedServer
 from tests.e2e.helpers import benchctl
 
 FAST_MS, SLOW_MS = 1.0, 10.0  # CPU each arm's server keeps busy per request
@@ -109,12 +108,9 @@ def test_canary_arms_launched_users_pinned_and_the_slower_arm_fails(tmp_path: Pa
 
 
 @pytest.fixture(scope="module")
-def kserve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedServer]:
-    server = launch_kserve(log_dir=tmp_path_factory.mktemp("kserve"), workers=1)
-    try:
-        yield server
-    finally:
-        server.stop()
+def kserve(shared_kserve: LaunchedServer) -> LaunchedServer:
+    """The session's KServe: reference model, one worker (tests/conftest.py)."""
+    return shared_kserve
 
 
 def test_two_identical_arms_on_one_server_show_no_difference(
