@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from benchctl.load.records import PartWriter, merge_parts, to_table
-from benchctl.load.shapes import WARMUP
+from benchctl.plan.shapes import WARMUP
 
 MU = 1000.0  # service rate of the synthetic M/M/1 server (req/s)
 RATES = (250.0, 500.0, 650.0, 800.0, 900.0, 950.0)

@@ -23,7 +23,7 @@ from benchctl.durations import format_duration
 
 if TYPE_CHECKING:
     from benchctl.config import CapacityScenario
-    from benchctl.load.shapes import Plan
+    from benchctl.plan.shapes import Plan
     from benchctl.search.levels import LevelRecord
 
 CPU_WARN = 80.0
@@ -299,7 +299,7 @@ def print_plan(console: Console, plan: Plan, name: str, description: str) -> Non
     """The planned rate (or concurrency) over time, without sending anything: ``name``
     and ``description`` of the scenario, duration, expected requests, phases, and a 40-row
     bar chart of the rate curve."""
-    from benchctl.load.shapes import rate_curve
+    from benchctl.plan.shapes import rate_curve
 
     unit = "req/s" if plan.open_loop else "concurrency"
     console.print(f"[bold]{name}[/]: {description}".rstrip(": "))

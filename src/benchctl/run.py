@@ -29,7 +29,7 @@ from benchctl.config import BatchScenario, TargetSpec, load_scenario, load_targe
 from benchctl.display import print_plan
 from benchctl.errors import BenchctlError, InputError
 from benchctl.lifetime import Guard, owner_record
-from benchctl.load.shapes import Plan, plan_scenario, rate_curve
+from benchctl.plan.shapes import Plan, plan_scenario, rate_curve
 from benchctl.run_drive import drive
 from benchctl.run_finish import finalize, generator_flags, mark_failed
 from benchctl.run_outcome import Outcome, RunResult, WriteFailed, write_problem

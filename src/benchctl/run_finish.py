@@ -22,7 +22,7 @@ from benchctl.batch import batch_end, batch_summary
 from benchctl.display import summary_table
 from benchctl.errors import BenchctlError
 from benchctl.load.records import merge_parts
-from benchctl.load.shapes import Plan
+from benchctl.plan.shapes import Plan
 from benchctl.run_outcome import Outcome, RunResult
 from benchctl.run_setup import now_iso
 from benchctl.rundir import (

@@ -13,7 +13,7 @@ from rich.console import Console
 from benchctl.batch import engine_requests
 from benchctl.config import TargetSpec
 from benchctl.errors import InputError
-from benchctl.load.shapes import Plan, plan_to_json
+from benchctl.plan.shapes import Plan, plan_to_json
 from benchctl.targets import secrets
 
 

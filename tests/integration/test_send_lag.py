@@ -19,8 +19,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from benchctl.load.shapes import iter_arrivals, plan_from_json
 from benchctl.load.wake import SLEEP, TIMERFD, make_waker
+from benchctl.plan.shapes import iter_arrivals, plan_from_json
 
 from .conftest import target_overrides
 

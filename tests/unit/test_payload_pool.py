@@ -226,7 +226,7 @@ def test_once_mode_sends_every_body_once_split_across_workers() -> None:
 
 def test_batch_scenario_settings_and_plan() -> None:
     from benchctl.config import BatchScenario
-    from benchctl.load.shapes import plan_scenario
+    from benchctl.plan.shapes import plan_scenario
 
     scenario = BatchScenario(kind="batch", inputs=100, batch_sizes=[1, 32], concurrency=[4])
     assert scenario.settings() == [(1, 4), (32, 4)]

@@ -15,7 +15,7 @@ from benchctl.config import (
     load_scenario,
 )
 from benchctl.errors import InputError
-from benchctl.load.shapes import iter_arrivals, plan_scenario
+from benchctl.plan.shapes import iter_arrivals, plan_scenario
 
 
 def arrivals(plan, share=(0, 1)):

@@ -7,8 +7,8 @@ import pytest
 
 from benchctl.config import ReplayScenario
 from benchctl.errors import InputError
-from benchctl.load.shapes import plan_scenario
-from benchctl.load.traces import read_trace, replay_duration
+from benchctl.plan.shapes import plan_scenario
+from benchctl.plan.traces import read_trace, replay_duration
 
 from ..e2e.helpers import benchctl
 

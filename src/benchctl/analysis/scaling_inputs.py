@@ -17,7 +17,7 @@ from benchctl.analysis.autoscaler_simulation import MeanLatency, ReplicaModel, T
 from benchctl.analysis.cluster import ClusterSpec
 from benchctl.analysis.fits import LatencyFit
 from benchctl.config import Scenario, load_scenario
-from benchctl.load.shapes import plan_scenario
+from benchctl.plan.shapes import plan_scenario
 
 
 @dataclass(frozen=True)

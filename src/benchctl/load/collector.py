@@ -9,7 +9,7 @@ import numpy as np
 
 from benchctl.analysis.percentiles import nearest_rank
 from benchctl.load.records import DROPPED, PartWriter, to_table
-from benchctl.load.shapes import Plan
+from benchctl.plan.shapes import Plan
 
 WINDOW_S = 5.0
 

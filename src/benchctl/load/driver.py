@@ -27,8 +27,8 @@ from benchctl.load.admission import SlotWaits
 from benchctl.load.choice import RequestChooser
 from benchctl.load.clients import Transport
 from benchctl.load.records import CANCELLED, RecordBuffer
-from benchctl.load.shapes import Plan, iter_arrivals
 from benchctl.load.wake import Waker, make_waker, request_short_slice
+from benchctl.plan.shapes import Plan, iter_arrivals
 
 # The waker is asked for a time this much before each send (or a quarter of the gap since
 # the previous arrival, if less) and the driver spins the rest: the greenlet is made, and the

@@ -26,7 +26,7 @@ from benchctl.load.choice import RequestChooser
 from benchctl.load.clients import Transport, make_transport
 from benchctl.load.driver import Driver
 from benchctl.load.records import RecordBuffer
-from benchctl.load.shapes import Plan
+from benchctl.plan.shapes import Plan
 from benchctl.targets.wire import WireRequest
 
 PLAN_MSG, RECORDS_MSG, DONE_MSG, STOP_MSG = (

@@ -13,7 +13,7 @@ import psutil
 
 from benchctl.load.collector import Collector
 from benchctl.load.engine_base import CONTEXT, STOP_GRACE_S, cpu_seconds, emit, sample_cpu
-from benchctl.load.shapes import Plan, plan_from_json
+from benchctl.plan.shapes import Plan, plan_from_json
 from benchctl.rundir.names import PARTS
 
 

@@ -28,7 +28,7 @@ from benchctl.load.engine_base import (
     install_stop_signals,
     sample_cpu,
 )
-from benchctl.load.shapes import plan_from_json
+from benchctl.plan.shapes import plan_from_json
 
 
 class WorkerSide:

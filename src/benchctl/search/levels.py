@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchctl.config import CapacityScenario, SteadyScenario
-from benchctl.load.shapes import Phase, Plan, plan_scenario
+from benchctl.plan.shapes import Phase, Plan, plan_scenario
 from benchctl.search.judging import FLUSH_LAG_S, LevelVerdict
 
 MIN_RATE_FACTOR = 64  # never search below start_rate / 64

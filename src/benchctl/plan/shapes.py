@@ -26,8 +26,8 @@ from benchctl.config import (
     SweepScenario,
 )
 from benchctl.errors import InputError
-from benchctl.load.traces import read_trace as read_trace_file
-from benchctl.load.traces import replay_duration
+from benchctl.plan.traces import read_trace as read_trace_file
+from benchctl.plan.traces import replay_duration
 from benchctl.rundir.requests import WARMUP
 
 
@@ -358,7 +358,7 @@ def _replay_plan(scenario: ReplayScenario, s: float) -> Plan:
 
 def read_trace(path: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
     """A CSV trace as (arrival times in seconds, None) or (None, per-second rates); see
-    ``benchctl.load.traces`` for the forms read and refused."""
+    ``benchctl.plan.traces`` for the forms read and refused."""
     trace = read_trace_file(path)
     return trace.times, trace.rates
 
