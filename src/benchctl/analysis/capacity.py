@@ -28,6 +28,7 @@ from benchctl.analysis.fits import LatencyFit
 from benchctl.analysis.model_capacity import model_capacities, with_model_bounds
 from benchctl.analysis.points import Points, measured_points
 from benchctl.analysis.replica_sizing import autoscaled_cost, cost_section, replicas_for_peak
+from benchctl.analysis.search_rejudge import rejudge_search
 from benchctl.analysis.single_replica import finite, service_demand, single_replica, usl_summary
 from benchctl.analysis.slo import Slo
 from benchctl.analysis.windows import littles_law_gap
@@ -51,10 +52,14 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         raise InputError(f"{run.path}: no {REQUESTS}: the run recorded nothing to analyze")
     slo = options.slo
     source_dir, source_info, search = _capacity_source(run, info)
+    rejudged = None
+    if search is not None:  # a search decided under another SLO: its levels judged again
+        search, rejudged = rejudge_search(search, slo, source_dir)
     points, windows, own_windows = _measured(run, info, source_dir, source_info, search, options)
     if not len(points):
         raise InputError(_no_points(run.path, slo))
     warnings = _warnings(info, own_windows)  # about this run's own traffic
+    warnings += [rejudged] if rejudged else []
     demand = service_demand(windows, source_info)
     # A model mix: each model's capacity at this mix (issue 21); None for one model.
     mix = model_capacities(
