@@ -26,8 +26,12 @@ demo: venv
 
 # The report's browser test needs Debian's chromium: installed here when missing (CI runs as
 # root), and required (never skipped) under `make test` and `make integration`.
+# Two pytest workers (pytest-xdist, one test file per worker at a time: a file's launched
+# servers stay in one process); the tests marked `serial` (a timed demo, a measured capacity,
+# a timer's accuracy) run afterwards with nothing beside them.
 test: venv lint chromium
-	BENCHCTL_REQUIRE_CHROMIUM=1 $(PY) -m pytest -q
+	BENCHCTL_REQUIRE_CHROMIUM=1 $(PY) -m pytest -q -n 2 --dist loadfile -m "not serial" --durations=15
+	BENCHCTL_REQUIRE_CHROMIUM=1 $(PY) -m pytest -q -m serial --durations=5
 
 chromium:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)

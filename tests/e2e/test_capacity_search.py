@@ -66,6 +66,7 @@ def _capacity(done: Finished) -> dict:
     return json.loads((done.run_dir / "capacity.json").read_text())
 
 
+@pytest.mark.serial  # its known answer is a capacity: measured with nothing beside it
 def test_search_capacity_matches_the_saturation_of_a_set_cost_server(
     tmp_path: Path, costly_kserve: LaunchedServer
 ) -> None:
@@ -184,6 +185,7 @@ def demo_command() -> list[str]:
     return argv[1:]
 
 
+@pytest.mark.serial  # README's "about 4 minutes": timed with nothing beside it
 def test_make_demo_gives_the_answer(tmp_path: Path) -> None:
     """`make demo` as a user runs it: a launched KServe that saturates within the demo (its
     cost knob), a capacity search, the spike with --slo, under 5 minutes; the report opens

@@ -27,6 +27,7 @@ from .conftest import target_overrides
 BENCHCTL = Path(sys.executable).with_name("benchctl")
 
 
+@pytest.mark.serial  # a timer's accuracy: measured with nothing beside it
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="timerfd is Linux-only")
 def test_timerfd_wakes_within_half_a_millisecond_at_the_median():
     """200 waits 2 ms apart (0.4 s, bounded). No wake-up is early (the timer is armed at an
