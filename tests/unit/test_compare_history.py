@@ -156,3 +156,17 @@ def test_history_names_a_damaged_run_unknown_not_none(tmp_path: Path) -> None:
     assert (rows["good"].scenario, rows["good"].target) == ("steady", "kserve")
     text = _text(history_table(list(rows.values())))
     assert "None" not in text
+
+
+def test_meets_the_slo_needs_enough_samples_for_its_percentile():
+    """compare --slo: p99 needs 2 / (1 - 0.99) = 200 successes; with 20 the p99 is their
+    maximum, so the row says too few samples (as the gate says inconclusive) instead of yes."""
+    from benchctl.analysis.slo import parse_slo
+    from benchctl.reports.compare import _slo_met
+
+    slo = parse_slo("p99<=50ms")
+    assert _slo_met({"ok": 20, "latency_ms": {"p99": 12.0}}, slo) == "too few samples (20 < 200)"
+    assert _slo_met({"ok": 200, "latency_ms": {"p99": 12.0}}, slo) is True
+    assert _slo_met({"ok": 500, "latency_ms": {"p99": 51.0}}, slo) is False
+    assert _slo_met({"ok": 20, "latency_ms": {"p50": 12.0}}, parse_slo("p50<=50ms")) is True
+    assert _slo_met({"ok": 0, "latency_ms": {}}, slo) is None

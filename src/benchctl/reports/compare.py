@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from benchctl.analysis.gate import LoadedRun, load_run, run_differences, split_arm, started
+from benchctl.analysis.points import min_samples
 from benchctl.analysis.sent_tensors import describe, same_tensors, sent_tensors
 from benchctl.analysis.slo import Slo, parse_slo
 from benchctl.analysis.summary_file import file_windows, summarize_file
@@ -188,11 +189,20 @@ def _capacity_numbers(run_dir: Path) -> dict[str, Any]:
     }
 
 
-def _slo_met(overall: dict[str, Any], slo: Slo | None) -> bool | None:
+def _slo_met(overall: dict[str, Any], slo: Slo | None) -> bool | str | None:
+    """Does the run (or arm) meet ``slo`` overall: True/False, None without an SLO or a
+    percentile, or "too few samples (n < need)" when its successes are fewer than the
+    percentile needs (``min_samples``: 2 / (1 - q), p99: 200), as the gate says
+    "inconclusive" there: a p99 of 20 requests is their maximum, not a p99."""
     if slo is None:
         return None
     value = (overall.get("latency_ms") or {}).get(slo.column)
-    return None if value is None else bool(value <= slo.threshold_ms)
+    if value is None:
+        return None
+    successes, need = overall.get("ok"), min_samples(slo.quantile)
+    if isinstance(successes, int | float) and successes < need:
+        return f"too few samples ({int(successes)} < {need})"
+    return bool(value <= slo.threshold_ms)
 
 
 def _capacity(run_dir: Path, slo: Slo | None) -> str:

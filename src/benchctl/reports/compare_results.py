@@ -29,7 +29,7 @@ class RunColumn:
     saturated: bool
     overall: dict[str, Any]
     capacity: str
-    slo_met: bool | None
+    slo_met: bool | str | None
     resources: tuple[tuple[str, str], ...]
     bottleneck: str
     capacity_rps: float | None = None
