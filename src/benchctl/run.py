@@ -126,6 +126,12 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
     if options.split and options.users is None and getattr(scenario, "users", None):
         options = dataclasses.replace(options, users=scenario.users)  # the scenario's users:
     arms = split_arms(options, target, target_file)  # --split: every arm's target, or []
+    if arms and isinstance(scenario, BatchScenario):  # before anything is launched
+        raise InputError(
+            f"--{'shadow' if options.shadow else 'split'}: a batch scenario sends a finite "
+            "input set once, as fast as the server allows; split an open-loop scenario "
+            "(steady, step, spike, ...) instead, or run the batch once per target"
+        )
     if isinstance(scenario, BatchScenario):
         check_jsonl_set(scenario, target)  # a .jsonl set is one body a line (batch_inputs.py)
     sweep = isinstance(scenario, BatchScenario) and len(scenario.settings()) > 1

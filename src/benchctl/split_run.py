@@ -17,7 +17,7 @@ from rich.table import Table
 from benchctl import lifetime
 from benchctl.analysis.shadow import SHADOW_PARTS, shadow_lines, shadow_summary
 from benchctl.analysis.verdicts import METRICS, split_summaries
-from benchctl.config import BatchScenario, load_target
+from benchctl.config import load_target
 from benchctl.errors import InputError
 from benchctl.rundir import REQUESTS, RUN_JSON, RunDir
 from benchctl.split_telemetry import fmt_or_dash
@@ -147,8 +147,6 @@ def split_engine_spec(
     shadow run's load processes write their pairs to ``shadow.parts/`` of the run."""
     from benchctl.batch import engine_requests
 
-    if isinstance(scenario, BatchScenario):
-        raise InputError("--split/--shadow: a batch scenario sends a finite set once")
     requests = [engine_requests(scenario, arm.target) for arm in arms]
     spec = engine_arms(arms, options.users, requests, int(getattr(scenario, "seed", 1)))
     if options.shadow:

@@ -226,6 +226,21 @@ def test_slo_with_split_is_one_line_before_anything_runs(
     assert done.stdout == ""  # refused before any launch (which prints its progress)
 
 
+@pytest.mark.parametrize("arms", [["--split", "kserve=50,triton=50"], ["--shadow", "triton"]])
+def test_a_batch_with_arms_is_one_line_before_anything_is_launched(
+    tmp_path: Path, arms: list[str]
+) -> None:
+    """``run batch --split/--shadow ... --launch``: exit 2, one line naming the flag, no run
+    directory and no launch progress (it used to launch KServe, then fail the run)."""
+    done = benchctl(
+        "run", "batch", "--target", "kserve", *arms, "--launch", cwd=tmp_path, timeout=60
+    )  # fmt: skip
+    assert done.returncode == 2 and done.run_dir is None, done.output()
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert f"{arms[0]}: a batch scenario sends a finite input set once" in done.stderr
+    assert done.stdout == ""
+
+
 def test_shadow_servers_each_count_every_request(
     tmp_path: Path, servers: dict[str, LaunchedServer]
 ) -> None:
