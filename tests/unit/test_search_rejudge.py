@@ -76,3 +76,17 @@ def test_the_same_slo_written_otherwise_is_not_judged_again(tmp_path: Path) -> N
     assert same_slo(search, parse_slo("p99<=1s"))
     assert rejudge_search(search, parse_slo("p99<=1000ms"), tmp_path) == (search, None)
     assert np.isclose(parse_slo("p99<=1s").threshold_ms, 1000.0)
+
+
+def test_a_search_stopped_before_its_resolution_says_so():
+    """search.json stop_reason: 'max_duration 60s reached' gets a warning naming it and the
+    resolution asked (5%); a finished search ('resolution reached: ...', or 'reached
+    max_rate ...') gets none."""
+    from benchctl.analysis.capacity import _search_stop_notes
+
+    stopped = {"stop_reason": "max_duration 60s reached", "settings": {"resolution": 0.05}}
+    (note,) = _search_stop_notes(stopped)
+    assert "stopped before its resolution (5%): max_duration 60s reached" in note
+    assert _search_stop_notes({"stop_reason": "resolution reached: 40–42 rps"}) == []
+    assert _search_stop_notes({"stop_reason": "reached max_rate 5000 rps without breaking"}) == []
+    assert _search_stop_notes(None) == []

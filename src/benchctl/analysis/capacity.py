@@ -60,6 +60,7 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         raise InputError(_no_points(run.path, slo))
     warnings = _warnings(info, own_windows)  # about this run's own traffic
     warnings += [rejudged] if rejudged else []
+    warnings += _search_stop_notes(search)
     demand = service_demand(windows, source_info)
     # A model mix: each model's capacity at this mix (issue 21); None for one model.
     mix = model_capacities(
@@ -245,6 +246,20 @@ def search_points(search: dict[str, Any]) -> Points:
         None,
         [lv["name"] for lv in levels],
     )
+
+
+def _search_stop_notes(search: dict[str, Any] | None) -> list[str]:
+    """A search that stopped before its resolution (``max_duration``, or interrupted): the
+    band between its best good and first bad level is wider than the search asked for."""
+    reason = str((search or {}).get("stop_reason") or "")
+    if not reason or reason.startswith(("resolution reached", "reached max_rate")):
+        return []
+    resolution = ((search or {}).get("settings") or {}).get("resolution")
+    asked = f" ({resolution:.0%})" if isinstance(resolution, int | float) else ""
+    return [
+        f"the capacity search stopped before its resolution{asked}: {reason}; the band is "
+        "wider than a finished search gives (raise max_duration, or rerun the search)"
+    ]
 
 
 def _warnings(info: dict[str, Any], windows: pd.DataFrame) -> list[str]:
