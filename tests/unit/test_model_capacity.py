@@ -223,3 +223,34 @@ def test_a_mix_that_never_met_the_slo_as_a_whole_still_says_each_models_bound(tm
         "Per model at this mix (its own req/s): big below 10.0 rps (broke the SLO at every "
         "level); small below 30.0 rps (broke the SLO at every level)"
     )
+
+
+def test_one_offered_rate_answers_per_model_from_the_whole_run(tmp_path: Path):
+    """One level at 40 req/s offered all along (a steady run): its windows differ only by
+    noise, so they are no levels. Known answer, p90 <= 20 ms: big (1 in 4, 25 ms) broke it
+    over the whole run at its 10 req/s (40 in all): 'below 10 rps', and the limiting line
+    says so without a 'first' level; small (5 ms) never broke it: at least 30 req/s."""
+    run_dir = mix_run(tmp_path, {"small": [5], "big": [25]}, rates=[40.0])
+    info = _info(run_dir)
+    info["plan"]["curve"] = [[0.0, 40.0], [2.0, 40.0], [11.0, 40.0], [21.0, 40.0]]
+    (run_dir / "run.json").write_text(json.dumps(info))
+    found = model_capacities(run_dir, info, parse_slo("p90<=20ms"), source="windows")
+    assert found is not None and found["source"] == "one rate"
+    small, big = found["models"]["small"], found["models"]["big"]
+    assert (small["bound"], small["source"]) == ("lower", "whole run")
+    assert small["capacity_rps"] == pytest.approx(30.0)
+    assert big["bound"] == "upper" and big["band_rps"] == pytest.approx([0.0, 10.0])
+    limiting = found["summary"][-1]
+    assert "big limits the server" in limiting and "over the whole run" in limiting
+    assert "first" not in limiting
+
+
+def test_a_changing_offered_rate_keeps_its_windows():
+    from benchctl.analysis.model_capacity import one_offered_rate
+
+    steady = {"plan": {"phases": [{"name": "warmup", "start": 0, "end": 5}],
+                       "curve": [[0, 99.0], [5, 20.0], [30, 20.1]]}}  # fmt: skip
+    assert one_offered_rate(steady)  # the warm-up's rate does not count; 0.5% is one rate
+    spike = {"plan": {"phases": [], "curve": [[0, 40.0], [30, 200.0]]}}
+    assert not one_offered_rate(spike)
+    assert not one_offered_rate({"plan": {}})  # no curve: windows stay (as before)

@@ -119,20 +119,18 @@ def model_capacities(
     if len(distinct_values(path, "model")) < 2:  # one model or none: no mix (one column read)
         return None
     phases = (info.get("plan") or {}).get("phases") or []
-    by_window = source == "windows"
+    by_window = source == "windows" and not one_offered_rate(info)
     measured = _read(path, phases, window_s if by_window else None)
     names = sorted(measured.whole)
     if len(names) < 2:
         return None
+    if source == "windows" and not by_window:  # one offered rate: windows differ by noise
+        source = "one rate"
     models = _per_model(measured, names, slo, source=source, search=search)
     limiting = _limiting(models)
     lines = [models[name]["sentence"] for name in names]
     if limiting is not None:
-        lines.append(
-            f"At this mix the server is limited by {limiting}: its {slo.column} broke first, "
-            f"at {_rps(_broke_at(models[limiting]))} "
-            f"{_RATE_WORDS[models[limiting]['server_rate']]} in all."
-        )
+        lines.append(_limiting_sentence(limiting, models[limiting], slo))
     return {
         "source": source,
         "slo": str(slo),
@@ -140,6 +138,21 @@ def model_capacities(
         "limiting_model": limiting,
         "summary": lines,
     }
+
+
+def one_offered_rate(info: dict[str, Any]) -> bool:
+    """Did the run offer one rate all along after its warm-up (run.json ``plan.curve``:
+    [[t s, rate req/s], ...] and ``plan.phases``)? Its windows then differ only by the
+    arrivals' noise, so they are no levels of load: a model's answer comes from the whole
+    run (its one level). False when the curve is absent or the rate changes by over 1%."""
+    plan = info.get("plan") or {}
+    curve, phases = plan.get("curve") or [], plan.get("phases") or []
+    warm_end = max((p.get("end", 0.0) for p in phases if p.get("name") == WARMUP), default=0.0)
+    try:
+        rates = [float(rate) for t, rate in curve if float(t) >= float(warm_end)]
+    except (TypeError, ValueError):
+        return False
+    return bool(rates) and max(rates) <= 1.01 * min(rates)
 
 
 def _per_model(
@@ -161,7 +174,7 @@ def _per_model(
     for name in names:
         levels, totals = _model_levels(measured, name, slo, offered, overloaded, max_errors)
         kind = source
-        if not levels and source == "windows":  # too few successes per window: one level
+        if source == "one rate" or (not levels and source == "windows"):  # one level
             levels, totals = _whole_run_level(measured, name, slo)
             kind = WHOLE_RUN
         share = measured.whole[name].requests / total if total else 0.0
@@ -376,6 +389,19 @@ def _sentence(name: str, result: dict[str, Any], slo: Slo) -> str:
         f"(it had {result['successes']:,} after the warm-up in all); use a lower percentile or a "
         "longer run."
     )
+
+
+def _limiting_sentence(name: str, found: dict[str, Any], slo: Slo) -> str:
+    """The line naming the model that limits the server at this mix. From the whole run (one
+    offered rate) there is no "first" level: the model's own percentile broke the SLO at the
+    run's rate, while the headline judges every model's requests together."""
+    rate = f"{_rps(_broke_at(found))} {_RATE_WORDS[found['server_rate']]} in all"
+    if found["source"] == WHOLE_RUN:
+        return (
+            f"At this mix {name} limits the server: its own {slo.column} broke the SLO over "
+            f"the whole run, at {rate} (the headline judges every model's requests together)."
+        )
+    return f"At this mix the server is limited by {name}: its {slo.column} broke first, at {rate}."
 
 
 def _limiting(models: dict[str, dict[str, Any]]) -> str | None:
