@@ -139,3 +139,24 @@ def test_an_extrapolation_above_the_measured_saturation_is_dropped():
     }
     text = capacity_sentence(doc)
     assert "9,300" not in text and "No extrapolation: the fitted curve's SLO crossing" in text
+
+
+def test_service_demand_needs_windows_at_more_than_one_rate():
+    """U = 0.1 + 0.005 x X cores (5 ms of CPU per request) on a 2-core host: from windows at
+    10..40 req/s the fit gives 5 ms and saturation (2 - 0.1) / 0.005 = 380 req/s (the idle
+    0.1 core is not there for requests). From windows at one
+    offered rate (19.5..20.5 req/s: arrival noise) the slope is noise, so no bound at all
+    (a fresh user saw 'no more than 5,035.8 rps' from such a fit)."""
+    import pandas as pd
+
+    from benchctl.analysis.single_replica import service_demand
+
+    spread = pd.DataFrame({"throughput_rps": [10.0, 20.0, 30.0, 40.0]})
+    spread["server_cpu_percent"] = (0.1 + 0.005 * spread["throughput_rps"]) * 100
+    found = service_demand(spread, {"host": {"cpus": 2}})
+    assert found["server_cpu"]["ms_per_request"] == pytest.approx(5.0)
+    assert found["server_cpu"]["saturates_at_rps"] == pytest.approx(380.0)
+    one_rate = pd.DataFrame(
+        {"throughput_rps": [19.5, 20.5, 20.0, 19.8], "server_cpu_percent": [20.0, 19.0, 21.0, 20.5]}
+    )
+    assert service_demand(one_rate, {"host": {"cpus": 2}}) == {}

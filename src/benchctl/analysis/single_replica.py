@@ -27,6 +27,10 @@ from benchctl.analysis.points import Points
 from benchctl.analysis.slo import Slo
 from benchctl.errors import InputError
 
+# Highest / lowest window throughput a service-demand fit needs: below it the windows saw one
+# offered rate and differ by arrival noise, so the slope (CPU per request) is not measured.
+MIN_THROUGHPUT_SPAN = 1.5
+
 
 def single_replica(
     points: Points,
@@ -227,7 +231,9 @@ def service_demand(windows: pd.DataFrame, info: dict[str, Any]) -> dict[str, Any
     """CPU (and GPU) seconds per request, and which saturates first.
 
     ``windows``: the analysis windows (throughput_rps, server_cpu_percent and
-    gpu_utilization_percent per window; a resource needs 3 windows with values); ``info``:
+    gpu_utilization_percent per window; a resource needs 3 windows with values whose
+    throughputs span a factor of ``MIN_THROUGHPUT_SPAN``: at one rate the regression's slope
+    is fitted to the windows' noise, not to load); ``info``:
     run.json (host.cpus is the CPU capacity in cores). By the utilization law U = X x D
     (``fits.fit_service_demand``), a resource of capacity C saturates at X = C / D.
     Returns {resource: {ms_per_request, r2, capacity_units, saturates_at_rps},
@@ -241,6 +247,9 @@ def service_demand(windows: pd.DataFrame, info: dict[str, Any]) -> dict[str, Any
         if column not in windows or windows[column].notna().sum() < 3:
             continue
         usable = windows[windows[column].notna()]
+        rates = usable["throughput_rps"].to_numpy(dtype=float)
+        if not rates.size or rates.max() < MIN_THROUGHPUT_SPAN * rates.min():
+            continue  # one rate: the slope would be fitted to noise (a 5,000 rps "bound")
         try:
             fit = fit_service_demand(
                 usable["throughput_rps"].to_numpy(), usable[column].to_numpy() * scale
