@@ -65,3 +65,31 @@ def test_cost_says_what_it_assumes_and_the_autoscaled_cost():
     assert "9,052 USD per month for 5 replicas always on (730 h a month)" in text
     assert "(RawDeployment + KEDA) averaged 3.8 replicas over the 600 s" in text
     assert "about 6,789 USD per month" in text
+
+
+def test_the_final_answer_names_the_cron_prescale_of_the_chosen_setting():
+    """`run --slo` ends with the answer: when the chosen autoscaler needs KEDA cron pre-scaling
+    (capacity.json autoscaling.cron_prescale), the answer says so beside the HPA line (the
+    demo printed 'HPA: min_replicas=3' alone, whose reactive scaling broke the SLO 69 s)."""
+    import io
+
+    from rich.console import Console
+
+    from benchctl.analysis.answer import print_final_answer
+
+    doc = {
+        "single_replica": {"capacity_rps": 43.75, "bound": "measured"},
+        "autoscaling": {
+            "hpa": {"policy": {"min_replicas": 3, "max_replicas": 16}},
+            "cron_prescale": {"desired_replicas": 6, "start": "4-59/10 * * * *",
+                              "end": "7-59/10 * * * *"},
+        },
+    }  # fmt: skip
+    out = io.StringIO()
+    print_final_answer(Console(file=out, width=200), doc)
+    text = out.getvalue()
+    assert "HPA: min_replicas=3, max_replicas=16" in text
+    assert "KEDA cron pre-scale: 6 replicas from '4-59/10 * * * *' to '7-59/10 * * * *'" in text
+    without = io.StringIO()
+    print_final_answer(Console(file=without, width=200), {**doc, "autoscaling": {}})
+    assert "cron" not in without.getvalue()

@@ -189,6 +189,14 @@ def print_final_answer(console: Console, doc: dict[str, Any], report: Any = None
         if isinstance(policy, dict) and policy:
             settings = ", ".join(f"{name}={value}" for name, value in policy.items())
             console.print(f"{title}: {escape(settings)}", highlight=False)
+    cron = scaling.get("cron_prescale")
+    if isinstance(cron, dict) and cron.get("desired_replicas"):  # part of the chosen setting
+        console.print(
+            f"KEDA cron pre-scale: {cron['desired_replicas']} replicas from "
+            f"'{escape(str(cron.get('start')))}' to '{escape(str(cron.get('end')))}' (UTC), "
+            "with the autoscaler above (reactive scaling alone breaks the SLO in the bursts)",
+            highlight=False,
+        )
     if scaling.get("skipped"):
         console.print(f"Autoscaling not simulated: {escape(str(scaling['skipped']))}")
     for path in scaling.get("manifests") or []:
