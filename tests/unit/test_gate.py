@@ -349,3 +349,17 @@ def test_example_rules_file_is_valid() -> None:
     example = Path(__file__).resolve().parents[2] / "examples" / "gate.yaml"
     rules = load_rules(example)
     assert rules.statistics.resamples == 2000 and len(rules.rules) >= 6
+
+
+def test_a_baseline_of_another_target_is_said(tmp_path: Path) -> None:
+    """A gate judges one target's change: a KServe baseline for a Triton candidate passes or
+    fails on its numbers, but the result warns that the targets differ (a fresh user's
+    KServe-vs-Triton gate passed with no word); the same target gives no such warning."""
+    baseline = make_run(tmp_path, "base", seed=1, target="kserve")
+    candidate = make_run(tmp_path, "cand", seed=2, target="triton")
+    same = make_run(tmp_path, "same", seed=3, target="kserve")
+    rules = _rules(tmp_path, ALL_RULES)
+    result = gate(baseline=baseline, candidate=candidate, rules=rules)
+    assert any("target: 'kserve' vs 'triton'" in w for w in result.warnings), result.warnings
+    result = gate(baseline=baseline, candidate=same, rules=rules)
+    assert not any("target" in w for w in result.warnings), result.warnings

@@ -133,9 +133,27 @@ def _check_phase(phase: str, cand: LoadedRun, rules: Path, index: int, rule: Rul
 
 
 def _comparability(cand: LoadedRun, base_runs: Sequence[LoadedRun]) -> list[str]:
+    """Warnings for baselines whose numbers do not compare with the candidate's: another
+    scenario, payload, host or time scale (``run_differences``), or another target (server
+    kind, model or profile): a gate judges one target's change, so a KServe baseline for a
+    Triton candidate is said, not silently passed."""
     found = []
     for run in base_runs:
-        differences = run_differences(run.info, cand.info)
+        differences = run_differences(run.info, cand.info) + _target_differences(
+            run.info, cand.info
+        )
         if differences:
             found.append(f"baseline {run.id} differs from the candidate: {'; '.join(differences)}")
     return found
+
+
+def _target_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """The target's profile name, server kind and model when they differ between two runs'
+    run.json (``target.name``, ``target.spec.kind``, ``target.spec.model``)."""
+    targets = [a.get("target"), b.get("target")]
+    if not all(isinstance(t, dict) for t in targets):
+        return []
+    specs = [t.get("spec") if isinstance(t.get("spec"), dict) else {} for t in targets]
+    pairs = [("target", targets[0].get("name"), targets[1].get("name"))]
+    pairs += [(f"target.{key}", specs[0].get(key), specs[1].get(key)) for key in ("kind", "model")]
+    return [f"{name}: {x!r} vs {y!r}" for name, x, y in pairs if x != y]
