@@ -51,16 +51,12 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     if not (run.path / REQUESTS).is_file():
         raise InputError(f"{run.path}: no {REQUESTS}: the run recorded nothing to analyze")
     slo = options.slo
-    source_dir, source_info, search = _capacity_source(run, info)
-    rejudged = None
-    if search is not None:  # a search decided under another SLO: its levels judged again
-        search, rejudged = rejudge_search(search, slo, source_dir)
+    source_dir, source_info, search, search_notes = _judged_source(run, info, slo)
     points, windows, own_windows = _measured(run, info, source_dir, source_info, search, options)
     if not len(points):
         raise InputError(_no_points(run.path, slo))
     warnings = _warnings(info, own_windows)  # about this run's own traffic
-    warnings += [rejudged] if rejudged else []
-    warnings += _search_stop_notes(search)
+    warnings += search_notes
     demand = service_demand(windows, source_info)
     # A model mix: each model's capacity at this mix (issue 21); None for one model.
     mix = model_capacities(
@@ -246,6 +242,18 @@ def search_points(search: dict[str, Any]) -> Points:
         None,
         [lv["name"] for lv in levels],
     )
+
+
+def _judged_source(
+    run: RunDir, info: dict[str, Any], slo: Slo
+) -> tuple[Path, dict[str, Any], dict[str, Any] | None, list[str]]:
+    """``_capacity_source`` with the search's levels judged under ``slo`` (``rejudge_search``:
+    a search decided under another SLO) and the notes about the search for the warnings."""
+    source_dir, source_info, search = _capacity_source(run, info)
+    if search is None:
+        return source_dir, source_info, None, []
+    search, rejudged = rejudge_search(search, slo, source_dir)
+    return source_dir, source_info, search, [rejudged] * bool(rejudged) + _search_stop_notes(search)
 
 
 def _search_stop_notes(search: dict[str, Any] | None) -> list[str]:
