@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Unpack
 
 from benchctl.analysis.hpa import hpa_proposal, simulate_hpa
 from benchctl.analysis.kpa import kpa_counts, simulate_kpa
@@ -42,6 +43,7 @@ from benchctl.analysis.scaling_policies import (
     Policy,
     ScalingPolicy,
 )
+from benchctl.analysis.scaling_steps import SimArgs, SimSettings
 from benchctl.analysis.spikes import (
     detect_spikes,
     prescale_floor,
@@ -88,30 +90,24 @@ def simulate_worst_phase(
     policy: Policy,
     *,
     phases: int = 1,
-    dt: float = 1.0,
-    price_per_hour: float = 0.0,
     floor: FloatArray | None = None,
+    **options: Unpack[SimArgs],
 ) -> SimResult:
     """The worst of ``phases`` evenly spaced first-sync offsets of an HPA (the trace does not
     know where the controller's 15-s loop stands): most SLO-violation seconds, then most
     late requests, then most replica-seconds. KPA policies are simulated once, and so is an
-    HPA with ``phases`` 1 (``simulate``). ``floor``, a cron pre-scale, applies to the HPA only."""
+    HPA with ``phases`` 1 (``simulate``). ``floor``, a cron pre-scale, applies to the HPA only.
+    ``options``: ``dt``, ``price_per_hour``, ``initial_replicas`` (`SimSettings`)."""
     if isinstance(policy, KpaPolicy):
-        return simulate_kpa(traffic, model, policy, dt=dt, price_per_hour=price_per_hour)
+        return simulate_kpa(traffic, model, policy, **options)
     if phases <= 1:
-        return simulate_hpa(
-            traffic, model, policy, dt=dt, price_per_hour=price_per_hour, floor=floor
-        )
+        return simulate_hpa(traffic, model, policy, floor=floor, **options)
+    dt = SimSettings(**options).dt
     steps = steps_of(policy.sync_period_s, dt)
     offsets = sorted({round(k * steps / phases) for k in range(phases)})
     results = [
         simulate_hpa(
-            traffic,
-            model,
-            replace(policy, sync_phase_s=offset * dt),
-            dt=dt,
-            price_per_hour=price_per_hour,
-            floor=floor,
+            traffic, model, replace(policy, sync_phase_s=offset * dt), floor=floor, **options
         )
         for offset in offsets
     ]

@@ -20,6 +20,7 @@ import functools
 import math
 from dataclasses import replace
 from itertools import pairwise
+from typing import Unpack
 
 import numpy as np
 
@@ -34,7 +35,7 @@ from benchctl.analysis.scaling_model import (
     steps_of,
 )
 from benchctl.analysis.scaling_policies import HpaPolicy, ScalingPolicy, Select
-from benchctl.analysis.scaling_steps import StepArrays, begin
+from benchctl.analysis.scaling_steps import SimArgs, StepArrays, begin
 
 
 def simulate_hpa(
@@ -42,20 +43,20 @@ def simulate_hpa(
     model: ReplicaModel,
     policy: HpaPolicy,
     *,
-    dt: float = 1.0,
-    price_per_hour: float = 0.0,
-    initial_replicas: int | None = None,
     floor: FloatArray | None = None,
+    **options: Unpack[SimArgs],
 ) -> SimResult:
     """Replay the HPA v2 controller (sync, tolerance, stabilization, policies) over ``traffic``.
 
+    ``options``: ``dt``, ``price_per_hour``, ``initial_replicas`` (`SimSettings`).
     ``floor`` (replicas per step, optional) is a second metric such as KEDA's cron trigger:
     while it is above 0 the HPA also proposes it (an AverageValue 1 metric), and takes the
     larger proposal. Work in Python is per sync, not per step: between syncs the pods are
     fixed, so the steps are filled with array operations.
     """
     settled = functools.partial(_hpa_settled, policy, model)
-    grid, start, fleet = begin(traffic, model, dt, settled, initial_replicas)
+    settings, grid, start, fleet = begin(traffic, model, options, settled)
+    dt = settings.dt
     t, offered = grid.t, grid.rps
     n = t.size
     recs: list[tuple[float, int]] = [(float(t[0]), start)]  # maybeInitScaleDownStabilizationWindow
@@ -89,7 +90,7 @@ def simulate_hpa(
         ready = fleet.ready_at(t[a:b])
         served = out.fill(a, b, offered[a:b], len(fleet), ready, model.max_rps, desired)
         reader.record(a, b, offered[a:b], served, ready)
-    result = out.finish("hpa", policy.sync_period_s, dt, grid, model, price_per_hour)
+    result = out.finish("hpa", policy.sync_period_s, dt, grid, model, settings.price_per_hour)
     return replace(result, metric=metric_seen, phase_s=phase * dt)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import replace
+from typing import Unpack
 
 import numpy as np
 
@@ -28,26 +29,25 @@ from benchctl.analysis.scaling_model import (
     steps_of,
 )
 from benchctl.analysis.scaling_policies import KpaPolicy
-from benchctl.analysis.scaling_steps import Fleet, StepArrays, begin
+from benchctl.analysis.scaling_steps import Fleet, SimArgs, StepArrays, begin
 
 
 def simulate_kpa(
     traffic: Traffic,
     model: ReplicaModel,
     policy: KpaPolicy,
-    *,
-    dt: float = 1.0,
-    price_per_hour: float = 0.0,
-    initial_replicas: int | None = None,
+    **options: Unpack[SimArgs],
 ) -> SimResult:
     """Replay the Knative Pod Autoscaler (stable/panic windows, delays, bounds) over ``traffic``.
 
+    ``options``: ``dt``, ``price_per_hour``, ``initial_replicas`` (`SimSettings`).
     The concurrency it averages is Little's law with queueing (``_InFlight``); with the rps
     metric, the offered rate. The activator is in the request path while there is no ready
     pod or the excess burst capacity is negative (autoscaler.go).
     """
     settled = functools.partial(_kpa_settled, policy, model)
-    grid, start, fleet = begin(traffic, model, dt, settled, initial_replicas)
+    settings, grid, start, fleet = begin(traffic, model, options, settled)
+    dt = settings.dt
     t, offered = grid.t, grid.rps
     n = t.size
     pod_max = _pod_limit(model, policy.container_concurrency)
@@ -75,7 +75,7 @@ def simulate_kpa(
     out = StepArrays(n)
     out.replicas, out.ready, out.served, out.desired = (np.array(c, dtype=float) for c in columns)
     panic = np.array(panicking, dtype=bool)
-    result = out.finish("kpa", policy.tick_s, dt, grid, model, price_per_hour, panic)
+    result = out.finish("kpa", policy.tick_s, dt, grid, model, settings.price_per_hour, panic)
     return replace(
         result,
         metric=decider.seen,

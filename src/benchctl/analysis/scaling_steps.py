@@ -6,7 +6,8 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -125,16 +126,38 @@ class StepArrays:
         )
 
 
+class SimArgs(TypedDict, total=False):
+    """The keyword arguments both simulators (and ``simulate_worst_phase``) take; see
+    `SimSettings` for their meaning and defaults."""
+
+    dt: float
+    price_per_hour: float
+    initial_replicas: int | None
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    """How a simulation runs, whichever autoscaler: ``dt`` (s, the step), ``price_per_hour``
+    (per replica; 0: no cost) and ``initial_replicas`` (None: the steady state the policy
+    reaches at the first rate). Raises TypeError for an unknown field."""
+
+    dt: float = 1.0
+    price_per_hour: float = 0.0
+    initial_replicas: int | None = None
+
+
 def begin(
     traffic: Traffic,
     model: ReplicaModel,
-    dt: float,
+    options: SimArgs,
     settled: Callable[[Any], int],
-    initial: int | None,
-) -> tuple[Traffic, int, Fleet]:
-    """Where a simulation starts: the trace on the ``dt`` grid (``on_grid``), the replicas
-    (``initial``, else ``settled`` at the first rate: the steady state the policy reaches)
-    and the fleet of that many ready pods."""
-    grid = on_grid(traffic, dt)
+) -> tuple[SimSettings, Traffic, int, Fleet]:
+    """Where a simulation starts: its `SimSettings` (from ``options``; TypeError for an
+    unknown one), the trace on the ``dt`` grid (``on_grid``), the replicas
+    (``initial_replicas``, else ``settled`` at the first rate: the steady state the policy
+    reaches) and the fleet of that many ready pods."""
+    settings = SimSettings(**options)
+    grid = on_grid(traffic, settings.dt)
+    initial = settings.initial_replicas
     start = settled(grid.rps[0]) if initial is None else initial
-    return grid, start, Fleet(model, start)
+    return settings, grid, start, Fleet(model, start)
