@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -108,22 +109,13 @@ def latency_curve_figure(curve: LatencyCurve) -> str:
         )
     if curve.fit is not None:
         _draw_latency_fit(ax, curve.fit, curve.measured_max_rps, right, top)
-    ax.axhline(
-        curve.slo_ms,
-        color=_COLORS["slo"],
-        ls="--",
-        lw=1.3,
-        label=f"SLO {curve.percentile} ≤ {curve.slo_ms:g} ms",
-    )
+    slo = f"SLO {curve.percentile} ≤ {curve.slo_ms:g} ms"
+    _rule(ax, "y", curve.slo_ms, "slo", slo, ls="--", lw=1.3)
     if curve.capacity_rps is not None:
         note = " (extrapolated)" if curve.extrapolated else ""
         at_least = "at least " if curve.bound == "lower" else ""
-        ax.axvline(
-            curve.capacity_rps,
-            color=_COLORS["capacity"],
-            lw=1.8,
-            label=f"capacity {at_least}{curve.capacity_rps:,.1f} req/s{note}",
-        )
+        capacity = f"capacity {at_least}{curve.capacity_rps:,.1f} req/s{note}"
+        _rule(ax, "x", curve.capacity_rps, "capacity", capacity, lw=1.8)
     if curve.knee_rps is not None and curve.fit is not None and curve.knee_rps < right:
         knee = float(curve.fit.latency(np.array(curve.knee_rps)))
         label = f"knee {curve.knee_rps:,.1f} req/s (latency 2× zero-load)"
@@ -186,13 +178,8 @@ def _draw_latency_fit(
     fit_label = "fit L(x) = base + scale / (x_max − x)"
     _fit_lines(ax, xs, ys, inside, fit_label, "fit, extrapolated", always=False)
     if fit.x_max <= right:
-        ax.axvline(
-            fit.x_max,
-            color=_COLORS["limit"],
-            ls=":",
-            lw=1.2,
-            label=f"x_max {fit.x_max:,.1f} req/s (fitted saturation)",
-        )
+        saturation = f"x_max {fit.x_max:,.1f} req/s (fitted saturation)"
+        _rule(ax, "x", fit.x_max, "limit", saturation, ls=":", lw=1.2)
 
 
 def _latency_axis(ax: Axes, low: float, top: float, log: bool, percentile: str) -> None:
@@ -220,6 +207,14 @@ def _fit_lines(
     ax.plot(xs[inside], ys[inside], color=_COLORS["fit"], lw=1.8, label=label)
     if always or (~inside).any():
         ax.plot(xs[~inside], ys[~inside], color=_COLORS["fit"], lw=1.8, ls="--", label=beyond_label)
+
+
+def _rule(ax: Axes, axis: str, at: float, color: str, label: str, **style: Any) -> None:
+    """A labelled reference line across the plot: at y = ``at`` when ``axis`` is "y" (the
+    SLO), else at x = ``at`` (a capacity, the fitted saturation); ``color`` a key of
+    ``_COLORS``; ``style``: matplotlib line properties (``ls``, ``lw``)."""
+    draw = ax.axhline if axis == "y" else ax.axvline
+    draw(at, color=_COLORS[color], label=label, **style)
 
 
 def _diamond(ax: Axes, x: float, y: float, label: str) -> None:
