@@ -2,17 +2,16 @@
 
 What every launcher shares: free loopback ports, the server process in its own session with
 its output in a log file (never a pipe), `LaunchedServer` (reach, watch, stop), polling until
-ready, model-name rules and the `Launcher` interface with the mapping from a target's
+ready and the `Launcher` interface with the mapping from a target's
 ``launch:`` section; and the KServe launcher. The venvs are made by `targets/venvs.py`
-(``server_venv``, ``cache_root``, ``venv_python`` and ``LaunchError`` are re-exported here).
+(``server_venv``, ``cache_root``, ``venv_python`` and ``LaunchError`` are re-exported here);
+the launch settings and the model-name rule are in `targets/launch_settings.py` (re-exported).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import re
 import signal
 import socket
 import subprocess
@@ -22,14 +21,21 @@ import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar, Unpack
 from urllib.parse import quote
 
 import psutil
 
 from benchctl import lifetime
 from benchctl.config import LaunchSpec
-from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig, config_arguments
+from benchctl.targets.launch_settings import NO_SLASH as NO_SLASH
+from benchctl.targets.launch_settings import BatchingArgs as BatchingArgs
+from benchctl.targets.launch_settings import LaunchArgs as LaunchArgs
+from benchctl.targets.launch_settings import LaunchSettings as LaunchSettings
+from benchctl.targets.launch_settings import ModelNameError as ModelNameError
+from benchctl.targets.launch_settings import absolute_dir as absolute_dir
+from benchctl.targets.launch_settings import check_model_name as check_model_name
+from benchctl.targets.refmodel import RefModelConfig, config_arguments
 from benchctl.targets.venvs import DISPLAY_NAMES, last_line, server_env
 from benchctl.targets.venvs import LaunchError as LaunchError
 from benchctl.targets.venvs import cache_root as cache_root
@@ -38,42 +44,8 @@ from benchctl.targets.venvs import venv_python as venv_python
 
 KSERVE_REQUIREMENTS = ["kserve==0.21.0", "numpy==2.4.6"]
 SERVERS_DIR = Path(__file__).resolve().parent / "servers"
-_DEFAULT_MODEL = RefModelConfig()  # frozen
 # Opens loopback URLs directly, whatever the HTTP(S)_PROXY variables say.
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-# A REST path parameter (FastAPI: KServe, MLServer) cannot hold "/", even %-encoded.
-NO_SLASH = re.compile(r"^[^/]+$")
-
-
-class ModelNameError(LaunchError):
-    """The target's model name is one the launched server does not accept (bad input, 2)."""
-
-    exit_code = 2
-
-
-def check_model_name(server: str, name: str, pattern: re.Pattern[str]) -> None:
-    """ModelNameError (one line naming the field and what is allowed) unless ``name``
-    matches the server's rule for model names."""
-    if not pattern.match(name):
-        raise ModelNameError(
-            f"target field 'model': {server} model names must match {pattern.pattern}, got {name!r}"
-        )
-
-
-def absolute_dir(log_dir: Path | str) -> Path:
-    """``log_dir`` made absolute (not following symlinks) and created.
-
-    The one place where launchers turn the folder they were given into the folder every path
-    handed to a server derives from: servers run with their own working directory, so a
-    relative model repository / model store / settings path fails or is silently ignored
-    (Triton: "failed to stat file"; torch-model-archiver: "export-path is not a directory";
-    MLServer falls back to its defaults on 0.0.0.0:8080-8082). See TARGETS.md.
-    """
-    path = Path(os.path.abspath(log_dir))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def free_ports(count: int) -> list[int]:
@@ -206,46 +178,39 @@ S = TypeVar("S", bound=LaunchedServer)
 
 
 def launch_kserve(
-    *,
-    log_dir: Path,
-    model: RefModelConfig = _DEFAULT_MODEL,
-    model_name: str = MODEL_NAME,
-    workers: int = 1,
-    ready_timeout: float = 60.0,
-    cache_dir: Path | None = None,
-    log: Callable[[str], None] = print,
-    models: dict[str, dict[str, Any]] | None = None,
+    *, log_dir: Path, workers: int = 1, **common: Unpack[LaunchArgs]
 ) -> LaunchedServer:
     """Start a real KServe ModelServer serving the reference model on 127.0.0.1.
 
-    ``models`` ({name: RefModelConfig fields to change}), when given, are served instead
-    of ``model_name``: one server, several models at different costs (a model mix).
+    ``workers``: uvicorn worker processes (>= 1); ``common``: see `LaunchSettings`.
+    ``models``, when given, are served instead of ``model_name``: one server, several
+    models at different costs (a model mix).
     Returns once `/v2/models/<name>/ready` answers 200 for every model and the gRPC port
     accepts connections; raises LaunchError (one line, naming the log) if the server exits
     first or the timeout passes. Nothing is left running when it raises.
     """
-    names = list(models) if models else [model_name]
-    for name in names:
-        check_model_name("KServe", name, NO_SLASH)
+    settings = LaunchSettings.of(log_dir, common)
+    names = list(settings.checked_models("KServe", NO_SLASH))
     if workers < 1:
         raise LaunchError(f"KServe workers must be >= 1, got {workers}")
-    venv = server_venv("kserve", KSERVE_REQUIREMENTS, cache_dir=cache_dir, log=log)
+    venv = settings.venv("kserve", KSERVE_REQUIREMENTS)
     http_port, grpc_port = free_ports(2)
     cmd = [
         str(venv_python(venv)), str(SERVERS_DIR / "kserve_server.py"),
         "--http-port", str(http_port), "--grpc-port", str(grpc_port),
-        "--model-name", model_name, "--workers", str(workers),
+        "--model-name", settings.model_name, "--workers", str(workers),
     ]  # fmt: skip
-    cmd += config_arguments(model)
-    if models:
-        cmd += ["--models", json.dumps(models)]
-    log_dir = absolute_dir(log_dir)
-    log_path = log_dir / "kserve.log"
-    proc = spawn_logged(cmd, log_path, env=server_env(), cwd=log_dir)
+    cmd += config_arguments(settings.model)
+    if settings.models:
+        cmd += ["--models", json.dumps(settings.models)]
+    folder = settings.folder()
+    log_path = folder / "kserve.log"
+    proc = spawn_logged(cmd, log_path, env=server_env(), cwd=folder)
     server = LaunchedServer.on_loopback(
         "kserve", proc, log_path, ports=(http_port, grpc_port, http_port)
     )
-    return until_ready(server, lambda: wait_v2_ready(server, names, grpc_port, ready_timeout))
+    timeout = settings.ready_timeout
+    return until_ready(server, lambda: wait_v2_ready(server, names, grpc_port, timeout))
 
 
 def wait_v2_ready(

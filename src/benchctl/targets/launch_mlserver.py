@@ -11,24 +11,23 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from benchctl.targets.launch import (
     NO_SLASH,
     SERVERS_DIR,
+    LaunchArgs,
     LaunchedServer,
-    absolute_dir,
-    check_model_name,
+    LaunchSettings,
     free_ports,
     spawn_logged,
     spec_launcher,
     until_ready,
     wait_v2_ready,
 )
-from benchctl.targets.refmodel import INPUT_NAME, MODEL_NAME, OUTPUT_NAME, RefModelConfig
-from benchctl.targets.venvs import LaunchError, server_env, server_venv
+from benchctl.targets.refmodel import INPUT_NAME, OUTPUT_NAME, RefModelConfig
+from benchctl.targets.venvs import LaunchError, server_env
 
 # uvloop>=0.22 kills MLServer 1.7.1's parallel inference workers at start-up
 # (SeldonIO/MLServer#2286: asyncio.get_event_loop() raises in Worker._ignore_signals).
@@ -39,36 +38,28 @@ FOLDER = "mlserver"  # the server folder inside log_dir
 
 
 def launch_mlserver(
-    *,
-    log_dir: Path,
-    model: RefModelConfig = RefModelConfig(),  # noqa: B008 (frozen)
-    model_name: str = MODEL_NAME,
-    workers: int = 1,
-    ready_timeout: float = 60.0,
-    cache_dir: Path | None = None,
-    log: Callable[[str], None] = print,
-    models: dict[str, dict[str, Any]] | None = None,
+    *, log_dir: Path, workers: int = 1, **common: Unpack[LaunchArgs]
 ) -> LaunchedServer:
     """Start a real MLServer with the reference model; LaunchError (one line) if it fails.
 
     ``workers`` > 1 turns on MLServer's parallel inference pool with that many processes;
-    1 runs inference in the server process. ``models`` ({name: RefModelConfig fields to
-    change}), when given, are served instead of ``model_name``: one model folder each, all
+    1 runs inference in the server process. ``common``: see `LaunchSettings`. ``models``,
+    when given, are served instead of ``model_name``: one model folder each, all
     in the one server (a model mix; with one worker they take turns on its event loop).
     Returns once every model is ready. Nothing is left running when it raises.
     """
-    served = models or {model_name: {}}
-    for name in served:
-        check_model_name("MLServer", name, NO_SLASH)
+    settings = LaunchSettings.of(log_dir, common)
+    served = settings.checked_models("MLServer", NO_SLASH)
     if workers < 1:
         raise LaunchError(f"MLServer workers must be >= 1, got {workers}")
-    venv = server_venv("mlserver", MLSERVER_REQUIREMENTS, cache_dir=cache_dir, log=log)
+    venv = settings.venv("mlserver", MLSERVER_REQUIREMENTS)
     ports = free_ports(3)
-    log_dir = absolute_dir(log_dir)  # absolute: the server runs in its own cwd
+    log_dir = settings.folder()
     (first, changes), *others = served.items()
-    folder = write_server_folder(log_dir / FOLDER, _changed(model, changes), first, ports, workers)
+    own = settings.model_for(changes)
+    folder = write_server_folder(log_dir / FOLDER, own, first, ports, workers)
     for name, changes in others:  # a model mix: more model folders beside the first
-        write_model_folder(folder, _changed(model, changes), name)
+        write_model_folder(folder, settings.model_for(changes), name)
     log_path = log_dir / "mlserver.log"
     proc = spawn_logged(
         [str(venv / "bin" / "mlserver"), "start", str(folder)],
@@ -77,7 +68,8 @@ def launch_mlserver(
         cwd=folder,
     )
     server = LaunchedServer.on_loopback("mlserver", proc, log_path, ports=ports)
-    return until_ready(server, lambda: wait_v2_ready(server, served, ports[1], ready_timeout))
+    timeout = settings.ready_timeout
+    return until_ready(server, lambda: wait_v2_ready(server, served, ports[1], timeout))
 
 
 launch_mlserver_spec = spec_launcher(launch_mlserver, "workers")
@@ -101,12 +93,6 @@ def write_model_folder(folder: Path, model: RefModelConfig, model_name: str) -> 
     _write_json(model_dir / "model-settings.json", model_settings(model, model_name))
     shutil.copyfile(RUNTIME, model_dir / RUNTIME.name)
     return model_dir
-
-
-def _changed(model: RefModelConfig, changes: dict[str, Any]) -> RefModelConfig:
-    """``model`` with a served model's own fields (launch.models) in place of the launch
-    section's."""
-    return dataclasses.replace(model, **changes) if changes else model
 
 
 def server_settings(folder: Path, ports: list[int], workers: int) -> dict[str, Any]:

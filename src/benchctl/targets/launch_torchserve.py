@@ -17,10 +17,9 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 from urllib.parse import quote
 
 import psutil
@@ -28,9 +27,9 @@ import psutil
 from benchctl.targets.launch import (
     NO_PROXY,
     SERVERS_DIR,
+    BatchingArgs,
     LaunchedServer,
-    absolute_dir,
-    check_model_name,
+    LaunchSettings,
     free_ports,
     poll_until_ready,
     port_open,
@@ -38,8 +37,8 @@ from benchctl.targets.launch import (
     spec_launcher,
     until_ready,
 )
-from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig
-from benchctl.targets.venvs import LaunchError, last_line, server_env, server_venv
+from benchctl.targets.refmodel import RefModelConfig
+from benchctl.targets.venvs import LaunchError, last_line, server_env
 
 TORCHSERVE_REQUIREMENTS = [
     "torch==2.13.0",  # a CPU wheel on this machine's disk; any other version downloads GBs
@@ -51,7 +50,6 @@ TORCHSERVE_REQUIREMENTS = [
 REFMODEL_FILE = SERVERS_DIR.parent / "refmodel.py"
 MODEL_VERSION = "1.0"
 _JAVA_MAIN = "org.pytorch.serve.ModelServer"
-_DEFAULT_MODEL = RefModelConfig()  # frozen
 _VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
 _MAX_SCRATCH_CHARS = 80  # + "/.ts.sock.<port>" must stay under the 107-byte AF_UNIX limit
 _WORKER_ERROR = re.compile(r"MODEL_LOG - (\w+(?:Error|Exception): .*)")
@@ -136,38 +134,29 @@ class _Ports:
 
 
 def launch_torchserve(
-    *,
-    log_dir: Path,
-    model: RefModelConfig = _DEFAULT_MODEL,
-    model_name: str = MODEL_NAME,
-    workers: int = 1,
-    max_batch_size: int = 0,
-    batch_delay_ms: float = 0.0,
-    ready_timeout: float = 90.0,
-    cache_dir: Path | None = None,
-    log: Callable[[str], None] = print,
-    models: dict[str, dict[str, Any]] | None = None,
+    *, log_dir: Path, workers: int = 1, **common: Unpack[BatchingArgs]
 ) -> TorchServeServer:
     """Start a real TorchServe serving the reference model on 127.0.0.1.
 
-    ``models`` ({name: RefModelConfig fields to change}), when given, are served instead of
-    ``model_name``: one .mar each (its own ``workers`` worker processes), at its own cost.
+    ``common``: see `LaunchSettings` (``ready_timeout`` here defaults to 90 s). ``models``,
+    when given, are served instead of ``model_name``: one .mar each (its own ``workers``
+    worker processes), at its own cost.
     Returns once the management API reports ``workers`` READY workers for every model and
     the gRPC port accepts connections; raises LaunchError (one line, naming the log) if TorchServe
     exits first or the timeout passes. Nothing is left running when it raises.
     """
-    served = models or {model_name: {}}
-    for name in served:
-        check_model_name("TorchServe", name, _VALID_NAME)  # torch-model-archiver's rule
-    venv = server_venv("torchserve", TORCHSERVE_REQUIREMENTS, cache_dir=cache_dir, log=log)
-    log_dir = absolute_dir(log_dir)  # absolute: the server runs in its own cwd
+    settings = LaunchSettings.of(log_dir, common, ready_timeout=90.0)
+    served = settings.checked_models("TorchServe", _VALID_NAME)  # torch-model-archiver's rule
+    venv = settings.venv("torchserve", TORCHSERVE_REQUIREMENTS)
+    log_dir = settings.folder()
     home = log_dir / "torchserve"
     home.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "torchserve.log"
     ports = _Ports.free()
     for name, changes in served.items():
-        own = dataclasses.replace(model, **changes) if changes else model
-        _archive(venv, home, own, name, workers, max_batch_size, batch_delay_ms, log_path)
+        own = settings.model_for(changes)
+        batching = (settings.max_batch_size, settings.batch_delay_ms)
+        _archive(venv, home, own, name, workers, *batching, log_path)
     config = _write_config(home, ports, ",".join(f"{name}.mar" for name in served), workers)
     scratch = _scratch_dir()
     env = _torchserve_env(scratch)
@@ -187,7 +176,7 @@ def launch_torchserve(
 
     def wait() -> None:
         for name in served:
-            _wait_ready(server, name, workers, ports.grpc_inference, ready_timeout)
+            _wait_ready(server, name, workers, ports.grpc_inference, settings.ready_timeout)
 
     return until_ready(server, wait)
 

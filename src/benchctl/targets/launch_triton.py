@@ -15,16 +15,16 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 from benchctl.targets import refmodel
 from benchctl.targets.launch import (
     SERVERS_DIR,
+    BatchingArgs,
     LaunchedServer,
-    absolute_dir,
+    LaunchSettings,
     check_model_name,
     free_ports,
     http_ok,
@@ -34,8 +34,8 @@ from benchctl.targets.launch import (
     spec_launcher,
     until_ready,
 )
-from benchctl.targets.refmodel import MODEL_NAME, RefModelConfig
-from benchctl.targets.venvs import LaunchError, last_line, server_env, server_venv, venv_python
+from benchctl.targets.refmodel import RefModelConfig
+from benchctl.targets.venvs import LaunchError, last_line, server_env, venv_python
 
 TRITON_REQUIREMENTS = ["nvidia-pytriton==0.7.0", "numpy==1.26.4"]
 MODEL_FILE = SERVERS_DIR / "triton_model.py"
@@ -44,25 +44,14 @@ _STUB = "triton_python_backend_stub"
 _VALID_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _TRITON_ERROR = re.compile(r"^E\d{4} ")  # glog error lines: E1106 12:00:00.000 ...
 _HARMLESS = re.compile(r"CUDA|Cuda|NVML|DCGM")  # a CPU-only machine logs these at start-up
-_DEFAULT_MODEL = RefModelConfig()  # frozen
 
 
 def launch_triton(
-    *,
-    log_dir: Path,
-    model: RefModelConfig = _DEFAULT_MODEL,
-    model_name: str = MODEL_NAME,
-    instances: int = 1,
-    max_batch_size: int = 0,
-    batch_delay_ms: float = 0.0,
-    ready_timeout: float = 60.0,
-    cache_dir: Path | None = None,
-    log: Callable[[str], None] = print,
-    models: dict[str, dict[str, Any]] | None = None,
+    *, log_dir: Path, instances: int = 1, **common: Unpack[BatchingArgs]
 ) -> LaunchedServer:
     """Start a real Triton serving the reference model on 127.0.0.1 (free ports).
 
-    ``models`` ({name: RefModelConfig fields to change}), when given, are served instead of
+    ``common``: see `LaunchSettings`. ``models``, when given, are served instead of
     ``model_name``: one repository entry each (its own stubs), at its own cost.
 
     ``max_batch_size`` > 0 turns on dynamic batching with ``batch_delay_ms`` as the longest
@@ -70,18 +59,19 @@ def launch_triton(
     once the server and the model are ready; raises LaunchError (one line, naming the log)
     otherwise, leaving nothing running.
     """
-    served = models or {model_name: {}}
+    settings = LaunchSettings.of(log_dir, common)
+    served = settings.served
+    max_batch_size, batch_delay_ms = settings.max_batch_size, settings.batch_delay_ms
     for name in served:
         _check_arguments(name, instances, max_batch_size, batch_delay_ms)
-    venv = server_venv("triton", TRITON_REQUIREMENTS, cache_dir=cache_dir, log=log)
-    server_dir, env = _triton_runtime(venv)
-    log_dir = absolute_dir(log_dir)  # absolute: the server runs in its own cwd
+    server_dir, env = _triton_runtime(settings.venv("triton", TRITON_REQUIREMENTS))
+    log_dir = settings.folder()
     batching = {"max_batch_size": max_batch_size, "batch_delay_ms": batch_delay_ms}
     for index, (name, changes) in enumerate(served.items()):
         repository = write_model_repository(
             log_dir / REPOSITORY,
             model_name=name,
-            model=replace(model, **changes) if changes else model,
+            model=settings.model_for(changes),
             instances=instances,
             fresh=index == 0,
             **batching,
@@ -94,7 +84,7 @@ def launch_triton(
 
     def wait() -> None:
         for name in served:
-            _wait_ready(server, name, tuple(ports[1:]), ready_timeout)
+            _wait_ready(server, name, tuple(ports[1:]), settings.ready_timeout)
 
     return until_ready(server, wait)
 
