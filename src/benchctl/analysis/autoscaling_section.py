@@ -200,15 +200,12 @@ def _write(run: RunDir, choice: Choice, setting: _Setting) -> list[Path]:
     """The manifests of the chosen deployment (and the alternative), and the timeline."""
     files = write_manifests(
         run,
-        choice.mode,
+        choice,
         name=isvc_name(setting.model_name, setting.kind),
         namespace=setting.cluster.namespace,
         kind=setting.kind,
-        hpa=choice.hpa,
-        kpa=choice.kpa,
         query=setting.query,
         counter=setting.counter,
-        cron=choice.cron,
     )
     results = {"hpa": choice.hpa, "kpa": choice.kpa, "reactive": choice.reactive}
     _write_timeline(run, {name: found.result for name, found in results.items()})

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchctl.analysis.autoscaler_simulation import HpaPolicy, KpaPolicy, Policy, Recommendation
 from benchctl.analysis.manifests import keda_manifest, kserve_manifest
 from benchctl.analysis.scaling_inputs import ServerCounter
 from benchctl.rundir import MANIFESTS, RunDir
+
+if TYPE_CHECKING:  # autoscaling_choice imports this module
+    from benchctl.analysis.autoscaling_choice import Choice
 
 PROMETHEUS_URL = "http://prometheus.monitoring.svc:9090"
 RAW, SERVERLESS = "RawDeployment", "Serverless"
@@ -39,25 +42,25 @@ def isvc_name(model: str, kind: str) -> str:
 
 def write_manifests(
     run: RunDir,
-    mode: str,
+    choice: Choice,
     *,
     name: str,
     namespace: str,
     kind: str,
-    hpa: Recommendation,
-    kpa: Recommendation,
     query: str,
     counter: ServerCounter,
-    cron: dict[str, Any] | None,
 ) -> list[Path]:
-    """Write the ``mode`` deployment (RAW or SERVERLESS) into RUN/manifests/ and the other
-    one into RUN/manifests/<ALTERNATIVE[mode]>/, each with a README.md; files an earlier
-    analyze wrote there are removed first (never through a symlink: InputError).
+    """Write the ``choice.mode`` deployment (RAW or SERVERLESS) into RUN/manifests/ and the
+    other one into RUN/manifests/<ALTERNATIVE[mode]>/, each with a README.md; files an
+    earlier analyze wrote there are removed first (never through a symlink: InputError).
 
-    ``hpa`` is the chosen KEDA/HPA recommendation (its cron windows written when ``cron``
-    is the option it came from), ``kpa`` the chosen Knative one, ``query`` the KEDA
-    Prometheus query. Returns the YAML paths written, chosen ones first.
+    ``choice.hpa`` is the chosen KEDA/HPA recommendation (its cron windows written when
+    ``choice.cron`` is the option it came from), ``choice.kpa`` the chosen Knative one;
+    ``name`` the InferenceService, ``kind`` the server, ``query`` the KEDA Prometheus query
+    and ``counter`` the server counter it reads. Returns the YAML paths written, chosen
+    ones first.
     """
+    mode, hpa, kpa, cron = choice.mode, choice.hpa, choice.kpa, choice.cron
     folder = run.mkdir(MANIFESTS)
     for old in _OLD_FILES:  # files an earlier analyze wrote
         path = folder / old
