@@ -97,10 +97,16 @@ class LaunchSettings:
     batch_delay_ms: float = 0.0
 
     @classmethod
-    def of(cls, log_dir: Path, args: BatchingArgs, **defaults: Any) -> LaunchSettings:
+    def of(
+        cls, log_dir: Path, args: BatchingArgs, *, batching: bool = False, **defaults: Any
+    ) -> LaunchSettings:
         """The settings from a launcher's ``log_dir`` and keyword ``args``; ``defaults``
         replace this class's defaults (e.g. a longer ``ready_timeout``). Raises TypeError
-        for an unknown argument."""
+        for an unknown argument, and for a batching one unless ``batching`` (the server
+        batches: `BatchingArgs`)."""
+        unused = {"max_batch_size", "batch_delay_ms"} & set(args) if not batching else set()
+        if unused:
+            raise TypeError(f"unexpected keyword argument {sorted(unused)[0]!r}")
         return cls(log_dir=log_dir, **{**defaults, **args})
 
     @property

@@ -145,7 +145,7 @@ def launch_torchserve(
     the gRPC port accepts connections; raises LaunchError (one line, naming the log) if TorchServe
     exits first or the timeout passes. Nothing is left running when it raises.
     """
-    settings = LaunchSettings.of(log_dir, common, ready_timeout=90.0)
+    settings = LaunchSettings.of(log_dir, common, batching=True, ready_timeout=90.0)
     served = settings.checked_models("TorchServe", _VALID_NAME)  # torch-model-archiver's rule
     venv = settings.venv("torchserve", TORCHSERVE_REQUIREMENTS)
     log_dir = settings.folder()

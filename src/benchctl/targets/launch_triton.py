@@ -59,7 +59,7 @@ def launch_triton(
     once the server and the model are ready; raises LaunchError (one line, naming the log)
     otherwise, leaving nothing running.
     """
-    settings = LaunchSettings.of(log_dir, common)
+    settings = LaunchSettings.of(log_dir, common, batching=True)
     served = settings.served
     max_batch_size, batch_delay_ms = settings.max_batch_size, settings.batch_delay_ms
     for name in served:
