@@ -59,7 +59,7 @@ def finalize(
     Raises OSError if the disk is full; the parts then stay on disk (see ``mark_failed``).
     """
     rows = _merge_parts(run_dir)
-    end = None if outcome.status == COMPLETED else outcome.last.get("elapsed", 0.0)
+    end = None if outcome.status == COMPLETED else stop_time(outcome)
     end = batch_end(run_dir.path / REQUESTS, plan, end)  # a batch run ends with its set
     summary = _write_summary(run_dir, plan, outcome, end)
     telemetry_info = None
@@ -199,6 +199,17 @@ def mark_failed(run_dir: RunDir, outcome: Outcome, reason: str) -> RunResult:
     except (OSError, BenchctlError):
         pass
     return RunResult(FAILED, run_dir.path, None, reason)
+
+
+def stop_time(outcome: Outcome) -> float:
+    """Seconds after t0 at which a run that did not complete stopped: when the engine saw
+    the stop (``stopped_at`` on its done line), else (the engine died) its last progress
+    line. The measurement interval ends there: it holds every request sent before the stop
+    (a progress line comes once a second, up to 1 s before the stop)."""
+    stopped = outcome.done.get("stopped_at")
+    if isinstance(stopped, int | float) and stopped >= 0:
+        return float(stopped)
+    return float(outcome.last.get("elapsed", 0.0))
 
 
 def run_counts(outcome: Outcome, rows: int) -> tuple[dict[str, Any], dict[str, Any]]:
