@@ -151,3 +151,23 @@ def test_binary_tensor_body_is_json_header_then_little_endian_bytes():
     assert header["inputs"][0]["shape"] == [2, 3]
     assert np.frombuffer(body[size:], dtype="<f4").tolist() == [0, 1, 2, 3, 4, 5]
     assert headers["Content-Type"] == "application/octet-stream"
+
+
+def test_offered_rate_is_over_the_plan_and_throughput_over_the_completions(tmp_path: Path):
+    """100 arrivals at 10 req/s over a 10 s phase (0.0 .. 9.9 s), each taking 2 s: the last
+    completes at 11.9 s. Offered: 100 / 10 s = 10 req/s (arrivals happen only in the plan);
+    throughput: 100 / 11.9 s = 8.40 req/s (completions run 1.9 s past it). Both the
+    in-memory and the batched file summary agree (case 03 saw offered 8.4 for 10 req/s)."""
+    from benchctl.analysis.summary_file import summarize_file
+
+    buffer = buffer_with([2000.0] * 100, start=0.0, gap=0.1)
+    table = to_table(buffer.drain(), ["steady"], np.zeros(100, dtype=np.int8))
+    phases = [{"name": "steady", "start": 0.0, "end": 10.0}]
+    pq.write_table(table, tmp_path / "requests.parquet")
+    for overall in (
+        summarize(table.to_pandas(), phases)["overall"],
+        summarize_file(tmp_path / "requests.parquet", phases)["overall"],
+    ):
+        assert overall["offered_rps"] == pytest.approx(10.0)
+        assert overall["seconds"] == pytest.approx(11.9)
+        assert overall["throughput_rps"] == pytest.approx(100 / 11.9)

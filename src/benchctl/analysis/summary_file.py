@@ -28,7 +28,7 @@ from benchctl.analysis.request_reader import (
     iter_batches,
     open_requests,
 )
-from benchctl.analysis.summary import phase_seconds, stats_of_counts
+from benchctl.analysis.summary import offered_over_plan, phase_seconds, stats_of_counts
 from benchctl.rundir.requests import DROPPED, WARMUP
 
 _NULL = "\0"  # a request without a phase: measured, but in no phase of its own
@@ -93,7 +93,7 @@ def summarize_file(
     overall = _merge(measured)
     return {
         "measured_seconds": measured_seconds,
-        "overall": _stats(overall, interval),
+        "overall": offered_over_plan(_stats(overall, interval), measured_seconds),
         "phases": {name: by_phase[name] for name in seconds if name in by_phase},
         "errors": dict(overall.errors.most_common()),
     }
