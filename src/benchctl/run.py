@@ -157,7 +157,10 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
 
 def _check_target(options: RunOptions, target: TargetSpec, name: str, arms: list[Any]) -> None:
     """Before any run directory: the target (and every arm) launchable, or ready; with
-    ``--no-preflight`` a payload file is needed. Raises InputError otherwise."""
+    ``--no-preflight`` a payload file is needed; every header's ``${VAR}`` set and its value
+    valid. Raises InputError otherwise."""
+    for spec in [target, *(arm.target for arm in arms)]:  # nothing launched for a bad header
+        secrets.resolve_headers(spec.headers)
     if options.launch:
         launcher_for(target)  # refuse an unlaunchable kind before making a run directory
     elif options.preflight:

@@ -75,3 +75,23 @@ def test_runs_lists_a_damaged_run_beside_the_others(tmp_path: Path) -> None:
     done = benchctl("runs", cwd=tmp_path)
     assert done.returncode == 0, done.output()
     assert "damaged: bin: runs/bin/run.json: damaged: not UTF-8 text" in done.stdout
+
+
+def test_an_unset_header_variable_is_refused_before_anything_is_launched(tmp_path: Path) -> None:
+    """``Authorization: Bearer ${VAR}`` with VAR unset, in a run, a split and a capacity
+    search with ``--launch``: one line naming the header, the variable and the fix, exit 2,
+    no run directory, no server launched (it launched KServe and left a failed run)."""
+    header = "headers.Authorization=Bearer ${BENCHCTL_TEST_NOT_SET}"
+    for args in (
+        ["run", "steady", "--target", "kserve", "--launch", "--target-set", header],
+        ["run", "steady", "--target", "kserve", "--split", "kserve=50,triton=50", "--launch",
+         "--target-set", header],
+        ["run", "capacity", "--target", "kserve", "--launch", "--slo", "p99<=100ms",
+         "--target-set", header],
+    ):  # fmt: skip
+        done = benchctl(*args, cwd=tmp_path, timeout=60)
+        assert_one_line(
+            done, "header Authorization: environment variable BENCHCTL_TEST_NOT_SET is not set"
+        )
+        assert "--target-set headers.Authorization=..." in done.stderr
+        assert done.run_dir is None and "launching" not in done.stdout, done.output()

@@ -60,3 +60,20 @@ def test_a_line_break_in_a_resolved_value_is_refused_without_showing_it(monkeypa
 def test_a_bad_header_name_is_refused():
     with pytest.raises(InputError, match="not a valid HTTP header name"):
         resolve_headers({"X Key": "v"})
+
+
+def test_a_missing_header_variable_names_the_header_and_what_to_do(monkeypatch):
+    """`Authorization: Bearer ${BENCHCTL_TEST_UNSET}` with the variable unset: one line naming
+    the header and the variable, and how to fix it (export it, or --target-set headers.X)."""
+    from benchctl.errors import InputError
+    from benchctl.targets.secrets import resolve_headers
+
+    monkeypatch.delenv("BENCHCTL_TEST_UNSET", raising=False)
+    with pytest.raises(InputError) as caught:
+        resolve_headers({"Authorization": "Bearer ${BENCHCTL_TEST_UNSET}"})
+    text = str(caught.value)
+    assert "\n" not in text
+    assert text.startswith(
+        "header Authorization: environment variable BENCHCTL_TEST_UNSET is not set; export it"
+    )
+    assert "--target-set headers.Authorization=..." in text

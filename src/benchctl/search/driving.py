@@ -69,6 +69,7 @@ def run_search(
     console = console or Console()
     if workers < 0:
         raise InputError("--workers must be >= 0")
+    secrets.resolve_headers(target.headers)  # a missing ${VAR}: refused before any launch
     if launch:
         launcher_for(target)
     else:

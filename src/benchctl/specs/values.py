@@ -55,7 +55,7 @@ def resolve_env(value: str, environ: Mapping[str, str] | None = None) -> str:
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in env:
-            raise InputError(f"header needs environment variable {name}, which is not set")
+            raise InputError(f"environment variable {name} is not set")
         return env[name]
 
     return _ENV_REF.sub(substitute, value)

@@ -39,7 +39,13 @@ def resolve_headers(headers: Mapping[str, str]) -> dict[str, str]:
             raise InputError(
                 f"header name {name!r} is not a valid HTTP header name (letters, digits, -)"
             )
-        value = resolve_env(template)
+        try:
+            value = resolve_env(template)
+        except InputError as exc:  # name the header and what to do, never a value
+            raise InputError(
+                f"header {name}: {exc}; export it before running benchctl, or set the header "
+                f"with --target-set headers.{name}=..."
+            ) from None
         if not _FIELD_VALUE.match(value):
             raise InputError(
                 f"header {name}: its value holds a line break, control or non-ASCII character"
