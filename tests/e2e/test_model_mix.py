@@ -57,16 +57,7 @@ def test_cheap_model_slows_when_the_costly_models_share_rises(tmp_path: Path) ->
     big share 75%: E[S^2] = 0.25*2^2 + 0.75*20^2 = 301 ms^2, rho = 0.31,  W ~ 4.4 ms.
     Real per-request overheads only add to both; the small model's mean latency must rise
     by more than half the predicted 4.1 ms."""
-    light = _mix_run(tmp_path, "mix-light", small=19, big=1)
-    heavy = _mix_run(tmp_path, "mix-heavy", small=1, big=3)
-    # shares follow the weights (about 150 requests a run: binomial s.e. <= 0.04)
-    assert abs(light["small"]["share"] - 0.95) < 0.1
-    assert abs(heavy["big"]["share"] - 0.75) < 0.15
-    calm = light["small"]["latency_ms"]["mean"]
-    busy = heavy["small"]["latency_ms"]["mean"]
-    assert busy > calm + 2.0, (calm, busy)
-    # the big model pays its cost: its median is above the cost it was given
-    assert heavy["big"]["latency_ms"]["p50"] >= BIG_MS
+    _assert_small_slows(tmp_path, "kserve", "mix")
 
 
 def test_mlserver_cheap_model_slows_when_the_costly_models_share_rises(tmp_path: Path) -> None:
@@ -76,8 +67,15 @@ def test_mlserver_cheap_model_slows_when_the_costly_models_share_rises(tmp_path:
     synchronous, so a small request waits for any big one in service: the same M/G/1 case
     as KServe's above, predicted mean wait ~0.25 ms at a 5% big share and ~4.4 ms at 75%
     (rise 4.1 ms); the small model's mean must rise by more than half of that."""
-    light = _mix_run(tmp_path, "ml-light", small=19, big=1, server="mlserver")
-    heavy = _mix_run(tmp_path, "ml-heavy", small=1, big=3, server="mlserver")
+    _assert_small_slows(tmp_path, "mlserver", "ml")
+
+
+def _assert_small_slows(tmp_path: Path, server: str, prefix: str) -> None:
+    """A 19:1 then a 1:3 small:big mix on ``server``: shares follow the weights (about 150
+    requests a run: binomial s.e. <= 0.04), the small model's mean rises by more than 2 ms
+    (half the M/G/1 prediction), the big model pays its cost, nothing fails."""
+    light = _mix_run(tmp_path, f"{prefix}-light", small=19, big=1, server=server)
+    heavy = _mix_run(tmp_path, f"{prefix}-heavy", small=1, big=3, server=server)
     assert abs(light["small"]["share"] - 0.95) < 0.1
     assert abs(heavy["big"]["share"] - 0.75) < 0.15
     calm = light["small"]["latency_ms"]["mean"]
