@@ -166,6 +166,8 @@ def test_analyze_writes_one_coherent_deployment_and_the_alternative_apart(tmp_pa
     assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == [alternative]
     assert (folder / "README.md").read_text().startswith("# The recommended deployment")
     assert "never both" in (folder / "README.md").read_text()
+    for header in (p.read_text().splitlines()[0] for p in (folder / alternative).glob("*.yaml")):
+        assert "the alternative, not chosen" in header and "chosen:" not in header, header
     modes = {}
     for where in (folder, folder / alternative):
         docs = {p.name: yaml.safe_load(p.read_text()) for p in where.glob("*.yaml")}

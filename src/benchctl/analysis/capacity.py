@@ -333,9 +333,9 @@ def _no_points(run_dir: Path, slo: Slo) -> str:
         return f"{run_dir}: no successful requests after the warm-up: nothing to fit"
     return (
         f"{run_dir}: too few samples for {slo.column}: a level or window needs at least "
-        f"{need:,} successful requests (2 / (1 - {slo.quantile:g})), and this run has "
-        f"{ok:,} after the warm-up in all; use a lower percentile "
-        f"(p99 needs {min_samples(0.99):,}) or a longer run"
+        f"{need:,} successful requests (2 / (1 - {slo.quantile:g})), and none of this run's "
+        f"holds that many ({ok:,} after the warm-up, spread over all of them); use a lower "
+        f"percentile (p99 needs {min_samples(0.99):,}) or longer levels"
     )
 
 

@@ -5,6 +5,7 @@ folder and a README in each saying what to apply. Names are those KServe creates
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,10 @@ def write_manifests(
         path = folder / old
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
+    if mode == RAW:  # the alternative's header must not read "chosen:"
+        kpa = _as_alternative(kpa, ALTERNATIVE[mode])
+    else:
+        hpa = _as_alternative(hpa, ALTERNATIVE[mode])
     raw = _raw_files(name, namespace, kind, hpa, query, counter, cron)
     serverless = _serverless_files(name, namespace, kind, kpa)
     chosen, other = (raw, serverless) if mode == RAW else (serverless, raw)
@@ -85,6 +90,13 @@ def write_manifests(
         path = run.write_text(f"{MANIFESTS}/{alternative}/{filename}", text)
         paths.extend([path] if filename != README else [])
     return paths
+
+
+def _as_alternative(recommendation: Recommendation, folder: str) -> Recommendation:
+    """The best candidate of the kind not chosen, its reason saying so: a simulator's
+    "chosen: cheapest candidate ..." is the choice within its kind only."""
+    reason = recommendation.reason.replace("chosen: ", "", 1)
+    return replace(recommendation, reason=f"the alternative, not chosen ({folder}/): {reason}")
 
 
 def _raw_files(
