@@ -215,3 +215,17 @@ def test_paired_difference_verdicts():
     assert same["ci95_ms"][0] < 0 < same["ci95_ms"][1]
     assert paired_difference([1.0, 2.0])["verdict"] == "too few pairs"
     assert paired_difference([])["ci95_ms"] is None
+
+
+def test_a_canary_with_too_few_successes_for_latency_is_not_a_pass():
+    """5 requests an arm, no errors: the latency metrics are nodata (fewer than MIN_SAMPLES
+    successes), so the error rate alone cannot make the canary "100% pass": no score,
+    verdict nodata (a fresh user saw 'score 100% pass' on 5 requests an arm)."""
+    import numpy as np
+
+    small = {"latency": np.full(5, 10.0), "sent": 5, "errors": 0}
+    found = judge(small, small, np.random.default_rng(1))
+    assert found["metrics"]["latency"]["class"] == "nodata"
+    assert (found["score"], found["verdict"]) == (None, "nodata")
+    enough = {"latency": np.linspace(5.0, 15.0, 200), "sent": 200, "errors": 0}
+    assert judge(enough, enough, np.random.default_rng(1))["verdict"] == "pass"

@@ -125,7 +125,9 @@ def judge(control: dict[str, Any], arm: dict[str, Any], rng: np.random.Generator
     )
     judged = [m for m in metrics.values() if m["class"] != "nodata"]
     passing = sum(1 for m in judged if m["class"] == "pass")
-    score = 100.0 * passing / len(judged) if judged else None
+    # Every metric must be judged: a "100% pass" from the error rate alone, when the arms
+    # held too few successes for any latency metric, would pass a canary nothing measured.
+    score = 100.0 * passing / len(judged) if judged and len(judged) == len(metrics) else None
     if score is None:
         verdict = "nodata"
     else:
