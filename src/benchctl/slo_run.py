@@ -19,7 +19,13 @@ from typing import Any
 from rich.console import Console
 
 from benchctl.analysis.slo import Slo, parse_slo
-from benchctl.config import CapacityScenario, SweepScenario, load_scenario, load_target
+from benchctl.config import (
+    BatchScenario,
+    CapacityScenario,
+    SweepScenario,
+    load_scenario,
+    load_target,
+)
 from benchctl.errors import InputError
 from benchctl.run import RunOptions, RunResult, run
 from benchctl.split_run import refuse_slo_with_arms
@@ -66,10 +72,16 @@ def run_with_answer(
         return result, _analyze_and_report(search.run_dir, slo, answer, console)
     if text is None:
         return run(options, console=console), None
-    if isinstance(scenario, SweepScenario):
+    if isinstance(scenario, SweepScenario | BatchScenario):
+        what = (
+            "a closed-loop sweep"
+            if isinstance(scenario, SweepScenario)
+            else ("an offline batch (throughput and cost of a finite set, no latency SLO)")
+        )
         raise InputError(
             f"--slo needs an arrival-rate scenario (steady, ramp, step, spike, soak, replay); "
-            f"{scenario_file.stem} is a closed-loop sweep: run it, then benchctl analyze --slo"
+            f"{scenario_file.stem} is {what}: run it without --slo"
+            + (", then benchctl analyze --slo" if isinstance(scenario, SweepScenario) else "")
         )
     slo = _slo(text, "--slo")
     if options.dry_run:

@@ -95,3 +95,14 @@ def test_an_unset_header_variable_is_refused_before_anything_is_launched(tmp_pat
         )
         assert "--target-set headers.Authorization=..." in done.stderr
         assert done.run_dir is None and "launching" not in done.stdout, done.output()
+
+
+def test_slo_on_a_batch_is_one_line_before_anything_is_launched(tmp_path: Path) -> None:
+    """``run batch --slo``: an offline batch has no latency SLO to size for; one line, exit
+    2, nothing launched (it ran a minutes-long capacity search and printed a capacity)."""
+    done = benchctl(
+        "run", "batch", "--target", "kserve", "--launch", "--slo", "p99<=50ms",
+        cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert_one_line(done, "--slo needs an arrival-rate scenario")
+    assert "batch is an offline batch" in done.stderr and done.run_dir is None
