@@ -201,3 +201,31 @@ def test_a_peak_no_cluster_can_serve_exits_2_with_one_line(tmp_path: Path, peak:
         assert len(result.stderr.strip().splitlines()) == 1
     else:
         assert result.returncode == 0, result.stderr
+
+
+def test_one_offered_rate_is_one_point_not_its_windows(tmp_path: Path):
+    """A run at one offered rate (plan.curve flat after the warm-up): its windows differ only
+    by arrival noise, so the capacity rests on the run's one level, not on windows (a fresh
+    user's 10 req/s run under p90<=6ms said 'never broke' while the run's own p90 was 6.7 ms)."""
+    from benchctl.analysis.points import measured_points, one_offered_rate
+
+    steady = {"plan": {"phases": [{"name": "warmup", "start": 0, "end": 5},
+                                  {"name": "steady", "start": 5, "end": 65}],
+                       "curve": [[0, 10.0], [5, 10.0], [35, 10.0]]}}  # fmt: skip
+    assert one_offered_rate(steady)
+    assert not one_offered_rate({"plan": {"curve": [[0, 10.0], [30, 40.0]]}})
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    from benchctl.load.records import RecordBuffer, to_table
+
+    buffer = RecordBuffer()  # 10 req/s over 60 s, latencies 1..600 ms: nearest-rank p90 540
+    for i in range(600):
+        at = 5.0 + i / 10.0
+        buffer.add(at, at, at + (i + 1) / 1000.0, 200, "", 10, 10)
+    table = to_table(buffer.drain(), ["steady"], np.zeros(600, dtype=np.int8))
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, run_dir / "requests.parquet")
+    points, _ = measured_points(run_dir, steady, 0.9, 5.0)
+    assert points.source == "levels" and points.labels == ["steady"]
+    assert points.latency_ms.tolist() == pytest.approx([540.0])

@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 
 from benchctl.analysis.bounds import LOWER, MEASURED, Level, capacity_bound
 from benchctl.analysis.percentiles import percentile
-from benchctl.analysis.points import min_samples
+from benchctl.analysis.points import min_samples, one_offered_rate
 from benchctl.analysis.request_reader import distinct_values, iter_batches
 from benchctl.analysis.slo import Slo
 from benchctl.analysis.summary import phase_seconds
@@ -138,21 +138,6 @@ def model_capacities(
         "limiting_model": limiting,
         "summary": lines,
     }
-
-
-def one_offered_rate(info: dict[str, Any]) -> bool:
-    """Did the run offer one rate all along after its warm-up (run.json ``plan.curve``:
-    [[t s, rate req/s], ...] and ``plan.phases``)? Its windows then differ only by the
-    arrivals' noise, so they are no levels of load: a model's answer comes from the whole
-    run (its one level). False when the curve is absent or the rate changes by over 1%."""
-    plan = info.get("plan") or {}
-    curve, phases = plan.get("curve") or [], plan.get("phases") or []
-    warm_end = max((p.get("end", 0.0) for p in phases if p.get("name") == WARMUP), default=0.0)
-    try:
-        rates = [float(rate) for t, rate in curve if float(t) >= float(warm_end)]
-    except (TypeError, ValueError):
-        return False
-    return bool(rates) and max(rates) <= 1.01 * min(rates)
 
 
 def _per_model(

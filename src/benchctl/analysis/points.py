@@ -94,14 +94,33 @@ def window_points(run_dir: Path, quantile: float, width: float) -> tuple[Points,
     ), table
 
 
+def one_offered_rate(info: dict[str, Any]) -> bool:
+    """Did the run offer one rate all along after its warm-up (run.json ``plan.curve``:
+    [[t s, rate req/s], ...] and ``plan.phases``)? Its windows then differ only by the
+    arrivals' noise, so they are no levels of load: a model's answer comes from the whole
+    run (its one level). False when the curve is absent or the rate changes by over 1%."""
+    plan = info.get("plan") or {}
+    curve, phases = plan.get("curve") or [], plan.get("phases") or []
+    warm_end = max((p.get("end", 0.0) for p in phases if p.get("name") == WARMUP), default=0.0)
+    try:
+        rates = [float(rate) for t, rate in curve if float(t) >= float(warm_end)]
+    except (TypeError, ValueError):
+        return False
+    return bool(rates) and max(rates) <= 1.01 * min(rates)
+
+
 def measured_points(
     run_dir: Path, info: dict[str, Any], quantile: float, width: float
 ) -> tuple[Points, pd.DataFrame]:
-    """Level points when the run has at least three load levels, else window points."""
+    """Level points when the run has at least three load levels, or one offered rate all
+    along (its windows would differ only by arrival noise: the run's level is its one point),
+    else window points."""
     phases = info.get("plan", {}).get("phases", [])
     levels = file_level_points(run_dir / REQUESTS, phases, quantile)
     points, table = window_points(run_dir, quantile, width)
     if len(levels) >= MIN_LEVELS and len(np.unique(np.round(levels.throughput))) >= MIN_LEVELS:
+        return levels, table
+    if len(levels) and one_offered_rate(info):
         return levels, table
     return points, table
 
