@@ -1,0 +1,138 @@
+"""The capacity answer on the terminal: what ``benchctl analyze`` prints for each run, and
+the end of ``benchctl run --slo``. The sentences are ``benchctl.analysis.answer``'s (the
+HTML report shows the same ones)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from benchctl.analysis.answer import (
+    capacity_sentence,
+    cost_sentence,
+    money,
+    replicas_sentence,
+    rps_text,
+)
+from benchctl.analysis.model_capacity import model_capacity_lines
+from benchctl.rundir import CAPACITY, RunDir
+
+
+def print_answer(console: Console, run: RunDir, doc: dict[str, Any]) -> None:
+    """Print ``doc`` (capacity.json of ``run``) to ``console``: capacity (per model in a mix),
+    saturation and knee, replicas with their M/M/c table, cost, service demand and the rest.
+    KeyError for a document without ``slo``, ``single_replica``, ``confidence`` or
+    ``warnings`` (capacity.json always has them)."""
+    single = doc["single_replica"]
+    console.rule(f"{run.name}: {doc['slo']}")
+    _print_capacity(console, doc)
+    if single.get("saturation_rps"):
+        source = single.get("saturation_source") or "fit"
+        knee = (
+            f"; latency doubles (knee) at {rps_text(single.get('knee_rps'))}"
+            if single.get("knee_rps")
+            else ""
+        )
+        console.print(f"Saturates near {rps_text(single['saturation_rps'])} ({source}){knee}.")
+    sentence = replicas_sentence(doc)
+    replicas = doc.get("replicas")
+    if sentence and replicas:
+        console.print(escape(sentence), highlight=False)
+        if replicas["table"]:
+            console.print(_replicas_table(doc))
+    console.print(escape(cost_sentence(doc)), highlight=False)
+    demand = doc.get("service_demand") or {}
+    if "saturates_first" in demand:
+        first = demand[demand["saturates_first"]]
+        console.print(
+            f"{demand['saturates_first']} service demand: "
+            f"{first['ms_per_request']:.2f} ms per request; upper bound "
+            f"{rps_text(first['saturates_at_rps'])} if the server could use all "
+            f"{first['capacity_units']:g} of this host's cores."
+        )
+    for line in doc.get("autoscaling", {}).get("summary", []):
+        console.print(line)
+    confidence = doc["confidence"]
+    reasons = f": {'; '.join(confidence['reasons'])}" if confidence["reasons"] else ""
+    console.print(f"Confidence: [bold]{confidence['level']}[/]{escape(reasons)}.")
+    for warning in doc["warnings"]:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+    console.print(f"[dim]written: {run.path / CAPACITY}[/]")
+
+
+def _print_capacity(console: Console, doc: dict[str, Any]) -> None:
+    """The capacity sentence, then each model's own capacity in a model mix."""
+    console.print(escape(capacity_sentence(doc)), highlight=False)
+    for line in model_capacity_lines(doc):
+        console.print(escape(line), highlight=False)
+
+
+def _replicas_table(doc: dict[str, Any]) -> Table:
+    """capacity.json ``replicas.table``: per replica count, utilization, the predicted SLO
+    percentile in ms (M/M/c), whether it meets the SLO and the headroom, cost per month."""
+    table = Table(title="replicas vs predicted tail (M/M/c)", title_justify="left")
+    for column in (
+        "replicas",
+        "utilization",
+        f"predicted {doc['slo'].split('<')[0]}",
+        "meets SLO",
+        "within headroom",
+        "cost / month",
+    ):
+        table.add_column(column, justify="right")
+    currency = (doc.get("cost") or {}).get("currency", "USD")
+    for row in doc["replicas"]["table"]:
+        table.add_row(
+            str(row["replicas"]),
+            f"{row['utilization']:.0%}",
+            f"{row['predicted_quantile_ms']:,.1f} ms",
+            "yes" if row["meets_slo"] else "no",
+            "no" if row.get("within_headroom") is False else "yes",
+            money(row.get("cost_per_month"), currency),
+        )
+    return table
+
+
+def print_final_answer(console: Console, doc: dict[str, Any], report: Any = None) -> None:
+    """The end of ``run --slo``: ``doc`` (capacity.json) as capacity, replicas, autoscaler
+    settings, manifests, cost, warnings and low confidence; then ``report``'s path (the
+    HTML report), when one was written."""
+    console.rule("the answer")
+    _print_capacity(console, doc)
+    sentence = replicas_sentence(doc)
+    if sentence:
+        console.print(escape(sentence), highlight=False)
+    _print_autoscaling(console, doc.get("autoscaling") or {})
+    console.print(escape(cost_sentence(doc)), highlight=False)
+    for warning in doc.get("warnings") or []:  # the answer's reservations, beside it
+        console.print(f"[bold yellow]warning:[/] {escape(str(warning))}", highlight=False)
+    confidence = doc.get("confidence") or {}
+    if confidence.get("level") == "low":
+        console.print(f"Confidence: [bold]low[/]: {escape('; '.join(confidence['reasons']))}.")
+    if report is not None:
+        console.print(f"report: [bold]{report}[/]")
+
+
+def _print_autoscaling(console: Console, scaling: dict[str, Any]) -> None:
+    """capacity.json ``autoscaling``: each autoscaler's settings, the KEDA cron pre-scale
+    of the chosen setting, why nothing was simulated, and the manifests written."""
+    for key, title in (("hpa", "HPA"), ("kpa", "Knative KPA (KServe)"), ("keda", "KEDA")):
+        policy = (scaling.get(key) or {}).get("policy")
+        if isinstance(policy, dict) and policy:
+            settings = ", ".join(f"{name}={value}" for name, value in policy.items())
+            console.print(f"{title}: {escape(settings)}", highlight=False)
+    cron = scaling.get("cron_prescale")
+    if isinstance(cron, dict) and cron.get("desired_replicas"):  # part of the chosen setting
+        console.print(
+            f"KEDA cron pre-scale: {cron['desired_replicas']} replicas from "
+            f"'{escape(str(cron.get('start')))}' to '{escape(str(cron.get('end')))}' (UTC), "
+            "with the autoscaler above (reactive scaling alone breaks the SLO in the bursts)",
+            highlight=False,
+        )
+    if scaling.get("skipped"):
+        console.print(f"Autoscaling not simulated: {escape(str(scaling['skipped']))}")
+    for path in scaling.get("manifests") or []:
+        console.print(f"manifest: {path}", highlight=False)

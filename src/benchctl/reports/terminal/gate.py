@@ -1,0 +1,52 @@
+"""The gate's verdict on the terminal: one row per rule, then warnings and files written."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from benchctl.analysis.gate import FAIL, INCONCLUSIVE, PASS, GateResult
+from benchctl.analysis.gate_report import baseline_text, basis_text, change_text, value_text
+
+_STYLE = {PASS: "green", FAIL: "bold red", INCONCLUSIVE: "yellow"}
+
+
+def print_gate(console: Console, result: GateResult) -> None:
+    """``benchctl gate``: the table of ``result`` and a line per warning."""
+    console.print(gate_table(result))
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+
+
+def gate_table(result: GateResult) -> Table:
+    """The GateResult as a terminal table, readable at 80 columns: one row per rule with the
+    baseline and candidate values, the change with its interval, and the verdict."""
+    verdict = "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
+    table = Table(
+        title=f"gate {verdict}: {result.candidate} vs {baseline_text(result).replace('`', '')}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,  # readable at 80 columns: cells wrap, none is cut
+    )
+    for column in ("rule", "baseline", "candidate", "change (CI)", "interval from", "verdict"):
+        left = column in ("rule", "verdict", "interval from")
+        table.add_column(
+            column,
+            justify="left" if left else "right",
+            overflow="fold",
+            no_wrap=column == "verdict",
+            min_width=len("inconclusive") if column == "verdict" else None,
+        )
+    for rule in result.rules:
+        table.add_row(
+            rule.name,
+            value_text(rule, rule.baseline),
+            value_text(rule, rule.candidate),
+            change_text(rule),
+            basis_text(rule),
+            f"[{_STYLE[rule.verdict]}]{rule.verdict}[/]",
+        )
+    if result.settings.get("method"):
+        table.caption = f"intervals: {result.settings['method']}"
+        table.caption_justify = "left"
+    return table

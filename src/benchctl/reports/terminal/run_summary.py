@@ -1,0 +1,117 @@
+"""A run on the terminal before and after it sends traffic: the plan ``--dry-run`` prints,
+and at the end the latency table, the send lag, the telemetry self-check and the warnings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from benchctl.analysis.accuracy import accuracy_line
+from benchctl.durations import format_duration
+from benchctl.reports.terminal.cells import number
+from benchctl.reports.terminal.split import print_split
+from benchctl.rundir import COMPLETED
+
+if TYPE_CHECKING:
+    from benchctl.plan.shapes import Plan
+
+PERCENTILES = ("p50", "p95", "p99", "p99.9", "max")
+
+
+def summary_table(summary: dict[str, Any], *, title: str) -> Table:
+    """summary.json (``phases`` by name and ``overall``) as one row per phase plus
+    'overall' (warm-up excluded): requests, ok, errors, dropped, throughput in req/s and
+    latency percentiles in ms. KeyError for a summary without those fields."""
+    table = Table(
+        title=title,
+        title_justify="left",
+        caption="latency in ms, counted from each request's intended send time",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,  # its blank column separator is the only gap needed
+        padding=0,
+    )
+    for column in ("phase", "reqs", "ok", "err", "drop", "rps", *PERCENTILES):
+        table.add_column(column, justify="left" if column == "phase" else "right", no_wrap=True)
+    rows = [*summary["phases"].items(), ("overall", summary["overall"])]
+    for name, s in rows:
+        style = "bold" if name == "overall" else "dim" if name == "warmup" else ""
+        table.add_row(
+            Text(name, style=style),
+            f"{s['requests']:,}",
+            f"{s['ok']:,}",
+            Text(f"{s['errors']:,}", style="red" if s["errors"] else ""),
+            Text(f"{s['dropped']:,}", style="red" if s["dropped"] else ""),
+            number(s["throughput_rps"]),
+            *(number(s["latency_ms"][k]) for k in PERCENTILES),
+        )
+    return table
+
+
+def print_plan(console: Console, plan: Plan, name: str, description: str) -> None:
+    """The planned rate (or concurrency) over time, without sending anything: ``name``
+    and ``description`` of the scenario, duration, expected requests, phases, and a 40-row
+    bar chart of the rate curve."""
+    from benchctl.plan.shapes import rate_curve
+
+    unit = "req/s" if plan.open_loop else "concurrency"
+    console.print(f"[bold]{name}[/]: {description}".rstrip(": "))
+    expected = plan.expected_requests()
+    total = f", about {expected:,.0f} requests" if expected is not None else ""
+    console.print(
+        f"duration {format_duration(plan.duration)}{total}; phases: "
+        + ", ".join(
+            f"{p.name} {format_duration(p.start)}–{format_duration(p.end)}"
+            for p in plan.phases[:12]
+        )
+        + (" …" if len(plan.phases) > 12 else "")
+    )
+    curve = rate_curve(plan, points=40)
+    peak = max((value for _, value in curve), default=0.0) or 1.0
+    for t, value in curve:
+        bar = "█" * round(40 * value / peak)
+        console.print(f"{format_duration(t):>8}  {value:9.1f} {unit}  {bar}", highlight=False)
+
+
+def print_self_check(console: Console, check: dict[str, Any] | None) -> None:
+    """The telemetry self-check's ``warning`` (server-side count vs requests sent), when
+    ``check`` has one; nothing otherwise."""
+    if check is not None and "warning" in check:
+        console.print(f"[yellow bold]telemetry self-check[/]: {check['warning']}")
+
+
+def print_run_end(
+    console: Console,
+    name: str,
+    summary: dict[str, Any],
+    outcome: Any,
+    rows: int,
+    generator: dict[str, Any],
+    clock: dict[str, Any],
+    *,
+    cpu_limit: float,
+) -> None:
+    """The end of run ``name``: when ``rows`` requests were kept, the latency table of
+    ``summary`` (summary.json), the send-lag line and a split run's arms; then a line per
+    warning (run.json ``generator`` send lag, ``clock`` warnings), generator saturation
+    (a load process above ``cpu_limit`` % CPU) and a run whose ``outcome.status`` is not
+    completed (with ``outcome.reason``)."""
+    if rows:
+        console.print(summary_table(summary, title=f"{name} ({outcome.status})"))
+        console.print(accuracy_line(summary["generator_accuracy"]), highlight=False)
+        print_split(console, summary)  # --split: arms side by side and the canary verdicts
+    if generator["send_lag_warning"]:
+        console.print(f"[yellow]warning: {generator['send_lag_warning']}[/]")
+    for warning in clock.get("warnings", []):
+        console.print(f"[yellow]warning: {warning}[/]")
+    if generator["saturated"]:
+        console.print(
+            f"[red bold]generator_saturated[/]: a load process stayed above "
+            f"{cpu_limit:.0f}% CPU for {generator['saturated_seconds']}s: "
+            "latencies include the generator's own delay; add --workers"
+        )
+    if outcome.status != COMPLETED:
+        console.print(f"[yellow]run {outcome.status}: {outcome.reason}[/] ({rows:,} requests kept)")

@@ -1,0 +1,94 @@
+"""A ``--split`` (or ``--shadow``) run on the terminal: the arms side by side, each arm's
+canary verdict against the control, and each arm's server telemetry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from benchctl.analysis.shadow import shadow_lines
+from benchctl.analysis.verdicts import METRICS
+from benchctl.reports.terminal.cells import fmt_or_dash
+
+
+def print_split(console: Console, summary: dict[str, Any]) -> None:
+    """summary.json's ``split`` section as the arms table and the verdicts table (a shadow
+    run, its ``shadow`` section: its pairs' latency difference and output agreement);
+    nothing for a plain run."""
+    if summary.get("shadow"):
+        for line in shadow_lines(summary["shadow"]):
+            console.print(line, highlight=False)
+    split = summary.get("split")
+    if not split:
+        return
+    console.print(_arms_table(split["arms"]))
+    console.print(_verdicts_table(split))
+
+
+def _arms_table(arms: dict[str, Any]) -> Table:
+    """One row per arm (control first): share of the traffic, requests sent, error rate,
+    successes per second, p50 and p99 in ms."""
+    table = Table(title="arms (control first)")
+    for column in ("arm", "share", "sent", "error rate", "ok/s", "p50 ms", "p99 ms"):
+        table.add_column(column, justify="left" if column == "arm" else "right")
+    for name, arm in arms.items():
+        latency = arm.get("latency_ms") or {}
+        table.add_row(
+            name,
+            f"{arm['share']:.1%}",
+            f"{arm['sent']:,}",
+            fmt_or_dash(arm.get("error_rate"), "{:.2%}"),
+            fmt_or_dash(arm.get("throughput_rps"), "{:.1f}"),
+            fmt_or_dash(latency.get("p50"), "{:.2f}"),
+            fmt_or_dash(latency.get("p99"), "{:.2f}"),
+        )
+    return table
+
+
+def _verdicts_table(split: dict[str, Any]) -> Table:
+    """Per arm and metric: effect against the control, its interval, p-value and class;
+    then the arm's score and verdict."""
+    verdicts = Table(title=f"canary verdicts vs {split['control']}")
+    for column in ("arm", "metric", "effect", "interval", "p-value", "class"):
+        verdicts.add_column(column)
+    for name, verdict in split["verdicts"].items():
+        for metric in METRICS:
+            m = verdict["metrics"].get(metric, {})
+            ci = m.get("ci")
+            verdicts.add_row(
+                name,
+                metric,
+                fmt_or_dash(m.get("effect"), "{:+.4g}"),
+                f"[{ci[0]:+.4g}, {ci[1]:+.4g}]" if ci else "",
+                fmt_or_dash(m.get("p_value"), "{:.3g}"),
+                m.get("class", ""),
+            )
+        score = verdict["score"]
+        verdicts.add_row(
+            name,
+            "[bold]score[/]",
+            "" if score is None else f"{score:.0f}%",
+            "",
+            "",
+            f"[bold]{verdict['verdict']}[/]",
+        )
+    return verdicts
+
+
+def print_arm_telemetry(console: Console, arms: dict[str, Any]) -> None:
+    """One row per arm (control first): where its server numbers come from, the server's
+    request count, the requests sent to the arm (when self-checked), server CPU p95."""
+    table = Table(title="server telemetry per arm")
+    for column in ("arm", "sampled", "server requests", "sent", "server CPU p95"):
+        table.add_column(column, justify="left" if column in ("arm", "sampled") else "right")
+    for name, entry in arms.items():
+        table.add_row(
+            name,
+            entry["sampled"] or "-",
+            fmt_or_dash(entry.get("server_requests"), "{:,.0f}"),
+            fmt_or_dash((entry.get("self_check") or {}).get("rows"), "{:,}"),
+            fmt_or_dash(entry.get("server_cpu_percent_p95"), "{:.0f}%"),
+        )
+    console.print(table)
