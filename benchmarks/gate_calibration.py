@@ -73,6 +73,34 @@ def one_run(folder: Path, args: argparse.Namespace, seed: int, cost_ms: float) -
     return made[0]
 
 
+def completed_runs(folder: Path) -> list[Path]:
+    """The run directories in ``folder`` whose run.json says ``completed``, oldest first."""
+    if not folder.is_dir():
+        return []
+    done = []
+    for run_dir in sorted(p for p in folder.iterdir() if (p / "run.json").is_file()):
+        if json.loads((run_dir / "run.json").read_text()).get("status") == "completed":
+            done.append(run_dir)
+    return done
+
+
+def make_runs(
+    folder: Path, args: argparse.Namespace, count: int, first_seed: int, cost_ms: float
+) -> list[Path]:
+    """``count`` runs in ``folder`` (seeds first_seed, first_seed + 1, ...).
+
+    Without ``--resume`` the folder starts empty. With it, the completed runs already there
+    are kept (anything else is removed) and only the missing ones are made, with the seeds
+    that follow theirs; a resumed run must use the same settings as the first attempt.
+    """
+    kept = completed_runs(folder) if args.resume else []
+    if folder.exists():
+        for stale in set(folder.iterdir()) - set(kept):
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    seeds = range(first_seed + len(kept), first_seed + count)
+    return kept[:count] + [one_run(folder, args, seed, cost_ms) for seed in seeds]
+
+
 def run_gate(baseline: Path, candidate: Path, args: argparse.Namespace, last: int) -> dict:
     """``benchctl gate`` with JSON output; the parsed JSON plus the exit code."""
     out = candidate.parent.parent / "gates" / f"{candidate.name}-vs-{baseline.name}.json"
@@ -114,6 +142,10 @@ def main() -> int:
     parser.add_argument("--rules", type=Path, default=ROOT / "examples" / "gate.yaml")
     parser.add_argument("--out", type=Path, default=Path("gate-calibration"))
     parser.add_argument("--keep", action="store_true", help="keep the run directories")
+    parser.add_argument(
+        "--resume", action="store_true",
+        help="keep the completed runs already in --out and make only the missing ones",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.runs < 3:
         parser.error("--runs must be at least 3 (leave-one-out needs 2 baseline runs)")
@@ -121,19 +153,15 @@ def main() -> int:
     started = datetime.now(UTC)
     load_before = os.getloadavg()
     base = args.out / "base"
-    if base.exists():
-        shutil.rmtree(base)
     t0 = time.monotonic()
-    runs = [one_run(base, args, seed=1 + i, cost_ms=args.cost_ms) for i in range(args.runs)]
+    runs = make_runs(base, args, args.runs, first_seed=1, cost_ms=args.cost_ms)
     alarms = [run_gate(base, run, args, last=args.runs - 1) for run in runs]
     s0 = median(p50_of(run) for run in runs)
     power: dict[float, list[dict]] = {}
     for growth in slowdowns:
         folder = args.out / f"slow-{growth:g}"
-        if folder.exists():
-            shutil.rmtree(folder)
         cost = args.cost_ms + growth * s0
-        slow = [one_run(folder, args, 100 + i, cost) for i in range(args.slow_runs)]
+        slow = make_runs(folder, args, args.slow_runs, first_seed=100, cost_ms=cost)
         power[growth] = [run_gate(base, run, args, last=args.runs) for run in slow]
     minutes = (time.monotonic() - t0) / 60
     false_alarms = sum(g["exit"] == 1 for g in alarms)
