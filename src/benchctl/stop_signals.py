@@ -10,6 +10,11 @@ only; elsewhere it does nothing and the caller's own handling applies). Two mode
 * deferred (``defer(on_signal)``, while the engine runs and while the run is finalized):
   signals never raise; ``on_signal(signum, count)`` is called (to stop the engine at once)
   and the run loop reads ``received``.
+
+A closed stdout (``benchctl run ... | head``: Python ignores SIGPIPE and raises
+BrokenPipeError at the next print) stops a run the same way, with its own reason
+(``CLOSED_STDOUT``): the terminal console calls ``closed_stdout_stops_run``, goes quiet and
+the run finishes its directory, marked ``interrupted``.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ REASONS = {
     signal.SIGINT: "interrupted by user (Ctrl-C)",
     signal.SIGTERM: "stopped by SIGTERM",
     signal.SIGHUP: "stopped by SIGHUP (terminal closed)",
+    # not a handled signal: a closed stdout (``| head``) noted by ``note_closed_stdout``
+    signal.SIGPIPE: "stopped: stdout closed (its reader left, e.g. `| head`)",
 }
+CLOSED_STDOUT = REASONS[signal.SIGPIPE]
 
 
 class Stopped(KeyboardInterrupt):
@@ -34,6 +42,21 @@ class Stopped(KeyboardInterrupt):
     def __init__(self, signum: int) -> None:
         super().__init__(REASONS.get(signum, f"stopped by signal {signum}"))
         self.signum = signum
+
+
+_ACTIVE: list[StopSignals] = []  # the run in progress on the main thread (innermost last)
+
+
+def closed_stdout_stops_run() -> bool:
+    """stdout was closed early (BrokenPipeError: ``benchctl run ... | head``): when a run or
+    search is in progress, stop it as a stop signal would (``note_closed_stdout``) and return
+    True, so the caller goes on quietly and the run directory ends ``interrupted`` with the
+    reason ``CLOSED_STDOUT``; False when none is (the caller raises BrokenPipeError, and
+    ``benchctl.cli.main`` exits 0). May raise ``Stopped`` (a run in raising mode)."""
+    if not _ACTIVE:
+        return False
+    _ACTIVE[-1].note_closed_stdout()
+    return True
 
 
 class StopSignals:
@@ -49,12 +72,15 @@ class StopSignals:
         if threading.current_thread() is threading.main_thread():
             for signum in SIGNALS:
                 self._previous[signum] = signal.signal(signum, self._handle)
+            _ACTIVE.append(self)
         return self
 
     def __exit__(self, *_: object) -> None:
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
         self._previous.clear()
+        if self in _ACTIVE:
+            _ACTIVE.remove(self)
 
     @property
     def reason(self) -> str:
@@ -74,6 +100,12 @@ class StopSignals:
         """From now on signals never raise; ``on_signal(signum, count)`` is called instead."""
         self._raising = False
         self._on_signal = on_signal
+
+    def note_closed_stdout(self) -> None:
+        """stdout was closed (BrokenPipeError, e.g. ``| head``): stop the run as a stop
+        signal would (``Stopped`` while raising, ``on_signal`` when deferred), with
+        SIGPIPE's reason. Nothing is sent: Python ignores SIGPIPE and raises instead."""
+        self._handle(signal.SIGPIPE, None)
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         self.received.append(signum)
