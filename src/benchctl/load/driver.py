@@ -26,17 +26,18 @@ from gevent.pool import Pool
 from benchctl.load.admission import SlotWaits
 from benchctl.load.choice import RequestChooser
 from benchctl.load.clients import Transport
+from benchctl.load.lead import SpinLead
 from benchctl.load.records import CANCELLED, RecordBuffer
 from benchctl.load.wake import Waker, make_waker, request_short_slice
 from benchctl.plan.shapes import Plan, iter_arrivals
 
-# The waker is asked for a time this much before each send (or a quarter of the gap since
-# the previous arrival, if less) and the driver spins the rest: the greenlet is made, and the
-# loop's wake-up latency (~30-80 µs at the median here) hidden, before the due time. Cost: at
-# most this much CPU per arrival (measured: +1-2% of a core at 1,000 req/s; at most
-# SPIN_SHARE of the time at any rate); gain: p50 send lag ~0.1 ms -> ~0.02 ms.
-SPIN_LEAD_S = 100e-6
-SPIN_SHARE = 0.25
+# The waker is asked for a time a little before each send (load/lead.py: the tracked 80th
+# percentile of its own lateness, 0.1-1 ms, at most a quarter of the gap since the previous
+# arrival) and the driver spins the rest: the greenlet is made, and the loop's wake-up
+# latency hidden, before the due time. Cost: at most the lead in CPU per arrival (at most a
+# quarter of the time at any rate). Gain, quiet 2-core machine (benchmarks/send_lag.py,
+# 2026-11-30): p50 send lag 0.1 ms lead -> tracked lead, 0.109 -> 0.076 ms at 200 req/s,
+# 0.018 -> 0.025 ms at 1,000 req/s; gevent's timer alone: ~0.6 ms.
 
 
 def _resume(driver: Any) -> None:
@@ -87,6 +88,7 @@ class Driver:
         self._hub = gevent.get_hub()
         self._driving: tuple[float, float] | None = None  # (wall s, process CPU s) driving
         self.slice_us: int | None = None  # the scheduler slice asked for (wake.py)
+        self.spin_lead = SpinLead()
 
     @property
     def wake(self) -> str:
@@ -95,7 +97,8 @@ class Driver:
 
     def pacing(self) -> dict[str, Any]:
         """How this process paced its arrivals: ``wake`` (mechanism), ``slice_us`` (the
-        scheduler slice asked for, or None), ``seconds`` from the
+        scheduler slice asked for, or None), ``spin_lead_us`` (the wake-up lead reached, µs:
+        load/lead.py), ``seconds`` from the
         first intended time to the last send started, ``cpu_seconds`` this whole process used
         in that time (every thread: sending, reading, recording) and ``cpu_percent`` of one
         core (None before the plan has run)."""
@@ -103,6 +106,7 @@ class Driver:
         return {
             "wake": self.wake,
             "slice_us": self.slice_us,
+            "spin_lead_us": round(self.spin_lead.estimate_s * 1e6, 1),
             "seconds": round(wall, 3),
             "cpu_seconds": round(cpu, 3),
             "cpu_percent": round(100.0 * cpu / wall, 1) if wall > 0 else None,
@@ -152,6 +156,7 @@ class Driver:
     def _open_loop(self) -> None:
         mono0, pool, buffer, stopping = self._mono0, self.pool, self.buffer, self._stopping
         wait_until, previous = self.waker.wait_until, mono0
+        spin_lead = self.spin_lead
         slot_waits = SlotWaits()
         for chunk in iter_arrivals(self.plan, share=self.share):
             for offset in chunk.tolist():
@@ -159,10 +164,13 @@ class Driver:
                 # Wake a little early (returns at once when that is past or the run is
                 # stopping); _start_now spins the rest, so the send starts at ``due``. A
                 # timer on a stale loop clock (gevent's) can fire early: wait again then.
-                wake_at = due - min(SPIN_LEAD_S, SPIN_SHARE * (due - previous))
+                wake_at = due - spin_lead.lead(due - previous)
+                asleep = perf_counter() < wake_at
                 wait_until(wake_at)
                 while perf_counter() < wake_at and not stopping.is_set():
                     wait_until(wake_at)
+                if asleep:  # how late this wake-up came, for the next leads
+                    spin_lead.observe(perf_counter() - wake_at)
                 previous = due
                 if stopping.is_set():
                     return
