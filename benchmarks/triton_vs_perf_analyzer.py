@@ -15,7 +15,7 @@ rate carries no Poisson count noise. Latency is defined differently:
 
 Triton's own mean request duration (from its metrics) is shown for each tool's runs, so a
 client-side difference can be told apart from a server slowed by the machine being busy.
-Goal: service_ms p50 within 10% of perf_analyzer's p50, achieved rate within 2%.
+Goal (issue 17): service_ms p50 within 5% of perf_analyzer's p50, achieved rate within 2%.
 Needs ``libb64-0d`` (Debian: ``apt-get install -y libb64-0d``); perf_analyzer itself
 (tritonclient[all]==2.51.0, newer wheels need glibc 2.38) and the CUDA runtime it links
 against are installed into a cached venv on first use.
