@@ -43,6 +43,7 @@ from rich.console import Console
 from benchctl.run import RunOptions, run
 from benchctl.targets.launch import LaunchedServer, server_venv
 from benchctl.targets.launch_triton import launch_triton
+from benchctl.telemetry.session import TelemetryOptions
 
 PA_REQUIREMENTS = ["tritonclient[all]==2.51.0", "nvidia-cuda-runtime-cu12==12.6.77"]
 MODEL = "mlp"
@@ -106,7 +107,9 @@ def run_perf_analyzer(
     }
 
 
-def run_benchctl(server: LaunchedServer, rate: float, seconds: int, work: Path) -> dict[str, float]:
+def run_benchctl(
+    server: LaunchedServer, rate: float, seconds: int, work: Path, telemetry: bool = True
+) -> dict[str, float]:
     result = run(
         RunOptions(
             scenario="steady",
@@ -120,6 +123,7 @@ def run_benchctl(server: LaunchedServer, rate: float, seconds: int, work: Path) 
                 f"metrics_url={server.metrics_url}",
             ),
             runs_dir=work / "runs",
+            telemetry=TelemetryOptions(enabled=telemetry),
         ),
         console=QUIET,
     )
@@ -170,7 +174,7 @@ def alternate(
         return run_perf_analyzer(server, args.rate, args.seconds, work, venv)
 
     def run_ours() -> dict[str, float]:
-        return run_benchctl(server, args.rate, args.seconds, work)
+        return run_benchctl(server, args.rate, args.seconds, work, not args.no_telemetry)
 
     for i in range(args.repeats):
         if i % 2 == 0:
@@ -194,6 +198,11 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=15, help="length of every run")
+    parser.add_argument(
+        "--no-telemetry", action="store_true",
+        help="benchctl samples no telemetry (as `run --no-telemetry`): its CLI's samplers "
+        "share the CPU with the client and the server",
+    )  # fmt: skip
     args = parser.parse_args()
     if ctypes.util.find_library("b64") is None:
         print("perf_analyzer needs libb64: apt-get install -y libb64-0d", file=sys.stderr)
