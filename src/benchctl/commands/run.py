@@ -22,7 +22,7 @@ from benchctl.commands.options import (
 from benchctl.telemetry.session import TelemetryOptions
 
 if TYPE_CHECKING:
-    from benchctl.run import RunOptions
+    from benchctl.run import RunOptions, RunResult
 
 NAME = "run"
 HELP = "drive a scenario against a target"
@@ -35,12 +35,17 @@ examples:
   benchctl run sweep --target kserve-grpc --set max_concurrency=64
   benchctl run spike --target kserve --dry-run        # print the planned rate curve only
   benchctl run steady --target kserve --workers 2      # Locust master + 2 local workers
+  benchctl run step --target kserve --launch --repeat 3 --runs-dir candidates
+      three runs, seeds 1-3, each on a fresh server: candidates for `benchctl gate`
 
 Arrival-rate scenarios are open loop: requests start at their scheduled time whatever the
 server does, and latency counts from that time (a stall shows up in p99, not hidden).
 """
 
 EXIT_INTERRUPTED = 3
+# stdout closed early (`benchctl run ... | head`) stopped the run: 128 + SIGPIPE, what a shell
+# reports for a program a closed pipe stopped; a run that had finished exits 0 as usual
+EXIT_STDOUT_CLOSED = 141
 MIN_TELEMETRY_INTERVAL_S = 0.1  # faster sampling measures the sampler, not the server
 MIN_SCRAPE_INTERVAL_S = 0.5  # Prometheus servers update counters about once a second
 
@@ -153,6 +158,14 @@ def _answer(group: argparse._ArgumentGroup) -> None:
 
 def _reaching_the_target(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
+        "--repeat",
+        type=arguments.positive_count,
+        default=1,
+        metavar="N",
+        help="make N runs one after another, seeds seed, seed+1, ... (with --launch each "
+        "launches its own server): candidate runs for `benchctl gate` (default 1)",
+    )
+    group.add_argument(
         "--no-preflight",
         action="store_true",
         help="skip the readiness check from this machine (a target only the "
@@ -201,8 +214,19 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     """Run the scenario (with ``--slo``: search, traffic, analysis and report).
 
     Returns 0 when the run completed (or was only planned: ``--dry-run``), 3 when it was
-    interrupted (its directory is complete and readable), 1 when it failed. Raises
-    InputError (exit 2) for bad options, as ``run_with_answer`` does."""
+    interrupted (its directory is complete and readable), 141 when a closed stdout (``|
+    head``) stopped it (interrupted likewise; one line on stderr says so), 1 when it failed;
+    with ``--repeat N``, N runs (``run_repeat.py``) and the first non-zero of their codes.
+    Raises InputError (exit 2) for bad options, as ``run_with_answer`` does."""
+    from benchctl.commands.run_repeat import check_repeat, run_repeated
+
+    check_repeat(args)
+    if args.repeat > 1:
+        return run_repeated(args, console, lambda each: _run_once(each, console))
+    return _run_once(args, console)
+
+
+def _run_once(args: argparse.Namespace, console: Console) -> int:
     from benchctl.slo_run import AnswerOptions, run_with_answer
 
     options = run_options(args)
@@ -213,11 +237,26 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     )
     result, report = run_with_answer(options, answer, console=console)
     if result.run_dir is not None and args.report and report is None:
-        path = write_report(result.run_dir, None)
-        console.print(f"report: [bold]{path}[/]")
+        from benchctl.reports.terminal.console import print_path
+
+        print_path(console, "report", write_report(result.run_dir, None))
     if result.status in ("completed", "planned"):
         return 0
+    if result.status == "interrupted" and stopped_by_closed_stdout(result):
+        return EXIT_STDOUT_CLOSED
     return EXIT_INTERRUPTED if result.status == "interrupted" else 1
+
+
+def stopped_by_closed_stdout(result: RunResult) -> bool:
+    """Did a closed stdout stop the run (``result.reason``, as run.json keeps it)? If so,
+    say so in one line on stderr (stdout is gone): the reason and the run directory."""
+    from benchctl.reports.terminal.console import error_line
+    from benchctl.stop_signals import CLOSED_STDOUT
+
+    if not result.reason.startswith(CLOSED_STDOUT):
+        return False
+    error_line(f"benchctl: run {result.reason}; {result.run_dir} is complete, marked interrupted")
+    return True
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:

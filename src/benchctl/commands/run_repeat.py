@@ -1,0 +1,95 @@
+"""``benchctl run … --repeat N``: N runs of one configuration, one after another.
+
+The nightly gate's largest noise is between runs (process placement, other jobs on the
+machine, caches), and one candidate run cannot show it: N candidate runs give the gate's
+run-level interval a spread on the candidate side too (docs/nightly-ci.md). Each run is a
+whole ``benchctl run`` (with ``--launch``, its own freshly launched server, as every
+baseline night had) with the next arrival seed: the scenario's seed, then seed + 1, …
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+
+from benchctl.errors import InputError
+
+# exit codes of one run that mean "stop here": the user (or a closed stdout) stopped it
+STOPPING_EXITS = (3, 141)
+
+
+def check_repeat(args: argparse.Namespace) -> None:
+    """Refuse ``--repeat`` where it has no meaning. Raises InputError (exit 2)."""
+    if args.repeat < 2:
+        return
+    for flag, given in (("--slo", args.slo), ("--dry-run", args.dry_run)):
+        if given:
+            raise InputError(
+                f"--repeat {args.repeat} cannot be combined with {flag}: repeat plain runs "
+                "(for `benchctl gate --candidate`), one --slo job at a time"
+            )
+
+
+def run_repeated(
+    args: argparse.Namespace, console: Console, run_once: Callable[[argparse.Namespace], int]
+) -> int:
+    """Make ``args.repeat`` runs with consecutive seeds via ``run_once`` (one ``benchctl
+    run``, returning its exit code); stops early when a run was stopped by the user (exit 3
+    or 141). Prints the runs made and the gate command that uses them. Returns 0 when all
+    completed, else the first run's non-zero exit code. Raises InputError (exit 2) for a
+    scenario that does not load."""
+    from benchctl.run import RunOptions
+
+    first_seed = _scenario_seed(args, RunOptions)
+    runs_dir = Path(args.runs_dir)
+    made: list[Path] = []
+    codes: list[int] = []
+    for index in range(args.repeat):
+        seed = first_seed + index
+        console.print(f"[bold]run {index + 1} of {args.repeat}[/bold] (seed {seed})")
+        before = _run_dirs(runs_dir)
+        one = argparse.Namespace(**{**vars(args), "overrides": [*args.overrides, f"seed={seed}"]})
+        codes.append(run_once(one))
+        made += sorted(_run_dirs(runs_dir) - before)
+        if codes[-1] in STOPPING_EXITS:
+            break
+    _print_made(console, made, codes, args.repeat)
+    return next((code for code in codes if code != 0), 0)
+
+
+def _scenario_seed(args: argparse.Namespace, options_type: type) -> int:
+    """The arrival seed the first run uses: the scenario's, after --set."""
+    options = options_type(
+        scenario=args.scenario,
+        target=args.target,
+        config_dir=args.config_dir,
+        rate=args.rate,
+        duration=args.duration,
+        overrides=tuple(args.overrides),
+    )
+    scenario, _ = options.load_scenario()
+    return int(getattr(scenario, "seed", 1))
+
+
+def _run_dirs(runs_dir: Path) -> set[Path]:
+    if not runs_dir.is_dir():
+        return set()
+    return {p for p in runs_dir.iterdir() if p.is_dir() and (p / "run.json").is_file()}
+
+
+def _print_made(console: Console, made: list[Path], codes: list[int], wanted: int) -> None:
+    completed = sum(code == 0 for code in codes)
+    console.print(
+        f"\n{len(made)} of {wanted} runs made, {completed} completed:"
+        + "".join(f"\n  {path}" for path in made)
+    )
+    if made:
+        candidates = " ".join(f"--candidate {path}" for path in made)
+        console.print(
+            "gate them together against the nights before:\n"
+            f"  benchctl gate --baseline BASELINE_DIR {candidates} --rules gate.yaml",
+            soft_wrap=True,
+        )
