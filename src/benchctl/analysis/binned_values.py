@@ -34,6 +34,14 @@ class BinnedValues:
         self._counts: list[np.ndarray] = []  # per batch, values per bin
 
     def add(self, values: np.ndarray, bins: np.ndarray) -> None:
+        """Add one batch: ``values`` (shape (k,), ms) and their ``bins`` (shape (k,), integers in
+        [0, n)).
+
+        Keeps the values grouped by bin (one stable argsort of ``bins``) and the count per bin.
+        An empty batch is ignored. Raises nothing of its own; a bin outside [0, n) is the
+        caller's error (numpy raises ValueError for a negative one; one >= n is dropped from the
+        counts, so the caller filters them first).
+        """
         values = np.asarray(values, dtype=np.float64)
         if not len(values):
             return
@@ -49,6 +57,13 @@ class BinnedValues:
         return np.sum(self._counts, axis=0)
 
     def quantiles(self, fractions: tuple[float, ...]) -> list[np.ndarray]:
+        """Nearest-rank quantiles of each bin's values, one array per fraction.
+
+        ``fractions``: each in (0, 1] (0.99 = p99). Returns a list of ``len(fractions)`` float
+        arrays of shape (n,), in the values' unit (ms); NaN for a bin without values. The rank
+        is ``benchctl.analysis.percentiles.ranks`` (nearest rank: the ceil(q * count)-th
+        smallest value). Raises nothing of its own.
+        """
         result = [np.full(self.n, np.nan) for _ in fractions]
         if not self._values:
             return result

@@ -59,6 +59,9 @@ class Shift:
 
     @property
     def kind(self) -> str:
+        """How ``change`` is expressed: ``"difference"`` (after - before) for a rate metric in
+        RATE_METRICS such as error_rate, else ``"ratio"`` (after / before - 1).
+        """
         return "difference" if self.metric in RATE_METRICS else "ratio"
 
 

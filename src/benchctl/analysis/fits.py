@@ -285,6 +285,7 @@ class DemandFit:
 
     @property
     def ms_per_request(self) -> float:
+        """The service demand D in milliseconds per request (``1000 x seconds_per_request``)."""
         return 1000.0 * self.seconds_per_request
 
     def saturation_throughput(self, capacity_units: float) -> float:

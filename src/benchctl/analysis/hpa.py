@@ -109,6 +109,14 @@ class _MetricReader:
     def record(
         self, a: int, b: int, offered: FloatArray, served: FloatArray, ready: FloatArray
     ) -> None:
+        """Extend the cumulative sums over steps ``a .. b-1`` (indices into the simulation grid).
+
+        ``offered``, ``served``: requests/s per step, shape (b - a,); ``ready``: ready pods per
+        step, same shape. Adds the counter the policy reads (offered or served, requests) and,
+        for a CPU policy, the CPU percent per ready pod (served / ready / max_rps x 100: the
+        pod is taken as 100% busy at its capacity) and the count of steps with a ready pod.
+        Returns None; raises nothing of its own.
+        """
         counted = offered if self.policy.counter == "offered" else served
         if a == 0:
             self.first = float(counted[0])

@@ -81,6 +81,7 @@ class Traffic:
 
     @property
     def peak(self) -> float:
+        """The highest rate of the trace, in requests/s (raises ValueError on an empty trace)."""
         return float(self.rps.max())
 
 

@@ -111,6 +111,10 @@ class HpaPolicy:
         return self.source == "external"
 
     def describe(self) -> str:
+        """One line for people: who scales (HPA or KEDA/HPA), the replica range, the target with
+        its unit (rps/replica with counter and rate window, or % CPU) and the scale-down
+        stabilization window in seconds. Raises nothing.
+        """
         if self.metric == "rps_per_replica":
             unit = f" rps/replica ({self.counter}"
             if self.rate_window_s:
@@ -201,13 +205,23 @@ class KpaPolicy:
 
     @property
     def panic_window_s(self) -> float:
+        """The panic window in seconds: stable_window_s x panic_window_percentage / 100
+        (Knative's config-autoscaler: 60 s x 10% = 6 s by default).
+        """
         return self.stable_window_s * self.panic_window_percentage / 100.0
 
     @property
     def effective_target(self) -> float:
+        """The per-pod value the KPA aims at: target x target_utilization_percentage / 100, in the
+        unit of ``metric`` (in-flight requests or requests/s); Knative's definition, 70% by
+        default.
+        """
         return self.target * self.target_utilization_percentage / 100.0
 
     def describe(self) -> str:
+        """One line for people: the pod range (max 0 shown as unbounded), the target and metric, the
+        utilization percentage and the stable window in seconds. Raises nothing.
+        """
         top = str(self.max_scale) if self.max_scale else "unbounded"
         return (
             f"KPA {self.min_scale}-{top} pods, target {self.target:g} {self.metric}"

@@ -49,9 +49,15 @@ class Fleet:
         self.array = np.array(self.times)
 
     def ready_count(self, now: float) -> int:
+        """How many pods are ready at ``now`` (seconds on the simulation clock); a pod whose ready
+        time is within EPS of ``now`` counts as ready.
+        """
         return bisect.bisect_right(self.times, now + EPS)
 
     def ready_at(self, times: FloatArray) -> FloatArray:
+        """Ready pods at each of ``times`` (seconds, shape (k,)): a float array of shape (k,), as
+        ``ready_count`` would give for each time, for the current set of pods.
+        """
         return np.searchsorted(self.array, times + EPS, side="right").astype(float)
 
 
@@ -74,6 +80,13 @@ class StepArrays:
         pod_max: float,
         desired: int,
     ) -> FloatArray:
+        """Record steps ``a .. b-1`` and return what they served.
+
+        ``offered``: requests/s per step, shape (b - a,); ``replicas``: pods that exist;
+        ``ready``: ready pods per step, shape (b - a,); ``pod_max``: one pod's capacity
+        (requests/s); ``desired``: the controller's recommendation. Served = min(offered,
+        ready x pod_max) per step (requests/s, shape (b - a,)). Raises nothing of its own.
+        """
         served = np.minimum(offered, ready * pod_max)
         self.replicas[a:b], self.ready[a:b], self.served[a:b] = replicas, ready, served
         self.desired[a:b] = desired
@@ -89,6 +102,17 @@ class StepArrays:
         price_per_hour: float,
         panic: npt.NDArray[np.bool_] | None = None,
     ) -> SimResult:
+        """The SimResult of the whole trace from the recorded steps.
+
+        ``kind``: ``"hpa"`` or ``"kpa"``; ``period``: the controller's sync period or tick (s);
+        ``dt``: the step (s); ``grid``: the offered traffic on the step grid; ``model``: one
+        replica's capacity and latency curve; ``price_per_hour``: per replica (currency/h);
+        ``panic``: KPA panic mode per step (bool, shape (n,)) or None. Dropped = offered - served
+        (requests/s); latency (ms) from ``model.latency_array`` at the served rate per ready pod
+        (NaN without one); a step violates the SLO when it drops requests, a pod runs past
+        capacity or latency exceeds ``model.slo_ms``; cost = replica-seconds / 3600 x
+        price_per_hour. Raises nothing of its own.
+        """
         offered = grid.rps
         dropped = np.maximum(offered - self.served, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):

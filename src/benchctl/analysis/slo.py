@@ -22,10 +22,12 @@ class Slo:
 
     @property
     def quantile(self) -> float:
+        """The percentile as a fraction in (0, 1] (99.0 -> 0.99)."""
         return self.percentile / 100.0
 
     @property
     def column(self) -> str:
+        """The summary column holding this percentile, e.g. ``"p99"`` or ``"p99.9"``."""
         return f"p{self.percentile:g}"
 
     def __str__(self) -> str:

@@ -104,10 +104,18 @@ class Rule(_Spec):
 
     @property
     def bound(self) -> str:
+        """The name of the one bound this rule sets (one of BOUNDS, e.g. ``"max_increase"``).
+
+        The validator guarantees exactly one is set, so this never raises StopIteration on a
+        validated Rule.
+        """
         return next(b for b in BOUNDS if getattr(self, b) is not None)
 
     @property
     def relative(self) -> bool:
+        """True when the bound is relative to the baseline (``max_increase``/``max_decrease``, a
+        fraction such as 0.1 = 10%), False for an absolute bound in the metric's own unit.
+        """
         return self.bound in ("max_increase", "max_decrease")
 
 
@@ -206,4 +214,5 @@ class GateResult:
     candidate_runs: tuple[str, ...] = ()
 
     def count(self, verdict: str) -> int:
+        """How many rules ended with ``verdict`` (e.g. ``"fail"``); 0 for a verdict none has."""
         return sum(r.verdict == verdict for r in self.rules)
