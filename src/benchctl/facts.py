@@ -15,6 +15,10 @@ _PACKAGES = ("benchctl", "locust", "gevent", "geventhttpclient", "grpcio", "nump
 
 
 def versions() -> dict[str, str]:
+    """Versions of what measured, for run.json: ``{"python": "3.11.9", "benchctl": ..., "locust":
+    ..., ...}`` for each package in _PACKAGES, from the installed distributions' metadata; ``"not
+    installed"`` for one that is missing. Raises nothing.
+    """
     found = {"python": platform.python_version()}
     for name in _PACKAGES:
         try:
@@ -25,6 +29,10 @@ def versions() -> dict[str, str]:
 
 
 def host() -> dict[str, Any]:
+    """The machine the run ran on, for run.json: hostname, platform string, logical CPU count
+    (``os.cpu_count()``, may be None), CPU model, total memory in GiB (bytes / 2**30, one decimal)
+    and the Python executable's path. Raises nothing of its own (psutil errors propagate).
+    """
     return {
         "hostname": socket.gethostname(),
         "platform": platform.platform(),

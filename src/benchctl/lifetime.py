@@ -198,10 +198,17 @@ class Guard:
         return None
 
     def register(self, pgid: int, role: str) -> None:
+        """Tell the watchdog about a new process group: ``pgid`` (a process-group id) with its
+        ``role`` (``"engine"`` or ``"server"``, which decides how the watchdog stops it). Returns
+        None; never raises (a watchdog that is gone or was never started is ignored).
+        """
         self.groups[pgid] = role
         self._send(f"{role} {pgid}")
 
     def forget(self, pgid: int) -> None:
+        """Tell the watchdog that process group ``pgid`` has been stopped, so it is not killed
+        later. Returns None; never raises (a missing pipe is ignored).
+        """
         self.groups.pop(pgid, None)
         self._send(f"forget {pgid}")
 

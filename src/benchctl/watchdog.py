@@ -49,6 +49,13 @@ def cleanup(groups: dict[int, str], log: Callable[[str], None] = print) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m benchctl.watchdog --run-dir D --parent PID``.
+
+    ``argv``: the arguments (None: sys.argv). Ignores SIGINT/SIGHUP/SIGPIPE, reads the Guard's lines
+    from stdin until ``done`` (return 0) or end of input (the CLI died); then stops the registered
+    groups (``cleanup``) and recovers the run directory as interrupted. Returns the exit status: 0,
+    or 1 when recovery failed (one stderr line); argparse exits 2 on bad arguments.
+    """
     parser = argparse.ArgumentParser(prog="benchctl-watchdog")
     parser.add_argument("--run-dir", type=Path, required=True)
     parser.add_argument("--parent", type=int, required=True)

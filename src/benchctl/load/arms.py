@@ -44,14 +44,19 @@ class ArmChoice:
 
     @property
     def body(self) -> bytes:
+        """The request body (bytes) to send: the arm's chosen input's, else the arm's base
+        request's.
+        """
         return self.inner.body if self.inner is not None else self.base_body
 
     @property
     def model(self) -> str | None:
+        """The model name of the arm's chosen input (a multi-model mix); None: base request."""
         return self.inner.model if self.inner is not None else None
 
     @property
     def input_id(self) -> int | None:
+        """The index of the arm's chosen input in its payload pool, None for the base request."""
         return self.inner.input_id if self.inner is not None else None
 
 
@@ -97,6 +102,13 @@ class ArmChooser:
             self._arms = self._rng.choice(len(self.names), size=BLOCK, p=self._p).tolist()[::-1]
 
     def next(self) -> ArmChoice:
+        """The arm (and inner choice) of the next request; called once per request.
+
+        Shadow runs always pick the served arm (index 0) and attach the same input for the shadow
+        arm as ``twin``. Otherwise arms are drawn by weight (or by the user's arm with ``users``) in
+        blocks of BLOCK draws from this process's seeded generator. Returns an ArmChoice; never
+        exhausted; raises nothing of its own.
+        """
         if self.shadow:
             chooser = self._choosers[0]
             inner = chooser.next() if chooser is not None else None
@@ -128,9 +140,14 @@ class ArmTransport:
             )
 
     def send(self, choice: Any = None) -> Outcome:
+        """Send ``choice`` (an ArmChoice) through its arm's transport and return that transport's
+        Outcome: (status, error kind or "", bytes received). Like every Transport it does not raise
+        for a failed request; AttributeError if ``choice`` is not an ArmChoice.
+        """
         return self._transports[choice.index].send(choice.inner)
 
     def close(self) -> None:
+        """Close every arm's transport (their connections). Returns None."""
         for transport in self._transports:
             transport.close()
 

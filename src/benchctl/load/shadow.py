@@ -146,6 +146,14 @@ class ShadowTransport:
         return keep
 
     def send(self, choice: Any = None) -> Outcome:
+        """Send ``choice`` (an ArmChoice) to the served arm and wait for its Outcome, while the same
+        input goes to the shadow arm in a background greenlet.
+
+        Returns the served arm's Outcome (status, error kind or "", bytes); the shadow's answer, its
+        latency (ms, from perf_counter) and the comparison of both bodies are recorded as a row for
+        the shadow parquet part, never changing the served outcome. Exceptions of the served
+        transport propagate (after the shadow greenlet is released).
+        """
         seq, start, wall = next(self._seq), perf_counter(), time()
         done: AsyncResult = AsyncResult()
         self._group.spawn(self._send_shadow, choice, seq, start, wall, done)

@@ -67,6 +67,9 @@ class _Table:
     cells: dict[str, list[tuple[int, str]]]  # normalized name -> (line number, cell)
 
     def column(self, name: str) -> list[tuple[int, str]]:
+        """The cells of column ``name`` (normalized header) as (1-based line number, text) pairs;
+        KeyError for a column the table did not read.
+        """
         return self.cells[name]
 
 

@@ -60,18 +60,31 @@ class _ArrivalScenario(_ScenarioBase):
 
 
 class SteadyScenario(_ArrivalScenario):
+    """Open-loop arrivals at a constant ``rate`` (requests/s) for ``duration`` seconds.
+    Validation errors (pydantic) name the field and its allowed range.
+    """
+
     kind: Literal["steady"]
     rate: Rate
     duration: Seconds
 
 
 class SoakScenario(_ArrivalScenario):
+    """A long steady run: ``rate`` (requests/s) held for ``duration`` seconds (default 3600 s), to
+    find leaks and drift. Validation errors name the field and its allowed range.
+    """
+
     kind: Literal["soak"]
     rate: Rate
     duration: Seconds = 3600.0
 
 
 class RampScenario(_ArrivalScenario):
+    """Open-loop arrivals whose rate goes linearly from ``start_rate`` to ``end_rate`` (requests/s)
+    over ``ramp_time`` seconds, then holds ``end_rate`` for ``hold`` seconds. Validation errors name
+    the field and its allowed range.
+    """
+
     kind: Literal["ramp"]
     start_rate: Rate
     end_rate: Rate
@@ -80,6 +93,10 @@ class RampScenario(_ArrivalScenario):
 
 
 class StepScenario(_ArrivalScenario):
+    """Open-loop arrivals at each of ``rates`` (requests/s, 1..MAX_REPEATS steps) in turn, each for
+    ``step_duration`` seconds. Validation errors name the field and its allowed range.
+    """
+
     kind: Literal["step"]
     rates: list[Rate] = Field(min_length=1, max_length=MAX_REPEATS)
     step_duration: Seconds

@@ -130,6 +130,9 @@ class _Ports:
 
     @classmethod
     def free(cls) -> _Ports:
+        """Five distinct free loopback ports (inference, management, metrics, gRPC inference, gRPC
+        management), from ``benchctl.targets.launch.free_ports``.
+        """
         return cls(*free_ports(5))
 
 

@@ -146,12 +146,19 @@ class _TorchServe:
     ``payload.dims``."""
 
     def check_ready(self, target: TargetSpec, name: str) -> None:
+        """Adapter.check_ready for TorchServe: None when the ping answers Healthy and (with
+        ``management_url``) the management API lists a READY worker; InputError (one line naming the
+        address and the answer) otherwise.
+        """
         healthy, where, detail = self._ping(target, name)
         if not healthy:
             raise InputError(f"{name}: TorchServe at {where} is not healthy ({detail})")
         check_workers(target, name)
 
     def model_inputs(self, target: TargetSpec, name: str) -> list[dict[str, Any]]:
+        """Adapter.model_inputs for TorchServe, which publishes no metadata: the inputs given in
+        ``payload.dims`` (FP32, -1 for each dimension). InputError (one line) without them.
+        """
         return generated_inputs(target, name)
 
     def _ping(self, target: TargetSpec, name: str) -> tuple[bool, str, str]:

@@ -69,6 +69,10 @@ class _LoopbackAio:
 
     @staticmethod
     def server(*args: Any, **kwargs: Any) -> grpc.aio.Server:
+        """``grpc.aio.server(*args, **kwargs)`` whose ``add_insecure_port`` binds the given port on
+        LOOPBACK instead of the address kserve passes (``"[::]:PORT"``). Returns the server; grpc's
+        errors propagate.
+        """
         srv = grpc.aio.server(*args, **kwargs)
         add_insecure_port = srv.add_insecure_port
 
@@ -83,6 +87,9 @@ class _QuietLoggingInterceptor(grpc_server.LoggingInterceptor):
     """kserve's gRPC LoggingInterceptor logs one INFO line per call; this one does not."""
 
     async def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        """Pass the call on to ``continuation`` unchanged (no per-call log line) and return its
+        handler.
+        """
         return await continuation(handler_call_details)
 
 

@@ -36,6 +36,11 @@ class RefModelRuntime(MLModel):
     """The reference MLP behind MLServer's v2 REST and gRPC endpoints."""
 
     async def load(self) -> bool:
+        """Build the reference model from model-settings.json's ``parameters.extra``
+        (``refmodel_path``: the path of refmodel.py; ``config``: RefModelConfig fields). Returns
+        True (MLServer's "loaded"); KeyError for a missing key, TypeError for an unknown config
+        field.
+        """
         extra = self.settings.parameters.extra if self.settings.parameters else {}
         refmodel = _load_refmodel(extra["refmodel_path"])
         self._model = refmodel.RefModel(refmodel.RefModelConfig(**extra["config"]))
@@ -43,6 +48,10 @@ class RefModelRuntime(MLModel):
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        """Run the model on the request's input tensor (batch x features) and answer with its output
+        tensor (batch x outputs). Raises InferenceError (MLServer answers 400) when the input is
+        missing or has the wrong shape or type.
+        """
         tensor = next((i for i in payload.inputs if i.name == self._input), None)
         if tensor is None:
             names = [i.name for i in payload.inputs]
