@@ -32,6 +32,14 @@ def open_gpu_sampler(
 
 
 class GpuSampler:
+    """A Sampler (``benchctl.telemetry.sampler.Sampler``) over every GPU NVML sees, one label set
+    per GPU (index and name); built by ``open_gpu_sampler``.
+
+    ``nvml``: the imported, initialized pynvml module; ``count``: GPUs; ``server_pids``: a callable
+    giving the server's PIDs now (for its GPU memory); ``interval``: seconds between samples.
+    NVMLError from a handle lookup propagates from the constructor.
+    """
+
     name = "gpu"
 
     def __init__(
@@ -44,6 +52,13 @@ class GpuSampler:
         self.names = [str(nvml.nvmlDeviceGetName(h)) for h in self.handles]
 
     def sample(self, now: float) -> list[Row]:
+        """One row per GPU and metric at ``now`` (epoch seconds): utilization_percent and
+        memory_utilization_percent (0-100, NVML's sampled busy fractions), memory_used_bytes,
+        memory_total_bytes, power_watts (NVML's milliwatts / 1000), sm_clock_mhz, temperature_c,
+        pcie_tx/rx_bytes_per_s (NVML's KB/s x 1024) and server_memory_used_bytes (the GPU memory of
+        the server's processes). A metric the board does not support is left out (its NVMLError is
+        caught); raises nothing else of its own.
+        """
         nvml = self.nvml
         rows: list[Row] = []
         pids = self.server_pids()
@@ -82,4 +97,5 @@ class GpuSampler:
         return rows
 
     def close(self) -> None:
+        """Shut NVML down (``nvmlShutdown``); NVMLError propagates."""
         self.nvml.nvmlShutdown()

@@ -16,6 +16,12 @@ RESCAN_EVERY = 5  # samples between full scans by name pattern
 
 
 class ProcessTreeSampler:
+    """A Sampler (``benchctl.telemetry.sampler.Sampler``) of the server's processes: the trees under
+    ``roots`` (PIDs) and/or every process whose name and command line match ``pattern`` (a regular
+    expression), found again at each sample. ``interval``: seconds between samples. Raises
+    ValueError when neither ``roots`` nor ``pattern`` is given, re.error for a bad pattern.
+    """
+
     name = "server_processes"
 
     def __init__(
@@ -65,6 +71,12 @@ class ProcessTreeSampler:
         return set(self._known)
 
     def sample(self, now: float) -> list[Row]:
+        """Rows at ``now`` (epoch seconds), source ``server_process``: per process (labels pid and
+        name) cpu_percent (of one core, since the previous sample: may exceed 100), rss_bytes,
+        threads and open_files (file descriptors); their sums with label ``process="tree"``; and the
+        count of processes sampled. A process that exits meanwhile is skipped; raises nothing of its
+        own.
+        """
         rows: list[Row] = []
         sampled = 0
         totals = {"cpu_percent": 0.0, "rss_bytes": 0.0, "threads": 0.0, "open_files": 0.0}
@@ -90,4 +102,5 @@ class ProcessTreeSampler:
         return rows
 
     def close(self) -> None:
+        """Forget the known processes; returns None."""
         self._known.clear()

@@ -33,6 +33,10 @@ def parse_metrics(text: str, now: float) -> list[Row]:
 
 
 class PrometheusSampler:
+    """A Sampler (``benchctl.telemetry.sampler.Sampler``) that scrapes ``url`` (a Prometheus text
+    exposition endpoint) every ``interval`` seconds (default 2 s).
+    """
+
     name = "server_metrics"
 
     def __init__(self, url: str, interval: float = 2.0) -> None:
@@ -40,9 +44,15 @@ class PrometheusSampler:
         self.interval = interval
 
     def sample(self, now: float) -> list[Row]:
+        """Every sample of one scrape as rows at ``now`` (epoch seconds), source ``server``, names
+        as the server wrote them (``parse_metrics``). Raises urllib's URLError/HTTPError or
+        TimeoutError (after TIMEOUT_S = 2 s) when the endpoint does not answer, ValueError for text
+        that is not an exposition; the monitor records the failure and goes on.
+        """
         with urllib.request.urlopen(self.url, timeout=TIMEOUT_S) as response:
             text = response.read().decode("utf-8", errors="replace")
         return parse_metrics(text, now)
 
     def close(self) -> None:
+        """Nothing to release (one connection per scrape); returns None."""
         pass

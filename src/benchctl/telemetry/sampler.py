@@ -18,10 +18,18 @@ def labels(**values: object) -> str:
 
 
 class Sampler(Protocol):
+    """The interface every sampler implements (structurally: a Protocol, not a base class).
+
+    ``name``: the sampler's name in messages; ``interval``: seconds between samples;
+    ``sample(now)``: rows measured at ``now`` (epoch seconds); ``close()``: release what it holds.
+    """
+
     name: str
     interval: float  # seconds between samples
 
     def sample(self, now: float) -> list[Row]:
         """Rows measured now; raise on failure (the monitor records it and goes on)."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release what the sampler holds (handles, connections); called once at the end.
+        Returns None; may raise, and the monitor records it."""
