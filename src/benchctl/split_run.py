@@ -135,6 +135,10 @@ class _ArmFolder:
 
 
 def stop_arm_servers(servers: list[Any]) -> None:
+    """Stop each launched arm server (``servers``: the launched server handles, each with ``stop()``
+    and ``pid``; SIGTERM, then SIGKILL of its tree after its timeout) and tell the watchdog to
+    forget its process group. Returns None; errors of ``stop`` propagate.
+    """
     for server in servers:
         server.stop()
         lifetime.forget(server.pid)

@@ -105,11 +105,15 @@ class _ArmSampler:
         self.prefix = ARM_SOURCE.format(name=arm)
 
     def sample(self, now: float) -> list[tuple[float, str, str, str, float]]:
+        """The inner sampler's rows at ``now`` (epoch seconds) with the arm prefixed to their source
+        (``arm:<name>:<source>``); the inner sampler's errors propagate.
+        """
         return [
             (t, self.prefix + source, m, tag, v) for t, source, m, tag, v in self.inner.sample(now)
         ]
 
     def close(self) -> None:
+        """Close the inner sampler; its errors propagate."""
         self.inner.close()
 
 

@@ -113,6 +113,9 @@ class ReplicaOption:
 
     @property
     def acceptable(self) -> bool:
+        """True when this replica count can be chosen: the predicted percentile meets the SLO and
+        the utilization is within the headroom (utilization <= 1 - headroom).
+        """
         return self.meets_slo and self.within_headroom
 
 

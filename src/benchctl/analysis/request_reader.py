@@ -152,6 +152,7 @@ class RequestsFile:
 
     @property
     def empty(self) -> bool:
+        """True when the file holds no rows (then ``t_max`` is 0.0)."""
         return self.rows == 0
 
 

@@ -50,6 +50,12 @@ class LatencyFitCurve:
     x_max: float
 
     def latency(self, x: np.ndarray) -> np.ndarray:
+        """The fitted latency (ms) at throughputs ``x`` (requests/s, any shape, each below
+        ``x_max``): base_ms + scale / (x_max - x), the form of ``analysis.fits.LatencyFit``
+        (for M/M/1 the q-quantile of response time is -ln(1-q) / (mu - x)). Same shape as
+        ``x``; x >= x_max gives inf or a negative number (numpy, no error): the caller draws
+        only below x_max.
+        """
         return self.base_ms + self.scale / (self.x_max - x)
 
 
@@ -84,6 +90,10 @@ class UslCurve:
     measured_max_concurrency: float
 
     def predict(self, n: np.ndarray) -> np.ndarray:
+        """Throughput (requests/s) at concurrencies ``n`` (in-flight requests, any shape) by
+        Gunther's Universal Scalability Law, X(N) = lambda N / (1 + sigma (N-1) + kappa N (N-1)).
+        Same shape as ``n``; raises nothing (numpy arithmetic).
+        """
         return self.lambda_ * n / (1 + self.sigma * (n - 1) + self.kappa * n * (n - 1))
 
 

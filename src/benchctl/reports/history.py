@@ -53,10 +53,14 @@ class HistoryRow:
 
     @property
     def series(self) -> str:
+        """The series this run belongs to in the history table: ``"<scenario> on <target>"``."""
         return f"{self.scenario} on {self.target}"
 
     @property
     def flags(self) -> str:
+        """The run's flags as shown in the table: SATURATED (``"generator_saturated"``) when the
+        generator was saturated, else ``""``.
+        """
         return SATURATED if self.saturated else ""
 
 

@@ -154,6 +154,15 @@ class ModelShare(Spec):
 
 
 class TargetSpec(Spec):
+    """A target profile (targets/*.yaml or the user's own): which server (``kind``), where (``url``
+    for HTTP, ``grpc_address`` host:port for gRPC, optional ``metrics_url`` and ``management_url``),
+    which ``protocol`` and model (or a ``models`` mix of up to 16 by weight), what to send
+    (``payload``), extra ``headers`` (``${VAR}`` read from the environment; values not in
+    ``safe_headers`` never reach run files), timeouts in seconds, TLS, gRPC options and how to
+    launch it locally. A field outside its allowed values raises pydantic's ValidationError, which
+    the YAML loader reports as one InputError line naming the file, line and field.
+    """
+
     kind: ServerKind = "kserve"
     description: str = ""
     url: str = Field("http://127.0.0.1:8080", description="HTTP base URL")

@@ -32,6 +32,12 @@ SCHEMA = pa.schema([("time", pa.float64()), *_SAMPLE_COLUMNS])
 
 
 class Monitor:
+    """Runs ``samplers`` (each a Sampler) in daemon threads of the CLI process, each every
+    ``interval`` seconds, and writes their rows as Parquet parts under ``parts_dir`` every
+    ``flush_seconds`` (default 5 s). ``errors``: failures per sampler name (each also kept as a
+    ``sampler_error`` row). ``start()`` begins, ``stop()`` takes a last sample and flushes.
+    """
+
     def __init__(
         self, samplers: Iterable[Sampler], parts_dir: Path, *, flush_seconds: float = 5.0
     ) -> None:
@@ -78,6 +84,9 @@ class Monitor:
         self._threads.append(thread)
 
     def add(self, rows: Iterable[Row]) -> None:
+        """Queue ``rows`` (telemetry Rows: epoch seconds, source, metric, labels JSON, value) for
+        the next flush; thread-safe. Returns None; raises nothing of its own.
+        """
         with self._lock:
             self._rows.extend(rows)
 
@@ -122,6 +131,10 @@ class Monitor:
                 return
 
     def flush(self) -> None:
+        """Write the queued rows as one Parquet part (PART_SCHEMA) and empty the queue; nothing when
+        none are queued. Raises OSError (e.g. disk full) after putting the rows back for a later
+        try; pyarrow's errors for a malformed row propagate.
+        """
         with self._lock:
             rows, self._rows = self._rows, []
         if rows:

@@ -99,6 +99,9 @@ class Counter:
 
     @property
     def total(self) -> float:
+        """The counter's whole increase from the first to the last scrape (the counter's unit, e.g.
+        requests); NaN when it has no points.
+        """
         return float(self.increase[-1]) if len(self.increase) else float("nan")
 
 

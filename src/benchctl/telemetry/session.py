@@ -29,6 +29,11 @@ WINDOW_S = 5.0
 
 @dataclass(frozen=True)
 class TelemetryOptions:
+    """What to sample: ``enabled`` (False: nothing), ``interval`` (s) for host, processes and GPU,
+    ``scrape_interval`` (s) for the server's Prometheus endpoint, the server's ``server_pids`` or a
+    ``server_process`` regex (name + command line) when the server was not launched here.
+    """
+
     enabled: bool = True
     interval: float = 1.0  # host, processes, GPU
     scrape_interval: float = 2.0  # the server's Prometheus endpoint
@@ -38,12 +43,17 @@ class TelemetryOptions:
 
 @dataclass
 class TelemetrySession:
+    """The running telemetry of one run: its ``monitor``, ``notes`` (one line per sampler that is
+    off and why) and the ``server_kind`` (for the server metrics mapping).
+    """
+
     monitor: Monitor
     notes: list[str] = field(default_factory=list)
     server_kind: str = ""
 
     @property
     def sampler_names(self) -> list[str]:
+        """The names of the samplers running, in the order they were added."""
         return [s.name for s in self.monitor.samplers]
 
     def add_generator_cpu(self, t0: float, samples: list[tuple[float, str, float]]) -> None:
@@ -102,6 +112,15 @@ def start_telemetry(
     server_pid: int | None,
     metrics_url: str | None,
 ) -> TelemetrySession:
+    """Start the samplers of a run and return the session.
+
+    ``options``: what to sample; ``run_dir``: the run directory (parts go to its PARTS folder);
+    ``server_kind``: the target's server kind; ``server_pid``: the launched server's PID (None: use
+    ``options.server_pids``/``server_process``); ``metrics_url``: its Prometheus endpoint or None.
+    Host sampling always, process and GPU sampling when possible, server metrics with a URL; each
+    one that is off adds a note instead of raising. Raises ValueError/re.error for a bad
+    ``server_process`` pattern, OSError when the parts folder cannot be written.
+    """
     samplers: list[Sampler] = []
     notes: list[str] = []
     tree = None
