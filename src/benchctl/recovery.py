@@ -35,7 +35,7 @@ from benchctl.rundir.names import (
     TELEMETRY,
     TELEMETRY_PARTS,
 )
-from benchctl.rundir.reader import read_document
+from benchctl.rundir.reader import parquet_rows, read_document
 from benchctl.rundir.writer import write_text_fallback
 
 # run.py imports the fallback writer by this name
@@ -143,9 +143,7 @@ def _finish(path: Path, info: dict[str, Any], reason: str, *, leftovers: bool = 
             problems.append(f"requests.parts not merged ({exc.strerror}): free space and run "
                             "`benchctl runs` again")  # fmt: skip
     else:
-        import pyarrow.parquet as pq
-
-        rows = pq.read_metadata(path / REQUESTS).num_rows
+        rows = parquet_rows(path / REQUESTS)
     engine = dict(info.get("engine") or {})
     if (path / REQUESTS).exists():
         try:

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from benchctl.rundir import REQUESTS, RUN_JSON, TELEMETRY_WINDOWS, RunDir
+from benchctl.rundir import REQUESTS, RUN_JSON, RunDir, read_parquet, read_table
 from benchctl.splits import Arm
 
 
@@ -43,23 +43,15 @@ def _control_check(
     """The control's server (sampled as in any run) against the requests of the arms it
     served (the control's and any arm on the same metrics URL): run.json telemetry
     ``self_check`` with those arms' names."""
-    import pandas as pd
-    import pyarrow.parquet as pq
+    from benchctl.telemetry.selfcheck import compare_counts, server_count
 
-    from benchctl.telemetry.selfcheck import compare_counts
-
-    windows = run_dir.path / TELEMETRY_WINDOWS
-    requests = run_dir.path / REQUESTS
-    exposed = telemetry.get("server_metrics") or {}
-    if not exposed.get("requests") or not windows.is_file() or not requests.is_file():
-        return
-    counts = pq.read_table(windows, columns=["server_requests"]).to_pandas()["server_requests"]
-    if counts.isna().all():
+    server = server_count(run_dir.path, telemetry)
+    if server is None:
         return
     served = _same_server(section["arms"])
-    frame = pq.read_table(requests, columns=["ok", "arm"]).to_pandas()
+    frame = read_parquet(run_dir.path / REQUESTS, ["ok", "arm"])
     mine = frame[frame["arm"].astype(str).isin(served)]  # dropped arrivals have no arm
-    result = compare_counts(float(pd.to_numeric(counts).sum()), len(mine), int(mine["ok"].sum()))
+    result = compare_counts(server, len(mine), int(mine["ok"].sum()))
     telemetry["self_check"] = {**result, "arms": served}
     if "warning" in result:
         telemetry.setdefault("warnings", []).append(result["warning"])
@@ -159,7 +151,6 @@ def arm_telemetry(run_dir: RunDir, telemetry: dict[str, Any], console: Console) 
     (its own model's series); an arm without metrics gets host numbers only."""
     import numpy as np
     import pandas as pd
-    import pyarrow.parquet as pq
 
     from benchctl.telemetry.session import TELEMETRY, WINDOW_S, WINDOWS
     from benchctl.telemetry.windows import read_telemetry
@@ -170,11 +161,11 @@ def arm_telemetry(run_dir: RunDir, telemetry: dict[str, Any], console: Console) 
     if len(arms) < 2 or not telemetry.get("samplers") or not control_windows.is_file():
         return  # not a split run, or telemetry off (--no-telemetry)
     raw = read_telemetry(raw_path)
-    starts = pq.read_table(control_windows, columns=["t"]).column("t").to_numpy()
+    starts = read_table(control_windows, ["t"]).column("t").to_numpy()
     if not len(starts):
         return
     edges = np.append(starts, starts[-1] + WINDOW_S)
-    requests = pq.read_table(run_dir.path / REQUESTS, columns=["ok", "arm"]).to_pandas()
+    requests = read_parquet(run_dir.path / REQUESTS, ["ok", "arm"])
     requests["arm"] = requests["arm"].astype(str)
     shared = set(_same_server(arms, same_model=False))  # scraped with the control's
     counted = set(_same_server(arms))  # counted in the control's self-check
@@ -195,7 +186,7 @@ def arm_telemetry(run_dir: RunDir, telemetry: dict[str, Any], console: Console) 
         entry["server_cpu_percent_p95"] = _p95(wide, "server_cpu_percent")
         found[name] = entry
     telemetry["arms"] = found
-    own_windows = pq.read_table(control_windows).to_pandas()
+    own_windows = read_parquet(control_windows)
     control = {
         "sampled": "run's server",
         "server_requests": _server_requests(own_windows),

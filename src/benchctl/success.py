@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import pyarrow.parquet as pq
+from benchctl.rundir.reader import read_table
 
 # How to read an error kind, for the reason line.
 _HINTS = {
@@ -29,7 +29,7 @@ def nothing_succeeded(requests_path: Path) -> str:
     Input: the run's requests.parquet (columns ok, error, status). Output: e.g.
     ``nothing succeeded: 0 of 40 requests ok; most common error http_3xx (40, HTTP 307): ...``.
     """
-    table = pq.read_table(requests_path, columns=["ok", "error", "status"])
+    table = read_table(requests_path, ["ok", "error", "status"])
     if table.num_rows == 0:
         return ""
     rows = table.to_pydict()

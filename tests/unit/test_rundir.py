@@ -328,3 +328,121 @@ def test_every_run_file_name_is_written_only_in_rundir_names():
             if isinstance(node, ast.Constant) and node.value in files and id(node) not in docstrings
         ]
     assert found == []
+
+
+# Reading a run file yourself, outside benchctl.rundir: pyarrow.parquet's readers (and
+# pandas'), and json.load/json.loads of a file's text. Files that are not run files are
+# named here with the reason.
+_PARQUET_READERS = {"read_table", "ParquetFile", "read_schema", "read_metadata", "read_pandas"}
+_NOT_RUN_FILES = {
+    "targets/pool.py": "a user's payload Parquet file (payload.source: file)",
+    "targets/payload.py": "a user's .json payload file",
+    "targets/servers/torchserve_handler.py": "runs inside TorchServe: its model's settings",
+}
+
+
+def _own_run_file_reads(path: Path) -> list[str]:
+    """Each place in ``path`` that opens a file with pyarrow.parquet's or pandas' readers,
+    or parses a file's text with json (``json.load(f)``, ``json.loads(p.read_text())``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parquet, pandas = {"pyarrow.parquet"}, {"pandas"}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "pyarrow.parquet" and alias.asname:
+                    parquet.add(alias.asname)
+                if alias.name == "pandas":
+                    pandas.add(alias.asname or "pandas")
+        elif isinstance(node, ast.ImportFrom) and node.module == "pyarrow":
+            parquet.update(a.asname or a.name for a in node.names if a.name == "parquet")
+        elif isinstance(node, ast.ImportFrom) and node.module == "pyarrow.parquet":
+            found += [f"{node.lineno} from pyarrow.parquet import {a.name}" for a in node.names
+                      if a.name in _PARQUET_READERS]  # fmt: skip
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner, name = ast.unparse(node.func.value), node.func.attr
+        if (owner in parquet and name in _PARQUET_READERS) or (
+            owner in pandas and name == "read_parquet"
+        ):
+            found.append(f"{node.lineno} {owner}.{name}")
+        elif owner == "json" and name in ("load", "loads") and node.args:
+            argument = node.args[0]
+            reads = (
+                isinstance(argument, ast.Call)
+                and isinstance(argument.func, ast.Attribute)
+                and argument.func.attr in ("read_text", "read_bytes")
+            )
+            if name == "load" or reads:
+                found.append(f"{node.lineno} json.{name}({ast.unparse(argument)})")
+    return found
+
+
+def test_no_module_outside_rundir_reads_a_run_file_itself():
+    """Every run file is read through benchctl.rundir's reader (read_parquet, read_table,
+    parquet_columns, parquet_rows, open_parquet, read_json_file, read_document, ...), which
+    says in one line which file is damaged and how; nothing else opens one with
+    pyarrow.parquet, pandas or json."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        relative = path.relative_to(SRC)
+        if relative.parts[0] == "rundir" or relative.as_posix() in _NOT_RUN_FILES:
+            continue
+        found += [f"{relative}:{place}" for place in _own_run_file_reads(path)]
+    assert found == []
+
+
+def test_the_run_file_read_rule_catches_each_kind_of_own_read(tmp_path: Path):
+    """The rule above is not vacuous: each way of reading a file yourself is found."""
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import json\nimport pandas as pd\nimport pyarrow.parquet as pq\n"
+        "from pyarrow import parquet\nfrom pyarrow.parquet import read_schema\n"
+        "a = pq.read_table('x')\nb = parquet.ParquetFile('x')\nc = pd.read_parquet('x')\n"
+        "d = json.loads(p.read_text())\ne = json.load(f)\nf = json.loads(line)\n"
+        "pq.write_table(t, 'x')\n"
+    )
+    assert [place.split()[0] for place in _own_run_file_reads(module)] == [
+        "5", "6", "7", "8", "9", "10"
+    ]  # fmt: skip
+
+
+def test_the_table_readers_name_the_file_and_the_problem_in_one_line(tmp_path: Path):
+    """read_table (optionally as a schema), parquet_columns and parquet_rows read what was
+    written; a missing, non-Parquet or short-of-columns file is one DamagedFileError line;
+    read_optional_parquet says absent or unreadable instead of raising."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from benchctl.rundir import (
+        DamagedFileError,
+        parquet_columns,
+        parquet_rows,
+        read_optional_parquet,
+        read_parquet,
+        read_table,
+    )
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"a": [1, 2, 3], "b": ["x", "y", "z"]}), path)
+    assert parquet_columns(path) == ["a", "b"] and parquet_rows(path) == 3
+    assert read_table(path, ["b"]).column("b").to_pylist() == ["x", "y", "z"]
+    wide = pa.schema([pa.field("a", pa.float64()), pa.field("b", pa.string())])
+    assert read_table(path, schema=wide).schema.field("a").type == pa.float64()
+    assert read_parquet(path, ["a"])["a"].tolist() == [1, 2, 3]
+    assert read_optional_parquet(path).frame["a"].tolist() == [1, 2, 3]
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet at all")
+    for reader in (parquet_columns, parquet_rows, read_table, read_parquet):
+        with pytest.raises(DamagedFileError) as caught:
+            reader(bad)
+        assert str(caught.value).startswith(f"{bad}: damaged: not a readable Parquet file (")
+        assert "\n" not in str(caught.value)
+        with pytest.raises(DamagedFileError, match=r"missing$"):
+            reader(tmp_path / "absent.parquet")
+    with pytest.raises(DamagedFileError, match=r"lacks column c \(has a, b\)$"):
+        read_table(path, ["a", "c"])
+    assert read_optional_parquet(tmp_path / "absent.parquet").problem == ABSENT
+    damaged = read_optional_parquet(bad)
+    assert damaged.problem == UNREADABLE and damaged.frame is None and damaged.error is not None

@@ -28,10 +28,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from benchctl.analysis.percentiles import nearest_rank
-from benchctl.rundir import read_parquet
+from benchctl.rundir import parquet_columns, read_parquet
 from benchctl.rundir.requests import DROPPED, WARMUP
 
 COLUMNS = ["send_lag_ms", "latency_ms", "ok", "error", "phase", "worker"]
@@ -188,17 +187,9 @@ def accuracy_of_run(requests_path: Path, pacing: dict[str, Any] | None) -> dict[
     if not requests_path.is_file():
         empty = pd.DataFrame({name: [] for name in COLUMNS})
         return generator_accuracy(empty, pacing)
-    names = set(pq.read_schema(requests_path).names) if _readable(requests_path) else set()
+    names = parquet_columns(requests_path)  # damaged: DamagedFileError naming the file
     columns = [*COLUMNS, SLOT_WAIT] if SLOT_WAIT in names else COLUMNS
     return generator_accuracy(read_parquet(requests_path, columns), pacing)
-
-
-def _readable(path: Path) -> bool:
-    try:
-        pq.read_schema(path)
-    except Exception:  # damaged: read_parquet names the file (DamagedFileError)
-        return False
-    return True
 
 
 def generator_section(accuracy: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from benchctl.analysis.single_replica import finite, service_demand, single_repl
 from benchctl.analysis.slo import Slo
 from benchctl.analysis.windows import littles_law_gap
 from benchctl.errors import InputError
-from benchctl.rundir import CAPACITY, REQUESTS, RUN_JSON, SEARCH, SUMMARY, RunDir
+from benchctl.rundir import CAPACITY, REQUESTS, RUN_JSON, SEARCH, SUMMARY, RunDir, read_parquet
 from benchctl.rundir.requests import WARMUP
 
 
@@ -322,11 +322,9 @@ def _confidence(single: dict[str, Any], points: Points, warnings: list[str]) -> 
 def _no_points(run_dir: Path, slo: Slo) -> str:
     """Why no level or window gave a point: no successes at all, or too few for the SLO's
     percentile (a point needs ceil(2 / (1 - q)) successes: 200 for p99, 2,000 for p99.9)."""
-    import pyarrow.parquet as pq
-
     from benchctl.analysis.points import min_samples
 
-    table = pq.read_table(run_dir / REQUESTS, columns=["ok", "phase"]).to_pandas()
+    table = read_parquet(run_dir / REQUESTS, ["ok", "phase"])
     ok = int((table["ok"].astype(bool) & (table["phase"].astype(str) != WARMUP)).sum())
     need = min_samples(slo.quantile)
     if ok == 0:

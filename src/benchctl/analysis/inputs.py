@@ -11,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from benchctl.analysis.summary import _percentiles, read_requests
+from benchctl.rundir.reader import parquet_columns
 from benchctl.rundir.requests import WARMUP
 
 HOT = 10  # the most requested inputs, per model
@@ -28,7 +27,7 @@ def input_summary(path: Path) -> dict[str, Any]:
     requests carrying the single most requested input), and ``hot`` / ``rest`` groups,
     each ``requests``, ``share`` and ``latency_ms`` (p50, p95, max, mean; ms).
     """
-    if "input_id" not in pq.read_schema(path).names:
+    if "input_id" not in parquet_columns(path):
         return {}
     frame = read_requests(path, _COLUMNS)
     sent = frame[(frame["phase"] != WARMUP) & frame["input_id"].notna()]

@@ -39,7 +39,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from benchctl.analysis.bounds import LOWER, MEASURED, Level, capacity_bound
 from benchctl.analysis.percentiles import percentile
@@ -49,6 +48,7 @@ from benchctl.analysis.slo import Slo
 from benchctl.analysis.summary import phase_seconds
 from benchctl.errors import InputError
 from benchctl.rundir.names import REQUESTS
+from benchctl.rundir.reader import parquet_columns
 from benchctl.rundir.requests import WARMUP
 
 UPPER, NONE = "upper", "none"  # broke at every level measured; no level to judge by
@@ -114,7 +114,7 @@ def model_capacities(
     Raises DamagedFileError (exit 2, one line) when requests.parquet is unreadable.
     """
     path = run_dir / REQUESTS
-    if "model" not in pq.read_schema(path).names:
+    if "model" not in parquet_columns(path):
         return None
     if len(distinct_values(path, "model")) < 2:  # one model or none: no mix (one column read)
         return None

@@ -11,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from benchctl.analysis.summary import overrun, phase_seconds, read_requests, stats
+from benchctl.rundir.reader import parquet_columns
 from benchctl.rundir.requests import WARMUP
 
 _COLUMNS = ["t_intended", "latency_ms", "send_lag_ms", "ok", "error", "phase", "model"]
@@ -28,7 +27,7 @@ def model_summaries(
     ``path``: requests.parquet; ``phases``: run.json's plan phases (start/end in s);
     ``end``: the stop time of an interrupted run (s), which cuts the interval short.
     """
-    if "model" not in pq.read_schema(path).names:
+    if "model" not in parquet_columns(path):
         return {}
     frame = read_requests(path, _COLUMNS)
     measured = frame[(frame["phase"] != WARMUP) & frame["model"].notna()]

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from benchctl.analysis.percentiles import nearest_rank
 from benchctl.rundir.names import SHADOW, SHADOW_PARTS
+from benchctl.rundir.reader import read_parquet, read_table
 from benchctl.rundir.writer import atomic_output
 
 AGREE_ABS = 1e-4
@@ -39,7 +40,7 @@ def merge_shadow(run_dir: Path) -> Path | None:
         raise OSError(f"{target} is a symlink: not written through")
     import pyarrow as pa
 
-    table = pa.concat_tables([pq.read_table(p) for p in parts])
+    table = pa.concat_tables([read_table(p) for p in parts])
     with atomic_output(target) as temporary:
         pq.write_table(table, temporary, compression="zstd")
     for part in parts:
@@ -57,7 +58,7 @@ def shadow_summary(run_dir: Path | Any, served: str, shadow: str) -> dict[str, A
     base: dict[str, Any] = {"served": served, "shadow": shadow}
     if path is None:
         return {**base, "pairs": 0}
-    frame = pq.read_table(path).to_pandas()
+    frame = read_parquet(path)
     both = frame[frame["served_ok"] & frame["shadow_ok"]]
     compared = frame[frame["compared"]]
     result = {

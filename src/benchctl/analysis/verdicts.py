@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from benchctl.analysis.percentiles import percentile, rank
 from benchctl.analysis.summary import overrun, phase_seconds, read_requests, stats
+from benchctl.rundir.reader import parquet_columns
 from benchctl.rundir.requests import WARMUP
 
 _COLUMNS = ["t_intended", "latency_ms", "send_lag_ms", "ok", "error", "phase", "arm", "user"]
@@ -70,7 +70,7 @@ def split_summaries(
     Warm-up is left out as in ``overall``; dropped arrivals never reached an arm, so they
     count in no arm. ``end``: the stop time of an interrupted run (s).
     """
-    if "arm" not in pq.read_schema(path).names:
+    if "arm" not in parquet_columns(path):
         return {}
     frame = read_requests(path, _COLUMNS)
     measured = frame[(frame["phase"] != WARMUP) & frame["arm"].notna()]

@@ -18,7 +18,6 @@ Progress goes to stdout as JSON lines for the CLI; logs go to stderr.
 import locust  # noqa: F401  (first: gevent monkey-patches the whole process)
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 from benchctl.load.engine_local import run_local
 from benchctl.load.engine_master import run_master
 from benchctl.load.engine_worker import run_worker
+from benchctl.rundir.reader import read_json_file
 from benchctl.splits import restore_arm_headers
 from benchctl.targets.secrets import restore_request_headers
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.role == "worker":
         return run_worker(args)
-    spec = restore_request_headers(json.loads(args.spec.read_text()))  # headers: from env
+    spec = restore_request_headers(read_json_file(args.spec))  # headers: from env
     spec = restore_arm_headers(spec)  # a split run's arms' headers, likewise (splits.py)
     if args.role == "local":
         return run_local(spec, args.run_dir)

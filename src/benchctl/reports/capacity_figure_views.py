@@ -13,15 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from benchctl.analysis.slo import Slo
 from benchctl.reports import capacity_figures as cf
 from benchctl.reports.figures import Phase
 from benchctl.reports.views import FigureView, as_dict, is_number, num
+from benchctl.rundir import ABSENT, CAPACITY, read_optional_parquet
 from benchctl.rundir import AUTOSCALE_TIMELINE as TIMELINE
-from benchctl.rundir import CAPACITY
 from benchctl.rundir import TELEMETRY_WINDOWS as WINDOWS
 
 MIB = 1024.0**2
@@ -236,13 +234,14 @@ def _width(frame: pd.DataFrame) -> float:
 
 def _read_parquet(path: Path) -> pd.DataFrame | str:
     """The table at ``path``, or why it could not be read."""
-    if not path.is_file():
+    read = read_optional_parquet(path)
+    if read.problem == ABSENT:
         return f"{path.name} is absent"
-    try:
-        return pq.read_table(path).to_pandas()
-    except (OSError, ValueError, pa.ArrowException) as exc:
+    if read.problem is not None:
+        exc = read.error
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return f"{path.name} could not be read ({first})"
+    return read.frame
 
 
 def _numbers(value: Any) -> list[float]:

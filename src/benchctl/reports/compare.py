@@ -36,6 +36,7 @@ from benchctl.rundir import (
     Capacity,
     read_capacity,
     read_summary,
+    read_optional_parquet,
     write_atomic,
 )
 from benchctl.rundir.requests import WARMUP
@@ -228,12 +229,12 @@ def _capacity(run_dir: Path, slo: Slo | None) -> str:
 def _resources(run: LoadedRun) -> tuple[tuple[tuple[str, str], ...], str]:
     """p95 of each resource gauge after warm-up, and the one nearest saturation."""
     path = arm_telemetry_windows(run) or run.path / WINDOWS  # RUN@ARM: that arm's server
-    if not path.is_file():
+    read = read_optional_parquet(path)
+    if read.problem == ABSENT:
         return (), "no telemetry"
-    try:
-        wide = pd.read_parquet(path)
-    except (OSError, ValueError) as exc:
-        return (), f"{WINDOWS} unreadable ({type(exc).__name__})"
+    if read.problem is not None:
+        return (), f"{WINDOWS} unreadable ({type(read.error).__name__})"
+    wide = read.frame
     warmup_end = max((e for n, _, e in run.phases if n == WARMUP), default=0.0)
     if "t" in wide:
         wide = wide[wide["t"] >= warmup_end]

@@ -2,17 +2,23 @@
 
 Two kinds of reading, because stages need both:
 
-* strict (``read_json_file``, ``read_run_json``, ``read_run_info``, ``read_parquet``): a file
+* strict (``read_json_file``, ``read_run_json``, ``read_run_info``; for Parquet tables
+  ``read_parquet`` (pandas), ``read_table`` (Arrow, optionally as a known schema),
+  ``parquet_columns``, ``parquet_rows`` and ``open_parquet`` for reading in batches): a file
   a command needs; a missing or damaged one raises InputError (``DamagedFileError`` for
   tables) naming the file and the problem, in one line;
-* lenient (``read_document`` and the ``summary_overall`` / ``read_capacity`` helpers on top):
-  a file a report can do without; the problem comes back as a value the caller turns into
-  its own note ("summary.json is absent: ...").
+* lenient (``read_document`` and the ``summary_overall`` / ``read_capacity`` helpers on top,
+  ``read_optional_parquet`` for tables): a file a report can do without; the problem comes
+  back as a value the caller turns into its own note ("summary.json is absent: ...").
+
+Modules outside ``benchctl.rundir`` never open a run file with pyarrow.parquet or json
+themselves (tests/unit/test_rundir.py checks it).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,8 +80,17 @@ def read_run_info(run_dir: Path) -> RunInfo:
     return RunInfo.from_json(read_run_json(run_dir), Path(run_dir) / RUN_JSON)
 
 
-def read_parquet(path: Path, columns: list[str] | None = None) -> Any:
-    """A Parquet file as a pandas DataFrame (only ``columns`` if given; rows as stored).
+def parquet_damaged(path: Path, exc: BaseException) -> DamagedFileError:
+    """The one-line error for a Parquet file pyarrow cannot read: ``PATH: damaged: not a
+    readable Parquet file (first 120 characters of pyarrow's message)``."""
+    first = " ".join(str(exc).split()) or type(exc).__name__
+    return DamagedFileError(f"{path}: damaged: not a readable Parquet file ({first[:120]})")
+
+
+def open_parquet(path: Path, columns: Iterable[str] = (), **options: Any) -> Any:
+    """The ``pyarrow.parquet.ParquetFile`` at ``path`` (``options`` passed on, e.g.
+    ``pre_buffer=False, buffer_size=1 << 20`` to read in batches with bounded memory),
+    after checking it has every one of ``columns``; its rows are not read yet.
 
     DamagedFileError (an InputError and a ValueError) naming the file if it is missing,
     empty, truncated, not Parquet, or lacks one of ``columns``."""
@@ -86,20 +101,81 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> Any:
     if not path.is_file():
         raise DamagedFileError(f"{path}: missing")
     try:
-        parquet = pq.ParquetFile(path)
-        names = set(parquet.schema_arrow.names)
-        lacking = [c for c in columns or () if c not in names]
-        if lacking:
-            raise DamagedFileError(
-                f"{path}: damaged: lacks column{'s' if len(lacking) > 1 else ''} "
-                f"{', '.join(lacking)} (has {', '.join(sorted(names)) or 'none'})"
-            )
-        return parquet.read(columns=columns).to_pandas()
+        parquet = pq.ParquetFile(path, **options)
     except (OSError, pa.ArrowException) as exc:
-        first = " ".join(str(exc).split()) or type(exc).__name__
+        raise parquet_damaged(path, exc) from None
+    names = set(parquet.schema_arrow.names)
+    lacking = [c for c in columns if c not in names]
+    if lacking:
         raise DamagedFileError(
-            f"{path}: damaged: not a readable Parquet file ({first[:120]})"
-        ) from None
+            f"{path}: damaged: lacks column{'s' if len(lacking) > 1 else ''} "
+            f"{', '.join(lacking)} (has {', '.join(sorted(names)) or 'none'})"
+        )
+    return parquet
+
+
+def read_table(path: Path, columns: list[str] | None = None, *, schema: Any = None) -> Any:
+    """A Parquet file as a ``pyarrow.Table`` (only ``columns`` if given; rows as stored;
+    read as ``schema``, a ``pyarrow.Schema``, if given: parts written with a known schema).
+
+    DamagedFileError as ``open_parquet``, also when the rows cannot be read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet = open_parquet(path, columns or ())
+    try:
+        if schema is not None:
+            return pq.read_table(path, columns=columns, schema=schema)
+        return parquet.read(columns=columns)
+    except (OSError, pa.ArrowException) as exc:
+        raise parquet_damaged(Path(path), exc) from None
+
+
+def read_parquet(path: Path, columns: list[str] | None = None) -> Any:
+    """A Parquet file as a pandas DataFrame (only ``columns`` if given; rows as stored).
+
+    DamagedFileError (an InputError and a ValueError) naming the file if it is missing,
+    empty, truncated, not Parquet, or lacks one of ``columns``."""
+    return read_table(path, columns).to_pandas()
+
+
+def parquet_columns(path: Path) -> list[str]:
+    """The column names of the Parquet file at ``path`` (its schema only, no rows read).
+    DamagedFileError as ``open_parquet``."""
+    return list(open_parquet(path).schema_arrow.names)
+
+
+def parquet_rows(path: Path) -> int:
+    """How many rows the Parquet file at ``path`` holds (from its footer, no rows read).
+    DamagedFileError as ``open_parquet``."""
+    return int(open_parquet(path).metadata.num_rows)
+
+
+@dataclass(frozen=True)
+class OptionalTable:
+    """A Parquet table that may be absent or damaged, read without raising (for reports).
+
+    ``frame``: the pandas DataFrame, or None. ``problem``: None when read, else ``ABSENT``
+    (no such file) or ``UNREADABLE`` (``error`` holds what pyarrow raised)."""
+
+    frame: Any
+    problem: str | None = None
+    error: BaseException | None = None
+
+
+def read_optional_parquet(path: Path, columns: list[str] | None = None) -> OptionalTable:
+    """``path`` as an ``OptionalTable`` (only ``columns`` if given); never raises for a
+    missing, damaged or unreadable file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        return OptionalTable(None, ABSENT)
+    try:
+        return OptionalTable(pq.read_table(path, columns=columns).to_pandas())
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        return OptionalTable(None, UNREADABLE, exc)
 
 
 @dataclass(frozen=True)

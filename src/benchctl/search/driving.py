@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from rich.console import Console
 
 from benchctl import facts, lifetime
@@ -32,6 +31,7 @@ from benchctl.rundir import (
     REQUESTS,
     RUN_JSON,
     RunDir,
+    read_table,
     write_atomic,
 )
 from benchctl.search.judging import FLUSH_LAG_S, LevelVerdict, judge, window_length
@@ -318,7 +318,7 @@ class Searcher:
         """Move the level's records into the run, on its clock, phase = level or warmup."""
         merged = folder / REQUESTS
         merge_parts(folder / PARTS, merged)
-        table = pq.read_table(merged, schema=SCHEMA)
+        table = read_table(merged, schema=SCHEMA)
         offset = level.start
         t = table.column("t_intended").to_numpy() + 0.0
         inside = (t >= self.scenario.settle) & (t < level.decided_at - offset)

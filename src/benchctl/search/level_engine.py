@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from benchctl.engine_processes import start_engine, watch_events
 from benchctl.errors import BenchctlError
 from benchctl.lifetime import signal_if_running
-from benchctl.rundir import ENGINE_LOG
+from benchctl.rundir import ENGINE_LOG, DamagedFileError, read_table
 
 STOP_WAIT_S = 15.0
 START_TIMEOUT_S = 90.0
@@ -130,8 +128,8 @@ class PartReader:
                 if part.name in self._seen:
                     continue
                 try:
-                    table = pq.read_table(part, columns=self.COLUMNS)
-                except (OSError, pa.ArrowException):
+                    table = read_table(part, self.COLUMNS)
+                except DamagedFileError:
                     continue  # being replaced: read it next time
                 self._seen.add(part.name)
                 frame = table.to_pandas()

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchctl.rundir.parts import PartWriter
+from benchctl.rundir.reader import read_table
 from benchctl.rundir.writer import atomic_output
 from benchctl.telemetry.sampler import Row, Sampler, labels
 
@@ -157,7 +158,7 @@ class Monitor:
 def merge_telemetry(parts_dir: Path, destination: Path, t0: float | None) -> int:
     """All parts as one telemetry.parquet with ``time`` in seconds since the run's start."""
     parts = sorted(parts_dir.glob("part-*.parquet")) if parts_dir.is_dir() else []
-    tables = [pq.read_table(part, schema=PART_SCHEMA) for part in parts]
+    tables = [read_table(part, schema=PART_SCHEMA) for part in parts]
     table = pa.concat_tables(tables) if tables else PART_SCHEMA.empty_table()
     origin = t0 if t0 is not None else (min(table["epoch"].to_pylist(), default=0.0))
     epoch = table["epoch"].to_numpy()

@@ -28,10 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from benchctl.rundir.names import REQUESTS, RUN_JSON, TELEMETRY_WINDOWS
-from benchctl.rundir.reader import read_document
+from benchctl.rundir.reader import parquet_columns, read_document, read_parquet
 from benchctl.rundir.requests import DROPPED
 
 ABSOLUTE_TOLERANCE = 2  # requests
@@ -98,15 +97,12 @@ def check_server_counts(
     requests sent (run.json ``counts.sent``); None reads it from run.json when it is there.
     Returns None when the run has no server request counter.
     """
-    windows = run_dir / TELEMETRY_WINDOWS
-    requests = run_dir / REQUESTS
+    server = server_count(run_dir, telemetry)
+    if server is None:
+        return None
     exposed = telemetry.get("server_metrics") or {}
-    if not exposed.get("requests") or not windows.is_file() or not requests.is_file():
-        return None
-    counts = pq.read_table(windows, columns=["server_requests"]).to_pandas()["server_requests"]
-    if counts.isna().all():
-        return None
-    frame = pq.read_table(requests, columns=["ok", "error"]).to_pandas()
+    requests = run_dir / REQUESTS
+    frame = read_parquet(requests, ["ok", "error"])
     mix = mix_rows(requests, exposed.get("model"))
     if mix is not None:  # a model mix: the server counted the scraped model's requests only
         frame, generator_sent = frame[mix], None
@@ -114,7 +110,7 @@ def check_server_counts(
     ok = int(frame["ok"].sum())
     if generator_sent is None and mix is None:
         generator_sent = _counted_sent(run_dir)
-    result = compare_counts(float(pd.to_numeric(counts).sum()), sent, ok, generator_sent)
+    result = compare_counts(server, sent, ok, generator_sent)
     if mix is not None:
         result["model"] = exposed.get("model")
     resets = int(exposed.get("requests_resets") or 0)
@@ -132,15 +128,31 @@ def check_server_counts(
     return result
 
 
+def server_count(run_dir: Path, telemetry: dict[str, Any]) -> float | None:
+    """The server's own count of requests it finished over the run: the sum of
+    telemetry_windows.parquet's ``server_requests`` (requests; may be fractional after
+    interpolation). None when the server exposes no request counter (run.json
+    ``telemetry.server_metrics.requests``), either file is missing, or no window counted.
+    DamagedFileError if telemetry_windows.parquet is unreadable."""
+    windows = run_dir / TELEMETRY_WINDOWS
+    exposed = telemetry.get("server_metrics") or {}
+    if not exposed.get("requests") or not windows.is_file() or not (run_dir / REQUESTS).is_file():
+        return None
+    counts = read_parquet(windows, ["server_requests"])["server_requests"]
+    if counts.isna().all():
+        return None
+    return float(pd.to_numeric(counts).sum())
+
+
 def mix_rows(requests: Path, model: Any) -> Any:
     """For a model-mix run (requests.parquet's ``model`` column holds two or more models):
     a boolean array of the rows sent to ``model``, the one whose server counters were
     scraped (run.json ``telemetry.server_metrics.model``); None for any other run (one
     model, no ``model`` column, or no scraped model named), whose rows all count. The
     generator's own sent counter covers every model, so a mix compares rows only."""
-    if not model or "model" not in pq.read_schema(requests).names:
+    if not model or "model" not in parquet_columns(requests):
         return None
-    names = pq.read_table(requests, columns=["model"]).to_pandas()["model"].astype(object)
+    names = read_parquet(requests, ["model"])["model"].astype(object)
     if names.dropna().nunique() < 2:
         return None
     return (names == str(model)).to_numpy(dtype=bool)
