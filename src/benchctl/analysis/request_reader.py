@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from benchctl.rundir import DamagedFileError
+from benchctl.rundir import open_parquet, parquet_damaged
 
 BATCH_ROWS = 1 << 18  # 262,144 rows: a 10M-row analyze peaks ~150 MB lower than at 1 Mi, same CPU
 # What summary.json and the report's windows read (``benchctl.analysis.summary_file``).
@@ -26,35 +26,14 @@ SUMMARY_COLUMNS = ("t_intended", "latency_ms", "send_lag_ms", "ok", "error", "ph
 
 
 def open_requests(path: Path, columns: Iterable[str]) -> Any:
-    """The ``pq.ParquetFile`` at ``path`` after checking it has ``columns``."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    if not path.is_file():
-        raise DamagedFileError(f"{path}: missing")
-    try:
-        # Column chunks are read 1 MiB at a time, not pre-buffered whole: reading a 10M-row
-        # file batch by batch then peaks at about 150 MB above the imports, not 350 MB.
-        parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
-    except (OSError, pa.ArrowException) as exc:
-        raise damaged(path, exc) from None
-    names = set(parquet.schema_arrow.names)
-    lacking = [c for c in columns if c not in names]
-    if lacking:
-        raise DamagedFileError(
-            f"{path}: damaged: lacks column{'s' if len(lacking) > 1 else ''} "
-            f"{', '.join(lacking)} (has {', '.join(sorted(names)) or 'none'})"
-        )
-    return parquet
+    """The ``pq.ParquetFile`` at ``path`` after checking it has ``columns``
+    (``benchctl.rundir.open_parquet``). Column chunks are read 1 MiB at a time, not
+    pre-buffered whole: reading a 10M-row file batch by batch then peaks at about 150 MB
+    above the imports, not 350 MB."""
+    return open_parquet(path, columns, pre_buffer=False, buffer_size=1 << 20)
 
 
-def damaged(path: Path, exc: Exception) -> DamagedFileError:
-    """The DamagedFileError (not raised: returned, for ``raise ... from None``) for the
-    unreadable Parquet file ``path``: one line naming it with the first 120 characters of
-    ``exc``'s message (whitespace collapsed; its type name when the message is empty)."""
-    first = " ".join(str(exc).split()) or type(exc).__name__
-    return DamagedFileError(f"{path}: damaged: not a readable Parquet file ({first[:120]})")
+damaged = parquet_damaged  # the one-line DamagedFileError for an unreadable file
 
 
 def read_columns(path: Path, columns: Iterable[str]) -> Any:
