@@ -24,7 +24,13 @@ _FORMATS = "AMOUNT/h, AMOUNT/s or AMOUNT/month (e.g. '2.48/h', '0.0007/s', '1800
 
 
 def parse_price(text: str) -> float:
-    """A price string such as '2.48/h', '0.0007/s' or '1800/month', as a price per hour."""
+    """A user's price string as a price per replica-hour (currency units/h).
+
+    ``text``: AMOUNT/UNIT, an optional ``$``, UNIT one of s/sec/second, h/hr/hour, month/mo
+    (case-insensitive), e.g. '2.48/h', '0.0007/s' (x 3600 = 2.52/h), '1800/month' (/ HOURS_PER_MONTH
+    = 730 h, 8760 h / 12: the cloud providers' billing month). Raises ValueError (one line with the
+    accepted forms) for anything else.
+    """
     match = _PRICE.fullmatch(text.lower())
     if match is None or match["unit"] not in _UNIT_HOURS:
         raise ValueError(f"price {text!r} is not understood; use {_FORMATS}")
@@ -32,7 +38,11 @@ def parse_price(text: str) -> float:
 
 
 def monthly_cost(replicas: int, price_per_hour: float, hours: float = HOURS_PER_MONTH) -> float:
-    """replicas × price per hour × hours in a month."""
+    """replicas x price_per_hour x hours: what ``replicas`` cost per month (currency units).
+
+    ``hours`` defaults to HOURS_PER_MONTH = 730 (8760 h / 12). Raises ValueError for ``replicas`` <
+    0 or a price that is negative, NaN or infinite.
+    """
     if replicas < 0:
         raise ValueError(f"replicas must be >= 0, got {replicas}")
     _check_price(price_per_hour)
@@ -40,7 +50,10 @@ def monthly_cost(replicas: int, price_per_hour: float, hours: float = HOURS_PER_
 
 
 def cost_per_million(price_per_hour: float, throughput_rps: float) -> float:
-    """What one million requests cost on one replica that serves ``throughput_rps``."""
+    """What one million requests cost (currency units) on one replica serving ``throughput_rps``
+    requests/s at ``price_per_hour``: price_per_hour / (throughput_rps x 3600 s/h) x 1e6. Raises
+    ValueError for a price < 0 or not finite, or a throughput <= 0 or not finite.
+    """
     _check_price(price_per_hour)
     if not math.isfinite(throughput_rps) or throughput_rps <= 0:
         raise ValueError(f"throughput_rps must be > 0, got {throughput_rps}")

@@ -51,7 +51,16 @@ class USLFit:
 
 
 def fit_usl(concurrency: np.ndarray, throughput: np.ndarray) -> USLFit:
-    """Fit the USL by non-linear least squares with σ in [0, 1] and κ >= 0."""
+    """Fit Gunther's Universal Scalability Law X(N) = lambda N / (1 + sigma (N-1) + kappa N (N-1))
+    by non-linear least squares (scipy ``curve_fit``, sigma in [0, 1], kappa >= 0).
+
+    ``concurrency``: N per point (in-flight requests, shape (k,), > 0); ``throughput``: X per point
+    (requests/s, shape (k,), >= 0). Returns a USLFit with lambda (requests/s per unit of
+    concurrency), sigma, kappa, their standard errors, r2, the peak concurrency sqrt((1 - sigma) /
+    kappa) (inf when kappa = 0) and the throughput there. Raises ValueError for arrays that are not
+    1-D of one length, empty or not finite, for N <= 0 or X < 0, and for fewer than 3 distinct
+    concurrencies; scipy's RuntimeError when the fit does not converge.
+    """
     n, x = _pair(concurrency, throughput, "concurrency", "throughput")
     if np.any(n <= 0) or np.any(x < 0):
         raise ValueError("USL fit needs concurrency > 0 and throughput >= 0")
@@ -266,7 +275,13 @@ def _latency_seed(x: np.ndarray, latency: np.ndarray, top: float) -> list[float]
 def capacity_from_points(
     throughput: np.ndarray, latency_ms: np.ndarray, slo_ms: float
 ) -> float | None:
-    """Highest measured throughput whose latency meets the SLO; None when none does."""
+    """The highest measured throughput (requests/s) whose latency meets the SLO; None when none
+    does.
+
+    ``throughput`` (requests/s) and ``latency_ms`` (ms): one value per measured point, 1-D of one
+    length; ``slo_ms``: the bound (ms, inclusive). Raises ValueError for arrays that are not 1-D of
+    one length, empty or not finite.
+    """
     x, latency = _pair(throughput, latency_ms, "throughput", "latency_ms")
     meets = latency <= slo_ms
     return float(x[meets].max()) if meets.any() else None
@@ -296,7 +311,15 @@ class DemandFit:
 
 
 def fit_service_demand(throughput: np.ndarray, busy: np.ndarray) -> DemandFit:
-    """Linear regression of busy (cores busy, or busy fraction) on throughput (req/s)."""
+    """The utilization law busy = intercept + D x X fitted by least squares (``np.polyfit``, degree
+    1; Denning and Buzen's U = X D).
+
+    ``throughput``: X per window (requests/s, shape (k,)); ``busy``: the resource's busy cores (or
+    busy fraction) in the same windows, shape (k,). Returns a DemandFit: D in seconds (core-seconds)
+    per request, the intercept in the unit of ``busy``, r2. Raises ValueError for arrays that are
+    not 1-D of one length, empty or not finite, or for fewer than 3 windows or 2 distinct
+    throughputs.
+    """
     x, u = _pair(throughput, busy, "throughput", "busy")
     if x.size < 3 or np.unique(x).size < 2:
         raise ValueError(
@@ -308,7 +331,13 @@ def fit_service_demand(throughput: np.ndarray, busy: np.ndarray) -> DemandFit:
 
 
 def saturating_resource(demands: Mapping[str, tuple[DemandFit, float]]) -> tuple[str, float]:
-    """(name, throughput) of the resource that saturates first; values are (fit, capacity)."""
+    """The resource that saturates first and the throughput (requests/s) at which it does.
+
+    ``demands``: resource name -> (its DemandFit, its capacity in the unit of busy: cores, or 1.0
+    for a busy fraction). Each resource saturates at (capacity - intercept) / D. Returns (name,
+    throughput) of the lowest finite one. Raises ValueError when no resource's busy time grows with
+    throughput (every D <= 0).
+    """
     limits = {name: fit.saturation_throughput(cap) for name, (fit, cap) in demands.items()}
     finite = {name: limit for name, limit in limits.items() if math.isfinite(limit)}
     if not finite:

@@ -30,7 +30,12 @@ def rank(fraction: float, n: int) -> int:
 
 
 def ranks(fraction: float, counts: np.ndarray) -> np.ndarray:
-    """``rank`` for many group sizes at once (0-based indices, at least 0)."""
+    """``rank`` for many group sizes at once: the 0-based index of the nearest-rank ``fraction``
+    quantile (0 < fraction <= 1) in each group of ``counts[i]`` sorted values, ceil(fraction x
+    count) - 1 (after rounding fraction x count to _DIGITS = 9 decimals, so float noise does not
+    push an exact rank up), at least 0. Returns an int64 array shaped like ``counts``; raises
+    nothing (a count of 0 gives index 0: the caller skips it).
+    """
     scaled = np.round(fraction * np.asarray(counts, dtype=float), _DIGITS)
     return np.maximum(np.ceil(scaled).astype(np.int64) - 1, 0)
 
@@ -52,7 +57,10 @@ def nearest_rank(values: np.ndarray, percents: Iterable[float]) -> np.ndarray:
 
 
 def percentile(values: np.ndarray, percent: float) -> float:
-    """One nearest-rank percentile (``percent`` in (0, 100]) of non-empty ``values``."""
+    """One nearest-rank percentile of ``values`` (any unit, 1-D), in that unit.
+
+    ``percent``: in (0, 100], e.g. 99.0. Raises ValueError when ``values`` is empty.
+    """
     return float(nearest_rank(values, (percent,))[0])
 
 

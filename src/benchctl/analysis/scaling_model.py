@@ -294,15 +294,20 @@ def on_grid(traffic: Traffic, dt: float) -> Traffic:
 
 
 def steps_of(seconds: float, dt: float) -> int:
-    """How many ``dt`` steps ``seconds`` span, at least one."""
+    """How many steps of ``dt`` seconds ``seconds`` span (rounded to the nearest step), at least
+    one. Raises ZeroDivisionError for dt = 0 (callers check dt > 0).
+    """
     return max(1, round(seconds / dt))
 
 
 def ceil_up(x: float) -> int:
-    """ceil(x) ignoring float noise below EPS (0 for x <= 0): pods for a fractional demand."""
+    """Pods for a fractional demand ``x`` (pods): ceil(x) ignoring float noise below EPS;
+    0 for x <= 0 or NaN. Raises OverflowError for x = inf (math.ceil)."""
     return math.ceil(x - EPS) if x > 0 else 0
 
 
 def clamp(x: int, low: float, high: float) -> int:
-    """``x`` limited to [low, high], as an int."""
+    """``x`` limited to [``low``, ``high``] (replica bounds), as an int. Raises nothing; with low >
+    high the result is ``high``.
+    """
     return int(min(max(x, low), high))
