@@ -41,6 +41,8 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
     band = doc.get("capacity_band_rps") or [single.get("lower_rps"), single.get("upper_rps")]
     bound = doc.get("bound", single.get("bound", "measured"))
     slo = doc.get("slo", "the SLO")
+    if single.get("basis") == "mix":  # a model mix sized on its limiting model (mix_sizing)
+        return _mix_capacity_sentence(capacity, band, bound, slo)
     if bound == "lower":
         source = doc.get("upper_bound_source", single.get("upper_bound_source", "none"))
         above = (
@@ -67,6 +69,29 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
             "not measured, not used."
         )
     return text
+
+
+def _mix_capacity_sentence(capacity: Any, band: list[Any], bound: Any, slo: Any) -> str:
+    """The headline of a model mix sized on its own basis (``analysis.mix_sizing``): the
+    total rate of every model at which each met its own SLO percentile, or, when one model
+    broke it at every level measured, only a bound (no figure)."""
+    if bound == "upper":
+        return (
+            f"No capacity figure for this model mix under {slo}: one model broke its own SLO "
+            f"at every level where it was judged, so one replica sustains less than "
+            f"{_rps(band[1])} in all at this mix (see the per-model lines)."
+        )
+    if bound == "lower":
+        return (
+            f"One replica sustains at least {_rps(capacity)} in all at this model mix "
+            f"under {slo}, every model within its own SLO: none broke it up to the highest "
+            "level measured."
+        )
+    return (
+        f"One replica sustains {_rps(capacity)} in all at this model mix under {slo}, "
+        f"every model within its own SLO (measured: between {_rps(band[0])}, where every "
+        f"model met it, and {_rps(band[1])}, where one broke it)."
+    )
 
 
 def replicas_sentence(doc: dict[str, Any]) -> str | None:

@@ -156,9 +156,19 @@ def _setting(
     target = info.get("target", {}).get("spec", {})
     kind = str(target.get("kind", "kserve"))
     name = str(target.get("model", "model"))
-    query = rate_query(kind, name, cluster.namespace, cluster.rate_window)
+    query = rate_query(
+        kind, name, cluster.namespace, cluster.rate_window, models=_mix_names(target)
+    )
     counter = SERVER_COUNTERS.get(kind, GENERIC_COUNTER)
     return _Setting(traffic, model, mean_source, cluster, counter, kind, name, query)
+
+
+def _mix_names(target: dict[str, Any]) -> list[str]:
+    """The names of a model mix (target ``models:``), in its order; [] for one model. The
+    replicas serve every model of the mix, so its KEDA query counts them all."""
+    found = target.get("models") if isinstance(target, dict) else None
+    shares = found if isinstance(found, list) else []
+    return [str(share["name"]) for share in shares if isinstance(share, dict) and share.get("name")]
 
 
 def _need_reason(peak: float, recommended: int | None) -> str | None:

@@ -25,6 +25,7 @@ from benchctl.analysis.contradictions import (
     traffic_contradictions,
 )
 from benchctl.analysis.fits import LatencyFit
+from benchctl.analysis.mix_sizing import size_mix
 from benchctl.analysis.model_capacity import model_capacities, with_model_bounds
 from benchctl.analysis.points import Points, measured_points
 from benchctl.analysis.replica_sizing import autoscaled_cost, cost_section, replicas_for_peak
@@ -66,6 +67,8 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         single, fit = single_replica(points, slo, warnings, search, demand)
     except InputError as exc:  # a model mix still says what each model sustains
         raise with_model_bounds(exc, mix) from None
+    if mix is not None:  # one basis for a mix: every model within its own SLO (mix_sizing)
+        single, fit = size_mix(single, fit, mix, slo, warnings)
     checks = _own_traffic_checks(run, info, single, slo, own_windows)
     warnings[:0] = checks  # first: they decide whether the answer holds at all
     own_search = search is not None and source_dir == run.path
@@ -149,6 +152,8 @@ def _autoscaling(
 ) -> dict[str, Any]:
     """capacity.json ``autoscaling``: simulated against the traffic (``autoscaling_section``),
     or skipped for a capacity search analysed without ``--traffic``."""
+    if single.get("capacity_rps") is None:  # a mix whose limiting model broke everywhere
+        return {"skipped": _NO_FIGURE, "summary": []}
     skip = own_search and options.traffic is None
     return (
         {
@@ -166,6 +171,12 @@ def _autoscaling(
             recommended_replicas=(replicas or {}).get("recommended"),
         )
     )
+
+
+_NO_FIGURE = (
+    "no capacity figure to size autoscalers by: a model of the mix broke its SLO at every "
+    "level where it was judged (see the per-model lines); measure lower load"
+)
 
 
 def capacity_fields(single: dict[str, Any], search_run: Path | None) -> dict[str, Any]:

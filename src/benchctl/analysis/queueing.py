@@ -129,18 +129,24 @@ def size_replicas(
     headroom: float = 0.2,
     price_per_replica_hour: float | None = None,
     max_replicas: int = 1000,
+    capacity_rps: float | None = None,
 ) -> tuple[int | None, list[ReplicaOption]]:
     """Smallest replica count N whose fleet, M/M/(N·k) at λ = peak_rps, meets the SLO.
 
     N is chosen when the predicted ``slo_quantile`` of response time is <= ``slo_ms`` (the
     row's ``meets_slo``) and utilization λ/(N·k·μ) <= 1 - headroom (``within_headroom``),
-    two separate columns. Returns (N, or None if ``max_replicas``
-    cannot, and the table from the first stable N through N + 3, capped at max_replicas;
-    without an N, the first four stable counts).
-    """
+    two separate columns. With ``capacity_rps`` (req/s one replica sustains under the SLO)
+    ``within_headroom`` is instead λ/N <= capacity_rps x (1 - headroom): the headroom is
+    kept on the capacity the sizing rests on (a model mix's, ``analysis.mix_sizing``), so
+    N is never below ceil(λ / (capacity_rps x (1 - headroom))). Returns (N, or None if
+    ``max_replicas`` cannot, and the table from the first stable N through N + 3, capped at
+    max_replicas; without an N, the first four stable counts). ValueError for a value out
+    of range (``capacity_rps`` must be > 0 when given)."""
     _check_sizing(
         peak_rps, service_time_ms, slo_quantile, slo_ms, servers_per_replica, headroom, max_replicas
     )
+    if capacity_rps is not None and not (math.isfinite(capacity_rps) and capacity_rps > 0):
+        raise ValueError(f"capacity_rps must be > 0, got {capacity_rps}")
     service_rate = 1000.0 / service_time_ms
     per_replica = servers_per_replica * service_rate
     first_stable = math.floor(peak_rps / per_replica) + 1
@@ -154,6 +160,8 @@ def size_replicas(
         cost = None if price_per_replica_hour is None else monthly_cost(n, price_per_replica_hour)
         meets = quantile_ms <= slo_ms
         within = utilization <= 1.0 - headroom + 1e-12
+        if capacity_rps is not None:  # headroom on the capacity, not on the service rate
+            within = peak_rps / n <= capacity_rps * (1.0 - headroom) * (1 + 1e-12)
         return ReplicaOption(n, utilization, quantile_ms, meets, cost, within)
 
     chosen = _smallest_meeting(option, first_stable, max_replicas)

@@ -13,6 +13,7 @@ from typing import Any
 
 from benchctl.analysis.bounds import LOWER
 from benchctl.analysis.cost import HOURS_PER_MONTH, cost_per_million, monthly_cost
+from benchctl.analysis.mix_sizing import MIX, POOLED, mix_service_rate
 from benchctl.analysis.queueing import size_replicas
 from benchctl.analysis.slo import Slo
 
@@ -29,12 +30,18 @@ def replicas_for_peak(
     ``single``: the single_replica dict; ``headroom``: the fraction of a replica's capacity
     kept free (0.2: at most 80%). ceil(peak / (capacity x (1 - headroom))), raised to what an
     M/M/c (Erlang C) queue with service rate ``saturation_rps`` per replica needs for the SLO
-    percentile (``queueing.size_replicas``) when that rate is known. Returns capacity.json
-    ``replicas``: recommended, by_capacity, by_erlang_c, is_upper_bound (the capacity is a
-    lower bound), table (a row per replica count), reason.
+    percentile (``queueing.size_replicas``) when that rate is known (a model mix on the
+    pooled basis keeps the headroom on the capacity, as the mix's own basis does); a model
+    mix sized on its own basis (``single["basis"] == "mix"``) is checked as
+    ``_mix_replicas`` says. None when the capacity is None (a mix whose limiting model
+    broke the SLO everywhere). Returns capacity.json ``replicas``: recommended,
+    by_capacity, by_erlang_c, is_upper_bound (the capacity is a lower bound), table (a row
+    per replica count), reason.
     """
-    if not peak:
+    if not peak or single.get("capacity_rps") is None:  # no peak, or no figure to size by
         return None
+    if single.get("basis") == MIX:
+        return _mix_replicas(single, peak, slo, headroom, price_per_hour)
     capacity = single["capacity_rps"]
     by_capacity = math.ceil(peak / (capacity * (1 - headroom)))
     upper_bound = single.get("bound") == LOWER
@@ -62,6 +69,8 @@ def replicas_for_peak(
         slo_ms=slo.threshold_ms,
         headroom=headroom,
         price_per_replica_hour=price_per_hour,
+        # a model mix on the pooled basis keeps its headroom on the capacity too (one basis)
+        capacity_rps=capacity if single.get("basis") == POOLED else None,
     )
     recommended = max(by_capacity, queue_n or by_capacity)
     return {
@@ -78,19 +87,76 @@ def replicas_for_peak(
     }
 
 
+def _mix_replicas(
+    single: dict[str, Any],
+    peak: float,
+    slo: Slo,
+    headroom: float,
+    price_per_hour: float | None,
+) -> dict[str, Any]:
+    """Replicas for a model mix on the mix's capacity C (``mix_sizing``): one basis for the
+    count and its M/M/c table. The table's service rate per replica is
+    ``mix_service_rate(C)`` (an M/M/1 replica whose SLO percentile is exactly the SLO at C:
+    calibrated to the limiting model's measured capacity, not the pooled saturation, whose
+    tail is the pooled percentile's), and a row is within headroom when peak / N <=
+    C x (1 - headroom). So the count is the table's first acceptable row, never below
+    by_capacity = ceil(peak / (C x (1 - headroom))). capacity.json ``replicas`` as
+    ``replicas_for_peak``, with ``service_rate_rps``."""
+    capacity = float(single["capacity_rps"])
+    by_capacity = math.ceil(peak / (capacity * (1 - headroom)))
+    service = mix_service_rate(capacity, slo)
+    queue_n, table = size_replicas(
+        peak_rps=peak,
+        service_time_ms=1000.0 / service,
+        slo_quantile=slo.quantile,
+        slo_ms=slo.threshold_ms,
+        headroom=headroom,
+        price_per_replica_hour=price_per_hour,
+        capacity_rps=capacity,
+    )
+    upper_bound = single.get("bound") == LOWER
+    qualifier = "at most " if upper_bound else ""
+    why_bound = (
+        f"; the mix's capacity is a lower bound (at least {capacity:.1f} rps), so this count "
+        "is an upper bound"
+        if upper_bound
+        else ""
+    )
+    limiting = single.get("limiting_model")
+    limited = f", limited by {limiting}" if limiting else ""
+    return {
+        "recommended": max(by_capacity, queue_n or by_capacity),
+        "by_capacity": by_capacity,
+        "by_erlang_c": queue_n,
+        "is_upper_bound": upper_bound,
+        "basis": MIX,
+        "service_rate_rps": service,
+        "table": [asdict(option) for option in table],
+        "reason": (
+            f"{qualifier}peak {peak:g} rps at ≤{1 - headroom:.0%} of the {capacity:.1f} rps "
+            f"in all one replica sustains at this model mix with every model within {slo}"
+            f"{limited}, checked with an M/M/c tail calibrated to that capacity (service rate "
+            f"{service:.1f} rps per replica: its {slo.column} is the SLO at "
+            f"{capacity:.1f} rps){why_bound}"
+        ),
+    }
+
+
 def cost_section(
     single: dict[str, Any], replicas: dict[str, Any] | None, price: float | None, currency: str
 ) -> dict[str, Any] | None:
     """The capacity.json ``cost`` section in ``currency``; None (never zero) when no price
     was given. ``price``: per replica-hour. per_million_at_capacity = price / (capacity_rps x
-    3600) x 1e6 (``cost.cost_per_million``); per_month = recommended replicas x price x 730 h
-    (``cost.monthly_cost``), both upper bounds when the capacity is a lower bound."""
+    3600) x 1e6 (``cost.cost_per_million``; None without a capacity); per_month =
+    recommended replicas x price x 730 h (``cost.monthly_cost``), both upper bounds when the
+    capacity is a lower bound."""
     if price is None:
         return None
+    capacity = single.get("capacity_rps")
     result = {
         "currency": currency,
         "price_per_replica_hour": price,
-        "per_million_at_capacity": cost_per_million(price, single["capacity_rps"]),
+        "per_million_at_capacity": None if capacity is None else cost_per_million(price, capacity),
         "per_million_is_upper_bound": single.get("bound") == LOWER,
     }
     if replicas:

@@ -5,6 +5,7 @@ and the Prometheus counter each server kind exposes for a KEDA trigger to scale 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,12 +51,35 @@ SERVER_COUNTERS = {
 GENERIC_COUNTER = ServerCounter("requests_total", "model", "completions", "requests, on completion")
 
 
-def rate_query(kind: str, model: str, namespace: str, window_s: float) -> str:
+def rate_query(
+    kind: str, model: str, namespace: str, window_s: float, *, models: Sequence[str] = ()
+) -> str:
     """``sum(rate(<counter>{namespace, model}[window]))``: the model's total request rate
-    over all its pods, the number KEDA divides by the replica count."""
+    over all its pods, the number KEDA divides by the replica count.
+
+    ``models``: a model mix's names (target ``models:``); with two or more the selector is
+    ``label=~"a|b"`` (PromQL anchors a regex matcher; each name's metacharacters are
+    escaped), so the query counts every model of the mix: the traffic the replicas serve,
+    in the total rate the mix's capacity is sized in (``analysis.mix_sizing``). With fewer
+    than two names: ``model`` alone.
+    """
     counter = SERVER_COUNTERS.get(kind, GENERIC_COUNTER)
-    selector = f'{{namespace="{namespace}",{counter.model_label}="{model}"}}'
+    names = list(dict.fromkeys(models))
+    if len(names) >= 2:
+        pattern = "|".join(_prom_regex_literal(name) for name in names)
+        selector = f'{{namespace="{namespace}",{counter.model_label}=~"{pattern}"}}'
+    else:
+        selector = f'{{namespace="{namespace}",{counter.model_label}="{model}"}}'
     return f"sum(rate({counter.name}{selector}[{_prom_duration(window_s)}]))"
+
+
+def _prom_regex_literal(name: str) -> str:
+    """``name`` as an RE2 literal inside a PromQL double-quoted string: each regex
+    metacharacter gets a backslash, written twice (the string's own escape)."""
+    return "".join("\\\\" + char if char in _REGEX_META else char for char in name)
+
+
+_REGEX_META = frozenset(".^$*+?()[]{}|\\")
 
 
 def _prom_duration(seconds: float) -> str:

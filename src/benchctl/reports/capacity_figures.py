@@ -74,6 +74,7 @@ class LatencyCurve:
     extrapolated: bool
     fit: LatencyFitCurve | None
     bound: str = "measured"  # "measured": band brackets the crossing; "lower": at least band[0]
+    # ("upper": a model mix's capacity is below band[1], analysis/mix_sizing.py)
     upper_source: str = "first_bad_level"  # what sets band[1]; "none": unbounded above
 
 
@@ -111,7 +112,7 @@ def latency_curve_figure(curve: LatencyCurve) -> str:
         low_rps, high_rps = curve.band
         ax.axvspan(
             low_rps,
-            min(high_rps, right) if curve.bound == "measured" else right,
+            min(high_rps, right) if curve.bound in ("measured", "upper") else right,
             color=_COLORS["capacity"],
             alpha=0.15,
             lw=0,
@@ -160,6 +161,8 @@ def _band_label(curve: LatencyCurve, low: float, high: float, right: float) -> s
     """What the shaded capacity band means, said plainly (an open band says so)."""
     if curve.bound == "measured":
         return f"SLO crossing between measured levels ({low:,.1f}–{high:,.1f} req/s)"
+    if curve.bound == "upper":  # a model mix whose limiting model broke at every level
+        return f"capacity < {high:,.1f} req/s: a model of the mix broke its SLO everywhere judged"
     if curve.upper_source == "none" or high <= low:
         return f"capacity ≥ {low:,.1f} req/s: unbounded above (the SLO never broke)"
     where = "" if high <= right else ", off the chart"
