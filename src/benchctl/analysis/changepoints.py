@@ -76,7 +76,11 @@ class Point:
 
 
 def summary_values(run_dir: Path) -> dict[str, float | None]:
-    """The key metrics of a run from its summary.json (None where missing or unreadable)."""
+    """The key metrics of the run at ``run_dir`` from its summary.json ``overall``: ``{metric:
+    value}`` for each of METRICS (p50_ms and p99_ms in ms, throughput_rps in requests/s, error_rate
+    a fraction 0..1); None where missing, not a number or not finite. Never raises for a missing or
+    damaged summary.json (every value is then None).
+    """
     overall = summary_overall(Path(run_dir))
     found: dict[str, float | None] = {}
     for metric, (path, _) in METRICS.items():
@@ -89,8 +93,10 @@ def summary_values(run_dir: Path) -> dict[str, float | None]:
 
 
 def run_label(info: dict[str, Any]) -> str:
-    """The commit or label a run carries in run.json (``label``, ``commit``, ``git.commit``,
-    ``git.sha``), else ""."""
+    """The commit or label a run carries in run.json (``info``: its parsed object): the first
+    non-empty of ``label``, ``commit``, ``git.commit``, ``git.sha``, stripped; else "". Raises
+    nothing.
+    """
     git = info.get("git") if isinstance(info.get("git"), dict) else {}
     for value in (info.get("label"), info.get("commit"), git.get("commit"), git.get("sha")):
         if isinstance(value, str | int) and str(value).strip():
@@ -157,7 +163,13 @@ def find_shifts(
 def all_shifts(
     points: Sequence[Point], *, max_pvalue: float = MAX_PVALUE, min_change: float = 0.0
 ) -> list[Shift]:
-    """:func:`find_shifts` for every metric in :data:`METRICS`, by position then metric."""
+    """:func:`find_shifts` for every metric in :data:`METRICS`, sorted by position then metric.
+
+    ``points``: the runs, oldest first; ``max_pvalue``: the two-sided t-test p-value a shift must be
+    below (default MAX_PVALUE = 0.001, Otava's default); ``min_change``: the smallest shift kept (a
+    fraction of the mean before, or percentage points for error_rate). Returns a list of Shift
+    (empty with fewer than 4 runs carrying a metric). Raises nothing of its own.
+    """
     found = [
         shift
         for metric in METRICS

@@ -76,7 +76,11 @@ def hpa_manifest(
 
 
 def hpa_behavior(policy: HpaPolicy) -> dict[str, Any]:
-    """The ``behavior`` block (also used under KEDA's horizontalPodAutoscalerConfig)."""
+    """The autoscaling/v2 HPA ``behavior`` block of ``policy`` (also used under KEDA's
+    horizontalPodAutoscalerConfig): for scaleUp and scaleDown, stabilizationWindowSeconds (s),
+    selectPolicy and the policies (type Pods or Percent, value, periodSeconds), as the Kubernetes
+    API names them. Raises nothing.
+    """
     return {
         "scaleUp": _rules(policy.scale_up_stabilization_s, policy.scale_up_select, policy.scale_up),
         "scaleDown": _rules(

@@ -67,12 +67,17 @@ def sent_tensors(run_dir: Path) -> list[dict[str, Any]] | None:
 
 
 def same_tensors(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> bool:
-    """Same number of tensors with the same shapes and element kinds, in order."""
+    """True when ``a`` and ``b`` (lists of ``{"name", "shape", "datatype", "kind"}`` as
+    ``sent_tensors`` gives) have the same number of tensors with the same shapes and element kinds,
+    in order (names and datatypes may differ). KeyError for an entry without ``shape`` or ``kind``.
+    """
     return [(t["shape"], t["kind"]) for t in a] == [(t["shape"], t["kind"]) for t in b]
 
 
 def describe(tensors: list[dict[str, Any]]) -> str:
-    """The tensors sent as ``KIND[shape], ...`` (``none`` when empty)."""
+    """The tensors sent as ``KIND[shape], ...`` (e.g. ``float[1, 64]``; ``none`` when empty), for
+    messages. KeyError for an entry without ``shape`` or ``kind``.
+    """
     return ", ".join(f"{t['kind']}{t['shape']}" for t in tensors) or "none"
 
 

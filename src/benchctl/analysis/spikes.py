@@ -19,7 +19,15 @@ from benchctl.analysis.scaling_model import (
 
 
 def detect_spikes(traffic: Traffic, *, min_ratio: float = 1.5) -> SpikePattern | None:
-    """Bursts above halfway between the median rate and the peak; None without any."""
+    """Periodic bursts in ``traffic`` (rates in requests/s on a regular grid of seconds), or None
+    without any.
+
+    A step is in a burst when its rate exceeds halfway between the median rate (the base) and the
+    peak; there are bursts only when peak > 0 and peak >= ``min_ratio`` x base (default 1.5).
+    Returns a SpikePattern: the burst onsets (s), the median period between onsets (s; None for one
+    burst), the median burst length (s), the first burst's rise time (s, from 10% to 90% of its
+    height above the base), base and peak (requests/s). Raises ValueError for an empty trace.
+    """
     rps, t = traffic.rps, traffic.t
     base, peak = float(np.median(rps)), float(rps.max())
     if peak <= 0 or peak < base * min_ratio:

@@ -104,7 +104,11 @@ def change_interval(
 
 
 def change_of(baseline: Any, candidate: Any, metric: str) -> Any:
-    """Candidate against baseline: a difference for error/drop rates, else ratio − 1."""
+    """Candidate against baseline for ``metric``: candidate - baseline (a difference, in the rate's
+    own unit: a fraction) for the error/drop rates in RATES, else candidate / baseline - 1 (a
+    relative change, 0.1 = +10%). Works on floats or numpy arrays of one shape (then elementwise). A
+    zero baseline gives inf/NaN for arrays (numpy) and ZeroDivisionError for floats.
+    """
     return candidate - baseline if metric in RATES else candidate / baseline - 1.0
 
 
@@ -158,7 +162,11 @@ def unit_interval(
 
 
 def method_text(spread: dict[str, Any]) -> str:
-    """``(runs as the unit: 4 baseline + 1 candidate runs)`` or the block-bootstrap note."""
+    """How a rule's interval was made, for its line in the outputs: ``(runs as the unit: 4 baseline
+    + 1 candidate runs)`` when ``spread["method"]`` is RUNS, else ``(within-run block bootstrap:
+    ...)``. ``spread``: the rule's interval record (``runs_baseline``, ``runs_candidate`` counts may
+    be missing). Raises nothing.
+    """
     k, m = spread.get("runs_baseline"), spread.get("runs_candidate")
     counted = f"{k} baseline + {m} candidate run{'s' if (m or 0) > 1 else ''}" if k else ""
     if spread.get("method") == RUNS:
@@ -167,7 +175,11 @@ def method_text(spread: dict[str, Any]) -> str:
 
 
 def method_summary(results: Sequence[RuleResult], settings: StatisticsSpec) -> str:
-    """One line for the outputs: which interval the relative rules used, on how many runs."""
+    """One line for the outputs: which interval the relative rules used (Student's t on per-run
+    values with runs as the unit, or the within-run block bootstrap, and why) and on how many
+    baseline + candidate runs; ``"no relative rule"`` when no rule is relative. ``results``: every
+    rule's result; ``settings``: the statistics settings (``unit``). Raises nothing.
+    """
     relative = [r for r in results if r.method in (RUNS, WINDOWS)]
     used = sorted({r.method for r in relative})
     if not used:

@@ -25,7 +25,11 @@ PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"  # a rule's verdict
 
 
 def rule_name(rule: Rule, phase: str) -> str:
-    """A short readable name, e.g. ``p99_ms increase <= 10%`` or ``status == completed``."""
+    """A short readable name of ``rule`` in ``phase``: the rule's own ``name`` when it has one, else
+    e.g. ``p99_ms increase <= 10%``, ``error_rate increase <= 0.5pp`` (rates in percentage points),
+    ``throughput_rps >= 100``, ``status == completed`` or ``p50_ms no shift in last 5 runs``, with
+    `` [phase]`` appended unless the phase is overall. Raises nothing for a validated Rule.
+    """
     if rule.name:
         return rule.name
     limit = getattr(rule, rule.bound)
