@@ -155,7 +155,7 @@ def _analyze_and_report(run_dir: Path, slo: Slo, answer: AnswerOptions, console:
     run_dir_obj = RunDir.open(run_dir)
     shared = {k: v for k, v in dataclasses.asdict(answer).items() if k != "slo"}
     document = analyze_run(run_dir_obj, AnalyzeOptions(slo=slo, **shared))  # price, peak
+    report = write_report(run_dir)  # files first: a closed stdout (`| head`) cannot cost it
     print_answer(console, run_dir_obj, document)
-    report = write_report(run_dir)
     print_final_answer(console, document, report)
     return report

@@ -82,7 +82,6 @@ def run_search(
                 run_dir, guard, scenario, scenario_name, target, target_name, slo, workers, command
             )
             run_dir.write_json(RUN_JSON, record)
-            console.print(f"capacity search: [bold]{run_dir.path}[/] (SLO {slo})")
             searcher = Searcher(scenario, slo, run_dir, workers, console)
             options = telemetry_options
             return _search_in(run_dir, guard, signals, searcher, target, launch, options)
@@ -144,6 +143,8 @@ def _search_in(
     server = telemetry = failure = None
     status, reason = COMPLETED, ""
     try:
+        # printed here, where a stop (Ctrl-C, or a closed stdout: `| head`) finishes the run
+        searcher.console.print(f"capacity search: [bold]{run_dir.path}[/] (SLO {searcher.slo})")
         if launch_target:
             server, target = _launch(run_dir, target, searcher.console)
         spec = engine_spec(
