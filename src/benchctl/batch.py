@@ -187,9 +187,14 @@ def sweep_table(rows: list[dict[str, Any]]) -> Table:
 
 def batch_end(requests: Path, plan: Any, end: float | None) -> float | None:
     """A batch run ends when its set is done, not at its max_duration bound: the last
-    completion (s since start) is its measurement end. Other runs: ``end`` unchanged."""
-    if getattr(plan, "kind", None) != BATCH or end is not None:
+    completion (s since start) is its measurement end. Interrupted (``end``: the stop), it
+    ends at the later of the stop and its last answer: the requests in flight at a Ctrl-C
+    are still answered and counted, so the interval must hold their time too (63 answers
+    over the 1.7 ms before the stop read as 36,873 req/s). Other runs: ``end`` unchanged."""
+    if getattr(plan, "kind", None) != BATCH:
         return end
     table = read_parquet(requests, columns=["t_intended", "latency_ms"])
     done = (table["t_intended"] + table["latency_ms"] / 1000.0).dropna()
-    return float(done.max()) if len(done) else end
+    if not len(done):
+        return end
+    return float(done.max()) if end is None else max(end, float(done.max()))

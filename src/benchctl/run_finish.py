@@ -23,6 +23,7 @@ from benchctl.display import summary_table
 from benchctl.errors import BenchctlError
 from benchctl.load.records import merge_parts
 from benchctl.plan.shapes import Plan
+from benchctl.reports.terminal.rates import print_rate_notes
 from benchctl.run_outcome import Outcome, RunResult
 from benchctl.run_setup import now_iso
 from benchctl.rundir import (
@@ -86,6 +87,7 @@ def finalize(
         **clock,
     )
     _print_end(console, run_dir, summary, outcome, rows, generator, clock)
+    print_rate_notes(console, summary)  # a rate not given: why (too short, too few)
     return RunResult(outcome.status, run_dir.path, summary, outcome.reason, generator)
 
 

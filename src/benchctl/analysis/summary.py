@@ -11,7 +11,11 @@ run extended to the last completion when the last request finished after the pla
 (so a burst the server needs 2 s to drain is not credited to a 1 s plan). Below
 ``MIN_RATE_REQUESTS`` requests sent, throughput is None and ``throughput_note`` says why: a
 count of n has a relative error of about 1/sqrt(n) (32% at 10), and fewer than that is not
-a rate.
+a rate. Over an interval shorter than the median latency of the answers it counts, throughput
+and offered rate are None too (``too_short``; ``throughput_note`` says "too short to measure
+a rate"): those answers' requests lay mostly outside it, so the count is a burst of what was
+in flight, not a rate the server sustained (an interrupted batch: 63 answers over the 1.7 ms
+before its Ctrl-C, each taking far longer, read as 36,873 req/s).
 """
 
 from __future__ import annotations
@@ -76,6 +80,8 @@ def offered_over_plan(overall: dict[str, Any], planned_seconds: float) -> dict[s
     within the plan, while completions (``throughput_rps``) may run past it (``overrun``), so
     dividing the arrivals by the stretched interval understated the offered rate (100
     requests offered at 10 req/s over 10 s, the last done at 11.9 s: 8.4 instead of 10)."""
+    if overall.get("offered_rps") is None:  # no interval, or too short (``too_short``)
+        return overall
     requests = overall.get("requests") or 0
     overall["offered_rps"] = requests / planned_seconds if planned_seconds else None
     return overall
@@ -102,6 +108,29 @@ def stats(frame: pd.DataFrame, seconds: float) -> dict[str, Any]:
     return stats_of_counts(requests, dropped, ok, latency, lag, seconds)
 
 
+def too_short(seconds: float | None, latency_ms: np.ndarray) -> float | None:
+    """The median latency (s) of the answers counted (``latency_ms``) when the interval
+    ``seconds`` is shorter than it, so too short to measure a rate over; None when the
+    interval holds a rate (or there is no interval or no answer)."""
+    if not seconds or not len(latency_ms):
+        return None
+    median = float(np.median(latency_ms)) / 1000.0
+    return median if seconds < median else None
+
+
+def too_short_note(seconds: float, median_s: float, what: str) -> str:
+    """Why no rate is given over ``seconds``: ``what`` happened in that interval, shorter
+    than the answers' median latency ``median_s`` (both shown in ms below 1 s)."""
+
+    def shown(value: float) -> str:
+        return f"{value * 1000:,.1f} ms" if value < 1 else f"{value:,.2f} s"
+
+    return (
+        f"too short to measure a rate: {what} in {shown(seconds)}, less than their median "
+        f"latency of {shown(median_s)} (a burst of what was in flight, not a sustained rate)"
+    )
+
+
 def stats_of_counts(
     requests: int,
     dropped: int,
@@ -124,17 +153,27 @@ def stats_of_counts(
         "error_rate": (sent - ok) / sent if sent else None,
         "drop_rate": dropped / requests if requests else None,
         "seconds": seconds,
-        "offered_rps": requests / seconds if seconds else None,
-        "throughput_rps": ok / seconds if seconds and sent >= MIN_RATE_REQUESTS else None,
+        "offered_rps": requests / seconds
+        if seconds and too_short(seconds, latency) is None
+        else None,
+        "throughput_rps": ok / seconds
+        if seconds and sent >= MIN_RATE_REQUESTS and too_short(seconds, latency) is None
+        else None,
         "latency_ms": _percentiles(latency),
         "send_lag_ms": _percentiles(lag, keys=("p50", "p99")),
-        **_throughput_note(sent, seconds),
+        **_throughput_note(sent, seconds, ok, latency),
     }
 
 
-def _throughput_note(sent: int, seconds: float) -> dict[str, str]:
+def _throughput_note(
+    sent: int, seconds: float, ok: int = 0, latency: np.ndarray | None = None
+) -> dict[str, str]:
     if not seconds:
         return {"throughput_note": "no measurement interval: no throughput"}
+    median = too_short(seconds, latency if latency is not None else np.array([]))
+    if median is not None:
+        what = f"{ok:,} of {sent:,} sent answered"
+        return {"throughput_note": too_short_note(seconds, median, what)}
     if sent < MIN_RATE_REQUESTS:
         return {
             "throughput_note": f"only {sent} requests sent: throughput needs at least "

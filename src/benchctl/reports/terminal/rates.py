@@ -1,6 +1,6 @@
-"""Why a run shows no rate: the notes summary.json keeps beside a rate it does not give
-(too few requests, or an interval too short to measure a rate), printed under the run's
-table so the screen says what the files and the report say."""
+"""Why a run shows no throughput: the note summary.json keeps beside a rate it does not
+give (too few requests, or an interval too short to measure a rate), printed under the
+run's table so the screen says what the files and the report say."""
 
 from __future__ import annotations
 
@@ -12,15 +12,11 @@ from rich.markup import escape
 
 def rate_notes(summary: dict[str, Any]) -> list[str]:
     """The lines for ``summary`` (summary.json): ``overall.throughput_note`` (why there is
-    no throughput) and ``batch.rate_note`` (why a batch run has no inferences/s); []
-    when every rate is given."""
+    no throughput: too few requests, or an interval too short); [] when it is given."""
     lines = []
     overall = summary.get("overall")
     if isinstance(overall, dict) and overall.get("throughput_note"):
         lines.append(f"no throughput: {overall['throughput_note']}")
-    batch = summary.get("batch")
-    if isinstance(batch, dict) and batch.get("rate_note"):
-        lines.append(f"no inferences/s: {batch['rate_note']}")
     return lines
 
 
