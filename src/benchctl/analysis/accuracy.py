@@ -42,7 +42,10 @@ LAG_SHARE_WARN = 0.10
 
 
 def lag_stats(lag_ms: np.ndarray) -> dict[str, float | int | None]:
-    """``{"requests", "p50", "p99", "max"}`` of send lags in ms (nearest rank); None if empty."""
+    """``{"requests", "p50", "p99", "max"}`` of the send lags ``lag_ms`` (ms, 1-D; NaN and inf left
+    out): the count and nearest-rank p50/p99 and the maximum in ms, None for each when no finite
+    value remains. Raises nothing of its own.
+    """
     values = np.asarray(lag_ms, dtype=float)
     values = values[np.isfinite(values)]
     if not len(values):
@@ -120,7 +123,10 @@ def split_lag(measured: pd.DataFrame) -> tuple[np.ndarray, dict[str, Any] | None
 
 
 def plain_ms(value: float) -> str:
-    """A duration in ms for a sentence: ``1,000``, ``14.3``, ``0.443``, ``2`` (never e-notation)."""
+    """A duration ``value`` in ms written for a sentence: ``1,000`` (>= 100: no decimals, thousands
+    separators), ``14.3`` (>= 10: one decimal), ``0.443`` (below: three), trailing zeros dropped
+    (``2``); never e-notation. Raises nothing for a float (NaN gives ``nan``).
+    """
     if abs(value) >= 100:
         return f"{value:,.0f}"
     text = f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
@@ -159,7 +165,11 @@ def lag_warning(
 
 
 def accuracy_line(accuracy: dict[str, Any]) -> str:
-    """One line for the terminal, next to the latency table."""
+    """One line for the terminal, next to the latency table: the send lag (actual send - intended
+    time) p50/p99/max in ms, the wake method, the share of requests that waited for an in-flight
+    slot with the scheduler lag p99 (ms), and each load process's CPU (% of a core). ``accuracy``:
+    ``generator_accuracy``'s dict. KeyError for a malformed one.
+    """
     lag = accuracy.get("send_lag_ms") or {}
     if lag.get("p50") is None:
         return "send lag: no request sent after warm-up"
@@ -193,7 +203,11 @@ def accuracy_of_run(requests_path: Path, pacing: dict[str, Any] | None) -> dict[
 
 
 def generator_section(accuracy: dict[str, Any]) -> dict[str, Any]:
-    """The keys run.json's ``generator`` section gets: wake, send lag, the warning."""
+    """The keys run.json's ``generator`` section gets from ``accuracy`` (``generator_accuracy``'s
+    dict): wake, send_lag_ms (ms stats), send_lag_warning, scheduler_lag_ms, slot_wait and
+    per-process pacing without its per-phase detail. KeyError when ``wake``, ``send_lag_ms``,
+    ``warning`` or ``processes`` is missing.
+    """
     return {
         "wake": accuracy["wake"],
         "send_lag_ms": accuracy["send_lag_ms"],

@@ -77,8 +77,14 @@ def _level_points(rows: list[tuple[str, float, float]]) -> Points:
 
 
 def window_points(run_dir: Path, quantile: float, width: float) -> tuple[Points, pd.DataFrame]:
-    """One point per ``width``-s window of the run with at least ``min_samples`` successes,
-    and the window table itself."""
+    """One latency-vs-throughput point per ``width``-second window of the run at ``run_dir`` with at
+    least ``min_samples(quantile)`` successes, and the whole window table.
+
+    ``quantile``: the SLO's quantile in (0, 1) (0.99 = p99); ``width``: window length (s). Returns
+    (Points with achieved throughput in requests/s and the window's quantile latency in ms, one
+    label ``t=<start>s`` each; the windows DataFrame from ``run_windows``, empty when the run has no
+    requests). Raises DamagedFileError when requests.parquet is missing or unreadable.
+    """
     table = run_windows(run_dir, width, (0.5, quantile))
     column = f"p{quantile * 100:g}"
     if table.empty:

@@ -19,10 +19,13 @@ _TABLE_EXTRA = 3  # rows shown after the chosen replica count
 
 
 def erlang_c(servers: int, offered_load: float) -> float:
-    """P(an arrival waits) in M/M/c with ``offered_load`` a = λ/μ Erlangs; 1.0 when a >= c.
+    """P(an arrival waits) in M/M/c (Erlang C) with ``servers`` c and ``offered_load`` a = lambda/mu
+    Erlangs; 1.0 when a >= c.
 
-    Uses the Erlang B recursion B(k) = a·B(k-1) / (k + a·B(k-1)), which never forms a^c or
-    c!, then C = c·B / (c - a·(1 - B)); stable for thousands of servers.
+    Uses the Erlang B recursion B(k) = a B(k-1) / (k + a B(k-1)), which never forms a^c or c!, then
+    C = c B / (c - a (1 - B)) (the standard relation between Erlang B and Erlang C); stable for
+    thousands of servers. Raises ValueError for servers < 1 or an offered load that is negative, NaN
+    or infinite.
     """
     if servers < 1:
         raise ValueError(f"servers must be >= 1, got {servers}")
@@ -37,7 +40,13 @@ def erlang_c(servers: int, offered_load: float) -> float:
 
 
 def mmc_wait_exceedance(servers: int, arrival_rate: float, service_rate: float, t: float) -> float:
-    """P(W > t) = C·exp(-(cμ - λ)·t) for the queueing delay W; 1.0 when unstable or t < 0."""
+    """P(W > t) for the M/M/c queueing delay W: C exp(-(c mu - lambda) t), with C = ``erlang_c``;
+    1.0 when unstable (lambda >= c mu) or t < 0.
+
+    ``servers``: c; ``arrival_rate`` lambda and ``service_rate`` mu (per server) in requests/s;
+    ``t`` in seconds. Returns a probability in [0, 1]. Raises ValueError for an arrival rate < 0 or
+    a service rate <= 0, or either not finite.
+    """
     _check_rates(arrival_rate, service_rate)
     if arrival_rate >= servers * service_rate or t < 0:
         return 1.0

@@ -283,5 +283,7 @@ def usl_summary(points: Points) -> dict[str, Any] | None:
 
 
 def finite(value: float | None) -> float | None:
-    """``value`` as a float, or None when it is None, infinite or NaN (JSON has neither)."""
+    """``value`` as a float, or None when it is None, infinite or NaN (JSON has neither). Raises
+    TypeError for a value that is not a real number.
+    """
     return None if value is None or not math.isfinite(value) else float(value)

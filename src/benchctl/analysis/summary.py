@@ -44,7 +44,12 @@ def read_requests(path: Path, columns: Iterable[str] = _COLUMNS) -> pd.DataFrame
 
 
 def phase_seconds(phases: list[dict[str, Any]], end: float | None = None) -> dict[str, float]:
-    """Total seconds per phase name (a name can recur, e.g. every spike's 'burst')."""
+    """Total planned seconds per phase name (a name can recur, e.g. every spike's 'burst').
+
+    ``phases``: ``{"name", "start", "end"}`` dicts (s on the run's clock); ``end``: the time an
+    interrupted run stopped (s), cutting every phase short there; None for a whole run. Returns
+    ``{name: seconds}`` in first-seen order, each >= 0. KeyError for a phase without those keys.
+    """
     totals: dict[str, float] = {}
     for phase in phases:
         stop = phase["end"] if end is None else min(phase["end"], end)
@@ -55,7 +60,16 @@ def phase_seconds(phases: list[dict[str, Any]], end: float | None = None) -> dic
 def summarize(
     frame: pd.DataFrame, phases: list[dict[str, Any]], *, end: float | None = None
 ) -> dict[str, Any]:
-    """The summary document. ``end`` cuts phase durations short for an interrupted run."""
+    """The summary document (summary.json) of a run's requests.
+
+    ``frame``: one row per request (requests.parquet's columns: t_intended s, latency_ms,
+    send_lag_ms, ok, error, phase); ``phases``: the planned phases (``{"name", "start", "end"}``,
+    s); ``end``: where an interrupted run stopped (s), cutting phase durations short (None: a whole
+    run, whose interval then includes the overrun past the planned end). Returns
+    ``{"measured_seconds", "overall", "phases", "errors"}``: overall and per-phase ``stats``
+    (counts, requests/s, latency percentiles in ms) without the warm-up, and error counts by kind.
+    KeyError for a missing column.
+    """
     seconds = phase_seconds(phases, end)
     measured = frame[frame["phase"] != WARMUP]
     measured_seconds = sum(s for name, s in seconds.items() if name != WARMUP)
@@ -88,7 +102,11 @@ def offered_over_plan(overall: dict[str, Any], planned_seconds: float) -> dict[s
 
 
 def overrun(measured: pd.DataFrame, phases: list[dict[str, Any]]) -> float:
-    """Seconds by which the last measured request completed after the planned end (>= 0)."""
+    """Seconds (>= 0) by which the last measured request completed (t_intended + latency_ms / 1000)
+    after the planned end of the last measured phase; 0.0 without phases or requests. ``measured``:
+    the requests after warm-up (dropped ones are not counted); ``phases``: the planned phases (s).
+    KeyError for a missing column or key.
+    """
     planned = [float(p["end"]) for p in phases if p["name"] != WARMUP]
     if not planned or measured.empty:
         return 0.0
@@ -99,7 +117,11 @@ def overrun(measured: pd.DataFrame, phases: list[dict[str, Any]]) -> float:
 
 
 def stats(frame: pd.DataFrame, seconds: float) -> dict[str, Any]:
-    """Counts, rates over ``seconds`` (the measurement interval) and percentiles."""
+    """Counts, rates over ``seconds`` (the measurement interval, s) and percentiles of the requests
+    in ``frame`` (columns ok, error, latency_ms in ms, send_lag_ms in ms): the keys and numbers of
+    ``stats_of_counts`` (requests/s, latency and send-lag percentiles in ms by nearest rank, error
+    and drop rates as fractions). KeyError for a missing column.
+    """
     dropped = int((frame["error"] == DROPPED).sum())
     ok = int(frame["ok"].sum())
     requests = len(frame)
@@ -183,7 +205,12 @@ def _throughput_note(
 
 
 def windows(frame: pd.DataFrame, width: float = 5.0) -> pd.DataFrame:
-    """Per window of intended send time: offered and achieved rate, percentiles, errors."""
+    """Per ``width``-second window of intended send time (default 5 s): a DataFrame with ``t`` (the
+    window's start, s), offered_rps (requests intended in it / width), achieved_rps (successes
+    completed in it / width), p50/p95/p99 of the successes' latency (ms, nearest rank; NaN without
+    any), errors and dropped (counts). Empty (those columns) for an empty ``frame``. KeyError for a
+    missing column.
+    """
     if frame.empty:
         return pd.DataFrame(
             columns=["t", "offered_rps", "achieved_rps", "p50", "p95", "p99", "errors", "dropped"]
