@@ -52,7 +52,15 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
         )
         text = (
             f"One replica sustains at least {_rps(capacity)} under {slo}: the SLO never "
-            f"broke up to the highest level measured; {above}."
+            f"broke up to the highest level measured{_arrived_of_offered(doc, band)}; {above}."
+        )
+    elif doc.get("capacity_band_rates") == "arrived":
+        offered = doc.get("capacity_band_offered_rps") or [None, None]
+        text = (
+            f"One replica sustains {_rps(capacity)} under {slo} (measured: the SLO "
+            f"crossing lies between {_rps(band[0])}, which met it, and "
+            f"{_rps(band[1])}, which broke it: the rates that arrived in the windows "
+            f"the search judged, of {_rps(offered[0])} and {_rps(offered[1])} offered)."
         )
     else:
         text = (
@@ -69,6 +77,15 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
             "not measured, not used."
         )
     return text
+
+
+def _arrived_of_offered(doc: dict[str, Any], band: list[Any]) -> str:
+    """For a band of arrived rates (a search's levels): ", where X rps arrived of Y rps
+    offered" about its low end (the best level met); '' otherwise."""
+    offered = doc.get("capacity_band_offered_rps")
+    if doc.get("capacity_band_rates") != "arrived" or not offered:
+        return ""
+    return f" ({_rps(band[0])} arrived in its judged windows of {_rps(offered[0])} offered)"
 
 
 def _mix_capacity_sentence(capacity: Any, band: list[Any], bound: Any, slo: Any) -> str:

@@ -13,10 +13,15 @@ whether it met the SLO. Output: ``capacity_rps`` with a finite band ``[low, high
 
 An extrapolated crossing from a fit is kept by the caller as a secondary figure only.
 
-One kind of rate: the band's ends and the figure are *offered* rates (``Level.rate_rps``:
-the rate a search level scheduled; for windows and step levels, their throughput), never
-an achieved rate at one end and an offered rate at the other. A good level's achieved
-rate is within the search's tolerance of its offered rate by definition.
+One kind of rate: the band's ends and the figure are the rates the levels were tested at,
+never an achieved rate at one end and an offered rate at the other. For a search level
+that is the rate that *arrived* in the windows the search judged (``Level.arrived_rps``:
+Poisson arrivals draw around the scheduled rate, e.g. 33.5 req/s arrived of 40 offered,
+and the server met the SLO under the 33.5 that came, not under 40); the scheduled (offered)
+rates are kept beside (``CapacityBound.offered_band``) and levels are ordered by them (the
+search's own decisions). For windows and step levels, and search levels without an arrived
+rate (older search.json), it is ``Level.rate_rps`` (throughput, or the offered rate). A good
+level's achieved rate is within the search's tolerance of its arrived rate by definition.
 """
 
 from __future__ import annotations
@@ -40,6 +45,15 @@ class Level:
     latency_ms: float
     good: bool
     overloaded: bool = False  # achieved fell short of offered: the server was saturated
+    arrived_rps: float | None = None  # a search level: arrivals/s in its judged windows
+
+    @property
+    def tested_rps(self) -> float:
+        """The rate the level was tested at: ``arrived_rps`` when known (> 0), else
+        ``rate_rps``."""
+        if self.arrived_rps is not None and self.arrived_rps > 0:
+            return self.arrived_rps
+        return self.rate_rps
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,7 @@ class CapacityBound:
     upper_source: str  # "first_bad_level", "service_demand" or "none"
     saturation_rps: float | None  # highest throughput served at an overloaded level
     non_monotone: list[str]  # bad levels below the best good one (noise or a hiccup)
+    offered_band: tuple[float, float] | None = None  # the same levels' ``rate_rps``
 
 
 def capacity_bound(
@@ -77,18 +92,22 @@ def capacity_bound(
     below = [lv.label for lv in levels if not lv.good and lv.rate_rps <= best.rate_rps]
     overloaded = [lv.throughput_rps for lv in levels if lv.overloaded]
     saturation = max(overloaded) if overloaded else None
-    low = best.rate_rps  # offered, as the first bad level's rate (one kind of rate)
+    low = best.tested_rps  # tested, as the first bad level's rate (one kind of rate)
     if above:
         bad = min(above, key=lambda level: level.rate_rps)
-        high = max(bad.rate_rps, low)
+        high = max(bad.tested_rps, low)
         if fitted_crossing_rps is not None and low <= fitted_crossing_rps <= high:
             figure = fitted_crossing_rps
         else:
             figure = low  # what was measured to meet the SLO; the crossing is within the band
+        offered = (best.rate_rps, max(bad.rate_rps, best.rate_rps))
         return CapacityBound(
-            figure, (low, high), MEASURED, best, bad, "first_bad_level", saturation, below
+            figure, (low, high), MEASURED, best, bad, "first_bad_level", saturation, below, offered
         )
     usable = demand_upper_rps is not None and math.isfinite(demand_upper_rps)
     high = max(demand_upper_rps, low) if usable else low  # type: ignore[type-var]
     source = "service_demand" if usable else "none"
-    return CapacityBound(low, (low, float(high)), LOWER, best, None, source, saturation, below)
+    offered = (best.rate_rps, best.rate_rps)
+    return CapacityBound(
+        low, (low, float(high)), LOWER, best, None, source, saturation, below, offered
+    )

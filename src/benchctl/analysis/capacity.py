@@ -22,6 +22,7 @@ from benchctl.analysis.contradictions import (
     BUSY_HOST,
     CONTRADICTED,
     busy_host,
+    search_level_phases,
     traffic_contradictions,
 )
 from benchctl.analysis.fits import LatencyFit
@@ -69,7 +70,8 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         raise with_model_bounds(exc, mix) from None
     if mix is not None:  # one basis for a mix: every model within its own SLO (mix_sizing)
         single, fit = size_mix(single, fit, mix, slo, warnings)
-    checks = _own_traffic_checks(run, info, single, slo, own_windows)
+    own = search if search is not None and source_dir == run.path else None
+    checks = _own_traffic_checks(run, info, single, slo, own_windows, own_search=own)
     warnings[:0] = checks  # first: they decide whether the answer holds at all
     own_search = search is not None and source_dir == run.path
     # A search's levels are not traffic to size for: only an explicit peak counts there.
@@ -185,7 +187,10 @@ def capacity_fields(single: dict[str, Any], search_run: Path | None) -> dict[str
     ``capacity_rps``: one replica's capacity under the SLO (req/s), never extrapolated.
     ``capacity_band_rps``: [low, high], finite; the crossing lies inside it (``measured``)
     or the capacity is at least ``low`` (``lower``; ``high`` is the service-demand bound,
-    or equals ``low`` when nothing bounds it above).
+    or equals ``low`` when nothing bounds it above). ``capacity_band_rates``: what kind of
+    rate its ends are (``arrived``: a search level's arrivals per second in the windows it
+    was judged on; ``offered``; ``throughput``); ``capacity_band_offered_rps``: the same
+    levels' offered (scheduled) rates, or null.
     ``bound``: ``measured`` or ``lower``. ``upper_bound_source``: what sets ``high``.
     ``demand_upper_rps``: cores / CPU-seconds per request, the rate at which the server's
     CPU would be fully busy (an upper bound), or null. ``extrapolated``: a fit's crossing
@@ -196,6 +201,8 @@ def capacity_fields(single: dict[str, Any], search_run: Path | None) -> dict[str
     return {
         "capacity_rps": single["capacity_rps"],
         "capacity_band_rps": [single["lower_rps"], single["upper_rps"]],
+        "capacity_band_rates": single.get("band_rates"),  # arrived, offered or throughput
+        "capacity_band_offered_rps": single.get("offered_band_rps"),
         "bound": single["bound"],
         "upper_bound_source": single["upper_bound_source"],
         "demand_upper_rps": single.get("demand_upper_rps"),
@@ -355,12 +362,25 @@ def _no_points(run_dir: Path, slo: Slo) -> str:
 
 
 def _own_traffic_checks(
-    run: RunDir, info: dict[str, Any], single: dict[str, Any], slo: Slo, windows: pd.DataFrame
+    run: RunDir,
+    info: dict[str, Any],
+    single: dict[str, Any],
+    slo: Slo,
+    windows: pd.DataFrame,
+    *,
+    own_search: dict[str, Any] | None = None,
 ) -> list[str]:
     """Warnings from checking the answer against this run: its phases (summary.json) that
-    broke the SLO at or below the capacity, and a host kept busy by other processes."""
+    broke the SLO at or below the capacity, and a host kept busy by other processes. A
+    capacity search run (``own_search``: its search.json, as judged under ``slo``) is checked
+    on its levels' own figures, over the windows the search judged, never on summary.json's
+    percentile over each whole level (other windows, another number)."""
     found = []
-    if (run.path / SUMMARY).is_file():
+    if own_search is not None:
+        capacity = finite(single.get("capacity_rps"))
+        phases = search_level_phases(own_search, slo)
+        found += traffic_contradictions(phases, capacity, slo, info.get("plan"))
+    elif (run.path / SUMMARY).is_file():
         summary = run.read_json(SUMMARY)
         phases = summary.get("phases") if isinstance(summary, dict) else None
         phases = phases if isinstance(phases, dict) else {}

@@ -30,12 +30,15 @@ def traffic_contradictions(
 ) -> list[str]:
     """One sentence per phase offered at or below ``capacity_rps`` whose SLO percentile broke.
 
-    ``phases`` is summary.json ``phases`` (name -> offered_rps, ok, latency_ms {pNN: ms});
-    warm-up and phases with fewer successes than the percentile needs (2 / (1 - q)) are
+    ``phases`` is summary.json ``phases`` (name -> offered_rps, ok, latency_ms {pNN: ms},
+    seconds), or a capacity search's levels (``search_level_phases``: the figures search.json
+    judged, with ``window`` saying over which windows); warm-up and phases with fewer
+    successes than the percentile needs (2 / (1 - q)) are
     skipped, and so is a phase (any of its segments) ending after the planned rate first
     exceeded the capacity (``plan``: run.json ``plan`` with ``curve`` [[t, rps]] and
-    ``phases`` [{name, start, end}]): an overload's backlog may carry into it. Returns []
-    when there is no capacity or nothing contradicts it.
+    ``phases`` [{name, start, end}]): an overload's backlog may carry into it. Each sentence
+    says over which requests its percentile was taken (the whole phase, or the windows the
+    search judged). Returns [] when there is no capacity or nothing contradicts it.
     """
     if not capacity_rps or not math.isfinite(capacity_rps):
         return []
@@ -52,13 +55,69 @@ def traffic_contradictions(
             continue
         if offered <= capacity_rps and value > slo.threshold_ms:
             found.append(
-                f"{CONTRADICTED}: phase '{name}' offered {offered:,.1f} rps, at or below the "
-                f"searched capacity of {capacity_rps:,.1f} rps, and its {slo.column} was "
-                f"{value:,.0f} ms, above the SLO's {slo.threshold_ms:g} ms: one replica does "
+                f"{CONTRADICTED}: phase '{name}' "
+                f"{phase.get('rate_text') or f'offered {offered:,.1f} rps'}, at or below the "
+                f"searched capacity of {capacity_rps:,.1f} rps, and its {slo.column} "
+                f"{_window(phase)} was {value:,.0f} ms, above the SLO's "
+                f"{slo.threshold_ms:g} ms: one replica does "
                 "not sustain this traffic at the searched capacity (bursts, a busier host, "
                 "or a search too short to see it); treat the replica count as too low"
             )
     return found
+
+
+def _window(phase: dict[str, Any]) -> str:
+    """Over which requests a phase's percentile was taken: its ``window`` (a search level),
+    else the whole phase (summary.json: every success of the phase, ``seconds`` long)."""
+    if isinstance(phase.get("window"), str):
+        return str(phase["window"])
+    seconds = _number(phase.get("seconds"))
+    return f"over the whole phase ({seconds:,.1f} s)" if seconds else "over the whole phase"
+
+
+def search_level_phases(search: dict[str, Any], slo: Slo) -> dict[str, Any]:
+    """A capacity search's levels (search.json, possibly judged again under ``slo`` by
+    ``search_rejudge``) as ``traffic_contradictions`` phases: per level the rate that arrived
+    in its judged windows (req/s; the offered rate for an older search.json), as the capacity
+    band's ends are, its successes and its SLO percentile exactly as search.json judged them, and
+    ``window``: the windows that percentile was taken over (``judged_from``..``judged_to``,
+    seconds on the search run's clock, by completion time; or, for a search judged again
+    under another SLO, the level's measured requests by send time). A level without a
+    percentile is left out."""
+    rejudged = search.get("search_slo") is not None
+    phases: dict[str, Any] = {}
+    for level in search.get("levels") or []:
+        if not isinstance(level, dict) or _number(level.get("latency_ms")) is None:
+            continue
+        offered, arrived = _number(level.get("offered_rps")), _number(level.get("arrived_rps"))
+        tested = arrived if arrived and offered else offered  # the capacity's kind of rate
+        phases[str(level.get("name"))] = {
+            "offered_rps": tested,
+            "rate_text": (
+                f"had {arrived:,.1f} rps arrive in its judged windows ({offered:,.1f} offered)"
+                if arrived and offered
+                else None
+            ),
+            "ok": level.get("samples"),
+            "latency_ms": {slo.column: level.get("latency_ms")},
+            "window": _level_window(level, rejudged),
+        }
+    return phases
+
+
+def _level_window(level: dict[str, Any], rejudged: bool) -> str:
+    """Which requests a search level's percentile covers, in words (see ``search_level_phases``)."""
+    if rejudged:
+        start, end = _number(level.get("measured_from")), _number(level.get("decided_at"))
+        span = f", t={start:,.1f}–{end:,.1f} s" if start is not None and end is not None else ""
+        return f"over the level's measured requests (by send time{span}, judged again)"
+    start, end = _number(level.get("judged_from")), _number(level.get("judged_to"))
+    if start is not None and end is not None:
+        return (
+            f"in the windows the search judged (search.json: completions at "
+            f"t={start:,.1f}–{end:,.1f} s)"
+        )
+    return "in the windows the search judged (search.json)"
 
 
 def _number(value: Any) -> float | None:

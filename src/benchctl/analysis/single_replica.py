@@ -70,6 +70,12 @@ def single_replica(
         "bound": found.bound,
         "lower_rps": found.band[0],
         "upper_rps": found.band[1],
+        # the band's rates: arrivals/s in a search's judged windows, and beside them the
+        # same levels' offered (scheduled) rates (bounds.py: one kind of rate in a band)
+        "band_rates": (
+            "arrived" if found.best_good.arrived_rps else "offered" if search else "throughput"
+        ),
+        "offered_band_rps": list(found.offered_band) if found.offered_band else None,
         "upper_bound_source": found.upper_source,
         "demand_upper_rps": demand_upper,
         "measured_capacity_rps": found.best_good.throughput_rps,
@@ -179,10 +185,20 @@ def _levels(points: Points, slo: Slo, search: dict[str, Any] | None) -> list[Lev
             float(lv["latency_ms"]),
             bool(lv["good"]),
             bool(lv.get("overloaded")),
+            _arrived(lv),
         )
         for lv in search.get("levels", [])
         if lv.get("latency_ms") is not None
     ]
+
+
+def _arrived(level: dict[str, Any]) -> float | None:
+    """A search level's arrivals per second in its judged windows (search.json
+    ``arrived_rps``), or None when absent or not positive (an older search.json)."""
+    value = level.get("arrived_rps")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value) if math.isfinite(value) else None
+    return None
 
 
 def _demand_upper(demand: dict[str, Any]) -> float | None:

@@ -44,6 +44,10 @@ class LevelVerdict:
     ratio: float  # successes / scheduled arrivals in the judged windows
     overloaded: bool
     arrived_rps: float = 0.0  # scheduled arrivals per second in the judged windows
+    # the judged windows: completions from .. to (s since the level's start), each window_s
+    judged_from: float = 0.0
+    judged_to: float = 0.0
+    window_s: float = 0.0
 
 
 def window_length(rate: float, s: CapacityScenario, quantile: float = 0.99) -> float:
@@ -82,21 +86,27 @@ def judge(
     measured = frame[frame["t_intended"] >= s.settle]
     windows = _windows(measured, arrivals, s.settle + width * np.arange(count + 1))
     waiting = _waiting(measured, arrivals, horizon - threshold / 1000.0, s.settle)
+    end = s.settle + width * count  # the judged windows end here (completions)
+    every = {"judged_from": s.settle, "judged_to": end, "window_s": width}
     broken = _plainly_broken(windows, waiting, q, threshold, s)
     if broken:
-        return _verdict(windows, width, q, threshold, s, good=False, stable=True, reason=broken)
+        verdict = _verdict(windows, width, q, threshold, s, good=False, stable=True, reason=broken)
+        return dataclasses.replace(verdict, **every)
     recent = windows[-s.stable_windows :]
     enough = _pooled(windows)[1] >= math.ceil(2 / (1 - q))  # successes for the percentile
     if len(recent) >= s.stable_windows and enough:
         stable, _ = _agree(recent, width, q, threshold, s)
         if stable:
             verdict = _verdict(recent, width, q, threshold, s, good=True, stable=True, reason="")
+            recent_span = {**every, "judged_from": end - width * len(recent)}
+            verdict = dataclasses.replace(verdict, **recent_span)
             problem = _problem(verdict, threshold, s)
             if problem:  # stable, but on the wrong side of a bound
                 return dataclasses.replace(verdict, good=False, reason=problem)
             return dataclasses.replace(verdict, reason="stable and within every bound")
     if final:
         verdict = _verdict(windows, width, q, threshold, s, good=True, stable=False, reason="")
+        verdict = dataclasses.replace(verdict, **every)
         problem = _problem(verdict, threshold, s)
         reason = f"max_hold reached before the windows agreed; judged on all {len(windows)}"
         return dataclasses.replace(

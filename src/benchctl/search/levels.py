@@ -52,6 +52,20 @@ class LevelRecord:
             "measured_from": self.settle_end,
             "decided_at": self.decided_at,
             "hold_s": self.hold_s,
+            **self._judged_windows(),
+        }
+
+    def _judged_windows(self) -> dict[str, Any]:
+        """The windows ``latency_ms``, ``achieved_rps`` and ``arrived_rps`` were taken over:
+        completions from ``judged_from`` to ``judged_to`` (s on the search run's clock),
+        ``window_s`` each; {} when nothing was judged."""
+        v = self.verdict
+        if v.judged_to <= v.judged_from:
+            return {}
+        return {
+            "judged_from": self.start + v.judged_from,
+            "judged_to": self.start + v.judged_to,
+            "window_s": v.window_s,
         }
 
 
