@@ -50,7 +50,8 @@ def test_report_compare_gate_and_history_on_runs_without_a_summary(runs: Path) -
     assert "summary.json is absent: the numbers below were computed from requests.parquet" in page
     compare = benchctl("compare", a, b, cwd=runs)
     assert compare.returncode == 0, compare.output()
-    assert (runs / "compare.html").is_file()
+    page = f"compare-{Path(a).name}_vs_{Path(b).name}.html"  # into the last run, not ./
+    assert (runs / b / page).is_file() and not (runs / "compare.html").exists()
     rules = str(REPO / "examples" / "gate.yaml")
     gate = benchctl("gate", "--baseline", b, "--candidate", a, "--rules", rules, cwd=runs)
     assert gate.returncode == 0, gate.output()

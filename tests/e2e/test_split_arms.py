@@ -170,7 +170,7 @@ def test_each_arms_server_is_sampled_and_compare_shows_arms(
     shown = [float(cell) for cell in p50[0].strip("│ ").split("│")[1:]]
     for value, arm in zip(shown, ("stable", "canary"), strict=True):
         assert value == pytest.approx(split[arm]["latency_ms"]["p50"], rel=0.01, abs=0.01)
-    page = (tmp_path / "compare.html").read_text()
+    page = (run / f"compare-{run.name}@stable_vs_{run.name}@canary.html").read_text()
     assert f"{run.name}@canary" in page and "<svg" in page
     # --slo per arm (what the one-line refusal of run --split --slo points to): the canary's
     # p50 is at least its 10 ms cost, so it misses p50<=10ms; the control meets it iff its

@@ -19,7 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Runs, ``--slo`` and ``-o/--output``."""
     parser.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN", help=RUN_HELP)
     parser.add_argument("--slo", help='latency objective, quoted: e.g. --slo "p99<=200ms"')
-    parser.add_argument("-o", "--output", type=arguments.output_file, default=Path("compare.html"))
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=arguments.output_file,
+        help="the page to write (default: in the last run's folder, named after the runs: "
+        "RUN_B/compare-A_vs_B.html); never through a symlink",
+    )
 
 
 def run_from_args(args: argparse.Namespace, console: Console) -> int:

@@ -8,6 +8,8 @@ runs are not comparable (scenario, payload, host or time scale differ).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,7 @@ from benchctl.rundir.requests import WARMUP
 from benchctl.telemetry.session import WINDOWS
 
 COMPARE_TEMPLATE = "compare.html.j2"
+MAX_NAME = 200  # characters of a default page's name before ".html" (file names: 255)
 NOT_ANALYZED = "not analyzed"
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 NEAR_SATURATION = 0.85
@@ -56,11 +59,14 @@ RESOURCES = (
 
 
 def write_compare(
-    run_dirs: Sequence[Path], *, slo: str | None = None, output: Path = Path("compare.html")
+    run_dirs: Sequence[Path], *, slo: str | None = None, output: Path | None = None
 ) -> Comparison:
-    """Render the comparison page of ``run_dirs`` to ``output`` (atomically)."""
+    """Render the comparison page of ``run_dirs`` to ``output`` (atomically, never through
+    a symlink; default ``default_output(run_dirs)``). InputError: fewer than two runs, a
+    folder that is not a run, a bad SLO, an output that is a symlink or cannot be written."""
     if len(run_dirs) < 2:
         raise InputError("compare needs at least two runs: benchctl compare RUN_A RUN_B [...]")
+    output = default_output(run_dirs) if output is None else output
     objective = parse_slo(slo) if slo else None
     loaded = [load_run(Path(path)) for path in run_dirs]  # RUN@ARM: that arm's requests only
     summaries = [arm_summary(run) or _summary(run) for run in loaded]
@@ -94,6 +100,22 @@ def write_compare(
     page = environment().get_template(COMPARE_TEMPLATE).render(**context)
     write_page(Path(output), page)
     return Comparison(columns, differences, context["slo"], Path(output), context["ranking"], notes)
+
+
+def default_output(run_dirs: Sequence[Path]) -> Path:
+    """Where a comparison goes without ``-o``: into the last run's directory (the candidate,
+    compared against the first), named after every run compared, e.g.
+    ``runs/B/compare-A_vs_B.html`` (``RUN@ARM`` keeps its arm). Nothing in the current
+    folder and no other comparison is overwritten; the same comparison run again replaces
+    its own page. A name over ``MAX_NAME`` characters is cut and ends with a hash of the
+    whole name."""
+    folder, _ = split_arm(Path(run_dirs[-1]))
+    labels = [re.sub(r"[^A-Za-z0-9._@+-]", "_", Path(p).resolve().name) for p in run_dirs]
+    stem = "compare-" + "_vs_".join(labels)
+    if len(stem) > MAX_NAME:
+        digest = hashlib.sha256(stem.encode()).hexdigest()[:12]
+        stem = f"{stem[: MAX_NAME - 13]}-{digest}"
+    return folder / f"{stem}.html"
 
 
 def target_notes(columns: Sequence[RunColumn]) -> list[str]:
