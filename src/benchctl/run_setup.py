@@ -15,6 +15,7 @@ from benchctl.config import TargetSpec
 from benchctl.errors import InputError
 from benchctl.plan.shapes import Plan, plan_to_json
 from benchctl.targets import secrets
+from benchctl.targets.registry import SERVERS
 
 
 class HasPath(Protocol):
@@ -68,12 +69,21 @@ def launch(target: TargetSpec, run_dir: HasPath, console: Console) -> tuple[Any,
     console.print(
         f"{kind} ready at {server.http_url} (gRPC {server.grpc_address}), pid {server.pid}"
     )
+    return server, launched_target(target, server)
+
+
+def launched_target(target: TargetSpec, server: Any) -> TargetSpec:
+    """``target`` pointed at the launched ``server`` (a ``LaunchedServer``): its URL, gRPC
+    address and metrics URL, and the URLs its kind's registry entry names in
+    ``launched_urls`` (TorchServe: its management API), each when the server has one."""
     update = {"url": server.http_url, "grpc_address": server.grpc_address}
     if server.metrics_url:
         update["metrics_url"] = server.metrics_url
-    if getattr(server, "management_url", None):  # TorchServe
-        update["management_url"] = server.management_url
-    return server, target.model_copy(update=update)
+    extra = SERVERS[server.kind].launched_urls if server.kind in SERVERS else ()
+    for name in extra:
+        if getattr(server, name, None):
+            update[name] = getattr(server, name)
+    return target.model_copy(update=update)
 
 
 def engine_spec(scenario: Any, target: TargetSpec, plan: Plan) -> dict[str, Any]:

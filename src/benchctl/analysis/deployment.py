@@ -13,6 +13,7 @@ from benchctl.analysis.autoscaler_simulation import HpaPolicy, KpaPolicy, Policy
 from benchctl.analysis.manifests import keda_manifest, kserve_manifest
 from benchctl.analysis.scaling_inputs import ServerCounter
 from benchctl.rundir import MANIFESTS, RunDir
+from benchctl.targets.registry import SERVERS
 
 if TYPE_CHECKING:  # autoscaling_choice imports this module
     from benchctl.analysis.autoscaling_choice import Choice
@@ -22,13 +23,8 @@ RAW, SERVERLESS = "RawDeployment", "Serverless"
 ALTERNATIVE = {RAW: "alternative-serverless-kpa", SERVERLESS: "alternative-rawdeployment-keda"}
 ISVC_FILE, KEDA_FILE, README = "kserve-inferenceservice.yaml", "keda-scaledobject.yaml", "README.md"
 _OLD_FILES = ("hpa.yaml", "keda.yaml", ISVC_FILE, KEDA_FILE, README)
-RUNTIME = {
-    "triton": "kserve-tritonserver",
-    "torchserve": "kserve-torchserve",
-    "tfserving": "kserve-tensorflow-serving",
-    "mlserver": "kserve-mlserver",
-    "kserve": "kserve-custom",
-}
+# KServe's serving runtime per server kind: each entry's ``runtime`` in targets/registry.py
+RUNTIME = {kind: server.runtime for kind, server in SERVERS.items()}
 
 
 def isvc_name(model: str, kind: str) -> str:

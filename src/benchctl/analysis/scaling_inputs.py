@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,36 +18,12 @@ from benchctl.analysis.cluster import ClusterSpec
 from benchctl.analysis.fits import LatencyFit
 from benchctl.config import Scenario, load_scenario
 from benchctl.plan.shapes import plan_scenario
+from benchctl.targets.registry import GENERIC_COUNTER, SERVERS, ServerCounter
 
-
-@dataclass(frozen=True)
-class ServerCounter:
-    """The Prometheus counter a KEDA trigger can scale on for one server kind."""
-
-    name: str
-    model_label: str
-    counts: str  # "offered": counted on arrival; "completions": when a request finishes
-    what: str
-
-
-SERVER_COUNTERS = {
-    "triton": ServerCounter(
-        "nv_inference_request_success", "model", "completions", "successful requests, on completion"
-    ),
-    "torchserve": ServerCounter(
-        "ts_inference_requests_total", "model_name", "offered", "requests, counted when received"
-    ),
-    "kserve": ServerCounter(
-        "request_predict_seconds_count", "model_name", "completions", "predict calls, on completion"
-    ),
-    "tfserving": ServerCounter(
-        ":tensorflow:serving:request_count", "model_name", "completions", "requests, on completion"
-    ),
-    "mlserver": ServerCounter(
-        "model_infer_request_success", "model", "completions", "successful requests, on completion"
-    ),
+# Each server kind's counter is its entry's ``counter`` in benchctl.targets.registry.
+SERVER_COUNTERS: dict[str, ServerCounter] = {
+    kind: server.counter for kind, server in SERVERS.items()
 }
-GENERIC_COUNTER = ServerCounter("requests_total", "model", "completions", "requests, on completion")
 
 
 def rate_query(

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from benchctl.specs.values import Seconds, Spec
+from benchctl.targets.registry import SERVERS
 
 
 class PayloadSpec(Spec):
@@ -65,7 +66,9 @@ def _printable(value: str) -> str:
 
 Printable = Annotated[str, AfterValidator(_printable)]
 
-ServerKind = Literal["kserve", "triton", "torchserve", "tfserving", "mlserver"]
+# The server kinds: one entry each in targets/registry.py (kserve, triton, torchserve,
+# tfserving, mlserver, in that order).
+ServerKind = Literal[tuple(SERVERS)]  # type: ignore[valid-type]
 Protocol = Literal[
     "rest-v1", "rest-v2", "grpc-v2", "torchserve-rest", "torchserve-grpc", "tfserving-grpc"
 ]

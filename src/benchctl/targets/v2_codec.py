@@ -19,6 +19,7 @@ import numpy as np
 
 from benchctl.errors import InputError
 from benchctl.targets.payload import DATATYPES, Tensor
+from benchctl.targets.registry import SERVERS
 
 RAW_ONLY = frozenset(name for name, (_, field) in DATATYPES.items() if not field)  # FP16, BF16
 
@@ -39,11 +40,11 @@ def raw_bytes(tensor: Tensor) -> bytes:
     return np.ascontiguousarray(data, dtype=dtype).tobytes()
 
 
-# Servers that decode FP16 from JSON numbers (MLServer: numpy; checked on MLServer 1.7.1).
-FP16_JSON_KINDS = frozenset({"mlserver"})
-# Servers whose REST API does not read the binary tensor data extension (MLServer 1.7.1
-# answers 500 to every such request).
-NO_BINARY_KINDS = frozenset({"mlserver"})
+# Servers that decode FP16 from JSON numbers, and servers whose REST API does not read the
+# binary tensor data extension: each entry's ``v2_json_fp16`` / ``v2_binary`` in
+# targets/registry.py (MLServer 1.7.1: numpy decodes FP16; it answers 500 to binary data).
+FP16_JSON_KINDS = frozenset(kind for kind, s in SERVERS.items() if s.v2_json_fp16)
+NO_BINARY_KINDS = frozenset(kind for kind, s in SERVERS.items() if not s.v2_binary)
 
 
 def check_binary_supported(server_kind: str) -> None:

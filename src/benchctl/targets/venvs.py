@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from benchctl.errors import BenchctlError
+from benchctl.targets.registry import SERVERS
 
-DISPLAY_NAMES = {"kserve": "KServe", "triton": "Triton", "torchserve": "TorchServe"}
+# a server kind as people write it: its entry in targets/registry.py
+DISPLAY_NAMES = {kind: server.display for kind, server in SERVERS.items()}
 _MARKER = ".benchctl-complete"
 # Variables of benchctl's own environment that must not leak into a server's interpreter.
 _SCRUBBED_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "__PYVENV_LAUNCHER__")

@@ -1,7 +1,8 @@
 """From each server's raw Prometheus samples to per-window server-side numbers.
 
-One mapping per server kind, here and nowhere else: which cumulative counters give the
-number of requests the server finished, and the time they spent queued and computing.
+One mapping per server kind (its ``metrics`` in benchctl.targets.registry, beside every
+other fact about the server): which cumulative counters give the number of requests the
+server finished, and the time they spent queued and computing.
 
 Counters are handled the way Prometheus's ``increase()`` handles them (rate first, then
 sum — https://www.robustperception.io/rate-then-sum-never-sum-then-rate):
@@ -27,54 +28,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from benchctl.targets.registry import SERVERS, MetricMap
+
 MODEL_LABELS = ("model", "model_name")
 
-
-@dataclass(frozen=True)
-class MetricMap:
-    """Counter names and the unit factor to milliseconds."""
-
-    requests: str  # cumulative count of finished inference requests
-    queue: tuple[str, ...] = ()  # cumulative queue time (stages, summed)
-    compute: tuple[str, ...] = ()  # cumulative compute time (stages, summed)
-    to_ms: float = 1.0
-
-
+# One mapping per server kind with counters: its entry in benchctl.targets.registry.SERVERS.
 SERVER_METRICS: dict[str, MetricMap] = {
-    # Triton: counters in microseconds; success count excludes failures.
-    "triton": MetricMap(
-        requests="nv_inference_request_success",
-        queue=("nv_inference_queue_duration_us",),
-        compute=(
-            "nv_inference_compute_input_duration_us",
-            "nv_inference_compute_infer_duration_us",
-            "nv_inference_compute_output_duration_us",
-        ),
-        to_ms=1e-3,
-    ),
-    # TorchServe: cumulative counters (not histograms) in microseconds.
-    "torchserve": MetricMap(
-        requests="ts_inference_requests_total",
-        queue=("ts_queue_latency_microseconds",),
-        compute=("ts_inference_latency_microseconds",),
-        to_ms=1e-3,
-    ),
-    # KServe: histograms in seconds; no queue metric.
-    "kserve": MetricMap(
-        requests="request_predict_seconds_count",
-        compute=(
-            "request_preprocess_seconds_sum",
-            "request_predict_seconds_sum",
-            "request_postprocess_seconds_sum",
-        ),
-        to_ms=1e3,
-    ),
-    # TF-Serving (with --monitoring_config_file): latency histogram in microseconds.
-    "tfserving": MetricMap(
-        requests=":tensorflow:serving:request_count",
-        compute=(":tensorflow:serving:request_latency_sum",),
-        to_ms=1e-3,
-    ),
+    kind: server.metrics for kind, server in SERVERS.items() if server.metrics is not None
 }
 
 
