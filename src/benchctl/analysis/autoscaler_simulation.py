@@ -19,7 +19,9 @@ from dataclasses import replace
 from typing import Unpack
 
 from benchctl.analysis.hpa import hpa_proposal, simulate_hpa
+from benchctl.analysis.hpa_batch import simulate_hpa_many, worst_phases
 from benchctl.analysis.kpa import kpa_counts, simulate_kpa
+from benchctl.analysis.kpa_batch import simulate_kpa_many
 from benchctl.analysis.scaling_model import (
     EPS,
     CronWindow,
@@ -31,7 +33,6 @@ from benchctl.analysis.scaling_model import (
     SpikePattern,
     Traffic,
     ceil_up,
-    steps_of,
 )
 from benchctl.analysis.scaling_policies import (
     DEFAULT_SCALE_DOWN,
@@ -43,7 +44,7 @@ from benchctl.analysis.scaling_policies import (
     Policy,
     ScalingPolicy,
 )
-from benchctl.analysis.scaling_steps import SimArgs, SimSettings
+from benchctl.analysis.scaling_steps import SimArgs
 from benchctl.analysis.spikes import (
     detect_spikes,
     prescale_floor,
@@ -97,25 +98,13 @@ def simulate_worst_phase(
     know where the controller's 15-s loop stands): most SLO-violation seconds, then most
     late requests, then most replica-seconds. KPA policies are simulated once, and so is an
     HPA with ``phases`` 1 (``simulate``). ``floor``, a cron pre-scale, applies to the HPA only.
-    ``options``: ``dt``, ``price_per_hour``, ``initial_replicas`` (`SimSettings`)."""
+    ``options``: ``dt``, ``price_per_hour``, ``initial_replicas`` (`SimSettings`). The phases
+    are stepped together (``hpa_batch.worst_phases``)."""
     if isinstance(policy, KpaPolicy):
         return simulate_kpa(traffic, model, policy, **options)
     if phases <= 1:
         return simulate_hpa(traffic, model, policy, floor=floor, **options)
-    dt = SimSettings(**options).dt
-    steps = steps_of(policy.sync_period_s, dt)
-    offsets = sorted({round(k * steps / phases) for k in range(phases)})
-    results = [
-        simulate_hpa(
-            traffic, model, replace(policy, sync_phase_s=offset * dt), floor=floor, **options
-        )
-        for offset in offsets
-    ]
-    worst = max(
-        results,
-        key=lambda r: (r.slo_violation_seconds, r.late_or_dropped_requests, r.replica_seconds),
-    )
-    return replace(worst, phase_violations_s=tuple(r.slo_violation_seconds for r in results))
+    return worst_phases(traffic, model, [policy], phases=phases, floor=floor, **options)[0]
 
 
 simulate = simulate_worst_phase  # either autoscaler, simulated once (phases 1)
@@ -136,12 +125,9 @@ def recommend(
     the SLO and cheapest, else fewest violations."""
     if not candidates:
         raise InputError("recommend: no candidate policies")
-    results = [
-        simulate_worst_phase(
-            traffic, model, c, phases=phases, dt=dt, price_per_hour=price_per_hour, floor=floor
-        )
-        for c in candidates
-    ]
+    results = _simulate_candidates(
+        traffic, model, candidates, phases=phases, dt=dt, price_per_hour=price_per_hour, floor=floor
+    )
     order = sorted(
         range(len(results)),
         key=lambda i: (
@@ -161,6 +147,35 @@ def recommend(
         )
         for rank, i in enumerate(order)
     ]
+
+
+def _simulate_candidates(
+    traffic: Traffic,
+    model: ReplicaModel,
+    candidates: Sequence[Policy],
+    *,
+    phases: int,
+    floor: FloatArray | None,
+    **options: Unpack[SimArgs],
+) -> list[SimResult]:
+    """``[simulate_worst_phase(traffic, model, c, phases=phases, floor=floor, **options) for c
+    in candidates]``, with the HPA candidates (and their phases) stepped together as lanes of
+    one batch (``hpa_batch``: the Python work is per sync, not per candidate x phase x sync),
+    and so are the KPA candidates (``kpa_batch``: per step, not per candidate x step).
+    """
+    hpa = [i for i, c in enumerate(candidates) if isinstance(c, HpaPolicy)]
+    policies = [c for c in candidates if isinstance(c, HpaPolicy)]
+    if phases > 1:
+        batch = worst_phases(traffic, model, policies, phases=phases, floor=floor, **options)
+    else:
+        batch = simulate_hpa_many(traffic, model, policies, floor=floor, **options)
+    kpa = [i for i, c in enumerate(candidates) if isinstance(c, KpaPolicy)]
+    kpa_policies = [c for c in candidates if isinstance(c, KpaPolicy)]
+    by_index = dict(zip(hpa, batch, strict=True))
+    by_index.update(
+        zip(kpa, simulate_kpa_many(traffic, model, kpa_policies, **options), strict=True)
+    )
+    return [by_index[i] for i in range(len(candidates))]
 
 
 def _reason(result: SimResult, best: SimResult, chosen: bool, currency: str = "USD") -> str:

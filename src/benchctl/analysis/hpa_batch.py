@@ -1,0 +1,435 @@
+"""The HPA v2 controller of ``hpa.simulate_hpa`` replayed for many policies at once: one
+lane per (candidate, sync phase), all lanes stepped together sync by sync with numpy.
+
+``hpa.simulate_hpa`` is the reference: it replays one policy, and its Python work is per
+sync (a 4-hour trace at a 15-s sync period is 984 syncs), so ranking 12 candidates at
+their worst of 15 sync phases was 180 x 984 Python passes of the controller. Here the
+Python work is one numpy pass per sync index, whatever the number of lanes: every lane's
+state (the fleet's ready times, the scraped counter, the recommendations of the
+stabilization windows, the scale events of the rate-limit periods) is an array with one
+row per lane, and the controller's decision (``hpa._hpa_decide``, ``hpa.hpa_proposal``,
+``hpa._external_proposal``, ``hpa._stabilize``, ``hpa._scale_limit``) is evaluated for all
+lanes with the same float operations in the same order, so each lane's result is the one
+``simulate_hpa`` gives for its policy (tests/unit/test_scaling_batch.py compares them
+element by element).
+
+Lanes run together when their policies differ only in ``min_replicas``,
+``max_replicas``, ``target``, ``tolerance``, the stabilization windows and
+``sync_phase_s`` (the candidate grids of ``autoscaler_simulation`` differ only there);
+other differences, and the "cpu_utilization" metric, are replayed by ``simulate_hpa``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any, Unpack
+
+import numpy as np
+import numpy.typing as npt
+
+from benchctl.analysis.hpa import _hpa_settled, simulate_hpa
+from benchctl.analysis.scaling_model import (
+    EPS,
+    FloatArray,
+    ReplicaModel,
+    SimResult,
+    Traffic,
+    on_grid,
+    steps_of,
+)
+from benchctl.analysis.scaling_policies import HpaPolicy
+from benchctl.analysis.scaling_steps import SimArgs, SimSettings, StepArrays
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+LANE_STEPS = 3_000_000  # lanes x steps per batch: 5 arrays of this many floats (120 MB)
+
+
+def simulate_hpa_many(
+    traffic: Traffic,
+    model: ReplicaModel,
+    policies: Sequence[HpaPolicy],
+    *,
+    floor: FloatArray | None = None,
+    **options: Unpack[SimArgs],
+) -> list[SimResult]:
+    """``[simulate_hpa(traffic, model, p, floor=floor, **options) for p in policies]``,
+    with the policies that can share lanes stepped together (see the module docstring).
+
+    ``options``: ``dt``, ``price_per_hour``, ``initial_replicas`` (`SimSettings`); raises
+    what ``simulate_hpa`` raises (InputError for a bad trace or dt)."""
+    results: dict[int, SimResult] = dict(_each(traffic, model, policies, floor, options))
+    return [results[i] for i in range(len(policies))]
+
+
+def _each(
+    traffic: Traffic,
+    model: ReplicaModel,
+    policies: Sequence[HpaPolicy],
+    floor: FloatArray | None,
+    options: SimArgs,
+) -> Iterator[tuple[int, SimResult]]:
+    """(index, result) of every policy, group by group, in index order within a group; the
+    lanes of a group in chunks of at most ``LANE_STEPS`` lanes x steps."""
+    settings = SimSettings(**options)
+    n = on_grid(traffic, settings.dt).t.size
+    per_chunk = max(1, LANE_STEPS // max(n, 1))
+    for indices in _groups(policies):
+        if policies[indices[0]].metric != "rps_per_replica" or len(indices) == 1:
+            for i in indices:
+                yield i, simulate_hpa(traffic, model, policies[i], floor=floor, **options)
+            continue
+        for at in range(0, len(indices), per_chunk):
+            chunk = indices[at : at + per_chunk]
+            lanes = [policies[i] for i in chunk]
+            results = _simulate_lanes(traffic, model, lanes, floor, options)
+            yield from zip(chunk, results, strict=True)
+
+
+def worst_phases(
+    traffic: Traffic,
+    model: ReplicaModel,
+    policies: Sequence[HpaPolicy],
+    *,
+    phases: int,
+    floor: FloatArray | None = None,
+    **options: Unpack[SimArgs],
+) -> list[SimResult]:
+    """For each policy, ``autoscaler_simulation.simulate_worst_phase`` with ``phases`` > 1:
+    the worst of its evenly spaced sync phases (most SLO-violation seconds, then most late
+    requests, then most replica-seconds; the first of equals), with every phase's
+    violation seconds in ``phase_violations_s``. All phases of all policies are lanes of
+    one batch; only each policy's worst result is kept."""
+    dt = SimSettings(**options).dt
+    expanded: list[HpaPolicy] = []
+    owner: list[int] = []  # the policy of each expanded lane
+    for j, policy in enumerate(policies):
+        steps = steps_of(policy.sync_period_s, dt)
+        offsets = sorted({round(k * steps / phases) for k in range(phases)})
+        expanded.extend(replace(policy, sync_phase_s=o * dt) for o in offsets)
+        owner.extend([j] * len(offsets))
+    worst: dict[int, SimResult] = {}
+    seen: dict[int, list[float]] = {j: [] for j in range(len(policies))}
+    for i, result in _each(traffic, model, expanded, floor, options):
+        j = owner[i]  # a policy's phases share a group and come in order
+        seen[j].append(result.slo_violation_seconds)
+        if j not in worst or _rank(result) > _rank(worst[j]):
+            worst[j] = result
+    return [replace(worst[j], phase_violations_s=tuple(seen[j])) for j in range(len(policies))]
+
+
+def _rank(result: SimResult) -> tuple[float, float, float]:
+    """What makes a sync phase worse: violation seconds, late requests, replica-seconds."""
+    return (result.slo_violation_seconds, result.late_or_dropped_requests, result.replica_seconds)
+
+
+_LANE_FIELDS = (
+    "min_replicas",
+    "max_replicas",
+    "target",
+    "tolerance",
+    "scale_up_stabilization_s",
+    "scale_down_stabilization_s",
+    "sync_phase_s",
+)
+
+
+def _groups(policies: Sequence[HpaPolicy]) -> list[list[int]]:
+    """Indices of the policies that differ only in the per-lane fields, in first-seen order."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, policy in enumerate(policies):
+        groups.setdefault(_key(policy), []).append(i)
+    return list(groups.values())
+
+
+def _key(policy: HpaPolicy) -> tuple[Any, ...]:
+    return tuple(
+        getattr(policy, name) for name in HpaPolicy.__dataclass_fields__ if name not in _LANE_FIELDS
+    )
+
+
+def _ceil_up(x: FloatArray) -> FloatArray:
+    """``scaling_model.ceil_up`` elementwise: ceil(x - EPS) for x > 0, else 0."""
+    return np.where(x > 0, np.ceil(x - EPS), 0.0)
+
+
+class _Lanes:
+    """The state of every lane between syncs, one row per lane."""
+
+    def __init__(
+        self,
+        grid: Traffic,
+        model: ReplicaModel,
+        policies: Sequence[HpaPolicy],
+        settings: SimSettings,
+        floor: FloatArray | None,
+    ) -> None:
+        p0 = policies[0]
+        self.floor = None if floor is None else np.asarray(floor, dtype=float)
+        self.model, self.p0, self.dt = model, p0, settings.dt
+        self.t, self.offered = grid.t, grid.rps
+        n = self.n = grid.t.size
+        self.every = steps_of(p0.sync_period_s, self.dt)
+        lanes = len(policies)
+
+        def column(name: str) -> FloatArray:
+            return np.array([float(getattr(p, name)) for p in policies])
+
+        self.mins, self.maxs = column("min_replicas"), column("max_replicas")
+        self.target, self.tol = column("target"), column("tolerance")
+        self.up_w = column("scale_up_stabilization_s")
+        self.down_w = column("scale_down_stabilization_s")
+        phase = np.array([round(p.sync_phase_s / self.dt) % self.every for p in policies])
+        self.phase = phase
+        self.first_tick = np.where(phase > 0, phase, self.every).astype(np.int64)
+        self.ticks = np.maximum(0, (n - self.first_tick + self.every - 1) // self.every)
+        initial = settings.initial_replicas
+        start = [
+            _hpa_settled(p, model, float(grid.rps[0])) if initial is None else initial
+            for p in policies
+        ]
+        self.count = np.array(start, dtype=float)  # len(fleet): pods that exist
+        self.desired = self.count.copy()
+        width = int(max(self.count.max(), self.maxs.max(), 1))
+        slots = np.arange(width)
+        self.slots = slots
+        self.fleet = np.where(slots[None, :] < self.count[:, None], -np.inf, np.inf)
+        pool = model.pool_pods
+        self.pool = np.full(lanes, np.inf) if pool is None else np.maximum(pool, self.count)
+        # the scraped counter (requests) at each step boundary, and its rate before the trace
+        self.cum = np.zeros((lanes, n + 1))
+        self.first_rate = np.zeros(lanes)
+        self.scrape = steps_of(p0.scrape_interval_s, self.dt) if p0.scrape_interval_s else 1
+        self.window = round(p0.rate_window_s / self.dt)
+        kmax = int(self.ticks.max()) if lanes else 0
+        self.metric = np.full((lanes, kmax), np.nan)
+        # recommendations (column 0: the start at t[0]; column k: sync k) and scale events
+        self.rec_t = np.zeros((lanes, kmax + 1))
+        self.rec_v = np.zeros((lanes, kmax + 1))
+        self.rec_ok = np.zeros((lanes, kmax + 1), dtype=bool)
+        self.rec_t[:, 0], self.rec_v[:, 0], self.rec_ok[:, 0] = grid.t[0], self.count, True
+        self.ev_t = np.zeros((lanes, kmax + 1))
+        self.ev_up = np.zeros((lanes, kmax + 1))
+        self.ev_down = np.zeros((lanes, kmax + 1))
+        period = self.every * self.dt
+        longest = float(max(self.up_w.max(), self.down_w.max()))
+        self.rec_back = math.ceil(longest / period) + 2  # syncs a window can reach back
+        rules = (*p0.scale_up, *p0.scale_down)
+        self.ev_back = math.ceil(max(r.period_s for r in rules) / period) + 2
+        self.out = [np.zeros((lanes, n)) for _ in range(4)]  # replicas, ready, served, desired
+
+    # ------------------------------------------------------------------ per sync
+
+    def sync(self, k: int, rows: IntArray, a: IntArray) -> None:
+        """Sync ``k`` (1-based) of the lanes ``rows``, at steps ``a``."""
+        p0 = self.p0
+        now = self.t[a]
+        cur = self.count[rows]
+        ready = (self.fleet[rows] <= (now + EPS)[:, None]).sum(axis=1).astype(float)
+        mins, maxs, tol = self.mins[rows], self.maxs[rows], self.tol[rows]
+        inside = (mins <= cur) & (cur <= maxs)
+        total, has = self._rate(rows, a)
+        target = self.target[rows]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if p0.keda:
+                proposal = _external(cur, total, target, tol)
+                has_proposal = has
+            else:
+                ratio = total / ready / target
+                proposal = _plain(cur, ready, ratio, tol)
+                has_proposal = has & (ready > 0)
+        self.metric[rows, k - 1] = np.where(inside & has, total, np.nan)
+        if self.floor is not None:
+            level = self.floor[a]
+            use = level > 0
+            cron = _external(cur, level, 1.0, tol)
+            merged = np.where(has_proposal, np.maximum(proposal, cron), cron)
+            proposal = np.where(use, merged, proposal)
+            has_proposal = has_proposal | use
+        decide = inside & has_proposal
+        stabilized = self._stabilize(k, rows, now, proposal, cur)
+        self.rec_t[rows, k], self.rec_v[rows, k], self.rec_ok[rows, k] = now, proposal, decide
+        up_limit = self._limit(True, k, rows, now, cur)
+        down_limit = self._limit(False, k, rows, now, cur)
+        new_up = np.minimum(np.minimum(stabilized, maxs), np.maximum(up_limit, cur))
+        new_down = np.maximum(np.maximum(stabilized, mins), np.minimum(down_limit, cur))
+        decided = np.where(stabilized > cur, new_up, np.where(stabilized < cur, new_down, cur))
+        clamped = np.minimum(np.maximum(cur, mins), maxs)
+        new = np.where(inside, np.where(decide, decided, cur), clamped)
+        desired = np.where(inside, np.where(decide, proposal, self.desired[rows]), clamped)
+        self.ev_t[rows, k] = now
+        self.ev_up[rows, k] = np.maximum(new - cur, 0.0)
+        self.ev_down[rows, k] = np.maximum(cur - new, 0.0)
+        self._resize(rows, now, cur, new)
+        self.count[rows], self.desired[rows] = new, desired
+
+    def _rate(self, rows: IntArray, i: IntArray) -> tuple[FloatArray, BoolArray]:
+        """``hpa._MetricReader.rate`` at steps ``i``: (rate, whether there is one)."""
+        scrape, window, dt = self.scrape, self.window, self.dt
+        last = (i // scrape) * scrape
+        if window <= scrape:
+            first = last - scrape
+            has = np.ones(i.size, dtype=bool)
+        else:
+            first = ((i - window) // scrape + 1) * scrape
+            has = last - first >= scrape
+
+        def counter(j: IntArray) -> FloatArray:
+            stored = self.cum[rows, np.maximum(j, 0)]
+            return np.where(j >= 0, stored, (j * dt) * self.first_rate[rows])
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = (counter(last) - counter(first)) / ((last - first) * dt)
+        return rate, has
+
+    def _stabilize(
+        self, k: int, rows: IntArray, now: FloatArray, proposal: FloatArray, cur: FloatArray
+    ) -> FloatArray:
+        """``hpa._stabilize``: up to the lowest, down to the highest recommendation within
+        each window (the recommendations of syncs before ``k`` and the start)."""
+        low = max(0, k - self.rec_back)
+        when = self.rec_t[rows, low:k]
+        value = self.rec_v[rows, low:k]
+        ok = self.rec_ok[rows, low:k]
+        if low > 0:  # and the start's, at t[0]
+            when = np.column_stack([self.rec_t[rows, 0], when])
+            value = np.column_stack([self.rec_v[rows, 0], value])
+            ok = np.column_stack([self.rec_ok[rows, 0], ok])
+        in_up = ok & (when > ((now - self.up_w[rows]) + EPS)[:, None])
+        in_down = ok & (when > ((now - self.down_w[rows]) + EPS)[:, None])
+        up = np.minimum(proposal, np.where(in_up, value, np.inf).min(axis=1))
+        down = np.maximum(proposal, np.where(in_down, value, -np.inf).max(axis=1))
+        return np.minimum(np.maximum(cur, up), down)
+
+    def _changed(
+        self, events: FloatArray, k: int, rows: IntArray, now: FloatArray, period: float
+    ) -> FloatArray:
+        """``hpa._changed``: the scale changes of syncs before ``k`` within ``period``."""
+        low = max(1, k - self.ev_back)
+        inside = self.ev_t[rows, low:k] + period > (now + EPS)[:, None]
+        return np.where(inside, events[rows, low:k], 0.0).sum(axis=1)
+
+    def _limit(
+        self, up: bool, k: int, rows: IntArray, now: FloatArray, cur: FloatArray
+    ) -> FloatArray:
+        """``hpa._scale_limit`` for every lane: the replica limit of the scaling policies."""
+        p0 = self.p0
+        rules, select = (
+            (p0.scale_up, p0.scale_up_select) if up else (p0.scale_down, p0.scale_down_select)
+        )
+        if select == "Disabled":
+            return cur
+        limits = []
+        for rule in rules:
+            ups = self._changed(self.ev_up, k, rows, now, rule.period_s)
+            downs = self._changed(self.ev_down, k, rows, now, rule.period_s)
+            base = cur - ups + downs
+            if up and rule.type == "Pods":
+                limits.append(base + rule.value)
+            elif up:
+                limits.append(_ceil_up(base * (1 + rule.value / 100.0)))
+            elif rule.type == "Pods":
+                limits.append(np.maximum(0.0, base - rule.value))
+            else:
+                limits.append(np.maximum(0.0, np.trunc(base * (1 - rule.value / 100.0) + EPS)))
+        stacked = np.stack(limits)
+        largest = up == (select == "Max")
+        return stacked.max(axis=0) if largest else stacked.min(axis=0)
+
+    def _resize(self, rows: IntArray, now: FloatArray, cur: FloatArray, new: FloatArray) -> None:
+        """``scaling_steps.Fleet.resize``: new pods ready after their start (plus a node's
+        beyond the pool); a scale-down removes the least ready."""
+        if np.array_equal(cur, new):
+            return
+        model, slots = self.model, self.slots[None, :]
+        fleet = self.fleet[rows]
+        pool = self.pool[rows][:, None]
+        start = np.where(slots >= pool, model.cold_start_s + model.node_start_s, model.cold_start_s)
+        added = (slots >= cur[:, None]) & (slots < new[:, None])
+        fleet = np.where(added, now[:, None] + start, fleet)
+        fleet = np.where(slots >= new[:, None], np.inf, fleet)
+        self.fleet[rows] = np.sort(fleet, axis=1)
+        self.pool[rows] = np.where(new > cur, np.maximum(self.pool[rows], new), self.pool[rows])
+
+    # ------------------------------------------------------------------ per segment
+
+    def fill(self, rows: IntArray, a: IntArray, length: IntArray) -> None:
+        """Steps ``a`` .. ``a + length`` of the lanes ``rows`` with their fleets fixed:
+        ``StepArrays.fill`` and ``_MetricReader.record``."""
+        span = np.arange(int(length.max()))
+        steps = a[:, None] + span[None, :]
+        valid = span[None, :] < length[:, None]
+        at = np.minimum(steps, self.n - 1)
+        times = self.t[at]
+        fleet = self.fleet[rows]
+        ready = (fleet[:, None, :] <= (times + EPS)[:, :, None]).sum(axis=2).astype(float)
+        offered = self.offered[at]
+        served = np.minimum(offered, ready * self.model.max_rps)
+        lane = np.broadcast_to(rows[:, None], steps.shape)[valid]
+        where = steps[valid]
+        replicas, ready_out, served_out, desired = self.out
+        replicas[lane, where] = np.broadcast_to(self.count[rows][:, None], steps.shape)[valid]
+        ready_out[lane, where] = ready[valid]
+        served_out[lane, where] = served[valid]
+        desired[lane, where] = np.broadcast_to(self.desired[rows][:, None], steps.shape)[valid]
+        counted = offered if self.p0.counter == "offered" else served
+        counted = np.where(valid, counted, 0.0)
+        at_zero = a == 0
+        if at_zero.any():
+            self.first_rate[rows[at_zero]] = counted[at_zero, 0]
+        running = self.cum[rows, a][:, None] + np.cumsum(counted, axis=1) * self.dt
+        self.cum[lane, where + 1] = running[valid]
+
+
+def _external(cur: FloatArray, total: Any, target: Any, tol: FloatArray) -> FloatArray:
+    """``hpa._external_proposal`` elementwise."""
+    ratio = total / (target * np.maximum(cur, 1.0))
+    return np.where(np.abs(1.0 - ratio) <= tol, cur, _ceil_up(total / target))
+
+
+def _plain(cur: FloatArray, ready: FloatArray, ratio: FloatArray, tol: FloatArray) -> FloatArray:
+    """``hpa.hpa_proposal`` elementwise."""
+    diluted = ratio * ready / cur
+    scale_up_unready = (cur - ready > 0) & (ratio > 1.0)
+    held = (np.abs(1.0 - diluted) <= tol) | (diluted < 1.0)
+    unready = np.where(held, cur, np.maximum(cur, _ceil_up(diluted * cur)))
+    plain = np.where(np.abs(1.0 - ratio) <= tol, cur, _ceil_up(ratio * ready))
+    return np.where(scale_up_unready, unready, plain)
+
+
+def _simulate_lanes(
+    traffic: Traffic,
+    model: ReplicaModel,
+    policies: Sequence[HpaPolicy],
+    floor: FloatArray | None,
+    options: SimArgs,
+) -> Iterator[SimResult]:
+    """Every policy of one group (same fixed fields) replayed together; the results one by
+    one (each with its own copy of its rows)."""
+    settings = SimSettings(**options)
+    grid = on_grid(traffic, settings.dt)
+    lanes = _Lanes(grid, model, policies, settings, floor)
+    every, n = lanes.every, lanes.n
+    everyone = np.arange(len(policies))
+    zero = np.zeros(len(policies), dtype=np.int64)
+    lanes.fill(everyone, zero, np.minimum(lanes.first_tick, n))
+    all_lanes = int(lanes.ticks.min(initial=0))  # syncs every lane has
+    for k in range(1, int(lanes.ticks.max(initial=0)) + 1):
+        rows = everyone if k <= all_lanes else everyone[lanes.ticks >= k]
+        a = lanes.first_tick[rows] + (k - 1) * every
+        lanes.sync(k, rows, a)
+        lanes.fill(rows, a, np.minimum(every, n - a))
+    replicas, ready, served, desired = lanes.out
+    del lanes.cum
+    for i, policy in enumerate(policies):
+        steps = StepArrays(0)
+        steps.replicas, steps.ready = replicas[i].copy(), ready[i].copy()
+        steps.served, steps.desired = served[i].copy(), desired[i].copy()
+        result = steps.finish(
+            "hpa", policy.sync_period_s, settings.dt, grid, model, settings.price_per_hour
+        )
+        metric = lanes.metric[i, : int(lanes.ticks[i])].copy()
+        yield replace(result, metric=metric, phase_s=int(lanes.phase[i]) * settings.dt)
