@@ -203,6 +203,13 @@ def fit_latency_curve(
     Log latency makes the residuals relative, so the steep windows near saturation do not
     drown the flat ones. A grid over x_max (closed-form base and scale at each) seeds the
     non-linear fit, which runs in (base, ln scale, ln(x_max - max throughput)).
+
+    ``throughput`` (requests/s) and ``latency_ms`` (ms, the ``quantile`` latency): one value per
+    window, 1-D of one length; ``quantile`` in (0, 1). Returns a LatencyFit (base_ms in ms, scale in
+    ms x requests/s, x_max in requests/s, their covariance, r2 on log latency). Raises ValueError
+    for a quantile outside (0, 1), arrays that are not 1-D of one length, empty or not finite,
+    throughput < 0 or latency <= 0, fewer than 4 windows at 3 distinct throughputs, or no throughput
+    > 0; scipy's RuntimeError when the fit does not converge.
     """
     if not 0.0 < quantile < 1.0:
         raise ValueError(f"quantile must be in (0, 1), got {quantile}")

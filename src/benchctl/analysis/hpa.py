@@ -213,6 +213,11 @@ def hpa_proposal(current: int, ready: int, ratio: float, tolerance: float) -> in
 
     ``ratio`` is the ready pods' average metric over the target. Within the tolerance the
     count stays; on a scale-up the not-ready pods are counted as using 0 of the target.
+
+    Returns the proposed replica count (pods, >= 0): ceil(ratio x ready) outside the tolerance, the
+    HPA algorithm of the Kubernetes documentation ("Algorithm details": desired = ceil(current x
+    metric / target)); ``tolerance`` is a fraction (the controller's default 0.1). Raises
+    OverflowError for an infinite ratio with ready pods.
     """
     unready = current - ready
     if unready > 0 and ratio > 1.0:

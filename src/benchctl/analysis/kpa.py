@@ -193,6 +193,12 @@ def kpa_counts(policy: KpaPolicy, ready: int, stable: float, burst: float) -> tu
 
     ``stable`` and ``burst`` are the revision's total metric averaged over the stable and the
     panic window; with no ready pod the autoscaler counts one.
+
+    ``ready``: ready pods; ``stable``, ``burst``: in the unit of ``policy.metric`` (in-flight
+    requests or requests/s, the revision's total). Returns (stable pods, panic pods, panic
+    condition: panic pods / ready pods >= panic_threshold_percentage / 100), the counts bounded by
+    max_scale_up_rate x pods and pods / max_scale_down_rate, as Knative Serving's autoscaler does.
+    Raises OverflowError for an infinite metric.
     """
     pods = max(1, ready)
     up = math.ceil(policy.max_scale_up_rate * pods)

@@ -25,7 +25,11 @@ _DIGITS = 9  # p/100 · n is rounded here first, so 99.9% of 1000 is rank 999, n
 
 def rank(fraction: float, n: int) -> int:
     """0-based index of the nearest-rank ``fraction`` quantile (0 < fraction <= 1) in n
-    sorted values: ``ceil(fraction · n) - 1``, at least 0."""
+    sorted values: ``ceil(fraction · n) - 1``, at least 0.
+
+    ``fraction x n`` is rounded to _DIGITS = 9 decimals first, so 0.999 x 1000 is rank 999, not
+    1000. Raises nothing (n = 0 gives 0: the caller checks for values).
+    """
     return max(0, math.ceil(round(fraction * n, _DIGITS)) - 1)
 
 
@@ -66,7 +70,12 @@ def percentile(values: np.ndarray, percent: float) -> float:
 
 def grouped_quantile(values: np.ndarray, groups: np.ndarray, fraction: float) -> pd.Series:
     """The nearest-rank ``fraction`` quantile of ``values`` within each group (an integer
-    code per value), indexed by group; NaN values are left out."""
+    code per value), indexed by group; NaN values are left out.
+
+    ``values``: shape (k,), any unit; ``groups``: shape (k,), one integer code per value;
+    ``fraction`` in (0, 1]. Returns a float Series in the values' unit, one entry per group that has
+    a value (empty when none does). Raises IndexError (numpy) when the two arrays differ in length.
+    """
     import pandas as pd
 
     values = np.asarray(values, dtype=float)

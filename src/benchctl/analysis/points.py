@@ -42,7 +42,12 @@ class Points:
 def level_points(frame: pd.DataFrame, phases: list[dict[str, Any]], quantile: float) -> Points:
     """One point per load phase of ``frame`` (requests) with at least ``min_samples``
     successes: achieved rps = successes / phase seconds, and the ``quantile`` latency (ms,
-    nearest rank)."""
+    nearest rank).
+
+    ``frame``: requests.parquet's rows (columns phase, ok, latency_ms in ms); ``phases``: the
+    planned phases (``{"name", "start", "end"}``, s); ``quantile`` in (0, 1). Returns Points (x:
+    requests/s, y: ms, one label per phase name). KeyError for a missing column.
+    """
     seconds = phase_seconds(phases)
     rows = []
     for name, group in frame[frame["phase"] != WARMUP].groupby("phase", observed=True):
@@ -104,7 +109,11 @@ def one_offered_rate(info: dict[str, Any]) -> bool:
     """Did the run offer one rate all along after its warm-up (run.json ``plan.curve``:
     [[t s, rate req/s], ...] and ``plan.phases``)? Its windows then differ only by the
     arrivals' noise, so they are no levels of load: a model's answer comes from the whole
-    run (its one level). False when the curve is absent or the rate changes by over 1%."""
+    run (its one level). False when the curve is absent or the rate changes by over 1%.
+
+    ``info``: run.json's object. A malformed curve gives False (AttributeError only for phases
+    that are not objects).
+    """
     plan = info.get("plan") or {}
     curve, phases = plan.get("curve") or [], plan.get("phases") or []
     warm_end = max((p.get("end", 0.0) for p in phases if p.get("name") == WARMUP), default=0.0)
@@ -120,7 +129,12 @@ def measured_points(
 ) -> tuple[Points, pd.DataFrame]:
     """Level points when the run has at least three load levels, or one offered rate all
     along (its windows would differ only by arrival noise: the run's level is its one point),
-    else window points."""
+    else window points.
+
+    ``run_dir``: the run directory; ``info``: its run.json object; ``quantile`` in (0, 1);
+    ``width``: the window length (s). Returns (Points: x in requests/s, y in ms; the window table).
+    Raises DamagedFileError when requests.parquet is missing or unreadable.
+    """
     phases = info.get("plan", {}).get("phases", [])
     levels = file_level_points(run_dir / REQUESTS, phases, quantile)
     points, table = window_points(run_dir, quantile, width)
@@ -134,5 +148,8 @@ def measured_points(
 def min_samples(quantile: float) -> int:
     # rounded first: 99.9 / 100 is 0.9990000000000001, whose 2 / (1 - q) is 2000.0000000002
     """Successful requests a point needs for the ``quantile`` (0..1): ceil(2 / (1 - q)), so the
-    percentile rests on at least two samples beyond it (p99: 200, p99.9: 2,000)."""
+    percentile rests on at least two samples beyond it (p99: 200, p99.9: 2,000).
+
+    Raises ZeroDivisionError for quantile = 1.
+    """
     return int(np.ceil(round(2 / (1 - quantile), 6)))

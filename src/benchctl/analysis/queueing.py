@@ -63,6 +63,10 @@ def mmc_response_survival(
     P(T > t) = (1 - C)·e^{-μt} + C·P(Exp(α) + Exp(μ) > t). The hypoexponential tail is
     symmetric in its two rates; with m = min(α, μ), d = |α - μ| it is
     e^{-mt}·(1 + m·(1 - e^{-dt})/d), whose limit d → 0 is e^{-μt}·(1 + μt) (α == μ).
+
+    ``servers``: c; ``arrival_rate`` lambda and ``service_rate`` mu (per server) in requests/s;
+    ``t`` in seconds. Returns a probability in [0, 1] (1.0 when unstable, lambda >= c mu). Raises
+    ValueError for an arrival rate < 0 or a service rate <= 0, or either not finite.
     """
     _check_rates(arrival_rate, service_rate)
     if arrival_rate >= servers * service_rate:
@@ -86,6 +90,10 @@ def mmc_response_quantile(
     """The q-quantile (seconds) of M/M/c response time; math.inf when λ >= cμ.
 
     Inverts ``mmc_response_survival`` with Brent's method on a bracket grown by doubling.
+
+    ``servers``: c; ``arrival_rate`` lambda and ``service_rate`` mu (per server) in requests/s;
+    ``q`` in (0, 1). Raises ValueError for q outside (0, 1), an arrival rate < 0 or a service rate
+    <= 0, or either not finite.
     """
     if not 0.0 < q < 1.0:
         raise ValueError(f"quantile must be in (0, 1), got {q}")

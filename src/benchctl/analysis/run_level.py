@@ -61,6 +61,10 @@ def run_level_interval(
     means (the gate centres it on the change of the pooled values it reports; the width is
     the run-level one). Returns None when there is no run-level spread to use: fewer than 3
     runs in all, a non-finite value, or a ratio metric with a value <= 0.
+
+    ``confidence``: the two-sided level in (0, 1), e.g. 0.95; the half-width is t_{(1+confidence)/2,
+    k+m-2} x s_pooled x sqrt(1/k + 1/m) (Student's two-sample pooled t interval). Raises nothing of
+    its own (scipy's t.ppf gives NaN for a confidence outside (0, 1)).
     """
     b, c = np.asarray(baseline, dtype=float), np.asarray(candidate, dtype=float)
     k, m = len(b), len(c)

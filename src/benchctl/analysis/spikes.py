@@ -79,6 +79,10 @@ def prescale_windows(
     Bursts start ``phase_s`` after each period boundary (wall clock); the period must be a
     whole number of minutes dividing an hour. Empty when cron cannot express it or when the
     window would cover the whole period (then min replicas is the answer).
+
+    ``period_s``, ``burst_s``, ``lead_s``, ``phase_s``: seconds; ``replicas``: pods held;
+    ``timezone``: the IANA name KEDA's cron scaler takes. Returns at most one CronWindow (minute
+    fields of KEDA's cron trigger start/end). Raises nothing of its own.
     """
     minutes = period_s / 60.0
     if abs(minutes - round(minutes)) > EPS or round(minutes) < 1 or 60 % round(minutes):
@@ -196,7 +200,11 @@ def prescale_floor(
 ) -> FloatArray | None:
     """Per step, the replicas a KEDA cron trigger from ``prescale_windows`` asks for (0 when
     inactive), with the trace starting on a period boundary of the wall clock; None when
-    cron cannot express the windows."""
+    cron cannot express the windows.
+
+    ``t``: step times (s, shape (n,)); the other arguments as ``prescale_windows``. Returns replicas
+    per step (shape (n,)) or None. Raises nothing of its own.
+    """
     if not prescale_windows(period_s, burst_s, lead_s=lead_s, replicas=replicas, phase_s=phase_s):
         return None
     every = round(period_s / 60.0)

@@ -166,7 +166,12 @@ def bootstrap_quantile(
     ``values``, drawn exactly: in a resample of size n, the k-th smallest (k = the
     percentile's rank) is at most the j-th smallest original value iff at least k of the n
     draws fall among the first j, so P(Q* <= x_(j)) = P(Binomial(n, j/n) >= k); Q* is drawn
-    by inverting that distribution (the same law as resampling, O(n) once)."""
+    by inverting that distribution (the same law as resampling, O(n) once).
+
+    ``values``: 1-D, any unit (ms for latencies), non-empty; ``percent`` in (0, 100]; ``draws``:
+    replicates; ``rng``: the seeded generator. Returns shape (draws,) in the values' unit. Raises
+    IndexError for empty ``values``.
+    """
     from scipy.stats import binom
 
     data = np.sort(np.asarray(values, dtype=float))

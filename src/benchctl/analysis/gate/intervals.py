@@ -36,6 +36,10 @@ def block_quantiles(sample: Sample, q: float, weights: np.ndarray) -> np.ndarray
     Exact for the resample (inverted CDF over the weighted, sorted latencies), but only a
     band of ranks around q is summed: the band is widened until every resample's quantile
     falls inside it, so the cost is O(resamples × band), not O(resamples × n).
+
+    ``sample``: one run's latencies (ms) with their block index; ``q`` in (0, 1]; ``weights``: shape
+    (resamples, blocks), how many times each block is drawn. Returns shape (resamples,) in ms.
+    Raises ValueError (numpy) when ``weights`` has not one column per block.
     """
     order = np.argsort(sample.latency, kind="stable")
     values, blocks = sample.latency[order], sample.block[order]
