@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from benchctl.errors import InputError
+from benchctl.rundir.names import RUN_JSON
 
 # exit codes of one run that mean "stop here": the user (or a closed stdout) stopped it
 STOPPING_EXITS = (3, 141)
@@ -77,7 +78,7 @@ def _scenario_seed(args: argparse.Namespace, options_type: type) -> int:
 def _run_dirs(runs_dir: Path) -> set[Path]:
     if not runs_dir.is_dir():
         return set()
-    return {p for p in runs_dir.iterdir() if p.is_dir() and (p / "run.json").is_file()}
+    return {p for p in runs_dir.iterdir() if p.is_dir() and (p / RUN_JSON).is_file()}
 
 
 def _print_made(console: Console, made: list[Path], codes: list[int], wanted: int) -> None:
