@@ -53,6 +53,13 @@ def simulate_hpa(
     while it is above 0 the HPA also proposes it (an AverageValue 1 metric), and takes the
     larger proposal. Work in Python is per sync, not per step: between syncs the pods are
     fixed, so the steps are filled with array operations.
+
+    ``traffic``: offered requests/s over time (s); ``model``: one replica (capacity in requests/s,
+    latency in ms, cold start in s); ``floor``: shape (n,) on the ``dt`` grid. Returns a SimResult
+    (per-step arrays of length n; SLO-violation seconds, replica-seconds, cost in the price's
+    currency). The controller's rules are those of the Kubernetes HPA v2 (sync period, tolerance,
+    stabilization windows, scaling policies). Raises InputError for dt <= 0 (``on_grid``), TypeError
+    for an unknown option.
     """
     settled = functools.partial(_hpa_settled, policy, model)
     settings, grid, start, fleet = begin(traffic, model, options, settled)

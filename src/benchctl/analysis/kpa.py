@@ -44,6 +44,11 @@ def simulate_kpa(
     The concurrency it averages is Little's law with queueing (``_InFlight``); with the rps
     metric, the offered rate. The activator is in the request path while there is no ready
     pod or the excess burst capacity is negative (autoscaler.go).
+
+    ``traffic``: offered requests/s over time (s); ``model``: one replica (capacity in requests/s,
+    latency in ms, cold start in s). Returns a SimResult (per-step arrays; panic flags; activator
+    seconds; SLO-violation seconds, replica-seconds and cost). Raises InputError for dt <= 0
+    (``on_grid``), TypeError for an unknown option.
     """
     settled = functools.partial(_kpa_settled, policy, model)
     settings, grid, start, fleet = begin(traffic, model, options, settled)

@@ -52,6 +52,11 @@ def hpa_manifest(
 
     The rps metric is a Pods metric (``metric_name``, average per pod) that a custom-metrics
     adapter such as prometheus-adapter must serve; the CPU metric is a Resource metric.
+
+    ``name``/``namespace``: the HPA's metadata; ``policy``: replica bounds, target (requests/s per
+    pod, or % CPU), behavior; ``deployment``: the scaled Deployment; ``reason``: a comment line.
+    Returns the YAML text (with comment lines for what it needs, e.g. the metrics adapter). Raises
+    InputError when ``name`` or ``namespace`` is empty.
     """
     notes = []
     if policy.metric == "rps_per_replica":
@@ -201,6 +206,10 @@ def kserve_manifest(
     not change the answer). Raw mode lets KServe create the HPA for a CPU target; KServe's
     HPA cannot scale on request rate, so an rps policy sets autoscalerClass external and the
     HPA (or KEDA ScaledObject) comes from ``hpa_manifest`` for deployment <name>-predictor.
+
+    ``runtime``: the KServe serving runtime; ``storage_uri``: where the model is; ``model_format``:
+    overrides the format derived from the runtime. Returns the YAML text. Raises InputError unless
+    exactly one of ``kpa`` and ``hpa`` is given, or when ``name`` or ``namespace`` is empty.
     """
     if (kpa is None) == (hpa is None):
         raise InputError("KServe: give exactly one of kpa (Knative mode) or hpa (raw deployment)")

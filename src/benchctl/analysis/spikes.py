@@ -125,6 +125,11 @@ def spike_advice(
     not in the cron lead (a cron trigger is read at the next sync, without that lag).
     ``need`` / ``need_reason``: the replicas to hold through a burst and why (default
     ceil(burst peak / capacity); the headline count when the caller has one).
+
+    ``traffic``: offered requests/s over time (s); ``model``: one replica; ``result``: the
+    simulation of the chosen policy on that traffic; times (``period_s``, ``burst_s``, ``phase_s``,
+    ``metric_window_s``) in seconds; ``timezone``: an IANA name for the cron trigger. Returns one
+    paragraph of advice (a str). Raises nothing of its own.
     """
     pattern = detect_spikes(traffic)
     if pattern is None:

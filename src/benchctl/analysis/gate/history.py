@@ -25,7 +25,13 @@ def history_points(
 ) -> list[Point] | None:
     """The history a change-point rule looks at: the newest ``limit`` usable runs of the
     candidate's scenario and target in the baseline folder, then the candidate runs (each
-    oldest first). None when the baseline is a single run directory."""
+    oldest first). None when the baseline is a single run directory.
+
+    ``baseline``: a folder of runs (or a single run directory: then None); ``candidates``: the
+    loaded candidate runs, at least one; ``limit``: how many past runs at most. Each Point carries
+    the run's id, start time, label and summary values (ms, requests/s, fraction). Raises IndexError
+    for an empty ``candidates``; unreadable past runs are skipped, not raised.
+    """
     path = Path(baseline)
     if (path / RUN_JSON).is_file() or not path.is_dir():
         return None
@@ -56,7 +62,13 @@ def evaluate_change_point(
 ) -> RuleResult:
     """A ``no_change_point_in_last: K`` rule: FAIL when the history (``points``, oldest
     first, the last ``candidates`` of them the candidate runs) has a change point for the
-    worse at one of its last K runs; inconclusive without a folder or with < 4 values."""
+    worse at one of its last K runs; inconclusive without a folder or with < 4 values.
+
+    ``rule``: the change-point rule; ``spec``: the rules file (``strict`` makes inconclusive a
+    FAIL); ``candidates``: how many of the points are candidate runs. Returns a RuleResult whose
+    shifts come from ``changepoints.find_shifts`` (the t-test of Apache Otava's E-Divisive means, p
+    < MAX_PVALUE = 0.001). Raises nothing of its own.
+    """
     limit = rule.no_change_point_in_last or 1
     common: dict[str, Any] = {
         "name": rule_name(rule, OVERALL),

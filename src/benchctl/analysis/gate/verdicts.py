@@ -56,7 +56,15 @@ def evaluate(
     runs: tuple[Sequence[Sample], Sequence[Sample]] = ((), ()),
 ) -> RuleResult:
     """One rule's verdict, with the numbers behind it. ``runs``: the baseline's and the
-    candidate's samples run by run (for run-level intervals; ``base``/``cand`` pool them)."""
+    candidate's samples run by run (for run-level intervals; ``base``/``cand`` pool them).
+
+    ``rule``: a validated rule; ``index``: its position (seeds its bootstrap); ``spec``: the rules
+    file (phase, statistics settings, strict); ``base``/``cand``: the pooled samples (latencies in
+    ms, counts); ``candidate``: the candidate run (status, saturation). Returns a RuleResult:
+    verdict PASS/FAIL/INCONCLUSIVE, the baseline and candidate values in the metric's unit, the
+    change (a fraction, or percentage points for rates) with its interval. Raises nothing of its own
+    for a validated rule.
+    """
     phase = rule.phase or spec.phase
     common: dict[str, Any] = {
         "name": rule_name(rule, phase),
