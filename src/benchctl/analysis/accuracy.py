@@ -73,6 +73,11 @@ def generator_accuracy(frame: pd.DataFrame, pacing: dict[str, Any] | None) -> di
     overall p50/p99/max after warm-up, ``processes`` per load process (its lag after warm-up
     by phase and overall, its wake mechanism, its CPU while driving), ``phases`` per phase
     (warm-up included), ``warning`` a sentence or None.
+
+    ``frame``: requests.parquet's rows (columns error, phase, worker, send_lag_ms in ms, ok,
+    latency_ms, optionally the slot wait); ``pacing``: per load process, what the engine reported
+    (wake mechanism, CPU %), or None. Lags are in ms (nearest-rank percentiles). KeyError for a
+    missing column.
     """
     pacing = {str(k): v for k, v in (pacing or {}).items() if isinstance(v, dict)}
     sent = frame[frame["error"] != DROPPED]
@@ -111,7 +116,11 @@ def generator_accuracy(frame: pd.DataFrame, pacing: dict[str, Any] | None) -> di
 def split_lag(measured: pd.DataFrame) -> tuple[np.ndarray, dict[str, Any] | None]:
     """Each sent request's scheduler lag (send lag minus its slot wait, ms) and a summary of
     the slot waits: ``{"requests", "share", "p50", "p99", "max"}`` over the requests that
-    waited (None when the run did not record slot waits)."""
+    waited (None when the run did not record slot waits).
+
+    ``measured``: the sent requests after warm-up. Returns (shape (k,) in ms, one per row; the
+    summary, ``share`` a fraction 0..1 of the requests). KeyError without send_lag_ms.
+    """
     lag = measured["send_lag_ms"].to_numpy(dtype=float)
     if SLOT_WAIT not in measured:
         return lag, None
@@ -138,7 +147,12 @@ def lag_warning(
 ) -> str | None:
     """A sentence when the scheduler lag's p50 or p99 (``lag``) exceeds LAG_SHARE_WARN of
     the latency's (the successful requests after warm-up), else None. ``separated`` False:
-    the run recorded no slot waits, so ``lag`` may include them (said in the sentence)."""
+    the run recorded no slot waits, so ``lag`` may include them (said in the sentence).
+
+    ``lag``: ``{"p50", "p99", ...}`` in ms; ``measured``: the sent requests after warm-up (columns
+    ok, latency_ms in ms). LAG_SHARE_WARN = 0.10 (10%): a lag beyond a tenth of the latency it is
+    part of. KeyError for a missing column.
+    """
     latency = measured.loc[measured["ok"].astype(bool), "latency_ms"].to_numpy(dtype=float)
     latency = latency[np.isfinite(latency)]
     if lag.get("p50") is None or not len(latency):

@@ -83,6 +83,11 @@ def capacity_bound(
 
     ``fitted_crossing_rps`` (a latency fit's SLO crossing) is used as the figure only when it
     lies inside the measured band. Throughputs are req/s, latencies ms.
+
+    ``levels``: the measured load levels (offered ``rate_rps`` and achieved ``throughput_rps``, good
+    when their SLO percentile met ``slo_ms``); ``demand_upper_rps``: the service-demand limit used
+    as the upper end when no level was bad. Returns a CapacityBound (figure and band in requests/s,
+    MEASURED or LOWER, the levels behind it). Raises nothing of its own.
     """
     good = [level for level in levels if level.good]
     if not good:

@@ -28,7 +28,13 @@ RUNTIME = {kind: server.runtime for kind, server in SERVERS.items()}
 
 
 def isvc_name(model: str, kind: str) -> str:
-    """An InferenceService name (DNS-1035 label): KServe derives <name>-predictor from it."""
+    """An InferenceService name (DNS-1035 label): KServe derives <name>-predictor from it.
+
+    ``model``, ``kind``: the model and server kind, joined as ``<model>-<kind>``, lower-cased,
+    each run of characters other than letters and digits made one ``-``, prefixed ``m-``
+    unless it starts with a letter, cut to 45 characters (leaving room for KServe's suffixes
+    such as ``-predictor`` within a 63-character DNS-1035 label). Raises nothing.
+    """
     raw = f"{model}-{kind}".lower()
     name = "".join(c if c.isalnum() else "-" for c in raw).strip("-")
     name = "-".join(filter(None, name.split("-")))

@@ -93,7 +93,12 @@ def offered_over_plan(overall: dict[str, Any], planned_seconds: float) -> dict[s
     """``overall`` with ``offered_rps`` over the planned measured seconds: arrivals happen only
     within the plan, while completions (``throughput_rps``) may run past it (``overrun``), so
     dividing the arrivals by the stretched interval understated the offered rate (100
-    requests offered at 10 req/s over 10 s, the last done at 11.9 s: 8.4 instead of 10)."""
+    requests offered at 10 req/s over 10 s, the last done at 11.9 s: 8.4 instead of 10).
+
+    ``overall``: a ``stats`` dict (changed in place and returned); ``planned_seconds``: the planned
+    measured seconds. ``offered_rps`` becomes requests / planned_seconds in requests/s (None when
+    0). Raises nothing.
+    """
     if overall.get("offered_rps") is None:  # no interval, or too short (``too_short``)
         return overall
     requests = overall.get("requests") or 0
@@ -133,7 +138,11 @@ def stats(frame: pd.DataFrame, seconds: float) -> dict[str, Any]:
 def too_short(seconds: float | None, latency_ms: np.ndarray) -> float | None:
     """The median latency (s) of the answers counted (``latency_ms``) when the interval
     ``seconds`` is shorter than it, so too short to measure a rate over; None when the
-    interval holds a rate (or there is no interval or no answer)."""
+    interval holds a rate (or there is no interval or no answer).
+
+    ``seconds``: the interval (s) or None; ``latency_ms``: the answers' latencies (ms, 1-D). Raises
+    nothing.
+    """
     if not seconds or not len(latency_ms):
         return None
     median = float(np.median(latency_ms)) / 1000.0
@@ -142,7 +151,10 @@ def too_short(seconds: float | None, latency_ms: np.ndarray) -> float | None:
 
 def too_short_note(seconds: float, median_s: float, what: str) -> str:
     """Why no rate is given over ``seconds``: ``what`` happened in that interval, shorter
-    than the answers' median latency ``median_s`` (both shown in ms below 1 s)."""
+    than the answers' median latency ``median_s`` (both shown in ms below 1 s).
+
+    Returns one sentence; raises nothing.
+    """
 
     def shown(value: float) -> str:
         return f"{value * 1000:,.1f} ms" if value < 1 else f"{value:,.2f} s"
@@ -164,7 +176,15 @@ def stats_of_counts(
     """``stats`` from counts: ``requests`` planned (dropped included), ``dropped`` never sent,
     ``ok`` successes, ``latency`` the successes' latencies (ms), ``lag`` the send lags (ms),
     ``seconds`` the measurement interval. Shared by ``stats`` (a frame) and the batched reader
-    (``summary_file``), so both give the same keys and numbers."""
+    (``summary_file``), so both give the same keys and numbers.
+
+    Returns ``{"requests", "sent", "ok", "errors", "dropped", "error_rate", "drop_rate", "seconds",
+    "offered_rps", "throughput_rps", "latency_ms", "send_lag_ms", ...}``: rates in requests/s (None
+    over no interval, one shorter than the median latency, or, for throughput, fewer than
+    MIN_RATE_REQUESTS = 10 sent), error_rate of the sent and drop_rate of all as fractions (None
+    over zero), latency and send-lag percentiles in ms (nearest rank; None without values). Raises
+    nothing of its own.
+    """
     sent = requests - dropped
     return {
         "requests": requests,
