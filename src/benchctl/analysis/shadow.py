@@ -53,7 +53,16 @@ def merge_shadow(run_dir: Path) -> Path | None:
 
 
 def shadow_summary(run_dir: Path | Any, served: str, shadow: str) -> dict[str, Any]:
-    """summary.json ``shadow`` of a shadow run directory (``run_dir``: a path or RunDir)."""
+    """summary.json ``shadow`` of a shadow run directory (``run_dir``: a path or RunDir).
+
+    ``served``/``shadow``: the arms' names. Returns ``{"served", "shadow", "pairs", ...}``: counts,
+    shadow errors by kind, latency percentiles in ms (served, shadow, their per-request difference,
+    the share where the shadow was slower as a fraction, the paired verdict), output agreement (max
+    absolute difference in the output's unit, argmax agreement and exact-equality shares as
+    fractions); only ``pairs`` 0 without shadow parts. Merges the parts first (``merge_shadow``):
+    OSError when shadow.parquet cannot be written or would be written through a symlink; pyarrow's
+    errors for unreadable parts, KeyError for parts without the expected columns.
+    """
     path = merge_shadow(Path(getattr(run_dir, "path", run_dir)))
     base: dict[str, Any] = {"served": served, "shadow": shadow}
     if path is None:
@@ -99,7 +108,11 @@ def median_interval(values: Any, confidence: float = CONFIDENCE) -> tuple[float,
     ``P(Binomial(n, 1/2) <= j - 1) <= (1 - confidence) / 2`` (the sign-test interval; e.g.
     Hollander, Wolfe & Chicken, *Nonparametric Statistical Methods*, 3rd ed., sec. 3.6).
     Coverage is at least ``confidence`` for independent draws from any continuous
-    distribution. None when there are too few values (n < 6 at 95%) for any such interval."""
+    distribution. None when there are too few values (n < 6 at 95%) for any such interval.
+
+    ``confidence`` in (0, 1) (default CONFIDENCE = 0.95). Returns (low, high) in the values' unit.
+    Raises nothing of its own.
+    """
     from scipy.stats import binom
 
     data = np.sort(np.asarray(values, dtype=float))
@@ -121,7 +134,11 @@ def paired_difference(difference: Any) -> dict[str, Any]:
     otherwise, ``too few pairs`` when no interval exists. Pairing removes the load's
     moment-to-moment variation, which both arms saw at once. The interval assumes the
     differences are independent; requests close in time share server state, so treat a
-    verdict near the interval's edge with care."""
+    verdict near the interval's edge with care.
+
+    ``difference``: 1-D, ms. Returns ``{"median_ms", "ci95_ms": [low, high] in ms, "verdict"}``
+    (None for both numbers with too few pairs). Raises nothing of its own.
+    """
     data = np.asarray(difference, dtype=float)
     interval = median_interval(data) if len(data) else None
     if interval is None:
@@ -143,7 +160,13 @@ def _percentiles(values: Any) -> dict[str, float | None]:
 
 
 def shadow_lines(shadow: dict[str, Any]) -> list[str]:
-    """The terminal's lines for a shadow run."""
+    """The terminal's lines for a shadow run.
+
+    ``shadow``: summary.json's ``shadow`` object (``shadow_summary``). Returns the lines: pairs and
+    successes, latency p50/p99 in ms of both arms and of their per-request difference, the paired
+    verdict with its 95% interval (ms), output agreement. KeyError for an object without those keys
+    (0 pairs needs only ``shadow``).
+    """
     if not shadow.get("pairs"):
         return [f"shadow {shadow['shadow']}: no pairs recorded"]
     lat = shadow["latency_ms"]

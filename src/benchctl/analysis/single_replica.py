@@ -227,7 +227,12 @@ def extrapolation_ceiling(
 ) -> str | None:
     """Why a fitted crossing above the measured band is not shown, or None to show it: it
     lies above what was measured to bound the capacity (the first level that broke the
-    SLO, the most an overloaded level served, or the service-demand upper bound)."""
+    SLO, the most an overloaded level served, or the service-demand upper bound).
+
+    ``crossing``: the fitted SLO crossing (requests/s); ``found``: the measured bound;
+    ``demand_upper``: the service-demand limit (requests/s) or None. Returns the reason, naming the
+    lowest ceiling it exceeds (requests/s), or None. Raises nothing.
+    """
     ceilings = []
     if found.first_bad is not None:
         ceilings.append(("the first level that broke the SLO", found.band[1]))
@@ -253,7 +258,13 @@ def service_demand(windows: pd.DataFrame, info: dict[str, Any]) -> dict[str, Any
     run.json (host.cpus is the CPU capacity in cores). By the utilization law U = X x D
     (``fits.fit_service_demand``), a resource of capacity C saturates at X = C / D.
     Returns {resource: {ms_per_request, r2, capacity_units, saturates_at_rps},
-    "saturates_first": resource}, or {} when no resource had enough windows."""
+    "saturates_first": resource}, or {} when no resource had enough windows.
+
+    The per-window CPU percent is divided by 100 to busy cores (GPU: busy fraction), so
+    ms_per_request is CPU (GPU) milliseconds per request and saturates_at_rps is in requests/s.
+    Raises KeyError when ``windows`` lacks throughput_rps for a resource it has values for; a fit
+    that fails (ValueError) leaves that resource out.
+    """
     resources: dict[str, Any] = {}
     cores = float(info.get("host", {}).get("cpus") or 1)
     for name, column, scale, capacity in (

@@ -69,6 +69,11 @@ def split_summaries(
 
     Warm-up is left out as in ``overall``; dropped arrivals never reached an arm, so they
     count in no arm. ``end``: the stop time of an interrupted run (s).
+
+    ``path``: requests.parquet; ``phases``: the planned phases (s); ``seed``: for the bootstrap of
+    the verdicts. Each arm: ``share`` (a fraction of the measured requests) and ``stats``
+    (requests/s, latency percentiles in ms, error rate as a fraction). Raises DamagedFileError when
+    requests.parquet is missing or unreadable, IndexError for an empty ``arms``.
     """
     if "arm" not in parquet_columns(path):
         return {}

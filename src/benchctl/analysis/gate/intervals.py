@@ -138,6 +138,10 @@ def unit_interval(
     ``within`` where that is wider (their union); else ``within`` itself. Returns the
     RuleResult fields ci_low, ci_high, method, runs_baseline, runs_candidate, run_sd,
     within_low, within_high.
+
+    ``metric``: the rule's metric; ``change``: the pooled change (a fraction, or a difference for
+    rates); ``runs``: the baseline's and candidate's samples run by run. The bounds are in the unit
+    of ``change``. Raises nothing of its own.
     """
     base_runs, cand_runs = runs
     out: dict[str, Any] = {
