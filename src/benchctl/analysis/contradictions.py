@@ -83,7 +83,12 @@ def search_level_phases(search: dict[str, Any], slo: Slo) -> dict[str, Any]:
     ``window``: the windows that percentile was taken over (``judged_from``..``judged_to``,
     seconds on the search run's clock, by completion time; or, for a search judged again
     under another SLO, the level's measured requests by send time). A level without a
-    percentile is left out."""
+    percentile is left out.
+
+    ``search``: search.json's object; ``slo``: the objective (its ``column``, e.g. ``p99``, keys the
+    latency). Returns ``{level name: {"offered_rps" (requests/s), "rate_text", "ok", "latency_ms":
+    {column: ms}, "window"}}``. Malformed levels are skipped; raises nothing of its own.
+    """
     rejudged = search.get("search_slo") is not None
     phases: dict[str, Any] = {}
     for level in search.get("levels") or []:
@@ -146,6 +151,11 @@ def busy_host(windows: pd.DataFrame, cpus: int | None) -> str | None:
     host % / 100 x cores - (server + generator) / 100. Warns when the host averaged at
     least ``BUSY_HOST_PERCENT`` and the others used at least ``NEIGHBOURS_SHARE`` of its
     cores.
+
+    ``windows``: the analysis windows (host_cpu_percent, server_cpu_percent, generator_cpu_percent);
+    ``cpus``: the host's logical CPUs (None or 0: no sentence). BUSY_HOST_PERCENT = 80 (% of the
+    host) and NEIGHBOURS_SHARE = 0.25 (of its cores) are this project's thresholds, not a
+    standard's. Raises nothing of its own.
     """
     if not cpus or windows.empty or "host_cpu_percent" not in windows:
         return None

@@ -26,6 +26,9 @@ def input_summary(path: Path) -> dict[str, Any]:
     ``path``: requests.parquet. Output: ``distinct`` inputs sent, ``top_share`` (share of
     requests carrying the single most requested input), and ``hot`` / ``rest`` groups,
     each ``requests``, ``share`` and ``latency_ms`` (p50, p95, max, mean; ms).
+
+    HOT = 10 inputs per model form the hot group. Raises DamagedFileError when requests.parquet is
+    missing, unreadable or lacks a column read.
     """
     if "input_id" not in parquet_columns(path):
         return {}

@@ -26,6 +26,10 @@ def model_summaries(
 
     ``path``: requests.parquet; ``phases``: run.json's plan phases (start/end in s);
     ``end``: the stop time of an interrupted run (s), which cuts the interval short.
+
+    Each model: ``share`` (a fraction of the measured requests) and ``stats`` (requests/s, latency
+    percentiles in ms, error rate as a fraction). Raises DamagedFileError when requests.parquet is
+    missing, unreadable or lacks a column read.
     """
     if "model" not in parquet_columns(path):
         return {}

@@ -59,7 +59,11 @@ def level_points(frame: pd.DataFrame, phases: list[dict[str, Any]], quantile: fl
 
 def file_level_points(path: Path, phases: list[dict[str, Any]], quantile: float) -> Points:
     """``level_points`` of requests.parquet read in batches: the same points, holding only
-    the successes' latencies per phase (8 bytes each), not the run's frame (issue 16)."""
+    the successes' latencies per phase (8 bytes each), not the run's frame (issue 16).
+
+    ``path``: requests.parquet; ``phases``: the planned phases (s); ``quantile`` in (0, 1). Returns
+    Points (x: requests/s, y: ms). Raises DamagedFileError when the file is missing or unreadable.
+    """
     seconds = phase_seconds(phases)
     rows = [
         (name, len(ok) / seconds[name], percentile(ok, quantile * 100))

@@ -29,7 +29,11 @@ def open_requests(path: Path, columns: Iterable[str]) -> Any:
     """The ``pq.ParquetFile`` at ``path`` after checking it has ``columns``
     (``benchctl.rundir.open_parquet``). Column chunks are read 1 MiB at a time, not
     pre-buffered whole: reading a 10M-row file batch by batch then peaks at about 150 MB
-    above the imports, not 350 MB."""
+    above the imports, not 350 MB.
+
+    Raises DamagedFileError (an InputError and a ValueError) naming the file when it is missing,
+    empty, truncated, not Parquet, or lacks one of ``columns``.
+    """
     return open_parquet(path, columns, pre_buffer=False, buffer_size=1 << 20)
 
 
@@ -106,7 +110,12 @@ def _equals(array: Any, value: str) -> np.ndarray:
 def as_numpy(array: Any) -> np.ndarray:
     """A numpy array of an Arrow array (see ``iter_batches`` for the types). A dictionary
     column is an object array built by indexing its few strings with its codes (one Python
-    string per distinct value, never one per row: ``to_pylist`` made a million)"""
+    string per distinct value, never one per row: ``to_pylist`` made a million)
+
+    Returns a 1-D array of the array's length: float64 for floating columns, bool (nulls False) for
+    booleans, object (nulls None) for dictionary columns, numpy's conversion otherwise. Raises
+    pyarrow's ArrowInvalid for a type numpy cannot hold.
+    """
     import pyarrow as pa
 
     kind = array.type

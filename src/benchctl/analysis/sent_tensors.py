@@ -33,7 +33,11 @@ _KINDS = {
 
 def sent_tensors(run_dir: Path) -> list[dict[str, Any]] | None:
     """``[{"name", "shape", "datatype", "kind"}, ...]`` of one request; None when the run has
-    no engine-spec.json or its protocol's body is not decoded here (TF-Serving gRPC)."""
+    no engine-spec.json or its protocol's body is not decoded here (TF-Serving gRPC).
+
+    ``run_dir``: the run directory. ``shape`` is a list of ints (the batch first); ``kind`` one of
+    float/int/bool/bytes. Never raises: an unreadable engine-spec.json or body gives None.
+    """
     try:
         request = read_document(run_dir / ENGINE_SPEC).get()["request"]
         body = base64.b64decode(request["body"])
