@@ -37,6 +37,10 @@ def rate_query(
     escaped), so the query counts every model of the mix: the traffic the replicas serve,
     in the total rate the mix's capacity is sized in (``analysis.mix_sizing``). With fewer
     than two names: ``model`` alone.
+
+    ``kind``: the server kind (picks its request counter and model label from SERVER_COUNTERS, else
+    the generic counter); ``window_s``: the rate() window in seconds. Returns the PromQL text
+    (requests/s). Raises nothing of its own.
     """
     counter = SERVER_COUNTERS.get(kind, GENERIC_COUNTER)
     names = list(dict.fromkeys(models))
@@ -65,7 +69,14 @@ def traffic_for(
     info: dict[str, Any], scenario: str | None, config_dir: Path | None, peak_rps: float | None
 ) -> tuple[Traffic, Any] | None:
     """Real-time traffic (time scale 1) of ``scenario`` or of the run's own scenario,
-    scaled so its peak is ``peak_rps`` when given. None for closed-loop scenarios."""
+    scaled so its peak is ``peak_rps`` when given. None for closed-loop scenarios.
+
+    ``info``: run.json's object; ``scenario``: a scenario name or file (None: the run's own);
+    ``config_dir``: the user's configuration folder; ``peak_rps``: requests/s. Returns (Traffic on a
+    1-second grid, requests/s; the scenario spec). Raises InputError (one line, file and field) for
+    a scenario that cannot be loaded, pydantic's ValidationError or KeyError for a run.json without
+    a valid scenario.
+    """
     if scenario:
         spec, _ = load_scenario(scenario, config_dir=config_dir)
     else:
@@ -90,6 +101,11 @@ def mean_latency(
     saturation for both curves). Else, from the SLO-percentile fit, assuming the
     exponential tail of M/M/1 (mean = quantile part / ln(1 / (1 - q))). Else the median
     measured mean latency, constant up to ``saturation``. (None, reason) with none of these.
+
+    ``fit``: the SLO-percentile latency fit or None; ``windows``: the analysis windows
+    (throughput_rps in requests/s, mean_latency_ms in ms) or None; ``saturation``: requests/s.
+    Returns (MeanLatency: base in ms, scale in ms x requests/s, x_max in requests/s; the reason as a
+    sentence). Raises nothing of its own.
     """
     x_max = fit.x_max if fit is not None else saturation
     if windows is not None and {"throughput_rps", "mean_latency_ms"} <= set(windows.columns):
@@ -141,7 +157,13 @@ def replica_model(
     windows: pd.DataFrame | None = None,
 ) -> tuple[ReplicaModel, str]:
     """One replica as the simulations see it (SLO percentile, mean latency, pod start), and
-    where its mean latency comes from."""
+    where its mean latency comes from.
+
+    ``single``: capacity.json's single-replica section (capacity_rps, saturation_rps in requests/s);
+    ``fit``: the latency fit or None; ``slo_ms``: the SLO bound (ms); ``cluster``: pod and node
+    start times (s), pool size; ``windows``: the analysis windows. Returns (ReplicaModel; the mean
+    latency's source). Raises KeyError without ``capacity_rps``.
+    """
     capacity = single["capacity_rps"]
     saturation = max(single.get("saturation_rps") or capacity, capacity)
     if fit is not None:
