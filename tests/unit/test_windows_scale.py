@@ -257,3 +257,24 @@ def test_report_of_unreadable_or_empty_requests_says_so(tmp_path: Path, content,
         path.write_bytes(content)
     page = write_report(run).read_text()
     assert note in page
+
+
+def test_windows_with_the_span_of_the_level_pass_equal_the_two_pass_windows(tmp_path: Path):
+    """analyze reads the measured span (earliest intended send, latest completion after the
+    warm-up) in the pass that collects the level latencies, and skips the windows' own first
+    pass: same span as the frame gives by hand, same window table, same latencies per phase."""
+    from benchctl.analysis.summary_file import phase_latencies, phase_latencies_and_span
+
+    path = _mixed_run(tmp_path / "requests.parquet")
+    latencies, span = phase_latencies_and_span(path)
+    frame = read_requests(path, COLUMNS)
+    measured = frame[frame["phase"] != "warmup"]
+    done = measured["t_intended"] + measured["latency_ms"] / 1000.0
+    assert span == (measured["t_intended"].min(), done.max())
+    expected = requests_file_windows(path, 5.0, (0.5, 0.99))
+    found = requests_file_windows(path, 5.0, (0.5, 0.99), span)
+    assert found.equals(expected)
+    alone = phase_latencies(path)
+    assert latencies.keys() == alone.keys() == {"a", "b"}
+    for name, values in alone.items():
+        assert np.array_equal(latencies[name], values)

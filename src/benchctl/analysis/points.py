@@ -17,7 +17,7 @@ import pandas as pd
 
 from benchctl.analysis.percentiles import percentile
 from benchctl.analysis.summary import phase_seconds
-from benchctl.analysis.summary_file import phase_latencies
+from benchctl.analysis.summary_file import phase_latencies, phase_latencies_and_span
 from benchctl.analysis.windows import run_windows
 from benchctl.rundir.names import REQUESTS
 from benchctl.rundir.requests import WARMUP
@@ -64,10 +64,17 @@ def file_level_points(path: Path, phases: list[dict[str, Any]], quantile: float)
     ``path``: requests.parquet; ``phases``: the planned phases (s); ``quantile`` in (0, 1). Returns
     Points (x: requests/s, y: ms). Raises DamagedFileError when the file is missing or unreadable.
     """
+    return _points_of(phase_latencies(path), phases, quantile)
+
+
+def _points_of(
+    latencies: dict[str, np.ndarray], phases: list[dict[str, Any]], quantile: float
+) -> Points:
+    """Level points of the successes' latencies per phase (``phase_latencies``)."""
     seconds = phase_seconds(phases)
     rows = [
         (name, len(ok) / seconds[name], percentile(ok, quantile * 100))
-        for name, ok in phase_latencies(path).items()
+        for name, ok in latencies.items()
         if len(ok) >= min_samples(quantile) and seconds.get(name)
     ]
     return _level_points(rows)
@@ -85,16 +92,20 @@ def _level_points(rows: list[tuple[str, float, float]]) -> Points:
     )
 
 
-def window_points(run_dir: Path, quantile: float, width: float) -> tuple[Points, pd.DataFrame]:
+def window_points(
+    run_dir: Path, quantile: float, width: float, span: tuple[float, float] | None = None
+) -> tuple[Points, pd.DataFrame]:
     """One latency-vs-throughput point per ``width``-second window of the run at ``run_dir`` with at
     least ``min_samples(quantile)`` successes, and the whole window table.
 
     ``quantile``: the SLO's quantile in (0, 1) (0.99 = p99); ``width``: window length (s). Returns
     (Points with achieved throughput in requests/s and the window's quantile latency in ms, one
     label ``t=<start>s`` each; the windows DataFrame from ``run_windows``, empty when the run has no
-    requests). Raises DamagedFileError when requests.parquet is missing or unreadable.
+    requests). ``span``: the measured requests' span when an earlier pass found it (see
+    ``windows.requests_file_windows``). Raises DamagedFileError when requests.parquet is
+    missing or unreadable.
     """
-    table = run_windows(run_dir, width, (0.5, quantile))
+    table = run_windows(run_dir, width, (0.5, quantile), span)
     column = f"p{quantile * 100:g}"
     if table.empty:
         return Points("windows", np.array([]), np.array([]), None, []), table
@@ -140,8 +151,10 @@ def measured_points(
     Raises DamagedFileError when requests.parquet is missing or unreadable.
     """
     phases = info.get("plan", {}).get("phases", [])
-    levels = file_level_points(run_dir / REQUESTS, phases, quantile)
-    points, table = window_points(run_dir, quantile, width)
+    latencies, span = phase_latencies_and_span(run_dir / REQUESTS)  # one pass for both
+    levels = _points_of(latencies, phases, quantile)
+    del latencies
+    points, table = window_points(run_dir, quantile, width, span)
     if len(levels) >= MIN_LEVELS and len(np.unique(np.round(levels.throughput))) >= MIN_LEVELS:
         return levels, table
     if len(levels) and one_offered_rate(info):

@@ -11,6 +11,7 @@ there, instead of a 6-column frame and its per-phase copies (about 1.6 GB).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from benchctl.analysis.request_reader import (
     open_requests,
 )
 from benchctl.analysis.summary import offered_over_plan, phase_seconds, stats_of_counts
+from benchctl.analysis.windows import measured_span
 from benchctl.rundir.requests import DROPPED, WARMUP
 
 _NULL = "\0"  # a request without a phase: measured, but in no phase of its own
@@ -224,8 +226,22 @@ def file_windows(path: Path, width: float = 5.0) -> pd.DataFrame:
 def phase_latencies(path: Path) -> dict[str, np.ndarray]:
     """The successful requests' latencies (ms) per phase of requests.parquet, warm-up left
     out, read in batches (8 bytes per success; no frame). DamagedFileError if unreadable."""
+    return _phase_latencies(path, None)
+
+
+def phase_latencies_and_span(path: Path) -> tuple[dict[str, np.ndarray], tuple[float, float]]:
+    """``phase_latencies`` and, from the same pass over the file, the measured requests'
+    span (``benchctl.analysis.windows.measured_span``: earliest intended send, latest
+    finite completion, of every row not in the warm-up), so that the windows need no pass
+    of their own to find it. DamagedFileError if unreadable."""
+    span = [math.inf, -math.inf]
+    return _phase_latencies(path, span), (span[0], span[1])
+
+
+def _phase_latencies(path: Path, span: list[float] | None) -> dict[str, np.ndarray]:
     parts: dict[str, list[np.ndarray]] = {}
-    for batch in _phase_batches(path, ["latency_ms", "ok"]):
+    columns = ["latency_ms", "ok"] if span is None else ["t_intended", "latency_ms", "ok"]
+    for batch in _phase_batches(path, columns):
         codes, names = batch["phase"]
         latency, ok = batch["latency_ms"], batch["ok"]
         for code, name in enumerate(names):
@@ -234,5 +250,9 @@ def phase_latencies(path: Path) -> dict[str, np.ndarray]:
             rows = (codes == code) & ok
             if rows.any():
                 parts.setdefault(str(name), []).append(latency[rows])
+        if span is not None:
+            warm = [code for code, name in enumerate(names) if name == WARMUP]
+            keep = ~np.isin(codes, warm) if warm else np.ones(len(codes), dtype=bool)
+            measured_span(span, batch["t_intended"][keep], latency[keep])
     # each phase's pieces are let go as they are joined (not all pieces and all joined at once)
     return {name: np.concatenate(parts.pop(name)) for name in list(parts)}

@@ -7,11 +7,12 @@ latency). They must agree; when they do not, the windows are too short or the re
 are inconsistent, and the analysis says so.
 
 Scale: ``run_windows`` reads requests.parquet in batches (two passes over 4 columns: the
-time span, then the per-window sums) and keeps per window only counts and sums, plus the
-successful latencies and their window (12 bytes per success) for the exact nearest-rank
-percentiles. In flight per window is computed in O(rows + windows) (``InFlight``): each
-request adds its partial overlap to its first and last window and a +1/-1 to a difference
-array for the whole windows between, never a rows × windows matrix.
+time span, then the per-window sums; only the second when an earlier pass found the span)
+and keeps per window only counts and sums, plus the successful latencies and their window
+(12 bytes per success) for the exact nearest-rank percentiles. In flight per window is
+computed in O(rows + windows) (``InFlight``): each request adds its partial overlap to its
+first and last window and a +1/-1 to a difference array for the whole windows between,
+never a rows × windows matrix.
 """
 
 from __future__ import annotations
@@ -173,23 +174,38 @@ def request_windows(
     return sums.table(width, quantiles)
 
 
-def requests_file_windows(path: Path, width: float, quantiles: tuple[float, ...]) -> pd.DataFrame:
+def measured_span(span: list[float], intended: np.ndarray, latency: np.ndarray) -> None:
+    """Widen ``span`` ([earliest intended send, latest finite completion], s; start it at
+    [inf, -inf]) by one batch of measured (not warm-up) requests: ``intended`` (s) and
+    ``latency`` (ms). A span whose start stays inf saw no measured request."""
+    if not len(intended):
+        return
+    span[0] = min(span[0], float(intended.min()))
+    done = intended + latency / 1000.0
+    if np.isfinite(done).any():
+        span[1] = max(span[1], float(np.nanmax(done)))
+
+
+def requests_file_windows(
+    path: Path,
+    width: float,
+    quantiles: tuple[float, ...],
+    span: tuple[float, float] | None = None,
+) -> pd.DataFrame:
     """``request_windows`` of a requests.parquet read in batches (same numbers): memory
     grows with the windows, plus 12 bytes per successful request for exact percentiles.
+    ``span``: the measured requests' span when a pass over the file already found it
+    (``summary_file.phase_latencies_and_span``); None: a first pass finds it.
     DamagedFileError (exit 2) if the file is unreadable."""
     flags = {"phase": WARMUP, "error": DROPPED}
-    start, end, seen = np.inf, -np.inf, False
-    for batch in iter_batches(path, ["t_intended", "latency_ms"], equals={"phase": WARMUP}):
-        keep = ~batch["phase==warmup"]
-        if not keep.any():
-            continue
-        seen = True
-        intended = batch["t_intended"][keep]
-        start = min(start, float(intended.min()))
-        done = intended + batch["latency_ms"][keep] / 1000.0
-        if np.isfinite(done).any():
-            end = max(end, float(np.nanmax(done)))
-    if not seen:
+    if span is None:
+        found = [np.inf, -np.inf]
+        for batch in iter_batches(path, ["t_intended", "latency_ms"], equals={"phase": WARMUP}):
+            keep = ~batch["phase==warmup"]
+            measured_span(found, batch["t_intended"][keep], batch["latency_ms"][keep])
+        span = (found[0], found[1])
+    start, end = span
+    if start == np.inf:
         return pd.DataFrame()
     start = float(start // width * width)
     sums = _Sums(_edges(start, end if np.isfinite(end) else start + width, width))
@@ -213,9 +229,15 @@ def littles_law_gap(table: pd.DataFrame) -> float | None:
     return float(gap.median())
 
 
-def run_windows(run_dir: Path, width: float, quantiles: tuple[float, ...]) -> pd.DataFrame:
-    """Request windows of one run, joined with its telemetry windows when it has them."""
-    table = requests_file_windows(run_dir / REQUESTS, width, quantiles)
+def run_windows(
+    run_dir: Path,
+    width: float,
+    quantiles: tuple[float, ...],
+    span: tuple[float, float] | None = None,
+) -> pd.DataFrame:
+    """Request windows of one run, joined with its telemetry windows when it has them
+    (``span``: as in ``requests_file_windows``)."""
+    table = requests_file_windows(run_dir / REQUESTS, width, quantiles, span)
     telemetry = run_dir / TELEMETRY
     if table.empty or not telemetry.is_file():
         return table
