@@ -25,7 +25,6 @@ from benchctl.analysis.summary_file import file_windows, summarize_file
 from benchctl.errors import InputError
 from benchctl.reports.compare_figures import compare_figures
 from benchctl.reports.compare_results import Comparison, RunColumn, rank
-from benchctl.reports.compare_results import compare_table as compare_table  # re-exported
 from benchctl.reports.compare_results import ranking_lines as ranking_lines  # re-exported
 from benchctl.reports.html_format import environment, fmt_rps
 from benchctl.reports.views import Banner
