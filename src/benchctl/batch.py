@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from benchctl.config import BatchScenario, TargetSpec
+from benchctl.reports.terminal.batch import print_sweep
 from benchctl.rundir import (
     REQUESTS,
     TELEMETRY,
@@ -154,35 +154,8 @@ def run_sweep(options: Any, scenario: BatchScenario, console: Console) -> Any:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     path = runs_dir / f"{stamp}-batch-sweep.json"
     write_atomic(path, json.dumps(sweep, indent=2) + "\n")
-    console.print(sweep_table(rows))
-    if best is not None:
-        console.print(
-            f"best setting: batch size {best['batch_size']}, concurrency {best['concurrency']}"
-            f": {best['inferences_per_s']:,.0f} inferences/s, the set in "
-            f"{best['time_to_finish_s']:.2f} s",
-            highlight=False,
-        )
-    console.print(f"sweep: {path}", highlight=False)
+    print_sweep(console, rows, best, path)
     return result
-
-
-def sweep_table(rows: list[dict[str, Any]]) -> Table:
-    """Batch size x concurrency: inferences/s, time to finish the set, cost, server batch."""
-    table = Table(title="batch sweep")
-    for name in ("batch", "conc.", "inferences/s", "set in s", "$/M inferences", "server batch"):
-        table.add_column(name, justify="right")
-    for r in rows:
-        rate, seconds = r.get("inferences_per_s"), r.get("time_to_finish_s")
-        cost, mean = r.get("cost_per_million_inferences"), r.get("server_mean_batch")
-        table.add_row(
-            str(r.get("batch_size")),
-            str(r.get("concurrency")),
-            f"{rate:,.0f}" if rate else "—",
-            f"{seconds:.2f}" if seconds else "—",
-            f"{cost:.4f}" if cost else "—",
-            f"{mean:.1f}" if mean else "—",
-        )
-    return table
 
 
 def batch_end(requests: Path, plan: Any, end: float | None) -> float | None:

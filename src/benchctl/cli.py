@@ -16,8 +16,8 @@ import os
 
 from benchctl import __version__, arguments
 from benchctl.commands import COMMANDS
-from benchctl.display import command_console, error_line, quiet_stdout
 from benchctl.errors import BenchctlError, one_line
+from benchctl.reports.terminal.console import command_console, error_line, quiet_stdout
 
 _BAD_PATH_ERRNOS = {
     errno.ENOENT,

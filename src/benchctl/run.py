@@ -26,10 +26,10 @@ from benchctl import facts, lifetime
 from benchctl.batch import run_sweep
 from benchctl.batch_inputs import check_jsonl_set
 from benchctl.config import BatchScenario, TargetSpec, load_scenario, load_target
-from benchctl.display import print_plan
 from benchctl.errors import BenchctlError, InputError
 from benchctl.lifetime import Guard, owner_record
 from benchctl.plan.shapes import Plan, plan_scenario, rate_curve
+from benchctl.reports.terminal.run_summary import print_plan
 from benchctl.run_drive import drive
 from benchctl.run_finish import finalize, generator_flags, mark_failed
 from benchctl.run_outcome import Outcome, RunResult, WriteFailed, write_problem

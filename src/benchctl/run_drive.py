@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from benchctl import lifetime
-from benchctl.display import LiveDisplay
 from benchctl.engine_processes import EngineProcesses, kill_all, start_engine, watch_events
 from benchctl.lifetime import signal_if_running
+from benchctl.reports.terminal.live import LiveDisplay
 from benchctl.run_outcome import Outcome, write_problem
 from benchctl.rundir import ENGINE_LOG, FAILED, INTERRUPTED, RUN_JSON, RunDir
 from benchctl.stop_signals import StopSignals

@@ -14,16 +14,16 @@ from typing import Any
 
 from rich.console import Console
 
-from benchctl.analysis.accuracy import accuracy_line, accuracy_of_run, generator_section
+from benchctl.analysis.accuracy import accuracy_of_run, generator_section
 from benchctl.analysis.inputs import input_summary
 from benchctl.analysis.models import model_summaries
 from benchctl.analysis.summary import read_requests, summarize
 from benchctl.batch import batch_end, batch_summary
-from benchctl.display import summary_table
 from benchctl.errors import BenchctlError
 from benchctl.load.records import merge_parts
 from benchctl.plan.shapes import Plan
 from benchctl.reports.terminal.rates import print_rate_notes
+from benchctl.reports.terminal.run_summary import print_run_end, print_self_check
 from benchctl.run_outcome import Outcome, RunResult
 from benchctl.run_setup import now_iso
 from benchctl.rundir import (
@@ -38,7 +38,7 @@ from benchctl.rundir import (
     RunDir,
     write_text_fallback,
 )
-from benchctl.split_run import print_split, split_summary
+from benchctl.split_run import split_summary
 from benchctl.split_telemetry import split_self_check
 from benchctl.success import nothing_succeeded
 from benchctl.telemetry.session import TelemetrySession
@@ -86,7 +86,9 @@ def finalize(
         telemetry=telemetry_info,
         **clock,
     )
-    _print_end(console, run_dir, summary, outcome, rows, generator, clock)
+    print_run_end(
+        console, run_dir.name, summary, outcome, rows, generator, clock, cpu_limit=CPU_SATURATED
+    )
     print_rate_notes(console, summary)  # a rate not given: why (too short, too few)
     return RunResult(outcome.status, run_dir.path, summary, outcome.reason, generator)
 
@@ -135,7 +137,7 @@ def _finish_telemetry(
     info = telemetry.finish(run_dir.path, outcome.t0, ran_for)
     sent = run_counts(outcome, rows)[0].get("sent")  # the generator's own counter
     if not split_self_check(run_dir, info, console):  # --split: control arm
-        telemetry.self_check(run_dir.path, info, console, sent)
+        print_self_check(console, telemetry.self_check(run_dir.path, info, sent))
     return info
 
 
@@ -149,35 +151,6 @@ def _generator(outcome: Outcome, rows: int, summary: dict[str, Any]) -> dict[str
     generator["requests_per_cpu_second"] = rows / total_cpu if total_cpu else None
     generator.update(generator_section(summary["generator_accuracy"]))
     return generator
-
-
-def _print_end(
-    console: Console,
-    run_dir: RunDir,
-    summary: dict[str, Any],
-    outcome: Outcome,
-    rows: int,
-    generator: dict[str, Any],
-    clock: dict[str, Any],
-) -> None:
-    """The summary table, send lag, arms, and a line per warning and for a run that did
-    not complete."""
-    if rows:
-        console.print(summary_table(summary, title=f"{run_dir.name} ({outcome.status})"))
-        console.print(accuracy_line(summary["generator_accuracy"]), highlight=False)
-        print_split(console, summary)  # --split: arms side by side and the canary verdicts
-    if generator["send_lag_warning"]:
-        console.print(f"[yellow]warning: {generator['send_lag_warning']}[/]")
-    for warning in clock.get("warnings", []):
-        console.print(f"[yellow]warning: {warning}[/]")
-    if generator["saturated"]:
-        console.print(
-            f"[red bold]generator_saturated[/]: a load process stayed above "
-            f"{CPU_SATURATED:.0f}% CPU for {generator['saturated_seconds']}s: "
-            "latencies include the generator's own delay; add --workers"
-        )
-    if outcome.status != COMPLETED:
-        console.print(f"[yellow]run {outcome.status}: {outcome.reason}[/] ({rows:,} requests kept)")
 
 
 def mark_failed(run_dir: RunDir, outcome: Outcome, reason: str) -> RunResult:

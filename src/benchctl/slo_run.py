@@ -147,9 +147,9 @@ def _link_search(run_dir: Path, search_dir: Path) -> None:
 
 
 def _analyze_and_report(run_dir: Path, slo: Slo, answer: AnswerOptions, console: Console) -> Path:
-    from benchctl.analysis.answer import print_answer, print_final_answer
     from benchctl.analysis.capacity import AnalyzeOptions, analyze_run
     from benchctl.reports.html import write_report
+    from benchctl.reports.terminal.answer import print_answer, print_final_answer
     from benchctl.rundir import RunDir
 
     run_dir_obj = RunDir.open(run_dir)

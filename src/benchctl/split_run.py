@@ -12,15 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from benchctl import lifetime
-from benchctl.analysis.shadow import SHADOW_PARTS, shadow_lines, shadow_summary
-from benchctl.analysis.verdicts import METRICS, split_summaries
+from benchctl.analysis.shadow import SHADOW_PARTS, shadow_summary
+from benchctl.analysis.verdicts import split_summaries
 from benchctl.config import load_target
 from benchctl.errors import InputError
 from benchctl.rundir import REQUESTS, RUN_JSON, RunDir
-from benchctl.split_telemetry import fmt_or_dash
 from benchctl.splits import (
     Arm,
     check_users,
@@ -171,54 +169,3 @@ def split_summary(
     names = [a["name"] for a in arms]
     found = split_summaries(run_dir.path / REQUESTS, phases, names, end=end)
     return {"split": found} if found else {}
-
-
-def print_split(console: Console, summary: dict[str, Any]) -> None:
-    """Arms side by side, then each arm's verdict against the control, per metric (a shadow
-    run: its pairs' latency difference and output agreement)."""
-    if summary.get("shadow"):
-        for line in shadow_lines(summary["shadow"]):
-            console.print(line, highlight=False)
-    split = summary.get("split")
-    if not split:
-        return
-    table = Table(title="arms (control first)")
-    for column in ("arm", "share", "sent", "error rate", "ok/s", "p50 ms", "p99 ms"):
-        table.add_column(column, justify="left" if column == "arm" else "right")
-    for name, arm in split["arms"].items():
-        latency = arm.get("latency_ms") or {}
-        table.add_row(
-            name,
-            f"{arm['share']:.1%}",
-            f"{arm['sent']:,}",
-            fmt_or_dash(arm.get("error_rate"), "{:.2%}"),
-            fmt_or_dash(arm.get("throughput_rps"), "{:.1f}"),
-            fmt_or_dash(latency.get("p50"), "{:.2f}"),
-            fmt_or_dash(latency.get("p99"), "{:.2f}"),
-        )
-    console.print(table)
-    verdicts = Table(title=f"canary verdicts vs {split['control']}")
-    for column in ("arm", "metric", "effect", "interval", "p-value", "class"):
-        verdicts.add_column(column)
-    for name, verdict in split["verdicts"].items():
-        for metric in METRICS:
-            m = verdict["metrics"].get(metric, {})
-            ci = m.get("ci")
-            verdicts.add_row(
-                name,
-                metric,
-                fmt_or_dash(m.get("effect"), "{:+.4g}"),
-                f"[{ci[0]:+.4g}, {ci[1]:+.4g}]" if ci else "",
-                fmt_or_dash(m.get("p_value"), "{:.3g}"),
-                m.get("class", ""),
-            )
-        score = verdict["score"]
-        verdicts.add_row(
-            name,
-            "[bold]score[/]",
-            "" if score is None else f"{score:.0f}%",
-            "",
-            "",
-            f"[bold]{verdict['verdict']}[/]",
-        )
-    console.print(verdicts)

@@ -10,15 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
+from benchctl.reports.terminal.split import print_arm_telemetry
 from benchctl.rundir import REQUESTS, RUN_JSON, RunDir, read_parquet, read_table
 from benchctl.splits import Arm
-
-
-def fmt_or_dash(value: Any, form: str) -> str:
-    """``value`` formatted by ``form`` (a str.format pattern), or "-" when it is None."""
-    return "-" if value is None else form.format(value)
 
 
 def split_self_check(run_dir: RunDir, telemetry: dict[str, Any], console: Console) -> bool:
@@ -193,7 +188,7 @@ def arm_telemetry(run_dir: RunDir, telemetry: dict[str, Any], console: Console) 
         "server_cpu_percent_p95": _p95(own_windows, "server_cpu_percent"),
         "self_check": telemetry.get("self_check") or {},
     }
-    _print_arm_telemetry(console, {arms[0]["name"]: control, **found})
+    print_arm_telemetry(console, {arms[0]["name"]: control, **found})
 
 
 def _arm_entry(
@@ -260,20 +255,3 @@ def _p95(frame: Any, column: str) -> float | None:
 
     values = frame[column].dropna().to_numpy(dtype=float) if column in frame else []
     return float(np.percentile(values, 95, method="inverted_cdf")) if len(values) else None
-
-
-def _print_arm_telemetry(console: Console, arms: dict[str, Any]) -> None:
-    """One row per arm (control first): where its server numbers come from, the server's
-    request count, the requests sent to the arm (when self-checked), server CPU p95."""
-    table = Table(title="server telemetry per arm")
-    for column in ("arm", "sampled", "server requests", "sent", "server CPU p95"):
-        table.add_column(column, justify="left" if column in ("arm", "sampled") else "right")
-    for name, entry in arms.items():
-        table.add_row(
-            name,
-            entry["sampled"] or "-",
-            fmt_or_dash(entry.get("server_requests"), "{:,.0f}"),
-            fmt_or_dash((entry.get("self_check") or {}).get("rows"), "{:,}"),
-            fmt_or_dash(entry.get("server_cpu_percent_p95"), "{:.0f}%"),
-        )
-    console.print(table)

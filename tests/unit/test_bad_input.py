@@ -392,7 +392,7 @@ def test_targets_and_scenarios_tables_are_whole_at_80_columns():
 def test_runs_table_fits_80_columns(run, cwd):
     from rich.console import Console
 
-    from benchctl.display import runs_table
+    from benchctl.reports.terminal.listings import runs_table
 
     long = "20261129T182343Z-steady-kserve-grpc-with-a-long-name"
     summary = {"requests": 123456, "throughput_rps": 1234.5, "errors": 7}
@@ -426,7 +426,7 @@ def test_gate_table_is_whole_at_80_columns(run):
     from rich.console import Console
 
     from benchctl.analysis.gate import gate
-    from benchctl.analysis.gate_report import gate_table
+    from benchctl.reports.terminal.gate import gate_table
 
     result = gate(baseline=run, candidate=run, rules=EXAMPLE_RULES, last=None)
     console = Console(width=80, record=True)
@@ -442,7 +442,8 @@ def test_history_table_is_whole_at_80_columns(run, cwd):
 
     from rich.console import Console
 
-    from benchctl.reports.history import history_table, load_history
+    from benchctl.reports.history import load_history
+    from benchctl.reports.terminal.history import history_table
 
     shutil.copytree(run, cwd / "nightly" / "20261129T182343Z-step-kserve-grpc-long-name")
     console = Console(width=80, record=True)

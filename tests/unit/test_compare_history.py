@@ -13,8 +13,10 @@ from rich.console import Console
 import benchctl.reports
 from benchctl.cli import main
 from benchctl.errors import InputError
-from benchctl.reports.compare import NOT_ANALYZED, compare_table, write_compare
-from benchctl.reports.history import history_table, load_history, write_history
+from benchctl.reports.compare import NOT_ANALYZED, write_compare
+from benchctl.reports.history import load_history, write_history
+from benchctl.reports.terminal.compare import compare_table
+from benchctl.reports.terminal.history import history_table
 from tests.unit.test_gate import make_run
 
 BANNER = 'id="banner-not-comparable"'

@@ -82,7 +82,7 @@ def test_different_targets_are_a_warning_and_the_table_fits_80_columns(tmp_path:
 
     from rich.console import Console
 
-    from benchctl.reports.compare import compare_table
+    from benchctl.reports.terminal.compare import compare_table
 
     a = make_run(tmp_path, "a", seed=1, target="kserve")
     b = make_run(tmp_path, "b", seed=2, target="triton")

@@ -75,7 +75,7 @@ def test_the_final_answer_names_the_cron_prescale_of_the_chosen_setting():
 
     from rich.console import Console
 
-    from benchctl.analysis.answer import print_final_answer
+    from benchctl.reports.terminal.answer import print_final_answer
 
     doc = {
         "single_replica": {"capacity_rps": 43.75, "bound": "measured"},

@@ -166,6 +166,7 @@ def test_telemetry_command_names_missing_stages(tmp_path):
 
     from rich.console import Console
 
+    from benchctl.reports.terminal.telemetry import telemetry_view
     from benchctl.store import RunDir
     from benchctl.telemetry.summary import telemetry_summary
 
@@ -175,7 +176,7 @@ def test_telemetry_command_names_missing_stages(tmp_path):
     info = {"telemetry": {"server_metrics": stages_exposed(raw, "kserve", "mlp")}}
     (tmp_path / "run.json").write_text(json.dumps({"id": "r", "status": "completed", **info}))
     console = Console(record=True, width=200)
-    console.print(telemetry_summary(RunDir.open(tmp_path)))
+    console.print(telemetry_view(telemetry_summary(RunDir.open(tmp_path))))
     text = console.export_text()
     assert "server compute time: sum of request_predict_seconds_sum; not exposed: " in text
     assert "request_preprocess_seconds_sum, request_postprocess_seconds_sum" in text

@@ -1,19 +1,13 @@
 """The short answer a person can act on: the same sentences in the terminal and the report.
 
 ``capacity_sentence``, ``replicas_sentence`` and ``cost_sentence`` turn a capacity.json
-document into plain text (no markup); ``print_answer`` prints them with the details.
+document into plain text (no markup); ``benchctl.reports.terminal.answer`` prints them with
+the details, the HTML report shows them as they are.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
-from benchctl.analysis.model_capacity import model_capacity_lines
-from benchctl.rundir import CAPACITY, RunDir
 
 _UPPER_SOURCES = {
     "first_bad_level": "the first level that broke it",
@@ -22,7 +16,8 @@ _UPPER_SOURCES = {
 }
 
 
-def _rps(value: float | None) -> str:
+def rps_text(value: float | None) -> str:
+    """A rate in req/s as ``1,234.5 rps``; "—" for None."""
     return "—" if value is None else f"{value:,.1f} rps"
 
 
@@ -46,34 +41,34 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
     if bound == "lower":
         source = doc.get("upper_bound_source", single.get("upper_bound_source", "none"))
         above = (
-            f"no more than {_rps(band[1])} (service demand: the server's CPU fully busy)"
+            f"no more than {rps_text(band[1])} (service demand: the server's CPU fully busy)"
             if source == "service_demand" and band[1] and band[1] > band[0]
             else "nothing measured bounds it above"
         )
         text = (
-            f"One replica sustains at least {_rps(capacity)} under {slo}: the SLO never "
+            f"One replica sustains at least {rps_text(capacity)} under {slo}: the SLO never "
             f"broke up to the highest level measured{_arrived_of_offered(doc, band)}; {above}."
         )
     elif doc.get("capacity_band_rates") == "arrived":
         offered = doc.get("capacity_band_offered_rps") or [None, None]
         text = (
-            f"One replica sustains {_rps(capacity)} under {slo} (measured: the SLO "
-            f"crossing lies between {_rps(band[0])}, which met it, and "
-            f"{_rps(band[1])}, which broke it: the rates that arrived in the windows "
-            f"the search judged, of {_rps(offered[0])} and {_rps(offered[1])} offered)."
+            f"One replica sustains {rps_text(capacity)} under {slo} (measured: the SLO "
+            f"crossing lies between {rps_text(band[0])}, which met it, and "
+            f"{rps_text(band[1])}, which broke it: the rates that arrived in the windows "
+            f"the search judged, of {rps_text(offered[0])} and {rps_text(offered[1])} offered)."
         )
     else:
         text = (
-            f"One replica sustains {_rps(capacity)} under {slo} (measured: the SLO "
-            f"crossing lies between offered rates {_rps(band[0])}, which met it, and "
-            f"{_rps(band[1])}, which broke it)."
+            f"One replica sustains {rps_text(capacity)} under {slo} (measured: the SLO "
+            f"crossing lies between offered rates {rps_text(band[0])}, which met it, and "
+            f"{rps_text(band[1])}, which broke it)."
         )
     extra = doc.get("extrapolated") or single.get("extrapolation")
     if single.get("extrapolation_dropped") and not extra:
         text += f" No extrapolation: {single['extrapolation_dropped']}."
     if extra:
         text += (
-            f" A fitted curve extrapolates {_rps(extra.get('capacity_rps'))}: "
+            f" A fitted curve extrapolates {rps_text(extra.get('capacity_rps'))}: "
             "not measured, not used."
         )
     return text
@@ -85,7 +80,7 @@ def _arrived_of_offered(doc: dict[str, Any], band: list[Any]) -> str:
     offered = doc.get("capacity_band_offered_rps")
     if doc.get("capacity_band_rates") != "arrived" or not offered:
         return ""
-    return f" ({_rps(band[0])} arrived in its judged windows of {_rps(offered[0])} offered)"
+    return f" ({rps_text(band[0])} arrived in its judged windows of {rps_text(offered[0])} offered)"
 
 
 def _mix_capacity_sentence(capacity: Any, band: list[Any], bound: Any, slo: Any) -> str:
@@ -96,18 +91,18 @@ def _mix_capacity_sentence(capacity: Any, band: list[Any], bound: Any, slo: Any)
         return (
             f"No capacity figure for this model mix under {slo}: one model broke its own SLO "
             f"at every level where it was judged, so one replica sustains less than "
-            f"{_rps(band[1])} in all at this mix (see the per-model lines)."
+            f"{rps_text(band[1])} in all at this mix (see the per-model lines)."
         )
     if bound == "lower":
         return (
-            f"One replica sustains at least {_rps(capacity)} in all at this model mix "
+            f"One replica sustains at least {rps_text(capacity)} in all at this model mix "
             f"under {slo}, every model within its own SLO: none broke it up to the highest "
             "level measured."
         )
     return (
-        f"One replica sustains {_rps(capacity)} in all at this model mix under {slo}, "
-        f"every model within its own SLO (measured: between {_rps(band[0])}, where every "
-        f"model met it, and {_rps(band[1])}, where one broke it)."
+        f"One replica sustains {rps_text(capacity)} in all at this model mix under {slo}, "
+        f"every model within its own SLO (measured: between {rps_text(band[0])}, where every "
+        f"model met it, and {rps_text(band[1])}, where one broke it)."
     )
 
 
@@ -152,102 +147,3 @@ def cost_sentence(doc: dict[str, Any]) -> str:
             "that traffic repeated all month"
         )
     return text + "."
-
-
-def print_answer(console: Console, run: RunDir, doc: dict[str, Any]) -> None:
-    """Print ``doc`` (capacity.json of ``run``) to ``console``: capacity (per model in a mix),
-    saturation and knee, replicas with their M/M/c table, cost, service demand and the rest."""
-    single = doc["single_replica"]
-    console.rule(f"{run.name}: {doc['slo']}")
-    console.print(escape(capacity_sentence(doc)), highlight=False)
-    for line in model_capacity_lines(doc):  # a model mix: each model's own capacity
-        console.print(escape(line), highlight=False)
-    if single.get("saturation_rps"):
-        source = single.get("saturation_source") or "fit"
-        knee = (
-            f"; latency doubles (knee) at {_rps(single.get('knee_rps'))}"
-            if single.get("knee_rps")
-            else ""
-        )
-        console.print(f"Saturates near {_rps(single['saturation_rps'])} ({source}){knee}.")
-    sentence = replicas_sentence(doc)
-    replicas = doc.get("replicas")
-    if sentence and replicas:
-        console.print(escape(sentence), highlight=False)
-        if replicas["table"]:
-            table = Table(title="replicas vs predicted tail (M/M/c)", title_justify="left")
-            for column in (
-                "replicas",
-                "utilization",
-                f"predicted {doc['slo'].split('<')[0]}",
-                "meets SLO",
-                "within headroom",
-                "cost / month",
-            ):
-                table.add_column(column, justify="right")
-            currency = (doc.get("cost") or {}).get("currency", "USD")
-            for row in replicas["table"]:
-                table.add_row(
-                    str(row["replicas"]),
-                    f"{row['utilization']:.0%}",
-                    f"{row['predicted_quantile_ms']:,.1f} ms",
-                    "yes" if row["meets_slo"] else "no",
-                    "no" if row.get("within_headroom") is False else "yes",
-                    money(row.get("cost_per_month"), currency),
-                )
-            console.print(table)
-    console.print(escape(cost_sentence(doc)), highlight=False)
-    demand = doc.get("service_demand") or {}
-    if "saturates_first" in demand:
-        first = demand[demand["saturates_first"]]
-        console.print(
-            f"{demand['saturates_first']} service demand: "
-            f"{first['ms_per_request']:.2f} ms per request; upper bound "
-            f"{_rps(first['saturates_at_rps'])} if the server could use all "
-            f"{first['capacity_units']:g} of this host's cores."
-        )
-    for line in doc.get("autoscaling", {}).get("summary", []):
-        console.print(line)
-    confidence = doc["confidence"]
-    reasons = f": {'; '.join(confidence['reasons'])}" if confidence["reasons"] else ""
-    console.print(f"Confidence: [bold]{confidence['level']}[/]{escape(reasons)}.")
-    for warning in doc["warnings"]:
-        console.print(f"[yellow]warning:[/] {escape(warning)}")
-    console.print(f"[dim]written: {run.path / CAPACITY}[/]")
-
-
-def print_final_answer(console: Console, doc: dict[str, Any], report: Any = None) -> None:
-    """The end of ``run --slo``: replicas, autoscaler settings, cost, where the report is."""
-    console.rule("the answer")
-    console.print(escape(capacity_sentence(doc)), highlight=False)
-    for line in model_capacity_lines(doc):  # a model mix: each model's own capacity
-        console.print(escape(line), highlight=False)
-    sentence = replicas_sentence(doc)
-    if sentence:
-        console.print(escape(sentence), highlight=False)
-    scaling = doc.get("autoscaling") or {}
-    for key, title in (("hpa", "HPA"), ("kpa", "Knative KPA (KServe)"), ("keda", "KEDA")):
-        policy = (scaling.get(key) or {}).get("policy")
-        if isinstance(policy, dict) and policy:
-            settings = ", ".join(f"{name}={value}" for name, value in policy.items())
-            console.print(f"{title}: {escape(settings)}", highlight=False)
-    cron = scaling.get("cron_prescale")
-    if isinstance(cron, dict) and cron.get("desired_replicas"):  # part of the chosen setting
-        console.print(
-            f"KEDA cron pre-scale: {cron['desired_replicas']} replicas from "
-            f"'{escape(str(cron.get('start')))}' to '{escape(str(cron.get('end')))}' (UTC), "
-            "with the autoscaler above (reactive scaling alone breaks the SLO in the bursts)",
-            highlight=False,
-        )
-    if scaling.get("skipped"):
-        console.print(f"Autoscaling not simulated: {escape(str(scaling['skipped']))}")
-    for path in scaling.get("manifests") or []:
-        console.print(f"manifest: {path}", highlight=False)
-    console.print(escape(cost_sentence(doc)), highlight=False)
-    for warning in doc.get("warnings") or []:  # the answer's reservations, beside it
-        console.print(f"[bold yellow]warning:[/] {escape(str(warning))}", highlight=False)
-    confidence = doc.get("confidence") or {}
-    if confidence.get("level") == "low":
-        console.print(f"Confidence: [bold]low[/]: {escape('; '.join(confidence['reasons']))}.")
-    if report is not None:
-        console.print(f"report: [bold]{report}[/]")

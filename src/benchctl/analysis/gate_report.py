@@ -1,4 +1,5 @@
-"""What ``benchctl gate`` hands to CI: JUnit XML, a Markdown summary, JSON, a terminal table.
+"""What ``benchctl gate`` hands to CI: JUnit XML, a Markdown summary, JSON (and the cells of
+the terminal table, ``benchctl.reports.terminal.gate``).
 
 JUnit: one ``<testcase>`` per rule, ``<failure>`` when it failed, ``<skipped>`` when it was
 inconclusive (too few samples), and the numbers as ``<property>`` elements. Every output
@@ -15,9 +16,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rich import box
-from rich.table import Table
-
 from benchctl.analysis.gate import (
     CHANGE_POINT,
     FAIL,
@@ -32,7 +30,6 @@ from benchctl.analysis.gate import (
 from benchctl.rundir import write_atomic
 
 _ICON = {PASS: "✅ pass", FAIL: "❌ fail", INCONCLUSIVE: "⚠️ inconclusive"}
-_STYLE = {PASS: "green", FAIL: "bold red", INCONCLUSIVE: "yellow"}
 
 
 def write_gate_outputs(
@@ -118,8 +115,8 @@ def _testcase(suite: ET.Element, rule: RuleResult) -> None:
         _property(properties, key, getattr(rule, key))
     if rule.verdict == FAIL:
         ET.SubElement(case, "failure", message=rule.message, type="regression").text = (
-            f"{rule.name}: baseline {_value(rule, rule.baseline)}, "
-            f"candidate {_value(rule, rule.candidate)}; {rule.message}"
+            f"{rule.name}: baseline {value_text(rule, rule.baseline)}, "
+            f"candidate {value_text(rule, rule.candidate)}; {rule.message}"
         )
     elif rule.verdict == INCONCLUSIVE:
         ET.SubElement(case, "skipped", message=f"inconclusive: {rule.message}")
@@ -139,7 +136,7 @@ def markdown_summary(result: GateResult) -> str:
         f"## benchctl gate: {verdict}",
         "",
         f"Candidate `{result.candidate}` ({result.scenario} on {result.target}) against "
-        f"{_baseline_text(result)}.",
+        f"{baseline_text(result)}.",
         "",
         f"| rule | baseline | candidate | change ({level} CI) | interval from | verdict |",
         "|---|---:|---:|---:|---|---|",
@@ -147,8 +144,8 @@ def markdown_summary(result: GateResult) -> str:
     for rule in result.rules:
         cells = [
             _md(rule.name),
-            _value(rule, rule.baseline),
-            _value(rule, rule.candidate),
+            value_text(rule, rule.baseline),
+            value_text(rule, rule.candidate),
             change_text(rule),
             basis_text(rule),
             _ICON[rule.verdict],
@@ -170,7 +167,9 @@ def markdown_summary(result: GateResult) -> str:
     return "\n".join(lines)
 
 
-def _baseline_text(result: GateResult) -> str:
+def baseline_text(result: GateResult) -> str:
+    """What the candidate was judged against, in Markdown: ``baseline `RUN` `` or a pooled
+    baseline's run count with its first and last run."""
     runs = result.baseline_runs
     if len(runs) == 1:
         return f"baseline `{runs[0]}`"
@@ -213,42 +212,6 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-# --------------------------------------------------------------------------- terminal
-
-
-def gate_table(result: GateResult) -> Table:
-    """The GateResult as a terminal table, readable at 80 columns: one row per rule with the
-    baseline and candidate values, the change with its interval, and the verdict."""
-    verdict = "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
-    table = Table(
-        title=f"gate {verdict}: {result.candidate} vs {_baseline_text(result).replace('`', '')}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,  # readable at 80 columns: cells wrap, none is cut
-    )
-    for column in ("rule", "baseline", "candidate", "change (CI)", "interval from", "verdict"):
-        left = column in ("rule", "verdict", "interval from")
-        table.add_column(
-            column,
-            justify="left" if left else "right",
-            overflow="fold",
-            no_wrap=column == "verdict",
-            min_width=len("inconclusive") if column == "verdict" else None,
-        )
-    for rule in result.rules:
-        table.add_row(
-            rule.name,
-            _value(rule, rule.baseline),
-            _value(rule, rule.candidate),
-            change_text(rule),
-            basis_text(rule),
-            f"[{_STYLE[rule.verdict]}]{rule.verdict}[/]",
-        )
-    if result.settings.get("method"):
-        table.caption = f"intervals: {result.settings['method']}"
-        table.caption_justify = "left"
-    return table
-
-
 # --------------------------------------------------------------------------- numbers
 
 
@@ -263,7 +226,10 @@ def change_text(rule: RuleResult) -> str:
     return text
 
 
-def _value(rule: RuleResult, value: Any) -> str:
+def value_text(rule: RuleResult, value: Any) -> str:
+    """A rule's baseline or candidate ``value`` in its metric's unit: latency in ms (two
+    decimals under 10 ms), throughput in req/s, rates in %; booleans and strings lower-case;
+    "—" for None."""
     if value is None:
         return "—"
     if isinstance(value, bool | str):

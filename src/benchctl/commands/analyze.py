@@ -96,8 +96,8 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
 
     Returns 0. Raises InputError for a bad SLO, price, currency, ``--traffic`` scenario,
     ``--cluster`` value or a folder that is not a run."""
-    from benchctl.analysis.answer import print_answer
     from benchctl.analysis.capacity import analyze_run
+    from benchctl.reports.terminal.answer import print_answer
 
     options = analyze_options(args)
     runs = [RunDir.open(path) for path in args.runs]

@@ -31,15 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
     """Write the comparison page; print the table, the ranking, each warning and the page's
     path. Returns 0; raises InputError for a folder that is not a run or a bad SLO."""
-    from rich.markup import escape
+    from benchctl.reports.compare import write_compare
+    from benchctl.reports.terminal.compare import print_comparison
 
-    from benchctl.reports.compare import compare_table, ranking_lines, write_compare
-
-    comparison = write_compare(args.run_dirs, slo=args.slo, output=args.output)
-    console.print(compare_table(comparison))
-    for line in ranking_lines(comparison):
-        console.print(line, highlight=False)
-    for text in [*comparison.notes, *(f"not comparable: {d}" for d in comparison.differences)]:
-        console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
-    console.print(f"comparison: [bold]{comparison.output}[/]")
+    print_comparison(console, write_compare(args.run_dirs, slo=args.slo, output=args.output))
     return 0

@@ -67,17 +67,16 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     write the files asked for. Returns 0 when every rule passed, 1 on a regression; raises
     InputError for bad rules or runs that cannot be compared."""
     from benchctl.analysis.gate import gate
-    from benchctl.analysis.gate_report import gate_table, write_gate_outputs
+    from benchctl.analysis.gate_report import write_gate_outputs
+    from benchctl.reports.terminal.console import print_written
+    from benchctl.reports.terminal.gate import print_gate
 
     result = gate(
         baseline=args.baseline, candidate=args.candidate, rules=args.rules, last=args.last
     )
-    console.print(gate_table(result))
-    for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    print_gate(console, result)
     outputs = write_gate_outputs(
         result, junit=args.junit, markdown=args.markdown, json_path=args.json
     )
-    for path in outputs:
-        console.print(f"wrote [bold]{path}[/]")
+    print_written(console, outputs)
     return 0 if result.passed else 1

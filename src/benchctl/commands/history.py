@@ -38,13 +38,14 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     """Print the runs' table and change points, write history.html (and ``--json``).
     Returns 0; raises InputError for a folder without runs or a bad ``--max-pvalue``."""
     from benchctl.reports import history as h
+    from benchctl.reports.terminal.console import print_path, print_written
+    from benchctl.reports.terminal.history import print_history
 
     rows = h.load_history(args.runs_dir, scenario=args.scenario, target=args.target)
     shifts = h.history_shifts(rows, max_pvalue=args.max_pvalue)
-    console.print(h.history_table(rows))
-    console.print(h.shifts_table(shifts, args.max_pvalue))
+    print_history(console, rows, shifts, args.max_pvalue)
     output = args.output or args.runs_dir / "history.html"
-    console.print(f"history: [bold]{h.write_history(rows, output=output, shifts=shifts)}[/]")
+    print_path(console, "history", h.write_history(rows, output=output, shifts=shifts))
     if args.json:
-        console.print(f"wrote [bold]{h.write_history_json(rows, shifts, output=args.json)}[/]")
+        print_written(console, [h.write_history_json(rows, shifts, output=args.json)])
     return 0

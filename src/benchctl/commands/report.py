@@ -27,8 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
     """Write the report, print its path, open it when asked; returns 0. Raises what
     ``RunDir.open`` raises for a folder that is not a run."""
+    from benchctl.reports.terminal.console import print_path
+
     path = write_report(args.run_dir, args.output)
-    console.print(f"report: [bold]{path}[/]")
+    print_path(console, "report", path)
     if args.open:
         import webbrowser
 

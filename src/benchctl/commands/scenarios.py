@@ -23,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
     """Print one row per scenario (name, kind, duration, first sentence, source); a
     scenario that does not load is a row marked invalid with its error. Returns 0."""
-    from benchctl.display import scenarios_table
     from benchctl.plan.shapes import plan_scenario
+    from benchctl.reports.terminal.listings import scenarios_table
 
     def describe(scenario: Any) -> tuple[str, str, str]:
         """(kind, planned duration, first sentence of the description)."""

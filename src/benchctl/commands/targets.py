@@ -23,7 +23,7 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     """Print every target profile with the address it sends to (the gRPC address for gRPC
     targets); a profile that does not load is a row marked invalid with its error.
     Readable at 80 columns: long cells wrap, nothing is cut. Returns 0."""
-    from benchctl.display import targets_table
+    from benchctl.reports.terminal.listings import targets_table
 
     def describe(target: Any) -> tuple[str, str, str, str]:
         """(kind, protocol, the address it sends to, model)."""

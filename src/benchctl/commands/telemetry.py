@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
     """Print the run's telemetry summary; returns 0. Raises what ``RunDir.open`` and the
     telemetry reader raise for a folder that is not a run or a damaged telemetry file."""
+    from benchctl.reports.terminal.telemetry import telemetry_view
     from benchctl.telemetry.summary import telemetry_summary
 
-    console.print(telemetry_summary(RunDir.open(args.run_dir)))
+    console.print(telemetry_view(telemetry_summary(RunDir.open(args.run_dir))))
     return 0

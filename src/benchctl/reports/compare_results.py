@@ -1,6 +1,6 @@
 """What ``benchctl compare`` found: one ``RunColumn`` per run, the ``Comparison``, the
-ranking by capacity under the SLO and by cost per million inferences, and their terminal
-forms (sentences and an 80-column table).
+ranking by capacity under the SLO and by cost per million inferences, and the ranking as
+sentences (the terminal table: ``benchctl.reports.terminal.compare``).
 """
 
 from __future__ import annotations
@@ -9,10 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from rich.table import Table
-
-from benchctl.reports.html_format import fmt_fact, fmt_ms, fmt_pct, fmt_rps
 
 
 @dataclass(frozen=True)
@@ -105,39 +101,3 @@ def ranking_lines(comparison: Comparison) -> list[str]:
             "per million inferences"
         )
     return lines
-
-
-def compare_table(comparison: Comparison) -> Table:
-    """The terminal version, readable at 80 columns: one row per measure, one column per
-    run (short measures), then each run's longer texts (capacity, bottleneck) as their own
-    rows under the run's label, so nothing is cut to fit."""
-    table = Table(title="comparison", title_justify="left")
-    table.add_column("", no_wrap=True)
-    for run in comparison.runs:
-        table.add_column(run.label, justify="right")
-    rows: list[tuple[str, list[str]]] = [
-        ("target", [run.target for run in comparison.runs]),
-        ("status", [run.status for run in comparison.runs]),
-        ("ok rps", [fmt_rps(run.overall.get("throughput_rps")) for run in comparison.runs]),
-    ]
-    for name in ("p50", "p95", "p99"):
-        latency = [run.overall.get("latency_ms") or {} for run in comparison.runs]
-        rows.append((f"{name} ms", [fmt_ms(value.get(name)) for value in latency]))
-    rows.append(("errors", [fmt_pct(run.overall.get("error_rate")) for run in comparison.runs]))
-    if comparison.slo:
-        rows.append((f"meets {comparison.slo}", [fmt_fact(r.slo_met) for r in comparison.runs]))
-    for name, values in rows:
-        table.add_row(name, *values)
-    details = Table(title="runs", title_justify="left", show_header=False)
-    details.add_column("", no_wrap=True)
-    details.add_column("")
-    for run in comparison.runs:
-        details.add_row(run.label, run.id)
-        details.add_row("  capacity", run.capacity)
-        details.add_row("  bottleneck", run.bottleneck)
-    if comparison.differences:
-        details.caption = "NOT COMPARABLE: " + "; ".join(comparison.differences)
-    outer = Table.grid()
-    outer.add_row(table)
-    outer.add_row(details)
-    return outer

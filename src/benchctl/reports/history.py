@@ -1,11 +1,11 @@
 """``benchctl history DIR``: the trend of key numbers over the runs in a folder, by start time.
 
 p50/p99, throughput, error rate and the generator-saturated flag of every run (from its
-summary.json), as a terminal table and a self-contained HTML page with one line per
-scenario and target; and where each of those metrics shifted (change points, found with
-Apache Otava's E-Divisive means over the completed, unsaturated runs of each scenario and
-target; see ``benchctl.analysis.changepoints``), with the run where it changed, the size of
-the shift and its p-value.
+summary.json), as a self-contained HTML page with one line per scenario and target; and
+where each of those metrics shifted (change points, found with Apache Otava's E-Divisive
+means over the completed, unsaturated runs of each scenario and target; see
+``benchctl.analysis.changepoints``), with the run where it changed, the size of the shift
+and its p-value. The terminal tables: ``benchctl.reports.terminal.history``.
 """
 
 from __future__ import annotations
@@ -18,15 +18,13 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
-from rich import box
-from rich.table import Table
 
 from benchctl.analysis.changepoints import MAX_PVALUE, Point, Shift, all_shifts, run_label
 from benchctl.analysis.gate import started
 from benchctl.errors import InputError
 from benchctl.reports import figures
 from benchctl.reports.compare import COLORS, write_page
-from benchctl.reports.html_format import environment, fmt_ms, fmt_pct, fmt_rps
+from benchctl.reports.html_format import environment
 from benchctl.reports.views import Banner, FigureView
 from benchctl.rundir import COMPLETED, list_runs, summary_overall
 
@@ -167,54 +165,11 @@ def history_shifts(
     return found
 
 
-def shifts_table(shifts: Sequence[SeriesShift], max_pvalue: float = MAX_PVALUE) -> Table:
-    """One row per change point: series, metric, first run after it, before -> after."""
-    table = Table(
-        title=f"change points (E-Divisive means, p <= {max_pvalue:g}): {len(shifts)}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,  # readable at 80 columns: cells wrap, none is cut
-        padding=0,  # the box's blank column separator is the only gap needed
-    )
-    for head in ("series", "metric", "from run", "commit/label or start", "before", "after"):
-        right = head in ("before", "after")
-        wraps = head in ("from run", "commit/label or start")
-        table.add_column(
-            head,
-            justify="right" if right else "left",
-            overflow="fold",
-            no_wrap=not wraps,
-            min_width=12 if wraps else None,
-        )
-    table.add_column("change", justify="right", overflow="fold")
-    table.add_column("p-value", justify="right", overflow="fold")
-    table.add_column("", overflow="fold")
-    for item in shifts:
-        shift = item.shift
-        table.add_row(
-            item.series,
-            shift.metric,
-            shift.run,
-            shift.label or shift.started,
-            _metric_text(shift.metric, shift.before),
-            _metric_text(shift.metric, shift.after),
-            change_text(shift),
-            f"{shift.pvalue:.2g}",
-            "[red]worse[/]" if shift.regression else "[green]better[/]",
-        )
-    return table
-
-
 def change_text(shift: Shift) -> str:
     """``+23.5%`` or, for the error rate, ``+1.20 pp``."""
     if shift.kind == "difference":
         return f"{shift.change * 100:+.2f} pp"
     return f"{shift.change * 100:+.1f}%"
-
-
-def _metric_text(metric: str, value: float) -> str:
-    if metric == "error_rate":
-        return fmt_pct(value)
-    return fmt_rps(value) if metric == "throughput_rps" else fmt_ms(value)
 
 
 def history_json(rows: Sequence[HistoryRow], shifts: Sequence[SeriesShift]) -> str:
@@ -245,42 +200,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
-
-
-def history_table(rows: Sequence[HistoryRow]) -> Table:
-    """The runs of ``benchctl history`` as a terminal table, oldest first, readable at 80
-    columns: per run its id, scenario, target, status, rps, p50 and p99 (ms), error rate and
-    flags; runs not completed in yellow."""
-    table = Table(
-        title=f"history of {len(rows)} runs (oldest first)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,  # readable at 80 columns: cells wrap, none is cut
-        padding=0,  # the box's blank column separator is the only gap needed
-    )
-    for head in ("run", "scenario", "target", "status", "rps", "p50 ms", "p99 ms", "errors"):
-        right = head.endswith(("ms", "rps"))
-        table.add_column(
-            head,
-            justify="right" if right else "left",
-            overflow="fold",
-            no_wrap=head != "run",
-            min_width=18 if head == "run" else None,
-        )
-    table.add_column("flags", overflow="fold", min_width=9)
-    for row in rows:
-        style = "" if row.status == COMPLETED else "yellow"
-        table.add_row(
-            row.id,
-            row.scenario,
-            row.target,
-            f"[{style}]{row.status}[/]" if style else row.status,
-            fmt_rps(row.throughput_rps),
-            fmt_ms(row.p50_ms),
-            fmt_ms(row.p99_ms),
-            fmt_pct(row.error_rate),
-            f"[red]{row.flags}[/]" if row.flags else "",
-        )
-    return table
 
 
 def write_history(

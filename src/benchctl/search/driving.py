@@ -15,11 +15,11 @@ from rich.console import Console
 from benchctl import facts, lifetime
 from benchctl.analysis.slo import Slo
 from benchctl.config import CapacityScenario, TargetSpec
-from benchctl.display import level_line, search_plan_line
 from benchctl.errors import BenchctlError, InputError
 from benchctl.lifetime import Guard
 from benchctl.load.records import SCHEMA, PartWriter, merge_parts
 from benchctl.plan.shapes import WARMUP, iter_arrivals, plan_to_json
+from benchctl.reports.terminal.search import level_line, search_plan_line
 from benchctl.run_setup import engine_spec, launcher_for, now_iso, public_target
 from benchctl.run_setup import launch as launch_server
 from benchctl.rundir import (

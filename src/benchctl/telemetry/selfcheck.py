@@ -166,16 +166,6 @@ def _counted_sent(run_dir: Path) -> int | None:
     return int(sent) if ok else None
 
 
-def self_check(
-    run_dir: Path, telemetry: dict[str, Any], console: Any, generator_sent: int | None = None
-) -> dict[str, Any] | None:
-    """``check_server_counts`` and, on disagreement, one warning line on ``console``."""
-    result = check_server_counts(run_dir, telemetry, generator_sent)
-    if result is not None and "warning" in result:
-        console.print(f"[yellow bold]telemetry self-check[/]: {result['warning']}")
-    return result
-
-
 def report_warnings(run: dict[str, Any]) -> list[str]:
     """The self-check warnings recorded in a run.json (for reports)."""
     telemetry = run.get("telemetry") if isinstance(run, dict) else None

@@ -18,7 +18,7 @@ from benchctl.telemetry.monitor import Monitor, merge_telemetry
 from benchctl.telemetry.processes import ProcessTreeSampler
 from benchctl.telemetry.prometheus import PrometheusSampler
 from benchctl.telemetry.sampler import Sampler, labels
-from benchctl.telemetry.selfcheck import self_check
+from benchctl.telemetry.selfcheck import check_server_counts
 from benchctl.telemetry.server_metrics import stages_exposed
 from benchctl.telemetry.windows import read_telemetry, run_target, telemetry_windows
 
@@ -66,12 +66,13 @@ class TelemetrySession:
         )
 
     def self_check(
-        self, run_dir: Path, info: dict[str, Any], console: Any, sent: int | None = None
-    ) -> None:
+        self, run_dir: Path, info: dict[str, Any], sent: int | None = None
+    ) -> dict[str, Any] | None:
         """Server-side request count vs requests sent (see ``selfcheck``; ``sent`` is the
         generator's own counter, run.json ``counts.sent``): the result goes into ``info``
-        (run.json's telemetry section), a disagreement also onto ``console``."""
-        self_check(run_dir, info, console, sent)
+        (run.json's telemetry section) and is returned (None when the server counts
+        nothing), its ``warning`` for the caller to show."""
+        return check_server_counts(run_dir, info, sent)
 
     def finish(self, run_dir: Path, t0: float | None, duration: float) -> dict[str, Any]:
         """Stop, write telemetry.parquet and the per-window table; the run.json section."""

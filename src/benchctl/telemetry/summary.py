@@ -1,19 +1,22 @@
-"""`benchctl telemetry RUN`: a short table of what was sampled and what it showed."""
+"""`benchctl telemetry RUN`: what was sampled and what it showed, as data.
+
+``telemetry_summary`` reads a run and returns a ``TelemetrySummary``; the terminal screen
+(``benchctl.reports.terminal.telemetry``) draws it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
 
 from benchctl.analysis.percentiles import percentile
 from benchctl.rundir import TELEMETRY, TELEMETRY_WINDOWS, RunDir, read_parquet
 from benchctl.telemetry.selfcheck import check_server_counts
 
 WINDOWS = TELEMETRY_WINDOWS
+WARNING, DETAIL = "warning", "detail"  # the kinds of a summary note
 
 # (column of telemetry_windows.parquet, label, unit scale, unit)
 SHOWN = [
@@ -31,69 +34,114 @@ SHOWN = [
 ]
 
 
-def telemetry_summary(run: RunDir) -> Group:
-    """What ``benchctl telemetry RUN`` prints: a table of the sampled metrics per window
-    (mean, p95, max, in the units of ``SHOWN``), the server's request count against the
-    requests sent, and the self-check line. InputError (one line) for a damaged run.json
-    or telemetry_windows.parquet."""
+@dataclass(frozen=True)
+class MetricRow:
+    """One sampled metric over the run's windows: mean, p95 (nearest rank) and max, in
+    ``unit`` (the scale of ``SHOWN`` applied)."""
+
+    label: str
+    mean: float
+    p95: float
+    max: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """One line under the table: ``kind`` WARNING (something to act on) or DETAIL."""
+
+    text: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class TelemetrySummary:
+    """What ``benchctl telemetry RUN`` shows of run ``name``.
+
+    ``missing``: why nothing is shown (no telemetry recorded), else None; ``window_s``: the
+    telemetry window in s; ``metrics``: the metrics sampled, in ``SHOWN`` order;
+    ``server_requests``: requests the server counted as finished over the run (None when it
+    counts none); ``sent``: requests the generator sent (run.json ``counts.sent``);
+    ``notes``: self-check, exposed stages, sampler notes and errors, in that order."""
+
+    name: str
+    missing: str | None = None
+    window_s: float = 5.0
+    metrics: tuple[MetricRow, ...] = ()
+    server_requests: float | None = None
+    sent: int | None = None
+    notes: tuple[Note, ...] = ()
+
+
+def telemetry_summary(run: RunDir) -> TelemetrySummary:
+    """Summarize the telemetry of ``run``: per metric of ``SHOWN`` the mean, p95 and max
+    over its windows (telemetry_windows.parquet), the server's request count against the
+    requests sent, and the self-check. InputError (one line) for a damaged run.json or
+    telemetry_windows.parquet."""
     run_info = run.info()  # typed run.json (benchctl.rundir.models.RunInfo)
     info = run_info.telemetry if run_info.telemetry is not None else {}
     if not (run.path / WINDOWS).is_file():
-        return Group(Text(f"{run.path}: no telemetry recorded ({TELEMETRY} is missing)"))
-    wide = read_parquet(run.path / WINDOWS)  # DamagedFileError (one line, exit 2)
-    sent = run_info.counts.sent if run_info.counts is not None else None
-    parts: list = [_metrics_table(run.name, wide, info.get("window_s", 5), sent)]
-    check = info.get("self_check") or check_server_counts(run.path, dict(info))
-    if check and check.get("warning"):
-        parts.append(Text(f"self-check: {check['warning']}", style="yellow"))
-    elif check:
-        parts.append(
-            Text(
-                f"self-check: server-side count {check['server_requests']:,} agrees with "
-                f"{check['sent']:,} sent (allowed ±{check['tolerance']})",
-                style="dim",
-            )
+        return TelemetrySummary(
+            run.name, missing=f"{run.path}: no telemetry recorded ({TELEMETRY} is missing)"
         )
-        if check.get("note"):  # sent but never recorded: the server saw them
-            parts.append(Text(f"self-check: {check['note']}", style="yellow"))
+    wide = read_parquet(run.path / WINDOWS)  # DamagedFileError (one line, exit 2)
+    counted = "server_requests" in wide and wide["server_requests"].notna().any()
+    check = info.get("self_check") or check_server_counts(run.path, dict(info))
+    return TelemetrySummary(
+        run.name,
+        window_s=info.get("window_s", 5),
+        metrics=_metrics(wide),
+        server_requests=wide["server_requests"].sum() if counted else None,
+        sent=run_info.counts.sent if run_info.counts is not None else None,
+        notes=(*_check_notes(check), *_info_notes(info)),
+    )
+
+
+def _metrics(wide: Any) -> tuple[MetricRow, ...]:
+    """Per metric of ``SHOWN`` that ``wide`` (telemetry windows) holds values of: its
+    mean, p95 and max in its unit."""
+    rows = []
+    for column, label, scale, unit in SHOWN:
+        values = wide[column].dropna().to_numpy() * scale if column in wide else np.array([])
+        if len(values):
+            rows.append(MetricRow(label, values.mean(), percentile(values, 95), values.max(), unit))
+    return tuple(rows)
+
+
+def _check_notes(check: dict[str, Any] | None) -> list[Note]:
+    """The self-check (server-side count vs requests sent) as notes."""
+    if check and check.get("warning"):
+        return [Note(f"self-check: {check['warning']}", WARNING)]
+    if not check:
+        return []
+    notes = [
+        Note(
+            f"self-check: server-side count {check['server_requests']:,} agrees with "
+            f"{check['sent']:,} sent (allowed ±{check['tolerance']})",
+            DETAIL,
+        )
+    ]
+    if check.get("note"):  # sent but never recorded: the server saw them
+        notes.append(Note(f"self-check: {check['note']}", WARNING))
+    return notes
+
+
+def _info_notes(info: dict[str, Any]) -> list[Note]:
+    """run.json's telemetry section as notes: the server stages its queue and compute times
+    sum and those it does not expose, the samplers' notes, and failed samples."""
+    notes = []
     exposed = info.get("server_metrics") or {}
     for part in ("queue", "compute"):
         missing = exposed.get(f"{part}_stages_missing")
         if missing:
-            parts.append(
-                Text(
+            notes.append(
+                Note(
                     f"server {part} time: sum of {', '.join(exposed[f'{part}_stages'])}; "
                     f"not exposed: {', '.join(missing)}",
-                    style="dim",
+                    DETAIL,
                 )
             )
-    for note in info.get("notes", []):
-        parts.append(Text(note, style="dim"))
+    notes += [Note(note, DETAIL) for note in info.get("notes", [])]
     for sampler, count in info.get("sampler_errors", {}).items():
-        parts.append(Text(f"{sampler}: {count} failed samples (recorded as gaps)", style="yellow"))
-    return Group(*parts)
-
-
-def _metrics_table(name: str, wide: Any, window_s: float, sent: int | None) -> Table:
-    """The table of run ``name``: per metric of ``SHOWN`` in ``wide`` (telemetry windows
-    of ``window_s`` s), mean, p95 and max in its unit; then the server's request count
-    over the run and the ``sent`` requests, when the server counted requests."""
-    table = Table(title=f"telemetry of {name} (per {window_s:g} s window)", title_justify="left")
-    for column in ("metric", "mean", "p95", "max", "unit"):
-        table.add_column(column, justify="left" if column in ("metric", "unit") else "right")
-    for column, label, scale, unit in SHOWN:
-        values = wide[column].dropna().to_numpy() * scale if column in wide else np.array([])
-        if len(values):
-            table.add_row(
-                label,
-                f"{values.mean():,.1f}",
-                f"{percentile(values, 95):,.1f}",
-                f"{values.max():,.1f}",
-                unit,
-            )
-    if "server_requests" in wide and wide["server_requests"].notna().any():
-        total = wide["server_requests"].sum()
-        table.add_row("server-side requests finished", f"{total:,.0f}", "", "", "total")
-        if sent is not None:
-            table.add_row("requests sent by benchctl", f"{sent:,}", "", "", "total")
-    return table
+        notes.append(Note(f"{sampler}: {count} failed samples (recorded as gaps)", WARNING))
+    return notes
