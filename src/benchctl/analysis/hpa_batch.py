@@ -29,6 +29,7 @@ from typing import Any, Unpack
 import numpy as np
 import numpy.typing as npt
 
+from benchctl.analysis.fleet_lanes import FleetLanes
 from benchctl.analysis.hpa import _hpa_settled, simulate_hpa
 from benchctl.analysis.scaling_model import (
     EPS,
@@ -193,12 +194,7 @@ class _Lanes:
         ]
         self.count = np.array(start, dtype=float)  # len(fleet): pods that exist
         self.desired = self.count.copy()
-        width = int(max(self.count.max(), self.maxs.max(), 1))
-        slots = np.arange(width)
-        self.slots = slots
-        self.fleet = np.where(slots[None, :] < self.count[:, None], -np.inf, np.inf)
-        pool = model.pool_pods
-        self.pool = np.full(lanes, np.inf) if pool is None else np.maximum(pool, self.count)
+        self.fleets = FleetLanes(self.count, model)
         # the scraped counter (requests) at each step boundary, and its rate before the trace
         self.cum = np.zeros((lanes, n + 1))
         self.first_rate = np.zeros(lanes)
@@ -228,7 +224,7 @@ class _Lanes:
         p0 = self.p0
         now = self.t[a]
         cur = self.count[rows]
-        ready = (self.fleet[rows] <= (now + EPS)[:, None]).sum(axis=1).astype(float)
+        ready = self.fleets.count_at(rows, now)
         mins, maxs, tol = self.mins[rows], self.maxs[rows], self.tol[rows]
         inside = (mins <= cur) & (cur <= maxs)
         total, has = self._rate(rows, a)
@@ -263,7 +259,8 @@ class _Lanes:
         self.ev_t[rows, k] = now
         self.ev_up[rows, k] = np.maximum(new - cur, 0.0)
         self.ev_down[rows, k] = np.maximum(cur - new, 0.0)
-        self._resize(rows, now, cur, new)
+        if not np.array_equal(cur, new):
+            self.fleets.resize(rows, now, cur, new)
         self.count[rows], self.desired[rows] = new, desired
 
     def _rate(self, rows: IntArray, i: IntArray) -> tuple[FloatArray, BoolArray]:
@@ -339,21 +336,6 @@ class _Lanes:
         largest = up == (select == "Max")
         return stacked.max(axis=0) if largest else stacked.min(axis=0)
 
-    def _resize(self, rows: IntArray, now: FloatArray, cur: FloatArray, new: FloatArray) -> None:
-        """``scaling_steps.Fleet.resize``: new pods ready after their start (plus a node's
-        beyond the pool); a scale-down removes the least ready."""
-        if np.array_equal(cur, new):
-            return
-        model, slots = self.model, self.slots[None, :]
-        fleet = self.fleet[rows]
-        pool = self.pool[rows][:, None]
-        start = np.where(slots >= pool, model.cold_start_s + model.node_start_s, model.cold_start_s)
-        added = (slots >= cur[:, None]) & (slots < new[:, None])
-        fleet = np.where(added, now[:, None] + start, fleet)
-        fleet = np.where(slots >= new[:, None], np.inf, fleet)
-        self.fleet[rows] = np.sort(fleet, axis=1)
-        self.pool[rows] = np.where(new > cur, np.maximum(self.pool[rows], new), self.pool[rows])
-
     # ------------------------------------------------------------------ per segment
 
     def fill(self, rows: IntArray, a: IntArray, length: IntArray) -> None:
@@ -364,8 +346,7 @@ class _Lanes:
         valid = span[None, :] < length[:, None]
         at = np.minimum(steps, self.n - 1)
         times = self.t[at]
-        fleet = self.fleet[rows]
-        ready = (fleet[:, None, :] <= (times + EPS)[:, :, None]).sum(axis=2).astype(float)
+        ready = self.fleets.ready_at(rows, times)
         offered = self.offered[at]
         served = np.minimum(offered, ready * self.model.max_rps)
         lane = np.broadcast_to(rows[:, None], steps.shape)[valid]

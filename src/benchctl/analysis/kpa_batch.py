@@ -22,6 +22,7 @@ from typing import Any, Unpack
 
 import numpy as np
 
+from benchctl.analysis.fleet_lanes import FleetLanes
 from benchctl.analysis.kpa import _kpa_settled, _pod_limit, simulate_kpa
 from benchctl.analysis.scaling_model import (
     EPS,
@@ -111,11 +112,8 @@ class _Lanes:
         self.want_v = np.zeros((ticks, lanes))
         tick_s = steps_of(policies[0].tick_s, dt) * dt
         self.delay_back = int(np.ceil(self.delay_s.max() / tick_s)) + 2  # ticks a delay spans
-        width = int(max(self.count.max(), np.where(np.isfinite(self.top), self.top, 0).max(), 1))
-        self.slots = np.arange(width)
-        self.fleet = np.where(self.slots[None, :] < self.count[:, None], -np.inf, np.inf)
-        pool = model.pool_pods
-        self.pool = np.full(lanes, np.inf) if pool is None else np.maximum(pool, self.count)
+        self.fleets = FleetLanes(self.count, model)
+        self.lanes = np.arange(lanes)
         # _InFlight
         mean = model.mean_latency
         self.base_s, self.s, self.mu = mean.base_ms / 1000.0, mean.queue_scale, mean.x_max
@@ -128,7 +126,7 @@ class _Lanes:
         return queue * pods
 
     def ready(self, now: float) -> FloatArray:
-        return (self.fleet <= now + EPS).sum(axis=1).astype(float)
+        return self.fleets.count_at(self.lanes, np.full(self.lanes.size, now))
 
     def tick(self, k: int, i: int, now: float, metric_sum: FloatArray) -> None:
         """``kpa._Decider.tick`` for every lane: tick ``k`` at step ``i``."""
@@ -200,22 +198,9 @@ class _Lanes:
 
     def _resize(self, now: float, new: FloatArray) -> None:
         """``scaling_steps.Fleet.resize`` for every lane."""
-        cur = self.count
-        if np.array_equal(cur, new):
+        if np.array_equal(self.count, new):
             return
-        model, slots = self.model, self.slots[None, :]
-        if new.max() > slots.shape[1]:
-            grow = int(new.max()) - slots.shape[1]
-            self.fleet = np.hstack([self.fleet, np.full((cur.size, grow), np.inf)])
-            self.slots = np.arange(self.fleet.shape[1])
-            slots = self.slots[None, :]
-        pool = self.pool[:, None]
-        start = np.where(slots >= pool, model.cold_start_s + model.node_start_s, model.cold_start_s)
-        added = (slots >= cur[:, None]) & (slots < new[:, None])
-        fleet = np.where(added, now + start, self.fleet)
-        fleet = np.where(slots >= new[:, None], np.inf, fleet)
-        self.fleet = np.sort(fleet, axis=1)
-        self.pool = np.where(new > cur, np.maximum(self.pool, new), self.pool)
+        self.fleets.resize(self.lanes, np.full(self.lanes.size, now), self.count, new)
         self.count = new
 
     def in_flight(self, offered: float, served: FloatArray, ready: FloatArray) -> FloatArray:
