@@ -44,6 +44,7 @@ def test_repeat_makes_n_runs_with_consecutive_seeds_and_gates_them(
     assert done.returncode == 0, done.output()
     assert _seeds(tmp_path / "candidates") == [7, 8, 9]
     assert "3 of 3 runs made, 3 completed" in done.stdout
+    assert "--rules examples/gate.yaml" in done.stdout  # the README's rules file
     candidates = sorted((tmp_path / "candidates").iterdir())
     for run_dir in candidates:
         assert f"--candidate {run_dir.relative_to(tmp_path)}" in done.stdout.replace("\n", " ")

@@ -57,7 +57,7 @@ def run_repeated(
         made += sorted(_run_dirs(runs_dir) - before)
         if codes[-1] in STOPPING_EXITS:
             break
-    _print_made(console, made, codes, args.repeat)
+    _print_made(console, made, args.repeat)
     return next((code for code in codes if code != 0), 0)
 
 
@@ -81,16 +81,31 @@ def _run_dirs(runs_dir: Path) -> set[Path]:
     return {p for p in runs_dir.iterdir() if p.is_dir() and (p / RUN_JSON).is_file()}
 
 
-def _print_made(console: Console, made: list[Path], codes: list[int], wanted: int) -> None:
-    completed = sum(code == 0 for code in codes)
+def _completed(run_dir: Path) -> bool:
+    from benchctl.rundir.reader import read_run_json
+
+    try:
+        return read_run_json(run_dir).get("status") == "completed"
+    except InputError:  # a damaged run.json: not a candidate
+        return False
+
+
+def _print_made(console: Console, made: list[Path], wanted: int) -> None:
+    """The runs made (each with its status) and, for the completed ones, the gate command
+    that takes them as candidates (an interrupted or failed run is left out of it)."""
+    completed = [path for path in made if _completed(path)]
     console.print(
-        f"\n{len(made)} of {wanted} runs made, {completed} completed:"
-        + "".join(f"\n  {path}" for path in made)
+        f"\n{len(made)} of {wanted} runs made, {len(completed)} completed:"
+        + "".join(
+            f"\n  {path}" + ("" if path in completed else "  (not completed: left out below)")
+            for path in made
+        ),
+        soft_wrap=True,
     )
-    if made:
-        candidates = " ".join(f"--candidate {path}" for path in made)
+    if completed:
+        candidates = " ".join(f"--candidate {path}" for path in completed)
         console.print(
-            "gate them together against the nights before:\n"
-            f"  benchctl gate --baseline BASELINE_DIR {candidates} --rules gate.yaml",
+            "gate them together against the nights before (your baseline folder, your rules):"
+            f"\n  benchctl gate --baseline BASELINE_DIR {candidates} --rules examples/gate.yaml",
             soft_wrap=True,
         )
