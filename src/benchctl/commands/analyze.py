@@ -103,7 +103,30 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     runs = [RunDir.open(path) for path in args.runs]
     for run in runs:
         print_answer(console, run, analyze_run(run, options))
+        refresh_report(console, run.path)
     return 0
+
+
+def refresh_report(console: Console, run_dir: Path) -> None:
+    """A run that already has its report.html gets it rewritten from the capacity.json the
+    analysis just wrote (the report reads it; it never re-runs analysis), and its path
+    printed. Where it cannot be rewritten, one line says the report is now stale and the
+    command that refreshes it; a run without a report gets none."""
+    from benchctl.errors import BenchctlError
+    from benchctl.reports.html import write_report
+    from benchctl.reports.terminal.console import error_line, print_path
+    from benchctl.rundir import REPORT
+
+    report = Path(run_dir) / REPORT
+    if not (report.exists() or report.is_symlink()):
+        return
+    try:
+        print_path(console, "report", write_report(Path(run_dir)))
+    except (BenchctlError, OSError) as exc:
+        error_line(
+            f"{report}: stale: it still shows the previous analysis ({exc}); "
+            f"refresh it with: benchctl report {run_dir}"
+        )
 
 
 def analyze_options(args: argparse.Namespace) -> AnalyzeOptions:
