@@ -16,6 +16,7 @@ import yaml
 from pydantic import TypeAdapter
 
 from benchctl.errors import InputError
+from benchctl.specs.payload_file import check_payload_files
 from benchctl.specs.scenarios import (
     SCENARIO_ADAPTER,
     SCENARIO_KINDS,
@@ -225,6 +226,7 @@ def load_target(
         if not payload_file.exists() and candidate.exists():
             payload = target.payload.model_copy(update={"file": candidate})
             target = target.model_copy(update={"payload": payload})
+    check_payload_files(target, path, lines, origins)
     return target, path
 
 
