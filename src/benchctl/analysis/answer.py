@@ -49,6 +49,8 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
             f"One replica sustains at least {rps_text(capacity)} under {slo}: the SLO never "
             f"broke up to the highest level measured{_arrived_of_offered(doc, band)}; {above}."
         )
+    elif doc.get("capacity_band_arrived_rps"):
+        text = _unordered_arrivals_sentence(doc, capacity, band, slo)
     elif doc.get("capacity_band_rates") == "arrived":
         offered = doc.get("capacity_band_offered_rps") or [None, None]
         text = (
@@ -72,6 +74,20 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
             "not measured, not used."
         )
     return text
+
+
+def _unordered_arrivals_sentence(doc: dict[str, Any], capacity: Any, band: Any, slo: Any) -> str:
+    """The measured headline when the arrived rates could not order the level that met the
+    SLO and the one that broke it (``capacity_band_arrived_rps``): the band is on the offered
+    rates, and the arrived ones are named with why they cannot separate the levels."""
+    met, broke = doc["capacity_band_arrived_rps"]
+    return (
+        f"One replica sustains {rps_text(capacity)} offered under {slo} (measured: met at "
+        f"{rps_text(band[0])} offered ({rps_text(met)} arrived), broke at {rps_text(band[1])} "
+        f"offered ({rps_text(broke)} arrived): the arrived rates cannot separate the two "
+        "levels, as arrival noise exceeds the search's step, so the band is on the offered "
+        "rates)."
+    )
 
 
 def _arrived_of_offered(doc: dict[str, Any], band: list[Any]) -> str:

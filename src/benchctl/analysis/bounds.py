@@ -19,9 +19,14 @@ that is the rate that *arrived* in the windows the search judged (``Level.arrive
 Poisson arrivals draw around the scheduled rate, e.g. 33.5 req/s arrived of 40 offered,
 and the server met the SLO under the 33.5 that came, not under 40); the scheduled (offered)
 rates are kept beside (``CapacityBound.offered_band``) and levels are ordered by them (the
-search's own decisions). For windows and step levels, and search levels without an arrived
-rate (older search.json), it is ``Level.rate_rps`` (throughput, or the offered rate). A good
-level's achieved rate is within the search's tolerance of its arrived rate by definition.
+search's own decisions). When the arrived rates do not order the two levels that set a
+measured band (the level that broke the SLO saw no more arrivals than the one that met it:
+arrival noise exceeded the search's step), they cannot separate them, so the band (and
+figure) fall back to the offered rates, which are ordered, and the arrived ones are kept
+beside (``CapacityBound.arrived_band``) to be named. For windows and step levels, and
+search levels without an arrived rate (older search.json), it is ``Level.rate_rps``
+(throughput, or the offered rate). A good level's achieved rate is within the search's
+tolerance of its arrived rate by definition.
 """
 
 from __future__ import annotations
@@ -70,6 +75,8 @@ class CapacityBound:
     saturation_rps: float | None  # highest throughput served at an overloaded level
     non_monotone: list[str]  # bad levels below the best good one (noise or a hiccup)
     offered_band: tuple[float, float] | None = None  # the same levels' ``rate_rps``
+    # (met, broke) arrived rates when they did not order the levels: the band is offered
+    arrived_band: tuple[float, float] | None = None
 
 
 def capacity_bound(
@@ -100,14 +107,28 @@ def capacity_bound(
     low = best.tested_rps  # tested, as the first bad level's rate (one kind of rate)
     if above:
         bad = min(above, key=lambda level: level.rate_rps)
-        high = max(bad.tested_rps, low)
+        offered = (best.rate_rps, max(bad.rate_rps, best.rate_rps))
+        arrived = None
+        if bad.tested_rps <= low and (best.arrived_rps or 0) > 0:
+            # arrivals cannot separate the levels: band on the offered rates (ordered)
+            arrived, (low, high) = (low, bad.tested_rps), offered
+        else:
+            high = max(bad.tested_rps, low)
         if fitted_crossing_rps is not None and low <= fitted_crossing_rps <= high:
             figure = fitted_crossing_rps
         else:
             figure = low  # what was measured to meet the SLO; the crossing is within the band
-        offered = (best.rate_rps, max(bad.rate_rps, best.rate_rps))
         return CapacityBound(
-            figure, (low, high), MEASURED, best, bad, "first_bad_level", saturation, below, offered
+            figure,
+            (low, high),
+            MEASURED,
+            best,
+            bad,
+            "first_bad_level",
+            saturation,
+            below,
+            offered,
+            arrived,
         )
     usable = demand_upper_rps is not None and math.isfinite(demand_upper_rps)
     high = max(demand_upper_rps, low) if usable else low  # type: ignore[type-var]

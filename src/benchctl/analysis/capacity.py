@@ -190,7 +190,10 @@ def capacity_fields(single: dict[str, Any], search_run: Path | None) -> dict[str
     or equals ``low`` when nothing bounds it above). ``capacity_band_rates``: what kind of
     rate its ends are (``arrived``: a search level's arrivals per second in the windows it
     was judged on; ``offered``; ``throughput``); ``capacity_band_offered_rps``: the same
-    levels' offered (scheduled) rates, or null.
+    levels' offered (scheduled) rates, or null. ``capacity_band_arrived_rps``: [met, broke],
+    the arrived rates of the level that met the SLO and of the one that broke it when they
+    do not order them (the broken one saw no more arrivals: arrival noise exceeded the
+    search's step), so the band is on the offered rates instead; else null.
     ``bound``: ``measured`` or ``lower``. ``upper_bound_source``: what sets ``high``.
     ``demand_upper_rps``: cores / CPU-seconds per request, the rate at which the server's
     CPU would be fully busy (an upper bound), or null. ``extrapolated``: a fit's crossing
@@ -203,6 +206,7 @@ def capacity_fields(single: dict[str, Any], search_run: Path | None) -> dict[str
         "capacity_band_rps": [single["lower_rps"], single["upper_rps"]],
         "capacity_band_rates": single.get("band_rates"),  # arrived, offered or throughput
         "capacity_band_offered_rps": single.get("offered_band_rps"),
+        "capacity_band_arrived_rps": single.get("arrived_band_rps"),
         "bound": single["bound"],
         "upper_bound_source": single["upper_bound_source"],
         "demand_upper_rps": single.get("demand_upper_rps"),

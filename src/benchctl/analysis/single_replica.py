@@ -73,9 +73,15 @@ def single_replica(
         # the band's rates: arrivals/s in a search's judged windows, and beside them the
         # same levels' offered (scheduled) rates (bounds.py: one kind of rate in a band)
         "band_rates": (
-            "arrived" if found.best_good.arrived_rps else "offered" if search else "throughput"
+            "arrived"
+            if found.best_good.arrived_rps and not found.arrived_band
+            else "offered"
+            if search
+            else "throughput"
         ),
         "offered_band_rps": list(found.offered_band) if found.offered_band else None,
+        # (met, broke) arrived rates that could not order the levels (the band is offered)
+        "arrived_band_rps": list(found.arrived_band) if found.arrived_band else None,
         "upper_bound_source": found.upper_source,
         "demand_upper_rps": demand_upper,
         "measured_capacity_rps": found.best_good.throughput_rps,
