@@ -37,6 +37,7 @@ from benchctl.analysis.scaling_model import (
     ReplicaModel,
     SimResult,
     Traffic,
+    ceil_up_array,
     on_grid,
     steps_of,
 )
@@ -150,11 +151,6 @@ def _key(policy: HpaPolicy) -> tuple[Any, ...]:
     return tuple(
         getattr(policy, name) for name in HpaPolicy.__dataclass_fields__ if name not in _LANE_FIELDS
     )
-
-
-def _ceil_up(x: FloatArray) -> FloatArray:
-    """``scaling_model.ceil_up`` elementwise: ceil(x - EPS) for x > 0, else 0."""
-    return np.where(x > 0, np.ceil(x - EPS), 0.0)
 
 
 class _Lanes:
@@ -327,7 +323,7 @@ class _Lanes:
             if up and rule.type == "Pods":
                 limits.append(base + rule.value)
             elif up:
-                limits.append(_ceil_up(base * (1 + rule.value / 100.0)))
+                limits.append(ceil_up_array(base * (1 + rule.value / 100.0)))
             elif rule.type == "Pods":
                 limits.append(np.maximum(0.0, base - rule.value))
             else:
@@ -368,7 +364,7 @@ class _Lanes:
 def _external(cur: FloatArray, total: Any, target: Any, tol: FloatArray) -> FloatArray:
     """``hpa._external_proposal`` elementwise."""
     ratio = total / (target * np.maximum(cur, 1.0))
-    return np.where(np.abs(1.0 - ratio) <= tol, cur, _ceil_up(total / target))
+    return np.where(np.abs(1.0 - ratio) <= tol, cur, ceil_up_array(total / target))
 
 
 def _plain(cur: FloatArray, ready: FloatArray, ratio: FloatArray, tol: FloatArray) -> FloatArray:
@@ -376,8 +372,8 @@ def _plain(cur: FloatArray, ready: FloatArray, ratio: FloatArray, tol: FloatArra
     diluted = ratio * ready / cur
     scale_up_unready = (cur - ready > 0) & (ratio > 1.0)
     held = (np.abs(1.0 - diluted) <= tol) | (diluted < 1.0)
-    unready = np.where(held, cur, np.maximum(cur, _ceil_up(diluted * cur)))
-    plain = np.where(np.abs(1.0 - ratio) <= tol, cur, _ceil_up(ratio * ready))
+    unready = np.where(held, cur, np.maximum(cur, ceil_up_array(diluted * cur)))
+    plain = np.where(np.abs(1.0 - ratio) <= tol, cur, ceil_up_array(ratio * ready))
     return np.where(scale_up_unready, unready, plain)
 
 

@@ -30,6 +30,7 @@ from benchctl.analysis.scaling_model import (
     ReplicaModel,
     SimResult,
     Traffic,
+    ceil_up_array,
     steps_of,
 )
 from benchctl.analysis.scaling_policies import KpaPolicy
@@ -62,11 +63,6 @@ def simulate_kpa_many(
 
 def _column(policies: Sequence[KpaPolicy], name: str) -> FloatArray:
     return np.array([float(getattr(p, name)) for p in policies])
-
-
-def _ceil_up(x: FloatArray) -> FloatArray:
-    """``scaling_model.ceil_up`` elementwise: ceil(x - EPS) for x > 0, else 0."""
-    return np.where(x > 0, np.ceil(x - EPS), 0.0)
 
 
 class _Lanes:
@@ -177,8 +173,8 @@ class _Lanes:
         pods = np.maximum(1.0, ready)
         up = np.ceil(self.up_rate * pods)
         down = np.floor(pods / self.down_rate)
-        stable_pods = _ceil_up(stable / self.effective)
-        panic_pods = _ceil_up(burst / self.effective)
+        stable_pods = ceil_up_array(stable / self.effective)
+        panic_pods = ceil_up_array(burst / self.effective)
         over = panic_pods / pods >= self.threshold
         return (
             np.minimum(np.maximum(stable_pods, down), up),

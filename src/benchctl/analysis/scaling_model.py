@@ -306,6 +306,12 @@ def ceil_up(x: float) -> int:
     return math.ceil(x - EPS) if x > 0 else 0
 
 
+def ceil_up_array(x: FloatArray) -> FloatArray:
+    """``ceil_up`` elementwise over an array of demands (pods, any shape): ceil(x - EPS)
+    where x > 0, else 0 (NaN gives 0). Same shape, float. Raises nothing (inf stays inf)."""
+    return np.where(x > 0, np.ceil(x - EPS), 0.0)
+
+
 def clamp(x: int, low: float, high: float) -> int:
     """``x`` limited to [``low``, ``high``] (replica bounds), as an int. Raises nothing; with low >
     high the result is ``high``.
