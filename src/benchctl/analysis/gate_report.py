@@ -27,6 +27,7 @@ from benchctl.analysis.gate import (
     GateResult,
     RuleResult,
 )
+from benchctl.analysis.gate.unproven import not_proven_summary, not_proven_text
 from benchctl.rundir import write_atomic
 
 _ICON = {PASS: "✅ pass", FAIL: "❌ fail", INCONCLUSIVE: "⚠️ inconclusive"}
@@ -96,8 +97,9 @@ def junit_xml(result: GateResult) -> str:
         ET.SubElement(properties, "property", name=name, value=value)
     for rule in result.rules:
         _testcase(suite, rule)
-    if result.warnings:
-        ET.SubElement(suite, "system-out").text = "\n".join(result.warnings)
+    summary = [not_proven_summary(result)] if not_proven_summary(result) else []
+    if result.warnings or summary:
+        ET.SubElement(suite, "system-out").text = "\n".join([*summary, *result.warnings])
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -120,6 +122,16 @@ def _testcase(suite: ET.Element, rule: RuleResult) -> None:
         )
     elif rule.verdict == INCONCLUSIVE:
         ET.SubElement(case, "skipped", message=f"inconclusive: {rule.message}")
+    _not_proven_junit(case, properties, rule)
+
+
+def _not_proven_junit(case: ET.Element, properties: ET.Element, rule: RuleResult) -> None:
+    """A pass whose interval reaches beyond the limit: a ``not_proven`` property and the
+    reason as the testcase's system-out (it stays a passed testcase)."""
+    text = not_proven_text(rule)
+    if text:
+        _property(properties, "not_proven", text)
+        ET.SubElement(case, "system-out").text = f"{rule.name}: pass ({text})"
 
 
 def _property(parent: ET.Element, name: str, value: Any) -> None:
@@ -131,6 +143,8 @@ def _property(parent: ET.Element, name: str, value: Any) -> None:
 def markdown_summary(result: GateResult) -> str:
     """A table for a CI job page ($GITHUB_STEP_SUMMARY): rule, numbers, change, verdict."""
     verdict = "✅ PASS" if result.passed else "❌ FAIL (regression)"
+    if result.passed and not_proven_summary(result):
+        verdict = "⚠️ PASS (not proven)"
     level = f"{result.settings.get('confidence', 0.95):.0%}"
     lines = [
         f"## benchctl gate: {verdict}",
@@ -148,10 +162,15 @@ def markdown_summary(result: GateResult) -> str:
             value_text(rule, rule.candidate),
             change_text(rule),
             basis_text(rule),
-            _ICON[rule.verdict],
+            _md_verdict(rule),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     notes = [f"- {_md(r.name)}: {_md(r.message)}" for r in result.rules if r.verdict != PASS]
+    notes += [
+        f"- {_md(r.name)}: pass ({_md(t)})" for r in result.rules if (t := not_proven_text(r))
+    ]
+    if summary := not_proven_summary(result):
+        notes += ["", f"**{_md(summary)}**"]
     lines += ["", *notes] if notes else []
     if result.warnings:
         lines += ["", "**Warnings**", "", *[f"- {_md(w)}" for w in result.warnings]]
@@ -165,6 +184,13 @@ def markdown_summary(result: GateResult) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _md_verdict(rule: RuleResult) -> str:
+    """The verdict cell: ``⚠️ pass (not proven: …)`` when a pass's interval reaches beyond
+    the limit, else the plain verdict with its icon."""
+    text = not_proven_text(rule)
+    return f"⚠️ pass ({_md(text)})" if text else _ICON[rule.verdict]
 
 
 def baseline_text(result: GateResult) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from benchctl.analysis.gate import FAIL, INCONCLUSIVE, PASS, GateResult
+from benchctl.analysis.gate import FAIL, INCONCLUSIVE, PASS, GateResult, RuleResult
+from benchctl.analysis.gate.unproven import not_proven_summary, not_proven_text
 from benchctl.analysis.gate_report import baseline_text, basis_text, change_text, value_text
 
 _STYLE = {PASS: "green", FAIL: "bold red", INCONCLUSIVE: "yellow"}
@@ -15,6 +17,11 @@ _STYLE = {PASS: "green", FAIL: "bold red", INCONCLUSIVE: "yellow"}
 def print_gate(console: Console, result: GateResult) -> None:
     """``benchctl gate``: the table of ``result`` and a line per warning."""
     console.print(gate_table(result))
+    for rule in result.rules:
+        if text := not_proven_text(rule):
+            console.print(f"[yellow]{escape(rule.name)}:[/] pass ({text})", highlight=False)
+    if summary := not_proven_summary(result):
+        console.print(f"[yellow]{escape(summary)}[/]", highlight=False)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
@@ -23,6 +30,8 @@ def gate_table(result: GateResult) -> Table:
     """The GateResult as a terminal table, readable at 80 columns: one row per rule with the
     baseline and candidate values, the change with its interval, and the verdict."""
     verdict = "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
+    if result.passed and not_proven_summary(result):
+        verdict = "[yellow]PASS (not proven)[/]"
     table = Table(
         title=f"gate {verdict}: {result.candidate} vs {baseline_text(result).replace('`', '')}",
         title_justify="left",
@@ -44,9 +53,17 @@ def gate_table(result: GateResult) -> Table:
             value_text(rule, rule.candidate),
             change_text(rule),
             basis_text(rule),
-            f"[{_STYLE[rule.verdict]}]{rule.verdict}[/]",
+            _verdict_cell(rule),
         )
     if result.settings.get("method"):
         table.caption = f"intervals: {result.settings['method']}"
         table.caption_justify = "left"
     return table
+
+
+def _verdict_cell(rule: RuleResult) -> str:
+    """The verdict, styled; a pass whose interval reaches beyond the limit is
+    ``pass (not proven)`` in yellow (the reason is printed under the table)."""
+    if not_proven_text(rule):
+        return "[yellow]pass (not proven)[/]"
+    return f"[{_STYLE[rule.verdict]}]{rule.verdict}[/]"
