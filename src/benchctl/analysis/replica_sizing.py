@@ -14,7 +14,7 @@ from typing import Any
 from benchctl.analysis.bounds import LOWER
 from benchctl.analysis.cost import HOURS_PER_MONTH, cost_per_million, monthly_cost
 from benchctl.analysis.mix_sizing import MIX, POOLED, mix_service_rate
-from benchctl.analysis.queueing import size_replicas
+from benchctl.analysis.queueing import ReplicaOption, size_replicas
 from benchctl.analysis.slo import Slo
 
 
@@ -62,16 +62,9 @@ def replicas_for_peak(
             "reason": f"{qualifier}peak {peak:g} rps / ({capacity:.1f} rps per replica × "
             f"{1 - headroom:.0%}){why_bound}",
         }
-    queue_n, table = size_replicas(
-        peak_rps=peak,
-        service_time_ms=1000.0 / saturation,
-        slo_quantile=slo.quantile,
-        slo_ms=slo.threshold_ms,
-        headroom=headroom,
-        price_per_replica_hour=price_per_hour,
-        # a model mix on the pooled basis keeps its headroom on the capacity too (one basis)
-        capacity_rps=capacity if single.get("basis") == POOLED else None,
-    )
+    # a model mix on the pooled basis keeps its headroom on the capacity too (one basis)
+    on_capacity = capacity if single.get("basis") == POOLED else None
+    queue_n, table = _mmc_table(peak, saturation, slo, headroom, price_per_hour, on_capacity)
     recommended = max(by_capacity, queue_n or by_capacity)
     return {
         "recommended": recommended,
@@ -105,15 +98,7 @@ def _mix_replicas(
     capacity = float(single["capacity_rps"])
     by_capacity = math.ceil(peak / (capacity * (1 - headroom)))
     service = mix_service_rate(capacity, slo)
-    queue_n, table = size_replicas(
-        peak_rps=peak,
-        service_time_ms=1000.0 / service,
-        slo_quantile=slo.quantile,
-        slo_ms=slo.threshold_ms,
-        headroom=headroom,
-        price_per_replica_hour=price_per_hour,
-        capacity_rps=capacity,
-    )
+    queue_n, table = _mmc_table(peak, service, slo, headroom, price_per_hour, capacity)
     upper_bound = single.get("bound") == LOWER
     qualifier = "at most " if upper_bound else ""
     why_bound = (
@@ -185,3 +170,25 @@ def autoscaled_cost(scaling: dict[str, Any], price: float | None) -> dict[str, A
             "per_month": mean * price * HOURS_PER_MONTH,
         }
     }
+
+
+def _mmc_table(
+    peak: float,
+    service_rps: float,
+    slo: Any,
+    headroom: float,
+    price_per_hour: float | None,
+    capacity_rps: float | None,
+) -> tuple[int | None, list[ReplicaOption]]:
+    """``size_replicas`` for a peak (req/s) on replicas of service rate ``service_rps``
+    (req/s) under ``slo`` (its quantile and threshold in ms), keeping ``headroom`` on
+    ``capacity_rps`` when given: (the smallest acceptable count or None, the M/M/c table)."""
+    return size_replicas(
+        peak_rps=peak,
+        service_time_ms=1000.0 / service_rps,
+        slo_quantile=slo.quantile,
+        slo_ms=slo.threshold_ms,
+        headroom=headroom,
+        price_per_replica_hour=price_per_hour,
+        capacity_rps=capacity_rps,
+    )
