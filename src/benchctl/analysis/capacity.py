@@ -257,11 +257,16 @@ def search_points(search: dict[str, Any]) -> Points:
     """One point per measured level of a capacity search, in order of offered rate.
 
     ``search``: search.json's object (``levels``: each with name, offered_rps and achieved_rps in
-    requests/s and latency_ms, the SLO percentile in ms; levels without a latency are left out).
+    requests/s and latency_ms, the SLO percentile in ms; levels without a latency, and levels
+    a stop signal ended before they were decided (``interrupted``), are left out).
     Returns Points (x: achieved requests/s, y: ms, labels: level names). KeyError for a level
     without those keys.
     """
-    levels = [lv for lv in search.get("levels", []) if lv.get("latency_ms") is not None]
+    levels = [
+        lv
+        for lv in search.get("levels", [])
+        if lv.get("latency_ms") is not None and not lv.get("interrupted")
+    ]
     levels.sort(key=lambda lv: lv["offered_rps"])
     return Points(
         "search",

@@ -58,6 +58,8 @@ def rejudge_search(
     rejudged = copy.deepcopy(search)
     rejudged["search_slo"], rejudged["slo"] = search.get("slo"), str(slo)
     for level in rejudged.get("levels", []):
+        if level.get("interrupted"):  # stopped before decided: no verdict, under any SLO
+            continue
         start = float(level.get("measured_from") or level.get("start") or 0.0)
         end = float(level.get("decided_at") or np.inf)
         inside = (phase == level["name"]) & ok & (intended >= start) & (intended <= end)

@@ -194,7 +194,7 @@ def _levels(points: Points, slo: Slo, search: dict[str, Any] | None) -> list[Lev
             _arrived(lv),
         )
         for lv in search.get("levels", [])
-        if lv.get("latency_ms") is not None
+        if lv.get("latency_ms") is not None and not lv.get("interrupted")  # undecided: no verdict
     ]
 
 

@@ -34,7 +34,13 @@ from benchctl.rundir import (
     read_table,
     write_atomic,
 )
-from benchctl.search.judging import FLUSH_LAG_S, LevelVerdict, judge, window_length
+from benchctl.search.judging import (
+    FLUSH_LAG_S,
+    LevelVerdict,
+    interrupted_verdict,
+    judge,
+    window_length,
+)
 from benchctl.search.level_engine import LevelEngine, PartReader, terminate
 from benchctl.search.levels import LevelRecord, level_plan, next_rate
 from benchctl.search.results import SearchRecords, SearchResult, finish_search
@@ -306,7 +312,9 @@ class Searcher:
         except KeyboardInterrupt as exc:  # Ctrl-C, or Stopped (SIGTERM, SIGHUP)
             self.interrupted = True
             self.stop_reason = str(exc) or "interrupted by user (Ctrl-C)"
-            verdict = judge(reader.frame(), arrivals, rate, now, self.slo, s, final=True)
+            partial = judge(reader.frame(), arrivals, rate, now, self.slo, s, final=True)
+            assert partial is not None  # final=True always decides
+            verdict = interrupted_verdict(partial, self.stop_reason)
         finally:
             self._last_in_flight = engine.in_flight  # before the engine cancels them
             engine.stop()

@@ -48,6 +48,23 @@ class LevelVerdict:
     judged_from: float = 0.0
     judged_to: float = 0.0
     window_s: float = 0.0
+    # a stop signal ended the level before it was decided: no verdict about the SLO
+    interrupted: bool = False
+
+
+def interrupted_verdict(partial: LevelVerdict, why: str) -> LevelVerdict:
+    """The level a stop signal (``why``: Ctrl-C, SIGTERM, SIGHUP, closed stdout) ended before
+    it was decided: what ``partial`` (``judge(..., final=True)`` on the records so
+    far) measured, kept as figures, but neither good nor broken nor overloaded -- the level was
+    never decided, so the search's bracket and ``analyze`` leave it out."""
+    return dataclasses.replace(
+        partial,
+        good=False,
+        stable=False,
+        overloaded=False,
+        interrupted=True,
+        reason=f"not judged: {why}",
+    )
 
 
 def window_length(rate: float, s: CapacityScenario, quantile: float = 0.99) -> float:

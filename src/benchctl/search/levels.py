@@ -47,6 +47,7 @@ class LevelRecord:
             "good": v.good,
             "stable": v.stable,
             "overloaded": v.overloaded,
+            "interrupted": v.interrupted,  # stopped before decided: no verdict on the SLO
             "reason": v.reason,
             "start": self.start,
             "measured_from": self.settle_end,

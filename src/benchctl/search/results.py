@@ -51,7 +51,9 @@ class SearchRecords:
 
 def bracket(levels: list[dict[str, Any]]) -> tuple[float | None, float | None]:
     """(best offered rate that was good, lowest offered rate above it that was not), from
-    levels as search.json keeps them; None where there is no such level."""
+    levels as search.json keeps them; None where there is no such level. A level a stop
+    signal ended before it was decided (``interrupted``) is neither."""
+    levels = [lv for lv in levels if not lv.get("interrupted")]
     good = [lv["offered_rps"] for lv in levels if lv["good"]]
     best = max(good) if good else None
     bad_above = [

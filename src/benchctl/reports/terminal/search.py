@@ -26,10 +26,13 @@ def level_line(level: LevelRecord, column: str) -> str:
     verdict = level.verdict
     mark = "—" if verdict.latency_ms is None else f"{verdict.latency_ms:,.1f} ms"
     colour = "green" if verdict.good else "red"
+    said = "good" if verdict.good else "broke the SLO"
+    if verdict.interrupted:  # stopped before decided: no verdict about the SLO
+        colour, said = "yellow", "interrupted"
     return (
         f"  {level.name}: {column} {mark}, achieved {verdict.achieved_rps:,.1f} rps "
         f"of {verdict.arrived_rps:,.1f} rps arriving in the same windows "
         f"({verdict.ratio:.0%}), errors {verdict.error_rate:.1%}: "
-        f"[{colour}]{'good' if verdict.good else 'broke the SLO'}[/] "
+        f"[{colour}]{said}[/] "
         f"after {level.hold_s:.0f}s ({verdict.reason})"
     )
