@@ -150,11 +150,20 @@ def describe_validation_error(
         message = f"unknown field ({hint}; the built-in YAML files show every field)"
     elif error["type"] == "literal_error":
         message = f"{message} (got {error.get('input')!r})"
-    more = len(exc.errors()) - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    others = [_other_problem(e, lines) for e in errors[1:]]
+    suffix = f" (also: {'; '.join(others)})" if others else ""
     if not loc and field == "(top level)":
         return f"{where}: {message}{suffix}"
     return f"{where}: field '{field}': {message}{suffix}"
+
+
+def _other_problem(error: Mapping, lines: dict[tuple, int]) -> str:
+    """A further validation error in brief: ``field 'x' (line N): what is wrong``."""
+    loc = tuple(part for part in error["loc"] if not _is_union_tag(part, error))
+    line = next((lines[loc[:d]] for d in range(len(loc), 0, -1) if lines.get(loc[:d])), None)
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    where = f"field '{field}'" + (f" (line {line})" if line else "")
+    return f"{where}: {error['msg'].removeprefix('Value error, ')}"
 
 
 def _is_union_tag(part: Any, error: Mapping) -> bool:

@@ -64,11 +64,12 @@ def error_line(text: str) -> None:
 
 
 def print_path(console: Console, label: str, path: Path | str) -> None:
-    """``LABEL: PATH`` (the path in bold): where a command wrote its page or report."""
-    console.print(f"{label}: [bold]{path}[/]")
+    """``LABEL: PATH`` (the path in bold): where a command wrote its page or report, on one
+    line however narrow the console (a wrapped path cannot be copied or clicked)."""
+    console.print(f"{label}: [bold]{path}[/]", soft_wrap=True)
 
 
 def print_written(console: Console, paths: Iterable[Path | str]) -> None:
     """One ``wrote PATH`` line per file written (the path in bold)."""
     for path in paths:
-        console.print(f"wrote [bold]{path}[/]")
+        console.print(f"wrote [bold]{path}[/]", soft_wrap=True)
