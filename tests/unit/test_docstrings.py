@@ -30,13 +30,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "benchctl"
 
 # Files owned by other helpers this session that still had public definitions without a
 # docstring (path relative to src/benchctl -> owner and what lacks one at the time of writing).
-OTHERS_FILES: dict[str, str] = {
-    "analysis/windows.py": "H1 #16 scale: InFlight.add, InFlight.mean, _Sums.add, _Sums.table",
-    "analysis/gate/runs.py": "H1 #16 scale: LoadedRun.id, LoadedRun.status, LoadedRun.saturated",
-    "analysis/gate/samples.py": "H1 #16 scale: Sample.blocks",
-    "analysis/model_capacity.py": "H4 mix sizing: _Cell.add, _Cell.ok",
-    "analysis/kpa_batch.py": "new this session, not yet committed by its author: _Lanes.ready",
-}
+OTHERS_FILES: dict[str, str] = {}
 
 
 @dataclass

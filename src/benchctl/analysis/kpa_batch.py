@@ -122,6 +122,7 @@ class _Lanes:
         return queue * pods
 
     def ready(self, now: float) -> FloatArray:
+        """Ready pods of every lane at ``now`` (s), shape (lanes,)."""
         return self.fleets.count_at(self.lanes, np.full(self.lanes.size, now))
 
     def tick(self, k: int, i: int, now: float, metric_sum: FloatArray) -> None:

@@ -66,11 +66,13 @@ class _Cell:
     latencies: list[np.ndarray] = field(default_factory=list)
 
     def add(self, requests: int, latencies: np.ndarray) -> None:
+        """Count ``requests`` more and keep their successes' ``latencies`` (ms, shape (n,))."""
         self.requests += requests
         if latencies.size:
             self.latencies.append(latencies)
 
     def ok(self) -> np.ndarray:
+        """Every kept success latency (ms), shape (n,); empty when none."""
         return np.concatenate(self.latencies) if self.latencies else np.array([])
 
 

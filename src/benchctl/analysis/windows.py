@@ -51,6 +51,8 @@ class InFlight:
         self._whole = np.zeros(n + 1, dtype=np.int64)
 
     def add(self, begin: np.ndarray, end: np.ndarray) -> None:
+        """Add requests' intervals: ``begin`` and ``end`` (s, same shape (rows,)), clipped to
+        the edges; non-finite or empty ones count for nothing. Raises nothing."""
         edges, n = self.edges, len(self._partial)
         begin = np.clip(np.asarray(begin, dtype=float), edges[0], edges[-1])
         end = np.clip(np.asarray(end, dtype=float), edges[0], edges[-1])
@@ -67,6 +69,8 @@ class InFlight:
         self._whole -= np.bincount(last, minlength=n + 1)
 
     def mean(self) -> np.ndarray:
+        """The mean number in flight per window, shape (windows,): the time-integral over each
+        window / the first window's width (s / s). Raises nothing."""
         whole = np.cumsum(self._whole)[:-1] * np.diff(self.edges)
         return (self._partial + whole) / (self.edges[1] - self.edges[0])
 
@@ -96,6 +100,9 @@ class _Sums:
     def add(
         self, intended: np.ndarray, latency: np.ndarray, ok: np.ndarray, dropped: np.ndarray
     ) -> None:
+        """Count one batch: ``intended`` send times (s), ``latency`` (ms, NaN for none), ``ok``
+        and ``dropped`` flags, all shape (rows,). Arrivals count in their intended window, the
+        rest in their completion window. Raises nothing."""
         edges, n = self.edges, len(self.edges) - 1
         offered_bin = np.searchsorted(edges, intended, side="right") - 1
         inside = (offered_bin >= 0) & (offered_bin < n)
@@ -118,6 +125,11 @@ class _Sums:
         self.in_flight.add(intended, done)
 
     def table(self, width: float, quantiles: tuple[float, ...]) -> pd.DataFrame:
+        """The per-window table, one row per window of ``width`` s: t (s), offered_rps and
+        throughput_rps (req/s), errors, dropped, the nearest-rank percentiles (ms) of
+        ``quantiles`` (fractions) as p50.., mean_latency_ms (successes), in_flight (measured)
+        and littles_law_in_flight (sent rate x mean latency). Empties the latency bins (call
+        once). Raises nothing."""
         table = pd.DataFrame({"t": self.edges[:-1]})
         table["offered_rps"] = self.offered / width
         table["throughput_rps"] = self.ok / width

@@ -35,14 +35,17 @@ class LoadedRun:
 
     @property
     def id(self) -> str:
+        """The run's id (run.json ``id``, else its folder name)."""
         return str(self.info.get("id") or self.path.name)
 
     @property
     def status(self) -> str:
+        """run.json ``status`` (completed, interrupted, failed), else ``unknown``."""
         return str(self.info.get("status") or "unknown")
 
     @property
     def saturated(self) -> bool:
+        """Whether the run's generator was saturated (run.json ``generator.saturated``)."""
         generator = _dict(self.info.get("generator"))
         return bool(generator.get("saturated") or self.info.get("generator_saturated"))
 

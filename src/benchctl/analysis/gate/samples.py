@@ -34,6 +34,7 @@ class Sample:
 
     @property
     def blocks(self) -> int:
+        """How many windows (bootstrap blocks) the selection has."""
         return len(self.seconds)
 
     def value(self, metric: str) -> float | None:
