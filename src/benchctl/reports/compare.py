@@ -36,8 +36,8 @@ from benchctl.rundir import (
     UNREADABLE,
     Capacity,
     read_capacity,
-    read_summary,
     read_optional_parquet,
+    read_summary,
     write_atomic,
 )
 from benchctl.rundir.requests import WARMUP
