@@ -29,9 +29,10 @@ from benchctl.config import BatchScenario, TargetSpec, load_scenario, load_targe
 from benchctl.errors import BenchctlError, InputError
 from benchctl.lifetime import Guard, owner_record
 from benchctl.plan.shapes import Plan, plan_scenario, rate_curve
+from benchctl.reports.terminal.console import quiet_stdout
 from benchctl.reports.terminal.run_summary import print_plan
 from benchctl.run_drive import drive
-from benchctl.run_finish import finalize, generator_flags, mark_failed
+from benchctl.run_finish import closed_while_finishing, finalize, generator_flags, mark_failed
 from benchctl.run_outcome import Outcome, RunResult, WriteFailed, write_problem
 from benchctl.run_setup import engine_spec, launch, launcher_for, now_iso, public_target
 from benchctl.rundir import (
@@ -52,7 +53,7 @@ from benchctl.split_run import (
 )
 from benchctl.split_telemetry import add_arm_samplers
 from benchctl.splits import public_arms
-from benchctl.stop_signals import Stopped, StopSignals
+from benchctl.stop_signals import CLOSED_STDOUT, Stopped, StopSignals
 from benchctl.targets import secrets
 from benchctl.targets.adapter import adapter_for
 from benchctl.telemetry.session import TelemetryOptions, TelemetrySession, start_telemetry
@@ -300,6 +301,9 @@ class _Session:
             )
         except Stopped as exc:
             self.outcome = Outcome(status=INTERRUPTED, reason=f"{exc} before the load started")
+        except BrokenPipeError:  # stdout closed (`| head`): a stop, never a disk error
+            quiet_stdout()  # nothing more reaches the closed pipe
+            self.outcome = Outcome(status=INTERRUPTED, reason=CLOSED_STDOUT)
         except BenchctlError as exc:
             self.failure, failed = exc, str(exc)
         except OSError as exc:
@@ -369,6 +373,9 @@ class _Session:
             outcome.status, outcome.reason = FAILED, str(self.failure)
         try:
             return finalize(run_dir, plan, outcome, self.telemetry, self.console)
+        except BrokenPipeError:  # stdout closed while the run's end was printed: not a disk
+            quiet_stdout()  # error (run_finish.py)
+            return closed_while_finishing(run_dir, outcome)
         except (OSError, BenchctlError) as exc:
             if isinstance(exc, OSError):
                 exc = WriteFailed(write_problem(exc, run_dir.path))

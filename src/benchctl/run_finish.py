@@ -157,12 +157,38 @@ def mark_failed(run_dir: RunDir, outcome: Outcome, reason: str) -> RunResult:
     """Finishing failed (disk full): say so in run.json even with no room for a second copy,
     and keep the parts on disk (``benchctl runs`` merges them once there is space).
     Returns a failed RunResult; never raises for a write that fails."""
+    return _mark_ended(run_dir, outcome, FAILED, reason)
+
+
+def closed_while_finishing(run_dir: RunDir, outcome: Outcome) -> RunResult:
+    """stdout was closed (``benchctl run ... | head``) while ``finalize`` printed and no run
+    noted it: a stop, never a disk error. When run.json is final already (the closing came
+    while the run's end was printed) the run stands as written there; otherwise it is
+    marked ``interrupted`` with the reason ``CLOSED_STDOUT`` (the parts, if any are left,
+    are merged by ``benchctl runs``). Returns the RunResult; never raises for a write that
+    fails."""
+    from benchctl.stop_signals import CLOSED_STDOUT
+
+    try:
+        written = run_dir.read_json(RUN_JSON)
+    except (OSError, BenchctlError):
+        written = {}
+    status = written.get("status")
+    if status in (COMPLETED, INTERRUPTED, FAILED):
+        return RunResult(status, run_dir.path, None, str(written.get("reason", "")))
+    outcome.status, outcome.reason = INTERRUPTED, CLOSED_STDOUT
+    return _mark_ended(run_dir, outcome, INTERRUPTED, CLOSED_STDOUT)
+
+
+def _mark_ended(run_dir: RunDir, outcome: Outcome, status: str, reason: str) -> RunResult:
+    """run.json says the run ended with ``status`` and ``reason`` (written even with no room
+    for a second copy); the parts stay on disk. Never raises for a write that fails."""
     with contextlib.suppress(OSError):
         tmp = run_dir.path / REQUESTS
         tmp.with_suffix(".tmp").unlink(missing_ok=True)
     try:
         data = run_dir.read_json(RUN_JSON)
-        data.update(status=FAILED, reason=reason)
+        data.update(status=status, reason=reason)
         data["engine"] = {**data.get("engine", {}), "t0": outcome.t0, "ended_at": now_iso()}
         data["counts"] = {
             "sent": outcome.done.get("sent", outcome.last.get("sent")),
@@ -173,7 +199,7 @@ def mark_failed(run_dir: RunDir, outcome: Outcome, reason: str) -> RunResult:
         write_text_fallback(run_dir.path / RUN_JSON, json.dumps(data, indent=2, default=str))
     except (OSError, BenchctlError):
         pass
-    return RunResult(FAILED, run_dir.path, None, reason)
+    return RunResult(status, run_dir.path, None, reason)
 
 
 def stop_time(outcome: Outcome) -> float:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import psutil
+import pytest
 
 from benchctl.targets.launch import LaunchedServer
 
@@ -107,3 +108,61 @@ def test_a_capacity_search_whose_reader_left_is_final(kserve: LaunchedServer, tm
     assert search["status"] == "interrupted" and search["stop_reason"] == CLOSED
     assert len(search["levels"]) >= 1
     assert not _left_in(tmp_path), "processes left running"
+
+
+def _read_until_and_leave(args: list[str], cwd: Path, last: str) -> tuple[int, list[str], str]:
+    """Start ``benchctl ARGS`` with stdout a pipe, read lines up to the first that starts
+    with ``last`` (as ``head -N`` does when line N is that one), close the pipe, wait;
+    (exit code, lines read, stderr)."""
+    process = subprocess.Popen(
+        [str(BENCHCTL), *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    lines: list[str] = []
+    while line := process.stdout.readline().decode():
+        lines.append(line)
+        if line.startswith(last):
+            break
+    process.stdout.close()
+    try:
+        code = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return code, lines, process.stderr.read().decode()
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        "kserve ready at",  # `| head -3`: the reader leaves while the run is set up
+        "[",  # the first progress line: the reader leaves mid-load (`| head -6`)
+    ],
+)
+def test_a_launched_run_whose_reader_left_stops_and_says_why(tmp_path: Path, last: str):
+    """The trial's command: `benchctl run steady --target kserve --launch --rate 20
+    --duration 30s --set warmup=2s | head -3` (or `| head -6`) exited 1 with "cannot write
+    runs/...: ; check that disk" and the run marked failed. Expected: exit 141, the run
+    interrupted by the closed stdout, one stderr line, the launched server and the load
+    processes gone."""
+    args = ["run", "steady", "--target", "kserve", "--launch", "--rate", "20"]
+    code, lines, stderr = _read_until_and_leave(
+        [*args, "--duration", "30s", "--set", "warmup=2s"], tmp_path, last
+    )
+    assert lines and lines[-1].startswith(last), (lines, stderr)
+    assert code == 141, stderr
+    errors = stderr.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith(f"benchctl: run {CLOSED}"), stderr
+    assert "disk" not in stderr and "Traceback" not in stderr
+    run = _run_dir(tmp_path)
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "interrupted" and info["reason"].startswith(CLOSED), info["reason"]
+    assert (run / "summary.json").is_file() and not (run / "requests.parts").exists()
+    assert not _left_in(tmp_path), "processes left running"
+    launched = info["target"]["launched"]
+    assert launched and not psutil.pid_exists(launched["pid"]), launched

@@ -7,6 +7,7 @@ On a terminal the console takes the terminal's width; elsewhere (CI logs, pipes)
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Iterable
@@ -29,8 +30,8 @@ class PipeConsole(Console):
         quiet_stdout()
         from benchctl.stop_signals import closed_stdout_stops_run
 
-        if not closed_stdout_stops_run():
-            raise BrokenPipeError
+        if not closed_stdout_stops_run():  # errno and words: never read as a disk error
+            raise BrokenPipeError(errno.EPIPE, "stdout closed (its reader left)")
 
 
 def command_console() -> PipeConsole:
