@@ -120,12 +120,15 @@ def test_a_fast_server_under_a_low_rate_cap_is_a_lower_bound(
     assert doc["bound"] == "lower"
     low, high = doc["capacity_band_rps"]
     assert math.isfinite(low) and math.isfinite(high) and low <= high
-    assert 30 <= doc["capacity_rps"] <= 44  # 40 req/s offered, Poisson noise aside
+    # "at least" what the best good level's judged windows received: the rate that arrived
+    # in them (Poisson draws around the 40 req/s offered; 44.8 was seen), as search.json says
+    search = json.loads((done.run_dir / "search.json").read_text())
+    best = max((lv for lv in search["levels"] if lv["good"]), key=lambda lv: lv["offered_rps"])
+    assert best["offered_rps"] == pytest.approx(40.0)
+    assert doc["capacity_rps"] == pytest.approx(best["arrived_rps"], rel=1e-9)
+    assert 30 <= doc["capacity_rps"] <= 50  # 40 offered; judged windows hold a few hundred
     assert "One replica sustains at least" in done.stdout
-    assert (
-        "reached max_rate 40 rps"
-        in json.loads((done.run_dir / "search.json").read_text())["stop_reason"]
-    )
+    assert "reached max_rate 40 rps" in search["stop_reason"]
     page = (done.run_dir / "report.html").read_text()
     assert 'data-bound="lower"' in page and "One replica sustains at least" in page
 

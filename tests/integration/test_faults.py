@@ -236,11 +236,11 @@ def test_a_killed_worker_stops_the_others_and_its_unrecorded_requests_are_counte
     ``interrupted`` naming the lost process, and the requests the dead worker sent but never
     reported are counted from its own counter (``counts.sent_not_recorded``).
 
-    Bounds (not a number): the counter reaches the master every COUNT_EVERY_S = 0.1 s, so it
-    can miss what the worker started in its last 0.1 s: at 20 req/s per worker at most
-    ceil(20 × 0.1) + 1 = 3 requests. It counts a request when its send begins, so it can
+    Bounds (not a number): the counter reaches the master every COUNT_EVERY_S = 0.02 s, so it
+    can miss what the worker started in its last 0.02 s: at 20 req/s per worker at most
+    ceil(20 × 0.02) + 1 = 2 requests. It counts a request when its send begins, so it can
     also hold one killed before it left the process. Hence
-    server - 3 <= rows + sent_not_recorded <= server + 1.
+    server - 2 <= rows + sent_not_recorded <= server + 1.
     """
     before = predict_count(kserve)
     args = ["run", "steady", *kserve_args(kserve), "--workers", "2", "--rate", "40"]
