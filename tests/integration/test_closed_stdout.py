@@ -29,9 +29,8 @@ from .faults import kserve_args
 CLOSED = "stopped: stdout closed (its reader left, e.g. `| head`)"
 
 
-def _read_first_line_and_leave(args: list[str], cwd: Path) -> tuple[int, str, str]:
-    """Start ``benchctl ARGS`` with stdout a pipe, read its first line, close the pipe
-    (as ``head -1`` exits), wait for it; (exit code, first line, stderr)."""
+def _start_piped(args: list[str], cwd: Path) -> subprocess.Popen[bytes]:
+    """``benchctl ARGS`` in ``cwd`` with stdout and stderr pipes (stdout is the reader)."""
     process = subprocess.Popen(
         [str(BENCHCTL), *args],
         cwd=cwd,
@@ -41,6 +40,13 @@ def _read_first_line_and_leave(args: list[str], cwd: Path) -> tuple[int, str, st
         env={**os.environ, "COLUMNS": "120"},
     )
     assert process.stdout is not None and process.stderr is not None
+    return process
+
+
+def _read_first_line_and_leave(args: list[str], cwd: Path) -> tuple[int, str, str]:
+    """Start ``benchctl ARGS`` with stdout a pipe, read its first line, close the pipe
+    (as ``head -1`` exits), wait for it; (exit code, first line, stderr)."""
+    process = _start_piped(args, cwd)
     first = process.stdout.readline().decode()
     process.stdout.close()
     try:
@@ -114,15 +120,7 @@ def _read_until_and_leave(args: list[str], cwd: Path, last: str) -> tuple[int, l
     """Start ``benchctl ARGS`` with stdout a pipe, read lines up to the first that starts
     with ``last`` (as ``head -N`` does when line N is that one), close the pipe, wait;
     (exit code, lines read, stderr)."""
-    process = subprocess.Popen(
-        [str(BENCHCTL), *args],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "COLUMNS": "120"},
-    )
-    assert process.stdout is not None and process.stderr is not None
+    process = _start_piped(args, cwd)
     lines: list[str] = []
     while line := process.stdout.readline().decode():
         lines.append(line)
