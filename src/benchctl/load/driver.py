@@ -97,11 +97,11 @@ class Driver:
 
     def pacing(self) -> dict[str, Any]:
         """How this process paced its arrivals: ``wake`` (mechanism), ``slice_us`` (the
-        scheduler slice asked for, or None), ``spin_lead_us`` (the wake-up lead reached, µs:
-        load/lead.py), ``seconds`` from the
-        first intended time to the last send started, ``cpu_seconds`` this whole process used
-        in that time (every thread: sending, reading, recording) and ``cpu_percent`` of one
-        core (None before the plan has run)."""
+        scheduler slice asked for, or None), ``spin_lead_us`` (the tracked 80th percentile of the
+        wake-up lateness, µs; the lead used is it clamped to 0.1-1 ms: load/lead.py),
+        ``seconds`` from the first intended time to the last send started, ``cpu_seconds``
+        this whole process used in that time (every thread: sending, reading, recording) and
+        ``cpu_percent`` of one core (None before the plan has run)."""
         wall, cpu = self._driving or (0.0, 0.0)
         return {
             "wake": self.wake,
