@@ -28,7 +28,7 @@ from typing import Any
 from rich.console import Console
 
 from benchctl.config import BatchScenario, TargetSpec
-from benchctl.reports.terminal.batch import print_sweep
+from benchctl.reports.terminal.batch import print_batch_setting, print_sweep
 from benchctl.rundir import (
     REQUESTS,
     TELEMETRY,
@@ -133,7 +133,7 @@ def run_sweep(options: Any, scenario: BatchScenario, console: Console) -> Any:
     rows: list[dict[str, Any]] = []
     result = None
     for size, concurrency in scenario.settings():
-        console.print(f"[bold]batch setting: batch size {size}, concurrency {concurrency}[/]")
+        print_batch_setting(console, size, concurrency)
         one = dataclasses.replace(
             options,
             overrides=(

@@ -30,6 +30,11 @@ from benchctl.errors import BenchctlError, InputError
 from benchctl.lifetime import Guard, owner_record
 from benchctl.plan.shapes import Plan, plan_scenario, rate_curve
 from benchctl.reports.terminal.console import quiet_stdout
+from benchctl.reports.terminal.run_progress import (
+    print_plan_note,
+    print_run_directory,
+    print_telemetry_note,
+)
 from benchctl.reports.terminal.run_summary import print_plan
 from benchctl.run_drive import drive
 from benchctl.run_finish import closed_while_finishing, finalize, generator_flags, mark_failed
@@ -140,7 +145,7 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
         return run_sweep(options, scenario, console)  # one run per setting (batch.py)
     plan = plan_scenario(scenario, options.time_scale)
     for note in plan.notes:  # e.g. a warm-up shortened so it eats no level
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        print_plan_note(console, note)
     if options.workers < 0 or options.remote_workers < 0:
         raise InputError("--workers and --remote-workers must be >= 0")
     if options.dry_run:
@@ -281,7 +286,7 @@ class _Session:
                     write_problem(exc, run_dir.path / RUN_JSON), exit_code=2
                 ) from None
             raise
-        console.print(f"run directory: [bold]{run_dir.path}[/]")
+        print_run_directory(console, run_dir.path)
         return cls(options, run_dir, guard, target, arms, console)
 
     def load(self, signals: StopSignals, scenario: Any, plan: Plan, *, title: str) -> None:
@@ -349,7 +354,7 @@ class _Session:
         )
         add_arm_samplers(self.telemetry, self.arms, options.telemetry)  # --split: each arm
         for note in self.telemetry.notes:
-            self.console.print(f"[dim]{note}[/]")
+            print_telemetry_note(self.console, note)
 
     def _stop(self) -> None:
         """Stop telemetry (while the server still answers its last scrape), the servers,

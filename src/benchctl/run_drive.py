@@ -20,6 +20,7 @@ from benchctl import lifetime
 from benchctl.engine_processes import EngineProcesses, kill_all, start_engine, watch_events
 from benchctl.lifetime import signal_if_running
 from benchctl.reports.terminal.live import LiveDisplay
+from benchctl.reports.terminal.run_progress import print_master_listening
 from benchctl.run_outcome import Outcome, write_problem
 from benchctl.rundir import ENGINE_LOG, FAILED, INTERRUPTED, RUN_JSON, RunDir
 from benchctl.stop_signals import StopSignals
@@ -54,10 +55,7 @@ def drive(
         port=options.master_port,
     )
     if options.remote_workers:
-        console.print(
-            f"master listening on {options.master_bind}:{engine.port}; join with "
-            f"`benchctl worker --master <this host>:{engine.port}`"
-        )
+        print_master_listening(console, options.master_bind, engine.port)
     driver = _Driver(engine, run_dir, server, signals, options.abort_after)
     signals.defer(driver.on_signal)
     with LiveDisplay(console, title) as display:

@@ -20,7 +20,6 @@ from benchctl.analysis.models import model_summaries
 from benchctl.analysis.summary import read_requests, summarize
 from benchctl.batch import batch_end, batch_summary
 from benchctl.errors import BenchctlError
-from benchctl.load.records import merge_parts
 from benchctl.plan.shapes import Plan
 from benchctl.reports.terminal.rates import print_rate_notes
 from benchctl.reports.terminal.run_summary import print_run_end, print_self_check
@@ -38,6 +37,7 @@ from benchctl.rundir import (
     RunDir,
     write_text_fallback,
 )
+from benchctl.rundir.parts import merge_parts
 from benchctl.split_run import split_summary
 from benchctl.split_telemetry import split_self_check
 from benchctl.success import nothing_succeeded

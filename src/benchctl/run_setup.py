@@ -14,6 +14,7 @@ from benchctl.batch import engine_requests
 from benchctl.config import TargetSpec
 from benchctl.errors import InputError
 from benchctl.plan.shapes import Plan, plan_to_json
+from benchctl.reports.terminal.run_progress import print_launch_log, print_launched, print_launching
 from benchctl.targets import secrets
 from benchctl.targets.registry import SERVERS
 
@@ -59,16 +60,14 @@ def launch(target: TargetSpec, run_dir: HasPath, console: Console) -> tuple[Any,
     when the server does not come up."""
     kind = target.launch.server or target.kind
     launcher = launcher_for(target)
-    console.print(f"launching a local {kind} server (127.0.0.1, free ports)…")
+    print_launching(console, kind)
     server = launcher(
         target.launch,
         model_name=target.model,
         log_dir=run_dir.path,
-        log=lambda message: console.print(message),
+        log=lambda message: print_launch_log(console, message),
     )
-    console.print(
-        f"{kind} ready at {server.http_url} (gRPC {server.grpc_address}), pid {server.pid}"
-    )
+    print_launched(console, kind, server)
     return server, launched_target(target, server)
 
 

@@ -27,6 +27,11 @@ from benchctl.config import (
     load_target,
 )
 from benchctl.errors import InputError
+from benchctl.reports.terminal.search import (
+    print_no_level_met,
+    print_now_playing,
+    print_search_not_completed,
+)
 from benchctl.run import RunOptions, RunResult, run
 from benchctl.split_run import refuse_slo_with_arms
 
@@ -67,7 +72,7 @@ def run_with_answer(
             return RunResult(status="planned"), None
         result = RunResult(search.status, search.run_dir, reason=search.stop_reason)
         if search.best_good_rps is None:
-            console.print(f"[red]no level met {slo}[/]: {search.stop_reason}")
+            print_no_level_met(console, slo, search.stop_reason)
             return result, None
         return result, _analyze_and_report(search.run_dir, slo, answer, console)
     if text is None:
@@ -91,9 +96,9 @@ def run_with_answer(
     search = _search(options, capacity, CAPACITY_SCENARIO, slo, console)
     if search.status != "completed" or search.best_good_rps is None:
         reason = search.stop_reason or "no level met the SLO"
-        console.print(f"[red]capacity search {search.status}[/]: {reason}; traffic not played")
+        print_search_not_completed(console, search.status, reason)
         return RunResult(search.status, search.run_dir, reason=reason), None
-    console.print(f"now playing {scenario_file.stem} on the same target…")
+    print_now_playing(console, scenario_file.stem)
     result = run(options, console=console)
     if result.run_dir is None:
         return result, None

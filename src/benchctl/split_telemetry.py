@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
-from benchctl.reports.terminal.split import print_arm_telemetry
+from benchctl.reports.terminal.split import print_arm_self_check, print_arm_telemetry
 from benchctl.rundir import REQUESTS, RUN_JSON, RunDir, read_parquet, read_table
 from benchctl.splits import Arm
 
@@ -51,7 +51,7 @@ def _control_check(
     if "warning" in result:
         telemetry.setdefault("warnings", []).append(result["warning"])
         names = ", ".join(served)
-        console.print(f"[yellow bold]telemetry self-check[/] (arms {names}): {result['warning']}")
+        print_arm_self_check(console, f"arms {names}", result["warning"])
 
 
 def _same_server(arms: list[dict[str, Any]], *, same_model: bool = True) -> list[str]:
@@ -246,7 +246,7 @@ def _arm_check(
     entry["self_check"] = check
     if "warning" in check:
         telemetry.setdefault("warnings", []).append(f"arm {name}: {check['warning']}")
-        console.print(f"[yellow bold]telemetry self-check[/] (arm {name}): {check['warning']}")
+        print_arm_self_check(console, f"arm {name}", check["warning"])
 
 
 def _p95(frame: Any, column: str) -> float | None:

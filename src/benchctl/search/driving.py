@@ -17,9 +17,8 @@ from benchctl.analysis.slo import Slo
 from benchctl.config import CapacityScenario, TargetSpec
 from benchctl.errors import BenchctlError, InputError
 from benchctl.lifetime import Guard
-from benchctl.load.records import SCHEMA, PartWriter, merge_parts
 from benchctl.plan.shapes import WARMUP, iter_arrivals, plan_to_json
-from benchctl.reports.terminal.search import level_line, search_plan_line
+from benchctl.reports.terminal.search import print_level, print_search_directory, print_search_plan
 from benchctl.run_setup import engine_spec, launcher_for, now_iso, public_target
 from benchctl.run_setup import launch as launch_server
 from benchctl.rundir import (
@@ -34,6 +33,8 @@ from benchctl.rundir import (
     read_table,
     write_atomic,
 )
+from benchctl.rundir.parts import PartWriter, merge_parts
+from benchctl.rundir.requests import SCHEMA
 from benchctl.search.judging import (
     FLUSH_LAG_S,
     LevelVerdict,
@@ -97,7 +98,7 @@ def run_search(
 
 def search_dry_run(scenario: CapacityScenario, console: Console) -> None:
     """Print what a search would do, without sending anything."""
-    console.print(search_plan_line(scenario))
+    print_search_plan(console, scenario)
 
 
 def _search_record(
@@ -150,7 +151,7 @@ def _search_in(
     status, reason = COMPLETED, ""
     try:
         # printed here, where a stop (Ctrl-C, or a closed stdout: `| head`) finishes the run
-        searcher.console.print(f"capacity search: [bold]{run_dir.path}[/] (SLO {searcher.slo})")
+        print_search_directory(searcher.console, run_dir.path, searcher.slo)
         if launch_target:
             server, target = _launch(run_dir, target, searcher.console)
         spec = engine_spec(
@@ -283,7 +284,7 @@ class Searcher:
         self.levels.append(level)
         self._names.append(name)
         self._keep_records(folder, level)
-        self.console.print(level_line(level, self.slo.column), highlight=False)
+        print_level(self.console, level, self.slo.column)
 
     def _measure(
         self,

@@ -14,10 +14,10 @@ from typing import Any
 
 from benchctl.analysis.slo import Slo
 from benchctl.analysis.summary import read_requests, summarize
-from benchctl.load.records import merge_parts
 from benchctl.run_finish import generator_flags
 from benchctl.run_setup import now_iso
 from benchctl.rundir import PARTS, REQUESTS, RUN_JSON, SEARCH, SUMMARY, RunDir
+from benchctl.rundir.parts import merge_parts
 from benchctl.search.levels import LevelRecord
 
 

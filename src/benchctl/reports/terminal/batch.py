@@ -1,5 +1,5 @@
-"""A batch sweep on the terminal: one row per (batch size, concurrency) setting, the best
-setting and where the sweep was written."""
+"""A batch sweep on the terminal: the heading of each setting's run, one row per (batch size,
+concurrency) setting, the best setting and where the sweep was written."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+
+def print_batch_setting(console: Console, size: int, concurrency: int) -> None:
+    """The heading of one setting of a batch sweep, before its run."""
+    console.print(f"[bold]batch setting: batch size {size}, concurrency {concurrency}[/]")
 
 
 def print_sweep(

@@ -1,13 +1,50 @@
-"""The capacity search on the terminal: its plan (``--dry-run``) and one line per level
-as it is decided."""
+"""The capacity search on the terminal: its plan (``--dry-run``), its run directory, one
+line per level as it is decided, and how ``run SCENARIO --slo`` goes on from it (the search
+failed, or the scenario's traffic is played next). search/driving.py and slo_run.py call
+these; the wording lives here."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from benchctl.analysis.slo import Slo
     from benchctl.config import CapacityScenario
     from benchctl.search.levels import LevelRecord
+
+
+def print_search_plan(console: Console, scenario: CapacityScenario) -> None:
+    """What a capacity search would do (``--dry-run``): ``search_plan_line``."""
+    console.print(search_plan_line(scenario))
+
+
+def print_search_directory(console: Console, path: Path, slo: Slo) -> None:
+    """``capacity search: PATH (SLO ...)`` (the path in bold), once the search's folder exists."""
+    console.print(f"capacity search: [bold]{path}[/] (SLO {slo})")
+
+
+def print_level(console: Console, level: LevelRecord, column: str) -> None:
+    """One capacity-search level as it is decided (``level_line``)."""
+    console.print(level_line(level, column), highlight=False)
+
+
+def print_no_level_met(console: Console, slo: Slo, reason: str) -> None:
+    """A search none of whose levels met ``slo``, and why it stopped (``run capacity``)."""
+    console.print(f"[red]no level met {slo}[/]: {reason}")
+
+
+def print_search_not_completed(console: Console, status: str, reason: str) -> None:
+    """``run SCENARIO --slo``: the search ended ``status`` (or found nothing) for ``reason``,
+    so the scenario's traffic is not played."""
+    console.print(f"[red]capacity search {status}[/]: {reason}; traffic not played")
+
+
+def print_now_playing(console: Console, scenario: str) -> None:
+    """``run SCENARIO --slo``: the search is done; the scenario's traffic comes next."""
+    console.print(f"now playing {scenario} on the same target…")
 
 
 def search_plan_line(s: CapacityScenario) -> str:

@@ -92,3 +92,9 @@ def print_arm_telemetry(console: Console, arms: dict[str, Any]) -> None:
             fmt_or_dash(entry.get("server_cpu_percent_p95"), "{:.0f}%"),
         )
     console.print(table)
+
+
+def print_arm_self_check(console: Console, arms: str, warning: str) -> None:
+    """A ``--split`` run's telemetry self-check ``warning`` for ``arms`` ("arm B", or
+    "arms A, B" for the arms the control's server served), in bold yellow."""
+    console.print(f"[yellow bold]telemetry self-check[/] ({arms}): {warning}")
