@@ -64,12 +64,7 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     mix = model_capacities(
         source_dir, source_info, slo, source=points.source, search=search, window_s=options.window_s
     )
-    try:
-        single, fit = single_replica(points, slo, warnings, search, demand)
-    except InputError as exc:  # a model mix still says what each model sustains
-        raise with_model_bounds(exc, mix) from None
-    if mix is not None:  # one basis for a mix: every model within its own SLO (mix_sizing)
-        single, fit = size_mix(single, fit, mix, slo, warnings)
+    single, fit = _single_or_mix(points, slo, warnings, search, demand, mix)
     own = search if search is not None and source_dir == run.path else None
     checks = _own_traffic_checks(run, info, single, slo, own_windows, own_search=own)
     warnings[:0] = checks  # first: they decide whether the answer holds at all
@@ -100,6 +95,27 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         document["models"] = mix
     run.write_json(CAPACITY, document)
     return document
+
+
+def _single_or_mix(
+    points: Points,
+    slo: Slo,
+    warnings: list[str],
+    search: dict[str, Any] | None,
+    demand: dict[str, Any],
+    mix: dict[str, Any] | None,
+) -> tuple[dict[str, Any], LatencyFit | None]:
+    """One replica's capacity and latency model (``single_replica``); for a model mix
+    (``mix``: capacity.json's ``models`` section, else None) sized so every model stays
+    within its own SLO (``mix_sizing.size_mix``). Notes go to ``warnings``. Raises
+    InputError when no measured point meets ``slo``, naming each model's bound for a mix."""
+    try:
+        single, fit = single_replica(points, slo, warnings, search, demand)
+    except InputError as exc:  # a model mix still says what each model sustains
+        raise with_model_bounds(exc, mix) from None
+    if mix is not None:  # one basis for a mix: every model within its own SLO (mix_sizing)
+        single, fit = size_mix(single, fit, mix, slo, warnings)
+    return single, fit
 
 
 def _settle(document: dict[str, Any], *, contradicted: bool, options: AnalyzeOptions) -> None:

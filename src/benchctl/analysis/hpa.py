@@ -84,10 +84,7 @@ def simulate_hpa(
             if not policy.min_replicas <= current <= policy.max_replicas:
                 new = desired = clamp(current, policy.min_replicas, policy.max_replicas)
             else:
-                proposal, metric_seen[k - 1] = reader.proposal(a, current, ready)
-                if floor is not None and floor[a] > 0:
-                    cron = _external_proposal(current, float(floor[a]), 1.0, policy.tolerance)
-                    proposal = cron if proposal is None else max(proposal, cron)
+                proposal, metric_seen[k - 1] = _sync_proposal(reader, floor, a, current, ready)
                 if proposal is None:
                     new = current  # no metric: the controller does nothing
                 else:
@@ -99,6 +96,19 @@ def simulate_hpa(
         reader.record(a, b, offered[a:b], served, ready)
     result = out.finish("hpa", policy.sync_period_s, dt, grid, model, settings.price_per_hour)
     return replace(result, metric=metric_seen, phase_s=phase * dt)
+
+
+def _sync_proposal(
+    reader: _MetricReader, floor: FloatArray | None, a: int, current: int, ready: int
+) -> tuple[int | None, float]:
+    """What the HPA proposes at the sync at step ``a`` (None without a metric) and the metric
+    it read: the reader's proposal and, while ``floor`` (a KEDA cron trigger) is above 0,
+    the larger of it and the floor's AverageValue 1 proposal (the HPA takes the largest)."""
+    proposal, metric = reader.proposal(a, current, ready)
+    if floor is not None and floor[a] > 0:
+        cron = _external_proposal(current, float(floor[a]), 1.0, reader.policy.tolerance)
+        proposal = cron if proposal is None else max(proposal, cron)
+    return proposal, metric
 
 
 class _MetricReader:

@@ -57,11 +57,7 @@ def single_replica(
         levels, slo.threshold_ms, demand_upper_rps=demand_upper, fitted_crossing_rps=crossing
     )
     if found is None:
-        best = int(np.argmin(points.latency_ms))
-        raise InputError(
-            f"no measured point meets {slo}: the best was {points.latency_ms[best]:.1f} ms at "
-            f"{points.throughput[best]:.1f} rps; relax the SLO or measure at lower load"
-        )
+        raise _nothing_met(points, slo)
     warnings += _bound_warnings(found)
     extrapolation, dropped = _extrapolation(estimate, fit, found, demand_upper)
     saturation = _saturation(found, estimate, fit)
@@ -72,13 +68,7 @@ def single_replica(
         "upper_rps": found.band[1],
         # the band's rates: arrivals/s in a search's judged windows, and beside them the
         # same levels' offered (scheduled) rates (bounds.py: one kind of rate in a band)
-        "band_rates": (
-            "arrived"
-            if found.best_good.arrived_rps and not found.arrived_band
-            else "offered"
-            if search
-            else "throughput"
-        ),
+        "band_rates": _band_rates(found, search),
         "offered_band_rps": list(found.offered_band) if found.offered_band else None,
         # (met, broke) arrived rates that could not order the levels (the band is offered)
         "arrived_band_rps": list(found.arrived_band) if found.arrived_band else None,
@@ -99,6 +89,24 @@ def single_replica(
         "fit": _fit_summary(fit) if fit is not None else None,
     }
     return result, fit  # the latency model the simulations use (capped by saturation)
+
+
+def _nothing_met(points: Points, slo: Slo) -> InputError:
+    """The error when no measured point meets ``slo``: the best point's latency and rate."""
+    best = int(np.argmin(points.latency_ms))
+    return InputError(
+        f"no measured point meets {slo}: the best was {points.latency_ms[best]:.1f} ms at "
+        f"{points.throughput[best]:.1f} rps; relax the SLO or measure at lower load"
+    )
+
+
+def _band_rates(found: CapacityBound, search: dict[str, Any] | None) -> str:
+    """Which rate the band's ends are: "arrived" (a search's judged windows), "offered"
+    (a search's scheduled rates, when arrivals could not order its levels) or "throughput"
+    (a run's own levels or windows)."""
+    if found.best_good.arrived_rps and not found.arrived_band:
+        return "arrived"
+    return "offered" if search else "throughput"
 
 
 def _fitted(

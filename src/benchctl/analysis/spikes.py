@@ -154,18 +154,26 @@ def spike_advice(
         f" {missed:g} s; {head} Set min replicas to {need} ({sizing}),"
         f" or pre-scale to {need} replicas {reaction:g} s before each burst"
     )
-    if not period:
+    window = _cron_window(period, burst, reaction, need, phase_s, timezone)
+    if window is None:
         return f"{text} (no cron schedule fits this period: keep the min replicas)."
-    windows = prescale_windows(
-        period, burst, lead_s=reaction, replicas=need, phase_s=phase_s, timezone=timezone
+    return (
+        f"{text}: KEDA cron start '{window.start}', end '{window.end}',"
+        f" desiredReplicas {need} ({timezone}; bursts {phase_s:g} s after each boundary)."
     )
-    if windows:
-        window = windows[0]
-        return (
-            f"{text}: KEDA cron start '{window.start}', end '{window.end}',"
-            f" desiredReplicas {need} ({timezone}; bursts {phase_s:g} s after each boundary)."
-        )
-    return f"{text} (no cron schedule fits this period: keep the min replicas)."
+
+
+def _cron_window(
+    period: float | None, burst: float, lead: float, need: int, phase_s: float, timezone: str
+) -> CronWindow | None:
+    """The KEDA cron window that pre-scales to ``need`` replicas ``lead`` s before each
+    burst (``prescale_windows``), or None without a period or when cron cannot express it."""
+    if not period:
+        return None
+    windows = prescale_windows(
+        period, burst, lead_s=lead, replicas=need, phase_s=phase_s, timezone=timezone
+    )
+    return windows[0] if windows else None
 
 
 def _burst_sentence(
