@@ -37,6 +37,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pyarrow.parquet as pq
 from rich.console import Console
 
@@ -160,6 +161,11 @@ def report(rate: float, pa: list[dict[str, float]], ours: list[dict[str, float]]
         a, b = median(pa, pa_key), median(ours, our_key)
         print(f"{label:34}{a:14.3f}{b:10.3f}{(b - a) / a:+9.1%}")
     print(f"{'benchctl p50 ms from intended send':34}{'':14}{median(ours, 'latency_p50_ms'):10.3f}")
+    paired = sorted(b["p50_ms"] / a["p50_ms"] - 1 for a, b in zip(pa, ours, strict=True))
+    print(
+        f"p50 difference repeat by repeat (adjacent runs): median {statistics.median(paired):+.1%}"
+        f", range {paired[0]:+.1%} .. {paired[-1]:+.1%}"
+    )
     print(f"benchctl errors + dropped per run: {[int(r['errors']) for r in ours]}")
 
 
@@ -193,6 +199,20 @@ def _short(row: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.3f}" for k, v in row.items())
 
 
+def pin_apart(server: LaunchedServer) -> None:
+    """Triton's process tree on CPU 0, this process (and so every client it starts) on the
+    rest. Raises SystemExit on a one-CPU machine."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        raise SystemExit("--pin needs at least 2 CPUs")
+    root = psutil.Process(server.pid)
+    for proc in [root, *root.children(recursive=True)]:
+        for thread in proc.threads():
+            os.sched_setaffinity(thread.id, {cpus[0]})
+    os.sched_setaffinity(0, set(cpus[1:]))
+    print(f"pinned: Triton on CPU {cpus[0]}, clients on {cpus[1:]}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=100.0)
@@ -203,6 +223,11 @@ def main() -> int:
         help="benchctl samples no telemetry (as `run --no-telemetry`): its CLI's samplers "
         "share the CPU with the client and the server",
     )  # fmt: skip
+    parser.add_argument(
+        "--pin", action="store_true",
+        help="Triton (every thread, and its Python backend stub) on the first CPU, both "
+        "clients on the others: client and server stop taking each other's core",
+    )  # fmt: skip
     args = parser.parse_args()
     if ctypes.util.find_library("b64") is None:
         print("perf_analyzer needs libb64: apt-get install -y libb64-0d", file=sys.stderr)
@@ -212,6 +237,8 @@ def main() -> int:
         work = Path(tmp)
         server = launch_triton(log_dir=work / "triton")
         try:
+            if args.pin:
+                pin_apart(server)
             pa, ours = alternate(server, args, work, venv)
         finally:
             server.stop()

@@ -245,7 +245,7 @@ class Driver:
         arm, user = (choice.arm, choice.user) if self._split else (None, None)
         start = perf_counter()
         try:
-            status, error, received = self.transport.send(choice)
+            status, error, received, end = self.transport.send(choice)
         except gevent.GreenletExit:
             now = perf_counter() - self._mono0
             self.buffer.add(
@@ -254,8 +254,7 @@ class Driver:
             )  # fmt: skip
             raise
         except Exception:  # a transport bug must cost one request, not the run
-            status, error, received = 0, "client_error", 0
-        end = perf_counter()
+            status, error, received, end = 0, "client_error", 0, perf_counter()
         mono0 = self._mono0
         self.buffer.add(
             offset, start - mono0, end - mono0, status, error, sent, received, model, input_id,

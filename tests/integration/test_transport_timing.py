@@ -1,0 +1,93 @@
+"""A request's service time ends when its answer has been read (``answered_at``), before the
+client checks the body, and every outcome carries that time: the load process's HTTP
+transport against a small gevent HTTP server on 127.0.0.1 that answers after a known delay.
+"""
+
+import json
+import socket
+from time import perf_counter
+
+import gevent
+from gevent.server import StreamServer
+
+from benchctl.load.clients import make_transport
+from benchctl.targets.wire import WireRequest
+
+DELAY_S = 0.03
+GOOD = json.dumps({"outputs": [{"name": "y", "shape": [1, 2], "datatype": "FP32", "data": [1, 2]}]})
+BAD = json.dumps({"outputs": [{"name": "y", "shape": [3, 2], "datatype": "FP32", "data": []}]})
+
+
+def _answer(body: str):
+    def handle(sock: socket.socket, _address: object) -> None:
+        reader = sock.makefile("rb")
+        while True:
+            head = b""
+            while not head.endswith(b"\r\n\r\n"):
+                line = reader.readline()
+                if not line:
+                    return
+                head += line
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+            reader.read(length)
+            gevent.sleep(DELAY_S)
+            data = body.encode()
+            sock.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(data)}\r\n\r\n".encode()
+                + data
+            )
+
+    return handle
+
+
+def _send(port: int) -> tuple[float, tuple[int, str, int, float], float]:
+    request = WireRequest("rest-v2", f"http://127.0.0.1:{port}", "/v2/models/m/infer", b"{}")
+    transport = make_transport(request, concurrency=1, timeout=5.0, connect_timeout=1.0)
+    try:
+        start = perf_counter()
+        outcome = transport.send()
+        return start, outcome, perf_counter()
+    finally:
+        transport.close()
+
+
+def _serving(body: str) -> StreamServer:
+    server = StreamServer(("127.0.0.1", 0), _answer(body))
+    server.start()
+    return server
+
+
+def test_a_good_answer_is_timed_to_its_arrival():
+    """The server answers 30 ms after reading the request: answered_at is at least 30 ms after
+    the send began and no later than the moment send returned (after the body check)."""
+    server = _serving(GOOD)
+    try:
+        start, (status, error, received, answered_at), returned = _send(server.server_port)
+    finally:
+        server.stop()
+    assert (status, error, received) == (200, "", len(GOOD))
+    assert start + DELAY_S <= answered_at <= returned
+
+
+def test_a_bad_answer_and_a_refused_connection_carry_their_times_too():
+    """A 200 whose first output has 3 rows for a 1-row request is ``bad_response``, timed
+    like a good one; a refused connection is ``connection``, timed when it was known."""
+    server = _serving(BAD)
+    try:
+        start, (status, error, _, answered_at), returned = _send(server.server_port)
+    finally:
+        server.stop()
+    assert (status, error) == (200, "bad_response")
+    assert start + DELAY_S <= answered_at <= returned
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    start, (status, error, received, failed_at), returned = _send(port)
+    assert (status, error, received) == (0, "connection", 0)
+    assert start <= failed_at <= returned
