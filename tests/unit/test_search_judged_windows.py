@@ -95,10 +95,12 @@ LEVELS = [
 WHOLE_LEVEL_P99 = {"step1@40rps": 20.0, "step3@120rps": 250.0}  # summary.json's
 
 
-def _search_run(tmp_path: Path) -> Path:
+def _search_run(tmp_path: Path, search_levels: list[tuple] = LEVELS) -> Path:
+    """test_analyze's M/M/1 step run with a search.json of ``search_levels`` (name,
+    offered, arrived, achieved req/s, p99 ms, good), its summary.json per level."""
     run = mm1_step_run(tmp_path)
     levels = []
-    for i, (name, offered, arrived, achieved, p99, good) in enumerate(LEVELS):
+    for i, (name, offered, arrived, achieved, p99, good) in enumerate(search_levels):
         start = 60.0 * i
         levels.append(
             {
@@ -125,7 +127,7 @@ def _search_run(tmp_path: Path) -> Path:
     phases = {
         name: {"offered_rps": offered, "ok": 2400, "seconds": 60.0,
                "latency_ms": {"p99": WHOLE_LEVEL_P99.get(name, p99)}}
-        for name, offered, _, _, p99, _ in LEVELS
+        for name, offered, _, _, p99, _ in search_levels
     }  # fmt: skip
     (run / "summary.json").write_text(json.dumps({"phases": phases, "overall": {}}))
     return run

@@ -78,15 +78,18 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
 
 def _unordered_arrivals_sentence(doc: dict[str, Any], capacity: Any, band: Any, slo: Any) -> str:
     """The measured headline when the arrived rates could not order the level that met the
-    SLO and the one that broke it (``capacity_band_arrived_rps``): the band is on the offered
-    rates, and the arrived ones are named with why they cannot separate the levels."""
+    SLO and the one that broke it (``capacity_band_arrived_rps``): the figure is no more
+    than the met level was offered and received (``bounds.capacity_bound``), the band runs
+    up to the broken level's offered rate, and both levels' rates are named."""
     met, broke = doc["capacity_band_arrived_rps"]
+    offered = doc.get("capacity_band_offered_rps") or [None, band[1]]
     return (
-        f"One replica sustains {rps_text(capacity)} offered under {slo} (measured: met at "
-        f"{rps_text(band[0])} offered ({rps_text(met)} arrived), broke at {rps_text(band[1])} "
-        f"offered ({rps_text(broke)} arrived): the arrived rates cannot separate the two "
-        "levels, as arrival noise exceeds the search's step, so the band is on the offered "
-        "rates)."
+        f"One replica sustains {rps_text(capacity)} under {slo} (measured: the level that met "
+        f"it had {rps_text(met)} arrive of {rps_text(offered[0])} offered; the one that broke "
+        f"it, offered {rps_text(offered[1])}, drew {rps_text(broke)}: arrival noise exceeds "
+        "the search's step, so the arrived rates cannot order the two levels: the figure is "
+        "the lesser of what the level that met it was offered and received, and the crossing "
+        f"lies below {rps_text(band[1])} offered)."
     )
 
 

@@ -21,9 +21,13 @@ and the server met the SLO under the 33.5 that came, not under 40); the schedule
 rates are kept beside (``CapacityBound.offered_band``) and levels are ordered by them (the
 search's own decisions). When the arrived rates do not order the two levels that set a
 measured band (the level that broke the SLO saw no more arrivals than the one that met it:
-arrival noise exceeded the search's step), they cannot separate them, so the band (and
-figure) fall back to the offered rates, which are ordered, and the arrived ones are kept
-beside (``CapacityBound.arrived_band``) to be named. For windows and step levels, and
+arrival noise exceeded the search's step), they cannot separate them. The figure is then
+what the data supports and no more: the smaller of the met level's offered and arrived
+rates (``make demo``: 28 offered, 25.856 arrived: 25.856, never the 28 that did not
+arrive), and the band runs from it to the broken level's offered rate (the search's own
+order; the fitted crossing is not used, as the levels' throughputs do not order them
+either). The arrived rates are kept beside (``CapacityBound.arrived_band``) to be named.
+For windows and step levels, and
 search levels without an arrived rate (older search.json), it is ``Level.rate_rps``
 (throughput, or the offered rate). A good level's achieved rate is within the search's
 tolerance of its arrived rate by definition.
@@ -75,7 +79,8 @@ class CapacityBound:
     saturation_rps: float | None  # highest throughput served at an overloaded level
     non_monotone: list[str]  # bad levels below the best good one (noise or a hiccup)
     offered_band: tuple[float, float] | None = None  # the same levels' ``rate_rps``
-    # (met, broke) arrived rates when they did not order the levels: the band is offered
+    # (met, broke) arrived rates when they did not order the levels: the band then runs
+    # from min(met offered, met arrived) to the broken level's offered rate
     arrived_band: tuple[float, float] | None = None
 
 
@@ -110,14 +115,16 @@ def capacity_bound(
         offered = (best.rate_rps, max(bad.rate_rps, best.rate_rps))
         arrived = None
         if bad.tested_rps <= low and (best.arrived_rps or 0) > 0:
-            # arrivals cannot separate the levels: band on the offered rates (ordered)
-            arrived, (low, high) = (low, bad.tested_rps), offered
+            # arrivals cannot separate the levels: claim no more than the met level both was
+            # offered and received; the broken level's offered rate bounds it above
+            arrived = (low, bad.tested_rps)
+            low = min(best.rate_rps, low)
+            high, figure = max(bad.rate_rps, low), low
         else:
             high = max(bad.tested_rps, low)
-        if fitted_crossing_rps is not None and low <= fitted_crossing_rps <= high:
-            figure = fitted_crossing_rps
-        else:
             figure = low  # what was measured to meet the SLO; the crossing is within the band
+            if fitted_crossing_rps is not None and low <= fitted_crossing_rps <= high:
+                figure = fitted_crossing_rps
         return CapacityBound(
             figure,
             (low, high),

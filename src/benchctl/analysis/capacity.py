@@ -205,11 +205,13 @@ def capacity_fields(single: dict[str, Any], search_run: Path | None) -> dict[str
     or the capacity is at least ``low`` (``lower``; ``high`` is the service-demand bound,
     or equals ``low`` when nothing bounds it above). ``capacity_band_rates``: what kind of
     rate its ends are (``arrived``: a search level's arrivals per second in the windows it
-    was judged on; ``offered``; ``throughput``); ``capacity_band_offered_rps``: the same
-    levels' offered (scheduled) rates, or null. ``capacity_band_arrived_rps``: [met, broke],
-    the arrived rates of the level that met the SLO and of the one that broke it when they
-    do not order them (the broken one saw no more arrivals: arrival noise exceeded the
-    search's step), so the band is on the offered rates instead; else null.
+    was judged on; ``offered``; ``throughput``; ``arrived/offered``, below);
+    ``capacity_band_offered_rps``: the same levels' offered (scheduled) rates, or null.
+    ``capacity_band_arrived_rps``: [met, broke], the arrived rates of the level that met the
+    SLO and of the one that broke it when they do not order them (the broken one saw no
+    more arrivals: arrival noise exceeded the search's step); the figure and ``low`` are
+    then the lesser of the met level's offered and arrived rates and ``high`` the broken
+    level's offered rate (``bounds.capacity_bound``); else null.
     ``bound``: ``measured`` or ``lower``. ``upper_bound_source``: what sets ``high``.
     ``demand_upper_rps``: cores / CPU-seconds per request, the rate at which the server's
     CPU would be fully busy (an upper bound), or null. ``extrapolated``: a fit's crossing
@@ -220,7 +222,7 @@ def capacity_fields(single: dict[str, Any], search_run: Path | None) -> dict[str
     return {
         "capacity_rps": single["capacity_rps"],
         "capacity_band_rps": [single["lower_rps"], single["upper_rps"]],
-        "capacity_band_rates": single.get("band_rates"),  # arrived, offered or throughput
+        "capacity_band_rates": single.get("band_rates"),  # arrived, offered, throughput, ...
         "capacity_band_offered_rps": single.get("offered_band_rps"),
         "capacity_band_arrived_rps": single.get("arrived_band_rps"),
         "bound": single["bound"],

@@ -70,7 +70,7 @@ def single_replica(
         # same levels' offered (scheduled) rates (bounds.py: one kind of rate in a band)
         "band_rates": _band_rates(found, search),
         "offered_band_rps": list(found.offered_band) if found.offered_band else None,
-        # (met, broke) arrived rates that could not order the levels (the band is offered)
+        # (met, broke) arrived rates that could not order the levels (see _band_rates)
         "arrived_band_rps": list(found.arrived_band) if found.arrived_band else None,
         "upper_bound_source": found.upper_source,
         "demand_upper_rps": demand_upper,
@@ -102,10 +102,14 @@ def _nothing_met(points: Points, slo: Slo) -> InputError:
 
 def _band_rates(found: CapacityBound, search: dict[str, Any] | None) -> str:
     """Which rate the band's ends are: "arrived" (a search's judged windows), "offered"
-    (a search's scheduled rates, when arrivals could not order its levels) or "throughput"
-    (a run's own levels or windows)."""
+    (a search's scheduled rates), "arrived/offered" (arrivals could not order the search's
+    levels: the low end is what arrived at the level that met the SLO, less than it was
+    offered, the high end the broken level's offered rate; ``bounds.capacity_bound``) or
+    "throughput" (a run's own levels or windows)."""
     if found.best_good.arrived_rps and not found.arrived_band:
         return "arrived"
+    if found.arrived_band and found.band[0] < found.best_good.rate_rps:
+        return "arrived/offered"
     return "offered" if search else "throughput"
 
 
