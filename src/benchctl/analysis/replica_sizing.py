@@ -13,7 +13,7 @@ from typing import Any
 
 from benchctl.analysis.bounds import LOWER
 from benchctl.analysis.cost import HOURS_PER_MONTH, cost_per_million, monthly_cost
-from benchctl.analysis.mix_sizing import MIX, POOLED, mix_service_rate
+from benchctl.analysis.mix_sizing import MIX, mix_service_rate
 from benchctl.analysis.queueing import ReplicaOption, size_replicas
 from benchctl.analysis.slo import Slo
 
@@ -30,9 +30,12 @@ def replicas_for_peak(
     ``single``: the single_replica dict; ``headroom``: the fraction of a replica's capacity
     kept free (0.2: at most 80%). ceil(peak / (capacity x (1 - headroom))), raised to what an
     M/M/c (Erlang C) queue with service rate ``saturation_rps`` per replica needs for the SLO
-    percentile (``queueing.size_replicas``) when that rate is known (a model mix on the
-    pooled basis keeps the headroom on the capacity, as the mix's own basis does); a model
-    mix sized on its own basis (``single["basis"] == "mix"``) is checked as
+    percentile (``queueing.size_replicas``) when that rate is known. The table keeps the
+    headroom on the capacity (a row is within headroom when peak / N <= capacity x (1 -
+    headroom)), as a model mix does, never on the saturation rate: so the recommended count
+    is the table's first acceptable row (with capacity 80, saturation 100, 20% headroom and
+    a 1,000 rps peak: 16 replicas, not the 13 at which the saturation rate is 80% busy). A
+    model mix sized on its own basis (``single["basis"] == "mix"``) is checked as
     ``_mix_replicas`` says. None when the capacity is None (a mix whose limiting model
     broke the SLO everywhere). Returns capacity.json ``replicas``: recommended,
     by_capacity, by_erlang_c, is_upper_bound (the capacity is a lower bound), table (a row
@@ -62,9 +65,8 @@ def replicas_for_peak(
             "reason": f"{qualifier}peak {peak:g} rps / ({capacity:.1f} rps per replica × "
             f"{1 - headroom:.0%}){why_bound}",
         }
-    # a model mix on the pooled basis keeps its headroom on the capacity too (one basis)
-    on_capacity = capacity if single.get("basis") == POOLED else None
-    queue_n, table = _mmc_table(peak, saturation, slo, headroom, price_per_hour, on_capacity)
+    # headroom on the capacity, as the count above and a model mix (one basis)
+    queue_n, table = _mmc_table(peak, saturation, slo, headroom, price_per_hour, capacity)
     recommended = max(by_capacity, queue_n or by_capacity)
     return {
         "recommended": recommended,
