@@ -14,8 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-import psutil
-
 from benchctl.durations import parse_duration
 
 # Above this an open-loop schedule measures the generator, not the server: one generator
@@ -113,6 +111,8 @@ def port(text: str) -> int:
 def pid(text: str) -> int:
     """The id of a process that exists now."""
     value = _whole(text, "a process id")
+    import psutil  # only for --server-pid: not imported by every command's parser
+
     _require(value > 0 and psutil.pid_exists(value), f"no process with id {value} is running")
     return value
 

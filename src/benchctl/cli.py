@@ -17,7 +17,6 @@ import os
 from benchctl import __version__, arguments
 from benchctl.commands import COMMANDS
 from benchctl.errors import BenchctlError, one_line
-from benchctl.reports.terminal.console import command_console, error_line, quiet_stdout
 
 _BAD_PATH_ERRNOS = {
     errno.ENOENT,
@@ -42,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         args, extra = parser.parse_known_args(argv)
     except SystemExit as exc:  # --help, --version, or a one-line argparse error
         return exc.code if isinstance(exc.code, int) else 2
+    # rich (the console) is imported once a command runs, not for --help or --version
+    from benchctl.reports.terminal.console import command_console, error_line, quiet_stdout
+
     if extra:
         error_line(unrecognized(parser, getattr(args, "command", None), extra))
         return 2

@@ -6,8 +6,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-
 from benchctl import arguments
 from benchctl.commands.options import (
     RUN_HELP,
@@ -17,11 +15,11 @@ from benchctl.commands.options import (
     duration_option,
     price_option,
 )
-from benchctl.config import load_scenario
 from benchctl.errors import InputError
-from benchctl.rundir import RunDir
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from benchctl.analysis.capacity import AnalyzeOptions
 
 NAME = "analyze"
@@ -98,6 +96,7 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     ``--cluster`` value or a folder that is not a run."""
     from benchctl.analysis.capacity import analyze_run
     from benchctl.reports.terminal.answer import print_answer
+    from benchctl.rundir import RunDir
 
     options = analyze_options(args)
     runs = [RunDir.open(path) for path in args.runs]
@@ -112,14 +111,15 @@ def refresh_report(console: Console, run_dir: Path) -> None:
     analysis just wrote (the report reads it; it never re-runs analysis), and its path
     printed. Where it cannot be rewritten, one line says the report is now stale and the
     command that refreshes it; a run without a report gets none."""
-    from benchctl.errors import BenchctlError
-    from benchctl.reports.html import write_report
-    from benchctl.reports.terminal.console import error_line, print_path
     from benchctl.rundir import REPORT
 
     report = Path(run_dir) / REPORT
     if not (report.exists() or report.is_symlink()):
-        return
+        return  # (before importing the report's writer: matplotlib and jinja2, 0.35 s)
+    from benchctl.errors import BenchctlError
+    from benchctl.reports.html import write_report
+    from benchctl.reports.terminal.console import error_line, print_path
+
     try:
         print_path(console, "report", write_report(Path(run_dir)))
     except (BenchctlError, OSError) as exc:
@@ -154,6 +154,8 @@ def analyze_options(args: argparse.Namespace) -> AnalyzeOptions:
 
 def _check_traffic(name: str, config_dir: Path | None) -> None:
     """``--traffic`` must name a scenario that loads; InputError saying which exist."""
+    from benchctl.config import load_scenario
+
     try:
         load_scenario(name, config_dir=config_dir)
     except InputError as exc:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from benchctl import arguments
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 NAME = "history"
 HELP = "trend of key numbers over runs"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from benchctl import arguments
 from benchctl.commands.options import RUN_HELP, write_report
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 NAME = "report"
 HELP = "write a self-contained HTML report"

@@ -7,8 +7,6 @@ import dataclasses
 import sys
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-
 from benchctl import arguments
 from benchctl.commands.options import (
     add_config_dir,
@@ -19,10 +17,12 @@ from benchctl.commands.options import (
     price_option,
     write_report,
 )
-from benchctl.telemetry.session import TelemetryOptions
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from benchctl.run import RunOptions, RunResult
+    from benchctl.telemetry.session import TelemetryOptions
 
 NAME = "run"
 HELP = "drive a scenario against a target"
@@ -280,6 +280,8 @@ def run_options(args: argparse.Namespace) -> RunOptions:
 
 
 def _telemetry_options(args: argparse.Namespace) -> TelemetryOptions:
+    from benchctl.telemetry.session import TelemetryOptions
+
     return TelemetryOptions(
         enabled=not args.no_telemetry,
         interval=duration_option("--telemetry-interval", args.telemetry_interval),

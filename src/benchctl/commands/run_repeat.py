@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from benchctl.errors import InputError
 from benchctl.rundir.names import RUN_JSON
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # exit codes of one run that mean "stop here": the user (or a closed stdout) stopped it
 STOPPING_EXITS = (3, 141)

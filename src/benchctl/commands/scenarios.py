@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from benchctl.commands.options import add_config_dir, each_file, source_label
 from benchctl.durations import format_duration
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 NAME = "scenarios"
 HELP = "list scenarios"

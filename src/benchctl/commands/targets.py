@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from benchctl.commands.options import add_config_dir, each_file, source_label
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 NAME = "targets"
 HELP = "list target profiles"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from benchctl.errors import InputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 NAME = "worker"
 HELP = "join a master as a Locust worker"

@@ -9,9 +9,10 @@ to one folder. Other packages read and write run files only through these.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from benchctl.errors import DamagedFileError
 from benchctl.rundir.directory import RunDir, list_runs
-from benchctl.rundir.models import Capacity, RunInfo
 from benchctl.rundir.names import (
     AUTOSCALE_TIMELINE,
     CAPACITY,
@@ -63,6 +64,20 @@ from benchctl.rundir.reader import (
     summary_overall,
 )
 from benchctl.rundir.writer import atomic_output, write_atomic, write_text_fallback
+
+if TYPE_CHECKING:
+    from benchctl.rundir.models import Capacity, RunInfo
+
+
+def __getattr__(name: str) -> Any:
+    """``Capacity`` and ``RunInfo`` (pydantic models) are imported on first use, so that
+    ``benchctl --help`` and the commands' parsers do not import pydantic (PEP 562)."""
+    if name in ("Capacity", "RunInfo"):
+        from benchctl.rundir import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ABSENT",
