@@ -42,13 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a one-line argparse error
         return exc.code if isinstance(exc.code, int) else 2
     # rich (the console) is imported once a command runs, not for --help or --version
-    from benchctl.reports.terminal.console import command_console, error_line, quiet_stdout
+    from benchctl.reports.terminal.console import (
+        command_console,
+        error_line,
+        quiet_stdout,
+        recovery_notices_on_stderr,
+    )
 
     if extra:
         error_line(unrecognized(parser, getattr(args, "command", None), extra))
         return 2
     try:
-        return args.handler(args, command_console())
+        with recovery_notices_on_stderr():  # a run recovered on first sight: one stderr line
+            return args.handler(args, command_console())
     except BenchctlError as exc:
         error_line(f"benchctl: error: {one_line(str(exc))}")
         return exc.exit_code

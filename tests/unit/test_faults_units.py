@@ -18,6 +18,8 @@ from benchctl.lifetime import owner_alive, owner_record
 from benchctl.load.clock import REFUSE_S, TOLERANCE_S, ClockEstimate
 from benchctl.load.records import PartWriter, RecordBuffer, to_table
 from benchctl.recovery import KILLED, orphaned, recover, write_json_fallback
+from benchctl.reports.terminal.console import recovery_line
+from benchctl.rundir.directory import recovery_notices
 from benchctl.stop_signals import Stopped, StopSignals
 from benchctl.store import RUN_JSON, list_runs
 
@@ -152,10 +154,18 @@ def test_recover_merges_parts_and_marks_the_run(tmp_path: Path):
 
 
 def test_listing_runs_recovers_and_says_so(tmp_path: Path, capsys):
+    """rundir hands the notice to the listener the caller installed and writes nothing
+    itself; the CLI's listener (reports/terminal) prints it as one stderr line."""
     run = _orphaned_run(tmp_path, (7,))
-    [(_, info)] = list_runs(tmp_path / "runs")
+    told: list[str] = []
+    with recovery_notices(told.append):
+        [(_, info)] = list_runs(tmp_path / "runs")
     assert info["status"] == "interrupted"
-    assert f"recovered run {run.name}" in capsys.readouterr().err
+    assert len(told) == 1 and told[0].startswith(f"recovered run {run.name}")
+    assert "7 requests recovered from requests.parts" in told[0]  # the 7 rows of its one part
+    assert capsys.readouterr() == ("", "")
+    recovery_line(told[0])
+    assert capsys.readouterr().err == f"benchctl: {told[0]}\n"
 
 
 def test_a_live_owner_is_left_alone(tmp_path: Path):

@@ -15,12 +15,9 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "benchctl"
 TERMINAL = SRC / "reports" / "terminal"
 COMPUTING = ("analysis", "telemetry", "rundir", "plan", "reports")
 CONSOLE_METHODS = {"print", "rule", "print_json"}  # rich Console methods that write
-# (file, line text) that may still write to stderr, and why
-ALLOWED = {
-    # recovery on first sight of a run a killed `benchctl run` left behind: one stderr
-    # line from whichever command opened it (the reader has no console to hand it to)
-    ("rundir/directory.py", 'sys.stderr.write(f"benchctl: {done.message(path)}\\n")'),
-}
+# (file, line text) that may still write to the terminal, and why: none (rundir hands its
+# recovery notice to the caller, ``rundir.directory.recovery_notices``, and the CLI prints it)
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def terminal_writes(source: str) -> list[tuple[int, str]]:
@@ -110,3 +107,36 @@ def test_the_terminal_package_is_where_rich_tables_are_built():
             ):
                 builders.append(f"{path.relative_to(SRC)}:{node.lineno} import rich")
     assert builders == []
+
+
+# The run orchestration (relative to src/benchctl; a folder: every module in it): it passes
+# the console down and calls reports/terminal for every line it shows.
+ORCHESTRATION = (
+    "run.py",
+    "run_setup.py",
+    "run_drive.py",
+    "run_finish.py",
+    "batch.py",
+    "slo_run.py",
+    "split_run.py",
+    "split_telemetry.py",
+    "search",
+    "commands/run_repeat.py",
+)
+
+
+def test_the_run_orchestration_words_nothing_itself():
+    """Run, its setup, driving and finishing, the batch sweep, ``run --slo``, split runs, the
+    capacity search and ``--repeat`` call a function of reports/terminal for each line they
+    show: no ``print()``, no ``console.print``/``console.rule`` and no sys.stdout/stderr of
+    their own (importing the terminal package and rich's ``Console`` type is how they do it)."""
+    offenders = []
+    for name in ORCHESTRATION:
+        path = SRC / name
+        for module in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            lines = module.read_text(encoding="utf-8").splitlines()
+            for line, what in terminal_writes("\n".join(lines)):
+                if not what.startswith("imports "):
+                    where = module.relative_to(SRC).as_posix()
+                    offenders.append(f"{where}:{line} {what}: {lines[line - 1].strip()}")
+    assert offenders == []

@@ -44,6 +44,7 @@ def run_repeated(
     or 141). Prints the runs made and the gate command that uses them. Returns 0 when all
     completed, else the first run's non-zero exit code. Raises InputError (exit 2) for a
     scenario that does not load."""
+    from benchctl.reports.terminal.repeat import print_repeat_made, print_repeat_run
     from benchctl.run import RunOptions
 
     first_seed = _scenario_seed(args, RunOptions)
@@ -52,14 +53,14 @@ def run_repeated(
     codes: list[int] = []
     for index in range(args.repeat):
         seed = first_seed + index
-        console.print(f"[bold]run {index + 1} of {args.repeat}[/bold] (seed {seed})")
+        print_repeat_run(console, index, args.repeat, seed)
         before = _run_dirs(runs_dir)
         one = argparse.Namespace(**{**vars(args), "overrides": [*args.overrides, f"seed={seed}"]})
         codes.append(run_once(one))
         made += sorted(_run_dirs(runs_dir) - before)
         if codes[-1] in STOPPING_EXITS:
             break
-    _print_made(console, made, args.repeat)
+    print_repeat_made(console, made, [path for path in made if _completed(path)], args.repeat)
     return next((code for code in codes if code != 0), 0)
 
 
@@ -90,24 +91,3 @@ def _completed(run_dir: Path) -> bool:
         return read_run_json(run_dir).get("status") == "completed"
     except InputError:  # a damaged run.json: not a candidate
         return False
-
-
-def _print_made(console: Console, made: list[Path], wanted: int) -> None:
-    """The runs made (each with its status) and, for the completed ones, the gate command
-    that takes them as candidates (an interrupted or failed run is left out of it)."""
-    completed = [path for path in made if _completed(path)]
-    console.print(
-        f"\n{len(made)} of {wanted} runs made, {len(completed)} completed:"
-        + "".join(
-            f"\n  {path}" + ("" if path in completed else "  (not completed: left out below)")
-            for path in made
-        ),
-        soft_wrap=True,
-    )
-    if completed:
-        candidates = " ".join(f"--candidate {path}" for path in completed)
-        console.print(
-            "gate them together against the nights before (your baseline folder, your rules):"
-            f"\n  benchctl gate --baseline BASELINE_DIR {candidates} --rules examples/gate.yaml",
-            soft_wrap=True,
-        )

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +27,24 @@ from benchctl.rundir.writer import atomic_output
 
 if TYPE_CHECKING:
     from benchctl.rundir.models import RunInfo
+
+# who is told of a run recovered on first sight (``recovery_notices``): rundir never writes
+# to the terminal itself; the CLI prints each notice through reports/terminal
+_LISTENERS: list[Callable[[str], None]] = []
+
+
+@contextmanager
+def recovery_notices(tell: Callable[[str], None]) -> Iterator[None]:
+    """While inside, hand ``tell`` one line (no newline, no ``benchctl:`` prefix) for each
+    run this process recovers on first sight: ``RunDir.open`` and ``list_runs`` finish a
+    run a killed ``benchctl run`` left ``running`` (benchctl.recovery), and the line says
+    how many requests were recovered (``Recovery.message``). Outside such a block the run
+    is recovered all the same and nobody is told. Raises what ``tell`` raises."""
+    _LISTENERS.append(tell)
+    try:
+        yield
+    finally:
+        _LISTENERS.remove(tell)
 
 
 @dataclass(frozen=True)
@@ -190,8 +207,9 @@ def _slug(text: str) -> str:
 
 def _recover_orphan(path: Path, info: dict[str, Any]) -> dict[str, Any]:
     """Recovery hook (issue 10, see benchctl.recovery): a run left ``running`` by a killed
-    ``benchctl run`` is finished on first sight, with one line on stderr saying how many
-    requests were recovered. Returns the run's (possibly updated) run.json."""
+    ``benchctl run`` is finished on first sight, and the line saying how many requests were
+    recovered goes to the ``recovery_notices`` listeners. Returns the run's (possibly
+    updated) run.json."""
     if info.get("status") != RUNNING and not (path / PARTS).is_dir():
         return info
     from benchctl.recovery import recover
@@ -199,5 +217,6 @@ def _recover_orphan(path: Path, info: dict[str, Any]) -> dict[str, Any]:
     done = recover(path)
     if done is None:
         return info
-    sys.stderr.write(f"benchctl: {done.message(path)}\n")
+    for tell in list(_LISTENERS):
+        tell(done.message(path))
     return read_json_file(path / RUN_JSON)

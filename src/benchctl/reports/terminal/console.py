@@ -1,5 +1,5 @@
 """The console a command prints to, the lines that name a file written, and the one-line
-error on stderr.
+error (or recovery notice) on stderr.
 
 On a terminal the console takes the terminal's width; elsewhere (CI logs, pipes) at least
 ``PIPE_WIDTH`` columns. A reader that leaves early (``| head -1``) ends the command quietly.
@@ -11,6 +11,7 @@ import errno
 import os
 import sys
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from rich.console import Console
@@ -62,6 +63,21 @@ def _columns() -> int:
 def error_line(text: str) -> None:
     """Write ``text`` as one line on stderr (never wrapped, unlike the console)."""
     sys.stderr.write(text + "\n")
+
+
+def recovery_line(notice: str) -> None:
+    """``benchctl: NOTICE`` on stderr: a run a killed ``benchctl run`` left behind was
+    recovered when this command opened it (``rundir.directory.recovery_notices``)."""
+    error_line(f"benchctl: {notice}")
+
+
+def recovery_notices_on_stderr() -> AbstractContextManager[None]:
+    """A context in which each run recovered on first sight (one a killed ``benchctl run``
+    left ``running``, finished when a command opens it: ``rundir.directory.recovery_notices``)
+    is one stderr line, ``recovery_line``. ``main`` runs every command inside it."""
+    from benchctl.rundir.directory import recovery_notices
+
+    return recovery_notices(recovery_line)
 
 
 def print_path(console: Console, label: str, path: Path | str) -> None:
