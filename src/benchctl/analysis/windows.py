@@ -50,16 +50,27 @@ class InFlight:
         self._partial = np.zeros(n)
         self._whole = np.zeros(n + 1, dtype=np.int64)
 
-    def add(self, begin: np.ndarray, end: np.ndarray) -> None:
+    def add(
+        self,
+        begin: np.ndarray,
+        end: np.ndarray,
+        bins: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         """Add requests' intervals: ``begin`` and ``end`` (s, same shape (rows,)), clipped to
-        the edges; non-finite or empty ones count for nothing. Raises nothing."""
+        the edges; non-finite or empty ones count for nothing. ``bins``: the windows of
+        ``begin`` and ``end`` when the caller has them (``searchsorted(edges, x, "right") - 1``
+        of the unclipped times, clipped to [0, n - 1]: the same as of the clipped times,
+        as searching is monotone), so they are not searched again. Raises nothing."""
         edges, n = self.edges, len(self._partial)
         begin = np.clip(np.asarray(begin, dtype=float), edges[0], edges[-1])
         end = np.clip(np.asarray(end, dtype=float), edges[0], edges[-1])
         keep = np.isfinite(begin) & np.isfinite(end) & (end > begin)
         begin, end = begin[keep], end[keep]
-        first = np.clip(np.searchsorted(edges, begin, side="right") - 1, 0, n - 1)
-        last = np.clip(np.searchsorted(edges, end, side="right") - 1, 0, n - 1)
+        if bins is None:
+            first = np.clip(np.searchsorted(edges, begin, side="right") - 1, 0, n - 1)
+            last = np.clip(np.searchsorted(edges, end, side="right") - 1, 0, n - 1)
+        else:
+            first, last = bins[0][keep], bins[1][keep]
         one = first == last
         self._partial += np.bincount(first[one], weights=end[one] - begin[one], minlength=n)
         first, last, begin, end = first[~one], last[~one], begin[~one], end[~one]
@@ -89,7 +100,7 @@ class _Sums:
         self.edges = edges
         n = len(edges) - 1
         self.offered, self.dropped = np.zeros(n, np.int64), np.zeros(n, np.int64)
-        self.ok, self.errors = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        self.ok = np.zeros(n, np.int64)
         self.sent, self.ok_latency_n = np.zeros(n, np.int64), np.zeros(n, np.int64)
         self.sent_latency_n = np.zeros(n, np.int64)
         self.sent_latency, self.ok_latency = np.zeros(n), np.zeros(n)  # sums (ms)
@@ -112,17 +123,20 @@ class _Sums:
         intended, latency, ok = intended[sent], latency[sent], ok[sent]
         done = intended + latency / 1000.0
         done_bin = np.clip(np.searchsorted(edges, done, side="right") - 1, 0, n - 1)
-        self.ok += np.bincount(done_bin[ok], minlength=n)
-        self.errors += np.bincount(done_bin[~ok], minlength=n)
-        self.sent += np.bincount(done_bin, minlength=n)
+        ok_bin = done_bin[ok]
+        self.ok += np.bincount(ok_bin, minlength=n)
+        self.sent += np.bincount(done_bin, minlength=n)  # errors: sent - ok, in ``table``
         finite = ~np.isnan(latency)
-        self.sent_latency += np.bincount(done_bin[finite], weights=latency[finite], minlength=n)
-        self.sent_latency_n += np.bincount(done_bin[finite], minlength=n)
+        finite_bin = done_bin[finite]
+        self.sent_latency += np.bincount(finite_bin, weights=latency[finite], minlength=n)
+        self.sent_latency_n += np.bincount(finite_bin, minlength=n)
         good = ok & finite
-        self.ok_latency += np.bincount(done_bin[good], weights=latency[good], minlength=n)
-        self.ok_latency_n += np.bincount(done_bin[good], minlength=n)
-        self.latencies.add(latency[good], done_bin[good])
-        self.in_flight.add(intended, done)
+        good_bin, good_latency = done_bin[good], latency[good]
+        self.ok_latency += np.bincount(good_bin, weights=good_latency, minlength=n)
+        self.ok_latency_n += np.bincount(good_bin, minlength=n)
+        self.latencies.add(good_latency, good_bin)
+        first = np.clip(offered_bin[sent], 0, n - 1)
+        self.in_flight.add(intended, done, (first, done_bin))
 
     def table(self, width: float, quantiles: tuple[float, ...]) -> pd.DataFrame:
         """The per-window table, one row per window of ``width`` s: t (s), offered_rps and
@@ -133,7 +147,7 @@ class _Sums:
         table = pd.DataFrame({"t": self.edges[:-1]})
         table["offered_rps"] = self.offered / width
         table["throughput_rps"] = self.ok / width
-        table["errors"] = self.errors
+        table["errors"] = self.sent - self.ok  # sent and answered, not a success
         table["dropped"] = self.dropped
         found = self.latencies.quantiles(quantiles)
         self.latencies = BinnedValues(len(table))
