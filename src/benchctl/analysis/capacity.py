@@ -49,14 +49,10 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     (exit 2): no requests.parquet, too few samples for any point, no measured point meets
     the SLO, a linked search run without search.json, a --peak-rps beyond one cluster.
     """
-    info = run.read_json(RUN_JSON)
-    if not (run.path / REQUESTS).is_file():
-        raise InputError(f"{run.path}: no {REQUESTS}: the run recorded nothing to analyze")
+    info = _run_info(run)
     slo = options.slo
     source_dir, source_info, search, search_notes = _judged_source(run, info, slo)
     points, windows, own_windows = _measured(run, info, source_dir, source_info, search, options)
-    if not len(points):
-        raise InputError(_no_points(run.path, slo))
     warnings = _warnings(info, own_windows)  # about this run's own traffic
     warnings += search_notes
     demand = service_demand(windows, source_info)
@@ -64,7 +60,12 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     mix = model_capacities(
         source_dir, source_info, slo, source=points.source, search=search, window_s=options.window_s
     )
-    single, fit = _single_or_mix(points, slo, warnings, search, demand, mix)
+    try:
+        single, fit = single_replica(points, slo, warnings, search, demand)
+    except InputError as exc:  # a model mix still says what each model sustains
+        raise with_model_bounds(exc, mix) from None
+    if mix is not None:  # one basis for a mix: every model within its own SLO (mix_sizing)
+        single, fit = size_mix(single, fit, mix, slo, warnings)
     own = search if search is not None and source_dir == run.path else None
     checks = _own_traffic_checks(run, info, single, slo, own_windows, own_search=own)
     warnings[:0] = checks  # first: they decide whether the answer holds at all
@@ -97,27 +98,6 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     return document
 
 
-def _single_or_mix(
-    points: Points,
-    slo: Slo,
-    warnings: list[str],
-    search: dict[str, Any] | None,
-    demand: dict[str, Any],
-    mix: dict[str, Any] | None,
-) -> tuple[dict[str, Any], LatencyFit | None]:
-    """One replica's capacity and latency model (``single_replica``); for a model mix
-    (``mix``: capacity.json's ``models`` section, else None) sized so every model stays
-    within its own SLO (``mix_sizing.size_mix``). Notes go to ``warnings``. Raises
-    InputError when no measured point meets ``slo``, naming each model's bound for a mix."""
-    try:
-        single, fit = single_replica(points, slo, warnings, search, demand)
-    except InputError as exc:  # a model mix still says what each model sustains
-        raise with_model_bounds(exc, mix) from None
-    if mix is not None:  # one basis for a mix: every model within its own SLO (mix_sizing)
-        single, fit = size_mix(single, fit, mix, slo, warnings)
-    return single, fit
-
-
 def _settle(document: dict[str, Any], *, contradicted: bool, options: AnalyzeOptions) -> None:
     """After the simulation: withdraw a "keeps up" verdict the run's own traffic contradicts,
     and add the chosen autoscaler's cost beside the always-on cost."""
@@ -125,6 +105,15 @@ def _settle(document: dict[str, Any], *, contradicted: bool, options: AnalyzeOpt
         _withdraw_keeps_up(document["autoscaling"])
     if document["cost"] is not None:
         document["cost"].update(autoscaled_cost(document["autoscaling"], options.price_per_hour))
+
+
+def _run_info(run: RunDir) -> dict[str, Any]:
+    """``run``'s run.json. InputError (exit 2) when it is damaged or the run recorded no
+    requests.parquet (nothing to analyze)."""
+    info = run.read_json(RUN_JSON)
+    if not (run.path / REQUESTS).is_file():
+        raise InputError(f"{run.path}: no {REQUESTS}: the run recorded nothing to analyze")
+    return info
 
 
 def _measured(
@@ -136,7 +125,8 @@ def _measured(
     options: AnalyzeOptions,
 ) -> tuple[Points, pd.DataFrame, pd.DataFrame]:
     """(the points the capacity comes from: the search's levels, else this run's levels or
-    windows; the windows of the load range; this run's own windows)."""
+    windows; the windows of the load range; this run's own windows). InputError (exit 2)
+    when there is no point (too few samples at every level and in every window)."""
     quantile, width = options.slo.quantile, options.window_s
     own_points, own_windows = measured_points(run.path, info, quantile, width)
     points, windows = own_points, own_windows
@@ -144,6 +134,8 @@ def _measured(
         points = search_points(search)
         if source_dir != run.path:  # the search's windows span its levels: the load range
             _, windows = measured_points(source_dir, source_info, quantile, width)
+    if not len(points):
+        raise InputError(_no_points(run.path, options.slo))
     return points, windows, own_windows
 
 

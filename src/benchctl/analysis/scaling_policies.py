@@ -7,7 +7,7 @@ field and its allowed range). Defaults are Kubernetes' and Knative's own.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
 from benchctl.errors import InputError
@@ -131,20 +131,6 @@ class HpaPolicy:
         )
 
 
-_KPA_NUMBERS = (
-    "target",
-    "target_utilization_percentage",
-    "stable_window_s",
-    "panic_window_percentage",
-    "panic_threshold_percentage",
-    "scale_down_delay_s",
-    "max_scale_up_rate",
-    "max_scale_down_rate",
-    "tick_s",
-    "scale_to_zero_grace_s",
-    "target_burst_capacity",
-)
-
 _KPA_RANGES = {  # Knative's allowed ranges (config-autoscaler validation), in check order
     "stable_window_s": (6, 3600),
     "panic_window_percentage": (1, 100),
@@ -183,9 +169,9 @@ class KpaPolicy:
     def __post_init__(self) -> None:
         if self.metric not in _KPA_METRICS:
             raise InputError(f"KPA policy: metric must be one of {', '.join(_KPA_METRICS)}")
-        for name in _KPA_NUMBERS:  # inf/nan would make every pod count and comparison moot
-            if not math.isfinite(getattr(self, name)):
-                raise InputError(f"KPA policy: {name} must be a finite number")
+        for number in _float_fields(self):  # inf/nan would make every count and comparison moot
+            if not math.isfinite(getattr(self, number)):
+                raise InputError(f"KPA policy: {number} must be a finite number")
         if not (math.isfinite(self.target) and self.target >= 0.01):
             raise InputError("KPA policy: target must be a finite number >= 0.01")
         for name, (low, high) in _KPA_RANGES.items():
@@ -230,6 +216,11 @@ class KpaPolicy:
 
 
 Policy = HpaPolicy | KpaPolicy
+
+
+def _float_fields(policy: KpaPolicy) -> list[str]:
+    """The names of ``policy``'s fields declared ``float``, in declaration order."""
+    return [f.name for f in fields(policy) if f.type in ("float", float)]
 
 
 def check_positive(name: str, value: float) -> None:
