@@ -203,6 +203,7 @@ def _capacity_numbers(run_dir: Path) -> dict[str, Any]:
     single, cost = capacity.section("single_replica"), capacity.section("cost")
     per_million = cost.get("per_million_at_capacity")
     return {
+        **_upper_only(document.get()),
         "capacity_rps": capacity.number("capacity_rps"),
         "bound": str(capacity.bound or single.get("bound") or "measured"),
         "capacity_slo": str(capacity.slo or ""),
@@ -237,14 +238,45 @@ def _capacity(run_dir: Path, slo: Slo | None) -> str:
     document = read.get()
     single = _dict(document.get("single_replica"))
     value = single.get("capacity_rps")
-    if not isinstance(value, int | float):
-        return f"analyzed, no capacity in {CAPACITY}"
-    bound = document.get("bound") or single.get("bound") or "measured"
-    at_least = "≥ " if bound == "lower" else ""
-    text = f"{at_least}{fmt_rps(value)} req/s at {document.get('slo') or 'the SLO'} ({bound})"
+    if isinstance(value, int | float):
+        bound = document.get("bound") or single.get("bound") or "measured"
+        at_least = "≥ " if bound == "lower" else ""
+        text = f"{at_least}{fmt_rps(value)} req/s at {document.get('slo') or 'the SLO'} ({bound})"
+    else:  # a model mix whose limiting model broke its SLO everywhere: only a bound
+        text = _bound_only(document, single) or f"analyzed, no capacity in {CAPACITY}"
     if slo is not None and document.get("slo") not in (None, str(slo)):
         text += f"; not analyzed for {slo}"
     return text
+
+
+def _upper_only(document: Any) -> dict[str, Any]:
+    """``{"upper_rps": Y}`` for a capacity.json with only an upper bound (a model mix whose
+    limiting model broke its SLO everywhere: no figure, less than Y req/s in all), else {}."""
+    document = _dict(document)
+    single = _dict(document.get("single_replica"))
+    band = document.get("capacity_band_rps") or [single.get("lower_rps"), single.get("upper_rps")]
+    high = band[1] if isinstance(band, list) and len(band) == 2 else None
+    bound = document.get("bound") or single.get("bound")
+    if bound != "upper" or not isinstance(high, int | float) or isinstance(high, bool):
+        return {}
+    return {"upper_rps": float(high)}
+
+
+def _bound_only(document: dict[str, Any], single: dict[str, Any]) -> str | None:
+    """A capacity.json with a bound but no figure, as ``benchctl analyze`` says it: a model
+    mix whose limiting model broke its own SLO at every level judged sustains less than the
+    band's high end in all (``bound: upper``): "< Y req/s in all at SLO (upper bound: ...)".
+    None when the document holds no such bound."""
+    high = _upper_only(document).get("upper_rps")
+    if high is None:
+        return None
+    sizing = _dict(_dict(document.get("models")).get("sizing"))
+    name = sizing.get("limiting_model") or single.get("limiting_model")
+    who = f"model {name}" if name else "a model of the mix"
+    return (
+        f"< {fmt_rps(high)} req/s in all at {document.get('slo') or 'the SLO'} (upper bound: "
+        f"{who} broke its own SLO at every level judged)"
+    )
 
 
 def _resources(run: LoadedRun) -> tuple[tuple[tuple[str, str], ...], str]:

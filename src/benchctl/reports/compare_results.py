@@ -33,6 +33,7 @@ class RunColumn:
     capacity_slo: str = ""
     per_million: float | None = None
     currency: str = "USD"
+    upper_rps: float | None = None  # a bound with no figure (a mix: "< upper_rps in all")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Ranked:
     per_million: float | None
     currency: str
     per_million_bound: str  # "at most" when capacity is a lower bound
+    upper_rps: float | None = None  # bound "upper" (no figure): below this rate in all
 
 
 def rank(columns: Sequence[RunColumn]) -> dict[str, list[Ranked]]:
@@ -73,6 +75,7 @@ def rank(columns: Sequence[RunColumn]) -> dict[str, list[Ranked]]:
             c.per_million,
             c.currency,
             "at most" if c.bound == "lower" else "",
+            c.upper_rps,
         )
         for c in columns
     ]
@@ -86,6 +89,11 @@ def ranking_lines(comparison: Comparison) -> list[str]:
     lines = []
     for place, row in enumerate(comparison.ranking.get("capacity", []), start=1):
         if row.capacity_rps is None:
+            if row.upper_rps is not None:  # analyzed, only a bound: unranked, said
+                lines.append(
+                    f"capacity (unranked): {row.label} below {row.upper_rps:,.1f} rps in all "
+                    f"under {row.slo} (upper)"
+                )
             continue
         at_least = "at least " if row.bound == "lower" else ""
         lines.append(
