@@ -165,6 +165,7 @@ def _search_in(
             metrics_url=target.metrics_url,
         )
         searcher.server = server
+        searcher.models = tuple(share.name for share in target.models)  # a mix: pooled
         searcher.loop(spec)
         reason = searcher.stop_reason
     except KeyboardInterrupt as exc:  # Ctrl-C, or Stopped (SIGTERM, SIGHUP)
@@ -218,6 +219,7 @@ class Searcher:
         self.stop_reason = ""
         self.interrupted = False
         self.server: Any = None
+        self.models: tuple[str, ...] = ()  # a model mix's names: its levels judge them pooled
         self._processes: list[Any] = []
         self._writer = PartWriter(run_dir.path / PARTS)
         self._names: list[str] = [WARMUP]
@@ -284,7 +286,7 @@ class Searcher:
         self.levels.append(level)
         self._names.append(name)
         self._keep_records(folder, level)
-        print_level(self.console, level, self.slo.column)
+        print_level(self.console, level, self.slo.column, self.models)
 
     def _measure(
         self,

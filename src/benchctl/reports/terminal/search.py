@@ -5,6 +5,7 @@ these; the wording lives here."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,9 +27,12 @@ def print_search_directory(console: Console, path: Path, slo: Slo) -> None:
     console.print(f"capacity search: [bold]{path}[/] (SLO {slo})")
 
 
-def print_level(console: Console, level: LevelRecord, column: str) -> None:
-    """One capacity-search level as it is decided (``level_line``)."""
-    console.print(level_line(level, column), highlight=False)
+def print_level(
+    console: Console, level: LevelRecord, column: str, models: Sequence[str] = ()
+) -> None:
+    """One capacity-search level as it is decided (``level_line``; ``models``: a model
+    mix's names, whose requests the level judged pooled)."""
+    console.print(level_line(level, column, models), highlight=False)
 
 
 def print_no_level_met(console: Console, slo: Slo, reason: str) -> None:
@@ -57,15 +61,23 @@ def search_plan_line(s: CapacityScenario) -> str:
     )
 
 
-def level_line(level: LevelRecord, column: str) -> str:
+def level_line(level: LevelRecord, column: str, models: Sequence[str] = ()) -> str:
     """One capacity-search level as it is decided: its SLO percentile (``column``, e.g.
-    p99) in ms, achieved vs arriving rate, errors, the verdict (markup) and why."""
+    p99) in ms, achieved vs arriving rate, errors, the verdict (markup) and why. For a
+    model mix (``models``: its names) the search judges every model's requests pooled,
+    and the answer later judges each model by its own percentile, so the mix's capacity
+    may lie below a level said good here: the line says the percentile and verdict are
+    pooled ("p90 of small+big pooled ...: good (pooled)"), never a bare "good"."""
     verdict = level.verdict
     mark = "—" if verdict.latency_ms is None else f"{verdict.latency_ms:,.1f} ms"
     colour = "green" if verdict.good else "red"
     said = "good" if verdict.good else "broke the SLO"
     if verdict.interrupted:  # stopped before decided: no verdict about the SLO
         colour, said = "yellow", "interrupted"
+    elif models:
+        said += " (pooled)"
+    if models:
+        column = f"{column} of {'+'.join(models)} pooled"
     return (
         f"  {level.name}: {column} {mark}, achieved {verdict.achieved_rps:,.1f} rps "
         f"of {verdict.arrived_rps:,.1f} rps arriving in the same windows "
