@@ -47,14 +47,7 @@ def replicas_for_peak(
         return _mix_replicas(single, peak, slo, headroom, price_per_hour)
     capacity = single["capacity_rps"]
     by_capacity = math.ceil(peak / (capacity * (1 - headroom)))
-    upper_bound = single.get("bound") == LOWER
-    qualifier = "at most " if upper_bound else ""
-    why_bound = (
-        f"; capacity is a lower bound (at least {capacity:.1f} rps), so this count is an "
-        "upper bound"
-        if upper_bound
-        else ""
-    )
+    upper_bound, qualifier, why_bound = _bound_words(single, capacity, "capacity")
     saturation = single.get("saturation_rps")
     if not saturation or not math.isfinite(saturation):
         return {
@@ -82,6 +75,19 @@ def replicas_for_peak(
     }
 
 
+def _bound_words(single: dict[str, Any], capacity: float, what: str) -> tuple[bool, str, str]:
+    """(whether the count is an upper bound, because ``single``'s capacity is a lower bound
+    (bound ``lower``); the reason's leading "at most "; its closing clause naming ``what``
+    and the ``capacity`` in rps), or (False, "", "") for a measured capacity."""
+    if single.get("bound") != LOWER:
+        return False, "", ""
+    return (
+        True,
+        "at most ",
+        f"; {what} is a lower bound (at least {capacity:.1f} rps), so this count is an upper bound",
+    )
+
+
 def _mix_replicas(
     single: dict[str, Any],
     peak: float,
@@ -101,14 +107,7 @@ def _mix_replicas(
     by_capacity = math.ceil(peak / (capacity * (1 - headroom)))
     service = mix_service_rate(capacity, slo)
     queue_n, table = _mmc_table(peak, service, slo, headroom, price_per_hour, capacity)
-    upper_bound = single.get("bound") == LOWER
-    qualifier = "at most " if upper_bound else ""
-    why_bound = (
-        f"; the mix's capacity is a lower bound (at least {capacity:.1f} rps), so this count "
-        "is an upper bound"
-        if upper_bound
-        else ""
-    )
+    upper_bound, qualifier, why_bound = _bound_words(single, capacity, "the mix's capacity")
     limiting = single.get("limiting_model")
     limited = f", limited by {limiting}" if limiting else ""
     return {
