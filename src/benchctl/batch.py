@@ -29,7 +29,10 @@ from rich.console import Console
 
 from benchctl.config import BatchScenario, TargetSpec
 from benchctl.reports.terminal.batch import print_batch_setting, print_sweep
+from benchctl.reports.terminal.console import quiet_stdout
 from benchctl.rundir import (
+    COMPLETED,
+    INTERRUPTED,
     REQUESTS,
     TELEMETRY,
     read_parquet,
@@ -127,13 +130,22 @@ def server_batching(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
 def run_sweep(options: Any, scenario: BatchScenario, console: Console) -> Any:
     """One run per (batch size, concurrency) pair, then the table and the best setting
     (most inferences per second among the settings that finished the set); returns the
-    last run's RunResult. A run that does not complete stops the sweep."""
+    last run's RunResult. A run that does not complete stops the sweep; its setting is
+    kept in the sweep file with its status and reason.
+
+    A closed stdout (``benchctl run batch ... | head``) stops the sweep as it stops
+    ``run``: within a setting's run, that run ends ``interrupted``; between two settings
+    (the next heading finds the pipe closed, or the console went quiet when a run's end
+    was printed), the next setting is not started and is kept as interrupted with no run.
+    Either way the sweep file holds the settings measured and the returned result says
+    ``stopped: stdout closed`` (exit 141), naming the sweep file when no run was cut."""
     from benchctl.run import run
+    from benchctl.run_outcome import RunResult
+    from benchctl.stop_signals import CLOSED_STDOUT
 
     rows: list[dict[str, Any]] = []
-    result = None
+    result, cut = None, False
     for size, concurrency in scenario.settings():
-        print_batch_setting(console, size, concurrency)
         one = dataclasses.replace(
             options,
             overrides=(
@@ -142,20 +154,55 @@ def run_sweep(options: Any, scenario: BatchScenario, console: Console) -> Any:
                 f"concurrency=[{concurrency}]",
             ),
         )
-        result = run(one, console=console)
-        if result.run_dir is None or result.status != "completed":
+        try:
+            if console.quiet:  # PipeConsole goes quiet only when its stdout closed
+                raise BrokenPipeError
+            print_batch_setting(console, size, concurrency)
+            result = run(one, console=console)
+        except BrokenPipeError:  # the reader left between two settings: stop, keep them
+            quiet_stdout()
+            rows.append(_setting_row(size, concurrency, None, INTERRUPTED, CLOSED_STDOUT))
+            result, cut = RunResult(INTERRUPTED, None, reason=CLOSED_STDOUT), True
             break
-        summary = read_summary(result.run_dir).get()
-        rows.append({**summary.get("batch", {}), "run": result.run_dir.name})
+        if result.run_dir is None:
+            break
+        rows.append(_setting_row(size, concurrency, result.run_dir, result.status, result.reason))
+        if result.status != COMPLETED:
+            break
+    path = _write_sweep(Path(options.runs_dir), rows, console)
+    if cut and result is not None:
+        result = dataclasses.replace(result, run_dir=path)  # what the stop line names
+    return result
+
+
+def _setting_row(
+    size: int, concurrency: int, run_dir: Path | None, status: str, reason: str
+) -> dict[str, Any]:
+    """One setting of the sweep file: its run's summary.json ``batch`` section (none when
+    no run was made), the run's folder name, its status and, unless completed, why."""
+    batch = read_summary(run_dir).get().get("batch", {}) if run_dir is not None else {}
+    row = {"batch_size": size, "concurrency": concurrency, **batch}
+    row.update(run=run_dir.name if run_dir is not None else None, status=status)
+    if status != COMPLETED:
+        row["reason"] = reason
+    return row
+
+
+def _write_sweep(runs_dir: Path, rows: list[dict[str, Any]], console: Console) -> Path:
+    """``<runs>/<stamp>-batch-sweep.json``: the settings, the best that finished its set,
+    and how the sweep ended (``status``: completed, or the status of the setting that
+    stopped it, with its ``reason``); then the table on ``console``. Returns its path."""
     finished = [r for r in rows if r.get("complete") and r.get("inferences_per_s")]
     best = max(finished, key=lambda r: r["inferences_per_s"]) if finished else None
-    sweep = {"settings": rows, "best": best}
-    runs_dir = Path(options.runs_dir)
+    stopped = next((r for r in rows if r["status"] != COMPLETED), None)
+    sweep: dict[str, Any] = {"settings": rows, "best": best, "status": COMPLETED}
+    if stopped is not None:
+        sweep.update(status=stopped["status"], reason=stopped["reason"])
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     path = runs_dir / f"{stamp}-batch-sweep.json"
     write_atomic(path, json.dumps(sweep, indent=2) + "\n")
     print_sweep(console, rows, best, path)
-    return result
+    return path
 
 
 def batch_end(requests: Path, plan: Any, end: float | None) -> float | None:

@@ -236,7 +236,8 @@ def _run_once(args: argparse.Namespace, console: Console) -> int:
         currency=currency_option(args.currency),
     )
     result, report = run_with_answer(options, answer, console=console)
-    if result.run_dir is not None and args.report and report is None:
+    # a batch sweep a closed stdout cut between settings names its sweep file: no report
+    if result.run_dir is not None and result.run_dir.is_dir() and args.report and report is None:
         from benchctl.reports.terminal.console import print_path
 
         print_path(console, "report", write_report(result.run_dir, None))
