@@ -17,7 +17,7 @@ from rich.console import Console
 from benchctl.analysis.accuracy import accuracy_of_run, generator_section
 from benchctl.analysis.inputs import input_summary
 from benchctl.analysis.models import model_summaries
-from benchctl.analysis.summary import read_requests, summarize
+from benchctl.analysis.summary_file import summarize_file
 from benchctl.batch import batch_end, batch_summary
 from benchctl.errors import BenchctlError
 from benchctl.plan.shapes import Plan
@@ -110,7 +110,7 @@ def _write_summary(
     """summary.json: per phase and overall, model mix, payload pool, arms, send lag."""
     requests = run_dir.path / REQUESTS
     phases = [{"name": p.name, "start": p.start, "end": p.end} for p in plan.phases]
-    summary = summarize(read_requests(requests), phases, end=end)
+    summary = summarize_file(requests, phases, end=end)  # in batches, not a frame (issue 16)
     summary.update(model_summaries(requests, phases, end=end))  # model mix
     summary.update(input_summary(requests))  # payload pool: hot vs rest
     summary.update(split_summary(run_dir, phases, end=end))  # --split: per arm + verdicts

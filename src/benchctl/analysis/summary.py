@@ -140,12 +140,15 @@ def too_short(seconds: float | None, latency_ms: np.ndarray) -> float | None:
     ``seconds`` is shorter than it, so too short to measure a rate over; None when the
     interval holds a rate (or there is no interval or no answer).
 
-    ``seconds``: the interval (s) or None; ``latency_ms``: the answers' latencies (ms, 1-D). Raises
-    nothing.
+    ``seconds``: the interval (s) or None; ``latency_ms``: the answers' latencies (ms, 1-D; or an
+    ``exact_ranks.Spread`` of them). Raises nothing.
     """
     if not seconds or not len(latency_ms):
         return None
-    median = float(np.median(latency_ms)) / 1000.0
+    # an exact_ranks.Spread (summary_file: read in two passes) knows its median
+    spread = hasattr(latency_ms, "percentiles")
+    found = latency_ms.median() if spread else np.median(latency_ms)  # type: ignore[union-attr]
+    median = float(found) / 1000.0
     return median if seconds < median else None
 
 
@@ -258,6 +261,8 @@ def _percentiles(
     values: np.ndarray, keys: Iterable[str] = tuple(PERCENTILES)
 ) -> dict[str, float | None]:
     keys = list(keys)
+    if hasattr(values, "percentiles"):  # an exact_ranks.Spread (summary_file)
+        return values.percentiles({k: PERCENTILES[k] for k in keys})
     if not len(values):
         return {**dict.fromkeys(keys), "max": None, "mean": None}
     points = nearest_rank(values, [PERCENTILES[k] for k in keys])

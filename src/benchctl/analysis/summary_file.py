@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from benchctl.analysis.binned_values import BinnedValues
+from benchctl.analysis.exact_ranks import Spread
 from benchctl.analysis.request_reader import (
     BATCH_ROWS,
     SUMMARY_COLUMNS,
@@ -29,7 +30,12 @@ from benchctl.analysis.request_reader import (
     iter_batches,
     open_requests,
 )
-from benchctl.analysis.summary import offered_over_plan, phase_seconds, stats_of_counts
+from benchctl.analysis.summary import (
+    PERCENTILES,
+    offered_over_plan,
+    phase_seconds,
+    stats_of_counts,
+)
 from benchctl.analysis.windows import measured_span
 from benchctl.rundir.requests import DROPPED, WARMUP
 
@@ -37,12 +43,13 @@ _NULL = "\0"  # a request without a phase: measured, but in no phase of its own
 
 
 class _Phase:
-    """Counts and the arrays percentiles need, for one phase."""
+    """Counts and the two-pass spreads (``exact_ranks.Spread``) of one phase's latencies
+    and send lags."""
 
     def __init__(self) -> None:
         self.requests = self.dropped = self.ok = 0
-        self.latency: list[np.ndarray] = []  # successes
-        self.lag: list[np.ndarray] = []  # non-null send lags
+        self.latency = Spread(PERCENTILES.values())  # successes
+        self.lag = Spread(PERCENTILES.values())  # non-null send lags
         self.errors: Counter[str] = Counter()
 
 
@@ -50,55 +57,87 @@ def summarize_file(
     path: Path, phases: list[dict[str, Any]], *, end: float | None = None
 ) -> dict[str, Any]:
     """The summary document of requests.parquet (see ``summary.summarize``: same inputs
-    except the path, same output). DamagedFileError (exit 2) if the file is unreadable."""
+    except the path, same output). Two passes over the file: counts and each phase's
+    latency and send-lag buckets, then the values at the percentiles' ranks, so memory does
+    not grow with the rows (``exact_ranks``). DamagedFileError (exit 2) if unreadable."""
     seconds = phase_seconds(phases, end)
     planned = [float(p["end"]) for p in phases if p["name"] != WARMUP]
     groups: dict[str, _Phase] = {}
     last_done = -np.inf
-    columns = ["t_intended", "latency_ms", "send_lag_ms", "ok"]
-    for batch in _phase_batches(path, columns):
-        codes, names = batch["phase"]
+    for name, batch, rows, dropped in _phase_rows(path):
+        ok, latency = batch["ok"], batch["latency_ms"]
+        group = groups.setdefault(name, _Phase())
+        group.requests += int(rows.sum())
+        group.dropped += int((rows & dropped).sum())
+        good = rows & ok
+        group.ok += int(good.sum())
+        group.latency.add(latency[good])
+        group.lag.add(_lags(batch, rows))
         error_codes, error_names = batch["error"]
-        ok, latency, lag = batch["ok"], batch["latency_ms"], batch["send_lag_ms"]
-        dropped = (error_names == DROPPED)[error_codes]
-        for code, name in enumerate(names):
-            rows = codes == code
-            if not rows.any():
-                continue
-            group = groups.setdefault(name, _Phase())
-            group.requests += int(rows.sum())
-            group.dropped += int((rows & dropped).sum())
-            good = rows & ok
-            group.ok += int(good.sum())
-            group.latency.append(latency[good])
-            kept = lag[rows]
-            group.lag.append(kept[~np.isnan(kept)])
-            failed = error_codes[rows & ~ok]
-            counts = np.bincount(failed, minlength=len(error_names))
-            group.errors.update({str(error_names[i]): int(n) for i, n in enumerate(counts) if n})
-            if name != WARMUP:
-                sent = rows & ~dropped
-                done = batch["t_intended"][sent] + latency[sent] / 1000.0
-                done = done[np.isfinite(done)]
-                if len(done):
-                    last_done = max(last_done, float(done.max()))
+        failed = error_codes[rows & ~ok]
+        counts = np.bincount(failed, minlength=len(error_names))
+        group.errors.update({str(error_names[i]): int(n) for i, n in enumerate(counts) if n})
+        if name != WARMUP:
+            sent = rows & ~dropped
+            done = batch["t_intended"][sent] + latency[sent] / 1000.0
+            done = done[np.isfinite(done)]
+            if len(done):
+                last_done = max(last_done, float(done.max()))
+    measured = [group for name, group in groups.items() if name != WARMUP]
+    overall = _merge(measured)
+    for spread in _spreads([*groups.values(), overall]):
+        spread.want()
+    for name, batch, rows, _ in _phase_rows(path):  # the second pass: values at the ranks
+        group = groups[name]
+        latency, lag = batch["latency_ms"][rows & batch["ok"]], _lags(batch, rows)
+        group.latency.pick(latency)
+        group.lag.pick(lag)
+        if name != WARMUP:
+            overall.latency.pick(latency)
+            overall.lag.pick(lag)
+    for spread in _spreads([*groups.values(), overall]):
+        spread.done()
     by_phase = {
         name: _stats(group, seconds.get(name, 0.0))
         for name, group in groups.items()
         if name != _NULL
     }
-    measured = [group for name, group in groups.items() if name != WARMUP]
     measured_seconds = sum(s for name, s in seconds.items() if name != WARMUP)
     interval = measured_seconds
     if end is None and planned and np.isfinite(last_done):
         interval += max(0.0, last_done - max(planned))
-    overall = _merge(measured)
     return {
         "measured_seconds": measured_seconds,
         "overall": offered_over_plan(_stats(overall, interval), measured_seconds),
         "phases": {name: by_phase[name] for name in seconds if name in by_phase},
         "errors": dict(overall.errors.most_common()),
     }
+
+
+def _phase_rows(path: Path) -> Iterator[tuple[str, dict[str, Any], np.ndarray, np.ndarray]]:
+    """Per batch and phase present in it: (phase name, the batch, its rows of the phase,
+    every row's dropped flag)."""
+    columns = ["t_intended", "latency_ms", "send_lag_ms", "ok"]
+    for batch in _phase_batches(path, columns):
+        codes, names = batch["phase"]
+        error_codes, error_names = batch["error"]
+        dropped = (error_names == DROPPED)[error_codes]
+        for code, name in enumerate(names):
+            rows = codes == code
+            if rows.any():
+                yield str(name), batch, rows, dropped
+
+
+def _lags(batch: dict[str, Any], rows: np.ndarray) -> np.ndarray:
+    """The non-null send lags (ms) of ``rows``."""
+    kept = batch["send_lag_ms"][rows]
+    return kept[~np.isnan(kept)]
+
+
+def _spreads(groups: list[_Phase]) -> Iterator[Spread]:
+    for group in groups:
+        yield group.latency
+        yield group.lag
 
 
 def _phase_batches(path: Path, columns: list[str]) -> Iterator[dict[str, Any]]:
@@ -139,38 +178,23 @@ def _codes(array: Any, null: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _merge(groups: list[_Phase]) -> _Phase:
-    """The phases' sums as one; their arrays are moved into the total's (one copy of the
-    measured latencies and lags at a time, not the phases' and the total's both)."""
+    """The phases' counts as one; its spreads pool theirs (their second pass is fed the
+    same values)."""
     total = _Phase()
     for group in groups:
         total.requests += group.requests
         total.dropped += group.dropped
         total.ok += group.ok
         total.errors.update(group.errors)
-    total.latency = [_drain([group.latency for group in groups])]
-    total.lag = [_drain([group.lag for group in groups])]
+    total.latency = Spread.merged([group.latency for group in groups], PERCENTILES.values())
+    total.lag = Spread.merged([group.lag for group in groups], PERCENTILES.values())
     return total
 
 
-def _drain(lists: list[list[np.ndarray]]) -> np.ndarray:
-    """The arrays of ``lists`` joined in order, each list emptied as it is copied."""
-    out = np.empty(sum(len(part) for parts in lists for part in parts))
-    at = 0
-    for parts in lists:
-        for part in parts:
-            out[at : at + len(part)] = part
-            at += len(part)
-        parts.clear()
-    return out
-
-
 def _stats(group: _Phase, seconds: float) -> dict[str, Any]:
-    """``summary.stats`` of one phase's sums (same keys, same numbers); the phase keeps its
-    arrays joined (one array each instead of one per batch)."""
-    group.latency = [_drain([group.latency])]
-    group.lag = [_drain([group.lag])]
+    """``summary.stats`` of one phase's sums and spreads (same keys, same numbers)."""
     return stats_of_counts(
-        group.requests, group.dropped, group.ok, group.latency[0], group.lag[0], seconds
+        group.requests, group.dropped, group.ok, group.latency, group.lag, seconds
     )
 
 

@@ -165,7 +165,7 @@ def _summary(run: LoadedRun) -> dict[str, Any]:
     summary = read_summary(run.path).data
     if summary is not None:
         return summary
-    if run.frame.empty:
+    if run.empty:
         return {}
     phases = [{"name": n, "start": s, "end": e} for n, s, e in run.phases]
     return summarize_file(run.path / REQUESTS, phases)  # in batches; run.frame lacks send lag
@@ -376,10 +376,11 @@ def _facts(loaded: Sequence[LoadedRun]) -> list[dict[str, Any]]:
     return rows
 
 
-def _run_windows(frame: pd.DataFrame, path: str, width: float) -> pd.DataFrame:
+def _run_windows(run: LoadedRun, path: str, width: float) -> pd.DataFrame:
     """Per-window rates and percentiles of one compared run: from the arm's rows for
-    ``RUN@ARM`` (``arm_windows``), else from its requests.parquet in batches."""
-    win = arm_windows(frame, path, width)  # RUN@ARM: from the arm's rows
+    ``RUN@ARM`` (``arm_windows``; only then is a frame read), else from its
+    requests.parquet in batches."""
+    win = arm_windows(run.frame, path, width) if run.arm is not None else None
     if win is None:
         win = file_windows(Path(path) / REQUESTS, width)  # = windows(frame), in batches
     return win

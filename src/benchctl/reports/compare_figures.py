@@ -1,22 +1,24 @@
 """The figures of ``benchctl compare``'s page (compare.html): every run on the same axes,
-one colour per run, from the runs' requests (``LoadedRun.frame``).
+one colour per run, from the runs' requests, read in batches (``LoadedRun.batches``): per
+window counts and the exact percentiles each curve shows, not the runs' rows (issue 16).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from benchctl.analysis.exact_ranks import RankCounter
 from benchctl.analysis.gate import LoadedRun
 from benchctl.reports import figures
 from benchctl.reports.compare_results import RunColumn
 from benchctl.reports.views import FigureView, as_dict
 from benchctl.rundir.requests import WARMUP
 
-Windows = Callable[[pd.DataFrame, str, float], pd.DataFrame]
+Windows = Callable[[LoadedRun, str, float], pd.DataFrame]
 Wins = Sequence[pd.DataFrame | None]  # per run: its windows, None without requests
 Columns = Sequence[RunColumn]
 
@@ -26,15 +28,14 @@ def compare_figures(
 ) -> list[FigureView]:
     """The comparison page's figures, one colour per run (``columns``): latency over time,
     latency percentiles, throughput over time; [] when no run has requests. ``windows_of``:
-    a run's per-window frame (summary.windows' columns) from its frame, path and width (s)."""
-    frames = [run.frame for run in loaded]
-    if all(frame.empty for frame in frames):
+    a run's per-window frame (summary.windows' columns) from the run, its path and width (s)."""
+    if all(run.empty for run in loaded):
         return []
     duration = max(_duration(run) for run in loaded)
     width = figures.window_width(duration)
     wins = [
-        None if frame.empty else windows_of(frame, run.path, width)
-        for frame, run in zip(frames, columns, strict=True)
+        None if run.empty else windows_of(run, column.path, width)
+        for run, column in zip(loaded, columns, strict=True)
     ]  # each run's windows, read once for both figures over time
     return [
         FigureView(
@@ -45,7 +46,7 @@ def compare_figures(
         ),
         FigureView(
             "Latency percentiles",
-            _percentile_curves(frames, columns),
+            _percentile_curves(loaded, columns),
             "Latency at each percentile after warm-up, up to the highest percentile each run "
             "has enough requests for; the further right, the rarer.",
         ),
@@ -74,17 +75,22 @@ def _latency_over_time(wins: Wins, columns: Columns, width: float, duration: flo
     return figures._svg(fig, "cmp-latency", title)
 
 
-def _percentile_curves(frames: Sequence[pd.DataFrame], columns: Sequence[RunColumn]) -> str:
+def _percentile_curves(loaded: Sequence[LoadedRun], columns: Sequence[RunColumn]) -> str:
     """Latency against percentile on a 'nines' axis: x = -log10(1 - q)."""
     fig, ax = figures._figure()
     plotted = []
-    for frame, run in zip(frames, columns, strict=True):
-        latency = _measured_latency(frame)
-        if len(latency) < 2:
+    for loaded_run, run in zip(loaded, columns, strict=True):
+        counter = RankCounter(_CURVE_BITS)
+        for latency in _measured_latency(loaded_run):
+            counter.add(latency)
+        if counter.n < 2:
             continue
-        top = min(1 - 1 / len(latency), 0.9999)
+        top = min(1 - 1 / counter.n, 0.9999)
         quantiles = 1 - np.logspace(np.log10(0.5), np.log10(1 - top), 120)
-        plotted.append(np.quantile(latency, quantiles, method="inverted_cdf"))  # nearest rank
+        picker = counter.picker(inverted_cdf_ranks(counter.n, quantiles).tolist())
+        for latency in _measured_latency(loaded_run):
+            picker.add(latency)
+        plotted.append(picker.values())  # = np.quantile(..., method="inverted_cdf")
         x = -np.log10(1 - quantiles)
         ax.plot(x, plotted[-1], color=run.color, lw=1.5, label=f"{run.label} {run.target}")
     ticks = [0.5, 0.9, 0.99, 0.999, 0.9999]
@@ -116,15 +122,28 @@ def _latency_axis(ax: Any, series: Sequence[Any]) -> None:
     figures.latency_axis(ax, values)
 
 
-def _measured_latency(frame: pd.DataFrame) -> np.ndarray:
-    if frame.empty:
-        return np.array([])
-    keep = frame["ok"].to_numpy(dtype=bool) & (frame["phase"] != WARMUP).to_numpy(dtype=bool)
-    return frame["latency_ms"].to_numpy(dtype=float)[keep]
+_CURVE_BITS = 20  # buckets 0.4% wide: the 120 ranks' buckets hold a few % of the latencies
+
+
+def inverted_cdf_ranks(n: int, quantiles: np.ndarray) -> np.ndarray:
+    """The 0-based ranks ``np.quantile(values, quantiles, method="inverted_cdf")`` takes
+    among ``n`` sorted values (numpy's ``_inverted_cdf``: ``n q - 1``, rounded up unless
+    whole, at least 0): the nearest-rank quantiles."""
+    index = n * np.asarray(quantiles, dtype=float) - 1
+    previous = np.floor(index)
+    ranks = np.where(index - previous == 0, previous, previous + 1).astype(np.intp)
+    ranks[ranks < 0] = 0
+    return ranks
+
+
+def _measured_latency(run: LoadedRun) -> Iterator[np.ndarray]:
+    """The run's successful latencies (ms) after warm-up, batch by batch."""
+    for batch in run.batches(["latency_ms", "ok"], equals={"phase": WARMUP}):
+        yield batch["latency_ms"][batch["ok"] & ~batch[f"phase=={WARMUP}"]]
 
 
 def _duration(run: LoadedRun) -> float:
     planned = as_dict(run.info.get("plan")).get("duration")
     if isinstance(planned, int | float) and planned > 0:
         return float(planned)
-    return float(run.frame["t_intended"].max()) if not run.frame.empty else 0.0
+    return run.t_max if not run.empty else 0.0

@@ -97,9 +97,10 @@ def _evaluate_rules(
         if phase not in cache:
             for run in cands:
                 _check_phase(phase, run, rules, index, rule)
+            hold = spec.statistics.max_latencies  # the most the bootstrap resamples
             cache[phase] = (
-                [phase_sample(run, phase, width) for run in base_runs],
-                [phase_sample(run, phase, width) for run in cands],
+                [phase_sample(run, phase, width, hold) for run in base_runs],
+                [phase_sample(run, phase, width, hold) for run in cands],
             )
         base_samples, cand_samples = cache[phase]
         pooled = (pool(base_samples), pool(cand_samples))
@@ -124,7 +125,7 @@ def _settings(spec: GateRules, last: int | None, results: Sequence[RuleResult]) 
 def _check_phase(phase: str, cand: LoadedRun, rules: Path, index: int, rule: Rule) -> None:
     if phase == OVERALL:
         return
-    known = {name for name, _, _ in cand.phases} | {str(p) for p in cand.frame["phase"].unique()}
+    known = {name for name, _, _ in cand.phases} | cand.phase_names
     if phase not in known:
         raise InputError(
             f"{rules}: rule {index + 1} ({rule.metric}): phase {phase!r} is not in the "

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -89,7 +88,7 @@ def change_interval(
     computed from every latency, so it always agrees with the reported point estimate."""
     rng = np.random.default_rng([settings.seed, *seed])
     shift = 0.0
-    if metric in LATENCY and max(len(base.latency), len(cand.latency)) > settings.max_latencies:
+    if metric in LATENCY and max(base.n_latency, cand.n_latency) > settings.max_latencies:
         full = change_of(base.value(metric), cand.value(metric), metric)
         base, cand = (_subsample(s, settings.max_latencies, rng) for s in (base, cand))
         shift = full - change_of(base.value(metric), cand.value(metric), metric)
@@ -117,11 +116,11 @@ def change_of(baseline: Any, candidate: Any, metric: str) -> Any:
 
 
 def _subsample(sample: Sample, limit: int, rng: np.random.Generator) -> Sample:
-    """At most ``limit`` latencies, drawn uniformly without replacement (seeded)."""
-    if len(sample.latency) <= limit:
+    """At most ``limit`` latencies, drawn uniformly without replacement (seeded); a sample
+    that does not hold its latencies reads the chosen ones from its runs."""
+    if sample.n_latency <= limit:
         return sample
-    chosen = np.sort(rng.choice(len(sample.latency), size=limit, replace=False))
-    return replace(sample, latency=sample.latency[chosen], block=sample.block[chosen])
+    return sample.subsample(np.sort(rng.choice(sample.n_latency, size=limit, replace=False)))
 
 
 def unit_interval(

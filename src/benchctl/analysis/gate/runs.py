@@ -7,17 +7,19 @@ directories through (``LoadedRun``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-import pyarrow as pa
-
-from benchctl.analysis.summary import read_requests
+from benchctl.analysis.request_reader import iter_batches, open_requests
 from benchctl.errors import InputError
 from benchctl.rundir import COMPLETED, REQUESTS, RUN_JSON, RunDir, list_runs
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 # Only what the samples use: 19 bytes a request (10 million: 190 MB), no send lag.
 _COLUMNS = ["t_intended", "latency_ms", "ok", "error", "phase"]
@@ -26,11 +28,16 @@ _NOT_COMPARED = {"description", "seed"}  # scenario fields that do not change th
 
 @dataclass(frozen=True)
 class LoadedRun:
-    """run.json and the requests of one run directory."""
+    """run.json and the requests of one run directory (or one arm of a split run).
+
+    The requests are not held: ``batches`` reads requests.parquet in batches (an arm's rows
+    only), so the gate and ``compare`` keep per-window counts, not rows (issue 16);
+    ``frame`` reads them into a DataFrame on first use (a split run's arm windows)."""
 
     path: Path
     info: dict[str, Any]
-    frame: pd.DataFrame
+    requests: Path  # requests.parquet
+    arm: str | None  # RUN@ARM: the arm whose rows are this run's; None: every row
     phases: tuple[tuple[str, float, float], ...]
 
     @property
@@ -48,6 +55,65 @@ class LoadedRun:
         """Whether the run's generator was saturated (run.json ``generator.saturated``)."""
         generator = _dict(self.info.get("generator"))
         return bool(generator.get("saturated") or self.info.get("generator_saturated"))
+
+    def batches(
+        self, columns: Iterable[str], equals: dict[str, str] | None = None
+    ) -> Iterator[dict[str, np.ndarray]]:
+        """This run's rows of requests.parquet in batches, as
+        ``request_reader.iter_batches`` gives them (``equals``: its flag columns), an arm's
+        rows only for ``RUN@ARM``. DamagedFileError (exit 2) if the file is unreadable."""
+        columns = list(columns)
+        if self.arm is None:
+            yield from iter_batches(self.requests, columns, equals=equals)
+            return
+        key = f"arm=={self.arm}"
+        for batch in iter_batches(
+            self.requests, columns, equals={**(equals or {}), "arm": self.arm}
+        ):
+            mine = batch.pop(key)
+            yield {name: values[mine] for name, values in batch.items()}
+
+    @cached_property
+    def rows(self) -> int:
+        """How many requests the run (or arm) has."""
+        if self.arm is None:
+            return int(open_requests(self.requests, []).metadata.num_rows)
+        return sum(len(batch["ok"]) for batch in self.batches(["ok"]))
+
+    @property
+    def empty(self) -> bool:
+        """True when the run (or arm) has no requests."""
+        return self.rows == 0
+
+    @cached_property
+    def t_max(self) -> float:
+        """The latest intended send time (s) of the run's requests; NaN when none has one."""
+        import numpy as np
+
+        found = np.nan
+        for batch in self.batches(["t_intended"]):
+            times = batch["t_intended"]
+            if len(times) and not np.isnan(times).all():
+                found = float(np.nanmax(times)) if np.isnan(found) else max(found, np.nanmax(times))
+        return float(found)
+
+    @cached_property
+    def phase_names(self) -> frozenset[str]:
+        """The distinct phase names in the run's requests (an arm's rows only for RUN@ARM)."""
+        names: set[str] = set()
+        for batch in self.batches(["phase"]):
+            names.update(str(name) for name in set(batch["phase"].tolist()) if name is not None)
+        return frozenset(names)
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """The requests (t_intended, latency_ms, ok, error, phase) as a DataFrame, read on
+        first use (an arm's rows only for ``RUN@ARM``); InputError if unreadable."""
+        if self.arm is None:
+            return _read_frame(self.requests, _COLUMNS)
+        frame = _read_frame(self.requests, [*_COLUMNS, "arm"])
+        mine = frame["arm"].astype(str) == self.arm
+        return frame[mine].drop(columns="arm").reset_index(drop=True)
 
 
 def run_key(info: dict[str, Any]) -> tuple[str, str]:
@@ -96,7 +162,8 @@ def split_arm(path: Path) -> tuple[Path, str | None]:
 
 def load_run(path: Path) -> LoadedRun:
     """A run directory (or ``RUN@ARM``: one arm of a split run, its requests only);
-    InputError (exit 2) if it is not one or cannot be read."""
+    InputError (exit 2) if it is not one, or its requests.parquet is missing or cannot be
+    opened (its rows are read later, in batches)."""
     given = Path(path)
     path, arm = split_arm(given)
     run_dir = RunDir.open(path)
@@ -104,41 +171,44 @@ def load_run(path: Path) -> LoadedRun:
     if not isinstance(info, dict):
         raise InputError(f"{run_dir.file(RUN_JSON)}: not a run description (expected an object)")
     requests = run_dir.file(REQUESTS)
-    if requests.is_file() and arm is not None:
-        frame, info = _arm_rows(requests, info, arm, given)
-    elif requests.is_file():
-        try:
-            frame = read_requests(requests, _COLUMNS)
-        except InputError:  # already one line naming the file
-            raise
-        except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InputError(f"{requests}: unreadable: {first}") from None
-    else:  # no request records: nothing to judge (bad input, exit 2), not a regression
+    if not requests.is_file():  # no request records: nothing to judge (bad input, exit 2)
         raise InputError(f"{requests}: missing: this run kept no request records")
+    open_requests(requests, _COLUMNS if arm is None else [*_COLUMNS, "arm"])
+    if arm is not None:
+        info = _arm_info(info, arm, given, requests)
     phases = tuple(
         (str(p["name"]), float(p["start"]), float(p["end"]))
         for p in _dict(info.get("plan")).get("phases") or []
         if isinstance(p, dict) and {"name", "start", "end"} <= set(p)
     )
-    return LoadedRun(given, info, frame, phases)
+    return LoadedRun(given, info, requests, arm, phases)
 
 
-def _arm_rows(
-    requests: Path, info: dict[str, Any], arm: str, given: Path
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """One arm's requests of a split run and its run.json with id ``<id>@<arm>`` and the
-    arm's target; InputError when the run has no such arm."""
+def _read_frame(requests: Path, columns: list[str]) -> pd.DataFrame:
+    """``columns`` of requests.parquet as a frame; InputError (one line) if unreadable."""
+    import pyarrow as pa
+
+    from benchctl.analysis.summary import read_requests
+
+    try:
+        return read_requests(requests, columns)
+    except InputError:  # already one line naming the file
+        raise
+    except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{requests}: unreadable: {first}") from None
+
+
+def _arm_info(info: dict[str, Any], arm: str, given: Path, requests: Path) -> dict[str, Any]:
+    """The run.json of one arm of a split run: id ``<id>@<arm>`` and the arm's target;
+    InputError when the run has no such arm."""
     names = [a.get("name") for a in _dict(info.get("arms")).get("arms") or []]
     if arm not in names:
         listed = ", ".join(map(str, names)) or "none: not a split run"
         raise InputError(f"{given}: no arm {arm!r} in this run (arms: {listed})")
-    frame = read_requests(requests, [*_COLUMNS, "arm"])
-    frame = frame[frame["arm"].astype(str) == arm].drop(columns="arm").reset_index(drop=True)
     spec = next(a for a in info["arms"]["arms"] if a.get("name") == arm)
     target = {**_dict(info.get("target")), "name": arm, "spec": spec.get("spec")}
-    return frame, {**info, "id": f"{info.get('id') or requests.parent.name}@{arm}",
-                   "target": target}  # fmt: skip
+    return {**info, "id": f"{info.get('id') or requests.parent.name}@{arm}", "target": target}
 
 
 def select_baseline(
