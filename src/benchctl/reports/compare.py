@@ -23,19 +23,16 @@ from benchctl.analysis.sent_tensors import describe, same_tensors, sent_tensors
 from benchctl.analysis.slo import Slo, parse_slo
 from benchctl.analysis.summary_file import file_windows, summarize_file
 from benchctl.errors import InputError
+from benchctl.reports.compare_capacity import NOT_ANALYZED as NOT_ANALYZED  # re-exported
+from benchctl.reports.compare_capacity import capacity_cell, capacity_numbers
 from benchctl.reports.compare_figures import compare_figures
 from benchctl.reports.compare_results import Comparison, RunColumn, rank
 from benchctl.reports.compare_results import ranking_lines as ranking_lines  # re-exported
-from benchctl.reports.html_format import environment, fmt_rps
+from benchctl.reports.html_format import environment
 from benchctl.reports.views import Banner
 from benchctl.rundir import (
     ABSENT,
-    CAPACITY,
-    NOT_OBJECT,
     REQUESTS,
-    UNREADABLE,
-    Capacity,
-    read_capacity,
     read_optional_parquet,
     read_summary,
     write_atomic,
@@ -45,7 +42,6 @@ from benchctl.telemetry.session import WINDOWS
 
 COMPARE_TEMPLATE = "compare.html.j2"
 MAX_NAME = 200  # characters of a default page's name before ".html" (file names: 255)
-NOT_ANALYZED = "not analyzed"
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 NEAR_SATURATION = 0.85
 # telemetry_windows column, label, scale to a fraction of capacity (None: per host core)
@@ -185,31 +181,12 @@ def _column(index: int, run: LoadedRun, summary: dict[str, Any], slo: Slo | None
         status=run.status,
         saturated=run.saturated,
         overall=overall,
-        capacity=_capacity(run.path, slo),
+        capacity=capacity_cell(run.path, slo),
         slo_met=_slo_met(overall, slo),
         resources=resources,
         bottleneck=bottleneck,
-        **_capacity_numbers(run.path),
+        **capacity_numbers(run.path),
     )
-
-
-def _capacity_numbers(run_dir: Path) -> dict[str, Any]:
-    """capacity_rps, bound, SLO and cost per million from capacity.json (empty if absent or
-    unreadable; a version 1 document's capacity comes from its single_replica)."""
-    document = read_capacity(run_dir)
-    if document.data is None and document.problem != NOT_OBJECT:
-        return {}
-    capacity = Capacity.lenient(document.get())
-    single, cost = capacity.section("single_replica"), capacity.section("cost")
-    per_million = cost.get("per_million_at_capacity")
-    return {
-        **_upper_only(document.get()),
-        "capacity_rps": capacity.number("capacity_rps"),
-        "bound": str(capacity.bound or single.get("bound") or "measured"),
-        "capacity_slo": str(capacity.slo or ""),
-        "per_million": float(per_million) if isinstance(per_million, int | float) else None,
-        "currency": str(cost.get("currency") or "USD"),
-    }
 
 
 def _slo_met(overall: dict[str, Any], slo: Slo | None) -> bool | str | None:
@@ -226,57 +203,6 @@ def _slo_met(overall: dict[str, Any], slo: Slo | None) -> bool | str | None:
     if isinstance(successes, int | float) and successes < need:
         return f"too few samples ({int(successes)} < {need})"
     return bool(value <= slo.threshold_ms)
-
-
-def _capacity(run_dir: Path, slo: Slo | None) -> str:
-    """Capacity of one replica at the SLO, as ``benchctl analyze`` wrote it."""
-    read = read_capacity(run_dir)
-    if read.problem == ABSENT:
-        return NOT_ANALYZED
-    if read.problem == UNREADABLE:
-        return f"{CAPACITY} unreadable"
-    document = read.get()
-    single = _dict(document.get("single_replica"))
-    value = single.get("capacity_rps")
-    if isinstance(value, int | float):
-        bound = document.get("bound") or single.get("bound") or "measured"
-        at_least = "≥ " if bound == "lower" else ""
-        text = f"{at_least}{fmt_rps(value)} req/s at {document.get('slo') or 'the SLO'} ({bound})"
-    else:  # a model mix whose limiting model broke its SLO everywhere: only a bound
-        text = _bound_only(document, single) or f"analyzed, no capacity in {CAPACITY}"
-    if slo is not None and document.get("slo") not in (None, str(slo)):
-        text += f"; not analyzed for {slo}"
-    return text
-
-
-def _upper_only(document: Any) -> dict[str, Any]:
-    """``{"upper_rps": Y}`` for a capacity.json with only an upper bound (a model mix whose
-    limiting model broke its SLO everywhere: no figure, less than Y req/s in all), else {}."""
-    document = _dict(document)
-    single = _dict(document.get("single_replica"))
-    band = document.get("capacity_band_rps") or [single.get("lower_rps"), single.get("upper_rps")]
-    high = band[1] if isinstance(band, list) and len(band) == 2 else None
-    bound = document.get("bound") or single.get("bound")
-    if bound != "upper" or not isinstance(high, int | float) or isinstance(high, bool):
-        return {}
-    return {"upper_rps": float(high)}
-
-
-def _bound_only(document: dict[str, Any], single: dict[str, Any]) -> str | None:
-    """A capacity.json with a bound but no figure, as ``benchctl analyze`` says it: a model
-    mix whose limiting model broke its own SLO at every level judged sustains less than the
-    band's high end in all (``bound: upper``): "< Y req/s in all at SLO (upper bound: ...)".
-    None when the document holds no such bound."""
-    high = _upper_only(document).get("upper_rps")
-    if high is None:
-        return None
-    sizing = _dict(_dict(document.get("models")).get("sizing"))
-    name = sizing.get("limiting_model") or single.get("limiting_model")
-    who = f"model {name}" if name else "a model of the mix"
-    return (
-        f"< {fmt_rps(high)} req/s in all at {document.get('slo') or 'the SLO'} (upper bound: "
-        f"{who} broke its own SLO at every level judged)"
-    )
 
 
 def _resources(run: LoadedRun) -> tuple[tuple[tuple[str, str], ...], str]:
