@@ -7,6 +7,7 @@ Known answers: numpy on the whole array (``np.sort``, ``np.median``, ``np.quanti
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,54 @@ def test_gate_samples_read_again_equal_samples_held_in_memory(tmp_path: Path) ->
         for metric in ("p50_ms", "p99_ms", "throughput_rps"):
             expected = change_interval(base_held, held[2], metric, settings, (1, 2))
             assert change_interval(base_read, read[2], metric, settings, (1, 2)) == expected
+
+
+@pytest.mark.parametrize("lag_ms", [0.05, 4.0])
+def test_generator_accuracy_read_in_two_passes_equals_the_frames(tmp_path: Path, lag_ms: float):
+    """The run finalize's generator accuracy from requests.parquet in batches equals
+    ``generator_accuracy`` of the whole frame: three load processes (one sends only in the
+    warm-up), phases named b, warmup, a (neither sorted nor in plan order), drops (no lag),
+    errors, slot waits on some requests, NaN lags: the same keys in the same order and the
+    same numbers; lags of 4 ms against ~10 ms latencies give the warning, 0.05 ms none."""
+    import pyarrow.parquet as pq
+
+    from benchctl.analysis.accuracy import COLUMNS, SLOT_WAIT, accuracy_of_run, generator_accuracy
+    from benchctl.load.records import to_table
+    from benchctl.rundir import read_parquet
+
+    rng = np.random.default_rng(5)
+    path = tmp_path / "requests.parquet"
+    writer = None
+    for chunk in range(3):
+        n = 4000
+        error = rng.choice(["", "", "", "http_5xx", "dropped"], n)
+        dropped = error == "dropped"
+        lag = np.where(dropped | (rng.random(n) < 0.01), np.nan, rng.exponential(lag_ms, n))
+        worker = rng.integers(0, 2, n)
+        phase = np.where(rng.random(n) < 0.5, 0, np.where(rng.random(n) < 0.5, 1, 2))
+        worker[phase == 1] = np.where(rng.random(int((phase == 1).sum())) < 0.3, 2, 0)
+        columns = {
+            "t_intended": np.sort(rng.uniform(chunk * 30.0, (chunk + 1) * 30.0, n)),
+            "t_start": np.zeros(n),
+            "latency_ms": np.where(dropped, np.nan, rng.exponential(10.0, n)),
+            "service_ms": np.zeros(n),
+            "send_lag_ms": lag,
+            "status": np.where(error == "", 200, 0),
+            "ok": error == "",
+            "error": error.tolist(),
+            "bytes_sent": np.zeros(n),
+            "bytes_received": np.zeros(n),
+            "worker": worker,
+            "slot_wait_ms": np.where(rng.random(n) < 0.2, rng.exponential(1.0, n), None),
+        }
+        table = to_table(columns, ["b", "warmup", "a"], phase.astype(np.int8))
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+    writer.close()
+    pacing = {"worker-0": {"wake": "timerfd", "cpu_percent": 10.0}, "worker-3": {"wake": "sleep"}}
+    expected = generator_accuracy(read_parquet(path, [*COLUMNS, SLOT_WAIT]), pacing)
+    found = accuracy_of_run(path, pacing)
+    assert json.dumps(found) == json.dumps(expected)
+    assert (found["warning"] is not None) == (lag_ms > 1)
+    assert sorted(found["phases"]) == ["a", "b", "warmup"] and found["slot_wait"]["requests"]
+    assert sorted(found["processes"]) == ["worker-0", "worker-1", "worker-3"]  # 2: warm-up only

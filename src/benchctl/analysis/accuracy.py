@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from benchctl.analysis.percentiles import nearest_rank
-from benchctl.rundir import parquet_columns, read_parquet
+from benchctl.rundir import parquet_columns
 from benchctl.rundir.requests import DROPPED, WARMUP
 
 COLUMNS = ["send_lag_ms", "latency_ms", "ok", "error", "phase", "worker"]
@@ -158,6 +158,14 @@ def lag_warning(
     if lag.get("p50") is None or not len(latency):
         return None
     p50, p99 = (float(v) for v in nearest_rank(latency, [50, 99]))
+    return lag_warning_of(lag, p50, p99, separated=separated)
+
+
+def lag_warning_of(
+    lag: dict[str, Any], p50: float, p99: float, *, separated: bool = True
+) -> str | None:
+    """``lag_warning`` from the successes' latency p50 and p99 (ms) already found (a file
+    read in batches, ``accuracy_file``)."""
     found = [
         f"{name} {plain_ms(lag[name])} ms is {lag[name] / value:.0%} of the {name} latency "
         f"({plain_ms(value)} ms)"
@@ -212,8 +220,9 @@ def accuracy_of_run(requests_path: Path, pacing: dict[str, Any] | None) -> dict[
         empty = pd.DataFrame({name: [] for name in COLUMNS})
         return generator_accuracy(empty, pacing)
     names = parquet_columns(requests_path)  # damaged: DamagedFileError naming the file
-    columns = [*COLUMNS, SLOT_WAIT] if SLOT_WAIT in names else COLUMNS
-    return generator_accuracy(read_parquet(requests_path, columns), pacing)
+    from benchctl.analysis.accuracy_file import accuracy_of_file  # in two passes (issue 16)
+
+    return accuracy_of_file(requests_path, pacing, SLOT_WAIT in names)
 
 
 def generator_section(accuracy: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchctl.analysis.summary import _percentiles, read_requests
 from benchctl.rundir.reader import parquet_columns
 from benchctl.rundir.requests import WARMUP
@@ -32,6 +34,10 @@ def input_summary(path: Path) -> dict[str, Any]:
     """
     if "input_id" not in parquet_columns(path):
         return {}
+    from benchctl.analysis.request_reader import iter_batches
+
+    if all(np.isnan(b["input_id"].astype(float)).all() for b in iter_batches(path, ["input_id"])):
+        return {}  # no request carried an input id: no pool (one column read, not a frame)
     frame = read_requests(path, _COLUMNS)
     sent = frame[(frame["phase"] != WARMUP) & frame["input_id"].notna()]
     if sent.empty:

@@ -33,6 +33,10 @@ def model_summaries(
     """
     if "model" not in parquet_columns(path):
         return {}
+    from benchctl.analysis.request_reader import distinct_values
+
+    if len(distinct_values(path, "model")) < 2:  # no mix (one column read, not a frame)
+        return {}
     frame = read_requests(path, _COLUMNS)
     measured = frame[(frame["phase"] != WARMUP) & frame["model"].notna()]
     names = [str(n) for n in measured["model"].astype(str).unique()]
