@@ -399,12 +399,9 @@ def _simulate_lanes(
         a = lanes.first_tick[rows] + (k - 1) * every
         lanes.sync(k, rows, a)
         lanes.fill(rows, a, np.minimum(every, n - a))
-    replicas, ready, served, desired = lanes.out
     del lanes.cum
     for i, policy in enumerate(policies):
-        steps = StepArrays(0)
-        steps.replicas, steps.ready = replicas[i].copy(), ready[i].copy()
-        steps.served, steps.desired = served[i].copy(), desired[i].copy()
+        steps = StepArrays.of(*(column[i].copy() for column in lanes.out))  # replicas, ready, ...
         result = steps.finish(
             "hpa", policy.sync_period_s, settings.dt, grid, model, settings.price_per_hour
         )

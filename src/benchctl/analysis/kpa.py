@@ -77,8 +77,7 @@ def simulate_kpa(
         total += flight.step(rates[i], served, ready) if concurrency else rates[i]
         metric_sum[i + 1] = total
         panicking[i] = decider.panic_since is not None
-    out = StepArrays(n)
-    out.replicas, out.ready, out.served, out.desired = (np.array(c, dtype=float) for c in columns)
+    out = StepArrays.of(*(np.array(c, dtype=float) for c in columns))
     panic = np.array(panicking, dtype=bool)
     result = out.finish("kpa", policy.tick_s, dt, grid, model, settings.price_per_hour, panic)
     return replace(

@@ -252,10 +252,7 @@ def _simulate_lanes(
         panicking[i] = ~np.isnan(lanes.panic_since)
     results = []
     for j, policy in enumerate(policies):
-        out = StepArrays(0)
-        out.replicas, out.ready, out.served, out.desired = (
-            np.ascontiguousarray(c[:, j]) for c in columns
-        )
+        out = StepArrays.of(*(np.ascontiguousarray(c[:, j]) for c in columns))
         panic = np.ascontiguousarray(panicking[:, j])
         result = out.finish("kpa", policy.tick_s, dt, grid, model, settings.price_per_hour, panic)
         results.append(

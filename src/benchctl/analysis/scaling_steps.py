@@ -70,6 +70,17 @@ class StepArrays:
         self.served = np.zeros(n)
         self.desired = np.zeros(n)
 
+    @classmethod
+    def of(
+        cls, replicas: FloatArray, ready: FloatArray, served: FloatArray, desired: FloatArray
+    ) -> StepArrays:
+        """StepArrays holding per-step columns already recorded (each shape (n,); kept as
+        given, not copied): pods that exist, ready pods, served requests/s and the
+        controller's desired count, ready for ``finish``. Raises nothing."""
+        steps = cls(0)
+        steps.replicas, steps.ready, steps.served, steps.desired = replicas, ready, served, desired
+        return steps
+
     def fill(
         self,
         a: int,
