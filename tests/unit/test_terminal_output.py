@@ -122,14 +122,16 @@ ORCHESTRATION = (
     "split_telemetry.py",
     "search",
     "commands/run_repeat.py",
+    "commands/worker.py",
 )
 
 
 def test_the_run_orchestration_words_nothing_itself():
     """Run, its setup, driving and finishing, the batch sweep, ``run --slo``, split runs, the
-    capacity search and ``--repeat`` call a function of reports/terminal for each line they
-    show: no ``print()``, no ``console.print``/``console.rule`` and no sys.stdout/stderr of
-    their own (importing the terminal package and rich's ``Console`` type is how they do it)."""
+    capacity search, ``--repeat`` and ``worker`` call a function of reports/terminal for each
+    line they show: no ``print()``, no ``console.print``/``console.rule`` and no
+    sys.stdout/stderr of their own (importing the terminal package and rich's ``Console``
+    type is how they do it)."""
     offenders = []
     for name in ORCHESTRATION:
         path = SRC / name

@@ -32,7 +32,9 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
             f"--master {args.master!r}: expected HOST:PORT with a TCP port 1..65535, "
             "e.g. 10.0.0.5:5557"
         )
-    console.print(f"joining master {host}:{port} (Ctrl-C to leave)")
+    from benchctl.reports.terminal.run_progress import print_joining_master
+
+    print_joining_master(console, host, port)
     command = [
         sys.executable,
         "-m",

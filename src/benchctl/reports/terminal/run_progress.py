@@ -1,6 +1,7 @@
 """A run on the terminal while it starts: the plan's notes, its run directory, the server it
-launches, the telemetry notes and where remote workers join. The run orchestration (run.py,
-run_setup.py, run_drive.py) calls these; the wording lives here."""
+launches, the telemetry notes, where remote workers join and a worker joining. The run
+orchestration (run.py, run_setup.py, run_drive.py, commands/worker.py) calls these; the
+wording lives here."""
 
 from __future__ import annotations
 
@@ -41,6 +42,12 @@ def print_launched(console: Console, kind: str, server: Any) -> None:
     console.print(
         f"{kind} ready at {server.http_url} (gRPC {server.grpc_address}), pid {server.pid}"
     )
+
+
+def print_joining_master(console: Console, host: str, port: str) -> None:
+    """``benchctl worker``: the line before this process becomes a worker of the master at
+    ``host``:``port``."""
+    console.print(f"joining master {host}:{port} (Ctrl-C to leave)")
 
 
 def print_master_listening(console: Console, bind: str, port: int) -> None:
