@@ -3,7 +3,8 @@
 For each size (1 million and 10 million requests by default) two synthetic step runs of an
 M/M/1 server (``benchmarks/synthetic_run.py``: 6 levels, Poisson arrivals, every column of
 the requests schema, a known capacity) are written into one folder of runs, with the
-summary.json a finished run gets (the run's own finalize: ``summarize(read_requests(..))``).
+summary.json a finished run gets (the run's own finalize: ``summarize_file``, two passes in
+batches; ``--frame-summary``: the whole-frame summary of before issue 16).
 Then the installed ``benchctl`` runs, as a user runs it, in a child process each:
 
     analyze A --slo "p99<=20ms"      report A      gate --baseline B --candidate A
@@ -25,6 +26,7 @@ version does not take a shared machine down.
     python benchmarks/analysis_scale.py                    # 1M and 10M rows
     python benchmarks/analysis_scale.py --rows 1000000     # one size
     python benchmarks/analysis_scale.py --json results.json
+    python benchmarks/analysis_scale.py --rows 10000000 --repeat 3   # medians of 3 runs each
 
 The reference needs ``duckdb`` (``pip install -e '.[bench]'``); without it, it is skipped.
 """
@@ -36,6 +38,7 @@ import contextlib
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -154,14 +157,17 @@ def reference(run_dir: Path) -> dict | None:
         WHERE ok AND phase != 'warmup'
         GROUP BY w ORDER BY w
     """
-    start, cpu = time.perf_counter(), time.process_time()
-    connection = duckdb.connect()
-    connection.execute("SET threads TO 2")
-    rows = connection.execute(query).fetchall()
-    connection.close()
+    tries = []
+    for _ in range(REPEAT):
+        start, cpu = time.perf_counter(), time.process_time()
+        connection = duckdb.connect()
+        connection.execute("SET threads TO 2")
+        rows = connection.execute(query).fetchall()
+        connection.close()
+        tries.append((time.perf_counter() - start, time.process_time() - cpu))
     return {
-        "seconds": round(time.perf_counter() - start, 2),
-        "cpu_seconds": round(time.process_time() - cpu, 2),
+        "seconds": round(statistics.median(t[0] for t in tries), 2),
+        "cpu_seconds": round(statistics.median(t[1] for t in tries), 2),
         "windows": len(rows),
     }
 
@@ -180,22 +186,19 @@ def make_runs(folder: Path, rows: int, reuse: bool, max_rss: int) -> tuple[Path,
             timing[f"generate_{name}_s"] = round(time.perf_counter() - start, 1)
         runs.append(run_dir)
     source = str(SOURCE / "src") if SOURCE else ""
-    for run_dir, name, how in (
-        (runs[0], "a", "file"),
-        (runs[0], "a", "frame"),
-        (runs[1], "b", "frame"),
-    ):
-        if how == "file" and SOURCE:
-            continue
+    how = "frame" if FRAME_SUMMARY else "file"
+    for run_dir, name in ((runs[0], "a"), (runs[1], "b")):
         argv = [sys.executable, "-c", _SUMMARIZE, str(run_dir), how, source]
         timing[f"summarize_{name}_{how}"] = result = measure(argv, folder, max_rss)
-        label = "summarize_file" if how == "file" else "summarize (run finalize)"
-        _line(rows, f"{label} {name}", result)
+        _line(rows, f"summary.json ({how}) {name}", result)
     return runs[0], runs[1], timing
 
 
-# The run's own finalize (run._finalize): summary.json from requests.parquet; with "file",
-# the batched equivalent (benchctl.analysis.summary_file.summarize_file).
+FRAME_SUMMARY = False  # --frame-summary: summary.json as run finalize made it before issue 16
+
+# The run's own finalize (run_finish._write_summary): summary.json from requests.parquet read
+# in two passes (benchctl.analysis.summary_file.summarize_file); with "frame", from the whole
+# frame in memory (summary.summarize(read_requests(..)), the finalize before issue 16).
 _SUMMARIZE = """
 import json, sys
 from pathlib import Path
@@ -250,8 +253,8 @@ def bench_size(
     for name, args in commands.items():
         if name not in chosen:
             continue
-        result = measure([*benchctl(), *args], out, max_rss)
-        results[name] = result
+        tries = [measure([*benchctl(), *args], out, max_rss) for _ in range(REPEAT)]
+        results[name] = result = _median(tries)
         _line(rows, name, result)
     try:
         capacity = json.loads((a / "capacity.json").read_text())["single_replica"]["capacity_rps"]
@@ -268,6 +271,21 @@ def bench_size(
             results["analyze"]["cpu_seconds"] / max(ref["cpu_seconds"], 0.01), 1
         )
     return results
+
+
+REPEAT = 1  # --repeat: times each command runs; the median of each figure is reported
+
+
+def _median(tries: list[dict]) -> dict:
+    """One result of several tries of a command: the median of its wall time, CPU time and
+    peak RSS (each on its own), the worst exit; the tries' figures are kept under ``tries``."""
+    if len(tries) == 1:
+        return tries[0]
+    result = dict(max(tries, key=lambda t: (t["exit"] != 0, t["killed_over_mb"] is not None)))
+    for key in ("seconds", "cpu_seconds", "peak_rss_mb"):
+        result[key] = round(statistics.median(t[key] for t in tries), 2)
+    result["tries"] = [{k: t[k] for k in ("seconds", "cpu_seconds", "peak_rss_mb")} for t in tries]
+    return result
 
 
 def _line(rows: int, name: str, r: dict) -> None:
@@ -294,10 +312,19 @@ def main() -> None:
     )
     parser.add_argument("--reuse", action="store_true", help="keep runs already in --work")
     parser.add_argument("--max-rss-gb", type=float, default=8.0)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each command; medians are reported"
+    )
+    parser.add_argument(
+        "--frame-summary",
+        action="store_true",
+        help="write summary.json from the whole frame (the run finalize before issue 16)",
+    )
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args()
-    global SOURCE
+    global SOURCE, REPEAT, FRAME_SUMMARY
     SOURCE = args.source.resolve() if args.source else None
+    REPEAT, FRAME_SUMMARY = max(1, args.repeat), args.frame_summary
     work = args.work or Path(tempfile.mkdtemp(prefix="benchctl-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     repo = HERE.parent

@@ -39,16 +39,19 @@ class _Finite:
         self.found: list[float] = []
 
     def count(self, values: np.ndarray) -> None:
+        """First pass: one batch of the group's finite values (ms)."""
         if len(values):
             self.counter.add(values)
             self.top = max(self.top, float(values.max()))
 
     def want(self) -> None:
+        """Start the second pass: the ranks of p50 and p99 (nearest rank)."""
         n = self.counter.n
         if n:
             self.picker = self.counter.picker([rank(0.5, n), rank(0.99, n)])
 
     def pick(self, values: np.ndarray) -> None:
+        """Second pass: the same batch of values again."""
         if self.picker is not None and len(values):
             self.picker.add(values)
 
