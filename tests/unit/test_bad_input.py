@@ -262,7 +262,25 @@ def test_report_with_garbled_summary_still_renders(run, capsys):
     (run / "summary.json").write_text('{"overall": 5')
     assert main(["report", "run"]) == 0
     page = (run / "report.html").read_text()
+    assert "summary.json is damaged (" in page
     assert "the numbers below were computed from requests.parquet" in page
+
+
+def test_compare_says_whose_summary_it_rebuilt(run, cwd, capsys):
+    """The fixture's run has requests.parquet but no summary.json; a copy gets a damaged
+    one. The comparison still works from each run's requests.parquet, and a warning per
+    run (terminal and page) names the run, the file, what is wrong with it and what was
+    done instead."""
+    import shutil
+
+    shutil.copytree(run, cwd / "garbled")
+    (cwd / "garbled" / "summary.json").write_text('{"overall": 5')
+    assert main(["compare", "run", "garbled", "-o", "c.html"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "garbled: summary.json is damaged (" in out
+    assert "its numbers were computed from requests.parquet" in out
+    assert "run: summary.json is absent: its numbers were computed from" in out
+    assert "garbled: summary.json is damaged (" in (cwd / "c.html").read_text()
 
 
 def test_one_damaged_run_does_not_hide_the_others(run, cwd, capsys):

@@ -33,6 +33,7 @@ from benchctl.reports.views import Banner
 from benchctl.rundir import (
     ABSENT,
     REQUESTS,
+    SUMMARY,
     read_optional_parquet,
     read_summary,
     write_atomic,
@@ -65,6 +66,7 @@ def write_compare(
     objective = parse_slo(slo) if slo else None
     loaded = [load_run(Path(path)) for path in run_dirs]  # RUN@ARM: that arm's requests only
     summaries = [arm_summary(run) or _summary(run) for run in loaded]
+    rebuilt = tuple(note for run in loaded if (note := rebuilt_summary_note(run)))
     columns = tuple(
         _column(index, run, summary, objective)
         for index, (run, summary) in enumerate(zip(loaded, summaries, strict=True))
@@ -74,7 +76,7 @@ def write_compare(
         for column, run in zip(columns[1:], loaded[1:], strict=True)
         if (found := comparable_differences(run, loaded[0]))
     )
-    notes = tuple(target_notes(columns))
+    notes = (*target_notes(columns), *rebuilt)
     context = {
         "title": f"Comparison of {len(columns)} runs",
         "runs": columns,
@@ -84,9 +86,7 @@ def write_compare(
         + [
             Banner(key, "warn", title, f" {text}.")
             for text in notes
-            for key, title in [
-                ("targets", "Different targets") if "servers" in text else ("slos", "Mixed SLOs")
-            ]
+            for key, title in [_banner_kind(text, rebuilt)]
         ],
         "figures": compare_figures(loaded, columns, _run_windows),
         "facts": _facts(loaded),
@@ -154,6 +154,27 @@ def write_page(output: Path, page: str) -> None:
 
 
 # --------------------------------------------------------------------------- per run
+
+
+def _banner_kind(note: str, rebuilt: Sequence[str]) -> tuple[str, str]:
+    """The page banner (key, title) of one of ``write_compare``'s notes."""
+    if note in rebuilt:
+        return "summary", "Summary rebuilt"
+    return ("targets", "Different targets") if "servers" in note else ("slos", "Mixed SLOs")
+
+
+def rebuilt_summary_note(run: LoadedRun) -> str | None:
+    """A warning when ``run``'s numbers in the comparison come from requests.parquet because
+    its summary.json is absent, damaged or not an object (``_summary``), e.g. "runs/x:
+    summary.json is damaged (Expecting value: line 1 column 1 (char 0)): its numbers were
+    computed from requests.parquet"; None when summary.json was read, the run has no
+    requests, or a ``RUN@ARM``'s numbers come from that arm's requests anyway."""
+    if run.arm is not None or run.empty:
+        return None
+    read = read_summary(run.path)
+    if read.data is not None:
+        return None
+    return f"{run.path}: {SUMMARY} {read.why_not_read()}: its numbers were computed from {REQUESTS}"
 
 
 def _summary(run: LoadedRun) -> dict[str, Any]:

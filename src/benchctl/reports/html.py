@@ -71,7 +71,7 @@ def _context(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
         phase_dicts = [{"name": n, "start": s, "end": e} for n, s, e in phases]
         summary = summarize_file(frame.path, phase_dicts, end=end)  # in batches (issue 16)
         absent[:] = [note for note in absent if not note.startswith(SUMMARY)]
-        absent.append(f"{SUMMARY} is absent: the numbers below were computed from {REQUESTS}.")
+        absent.append(rebuilt_summary_note(run_dir) + ".")
     overall = _dict(summary.get("overall")) if summary else {}
     duration = _duration(plan, frame, curve)
     capacity = capacity_report(run_dir, phases=phases, duration=duration)
@@ -227,6 +227,17 @@ def _load_requests(run_dir: Path, absent: list[str]) -> RequestsFile | None:
     if frame.empty:
         absent.append(f"{REQUESTS} holds no requests, so there are no figures.")
     return frame
+
+
+def rebuilt_summary_note(run_dir: Path) -> str:
+    """The report's words when summary.json cannot be used and its numbers come from
+    requests.parquet instead, e.g. "summary.json is damaged (Expecting value: line 1
+    column 1 (char 0)): the numbers below were computed from requests.parquet"; "" when
+    summary.json reads as an object."""
+    read = read_summary(run_dir)
+    if read.data is not None:
+        return ""
+    return f"{SUMMARY} {read.why_not_read()}: the numbers below were computed from {REQUESTS}"
 
 
 def _load_summary(run_dir: Path, absent: list[str]) -> dict[str, Any] | None:

@@ -194,6 +194,17 @@ class Document:
         """The object, or an empty dict when there is none."""
         return self.data if self.data is not None else {}
 
+    def why_not_read(self) -> str:
+        """Why there is no object, as words to follow the file's name: "is absent", "is
+        not a JSON object" or "is damaged (<the error>)"; "" when it was read."""
+        if self.problem is None:
+            return ""
+        if self.problem == ABSENT:
+            return "is absent"
+        if self.problem == NOT_OBJECT:
+            return "is not a JSON object"
+        return f"is damaged ({self.detail})"
+
 
 def read_document(path: Path) -> Document:
     """``path`` as a ``Document`` (never raises for a missing or damaged file)."""
