@@ -65,6 +65,9 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
             f"crossing lies between offered rates {rps_text(band[0])}, which met it, and "
             f"{rps_text(band[1])}, which broke it)."
         )
+    refuted = doc.get("capacity_source_note") or single.get("fit_not_used")
+    if refuted and bound == "measured":  # the fit crossed above a level that broke the SLO
+        text += f" {refuted[:1].upper()}{refuted[1:]}."
     extra = doc.get("extrapolated") or single.get("extrapolation")
     if single.get("extrapolation_dropped") and not extra:
         text += f" No extrapolation: {single['extrapolation_dropped']}."

@@ -6,7 +6,9 @@ whether it met the SLO. Output: ``capacity_rps`` with a finite band ``[low, high
 
 * ``measured``: a level met the SLO and a higher one broke it, so the SLO crossing lies
   between two measured levels. The figure is the crossing of the fitted latency curve when
-  it falls inside that band, else the best level measured to meet it (the band's low end).
+  it falls inside that band and below every rate at which a level above was measured to
+  break the SLO (arrived or served: ``make demo``'s fit crossed at 75.0 req/s, but the level
+  that broke it served 74.5), else the best level measured to meet it (the band's low end).
 * ``lower``: the SLO never broke; capacity is at least the best good level. The band's high
   end is the service-demand bound (cores / CPU-seconds per request) when telemetry gave
   one, else equal to the low end (``upper_source`` ``"none"``: nothing bounds it above).
@@ -82,6 +84,15 @@ class CapacityBound:
     # (met, broke) arrived rates when they did not order the levels: the band then runs
     # from min(met offered, met arrived) to the broken level's offered rate
     arrived_band: tuple[float, float] | None = None
+    # why a fitted crossing inside the band is not the figure (it is not below every rate
+    # at which a level above the best good one broke the SLO), or None
+    fit_not_used: str | None = None
+
+    @property
+    def figure_source(self) -> str:
+        """What the figure is: ``"fit"`` (the fitted curve's SLO crossing) or
+        ``"best_good_level"`` (the rate the best level that met the SLO was tested at)."""
+        return "best_good_level" if self.capacity_rps == self.band[0] else "fit"
 
 
 def capacity_bound(
@@ -93,8 +104,11 @@ def capacity_bound(
 ) -> CapacityBound | None:
     """The capacity bound of ``levels`` under ``slo_ms``; None when no level is good.
 
-    ``fitted_crossing_rps`` (a latency fit's SLO crossing) is used as the figure only when it
-    lies inside the measured band. Throughputs are req/s, latencies ms.
+    ``fitted_crossing_rps`` (a latency fit's SLO crossing, on the achieved-throughput axis)
+    is used as the figure only when it lies inside the measured band and below every rate at
+    which a level above the best good one was measured to break the SLO, arrived or served
+    (``crossing_above_broken``); else the figure is the band's low end, and
+    ``CapacityBound.fit_not_used`` says why. Throughputs are req/s, latencies ms.
 
     ``levels``: the measured load levels (offered ``rate_rps`` and achieved ``throughput_rps``, good
     when their SLO percentile met ``slo_ms``); ``demand_upper_rps``: the service-demand limit used
@@ -104,6 +118,7 @@ def capacity_bound(
     good = [level for level in levels if level.good]
     if not good:
         return None
+    not_used = None
     best = max(good, key=lambda level: (level.rate_rps, level.throughput_rps))
     above = [lv for lv in levels if not lv.good and lv.rate_rps > best.rate_rps]
     below = [lv.label for lv in levels if not lv.good and lv.rate_rps <= best.rate_rps]
@@ -124,7 +139,8 @@ def capacity_bound(
             high = max(bad.tested_rps, low)
             figure = low  # what was measured to meet the SLO; the crossing is within the band
             if fitted_crossing_rps is not None and low <= fitted_crossing_rps <= high:
-                figure = fitted_crossing_rps
+                not_used = crossing_above_broken(fitted_crossing_rps, above)
+                figure = fitted_crossing_rps if not_used is None else low
         return CapacityBound(
             figure,
             (low, high),
@@ -136,6 +152,7 @@ def capacity_bound(
             below,
             offered,
             arrived,
+            not_used,
         )
     usable = demand_upper_rps is not None and math.isfinite(demand_upper_rps)
     high = max(demand_upper_rps, low) if usable else low  # type: ignore[type-var]
@@ -143,4 +160,33 @@ def capacity_bound(
     offered = (best.rate_rps, best.rate_rps)
     return CapacityBound(
         low, (low, float(high)), LOWER, best, None, source, saturation, below, offered
+    )
+
+
+def crossing_above_broken(crossing: float, broken: Sequence[Level]) -> str | None:
+    """Why a fitted SLO crossing cannot be the figure, or None when it can: it is not below
+    every rate at which one of ``broken`` (levels above the best good one, each broke the
+    SLO) was measured, the rate that arrived in it or the throughput it served, whichever
+    is lower. The fit's axis is the served throughput, so a level that broke the SLO while
+    serving 74.5 req/s (78.0 arrived) refutes a crossing at 75.0 (``make demo``).
+
+    ``crossing``: req/s; ``broken``: the levels. Returns the reason naming the level and its
+    rate, or None. Raises nothing.
+    """
+    rates = [
+        (min(level.tested_rps, level.throughput_rps), level) for level in broken if not level.good
+    ]
+    if not rates:
+        return None
+    rate, level = min(rates, key=lambda item: item[0])
+    if crossing < rate:
+        return None
+    if level.throughput_rps <= level.tested_rps:
+        arrived = f" ({level.tested_rps:,.1f} rps arrived)" if level.arrived_rps else ""
+        what = f"the {rate:,.1f} rps {level.label} served{arrived}"
+    else:
+        what = f"the {rate:,.1f} rps that arrived at {level.label}"
+    return (
+        f"the fitted curve crosses the SLO at {crossing:,.1f} rps, not below {what} when it "
+        "broke the SLO: the figure is the best level measured to meet it"
     )

@@ -204,7 +204,13 @@ def capacity_fields(single: dict[str, Any], search_run: Path | None) -> dict[str
     more arrivals: arrival noise exceeded the search's step); the figure and ``low`` are
     then the lesser of the met level's offered and arrived rates and ``high`` the broken
     level's offered rate (``bounds.capacity_bound``); else null.
-    ``bound``: ``measured`` or ``lower``. ``upper_bound_source``: what sets ``high``.
+    ``bound``: ``measured`` or ``lower``. ``capacity_source``: what the figure is
+    (``fit``: the fitted curve's SLO crossing, inside the band and below every rate a level
+    that broke the SLO was measured at; ``best_good_level``: the band's low end; ``mix``: a
+    model mix sized on its limiting model, ``mix_sizing``), or null (an older document);
+    ``capacity_source_note``: why a fitted crossing inside the band was not
+    used (a level broke the SLO at a lower rate), or null.
+    ``upper_bound_source``: what sets ``high``.
     ``demand_upper_rps``: cores / CPU-seconds per request, the rate at which the server's
     CPU would be fully busy (an upper bound), or null. ``extrapolated``: a fit's crossing
     beyond the measured range (a secondary figure) or null. ``capacity_search_run``: the
@@ -218,12 +224,20 @@ def capacity_fields(single: dict[str, Any], search_run: Path | None) -> dict[str
         "capacity_band_offered_rps": single.get("offered_band_rps"),
         "capacity_band_arrived_rps": single.get("arrived_band_rps"),
         "bound": single["bound"],
+        "capacity_source": _figure_source(single),
+        "capacity_source_note": single.get("fit_not_used"),
         "upper_bound_source": single["upper_bound_source"],
         "demand_upper_rps": single.get("demand_upper_rps"),
         "extrapolated": single.get("extrapolation"),
         "capacity_search_run": str(search_run) if search_run else None,
         "latency_model": _latency_model(single),
     }
+
+
+def _figure_source(single: dict[str, Any]) -> str | None:
+    """capacity.json ``capacity_source``: ``mix`` for a mix sized on its own basis, else
+    single_replica's (``fit`` or ``best_good_level``); None for an older document."""
+    return "mix" if single.get("basis") == "mix" else single.get("capacity_source")
 
 
 def _latency_model(single: dict[str, Any]) -> dict[str, Any] | None:

@@ -75,6 +75,11 @@ def single_replica(
         "upper_bound_source": found.upper_source,
         "demand_upper_rps": demand_upper,
         "measured_capacity_rps": found.best_good.throughput_rps,
+        # what the figure is: "fit" (the fitted crossing) or "best_good_level" (the band's
+        # low end), and why a crossing inside the band was not used (bounds.py)
+        "capacity_source": found.figure_source,
+        "fitted_crossing_rps": finite(crossing),
+        "fit_not_used": found.fit_not_used,
         "best_good_level": found.best_good.label,
         "first_bad_level": found.first_bad.label if found.first_bad else None,
         "extrapolated": False,  # the headline never is; see "extrapolation"

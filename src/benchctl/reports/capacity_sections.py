@@ -81,6 +81,7 @@ class Answer:
     saturation_source: str = "fit"  # or "overloaded level" (measured)
     model_lines: list[str] = field(default_factory=list)  # a model mix: each model's capacity
     model_capacity: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> models.*
+    figure_source: str = ""  # capacity.json capacity_source: fit, best_good_level, mix or ""
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,7 @@ def _answer(doc: dict[str, Any]) -> Answer:
         currency=str(cost.get("currency") or "USD"),
         model_lines=model_capacity_lines(doc),
         model_capacity=_model_capacity(doc),
+        figure_source=str(doc.get("capacity_source") or ""),
     )
 
 
