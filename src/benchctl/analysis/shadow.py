@@ -188,9 +188,11 @@ def shadow_lines(shadow: dict[str, Any]) -> list[str]:
     elif paired:
         verdict = [f"  paired latency: {paired['verdict']}"]
     return [
-        f"shadow {shadow['shadow']} (served: {shadow['served']}): {shadow['pairs']:,} pairs, "
-        f"served ok {shadow['served_ok']:,}, shadow ok {shadow['shadow_ok']:,}",
-        f"  latency from the same send: served {ms(lat['served'])}; shadow {ms(lat['shadow'])}; "
+        f"shadow {shadow['shadow']} (served: {shadow['served']}): {shadow['pairs']:,} pairs "
+        f"over the whole run (warm-up included), served ok {shadow['served_ok']:,}, shadow ok "
+        f"{shadow['shadow_ok']:,}",
+        f"  latency from the same actual send (not the intended time): served "
+        f"{ms(lat['served'])}; shadow {ms(lat['shadow'])}; "
         f"shadow - served per request {ms(lat['difference'])}",
         f"  outputs compared {shadow['compared']:,}: max |diff| "
         + ("-" if shadow["max_abs_diff"] is None else f"{shadow['max_abs_diff']:.3g}")

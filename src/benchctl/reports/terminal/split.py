@@ -29,8 +29,9 @@ def print_split(console: Console, summary: dict[str, Any]) -> None:
 
 def _arms_table(arms: dict[str, Any]) -> Table:
     """One row per arm (control first): share of the traffic, requests sent, error rate,
-    successes per second, p50 and p99 in ms."""
-    table = Table(title="arms (control first)")
+    successes per second, p50 and p99 in ms; all of the measured phases (after warm-up),
+    like the phase table's ``overall``, which the title says."""
+    table = Table(title="arms (control first; after warm-up)")
     for column in ("arm", "share", "sent", "error rate", "ok/s", "p50 ms", "p99 ms"):
         table.add_column(column, justify="left" if column == "arm" else "right")
     for name, arm in arms.items():
@@ -79,8 +80,10 @@ def _verdicts_table(split: dict[str, Any]) -> Table:
 
 def print_arm_telemetry(console: Console, arms: dict[str, Any]) -> None:
     """One row per arm (control first): where its server numbers come from, the server's
-    request count, the requests sent to the arm (when self-checked), server CPU p95."""
-    table = Table(title="server telemetry per arm")
+    request count, the requests sent to the arm (when self-checked), server CPU p95; the
+    counts cover the whole run, warm-up included (the title says so), unlike the arms
+    table's."""
+    table = Table(title="server telemetry per arm (whole run, warm-up included)")
     for column in ("arm", "sampled", "server requests", "sent", "server CPU p95"):
         table.add_column(column, justify="left" if column in ("arm", "sampled") else "right")
     for name, entry in arms.items():
