@@ -47,9 +47,9 @@ def finite(text: str) -> float:
 
 
 def rate(text: str) -> float:
-    """Requests per second: finite, >= 0, at most MAX_RATE."""
+    """Requests per second: finite, > 0 (0 would plan no request), at most MAX_RATE."""
     value = finite(text)
-    _require(value >= 0, f"a rate is >= 0 req/s, got {text!r}")
+    _require(value > 0, f"a rate is > 0 req/s (e.g. 50), got {text!r}")
     _require(
         value <= MAX_RATE,
         f"{text!r} req/s is above the {MAX_RATE:,.0f} req/s cap: one generator process "
@@ -143,11 +143,16 @@ def output_dir(text: str) -> Path:
 
 
 def output_file(text: str) -> Path:
-    """A file to write: not a folder, and no folder above it is a file."""
+    """A file to write: not a folder, and its folder exists (it is not made: a typo in it
+    would otherwise leave the file somewhere unexpected)."""
     path = Path(text)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text}: is a folder; give a file name")
     _no_file_on_the_way(path.parent, text, final_is_dir=True)
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text}: no such folder {path.parent}; make it first or give another path"
+        )
     return path
 
 

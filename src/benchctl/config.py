@@ -122,6 +122,21 @@ _DURATION_FIELD = {
     "capacity": "max_duration",
     "batch": "max_duration",
 }
+# What sets the load of a scenario kind that ``--rate`` does not apply to (fields of that kind).
+_RATE_HINTS = {
+    "step": "its rates are a list: --set 'rates=[10,20]'",
+    "sweep": "it is closed loop (requests in flight, not a rate): --set 'levels=[1,2,4]' "
+    "or --set max_concurrency=N",
+    "replay": "its rates are the trace's: --time-scale 0.5 plays it twice as fast",
+    "batch": "it sends as fast as the server allows: --set 'concurrency=[1,4]' "
+    "or --set 'batch_sizes=[1,8]'",
+}
+# Fields that hold a path, per spec kind: written in a file, relative to that file; given
+# with --set / --target-set, relative to the current folder.
+_PATH_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "scenarios": (("trace",),),
+    "targets": (("payload", "file"), ("tls", "ca_file"), ("tls", "cert_file"), ("tls", "key_file")),
+}
 # What sets the length of a scenario kind that ``--duration`` does not apply to.
 _LENGTH_FIELDS = {
     "spike": "its length is period x periods: --set periods=2 or --set period=5m "
@@ -151,7 +166,10 @@ def find_spec_file(
 ) -> Path:
     """The YAML file for ``name`` (a name or a path); InputError listing what exists."""
     as_path = Path(name)
+    folder = f"{name}: is a folder, not a {kind[:-1]} file (give a YAML file)"
     if as_path.suffix in (".yaml", ".yml") or os.sep in name:
+        if as_path.is_dir():
+            raise InputError(folder)
         if not as_path.is_file():
             raise InputError(f"{name}: no such {kind[:-1]} file")
         return as_path
@@ -160,6 +178,8 @@ def find_spec_file(
             candidate = directory / f"{name}{suffix}"
             if candidate.is_file():
                 return candidate
+    if as_path.is_dir():
+        raise InputError(folder)
     known = ", ".join(sorted(available(kind, config_dir))) or "none"
     raise InputError(f"unknown {kind[:-1]} {name!r}: choose one of {known}, or give a YAML path")
 
@@ -191,10 +211,8 @@ def load_scenario(
     if rate is not None:
         field = _RATE_FIELD.get(str(kind))
         if field is None:
-            raise InputError(
-                f"--rate does not apply to a {kind} scenario: use --set "
-                "(e.g. --set 'rates=[10,20]')"
-            )
+            hint = _RATE_HINTS.get(str(kind), "set its fields with --set KEY=VALUE")
+            raise InputError(f"--rate does not apply to a {kind} scenario: {hint}")
         data[field] = rate
         origins[(field,)] = "--rate"
     if duration is not None:
@@ -202,12 +220,13 @@ def load_scenario(
         if field is None:
             hint = _LENGTH_FIELDS.get(str(kind), "set its fields with --set KEY=VALUE")
             raise InputError(f"--duration does not apply to a {kind} scenario: {hint}")
+        if _seconds_or_none(duration) == 0:
+            raise InputError(f"--duration {duration!r}: must be > 0 (e.g. 90s, 10m)")
         data[field] = duration
         origins[(field,)] = "--duration"
     data = apply_overrides(data, overrides, source="--set", origins=origins)
+    _anchor_paths(data, _PATH_FIELDS["scenarios"], path, origins)
     scenario = validate_spec(SCENARIO_ADAPTER, data, path, lines, origins)
-    if isinstance(scenario, ReplayScenario) and not scenario.trace.is_absolute():
-        scenario = scenario.model_copy(update={"trace": (path.parent / scenario.trace)})
     return scenario, path
 
 
@@ -219,15 +238,38 @@ def load_target(
     data, lines = read_yaml_mapping(path)
     origins: dict[tuple, str] = {}
     data = apply_overrides(dict(data), overrides, source="--target-set", origins=origins)
+    _anchor_paths(data, _PATH_FIELDS["targets"], path, origins)
     target = validate_spec(TypeAdapter(TargetSpec), data, path, lines, origins)
-    payload_file = target.payload.file
-    if payload_file is not None and not payload_file.is_absolute():
-        candidate = path.parent / payload_file
-        if not payload_file.exists() and candidate.exists():
-            payload = target.payload.model_copy(update={"file": candidate})
-            target = target.model_copy(update={"payload": payload})
     check_payload_files(target, path, lines, origins)
     return target, path
+
+
+def _seconds_or_none(text: str) -> float | None:
+    """Seconds in ``text``, or None when it is no duration (validation says why later)."""
+    from benchctl.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError:
+        return None
+
+
+def _anchor_paths(
+    data: dict, fields: Iterable[tuple[str, ...]], spec_file: Path, origins: Mapping[tuple, str]
+) -> None:
+    """Make each relative path in ``fields`` that was written in ``spec_file`` relative to
+    that file's folder, in place; a path set on the command line (``origins``: field path ->
+    flag, or a parent section set whole) stays relative to the current folder."""
+    for field in fields:
+        node: Any = data
+        for part in field[:-1]:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        value = node.get(field[-1]) if isinstance(node, dict) else None
+        if not isinstance(value, str) or not value or Path(value).is_absolute():
+            continue
+        if any(field[:depth] in origins for depth in range(1, len(field) + 1)):
+            continue
+        node[field[-1]] = str(spec_file.parent / value)
 
 
 def apply_overrides(

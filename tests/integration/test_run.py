@@ -221,7 +221,7 @@ def test_ctrl_c_leaves_an_interrupted_readable_run(tmp_path, kserve):
         (["run", "{bad}"], "invalid YAML"),
         (["run", "steady", "--target-set", "url=http://127.0.0.1:9"], "cannot reach"),
         (["run", "steady", "--time-scale", "0"], "--time-scale: must be > 0"),
-        (["report", "/nonexistent"], "not a run directory"),
+        (["report", "/nonexistent"], "/nonexistent: no such folder"),
         (["worker", "--master", "nohost"], "expected HOST:PORT"),
         (["run", "steady", "--no-preflight"], "--no-preflight cannot read the model's metadata"),
     ],

@@ -68,7 +68,7 @@ def test_argparse_errors_are_one_line_with_a_help_hint(cwd, capsys):
     [
         (["run", "steady", "--rate", "inf"], "argument --rate: must be a finite number, got 'inf'"),
         (["run", "steady", "--rate", "1e309"], "argument --rate: must be a finite number"),
-        (["run", "steady", "--rate", "-5"], "argument --rate: a rate is >= 0 req/s, got '-5'"),
+        (["run", "steady", "--rate", "-5"], "argument --rate: a rate is > 0 req/s (e.g. 50)"),
         (["run", "steady", "--rate", "1e12"], "above the 1,000,000 req/s cap: one generator"),
         (["run", "steady", "--time-scale", "nan"], "argument --time-scale: must be a finite"),
         (["run", "steady", "--time-scale", "0"], "argument --time-scale: must be > 0"),

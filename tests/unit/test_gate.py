@@ -296,6 +296,7 @@ def test_cli_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[s
     baseline = make_run(tmp_path, "base", seed=1)
     candidate = make_run(tmp_path, "cand", seed=2)
     out = tmp_path / "out"
+    out.mkdir()  # output flags refuse a missing folder
     rules = _rules(tmp_path, ALL_RULES)
     outputs = ["--junit", str(out / "gate.xml"), "--markdown", str(out / "gate.md")]
     code = main(_args(baseline, candidate, rules, *outputs, "--json", str(out / "gate.json")))

@@ -33,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="P",
         help="change points: significance, 0 < P < 1 (default 0.001, as Apache Otava)",
     )
-    parser.add_argument("--json", type=Path, metavar="JSON", help="runs and change points")
+    parser.add_argument(
+        "--json", type=arguments.output_file, metavar="JSON", help="runs and change points"
+    )
 
 
 def run_from_args(args: argparse.Namespace, console: Console) -> int:

@@ -76,7 +76,7 @@ class RunDir:
         left ``running`` by a killed CLI is recovered first (benchctl.recovery)."""
         run = cls(Path(path))
         if not (run.path / RUN_JSON).is_file():
-            raise InputError(f"{path}: not a run directory (no {RUN_JSON}); see `benchctl runs`")
+            raise InputError(_not_a_run(run.path, str(path)))
         _recover_orphan(run.path, run.read_json(RUN_JSON))
         return run
 
@@ -220,3 +220,13 @@ def _recover_orphan(path: Path, info: dict[str, Any]) -> dict[str, Any]:
     for tell in list(_LISTENERS):
         tell(done.message(path))
     return read_json_file(path / RUN_JSON)
+
+
+def _not_a_run(path: Path, text: str) -> str:
+    """Why ``path`` (given as ``text``) is no run directory: missing, a file, or a folder
+    without run.json; one line with a pointer to ``benchctl runs``."""
+    if not path.exists():
+        return f"{text}: no such folder; give a run directory (see `benchctl runs`)"
+    if not path.is_dir():
+        return f"{text}: is a file, not a run directory (see `benchctl runs`)"
+    return f"{text}: not a run directory (no {RUN_JSON}); see `benchctl runs`"

@@ -9,7 +9,15 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter, model_validator
 
 from benchctl.errors import InputError
-from benchctl.specs.values import MAX_CONCURRENCY, MAX_REPEATS, Rate, Seconds, Spec
+from benchctl.specs.values import (
+    MAX_CONCURRENCY,
+    MAX_REPEATS,
+    PositiveRate,
+    PositiveSeconds,
+    Rate,
+    Seconds,
+    Spec,
+)
 
 
 class _ScenarioBase(Spec):
@@ -65,8 +73,8 @@ class SteadyScenario(_ArrivalScenario):
     """
 
     kind: Literal["steady"]
-    rate: Rate
-    duration: Seconds
+    rate: PositiveRate
+    duration: PositiveSeconds
 
 
 class SoakScenario(_ArrivalScenario):
@@ -75,8 +83,8 @@ class SoakScenario(_ArrivalScenario):
     """
 
     kind: Literal["soak"]
-    rate: Rate
-    duration: Seconds = 3600.0
+    rate: PositiveRate
+    duration: PositiveSeconds = 3600.0
 
 
 class RampScenario(_ArrivalScenario):
@@ -91,6 +99,14 @@ class RampScenario(_ArrivalScenario):
     ramp_time: Seconds
     hold: Seconds = 0.0
 
+    @model_validator(mode="after")
+    def _sends_something(self) -> RampScenario:
+        if self.start_rate == 0 and self.end_rate == 0:
+            raise ValueError("start_rate and end_rate are both 0: give a rate > 0 req/s")
+        if self.ramp_time + self.hold <= 0:
+            raise ValueError("ramp_time + hold is 0: give a duration > 0 (e.g. 60s)")
+        return self
+
 
 class StepScenario(_ArrivalScenario):
     """Open-loop arrivals at each of ``rates`` (requests/s, 1..MAX_REPEATS steps) in turn, each for
@@ -99,16 +115,22 @@ class StepScenario(_ArrivalScenario):
 
     kind: Literal["step"]
     rates: list[Rate] = Field(min_length=1, max_length=MAX_REPEATS)
-    step_duration: Seconds
+    step_duration: PositiveSeconds
+
+    @model_validator(mode="after")
+    def _sends_something(self) -> StepScenario:
+        if not any(self.rates):
+            raise ValueError("every one of rates is 0: give at least one rate > 0 req/s")
+        return self
 
 
 class SpikeScenario(_ArrivalScenario):
     """A baseline rate with a burst every ``period`` (everyone arrives at once)."""
 
     kind: Literal["spike"]
-    base_rate: Rate
+    base_rate: PositiveRate
     burst_multiplier: float = Field(gt=1, le=1000)
-    period: Seconds = 600.0
+    period: PositiveSeconds = 600.0
     burst_at: Seconds | None = Field(None, description="burst start within each period")
     burst_length: Seconds = 60.0
     rise_time: Seconds = 10.0
@@ -136,7 +158,7 @@ class SweepScenario(_ScenarioBase):
     max_concurrency: int | None = Field(
         None, ge=1, le=MAX_CONCURRENCY, description="levels 1, 2, 4, ... up to this"
     )
-    hold: Seconds = 30.0
+    hold: PositiveSeconds = 30.0
 
     @model_validator(mode="after")
     def _has_levels(self) -> SweepScenario:

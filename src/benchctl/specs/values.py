@@ -36,6 +36,9 @@ Rate = Annotated[
     Field(ge=0, allow_inf_nan=False, description="requests per second"),
     AfterValidator(_rate_cap),
 ]
+# A rate or a length that a scenario cannot do without: 0 would plan no request at all.
+PositiveRate = Annotated[Rate, Field(gt=0)]
+PositiveSeconds = Annotated[Seconds, Field(gt=0)]
 
 
 class Spec(BaseModel):

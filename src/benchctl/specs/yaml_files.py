@@ -4,7 +4,7 @@ pydantic validation errors as one ``file:line: field 'x': ...`` line (InputError
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from benchctl.text_files import read_utf8_text
 
 # A YAML file whose aliases expand past this many nodes is refused ("billion laughs").
 MAX_YAML_NODES = 100_000
+BUILT_IN_FILES = "the built-in YAML files"
 
 
 def read_yaml_mapping(path: Path) -> tuple[Mapping, dict[tuple, int]]:
@@ -101,14 +102,19 @@ def validate_spec(
     path: Path,
     lines: dict[tuple, int],
     origins: Mapping[tuple, str] | None = None,
+    reference: str = BUILT_IN_FILES,
 ) -> Any:
-    """``data`` (read from ``path``, field lines in ``lines``) validated by ``adapter``.
+    """``data`` (read from ``path``, field lines in ``lines``) validated by ``adapter``;
+    ``reference``: where every field is shown, for an unknown field ("" for nowhere).
     InputError, one line as ``describe_validation_error`` words it (a field set by a flag,
     per ``origins``, is blamed on the flag), or naming ``path`` when nested too deeply."""
     try:
         return adapter.validate_python(data)
     except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, path, lines, origins)) from None
+        known = known_fields(adapter)
+        raise InputError(
+            describe_validation_error(exc, path, lines, origins, known, reference)
+        ) from None
     except RecursionError:
         raise InputError(f"{path}: nested too deeply") from None
 
@@ -118,10 +124,13 @@ def describe_validation_error(
     path: Path,
     lines: dict[tuple, int],
     origins: Mapping[tuple, str] | None = None,
+    known: Sequence[str] = (),
+    reference: str = BUILT_IN_FILES,
 ) -> str:
     """One line: ``file:line: field 'x': what is wrong (allowed: ...)``; a field set on the
     command line (``origins``: field path -> flag) is blamed on that flag instead:
-    ``--rate: field 'rate' of scenarios/steady.yaml: ...``."""
+    ``--rate: field 'rate' of scenarios/steady.yaml: ...``. An unknown field gets "did you
+    mean" the closest missing field, else the closest of ``known`` (every field name)."""
     errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     error = errors[0]
     loc = tuple(part for part in error["loc"] if not _is_union_tag(part, error))
@@ -145,9 +154,10 @@ def describe_validation_error(
         field, message = "kind", f"must be one of {', '.join(SCENARIO_KINDS)}"
     elif error["type"] == "extra_forbidden":
         missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing"]
-        close = difflib.get_close_matches(str(loc[-1]), missing, n=1) if loc else []
+        close = suggest(str(loc[-1]), missing) or suggest(str(loc[-1]), known) if loc else []
         hint = f"did you mean '{close[0]}'?" if close else "check the spelling"
-        message = f"unknown field ({hint}; the built-in YAML files show every field)"
+        shown = f"; {reference} show every field" if reference else ""
+        message = f"unknown field ({hint}{shown})"
     elif error["type"] == "literal_error":
         message = f"{message} (got {error.get('input')!r})"
     others = [_other_problem(e, lines) for e in errors[1:]]
@@ -155,6 +165,32 @@ def describe_validation_error(
     if not loc and field == "(top level)":
         return f"{where}: {message}{suffix}"
     return f"{where}: field '{field}': {message}{suffix}"
+
+
+def suggest(name: str, choices: Sequence[str]) -> list[str]:
+    """The one choice closest to a mistyped ``name`` (difflib ratio >= 0.6), or []."""
+    return difflib.get_close_matches(name, [c for c in choices if c != name], n=1)
+
+
+def known_fields(adapter: TypeAdapter) -> list[str]:
+    """Every field name of every model the adapter validates (its JSON schema's
+    properties), sorted; [] when the schema cannot be made."""
+    try:
+        schema = adapter.json_schema()
+    except Exception:  # a type without a JSON schema: no suggestions, still one line
+        return []
+    names: set[str] = set()
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            properties = node.get("properties")
+            if isinstance(properties, dict):
+                names.update(properties)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return sorted(names)
 
 
 def _other_problem(error: Mapping, lines: dict[tuple, int]) -> str:
@@ -173,7 +209,9 @@ def _is_union_tag(part: Any, error: Mapping) -> bool:
 def load_yaml_model(path: Path, model: Any) -> Any:
     """Any YAML file validated against a pydantic model (or TypeAdapter-able type), with
     one-line ``file:line: field 'x': ...`` errors (InputError, exit 2)."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a YAML file")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     data, lines = read_yaml_mapping(path)
-    return validate_spec(TypeAdapter(model), data, path, lines)
+    return validate_spec(TypeAdapter(model), data, path, lines, reference="")

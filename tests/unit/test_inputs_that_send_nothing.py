@@ -1,0 +1,237 @@
+"""Inputs that would send nothing, paths resolved against the wrong folder, hints naming
+fields that do not exist, and error lines that said the wrong thing (fresh-user trial 4).
+Each case: one stderr line naming the flag or file, the field and what is allowed; exit 2."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from benchctl import arguments
+from benchctl.cli import main
+from benchctl.config import load_scenario, load_target
+from benchctl.errors import InputError
+from benchctl.rundir import RunDir
+from benchctl.specs.scenarios import SCENARIO_KINDS
+
+
+@pytest.fixture()
+def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh working directory, as a user has it."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def one_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    code = main(argv)
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+# --------------------------------------------------------------------- zero rate / duration
+
+
+@pytest.mark.parametrize("text", ["0", "0.0", "-5"])
+def test_rate_flag_is_above_zero(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match=r"a rate is > 0 req/s \(e.g. 50\)"):
+        arguments.rate(text)
+    assert arguments.rate("0.5") == 0.5
+
+
+@pytest.mark.parametrize(
+    ("name", "overrides", "expected"),
+    [
+        ("steady", ["rate=0"], "--set rate (for "),
+        ("soak", ["rate=0"], "--set rate (for "),
+        ("spike", ["base_rate=0"], "--set base_rate (for "),
+        ("steady", ["duration=0s"], "--set duration (for "),
+        ("step", ["step_duration=0"], "--set step_duration (for "),
+        ("sweep", ["hold=0"], "--set hold (for "),
+        ("spike", ["period=0"], "--set period (for "),
+    ],
+)
+def test_zero_rate_or_length_set_on_the_command_line_names_the_flag(
+    cwd: Path, name: str, overrides: list[str], expected: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        load_scenario(name, overrides=overrides)
+    assert str(caught.value).startswith(expected), caught.value
+    assert "greater than 0" in str(caught.value)
+
+
+def test_ramp_and_step_need_some_rate_but_may_start_at_zero(cwd: Path) -> None:
+    with pytest.raises(InputError, match="start_rate and end_rate are both 0"):
+        load_scenario("ramp", overrides=["start_rate=0", "end_rate=0"])
+    with pytest.raises(InputError, match="every one of rates is 0"):
+        load_scenario("step", overrides=["rates=[0,0]"])
+    with pytest.raises(InputError, match=r"ramp_time \+ hold is 0"):
+        load_scenario("ramp", overrides=["ramp_time=0", "hold=0"])
+    ramp, _ = load_scenario("ramp", overrides=["start_rate=0", "end_rate=10"])
+    assert (ramp.start_rate, ramp.end_rate) == (0.0, 10.0)
+    step, _ = load_scenario("step", overrides=["rates=[0,10]"])
+    assert step.rates == [0.0, 10.0]
+
+
+def test_zero_rate_written_in_a_file_names_file_and_line(cwd: Path) -> None:
+    (cwd / "s.yaml").write_text("kind: steady\nrate: 0\nduration: 10s\n")
+    with pytest.raises(InputError, match=r"^s\.yaml:2: field 'rate': .*greater than 0"):
+        load_scenario("s.yaml")
+
+
+def test_duration_zero_names_the_flag(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    line = one_error(["run", "steady", "--duration", "0", "--dry-run"], capsys)
+    assert line == "benchctl: error: --duration '0': must be > 0 (e.g. 90s, 10m)"
+    line = one_error(["run", "steady", "--rate", "0", "--dry-run"], capsys)
+    assert line.startswith("benchctl run: error: argument --rate: a rate is > 0 req/s")
+
+
+# --------------------------------------------------------------------------- --rate hints
+
+# Each hint's example fields, per kind: they must be fields of that kind.
+HINT_FIELDS = {
+    "step": ["rates"],
+    "sweep": ["levels", "max_concurrency"],
+    "batch": ["concurrency", "batch_sizes"],
+}
+
+
+@pytest.mark.parametrize("kind", ["step", "sweep", "replay", "batch"])
+def test_rate_hint_names_fields_of_that_kind(cwd: Path, kind: str) -> None:
+    from benchctl.specs import scenarios as models
+
+    with pytest.raises(InputError) as caught:
+        load_scenario(kind, rate=5)
+    text = str(caught.value)
+    assert text.startswith(f"--rate does not apply to a {kind} scenario: ")
+    model = {
+        "step": models.StepScenario,
+        "sweep": models.SweepScenario,
+        "replay": models.ReplayScenario,
+        "batch": models.BatchScenario,
+    }[kind]
+    for field in HINT_FIELDS.get(kind, []):
+        assert field in model.model_fields
+        assert f"{field}=" in text
+    if kind == "replay":
+        assert "--time-scale" in text and "rates=" not in text
+    assert kind in SCENARIO_KINDS
+
+
+# ----------------------------------------------------------------------------- paths
+
+
+def test_trace_given_on_the_command_line_is_relative_to_the_current_folder(cwd: Path) -> None:
+    (cwd / "good.csv").write_text("time\n0.1\n0.5\n")
+    scenario, _ = load_scenario("replay", overrides=["trace=./good.csv"])
+    assert Path(scenario.trace) == Path("good.csv")
+    assert Path(scenario.trace).resolve() == (cwd / "good.csv").resolve()
+
+
+def test_trace_written_in_a_file_is_relative_to_that_file(cwd: Path) -> None:
+    (cwd / "sub").mkdir()
+    (cwd / "sub" / "r.yaml").write_text("kind: replay\ntrace: t.csv\n")
+    scenario, _ = load_scenario("sub/r.yaml")
+    assert Path(scenario.trace) == Path("sub") / "t.csv"
+    builtin, path = load_scenario("replay")
+    assert Path(builtin.trace) == path.parent / "traces" / "example-rates.csv"
+
+
+def test_payload_file_follows_the_same_rule(cwd: Path) -> None:
+    """A payload.file written in a target file is read beside that file, even when a file
+    of that name is in the current folder; one given with --target-set is the current
+    folder's."""
+    (cwd / "sub").mkdir()
+    for folder in (cwd, cwd / "sub"):
+        (folder / "body.json").write_text('{"inputs": []}\n')
+    (cwd / "sub" / "t.yaml").write_text(
+        "kind: kserve\nurl: http://127.0.0.1:9\nprotocol: rest-v2\nmodel: mlp\n"
+        "payload:\n  source: file\n  file: body.json\n"
+    )
+    target, _ = load_target("sub/t.yaml")
+    assert target.payload.file == Path("sub") / "body.json"
+    target, _ = load_target("sub/t.yaml", overrides=["payload.file=body.json"])
+    assert target.payload.file == Path("body.json")
+
+
+# ----------------------------------------------------------------------- error lines
+
+
+def test_a_folder_given_as_scenario(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (cwd / "adir").mkdir()
+    for given in ("./adir", "adir"):
+        line = one_error(["run", given, "--dry-run"], capsys)
+        assert (
+            line == f"benchctl: error: {given}: is a folder, not a scenario file (give a YAML file)"
+        )
+    (cwd / "steady").mkdir()  # a folder named like a built-in does not hide it
+    assert main(["run", "steady", "--rate", "5", "--duration", "2s", "--dry-run"]) == 0
+
+
+def test_run_directory_errors_say_what_is_there(cwd: Path) -> None:
+    (cwd / "adir").mkdir()
+    (cwd / "afile").write_text("x")
+    cases = {
+        "nosuchdir": "nosuchdir: no such folder; give a run directory (see `benchctl runs`)",
+        "afile": "afile: is a file, not a run directory (see `benchctl runs`)",
+        "adir": "adir: not a run directory (no run.json); see `benchctl runs`",
+    }
+    for given, expected in cases.items():
+        with pytest.raises(InputError) as caught:
+            RunDir.open(given)
+        assert str(caught.value) == expected
+
+
+def test_unknown_optional_field_gets_a_suggestion(cwd: Path) -> None:
+    (cwd / "s.yaml").write_text("kind: steady\nrate: 5\nduration: 2s\nwarmpu: 1s\n")
+    with pytest.raises(InputError, match=r"^s\.yaml:4: field 'warmpu': .*did you mean 'warmup'"):
+        load_scenario("s.yaml")
+
+
+def test_gate_rule_typo_and_rules_folder(cwd: Path) -> None:
+    from benchctl.analysis.gate.rules import load_rules
+
+    (cwd / "r.yaml").write_text("rules:\n  - metric: p99_ms\n    max_incrase: 10%\n")
+    with pytest.raises(InputError) as caught:
+        load_rules(cwd / "r.yaml")
+    assert str(caught.value).startswith(
+        f"{cwd / 'r.yaml'}:3: field 'rules.0.max_incrase': unknown field "
+        "(did you mean 'max_increase'?)"
+    )
+    (cwd / "adir").mkdir()
+    with pytest.raises(InputError, match="adir: is a folder, not a YAML file"):
+        load_rules(cwd / "adir")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "nosuch", "-o", "missing/r.html"],
+        ["compare", "a", "b", "-o", "missing/r.html"],
+        ["history", ".", "-o", "missing/r.html"],
+        ["history", ".", "--json", "missing/r.html"],
+        [
+            "gate",
+            "--baseline",
+            "a",
+            "--candidate",
+            "b",
+            "--rules",
+            "r",
+            "--junit",
+            "missing/r.html",
+        ],
+    ],
+)
+def test_output_file_in_a_missing_folder_is_refused(
+    cwd: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    line = one_error(argv, capsys)
+    flag = "-o/--output" if argv[-2] == "-o" else argv[-2]
+    assert f"error: argument {flag}: missing/r.html: no such folder missing; make it" in line
+    assert not (cwd / "missing").exists()
