@@ -244,6 +244,7 @@ class _Lanes:
         decide = inside & has_proposal
         stabilized = self._stabilize(k, rows, now, proposal, cur)
         self.rec_t[rows, k], self.rec_v[rows, k], self.rec_ok[rows, k] = now, proposal, decide
+        self._changes: dict[float, tuple[FloatArray, FloatArray]] = {}  # this sync's
         up_limit = self._limit(True, k, rows, now, cur)
         down_limit = self._limit(False, k, rows, now, cur)
         new_up = np.minimum(np.minimum(stabilized, maxs), np.maximum(up_limit, cur))
@@ -284,13 +285,12 @@ class _Lanes:
         """``hpa._stabilize``: up to the lowest, down to the highest recommendation within
         each window (the recommendations of syncs before ``k`` and the start)."""
         low = max(0, k - self.rec_back)
-        when = self.rec_t[rows, low:k]
-        value = self.rec_v[rows, low:k]
-        ok = self.rec_ok[rows, low:k]
-        if low > 0:  # and the start's, at t[0]
-            when = np.column_stack([self.rec_t[rows, 0], when])
-            value = np.column_stack([self.rec_v[rows, 0], value])
-            ok = np.column_stack([self.rec_ok[rows, 0], ok])
+        # the syncs a window can reach, and the start's (column 0, at t[0]) beyond them
+        cols: Any = slice(0, k) if low == 0 else np.r_[0, low:k]
+        lanes: Any = slice(None)  # every lane: no copy of the rows
+        if rows.size < self.count.size:
+            lanes, cols = rows[:, None], np.arange(k)[cols][None, :]
+        when, value, ok = (r[lanes, cols] for r in (self.rec_t, self.rec_v, self.rec_ok))
         in_up = ok & (when > ((now - self.up_w[rows]) + EPS)[:, None])
         in_down = ok & (when > ((now - self.down_w[rows]) + EPS)[:, None])
         up = np.minimum(proposal, np.where(in_up, value, np.inf).min(axis=1))
@@ -298,12 +298,26 @@ class _Lanes:
         return np.minimum(np.maximum(cur, up), down)
 
     def _changed(
-        self, events: FloatArray, k: int, rows: IntArray, now: FloatArray, period: float
-    ) -> FloatArray:
-        """``hpa._changed``: the scale changes of syncs before ``k`` within ``period``."""
+        self, k: int, rows: IntArray, now: FloatArray, period: float
+    ) -> tuple[FloatArray, FloatArray]:
+        """``hpa._changed`` of the scale-ups and of the scale-downs: the scale changes of
+        syncs before ``k`` within ``period``. Kept for the rest of sync ``k`` (the up and
+        the down limits ask for the same periods; the events change only after them)."""
+        found = self._changes.get(period)
+        if found is not None:
+            return found
         low = max(1, k - self.ev_back)
-        inside = self.ev_t[rows, low:k] + period > (now + EPS)[:, None]
-        return np.where(inside, events[rows, low:k], 0.0).sum(axis=1)
+        if rows.size == self.count.size:  # every lane: a view, not a copy
+            when, ups, downs = (e[:, low:k] for e in (self.ev_t, self.ev_up, self.ev_down))
+        else:
+            when, ups, downs = (e[rows, low:k] for e in (self.ev_t, self.ev_up, self.ev_down))
+        inside = when + period > (now + EPS)[:, None]
+        found = (
+            np.where(inside, ups, 0.0).sum(axis=1),
+            np.where(inside, downs, 0.0).sum(axis=1),
+        )
+        self._changes[period] = found
+        return found
 
     def _limit(
         self, up: bool, k: int, rows: IntArray, now: FloatArray, cur: FloatArray
@@ -317,8 +331,7 @@ class _Lanes:
             return cur
         limits = []
         for rule in rules:
-            ups = self._changed(self.ev_up, k, rows, now, rule.period_s)
-            downs = self._changed(self.ev_down, k, rows, now, rule.period_s)
+            ups, downs = self._changed(k, rows, now, rule.period_s)
             base = cur - ups + downs
             if up and rule.type == "Pods":
                 limits.append(base + rule.value)

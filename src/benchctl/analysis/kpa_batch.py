@@ -110,6 +110,13 @@ class _Lanes:
         self.delay_back = int(np.ceil(self.delay_s.max() / tick_s)) + 2  # ticks a delay spans
         self.fleets = FleetLanes(self.count, model)
         self.lanes = np.arange(lanes)
+        # constant per-lane masks of the decider (the same values tick computed each time)
+        self.no_burst, self.any_burst = self.tbc == 0, self.tbc < 0
+        self.delayed = self.delay_s > 0
+        self.any_delayed = bool(self.delayed.any())
+        # ready pods at the last time asked, valid while no pending group becomes ready
+        self._ready: FloatArray | None = None
+        self._next_ready = -np.inf  # the earliest ready time of a group still pending then
         # _InFlight
         mean = model.mean_latency
         self.base_s, self.s, self.mu = mean.base_ms / 1000.0, mean.queue_scale, mean.x_max
@@ -122,12 +129,21 @@ class _Lanes:
         return queue * pods
 
     def ready(self, now: float) -> FloatArray:
-        """Ready pods of every lane at ``now`` (s), shape (lanes,)."""
-        return self.fleets.count_at(self.lanes, np.full(self.lanes.size, now))
+        """Ready pods of every lane at ``now`` (s), shape (lanes,); ``now`` never decreases
+        between calls. The fleets' count (``FleetLanes.count_at``) changes only at a resize
+        or when ``now + EPS`` reaches a pending group's ready time, so between those the
+        array of the last call is returned (the same values; callers do not modify it)."""
+        if self._ready is not None and self._next_ready > now + EPS:
+            return self._ready
+        self._ready = self.fleets.count_at(self.lanes, np.full(self.lanes.size, now))
+        when = self.fleets.when
+        later = when[when > now + EPS]  # the groups count_at left pending
+        self._next_ready = float(later.min()) if later.size else np.inf
+        return self._ready
 
     def tick(self, k: int, i: int, now: float, metric_sum: FloatArray) -> None:
         """``kpa._Decider.tick`` for every lane: tick ``k`` at step ``i``."""
-        lanes = np.arange(self.count.size)
+        lanes = self.lanes
         ready = self.ready(now)
         total = metric_sum[i]
         stable = (total - metric_sum[np.maximum(0, i - self.stable_w), lanes]) / np.minimum(
@@ -138,14 +154,8 @@ class _Lanes:
         )
         self.seen[k] = stable
         want_stable, want_panic, over = self._counts(ready, stable, burst)
-        in_path = np.where(
-            self.tbc == 0,
-            False,
-            np.where(
-                self.tbc < 0,
-                True,
-                np.floor(ready * self.burst_total - burst - self.tbc) < 0,
-            ),
+        in_path = ~self.no_burst & (
+            self.any_burst | (np.floor(ready * self.burst_total - burst - self.tbc) < 0)
         )
         self.activator += (ready == 0) | in_path
         panicking = ~np.isnan(self.panic_since)
@@ -156,8 +166,8 @@ class _Lanes:
         peak = np.maximum(np.maximum(self.max_panic, want_stable), want_panic)
         self.max_panic = np.where(panicking, peak, self.max_panic)
         want = np.where(panicking, self.max_panic, want_stable)
-        delayed = self.delay_s > 0
-        if delayed.any():
+        delayed = self.delayed
+        if self.any_delayed:
             self.want_t[k], self.want_v[k] = now, want
             low = max(0, k - self.delay_back)
             held = self.want_t[low : k + 1] > (now - self.delay_s + EPS)[None, :]
@@ -199,17 +209,19 @@ class _Lanes:
             return
         self.fleets.resize(self.lanes, np.full(self.lanes.size, now), self.count, new)
         self.count = new
+        self._ready = None  # the fleets changed: count them again
 
     def in_flight(self, offered: float, served: FloatArray, ready: FloatArray) -> FloatArray:
         """``kpa._InFlight.step`` for every lane: the in-flight count each reports."""
         arriving = offered * self.dt
         with np.errstate(divide="ignore", invalid="ignore"):
-            c = (self.queue + arriving) / ready
+            waiting = self.queue + arriving
+            c = waiting / ready
             s, drain = self.s, self.mu * self.dt
             b = s - c + drain
             root = np.hypot(b, 2.0 * np.sqrt(s) * np.sqrt(c))
             per_pod = np.where(b > 0, 2.0 * s / (b + root) * c, (root - b) / 2.0)
-            queue = np.where(ready <= 0, self.queue + arriving, ready * per_pod)
+            queue = np.where(ready <= 0, waiting, ready * per_pod)
         if offered > 0:
             queue = np.minimum(queue, offered * self.timeout)
         self.queue = queue
@@ -239,17 +251,23 @@ def _simulate_lanes(
     panicking = np.zeros((n, width), dtype=bool)
     concurrency = p0.metric == "concurrency"
     total = np.zeros(width)
+    # what only a tick or a newly ready group changes is computed again only then
+    panic_now = ~np.isnan(lanes.panic_since)
+    last_ready, capacity = None, np.zeros(width)
     for i in range(n):
         now = times[i]
         if i > 0 and i % every == 0:
             lanes.tick(i // every - 1, i, now, metric_sum)
+            panic_now = ~np.isnan(lanes.panic_since)
         ready = lanes.ready(now)
-        served = np.minimum(rates[i], ready * lanes.pod_max)
+        if ready is not last_ready:
+            last_ready, capacity = ready, ready * lanes.pod_max
+        served = np.minimum(rates[i], capacity)
         columns[0][i], columns[1][i], columns[2][i] = lanes.count, ready, served
         columns[3][i] = lanes.desired
         total = total + (lanes.in_flight(rates[i], served, ready) if concurrency else rates[i])
         metric_sum[i + 1] = total
-        panicking[i] = ~np.isnan(lanes.panic_since)
+        panicking[i] = panic_now
     results = []
     for j, policy in enumerate(policies):
         out = StepArrays.of(*(np.ascontiguousarray(c[:, j]) for c in columns))
