@@ -27,6 +27,8 @@ from benchctl.analysis.gate import (
     GateResult,
     RuleResult,
 )
+from benchctl.analysis.gate.headline import headline, qualified
+from benchctl.analysis.gate.traffic import TRAFFIC
 from benchctl.analysis.gate.unproven import not_proven_summary, not_proven_text
 from benchctl.rundir import write_atomic
 
@@ -77,6 +79,7 @@ def junit_xml(result: GateResult) -> str:
     )
     properties = ET.SubElement(suite, "properties")
     facts = {
+        "verdict": headline(result),
         "candidate": result.candidate,
         "candidate_runs": ", ".join(result.candidate_runs or (result.candidate,)),
         "baseline_runs": ", ".join(result.baseline_runs),
@@ -98,8 +101,8 @@ def junit_xml(result: GateResult) -> str:
     for rule in result.rules:
         _testcase(suite, rule)
     summary = [not_proven_summary(result)] if not_proven_summary(result) else []
-    if result.warnings or summary:
-        ET.SubElement(suite, "system-out").text = "\n".join([*summary, *result.warnings])
+    lines = [*summary, *result.warnings, f"gate {headline(result)}"]
+    ET.SubElement(suite, "system-out").text = "\n".join(lines)
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -116,7 +119,8 @@ def _testcase(suite: ET.Element, rule: RuleResult) -> None:
     for key in RULE_FIELDS:
         _property(properties, key, getattr(rule, key))
     if rule.verdict == FAIL:
-        ET.SubElement(case, "failure", message=rule.message, type="regression").text = (
+        kind = "no_traffic" if rule.metric == TRAFFIC else "regression"
+        ET.SubElement(case, "failure", message=rule.message, type=kind).text = (
             f"{rule.name}: baseline {value_text(rule, rule.baseline)}, "
             f"candidate {value_text(rule, rule.candidate)}; {rule.message}"
         )
@@ -142,9 +146,10 @@ def _property(parent: ET.Element, name: str, value: Any) -> None:
 
 def markdown_summary(result: GateResult) -> str:
     """A table for a CI job page ($GITHUB_STEP_SUMMARY): rule, numbers, change, verdict."""
-    verdict = "✅ PASS" if result.passed else "❌ FAIL (regression)"
-    if result.passed and not_proven_summary(result):
-        verdict = "⚠️ PASS (not proven)"
+    answer = headline(result)
+    verdict = (
+        f"❌ {answer}" if not result.passed else f"⚠️ {answer}" if qualified(result) else "✅ PASS"
+    )
     level = f"{result.settings.get('confidence', 0.95):.0%}"
     lines = [
         f"## benchctl gate: {verdict}",
@@ -210,6 +215,8 @@ RULE_FIELDS = (
     "run_sd",
     "within_low",
     "within_high",
+    "exact_low",
+    "exact_high",
     "pvalue",
     "change_point_run",
     "change_point_label",
@@ -227,10 +234,11 @@ def basis_text(rule: RuleResult) -> str:
             if rule.pvalue is not None:
                 text += f", p={rule.pvalue:.2g}"
         return text
+    exact = ", exact" if rule.exact_low is not None else ""  # widened: few samples
     if rule.method == RUNS:
-        return f"runs ({k}+{m})"
+        return f"runs ({k}+{m}){exact}"
     if rule.method == WINDOWS:
-        return f"windows ({k}+{m} runs)"
+        return f"windows ({k}+{m} runs){exact}"
     return "—"
 
 
@@ -260,6 +268,8 @@ def value_text(rule: RuleResult, value: Any) -> str:
         return "—"
     if isinstance(value, bool | str):
         return str(value).lower()
+    if rule.metric == TRAFFIC:
+        return f"{value:,} ok"
     if rule.metric in LATENCY:
         return f"{value:,.1f} ms" if value >= 10 else f"{value:.2f} ms"
     if rule.metric == "throughput_rps":
@@ -268,7 +278,7 @@ def value_text(rule: RuleResult, value: Any) -> str:
 
 
 def _signed(value: float) -> str:
-    return f"{value * 100:+.1f}" if math.isfinite(value) else "?"
+    return "?" if math.isnan(value) else f"{value * 100:+.1f}"
 
 
 def _clean(value: Any) -> Any:

@@ -28,6 +28,7 @@ from benchctl.analysis.gate.runs import (
     select_baseline,
 )
 from benchctl.analysis.gate.samples import Sample, phase_sample, pool
+from benchctl.analysis.gate.traffic import traffic_failures
 from benchctl.analysis.gate.verdicts import FAIL, INCONCLUSIVE, evaluate
 from benchctl.errors import InputError
 
@@ -80,9 +81,10 @@ def _evaluate_rules(
     base_runs: Sequence[LoadedRun],
     cands: Sequence[LoadedRun],
 ) -> list[RuleResult]:
-    """Every rule's result, in the file's order. Each phase's samples are cut once (its
-    phase checked against every candidate first); the history is read at the first
-    change-point rule. InputError: a rule's phase is not in a candidate run."""
+    """Every rule's result, in the file's order, after a failed traffic check for each run
+    with no successful request in a judged phase (``traffic_failures``). Each phase's samples
+    are cut once (its phase checked against every candidate first); the history is read at
+    the first change-point rule. InputError: a rule's phase is not in a candidate run."""
     width = spec.statistics.window
     results = []
     cache: dict[str, tuple[list[Sample], list[Sample]]] = {}
@@ -106,7 +108,20 @@ def _evaluate_rules(
         pooled = (pool(base_samples), pool(cand_samples))
         runs = (base_samples, cand_samples)
         results.append(evaluate(rule, index, spec, *pooled, combined_candidate(cands), runs))
-    return results
+    if not cache:  # no rule cut a phase (status rules only): check the file's phase
+        hold = spec.statistics.max_latencies
+        cache[spec.phase] = (
+            [phase_sample(run, spec.phase, width, hold) for run in base_runs],
+            [phase_sample(run, spec.phase, width, hold) for run in cands],
+        )
+    empty = [
+        failure
+        for phase, (base_samples, cand_samples) in cache.items()
+        for failure in traffic_failures(
+            phase, {"baseline": (base_runs, base_samples), "candidate": (cands, cand_samples)}
+        )
+    ]
+    return [*empty, *results]
 
 
 def _settings(spec: GateRules, last: int | None, results: Sequence[RuleResult]) -> dict[str, Any]:

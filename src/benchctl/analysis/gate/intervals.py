@@ -184,12 +184,18 @@ def method_text(spread: dict[str, Any]) -> str:
 def method_summary(results: Sequence[RuleResult], settings: StatisticsSpec) -> str:
     """One line for the outputs: which interval the relative rules used (Student's t on per-run
     values with runs as the unit, or the within-run block bootstrap, and why) and on how many
-    baseline + candidate runs; ``"no relative rule"`` when no rule is relative. ``results``: every
-    rule's result; ``settings``: the statistics settings (``unit``). Raises nothing.
+    baseline + candidate runs; ``"no relative rule"`` when no rule is relative, ``"none: the 4
+    relative rules had no data to make one from"`` when relative rules exist but none got one.
+    ``results``: every rule's result; ``settings``: the statistics settings (``unit``).
+    Raises nothing.
     """
     relative = [r for r in results if r.method in (RUNS, WINDOWS)]
     used = sorted({r.method for r in relative})
     if not used:
+        undecided = sum(1 for r in results if r.relative)
+        if undecided:  # relative rules that never reached an interval
+            rules = f"{undecided} relative rule{'s' if undecided > 1 else ''}"
+            return f"none: the {rules} had no data to make one from"
         return "no relative rule"
     k = max((r.runs_baseline or 0) for r in relative)
     m = max((r.runs_candidate or 0) for r in relative)

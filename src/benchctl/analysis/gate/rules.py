@@ -191,6 +191,8 @@ class RuleResult:
     run_sd: float | None = None  # run-to-run standard deviation (log scale for ratios)
     within_low: float | None = None  # the within-run block-bootstrap interval
     within_high: float | None = None
+    exact_low: float | None = None  # fewer than min_samples: the exact small-sample interval
+    exact_high: float | None = None
     pvalue: float | None = None  # change points: the shift's p-value
     change_point_run: str | None = None  # change points: first run after the shift
     change_point_label: str | None = None  # its commit/label, else its start time

@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from benchctl.analysis.gate.exact import small_sample_interval
 from benchctl.analysis.gate.intervals import change_interval, change_of, method_text, unit_interval
 from benchctl.analysis.gate.rules import (
     CHANGE_POINT,
@@ -86,7 +87,8 @@ def evaluate(
         "candidate_samples": cand.samples(rule.metric),
     }
     if not rule.relative:
-        too_few = _too_few(rule, spec, numbers["candidate_samples"])
+        empty = _no_traffic(rule.metric, numbers["candidate"], numbers["candidate_samples"])
+        too_few = empty or _too_few(rule, spec, numbers["candidate_samples"])
         verdict = too_few or _absolute(rule, numbers["candidate"])
         return RuleResult(**common, **numbers, **verdict)
     relative = _relative(rule, index, spec, base, cand, numbers, runs)
@@ -101,6 +103,22 @@ def absolute_minimum(metric: str) -> int:
     if metric in LATENCY:
         return math.ceil(round(1.0 / (1.0 - LATENCY[metric] / 100.0), 6))
     return MIN_RATE_REQUESTS
+
+
+def _no_traffic(metric: str, value: float | None, samples: int) -> dict[str, Any] | None:
+    """An absolute rule on a candidate that has nothing to judge: no successful request (a
+    latency percentile), a throughput of 0, or no request sent (error/drop rate). A fail,
+    never "too few samples": a run that served nothing cannot meet any bound."""
+    if metric in LATENCY and samples == 0:
+        return {
+            "verdict": FAIL,
+            "message": f"no successful requests: no {metric} to meet the bound",
+        }
+    if metric == "throughput_rps" and (value is None or value == 0):
+        return {"verdict": FAIL, "message": "no successful requests: throughput 0 req/s"}
+    if metric in RATES and value is None:
+        return {"verdict": FAIL, "message": f"no requests sent: no {metric}"}
+    return None
 
 
 def _too_few(rule: Rule, spec: GateRules, samples: int) -> dict[str, Any] | None:
@@ -138,35 +156,51 @@ def _relative(
     minimum = rule.min_samples or spec.min_samples
     smallest = min(numbers["baseline_samples"], numbers["candidate_samples"])
     inconclusive = FAIL if spec.strict else INCONCLUSIVE
-    if smallest < minimum:
-        return {
-            "verdict": inconclusive,
-            "message": f"only {smallest} samples (min_samples {minimum}): not decided",
-        }
     b, c = numbers["baseline"], numbers["candidate"]
-    if b is None or c is None or (rule.metric not in RATES and b <= 0):
-        return {"verdict": inconclusive, "message": "no baseline or candidate value to compare"}
+    if missing := _missing_side(rule.metric, b, c):
+        return {"verdict": FAIL, "message": missing, **_total_loss(rule.metric, b, c)}
+    if rule.metric not in RATES and b <= 0:  # a ratio to 0 ms has no meaning
+        return {"verdict": inconclusive, "message": f"the baseline's {rule.metric} is 0"}
     kind = "difference" if rule.metric in RATES else "ratio"
     change = change_of(b, c, rule.metric)
     within = change_interval(base, cand, rule.metric, spec.statistics, (index,))
     spread = unit_interval(rule.metric, spec.statistics, change, runs, within)
+    few = smallest < minimum
+    if few:  # widened to the exact small-sample interval (None: cannot be formed)
+        exact = small_sample_interval(base, cand, rule.metric, spec.statistics.confidence)
+        if exact is None:
+            return {
+                "verdict": inconclusive,
+                "message": f"only {smallest} samples (min_samples {minimum}): not decided",
+            }
+        spread = _widened(spread, exact)
     low, high = spread["ci_low"], spread["ci_high"]
-    if not (math.isfinite(low) and math.isfinite(high)):
+    if math.isnan(low) or math.isnan(high):
         return {"verdict": inconclusive, "message": "the bootstrap gave no finite values"}
     level = f"{spec.statistics.confidence:.0%} CI {method_text(spread)}"
     if rule.max_increase is not None:
         verdict = FAIL if low > rule.max_increase else PASS
         word, limit = "increase", rule.max_increase
+        within_limit = high <= limit
     else:
         verdict = FAIL if high < -rule.max_decrease else PASS
         word, limit = "decrease", rule.max_decrease
+        within_limit = low >= -limit
     unit = " pp" if kind == "difference" else "%"
+    if few:
+        level += f", widened to the exact interval for {smallest} samples"
     described = (
         f"change {_pct(change)}{unit} ({level} {_pct(low)}{unit} to {_pct(high)}{unit}), "
         f"allowed {word} {limit * 100:g}{unit}"
     )
     if verdict == FAIL:
         message = f"regression: {described}; the whole interval is beyond the limit"
+    elif few and not within_limit:  # too few samples to rule a regression in or out
+        verdict = inconclusive
+        message = (
+            f"only {smallest} samples (min_samples {minimum}): {described}; the interval "
+            "reaches beyond the limit: not decided"
+        )
     elif (change > limit) if word == "increase" else (change < -limit):
         message = f"not proven: {described}; the interval reaches back within the limit"
     else:
@@ -175,5 +209,34 @@ def _relative(
     return {**result, **spread}
 
 
+def _missing_side(metric: str, b: float | None, c: float | None) -> str:
+    """Why a relative rule cannot compare the runs because a side served nothing (no
+    successful request for a latency, a throughput of 0, no request sent for a rate), naming
+    the side; "" when both sides have a value. Such a rule fails: nothing cannot pass."""
+    if metric == "throughput_rps" and b and c == 0:
+        return f"throughput {b:.3g} -> 0 req/s (-100%): the candidate has no successful requests"
+    for side, value in (("baseline", b), ("candidate", c)):
+        if value is None or (metric == "throughput_rps" and value <= 0):
+            what = "sent no requests" if metric in RATES else "has no successful requests"
+            return f"the {side} {what}: no {metric} to compare"
+    return ""
+
+
+def _total_loss(metric: str, b: float | None, c: float | None) -> dict[str, Any]:
+    """A throughput that fell to 0 from a baseline above 0: the change is -100%, certain."""
+    if metric == "throughput_rps" and b and c == 0:
+        return {"change": -1.0, "change_kind": "ratio", "ci_low": -1.0, "ci_high": -1.0}
+    return {}
+
+
+def _widened(spread: dict[str, Any], exact: tuple[float, float]) -> dict[str, Any]:
+    """The interval record widened to contain the exact small-sample interval ``exact``
+    (kept as ``exact_low``/``exact_high``)."""
+    low, high = spread["ci_low"], spread["ci_high"]
+    low = exact[0] if math.isnan(low) else min(low, exact[0])
+    high = exact[1] if math.isnan(high) else max(high, exact[1])
+    return {**spread, "ci_low": low, "ci_high": high, "exact_low": exact[0], "exact_high": exact[1]}
+
+
 def _pct(value: float) -> str:
-    return f"{value * 100:+.1f}" if math.isfinite(value) else "?"
+    return "?" if math.isnan(value) else f"{value * 100:+.1f}"

@@ -8,6 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from benchctl.analysis.gate import FAIL, INCONCLUSIVE, PASS, GateResult, RuleResult
+from benchctl.analysis.gate.headline import headline, qualified
 from benchctl.analysis.gate.unproven import not_proven_summary, not_proven_text
 from benchctl.analysis.gate_report import baseline_text, basis_text, change_text, value_text
 
@@ -15,8 +16,13 @@ _STYLE = {PASS: "green", FAIL: "bold red", INCONCLUSIVE: "yellow"}
 
 
 def print_gate(console: Console, result: GateResult) -> None:
-    """``benchctl gate``: the table of ``result`` and a line per warning."""
-    console.print(gate_table(result))
+    """``benchctl gate``: the verdict line, the table of ``result``, the intervals' method
+    and a line per warning. The verdict and the method are lines of their own (not the
+    table's title and caption), so a log piped to a file keeps each whole for ``grep``."""
+    console.print(_title(result), highlight=False)
+    console.print(gate_table(result, titled=False))
+    if result.settings.get("method"):
+        console.print(f"intervals: {escape(str(result.settings['method']))}", highlight=False)
     for rule in result.rules:
         if text := not_proven_text(rule):
             console.print(f"[yellow]{escape(rule.name)}:[/] pass ({text})", highlight=False)
@@ -26,14 +32,20 @@ def print_gate(console: Console, result: GateResult) -> None:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
 
-def gate_table(result: GateResult) -> Table:
+def _title(result: GateResult) -> str:
+    """``gate VERDICT: CANDIDATE vs BASELINE`` (rich markup, the verdict coloured)."""
+    answer = escape(headline(result))
+    style = "bold red" if not result.passed else "yellow" if qualified(result) else "green"
+    verdict = f"[{style}]{answer}[/]"
+    return f"gate {verdict}: {result.candidate} vs {baseline_text(result).replace('`', '')}"
+
+
+def gate_table(result: GateResult, *, titled: bool = True) -> Table:
     """The GateResult as a terminal table, readable at 80 columns: one row per rule with the
-    baseline and candidate values, the change with its interval, and the verdict."""
-    verdict = "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
-    if result.passed and not_proven_summary(result):
-        verdict = "[yellow]PASS (not proven)[/]"
+    baseline and candidate values, the change with its interval, and the verdict; with
+    ``titled``, the verdict line as its title and the intervals' method as its caption."""
     table = Table(
-        title=f"gate {verdict}: {result.candidate} vs {baseline_text(result).replace('`', '')}",
+        title=_title(result) if titled else None,
         title_justify="left",
         box=box.SIMPLE_HEAD,  # readable at 80 columns: cells wrap, none is cut
     )
@@ -55,7 +67,7 @@ def gate_table(result: GateResult) -> Table:
             basis_text(rule),
             _verdict_cell(rule),
         )
-    if result.settings.get("method"):
+    if titled and result.settings.get("method"):
         table.caption = f"intervals: {result.settings['method']}"
         table.caption_justify = "left"
     return table
