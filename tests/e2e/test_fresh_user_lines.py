@@ -81,3 +81,16 @@ def test_report_into_a_missing_folder_is_refused(tmp_path: Path) -> None:
         "nodir/sub; make it first or give another path (see `benchctl report --help`)"
     )
     assert not (tmp_path / "nodir").exists()
+
+
+def test_help_shows_run_at_arm_examples_and_defaults(tmp_path: Path) -> None:
+    for name in ("report", "compare", "history", "telemetry", "gate"):
+        done = benchctl(name, "--help", cwd=tmp_path)
+        assert done.returncode == 0, done.output()
+        assert "\nexample" in done.stdout and f"  benchctl {name} " in done.stdout, name
+    for name in ("compare", "gate"):
+        assert "RUN@ARM" in benchctl(name, "--help", cwd=tmp_path).stdout
+    gate = " ".join(benchctl("gate", "--help", cwd=tmp_path).stdout.split())
+    assert "(default: the rules file's baseline.last, 5 unless set)" in gate
+    analyze = " ".join(benchctl("analyze", "--help", cwd=tmp_path).stdout.split())
+    assert "--config-dir DIR folder with scenarios/ (and targets/) that override" in analyze

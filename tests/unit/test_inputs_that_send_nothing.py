@@ -235,3 +235,42 @@ def test_output_file_in_a_missing_folder_is_refused(
     flag = "-o/--output" if argv[-2] == "-o" else argv[-2]
     assert f"error: argument {flag}: missing/r.html: no such folder missing; make it" in line
     assert not (cwd / "missing").exists()
+
+
+# ----------------------------------------------------------------------------- --help
+
+
+def _subparsers() -> dict[str, argparse.ArgumentParser]:
+    from benchctl.cli import build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_every_option_of_every_command_is_described() -> None:
+    undescribed = [
+        f"{name} {action.option_strings or action.dest}"
+        for name, sub in _subparsers().items()
+        for action in sub._actions
+        if not action.help and not isinstance(action, argparse._HelpAction)
+    ]
+    assert undescribed == []
+
+
+@pytest.mark.parametrize("name", ["report", "compare", "history", "telemetry", "gate"])
+def test_help_has_examples(name: str) -> None:
+    text = _subparsers()[name].format_help()
+    assert "\nexample" in text
+    assert f"  benchctl {name} " in text.split("\nexample", 1)[1]
+
+
+def test_help_names_run_at_arm_and_the_default_of_last() -> None:
+    parsers = _subparsers()
+    for name in ("compare", "gate"):
+        assert "RUN@ARM" in parsers[name].format_help()
+    gate_help = " ".join(parsers["gate"].format_help().split())
+    assert "--last K with a folder as --baseline: pool its last K usable runs (default: " in (
+        gate_help
+    )
+    assert "5 unless set" in gate_help

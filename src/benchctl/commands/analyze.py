@@ -62,7 +62,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="5s",
         help="analysis window (default 5s, at least 1s)",
     )
-    add_config_dir(parser)
+    add_config_dir(
+        parser,
+        "folder with scenarios/ (and targets/) that override the built-ins, for --traffic",
+    )
 
 
 def _cluster_arguments(parser: argparse.ArgumentParser) -> None:

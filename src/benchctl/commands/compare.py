@@ -14,12 +14,25 @@ if TYPE_CHECKING:
 
 NAME = "compare"
 HELP = "compare runs side by side (HTML)"
-EPILOG = None
+EPILOG = """\
+examples:
+  benchctl compare runs/<kserve run> runs/<triton run> --slo "p99<=200ms"
+  benchctl compare runs/<id>@stable runs/<id>@canary   # two arms of one --split run
+  benchctl compare runs/<a> runs/<b> -o reports/a_vs_b.html
+
+RUN@ARM is one arm of a split run (`benchctl run --split`): its requests only.
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Runs, ``--slo`` and ``-o/--output``."""
-    parser.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN", help=RUN_HELP)
+    parser.add_argument(
+        "run_dirs",
+        type=Path,
+        nargs="+",
+        metavar="RUN",
+        help=f"{RUN_HELP}, or RUN@ARM: one arm of a split run",
+    )
     parser.add_argument("--slo", help='latency objective, quoted: e.g. --slo "p99<=200ms"')
     parser.add_argument(
         "-o",

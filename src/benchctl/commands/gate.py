@@ -14,19 +14,33 @@ if TYPE_CHECKING:
 NAME = "gate"
 HELP = "pass/fail a candidate run against a baseline (exit 1 on a regression)"
 EPILOG = (
-    "example:\n  benchctl gate --baseline nightly-runs/ --candidate runs/<id> "
-    "--rules examples/gate.yaml --junit gate.xml --markdown gate.md"
+    "examples:\n  benchctl gate --baseline nightly-runs/ --candidate runs/<id> "
+    "--rules examples/gate.yaml --junit gate.xml --markdown gate.md\n"
+    "  benchctl gate --baseline runs/<id>@stable --candidate runs/<id>@canary "
+    "--rules gate.yaml\n\n"
+    "RUN@ARM is one arm of a split run (`benchctl run --split`): its requests only."
 )
 
 
-def gate_example() -> str:
-    """Where the example gate rules are: the installed package's data, else the source
-    checkout's examples/ folder (a sentence when neither is there)."""
+def gate_example_path() -> Path | None:
+    """The example gate rules as an absolute path that exists: the installed package's data
+    (``benchctl/_data/examples/gate.yaml``), else the source checkout's
+    ``examples/gate.yaml``; None when neither is there."""
     here = Path(__file__).resolve().parents[1]
-    for path in (here / "_data" / "examples" / "gate.yaml", here.parents[1] / "examples"):
-        if path.exists():
-            return str(path / "gate.yaml" if path.is_dir() else path)
-    return "examples/gate.yaml in the benchctl source"
+    for path in (
+        here / "_data" / "examples" / "gate.yaml",
+        here.parents[1] / "examples" / "gate.yaml",
+    ):
+        if path.is_file():
+            return path
+    return None
+
+
+def gate_example() -> str:
+    """Where the example gate rules are (``gate_example_path``), or a sentence when they
+    are nowhere on this machine."""
+    path = gate_example_path()
+    return str(path) if path else "examples/gate.yaml in the benchctl source"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         type=Path,
         metavar="RUN_OR_DIR",
-        help="a run directory, or a folder of past runs (same scenario and target are used)",
+        help="a run directory (or RUN@ARM), or a folder of past runs (same scenario and "
+        "target are used)",
     )
     parser.add_argument(
         "--candidate",
@@ -44,7 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         action="append",
         metavar="RUN",
-        help="run to judge, or a folder of runs; repeat for several runs of the candidate",
+        help="run to judge (or RUN@ARM), or a folder of runs; repeat for several runs of "
+        "the candidate",
     )
     parser.add_argument(
         "--rules",
@@ -60,7 +76,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ):
         parser.add_argument(flag, type=arguments.output_file, metavar=metavar, help=text)
     parser.add_argument(
-        "--last", type=arguments.positive_count, metavar="K", help="baseline: last K runs"
+        "--last",
+        type=arguments.positive_count,
+        metavar="K",
+        help="with a folder as --baseline: pool its last K usable runs (default: the rules "
+        "file's baseline.last, 5 unless set)",
     )
 
 

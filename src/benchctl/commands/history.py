@@ -13,7 +13,12 @@ if TYPE_CHECKING:
 
 NAME = "history"
 HELP = "trend of key numbers over runs"
-EPILOG = None
+EPILOG = """\
+examples:
+  benchctl history nightly-runs/                        # table, change points, history.html
+  benchctl history runs/ --scenario step --target kserve
+  benchctl history nightly-runs/ --json history.json -o reports/history.html
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

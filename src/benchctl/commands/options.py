@@ -26,10 +26,13 @@ def add_runs_dir(parser: Options, text: str) -> None:
     )
 
 
-def add_config_dir(parser: Options, text: str | None = None) -> None:
+CONFIG_DIR_HELP = "folder with scenarios/ and targets/ that override the built-ins"
+
+
+def add_config_dir(parser: Options, text: str = CONFIG_DIR_HELP) -> None:
     """``--config-dir``, a folder that exists (scenarios/ and targets/ in it override the
-    built-ins); ``text``: its help, if any."""
-    parser.add_argument("--config-dir", type=arguments.existing_dir, help=text)
+    built-ins); ``text``: its help."""
+    parser.add_argument("--config-dir", type=arguments.existing_dir, metavar="DIR", help=text)
 
 
 def add_price(parser: Options, text: str) -> None:

@@ -14,7 +14,12 @@ if TYPE_CHECKING:
 
 NAME = "report"
 HELP = "write a self-contained HTML report"
-EPILOG = None
+EPILOG = """\
+examples:
+  benchctl report runs/<id>                       # writes runs/<id>/report.html
+  benchctl report runs/<id> -o reports/run.html   # elsewhere (reports/ must exist)
+  benchctl report runs/<id> --open                # and open it in a browser
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

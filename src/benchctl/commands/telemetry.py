@@ -13,7 +13,10 @@ if TYPE_CHECKING:
 
 NAME = "telemetry"
 HELP = "summarize a run's telemetry (host, server, GPU, server metrics)"
-EPILOG = None
+EPILOG = """\
+example:
+  benchctl telemetry runs/<id>    # host, server processes, GPU, server metrics; per arm
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -19,7 +19,13 @@ EPILOG = "example:\n  benchctl worker --master 10.0.0.5:5557"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--master HOST:PORT`` (required)."""
-    parser.add_argument("--master", required=True, metavar="HOST:PORT")
+    parser.add_argument(
+        "--master",
+        required=True,
+        metavar="HOST:PORT",
+        help="the master of a `benchctl run --remote-workers N` (its line 'master "
+        "listening on ...' says where)",
+    )
 
 
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
