@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -44,10 +45,19 @@ def test_repeat_makes_n_runs_with_consecutive_seeds_and_gates_them(
     assert done.returncode == 0, done.output()
     assert _seeds(tmp_path / "candidates") == [7, 8, 9]
     assert "3 of 3 runs made, 3 completed" in done.stdout
-    assert "--rules examples/gate.yaml" in done.stdout  # the README's rules file
     candidates = sorted((tmp_path / "candidates").iterdir())
     for run_dir in candidates:
         assert f"--candidate {run_dir.relative_to(tmp_path)}" in done.stdout.replace("\n", " ")
+    # the printed command works as printed from this fresh folder: its --rules is the
+    # installed example's absolute path (examples/gate.yaml is no file here)
+    (printed,) = [line for line in done.stdout.splitlines() if "benchctl gate " in line]
+    argv = shlex.split(printed.replace("BASELINE_DIR", "nights"))
+    rules_given = Path(argv[argv.index("--rules") + 1])
+    assert rules_given.is_absolute() and rules_given.name == "gate.yaml"
+    assert rules_given.is_file() and not (tmp_path / "examples").exists()
+    as_printed = benchctl(*argv[1:], cwd=tmp_path)
+    assert as_printed.returncode in (0, 1), as_printed.output()
+    assert "no such file" not in as_printed.output()
 
     rules = tmp_path / "rules.yaml"
     rules.write_text("min_samples: 10\nrules:\n  - {metric: p50_ms, max_increase: 50%}\n")

@@ -41,9 +41,12 @@ def run_repeated(
 ) -> int:
     """Make ``args.repeat`` runs with consecutive seeds via ``run_once`` (one ``benchctl
     run``, returning its exit code); stops early when a run was stopped by the user (exit 3
-    or 141). Prints the runs made and the gate command that uses them. Returns 0 when all
+    or 141). Prints the runs made and the gate command that uses them (with the example
+    rules' absolute path where it exists: ``--rules examples/gate.yaml`` is no file outside
+    the source checkout). Returns 0 when all
     completed, else the first run's non-zero exit code. Raises InputError (exit 2) for a
     scenario that does not load."""
+    from benchctl.commands.gate import gate_example_path
     from benchctl.reports.terminal.repeat import print_repeat_made, print_repeat_run
     from benchctl.run import RunOptions
 
@@ -60,7 +63,8 @@ def run_repeated(
         made += sorted(_run_dirs(runs_dir) - before)
         if codes[-1] in STOPPING_EXITS:
             break
-    print_repeat_made(console, made, [path for path in made if _completed(path)], args.repeat)
+    completed = [path for path in made if _completed(path)]
+    print_repeat_made(console, made, completed, args.repeat, rules=gate_example_path())
     return next((code for code in codes if code != 0), 0)
 
 

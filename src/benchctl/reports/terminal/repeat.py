@@ -14,10 +14,16 @@ def print_repeat_run(console: Console, index: int, total: int, seed: int) -> Non
 
 
 def print_repeat_made(
-    console: Console, made: list[Path], completed: list[Path], wanted: int
+    console: Console,
+    made: list[Path],
+    completed: list[Path],
+    wanted: int,
+    rules: Path | None = None,
 ) -> None:
     """After ``--repeat``: the runs ``made`` (of ``wanted``), each not in ``completed`` marked
-    as left out, and the gate command that takes the ``completed`` ones as candidates."""
+    as left out, and the gate command that takes the ``completed`` ones as candidates, with
+    ``--rules`` naming ``rules`` (an existing file, e.g. the installed example) or, when
+    None, a placeholder the user fills in."""
     console.print(
         f"\n{len(made)} of {wanted} runs made, {len(completed)} completed:"
         + "".join(
@@ -28,8 +34,14 @@ def print_repeat_made(
     )
     if completed:
         candidates = " ".join(f"--candidate {path}" for path in completed)
+        if rules is not None:
+            hint = "your baseline folder; the example rules, or your own"
+            rules_flag = f"--rules {rules}"
+        else:
+            hint = "your baseline folder, your rules file"
+            rules_flag = "--rules YOUR_RULES.yaml"
         console.print(
-            "gate them together against the nights before (your baseline folder, your rules):"
-            f"\n  benchctl gate --baseline BASELINE_DIR {candidates} --rules examples/gate.yaml",
+            f"gate them together against the nights before ({hint}):"
+            f"\n  benchctl gate --baseline BASELINE_DIR {candidates} {rules_flag}",
             soft_wrap=True,
         )
