@@ -1,8 +1,10 @@
 """The console a command prints to, the lines that name a file written, and the one-line
 error (or recovery notice) on stderr.
 
-On a terminal the console takes the terminal's width; elsewhere (CI logs, pipes) at least
-``PIPE_WIDTH`` columns. A reader that leaves early (``| head -1``) ends the command quietly.
+On a terminal the console takes the terminal's width; elsewhere (CI logs, pipes, files)
+tables get at least ``PIPE_WIDTH`` columns and lines of text are never hard-wrapped (one
+progress line stays one line, so ``grep`` finds it whole). A reader that leaves early
+(``| head -1``) ends the command quietly.
 """
 
 from __future__ import annotations
@@ -13,15 +15,33 @@ import sys
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 PIPE_WIDTH = 120  # columns for tables when stdout is no terminal (CI logs)
 
 
 class PipeConsole(Console):
     """A Console whose closed stdout (``| head -1``) ends the command quietly with exit 0
-    (rich's own handling exits 1): the reader leaving is not an error."""
+    (rich's own handling exits 1): the reader leaving is not an error.
+
+    ``unwrapped_lines``: print text (str or Text objects) without hard wrapping (rich's
+    soft wrap: a line longer than the width stays one line), as off a terminal; tables,
+    rules and other renderables keep the console's width. Other arguments are Console's.
+    """
+
+    def __init__(self, *args: Any, unwrapped_lines: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unwrapped_lines = unwrapped_lines
+
+    def print(self, *objects: Any, soft_wrap: bool | None = None, **kwargs: Any) -> None:
+        """Console.print; text is soft-wrapped (never split into lines) when the console
+        has ``unwrapped_lines`` and the caller did not choose."""
+        if soft_wrap is None and self.unwrapped_lines and _only_text(objects):
+            soft_wrap = True
+        super().print(*objects, soft_wrap=soft_wrap, **kwargs)
 
     def on_broken_pipe(self) -> None:
         """Go quiet, point stdout at /dev/null, and raise BrokenPipeError for ``main`` —
@@ -36,12 +56,18 @@ class PipeConsole(Console):
 
 
 def command_console() -> PipeConsole:
-    """The console a command prints to: the terminal's width on a terminal; at least
-    ``PIPE_WIDTH`` columns (or ``$COLUMNS``) elsewhere, so CI logs get whole tables
-    instead of tables wrapped at 80 columns."""
+    """The console a command prints to: the terminal's width on a terminal; elsewhere at
+    least ``PIPE_WIDTH`` columns (or ``$COLUMNS``) for tables, so CI logs get whole tables
+    instead of tables wrapped at 80 columns, and lines of text never hard-wrapped (a
+    progress line split at column 120 breaks ``grep`` on a CI log)."""
     if sys.stdout.isatty():
         return PipeConsole()
-    return PipeConsole(width=max(PIPE_WIDTH, _columns()))
+    return PipeConsole(width=max(PIPE_WIDTH, _columns()), unwrapped_lines=True)
+
+
+def _only_text(objects: tuple[Any, ...]) -> bool:
+    """True when every object printed is a str or rich Text (a line, not a table)."""
+    return bool(objects) and all(isinstance(item, str | Text) for item in objects)
 
 
 def quiet_stdout() -> None:
