@@ -33,9 +33,18 @@ class FleetLanes:
         self.cold, self.node = model.cold_start_s, model.node_start_s
 
     def ready_at(self, rows: IntArray, times: FloatArray) -> FloatArray:
-        """Ready pods of lanes ``rows`` at ``times`` (one row of times per lane)."""
-        pending = self.when[rows][:, None, :] <= (times + EPS)[:, :, None]
-        return self.ready[rows][:, None] + (pending * self.size[rows][:, None, :]).sum(axis=2)
+        """Ready pods of lanes ``rows`` at ``times`` (one row of times per lane).
+
+        Only the pending groups that hold pods in one of the lanes are summed: an empty
+        group adds +0.0, which leaves every (non-negative) count as it is."""
+        size = self.size[rows]
+        groups = np.flatnonzero((size > 0).any(axis=0))
+        ready = self.ready[rows][:, None]
+        if not groups.size:
+            return np.repeat(ready + 0.0, times.shape[1], axis=1)
+        when, size = self.when[rows][:, groups], size[:, groups]
+        pending = when[:, None, :] <= (times + EPS)[:, :, None]
+        return ready + (pending * size[:, None, :]).sum(axis=2)
 
     def count_at(self, rows: IntArray, now: FloatArray) -> FloatArray:
         """Ready pods of lanes ``rows`` at one time each (``Fleet.ready_count``)."""

@@ -358,20 +358,28 @@ class _Lanes:
         ready = self.fleets.ready_at(rows, times)
         offered = self.offered[at]
         served = np.minimum(offered, ready * self.model.max_rps)
-        lane = np.broadcast_to(rows[:, None], steps.shape)[valid]
-        where = steps[valid]
+        full = int(length.min()) == span.size  # every lane fills the whole span
+
+        def kept(x: FloatArray) -> FloatArray:
+            return x.ravel() if full else x[valid]
+
+        # flat positions of (lane, step) in the (lanes, n) outputs and the (lanes, n + 1) cum
+        lane = kept(np.broadcast_to(rows[:, None], steps.shape))
+        where = kept(steps)
+        flat = lane * self.n + where
         replicas, ready_out, served_out, desired = self.out
-        replicas[lane, where] = np.broadcast_to(self.count[rows][:, None], steps.shape)[valid]
-        ready_out[lane, where] = ready[valid]
-        served_out[lane, where] = served[valid]
-        desired[lane, where] = np.broadcast_to(self.desired[rows][:, None], steps.shape)[valid]
+        replicas.put(flat, kept(np.broadcast_to(self.count[rows][:, None], steps.shape)))
+        ready_out.put(flat, kept(ready))
+        served_out.put(flat, kept(served))
+        desired.put(flat, kept(np.broadcast_to(self.desired[rows][:, None], steps.shape)))
         counted = offered if self.p0.counter == "offered" else served
-        counted = np.where(valid, counted, 0.0)
+        if not full:
+            counted = np.where(valid, counted, 0.0)
         at_zero = a == 0
         if at_zero.any():
             self.first_rate[rows[at_zero]] = counted[at_zero, 0]
         running = self.cum[rows, a][:, None] + np.cumsum(counted, axis=1) * self.dt
-        self.cum[lane, where + 1] = running[valid]
+        self.cum.put(flat + lane + 1, kept(running))
 
 
 def _external(cur: FloatArray, total: Any, target: Any, tol: FloatArray) -> FloatArray:
