@@ -65,13 +65,18 @@ class InFlight:
         begin = np.clip(np.asarray(begin, dtype=float), edges[0], edges[-1])
         end = np.clip(np.asarray(end, dtype=float), edges[0], edges[-1])
         keep = np.isfinite(begin) & np.isfinite(end) & (end > begin)
-        begin, end = begin[keep], end[keep]
+        every = bool(keep.all())  # then no copies: the same elements in the same order
+        if not every:
+            begin, end = begin[keep], end[keep]
         if bins is None:
             first = np.clip(np.searchsorted(edges, begin, side="right") - 1, 0, n - 1)
             last = np.clip(np.searchsorted(edges, end, side="right") - 1, 0, n - 1)
         else:
-            first, last = bins[0][keep], bins[1][keep]
+            first, last = (bins[0], bins[1]) if every else (bins[0][keep], bins[1][keep])
         one = first == last
+        if one.all():  # no request spans windows: the sums below would all add 0
+            self._partial += np.bincount(first, weights=end - begin, minlength=n)
+            return
         self._partial += np.bincount(first[one], weights=end[one] - begin[one], minlength=n)
         first, last, begin, end = first[~one], last[~one], begin[~one], end[~one]
         self._partial += np.bincount(first, weights=edges[first + 1] - begin, minlength=n)
@@ -120,22 +125,30 @@ class _Sums:
         self.offered += np.bincount(offered_bin[inside], minlength=n)
         self.dropped += np.bincount(offered_bin[inside & dropped], minlength=n)
         sent = ~dropped
-        intended, latency, ok = intended[sent], latency[sent], ok[sent]
+        all_sent = not dropped.any()  # then no copies: the same elements in the same order
+        if not all_sent:
+            intended, latency, ok = intended[sent], latency[sent], ok[sent]
         done = intended + latency / 1000.0
         done_bin = np.clip(np.searchsorted(edges, done, side="right") - 1, 0, n - 1)
-        ok_bin = done_bin[ok]
+        all_ok = bool(ok.all())
+        ok_bin = done_bin if all_ok else done_bin[ok]
         self.ok += np.bincount(ok_bin, minlength=n)
         self.sent += np.bincount(done_bin, minlength=n)  # errors: sent - ok, in ``table``
         finite = ~np.isnan(latency)
-        finite_bin = done_bin[finite]
-        self.sent_latency += np.bincount(finite_bin, weights=latency[finite], minlength=n)
+        all_finite = bool(finite.all())
+        finite_bin = done_bin if all_finite else done_bin[finite]
+        finite_latency = latency if all_finite else latency[finite]
+        self.sent_latency += np.bincount(finite_bin, weights=finite_latency, minlength=n)
         self.sent_latency_n += np.bincount(finite_bin, minlength=n)
-        good = ok & finite
-        good_bin, good_latency = done_bin[good], latency[good]
+        if all_ok and all_finite:
+            good_bin, good_latency = done_bin, latency
+        else:
+            good = ok & finite
+            good_bin, good_latency = done_bin[good], latency[good]
         self.ok_latency += np.bincount(good_bin, weights=good_latency, minlength=n)
         self.ok_latency_n += np.bincount(good_bin, minlength=n)
         self.latencies.add(good_latency, good_bin)
-        first = np.clip(offered_bin[sent], 0, n - 1)
+        first = np.clip(offered_bin if all_sent else offered_bin[sent], 0, n - 1)
         self.in_flight.add(intended, done, (first, done_bin))
 
     def table(self, width: float, quantiles: tuple[float, ...]) -> pd.DataFrame:
