@@ -6,6 +6,7 @@ stayed inconclusive (never a plain PASS). Known answers are worked out in each d
 from __future__ import annotations
 
 import io
+import json
 import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -24,7 +25,7 @@ from benchctl.analysis.gate.exact import (
 from benchctl.analysis.gate.headline import headline
 from benchctl.analysis.gate.intervals import method_summary
 from benchctl.analysis.gate.rules import StatisticsSpec
-from benchctl.analysis.gate_report import junit_xml, markdown_summary
+from benchctl.analysis.gate_report import json_text, junit_xml, markdown_summary
 from benchctl.cli import main
 from benchctl.reports.terminal.gate import print_gate
 from tests.unit.test_gate import make_run
@@ -154,6 +155,7 @@ def test_undecided_rules_never_give_a_plain_pass(tmp_path: Path) -> None:
     props = {p.get("name"): p.get("value") for p in suite.find("properties") or []}
     assert props["verdict"] == text
     assert suite.findtext("system-out", "").endswith(f"gate {text}")
+    assert json.loads(json_text(result))["verdict"] == text
     argv = ["gate", "--baseline", str(base), "--candidate", str(cand), "--rules", str(EXAMPLE)]
     assert main(argv) == 0
 

@@ -59,8 +59,11 @@ def _write(path: Path, text: str) -> Path:
 
 
 def json_text(result: GateResult) -> str:
-    """The GateResult as indented JSON (NaN and infinities as null), one trailing newline."""
-    return json.dumps(_clean(asdict(result)), indent=2, allow_nan=False) + "\n"
+    """The GateResult as indented JSON (NaN and infinities as null), one trailing newline;
+    ``verdict`` after ``passed`` is the headline every output shows (``headline``)."""
+    fields = asdict(result)
+    document = {"passed": fields.pop("passed"), "verdict": headline(result), **fields}
+    return json.dumps(_clean(document), indent=2, allow_nan=False) + "\n"
 
 
 def junit_xml(result: GateResult) -> str:
