@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 MEASURED, LOWER, EXTRAPOLATED = "measured", "lower", "extrapolated"
 
@@ -190,3 +191,32 @@ def crossing_above_broken(crossing: float, broken: Sequence[Level]) -> str | Non
         f"the fitted curve crosses the SLO at {crossing:,.1f} rps, not below {what} when it "
         "broke the SLO: the figure is the best level measured to meet it"
     )
+
+
+def search_levels(search: dict[str, Any]) -> list[Level]:
+    """The decided levels of a capacity search (search.json): offered, achieved and arrived
+    req/s, SLO-percentile ms and verdict per level; levels without a latency, or that a
+    stop signal ended before they were decided (``interrupted``), are left out. KeyError
+    for a level without name, offered_rps, achieved_rps or good."""
+    return [
+        Level(
+            lv["name"],
+            float(lv["offered_rps"]),
+            float(lv["achieved_rps"]),
+            float(lv["latency_ms"]),
+            bool(lv["good"]),
+            bool(lv.get("overloaded")),
+            arrived_rps(lv),
+        )
+        for lv in search.get("levels", [])
+        if lv.get("latency_ms") is not None and not lv.get("interrupted")  # undecided: no verdict
+    ]
+
+
+def arrived_rps(level: dict[str, Any]) -> float | None:
+    """A search level's arrivals per second in its judged windows (search.json
+    ``arrived_rps``), or None when absent or not positive (an older search.json)."""
+    value = level.get("arrived_rps")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value) if math.isfinite(value) else None
+    return None

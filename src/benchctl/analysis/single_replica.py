@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchctl.analysis.bounds import LOWER, CapacityBound, Level, capacity_bound
+from benchctl.analysis.bounds import LOWER, CapacityBound, Level, capacity_bound, search_levels
 from benchctl.analysis.fits import (
     CapacityEstimate,
     LatencyFit,
@@ -200,28 +200,7 @@ def _levels(points: Points, slo: Slo, search: dict[str, Any] | None) -> list[Lev
                 points.labels, points.throughput, points.latency_ms, strict=True
             )
         ]
-    return [
-        Level(
-            lv["name"],
-            float(lv["offered_rps"]),
-            float(lv["achieved_rps"]),
-            float(lv["latency_ms"]),
-            bool(lv["good"]),
-            bool(lv.get("overloaded")),
-            _arrived(lv),
-        )
-        for lv in search.get("levels", [])
-        if lv.get("latency_ms") is not None and not lv.get("interrupted")  # undecided: no verdict
-    ]
-
-
-def _arrived(level: dict[str, Any]) -> float | None:
-    """A search level's arrivals per second in its judged windows (search.json
-    ``arrived_rps``), or None when absent or not positive (an older search.json)."""
-    value = level.get("arrived_rps")
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value) if math.isfinite(value) else None
-    return None
+    return search_levels(search)
 
 
 def _demand_upper(demand: dict[str, Any]) -> float | None:

@@ -21,11 +21,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
-    """Print one row per run (status, requests, throughput, p50/p99, errors, flags) and one
-    line per damaged run; a hint to start when there is none. Returns 0."""
+    """Print one row per run (status, requests, throughput, p50/p99, errors, drops, flags
+    with the run's capacity: analyzed, or a capacity search's own bound) and one line per
+    damaged run; a hint to start when there is none. Returns 0."""
+    from benchctl.analysis.listed_capacity import listed_capacity
     from benchctl.reports.terminal.listings import print_runs
     from benchctl.rundir import list_runs
 
-    rows = [(run_dir.name, info, run_dir.overall()) for run_dir, info in list_runs(args.runs_dir)]
-    print_runs(console, rows, args.runs_dir)
+    runs = list_runs(args.runs_dir)
+    rows = [(run_dir.name, info, run_dir.overall()) for run_dir, info in runs]
+    capacities = {
+        run_dir.name: found
+        for run_dir, info in runs
+        if info.get("status") != "damaged" and (found := listed_capacity(run_dir)) is not None
+    }
+    print_runs(console, rows, args.runs_dir, capacities)
     return 0
