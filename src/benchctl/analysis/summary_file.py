@@ -268,15 +268,24 @@ def _phase_latencies(path: Path, span: list[float] | None) -> dict[str, np.ndarr
     for batch in _phase_batches(path, columns):
         codes, names = batch["phase"]
         latency, ok = batch["latency_ms"], batch["ok"]
-        for code, name in enumerate(names):
+        # a batch of one phase (most are: a level is many batches long) takes its successes
+        # without a pass per phase name; the same values in the same order either way
+        single = len(codes) > 0 and codes.min() == codes.max()
+        present = [int(codes[0])] if single else range(len(names))
+        for code in present:
+            name = names[code]
             if name in (WARMUP, _NULL):
                 continue
-            rows = (codes == code) & ok
+            rows = ok if single else (codes == code) & ok
             if rows.any():
-                parts.setdefault(str(name), []).append(latency[rows])
+                taken = latency.copy() if rows.all() else latency[rows]
+                parts.setdefault(str(name), []).append(taken)
         if span is not None:
             warm = [code for code, name in enumerate(names) if name == WARMUP]
-            keep = ~np.isin(codes, warm) if warm else np.ones(len(codes), dtype=bool)
-            measured_span(span, batch["t_intended"][keep], latency[keep])
+            if warm and not (single and names[codes[0]] != WARMUP):
+                keep = ~np.isin(codes, warm)
+                measured_span(span, batch["t_intended"][keep], latency[keep])
+            else:  # no warm-up row in this batch: every row is measured
+                measured_span(span, batch["t_intended"], latency)
     # each phase's pieces are let go as they are joined (not all pieces and all joined at once)
     return {name: np.concatenate(parts.pop(name)) for name in list(parts)}
