@@ -274,3 +274,31 @@ def test_help_names_run_at_arm_and_the_default_of_last() -> None:
         gate_help
     )
     assert "5 unless set" in gate_help
+
+
+@pytest.mark.parametrize("kind", SCENARIO_KINDS)
+def test_every_rate_or_duration_hint_names_fields_of_its_kind(cwd: Path, kind: str) -> None:
+    """Whatever --rate or --duration says for a kind it does not apply to, each ``--set
+    FIELD=`` it suggests is a field of that kind."""
+    import re
+    import typing
+
+    from benchctl.specs import scenarios as models
+
+    (cls,) = [
+        c
+        for c in vars(models).values()
+        if isinstance(c, type)
+        and issubclass(c, models.Spec)
+        and typing.get_args(c.model_fields.get("kind") and c.model_fields["kind"].annotation)
+        == (kind,)
+    ]
+    hints = []
+    for given in ({"rate": 5.0}, {"duration": "10s"}):
+        try:
+            load_scenario(kind, **given)
+        except InputError as exc:
+            hints.append(str(exc))
+    for hint in hints:
+        for field in re.findall(r"--set '?(\w+)=", hint):
+            assert field in cls.model_fields, (kind, hint)
