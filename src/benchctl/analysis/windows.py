@@ -74,11 +74,15 @@ class InFlight:
         else:
             first, last = (bins[0], bins[1]) if every else (bins[0][keep], bins[1][keep])
         one = first == last
-        if one.all():  # no request spans windows: the sums below would all add 0
+        spans = np.flatnonzero(~one)  # the few requests that span windows
+        if not spans.size:  # the sums below would all add 0
             self._partial += np.bincount(first, weights=end - begin, minlength=n)
             return
-        self._partial += np.bincount(first[one], weights=end[one] - begin[one], minlength=n)
-        first, last, begin, end = first[~one], last[~one], begin[~one], end[~one]
+        # a request that spans windows weighs +0.0 here: every sum is >= +0.0, so adding it
+        # leaves the sum as the bincount of only the others (same values, same order) had it
+        inside = np.where(one, end - begin, 0.0)
+        self._partial += np.bincount(first, weights=inside, minlength=n)
+        first, last, begin, end = first[spans], last[spans], begin[spans], end[spans]
         self._partial += np.bincount(first, weights=edges[first + 1] - begin, minlength=n)
         self._partial += np.bincount(last, weights=end - edges[last], minlength=n)
         self._whole += np.bincount(first + 1, minlength=n + 1)
