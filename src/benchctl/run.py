@@ -149,7 +149,13 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
     if options.workers < 0 or options.remote_workers < 0:
         raise InputError("--workers and --remote-workers must be >= 0")
     if options.dry_run:
-        print_plan(console, plan, scenario_file.stem, scenario.description)
+        if sweep:  # every setting, one run each (batch.run_sweep)
+            from benchctl.reports.terminal.batch import print_sweep_plan
+
+            name, description = scenario_file.stem, scenario.description
+            print_sweep_plan(console, name, description, scenario, options.time_scale)
+        else:
+            print_plan(console, plan, scenario_file.stem, scenario.description)
         return RunResult(status="planned")
     _check_target(options, target, target_file.stem, arms)
     names = (scenario_file, target_file)

@@ -89,10 +89,11 @@ def run_with_answer(
             + (", then benchctl analyze --slo" if isinstance(scenario, SweepScenario) else "")
         )
     slo = _slo(text, "--slo")
-    if options.dry_run:
-        return run(options, console=console), None
     capacity, _ = load_scenario(CAPACITY_SCENARIO, config_dir=options.config_dir)
     assert isinstance(capacity, CapacityScenario)
+    if options.dry_run:  # the search that runs first, then the scenario's plan
+        _search_dry_run(options, scenario, scenario_file.stem, capacity, slo, console)
+        return run(options, console=console), None
     search = _search(options, capacity, CAPACITY_SCENARIO, slo, console)
     if search.status != "completed" or search.best_good_rps is None:
         reason = search.stop_reason or "no level met the SLO"
@@ -104,6 +105,28 @@ def run_with_answer(
         return result, None
     _link_search(result.run_dir, search.run_dir)
     return result, _analyze_and_report(result.run_dir, slo, answer, console)
+
+
+def _search_dry_run(
+    options: RunOptions,
+    scenario: Any,
+    name: str,
+    capacity: CapacityScenario,
+    slo: Slo,
+    console: Console,
+) -> None:
+    """``run SCENARIO --slo ... --dry-run``: the stages and their longest time in all, and
+    the capacity search's plan line (the scenario's own plan follows, from ``run``)."""
+    from benchctl.plan.shapes import plan_scenario
+    from benchctl.reports.terminal.search import (
+        print_search_plan,
+        print_slo_run_plan,
+        search_longest_s,
+    )
+
+    traffic_s = plan_scenario(scenario, options.time_scale).duration
+    print_slo_run_plan(console, name, slo, search_longest_s(capacity), traffic_s)
+    print_search_plan(console, capacity)
 
 
 def _slo(text: str | None, missing: str) -> Slo:

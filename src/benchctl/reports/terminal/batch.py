@@ -9,6 +9,31 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from benchctl.durations import format_duration
+
+
+def print_sweep_plan(
+    console: Console, name: str, description: str, scenario: Any, time_scale: float
+) -> None:
+    """``run batch --dry-run`` for a sweep: every (batch size, concurrency) setting in
+    order, one run each, the requests each sends (ceil(inputs / batch size)) and the
+    longest the sweep may take (max_duration x time scale per setting)."""
+    settings = scenario.settings()
+    each = scenario.max_duration * time_scale
+    console.print(f"[bold]{name}[/]: {description}".rstrip(": "))
+    console.print(
+        f"a sweep of {len(settings)} settings, one run each, in this order: "
+        + ", ".join(f"b={size} c={concurrency}" for size, concurrency in settings)
+        + f"; each sends the set of {scenario.inputs:,} inputs ("
+        + ", ".join(
+            f"{scenario.requests_for(size):,} requests at b={size}"
+            for size in dict.fromkeys(size for size, _ in settings)
+        )
+        + f") and stops when it is sent or after {format_duration(each)}: at most "
+        + f"{format_duration(each * len(settings))} in all",
+        highlight=False,
+    )
+
 
 def print_batch_setting(console: Console, size: int, concurrency: int) -> None:
     """The heading of one setting of a batch sweep, before its run."""

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchctl.durations import format_duration
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -52,12 +54,53 @@ def print_now_playing(console: Console, scenario: str) -> None:
 
 
 def search_plan_line(s: CapacityScenario) -> str:
-    """What a capacity search would do (``--dry-run``): levels, bisection, holds, bounds."""
+    """What a capacity search would do (``--dry-run``): the climbing levels (doubling from
+    ``start_rate``, the last one ``max_rate``: search/levels.py ``next_rate``), the
+    bisection, how long a level is held and the longest the whole search may take
+    (``max_duration``: no level starts that cannot finish within it)."""
+    climb = climbing_levels(s.start_rate, s.max_rate)
+    shown = ", ".join(f"{rate:,g}" for rate in climb[:12]) + (", …" if len(climb) > 12 else "")
     return (
-        f"capacity search: levels from {s.start_rate:g} rps doubling up to {s.max_rate:g} rps, "
-        f"then bisection to {s.resolution:.0%}; each level held until {s.stable_windows} "
-        f"windows of ≥{s.window:g}s agree (at most {s.max_hold:g}s); at most "
-        f"{s.max_duration:g}s in all"
+        f"capacity search: up to {len(climb)} levels climbing at {shown} rps until one breaks "
+        f"the SLO, then bisection between the last good and the first bad level to "
+        f"{s.resolution:.0%}; each level held until {s.stable_windows} windows of "
+        f"≥{s.window:g}s agree (at most {format_duration(s.max_hold)}, and a "
+        f"{format_duration(s.cooldown)} cooldown after a level that broke it); the whole "
+        f"search at most {format_duration(search_longest_s(s))} (max_duration "
+        f"{format_duration(s.max_duration)}, and a last cooldown of at most "
+        f"{format_duration(s.max_hold)})"
+    )
+
+
+def search_longest_s(s: CapacityScenario) -> float:
+    """The longest a capacity search may take, in s: no level starts that cannot finish
+    within ``max_duration``, but the cooldown after a last level that broke the SLO (at most
+    ``max_hold``, search/driving.py) may follow it: max_duration + max_hold (300 + 30)."""
+    return s.max_duration + s.max_hold
+
+
+def climbing_levels(start_rate: float, max_rate: float) -> list[float]:
+    """The rates (req/s) a search climbs through while no level breaks the SLO: the start
+    rate, doubled each level, the last one ``max_rate`` (10 to 5000: 10, 20, 40, 80, 160,
+    320, 640, 1280, 2560, 5000)."""
+    rates = [min(start_rate, max_rate)]
+    while rates[-1] < max_rate:
+        rates.append(min(rates[-1] * 2, max_rate))
+    return rates
+
+
+def print_slo_run_plan(
+    console: Console, scenario: str, slo: Slo, search_max_s: float, traffic_s: float
+) -> None:
+    """``run SCENARIO --slo ... --dry-run``: the three stages and the longest time in all,
+    before the search's plan line and the scenario's plan (``search_max_s``: the search's
+    longest, ``search_longest_s``; ``traffic_s``: the scenario's duration, both in s)."""
+    console.print(
+        f"[bold]{scenario} under {slo}[/]: a capacity search on the target first, then "
+        f"{format_duration(traffic_s)} of {scenario} traffic, then the analysis and report: "
+        f"at most about {format_duration(search_max_s + traffic_s)} in all (the search at "
+        f"most {format_duration(search_max_s)}, launching the server not counted)",
+        highlight=False,
     )
 
 
