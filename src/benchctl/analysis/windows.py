@@ -126,7 +126,9 @@ class _Sums:
         edges, n = self.edges, len(self.edges) - 1
         offered_bin = np.searchsorted(edges, intended, side="right") - 1
         inside = (offered_bin >= 0) & (offered_bin < n)
-        self.offered += np.bincount(offered_bin[inside], minlength=n)
+        self.offered += np.bincount(
+            offered_bin if inside.all() else offered_bin[inside], minlength=n
+        )
         self.dropped += np.bincount(offered_bin[inside & dropped], minlength=n)
         sent = ~dropped
         all_sent = not dropped.any()  # then no copies: the same elements in the same order
@@ -134,23 +136,30 @@ class _Sums:
             intended, latency, ok = intended[sent], latency[sent], ok[sent]
         done = intended + latency / 1000.0
         done_bin = np.clip(np.searchsorted(edges, done, side="right") - 1, 0, n - 1)
+        # a count or sum over the same rows as one already made is that one (same inputs)
+        done_n = np.bincount(done_bin, minlength=n)
         all_ok = bool(ok.all())
-        ok_bin = done_bin if all_ok else done_bin[ok]
-        self.ok += np.bincount(ok_bin, minlength=n)
-        self.sent += np.bincount(done_bin, minlength=n)  # errors: sent - ok, in ``table``
+        self.ok += done_n if all_ok else np.bincount(done_bin[ok], minlength=n)
+        self.sent += done_n  # errors: sent - ok, in ``table``
         finite = ~np.isnan(latency)
         all_finite = bool(finite.all())
-        finite_bin = done_bin if all_finite else done_bin[finite]
-        finite_latency = latency if all_finite else latency[finite]
-        self.sent_latency += np.bincount(finite_bin, weights=finite_latency, minlength=n)
-        self.sent_latency_n += np.bincount(finite_bin, minlength=n)
+        if all_finite:
+            finite_n, finite_sum = done_n, np.bincount(done_bin, weights=latency, minlength=n)
+        else:
+            finite_bin = done_bin[finite]
+            finite_n = np.bincount(finite_bin, minlength=n)
+            finite_sum = np.bincount(finite_bin, weights=latency[finite], minlength=n)
+        self.sent_latency += finite_sum
+        self.sent_latency_n += finite_n
         if all_ok and all_finite:
             good_bin, good_latency = done_bin, latency
+            self.ok_latency += finite_sum
+            self.ok_latency_n += done_n
         else:
             good = ok & finite
             good_bin, good_latency = done_bin[good], latency[good]
-        self.ok_latency += np.bincount(good_bin, weights=good_latency, minlength=n)
-        self.ok_latency_n += np.bincount(good_bin, minlength=n)
+            self.ok_latency += np.bincount(good_bin, weights=good_latency, minlength=n)
+            self.ok_latency_n += np.bincount(good_bin, minlength=n)
         self.latencies.add(good_latency, good_bin)
         first = np.clip(offered_bin if all_sent else offered_bin[sent], 0, n - 1)
         self.in_flight.add(intended, done, (first, done_bin))
