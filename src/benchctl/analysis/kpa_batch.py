@@ -120,6 +120,9 @@ class _Lanes:
         # _InFlight
         mean = model.mean_latency
         self.base_s, self.s, self.mu = mean.base_ms / 1000.0, mean.queue_scale, mean.x_max
+        # in_flight's constants, each the value it computed every step
+        self.drain = self.mu * dt
+        self.two_sqrt_s, self.two_s = 2.0 * np.sqrt(self.s), 2.0 * self.s
         self.timeout = model.request_timeout_s
         self.queue = np.array([self._initial_queue(rate0, pods) for pods in start])
 
@@ -205,7 +208,7 @@ class _Lanes:
 
     def _resize(self, now: float, new: FloatArray) -> None:
         """``scaling_steps.Fleet.resize`` for every lane."""
-        if np.array_equal(self.count, new):
+        if (self.count == new).all():  # np.array_equal of two arrays of one shape
             return
         self.fleets.resize(self.lanes, np.full(self.lanes.size, now), self.count, new)
         self.count = new
@@ -217,10 +220,9 @@ class _Lanes:
         with np.errstate(divide="ignore", invalid="ignore"):
             waiting = self.queue + arriving
             c = waiting / ready
-            s, drain = self.s, self.mu * self.dt
-            b = s - c + drain
-            root = np.hypot(b, 2.0 * np.sqrt(s) * np.sqrt(c))
-            per_pod = np.where(b > 0, 2.0 * s / (b + root) * c, (root - b) / 2.0)
+            b = self.s - c + self.drain
+            root = np.hypot(b, self.two_sqrt_s * np.sqrt(c))
+            per_pod = np.where(b > 0, self.two_s / (b + root) * c, (root - b) / 2.0)
             queue = np.where(ready <= 0, waiting, ready * per_pod)
         if offered > 0:
             queue = np.minimum(queue, offered * self.timeout)
