@@ -160,16 +160,20 @@ def test_process_tree_has_java_and_a_python_worker(torchserve: TorchServeServer)
     assert len({c.laddr.port for c in listening}) == 5  # inference, management, metrics, 2 gRPC
 
 
-def java_frontends() -> list[psutil.Process]:
+def java_frontends(under: Path) -> list[psutil.Process]:
+    """TorchServe's Java frontends launched with files under ``under`` (their command line
+    names its config.properties, model store and log4j2.xml there). Other TorchServes on
+    the machine (another test worker's, another session's) are not counted: a frontend
+    they start meanwhile must not fail this test."""
     found = []
     for p in psutil.process_iter(["cmdline"]):
-        if "org.pytorch.serve.ModelServer" in (p.info["cmdline"] or []):
+        cmdline = p.info["cmdline"] or []
+        if "org.pytorch.serve.ModelServer" in cmdline and any(str(under) in arg for arg in cmdline):
             found.append(p)
     return found
 
 
 def test_launch_run_and_stop_leave_no_java(tmp_path: Path) -> None:
-    before = {p.pid for p in java_frontends()}  # other people's TorchServes keep running
     result = steady(tmp_path, "torchserve-grpc", (), launch=True)
     assert result.status == "completed", result.reason
     assert result.summary is not None and result.summary["overall"]["ok"] > 50
@@ -177,7 +181,7 @@ def test_launch_run_and_stop_leave_no_java(tmp_path: Path) -> None:
     launched = json.loads((result.run_dir / "run.json").read_text())["target"]["launched"]
     assert launched["kind"] == "torchserve"
     assert not psutil.pid_exists(launched["pid"])
-    assert {p.pid for p in java_frontends()} <= before
+    assert java_frontends(tmp_path) == []  # its files were under tmp_path/runs/<run>/
     log = (result.run_dir / "torchserve.log").read_text()
     (scratch,) = re.findall(r"^Temp directory: (.+)$", log, re.MULTILINE)
     assert not Path(scratch).exists()  # TorchServe's TMPDIR is removed on stop
@@ -195,14 +199,13 @@ def test_stop_kills_the_whole_tree_and_is_idempotent(tmp_path: Path) -> None:
 
 
 def test_failed_launch_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
-    before = {p.pid for p in java_frontends()}
     with pytest.raises(LaunchError) as err:
         launch_torchserve(log_dir=tmp_path, ready_timeout=0.01, log=lambda _: None)
     message = str(err.value)
     assert "\n" not in message
     assert "READY worker" in message and str(tmp_path / "torchserve.log") in message
     time.sleep(0.5)
-    assert {p.pid for p in java_frontends()} <= before
+    assert java_frontends(tmp_path) == []
 
 
 def test_report_shows_torchserves_queue_time(tmp_path: Path, torchserve: TorchServeServer) -> None:
