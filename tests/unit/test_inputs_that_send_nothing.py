@@ -15,6 +15,7 @@ from benchctl.config import load_scenario, load_target
 from benchctl.errors import InputError
 from benchctl.rundir import RunDir
 from benchctl.specs.scenarios import SCENARIO_KINDS
+from tests.unit.test_bad_input import one_error
 
 
 @pytest.fixture()
@@ -22,16 +23,6 @@ def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh working directory, as a user has it."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def one_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert code == 2, err
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 # --------------------------------------------------------------------- zero rate / duration
