@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.unit.source_imports import node_imports
+
 SRC = Path(__file__).resolve().parents[2] / "src" / "benchctl"
 # the run orchestration (relative to src/benchctl; a folder: every module in it): what may
 # import the load package, beside the package itself
@@ -34,14 +36,7 @@ def load_imports(source: str) -> list[tuple[int, str]]:
     """(line, module) for each import of ``benchctl.load`` or a module in it in ``source``."""
     found = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            modules = [node.module]
-            if node.module == "benchctl":  # from benchctl import load
-                modules = [f"benchctl.{alias.name}" for alias in node.names]
-        else:
-            continue
+        modules = node_imports(node)
         found += [
             (node.lineno, m)
             for m in modules

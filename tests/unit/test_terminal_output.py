@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.unit.source_imports import node_imports
+
 SRC = Path(__file__).resolve().parents[2] / "src" / "benchctl"
 TERMINAL = SRC / "reports" / "terminal"
 COMPUTING = ("analysis", "telemetry", "rundir", "plan", "reports")
@@ -25,13 +27,7 @@ def terminal_writes(source: str) -> list[tuple[int, str]]:
     terminal package; [] for a module that only computes."""
     found = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            modules = [node.module]
-        else:
-            modules = []
-        for module in modules:
+        for module in node_imports(node):
             if module.split(".")[0] == "rich" or module.startswith("benchctl.reports.terminal"):
                 found.append((node.lineno, f"imports {module}"))
         if isinstance(node, ast.Call):
