@@ -11,10 +11,13 @@ rate carries no Poisson count noise. Latency is defined differently:
 * perf_analyzer: client-side, from the actual send to the response, over
   ``--request-count`` = rate x seconds requests (no stabilisation loop: same length as ours);
 * benchctl ``latency_ms``: from the *intended* send time (no coordinated omission), and
-  ``service_ms``: from the actual send, which is what to compare with perf_analyzer's.
+  ``service_ms``: from the request's first byte written to its answer's last byte read,
+  which is what to compare with perf_analyzer's (whose span also holds its own C++ client's
+  work and thread hand-offs around the wire).
 
 Triton's own mean request duration (from its metrics) is shown for each tool's runs, so a
-client-side difference can be told apart from a server slowed by the machine being busy.
+client-side difference can be told apart from a server slowed by the machine being busy;
+each tool's p50 minus that mean, run by run, is what the client adds to the server's time.
 Goal (issue 17): service_ms p50 within 5% of perf_analyzer's p50, achieved rate within 2%.
 Needs ``libb64-0d`` (Debian: ``apt-get install -y libb64-0d``); perf_analyzer itself
 (tritonclient[all]==2.51.0, newer wheels need glibc 2.38) and the CUDA runtime it links
@@ -161,6 +164,10 @@ def report(rate: float, pa: list[dict[str, float]], ours: list[dict[str, float]]
         a, b = median(pa, pa_key), median(ours, our_key)
         print(f"{label:34}{a:14.3f}{b:10.3f}{(b - a) / a:+9.1%}")
     print(f"{'benchctl p50 ms from intended send':34}{'':14}{median(ours, 'latency_p50_ms'):10.3f}")
+    # Triton's own duration moves from run to run with the machine; a client's p50 minus the
+    # server's mean in the same run is (about) what the client adds: wire, wake-ups, its code
+    a, b = (statistics.median(r["p50_ms"] - r["server_ms"] for r in rows) for rows in (pa, ours))
+    print(f"{'p50 minus Triton own mean ms':34}{a:14.3f}{b:10.3f}{(b - a) / a:+9.1%}")
     paired = sorted(b["p50_ms"] / a["p50_ms"] - 1 for a, b in zip(pa, ours, strict=True))
     print(
         f"p50 difference repeat by repeat (adjacent runs): median {statistics.median(paired):+.1%}"

@@ -50,6 +50,19 @@ def test_latency_counts_from_intended_time_not_send_time():
     assert columns["send_lag_ms"][0] == pytest.approx(500.0)
 
 
+def test_service_time_starts_at_the_first_byte_written_when_known():
+    """Intended at 1.0 s, the driver began at 1.5 s, the request's first byte went to the
+    kernel at 1.52 s and the answer was in at 1.6 s: latency 600 ms (from intended), send
+    lag 500 ms (to the driver's start), service 80 ms (first byte written to answer read);
+    the 20 ms of building the request are in the latency only."""
+    buffer = RecordBuffer()
+    buffer.add(1.0, 1.5, 1.6, 200, "", 1, 1, t_sent=1.52)
+    columns = buffer.drain()
+    assert columns["latency_ms"][0] == pytest.approx(600.0)
+    assert columns["send_lag_ms"][0] == pytest.approx(500.0)
+    assert columns["service_ms"][0] == pytest.approx(80.0)
+
+
 def known_frame() -> pd.DataFrame:
     # 1..1000 ms in the measured phase, ten errors, five dropped; warm-up rows at 10 s.
     buffer = buffer_with(list(np.arange(1, 1001, dtype=float)), start=10.0, gap=0.09)

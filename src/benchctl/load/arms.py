@@ -140,9 +140,10 @@ class ArmTransport:
             )
 
     def send(self, choice: Any = None) -> Outcome:
-        """Send ``choice`` (an ArmChoice) through its arm's transport and return that transport's
-        Outcome: (status, error kind or "", bytes received, answered_at). Like every Transport
-        it does not raise for a failed request; AttributeError if ``choice`` is not an ArmChoice.
+        """Send ``choice`` (an ArmChoice) through its arm's transport and return that
+        transport's Outcome: (status, error kind or "", bytes received, sent_at, answered_at).
+        Like every Transport it does not raise for a failed request; AttributeError if
+        ``choice`` is not an ArmChoice.
         """
         return self._transports[choice.index].send(choice.inner)
 

@@ -245,7 +245,7 @@ class Driver:
         arm, user = (choice.arm, choice.user) if self._split else (None, None)
         start = perf_counter()
         try:
-            status, error, received, end = self.transport.send(choice)
+            status, error, received, sent_at, end = self.transport.send(choice)
         except gevent.GreenletExit:
             now = perf_counter() - self._mono0
             self.buffer.add(
@@ -254,9 +254,9 @@ class Driver:
             )  # fmt: skip
             raise
         except Exception:  # a transport bug must cost one request, not the run
-            status, error, received, end = 0, "client_error", 0, perf_counter()
+            status, error, received, sent_at, end = 0, "client_error", 0, start, perf_counter()
         mono0 = self._mono0
         self.buffer.add(
             offset, start - mono0, end - mono0, status, error, sent, received, model, input_id,
-            arm, user, waited,
+            arm, user, waited, t_sent=sent_at - mono0,
         )  # fmt: skip

@@ -55,14 +55,18 @@ class RecordBuffer:
         arm: str | None = None,
         user: int | None = None,
         slot_wait_ms: float | None = None,
+        t_sent: float | None = None,
     ) -> None:
-        """A request that was sent; times are seconds since run start; ``slot_wait_ms``
-        the time it waited for an in-flight slot (open loop), None if it did not wait."""
+        """A request that was sent; times are seconds since run start: ``t_start`` when the
+        driver began the send (the send lag ends there), ``t_sent`` when its first byte went
+        to the kernel (the service time starts there; None: at ``t_start``), ``t_end`` when
+        its answer was in; ``slot_wait_ms`` the time it waited for an in-flight slot (open
+        loop), None if it did not wait."""
         c = self._columns  # the hot path: one append per column, no row built
         c["t_intended"].append(t_intended)
         c["t_start"].append(t_start)
         c["latency_ms"].append((t_end - t_intended) * 1000.0)
-        c["service_ms"].append((t_end - t_start) * 1000.0)
+        c["service_ms"].append((t_end - (t_start if t_sent is None else t_sent)) * 1000.0)
         c["send_lag_ms"].append((t_start - t_intended) * 1000.0)
         c["status"].append(status)
         c["ok"].append(not error)

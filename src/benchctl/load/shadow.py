@@ -149,11 +149,11 @@ class ShadowTransport:
         """Send ``choice`` (an ArmChoice) to the served arm and wait for its Outcome, while the same
         input goes to the shadow arm in a background greenlet.
 
-        Returns the served arm's Outcome (status, error kind or "", bytes, answered_at); the
-        shadow's answer, its latency (ms, from perf_counter to its answered_at) and the
-        comparison of both bodies are recorded as a row for the shadow parquet part, never
-        changing the served outcome. Exceptions of the served transport propagate (after the
-        shadow greenlet is released).
+        Returns the served arm's Outcome (status, error kind or "", bytes, sent_at,
+        answered_at); the shadow's answer, its latency (ms, from perf_counter to its
+        answered_at) and the comparison of both bodies are recorded as a row for the shadow
+        parquet part, never changing the served outcome. Exceptions of the served transport
+        propagate (after the shadow greenlet is released).
         """
         seq, start, wall = next(self._seq), perf_counter(), time()
         done: AsyncResult = AsyncResult()
@@ -165,12 +165,12 @@ class ShadowTransport:
             raise
         finally:
             body = self._bodies.pop(getcurrent(), None)
-        done.set((outcome, (outcome[3] - start) * 1000.0, body))
+        done.set((outcome, (outcome[4] - start) * 1000.0, body))
         return outcome
 
     def _send_shadow(self, choice: Any, seq: int, start: float, wall: float, served: Any) -> None:
         try:
-            _, error, _, answered_at = self._shadow.send(choice.twin)
+            _, error, _, _, answered_at = self._shadow.send(choice.twin)
         except Exception:
             error, answered_at = "client_error", perf_counter()
         elapsed = (answered_at - start) * 1000.0
@@ -178,7 +178,7 @@ class ShadowTransport:
         result = served.get()
         if result is None:  # the served request was cancelled (stop)
             return
-        (_, served_error, _, _), served_ms, served_body = result
+        (_, served_error, _, _, _), served_ms, served_body = result
         ok = not error
         compared, diff, argmax, equal = (
             agreement(first_output(served_body), first_output(body))
