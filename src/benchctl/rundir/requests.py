@@ -13,7 +13,9 @@ SCHEMA = pa.schema(
         pa.field("t_intended", pa.float64(), nullable=False),  # s since run start
         pa.field("t_start", pa.float64()),  # s since run start; null if never sent
         pa.field("latency_ms", pa.float64()),  # from intended time to response end
-        pa.field("service_ms", pa.float64()),  # from actual send to response end
+        # from the request's first byte written to its answer's last byte read (HTTP; gRPC:
+        # around the call); rows before 2026-11-30: from the start of the send to the answer
+        pa.field("service_ms", pa.float64()),
         pa.field("send_lag_ms", pa.float64()),  # actual send minus intended time
         pa.field("status", pa.int32()),  # HTTP status or gRPC code; 0: no response
         pa.field("ok", pa.bool_()),
