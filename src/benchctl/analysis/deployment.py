@@ -124,14 +124,11 @@ def _raw_files(
         KEDA_FILE: keda_manifest(
             name,
             namespace,
+            policy,
             prometheus_url=PROMETHEUS_URL,
             query=query,
-            threshold=policy.target,
-            min=policy.min_replicas,
-            max=policy.max_replicas,
             cron=windows,
             deployment=deployment,
-            behavior=policy,
             reason=hpa.reason,
             notes=[
                 f"the query counts {counter.what} ({counter.name}); simulated with the same"

@@ -97,29 +97,30 @@ def hpa_behavior(policy: HpaPolicy) -> dict[str, Any]:
 def keda_manifest(
     name: str,
     namespace: str,
+    policy: HpaPolicy,
     *,
     prometheus_url: str,
     query: str,
-    threshold: float,
-    min: int,  # minReplicaCount; shadows the builtin in this function only
-    max: int,  # maxReplicaCount
     cron: Sequence[CronWindow] | None = None,
     deployment: str | None = None,
-    behavior: HpaPolicy | None = None,
     reason: str | None = None,
     notes: Sequence[str] = (),
 ) -> str:
-    """A keda.sh/v1alpha1 ScaledObject: a Prometheus trigger plus optional cron pre-scaling.
+    """A keda.sh/v1alpha1 ScaledObject for ``policy``: a Prometheus trigger plus optional cron
+    pre-scaling, for ``deployment`` (default: ``name``).
 
     ``query`` must return the total request rate of the deployment: its AverageValue
-    metric (written out) is divided by the replica count and compared with ``threshold``
-    (requests/s per replica). ``behavior`` copies an HPA policy's scaleUp/scaleDown rules;
-    ``notes`` become header comments. InputError: not 0 <= min <= max, max < 1, a threshold
-    that is not positive, a cron window above max.
+    metric (written out) is divided by the replica count and compared with the policy's
+    ``target`` (the trigger's threshold, requests/s per replica). minReplicaCount and
+    maxReplicaCount are its ``min_replicas`` and ``max_replicas``, and the HPA that KEDA
+    creates gets its scaleUp/scaleDown rules (``hpa_behavior``), so the manifest is the
+    policy simulated. ``cron``: windows that pre-scale to their desiredReplicas;
+    ``reason``: the first comment line; ``notes`` become header comments. Returns the YAML
+    text. InputError: a cron window above max_replicas.
     """
-    low, high = min, max
+    low, high, threshold = policy.min_replicas, policy.max_replicas, policy.target
     windows = list(cron or [])
-    _check_keda(low, high, threshold, windows)
+    _check_cron(windows, high)
     spec: dict[str, Any] = {
         "scaleTargetRef": {
             "apiVersion": "apps/v1",
@@ -129,8 +130,7 @@ def keda_manifest(
         "minReplicaCount": low,
         "maxReplicaCount": high,
     }
-    if behavior is not None:
-        spec["advanced"] = {"horizontalPodAutoscalerConfig": {"behavior": hpa_behavior(behavior)}}
+    spec["advanced"] = {"horizontalPodAutoscalerConfig": {"behavior": hpa_behavior(policy)}}
     spec["triggers"] = _keda_triggers(prometheus_url, query, threshold, windows)
     doc = {
         "apiVersion": "keda.sh/v1alpha1",
@@ -148,12 +148,9 @@ def keda_manifest(
     return _dump(doc, reason or default, [note, *notes])
 
 
-def _check_keda(low: int, high: int, threshold: float, windows: Sequence[CronWindow]) -> None:
-    """InputError unless 0 <= min <= max, max >= 1, threshold > 0, cron windows <= max."""
-    if not 0 <= low <= high or high < 1:
-        raise InputError("KEDA: need 0 <= min <= max and max >= 1")
-    if not threshold > 0:
-        raise InputError("KEDA: threshold must be > 0")
+def _check_cron(windows: Sequence[CronWindow], high: int) -> None:
+    """InputError for a cron window above maxReplicaCount ``high`` (the policy's replica
+    bounds and target were checked when it was made)."""
     for window in windows:
         if window.desired_replicas > high:
             raise InputError(f"KEDA: cron desiredReplicas {window.desired_replicas} > max {high}")
