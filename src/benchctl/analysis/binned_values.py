@@ -51,6 +51,15 @@ class BinnedValues:
         self._values.append(values[order])
         self._counts.append(np.bincount(bins, minlength=self.n)[: self.n])
 
+    def first_bins(self, m: int) -> BinnedValues:
+        """These values in bins ``0 .. m-1`` only (m <= n), the same values in the same order:
+        the caller has checked that no value lies in a later bin (``counts()[m:]`` is zero).
+        Shares the values; raises nothing."""
+        out = BinnedValues(m)
+        out._values = self._values
+        out._counts = [c[:m] for c in self._counts]
+        return out
+
     def counts(self) -> np.ndarray:
         """Values per bin (int64, length ``n``)."""
         if not self._counts:

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from benchctl.analysis.percentiles import percentile
+from benchctl.analysis.request_pass import levels_and_windows
 from benchctl.analysis.summary import phase_seconds
-from benchctl.analysis.summary_file import phase_latencies, phase_latencies_and_span
-from benchctl.analysis.windows import run_windows
+from benchctl.analysis.summary_file import phase_latencies
+from benchctl.analysis.windows import run_windows, with_telemetry
 from benchctl.rundir.names import REQUESTS
 from benchctl.rundir.requests import WARMUP
 
@@ -105,7 +106,13 @@ def window_points(
     ``windows.requests_file_windows``). Raises DamagedFileError when requests.parquet is
     missing or unreadable.
     """
-    table = run_windows(run_dir, width, (0.5, quantile), span)
+    return _window_points_of(run_windows(run_dir, width, (0.5, quantile), span), quantile, width)
+
+
+def _window_points_of(
+    table: pd.DataFrame, quantile: float, width: float
+) -> tuple[Points, pd.DataFrame]:
+    """``window_points`` of a window table already made (``run_windows``)."""
     column = f"p{quantile * 100:g}"
     if table.empty:
         return Points("windows", np.array([]), np.array([]), None, []), table
@@ -151,10 +158,12 @@ def measured_points(
     Raises DamagedFileError when requests.parquet is missing or unreadable.
     """
     phases = info.get("plan", {}).get("phases", [])
-    latencies, span = phase_latencies_and_span(run_dir / REQUESTS)  # one pass for both
+    # one pass for both when the file's statistics allow (request_pass), else two
+    latencies, table = levels_and_windows(run_dir / REQUESTS, width, (0.5, quantile))
     levels = _points_of(latencies, phases, quantile)
     del latencies
-    points, table = window_points(run_dir, quantile, width, span)
+    table = with_telemetry(run_dir, table, width)
+    points, table = _window_points_of(table, quantile, width)
     if len(levels) >= MIN_LEVELS and len(np.unique(np.round(levels.throughput))) >= MIN_LEVELS:
         return levels, table
     if len(levels) and one_offered_rate(info):

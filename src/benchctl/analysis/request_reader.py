@@ -188,3 +188,48 @@ def distinct_values(path: Path, column: str) -> set[str]:
     except (OSError, pa.ArrowException) as exc:
         raise damaged(Path(path), exc) from None
     return found
+
+
+def span_guess(path: Path, warmup: str, columns: Iterable[str] = ()) -> tuple[float, float] | None:
+    """A guess of the measured requests' span without a pass over the rows: (the earliest
+    ``t_intended`` of the rows whose ``phase`` is not ``warmup``, an upper bound of their
+    latest completion ``t_intended + latency_ms / 1000``), in s, from the row groups'
+    statistics; only the ``phase`` column is read (dictionary codes, cheap), and
+    ``t_intended`` of a row group that holds both kinds of rows. None when a statistic is
+    missing or there is no such row. A caller that bins by the guess checks it against the
+    span its own pass finds (``request_pass``): a wrong guess costs a pass, never a number.
+    DamagedFileError if unreadable or lacking one of ``columns`` (checked first, in their
+    order, as the caller's own reading would) or of t_intended, latency_ms, phase."""
+    import pyarrow as pa
+
+    parquet = open_requests(path, dict.fromkeys([*columns, "t_intended", "latency_ms", "phase"]))
+    meta = parquet.metadata
+    try:
+        starts, ends, latency = [], [], []
+        for i in range(meta.num_row_groups):
+            group = meta.row_group(i)
+            if not group.num_rows:
+                continue
+            stats = {
+                group.column(j).path_in_schema: group.column(j).statistics
+                for j in range(group.num_columns)
+            }
+            bounds = [stats.get(name) for name in ("t_intended", "latency_ms")]
+            if any(s is None or not s.has_min_max for s in bounds):
+                return None
+            ends.append(float(bounds[0].max))
+            latency.append(float(bounds[1].max))
+            column = parquet.read_row_group(i, columns=["phase"]).column(0)
+            skipped = np.concatenate([_equals(c, warmup) for c in column.chunks] or [[]])
+            if not skipped.any():
+                starts.append(float(bounds[0].min))
+            elif not skipped.all():
+                t = parquet.read_row_group(i, columns=["t_intended"]).column(0)
+                starts.append(float(np.nanmin(as_numpy(t.combine_chunks())[~skipped])))
+    except (OSError, pa.ArrowException) as exc:
+        raise damaged(Path(path), exc) from None
+    except ValueError:  # an all-NaN row group: no guess
+        return None
+    if not starts or not all(map(np.isfinite, [*starts, *ends, *latency])):
+        return None
+    return min(starts), max(ends) + max(latency) / 1000.0

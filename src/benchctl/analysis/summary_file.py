@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -253,18 +253,38 @@ def phase_latencies(path: Path) -> dict[str, np.ndarray]:
     return _phase_latencies(path, None)
 
 
+# called per batch with its measured rows (a mask, or None for all): ``phase_latencies_with``
+MeasuredRows = Callable[[dict[str, Any], "np.ndarray | None"], None]
+
+
 def phase_latencies_and_span(path: Path) -> tuple[dict[str, np.ndarray], tuple[float, float]]:
     """``phase_latencies`` and, from the same pass over the file, the measured requests'
     span (``benchctl.analysis.windows.measured_span``: earliest intended send, latest
     finite completion, of every row not in the warm-up), so that the windows need no pass
     of their own to find it. DamagedFileError if unreadable."""
     span = [math.inf, -math.inf]
-    return _phase_latencies(path, span), (span[0], span[1])
+
+    def widen(batch: dict[str, Any], keep: np.ndarray | None) -> None:
+        if keep is None:  # no warm-up row in this batch: every row is measured
+            measured_span(span, batch["t_intended"], batch["latency_ms"])
+        else:
+            measured_span(span, batch["t_intended"][keep], batch["latency_ms"][keep])
+
+    return _phase_latencies(path, widen), (span[0], span[1])
 
 
-def _phase_latencies(path: Path, span: list[float] | None) -> dict[str, np.ndarray]:
+def phase_latencies_with(path: Path, measured: MeasuredRows) -> dict[str, np.ndarray]:
+    """``phase_latencies``, and in the same pass ``measured(batch, keep)`` called with each
+    batch (``_phase_batches``: t_intended, latency_ms, ok as numpy arrays, phase and error
+    as (codes, strings)) and its measured rows (``keep``: the rows not in the warm-up, a
+    boolean mask, or None when every row is), in file order: the windows counted in the pass
+    that collects the level latencies (``request_pass``). DamagedFileError if unreadable."""
+    return _phase_latencies(path, measured)
+
+
+def _phase_latencies(path: Path, measured: MeasuredRows | None) -> dict[str, np.ndarray]:
     parts: dict[str, list[np.ndarray]] = {}
-    columns = ["latency_ms", "ok"] if span is None else ["t_intended", "latency_ms", "ok"]
+    columns = ["latency_ms", "ok"] if measured is None else ["t_intended", "latency_ms", "ok"]
     for batch in _phase_batches(path, columns):
         codes, names = batch["phase"]
         latency, ok = batch["latency_ms"], batch["ok"]
@@ -280,12 +300,11 @@ def _phase_latencies(path: Path, span: list[float] | None) -> dict[str, np.ndarr
             if rows.any():
                 taken = latency.copy() if rows.all() else latency[rows]
                 parts.setdefault(str(name), []).append(taken)
-        if span is not None:
+        if measured is not None:
             warm = [code for code, name in enumerate(names) if name == WARMUP]
             if warm and not (single and names[codes[0]] != WARMUP):
-                keep = ~np.isin(codes, warm)
-                measured_span(span, batch["t_intended"][keep], latency[keep])
+                measured(batch, ~np.isin(codes, warm))
             else:  # no warm-up row in this batch: every row is measured
-                measured_span(span, batch["t_intended"], latency)
+                measured(batch, None)
     # each phase's pieces are let go as they are joined (not all pieces and all joined at once)
     return {name: np.concatenate(parts.pop(name)) for name in list(parts)}

@@ -119,10 +119,12 @@ class _Sums:
 
     def add(
         self, intended: np.ndarray, latency: np.ndarray, ok: np.ndarray, dropped: np.ndarray
-    ) -> None:
+    ) -> np.ndarray:
         """Count one batch: ``intended`` send times (s), ``latency`` (ms, NaN for none), ``ok``
         and ``dropped`` flags, all shape (rows,). Arrivals count in their intended window, the
-        rest in their completion window. Raises nothing."""
+        rest in their completion window. Returns the sent requests' completion times (s,
+        ``intended + latency / 1000``, in row order; every row's when none was dropped).
+        Raises nothing."""
         edges, n = self.edges, len(self.edges) - 1
         offered_bin = np.searchsorted(edges, intended, side="right") - 1
         inside = (offered_bin >= 0) & (offered_bin < n)
@@ -163,6 +165,37 @@ class _Sums:
         self.latencies.add(good_latency, good_bin)
         first = np.clip(offered_bin if all_sent else offered_bin[sent], 0, n - 1)
         self.in_flight.add(intended, done, (first, done_bin))
+        return done
+
+    def trimmed(self, edges: np.ndarray) -> _Sums | None:
+        """These sums over ``edges``, the first ``m + 1`` of this one's (m windows): the same
+        numbers the requests would have given counted over ``edges`` from the start, or None
+        when they would not (a request counted at or beyond window m, other than a sent one
+        without a latency: those count in the last window, at m - 1 over ``edges``; only
+        their success and sent counts, integers, move). Used when the windows were counted
+        over edges guessed before the span was known (``request_pass``). Raises nothing."""
+        n, m = len(self.edges) - 1, len(edges) - 1
+        if m < 1 or m > n or not np.array_equal(self.edges[: m + 1], edges):
+            return None
+        beyond = [self.offered, self.dropped, self.sent_latency_n, self.ok_latency_n]
+        flight = self.in_flight
+        if any(a[m:].any() for a in beyond) or flight._partial[m:].any():
+            return None
+        if flight._whole[m + 1 :].any() or self.latencies.counts()[m:].any():
+            return None
+        if self.sent[m : n - 1].any() or self.ok[m : n - 1].any():
+            return None
+        out = _Sums(edges)
+        for name in ("offered", "dropped", "ok", "sent", "ok_latency_n", "sent_latency_n"):
+            setattr(out, name, getattr(self, name)[:m].copy())
+        out.sent_latency, out.ok_latency = self.sent_latency[:m], self.ok_latency[:m]
+        if n > m:  # the sent requests without a latency: in the last window, whichever
+            out.sent[m - 1] += self.sent[n - 1]
+            out.ok[m - 1] += self.ok[n - 1]
+        out.in_flight._partial = flight._partial[:m].copy()
+        out.in_flight._whole = flight._whole[: m + 1].copy()
+        out.latencies = self.latencies.first_bins(m)
+        return out
 
     def table(self, width: float, quantiles: tuple[float, ...]) -> pd.DataFrame:
         """The per-window table, one row per window of ``width`` s: t (s), offered_rps and
@@ -290,6 +323,12 @@ def run_windows(
     """Request windows of one run, joined with its telemetry windows when it has them
     (``span``: as in ``requests_file_windows``)."""
     table = requests_file_windows(run_dir / REQUESTS, width, quantiles, span)
+    return with_telemetry(run_dir, table, width)
+
+
+def with_telemetry(run_dir: Path, table: pd.DataFrame, width: float) -> pd.DataFrame:
+    """The request windows ``table`` (``requests_file_windows`` of the run at ``run_dir``,
+    ``width`` s) joined with the run's telemetry windows when it has telemetry.parquet."""
     telemetry = run_dir / TELEMETRY
     if table.empty or not telemetry.is_file():
         return table

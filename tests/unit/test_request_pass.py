@@ -1,0 +1,164 @@
+"""analyze's one pass over requests.parquet (analysis/request_pass.py, issue 16): the level
+latencies and the windows counted together over edges guessed from the file's statistics
+are the ones the two passes give (``summary_file.phase_latencies`` and
+``windows.requests_file_windows``), value for value, also where the guess is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from benchctl.analysis.request_pass import levels_and_windows
+from benchctl.analysis.request_reader import span_guess
+from benchctl.analysis.summary_file import phase_latencies
+from benchctl.analysis.windows import _edges, _Sums, requests_file_windows
+from benchctl.load.records import SCHEMA, to_table
+
+NAMES = ["warmup", "a", "b"]
+
+
+def _write(path: Path, groups: list[dict[str, np.ndarray]], **options) -> Path:
+    """requests.parquet with one row group per dict (t_intended s, latency_ms, error)."""
+    writer = pq.ParquetWriter(path, SCHEMA, **options)
+    for group in groups:
+        t, latency, error = group["t"], group["latency"], group["error"]
+        n = len(t)
+        dropped = error == "dropped"
+        columns = {
+            "t_intended": t,
+            "t_start": np.where(dropped, np.nan, t),
+            "latency_ms": latency,
+            "service_ms": latency,
+            "send_lag_ms": np.where(dropped, np.nan, 0.1),
+            "status": np.where(error == "", 200, 0),
+            "ok": error == "",
+            "error": error.tolist(),
+            "bytes_sent": np.zeros(n),
+            "bytes_received": np.zeros(n),
+            "worker": np.zeros(n),
+        }
+        writer.write_table(to_table(columns, NAMES, group["phase"]))
+    writer.close()
+    return path
+
+
+def _random_groups(seed: int, *, errors: bool) -> list[dict[str, np.ndarray]]:
+    """Four row groups of 3,000 requests over 0-120 s: warm-up before 10 s, phase a to
+    60 s, b after; with ``errors``, 5xx and dropped ones (no latency)."""
+    rng = np.random.default_rng(seed)
+    groups = []
+    for chunk in range(4):
+        n = 3000
+        t = np.sort(rng.uniform(chunk * 30.0, (chunk + 1) * 30.0, n))
+        latency = rng.exponential(40.0, n)
+        kinds = ["", "", "", "http_5xx", "dropped"] if errors else [""]
+        error = rng.choice(kinds, n)
+        groups.append(
+            {
+                "t": t,
+                "latency": np.where(error == "dropped", np.nan, latency),
+                "error": error,
+                "phase": np.where(t < 10, 0, np.where(t < 60, 1, 2)).astype(np.int8),
+            }
+        )
+    return groups
+
+
+def _two_passes(path: Path, width: float) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    return phase_latencies(path), requests_file_windows(path, width, (0.5, 0.99))
+
+
+def _assert_same(found, expected) -> None:
+    """The same latencies per phase (in the same order) and the same window table, bit
+    for bit (NaN where NaN)."""
+    (levels, table), (levels_0, table_0) = found, expected
+    assert list(levels) == list(levels_0)
+    for name in levels_0:
+        np.testing.assert_array_equal(levels[name], levels_0[name])
+    pd.testing.assert_frame_equal(table, table_0, check_exact=True)
+
+
+@pytest.mark.parametrize("errors", [False, True])
+@pytest.mark.parametrize("width", [5.0, 7.0, 1.0])
+def test_one_pass_equals_the_two_passes(tmp_path: Path, errors: bool, width: float):
+    path = _write(tmp_path / "requests.parquet", _random_groups(11, errors=errors))
+    expected = _two_passes(path, width)
+    assert len(expected[1]) > 10
+    _assert_same(levels_and_windows(path, width, (0.5, 0.99)), expected)
+
+
+def test_the_guess_is_the_earliest_measured_send_and_a_bound_of_the_last_completion(
+    tmp_path: Path,
+):
+    """Row group 0 holds warm-up rows (before 10 s) and measured ones: its statistics'
+    minimum is a warm-up send, so the earliest measured send is read from its rows; the
+    bound is the latest send plus the longest latency."""
+    groups = _random_groups(5, errors=True)
+    path = _write(tmp_path / "requests.parquet", groups)
+    t = np.concatenate([g["t"] for g in groups])
+    latency = np.concatenate([g["latency"] for g in groups])
+    measured = np.concatenate([g["phase"] for g in groups]) != 0
+    start, bound = span_guess(path, "warmup")
+    assert start == t[measured].min() and start >= 10.0 > t.min()
+    assert bound == t.max() + np.nanmax(latency) / 1000.0
+    assert bound >= np.nanmax(t + latency / 1000.0)
+
+
+def test_no_statistics_means_two_passes_and_the_same_numbers(tmp_path: Path):
+    path = _write(
+        tmp_path / "requests.parquet", _random_groups(2, errors=True), write_statistics=False
+    )
+    assert span_guess(path, "warmup") is None
+    _assert_same(levels_and_windows(path, 5.0, (0.5, 0.99)), _two_passes(path, 5.0))
+
+
+@pytest.mark.parametrize("last", [9.9, None])
+def test_last_edge_and_requests_without_latency(tmp_path: Path, last: float | None):
+    """Sends every 0.5 s from 0 to 9 s, 100 ms each, but the one at 1 s takes 3 s (so the
+    statistics' bound, 9 s + 3 s = 12 s, guesses a third window of 5 s); two 5xx without a
+    latency at 9.5 and 9.7 s (sent: they count in the last window). ``last`` 9.9: one more
+    send of 100 ms ending at 10.0 s, on the last edge (edges 0, 5, 10: it counts in the
+    last window, and in the guessed third one: the windows get their own pass). Without
+    it the latest completion is 9.1 s (edges 0, 5, 10 too) and the 5xx move from the
+    guessed third window to the second. Either way the two passes' table: window 0 holds
+    the 10 sends before 5 s (the 1-s one ends at 4 s), window 1 the 9 sends from 5.0 to
+    9.0 s, plus the 9.9-s one."""
+    t = np.append(np.arange(0.0, 9.5, 0.5), [9.5, 9.7])
+    latency = np.append(np.full(19, 100.0), [np.nan, np.nan])
+    latency[2] = 3000.0
+    error = np.array([""] * 19 + ["http_5xx", "http_5xx"])
+    if last is not None:
+        t, latency, error = np.append(t, last), np.append(latency, 100.0), np.append(error, "")
+    groups = [{"t": t, "latency": latency, "error": error, "phase": np.ones(len(t), np.int8)}]
+    path = _write(tmp_path / "requests.parquet", groups)
+    found = levels_and_windows(path, 5.0, (0.5, 0.99))
+    _assert_same(found, _two_passes(path, 5.0))
+    table = found[1]
+    assert list(table["t"]) == [0.0, 5.0]
+    assert list(table["throughput_rps"] * 5) == [10.0, 9.0 + (last is not None)]
+    assert list(table["errors"]) == [0, 2]
+
+
+def test_trimmed_sums_move_only_the_requests_without_latency():
+    """Counted over edges 0..20 s (4 windows of 5 s) then trimmed to 0..10 s: a success at
+    1 s (0.2 s long) and one 5xx without a latency at 2 s; the 5xx sat in the last guessed
+    window (3) and moves to the last real one (1). A request counted in window 2 cannot
+    move: no trimmed sums."""
+    sums = _Sums(_edges(0.0, 20.0, 5.0))
+    assert len(sums.edges) == 5
+    sums.add(
+        np.array([1.0, 2.0]),
+        np.array([200.0, np.nan]),
+        np.array([True, False]),
+        np.array([False, False]),
+    )
+    real = sums.trimmed(_edges(0.0, 10.0, 5.0))
+    assert real is not None
+    assert list(real.sent) == [1, 1] and list(real.ok) == [1, 0]
+    assert list(real.ok_latency) == [200.0, 0.0]
+    sums.add(np.array([11.0]), np.array([1.0]), np.array([True]), np.array([False]))
+    assert sums.trimmed(_edges(0.0, 10.0, 5.0)) is None
