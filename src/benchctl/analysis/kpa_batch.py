@@ -114,6 +114,13 @@ class _Lanes:
         self.no_burst, self.any_burst = self.tbc == 0, self.tbc < 0
         self.delayed = self.delay_s > 0
         self.any_delayed = bool(self.delayed.any())
+        # from this step on every window fits: max(0, i - w) is i - w and min(i, w) is w
+        self.windows_fit = int(max(self.stable_w.max(), self.panic_w.max()))
+        self.any_panic = False  # some lane in panic mode (``panic_now``)
+        self.panic_now = ~np.isnan(self.panic_since)
+        self._all_nan = np.full(lanes, np.nan)
+        # what tick and in_flight derive from the ready pods alone, for the last ready array
+        self._of_ready: FloatArray | None = None
         # ready pods at the last time asked, valid while no pending group becomes ready
         self._ready: FloatArray | None = None
         self._next_ready = -np.inf  # the earliest ready time of a group still pending then
@@ -125,6 +132,8 @@ class _Lanes:
         self.two_sqrt_s, self.two_s = 2.0 * np.sqrt(self.s), 2.0 * self.s
         self.timeout = model.request_timeout_s
         self.queue = np.array([self._initial_queue(rate0, pods) for pods in start])
+        self._flight_ready: FloatArray | None = None
+        self._all_ready = False
 
     def _initial_queue(self, rate: float, pods: int) -> float:
         per_pod = rate / pods if pods else 0.0
@@ -144,31 +153,52 @@ class _Lanes:
         self._next_ready = float(later.min()) if later.size else np.inf
         return self._ready
 
+    def _derive(self, ready: FloatArray) -> None:
+        """What the decider derives from ``ready`` alone (the same operations, made once
+        per ready array): pods (at least 1), the scale-up and scale-down limits, no pod
+        ready, and ready x the burst target."""
+        self._of_ready = ready
+        self._pods = np.maximum(1.0, ready)
+        self._up = np.ceil(self.up_rate * self._pods)
+        self._down = np.floor(self._pods / self.down_rate)
+        self._none_ready = ready == 0
+        self._burst_room = ready * self.burst_total
+
     def tick(self, k: int, i: int, now: float, metric_sum: FloatArray) -> None:
         """``kpa._Decider.tick`` for every lane: tick ``k`` at step ``i``."""
         lanes = self.lanes
         ready = self.ready(now)
+        if ready is not self._of_ready:
+            self._derive(ready)
         total = metric_sum[i]
-        stable = (total - metric_sum[np.maximum(0, i - self.stable_w), lanes]) / np.minimum(
-            i, self.stable_w
-        )
-        burst = (total - metric_sum[np.maximum(0, i - self.panic_w), lanes]) / np.minimum(
-            i, self.panic_w
-        )
+        if i >= self.windows_fit:  # the same values as the general case below
+            stable = (total - metric_sum[i - self.stable_w, lanes]) / self.stable_w
+            burst = (total - metric_sum[i - self.panic_w, lanes]) / self.panic_w
+        else:
+            stable = (total - metric_sum[np.maximum(0, i - self.stable_w), lanes]) / np.minimum(
+                i, self.stable_w
+            )
+            burst = (total - metric_sum[np.maximum(0, i - self.panic_w), lanes]) / np.minimum(
+                i, self.panic_w
+            )
         self.seen[k] = stable
         want_stable, want_panic, over = self._counts(ready, stable, burst)
         in_path = ~self.no_burst & (
-            self.any_burst | (np.floor(ready * self.burst_total - burst - self.tbc) < 0)
+            self.any_burst | (np.floor(self._burst_room - burst - self.tbc) < 0)
         )
-        self.activator += (ready == 0) | in_path
-        panicking = ~np.isnan(self.panic_since)
-        calm = panicking & (self.panic_since + self.stable_s < now - EPS)
-        self.panic_since = np.where(over, now, np.where(calm, np.nan, self.panic_since))
-        self.max_panic = np.where(~over & calm, 0.0, self.max_panic)
-        panicking = ~np.isnan(self.panic_since)
-        peak = np.maximum(np.maximum(self.max_panic, want_stable), want_panic)
-        self.max_panic = np.where(panicking, peak, self.max_panic)
-        want = np.where(panicking, self.max_panic, want_stable)
+        self.activator += self._none_ready | in_path
+        if self.any_panic or over.any():
+            panicking = self.panic_now
+            calm = panicking & (self.panic_since + self.stable_s < now - EPS)
+            self.panic_since = np.where(over, now, np.where(calm, np.nan, self.panic_since))
+            self.max_panic = np.where(~over & calm, 0.0, self.max_panic)
+            panicking = self.panic_now = ~np.isnan(self.panic_since)
+            self.any_panic = bool(panicking.any())
+            peak = np.maximum(np.maximum(self.max_panic, want_stable), want_panic)
+            self.max_panic = np.where(panicking, peak, self.max_panic)
+            want = np.where(panicking, self.max_panic, want_stable)
+        else:  # no lane panics or starts to: every np.where above keeps what it had
+            want = want_stable
         delayed = self.delayed
         if self.any_delayed:
             self.want_t[k], self.want_v[k] = now, want
@@ -183,10 +213,8 @@ class _Lanes:
     def _counts(
         self, ready: FloatArray, stable: FloatArray, burst: FloatArray
     ) -> tuple[FloatArray, FloatArray, Any]:
-        """``kpa.kpa_counts`` elementwise."""
-        pods = np.maximum(1.0, ready)
-        up = np.ceil(self.up_rate * pods)
-        down = np.floor(pods / self.down_rate)
+        """``kpa.kpa_counts`` elementwise (pods and limits from ``_derive``)."""
+        pods, up, down = self._pods, self._up, self._down
         stable_pods = ceil_up_array(stable / self.effective)
         panic_pods = ceil_up_array(burst / self.effective)
         over = panic_pods / pods >= self.threshold
@@ -201,6 +229,9 @@ class _Lanes:
         new = np.minimum(np.maximum(want, self.min_scale), self.top)
         current = self.count
         keep = (new > 0) | (current == 0)
+        if keep.all():  # no timer runs on: every np.where below takes its first choice
+            self.zero_since = self._all_nan
+            return new
         since = np.where(np.isnan(self.zero_since), now, self.zero_since)
         expired = now - since + EPS >= self.grace
         self.zero_since = np.where(keep, np.nan, since)
@@ -217,13 +248,22 @@ class _Lanes:
     def in_flight(self, offered: float, served: FloatArray, ready: FloatArray) -> FloatArray:
         """``kpa._InFlight.step`` for every lane: the in-flight count each reports."""
         arriving = offered * self.dt
+        if ready is not self._flight_ready:
+            self._flight_ready, self._all_ready = ready, bool((ready > 0).all())
         with np.errstate(divide="ignore", invalid="ignore"):
             waiting = self.queue + arriving
             c = waiting / ready
             b = self.s - c + self.drain
             root = np.hypot(b, self.two_sqrt_s * np.sqrt(c))
-            per_pod = np.where(b > 0, self.two_s / (b + root) * c, (root - b) / 2.0)
-            queue = np.where(ready <= 0, waiting, ready * per_pod)
+            above = b > 0
+            if above.all():  # np.where(b > 0, x, y) is x: y is not made
+                per_pod = self.two_s / (b + root) * c
+            else:
+                per_pod = np.where(above, self.two_s / (b + root) * c, (root - b) / 2.0)
+            if self._all_ready:  # np.where(ready <= 0, waiting, x) is x
+                queue = ready * per_pod
+            else:
+                queue = np.where(ready <= 0, waiting, ready * per_pod)
         if offered > 0:
             queue = np.minimum(queue, offered * self.timeout)
         self.queue = queue
@@ -252,24 +292,33 @@ def _simulate_lanes(
     columns = [np.zeros((n, width)) for _ in range(4)]  # replicas, ready, served, desired
     panicking = np.zeros((n, width), dtype=bool)
     concurrency = p0.metric == "concurrency"
-    total = np.zeros(width)
-    # what only a tick or a newly ready group changes is computed again only then
-    panic_now = ~np.isnan(lanes.panic_since)
+    total = metric_sum[0]
+    replicas, ready_out, served_out, desired = columns
+    # what only a tick or a newly ready group changes is computed again only then, and
+    # written for the steps it held (from ``held`` / ``ready_from`` on) when it changes
+    held = ready_from = 0
     last_ready, capacity = None, np.zeros(width)
     for i in range(n):
         now = times[i]
         if i > 0 and i % every == 0:
+            replicas[held:i], desired[held:i], panicking[held:i] = (
+                lanes.count,
+                lanes.desired,
+                lanes.panic_now,
+            )
+            held = i
             lanes.tick(i // every - 1, i, now, metric_sum)
-            panic_now = ~np.isnan(lanes.panic_since)
         ready = lanes.ready(now)
         if ready is not last_ready:
-            last_ready, capacity = ready, ready * lanes.pod_max
-        served = np.minimum(rates[i], capacity)
-        columns[0][i], columns[1][i], columns[2][i] = lanes.count, ready, served
-        columns[3][i] = lanes.desired
-        total = total + (lanes.in_flight(rates[i], served, ready) if concurrency else rates[i])
-        metric_sum[i + 1] = total
-        panicking[i] = panic_now
+            if last_ready is not None:
+                ready_out[ready_from:i] = last_ready
+            ready_from, last_ready, capacity = i, ready, ready * lanes.pod_max
+        served = np.minimum(rates[i], capacity, out=served_out[i])
+        step = lanes.in_flight(rates[i], served, ready) if concurrency else rates[i]
+        total = np.add(total, step, out=metric_sum[i + 1])
+    replicas[held:], desired[held:], panicking[held:] = lanes.count, lanes.desired, lanes.panic_now
+    if last_ready is not None:
+        ready_out[ready_from:] = last_ready
     results = []
     for j, policy in enumerate(policies):
         out = StepArrays.of(*(np.ascontiguousarray(c[:, j]) for c in columns))
