@@ -79,6 +79,38 @@ def fraction(text: str) -> float:
     return value
 
 
+def p_value(text: str) -> float:
+    """A significance level: a finite number in (0, 1)."""
+    value = finite(text)
+    _require(0 < value < 1, f"must be in (0, 1), e.g. 0.001; got {text!r}")
+    return value
+
+
+def price(text: str) -> str:
+    """``--price``: AMOUNT/UNIT (``analysis.cost.parse_price``) with a finite amount > 0 (a
+    zero price would print a zero cost), kept as given (``price_option`` converts it)."""
+    from benchctl.analysis.cost import parse_price
+
+    try:
+        per_hour = parse_price(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    _require(math.isfinite(per_hour), f"must be a finite price, got {text!r}")
+    _require(per_hour > 0, f"must be > 0 (e.g. 2.48/h), got {text!r}")
+    return text
+
+
+def length(text: str) -> str:
+    """A duration > 0 (``90s``, ``10m``; at most 366d), kept as given: the scenario field it
+    sets (``--duration``) reads it."""
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    _require(seconds > 0, f"must be > 0 (e.g. 90s, 10m), got {text!r}")
+    return text
+
+
 def _whole(text: str, what: str) -> int:
     """``text`` as an int; ArgumentTypeError "expected <what>, got '<text>'" otherwise."""
     try:
@@ -87,18 +119,40 @@ def _whole(text: str, what: str) -> int:
         raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
 
 
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """A whole number in [low, high]; the error names the bound crossed: ``must be >= 1,
+    got '0'`` or ``must be <= 1,024, got '5000'`` (argparse prefixes ``argument --FLAG:``)."""
+
+    def parse(text: str) -> int:
+        """``text`` as an int in [low, high]; ArgumentTypeError saying which bound it crossed."""
+        value = _whole(text, "a whole number")
+        _require(value >= low, f"must be >= {low:,}, got {text!r}")
+        _require(value <= high, f"must be <= {high:,}, got {text!r}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+MAX_PROCESSES = 1024  # load processes (or runs one after another) one command makes
+
+
 def count(text: str) -> int:
-    """A whole number >= 0 (at most 1024: processes on one machine)."""
-    value = _whole(text, "a whole number")
-    _require(0 <= value <= 1024, f"must be between 0 and 1024, got {text!r}")
-    return value
+    """A whole number from 0 to MAX_PROCESSES (1024: processes on one machine)."""
+    return whole_number(0, MAX_PROCESSES)(text)
 
 
 def positive_count(text: str) -> int:
-    """A whole number >= 1."""
-    value = count(text)
-    _require(value >= 1, f"must be at least 1, got {text!r}")
-    return value
+    """A whole number from 1 to MAX_PROCESSES (1024)."""
+    return whole_number(1, MAX_PROCESSES)(text)
+
+
+def users(text: str) -> int:
+    """``--users``: simulated users, a whole number from 1 to ``splits.MAX_USERS`` (the
+    bound a scenario's ``users:`` field has)."""
+    from benchctl.splits import MAX_USERS
+
+    return whole_number(1, MAX_USERS)(text)
 
 
 def port(text: str) -> int:

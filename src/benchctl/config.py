@@ -16,6 +16,7 @@ import yaml
 from pydantic import TypeAdapter
 
 from benchctl.errors import InputError
+from benchctl.specs.path_fields import PATH_FIELDS, anchor_paths, check_readable
 from benchctl.specs.payload_file import check_payload_files
 from benchctl.specs.scenarios import (
     SCENARIO_ADAPTER,
@@ -131,12 +132,6 @@ _RATE_HINTS = {
     "batch": "it sends as fast as the server allows: --set 'concurrency=[1,4]' "
     "or --set 'batch_sizes=[1,8]'",
 }
-# Fields that hold a path, per spec kind: written in a file, relative to that file; given
-# with --set / --target-set, relative to the current folder.
-_PATH_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "scenarios": (("trace",),),
-    "targets": (("payload", "file"), ("tls", "ca_file"), ("tls", "cert_file"), ("tls", "key_file")),
-}
 # What sets the length of a scenario kind that ``--duration`` does not apply to.
 _LENGTH_FIELDS = {
     "spike": "its length is period x periods: --set periods=2 or --set period=5m "
@@ -225,8 +220,9 @@ def load_scenario(
         data[field] = duration
         origins[(field,)] = "--duration"
     data = apply_overrides(data, overrides, source="--set", origins=origins)
-    _anchor_paths(data, _PATH_FIELDS["scenarios"], path, origins)
+    given = anchor_paths(data, PATH_FIELDS["scenarios"], path, lines, origins)
     scenario = validate_spec(SCENARIO_ADAPTER, data, path, lines, origins)
+    check_readable(getattr(scenario, "trace", None), given.get(("trace",)))
     return scenario, path
 
 
@@ -238,9 +234,9 @@ def load_target(
     data, lines = read_yaml_mapping(path)
     origins: dict[tuple, str] = {}
     data = apply_overrides(dict(data), overrides, source="--target-set", origins=origins)
-    _anchor_paths(data, _PATH_FIELDS["targets"], path, origins)
+    given = anchor_paths(data, PATH_FIELDS["targets"], path, lines, origins)
     target = validate_spec(TypeAdapter(TargetSpec), data, path, lines, origins)
-    check_payload_files(target, path, lines, origins)
+    check_payload_files(target, path, lines, origins, given)
     return target, path
 
 
@@ -252,24 +248,6 @@ def _seconds_or_none(text: str) -> float | None:
         return parse_duration(text)
     except ValueError:
         return None
-
-
-def _anchor_paths(
-    data: dict, fields: Iterable[tuple[str, ...]], spec_file: Path, origins: Mapping[tuple, str]
-) -> None:
-    """Make each relative path in ``fields`` that was written in ``spec_file`` relative to
-    that file's folder, in place; a path set on the command line (``origins``: field path ->
-    flag, or a parent section set whole) stays relative to the current folder."""
-    for field in fields:
-        node: Any = data
-        for part in field[:-1]:
-            node = node.get(part) if isinstance(node, Mapping) else None
-        value = node.get(field[-1]) if isinstance(node, dict) else None
-        if not isinstance(value, str) or not value or Path(value).is_absolute():
-            continue
-        if any(field[:depth] in origins for depth in range(1, len(field) + 1)):
-            continue
-        node[field[-1]] = str(spec_file.parent / value)
 
 
 def apply_overrides(

@@ -214,13 +214,13 @@ def _run_record(
         "owner": {**owner_record(), "watchdog": guard.watchdog},
         "scenario": {
             "name": scenario_file.stem,
-            "file": str(scenario_file),
+            "file": str(scenario_file.resolve()),  # absolute: run.json is read from anywhere
             "time_scale": options.time_scale,
             "spec": scenario.model_dump(mode="json"),
         },
         "target": {
             "name": target_file.stem,
-            "file": str(target_file),
+            "file": str(target_file.resolve()),
             "spec": public_target(target),
             "launched": None,
         },

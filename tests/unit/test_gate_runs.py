@@ -316,7 +316,7 @@ def test_cli_gate_and_history_on_run_directories(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("history", "nightly", "--max-pvalue", "2"), "--max-pvalue 2: must be between 0 and 1"),
+        (("history", "nightly", "--max-pvalue", "2"), "--max-pvalue: must be in (0, 1), e.g."),
         (("gate", "--rules", "bad.yaml"), "bad.yaml:2: "),
     ],
 )

@@ -77,7 +77,10 @@ def test_zero_rate_written_in_a_file_names_file_and_line(cwd: Path) -> None:
 
 def test_duration_zero_names_the_flag(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
     line = one_error(["run", "steady", "--duration", "0", "--dry-run"], capsys)
-    assert line == "benchctl: error: --duration '0': must be > 0 (e.g. 90s, 10m)"
+    assert line == (
+        "benchctl run: error: argument --duration: must be > 0 (e.g. 90s, 10m), got '0' "
+        "(see `benchctl run --help`)"
+    )
     line = one_error(["run", "steady", "--rate", "0", "--dry-run"], capsys)
     assert line.startswith("benchctl run: error: argument --rate: a rate is > 0 req/s")
 
@@ -120,17 +123,17 @@ def test_rate_hint_names_fields_of_that_kind(cwd: Path, kind: str) -> None:
 def test_trace_given_on_the_command_line_is_relative_to_the_current_folder(cwd: Path) -> None:
     (cwd / "good.csv").write_text("time\n0.1\n0.5\n")
     scenario, _ = load_scenario("replay", overrides=["trace=./good.csv"])
-    assert Path(scenario.trace) == Path("good.csv")
-    assert Path(scenario.trace).resolve() == (cwd / "good.csv").resolve()
+    assert Path(scenario.trace) == (cwd / "good.csv").resolve()  # stored absolute
 
 
 def test_trace_written_in_a_file_is_relative_to_that_file(cwd: Path) -> None:
     (cwd / "sub").mkdir()
     (cwd / "sub" / "r.yaml").write_text("kind: replay\ntrace: t.csv\n")
+    (cwd / "sub" / "t.csv").write_text("time\n0.1\n")
     scenario, _ = load_scenario("sub/r.yaml")
-    assert Path(scenario.trace) == Path("sub") / "t.csv"
+    assert Path(scenario.trace) == (cwd / "sub" / "t.csv").resolve()
     builtin, path = load_scenario("replay")
-    assert Path(builtin.trace) == path.parent / "traces" / "example-rates.csv"
+    assert Path(builtin.trace) == (path.parent / "traces" / "example-rates.csv").resolve()
 
 
 def test_payload_file_follows_the_same_rule(cwd: Path) -> None:
@@ -145,9 +148,9 @@ def test_payload_file_follows_the_same_rule(cwd: Path) -> None:
         "payload:\n  source: file\n  file: body.json\n"
     )
     target, _ = load_target("sub/t.yaml")
-    assert target.payload.file == Path("sub") / "body.json"
+    assert target.payload.file == (cwd / "sub" / "body.json").resolve()
     target, _ = load_target("sub/t.yaml", overrides=["payload.file=body.json"])
-    assert target.payload.file == Path("body.json")
+    assert target.payload.file == (cwd / "body.json").resolve()
 
 
 # ----------------------------------------------------------------------- error lines

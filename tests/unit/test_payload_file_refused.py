@@ -44,7 +44,8 @@ def test_missing_payload_file_is_refused(tmp_path, extra):
         "payload.file=missing.npy",
     )
     assert line.startswith("benchctl: error: --target-set payload.file (for ")
-    assert line.endswith("field 'payload.file': missing.npy: no such file")
+    missing = (tmp_path / "missing.npy").resolve()
+    assert line.endswith(f"field 'payload.file': missing.npy ({missing}): no such file")
 
 
 def test_payload_file_that_is_a_directory_is_refused(tmp_path):
@@ -57,7 +58,8 @@ def test_payload_file_that_is_a_directory_is_refused(tmp_path):
         "--target-set",
         "payload.file=inputs",
     )
-    assert line.endswith("field 'payload.file': inputs: not a regular file")
+    inputs = (tmp_path / "inputs").resolve()
+    assert line.endswith(f"field 'payload.file': inputs ({inputs}): not a regular file")
 
 
 def test_payload_file_without_source_file_says_what_to_set(tmp_path):

@@ -50,7 +50,7 @@ from benchctl.analysis.scaling_inputs import (
     traffic_for,
 )
 from benchctl.errors import BenchctlError, InputError
-from benchctl.rundir import AUTOSCALE_TIMELINE, RunDir
+from benchctl.rundir import AUTOSCALE_TIMELINE, RUN_JSON, RunDir
 
 __all__ = [
     "TIMELINE",
@@ -86,7 +86,7 @@ def autoscaling_section(
     peak. {"skipped": why, "summary": []} without traffic; InputError: --peak-rps > 150k pods.
     """
     scenario, peak_rps, headroom = options.traffic, options.peak_rps, options.headroom
-    found = _traffic(info, scenario, options.config_dir, peak_rps)
+    found = _traffic(info, scenario, options.config_dir, peak_rps, run_dir / RUN_JSON)
     if isinstance(found, dict):
         return found  # skipped, with the reason
     traffic, spec = found
@@ -179,11 +179,15 @@ def _need_reason(peak: float, recommended: int | None) -> str | None:
 
 
 def _traffic(
-    info: dict[str, Any], scenario: str | None, config_dir: Path | None, peak_rps: float | None
+    info: dict[str, Any],
+    scenario: str | None,
+    config_dir: Path | None,
+    peak_rps: float | None,
+    run_json: Path,
 ) -> tuple[Traffic, Any] | dict[str, Any]:
     """(the traffic to simulate, its scenario), or the skipped section saying why not."""
     try:
-        found = traffic_for(info, scenario, config_dir, peak_rps)
+        found = traffic_for(info, scenario, config_dir, peak_rps, run_json)
     except (BenchctlError, ValidationError) as exc:
         reason = str(exc).splitlines()[0]
         return {"skipped": f"no traffic to simulate: {reason}", "summary": []}

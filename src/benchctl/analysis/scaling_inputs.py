@@ -66,21 +66,33 @@ def _prom_duration(seconds: float) -> str:
 
 
 def traffic_for(
-    info: dict[str, Any], scenario: str | None, config_dir: Path | None, peak_rps: float | None
+    info: dict[str, Any],
+    scenario: str | None,
+    config_dir: Path | None,
+    peak_rps: float | None,
+    run_json: Path | None = None,
 ) -> tuple[Traffic, Any] | None:
     """Real-time traffic (time scale 1) of ``scenario`` or of the run's own scenario,
     scaled so its peak is ``peak_rps`` when given. None for closed-loop scenarios.
 
-    ``info``: run.json's object; ``scenario``: a scenario name or file (None: the run's own);
-    ``config_dir``: the user's configuration folder; ``peak_rps``: requests/s. Returns (Traffic on a
-    1-second grid, requests/s; the scenario spec). Raises InputError (one line, file and field) for
-    a scenario that cannot be loaded, pydantic's ValidationError or KeyError for a run.json without
-    a valid scenario.
+    ``info``: run.json's object (read from ``run_json``, named in errors); ``scenario``: a
+    scenario name or file (None: the run's own); ``config_dir``: the user's configuration
+    folder; ``peak_rps``: requests/s. Returns (Traffic on a 1-second grid, requests/s; the
+    scenario spec). Raises InputError (one line, file and field) for a scenario that cannot
+    be loaded or a run's replay trace that cannot be read (``specs.path_fields``), pydantic's
+    ValidationError or KeyError for a run.json without a valid scenario.
     """
     if scenario:
         spec, _ = load_scenario(scenario, config_dir=config_dir)
     else:
-        spec = TypeAdapter(Scenario).validate_python(info["scenario"]["spec"])
+        stored = info["scenario"]["spec"]
+        if isinstance(stored, dict) and stored.get("kind") == "replay":
+            from benchctl.specs.path_fields import check_stored_path
+
+            where = run_json if run_json is not None else Path("run.json")
+            trace = stored.get("trace")
+            check_stored_path(where, "scenario.spec.trace", trace, "or give --traffic SCENARIO")
+        spec = TypeAdapter(Scenario).validate_python(stored)
     plan = plan_scenario(spec, 1.0)
     if plan.profile is None:
         return None

@@ -104,7 +104,7 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     options = analyze_options(args)
     runs = [RunDir.open(path) for path in args.runs]
     for run in runs:
-        print_answer(console, run, analyze_run(run, options))
+        print_answer(console, run, analyze_run(run, options), say_skipped=True)
         refresh_report(console, run.path)
     return 0
 

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", help="only runs on this target")
     parser.add_argument(
         "--max-pvalue",
-        type=float,
+        type=arguments.p_value,
         default=0.001,
         metavar="P",
         help="change points: significance, 0 < P < 1 (default 0.001, as Apache Otava)",

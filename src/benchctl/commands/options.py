@@ -38,7 +38,7 @@ def add_config_dir(parser: Options, text: str = CONFIG_DIR_HELP) -> None:
 def add_price(parser: Options, text: str) -> None:
     """``--price`` (help ``text``) and ``--currency`` (default USD); checked after parsing
     by ``price_option`` and ``currency_option``."""
-    parser.add_argument("--price", help=text)
+    parser.add_argument("--price", type=arguments.price, help=text)
     parser.add_argument("--currency", default="USD", help="currency of --price (default USD)")
 
 

@@ -82,6 +82,7 @@ def _scenario_overrides(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--duration",
+        type=arguments.length,
         help="e.g. 90s, 10m (steady, soak: duration; step: step_duration; sweep: hold; ramp: hold)",
     )
     for flag, dest, example in (
@@ -130,7 +131,7 @@ def _arms(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--users",
-        type=arguments.count,
+        type=arguments.users,
         help="with --split: N simulated users, each pinned to one arm by a hash of its id",
     )
     group.add_argument(

@@ -9,16 +9,22 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from benchctl.errors import InputError
+from benchctl.specs.path_fields import GivenPath
 from benchctl.specs.targets import PayloadSpec, TargetSpec
 
 
 def check_payload_files(
-    target: TargetSpec, profile: Path, lines: Mapping[tuple, int], origins: Mapping[tuple, str]
+    target: TargetSpec,
+    profile: Path,
+    lines: Mapping[tuple, int],
+    origins: Mapping[tuple, str],
+    given: Mapping[tuple, GivenPath] | None = None,
 ) -> None:
     """Check the target's ``payload`` and every ``models[i].payload`` of a mix.
 
-    Inputs: the validated target (relative ``payload.file`` already resolved), its profile
-    file, the profile's field lines and the fields set by flags (field path -> flag text).
+    Inputs: the validated target (relative ``payload.file`` already made absolute), its
+    profile file, the profile's field lines, the fields set by flags (field path -> flag
+    text) and how each path was given (``path_fields.anchor_paths``: its text is shown).
     Raises InputError (one line naming the flag or profile line, the field and the file) when
     ``payload.file`` is set with a ``payload.source`` other than ``file``, or when a
     ``source: file`` payload's file is missing, not a regular file or unreadable."""
@@ -27,7 +33,8 @@ def check_payload_files(
         if share.payload is not None:
             payloads.append((("models", str(index), "payload"), share.payload))
     for prefix, payload in payloads:
-        _check_one(payload, prefix, profile, lines, origins)
+        as_given = (given or {}).get((*prefix, "file"))
+        _check_one(payload, prefix, profile, lines, origins, as_given)
 
 
 def _check_one(
@@ -36,6 +43,7 @@ def _check_one(
     profile: Path,
     lines: Mapping[tuple, int],
     origins: Mapping[tuple, str],
+    given: GivenPath | None,
 ) -> None:
     if payload.file is None:
         return
@@ -49,7 +57,10 @@ def _check_one(
         )
     problem = _unreadable(payload.file)
     if problem:
-        raise InputError(f"{where}: field '{field}.file': {payload.file}: {problem}")
+        shown = str(payload.file)
+        if given is not None and given.text != shown:
+            shown = f"{given.text} ({shown})"
+        raise InputError(f"{where}: field '{field}.file': {shown}: {problem}")
 
 
 def _unreadable(path: Path) -> str:

@@ -9,8 +9,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from benchctl.specs.values import Seconds, Spec
+from benchctl.specs.values import MAX_REPEATS, Seconds, Spec
 from benchctl.targets.registry import SERVERS
+
+MAX_SERVER_PROCESSES = 1024  # workers or model instances of one launched server
 
 
 class PayloadSpec(Spec):
@@ -78,7 +80,7 @@ class ServedModel(Spec):
     """One more reference model a launched server serves (``launch.models``): its settings
     override the launch section's for that model only."""
 
-    repeat: int | None = Field(None, ge=1)
+    repeat: int | None = Field(None, ge=1, le=MAX_REPEATS)
     cost_ms: float | None = Field(None, ge=0, le=10_000)
     cache_size: int | None = Field(None, ge=0, le=1_000_000)
 
@@ -87,13 +89,23 @@ class LaunchSpec(Spec):
     """How ``--launch`` starts a local real server with the bundled reference model."""
 
     server: ServerKind | None = Field(None, description="default: the target's kind")
-    workers: int = Field(1, ge=1, description="server worker processes")
-    instances: int = Field(1, ge=1, description="model instances (Triton instance_group)")
-    max_batch_size: int = Field(0, ge=0, description="dynamic batching up to this; 0 = off")
-    batch_delay_ms: float = Field(0.0, ge=0, description="how long a batch may wait to fill")
-    hidden_width: int = Field(256, ge=1)
-    hidden_layers: int = Field(4, ge=1)
-    repeat: int = Field(1, ge=1, description="forward passes per request: the cost knob")
+    # Upper bounds: past them a typo would start thousands of processes, allocate
+    # gigabytes per layer or hold a batch for minutes.
+    workers: int = Field(1, ge=1, le=MAX_SERVER_PROCESSES, description="server worker processes")
+    instances: int = Field(
+        1, ge=1, le=MAX_SERVER_PROCESSES, description="model instances (Triton instance_group)"
+    )
+    max_batch_size: int = Field(
+        0, ge=0, le=65536, description="dynamic batching up to this; 0 = off"
+    )
+    batch_delay_ms: float = Field(
+        0.0, ge=0, le=60_000, description="how long a batch may wait to fill"
+    )
+    hidden_width: int = Field(256, ge=1, le=16384)
+    hidden_layers: int = Field(4, ge=1, le=256)
+    repeat: int = Field(
+        1, ge=1, le=MAX_REPEATS, description="forward passes per request: the cost knob"
+    )
     cost_ms: float = Field(
         0.0,
         ge=0,
@@ -101,8 +113,8 @@ class LaunchSpec(Spec):
         description="CPU kept busy per request (ms): a set cost, so one "
         "worker saturates near 1000 / cost_ms req/s",
     )
-    stall_every_s: float = Field(0.0, ge=0)
-    stall_for_s: float = Field(0.0, ge=0)
+    stall_every_s: float = Field(0.0, ge=0, le=3600)
+    stall_for_s: float = Field(0.0, ge=0, le=3600)
     cache_size: int = Field(
         0, ge=0, le=1_000_000, description="answers cached by input bytes (LRU); 0 = no cache"
     )
@@ -137,8 +149,9 @@ class GrpcSpec(Spec):
     """gRPC channel options. -1 = unlimited, as NVIDIA's own client (tritonclient,
     perf_analyzer) sets them; gRPC's default would refuse answers over 4 MB."""
 
-    max_send_message_bytes: int = Field(-1, ge=-1, description="-1: unlimited")
-    max_receive_message_bytes: int = Field(-1, ge=-1, description="-1: unlimited")
+    # gRPC reads these as C ints: 2**31 - 1 bytes at most
+    max_send_message_bytes: int = Field(-1, ge=-1, le=2**31 - 1, description="-1: unlimited")
+    max_receive_message_bytes: int = Field(-1, ge=-1, le=2**31 - 1, description="-1: unlimited")
 
     def channel_options(self) -> list[tuple[str, int]]:
         """The options for ``grpc.insecure_channel`` / ``grpc.secure_channel``."""

@@ -21,9 +21,13 @@ from benchctl.analysis.model_capacity import model_capacity_lines
 from benchctl.rundir import CAPACITY, RunDir
 
 
-def print_answer(console: Console, run: RunDir, doc: dict[str, Any]) -> None:
+def print_answer(
+    console: Console, run: RunDir, doc: dict[str, Any], *, say_skipped: bool = False
+) -> None:
     """Print ``doc`` (capacity.json of ``run``) to ``console``: capacity (per model in a mix),
-    saturation and knee, replicas with their M/M/c table, cost, service demand and the rest.
+    saturation and knee, replicas with their M/M/c table, cost, service demand and the rest;
+    with ``say_skipped`` (``benchctl analyze``: no final answer follows), why autoscaling
+    was not simulated, when it was not (e.g. a replay trace run.json names that is gone).
     KeyError for a document without ``slo``, ``single_replica``, ``confidence`` or
     ``warnings`` (capacity.json always has them)."""
     single = doc["single_replica"]
@@ -53,8 +57,11 @@ def print_answer(console: Console, run: RunDir, doc: dict[str, Any]) -> None:
             f"{rps_text(first['saturates_at_rps'])} if the server could use all "
             f"{first['capacity_units']:g} of this host's cores."
         )
-    for line in doc.get("autoscaling", {}).get("summary", []):
+    scaling = doc.get("autoscaling") or {}
+    for line in scaling.get("summary", []):
         console.print(line)
+    if say_skipped and scaling.get("skipped"):
+        console.print(f"Autoscaling not simulated: {escape(str(scaling['skipped']))}")
     confidence = doc["confidence"]
     reasons = f": {'; '.join(confidence['reasons'])}" if confidence["reasons"] else ""
     console.print(f"Confidence: [bold]{confidence['level']}[/]{escape(reasons)}.")
