@@ -235,3 +235,29 @@ def test_many_users_are_accepted(tmp_path: Path) -> None:
         cwd=tmp_path, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.output()
+
+
+# --------------------------------------------------------------------- benchctl runs
+
+
+def test_runs_piped_at_80_columns_keeps_every_row_and_flag_on_one_line(tmp_path: Path) -> None:
+    """``COLUMNS=80 benchctl runs | ...``: the interrupted run's row is one line with its
+    whole name, status and flags (400 of 4,000 dropped = 10.0%, 120 of 4,000 errors = 3.0%,
+    a saturated generator); the flags column used to be cut off at 80 columns."""
+    name = "20261130T093000Z-replay-kserve-grpc-with-a-rather-long-name"
+    run = mm1_step_run(tmp_path)
+    info = json.loads((run / "run.json").read_text())
+    info.update(status="interrupted", generator={"saturated": True})
+    (run / "run.json").write_text(json.dumps(info))
+    overall = {"requests": 4000, "errors": 120, "dropped": 400, "throughput_rps": 66.0}
+    overall["latency_ms"] = {"p50": 12.3, "p99": 45.6}
+    (run / "summary.json").write_text(json.dumps({"overall": overall, "phases": {}}))
+    work = tmp_path / "work"
+    shutil.copytree(run, work / "runs" / name)
+    done = benchctl("runs", cwd=work, env={"COLUMNS": "80"}, timeout=60)
+    assert done.returncode == 0, done.output()
+    (row,) = [line for line in done.stdout.splitlines() if name in line]
+    assert row.split() == [
+        name, "interrupted", "4,000", "66.0", "12.3", "45.6", "120", "400",
+        "10.0%", "dropped,", "3.0%", "errors,", "saturated",
+    ], done.output()  # fmt: skip

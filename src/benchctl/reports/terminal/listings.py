@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from benchctl.analysis.listed_capacity import ListedCapacity
 
 _INVALID = "[red]invalid[/]"
+_RUN_MIN = 16  # the run column's width before the table goes compact on a terminal
 
 
 def print_runs(
@@ -33,8 +35,27 @@ def print_runs(
             "kserve --launch --time-scale 0.1`"
         )
         return
-    table, damaged = runs_table(rows, title=f"runs in {runs_dir}/", capacities=capacities)
-    console.print(table)
+    one_line = bool(getattr(console, "unwrapped_lines", False))  # off a terminal
+    title = f"runs in {runs_dir}/"
+    table, damaged = runs_table(rows, title=title, capacities=capacities, one_line=one_line)
+    if one_line:
+        print_unwrapped(console, table)
+    else:
+        if _natural_width(console, table, run_width=_RUN_MIN) > console.width:
+            # a narrow terminal: one space between columns instead of two, so the run name
+            # (the only column that wraps) keeps room and the flags stay whole at 80 columns
+            table, damaged = runs_table(rows, title=title, capacities=capacities, compact=True)
+        console.print(table)
+    _print_under_table(console, rows, capacities, damaged)
+
+
+def _print_under_table(
+    console: Console,
+    rows: list[tuple[str, dict[str, Any], dict[str, Any]]],
+    capacities: Mapping[str, ListedCapacity] | None,
+    damaged: list[str],
+) -> None:
+    """The capacity line of each run that has one, and a red line per damaged run."""
     for name, _, _ in rows:  # a line each: a sentence does not fit a cell at 80 columns
         if (listed := (capacities or {}).get(name)) is not None:
             console.print(escape(f"{name}: {listed.text}"), highlight=False)
@@ -42,14 +63,41 @@ def print_runs(
         console.print(f"[red]damaged:[/] {line}", highlight=False, soft_wrap=True)
 
 
+def _natural_width(console: Console, table: Table, run_width: int | None = None) -> int:
+    """Columns ``table`` takes unwrapped (its first column at most ``run_width`` wide)."""
+    first = table.columns[0]
+    saved, first.max_width = first.max_width, run_width
+    try:
+        return Measurement.get(console, console.options.update_width(1_000_000), table).maximum
+    finally:
+        first.max_width = saved
+
+
+def print_unwrapped(console: Console, table: Table) -> None:
+    """Print ``table`` at its natural width however narrow ``console`` is: off a terminal
+    (a pipe, a CI log) a row stays one line, so ``grep`` finds a run's whole row."""
+    natural = _natural_width(console, table)
+    width = console.width
+    console.width = max(width, natural)
+    try:
+        console.print(table)
+    finally:
+        console.width = width
+
+
 def runs_table(
     rows: list[tuple[str, dict[str, Any], dict[str, Any]]],
     *,
     title: str,
     capacities: Mapping[str, ListedCapacity] | None = None,
+    one_line: bool = False,
+    compact: bool = False,
 ) -> tuple[Table, list[str]]:
-    """The ``benchctl runs`` table, readable at 80 columns (long run names wrap), and one
-    line per damaged run saying what is wrong.
+    """The ``benchctl runs`` table, readable at 80 columns (long run names wrap; the status,
+    the numbers and the flags are never cut or hidden: each flag is a line of its cell),
+    and one line per damaged run saying what is wrong. ``one_line`` (off a terminal): no
+    cell wraps and the flags are one line, ", "-separated (print it with
+    ``print_unwrapped``); ``compact``: one space between columns (a narrow terminal).
 
     ``rows``: (run name, run.json content, summary.json's ``overall``) per run; a damaged
     run has ``{"status": "damaged", "damage": "<one line>"}`` as run.json content.
@@ -62,14 +110,16 @@ def runs_table(
         title=title,
         title_justify="left",
         box=box.SIMPLE_HEAD,
-        padding=(0, 1),
+        padding=(0, 0) if compact else (0, 1),
         collapse_padding=True,
     )
-    table.add_column("run", overflow="fold", ratio=1, min_width=16)
+    narrowest = 8 if compact else _RUN_MIN  # compact: the name gives way, never the flags
+    table.add_column("run", overflow="fold", ratio=1, min_width=narrowest, no_wrap=one_line)
     table.add_column("status", no_wrap=True)
     for column in ("reqs", "rps", "p50 ms", "p99 ms", "err", "drop"):
         table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("flags", overflow="fold", min_width=7)
+    # no_wrap: only the run name shrinks; a flag is never folded mid-word nor cut
+    table.add_column("flags", no_wrap=True)
     damaged = []
     for name, info, overall in rows:
         latency = overall.get("latency_ms") if isinstance(overall.get("latency_ms"), dict) else {}
@@ -88,7 +138,7 @@ def runs_table(
             "—" if pooled else number(_number(latency.get("p99"))),
             number(_number(overall.get("errors")), 0),
             number(_number(overall.get("dropped")), 0),
-            ", ".join(_flags(info, overall, listed)),
+            (", " if one_line else "\n").join(_flags(info, overall, listed)),
         )
     return table, damaged
 
@@ -96,13 +146,16 @@ def runs_table(
 def _flags(
     info: dict[str, Any], overall: dict[str, Any], listed: ListedCapacity | None
 ) -> list[str]:
-    """A run's flags: a capacity search (its capacity is under the table), the share of
-    requests dropped, a saturated generator."""
+    """A run's flags: a capacity search (its capacity is under the table), the shares of
+    requests dropped and failed (errors), a saturated generator."""
     generator = info.get("generator") if isinstance(info.get("generator"), dict) else {}
     flags = ["search"] if listed is not None and listed.search else []
     dropped, requests = _number(overall.get("dropped")), _number(overall.get("requests"))
     if dropped and requests:
         flags.append(f"{dropped / requests:.1%} dropped")
+    errors = _number(overall.get("errors"))
+    if errors and requests:
+        flags.append(f"{errors / requests:.1%} errors")
     if generator.get("saturated"):
         flags.append("saturated")
     return flags
