@@ -162,3 +162,50 @@ def test_trimmed_sums_move_only_the_requests_without_latency():
     assert list(real.ok_latency) == [200.0, 0.0]
     sums.add(np.array([11.0]), np.array([1.0]), np.array([True]), np.array([False]))
     assert sums.trimmed(_edges(0.0, 10.0, 5.0)) is None
+
+
+def test_window_index_is_numpys_search_sorted_or_not():
+    """Times on the edges, between them, before the first and after the last, repeated;
+    sorted (the edges searched among the times) and shuffled (numpy's search): both give
+    ``searchsorted(edges, t, "right") - 1``: e.g. 5.0 is in window 1 of edges 0, 5, 10."""
+    from benchctl.analysis.windows import window_index
+
+    edges = _edges(0.0, 10.0, 5.0)
+    assert list(window_index(edges, np.array([-1.0, 0.0, 4.9, 5.0, 5.0, 10.0, 11.0]))) == [
+        -1,
+        0,
+        0,
+        1,
+        1,
+        2,
+        2,
+    ]
+    rng = np.random.default_rng(4)
+    edges = _edges(3.0, 600.0, 7.0)
+    times = np.sort(np.concatenate([rng.uniform(-5, 620, 5000), edges[::3], edges[::3]]))
+    expected = np.searchsorted(edges, times, side="right") - 1
+    np.testing.assert_array_equal(window_index(edges, times), expected)
+    shuffled = rng.permutation(times)
+    np.testing.assert_array_equal(
+        window_index(edges, shuffled), np.searchsorted(edges, shuffled, side="right") - 1
+    )
+
+
+@pytest.mark.parametrize("spread", [0.05, 3.0, 20.0])
+def test_completion_windows_are_numpys_search(spread: float):
+    """Completions counted per window (sent, the sum of latencies) equal a bincount of
+    numpy's ``searchsorted(edges, done, "right") - 1`` clipped to the windows, whether
+    latencies cross no edge, often one (3 s of 5-s windows) or several (20 s: searched)."""
+    rng = np.random.default_rng(9)
+    edges = _edges(0.0, 400.0, 5.0)
+    n = len(edges) - 1
+    intended = np.sort(rng.uniform(0.0, 380.0, 20_000))
+    latency = rng.exponential(spread * 1000.0, len(intended))
+    sums = _Sums(edges)
+    sums.add(intended, latency, np.ones(len(intended), bool), np.zeros(len(intended), bool))
+    done = intended + latency / 1000.0
+    bins = np.clip(np.searchsorted(edges, done, side="right") - 1, 0, n - 1)
+    np.testing.assert_array_equal(sums.sent, np.bincount(bins, minlength=n))
+    np.testing.assert_array_equal(
+        sums.sent_latency, np.bincount(bins, weights=latency, minlength=n)
+    )
