@@ -119,48 +119,63 @@ def capacity_bound(
     good = [level for level in levels if level.good]
     if not good:
         return None
-    not_used = None
     best = max(good, key=lambda level: (level.rate_rps, level.throughput_rps))
     above = [lv for lv in levels if not lv.good and lv.rate_rps > best.rate_rps]
     below = [lv.label for lv in levels if not lv.good and lv.rate_rps <= best.rate_rps]
     overloaded = [lv.throughput_rps for lv in levels if lv.overloaded]
     saturation = max(overloaded) if overloaded else None
-    low = best.tested_rps  # tested, as the first bad level's rate (one kind of rate)
     if above:
-        bad = min(above, key=lambda level: level.rate_rps)
-        offered = (best.rate_rps, max(bad.rate_rps, best.rate_rps))
-        arrived = None
-        if bad.tested_rps <= low and (best.arrived_rps or 0) > 0:
-            # arrivals cannot separate the levels: claim no more than the met level both was
-            # offered and received; the broken level's offered rate bounds it above
-            arrived = (low, bad.tested_rps)
-            low = min(best.rate_rps, low)
-            high, figure = max(bad.rate_rps, low), low
-        else:
-            high = max(bad.tested_rps, low)
-            figure = low  # what was measured to meet the SLO; the crossing is within the band
-            if fitted_crossing_rps is not None and low <= fitted_crossing_rps <= high:
-                not_used = crossing_above_broken(fitted_crossing_rps, above)
-                figure = fitted_crossing_rps if not_used is None else low
-        return CapacityBound(
-            figure,
-            (low, high),
-            MEASURED,
-            best,
-            bad,
-            "first_bad_level",
-            saturation,
-            below,
-            offered,
-            arrived,
-            not_used,
-        )
+        return _measured_bound(best, above, fitted_crossing_rps, saturation, below)
+    low = best.tested_rps
     usable = demand_upper_rps is not None and math.isfinite(demand_upper_rps)
     high = max(demand_upper_rps, low) if usable else low  # type: ignore[type-var]
     source = "service_demand" if usable else "none"
     offered = (best.rate_rps, best.rate_rps)
     return CapacityBound(
         low, (low, float(high)), LOWER, best, None, source, saturation, below, offered
+    )
+
+
+def _measured_bound(
+    best: Level,
+    above: Sequence[Level],
+    fitted_crossing_rps: float | None,
+    saturation: float | None,
+    below: list[str],
+) -> CapacityBound:
+    """``capacity_bound`` when some level above the ``best`` good one broke the SLO
+    (``above``, not empty): the band runs from the best good level's tested rate to the first
+    broken level's; the figure is its low end, or the fitted crossing where it may be used.
+    Rates in requests/s."""
+    low = best.tested_rps  # tested, as the first bad level's rate (one kind of rate)
+    not_used = None
+    bad = min(above, key=lambda level: level.rate_rps)
+    offered = (best.rate_rps, max(bad.rate_rps, best.rate_rps))
+    arrived = None
+    if bad.tested_rps <= low and (best.arrived_rps or 0) > 0:
+        # arrivals cannot separate the levels: claim no more than the met level both was
+        # offered and received; the broken level's offered rate bounds it above
+        arrived = (low, bad.tested_rps)
+        low = min(best.rate_rps, low)
+        high, figure = max(bad.rate_rps, low), low
+    else:
+        high = max(bad.tested_rps, low)
+        figure = low  # what was measured to meet the SLO; the crossing is within the band
+        if fitted_crossing_rps is not None and low <= fitted_crossing_rps <= high:
+            not_used = crossing_above_broken(fitted_crossing_rps, above)
+            figure = fitted_crossing_rps if not_used is None else low
+    return CapacityBound(
+        figure,
+        (low, high),
+        MEASURED,
+        best,
+        bad,
+        "first_bad_level",
+        saturation,
+        below,
+        offered,
+        arrived,
+        not_used,
     )
 
 

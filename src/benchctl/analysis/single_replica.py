@@ -62,17 +62,7 @@ def single_replica(
     extrapolation, dropped = _extrapolation(estimate, fit, found, demand_upper)
     saturation = _saturation(found, estimate, fit)
     result: dict[str, Any] = {
-        "capacity_rps": found.capacity_rps,
-        "bound": found.bound,
-        "lower_rps": found.band[0],
-        "upper_rps": found.band[1],
-        # the band's rates: arrivals/s in a search's judged windows, and beside them the
-        # same levels' offered (scheduled) rates (bounds.py: one kind of rate in a band)
-        "band_rates": _band_rates(found, search),
-        "offered_band_rps": list(found.offered_band) if found.offered_band else None,
-        # (met, broke) arrived rates that could not order the levels (see _band_rates)
-        "arrived_band_rps": list(found.arrived_band) if found.arrived_band else None,
-        "upper_bound_source": found.upper_source,
+        **_band_fields(found, search),
         "demand_upper_rps": demand_upper,
         "measured_capacity_rps": found.best_good.throughput_rps,
         # what the figure is: "fit" (the fitted crossing) or "best_good_level" (the band's
@@ -94,6 +84,23 @@ def single_replica(
         "fit": _fit_summary(fit) if fit is not None else None,
     }
     return result, fit  # the latency model the simulations use (capped by saturation)
+
+
+def _band_fields(found: CapacityBound, search: dict[str, Any] | None) -> dict[str, Any]:
+    """capacity.json ``single_replica``'s figure and band (requests/s), in its key order."""
+    return {
+        "capacity_rps": found.capacity_rps,
+        "bound": found.bound,
+        "lower_rps": found.band[0],
+        "upper_rps": found.band[1],
+        # the band's rates: arrivals/s in a search's judged windows, and beside them the
+        # same levels' offered (scheduled) rates (bounds.py: one kind of rate in a band)
+        "band_rates": _band_rates(found, search),
+        "offered_band_rps": list(found.offered_band) if found.offered_band else None,
+        # (met, broke) arrived rates that could not order the levels (see _band_rates)
+        "arrived_band_rps": list(found.arrived_band) if found.arrived_band else None,
+        "upper_bound_source": found.upper_source,
+    }
 
 
 def _nothing_met(points: Points, slo: Slo) -> InputError:

@@ -178,6 +178,28 @@ def _relative(
     if math.isnan(low) or math.isnan(high):
         return {"verdict": inconclusive, "message": "the bootstrap gave no finite values"}
     level = f"{spec.statistics.confidence:.0%} CI {method_text(spread)}"
+    if few:
+        level += f", widened to the exact interval for {smallest} samples"
+    shortfall = (smallest, minimum) if few else None
+    verdict, message = _decided(rule, change, kind, (low, high), level, shortfall, inconclusive)
+    result = {"verdict": verdict, "message": message, "change": change, "change_kind": kind}
+    return {**result, **spread}
+
+
+def _decided(
+    rule: Rule,
+    change: float,
+    kind: str,
+    interval: tuple[float, float],
+    level: str,
+    shortfall: tuple[int, int] | None,
+    inconclusive: str,
+) -> tuple[str, str]:
+    """(verdict, message) of a relative rule from its ``change`` (a fraction; a difference of
+    rates for ``kind`` "difference") and its ``interval`` (low, high) described as ``level``.
+    ``shortfall``: (samples, min_samples) when the smaller side had fewer than min_samples;
+    then an interval reaching beyond the limit is ``inconclusive`` (FAIL under strict)."""
+    low, high = interval
     if rule.max_increase is not None:
         verdict = FAIL if low > rule.max_increase else PASS
         word, limit = "increase", rule.max_increase
@@ -187,26 +209,21 @@ def _relative(
         word, limit = "decrease", rule.max_decrease
         within_limit = low >= -limit
     unit = " pp" if kind == "difference" else "%"
-    if few:
-        level += f", widened to the exact interval for {smallest} samples"
     described = (
         f"change {_pct(change)}{unit} ({level} {_pct(low)}{unit} to {_pct(high)}{unit}), "
         f"allowed {word} {limit * 100:g}{unit}"
     )
     if verdict == FAIL:
-        message = f"regression: {described}; the whole interval is beyond the limit"
-    elif few and not within_limit:  # too few samples to rule a regression in or out
-        verdict = inconclusive
-        message = (
+        return verdict, f"regression: {described}; the whole interval is beyond the limit"
+    if shortfall is not None and not within_limit:  # too few samples to rule either way
+        smallest, minimum = shortfall
+        return inconclusive, (
             f"only {smallest} samples (min_samples {minimum}): {described}; the interval "
             "reaches beyond the limit: not decided"
         )
-    elif (change > limit) if word == "increase" else (change < -limit):
-        message = f"not proven: {described}; the interval reaches back within the limit"
-    else:
-        message = described
-    result = {"verdict": verdict, "message": message, "change": change, "change_kind": kind}
-    return {**result, **spread}
+    if (change > limit) if word == "increase" else (change < -limit):
+        return verdict, f"not proven: {described}; the interval reaches back within the limit"
+    return verdict, described
 
 
 def _missing_side(metric: str, b: float | None, c: float | None) -> str:
