@@ -191,12 +191,18 @@ class _Lanes:
         self.count = np.array(start, dtype=float)  # len(fleet): pods that exist
         self.desired = self.count.copy()
         self.fleets = FleetLanes(self.count, model)
-        # the scraped counter (requests) at each step boundary, and its rate before the trace
-        self.cum = np.zeros((lanes, n + 1))
+        kmax = int(self.ticks.max()) if lanes else 0
+        # Step s of lane r is column s + shift[r] of the per-step arrays below, so that sync k
+        # of every lane fills the same columns k * every .. (k + 1) * every - 1: one block
+        # written as a slice, not a scatter; the steps before the first sync are in block 0.
+        self.shift = self.every - self.first_tick
+        width = max((kmax + 1) * self.every, self.every + n)
+        # the scraped counter (requests) at each step boundary (column j + shift: before step
+        # j), and its rate before the trace
+        self.cum = np.zeros((lanes, width + 1))
         self.first_rate = np.zeros(lanes)
         self.scrape = steps_of(p0.scrape_interval_s, self.dt) if p0.scrape_interval_s else 1
         self.window = round(p0.rate_window_s / self.dt)
-        kmax = int(self.ticks.max()) if lanes else 0
         self.metric = np.full((lanes, kmax), np.nan)
         # recommendations (column 0: the start at t[0]; column k: sync k) and scale events
         self.rec_t = np.zeros((lanes, kmax + 1))
@@ -211,7 +217,8 @@ class _Lanes:
         self.rec_back = math.ceil(longest / period) + 2  # syncs a window can reach back
         rules = (*p0.scale_up, *p0.scale_down)
         self.ev_back = math.ceil(max(r.period_s for r in rules) / period) + 2
-        self.out = [np.zeros((lanes, n)) for _ in range(4)]  # replicas, ready, served, desired
+        # replicas, ready, served, desired per step (column s + shift[r]: ``step_arrays``)
+        self.out = [np.zeros((lanes, width)) for _ in range(4)]
 
     # ------------------------------------------------------------------ per sync
 
@@ -272,7 +279,7 @@ class _Lanes:
             has = last - first >= scrape
 
         def counter(j: IntArray) -> FloatArray:
-            stored = self.cum[rows, np.maximum(j, 0)]
+            stored = self.cum[rows, np.maximum(j, 0) + self.shift[rows]]
             return np.where(j >= 0, stored, (j * dt) * self.first_rate[rows])
 
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -359,27 +366,43 @@ class _Lanes:
         offered = self.offered[at]
         served = np.minimum(offered, ready * self.model.max_rps)
         full = int(length.min()) == span.size  # every lane fills the whole span
-
-        def kept(x: FloatArray) -> FloatArray:
-            return x.ravel() if full else x[valid]
-
-        # flat positions of (lane, step) in the (lanes, n) outputs and the (lanes, n + 1) cum
-        lane = kept(np.broadcast_to(rows[:, None], steps.shape))
-        where = kept(steps)
-        flat = lane * self.n + where
-        replicas, ready_out, served_out, desired = self.out
-        replicas.put(flat, kept(np.broadcast_to(self.count[rows][:, None], steps.shape)))
-        ready_out.put(flat, kept(ready))
-        served_out.put(flat, kept(served))
-        desired.put(flat, kept(np.broadcast_to(self.desired[rows][:, None], steps.shape)))
+        column = a + self.shift[rows]  # the first column of each lane's steps
         counted = offered if self.p0.counter == "offered" else served
         if not full:
             counted = np.where(valid, counted, 0.0)
         at_zero = a == 0
         if at_zero.any():
             self.first_rate[rows[at_zero]] = counted[at_zero, 0]
-        running = self.cum[rows, a][:, None] + np.cumsum(counted, axis=1) * self.dt
+        running = self.cum[rows, column][:, None] + np.cumsum(counted, axis=1) * self.dt
+        replicas, ready_out, served_out, desired = self.out
+        c0 = int(column[0])
+        if full and rows.size == self.count.size and (column == c0).all():  # one block
+            block = slice(c0, c0 + span.size)
+            replicas[:, block] = self.count[:, None]
+            ready_out[:, block] = ready
+            served_out[:, block] = served
+            desired[:, block] = self.desired[:, None]
+            self.cum[:, c0 + 1 : c0 + 1 + span.size] = running
+            return
+
+        def kept(x: FloatArray) -> FloatArray:
+            return x.ravel() if full else x[valid]
+
+        # flat positions of (lane, column) in the (lanes, width) outputs and the cum
+        lane = kept(np.broadcast_to(rows[:, None], steps.shape))
+        where = kept(column[:, None] + span[None, :])
+        width = replicas.shape[1]
+        flat = lane * width + where
+        replicas.put(flat, kept(np.broadcast_to(self.count[rows][:, None], steps.shape)))
+        ready_out.put(flat, kept(ready))
+        served_out.put(flat, kept(served))
+        desired.put(flat, kept(np.broadcast_to(self.desired[rows][:, None], steps.shape)))
         self.cum.put(flat + lane + 1, kept(running))
+
+    def step_arrays(self, lane: int) -> StepArrays:
+        """Lane ``lane``'s per-step replicas, ready, served and desired (copies, shape (n,))."""
+        first = int(self.shift[lane])
+        return StepArrays.of(*(column[lane, first : first + self.n].copy() for column in self.out))
 
 
 def _external(cur: FloatArray, total: Any, target: Any, tol: FloatArray) -> FloatArray:
@@ -422,7 +445,7 @@ def _simulate_lanes(
         lanes.fill(rows, a, np.minimum(every, n - a))
     del lanes.cum
     for i, policy in enumerate(policies):
-        steps = StepArrays.of(*(column[i].copy() for column in lanes.out))  # replicas, ready, ...
+        steps = lanes.step_arrays(i)  # replicas, ready, served, desired
         result = steps.finish(
             "hpa", policy.sync_period_s, settings.dt, grid, model, settings.price_per_hour
         )
