@@ -87,9 +87,10 @@ def traffic_for(
     else:
         stored = info["scenario"]["spec"]
         if isinstance(stored, dict) and stored.get("kind") == "replay":
+            from benchctl.rundir.names import RUN_JSON
             from benchctl.specs.path_fields import check_stored_path
 
-            where = run_json if run_json is not None else Path("run.json")
+            where = run_json if run_json is not None else Path(RUN_JSON)
             trace = stored.get("trace")
             check_stored_path(where, "scenario.spec.trace", trace, "or give --traffic SCENARIO")
         spec = TypeAdapter(Scenario).validate_python(stored)
