@@ -35,11 +35,12 @@ MAX_GUESSED_WINDOWS = 200_000
 
 def levels_and_windows(
     path: Path, width: float, quantiles: tuple[float, ...]
-) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+) -> tuple[dict[str, list[np.ndarray]], pd.DataFrame]:
     """(``summary_file.phase_latencies(path)``, ``windows.requests_file_windows(path, width,
     quantiles)``) of requests.parquet at ``path``: the successes' latencies (ms) per phase,
-    and the per-window table of ``width`` s (empty when no request was measured), the same
-    values, in one pass over the file when its statistics allow (see the module), else two.
+    as pieces whose concatenation (in order) is ``phase_latencies``'s array, and the
+    per-window table of ``width`` s (empty when no request was measured), the same values,
+    in one pass over the file when its statistics allow (see the module), else two.
     ``quantiles``: fractions in (0, 1]. DamagedFileError (exit 2) if unreadable."""
     guess = span_guess(path, WARMUP, SUMMARY_COLUMNS)  # the columns the level pass checks
     if guess is not None:
@@ -57,7 +58,8 @@ def levels_and_windows(
             if table is not None:
                 return latencies, table
             return latencies, requests_file_windows(path, width, quantiles, (span[0], span[1]))
-    latencies, found = phase_latencies_and_span(path)
+    joined, found = phase_latencies_and_span(path)
+    latencies = {name: [values] for name, values in joined.items()}
     return latencies, requests_file_windows(path, width, quantiles, found)
 
 

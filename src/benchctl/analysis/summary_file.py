@@ -273,16 +273,24 @@ def phase_latencies_and_span(path: Path) -> tuple[dict[str, np.ndarray], tuple[f
     return _phase_latencies(path, widen), (span[0], span[1])
 
 
-def phase_latencies_with(path: Path, measured: MeasuredRows) -> dict[str, np.ndarray]:
-    """``phase_latencies``, and in the same pass ``measured(batch, keep)`` called with each
-    batch (``_phase_batches``: t_intended, latency_ms, ok as numpy arrays, phase and error
-    as (codes, strings)) and its measured rows (``keep``: the rows not in the warm-up, a
-    boolean mask, or None when every row is), in file order: the windows counted in the pass
-    that collects the level latencies (``request_pass``). DamagedFileError if unreadable."""
-    return _phase_latencies(path, measured)
+def phase_latencies_with(path: Path, measured: MeasuredRows) -> dict[str, list[np.ndarray]]:
+    """``phase_latencies`` as the pieces each batch gave (in file order: their
+    concatenation is ``phase_latencies``'s array), and in the same pass ``measured(batch,
+    keep)`` called with each batch (``_phase_batches``: t_intended, latency_ms, ok as numpy
+    arrays, phase and error as (codes, strings)) and its measured rows (``keep``: the rows
+    not in the warm-up, a boolean mask, or None when every row is), in file order: the
+    windows counted in the pass that collects the level latencies (``request_pass``).
+    DamagedFileError if unreadable."""
+    return _phase_pieces(path, measured)
 
 
 def _phase_latencies(path: Path, measured: MeasuredRows | None) -> dict[str, np.ndarray]:
+    parts = _phase_pieces(path, measured)
+    # each phase's pieces are let go as they are joined (not all pieces and all joined at once)
+    return {name: np.concatenate(parts.pop(name)) for name in list(parts)}
+
+
+def _phase_pieces(path: Path, measured: MeasuredRows | None) -> dict[str, list[np.ndarray]]:
     parts: dict[str, list[np.ndarray]] = {}
     columns = ["latency_ms", "ok"] if measured is None else ["t_intended", "latency_ms", "ok"]
     for batch in _phase_batches(path, columns):
@@ -306,5 +314,4 @@ def _phase_latencies(path: Path, measured: MeasuredRows | None) -> dict[str, np.
                 measured(batch, ~np.isin(codes, warm))
             else:  # no warm-up row in this batch: every row is measured
                 measured(batch, None)
-    # each phase's pieces are let go as they are joined (not all pieces and all joined at once)
-    return {name: np.concatenate(parts.pop(name)) for name in list(parts)}
+    return parts
