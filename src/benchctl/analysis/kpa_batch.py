@@ -246,24 +246,26 @@ class _Lanes:
         self._ready = None  # the fleets changed: count them again
 
     def in_flight(self, offered: float, served: FloatArray, ready: FloatArray) -> FloatArray:
-        """``kpa._InFlight.step`` for every lane: the in-flight count each reports."""
+        """``kpa._InFlight.step`` for every lane: the in-flight count each reports. Call it
+        under ``np.errstate(divide="ignore", invalid="ignore")`` (a lane without a ready pod
+        divides by zero; ``np.where`` then takes the other branch), entered once for all
+        steps by ``_simulate_lanes``."""
         arriving = offered * self.dt
         if ready is not self._flight_ready:
             self._flight_ready, self._all_ready = ready, bool((ready > 0).all())
-        with np.errstate(divide="ignore", invalid="ignore"):
-            waiting = self.queue + arriving
-            c = waiting / ready
-            b = self.s - c + self.drain
-            root = np.hypot(b, self.two_sqrt_s * np.sqrt(c))
-            above = b > 0
-            if above.all():  # np.where(b > 0, x, y) is x: y is not made
-                per_pod = self.two_s / (b + root) * c
-            else:
-                per_pod = np.where(above, self.two_s / (b + root) * c, (root - b) / 2.0)
-            if self._all_ready:  # np.where(ready <= 0, waiting, x) is x
-                queue = ready * per_pod
-            else:
-                queue = np.where(ready <= 0, waiting, ready * per_pod)
+        waiting = self.queue + arriving
+        c = waiting / ready
+        b = self.s - c + self.drain
+        root = np.hypot(b, self.two_sqrt_s * np.sqrt(c))
+        above = b > 0
+        if above.all():  # np.where(b > 0, x, y) is x: y is not made
+            per_pod = self.two_s / (b + root) * c
+        else:
+            per_pod = np.where(above, self.two_s / (b + root) * c, (root - b) / 2.0)
+        if self._all_ready:  # np.where(ready <= 0, waiting, x) is x
+            queue = ready * per_pod
+        else:
+            queue = np.where(ready <= 0, waiting, ready * per_pod)
         if offered > 0:
             queue = np.minimum(queue, offered * self.timeout)
         self.queue = queue
@@ -298,24 +300,25 @@ def _simulate_lanes(
     # written for the steps it held (from ``held`` / ``ready_from`` on) when it changes
     held = ready_from = 0
     last_ready, capacity = None, np.zeros(width)
-    for i in range(n):
-        now = times[i]
-        if i > 0 and i % every == 0:
-            replicas[held:i], desired[held:i], panicking[held:i] = (
-                lanes.count,
-                lanes.desired,
-                lanes.panic_now,
-            )
-            held = i
-            lanes.tick(i // every - 1, i, now, metric_sum)
-        ready = lanes.ready(now)
-        if ready is not last_ready:
-            if last_ready is not None:
-                ready_out[ready_from:i] = last_ready
-            ready_from, last_ready, capacity = i, ready, ready * lanes.pod_max
-        served = np.minimum(rates[i], capacity, out=served_out[i])
-        step = lanes.in_flight(rates[i], served, ready) if concurrency else rates[i]
-        total = np.add(total, step, out=metric_sum[i + 1])
+    with np.errstate(divide="ignore", invalid="ignore"):  # in_flight's, once for all steps
+        for i in range(n):
+            now = times[i]
+            if i > 0 and i % every == 0:
+                replicas[held:i], desired[held:i], panicking[held:i] = (
+                    lanes.count,
+                    lanes.desired,
+                    lanes.panic_now,
+                )
+                held = i
+                lanes.tick(i // every - 1, i, now, metric_sum)
+            ready = lanes.ready(now)
+            if ready is not last_ready:
+                if last_ready is not None:
+                    ready_out[ready_from:i] = last_ready
+                ready_from, last_ready, capacity = i, ready, ready * lanes.pod_max
+            served = np.minimum(rates[i], capacity, out=served_out[i])
+            step = lanes.in_flight(rates[i], served, ready) if concurrency else rates[i]
+            total = np.add(total, step, out=metric_sum[i + 1])
     replicas[held:], desired[held:], panicking[held:] = lanes.count, lanes.desired, lanes.panic_now
     if last_ready is not None:
         ready_out[ready_from:] = last_ready
