@@ -231,3 +231,19 @@ def test_percentile_of_pieces_is_the_percentile_of_their_concatenation(percent: 
     assert percentile_of(np.split(skewed, 2), 50.0) == 1.0 == percentile(skewed, 50.0)
     small = [np.array([3.0, 1.0]), np.array([2.0])]  # nearest rank: ceil(0.5 * 3) = 2nd
     assert percentile_of(small, 50.0) == 2.0
+
+
+@pytest.mark.parametrize("statistics", [True, False])
+def test_distinct_values_of_a_column_of_nulls(tmp_path: Path, statistics: bool):
+    """A run that carried no model: the ``model`` column is all null, known from the
+    statistics without reading it (or read, without them): no value either way; ``phase``
+    read as before."""
+    from benchctl.analysis.request_reader import distinct_values
+
+    path = _write(
+        tmp_path / "requests.parquet",
+        _random_groups(1, errors=False),
+        write_statistics=statistics,
+    )
+    assert distinct_values(path, "model") == set()
+    assert distinct_values(path, "phase") == {"warmup", "a", "b"}

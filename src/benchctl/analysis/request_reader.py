@@ -174,6 +174,8 @@ def distinct_values(path: Path, column: str) -> set[str]:
 
     parquet = open_requests(path, [column])
     found: set[str] = set()
+    if _all_null(parquet, column):  # (a run without models or arms: nothing to read)
+        return found
     try:
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=[column]):
             array = batch.column(0)
@@ -188,6 +190,19 @@ def distinct_values(path: Path, column: str) -> set[str]:
     except (OSError, pa.ArrowException) as exc:
         raise damaged(Path(path), exc) from None
     return found
+
+
+def _all_null(parquet: Any, column: str) -> bool:
+    """True when the row groups' statistics say every value of ``column`` is null (False
+    when a statistic is missing: then the column is read)."""
+    meta = parquet.metadata
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        chunks = [group.column(j) for j in range(group.num_columns)]
+        stats = next((c.statistics for c in chunks if c.path_in_schema == column), None)
+        if stats is None or not stats.has_null_count or stats.null_count != group.num_rows:
+            return False
+    return True
 
 
 def span_guess(path: Path, warmup: str, columns: Iterable[str] = ()) -> tuple[float, float] | None:
