@@ -193,22 +193,32 @@ def test_window_index_is_numpys_search_sorted_or_not():
 
 @pytest.mark.parametrize("spread", [0.05, 3.0, 20.0])
 def test_completion_windows_are_numpys_search(spread: float):
-    """Completions counted per window (sent, the sum of latencies) equal a bincount of
-    numpy's ``searchsorted(edges, done, "right") - 1`` clipped to the windows, whether
-    latencies cross no edge, often one (3 s of 5-s windows) or several (20 s: searched)."""
+    """Completions counted per window (sent, successes, their sums of latencies, the
+    successes' median) equal a bincount of numpy's ``searchsorted(edges, done, "right") - 1``
+    clipped to the windows, whether latencies cross no edge, often one (3 s of 5-s windows)
+    or several (20 s: searched); one request in ten a 5xx with a latency."""
     rng = np.random.default_rng(9)
     edges = _edges(0.0, 400.0, 5.0)
     n = len(edges) - 1
     intended = np.sort(rng.uniform(0.0, 380.0, 20_000))
     latency = rng.exponential(spread * 1000.0, len(intended))
+    ok = rng.uniform(size=len(intended)) > 0.1  # 5xx with a latency too
     sums = _Sums(edges)
-    sums.add(intended, latency, np.ones(len(intended), bool), np.zeros(len(intended), bool))
+    sums.add(intended, latency, ok, np.zeros(len(intended), bool))
     done = intended + latency / 1000.0
     bins = np.clip(np.searchsorted(edges, done, side="right") - 1, 0, n - 1)
     np.testing.assert_array_equal(sums.sent, np.bincount(bins, minlength=n))
     np.testing.assert_array_equal(
         sums.sent_latency, np.bincount(bins, weights=latency, minlength=n)
     )
+    np.testing.assert_array_equal(sums.ok, np.bincount(bins[ok], minlength=n))
+    np.testing.assert_array_equal(
+        sums.ok_latency, np.bincount(bins[ok], weights=latency[ok], minlength=n)
+    )
+    found = sums.latencies.quantiles((0.5,))[0]
+    for i in np.flatnonzero(np.bincount(bins[ok], minlength=n))[:5]:
+        values = np.sort(latency[ok & (bins == i)])
+        assert found[i] == values[int(np.ceil(0.5 * len(values))) - 1]  # nearest rank
 
 
 @pytest.mark.parametrize("percent", [50.0, 99.0, 99.9, 100.0])

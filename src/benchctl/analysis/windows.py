@@ -64,7 +64,9 @@ class InFlight:
         edges, n = self.edges, len(self._partial)
         begin = np.clip(np.asarray(begin, dtype=float), edges[0], edges[-1])
         end = np.clip(np.asarray(end, dtype=float), edges[0], edges[-1])
-        keep = np.isfinite(begin) & np.isfinite(end) & (end > begin)
+        # clipped to finite edges, a time is finite unless NaN, and a NaN fails end > begin:
+        # this is isfinite(begin) & isfinite(end) & (end > begin)
+        keep = end > begin
         every = bool(keep.all())  # then no copies: the same elements in the same order
         if not every:
             begin, end = begin[keep], end[keep]
@@ -156,7 +158,8 @@ class _Sums:
         sent_bin = offered_bin if all_sent else offered_bin[sent]
         done = intended + latency / 1000.0
         done_bin = None
-        if every_inside and len(latency) and latency.min() >= 0.0:
+        ordered = bool(len(latency)) and bool(latency.min() >= 0.0)  # (so no NaN either)
+        if every_inside and ordered:
             done_bin = self._later(done, sent_bin)
         if done_bin is None:
             done_bin = np.clip(np.searchsorted(edges, done, side="right") - 1, 0, n - 1)
@@ -165,8 +168,8 @@ class _Sums:
         all_ok = bool(ok.all())
         self.ok += done_n if all_ok else np.bincount(done_bin[ok], minlength=n)
         self.sent += done_n  # errors: sent - ok, in ``table``
-        finite = ~np.isnan(latency)
-        all_finite = bool(finite.all())
+        finite = None if ordered else ~np.isnan(latency)
+        all_finite = ordered or bool(finite.all())
         if all_finite:
             finite_n, finite_sum = done_n, np.bincount(done_bin, weights=latency, minlength=n)
         else:
@@ -180,7 +183,7 @@ class _Sums:
             self.ok_latency += finite_sum
             self.ok_latency_n += done_n
         else:
-            good = ok & finite
+            good = ok if finite is None else ok & finite  # (None: every latency finite)
             good_bin, good_latency = done_bin[good], latency[good]
             self.ok_latency += np.bincount(good_bin, weights=good_latency, minlength=n)
             self.ok_latency_n += np.bincount(good_bin, minlength=n)
