@@ -116,6 +116,10 @@ class _Lanes:
         self.any_delayed = bool(self.delayed.any())
         # from this step on every window fits: max(0, i - w) is i - w and min(i, w) is w
         self.windows_fit = int(max(self.stable_w.max(), self.panic_w.max()))
+        self.windows = np.stack([self.stable_w, self.panic_w])  # the two averages, together
+        self.burst_lanes = ~self.no_burst
+        # every lane has a positive burst capacity: in_path is the comparison alone
+        self.plain_burst = bool(self.burst_lanes.all() and not self.any_burst.any())
         self.any_panic = False  # some lane in panic mode (``panic_now``)
         self.panic_now = ~np.isnan(self.panic_since)
         self._all_nan = np.full(lanes, np.nan)
@@ -171,21 +175,20 @@ class _Lanes:
         if ready is not self._of_ready:
             self._derive(ready)
         total = metric_sum[i]
+        # the stable and the panic window's averages as the rows of one array (elementwise:
+        # the same values as each computed alone)
+        windows = self.windows
         if i >= self.windows_fit:  # the same values as the general case below
-            stable = (total - metric_sum[i - self.stable_w, lanes]) / self.stable_w
-            burst = (total - metric_sum[i - self.panic_w, lanes]) / self.panic_w
+            averages = (total - metric_sum[i - windows, lanes]) / windows
         else:
-            stable = (total - metric_sum[np.maximum(0, i - self.stable_w), lanes]) / np.minimum(
-                i, self.stable_w
-            )
-            burst = (total - metric_sum[np.maximum(0, i - self.panic_w), lanes]) / np.minimum(
-                i, self.panic_w
-            )
+            since = metric_sum[np.maximum(0, i - windows), lanes]
+            averages = (total - since) / np.minimum(i, windows)
+        stable, burst = averages
         self.seen[k] = stable
-        want_stable, want_panic, over = self._counts(ready, stable, burst)
-        in_path = ~self.no_burst & (
-            self.any_burst | (np.floor(self._burst_room - burst - self.tbc) < 0)
-        )
+        want_stable, want_panic, over = self._counts(averages)
+        outside = np.floor(self._burst_room - burst - self.tbc) < 0
+        # (plain_burst: ~no_burst all True and any_burst all False, so the mask is outside)
+        in_path = outside if self.plain_burst else self.burst_lanes & (self.any_burst | outside)
         self.activator += self._none_ready | in_path
         if self.any_panic or over.any():
             panicking = self.panic_now
@@ -210,19 +213,14 @@ class _Lanes:
         new = self._bounds(want, now)
         self._resize(now, new)
 
-    def _counts(
-        self, ready: FloatArray, stable: FloatArray, burst: FloatArray
-    ) -> tuple[FloatArray, FloatArray, Any]:
-        """``kpa.kpa_counts`` elementwise (pods and limits from ``_derive``)."""
+    def _counts(self, averages: FloatArray) -> tuple[FloatArray, FloatArray, Any]:
+        """``kpa.kpa_counts`` elementwise for the stable and panic ``averages`` (rows 0 and
+        1; pods and limits from ``_derive``): (stable want, panic want, over threshold)."""
         pods, up, down = self._pods, self._up, self._down
-        stable_pods = ceil_up_array(stable / self.effective)
-        panic_pods = ceil_up_array(burst / self.effective)
-        over = panic_pods / pods >= self.threshold
-        return (
-            np.minimum(np.maximum(stable_pods, down), up),
-            np.minimum(np.maximum(panic_pods, down), up),
-            over,
-        )
+        wanted = ceil_up_array(averages / self.effective)  # stable pods, panic pods
+        over = wanted[1] / pods >= self.threshold
+        bounded = np.minimum(np.maximum(wanted, down), up)
+        return bounded[0], bounded[1], over
 
     def _bounds(self, want: FloatArray, now: float) -> FloatArray:
         """``kpa._kpa_bounds`` elementwise (updates the scale-to-zero timers)."""
