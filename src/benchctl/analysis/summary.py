@@ -99,6 +99,7 @@ def offered_over_plan(overall: dict[str, Any], planned_seconds: float) -> dict[s
     measured seconds. ``offered_rps`` becomes requests / planned_seconds in requests/s (None when
     0). Raises nothing.
     """
+    _say_after_warmup(overall)
     if overall.get("offered_rps") is None:  # no interval, or too short (``too_short``)
         return overall
     requests = overall.get("requests") or 0
@@ -220,11 +221,23 @@ def _throughput_note(
         what = f"{ok:,} of {sent:,} sent answered"
         return {"throughput_note": too_short_note(seconds, median, what)}
     if sent < MIN_RATE_REQUESTS:
-        return {
-            "throughput_note": f"only {sent} requests sent: throughput needs at least "
-            f"{MIN_RATE_REQUESTS}"
-        }
+        return {"throughput_note": _too_few_note(sent)}
     return {}
+
+
+def _too_few_note(sent: int, where: str = "") -> str:
+    """The note for a throughput not given: ``sent`` (< MIN_RATE_REQUESTS) requests sent
+    ``where`` (e.g. " after the warm-up")."""
+    return f"only {sent:,} requests sent{where}: throughput needs at least {MIN_RATE_REQUESTS}"
+
+
+def _say_after_warmup(overall: dict[str, Any]) -> None:
+    """``overall`` counts the requests after the warm-up only: its too-few note says so
+    (trial 5: "only 0 requests sent" on a run stopped in its warm-up, which sent 191).
+    Changes ``overall`` in place."""
+    sent = overall.get("sent") or 0
+    if overall.get("throughput_note") == _too_few_note(sent):
+        overall["throughput_note"] = _too_few_note(sent, " after the warm-up")
 
 
 def windows(frame: pd.DataFrame, width: float = 5.0) -> pd.DataFrame:

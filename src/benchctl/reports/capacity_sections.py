@@ -113,6 +113,7 @@ class CapacityReport:
 
     analyze_command: str
     analysis_note: str | None = None
+    nothing_to_analyze: str | None = None  # why analyze cannot work (then no command)
     answer: Answer | None = None
     warnings: list[Banner] = field(default_factory=list)
     replica_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -147,7 +148,7 @@ def capacity_report(run_dir: Path, *, phases: Sequence[Phase], duration: float) 
         telemetry_note=telemetry_note,
     )
     if doc is None:
-        return report
+        return _without_analysis(run_dir, report)
     figures, notes = curve_figures(doc, slo)
     return replace(
         report,
@@ -180,6 +181,26 @@ def run_slo(run_dir: Path) -> str | None:
             if isinstance(item, str) and item.startswith("--slo="):
                 return item.split("=", 1)[1]
     return None
+
+
+def _without_analysis(run_dir: Path, report: CapacityReport) -> CapacityReport:
+    """``report`` of a run without capacity.json: when ``benchctl analyze`` cannot work on
+    it (no successes after the warm-up, too few for the percentile), the notes say why
+    instead of suggesting the command (reports/analyze_advice.py; trial 5, finding 9)."""
+    from benchctl.reports.analyze_advice import nothing_to_analyze
+
+    slo = shlex.split(report.analyze_command)[-1]
+    why = nothing_to_analyze(run_dir, slo)
+    if why is None:
+        return report
+    return replace(
+        report,
+        nothing_to_analyze=why,
+        manifests_note=None if report.manifests else f"No manifests. {why}",
+        scaling_note=f"No autoscaler simulation. {why}"
+        if report.scaling_figure is None
+        else report.scaling_note,
+    )
 
 
 def analyze_command(run_dir: Path, slo: Any = None) -> str:

@@ -16,8 +16,23 @@ def rate_notes(summary: dict[str, Any]) -> list[str]:
     lines = []
     overall = summary.get("overall")
     if isinstance(overall, dict) and overall.get("throughput_note"):
-        lines.append(f"no throughput: {overall['throughput_note']}")
+        warmup = _warmup_sent(summary)
+        if warmup and not overall.get("sent"):  # stopped in (or right after) the warm-up
+            lines.append(
+                f"no throughput: no request was sent after the warm-up ({warmup:,} were sent "
+                "during it; rates and percentiles count only the requests after it)"
+            )
+        else:
+            lines.append(f"no throughput: {overall['throughput_note']}")
     return lines
+
+
+def _warmup_sent(summary: dict[str, Any]) -> int:
+    """The requests the warm-up sent (left out of ``overall``); 0 without a warm-up."""
+    phases = summary.get("phases")
+    warmup = phases.get("warmup") if isinstance(phases, dict) else None
+    sent = warmup.get("sent") if isinstance(warmup, dict) else None
+    return sent if isinstance(sent, int) and sent > 0 else 0
 
 
 def print_rate_notes(console: Console, summary: dict[str, Any]) -> None:
