@@ -31,6 +31,7 @@ from benchctl.analysis.model_capacity import model_capacities, with_model_bounds
 from benchctl.analysis.points import Points, measured_points
 from benchctl.analysis.replica_sizing import autoscaled_cost, cost_section, replicas_for_peak
 from benchctl.analysis.search_rejudge import rejudge_search
+from benchctl.analysis.measured_rates import measured_rates
 from benchctl.analysis.single_replica import finite, service_demand, single_replica, usl_summary
 from benchctl.analysis.slo import Slo
 from benchctl.analysis.windows import littles_law_gap
@@ -55,13 +56,14 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     points, windows, own_windows = _measured(run, info, source_dir, source_info, search, options)
     warnings = _warnings(info, own_windows)  # about this run's own traffic
     warnings += search_notes
-    demand = service_demand(windows, source_info)
+    demand = service_demand(windows, source_info, search)  # per level when a search
     # A model mix: each model's capacity at this mix (issue 21); None for one model.
     mix = model_capacities(
         source_dir, source_info, slo, source=points.source, search=search, window_s=options.window_s
     )
     try:
-        single, fit = single_replica(points, slo, warnings, search, demand)
+        rates = measured_rates(source_dir, source_info, points, search, options.window_s)
+        single, fit = single_replica(points, slo, warnings, search, demand, rates)
     except InputError as exc:  # a model mix still says what each model sustains
         raise with_model_bounds(exc, mix) from None
     if mix is not None:  # one basis for a mix: every model within its own SLO (mix_sizing)

@@ -20,10 +20,11 @@ from benchctl.analysis.fits import (
     CapacityEstimate,
     LatencyFit,
     fit_latency_curve,
-    fit_service_demand,
     fit_usl,
 )
+from benchctl.analysis.measured_rates import MeasuredRates
 from benchctl.analysis.points import Points
+from benchctl.analysis.service_demand import service_demand as demand_across_levels
 from benchctl.analysis.slo import Slo
 from benchctl.errors import InputError
 
@@ -38,12 +39,19 @@ def single_replica(
     warnings: list[str],
     search: dict[str, Any] | None,
     demand: dict[str, Any],
+    rates: MeasuredRates | None = None,
 ) -> tuple[dict[str, Any], LatencyFit | None]:
     """One replica's capacity under ``slo`` and the fitted latency model.
 
     ``points``: achieved rps and SLO-percentile latency (ms) per level or window; ``search``:
     search.json (its levels decide) or None; ``demand``: the service_demand dict (its first
-    saturating resource bounds the capacity above); notes are appended to ``warnings``.
+    saturating resource bounds the capacity above); notes are appended to ``warnings``;
+    ``rates``: the points' rate resolution and the most the run served
+    (``measured_rates``), or None (resolution 0, nothing served known). The fitted crossing
+    is the figure only when the fit is trusted (``LatencyFit.distrust``) and
+    ``bounds.capacity_bound`` allows it; the fit's asymptote is the saturation rate only
+    then, and only above the most the run served (else ``saturation_not_used`` says why and
+    ``saturation_at_least_rps`` is the bound the run measured).
     Returns (capacity.json ``single_replica``: capacity_rps, band lower_rps..upper_rps
     (``bounds.capacity_bound``), bound, saturation_rps, the fit L(x) = base + scale /
     (x_max - x) (``fits.fit_latency_curve``), an extrapolation only as a secondary figure;
@@ -52,15 +60,24 @@ def single_replica(
     levels = _levels(points, slo, search)
     fit, estimate = _fitted(points, slo, warnings)
     crossing = estimate.throughput if estimate is not None else None
+    rates = rates or MeasuredRates(0.0)
+    distrust = None
+    if fit is not None and crossing is not None:
+        distrust = fit.distrust(slo.threshold_ms, rates.resolution_rps)
     demand_upper = _demand_upper(demand)
     found = capacity_bound(
-        levels, slo.threshold_ms, demand_upper_rps=demand_upper, fitted_crossing_rps=crossing
+        levels,
+        slo.threshold_ms,
+        demand_upper_rps=demand_upper,
+        fitted_crossing_rps=crossing,
+        resolution_rps=rates.resolution_rps,
+        fit_distrust=distrust,
     )
     if found is None:
         raise _nothing_met(points, slo)
     warnings += _bound_warnings(found)
     extrapolation, dropped = _extrapolation(estimate, fit, found, demand_upper)
-    saturation = _saturation(found, estimate, fit)
+    saturation, saturation_not_used = _saturation(found, estimate, fit, distrust, rates)
     result: dict[str, Any] = {
         **_band_fields(found, search),
         "demand_upper_rps": demand_upper,
@@ -77,6 +94,11 @@ def single_replica(
         "extrapolation_dropped": dropped,
         "saturation_rps": saturation,
         "saturation_source": _saturation_source(found, saturation),
+        # a fitted asymptote not used as the saturation rate: why, and the bound the run
+        # measured instead (the most it served: it saturates above that)
+        "saturation_not_used": saturation_not_used,
+        "saturation_at_least_rps": rates.served_rps if saturation_not_used else None,
+        "saturation_at_least_where": rates.served_where if saturation_not_used else None,
         "knee_rps": fit.knee() if fit is not None and fit.r2 >= 0.9 and saturation else None,
         "level_stability": [
             (lv["name"], bool(lv.get("stable"))) for lv in (search or {}).get("levels", [])
@@ -96,7 +118,8 @@ def _band_fields(found: CapacityBound, search: dict[str, Any] | None) -> dict[st
         # the band's rates: arrivals/s in a search's judged windows, and beside them the
         # same levels' offered (scheduled) rates (bounds.py: one kind of rate in a band)
         "band_rates": _band_rates(found, search),
-        "offered_band_rps": list(found.offered_band) if found.offered_band else None,
+        # a search's levels only: other points' rates are what they served (README)
+        "offered_band_rps": list(found.offered_band) if found.offered_band and search else None,
         # (met, broke) arrived rates that could not order the levels (see _band_rates)
         "arrived_band_rps": list(found.arrived_band) if found.arrived_band else None,
         "upper_bound_source": found.upper_source,
@@ -179,17 +202,30 @@ def _extrapolation(
 
 
 def _saturation(
-    found: CapacityBound, estimate: CapacityEstimate | None, fit: LatencyFit | None
-) -> float | None:
-    """The rate one replica saturates at: what an overloaded level served (at least the best
-    good level's rate), else the fit's asymptote x_max when its crossing is not extrapolated."""
+    found: CapacityBound,
+    estimate: CapacityEstimate | None,
+    fit: LatencyFit | None,
+    distrust: str | None,
+    rates: MeasuredRates,
+) -> tuple[float | None, str | None]:
+    """(the rate one replica saturates at, or None; why the fit's asymptote is not it, or
+    None): what an overloaded level served (at least the best good level's rate), else the
+    fit's asymptote x_max when its crossing is not extrapolated, the fit is trusted and
+    x_max lies above the most the run served (a saturation below a measured throughput is
+    refuted by it)."""
     saturation = found.saturation_rps
     if saturation is not None:  # the server served at least the best good level
-        saturation = max(saturation, found.best_good.throughput_rps)
+        return max(saturation, found.best_good.throughput_rps), None
     fit_saturates = estimate is not None and not estimate.extrapolated
-    if saturation is None and fit is not None and fit_saturates and math.isfinite(fit.x_max):
-        saturation = fit.x_max
-    return saturation
+    if fit is None or not fit_saturates or not math.isfinite(fit.x_max):
+        return None, None
+    asymptote = f"the fitted curve's asymptote ({fit.x_max:,.1f} rps) is not a saturation rate"
+    if distrust is not None:
+        return None, f"{asymptote}: {distrust}"
+    served = rates.served_rps
+    if served is not None and fit.x_max <= served:
+        return None, f"{asymptote}: the run served {served:,.1f} rps ({rates.served_where})"
+    return fit.x_max, None
 
 
 def _saturation_source(found: CapacityBound, saturation: float | None) -> str | None:
@@ -257,51 +293,13 @@ def extrapolation_ceiling(
     return f"the fitted curve's SLO crossing lies above {name} ({value:,.1f} rps): not shown"
 
 
-def service_demand(windows: pd.DataFrame, info: dict[str, Any]) -> dict[str, Any]:
-    """CPU (and GPU) seconds per request, and which saturates first.
-
-    ``windows``: the analysis windows (throughput_rps, server_cpu_percent and
-    gpu_utilization_percent per window; a resource needs 3 windows with values whose
-    throughputs span a factor of ``MIN_THROUGHPUT_SPAN``: at one rate the regression's slope
-    is fitted to the windows' noise, not to load); ``info``:
-    run.json (host.cpus is the CPU capacity in cores). By the utilization law U = X x D
-    (``fits.fit_service_demand``), a resource of capacity C saturates at X = C / D.
-    Returns {resource: {ms_per_request, r2, capacity_units, saturates_at_rps},
-    "saturates_first": resource}, or {} when no resource had enough windows.
-
-    The per-window CPU percent is divided by 100 to busy cores (GPU: busy fraction), so
-    ms_per_request is CPU (GPU) milliseconds per request and saturates_at_rps is in requests/s.
-    Raises KeyError when ``windows`` lacks throughput_rps for a resource it has values for; a fit
-    that fails (ValueError) leaves that resource out.
-    """
-    resources: dict[str, Any] = {}
-    cores = float(info.get("host", {}).get("cpus") or 1)
-    for name, column, scale, capacity in (
-        ("server_cpu", "server_cpu_percent", 0.01, cores),
-        ("gpu", "gpu_utilization_percent", 0.01, 1.0),
-    ):
-        if column not in windows or windows[column].notna().sum() < 3:
-            continue
-        usable = windows[windows[column].notna()]
-        rates = usable["throughput_rps"].to_numpy(dtype=float)
-        if not rates.size or rates.max() < MIN_THROUGHPUT_SPAN * rates.min():
-            continue  # one rate: the slope would be fitted to noise (a 5,000 rps "bound")
-        try:
-            fit = fit_service_demand(
-                usable["throughput_rps"].to_numpy(), usable[column].to_numpy() * scale
-            )
-        except ValueError:
-            continue
-        resources[name] = {
-            "ms_per_request": fit.ms_per_request,
-            "r2": fit.r2,
-            "capacity_units": capacity,
-            "saturates_at_rps": finite(fit.saturation_throughput(capacity)),
-        }
-    if resources:
-        first = min(resources, key=lambda n: resources[n]["saturates_at_rps"] or math.inf)
-        resources["saturates_first"] = first
-    return resources
+def service_demand(
+    windows: pd.DataFrame, info: dict[str, Any], search: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """CPU (and GPU) seconds per request and which resource saturates first: the service demand
+    law with background, U = U0 + D x X, across a search's levels or the windows
+    (``analysis.service_demand.service_demand``, which documents inputs, output and errors)."""
+    return demand_across_levels(windows, info, search)
 
 
 def usl_summary(points: Points) -> dict[str, Any] | None:

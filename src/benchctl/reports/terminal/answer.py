@@ -18,6 +18,7 @@ from benchctl.analysis.answer import (
     rps_text,
 )
 from benchctl.analysis.model_capacity import model_capacity_lines
+from benchctl.analysis.service_demand import demand_notes
 from benchctl.rundir import CAPACITY, RunDir
 
 
@@ -57,6 +58,8 @@ def print_answer(
             f"{rps_text(first['saturates_at_rps'])} if the server could use all "
             f"{first['capacity_units']:g} of this host's cores."
         )
+    for note in demand_notes(demand):  # why a resource gives no ceiling (service_demand.py)
+        console.print(f"Service demand, no ceiling: {escape(note)}.", highlight=False)
     scaling = doc.get("autoscaling") or {}
     for line in scaling.get("summary", []):
         console.print(line)
@@ -80,7 +83,16 @@ def _print_capacity(console: Console, doc: dict[str, Any]) -> None:
 def _replicas_table(doc: dict[str, Any]) -> Table:
     """capacity.json ``replicas.table``: per replica count, utilization, the predicted SLO
     percentile in ms (M/M/c), whether it meets the SLO and the headroom, cost per month."""
-    table = Table(title="replicas vs predicted tail (M/M/c)", title_justify="left")
+    unsupported = doc["replicas"].get("erlang_c_supports") is False
+    caption = (
+        "no row meets the SLO: the count rests on the measured capacity" if unsupported else None
+    )
+    table = Table(
+        title="replicas vs predicted tail (M/M/c)",
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+    )
     for column in (
         "replicas",
         "utilization",

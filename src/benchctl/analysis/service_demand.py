@@ -1,0 +1,226 @@
+"""Service demand per resource (CPU, GPU) and the throughput at which it would saturate.
+
+The service demand law (Lazowska et al., "Quantitative System Performance", ch. 3; Menasce and
+Almeida, "Capacity Planning for Web Services") with load-independent background work:
+
+    U = U0 + D x X
+
+U: the resource's busy units (cores, or a GPU's busy fraction), X: throughput (requests/s),
+D: the demand (unit-seconds per request), U0: what is busy whatever the load (a polling loop,
+such as Triton's Python-backend stub, which keeps about half a core busy at any rate). D is the
+slope of U against X across load levels and U0 the intercept, so the resource saturates at
+X = (C - U0) / D for capacity C. At one load level U = U0 + D x X is one equation in two
+unknowns: D cannot be separated from U0, and U / X (every busy unit counted as per-request) is
+only an upper bound on D, which gives no ceiling on throughput.
+
+Output: capacity.json ``service_demand``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchctl.analysis.fits import fit_service_demand
+
+# Highest / lowest throughput a service-demand fit needs: below it the windows (or levels) saw
+# one offered rate and differ by arrival noise, so the slope (CPU per request) is not measured.
+MIN_THROUGHPUT_SPAN = 1.5
+
+RESOURCES = (
+    ("server_cpu", "server_cpu_percent", 0.01),
+    ("gpu", "gpu_utilization_percent", 0.01),
+)
+
+
+def service_demand(
+    windows: pd.DataFrame,
+    info: dict[str, Any],
+    search: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """CPU (and GPU) seconds per request, the background, and which resource saturates first.
+
+    ``windows``: the analysis windows (t in s from the run's start, throughput_rps,
+    server_cpu_percent and gpu_utilization_percent per window); ``info``: run.json (host.cpus
+    is the CPU capacity in cores); ``search``: the capacity search's search.json whose windows
+    these are, or None. With a search, each level is one observation (the mean throughput and
+    busy units of the windows whose middle lies inside the level, ``level_observations``) and D
+    is the slope across levels; it needs 2 levels whose throughputs differ by a factor of
+    ``MIN_THROUGHPUT_SPAN``. Without one, the windows are the observations (at least 3, spanning
+    the same factor).
+
+    Returns {resource: {ms_per_request, background, r2, capacity_units, saturates_at_rps,
+    levels}, "saturates_first": resource, "notes": [why a resource gives no ceiling]}.
+    ms_per_request is D in unit-milliseconds per request, background U0 in busy units (cores),
+    saturates_at_rps (C - U0) / D in requests/s. A resource gives no ceiling
+    (saturates_at_rps None, ``no_ceiling`` says why) when its demand cannot be separated from
+    background (one level: then ms_per_request is None and ms_per_request_at_most is U / X),
+    when D <= 0, or when the ceiling lies below a throughput the run measured (the model does not
+    describe the server). "saturates_first" names the resource with the lowest ceiling and is
+    absent when none has one; {} when no resource has values enough to say anything.
+    Raises KeyError when ``windows`` lacks throughput_rps for a resource it has values for.
+    """
+    cores = float(info.get("host", {}).get("cpus") or 1)
+    resources: dict[str, Any] = {}
+    notes: list[str] = []
+    for name, column, scale in RESOURCES:
+        capacity = cores if name == "server_cpu" else 1.0
+        if column not in windows or not windows[column].notna().any():
+            continue
+        usable = windows[windows[column].notna()]
+        found = (
+            _from_levels(usable, column, scale, capacity, search)
+            if _level_spans(search)
+            else _from_windows(usable, column, scale, capacity)
+        )
+        if found is None:
+            continue
+        resources[name] = found
+        if found.get("no_ceiling"):
+            notes.append(f"{name}: {found['no_ceiling']}")
+    ceilings = {n: r["saturates_at_rps"] for n, r in resources.items() if r["saturates_at_rps"]}
+    if ceilings:
+        resources["saturates_first"] = min(ceilings, key=ceilings.__getitem__)
+    if notes:
+        resources["notes"] = notes
+    return resources
+
+
+def level_observations(
+    windows: pd.DataFrame, column: str, scale: float, spans: Sequence[tuple[float, float]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(throughput per level in requests/s, busy units per level): the means over the windows
+    [t, t + width) (width the median step of t, 1 s for one window) that lie wholly inside each
+    level's [start, end) s, else (a level shorter than a window) over those whose middle does;
+    a level without such a window is left out. ``column`` is scaled by ``scale`` (percent ->
+    units). Raises KeyError when ``windows`` lacks t or throughput_rps."""
+    t = windows["t"].to_numpy(dtype=float)
+    width = float(np.median(np.diff(np.sort(t)))) if t.size > 1 else 1.0
+    middle = t + width / 2
+    rates, busy = [], []
+    for start, end in spans:
+        inside = (t >= start) & (t + width <= end)
+        if not inside.any():
+            inside = (middle >= start) & (middle < end)
+        if inside.any():
+            rates.append(float(windows["throughput_rps"].to_numpy(dtype=float)[inside].mean()))
+            busy.append(float(windows[column].to_numpy(dtype=float)[inside].mean() * scale))
+    return np.asarray(rates), np.asarray(busy)
+
+
+def _level_spans(search: dict[str, Any] | None) -> list[tuple[float, float]]:
+    """Each search level's [start, decided_at) s, for the levels that have both; [] else."""
+    spans = []
+    for level in (search or {}).get("levels") or []:
+        start, end = level.get("start"), level.get("decided_at")
+        if isinstance(start, int | float) and isinstance(end, int | float) and end > start:
+            spans.append((float(start), float(end)))
+    return spans
+
+
+def _from_levels(
+    usable: pd.DataFrame,
+    column: str,
+    scale: float,
+    capacity: float,
+    search: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """The demand across the search's levels (the slope of their mean busy units against their
+    mean throughput), or the bound one level gives; None without a level with windows."""
+    rates, busy = level_observations(usable, column, scale, _level_spans(search))
+    served = rates[rates > 0]
+    if not served.size:
+        return None
+    if served.max() < MIN_THROUGHPUT_SPAN * served.min():
+        at_most = float(np.max(busy[rates > 0] / served)) * 1000.0
+        levels = (
+            f"one load level ({served[0]:,.1f} rps)"
+            if served.size == 1
+            else f"levels at one rate ({served.min():,.1f}-{served.max():,.1f} rps)"
+        )
+        why = (
+            f"{levels}: the demand per request "
+            f"cannot be separated from background work (U = U0 + D x X needs levels at 2 "
+            f"rates, {MIN_THROUGHPUT_SPAN:g}x apart); at most {at_most:.2f} ms per request "
+            "if all of it were per request, which bounds no throughput: no ceiling given"
+        )
+        return {
+            "ms_per_request": None,
+            "ms_per_request_at_most": at_most,
+            "background": None,
+            "r2": None,
+            "capacity_units": capacity,
+            "saturates_at_rps": None,
+            "levels": int(served.size),
+            "no_ceiling": why,
+        }
+    slope, intercept = np.polyfit(rates, busy, 1)
+    fitted = slope * rates + intercept
+    total = float(np.sum((busy - busy.mean()) ** 2))
+    r2 = 1.0 - float(np.sum((busy - fitted) ** 2)) / total if total > 0 else 1.0
+    return _entry(float(slope), float(intercept), r2, capacity, float(rates.max()), rates.size)
+
+
+def _from_windows(
+    usable: pd.DataFrame, column: str, scale: float, capacity: float
+) -> dict[str, Any] | None:
+    """The demand across the windows (``fits.fit_service_demand``); None with fewer than 3
+    windows or throughputs within ``MIN_THROUGHPUT_SPAN`` (one rate: the slope would be fitted
+    to arrival noise, a 5,000 rps "bound")."""
+    if len(usable) < 3:
+        return None
+    rates = usable["throughput_rps"].to_numpy(dtype=float)
+    if not rates.size or rates.max() < MIN_THROUGHPUT_SPAN * rates.min():
+        return None
+    try:
+        fit = fit_service_demand(rates, usable[column].to_numpy() * scale)
+    except ValueError:
+        return None
+    return _entry(fit.seconds_per_request, fit.intercept, fit.r2, capacity, float(rates.max()))
+
+
+def _entry(
+    slope: float,
+    intercept: float,
+    r2: float,
+    capacity: float,
+    served_rps: float,
+    levels: int | None = None,
+) -> dict[str, Any]:
+    """One resource's service_demand entry from U = intercept + slope x X; the ceiling
+    (capacity - intercept) / slope, dropped (with the reason) when slope <= 0 or when it lies
+    below ``served_rps``, the most the run served."""
+    ceiling = (capacity - intercept) / slope if slope > 0 else math.inf
+    why = None
+    if not math.isfinite(ceiling):
+        why = "busy time does not grow with throughput (slope <= 0): no ceiling given"
+    elif ceiling < served_rps:
+        why = (
+            f"U = {intercept:.2f} + {slope * 1000:.2f} ms x X puts saturation at "
+            f"{max(ceiling, 0.0):,.1f} rps, below the {served_rps:,.1f} rps this run served: "
+            "busy time does not follow the utilization law here (background work that varies, "
+            "or other processes on the host): no ceiling given"
+        )
+    entry: dict[str, Any] = {
+        "ms_per_request": slope * 1000.0,
+        "background": intercept,
+        "r2": r2,
+        "capacity_units": capacity,
+        "saturates_at_rps": None if why else float(ceiling),
+    }
+    if levels is not None:
+        entry["levels"] = int(levels)
+    if why:
+        entry["no_ceiling"] = why
+    return entry
+
+
+def demand_notes(demand: Any) -> list[str]:
+    """capacity.json ``service_demand.notes``: why a resource gives no ceiling, as strings;
+    [] when absent or damaged (an old or hand-edited file). Raises nothing."""
+    notes = demand.get("notes") if isinstance(demand, dict) else None
+    return [str(note) for note in notes] if isinstance(notes, list) else []
