@@ -1,5 +1,6 @@
 """Sizing for a peak rate: how many replicas (capacity with headroom, checked with an M/M/c
-tail) and what they cost, always on and as the chosen autoscaler's simulation ran them.
+tail, or said unsupported by it) and what they cost, always on and as the chosen
+autoscaler's simulation ran them.
 
 Inputs are the single-replica dict (``single_replica``) and the analyze options' numbers;
 outputs are the ``replicas`` and ``cost`` sections of capacity.json.
@@ -14,8 +15,10 @@ from typing import Any
 from benchctl.analysis.bounds import LOWER
 from benchctl.analysis.cost import HOURS_PER_MONTH, cost_per_million, monthly_cost
 from benchctl.analysis.mix_sizing import MIX, mix_service_rate
-from benchctl.analysis.queueing import ReplicaOption, size_replicas
+from benchctl.analysis.queueing import ReplicaOption, mmc_response_quantile, size_replicas
 from benchctl.analysis.slo import Slo
+
+_MAX_REPLICAS = 1000  # size_replicas' default max_replicas
 
 
 def replicas_for_peak(
@@ -38,8 +41,10 @@ def replicas_for_peak(
     model mix sized on its own basis (``single["basis"] == "mix"``) is checked as
     ``_mix_replicas`` says. None when the capacity is None (a mix whose limiting model
     broke the SLO everywhere). Returns capacity.json ``replicas``: recommended,
-    by_capacity, by_erlang_c, is_upper_bound (the capacity is a lower bound), table (a row
-    per replica count), reason.
+    by_capacity, by_erlang_c, is_upper_bound (the capacity is a lower bound),
+    erlang_c_supports / erlang_c_note / service_rate_is_lower_bound (``erlang_c_check``:
+    when no row meets the SLO the reason says the count rests on the capacity alone, and
+    why), table (a row per replica count), reason.
     """
     if not peak or single.get("capacity_rps") is None:  # no peak, or no figure to size by
         return None
@@ -61,18 +66,94 @@ def replicas_for_peak(
     # headroom on the capacity, as the count above and a model mix (one basis)
     queue_n, table = _mmc_table(peak, saturation, slo, headroom, price_per_hour, capacity)
     recommended = max(by_capacity, queue_n or by_capacity)
+    check = erlang_c_check(queue_n, saturation, slo, single, what="the saturation rate")
     return {
         "recommended": recommended,
         "by_capacity": by_capacity,
         "by_erlang_c": queue_n,
         "is_upper_bound": upper_bound,
+        **check,
         "table": [asdict(option) for option in table],
         "reason": (
             f"{qualifier}peak {peak:g} rps at ≤{1 - headroom:.0%} of the "
-            f"{capacity:.1f} rps one replica sustains under {slo}, checked with "
-            f"an M/M/c tail (service rate {saturation:.1f} rps per replica){why_bound}"
+            f"{capacity:.1f} rps one replica sustains under {slo}, "
+            + _check_words(check, f"an M/M/c tail (service rate {saturation:.1f} rps per replica")
+            + why_bound
         ),
     }
+
+
+def _check_words(check: dict[str, Any], tail: str) -> str:
+    """The reason's clause on the M/M/c check: "checked with <tail>)" when it supports the
+    count (with the service rate's caveat, if any), else what the check says and why."""
+    note = check["erlang_c_note"]
+    if check["erlang_c_supports"]:
+        return f"checked with {tail}{'; ' + note if note else ''})"
+    return f"from the measured capacity alone: {note}"
+
+
+def erlang_c_check(
+    queue_n: int | None, service_rps: float, slo: Slo, single: dict[str, Any], *, what: str
+) -> dict[str, Any]:
+    """Whether the M/M/c check supports the recommended count, and why not.
+
+    ``queue_n``: the smallest acceptable count of the M/M/c table (None when no row up to
+    ``queueing.size_replicas``' maximum meets the SLO within headroom); ``service_rps``:
+    the per-replica service rate mu (req/s) the table used, ``what`` names its source.
+    Without a count, the note says why: with exponential service (mean 1/mu) every response
+    takes at least its service time, so at any load and any count the model's q-quantile
+    is at least the service time's, -ln(1 - q) / mu (the M/M/c tail as c grows: p99 of a
+    mean 6.78 ms service time, 147.6 rps, is 4.605 x 6.78 = 31.2 ms); and when the run met
+    the SLO at a rate (``single["lower_rps"]``, the best rate that met it), the model's
+    M/M/1 quantile there is given beside it, the measurement the model contradicts. When
+    ``service_rps`` is no more than the highest throughput the fit saw
+    (``single["fit"]["measured_max_throughput"]``), it is a lower bound on what a replica
+    serves, so the table's predicted tails are upper bounds (said in the note). Returns
+    {"erlang_c_supports": bool, "erlang_c_note": str ("" when nothing to say),
+    "service_rate_is_lower_bound": bool}."""
+    floor = service_rps <= _highest_measured(single) * (1 + 1e-6)
+    floor_words = (
+        f"{what} {service_rps:.1f} rps is the highest throughput measured, a lower bound "
+        "on what a replica serves, so the predicted tails are upper bounds"
+        if floor
+        else ""
+    )
+    if queue_n is not None:
+        return {
+            "erlang_c_supports": True,
+            "erlang_c_note": floor_words,
+            "service_rate_is_lower_bound": floor,
+        }
+    least = -math.log(1.0 - slo.quantile) / service_rps * 1000.0
+    if least > slo.threshold_ms:
+        why = (
+            f"with exponential service at {service_rps:.1f} rps per replica, a mean of "
+            f"{1000.0 / service_rps:.2f} ms, the model's {slo.column} is at least "
+            f"{least:.1f} ms at any replica count, above the {slo.threshold_ms:g} ms SLO"
+        )
+    else:
+        why = f"no replica count up to {_MAX_REPLICAS:,} meets {slo} within the headroom"
+    met = single.get("lower_rps")
+    if met and 0 < float(met) < service_rps:
+        model = mmc_response_quantile(1, float(met), service_rps, slo.quantile) * 1000.0
+        why += (
+            f", while the run met the SLO at {float(met):.1f} rps, where the model predicts "
+            f"{model:.1f} ms: the model over-states this server's tail"
+        )
+    if floor_words:
+        why += f"; {floor_words}"
+    return {
+        "erlang_c_supports": False,
+        "erlang_c_note": f"the M/M/c check does not support this count ({why})",
+        "service_rate_is_lower_bound": floor,
+    }
+
+
+def _highest_measured(single: dict[str, Any]) -> float:
+    """The highest throughput (req/s) the latency fit saw; 0.0 when unknown."""
+    fit = single.get("fit")
+    value = fit.get("measured_max_throughput") if isinstance(fit, dict) else None
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else 0.0
 
 
 def _bound_words(single: dict[str, Any], capacity: float, what: str) -> tuple[bool, str, str]:
@@ -110,20 +191,24 @@ def _mix_replicas(
     upper_bound, qualifier, why_bound = _bound_words(single, capacity, "the mix's capacity")
     limiting = single.get("limiting_model")
     limited = f", limited by {limiting}" if limiting else ""
+    check = erlang_c_check(queue_n, service, slo, {}, what="the calibrated service rate")
+    tail = (
+        f"an M/M/c tail calibrated to that capacity (service rate {service:.1f} rps per "
+        f"replica: its {slo.column} is the SLO at {capacity:.1f} rps"
+    )
     return {
         "recommended": max(by_capacity, queue_n or by_capacity),
         "by_capacity": by_capacity,
         "by_erlang_c": queue_n,
         "is_upper_bound": upper_bound,
+        **check,
         "basis": MIX,
         "service_rate_rps": service,
         "table": [asdict(option) for option in table],
         "reason": (
             f"{qualifier}peak {peak:g} rps at ≤{1 - headroom:.0%} of the {capacity:.1f} rps "
             f"in all one replica sustains at this model mix with every model within {slo}"
-            f"{limited}, checked with an M/M/c tail calibrated to that capacity (service rate "
-            f"{service:.1f} rps per replica: its {slo.column} is the SLO at "
-            f"{capacity:.1f} rps){why_bound}"
+            f"{limited}, {_check_words(check, tail)}{why_bound}"
         ),
     }
 

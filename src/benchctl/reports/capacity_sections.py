@@ -117,6 +117,7 @@ class CapacityReport:
     answer: Answer | None = None
     warnings: list[Banner] = field(default_factory=list)
     replica_rows: list[dict[str, Any]] = field(default_factory=list)
+    replica_check_note: str | None = None  # why the M/M/c check does not support the count
     slo_column: str = "p99"
     autoscalers: list[Autoscaler] = field(default_factory=list)
     manifests: list[Manifest] = field(default_factory=list)
@@ -155,6 +156,7 @@ def capacity_report(run_dir: Path, *, phases: Sequence[Phase], duration: float) 
         answer=_answer(doc),
         warnings=_warnings(doc),
         replica_rows=_replica_rows(doc),
+        replica_check_note=_replica_check_note(doc),
         slo_column=slo.column if slo else "quantile",
         autoscalers=_autoscalers(doc),
         curve_figures=figures,
@@ -332,6 +334,15 @@ def _replica_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     chosen = replicas.get("recommended")
     rows = [as_dict(row) for row in replicas.get("table") or []]
     return [{**row, "chosen": row.get("replicas") == chosen} for row in rows if row]
+
+
+def _replica_check_note(doc: dict[str, Any]) -> str | None:
+    """capacity.json ``replicas.erlang_c_note`` when the M/M/c check does not support the
+    recommended count (``replica_sizing.erlang_c_check``), else None."""
+    replicas = as_dict(doc.get("replicas"))
+    if replicas.get("erlang_c_supports") is not False:
+        return None
+    return str(replicas.get("erlang_c_note") or "") or None
 
 
 def _autoscalers(doc: dict[str, Any]) -> list[Autoscaler]:
