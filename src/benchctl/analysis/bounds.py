@@ -6,9 +6,13 @@ whether it met the SLO. Output: ``capacity_rps`` with a finite band ``[low, high
 
 * ``measured``: a level met the SLO and a higher one broke it, so the SLO crossing lies
   between two measured levels. The figure is the crossing of the fitted latency curve when
-  it falls inside that band and below every rate at which a level above was measured to
-  break the SLO (arrived or served: ``make demo``'s fit crossed at 75.0 req/s, but the level
-  that broke it served 74.5), else the best level measured to meet it (the band's low end).
+  it falls inside that band, the fit is trusted (``fits.LatencyFit.distrust``: r2 >= 0.9,
+  a curve, not a step at the highest point) and the crossing lies below every rate at which
+  a level above was measured to break the SLO (arrived or served: ``make demo``'s fit
+  crossed at 75.0 req/s, but the level that broke it served 74.5) by more than a rate's
+  measurement resolution (trial 5: a step fit crossed at 147.5999998 req/s, the window that
+  broke the SLO served 147.6, measured to 0.2 req/s); else the best level measured to meet
+  it (the band's low end).
 * ``lower``: the SLO never broke; capacity is at least the best good level. The band's high
   end is the service-demand bound (cores / CPU-seconds per request) when telemetry gave
   one, else equal to the low end (``upper_source`` ``"none"``: nothing bounds it above).
@@ -102,14 +106,18 @@ def capacity_bound(
     *,
     demand_upper_rps: float | None = None,
     fitted_crossing_rps: float | None = None,
+    resolution_rps: float = 0.0,
+    fit_distrust: str | None = None,
 ) -> CapacityBound | None:
     """The capacity bound of ``levels`` under ``slo_ms``; None when no level is good.
 
     ``fitted_crossing_rps`` (a latency fit's SLO crossing, on the achieved-throughput axis)
     is used as the figure only when it lies inside the measured band and below every rate at
-    which a level above the best good one was measured to break the SLO, arrived or served
-    (``crossing_above_broken``); else the figure is the band's low end, and
-    ``CapacityBound.fit_not_used`` says why. Throughputs are req/s, latencies ms.
+    which a level above the best good one was measured to break the SLO, arrived or served,
+    by more than ``resolution_rps`` (``crossing_above_broken``), and when the fit is trusted
+    (``fit_distrust``, ``fits.LatencyFit.distrust``'s reason, is None); else the figure is
+    the band's low end, and ``CapacityBound.fit_not_used`` says why. Throughputs are req/s,
+    latencies ms.
 
     ``levels``: the measured load levels (offered ``rate_rps`` and achieved ``throughput_rps``, good
     when their SLO percentile met ``slo_ms``); ``demand_upper_rps``: the service-demand limit used
@@ -125,7 +133,8 @@ def capacity_bound(
     overloaded = [lv.throughput_rps for lv in levels if lv.overloaded]
     saturation = max(overloaded) if overloaded else None
     if above:
-        return _measured_bound(best, above, fitted_crossing_rps, saturation, below)
+        crossing = _Crossing(fitted_crossing_rps, resolution_rps, fit_distrust)
+        return _measured_bound(best, above, crossing, saturation, below)
     low = best.tested_rps
     usable = demand_upper_rps is not None and math.isfinite(demand_upper_rps)
     high = max(demand_upper_rps, low) if usable else low  # type: ignore[type-var]
@@ -136,10 +145,29 @@ def capacity_bound(
     )
 
 
+@dataclass(frozen=True)
+class _Crossing:
+    """A fitted SLO crossing (req/s, or None), the rate resolution (req/s) it must clear
+    below a broken level, and why the fit is not trusted (or None)."""
+
+    rps: float | None
+    resolution_rps: float = 0.0
+    distrust: str | None = None
+
+    def not_used(self, above: Sequence[Level]) -> str | None:
+        """Why the crossing is not the figure, or None when it is."""
+        if self.distrust is not None and self.rps is not None:
+            return (
+                f"the fitted curve (crossing the SLO at {self.rps:,.1f} rps) is not used: "
+                f"{self.distrust}; the figure is the best level measured to meet it"
+            )
+        return crossing_above_broken(self.rps or 0.0, above, self.resolution_rps)
+
+
 def _measured_bound(
     best: Level,
     above: Sequence[Level],
-    fitted_crossing_rps: float | None,
+    crossing: _Crossing,
     saturation: float | None,
     below: list[str],
 ) -> CapacityBound:
@@ -161,9 +189,9 @@ def _measured_bound(
     else:
         high = max(bad.tested_rps, low)
         figure = low  # what was measured to meet the SLO; the crossing is within the band
-        if fitted_crossing_rps is not None and low <= fitted_crossing_rps <= high:
-            not_used = crossing_above_broken(fitted_crossing_rps, above)
-            figure = fitted_crossing_rps if not_used is None else low
+        if crossing.rps is not None and low <= crossing.rps <= high:
+            not_used = crossing.not_used(above)
+            figure = crossing.rps if not_used is None else low
     return CapacityBound(
         figure,
         (low, high),
@@ -179,15 +207,20 @@ def _measured_bound(
     )
 
 
-def crossing_above_broken(crossing: float, broken: Sequence[Level]) -> str | None:
+def crossing_above_broken(
+    crossing: float, broken: Sequence[Level], resolution_rps: float = 0.0
+) -> str | None:
     """Why a fitted SLO crossing cannot be the figure, or None when it can: it is not below
     every rate at which one of ``broken`` (levels above the best good one, each broke the
     SLO) was measured, the rate that arrived in it or the throughput it served, whichever
-    is lower. The fit's axis is the served throughput, so a level that broke the SLO while
-    serving 74.5 req/s (78.0 arrived) refutes a crossing at 75.0 (``make demo``).
+    is lower, by more than ``resolution_rps`` (the finest rate difference the levels were
+    measured to: one request over the shortest window or level). The fit's axis is the
+    served throughput, so a level that broke the SLO while serving 74.5 req/s (78.0
+    arrived) refutes a crossing at 75.0 (``make demo``), and a 5 s window that broke it
+    serving 147.6 req/s (measured to 0.2) refutes one at 147.5999998 (trial 5).
 
-    ``crossing``: req/s; ``broken``: the levels. Returns the reason naming the level and its
-    rate, or None. Raises nothing.
+    ``crossing``, ``resolution_rps``: req/s; ``broken``: the levels. Returns the reason
+    naming the level and its rate, or None. Raises nothing.
     """
     rates = [
         (min(level.tested_rps, level.throughput_rps), level) for level in broken if not level.good
@@ -195,13 +228,19 @@ def crossing_above_broken(crossing: float, broken: Sequence[Level]) -> str | Non
     if not rates:
         return None
     rate, level = min(rates, key=lambda item: item[0])
-    if crossing < rate:
+    if crossing < rate - resolution_rps:
         return None
     if level.throughput_rps <= level.tested_rps:
         arrived = f" ({level.tested_rps:,.1f} rps arrived)" if level.arrived_rps else ""
         what = f"the {rate:,.1f} rps {level.label} served{arrived}"
     else:
         what = f"the {rate:,.1f} rps that arrived at {level.label}"
+    if crossing < rate:  # below, but by no more than a rate is measured to
+        return (
+            f"the fitted curve crosses the SLO at {crossing:,.1f} rps, less than the "
+            f"{resolution_rps:g} rps a rate was measured to below {what} when it broke the "
+            "SLO: the figure is the best level measured to meet it"
+        )
     return (
         f"the fitted curve crosses the SLO at {crossing:,.1f} rps, not below {what} when it "
         "broke the SLO: the figure is the best level measured to meet it"

@@ -26,12 +26,12 @@ from benchctl.analysis.contradictions import (
     traffic_contradictions,
 )
 from benchctl.analysis.fits import LatencyFit
+from benchctl.analysis.measured_rates import measured_rates
 from benchctl.analysis.mix_sizing import size_mix
 from benchctl.analysis.model_capacity import model_capacities, with_model_bounds
 from benchctl.analysis.points import Points, measured_points
 from benchctl.analysis.replica_sizing import autoscaled_cost, cost_section, replicas_for_peak
 from benchctl.analysis.search_rejudge import rejudge_search
-from benchctl.analysis.measured_rates import measured_rates
 from benchctl.analysis.single_replica import finite, service_demand, single_replica, usl_summary
 from benchctl.analysis.slo import Slo
 from benchctl.analysis.windows import littles_law_gap

@@ -8,15 +8,19 @@ ValueError with a one-line message.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import curve_fit
+from scipy.optimize import OptimizeWarning, curve_fit
 
 _BAND = (5.0, 95.0)  # percentiles of the resampled capacity
 _DRAWS = 1000
+_LOG_LIMIT = 700.0  # exp(700) ~ 1e304: a drawn log-parameter is clipped here, never inf
+FIT_R2_MIN = 0.9  # r2 (on log latency) below which a fitted curve is no figure
 
 
 # --- USL ----------------------------------------------------------------------------------
@@ -70,15 +74,16 @@ def fit_usl(concurrency: np.ndarray, throughput: np.ndarray) -> USLFit:
         )
     lowest = n == n.min()
     lambda0 = max(float(np.mean(x[lowest] / n[lowest])), 1e-12)
-    popt, pcov = curve_fit(
-        _usl,
-        n,
-        x,
-        p0=[lambda0, 0.01, 1e-4],
-        bounds=([0.0, 0.0, 0.0], [np.inf, 1.0, np.inf]),
-        x_scale="jac",
-        maxfev=20000,
-    )
+    with _quiet():
+        popt, pcov = curve_fit(
+            _usl,
+            n,
+            x,
+            p0=[lambda0, 0.01, 1e-4],
+            bounds=([0.0, 0.0, 0.0], [np.inf, 1.0, np.inf]),
+            x_scale="jac",
+            maxfev=20000,
+        )
     lam, sigma, kappa = (float(v) for v in popt)
     se = _standard_errors(pcov)
     if kappa > 0:
@@ -180,16 +185,48 @@ class LatencyFit:
         zero_load = self.base_ms + self.scale / self.x_max
         return self.x_max - self.scale / (factor * zero_load - self.base_ms)
 
+    def distrust(self, slo_ms: float, resolution_rps: float) -> str | None:
+        """Why this curve's SLO crossing cannot be a capacity figure, or None when it can.
+
+        ``slo_ms``: the SLO bound (ms); ``resolution_rps``: the finest rate difference the
+        points were measured to (one request over the shortest window or level, req/s).
+        Reasons, joined by "; ": r2 below ``FIT_R2_MIN`` (0.9); a step, not a curve: the
+        latency rises from ``base_ms`` to the SLO within ``scale / (slo_ms - base_ms)`` req/s
+        of the asymptote x_max, no more than ``resolution_rps`` (trial 5: scale 5.6e-7 ms x
+        req/s, base 17.36 ms, SLO 20 ms: 2.1e-7 req/s below x_max 147.6, finer than the 0.2
+        req/s of a 5 s window); the points do not determine the scale (its standard error is
+        not finite or exceeds it). Raises nothing.
+        """
+        reasons = []
+        if not self.r2 >= FIT_R2_MIN:
+            reasons.append(f"r² {self.r2:.2f} < {FIT_R2_MIN:g}")
+        rise = self.scale / (slo_ms - self.base_ms) if slo_ms > self.base_ms else math.inf
+        if rise <= resolution_rps:
+            reasons.append(
+                f"it is a step at {self.x_max:,.1f} rps, not a measured curve (it reaches the "
+                f"SLO within {rise:.2g} rps of its asymptote, finer than the "
+                f"{resolution_rps:g} rps a rate was measured to)"
+            )
+        if not (math.isfinite(self.scale_se) and self.scale_se <= self.scale):
+            reasons.append(
+                f"the points do not determine its scale (standard error {self.scale_se:.2g} "
+                f"for {self.scale:.2g})"
+            )
+        return "; ".join(reasons) or None
+
     def _band(self, slo_ms: float, seed: int, draws: int) -> tuple[float, float]:
         cov = np.asarray(self.cov, dtype=float)
         if not np.all(np.isfinite(cov)):
             return math.nan, math.nan
         rng = np.random.default_rng(seed)
-        sample = rng.multivariate_normal(self.params, cov, size=draws, method="eigh")
-        base = np.maximum(sample[:, 0], 0.0)
-        scale = np.exp(sample[:, 1])
-        x_max = self.measured_max_throughput + np.exp(sample[:, 2])
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with _quiet():  # a covariance that is not positive semi-definite warns: not printed
+            sample = rng.multivariate_normal(self.params, cov, size=draws, method="eigh")
+            base = np.maximum(sample[:, 0], 0.0)
+            # clipped: a loosely determined parameter draws values whose exp overflows (trial 5)
+            scale = np.exp(np.clip(sample[:, 1], -_LOG_LIMIT, _LOG_LIMIT))
+            x_max = self.measured_max_throughput + np.exp(
+                np.clip(sample[:, 2], -_LOG_LIMIT, _LOG_LIMIT)
+            )
             capacity = np.where(slo_ms > base, x_max - scale / (slo_ms - base), 0.0)
         low, high = np.percentile(np.maximum(capacity, 0.0), _BAND)
         return float(low), float(high)
@@ -229,14 +266,15 @@ def fit_latency_curve(
         return np.log(base + np.exp(log_scale) / (top + np.exp(log_gap) - xs))
 
     p0 = _latency_seed(x, latency, top)
-    popt, pcov = curve_fit(
-        model,
-        x,
-        np.log(latency),
-        p0=p0,
-        bounds=([0.0, -np.inf, -np.inf], [np.inf, np.inf, np.inf]),
-        maxfev=20000,
-    )
+    with _quiet():
+        popt, pcov = curve_fit(
+            model,
+            x,
+            np.log(latency),
+            p0=p0,
+            bounds=([0.0, -np.inf, -np.inf], [np.inf, np.inf, np.inf]),
+            maxfev=20000,
+        )
     base, log_scale, log_gap = (float(v) for v in popt)
     se = _standard_errors(pcov)
     scale, gap = math.exp(log_scale), math.exp(log_gap)
@@ -354,6 +392,18 @@ def saturating_resource(demands: Mapping[str, tuple[DemandFit, float]]) -> tuple
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """numpy's floating-point warnings and scipy's OptimizeWarning silenced inside a fit:
+    what they signal (a covariance that could not be estimated, an overflowing trial step)
+    is carried by the result (inf standard errors, NaN band), never printed (trial 5:
+    ``RuntimeWarning: overflow encountered in exp`` on analyze's terminal)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", OptimizeWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def _pair(a: ArrayLike, b: ArrayLike, a_name: str, b_name: str) -> tuple[np.ndarray, np.ndarray]:

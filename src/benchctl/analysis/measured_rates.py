@@ -1,0 +1,127 @@
+"""What a run measured about rates, for judging a fitted curve against it: the finest rate
+difference its points resolve, and the most it was measured to serve.
+
+* ``resolution_rps``: one request over the shortest interval a point was measured over (a
+  5 s window: 0.2 req/s; a search level judged over 20 s: 0.05 req/s). Two rates closer
+  than that are one measured rate, so a fitted SLO crossing within it below a rate at which
+  the SLO broke is no evidence that a lower rate met it (``bounds.crossing_above_broken``).
+* ``served_rps``: the most the run served over an interval of at least ``MIN_SERVED_S``:
+  the highest point (window or level) throughput, or a phase of summary.json (warm-up left
+  out) as its successes over its planned seconds plus its slowest latency per occurrence
+  (latency counts from the intended send, so every success of the phase completed by
+  then). One replica saturates at no less than that: a fitted asymptote below it is no
+  saturation figure (trial 5: "Saturates near 147.6 rps" from a fit while the 3 s burst
+  phase served 574 requests, 188.8 req/s over 3.04 s).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchctl.analysis.points import Points
+from benchctl.analysis.summary import phase_seconds
+from benchctl.rundir.names import SUMMARY
+from benchctl.rundir.requests import WARMUP
+
+MIN_SERVED_S = 1.0  # shortest phase whose served rate counts (a few answers are no rate)
+
+
+@dataclass(frozen=True)
+class MeasuredRates:
+    """``resolution_rps`` (req/s): the finest rate difference the points resolve;
+    ``served_rps`` (req/s) and ``served_where`` (e.g. "its burst phase"): the most the run
+    was measured to serve, or None."""
+
+    resolution_rps: float
+    served_rps: float | None = None
+    served_where: str | None = None
+
+
+def measured_rates(
+    run_dir: Path,
+    info: dict[str, Any],
+    points: Points,
+    search: dict[str, Any] | None,
+    window_s: float,
+) -> MeasuredRates:
+    """The rate resolution and the most served of the run in ``run_dir`` (the run whose
+    points these are).
+
+    ``info``: its run.json (``plan.phases`` in s); ``points``: the capacity's points
+    (``source`` "search", "levels" or "windows"); ``search``: search.json or None;
+    ``window_s``: the analysis window (s). A search level's interval is its judged windows
+    (``judged_to - judged_from``), a step level's its planned phase seconds, a window's
+    ``window_s``; anything unknown falls back to ``window_s``. A summary.json that is
+    missing or unreadable gives no phase rates. Raises nothing.
+    """
+    seconds = _point_seconds(info, points, search)
+    shortest = min(seconds) if seconds else window_s
+    resolution = 1.0 / shortest if shortest > 0 else 0.0
+    served = [(float(x), f"the {label} {_kind(points)}") for label, x in _labelled(points)]
+    served += _phase_rates(run_dir / SUMMARY, info)
+    if not served:
+        return MeasuredRates(resolution)
+    rate, where = max(served, key=lambda item: item[0])
+    return MeasuredRates(resolution, rate, where)
+
+
+def _point_seconds(
+    info: dict[str, Any], points: Points, search: dict[str, Any] | None
+) -> list[float]:
+    """The interval (s) each point was measured over, where known and positive."""
+    if points.source == "search":
+        found = []
+        for level in (search or {}).get("levels", []):
+            begin, end = level.get("judged_from"), level.get("judged_to")
+            if level.get("name") in points.labels and _number(begin) and _number(end):
+                found.append(float(end) - float(begin))
+        return [s for s in found if s > 0]
+    if points.source == "levels":
+        planned = phase_seconds((info.get("plan") or {}).get("phases") or [])
+        return [planned[label] for label in points.labels if planned.get(label, 0) > 0]
+    return []
+
+
+def _phase_rates(path: Path, info: dict[str, Any]) -> list[tuple[float, str]]:
+    """(successes / (planned seconds + slowest latency x occurrences), "its NAME phase") per
+    phase of summary.json at ``path`` of at least ``MIN_SERVED_S`` planned seconds."""
+    try:
+        phases = json.loads(path.read_text()).get("phases")
+    except (OSError, ValueError, AttributeError):
+        return []
+    if not isinstance(phases, dict):
+        return []
+    plan = (info.get("plan") or {}).get("phases") or []
+    rates = []
+    for name, phase in phases.items():
+        if name == WARMUP or not isinstance(phase, dict):
+            continue
+        ok, seconds = phase.get("ok"), phase.get("seconds")
+        slowest = (phase.get("latency_ms") or {}).get("max")
+        if not (_number(ok) and _number(seconds) and _number(slowest)):
+            continue
+        if seconds < MIN_SERVED_S or ok <= 0:
+            continue
+        times = max(1, sum(1 for p in plan if isinstance(p, dict) and p.get("name") == name))
+        rates.append((ok / (seconds + times * slowest / 1000.0), f"its {name} phase"))
+    return rates
+
+
+def _labelled(points: Points) -> list[tuple[str, float]]:
+    return [
+        (label, float(x))
+        for label, x in zip(points.labels, points.throughput, strict=True)
+        if math.isfinite(float(x))
+    ]
+
+
+def _kind(points: Points) -> str:
+    return "window" if points.source == "windows" else "level"
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
