@@ -23,6 +23,10 @@ from typing import Any
 
 from benchctl.rundir.reader import summary_overall
 
+#: The fewest runs carrying a metric in which a change point can be found: the t-test between
+#: the segments on either side needs 2 runs in each (a segment of one run has no variance).
+MIN_RUNS = 4
+
 #: metric -> (path in summary.json "overall", +1 if a rise is worse, -1 if a fall is)
 METRICS: dict[str, tuple[tuple[str, ...], int]] = {
     "p50_ms": (("latency_ms", "p50"), +1),
@@ -122,7 +126,7 @@ def find_shifts(
         raise ValueError(f"{metric!r}: change points are found for {', '.join(METRICS)}")
     kept = [(i, p.values.get(metric)) for i, p in enumerate(points)]
     kept = [(i, v) for i, v in kept if v is not None]
-    if len(kept) < 4:
+    if len(kept) < MIN_RUNS:
         return []
     from otava.analysis import compute_change_points  # numpy + scipy only
 

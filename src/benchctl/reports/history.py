@@ -19,7 +19,14 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 
-from benchctl.analysis.changepoints import MAX_PVALUE, Point, Shift, all_shifts, run_label
+from benchctl.analysis.changepoints import (
+    MAX_PVALUE,
+    MIN_RUNS,
+    Point,
+    Shift,
+    all_shifts,
+    run_label,
+)
 from benchctl.analysis.gate import started
 from benchctl.errors import InputError
 from benchctl.reports import figures
@@ -142,11 +149,7 @@ def history_shifts(
         raise InputError(f"--max-pvalue {max_pvalue:g}: must be between 0 and 1 (e.g. 0.001)")
     found = []
     for name in sorted({row.series for row in rows}):
-        members = [
-            row
-            for row in rows
-            if row.series == name and row.status == COMPLETED and not row.saturated
-        ]
+        members = _series_members(rows, name)
         points = [
             Point(
                 row.id,
@@ -165,6 +168,48 @@ def history_shifts(
     return found
 
 
+def _series_members(rows: Sequence[HistoryRow], name: str) -> list[HistoryRow]:
+    """The runs of series ``name`` that enter its change-point search: completed, and the
+    generator kept up."""
+    return [
+        row for row in rows if row.series == name and row.status == COMPLETED and not row.saturated
+    ]
+
+
+def short_series(rows: Sequence[HistoryRow]) -> dict[str, int]:
+    """Series (scenario on target) -> its runs that enter the change-point search, for each
+    series with fewer than ``changepoints.MIN_RUNS`` of them: none of these can show a change
+    point. Raises nothing."""
+    counts = {name: len(_series_members(rows, name)) for name in sorted({r.series for r in rows})}
+    return {name: count for name, count in counts.items() if count < MIN_RUNS}
+
+
+def short_series_text(rows: Sequence[HistoryRow]) -> str | None:
+    """Why some series show no change point: too few runs (``short_series``), said with the
+    number a series needs and how many each short one has; None when every series has enough.
+    E.g. "No series has enough runs to show a change point: a series (scenario on target)
+    needs at least 4 completed runs whose generator kept up, and these have fewer: spike on
+    triton 1, steady on kserve 1." Raises nothing."""
+    short = short_series(rows)
+    if not short:
+        return None
+    total = len({row.series for row in rows})
+    counts = ", ".join(f"{name} {count}" for name, count in short.items())
+    need = (
+        f"a series (scenario on target) needs at least {MIN_RUNS} completed runs whose "
+        "generator kept up"
+    )
+    if len(short) == total:
+        return (
+            f"No series has enough runs to show a change point: {need}, and these have "
+            f"fewer: {counts}."
+        )
+    return (
+        f"{len(short)} of {total} series have too few runs to show a change point ({need}): "
+        f"{counts}."
+    )
+
+
 def change_text(shift: Shift) -> str:
     """``+23.5%`` or, for the error rate, ``+1.20 pp``."""
     if shift.kind == "difference":
@@ -180,6 +225,8 @@ def history_json(rows: Sequence[HistoryRow], shifts: Sequence[SeriesShift]) -> s
             {"series": item.series, **asdict(item.shift), "kind": item.shift.kind}
             for item in shifts
         ],
+        "min_runs": MIN_RUNS,  # a series with fewer runs shows no change point
+        "short_series": short_series(rows),
     }
     return json.dumps(_finite(document), indent=2, allow_nan=False) + "\n"
 
@@ -225,6 +272,7 @@ def write_history(
             rows=rows,
             figures=_figures(rows, series, shifts),
             shifts=[(item, change_text(item.shift)) for item in shifts],
+            short_note=short_series_text(rows),
         )
     )
     write_page(Path(output), page)

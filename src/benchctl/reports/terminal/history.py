@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchctl.analysis.changepoints import MAX_PVALUE
-from benchctl.reports.history import HistoryRow, SeriesShift, change_text
+from benchctl.reports.history import HistoryRow, SeriesShift, change_text, short_series_text
 from benchctl.reports.html_format import fmt_ms, fmt_pct, fmt_rps
 from benchctl.rundir import COMPLETED
 
@@ -22,6 +22,9 @@ def print_history(
     (found at p-values up to ``max_pvalue``)."""
     console.print(history_table(rows))
     console.print(shifts_table(shifts, max_pvalue))
+    short = short_series_text(rows)  # why a series shows none: too few runs
+    if short:
+        console.print(short, highlight=False, markup=False)
 
 
 def shifts_table(shifts: Sequence[SeriesShift], max_pvalue: float = MAX_PVALUE) -> Table:
