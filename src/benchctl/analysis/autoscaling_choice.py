@@ -59,13 +59,16 @@ def choose_deployment(
     headroom: float | None,
     price: float,
     currency: str,
+    capacity_is_bound: bool = False,
 ) -> Choice:
     """Simulate and rank the default HPA and KPA candidates against ``traffic`` (req/s per
     second of real time), with ``need`` replicas (the headline count) as the floor the
     minimums and pre-scale are sized from, HPA targets capped at (1 - headroom) of a
     replica's capacity (0.9 without a headroom), each HPA at its worst of
     round(sync period) sync phases; ``spec``: the traffic's scenario (spike and replay
-    scenarios get burst advice). ``price``: per replica-hour in ``currency``."""
+    scenarios get burst advice). ``price``: per replica-hour in ``currency``.
+    ``capacity_is_bound``: the model's capacity is a lower bound (the SLO never broke), so
+    the burst advice and the cron sentence call a simulated violation an extrapolation."""
     template = HpaPolicy(
         1,
         1,
@@ -98,8 +101,10 @@ def choose_deployment(
     )
     hpa, kpa = _chosen(hpa_ranked), _chosen(kpa_ranked)
     reactive = _best_reactive(hpa_ranked, need)
-    advice = _advice(traffic, spec, model, reactive, need, need_reason)
+    advice = _advice(traffic, spec, model, reactive, need, need_reason, capacity_is_bound)
     cron = _cron_option(traffic, model, spec, reactive, advice, phases, price, currency, need)
+    if cron is not None and capacity_is_bound:
+        cron = _cron_as_extrapolation(cron, reactive)
     if cron is not None and _better(cron["choice"].result, hpa.result):
         hpa = cron["choice"]
     mode = RAW if _better(hpa.result, kpa.result, tie=True) else SERVERLESS
@@ -113,6 +118,7 @@ def _advice(
     reactive: Recommendation,
     need: int,
     need_reason: str | None,
+    capacity_is_bound: bool = False,
 ) -> str:
     """The burst advice for spike and replay traffic ("" for other traffic)."""
     if not isinstance(spec, SpikeScenario | ReplayScenario):
@@ -124,8 +130,26 @@ def _advice(
         metric_window_s=getattr(reactive.policy, "rate_window_s", 0.0),
         need=need,
         need_reason=need_reason,
+        capacity_is_bound=capacity_is_bound,
         **_spike_timing(spec),
     )
+
+
+def needs_prescale(advice: str) -> bool:
+    """True when the burst advice asks for min replicas or a cron pre-scale: reactive
+    scaling cannot keep up, or may not on a capacity that is only a lower bound."""
+    return "cannot keep up" in advice or "may not keep up" in advice
+
+
+def _cron_as_extrapolation(cron: dict[str, Any], reactive: Recommendation) -> dict[str, Any]:
+    """``cron`` with its sentence saying that reactive scaling's violation seconds are the
+    simulation's on a capacity that is a lower bound, not measured."""
+    seconds = f"{reactive.result.slo_violation_seconds:g} s"
+    text = str(cron["text"]).replace(
+        f"({seconds} violated)",
+        f"({seconds} over the assumed capacity, a lower bound: an extrapolation)",
+    )
+    return {**cron, "text": text}
 
 
 def _better(a: SimResult, b: SimResult, *, tie: bool = False) -> bool:
@@ -157,7 +181,7 @@ def _cron_option(
 ) -> dict[str, Any] | None:
     """The reactive policy plus the KEDA cron pre-scale the advice recommends, simulated;
     ``need`` replicas during bursts (default ceil(burst peak / capacity))."""
-    if not isinstance(spec, SpikeScenario) or "cannot keep up" not in advice:
+    if not isinstance(spec, SpikeScenario) or not needs_prescale(advice):
         return None
     timing = _spike_timing(spec)
     pattern = detect_spikes(traffic)

@@ -37,6 +37,7 @@ from benchctl.analysis.autoscaling_choice import (
     cron_summary,
     mark_chosen,
 )
+from benchctl.analysis.bounds import LOWER
 from benchctl.analysis.cluster import ClusterSpec
 from benchctl.analysis.deployment import ALTERNATIVE, RAW, SERVERLESS, isvc_name, write_manifests
 from benchctl.analysis.fits import LatencyFit
@@ -110,6 +111,7 @@ def autoscaling_section(
         headroom=headroom,
         price=options.price_per_hour or 0.0,
         currency=options.currency,
+        capacity_is_bound=single.get("bound") == LOWER,
     )
     files = _write(RunDir(run_dir), choice, setting)
     hpa, kpa = mark_chosen(choice.hpa, choice.kpa, choice.mode)

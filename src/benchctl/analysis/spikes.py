@@ -116,6 +116,7 @@ def spike_advice(
     metric_window_s: float = 0.0,
     need: int | None = None,
     need_reason: str | None = None,
+    capacity_is_bound: bool = False,
 ) -> str:
     """Whether reactive scaling keeps up with the bursts, and the min replicas or cron it needs.
 
@@ -125,6 +126,10 @@ def spike_advice(
     not in the cron lead (a cron trigger is read at the next sync, without that lag).
     ``need`` / ``need_reason``: the replicas to hold through a burst and why (default
     ceil(burst peak / capacity); the headline count when the caller has one).
+    ``capacity_is_bound``: the model's capacity is a lower bound (the SLO never broke in
+    the run), so a violation in the simulation is load beyond the measured range: the
+    advice says it is an extrapolation ("may not keep up"), never a measured violation, and
+    makes its min replicas or cron conditional on that capacity.
 
     ``traffic``: offered requests/s over time (s); ``model``: one replica; ``result``: the
     simulation of the chosen policy on that traffic; times (``period_s``, ``burst_s``, ``phase_s``,
@@ -154,6 +159,16 @@ def spike_advice(
         f" {missed:g} s; {head} Set min replicas to {need} ({sizing}),"
         f" or pre-scale to {need} replicas {reaction:g} s before each burst"
     )
+    if capacity_is_bound:
+        text = (
+            f"Reactive {kind} scaling may not keep up, by extrapolation beyond the measured"
+            f" range: the simulation assumes one replica serves at most {model.capacity_rps:g}"
+            f" rps within the SLO, but that is a lower bound (the SLO never broke in this run),"
+            f" and only on that assumption would the first burst break the SLO for {missed:g} s"
+            f" (not a measured violation); {head} If a replica carries no more than"
+            f" {model.capacity_rps:g} rps, set min replicas to {need} ({sizing}),"
+            f" or pre-scale to {need} replicas {reaction:g} s before each burst"
+        )
     window = _cron_window(period, burst, reaction, need, phase_s, timezone)
     if window is None:
         return f"{text} (no cron schedule fits this period: keep the min replicas)."
