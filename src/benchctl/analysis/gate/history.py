@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchctl.analysis.changepoints import Point, Shift, find_shifts, run_label, summary_values
+from benchctl.analysis.changepoints import (
+    MIN_RUNS,
+    Point,
+    Shift,
+    find_shifts,
+    run_label,
+    summary_values,
+)
 from benchctl.analysis.gate.rules import (
     CHANGE_POINT,
     OVERALL,
@@ -87,10 +94,10 @@ def evaluate_change_point(
         message = "needs a folder of past runs as --baseline to have a history"
         return RuleResult(**common, verdict=inconclusive, message=message)
     latest = points[-1].values.get(rule.metric)
-    if len(with_values) < 4 or latest is None:
+    if len(with_values) < MIN_RUNS or latest is None:
         message = (
             f"only {len(with_values)} runs with {rule.metric} in summary.json "
-            "(at least 4, the candidate's included, are needed)"
+            f"(at least {MIN_RUNS}, the candidate's included, are needed)"
         )
         return RuleResult(**common, verdict=inconclusive, message=message, candidate=latest)
     shifts = find_shifts(
