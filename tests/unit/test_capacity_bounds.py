@@ -112,8 +112,19 @@ def test_chart_axis_follows_the_measured_range_and_labels_an_open_band():
 
 
 def test_measured_sentence_names_the_kind_of_rate():
+    """The band's kind as capacity.json says it (trial 5: windows' served throughputs were
+    called "offered rates"); a document that does not say names no kind."""
     doc = {"capacity_rps": 62.0, "capacity_band_rps": [62.0, 62.5], "bound": "measured"}
-    assert "between offered rates 62.0 rps, which met it, and 62.5 rps" in capacity_sentence(doc)
+    offered = {**doc, "capacity_band_rates": "offered"}
+    assert "between offered rates 62.0 rps, which met it, and 62.5 rps" in capacity_sentence(
+        offered
+    )
+    windows = {**doc, "capacity_band_rates": "throughput", "points": {"source": "windows"}}
+    assert (
+        "between 62.0 rps, which met it, and 62.5 rps, which broke it: throughputs served in "
+        "windows)"
+    ) in capacity_sentence(windows)
+    assert "between 62.0 rps, which met it, and 62.5 rps, which broke it)" in capacity_sentence(doc)
 
 
 def test_an_extrapolation_above_the_measured_saturation_is_dropped():

@@ -62,8 +62,8 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
     else:
         text = (
             f"One replica sustains {rps_text(capacity)} under {slo} (measured: the SLO "
-            f"crossing lies between offered rates {rps_text(band[0])}, which met it, and "
-            f"{rps_text(band[1])}, which broke it)."
+            f"crossing lies between {_band_kind(doc)}{rps_text(band[0])}, which met it, and "
+            f"{rps_text(band[1])}, which broke it{_band_served(doc)})."
         )
     refuted = doc.get("capacity_source_note") or single.get("fit_not_used")
     if refuted and bound == "measured":  # the fit crossed above a level that broke the SLO
@@ -77,6 +77,27 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
             "not measured, not used."
         )
     return text
+
+
+def _band_kind(doc: dict[str, Any]) -> str:
+    """ "offered rates " before the band when capacity.json ``capacity_band_rates`` says the
+    ends are a search's offered rates; '' otherwise (see ``_band_served``)."""
+    return "offered rates " if _band_rates(doc) == "offered" else ""
+
+
+def _band_served(doc: dict[str, Any]) -> str:
+    """ ": throughputs served in windows" (or "in levels") after the band when its ends are
+    what a run's own windows or levels served (``capacity_band_rates`` "throughput": never an
+    offered rate, trial 5); '' otherwise."""
+    if _band_rates(doc) != "throughput":
+        return ""
+    where = (doc.get("points") or {}).get("source")
+    return ": throughputs served in " + ("windows" if where == "windows" else "levels")
+
+
+def _band_rates(doc: dict[str, Any]) -> str | None:
+    kind = doc.get("capacity_band_rates") or (doc.get("single_replica") or {}).get("band_rates")
+    return str(kind) if kind else None
 
 
 def _unordered_arrivals_sentence(doc: dict[str, Any], capacity: Any, band: Any, slo: Any) -> str:
@@ -126,6 +147,27 @@ def _mix_capacity_sentence(capacity: Any, band: list[Any], bound: Any, slo: Any)
         f"every model within its own SLO (measured: between {rps_text(band[0])}, where every "
         f"model met it, and {rps_text(band[1])}, where one broke it)."
     )
+
+
+def saturation_bound_sentence(single: dict[str, Any]) -> str | None:
+    """ "Saturation: above N rps, the most the run served (where); why the fit's asymptote is
+    not a saturation rate", when capacity.json ``single_replica`` withheld a fitted saturation
+    (``saturation_not_used``); None otherwise. A saturation figure is never below a
+    throughput the run measured (trial 5: "Saturates near 147.6 rps" from a step fit while
+    the burst phase served 188.9), so the run's most served is said as a lower bound."""
+    why = single.get("saturation_not_used")
+    if not why:
+        return None
+    served = single.get("saturation_at_least_rps")
+    where = single.get("saturation_at_least_where")
+    bound = (
+        f"above {rps_text(served)}, the most the run served"
+        + (f" ({where})" if where else "")
+        + "; "
+        if served
+        else ""
+    )
+    return f"Saturation: {bound}{why}."
 
 
 def replicas_sentence(doc: dict[str, Any]) -> str | None:

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from benchctl.analysis.answer import capacity_sentence, cost_sentence, replicas_sentence
+from benchctl.analysis.answer import (
+    capacity_sentence,
+    cost_sentence,
+    replicas_sentence,
+    saturation_bound_sentence,
+)
 from benchctl.analysis.model_capacity import model_capacity_lines
 from benchctl.analysis.slo import Slo, parse_slo
 from benchctl.errors import InputError
@@ -82,6 +87,7 @@ class Answer:
     model_lines: list[str] = field(default_factory=list)  # a model mix: each model's capacity
     model_capacity: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> models.*
     figure_source: str = ""  # capacity.json capacity_source: fit, best_good_level, mix or ""
+    saturation_line: str | None = None  # a fitted saturation withheld: the bound measured
 
 
 @dataclass(frozen=True)
@@ -273,6 +279,7 @@ def _answer(doc: dict[str, Any]) -> Answer:
         model_lines=model_capacity_lines(doc),
         model_capacity=_model_capacity(doc),
         figure_source=str(doc.get("capacity_source") or ""),
+        saturation_line=saturation_bound_sentence(single),
     )
 
 

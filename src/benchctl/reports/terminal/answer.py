@@ -16,6 +16,7 @@ from benchctl.analysis.answer import (
     money,
     replicas_sentence,
     rps_text,
+    saturation_bound_sentence,
 )
 from benchctl.analysis.model_capacity import model_capacity_lines
 from benchctl.analysis.service_demand import demand_notes
@@ -42,6 +43,8 @@ def print_answer(
             else ""
         )
         console.print(f"Saturates near {rps_text(single['saturation_rps'])} ({source}){knee}.")
+    elif saturation_bound_sentence(single):  # a fitted saturation withheld: the bound measured
+        console.print(escape(str(saturation_bound_sentence(single))), highlight=False)
     sentence = replicas_sentence(doc)
     replicas = doc.get("replicas")
     if sentence and replicas:
