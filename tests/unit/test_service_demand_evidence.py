@@ -1,0 +1,50 @@
+"""The trial-5 capacity search on a launched Triton (finding 4), analyzed again by the
+installed ``benchctl`` from a fresh folder.
+
+The run (tests/unit/data/trial5-capacity-triton: its run.json, search.json, summary.json,
+requests and telemetry) held one level, 10 req/s offered, before max_duration stopped it. The
+server's processes used 0.33-0.63 core in its 5 s windows, nearly all of it
+triton_python_backend_stub polling (tritonserver itself 0-1%), while the same server served
+191 rps in a spike run at 1.90 ms of CPU per request (U = 0.52 + 0.0019 X across that run's
+windows). The old reading fitted a slope to the level's windows, whose throughputs (4.6-12.6
+req/s) differ by arrival noise and partial edge windows: 21.86 ms per request and "no more
+than 76.3 rps". One level cannot separate demand from background: U / X = 0.530 / 9.88 =
+53.64 ms (the mean server CPU over the five whole windows inside the level, 53.0%, over their
+mean throughput, 9.88 req/s) bounds the demand, and nothing bounds the capacity above.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data" / "trial5-capacity-triton"
+RUN = "20261130T095552Z-capacity-triton"
+
+
+def test_one_level_search_on_triton_states_no_demand_ceiling(tmp_path: Path) -> None:
+    shutil.copytree(DATA, tmp_path / "runs")
+    benchctl = str(Path(sys.executable).with_name("benchctl"))
+    done = subprocess.run(
+        [benchctl, "analyze", f"runs/{RUN}", "--slo", "p99<=20ms"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = " ".join(done.stdout.split())
+    assert "76.3" not in out and "nothing measured bounds it above" in out
+    assert "one load level (9.9 rps)" in out and "at most 53.64 ms per request" in out
+    doc = json.loads((tmp_path / "runs" / RUN / "capacity.json").read_text())
+    assert doc["demand_upper_rps"] is None and doc["upper_bound_source"] == "none"
+    assert doc["capacity_band_rps"] == [10.45, 10.45]
+    cpu = doc["service_demand"]["server_cpu"]
+    assert cpu["ms_per_request"] is None and cpu["saturates_at_rps"] is None
+    assert cpu["ms_per_request_at_most"] == pytest.approx(53.0 / 100 / 9.88 * 1000, rel=1e-3)
