@@ -192,6 +192,7 @@ def _column(index: int, run: LoadedRun, summary: dict[str, Any], slo: Slo | None
     overall = summary.get("overall") if isinstance(summary.get("overall"), dict) else {}
     scenario, target = (_dict(run.info.get(k)).get("name") or "?" for k in ("scenario", "target"))
     resources, bottleneck = _resources(run)
+    slo_met = _slo_met(overall, slo)
     return RunColumn(
         label=chr(ord("A") + index) if index < 26 else str(index + 1),
         color=COLORS[index % len(COLORS)],
@@ -203,11 +204,25 @@ def _column(index: int, run: LoadedRun, summary: dict[str, Any], slo: Slo | None
         saturated=run.saturated,
         overall=overall,
         capacity=capacity_cell(run.path, slo),
-        slo_met=_slo_met(overall, slo),
+        slo_met=slo_met,
         resources=resources,
         bottleneck=bottleneck,
         **capacity_numbers(run.path),
+        doubts=_doubts(run, overall, slo, slo_met),
     )
+
+
+def _doubts(
+    run: LoadedRun, overall: dict[str, Any], slo: Slo | None, slo_met: bool | str | None
+) -> tuple[str, ...]:
+    """Why the run's SLO verdict is not established (reports/compare_doubts.py); ()
+    without an SLO or a verdict."""
+    if slo is None or slo_met is None:
+        return ()
+    from benchctl.reports.compare_doubts import measured_windows, verdict_doubts
+
+    windows = measured_windows(run, arm_telemetry_windows(run) or run.path / WINDOWS)
+    return verdict_doubts(run, overall, windows, slo, slo_met)
 
 
 def _slo_met(overall: dict[str, Any], slo: Slo | None) -> bool | str | None:

@@ -6,7 +6,7 @@ sentences (the terminal table: ``benchctl.reports.terminal.compare``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ class RunColumn:
     per_million: float | None = None
     currency: str = "USD"
     upper_rps: float | None = None  # a bound with no figure (a mix: "< upper_rps in all")
+    doubts: tuple[str, ...] = ()  # why its SLO verdict is not established (compare_doubts)
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,14 @@ class Ranked:
     currency: str
     per_million_bound: str  # "at most" when capacity is a lower bound
     upper_rps: float | None = None  # bound "upper" (no figure): below this rate in all
+    cost_place: int | None = None  # place by cost; None when it has no price or ranks alone
 
 
 def rank(columns: Sequence[RunColumn]) -> dict[str, list[Ranked]]:
     """Runs ordered by capacity (highest first) and by cost per million (lowest first); a
-    lower bound ranks by its "at least" figure and says so. Runs without a figure last."""
+    lower bound ranks by its "at least" figure and says so. Runs without a figure last.
+    A cost place (``cost_place``) only among two or more runs with a price: a run analyzed
+    without ``--price`` is not ranked against one with (trial 5: "cost #1: B" alone)."""
     rows = [
         Ranked(
             c.label,
@@ -81,6 +85,10 @@ def rank(columns: Sequence[RunColumn]) -> dict[str, list[Ranked]]:
     ]
     by_capacity = sorted(rows, key=lambda r: -r.capacity_rps if r.capacity_rps else float("inf"))
     by_cost = sorted(rows, key=lambda r: r.per_million if r.per_million else float("inf"))
+    priced = [row for row in by_cost if row.per_million]
+    if len(priced) >= 2:  # a place only among runs that have a price (never against none)
+        places = {row.label: place for place, row in enumerate(priced, start=1)}
+        by_cost = [replace(row, cost_place=places.get(row.label)) for row in by_cost]
     return {"capacity": by_capacity, "cost": by_cost}
 
 
@@ -100,12 +108,20 @@ def ranking_lines(comparison: Comparison) -> list[str]:
             f"capacity #{place}: {row.label} {at_least}{row.capacity_rps:,.1f} rps under "
             f"{row.slo} ({row.bound})"
         )
-    for place, row in enumerate(comparison.ranking.get("cost", []), start=1):
+    costs = comparison.ranking.get("cost", [])
+    for row in costs:
         if row.per_million is None:
             continue
         bound = f"{row.per_million_bound} " if row.per_million_bound else ""
+        place = f"#{row.cost_place}" if row.cost_place else "(unranked)"
         lines.append(
-            f"cost #{place}: {row.label} {bound}{row.per_million:,.2f} {row.currency} "
+            f"cost {place}: {row.label} {bound}{row.per_million:,.2f} {row.currency} "
             "per million inferences"
+        )
+    unpriced = [r.label for r in costs if r.per_million is None and r.capacity_rps is not None]
+    if unpriced and any(row.per_million is not None for row in costs):
+        lines.append(
+            f"cost: {', '.join(unpriced)} analyzed without a price, so not ranked by cost "
+            "(benchctl analyze RUN --slo ... --price 2.48/h)"
         )
     return lines

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from benchctl.reports.compare_results import Comparison, ranking_lines
+from benchctl.reports.compare_results import Comparison, RunColumn, ranking_lines
 from benchctl.reports.html_format import fmt_fact, fmt_ms, fmt_pct, fmt_rps
 from benchctl.reports.terminal.console import print_path
 
@@ -17,6 +17,8 @@ def print_comparison(console: Console, comparison: Comparison) -> None:
     cost, a warning per note and per difference that makes the runs not comparable, and
     the page's path."""
     console.print(compare_table(comparison))
+    for line in verdict_lines(comparison):
+        console.print(f"[yellow]{escape(line)}[/]", highlight=False)
     for line in ranking_lines(comparison):
         console.print(line, highlight=False)
     for text in [*comparison.notes, *(f"not comparable: {d}" for d in comparison.differences)]:
@@ -42,7 +44,7 @@ def compare_table(comparison: Comparison) -> Table:
         rows.append((f"{name} ms", [fmt_ms(value.get(name)) for value in latency]))
     rows.append(("errors", [fmt_pct(run.overall.get("error_rate")) for run in comparison.runs]))
     if comparison.slo:
-        rows.append((f"meets {comparison.slo}", [fmt_fact(r.slo_met) for r in comparison.runs]))
+        rows.append((f"meets {comparison.slo}", [verdict_cell(r) for r in comparison.runs]))
     for name, values in rows:
         table.add_row(name, *values)
     details = Table(title="runs", title_justify="left", show_header=False)
@@ -58,3 +60,30 @@ def compare_table(comparison: Comparison) -> Table:
     outer.add_row(table)
     outer.add_row(details)
     return outer
+
+
+def verdict_cell(run: RunColumn) -> str:
+    """The run's SLO verdict ("yes", "no", "too few samples (...)", "—"), with "(unsure)"
+    after a yes or no that is not established (``run.doubts``)."""
+    text = fmt_fact(run.slo_met)
+    return f"{text} (unsure)" if run.doubts and isinstance(run.slo_met, bool) else text
+
+
+def verdict_lines(comparison: Comparison) -> list[str]:
+    """A line per run whose yes/no verdict is not established, naming why; then, when the
+    verdicts differ and any is unsure, that the difference is not established either."""
+    if not comparison.slo:
+        return []
+    lines = [
+        f"{run.label} meets {comparison.slo}: {fmt_fact(run.slo_met)}, not established: "
+        + "; ".join(run.doubts)
+        for run in comparison.runs
+        if run.doubts and isinstance(run.slo_met, bool)
+    ]
+    verdicts = {run.slo_met for run in comparison.runs if isinstance(run.slo_met, bool)}
+    if lines and len(verdicts) > 1:
+        lines.append(
+            "the runs' different verdicts are not an established difference: repeat each "
+            "run (benchctl run ... --repeat 3) on a quiet host before choosing"
+        )
+    return lines
