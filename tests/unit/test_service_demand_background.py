@@ -96,3 +96,35 @@ def test_no_background_keeps_the_utilization_law_numbers():
 
 def test_a_damaged_notes_field_reads_as_none():
     assert demand_notes({"notes": "x"}) == [] and demand_notes(None) == []
+
+
+def test_windows_at_one_rate_with_varying_background_give_no_ceiling():
+    """The trial's Triton level read as plain windows (no search): throughputs 6.4, 11.4, 9.0,
+    10.0, 12.6, 4.6 req/s (arrival noise and a partial last window, span 2.7x) with the server
+    at 0.330, 0.546, 0.534, 0.612, 0.628, 0.528 core. Least squares: slope 21.86 ms (the old
+    "no more than 76.3 rps"), but its 95% interval (t with 4 degrees of freedom, 2.776 x the
+    standard error) includes 0: no ceiling."""
+    windows = pd.DataFrame(
+        {
+            "throughput_rps": [6.4, 11.4, 9.0, 10.0, 12.6, 4.6],
+            "server_cpu_percent": [33.0, 54.6, 53.4, 61.2, 62.8, 52.8],
+        }
+    )
+    found = service_demand(windows, HOST)
+    cpu = found["server_cpu"]
+    assert cpu["ms_per_request"] == pytest.approx(21.86, abs=0.01)
+    assert cpu["saturates_at_rps"] is None and "saturates_first" not in found
+    assert "does not rise measurably with throughput" in cpu["no_ceiling"]
+
+
+def test_windows_with_small_noise_keep_their_ceiling():
+    """X = 10, 20, 30, 40 req/s, U = 0.151, 0.199, 0.251, 0.299 core (0.1 + 0.005 X, +/- 1
+    millicore): Sxx = 500, Sxy = 2.48, slope 0.00496 (4.96 ms), intercept 0.225 - 0.00496 x 25
+    = 0.101, ceiling (2 - 0.101) / 0.00496 = 382.9 req/s; the slope is far from 0 (interval
+    +/- 0.25 ms), so the ceiling stands."""
+    windows = pd.DataFrame(
+        {"throughput_rps": [10.0, 20.0, 30.0, 40.0], "server_cpu_percent": [15.1, 19.9, 25.1, 29.9]}
+    )
+    cpu = service_demand(windows, HOST)["server_cpu"]
+    assert cpu["ms_per_request"] == pytest.approx(4.96)
+    assert cpu["saturates_at_rps"] == pytest.approx(1.899 / 0.00496)

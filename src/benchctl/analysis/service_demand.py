@@ -51,7 +51,8 @@ def service_demand(
     busy units of the windows whose middle lies inside the level, ``level_observations``) and D
     is the slope across levels; it needs 2 levels whose throughputs differ by a factor of
     ``MIN_THROUGHPUT_SPAN``. Without one, the windows are the observations (at least 3, spanning
-    the same factor).
+    the same factor), and the slope must exceed zero at 95% (``_slope_not_measured``) for a
+    ceiling: windows at one offered rate differ by arrival noise alone.
 
     Returns {resource: {ms_per_request, background, r2, capacity_units, saturates_at_rps,
     levels}, "saturates_first": resource, "notes": [why a resource gives no ceiling]}.
@@ -59,9 +60,10 @@ def service_demand(
     saturates_at_rps (C - U0) / D in requests/s. A resource gives no ceiling
     (saturates_at_rps None, ``no_ceiling`` says why) when its demand cannot be separated from
     background (one level: then ms_per_request is None and ms_per_request_at_most is U / X),
-    when D <= 0, or when the ceiling lies below a throughput the run measured (the model does not
-    describe the server). "saturates_first" names the resource with the lowest ceiling and is
-    absent when none has one; {} when no resource has values enough to say anything.
+    when D <= 0, when the windows' slope is not measurably above 0, or when the ceiling lies
+    below a throughput the run measured (the model does not describe the server).
+    "saturates_first" names the resource with the lowest ceiling and is absent when none has
+    one; {} when no resource has values enough to say anything.
     Raises KeyError when ``windows`` lacks throughput_rps for a resource it has values for.
     """
     cores = float(info.get("host", {}).get("cpus") or 1)
@@ -176,11 +178,44 @@ def _from_windows(
     rates = usable["throughput_rps"].to_numpy(dtype=float)
     if not rates.size or rates.max() < MIN_THROUGHPUT_SPAN * rates.min():
         return None
+    busy = usable[column].to_numpy(dtype=float) * scale
     try:
-        fit = fit_service_demand(rates, usable[column].to_numpy() * scale)
+        fit = fit_service_demand(rates, busy)
     except ValueError:
         return None
-    return _entry(fit.seconds_per_request, fit.intercept, fit.r2, capacity, float(rates.max()))
+    entry = _entry(fit.seconds_per_request, fit.intercept, fit.r2, capacity, float(rates.max()))
+    why = _slope_not_measured(rates, busy, fit.seconds_per_request, fit.intercept)
+    if why and entry["saturates_at_rps"] is not None:
+        entry["saturates_at_rps"] = None
+        entry["no_ceiling"] = why
+    return entry
+
+
+def _slope_not_measured(
+    rates: np.ndarray, busy: np.ndarray, slope: float, intercept: float
+) -> str | None:
+    """Why the windows' slope is no measured demand, or None: it must exceed zero at 95%
+    (two-sided Student's t with k - 2 degrees of freedom, k windows; standard error
+    sqrt(residual variance / sum of (X - mean X)^2)). Windows at one offered rate differ in
+    throughput by arrival noise and partial edge windows, and background CPU that varies on
+    its own then gives a slope of noise (trial 5: 21.86 ms from a Triton level at 10 req/s
+    whose server served 1.9 ms per request elsewhere). An exact line (no residual) passes."""
+    from scipy.stats import t as student_t
+
+    k = rates.size
+    spread = float(np.sum((rates - rates.mean()) ** 2))
+    residual = float(np.sum((busy - (intercept + slope * rates)) ** 2))
+    if k < 3 or spread <= 0 or residual <= 0:
+        return None
+    error = math.sqrt(residual / (k - 2) / spread)
+    needed = float(student_t.ppf(0.975, k - 2))
+    if slope - needed * error > 0:
+        return None
+    return (
+        f"the {k} windows' busy time does not rise measurably with throughput (slope "
+        f"{slope * 1000:.2f} ms +/- {needed * error * 1000:.2f} ms at 95%): the demand per "
+        "request cannot be separated from background work: no ceiling given"
+    )
 
 
 def _entry(
