@@ -444,7 +444,6 @@ def _withdraw_keeps_up(section: dict[str, Any]) -> None:
 
 
 def _scenario_peak(info: dict[str, Any]) -> float | None:
-    curve = info.get("plan", {}).get("curve") or []
-    if not curve or not info.get("plan", {}).get("open_loop"):
-        return None
-    return float(max(rate for _, rate in curve))
+    from benchctl.analysis.scaling_inputs import scenario_peak  # the busiest second (HB)
+
+    return scenario_peak(info)

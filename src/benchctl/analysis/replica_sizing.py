@@ -60,7 +60,7 @@ def replicas_for_peak(
             "by_capacity": by_capacity,
             "is_upper_bound": upper_bound,
             "table": [],
-            "reason": f"{qualifier}peak {peak:g} rps / ({capacity:.1f} rps per replica × "
+            "reason": f"{qualifier}peak {_rate(peak)} rps / ({capacity:.1f} rps per replica × "
             f"{1 - headroom:.0%}){why_bound}",
         }
     # headroom on the capacity, as the count above and a model mix (one basis)
@@ -75,7 +75,7 @@ def replicas_for_peak(
         **check,
         "table": [asdict(option) for option in table],
         "reason": (
-            f"{qualifier}peak {peak:g} rps at ≤{1 - headroom:.0%} of the "
+            f"{qualifier}peak {_rate(peak)} rps at ≤{1 - headroom:.0%} of the "
             f"{capacity:.1f} rps one replica sustains under {slo}, "
             + _check_words(check, f"an M/M/c tail (service rate {saturation:.1f} rps per replica")
             + why_bound
@@ -156,6 +156,11 @@ def _highest_measured(single: dict[str, Any]) -> float:
     return float(value) if isinstance(value, int | float) and math.isfinite(value) else 0.0
 
 
+def _rate(rps: float) -> str:
+    """A rate in req/s as the reasons print it: whole numbers as they are, others to 0.1."""
+    return f"{rps:g}" if float(rps).is_integer() else f"{rps:.1f}"
+
+
 def _bound_words(single: dict[str, Any], capacity: float, what: str) -> tuple[bool, str, str]:
     """(whether the count is an upper bound, because ``single``'s capacity is a lower bound
     (bound ``lower``); the reason's leading "at most "; its closing clause naming ``what``
@@ -206,7 +211,7 @@ def _mix_replicas(
         "service_rate_rps": service,
         "table": [asdict(option) for option in table],
         "reason": (
-            f"{qualifier}peak {peak:g} rps at ≤{1 - headroom:.0%} of the {capacity:.1f} rps "
+            f"{qualifier}peak {_rate(peak)} rps at ≤{1 - headroom:.0%} of the {capacity:.1f} rps "
             f"in all one replica sustains at this model mix with every model within {slo}"
             f"{limited}, {_check_words(check, tail)}{why_bound}"
         ),

@@ -11,12 +11,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from benchctl.analysis.autoscaler_simulation import MeanLatency, ReplicaModel, Traffic
 from benchctl.analysis.cluster import ClusterSpec
 from benchctl.analysis.fits import LatencyFit
 from benchctl.config import Scenario, load_scenario
+from benchctl.errors import BenchctlError
 from benchctl.plan.shapes import plan_scenario
 from benchctl.targets.registry import GENERIC_COUNTER, SERVERS, ServerCounter
 
@@ -73,7 +74,8 @@ def traffic_for(
     run_json: Path | None = None,
 ) -> tuple[Traffic, Any] | None:
     """Real-time traffic (time scale 1) of ``scenario`` or of the run's own scenario,
-    scaled so its peak is ``peak_rps`` when given. None for closed-loop scenarios.
+    scaled so its peak is ``peak_rps`` when given. None for closed-loop scenarios. A
+    replayed trace of arrival times gives the arrivals counted in each second.
 
     ``info``: run.json's object (read from ``run_json``, named in errors); ``scenario``: a
     scenario name or file (None: the run's own); ``config_dir``: the user's configuration
@@ -95,13 +97,88 @@ def traffic_for(
             check_stored_path(where, "scenario.spec.trace", trace, "or give --traffic SCENARIO")
         spec = TypeAdapter(Scenario).validate_python(stored)
     plan = plan_scenario(spec, 1.0)
-    if plan.profile is None:
+    if plan.profile is not None:
+        t = np.arange(0.0, plan.duration, 1.0)
+        rps = plan.profile.rate_at(t)
+    elif plan.arrival_times is not None:  # a replayed trace of arrival times: open loop
+        t, rps = _per_second(plan.arrival_times, plan.duration)
+    else:
         return None
-    t = np.arange(0.0, plan.duration, 1.0)
-    rps = plan.profile.rate_at(t)
     if peak_rps and rps.max() > 0:
         rps = rps * (peak_rps / rps.max())
     return Traffic(t, rps), spec
+
+
+def _per_second(arrival_times: np.ndarray, duration: float) -> tuple[np.ndarray, np.ndarray]:
+    """(whole seconds 0, 1, ..., the arrivals in each) for arrival times in seconds."""
+    seconds = max(1, math.ceil(duration))
+    index = np.clip(np.floor(np.asarray(arrival_times, dtype=float)), 0, seconds - 1)
+    counts = np.bincount(index.astype(np.int64), minlength=seconds)[:seconds]
+    return np.arange(0.0, seconds, 1.0), counts.astype(float)
+
+
+def scenario_peak(info: dict[str, Any]) -> float | None:
+    """The peak rate (req/s) to size for: the busiest whole second of real time.
+
+    A replay run whose trace can still be read: the most arrivals (or the highest rate) in
+    one second of the trace, the traffic the autoscaler simulation runs (``traffic_for``).
+    Otherwise run.json's open-loop plan curve (``curve_peak``). None for a closed-loop plan
+    or one without a curve.
+    """
+    spec = ((info.get("scenario") or {}).get("spec")) or {}
+    if isinstance(spec, dict) and spec.get("kind") == "replay":
+        try:
+            found = traffic_for(info, None, None, None)
+        except (BenchctlError, ValidationError, KeyError, OSError, ValueError):
+            found = None  # the trace is gone or unreadable: the plan's curve
+        if found is not None and found[0].rps.size:
+            return float(found[0].rps.max())
+    return curve_peak(info)
+
+
+def curve_peak(info: dict[str, Any]) -> float | None:
+    """The peak rate (req/s) from run.json's open-loop plan curve: the busiest whole second
+    of real time (windows of ``time_scale`` seconds of run time from the start); None for a
+    closed-loop plan or one without a curve.
+
+    The curve holds (bin start s, mean rate req/s) over bins of the planned duration, so
+    the arrivals A(t) are piecewise linear and a window's rate is (A(t + w) - A(t)) / w
+    (a last, partial window over w as well, as a count per second). When every bin is at
+    least w wide, the busiest bin's rate (a spike scenario's 200 rps plateau stays
+    200 rps, exactly as the curve says); bins narrower than
+    w are summed over w, so a replayed trace of arrival times, whose curve counts arrivals
+    in bins of duration / 60 (0.25 s for 15 s: 36 arrivals in a bin read as 144 rps), is
+    sized for its busiest second, not a quarter of one.
+    """
+    plan = info.get("plan") or {}
+    curve = plan.get("curve") or []
+    if not curve or not plan.get("open_loop"):
+        return None
+    starts = np.array([float(point[0]) for point in curve])
+    rates = np.array([float(point[1]) for point in curve])
+    widths = np.diff(starts)
+    duration = finite_or_none(plan.get("duration"))
+    last = widths[-1] if widths.size else 1.0
+    end = duration if duration is not None and duration > starts[-1] else starts[-1] + last
+    edges = np.append(starts, end)
+    mass = np.concatenate(([0.0], np.cumsum(rates * np.diff(edges))))
+    scale = finite_or_none((info.get("scenario") or {}).get("time_scale"))
+    window = scale if scale is not None and scale > 0 else 1.0
+    if window <= np.diff(edges).min():  # every bin holds a window: the busiest bin's rate
+        return float(rates.max())
+    low = np.arange(edges[0], edges[-1], window)
+    if low.size == 0 or low.size > 10_000_000:  # no window, or too many to count: the bins
+        return float(rates.max())
+    high = np.minimum(low + window, edges[-1])
+    busiest = (np.interp(high, edges, mass) - np.interp(low, edges, mass)) / window
+    return float(max(busiest.max(), 0.0))
+
+
+def finite_or_none(value: Any) -> float | None:
+    """``value`` as a finite float, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def mean_latency(

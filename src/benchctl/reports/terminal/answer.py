@@ -151,7 +151,14 @@ def _print_autoscaling(console: Console, scaling: dict[str, Any]) -> None:
         console.print(
             f"KEDA cron pre-scale: {cron['desired_replicas']} replicas from "
             f"'{escape(str(cron.get('start')))}' to '{escape(str(cron.get('end')))}' (UTC), "
-            "with the autoscaler above (reactive scaling alone breaks the SLO in the bursts)",
+            "with the autoscaler above ("
+            + (
+                "reactive scaling alone breaks the SLO in the bursts only by extrapolation,"
+                " on a capacity that is a lower bound"
+                if "may not keep up" in str(scaling.get("spike_advice") or "")
+                else "reactive scaling alone breaks the SLO in the bursts"
+            )
+            + ")",
             highlight=False,
         )
     if scaling.get("skipped"):
