@@ -48,3 +48,14 @@ def test_one_level_search_on_triton_states_no_demand_ceiling(tmp_path: Path) -> 
     cpu = doc["service_demand"]["server_cpu"]
     assert cpu["ms_per_request"] is None and cpu["saturates_at_rps"] is None
     assert cpu["ms_per_request_at_most"] == pytest.approx(53.0 / 100 / 9.88 * 1000, rel=1e-3)
+    done = subprocess.run(
+        [benchctl, "report", f"runs/{RUN}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "runs" / RUN / "report.html").read_text()
+    assert "Service demand, no ceiling: server_cpu: one load level (9.9 rps)" in page

@@ -23,6 +23,7 @@ from benchctl.analysis.answer import (
     saturation_bound_sentence,
 )
 from benchctl.analysis.model_capacity import model_capacity_lines
+from benchctl.analysis.service_demand import demand_notes
 from benchctl.analysis.slo import Slo, parse_slo
 from benchctl.errors import InputError
 from benchctl.reports.capacity_figure_views import curve_figures, scaling_figure, telemetry_figures
@@ -308,7 +309,8 @@ def _demand_line(demand: dict[str, Any]) -> str | None:
     first = demand.get("saturates_first")
     numbers = as_dict(demand.get(first)) if isinstance(first, str) else {}
     if not is_number(numbers.get("ms_per_request")):
-        return None
+        notes = demand_notes(demand)  # why no resource gives a ceiling (service_demand.py)
+        return f"Service demand, no ceiling: {'; '.join(notes)}." if notes else None
     line = f"{first} service demand {numbers['ms_per_request']:.2f} ms per request"
     if is_number(numbers.get("saturates_at_rps")):
         line += f": at most {numbers['saturates_at_rps']:,.1f} req/s"
