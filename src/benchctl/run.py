@@ -144,6 +144,7 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
     if sweep and not options.dry_run:
         return run_sweep(options, scenario, console)  # one run per setting (batch.py)
     plan = plan_scenario(scenario, options.time_scale)
+    check_plan(options, target, plan, console)  # the same with --dry-run
     for note in plan.notes:  # e.g. a warm-up shortened so it eats no level
         print_plan_note(console, note)
     if options.workers < 0 or options.remote_workers < 0:
@@ -165,6 +166,20 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
         session.load(signals, scenario, plan, title=f"{scenario_file.stem} → {target_file.stem}")
         result = session.finish(plan)
     return session.result(result)
+
+
+def check_plan(options: RunOptions, target: TargetSpec, plan: Plan, console: Console) -> None:
+    """What ``--dry-run`` checks as the run does (trial 5, finding 11): a plan of under one
+    request is refused, a target that cannot be launched with ``--launch`` is refused, and
+    a peak rate past what the load processes send is a warning (plan/checks.py). Raises
+    InputError (exit 2) for the refusals."""
+    from benchctl.plan.checks import rate_warning, too_few_requests
+
+    too_few_requests(plan, options.rate, options.duration)
+    if options.launch:
+        launcher_for(target)  # the real run's refusal of an unlaunchable kind
+    if warning := rate_warning(plan, options.workers, options.remote_workers):
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
 
 def _check_target(options: RunOptions, target: TargetSpec, name: str, arms: list[Any]) -> None:

@@ -1,0 +1,76 @@
+"""``--dry-run`` checks what the run checks (trial 5, finding 11), through the installed
+``benchctl`` from a fresh folder: an unlaunchable target with ``--launch`` is refused, a
+plan of under one request is refused in one stderr line (exit 2, as ``--rate 0``), and a
+rate past what one load process sends is a warning (the 1e9 refusal's smaller sibling)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.helpers import benchctl
+from tests.e2e.test_fresh_user_lines import refused
+
+
+def test_dry_run_refuses_an_unlaunchable_target_as_the_run_does(tmp_path: Path) -> None:
+    dry = benchctl("run", "steady", "--target", "tfserving", "--launch", "--dry-run", cwd=tmp_path)
+    line = refused(dry)
+    assert line.startswith("benchctl: error: TF-Serving cannot be launched here"), line
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_plan_of_under_one_request_is_refused(tmp_path: Path) -> None:
+    """0.01 req/s x 10 s = 0.1 requests expected."""
+    for extra in (["--dry-run"], []):
+        done = benchctl(
+            "run", "steady", "--rate", "0.01", "--duration", "10s", *extra, cwd=tmp_path
+        )
+        assert refused(done) == (
+            "benchctl: error: --rate 0.01 with --duration 10s plans about 0.1 requests in "
+            "10s: nothing to measure; give a rate x duration of at least 1 request "
+            "(e.g. --rate 1 --duration 10s)"
+        )
+        assert done.stdout == "", done.output()
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_rate_past_one_process_warns_and_names_the_workers(tmp_path: Path) -> None:
+    """999,999 req/s from one process: ceil(999,999 / 5,000) = 200 processes needed;
+    12,000 req/s over 2 workers is 6,000 each, ceil(12,000 / 5,000) = 3 needed; 8,000 req/s
+    over 2 workers is 4,000 each: no warning."""
+    one = benchctl(
+        "run", "steady", "--rate", "999999", "--duration", "10s", "--dry-run", cwd=tmp_path
+    )
+    assert one.returncode == 0, one.output()
+    text = " ".join(one.stdout.split())
+    assert (
+        "warning: a peak of 999,999 req/s from one load process; one process did not keep up "
+        "with 5,000 req/s (README, generator accuracy), so latencies would be the "
+        "generator's: use --workers 200 or more"
+    ) in text, one.output()
+    two = benchctl(
+        "run",
+        "steady",
+        "--rate",
+        "12000",
+        "--duration",
+        "10s",
+        "--workers",
+        "2",
+        "--dry-run",
+        cwd=tmp_path,
+    )
+    assert "is 6,000 req/s for each of 2 load processes" in " ".join(two.stdout.split())
+    assert "use --workers 3 or more" in " ".join(two.stdout.split()), two.output()
+    fine = benchctl(
+        "run",
+        "steady",
+        "--rate",
+        "8000",
+        "--duration",
+        "10s",
+        "--workers",
+        "2",
+        "--dry-run",
+        cwd=tmp_path,
+    )
+    assert fine.returncode == 0 and "warning" not in fine.stdout, fine.output()
