@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The answer in one command (about 4 minutes on a quiet 2-core machine, longer on a busy one):
+# The answer in one command (about 4 minutes on a quiet 2-core machine once installed, about
+# 5 with the venv install as README says; longer on a busy machine):
 # a local KServe whose requests each keep the CPU busy 10 ms (so one replica saturates below
 # 100 req/s: 40-60 measured here, as the load generator shares the cores), a capacity search,
 # then one period of the spike scenario (40 -> 200 req/s) at a tenth of its time scale,

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from benchctl.errors import InputError
 
 _NUMBER = r"\d+(?:\.\d+)?"
-_SLO = re.compile(rf"^\s*p({_NUMBER})\s*(?:<=|<)\s*({_NUMBER})\s*(ms|s)\s*$")
-_NO_UNIT = re.compile(rf"^\s*p{_NUMBER}\s*(?:<=|<)\s*{_NUMBER}\s*$")
+# case-insensitive: P99<=200MS is p99<=200ms (trial 5); ms and s are the only units
+_SLO = re.compile(rf"^\s*p({_NUMBER})\s*(?:<=|<)\s*({_NUMBER})\s*(ms|s)\s*$", re.IGNORECASE)
+_NO_UNIT = re.compile(rf"^\s*p{_NUMBER}\s*(?:<=|<)\s*{_NUMBER}\s*$", re.IGNORECASE)
 _FORM = 'a percentile, <= and a bound with its unit, e.g. "p99<=200ms" or "p95<=0.5s"'
 
 
@@ -35,7 +36,8 @@ class Slo:
 
 
 def parse_slo(text: str) -> Slo:
-    """``p99<=200ms``, ``p95<=0.5s`` -> Slo(percentile, threshold in ms).
+    """``p99<=200ms``, ``p95<=0.5s`` -> Slo(percentile, threshold in ms); letters in any
+    case (``P99<=200MS``).
 
     The unit (ms or s) is required: ``p99<=200`` is refused rather than guessed, and so is a
     strict ``p99<200ms`` (an SLO is "at most"; it is not silently read as <=). Raises
@@ -52,8 +54,11 @@ def parse_slo(text: str) -> Slo:
         )
     percentile = float(match.group(1))
     if not 0 < percentile < 100:
-        raise InputError(f"--slo {text!r}: the percentile must be between 0 and 100")
-    seconds = float(match.group(2)) * (0.001 if match.group(3) == "ms" else 1.0)
+        raise InputError(
+            f"--slo {text!r}: the percentile must be above 0 and below 100, e.g. p99 or "
+            "p99.9 (p100 is the maximum, which no number of requests pins down)"
+        )
+    seconds = float(match.group(2)) * (0.001 if match.group(3).lower() == "ms" else 1.0)
     if seconds <= 0:
         raise InputError(f"--slo {text!r}: the bound must be > 0")
     if seconds > 3600:

@@ -205,7 +205,7 @@ def _burst_sentence(
     return (
         f"bursts from {pattern.base_rps:.0f} to {pattern.peak_rps:.0f} rps"
         + (f" every {period:g} s" if period else "")
-        + f", {burst:g} s long, rising in {pattern.rise_s:g} s;"
+        + f", {burst:g} s long, rising from 10% to 90% of the burst in {pattern.rise_s:g} s;"
         f" new replicas serve up to {reaction + metric_window_s:g} s after the load arrives"
         f" ({result.control_period_s:g} s {'sync' if result.kind == 'hpa' else 'tick'}"
         + (

@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,8 +240,23 @@ def _times(table: _Table, name: str, unit: str) -> tuple[np.ndarray, str]:
             f"first row's {first!r} (or numbers throughout), got {cell!r}"
         )
     seconds = (stamps - stamps.min()).dt.total_seconds().to_numpy(dtype=float)
-    note = f"{table.path}: '{name}' read as ISO 8601 timestamps (no zone: UTC)"
+    note = f"{table.path}: '{name}' read as ISO 8601 timestamps ({_zone_note(cells)})"
     return seconds, note
+
+
+_ZONE = re.compile(r"(?:z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+
+
+def _zone_note(cells: list[tuple[int, str]]) -> str:
+    """What the timestamps' zones were: as written (each has Z or an offset), none (read
+    as UTC), or some without one (those read as UTC). Trial 5: a trace ending in Z got
+    "no zone: UTC"."""
+    zoned = sum(1 for _, cell in cells if _ZONE.search(cell.strip()[10:]))
+    if zoned == len(cells):
+        return "each with its zone"
+    if zoned == 0:
+        return "no zone given: read as UTC"
+    return f"{len(cells) - zoned:,} without a zone: read as UTC"
 
 
 def _scaled(table: _Table, values: np.ndarray, unit: str) -> tuple[np.ndarray, str]:

@@ -65,7 +65,7 @@ class LiveDisplay:
         cpu = max(e["cpu"].values(), default=0.0)
         return (
             f"[{format_duration(max(e['elapsed'], 0))}/{format_duration(e['duration'])}] "
-            f"target {number(e['target'])} {unit}, achieved {number(e['rate'])} rps, "
+            f"{target_text(e, unit)}, achieved {number(e['rate'])} rps, "
             f"in flight {e['in_flight']}, p50/p95/p99 {number(e['p50'])}/{number(e['p95'])}/"
             f"{number(e['p99'])} ms, ok {e['ok']:,}, errors {e['errors']:,}, "
             f"dropped {e['dropped']:,}, generator CPU {cpu:.0f}%"
@@ -93,7 +93,7 @@ def _grid(e: dict[str, Any]) -> Table:
     unit = " rps" if e["open_loop"] else ""
     grid.add_row(
         target_label,
-        f"{number(e['target'])}{unit}",
+        target_text(e, unit.strip()).split(" ", 1)[1] if e["open_loop"] else number(e["target"]),
         "achieved",
         f"{number(e['rate'])} rps (last 5 s)",
     )
@@ -117,3 +117,12 @@ def _grid(e: dict[str, Any]) -> Table:
         cpu.append(f"{name} {value:.0f}%  ", style="red bold" if value > CPU_WARN else "")
     grid.add_row("generator CPU", cpu, "", "")
     return grid
+
+
+def target_text(e: dict[str, Any], unit: str) -> str:
+    """``target N UNIT`` of a progress event; once the schedule is over (elapsed >= duration:
+    in-flight requests finishing) ``target: schedule done`` instead of "target 0.0 rps"
+    (trial 5: the last progress line read as if the plan had asked for nothing)."""
+    if e["open_loop"] and e["elapsed"] >= e["duration"] > 0:
+        return "target: schedule done"
+    return f"target {number(e['target'])} {unit}"
