@@ -181,7 +181,13 @@ def test_each_arms_server_is_sampled_and_compare_shows_arms(
     assert judged.returncode == 0, judged.output()
     meets = [line for line in judged.stdout.splitlines() if line.startswith("│ meets")]
     cells = [cell.strip() for cell in meets[0].strip("│ ").split("│")[1:]]
-    assert cells == ["yes" if split["stable"]["latency_ms"]["p50"] <= 10.0 else "no", "no"]
+    verdicts = [cell.removesuffix(" (unsure)") for cell in cells]
+    assert verdicts == ["yes" if split["stable"]["latency_ms"]["p50"] <= 10.0 else "no", "no"]
+    # a verdict not established (busy host, send lag, an interval holding 10 ms) says why
+    said = " ".join(judged.stdout.split())
+    for label, cell, verdict in zip("AB", cells, verdicts, strict=True):
+        unsure = f"{label} meets p50<=10ms: {verdict}, not established: " in said
+        assert unsure == cell.endswith("(unsure)"), judged.output()
 
     other = benchctl(
         "run", "steady", "--target", "stable", "--rate", "20", "--duration", "3s",
