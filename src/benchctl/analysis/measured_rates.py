@@ -16,7 +16,6 @@ difference its points resolve, and the most it was measured to serve.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 from benchctl.analysis.points import Points
 from benchctl.analysis.summary import phase_seconds
-from benchctl.rundir.names import SUMMARY
+from benchctl.rundir import read_summary
 from benchctl.rundir.requests import WARMUP
 
 MIN_SERVED_S = 1.0  # shortest phase whose served rate counts (a few answers are no rate)
@@ -62,7 +61,7 @@ def measured_rates(
     shortest = min(seconds) if seconds else window_s
     resolution = 1.0 / shortest if shortest > 0 else 0.0
     served = [(float(x), f"the {label} {_kind(points)}") for label, x in _labelled(points)]
-    served += _phase_rates(run_dir / SUMMARY, info)
+    served += _phase_rates(run_dir, info)
     if not served:
         return MeasuredRates(resolution)
     rate, where = max(served, key=lambda item: item[0])
@@ -86,13 +85,10 @@ def _point_seconds(
     return []
 
 
-def _phase_rates(path: Path, info: dict[str, Any]) -> list[tuple[float, str]]:
+def _phase_rates(run_dir: Path, info: dict[str, Any]) -> list[tuple[float, str]]:
     """(successes / (planned seconds + slowest latency x occurrences), "its NAME phase") per
-    phase of summary.json at ``path`` of at least ``MIN_SERVED_S`` planned seconds."""
-    try:
-        phases = json.loads(path.read_text()).get("phases")
-    except (OSError, ValueError, AttributeError):
-        return []
+    phase of ``run_dir``'s summary.json of at least ``MIN_SERVED_S`` planned seconds."""
+    phases = read_summary(run_dir).get().get("phases")  # {} when absent or damaged
     if not isinstance(phases, dict):
         return []
     plan = (info.get("plan") or {}).get("phases") or []
