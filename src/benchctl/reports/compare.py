@@ -215,11 +215,11 @@ def _column(index: int, run: LoadedRun, summary: dict[str, Any], slo: Slo | None
 def _doubts(
     run: LoadedRun, overall: dict[str, Any], slo: Slo | None, slo_met: bool | str | None
 ) -> tuple[str, ...]:
-    """Why the run's SLO verdict is not established (reports/compare_doubts.py); ()
+    """Why the run's SLO verdict is not established (analysis/verdict_doubts.py); ()
     without an SLO or a verdict."""
     if slo is None or slo_met is None:
         return ()
-    from benchctl.reports.compare_doubts import measured_windows, verdict_doubts
+    from benchctl.analysis.verdict_doubts import measured_windows, verdict_doubts
 
     windows = measured_windows(run, arm_telemetry_windows(run) or run.path / WINDOWS)
     return verdict_doubts(run, overall, windows, slo, slo_met)

@@ -34,7 +34,7 @@ class RunColumn:
     per_million: float | None = None
     currency: str = "USD"
     upper_rps: float | None = None  # a bound with no figure (a mix: "< upper_rps in all")
-    doubts: tuple[str, ...] = ()  # why its SLO verdict is not established (compare_doubts)
+    doubts: tuple[str, ...] = ()  # why its SLO verdict is not established (verdict_doubts)
 
 
 @dataclass(frozen=True)
