@@ -191,7 +191,7 @@ def _draw_latency_fit(
     fit_label = "fit L(x) = base + scale / (x_max − x)"
     _fit_lines(ax, xs, ys, inside, fit_label, "fit, extrapolated", always=False)
     if fit.x_max <= right:
-        saturation = f"x_max {fit.x_max:,.1f} req/s (fitted saturation)"
+        saturation = f"x_max {fit.x_max:,.1f} req/s (the fit's asymptote)"  # not measured
         _rule(ax, "x", fit.x_max, "limit", saturation, ls=":", lw=1.2)
 
 
