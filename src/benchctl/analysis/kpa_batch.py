@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any, Unpack
 
 import numpy as np
+import numpy.typing as npt
 
 from benchctl.analysis.fleet_lanes import FleetLanes
 from benchctl.analysis.kpa import _kpa_settled, _pod_limit, simulate_kpa
@@ -80,23 +81,7 @@ class _Lanes:
         dt = self.dt = settings.dt
         self.model = model
         lanes = len(policies)
-        self.stable_s = _column(policies, "stable_window_s")
-        self.stable_w = np.array([steps_of(p.stable_window_s, dt) for p in policies])
-        self.panic_w = np.array([steps_of(p.panic_window_s, dt) for p in policies])
-        self.effective = np.array([p.effective_target for p in policies])
-        self.up_rate = _column(policies, "max_scale_up_rate")
-        self.down_rate = _column(policies, "max_scale_down_rate")
-        self.threshold = _column(policies, "panic_threshold_percentage") / 100.0
-        self.tbc = _column(policies, "target_burst_capacity")
-        cap = _column(policies, "container_concurrency")
-        target = _column(policies, "target")
-        self.burst_total = np.where(cap > 0, np.minimum(target, cap), target)
-        self.delay_s = _column(policies, "scale_down_delay_s")
-        self.grace = _column(policies, "scale_to_zero_grace_s")
-        self.min_scale = _column(policies, "min_scale")
-        top = _column(policies, "max_scale")
-        self.top = np.where(top > 0, top, np.inf)
-        self.pod_max = np.array([_pod_limit(model, p.container_concurrency) for p in policies])
+        self._policy_columns(policies, model, dt)
         self.panic_since = np.full(lanes, np.nan)  # nan: not panicking
         self.max_panic = np.zeros(lanes)
         self.zero_since = np.full(lanes, np.nan)
@@ -128,10 +113,37 @@ class _Lanes:
         # ready pods at the last time asked, valid while no pending group becomes ready
         self._ready: FloatArray | None = None
         self._next_ready = -np.inf  # the earliest ready time of a group still pending then
-        # _InFlight
+        self._in_flight_constants(model, dt, rate0, start)
+
+    def _policy_columns(
+        self, policies: Sequence[KpaPolicy], model: ReplicaModel, dt: float
+    ) -> None:
+        """Each policy's settings as one value per lane (windows in steps of ``dt`` s)."""
+        self.stable_s = _column(policies, "stable_window_s")
+        self.stable_w = np.array([steps_of(p.stable_window_s, dt) for p in policies])
+        self.panic_w = np.array([steps_of(p.panic_window_s, dt) for p in policies])
+        self.effective = np.array([p.effective_target for p in policies])
+        self.up_rate = _column(policies, "max_scale_up_rate")
+        self.down_rate = _column(policies, "max_scale_down_rate")
+        self.threshold = _column(policies, "panic_threshold_percentage") / 100.0
+        self.tbc = _column(policies, "target_burst_capacity")
+        cap = _column(policies, "container_concurrency")
+        target = _column(policies, "target")
+        self.burst_total = np.where(cap > 0, np.minimum(target, cap), target)
+        self.delay_s = _column(policies, "scale_down_delay_s")
+        self.grace = _column(policies, "scale_to_zero_grace_s")
+        self.min_scale = _column(policies, "min_scale")
+        top = _column(policies, "max_scale")
+        self.top = np.where(top > 0, top, np.inf)
+        self.pod_max = np.array([_pod_limit(model, p.container_concurrency) for p in policies])
+
+    def _in_flight_constants(
+        self, model: ReplicaModel, dt: float, rate0: float, start: list[int]
+    ) -> None:
+        """``in_flight``'s constants (each the value it computed every step) and every
+        lane's queue at the start (``rate0`` req/s over its ``start`` pods)."""
         mean = model.mean_latency
         self.base_s, self.s, self.mu = mean.base_ms / 1000.0, mean.queue_scale, mean.x_max
-        # in_flight's constants, each the value it computed every step
         self.drain = self.mu * dt
         self.two_sqrt_s, self.two_s = 2.0 * np.sqrt(self.s), 2.0 * self.s
         self.timeout = model.request_timeout_s
@@ -320,6 +332,21 @@ def _simulate_lanes(
     replicas[held:], desired[held:], panicking[held:] = lanes.count, lanes.desired, lanes.panic_now
     if last_ready is not None:
         ready_out[ready_from:] = last_ready
+    return _lane_results(policies, lanes, columns, panicking, settings, grid)
+
+
+def _lane_results(
+    policies: Sequence[KpaPolicy],
+    lanes: _Lanes,
+    columns: list[FloatArray],
+    panicking: npt.NDArray[np.bool_],
+    settings: SimSettings,
+    grid: Traffic,
+) -> list[SimResult]:
+    """Each lane's SimResult from the per-step ``columns`` (replicas, ready, served, desired;
+    shape (steps, lanes)), its panic flags and what ``lanes`` counted at the ticks."""
+    dt, model = settings.dt, lanes.model
+    every = steps_of(policies[0].tick_s, dt)
     results = []
     for j, policy in enumerate(policies):
         out = StepArrays.of(*(np.ascontiguousarray(c[:, j]) for c in columns))
