@@ -174,12 +174,13 @@ def check_plan(options: RunOptions, target: TargetSpec, plan: Plan, console: Con
     a peak rate past what the load processes send is a warning (plan/checks.py). Raises
     InputError (exit 2) for the refusals."""
     from benchctl.plan.checks import rate_warning, too_few_requests
+    from benchctl.reports.terminal.run_progress import print_plan_warning
 
     too_few_requests(plan, options.rate, options.duration)
     if options.launch:
         launcher_for(target)  # the real run's refusal of an unlaunchable kind
     if warning := rate_warning(plan, options.workers, options.remote_workers):
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        print_plan_warning(console, warning)
 
 
 def _check_target(options: RunOptions, target: TargetSpec, name: str, arms: list[Any]) -> None:

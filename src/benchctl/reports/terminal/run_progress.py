@@ -16,6 +16,12 @@ def print_plan_note(console: Console, note: str) -> None:
     console.print(f"[yellow]note:[/] {note}", highlight=False)
 
 
+def print_plan_warning(console: Console, warning: str) -> None:
+    """``warning: WARNING``: a plan that will run but measure badly (a rate past what the
+    load processes send; plan/checks.py)."""
+    console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+
+
 def print_run_directory(console: Console, path: Path) -> None:
     """``run directory: PATH`` (the path in bold), once the run's folder exists."""
     console.print(f"run directory: [bold]{path}[/]")
