@@ -75,9 +75,7 @@ def test_a_good_answer_is_timed_from_its_write_to_its_last_read():
     send returned (after the body check), so the service time is at least 60 ms."""
     server = _serving(GOOD)
     try:
-        start, (status, error, received, sent_at, answered_at), returned = _send(
-            server.server_port
-        )
+        start, (status, error, received, sent_at, answered_at), returned = _send(server.server_port)
     finally:
         server.stop()
     assert (status, error, received) == (200, "", len(GOOD))

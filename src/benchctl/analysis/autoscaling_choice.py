@@ -69,17 +69,7 @@ def choose_deployment(
     scenarios get burst advice). ``price``: per replica-hour in ``currency``.
     ``capacity_is_bound``: the model's capacity is a lower bound (the SLO never broke), so
     the burst advice and the cron sentence call a simulated violation an extrapolation."""
-    template = HpaPolicy(
-        1,
-        1,
-        "rps_per_replica",
-        1.0,
-        sync_period_s=cluster.hpa_sync_period,
-        rate_window_s=cluster.rate_window,
-        scrape_interval_s=cluster.scrape_interval,
-        counter="offered" if counter.counts == "offered" else "completions",
-        source="external",
-    )
+    template = _hpa_template(cluster, counter)
     peak = float(traffic.rps.max())
     phases = max(1, round(cluster.hpa_sync_period))
     share = 1.0 - headroom if headroom is not None else 0.9
@@ -109,6 +99,23 @@ def choose_deployment(
         hpa = cron["choice"]
     mode = RAW if _better(hpa.result, kpa.result, tie=True) else SERVERLESS
     return Choice(hpa, kpa, reactive, advice, cron, mode, phases)
+
+
+def _hpa_template(cluster: ClusterSpec, counter: ServerCounter) -> HpaPolicy:
+    """The HPA every candidate starts from: requests/s per replica from the server's
+    ``counter`` (offered or completions) through an external metric, on ``cluster``'s
+    sync period, rate window and scrape interval (seconds)."""
+    return HpaPolicy(
+        1,
+        1,
+        "rps_per_replica",
+        1.0,
+        sync_period_s=cluster.hpa_sync_period,
+        rate_window_s=cluster.rate_window,
+        scrape_interval_s=cluster.scrape_interval,
+        counter="offered" if counter.counts == "offered" else "completions",
+        source="external",
+    )
 
 
 def _advice(

@@ -82,30 +82,51 @@ def single_replica(
         **_band_fields(found, search),
         "demand_upper_rps": demand_upper,
         "measured_capacity_rps": found.best_good.throughput_rps,
-        # what the figure is: "fit" (the fitted crossing) or "best_good_level" (the band's
-        # low end), and why a crossing inside the band was not used (bounds.py)
-        "capacity_source": found.figure_source,
-        "fitted_crossing_rps": finite(crossing),
-        "fit_not_used": found.fit_not_used,
-        "best_good_level": found.best_good.label,
-        "first_bad_level": found.first_bad.label if found.first_bad else None,
+        **_figure_fields(found, crossing),
         "extrapolated": False,  # the headline never is; see "extrapolation"
         "extrapolation": extrapolation,
         "extrapolation_dropped": dropped,
-        "saturation_rps": saturation,
-        "saturation_source": _saturation_source(found, saturation),
-        # a fitted asymptote not used as the saturation rate: why, and the bound the run
-        # measured instead (the most it served: it saturates above that)
-        "saturation_not_used": saturation_not_used,
-        "saturation_at_least_rps": rates.served_rps if saturation_not_used else None,
-        "saturation_at_least_where": rates.served_where if saturation_not_used else None,
-        "knee_rps": fit.knee() if fit is not None and fit.r2 >= 0.9 and saturation else None,
+        **_saturation_fields(found, fit, saturation, saturation_not_used, rates),
         "level_stability": [
             (lv["name"], bool(lv.get("stable"))) for lv in (search or {}).get("levels", [])
         ],
         "fit": _fit_summary(fit) if fit is not None else None,
     }
     return result, fit  # the latency model the simulations use (capped by saturation)
+
+
+def _figure_fields(found: CapacityBound, crossing: float | None) -> dict[str, Any]:
+    """What the figure is: "fit" (the fitted ``crossing``, req/s) or "best_good_level" (the
+    band's low end), why a crossing inside the band was not used (bounds.py), and the levels
+    that bound the band; capacity.json ``single_replica``'s keys in its order."""
+    return {
+        "capacity_source": found.figure_source,
+        "fitted_crossing_rps": finite(crossing),
+        "fit_not_used": found.fit_not_used,
+        "best_good_level": found.best_good.label,
+        "first_bad_level": found.first_bad.label if found.first_bad else None,
+    }
+
+
+def _saturation_fields(
+    found: CapacityBound,
+    fit: LatencyFit | None,
+    saturation: float | None,
+    not_used: str | None,
+    rates: MeasuredRates,
+) -> dict[str, Any]:
+    """capacity.json ``single_replica``'s saturation rate (requests/s) and where it comes
+    from, and the fit's knee, in its key order."""
+    return {
+        "saturation_rps": saturation,
+        "saturation_source": _saturation_source(found, saturation),
+        # a fitted asymptote not used as the saturation rate: why, and the bound the run
+        # measured instead (the most it served: it saturates above that)
+        "saturation_not_used": not_used,
+        "saturation_at_least_rps": rates.served_rps if not_used else None,
+        "saturation_at_least_where": rates.served_where if not_used else None,
+        "knee_rps": fit.knee() if fit is not None and fit.r2 >= 0.9 and saturation else None,
+    }
 
 
 def _band_fields(found: CapacityBound, search: dict[str, Any] | None) -> dict[str, Any]:

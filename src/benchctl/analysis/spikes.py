@@ -151,30 +151,49 @@ def spike_advice(
     head = _burst_sentence(pattern, model, result, period, burst, metric_window_s)
     if missed == 0:
         return f"Reactive {kind} scaling keeps up: the first burst met the SLO; {head}"
-    sizing = need_reason or (
-        f"ceil(peak {pattern.peak_rps:.0f} rps / capacity {model.capacity_rps:g} rps per replica)"
-    )
-    text = (
-        f"Reactive {kind} scaling cannot keep up: the first burst violated the SLO for"
-        f" {missed:g} s; {head} Set min replicas to {need} ({sizing}),"
-        f" or pre-scale to {need} replicas {reaction:g} s before each burst"
-    )
-    if capacity_is_bound:
-        text = (
-            f"Reactive {kind} scaling may not keep up, by extrapolation beyond the measured"
-            f" range: the simulation assumes one replica serves at most {model.capacity_rps:g}"
-            f" rps within the SLO, but that is a lower bound (the SLO never broke in this run),"
-            f" and only on that assumption would the first burst break the SLO for {missed:g} s"
-            f" (not a measured violation); {head} If a replica carries no more than"
-            f" {model.capacity_rps:g} rps, set min replicas to {need} ({sizing}),"
-            f" or pre-scale to {need} replicas {reaction:g} s before each burst"
-        )
+    advice = _hold_advice(pattern.peak_rps, model.capacity_rps, need, need_reason, reaction)
+    bound = model.capacity_rps if capacity_is_bound else None
+    text = _missed_text(kind, missed, head, advice, bound)
     window = _cron_window(period, burst, reaction, need, phase_s, timezone)
     if window is None:
         return f"{text} (no cron schedule fits this period: keep the min replicas)."
     return (
         f"{text}: KEDA cron start '{window.start}', end '{window.end}',"
         f" desiredReplicas {need} ({timezone}; bursts {phase_s:g} s after each boundary)."
+    )
+
+
+def _hold_advice(
+    peak_rps: float, capacity_rps: float, need: int, need_reason: str | None, reaction: float
+) -> str:
+    """ "set min replicas to N (why), or pre-scale to N replicas R s before each burst"; the
+    why is ``need_reason``, else ceil(peak / capacity) (both req/s)."""
+    sizing = need_reason or (
+        f"ceil(peak {peak_rps:.0f} rps / capacity {capacity_rps:g} rps per replica)"
+    )
+    return (
+        f"set min replicas to {need} ({sizing}),"
+        f" or pre-scale to {need} replicas {reaction:g} s before each burst"
+    )
+
+
+def _missed_text(kind: str, missed: float, head: str, advice: str, bound: float | None) -> str:
+    """The sentence for a first burst that violated the SLO for ``missed`` s in the
+    simulation; ``bound``: the per-replica capacity (req/s) when it is only a lower bound
+    (the SLO never broke in the run): then the violation is an extrapolation, and the
+    ``advice`` holds only on that assumption."""
+    if bound is None:
+        return (
+            f"Reactive {kind} scaling cannot keep up: the first burst violated the SLO for"
+            f" {missed:g} s; {head} {advice[0].upper()}{advice[1:]}"
+        )
+    return (
+        f"Reactive {kind} scaling may not keep up, by extrapolation beyond the measured"
+        f" range: the simulation assumes one replica serves at most {bound:g}"
+        f" rps within the SLO, but that is a lower bound (the SLO never broke in this run),"
+        f" and only on that assumption would the first burst break the SLO for {missed:g} s"
+        f" (not a measured violation); {head} If a replica carries no more than"
+        f" {bound:g} rps, {advice}"
     )
 
 
