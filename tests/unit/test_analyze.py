@@ -16,6 +16,13 @@ from benchctl.analysis.slo import parse_slo
 from benchctl.errors import InputError
 from benchctl.load.records import RecordBuffer, to_table
 from benchctl.store import RunDir
+from tests.unit.run_files import (
+    SPIKE_SPEC,
+    completed_run_info,
+    open_loop_plan,
+    set_scenario,
+    step_scenario,
+)
 
 MU = 200.0  # service rate of the synthetic M/M/1 server (req/s)
 RATES = [40.0, 80.0, 120.0, 160.0, 180.0]
@@ -42,30 +49,9 @@ def mm1_step_run(tmp_path: Path, *, ok: bool = True, seed: int = 3) -> Path:
         run_dir / "requests.parquet",
     )
     curve = [[p["start"], rate] for p, rate in zip(phases, RATES, strict=True)]
-    (run_dir / "run.json").write_text(
-        json.dumps(
-            {
-                "schema_version": 1,
-                "id": "run",
-                "status": "completed",
-                "reason": "",
-                "scenario": {
-                    "name": "step",
-                    "time_scale": 1.0,
-                    "spec": {"kind": "step", "rates": RATES, "step_duration": STEP_S},
-                },
-                "target": {"name": "synthetic", "spec": {"kind": "kserve"}},
-                "plan": {
-                    "duration": STEP_S * len(RATES),
-                    "open_loop": True,
-                    "phases": phases,
-                    "curve": curve,
-                },
-                "host": {"cpus": 2},
-                "generator": {"saturated": False},
-            }
-        )
-    )
+    scenario = step_scenario(RATES, STEP_S)
+    plan = open_loop_plan(STEP_S * len(RATES), phases, curve)
+    (run_dir / "run.json").write_text(json.dumps(completed_run_info("run", scenario, plan)))
     return run_dir
 
 
@@ -125,22 +111,7 @@ def test_unparseable_slo_exits_2_with_one_line(tmp_path: Path, slo: str):
 
 def test_spike_traffic_gets_an_honest_reactive_verdict_and_a_cron_prescale(tmp_path: Path):
     run_dir = mm1_step_run(tmp_path)
-    info = json.loads((run_dir / "run.json").read_text())
-    info["scenario"] = {
-        "name": "spike",
-        "time_scale": 0.1,
-        "spec": {
-            "kind": "spike",
-            "base_rate": 40,
-            "burst_multiplier": 5,
-            "period": "10m",
-            "burst_at": "5m",
-            "rise_time": "5s",
-            "burst_length": "60s",
-            "periods": 2,
-        },
-    }
-    (run_dir / "run.json").write_text(json.dumps(info))
+    set_scenario(run_dir, {"name": "spike", "time_scale": 0.1, "spec": SPIKE_SPEC})
     doc = analyze_run(
         RunDir.open(run_dir),
         AnalyzeOptions(slo=parse_slo("p99<=100ms"), peak_rps=1000, cold_start_s=45),

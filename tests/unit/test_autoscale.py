@@ -26,6 +26,7 @@ from benchctl.analysis.autoscaler_simulation import (
     spike_advice,
 )
 from benchctl.errors import InputError
+from tests.unit.run_files import burst_traffic
 
 
 def flat_model(
@@ -464,13 +465,7 @@ def test_default_candidate_grids():
 
 def spikes(cold: float = 60.0) -> tuple[Traffic, ReplicaModel]:
     """100 rps with a 60 s burst to 640 rps every 10 minutes, the first at 300 s."""
-    times, rates = [0.0], [100.0]
-    for start in range(300, 3000, 600):
-        times += [start, start + 60]
-        rates += [640, 100]
-    times.append(3000)
-    rates.append(100)
-    return Traffic.from_arrays(times, rates), flat_model(cold=cold)
+    return burst_traffic(), flat_model(cold=cold)
 
 
 def test_detect_spikes_finds_period_burst_and_rise():

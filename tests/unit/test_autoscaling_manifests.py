@@ -12,29 +12,18 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.unit.run_files import SPIKE_SPEC, set_scenario
+from tests.unit.run_files import installed_benchctl as _benchctl
 from tests.unit.test_analyze import mm1_step_run
 
-BENCHCTL = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "benchctl"
-SPIKE = {
-    "kind": "spike",
-    "base_rate": 40,
-    "burst_multiplier": 5,
-    "period": "10m",
-    "burst_at": "5m",
-    "rise_time": "5s",
-    "burst_length": "60s",
-    "periods": 2,
-}
+SPIKE = SPIKE_SPEC
 SO_SPEC_KEYS = {
     "advanced", "cooldownPeriod", "fallback", "idleReplicaCount", "initialCooldownPeriod",
     "maxReplicaCount", "minReplicaCount", "pollingInterval", "scaleTargetRef", "triggers",
@@ -50,24 +39,9 @@ DNS_1035 = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 
 def _spike_run(tmp_path: Path, kind: str = "triton") -> Path:
     run_dir = mm1_step_run(tmp_path)
-    info = json.loads((run_dir / "run.json").read_text())
-    info["scenario"] = {"name": "spike", "time_scale": 0.1, "spec": SPIKE}
-    info["target"] = {"name": kind, "spec": {"kind": kind, "model": "resnet_50"}}
-    (run_dir / "run.json").write_text(json.dumps(info))
+    target = {"name": kind, "spec": {"kind": kind, "model": "resnet_50"}}
+    set_scenario(run_dir, {"name": "spike", "time_scale": 0.1, "spec": SPIKE}, target=target)
     return run_dir
-
-
-def _benchctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    command = [str(BENCHCTL)] if BENCHCTL.exists() else [shutil.which("benchctl") or "benchctl"]
-    return subprocess.run(
-        [*command, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    )
 
 
 def _check_hpa_behavior(behavior: dict[str, Any], low: int, high: int) -> None:

@@ -32,6 +32,7 @@ from benchctl.analysis.slo import parse_slo
 from benchctl.analysis.summary import read_requests, summarize
 from benchctl.load.records import RecordBuffer, to_table
 from benchctl.store import RunDir
+from tests.unit.run_files import completed_run_info, open_loop_plan
 
 SEGMENTS = [  # start s, end s, req/s, phase: arrivals evenly spaced inside each
     (0.0, 1.0, 50.0, "warmup"),
@@ -68,22 +69,9 @@ def spike_run(root: Path) -> Path:
     run.mkdir(parents=True)
     table = to_table(buffer.drain(), names, np.array(codes, dtype=np.int8))
     pq.write_table(table, run / "requests.parquet")
-    info = {
-        "schema_version": 1,
-        "id": "spike",
-        "status": "completed",
-        "reason": "",
-        "scenario": {"name": "spike", "time_scale": 1.0, "spec": {"kind": "spike"}},
-        "target": {"name": "synthetic", "spec": {"kind": "kserve"}},
-        "plan": {
-            "duration": 26.0,
-            "open_loop": True,
-            "phases": PHASES,
-            "curve": [[0.0, 50.0], [16.5, 200.0], [19.5, 50.0]],
-        },
-        "host": {"cpus": 2},
-        "generator": {"saturated": False},
-    }
+    scenario = {"name": "spike", "time_scale": 1.0, "spec": {"kind": "spike"}}
+    curve = [[0.0, 50.0], [16.5, 200.0], [19.5, 50.0]]
+    info = completed_run_info("spike", scenario, open_loop_plan(26.0, PHASES, curve))
     (run / "run.json").write_text(json.dumps(info))
     summary = summarize(read_requests(run / "requests.parquet"), PHASES)
     (run / "summary.json").write_text(json.dumps(summary))

@@ -5,9 +5,6 @@ never skipped as "closed-loop"."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +14,7 @@ import pytest
 from benchctl.analysis.scaling_inputs import scenario_peak, traffic_for
 from benchctl.load.records import RecordBuffer, to_table
 from benchctl.plan.shapes import plan_scenario, rate_curve
-
-BENCHCTL = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "benchctl"
+from tests.unit.run_files import completed_run_info, installed_benchctl, open_loop_plan
 
 
 def _info(curve: list[list[float]], duration: float, scale: float = 1.0) -> dict:
@@ -95,33 +91,13 @@ def test_installed_benchctl_sizes_a_replay_for_its_busiest_second(tmp_path: Path
         buffer.add(t, t, t + 0.005, 200, "", 10, 10)
     codes = np.zeros(len(arrivals), dtype=np.int8)
     pq.write_table(to_table(buffer.drain(), ["replay"], codes), run_dir / "requests.parquet")
-    info = {
-        "schema_version": 1,
-        "id": "replay",
-        "status": "completed",
-        "reason": "",
-        "scenario": {"name": "replay", "time_scale": 1.0, "spec": _spec(trace)},
-        "target": {"name": "synthetic", "spec": {"kind": "kserve", "model": "mlp"}},
-        "plan": {
-            "duration": plan.duration,
-            "open_loop": True,
-            "phases": [{"name": "replay", "start": 0, "end": plan.duration}],
-            "curve": curve,
-        },
-        "host": {"cpus": 2},
-        "generator": {"saturated": False},
-    }
+    scenario = {"name": "replay", "time_scale": 1.0, "spec": _spec(trace)}
+    target = {"name": "synthetic", "spec": {"kind": "kserve", "model": "mlp"}}
+    phases = [{"name": "replay", "start": 0, "end": plan.duration}]
+    run_plan = open_loop_plan(plan.duration, phases, curve)
+    info = completed_run_info("replay", scenario, run_plan, target)
     (run_dir / "run.json").write_text(json.dumps(info))
-    command = [str(BENCHCTL)] if BENCHCTL.exists() else [shutil.which("benchctl") or "benchctl"]
-    done = subprocess.run(
-        [*command, "analyze", "runs/replay", "--slo", "p99<=20ms"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    done = installed_benchctl("analyze", "runs/replay", "--slo", "p99<=20ms", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     doc = json.loads((run_dir / "capacity.json").read_text())
     assert doc["peak_rps"] == pytest.approx(60.0, abs=0.5)

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +14,12 @@ import pytest
 from benchctl.analysis.replica_sizing import replicas_for_peak
 from benchctl.analysis.slo import parse_slo
 from benchctl.load.records import RecordBuffer, to_table
-
-BENCHCTL = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "benchctl"
+from tests.unit.run_files import (
+    completed_run_info,
+    installed_benchctl,
+    open_loop_plan,
+    step_scenario,
+)
 
 
 def _single(capacity: float, saturation: float, met: float) -> dict:
@@ -97,26 +98,9 @@ def _near_deterministic_run(tmp_path: Path) -> Path:
     names = [p["name"] for p in phases]
     table = to_table(buffer.drain(), names, np.array(codes, dtype=np.int8))
     pq.write_table(table, run_dir / "requests.parquet")
-    info = {
-        "schema_version": 1,
-        "id": "run",
-        "status": "completed",
-        "reason": "",
-        "scenario": {
-            "name": "step",
-            "time_scale": 1.0,
-            "spec": {"kind": "step", "rates": rates, "step_duration": step},
-        },
-        "target": {"name": "synthetic", "spec": {"kind": "kserve"}},
-        "plan": {
-            "duration": step * len(rates),
-            "open_loop": True,
-            "phases": phases,
-            "curve": [[p["start"], r] for p, r in zip(phases, rates, strict=True)],
-        },
-        "host": {"cpus": 2},
-        "generator": {"saturated": False},
-    }
+    scenario = step_scenario(rates, step)
+    curve = [[p["start"], r] for p, r in zip(phases, rates, strict=True)]
+    info = completed_run_info("run", scenario, open_loop_plan(step * len(rates), phases, curve))
     (run_dir / "run.json").write_text(json.dumps(info))
     return run_dir
 
@@ -126,15 +110,8 @@ def test_installed_benchctl_says_the_check_does_not_support_the_count(tmp_path: 
     far below an exponential service time's (p99 at least ln(100) / mu: 23 ms at mu 200), so
     no M/M/c row meets 10 ms; the count must not claim the check."""
     _near_deterministic_run(tmp_path)
-    command = [str(BENCHCTL)] if BENCHCTL.exists() else [shutil.which("benchctl") or "benchctl"]
-    done = subprocess.run(
-        [*command, "analyze", "runs/run", "--slo", "p99<=10ms", "--peak-rps", "400"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
+    done = installed_benchctl(
+        "analyze", "runs/run", "--slo", "p99<=10ms", "--peak-rps", "400", cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr
     doc = json.loads((tmp_path / "runs" / "run" / "capacity.json").read_text())

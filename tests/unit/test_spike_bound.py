@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 from benchctl.analysis.autoscaler_simulation import (
@@ -19,26 +16,19 @@ from benchctl.analysis.autoscaler_simulation import (
     spike_advice,
 )
 from benchctl.analysis.autoscaling_choice import needs_prescale
+from tests.unit.run_files import SPIKE_SPEC, burst_traffic, installed_benchctl, set_scenario
 from tests.unit.test_analyze import mm1_step_run
-
-BENCHCTL = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "benchctl"
 
 
 def _bursts() -> tuple[Traffic, ReplicaModel]:
     """100 rps with a 60 s burst to 640 rps every 10 minutes (the first at 300 s); one
     replica: 50 ms up to 120 rps, capacity 100 rps, 60 s cold start."""
-    times, rates = [0.0], [100.0]
-    for start in range(300, 3000, 600):
-        times += [start, start + 60]
-        rates += [640, 100]
-    times.append(3000)
-    rates.append(100)
 
     def latency_ms(rate: float) -> float:
         return 50.0 if rate < 120.0 else math.inf
 
     model = ReplicaModel(100.0, 120.0, latency_ms, cold_start_s=60.0, slo_ms=100.0)
-    return Traffic.from_arrays(times, rates), model
+    return burst_traffic(), model
 
 
 def test_a_lower_bound_capacity_makes_the_violation_an_extrapolation():
@@ -61,36 +51,16 @@ def test_a_lower_bound_capacity_makes_the_violation_an_extrapolation():
     assert not needs_prescale("Reactive HPA scaling keeps up: the first burst met the SLO")
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    command = [str(BENCHCTL)] if BENCHCTL.exists() else [shutil.which("benchctl") or "benchctl"]
-    return subprocess.run(
-        [*command, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-
-
 def test_installed_benchctl_says_an_unmeasured_violation_is_an_extrapolation(tmp_path: Path):
     """An M/M/1 server (mu 200) measured at 40..180 rps with a spike scenario's traffic
     (bursts to 5x): under p99 <= 1000 ms the SLO never breaks, so capacity is a lower
     bound and the burst advice must not claim a measured violation; under p99 <= 100 ms
     (broken at 160 rps) the capacity is measured and the advice may say so."""
     run_dir = mm1_step_run(tmp_path)
-    info = json.loads((run_dir / "run.json").read_text())
-    info["scenario"] = {
-        "name": "spike",
-        "time_scale": 0.1,
-        "spec": {
-            "kind": "spike", "base_rate": 40, "burst_multiplier": 5, "period": "10m",
-            "burst_at": "5m", "rise_time": "5s", "burst_length": "60s", "periods": 2,
-        },
-    }  # fmt: skip
-    (run_dir / "run.json").write_text(json.dumps(info))
-    loose = _cli("analyze", "run", "--slo", "p99<=1000ms", "--peak-rps", "1000", cwd=tmp_path)
+    set_scenario(run_dir, {"name": "spike", "time_scale": 0.1, "spec": SPIKE_SPEC})
+    loose = installed_benchctl(
+        "analyze", "run", "--slo", "p99<=1000ms", "--peak-rps", "1000", cwd=tmp_path
+    )
     assert loose.returncode == 0, loose.stderr
     doc = json.loads((run_dir / "capacity.json").read_text())
     assert doc["single_replica"]["bound"] == "lower"
@@ -102,7 +72,9 @@ def test_installed_benchctl_says_an_unmeasured_violation_is_an_extrapolation(tmp
     cron = doc["autoscaling"].get("cron_prescale")
     if cron:
         assert "a lower bound: an extrapolation" in cron["text"]
-    tight = _cli("analyze", "run", "--slo", "p99<=100ms", "--peak-rps", "1000", cwd=tmp_path)
+    tight = installed_benchctl(
+        "analyze", "run", "--slo", "p99<=100ms", "--peak-rps", "1000", cwd=tmp_path
+    )
     assert tight.returncode == 0, tight.stderr
     doc = json.loads((run_dir / "capacity.json").read_text())
     assert doc["single_replica"]["bound"] != "lower"
