@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +102,16 @@ def burst_traffic() -> Traffic:
     times.append(3000)
     rates.append(100)
     return Traffic.from_arrays(times, rates)
+
+
+def this_python_benchctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The ``benchctl`` installed beside the Python running the tests, run with ``args`` from
+    ``cwd``: output captured as text, 120 s limit, the tests' environment, no check."""
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("benchctl")), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -9,15 +9,12 @@ at and found flat.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from benchctl.analysis.changepoints import MIN_RUNS, Point, find_shifts
 from benchctl.reports.history import history_json, load_history, short_series, short_series_text
+from tests.unit.run_files import this_python_benchctl
 from tests.unit.test_gate import make_run
-
-BENCHCTL = str(Path(sys.executable).with_name("benchctl"))
 
 
 def test_history_of_one_run_per_series_says_each_is_too_short(tmp_path: Path) -> None:
@@ -26,14 +23,7 @@ def test_history_of_one_run_per_series_says_each_is_too_short(tmp_path: Path) ->
     so instead of only "no change point"."""
     make_run(tmp_path / "runs", "a", seed=1, requests=2000)
     make_run(tmp_path / "runs", "b", seed=2, requests=2000, scenario="spike", target="triton")
-    done = subprocess.run(
-        [BENCHCTL, "history", "runs"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = this_python_benchctl("history", "runs", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     out = " ".join(done.stdout.split())  # rich wraps at the terminal's width
     assert "No series has enough runs to show a change point" in out

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.unit.run_files import this_python_benchctl
 
 DATA = Path(__file__).parent / "data" / "trial5-capacity-triton"
 RUN = "20261130T095552Z-capacity-triton"
@@ -29,15 +29,7 @@ RUN = "20261130T095552Z-capacity-triton"
 
 def test_one_level_search_on_triton_states_no_demand_ceiling(tmp_path: Path) -> None:
     shutil.copytree(DATA, tmp_path / "runs")
-    benchctl = str(Path(sys.executable).with_name("benchctl"))
-    done = subprocess.run(
-        [benchctl, "analyze", f"runs/{RUN}", "--slo", "p99<=20ms"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = this_python_benchctl("analyze", f"runs/{RUN}", "--slo", "p99<=20ms", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     out = " ".join(done.stdout.split())
     assert "76.3" not in out and "nothing measured bounds it above" in out
@@ -48,14 +40,7 @@ def test_one_level_search_on_triton_states_no_demand_ceiling(tmp_path: Path) -> 
     cpu = doc["service_demand"]["server_cpu"]
     assert cpu["ms_per_request"] is None and cpu["saturates_at_rps"] is None
     assert cpu["ms_per_request_at_most"] == pytest.approx(53.0 / 100 / 9.88 * 1000, rel=1e-3)
-    done = subprocess.run(
-        [benchctl, "report", f"runs/{RUN}"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = this_python_benchctl("report", f"runs/{RUN}", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     page = (tmp_path / "runs" / RUN / "report.html").read_text()
     assert "Service demand, no ceiling: server_cpu: one load level (9.9 rps)" in page
