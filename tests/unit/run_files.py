@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchctl.analysis.autoscaler_simulation import Traffic
 
 BENCHCTL = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "benchctl"
@@ -115,3 +117,27 @@ def this_python_benchctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[s
         timeout=120,
         check=False,
     )
+
+
+def request_columns(
+    t: np.ndarray, latency_ms: np.ndarray, error: np.ndarray
+) -> dict[str, np.ndarray | list]:
+    """The columns of one requests.parquet row group, for ``records.to_table``: intended
+    times ``t`` (s), ``latency_ms`` (also the service time), ``error`` ("" for a success,
+    "dropped" for a request never sent: no start, no send lag). Sends lag 0.1 ms; no bytes;
+    one worker."""
+    n = len(t)
+    dropped = error == "dropped"
+    return {
+        "t_intended": t,
+        "t_start": np.where(dropped, np.nan, t),
+        "latency_ms": latency_ms,
+        "service_ms": latency_ms,
+        "send_lag_ms": np.where(dropped, np.nan, 0.1),
+        "status": np.where(error == "", 200, 0),
+        "ok": error == "",
+        "error": error.tolist(),
+        "bytes_sent": np.zeros(n),
+        "bytes_received": np.zeros(n),
+        "worker": np.zeros(n),
+    }

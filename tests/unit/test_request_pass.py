@@ -17,6 +17,7 @@ from benchctl.analysis.request_reader import span_guess
 from benchctl.analysis.summary_file import phase_latencies
 from benchctl.analysis.windows import _edges, _Sums, requests_file_windows
 from benchctl.load.records import SCHEMA, to_table
+from tests.unit.run_files import request_columns
 
 NAMES = ["warmup", "a", "b"]
 
@@ -25,22 +26,7 @@ def _write(path: Path, groups: list[dict[str, np.ndarray]], **options) -> Path:
     """requests.parquet with one row group per dict (t_intended s, latency_ms, error)."""
     writer = pq.ParquetWriter(path, SCHEMA, **options)
     for group in groups:
-        t, latency, error = group["t"], group["latency"], group["error"]
-        n = len(t)
-        dropped = error == "dropped"
-        columns = {
-            "t_intended": t,
-            "t_start": np.where(dropped, np.nan, t),
-            "latency_ms": latency,
-            "service_ms": latency,
-            "send_lag_ms": np.where(dropped, np.nan, 0.1),
-            "status": np.where(error == "", 200, 0),
-            "ok": error == "",
-            "error": error.tolist(),
-            "bytes_sent": np.zeros(n),
-            "bytes_received": np.zeros(n),
-            "worker": np.zeros(n),
-        }
+        columns = request_columns(group["t"], group["latency"], group["error"])
         writer.write_table(to_table(columns, NAMES, group["phase"]))
     writer.close()
     return path

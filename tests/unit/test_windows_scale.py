@@ -21,6 +21,7 @@ from benchctl.analysis.windows import (
     requests_file_windows,
 )
 from benchctl.load.records import SCHEMA, to_table
+from tests.unit.run_files import request_columns
 
 
 def dense_in_flight(done: np.ndarray, intended: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -73,20 +74,7 @@ def _mixed_run(path: Path) -> Path:
         t = np.sort(rng.uniform(chunk * 30.0, (chunk + 1) * 30.0, n))
         latency = rng.exponential(40.0, n)
         error = rng.choice(["", "", "", "http_5xx", "dropped"], n)
-        dropped = error == "dropped"
-        columns = {
-            "t_intended": t,
-            "t_start": np.where(dropped, np.nan, t),
-            "latency_ms": np.where(dropped, np.nan, latency),
-            "service_ms": np.where(dropped, np.nan, latency),
-            "send_lag_ms": np.where(dropped, np.nan, 0.1),
-            "status": np.where(error == "", 200, 0),
-            "ok": error == "",
-            "error": error.tolist(),
-            "bytes_sent": np.zeros(n),
-            "bytes_received": np.zeros(n),
-            "worker": np.zeros(n),
-        }
+        columns = request_columns(t, np.where(error == "dropped", np.nan, latency), error)
         phase = np.where(t < 10, 0, np.where(t < 60, 1, 2)).astype(np.int8)
         writer.write_table(to_table(columns, names, phase))
     writer.close()
