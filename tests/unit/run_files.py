@@ -1,7 +1,7 @@
 """Shared pieces of the unit tests that write synthetic run folders and run the installed
 CLI on them: run.json's fixed fields, the spike scenario the analyze tests give a run, the
-bursty traffic the autoscaler tests simulate, and ``benchctl`` started from a folder as a
-user starts it."""
+bursty traffic the autoscaler tests simulate, requests.parquet columns, a target file
+beside its payload file, and ``benchctl`` started from a folder as a user starts it."""
 
 from __future__ import annotations
 
@@ -141,3 +141,13 @@ def request_columns(
         "bytes_received": np.zeros(n),
         "worker": np.zeros(n),
     }
+
+
+def target_beside_payload(cwd: Path, target: str, payload: str, text: str) -> None:
+    """Write the target file ``cwd/target`` (relative path, its folder created) holding
+    ``text``, and a payload file named ``payload`` ('{"inputs": []}') both beside it and in
+    ``cwd``, so a test can tell which of the two a relative ``payload.file`` resolves to."""
+    (cwd / target).parent.mkdir()
+    for folder in (cwd, (cwd / target).parent):
+        (folder / payload).write_text('{"inputs": []}\n')
+    (cwd / target).write_text(text)

@@ -15,6 +15,7 @@ from benchctl.config import load_scenario, load_target
 from benchctl.errors import InputError
 from benchctl.rundir import RunDir
 from benchctl.specs.scenarios import SCENARIO_KINDS
+from tests.unit.run_files import target_beside_payload
 from tests.unit.test_bad_input import one_error
 
 
@@ -140,12 +141,12 @@ def test_payload_file_follows_the_same_rule(cwd: Path) -> None:
     """A payload.file written in a target file is read beside that file, even when a file
     of that name is in the current folder; one given with --target-set is the current
     folder's."""
-    (cwd / "sub").mkdir()
-    for folder in (cwd, cwd / "sub"):
-        (folder / "body.json").write_text('{"inputs": []}\n')
-    (cwd / "sub" / "t.yaml").write_text(
+    target_beside_payload(
+        cwd,
+        "sub/t.yaml",
+        "body.json",
         "kind: kserve\nurl: http://127.0.0.1:9\nprotocol: rest-v2\nmodel: mlp\n"
-        "payload:\n  source: file\n  file: body.json\n"
+        "payload:\n  source: file\n  file: body.json\n",
     )
     target, _ = load_target("sub/t.yaml")
     assert target.payload.file == (cwd / "sub" / "body.json").resolve()

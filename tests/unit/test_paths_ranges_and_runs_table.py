@@ -17,6 +17,7 @@ from benchctl.errors import InputError
 from benchctl.reports.terminal.console import PipeConsole
 from benchctl.reports.terminal.listings import print_runs
 from benchctl.specs.path_fields import GivenPath, anchor_paths
+from tests.unit.run_files import target_beside_payload
 
 
 @pytest.fixture()
@@ -68,12 +69,12 @@ def test_a_section_set_whole_on_the_command_line_is_the_current_folders(cwd: Pat
 def test_loaded_specs_keep_absolute_paths(cwd: Path) -> None:
     """The mix's per-model payload file written in the profile is read beside it (not in
     the current folder, which has a file of the same name)."""
-    (cwd / "prof").mkdir()
-    for folder in (cwd, cwd / "prof"):
-        (folder / "b.json").write_text('{"inputs": []}\n')
-    (cwd / "prof" / "mix.yaml").write_text(
+    target_beside_payload(
+        cwd,
+        "prof/mix.yaml",
+        "b.json",
         "kind: kserve\nmodels:\n  - {name: a}\n"
-        "  - {name: b, payload: {source: file, file: b.json}}\n"
+        "  - {name: b, payload: {source: file, file: b.json}}\n",
     )
     target, _ = load_target("prof/mix.yaml")
     assert target.models[1].payload.file == (cwd / "prof" / "b.json").resolve()
