@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -54,3 +55,14 @@ def benchctl(
     )
     runs = sorted((cwd / "runs").iterdir()) if (cwd / "runs").is_dir() else []
     return Finished(done.returncode, done.stdout, done.stderr, runs[-1] if runs else None)
+
+
+def analyze_copy(
+    built: Path, cwd: Path, name: str, *args: str, timeout: float = 300
+) -> tuple[Finished, Path]:
+    """Copy the run folder ``built`` to ``cwd/runs/name`` and run ``benchctl analyze
+    runs/NAME ARGS`` there, as a user analyzes a run in a fresh folder; returns the command
+    and the copied run folder (where capacity.json lands)."""
+    run = cwd / "runs" / name
+    shutil.copytree(built, run)
+    return benchctl("analyze", f"runs/{name}", *args, cwd=cwd, timeout=timeout), run

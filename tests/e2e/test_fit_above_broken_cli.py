@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import html
 import json
-import shutil
 from pathlib import Path
 
-from tests.e2e.helpers import benchctl
+from tests.e2e.helpers import analyze_copy, benchctl
 from tests.unit.test_fit_above_broken import LEVEL7_ARRIVED, demo_search_run
 
 
@@ -22,13 +21,12 @@ def test_analyze_and_report_answer_with_the_level_that_met_the_slo(tmp_path: Pat
     needs ceil(200 / 56.93) = 4 replicas by capacity. Screen, capacity.json and report say
     the same figure and why."""
     (tmp_path / "build").mkdir()
-    shutil.copytree(demo_search_run(tmp_path / "build"), tmp_path / "runs" / "search")
-    done = benchctl(
-        "analyze", "runs/search", "--slo", "p99<=200ms", "--peak-rps", "200",
-        cwd=tmp_path, timeout=120,
-    )  # fmt: skip
+    built = demo_search_run(tmp_path / "build")
+    done, run = analyze_copy(
+        built, tmp_path, "search", "--slo", "p99<=200ms", "--peak-rps", "200", timeout=120
+    )
     assert done.returncode == 0, done.output()
-    doc = json.loads((tmp_path / "runs" / "search" / "capacity.json").read_text())
+    doc = json.loads((run / "capacity.json").read_text())
     assert doc["capacity_rps"] == LEVEL7_ARRIVED and doc["bound"] == "measured"
     assert doc["capacity_source"] == "best_good_level"
     assert doc["replicas"]["by_capacity"] == 4
@@ -44,7 +42,7 @@ def test_analyze_and_report_answer_with_the_level_that_met_the_slo(tmp_path: Pat
     assert "at ≤80% of the 71.2 rps one replica sustains" in text
     shown = benchctl("report", "runs/search", cwd=tmp_path, timeout=120)
     assert shown.returncode == 0, shown.output()
-    page = html.unescape((tmp_path / "runs" / "search" / "report.html").read_text())
+    page = html.unescape((run / "report.html").read_text())
     assert "One replica sustains 71.2 rps under p99<=200ms" in page
     assert why in page
     assert "the best level measured to meet it (see the answer)" in page

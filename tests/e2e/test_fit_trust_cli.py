@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import html
 import json
-import shutil
 from pathlib import Path
 
-from tests.e2e.helpers import benchctl
+from tests.e2e.helpers import analyze_copy, benchctl
 from tests.unit.test_fit_trust import spike_run
 
 
@@ -21,13 +20,12 @@ def test_analyze_answers_with_the_best_window_not_the_step_fit(tmp_path: Path) -
     said with why; no "Saturates near 140.0" (the burst phase served 600 requests within
     3.03 s: 198.0 req/s), said as a bound; no numpy warning; the report's tile agrees."""
     (tmp_path / "build").mkdir()
-    shutil.copytree(spike_run(tmp_path / "build"), tmp_path / "runs" / "spike")
-    done = benchctl(
-        "analyze", "runs/spike", "--slo", "p99<=20ms", "--peak-rps", "200",
-        cwd=tmp_path, timeout=120,
-    )  # fmt: skip
+    built = spike_run(tmp_path / "build")
+    done, run = analyze_copy(
+        built, tmp_path, "spike", "--slo", "p99<=20ms", "--peak-rps", "200", timeout=120
+    )
     assert done.returncode == 0, done.output()
-    doc = json.loads((tmp_path / "runs" / "spike" / "capacity.json").read_text())
+    doc = json.loads((run / "capacity.json").read_text())
     points = doc["points"]
     good = [
         x
@@ -51,7 +49,7 @@ def test_analyze_answers_with_the_best_window_not_the_step_fit(tmp_path: Path) -
     assert "Warning" not in done.stderr, done.output()
     shown = benchctl("report", "runs/spike", cwd=tmp_path, timeout=120)
     assert shown.returncode == 0, shown.output()
-    page = html.unescape((tmp_path / "runs" / "spike" / "report.html").read_text())
+    page = html.unescape((run / "report.html").read_text())
     assert f"One replica sustains {best:.1f} rps under p99<=20ms" in page
     assert "the best level measured to meet it (see the answer)" in page
     assert "Saturation: above 198.0 rps" in page

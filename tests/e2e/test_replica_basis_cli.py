@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from pathlib import Path
 
-from tests.e2e.helpers import benchctl
+from tests.e2e.helpers import analyze_copy
 from tests.unit.test_analyze import MU, mm1_step_run
 
 
@@ -27,13 +26,11 @@ def test_one_model_is_sized_on_one_basis(tmp_path: Path) -> None:
     the recommendation, the table's first acceptable row and the count the simulated
     autoscaler is checked against: at the peak it runs at least those 5."""
     built = mm1_step_run(tmp_path)  # tmp_path/run
-    shutil.copytree(built, tmp_path / "runs" / "step")
-    done = benchctl(
-        "analyze", "runs/step", "--slo", "p99<=100ms", "--peak-rps", "600",
-        cwd=tmp_path, timeout=300,
-    )  # fmt: skip
+    done, run = analyze_copy(
+        built, tmp_path, "step", "--slo", "p99<=100ms", "--peak-rps", "600", timeout=300
+    )
     assert done.returncode == 0, done.output()
-    doc = json.loads((tmp_path / "runs" / "step" / "capacity.json").read_text())
+    doc = json.loads((run / "capacity.json").read_text())
     capacity = doc["capacity_rps"]
     exact = MU + math.log(0.01) / 0.1
     assert 150.0 <= capacity <= 160.0 and abs(capacity - exact) / exact < 0.03, capacity
