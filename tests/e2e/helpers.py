@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,11 +59,13 @@ def benchctl(
 
 
 def analyze_copy(
-    built: Path, cwd: Path, name: str, *args: str, timeout: float = 300
+    build: Callable[[Path], Path], cwd: Path, name: str, *args: str, timeout: float = 300
 ) -> tuple[Finished, Path]:
-    """Copy the run folder ``built`` to ``cwd/runs/name`` and run ``benchctl analyze
-    runs/NAME ARGS`` there, as a user analyzes a run in a fresh folder; returns the command
-    and the copied run folder (where capacity.json lands)."""
+    """Build a run folder with ``build`` (given the new folder ``cwd/build``, it returns the
+    run folder it wrote), copy it to ``cwd/runs/name`` and run ``benchctl analyze runs/NAME
+    ARGS`` there, as a user analyzes a run in a fresh folder; returns the command and the
+    copied run folder (where capacity.json lands)."""
+    (cwd / "build").mkdir()
     run = cwd / "runs" / name
-    shutil.copytree(built, run)
+    shutil.copytree(build(cwd / "build"), run)
     return benchctl("analyze", f"runs/{name}", *args, cwd=cwd, timeout=timeout), run

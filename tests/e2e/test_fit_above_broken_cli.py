@@ -20,10 +20,8 @@ def test_analyze_and_report_answer_with_the_level_that_met_the_slo(tmp_path: Pat
     74.5 level8 served, so capacity_rps = 71.1667 ("71.2 rps"); a 200 rps peak at <= 80%
     needs ceil(200 / 56.93) = 4 replicas by capacity. Screen, capacity.json and report say
     the same figure and why."""
-    (tmp_path / "build").mkdir()
-    built = demo_search_run(tmp_path / "build")
     done, run = analyze_copy(
-        built, tmp_path, "search", "--slo", "p99<=200ms", "--peak-rps", "200", timeout=120
+        demo_search_run, tmp_path, "search", "--slo", "p99<=200ms", "--peak-rps", "200", timeout=120
     )
     assert done.returncode == 0, done.output()
     doc = json.loads((run / "capacity.json").read_text())

@@ -19,10 +19,8 @@ def test_analyze_answers_with_the_best_window_not_the_step_fit(tmp_path: Path) -
     fit is a step there. The answer is the best window that met the SLO (at most 55.2),
     said with why; no "Saturates near 140.0" (the burst phase served 600 requests within
     3.03 s: 198.0 req/s), said as a bound; no numpy warning; the report's tile agrees."""
-    (tmp_path / "build").mkdir()
-    built = spike_run(tmp_path / "build")
     done, run = analyze_copy(
-        built, tmp_path, "spike", "--slo", "p99<=20ms", "--peak-rps", "200", timeout=120
+        spike_run, tmp_path, "spike", "--slo", "p99<=20ms", "--peak-rps", "200", timeout=120
     )
     assert done.returncode == 0, done.output()
     doc = json.loads((run / "capacity.json").read_text())

@@ -25,9 +25,8 @@ def test_one_model_is_sized_on_one_basis(tmp_path: Path) -> None:
     recommended 5. Now 4 is not within headroom (600 / 4 = 150 > 0.8 C), 5 is, and 5 is
     the recommendation, the table's first acceptable row and the count the simulated
     autoscaler is checked against: at the peak it runs at least those 5."""
-    built = mm1_step_run(tmp_path)  # tmp_path/run
     done, run = analyze_copy(
-        built, tmp_path, "step", "--slo", "p99<=100ms", "--peak-rps", "600", timeout=300
+        mm1_step_run, tmp_path, "step", "--slo", "p99<=100ms", "--peak-rps", "600", timeout=300
     )
     assert done.returncode == 0, done.output()
     doc = json.loads((run / "capacity.json").read_text())
