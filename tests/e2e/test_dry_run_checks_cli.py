@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.helpers import benchctl
+from tests.e2e.helpers import Finished, benchctl
 from tests.e2e.test_fresh_user_lines import refused
 
 
@@ -33,13 +33,18 @@ def test_a_plan_of_under_one_request_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "runs").exists()
 
 
+def _dry_run_steady(rate: str, *options: str, cwd: Path) -> Finished:
+    """``benchctl run steady --rate RATE --duration 10s OPTIONS --dry-run`` in ``cwd``."""
+    return benchctl(
+        "run", "steady", "--rate", rate, "--duration", "10s", *options, "--dry-run", cwd=cwd
+    )
+
+
 def test_a_rate_past_one_process_warns_and_names_the_workers(tmp_path: Path) -> None:
     """999,999 req/s from one process: ceil(999,999 / 5,000) = 200 processes needed;
     12,000 req/s over 2 workers is 6,000 each, ceil(12,000 / 5,000) = 3 needed; 8,000 req/s
     over 2 workers is 4,000 each: no warning."""
-    one = benchctl(
-        "run", "steady", "--rate", "999999", "--duration", "10s", "--dry-run", cwd=tmp_path
-    )
+    one = _dry_run_steady("999999", cwd=tmp_path)
     assert one.returncode == 0, one.output()
     text = " ".join(one.stdout.split())
     assert (
@@ -47,30 +52,8 @@ def test_a_rate_past_one_process_warns_and_names_the_workers(tmp_path: Path) -> 
         "with 5,000 req/s (README, generator accuracy), so latencies would be the "
         "generator's: use --workers 200 or more"
     ) in text, one.output()
-    two = benchctl(
-        "run",
-        "steady",
-        "--rate",
-        "12000",
-        "--duration",
-        "10s",
-        "--workers",
-        "2",
-        "--dry-run",
-        cwd=tmp_path,
-    )
+    two = _dry_run_steady("12000", "--workers", "2", cwd=tmp_path)
     assert "is 6,000 req/s for each of 2 load processes" in " ".join(two.stdout.split())
     assert "use --workers 3 or more" in " ".join(two.stdout.split()), two.output()
-    fine = benchctl(
-        "run",
-        "steady",
-        "--rate",
-        "8000",
-        "--duration",
-        "10s",
-        "--workers",
-        "2",
-        "--dry-run",
-        cwd=tmp_path,
-    )
+    fine = _dry_run_steady("8000", "--workers", "2", cwd=tmp_path)
     assert fine.returncode == 0 and "warning" not in fine.stdout, fine.output()
