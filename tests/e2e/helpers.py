@@ -58,6 +58,15 @@ def benchctl(
     return Finished(done.returncode, done.stdout, done.stderr, runs[-1] if runs else None)
 
 
+def refused(done: Finished) -> str:
+    """The one stderr line of a command refused as bad input (exit 2, no traceback)."""
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.output()
+    assert len(lines) == 1, done.output()
+    assert "Traceback" not in done.stdout + done.stderr
+    return lines[0]
+
+
 def analyze_copy(
     build: Callable[[Path], Path], cwd: Path, name: str, *args: str, timeout: float = 300
 ) -> tuple[Finished, Path]:

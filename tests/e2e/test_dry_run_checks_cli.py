@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.helpers import Finished, benchctl
-from tests.e2e.test_fresh_user_lines import refused
+from tests.e2e.helpers import Finished, benchctl, refused
 
 
 def test_dry_run_refuses_an_unlaunchable_target_as_the_run_does(tmp_path: Path) -> None:

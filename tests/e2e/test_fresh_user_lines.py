@@ -6,15 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.helpers import Finished, benchctl
-
-
-def refused(done: Finished) -> str:
-    lines = done.stderr.strip().splitlines()
-    assert done.returncode == 2, done.output()
-    assert len(lines) == 1, done.output()
-    assert "Traceback" not in done.stdout + done.stderr
-    return lines[0]
+from tests.e2e.helpers import benchctl, refused
 
 
 def test_rate_zero_is_refused(tmp_path: Path) -> None:

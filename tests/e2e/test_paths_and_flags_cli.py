@@ -20,18 +20,8 @@ from pathlib import Path
 import pytest
 
 from benchctl.targets.launch import LaunchedServer
-from tests.e2e.helpers import Finished, benchctl
+from tests.e2e.helpers import Finished, benchctl, refused
 from tests.unit.test_analyze import mm1_step_run
-
-
-def one_line(done: Finished) -> str:
-    """The one stderr line of a command refused as bad input (exit 2, no traceback)."""
-    lines = done.stderr.strip().splitlines()
-    assert done.returncode == 2, done.output()
-    assert len(lines) == 1, done.output()
-    assert "Traceback" not in done.stdout + done.stderr
-    return lines[0]
-
 
 # ------------------------------------------------------------------ unreadable trace
 
@@ -39,13 +29,13 @@ def one_line(done: Finished) -> str:
 def test_a_trace_flag_that_cannot_be_read_names_the_flag(tmp_path: Path) -> None:
     missing = benchctl("run", "replay", "--set", "trace=./x.csv", "--dry-run", cwd=tmp_path)
     absolute = (tmp_path / "x.csv").resolve()
-    assert one_line(missing) == (
+    assert refused(missing) == (
         f"benchctl: error: --set trace=./x.csv: cannot read ./x.csv ({absolute}): "
         "No such file or directory"
     )
     (tmp_path / "adir").mkdir()
     folder = benchctl("run", "replay", "--set", "trace=adir", "--dry-run", cwd=tmp_path)
-    assert one_line(folder) == (
+    assert refused(folder) == (
         f"benchctl: error: --set trace=adir: cannot read adir ({(tmp_path / 'adir').resolve()}"
         "): Is a directory"
     )
@@ -60,19 +50,13 @@ def test_a_trace_in_a_scenario_file_names_file_line_and_field(tmp_path: Path) ->
     (tmp_path / "t.csv").write_text("time\n0.1\n")
     done = benchctl("run", "sub/r.yaml", "--dry-run", cwd=tmp_path)
     expected = (tmp_path / "sub" / "t.csv").resolve()
-    assert one_line(done) == (
+    assert refused(done) == (
         f"benchctl: error: sub/r.yaml:3: field 'trace': cannot read t.csv ({expected}): "
         "No such file or directory"
     )
 
 
 # ---------------------------------------------------------- run.json keeps absolute paths
-
-
-@pytest.fixture(scope="module")
-def kserve(shared_kserve: LaunchedServer) -> LaunchedServer:
-    """The session's KServe (tests/conftest.py)."""
-    return shared_kserve
 
 
 def test_run_json_keeps_absolute_paths_in_every_repeat(
@@ -222,7 +206,7 @@ def test_a_moved_run_directory_still_analyzes(tmp_path: Path) -> None:
 def test_bad_numbers_are_refused_by_argparse(
     tmp_path: Path, argv: list[str], expected: str
 ) -> None:
-    line = one_line(benchctl(*argv, cwd=tmp_path, timeout=60))
+    line = refused(benchctl(*argv, cwd=tmp_path, timeout=60))
     assert line == f"benchctl {argv[0]}: error: {expected} (see `benchctl {argv[0]} --help`)"
     assert not (tmp_path / "runs").exists()
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import psutil
 import pyarrow.parquet as pq
-import pytest
 
 from benchctl.splits import arms_of_users
 from benchctl.targets.launch import LaunchedServer
@@ -105,12 +104,6 @@ def test_canary_arms_launched_users_pinned_and_the_slower_arm_fails(tmp_path: Pa
             c.laddr and c.laddr.port == port and c.status == "LISTEN"
             for c in psutil.net_connections("tcp")
         )
-
-
-@pytest.fixture(scope="module")
-def kserve(shared_kserve: LaunchedServer) -> LaunchedServer:
-    """The session's KServe: reference model, one worker (tests/conftest.py)."""
-    return shared_kserve
 
 
 def test_two_identical_arms_on_one_server_show_no_difference(
