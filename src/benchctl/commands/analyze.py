@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from benchctl.analysis.capacity import AnalyzeOptions
+    from benchctl.rundir import RunDir
 
 NAME = "analyze"
 HELP = "size replicas and autoscaling for an SLO from measured runs"
@@ -103,10 +104,34 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
 
     options = analyze_options(args)
     runs = [RunDir.open(path) for path in args.runs]
+    for run in runs:  # every run checked before any is analyzed: nothing half-written
+        refuse_split_run(run)
     for run in runs:
         print_answer(console, run, analyze_run(run, options), say_skipped=True)
         refresh_report(console, run.path)
     return 0
+
+
+def refuse_split_run(run: RunDir) -> None:
+    """InputError (one line, exit 2) for a split run (``run --split``): its requests went to
+    several arms, often different servers, and analyze would size one replica from their
+    pooled traffic. The same refusal as ``run --slo --split`` (split_run.py
+    ``refuse_slo_with_arms``), naming what checks each arm instead (``compare RUN@ARM``,
+    ``gate``). A ``--shadow`` run's requests are the control's only: analyzed as usual."""
+    from benchctl.reports.split_labels import split_arm_names
+    from benchctl.rundir import RUN_JSON
+
+    arms = split_arm_names(run.read_json(RUN_JSON))
+    if not arms:
+        return
+    path = run.path
+    raise InputError(
+        f"{path}: a split run (arms {', '.join(arms)}): --slo sizes one target, not the "
+        f"arms of a split run; `benchctl compare {path}@{arms[0]} {path}@{arms[1]} "
+        "--slo ...` checks each arm against it, `benchctl gate --baseline "
+        f"{path}@{arms[0]} --candidate {path}@{arms[1]} --rules ...` compares them "
+        "(or run --slo on each arm's profile)"
+    )
 
 
 def refresh_report(console: Console, run_dir: Path) -> None:
