@@ -72,8 +72,9 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
     if single.get("extrapolation_dropped") and not extra:
         text += f" No extrapolation: {single['extrapolation_dropped']}."
     if extra:
+        unbounded = " (its 5-95% band is unbounded)" if extra.get("band_unbounded") else ""
         text += (
-            f" A fitted curve extrapolates {rps_text(extra.get('capacity_rps'))}: "
+            f" A fitted curve extrapolates {rps_text(extra.get('capacity_rps'))}{unbounded}: "
             "not measured, not used."
         )
     return text

@@ -31,6 +31,11 @@ from benchctl.errors import InputError
 # Highest / lowest window throughput a service-demand fit needs: below it the windows saw one
 # offered rate and differ by arrival noise, so the slope (CPU per request) is not measured.
 MIN_THROUGHPUT_SPAN = 1.5
+# An extrapolation's 5-95% band wider than this many times its crossing (or not finite) is
+# no information (trial 6: [0.0, 9.6e303] rps): said as unbounded, never written as numbers.
+EXTRAPOLATION_BAND_MAX_RATIO = 100.0
+# Rates are printed to 0.1 req/s: a crossing must exceed the band by more to read as above it.
+PRINTED_RPS = 0.1
 
 
 def single_replica(
@@ -76,7 +81,7 @@ def single_replica(
     if found is None:
         raise _nothing_met(points, slo)
     warnings += _bound_warnings(found)
-    extrapolation, dropped = _extrapolation(estimate, fit, found, demand_upper)
+    extrapolation, dropped = _extrapolation(estimate, fit, found, demand_upper, rates)
     saturation, saturation_not_used = _saturation(found, estimate, fit, distrust, rates)
     result: dict[str, Any] = {
         **_band_fields(found, search),
@@ -205,16 +210,32 @@ def _extrapolation(
     fit: LatencyFit | None,
     found: CapacityBound,
     demand_upper: float | None,
+    rates: MeasuredRates,
 ) -> tuple[dict[str, Any] | None, str | None]:
-    """(the fit's crossing beyond the measured band, or None; why it is not shown, or None)."""
-    if estimate is None or fit is None or estimate.throughput <= found.band[1]:
+    """(the fit's crossing beyond the measured band, or None; why it is not shown, or None).
+
+    A crossing within the points' rate resolution (``rates.resolution_rps``, at least the
+    0.1 req/s rates are printed to) above the band's high end is the highest level measured,
+    not an extrapolation (trial 6: "extrapolates 147.6 rps" beside a lower bound of 147.6):
+    None. The band is ``band_rps`` [5%, 95%] (req/s) only when both ends are finite and the
+    high end is at most ``EXTRAPOLATION_BAND_MAX_RATIO`` times the crossing; else
+    ``band_rps`` is null and ``band_unbounded`` true (trial 6: [0.0, 9.6e303])."""
+    step = max(rates.resolution_rps, PRINTED_RPS)
+    if estimate is None or fit is None or estimate.throughput <= found.band[1] + step:
         return None, None
     dropped = extrapolation_ceiling(estimate.throughput, found, demand_upper)
     if dropped:
         return None, dropped
+    band = [finite(estimate.lower), finite(estimate.upper)]
+    bounded = (
+        band[0] is not None
+        and band[1] is not None
+        and band[1] <= EXTRAPOLATION_BAND_MAX_RATIO * estimate.throughput
+    )
     extrapolation = {
         "capacity_rps": estimate.throughput,
-        "band_rps": [finite(estimate.lower), finite(estimate.upper)],
+        "band_rps": band if bounded else None,
+        "band_unbounded": not bounded,
         "r2": fit.r2,
         "n_points": fit.n_points,
         "note": "a fit's crossing beyond every measured level: not a measurement",
@@ -233,20 +254,29 @@ def _saturation(
     None): what an overloaded level served (at least the best good level's rate), else the
     fit's asymptote x_max when its crossing is not extrapolated, the fit is trusted and
     x_max lies above the most the run served (a saturation below a measured throughput is
-    refuted by it)."""
+    refuted by it). Whenever a fit with a finite asymptote is not used, the reason is
+    returned (every reason that applies, joined by "; "), so that capacity.json's
+    ``saturation_at_least_rps`` holds the most served instead (trial 6: a Triton spike whose
+    fit was distrusted and extrapolated left both null though its burst served 191.3)."""
     saturation = found.saturation_rps
     if saturation is not None:  # the server served at least the best good level
         return max(saturation, found.best_good.throughput_rps), None
-    fit_saturates = estimate is not None and not estimate.extrapolated
-    if fit is None or not fit_saturates or not math.isfinite(fit.x_max):
+    if fit is None or not math.isfinite(fit.x_max):
         return None, None
-    asymptote = f"the fitted curve's asymptote ({fit.x_max:,.1f} rps) is not a saturation rate"
+    reasons = []
     if distrust is not None:
-        return None, f"{asymptote}: {distrust}"
+        reasons.append(distrust)
     served = rates.served_rps
     if served is not None and fit.x_max <= served:
-        return None, f"{asymptote}: the run served {served:,.1f} rps ({rates.served_where})"
-    return fit.x_max, None
+        reasons.append(f"it lies below the most the run served ({served:,.1f} rps)")
+    if estimate is None:
+        reasons.append("it does not cross the SLO")
+    elif estimate.extrapolated:
+        reasons.append("its SLO crossing lies beyond every measured level")
+    if not reasons:
+        return fit.x_max, None
+    asymptote = f"the fitted curve's asymptote ({fit.x_max:,.1f} rps) is not a saturation rate"
+    return None, f"{asymptote}: {'; '.join(reasons)}"
 
 
 def _saturation_source(found: CapacityBound, saturation: float | None) -> str | None:
