@@ -104,3 +104,75 @@ def test_different_targets_are_a_warning_and_the_table_fits_80_columns(tmp_path:
     )
     (mixed,) = write_compare([a, c], output=tmp_path / "e.html").notes
     assert "different SLOs (A p99<=100ms, B p99<=200ms)" in mixed
+
+
+def test_a_lower_bound_below_a_measured_figure_is_not_ranked_below_it(tmp_path: Path) -> None:
+    """Trial 6: B measured 43.4 rps, C "at least 10.1": C's capacity may be anything from
+    10.1 up, so "#2 B, #3 C" is unsupported; C is unranked and says why. A lower bound at
+    or above every measured figure (A, at least 147.6 > 43.4) still ranks first."""
+    a, b, c = (make_run(tmp_path, name, seed=i) for i, name in enumerate("abc", start=1))
+    _capacity(a, 147.6, "lower")
+    _capacity(b, 43.4, "measured")
+    _capacity(c, 10.1, "lower")
+    comparison = write_compare([a, b, c], output=tmp_path / "c.html")
+    places = {row.label: row.capacity_place for row in comparison.ranking["capacity"]}
+    assert places == {"A": None, "B": 1, "C": None}  # two bounds: A vs C unordered too
+    lines = ranking_lines(comparison)
+    assert "capacity #1: B 43.4 rps under p99<=100ms (measured)" in lines
+    assert any(
+        line.startswith("capacity (unranked): C at least 10.1 rps") and "B's measured 43.40" in line
+        for line in lines
+    )
+    assert not any(line.startswith("capacity #2") for line in lines)
+    only_c = write_compare([b, c], output=tmp_path / "d.html")
+    assert [row.capacity_place for row in only_c.ranking["capacity"]] == [1, None]
+    above = write_compare([a, b], output=tmp_path / "e.html")
+    assert [(r.label, r.capacity_place) for r in above.ranking["capacity"]] == [("A", 1), ("B", 2)]
+
+
+def test_runs_not_comparable_with_a_are_not_ranked(tmp_path: Path) -> None:
+    """C is a capacity run, A and B steady: C vs A is NOT COMPARABLE, so C gets no place
+    (not "#3") and its line says why; A and B rank by their measured figures."""
+    a, b = make_run(tmp_path, "a", seed=1), make_run(tmp_path, "b", seed=2)
+    c = make_run(tmp_path, "c", seed=3, scenario="capacity")
+    _capacity(a, 80.0, "measured")
+    _capacity(b, 60.0, "measured")
+    _capacity(c, 200.0, "measured")
+    comparison = write_compare([a, b, c], output=tmp_path / "c.html")
+    assert comparison.differences and comparison.differences[0].startswith("C vs A")
+    places = {row.label: row.capacity_place for row in comparison.ranking["capacity"]}
+    assert places == {"A": 1, "B": 2, "C": None}
+    assert (
+        "capacity (unranked): C 200.0 rps under p99<=100ms (measured): not comparable with A "
+        "(see the warning), so not ranked with it"
+    ) in ranking_lines(comparison)
+    page = comparison.output.read_text()
+    assert "not comparable with A (see the warning)" in page
+
+
+def test_host_cpu_bottleneck_says_how_much_was_the_servers(tmp_path: Path) -> None:
+    """Host CPU at 100% on 2 cores while the server's processes used 0.4 cores (40% of one
+    core's percent scale = 0.4 / 2 = 20% of the host): the bottleneck says the server's own
+    share (20%) and that the rest was other work; a server using 1.8 of 2 cores (90%)
+    is not qualified."""
+    import pandas as pd
+
+    def windows(run: Path, server_percent: float) -> None:
+        info = json.loads((run / "run.json").read_text())
+        info["host"] = {**(info.get("host") or {}), "cpus": 2}
+        (run / "run.json").write_text(json.dumps(info))
+        t = [10.0 + i for i in range(20)]
+        frame = pd.DataFrame(
+            {"t": t, "server_cpu_percent": [server_percent] * 20, "host_cpu_percent": [100.0] * 20}
+        )
+        frame.to_parquet(run / "telemetry_windows.parquet")
+
+    a, b = make_run(tmp_path, "a", seed=1), make_run(tmp_path, "b", seed=2)
+    windows(a, 40.0)
+    windows(b, 180.0)
+    comparison = write_compare([a, b], output=tmp_path / "c.html")
+    first, second = comparison.runs
+    assert first.bottleneck == (
+        "host CPU (100% at p95; the server's own 20%, the rest other work on the host)"
+    )
+    assert second.bottleneck == "host CPU (100% at p95)"

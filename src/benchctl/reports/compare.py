@@ -90,11 +90,20 @@ def write_compare(
         ],
         "figures": compare_figures(loaded, columns, _run_windows),
         "facts": _facts(loaded),
-        "ranking": rank(columns),
+        "ranking": rank(columns, _not_comparable(columns, loaded)),
     }
     page = environment().get_template(COMPARE_TEMPLATE).render(**context)
     write_page(Path(output), page)
     return Comparison(columns, differences, context["slo"], Path(output), context["ranking"], notes)
+
+
+def _not_comparable(columns: Sequence[RunColumn], loaded: Sequence[LoadedRun]) -> list[str]:
+    """Labels of the runs that differ from run A (``comparable_differences``)."""
+    return [
+        column.label
+        for column, run in zip(columns[1:], loaded[1:], strict=True)
+        if comparable_differences(run, loaded[0])
+    ]
 
 
 def default_output(run_dirs: Sequence[Path]) -> Path:
@@ -270,8 +279,20 @@ def _resources(run: LoadedRun) -> tuple[tuple[tuple[str, str], ...], str]:
         return tuple(shown), "no server CPU telemetry"
     top = max(used, key=lambda name: used[name])
     if used[top] >= NEAR_SATURATION:
-        return tuple(shown), f"{top} ({used[top]:.0%} at p95)"
+        return tuple(shown), f"{top} ({used[top]:.0%} at p95{_host_share(used)})"
     return tuple(shown), f"none saturated (highest: {top} {used[top]:.0%})"
+
+
+def _host_share(used: dict[str, float]) -> str:
+    """A qualifier when host CPU is the top resource but the server's own processes used
+    less than half of it (``used``: fractions of the host's cores at p95): the rest was
+    other work on the host (the load generator, other jobs), not the server's demand."""
+    host, server = used.get("host CPU"), used.get("server CPU")
+    if host is None or server is None or max(used, key=lambda n: used[n]) != "host CPU":
+        return ""
+    if server >= host / 2:
+        return ""
+    return f"; the server's own {server:.0%}, the rest other work on the host"
 
 
 # --------------------------------------------------------------------------- page parts

@@ -63,13 +63,25 @@ class Ranked:
     per_million_bound: str  # "at most" when capacity is a lower bound
     upper_rps: float | None = None  # bound "upper" (no figure): below this rate in all
     cost_place: int | None = None  # place by cost; None when it has no price or ranks alone
+    capacity_place: int | None = None  # place by capacity; None when the data cannot order it
+    unranked_why: str = ""  # why a run with a capacity figure has no place
+    cost_why: str = ""  # why a run with a price has no cost place
 
 
-def rank(columns: Sequence[RunColumn]) -> dict[str, list[Ranked]]:
-    """Runs ordered by capacity (highest first) and by cost per million (lowest first); a
-    lower bound ranks by its "at least" figure and says so. Runs without a figure last.
-    A cost place (``cost_place``) only among two or more runs with a price: a run analyzed
-    without ``--price`` is not ranked against one with (trial 5: "cost #1: B" alone)."""
+def rank(
+    columns: Sequence[RunColumn], not_comparable: Sequence[str] = ()
+) -> dict[str, list[Ranked]]:
+    """Runs ordered by capacity (highest first) and by cost per million (lowest first).
+
+    A place is given only where the data orders the runs: measured figures order each
+    other; a lower bound "at least L" ranks only when L is at or above every measured
+    figure and no other lower bound is among the ranked runs (an "at least 10" says
+    nothing against a measured 43 or another "at least"); its cost "at most P" likewise
+    only at or below every measured cost. Runs labelled in ``not_comparable`` (they differ
+    from run A in scenario, payload, host or time scale) are never ranked with the others.
+    An unranked run keeps its figure and says why (``unranked_why``, ``cost_why``). A cost
+    place only among two or more runs with a price (trial 5: "cost #1: B" alone)."""
+    excluded = set(not_comparable)
     rows = [
         Ranked(
             c.label,
@@ -84,18 +96,77 @@ def rank(columns: Sequence[RunColumn]) -> dict[str, list[Ranked]]:
         for c in columns
     ]
     by_capacity = sorted(rows, key=lambda r: -r.capacity_rps if r.capacity_rps else float("inf"))
+    by_capacity = _placed(by_capacity, excluded, cost=False)
     by_cost = sorted(rows, key=lambda r: r.per_million if r.per_million else float("inf"))
-    priced = [row for row in by_cost if row.per_million]
-    if len(priced) >= 2:  # a place only among runs that have a price (never against none)
-        places = {row.label: place for place, row in enumerate(priced, start=1)}
-        by_cost = [replace(row, cost_place=places.get(row.label)) for row in by_cost]
+    by_cost = _placed(by_cost, excluded, cost=True)
+    places = {row.label: (row.capacity_place, row.unranked_why) for row in by_capacity}
+    by_cost = [
+        replace(row, capacity_place=places[row.label][0], unranked_why=places[row.label][1])
+        for row in by_cost
+    ]
+    costs = {row.label: (row.cost_place, row.cost_why) for row in by_cost}
+    by_capacity = [
+        replace(row, cost_place=costs[row.label][0], cost_why=costs[row.label][1])
+        for row in by_capacity
+    ]
     return {"capacity": by_capacity, "cost": by_cost}
+
+
+def _unordered(measured: float, bound: float, *, cost: bool) -> bool:
+    """Does a bound (capacity "at least", cost "at most") fail to order against a measured
+    figure: a measured capacity above "at least", a measured cost below "at most"."""
+    return measured < bound if cost else measured > bound
+
+
+def _placed(ordered: list[Ranked], excluded: set[str], *, cost: bool) -> list[Ranked]:
+    """``ordered`` (best first) with places where the data orders the runs (``rank``)."""
+
+    def figure(row: Ranked) -> float | None:
+        return row.per_million if cost else row.capacity_rps
+
+    unit = "per million" if cost else "rps"
+    shown = [row for row in ordered if figure(row)]
+    candidates = [row for row in shown if row.label not in excluded]
+    measured = [row for row in candidates if row.bound != "lower"]
+    bounds = [row for row in candidates if row.bound == "lower"]
+    why: dict[str, str] = {}
+    for row in shown:
+        if row.label in excluded:
+            why[row.label] = "not comparable with A (see the warning), so not ranked with it"
+    for row in bounds:
+        value = figure(row) or 0.0
+        beaten = [m for m in measured if _unordered(figure(m) or 0.0, value, cost=cost)]
+        others = [b.label for b in bounds if b is not row]
+        word = "at most" if cost else "at least"
+        if beaten:
+            best = beaten[0]
+            why[row.label] = (
+                f"{word} {value:,.2f} {unit} does not order it against "
+                f"{best.label}'s measured {figure(best):,.2f} {unit}: its "
+                f"{'cost' if cost else 'capacity'} is only a bound"
+            )
+        elif others:
+            why[row.label] = (
+                f"{word} {value:,.2f} {unit} does not order it against "
+                f"{', '.join(others)} (also only a bound)"
+            )
+    placed = [row for row in candidates if row.label not in why]
+    if cost and len(placed) < 2:  # a cost place only among two or more priced runs
+        placed = []
+    places = {row.label: place for place, row in enumerate(placed, start=1)}
+    field_place, field_why = (
+        ("cost_place", "cost_why") if cost else ("capacity_place", "unranked_why")
+    )
+    return [
+        replace(row, **{field_place: places.get(row.label), field_why: why.get(row.label, "")})
+        for row in ordered
+    ]
 
 
 def ranking_lines(comparison: Comparison) -> list[str]:
     """The ranking as plain sentences for the terminal."""
     lines = []
-    for place, row in enumerate(comparison.ranking.get("capacity", []), start=1):
+    for row in comparison.ranking.get("capacity", []):
         if row.capacity_rps is None:
             if row.upper_rps is not None:  # analyzed, only a bound: unranked, said
                 lines.append(
@@ -104,9 +175,11 @@ def ranking_lines(comparison: Comparison) -> list[str]:
                 )
             continue
         at_least = "at least " if row.bound == "lower" else ""
+        place = f"#{row.capacity_place}" if row.capacity_place else "(unranked)"
+        why = f": {row.unranked_why}" if row.unranked_why else ""
         lines.append(
-            f"capacity #{place}: {row.label} {at_least}{row.capacity_rps:,.1f} rps under "
-            f"{row.slo} ({row.bound})"
+            f"capacity {place}: {row.label} {at_least}{row.capacity_rps:,.1f} rps under "
+            f"{row.slo} ({row.bound}){why}"
         )
     costs = comparison.ranking.get("cost", [])
     for row in costs:
@@ -114,9 +187,10 @@ def ranking_lines(comparison: Comparison) -> list[str]:
             continue
         bound = f"{row.per_million_bound} " if row.per_million_bound else ""
         place = f"#{row.cost_place}" if row.cost_place else "(unranked)"
+        why = f": {row.cost_why}" if row.cost_why else ""
         lines.append(
             f"cost {place}: {row.label} {bound}{row.per_million:,.2f} {row.currency} "
-            "per million inferences"
+            f"per million inferences{why}"
         )
     unpriced = [r.label for r in costs if r.per_million is None and r.capacity_rps is not None]
     if unpriced and any(row.per_million is not None for row in costs):
