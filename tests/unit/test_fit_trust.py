@@ -22,12 +22,14 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from benchctl.analysis.answer import saturation_bound_sentence
+from benchctl.analysis.answer import capacity_sentence, saturation_bound_sentence
 from benchctl.analysis.bounds import MEASURED, Level, capacity_bound
 from benchctl.analysis.capacity import AnalyzeOptions, analyze_run
-from benchctl.analysis.fits import LatencyFit
-from benchctl.analysis.measured_rates import measured_rates
+from benchctl.analysis.fits import CapacityEstimate, LatencyFit
+from benchctl.analysis.measured_rates import MeasuredRates, measured_rates
 from benchctl.analysis.points import Points
+from benchctl.analysis.scaling_inputs import mean_latency, served_saturation
+from benchctl.analysis.single_replica import _extrapolation
 from benchctl.analysis.slo import parse_slo
 from benchctl.analysis.summary import read_requests, summarize
 from benchctl.load.records import RecordBuffer, to_table
@@ -53,16 +55,17 @@ BURST_MS = 30.0
 BURST_SERVED = 600 / (3.0 + BURST_MS / 1000.0)  # 198.0198: completed within 3.03 s
 
 
-def spike_run(root: Path) -> Path:
+def spike_run(root: Path, burst_ms: float = BURST_MS) -> Path:
     """The run folder ``root/spike``: requests.parquet, run.json and summary.json (as
-    ``benchctl run`` writes it, from ``summary.summarize``)."""
+    ``benchctl run`` writes it, from ``summary.summarize``); the burst's requests take
+    ``burst_ms``."""
     names = ["warmup", "base", "burst"]
     buffer, codes = RecordBuffer(), []
     for start, end, rate, name in SEGMENTS:
         count = round(rate * (end - start))
         for k in range(count):
             t = start + (k + 0.5) / rate
-            ms = BURST_MS if name == "burst" else 4.0 + k % 11
+            ms = burst_ms if name == "burst" else 4.0 + k % 11
             buffer.add(t, t, t + ms / 1000.0, 200, "", 10, 10)
         codes += [names.index(name)] * count
     run = root / "spike"
@@ -229,3 +232,75 @@ def test_analyze_on_a_step_fit_answers_with_the_best_window_that_met_the_slo(tmp
     assert single["saturation_rps"] is None
     assert single["saturation_at_least_rps"] == pytest.approx(BURST_SERVED)
     assert doc["replicas"]["recommended"] == math.ceil(200.0 / (0.8 * max(good)))
+
+
+def test_a_spike_whose_burst_met_the_slo_bounds_saturation_by_what_it_served(tmp_path: Path):
+    """Trial 6 (Triton spike): every window met p99<=20ms and the fit, a step at the best
+    window, was shown as "extrapolates 147.6 rps" while saturation_at_least_rps stayed null
+    though the burst served 191.3. Here the burst's requests take 14 ms, so every window's
+    p99 is 14 ms: the SLO never broke; the figure is a lower bound, the burst window's
+    700 / 5 = 140.0 req/s. The fit is distrusted (r² < 0.9): no extrapolation. Its
+    asymptote is no saturation rate; the bound is the burst phase, 600 requests over
+    3 s + 14 ms = 600 / 3.014 = 199.07 req/s."""
+    doc = analyze_run(
+        RunDir.open(spike_run(tmp_path, burst_ms=14.0)),
+        AnalyzeOptions(slo=parse_slo("p99<=20ms"), peak_rps=200.0),
+    )
+    single = doc["single_replica"]
+    assert (doc["bound"], doc["capacity_rps"]) == ("lower", pytest.approx(140.0))
+    assert doc["extrapolated"] is None and single["extrapolation"] is None
+    assert single["extrapolation_dropped"].startswith("the fitted curve is not trusted (r² ")
+    assert single["saturation_rps"] is None
+    assert single["saturation_at_least_rps"] == pytest.approx(600 / 3.014)
+    assert single["saturation_at_least_where"] == "its burst phase"
+    assert "is not a saturation rate: r² " in single["saturation_not_used"]
+    assert "extrapolates" not in capacity_sentence(doc)
+    assert saturation_bound_sentence(single).startswith(
+        "Saturation: above 199.1 rps, the most the run served (its burst phase); "
+    )
+
+
+def _step_fit() -> LatencyFit:
+    """A fit with x_max 147.6 req/s (the trial-5 MLServer shape; the band draws are not used)."""
+    cov = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
+    params = (13.0, math.log(2.4e-4), math.log(5e-5))
+    return LatencyFit(13.0, 2.4e-4, 147.6, 0.1, 1.0, 1.0, 0.99, 0.99, 4, 147.6, params, cov)
+
+
+def test_an_extrapolation_is_above_the_resolution_and_its_band_says_when_unbounded():
+    """The SLO never broke up to 147.6 req/s (band [147.6, 147.6], windows of 5 s: 0.2 req/s
+    resolution). A crossing at 147.6002 is that level, not an extrapolation (trial 6); one at
+    300 is, with its band [250, 400] kept, and [0, 9.6e303] (300 x 100 = 30,000 < 9.6e303)
+    written as unbounded, never as numbers; a distrusted fit shows none."""
+    found = capacity_bound([Level("t=15s", 147.6, 147.6, 14.4, True)], 20.0)
+    assert found is not None and found.band == (147.6, 147.6)
+    fit, rates = _step_fit(), MeasuredRates(0.2)
+    at_band = CapacityEstimate(147.6002, True, 0.0, 9.6e303)
+    assert _extrapolation(at_band, fit, found, None, rates) == (None, None)
+    wide, _ = _extrapolation(CapacityEstimate(300.0, True, 0.0, 9.6e303), fit, found, None, rates)
+    assert wide is not None and (wide["band_rps"], wide["band_unbounded"]) == (None, True)
+    shown, _ = _extrapolation(CapacityEstimate(300.0, True, 250.0, 400.0), fit, found, None, rates)
+    assert shown is not None and shown["band_rps"] == [250.0, 400.0]
+    assert not shown["band_unbounded"]
+    doc = {"bound": "lower", "capacity_rps": 147.6, "capacity_band_rps": [147.6, 147.6]}
+    assert "extrapolates 300.0 rps (its 5-95% band is unbounded): not measured" in (
+        capacity_sentence({**doc, "extrapolated": wide})
+    )
+    kept = CapacityEstimate(300.0, True, 250.0, 400.0)
+    assert _extrapolation(kept, fit, found, None, rates, "r² 0.36 < 0.9") == (
+        None,
+        "the fitted curve is not trusted (r² 0.36 < 0.9)",
+    )
+
+
+def test_the_replica_model_serves_at_least_what_the_run_served():
+    """Trial 6: the Knative line modelled queueing with the fit's 147.6 req/s asymptote
+    though the burst served 190.0. The service rate is max(capacity 147.6, saturation None,
+    served bound 190.0) = 190.0; a measured saturation 150 above capacity 100 stays 150; the
+    mean-latency curve's x_max is max(fit 147.6, 190.0) = 190.0, said as a bound."""
+    single = {"capacity_rps": 147.6, "saturation_rps": None, "saturation_at_least_rps": 190.0}
+    assert served_saturation(single) == 190.0
+    assert served_saturation({"capacity_rps": 100.0, "saturation_rps": 150.0}) == 150.0
+    mean, source = mean_latency(_step_fit(), None, 190.0)
+    assert mean is not None and mean.x_max == 190.0
+    assert "190 rps is the most the run served, a lower bound on saturation" in source

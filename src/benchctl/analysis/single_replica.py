@@ -81,7 +81,7 @@ def single_replica(
     if found is None:
         raise _nothing_met(points, slo)
     warnings += _bound_warnings(found)
-    extrapolation, dropped = _extrapolation(estimate, fit, found, demand_upper, rates)
+    extrapolation, dropped = _extrapolation(estimate, fit, found, demand_upper, rates, distrust)
     saturation, saturation_not_used = _saturation(found, estimate, fit, distrust, rates)
     result: dict[str, Any] = {
         **_band_fields(found, search),
@@ -211,8 +211,12 @@ def _extrapolation(
     found: CapacityBound,
     demand_upper: float | None,
     rates: MeasuredRates,
+    distrust: str | None = None,
 ) -> tuple[dict[str, Any] | None, str | None]:
     """(the fit's crossing beyond the measured band, or None; why it is not shown, or None).
+
+    A fit that is not trusted (``distrust``: ``LatencyFit.distrust``'s reasons) is not
+    shown beyond the measured range either (its reason is returned instead).
 
     A crossing within the points' rate resolution (``rates.resolution_rps``, at least the
     0.1 req/s rates are printed to) above the band's high end is the highest level measured,
@@ -223,6 +227,8 @@ def _extrapolation(
     step = max(rates.resolution_rps, PRINTED_RPS)
     if estimate is None or fit is None or estimate.throughput <= found.band[1] + step:
         return None, None
+    if distrust is not None:
+        return None, f"the fitted curve is not trusted ({distrust})"
     dropped = extrapolation_ceiling(estimate.throughput, found, demand_upper)
     if dropped:
         return None, dropped
