@@ -124,8 +124,8 @@ def _testcase(suite: ET.Element, rule: RuleResult) -> None:
     if rule.verdict == FAIL:
         kind = "no_traffic" if rule.metric == TRAFFIC else "regression"
         ET.SubElement(case, "failure", message=rule.message, type=kind).text = (
-            f"{rule.name}: baseline {value_text(rule, rule.baseline)}, "
-            f"candidate {value_text(rule, rule.candidate)}; {rule.message}"
+            f"{rule.name}: baseline {side_text(rule, 'baseline')}, "
+            f"candidate {side_text(rule, 'candidate')}; {rule.message}"
         )
     elif rule.verdict == INCONCLUSIVE:
         ET.SubElement(case, "skipped", message=f"inconclusive: {rule.message}")
@@ -166,8 +166,8 @@ def markdown_summary(result: GateResult) -> str:
     for rule in result.rules:
         cells = [
             _md(rule.name),
-            value_text(rule, rule.baseline),
-            value_text(rule, rule.candidate),
+            side_text(rule, "baseline"),
+            side_text(rule, "candidate"),
             change_text(rule),
             basis_text(rule),
             _md_verdict(rule),
@@ -177,6 +177,7 @@ def markdown_summary(result: GateResult) -> str:
     notes += [
         f"- {_md(r.name)}: pass ({_md(t)})" for r in result.rules if (t := not_proven_text(r))
     ]
+    notes += [f"- {_md(r.name)}: {_md(t)}" for r in result.rules if (t := offered_note(r))]
     if summary := not_proven_summary(result):
         notes += ["", f"**{_md(summary)}**"]
     lines += ["", *notes] if notes else []
@@ -220,6 +221,9 @@ RULE_FIELDS = (
     "within_high",
     "exact_low",
     "exact_high",
+    "baseline_offered",
+    "candidate_offered",
+    "offered_basis",
     "pvalue",
     "change_point_run",
     "change_point_label",
@@ -278,6 +282,25 @@ def value_text(rule: RuleResult, value: Any) -> str:
     if rule.metric == "throughput_rps":
         return f"{value:,.1f} req/s"
     return f"{value * 100:.2f}%"
+
+
+def side_text(rule: RuleResult, side: str) -> str:
+    """The ``side`` ("baseline" or "candidate") value of a rule as ``value_text`` writes it;
+    a throughput judged against what each side was offered (``offered_basis``) adds the
+    share served of the offered rate: ``6.5 req/s (100% of 6.5 offered)``."""
+    value = getattr(rule, side)
+    offered = getattr(rule, f"{side}_offered")
+    text = value_text(rule, value)
+    if rule.offered_basis and isinstance(value, int | float) and offered:
+        text += f" ({value / offered:.0%} of {offered:,.1f} offered)"
+    return text
+
+
+def offered_note(rule: RuleResult) -> str:
+    """For a passing throughput rule judged against the offered rate, its message (why and
+    how it was judged, which a failing or inconclusive rule's note already gives); "" for
+    every other rule."""
+    return rule.message if rule.offered_basis and rule.verdict == PASS else ""
 
 
 def _signed(value: float) -> str:

@@ -14,6 +14,13 @@ metric, then score = % of metrics that pass):
 * ``error_rate``: errors / requests sent, two-proportion z-test (pooled variance), the
   difference with a Wald interval.
 
+A percentile needs as many successful requests in each arm as the gate asks of a pXX rule
+(``gate.verdicts.absolute_minimum``: ceil(1 / (1 - p/100)), p99: 100), so that its nearest
+rank is not simply the arm's maximum; with fewer it is ``inconclusive`` (not judged, its
+observed difference still shown), as ``benchctl gate`` says of the same requests. The
+score counts the metrics judged; the verdict is the one every way the undecided metrics
+could go gives, else ``inconclusive``.
+
 Each metric is ``fail`` when the arm is significantly worse (p-value below ``alpha``, or
 for percentiles the interval wholly above 0) **and** by more than the tolerance; else
 ``pass`` (better counts as pass). Score = 100 · passing / judged metrics; verdict ``pass``
@@ -52,6 +59,7 @@ TOLERANCE = {
     "error_rate": 0.005,  # +0.5 percentage points
 }
 PASS_SCORE, MARGINAL_SCORE = 95.0, 75.0
+INCONCLUSIVE = "inconclusive"  # a metric with too few samples to judge (as the gate says)
 BOOTSTRAP = 2000
 MIN_SAMPLES = 20  # fewer successful requests in an arm: its latency metrics are not judged
 
@@ -119,6 +127,8 @@ def judge(control: dict[str, Any], arm: dict[str, Any], rng: np.random.Generator
         metrics["latency"] = _mann_whitney(a, b)
         for name, percent in (("latency_p50", 50.0), ("latency_p99", 99.0)):
             metrics[name] = _percentile_difference(a, b, percent, rng, TOLERANCE[name])
+            if short := _too_few_for_percentile(len(a), len(b), percent):
+                metrics[name] = {**short, "effect": metrics[name]["effect"]}
     else:
         for name in ("latency", "latency_p50", "latency_p99"):
             metrics[name] = {
@@ -128,23 +138,53 @@ def judge(control: dict[str, Any], arm: dict[str, Any], rng: np.random.Generator
     metrics["error_rate"] = two_proportions(
         control["errors"], control["sent"], arm["errors"], arm["sent"]
     )
-    judged = [m for m in metrics.values() if m["class"] != "nodata"]
+    judged = [m for m in metrics.values() if m["class"] in ("pass", "fail")]
+    undecided = sum(1 for m in metrics.values() if m["class"] == INCONCLUSIVE)
     passing = sum(1 for m in judged if m["class"] == "pass")
-    # Every metric must be judged: a "100% pass" from the error rate alone, when the arms
-    # held too few successes for any latency metric, would pass a canary nothing measured.
-    score = 100.0 * passing / len(judged) if judged and len(judged) == len(metrics) else None
+    # Every metric must be judged or inconclusive: a "100% pass" from the error rate alone,
+    # when the arms held too few successes for any latency metric, would pass a canary
+    # nothing measured.
+    complete = judged and len(judged) + undecided == len(metrics)
+    score = 100.0 * passing / len(judged) if complete else None
     if score is None:
         verdict = "nodata"
-    else:
-        verdict = (
-            "pass" if score >= PASS_SCORE else "marginal" if score >= MARGINAL_SCORE else "fail"
-        )
+    else:  # the verdict the undecided metrics cannot change, else inconclusive
+        total = len(judged) + undecided
+        worst, best = (_grade(100.0 * (passing + k) / total) for k in (0, undecided))
+        verdict = worst if worst == best else INCONCLUSIVE
     return {
         "metrics": metrics,
         "score": score,
         "verdict": verdict,
         "alpha": ALPHA,
         "thresholds": {"pass": PASS_SCORE, "marginal": MARGINAL_SCORE},
+    }
+
+
+def _grade(score: float) -> str:
+    """pass / marginal / fail of a score in % (Kayenta's usual thresholds)."""
+    return "pass" if score >= PASS_SCORE else "marginal" if score >= MARGINAL_SCORE else "fail"
+
+
+def _too_few_for_percentile(n_control: int, n_arm: int, percent: float) -> dict[str, Any] | None:
+    """The ``inconclusive`` class of a pXX difference when an arm has fewer successful
+    requests than the gate's pXX rule needs (``absolute_minimum``, shared with ``benchctl
+    gate``: ceil(1 / (1 - p/100)), p99: 100); None when both arms have enough."""
+    from benchctl.analysis.gate.verdicts import absolute_minimum
+
+    needed = absolute_minimum(f"p{percent:g}_ms")
+    smallest = min(n_control, n_arm)
+    if smallest >= needed:
+        return None
+    which = "the arm" if n_arm <= n_control else "the control"
+    return {
+        "class": INCONCLUSIVE,
+        "note": (
+            f"only {smallest} successful requests in {which} (needs {needed} for "
+            f"p{percent:g}): not judged"
+        ),
+        "needed": needed,
+        "samples": smallest,
     }
 
 

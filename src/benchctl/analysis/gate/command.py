@@ -10,6 +10,7 @@ from typing import Any
 from benchctl.analysis.changepoints import Point
 from benchctl.analysis.gate.history import evaluate_change_point, history_points
 from benchctl.analysis.gate.intervals import method_summary
+from benchctl.analysis.gate.offered import offered_basis
 from benchctl.analysis.gate.rules import (
     CHANGE_POINT,
     OVERALL,
@@ -82,13 +83,17 @@ def _evaluate_rules(
     cands: Sequence[LoadedRun],
 ) -> list[RuleResult]:
     """Every rule's result, in the file's order, after a failed traffic check for each run
-    with no successful request in a judged phase (``traffic_failures``). Each phase's samples
-    are cut once (its phase checked against every candidate first); the history is read at
-    the first change-point rule. InputError: a rule's phase is not in a candidate run."""
+    with no successful request in a judged phase (``traffic_failures``). A relative
+    throughput rule between sides offered different rates by design (split arms of
+    different shares: ``offered_basis``) is decided on achieved / offered per side. Each
+    phase's samples are cut once (its phase checked against every candidate first); the
+    history is read at the first change-point rule. InputError: a rule's phase is not in a
+    candidate run."""
     width = spec.statistics.window
     results = []
     cache: dict[str, tuple[list[Sample], list[Sample]]] = {}
     history: list[Point] | None = None
+    basis = offered_basis(base_runs, cands)  # offered different rates by design: why
     for index, rule in enumerate(spec.rules):
         if rule.bound == CHANGE_POINT:
             if history is None:
@@ -107,7 +112,8 @@ def _evaluate_rules(
         base_samples, cand_samples = cache[phase]
         pooled = (pool(base_samples), pool(cand_samples))
         runs = (base_samples, cand_samples)
-        results.append(evaluate(rule, index, spec, *pooled, combined_candidate(cands), runs))
+        candidate = combined_candidate(cands)
+        results.append(evaluate(rule, index, spec, *pooled, candidate, runs, basis))
     if not cache:  # no rule cut a phase (status rules only): check the file's phase
         hold = spec.statistics.max_latencies
         cache[spec.phase] = (

@@ -16,6 +16,10 @@ requests at random); the union with the block bootstrap keeps bursts in.
   r_b)``; the Clopper-Pearson interval of ``pi`` gives the rate ratio's
   ``pi / (1 - pi) * T_b / T_c`` (the conditional method, e.g. Ulm 1990). A paced generator
   sends less variable counts than Poisson: this only widens the interval.
+- Served fraction (throughput judged against what each side was offered, see
+  ``offered``): successes among the requests scheduled to a side are a binomial proportion;
+  each side's Wilson interval at ``1 - a/2`` (both hold at ``1 - a``, Bonferroni) gives the
+  ratio's ``[L_c / U_b - 1, U_c / L_b - 1]``, as for latencies.
 - Error and drop rates: Newcombe's hybrid score interval of a difference of two proportions
   (Newcombe 1998, *Stat. Med.* 17, method 10), from each side's Wilson interval.
 """
@@ -27,7 +31,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from benchctl.analysis.gate.rules import LATENCY
+from benchctl.analysis.gate.rules import LATENCY, SERVED
 from benchctl.analysis.gate.samples import Sample
 
 Bounds = tuple[float, float]
@@ -90,6 +94,21 @@ def wilson(events: int, n: int, confidence: float) -> Bounds:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def proportion_ratio(
+    events_base: int, n_base: int, events_cand: int, n_cand: int, confidence: float
+) -> Bounds:
+    """Interval of ``(events_cand / n_cand) / (events_base / n_base) - 1`` from each side's
+    Wilson interval at ``1 - (1 - confidence) / 2`` (Bonferroni: both hold at
+    ``confidence``); inf where the baseline's lower bound is 0. ValueError when a side has
+    no trials."""
+    level = 1.0 - (1.0 - confidence) / 2.0
+    l_b, u_b = wilson(events_base, n_base, level)
+    l_c, u_c = wilson(events_cand, n_cand, level)
+    low = l_c / u_b - 1.0 if u_b > 0 else -1.0
+    high = u_c / l_b - 1.0 if l_b > 0 else math.inf
+    return low, high
+
+
 def proportion_difference(
     events_base: int, n_base: int, events_cand: int, n_cand: int, confidence: float
 ) -> Bounds:
@@ -117,6 +136,9 @@ def small_sample_interval(
                 int(base.ok.sum()), float(base.seconds.sum()),
                 int(cand.ok.sum()), float(cand.seconds.sum()), confidence,
             )  # fmt: skip
+        if metric == SERVED:  # successes / requests scheduled
+            counts = [(int(s.ok.sum()), int(s.requests.sum())) for s in (base, cand)]
+            return proportion_ratio(*counts[0], *counts[1], confidence)
         if metric == "error_rate":  # failed / sent
             counts = [(int(s.sent.sum() - s.ok.sum()), int(s.sent.sum())) for s in (base, cand)]
         else:  # drop_rate: dropped / scheduled

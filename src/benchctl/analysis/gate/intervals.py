@@ -14,6 +14,7 @@ from benchctl.analysis.gate.rules import (
     LATENCY,
     RATES,
     RUNS,
+    SERVED,
     WINDOWS,
     RuleResult,
     StatisticsSpec,
@@ -72,6 +73,7 @@ def _replicates(
         "throughput_rps": (sample.ok, sample.seconds),
         "error_rate": (sample.sent - sample.ok, sample.sent),
         "drop_rate": (sample.dropped, sample.requests),
+        SERVED: (sample.ok, sample.requests),
     }[metric]
     with np.errstate(invalid="ignore", divide="ignore"):
         return (weights @ top) / (weights @ bottom)

@@ -15,6 +15,9 @@ from benchctl.config import Seconds, load_yaml_model
 OVERALL = "overall"
 LATENCY = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0, "p99.9_ms": 99.9}
 RATES = ("error_rate", "drop_rate")
+# not a rule's metric: what a throughput rule is decided on when the sides were offered
+# different rates by design (successes / requests scheduled to the side; see gate/offered.py)
+SERVED = "served_fraction"
 Metric = Literal[
     "p50_ms",
     "p90_ms",
@@ -193,6 +196,9 @@ class RuleResult:
     within_high: float | None = None
     exact_low: float | None = None  # fewer than min_samples: the exact small-sample interval
     exact_high: float | None = None
+    baseline_offered: float | None = None  # throughput judged vs offered: req/s offered
+    candidate_offered: float | None = None
+    offered_basis: str | None = None  # why throughput was judged against the offered rate
     pvalue: float | None = None  # change points: the shift's p-value
     change_point_run: str | None = None  # change points: first run after the shift
     change_point_label: str | None = None  # its commit/label, else its start time

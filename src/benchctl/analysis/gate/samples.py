@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from benchctl.analysis.exact_ranks import RankCounter, nearest_rank_ranks
-from benchctl.analysis.gate.rules import LATENCY, OVERALL
+from benchctl.analysis.gate.rules import LATENCY, OVERALL, SERVED
 from benchctl.analysis.gate.runs import LoadedRun
 from benchctl.analysis.percentiles import percentile
 from benchctl.rundir import COMPLETED
@@ -87,6 +87,7 @@ class Sample:
             "throughput_rps": (self.ok.sum(), self.seconds.sum()),
             "error_rate": (self.sent.sum() - self.ok.sum(), self.sent.sum()),
             "drop_rate": (self.dropped.sum(), self.requests.sum()),
+            SERVED: (self.ok.sum(), self.requests.sum()),  # achieved / offered
         }
         top, bottom = totals[metric]
         return float(top / bottom) if bottom else None

@@ -9,11 +9,13 @@ from typing import Any
 
 from benchctl.analysis.gate.exact import small_sample_interval
 from benchctl.analysis.gate.intervals import change_interval, change_of, method_text, unit_interval
+from benchctl.analysis.gate.offered import offered_rps, served_text
 from benchctl.analysis.gate.rules import (
     CHANGE_POINT,
     LATENCY,
     OVERALL,
     RATES,
+    SERVED,
     GateRules,
     Rule,
     RuleResult,
@@ -55,9 +57,13 @@ def evaluate(
     cand: Sample,
     candidate: LoadedRun,
     runs: tuple[Sequence[Sample], Sequence[Sample]] = ((), ()),
+    basis: str | None = None,
 ) -> RuleResult:
     """One rule's verdict, with the numbers behind it. ``runs``: the baseline's and the
     candidate's samples run by run (for run-level intervals; ``base``/``cand`` pool them).
+    ``basis``: why the sides were offered different rates by design (``offered_basis``);
+    then a relative throughput rule is decided on the served fraction (achieved / offered)
+    of each side, not on the raw req/s (see ``gate/offered.py``).
 
     ``rule``: a validated rule; ``index``: its position (seeds its bootstrap); ``spec``: the rules
     file (phase, statistics settings, strict); ``base``/``cand``: the pooled samples (latencies in
@@ -91,8 +97,45 @@ def evaluate(
         too_few = empty or _too_few(rule, spec, numbers["candidate_samples"])
         verdict = too_few or _absolute(rule, numbers["candidate"])
         return RuleResult(**common, **numbers, **verdict)
+    if rule.metric == "throughput_rps" and basis:
+        served = _served_relative(rule, index, spec, (base, cand), numbers, runs, basis)
+        return RuleResult(**common, **numbers, **served)
     relative = _relative(rule, index, spec, base, cand, numbers, runs)
     return RuleResult(**common, **numbers, **relative)
+
+
+def _served_relative(
+    rule: Rule,
+    index: int,
+    spec: GateRules,
+    sides: tuple[Sample, Sample],
+    numbers: dict[str, Any],
+    runs: tuple[Sequence[Sample], Sequence[Sample]],
+    basis: str,
+) -> dict[str, Any]:
+    """A relative throughput rule between sides offered different rates by design: the
+    change is (candidate achieved / offered) / (baseline achieved / offered) - 1, decided as
+    any relative rule (interval, small-sample widening); ``numbers`` keep the raw req/s, the
+    result adds each side's offered req/s and ``basis``; the message says so first."""
+    base, cand = sides
+    offered = {
+        "baseline_offered": offered_rps(base),
+        "candidate_offered": offered_rps(cand),
+        "offered_basis": basis,
+    }
+    b, c = numbers["baseline"], numbers["candidate"]
+    if missing := _missing_side(rule.metric, b, c):
+        return {"verdict": FAIL, "message": missing, **_total_loss(rule.metric, b, c), **offered}
+    fractions = {**numbers, "baseline": base.value(SERVED), "candidate": cand.value(SERVED)}
+    result = _relative(rule, index, spec, base, cand, fractions, runs, metric=SERVED)
+    rates = [f"{r:.3g} req/s" if r else "?" for r in (offered["baseline_offered"],
+             offered["candidate_offered"])]  # fmt: skip
+    prefix = (
+        f"throughput judged against what each side was offered ({basis}): baseline served "
+        f"{served_text(fractions['baseline'])} of {rates[0]} offered, candidate "
+        f"{served_text(fractions['candidate'])} of {rates[1]}; "
+    )
+    return {**result, **offered, "message": prefix + result["message"]}
 
 
 def absolute_minimum(metric: str) -> int:
@@ -152,22 +195,26 @@ def _relative(
     cand: Sample,
     numbers: dict[str, Any],
     runs: tuple[Sequence[Sample], Sequence[Sample]] = ((), ()),
+    metric: str | None = None,
 ) -> dict[str, Any]:
+    """A relative rule's verdict fields; ``metric``: the statistic decided on (default the
+    rule's metric; SERVED for a throughput judged against the offered rate)."""
+    metric = metric or rule.metric
     minimum = rule.min_samples or spec.min_samples
     smallest = min(numbers["baseline_samples"], numbers["candidate_samples"])
     inconclusive = FAIL if spec.strict else INCONCLUSIVE
     b, c = numbers["baseline"], numbers["candidate"]
-    if missing := _missing_side(rule.metric, b, c):
-        return {"verdict": FAIL, "message": missing, **_total_loss(rule.metric, b, c)}
-    if rule.metric not in RATES and b <= 0:  # a ratio to 0 ms has no meaning
-        return {"verdict": inconclusive, "message": f"the baseline's {rule.metric} is 0"}
-    kind = "difference" if rule.metric in RATES else "ratio"
-    change = change_of(b, c, rule.metric)
-    within = change_interval(base, cand, rule.metric, spec.statistics, (index,))
-    spread = unit_interval(rule.metric, spec.statistics, change, runs, within)
+    if missing := _missing_side(metric, b, c):
+        return {"verdict": FAIL, "message": missing, **_total_loss(metric, b, c)}
+    if metric not in RATES and b <= 0:  # a ratio to 0 ms has no meaning
+        return {"verdict": inconclusive, "message": f"the baseline's {metric} is 0"}
+    kind = "difference" if metric in RATES else "ratio"
+    change = change_of(b, c, metric)
+    within = change_interval(base, cand, metric, spec.statistics, (index,))
+    spread = unit_interval(metric, spec.statistics, change, runs, within)
     few = smallest < minimum
     if few:  # widened to the exact small-sample interval (None: cannot be formed)
-        exact = small_sample_interval(base, cand, rule.metric, spec.statistics.confidence)
+        exact = small_sample_interval(base, cand, metric, spec.statistics.confidence)
         if exact is None:
             return {
                 "verdict": inconclusive,

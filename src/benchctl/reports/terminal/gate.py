@@ -10,7 +10,13 @@ from rich.table import Table
 from benchctl.analysis.gate import FAIL, INCONCLUSIVE, PASS, GateResult, RuleResult
 from benchctl.analysis.gate.headline import headline, qualified
 from benchctl.analysis.gate.unproven import not_proven_summary, not_proven_text
-from benchctl.analysis.gate_report import baseline_text, basis_text, change_text, value_text
+from benchctl.analysis.gate_report import (
+    baseline_text,
+    basis_text,
+    change_text,
+    offered_note,
+    side_text,
+)
 
 _STYLE = {PASS: "green", FAIL: "bold red", INCONCLUSIVE: "yellow"}
 
@@ -28,6 +34,9 @@ def print_gate(console: Console, result: GateResult) -> None:
             console.print(f"[yellow]{escape(rule.name)}:[/] pass ({text})", highlight=False)
     if summary := not_proven_summary(result):
         console.print(f"[yellow]{escape(summary)}[/]", highlight=False)
+    for rule in result.rules:  # a throughput judged against what each side was offered
+        if text := offered_note(rule):
+            console.print(f"{escape(rule.name)}: {escape(text)}", highlight=False)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
@@ -61,8 +70,8 @@ def gate_table(result: GateResult, *, titled: bool = True) -> Table:
     for rule in result.rules:
         table.add_row(
             rule.name,
-            value_text(rule, rule.baseline),
-            value_text(rule, rule.candidate),
+            side_text(rule, "baseline"),
+            side_text(rule, "candidate"),
             change_text(rule),
             basis_text(rule),
             _verdict_cell(rule),

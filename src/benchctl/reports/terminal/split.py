@@ -25,6 +25,20 @@ def print_split(console: Console, summary: dict[str, Any]) -> None:
         return
     console.print(_arms_table(split["arms"]))
     console.print(_verdicts_table(split))
+    for line in undecided_lines(split):
+        console.print(line, highlight=False)
+
+
+def undecided_lines(split: dict[str, Any]) -> list[str]:
+    """One line per metric the split verdict left ``inconclusive`` (too few successful
+    requests for its percentile, the minimum ``benchctl gate`` uses), e.g. ``canary
+    latency_p99: only 98 successful requests in the arm (needs 100 for p99): not judged``."""
+    return [
+        f"{name} {metric}: {m.get('note', '')}"
+        for name, verdict in split.get("verdicts", {}).items()
+        for metric, m in verdict.get("metrics", {}).items()
+        if m.get("class") == "inconclusive"
+    ]
 
 
 def _arms_table(arms: dict[str, Any]) -> Table:
