@@ -5,6 +5,7 @@ rate past what one load process sends is a warning (the 1e9 refusal's smaller si
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from tests.e2e.helpers import Finished, benchctl, refused
@@ -50,6 +51,12 @@ def test_a_rate_past_one_process_warns_and_names_the_workers(tmp_path: Path) -> 
         "warning: a peak of 999,999 req/s from one load process; one process did not keep up "
         "with 5,000 req/s (README, generator accuracy), so latencies would be the "
         "generator's: use --workers 200 or more"
+    ) in text, one.output()
+    cores = len(os.sched_getaffinity(0))  # this machine's cores: 200 processes exceed them
+    assert (
+        f"this machine has {cores} core{'' if cores == 1 else 's'}, and workers beyond its "
+        "cores share them and fall behind: run the rest on other machines (--remote-workers "
+        "with `benchctl worker --master HOST:PORT` there; README, Running at scale)"
     ) in text, one.output()
     two = _dry_run_steady("12000", "--workers", "2", cwd=tmp_path)
     assert "is 6,000 req/s for each of 2 load processes" in " ".join(two.stdout.split())

@@ -73,5 +73,29 @@ def rate_warning(plan: Plan, workers: int, remote_workers: int) -> str | None:
     return (
         f"a peak of {peak:,.0f} req/s {share}; one process did not keep up with "
         f"{PROCESS_RATE:,.0f} req/s (README, generator accuracy), so latencies would be the "
-        f"generator's: use --workers {needed} or more"
+        f"generator's: use --workers {needed} or more{_beyond_cores(needed)}"
+    )
+
+
+def host_cores() -> int:
+    """The CPU cores this process may run on (its affinity; os.cpu_count() elsewhere)."""
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _beyond_cores(needed: int) -> str:
+    """When ``needed`` load processes exceed this machine's cores: they would share cores
+    and fall behind like one process, so say the cores and that the rest must run on
+    other machines (Locust workers: ``benchctl worker``, README "Running at scale")."""
+    cores = host_cores()
+    if needed <= cores:
+        return ""
+    return (
+        f"; this machine has {cores} core{'' if cores == 1 else 's'}, and workers beyond its "
+        "cores share them and fall behind: run the rest on other machines "
+        "(--remote-workers with `benchctl worker --master HOST:PORT` there; README, "
+        "Running at scale)"
     )
