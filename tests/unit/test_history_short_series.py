@@ -29,6 +29,7 @@ def test_history_of_one_run_per_series_says_each_is_too_short(tmp_path: Path) ->
     assert "No series has enough runs to show a change point" in out
     assert "needs at least 4 completed runs whose generator kept up" in out
     assert "spike on triton 1, steady on kserve 1" in out
+    assert "change points (E-Divisive" not in out  # no empty table before the reason
     page = (tmp_path / "runs" / "history.html").read_text()
     assert 'id="short-series"' in page and "steady on kserve 1" in page
 

@@ -218,7 +218,7 @@ def _cron_option(
     )
     reason = f"{policy.describe()} + cron pre-scale to {need}: {verdict}; " + (
         f"{result.replica_seconds / 3600:.2f} replica-hours{money},"
-        f" peak {result.max_replicas} replicas"
+        f" peak {result.max_replicas} replica{'' if result.max_replicas == 1 else 's'}"
     )
     choice = Recommendation(policy=policy, result=result, chosen=True, reason=reason)
     return {"choice": choice, "windows": windows, "replicas": need, "text": text}

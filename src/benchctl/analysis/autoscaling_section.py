@@ -118,8 +118,9 @@ def autoscaling_section(
     choice = replace(choice, hpa=hpa, kpa=kpa)
     chosen = hpa if choice.mode == RAW else kpa
     consistency = _consistency(chosen, recommended_replicas, model, headroom, traffic)
-    summary = _summary(choice, setting, single, consistency, files)
-    section = _document(choice, setting, scenario or info["scenario"]["name"], consistency)
+    name = scenario or info["scenario"]["name"]
+    summary = _summary(choice, setting, single, consistency, files, advice_heading(name))
+    section = _document(choice, setting, name, consistency)
     return {**section, "manifests": [str(p) for p in files], "summary": summary}
 
 
@@ -234,13 +235,15 @@ def _summary(
     single: dict[str, Any],
     consistency: dict[str, Any] | None,
     files: list[Path],
+    heading: str = "Spike",
 ) -> list[str]:
-    """The section's sentences, one per line of the report's autoscaling summary."""
+    """The section's sentences, one per line of the report's autoscaling summary
+    (``heading``: the burst advice's, ``advice_heading``)."""
     hpa, kpa, cluster = choice.hpa, choice.kpa, setting.cluster
     return [
         f"HPA: {hpa.reason}",
         f"Knative (KServe): {kpa.reason}; {_activator_note(kpa)}",
-        *([f"Spike: {choice.advice}"] if choice.advice else []),
+        *([f"{heading}: {choice.advice}"] if choice.advice else []),
         *([f"Cron pre-scale: {choice.cron['text']}"] if choice.cron else []),
         f"Deployment: {_mode_sentence(choice.mode, hpa, kpa)}",
         f"Metric: KEDA scales on {setting.query} ({setting.counter.what}); simulated with the same"
@@ -253,6 +256,12 @@ def _summary(
         *([f"Consistency: {consistency['text']}"] if consistency else []),
         f"Manifests: {', '.join(str(p) for p in files)}",
     ]
+
+
+def advice_heading(scenario: str) -> str:
+    """The heading of the burst advice's line, named by the simulated scenario: "Spike" for
+    the spike scenario, else "Bursts in <scenario>" (a replay's trace is no spike)."""
+    return "Spike" if scenario == "spike" else f"Bursts in {scenario}"
 
 
 def _document(

@@ -438,7 +438,7 @@ def _withdraw_keeps_up(section: dict[str, Any]) -> None:
     )
     section["spike_advice"] = withdrawn
     section["summary"] = [
-        f"Spike: {withdrawn}" if line == f"Spike: {advice}" else line
+        f"{line[: -len(advice) - 2]}: {withdrawn}" if line.endswith(f": {advice}") else line
         for line in section.get("summary") or []
     ]
 

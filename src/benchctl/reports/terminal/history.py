@@ -21,8 +21,9 @@ def print_history(
     """``benchctl history``: the table of ``rows`` and that of the change points ``shifts``
     (found at p-values up to ``max_pvalue``)."""
     console.print(history_table(rows))
-    console.print(shifts_table(shifts, max_pvalue))
     short = short_series_text(rows)  # why a series shows none: too few runs
+    if shifts or not short:  # an empty table before the reason says nothing: the reason only
+        console.print(shifts_table(shifts, max_pvalue))
     if short:
         console.print(short, highlight=False, markup=False)
 
