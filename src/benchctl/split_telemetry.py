@@ -183,7 +183,7 @@ def arm_telemetry(run_dir: RunDir, telemetry: dict[str, Any], console: Console) 
     telemetry["arms"] = found
     own_windows = read_parquet(control_windows)
     control = {
-        "sampled": "run's server",
+        "sampled": "control's server",  # as README: the control's server, sampled as any run's
         "server_requests": _server_requests(own_windows),
         "server_cpu_percent_p95": _p95(own_windows, "server_cpu_percent"),
         "self_check": telemetry.get("self_check") or {},

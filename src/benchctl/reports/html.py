@@ -88,6 +88,7 @@ def _context(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
         "phase_rows": _phase_rows(summary),
         "model_rows": _model_rows(summary),
         "split": _dict(summary.get("split")) if summary else {},  # --split arms (issue 20)
+        "pooled": _pooled_note(summary),  # a split run's key numbers pool its arms
         "arm_telemetry": _dict(_dict(run.get("telemetry")).get("arms")),  # other arms' servers
         "shadow": _dict(summary.get("shadow")) if summary else {},  # --shadow pairs
         "batch": _dict(summary.get("batch")) if summary else {},
@@ -396,3 +397,12 @@ def _duration(
     if frame is not None and not frame.empty:
         return frame.t_max
     return curve[-1][0] if curve else 0.0
+
+
+def _pooled_note(summary: dict[str, Any] | None) -> str:
+    """"both arms pooled" (or "all N arms pooled") when summary.json has a ``split`` with
+    two or more arms: the key numbers and phase rows mix every arm's requests; "" else."""
+    from benchctl.reports.split_labels import pooled_label
+
+    arms = _dict(_dict(summary).get("split")).get("arms") if summary else None
+    return pooled_label(len(arms)) if isinstance(arms, dict) and len(arms) >= 2 else ""

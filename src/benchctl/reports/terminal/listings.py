@@ -116,7 +116,7 @@ def runs_table(
     narrowest = 8 if compact else _RUN_MIN  # compact: the name gives way, never the flags
     table.add_column("run", overflow="fold", ratio=1, min_width=narrowest, no_wrap=one_line)
     table.add_column("status", no_wrap=True)
-    for column in ("reqs", "rps", "p50 ms", "p99 ms", "err", "drop"):
+    for column in ("reqs", "rps", "p50 ms", "p99 ms", "err", "drop", "capacity"):
         table.add_column(column, justify="right", no_wrap=True)
     # no_wrap: only the run name shrinks; a flag is never folded mid-word nor cut
     table.add_column("flags", no_wrap=True)
@@ -138,6 +138,7 @@ def runs_table(
             "—" if pooled else number(_number(latency.get("p99"))),
             number(_number(overall.get("errors")), 0),
             number(_number(overall.get("dropped")), 0),
+            listed.cell if listed is not None else "—",  # capacity.json's req/s, else "—"
             (", " if one_line else "\n").join(_flags(info, overall, listed)),
         )
     return table, damaged
@@ -150,6 +151,7 @@ def _flags(
     requests dropped and failed (errors), a saturated generator."""
     generator = info.get("generator") if isinstance(info.get("generator"), dict) else {}
     flags = ["search"] if listed is not None and listed.search else []
+    flags += _split_flag(info)
     dropped, requests = _number(overall.get("dropped")), _number(overall.get("requests"))
     if dropped and requests:
         flags.append(f"{dropped / requests:.1%} dropped")
@@ -159,6 +161,15 @@ def _flags(
     if generator.get("saturated"):
         flags.append("saturated")
     return flags
+
+
+def _split_flag(info: dict[str, Any]) -> list[str]:
+    """A split run (run.json ``arms``, not ``--shadow``): its row's numbers pool every
+    arm's requests, so it is flagged "split: both arms pooled" (or "all N arms pooled")."""
+    from benchctl.reports.split_labels import pooled_label, split_arm_names
+
+    arms = split_arm_names(info)
+    return [f"split: {pooled_label(len(arms))}"] if arms else []
 
 
 def _number(value: Any) -> float | None:

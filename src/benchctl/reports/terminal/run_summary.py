@@ -108,6 +108,8 @@ def print_run_end(
     completed (with ``outcome.reason``)."""
     if rows:
         console.print(summary_table(summary, title=f"{name} ({outcome.status})"))
+        if pooled := pooled_line(summary):  # a split run: the rows mix every arm's servers
+            console.print(pooled, highlight=False, soft_wrap=True)
         console.print(accuracy_line(summary["generator_accuracy"]), highlight=False)
         print_split(console, summary)  # --split: arms side by side and the canary verdicts
     if generator["send_lag_warning"]:
@@ -122,3 +124,18 @@ def print_run_end(
         )
     if outcome.status != COMPLETED:
         console.print(f"[yellow]run {outcome.status}: {outcome.reason}[/] ({rows:,} requests kept)")
+
+
+def pooled_line(summary: dict[str, Any]) -> str:
+    """The line under the phase table of a split run (summary.json ``split.arms``, two or
+    more): its phase rows and ``overall`` pool every arm's requests (several servers), so
+    it says so and where each arm's own numbers are; "" for any other run."""
+    from benchctl.reports.split_labels import pooled_label
+
+    arms = (summary.get("split") or {}).get("arms") or {}
+    if len(arms) < 2:
+        return ""
+    return (
+        f"phase rows and overall: {pooled_label(len(arms))} (requests of every arm's server); "
+        "each arm's own numbers: the arms table below"
+    )
