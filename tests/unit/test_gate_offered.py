@@ -22,6 +22,7 @@ from benchctl.analysis.gate.offered import offered_basis
 from benchctl.analysis.gate.runs import load_run
 from benchctl.analysis.verdicts import judge
 from benchctl.load.records import to_table
+from benchctl.reports.terminal.split import undecided_lines
 from tests.unit.run_files import installed_benchctl, request_columns
 
 RUN_ID = "20261130T103648Z-steady-stable"
@@ -178,6 +179,9 @@ def test_split_p99_needs_the_gates_minimum_of_100() -> None:
     assert p99["effect"] == pytest.approx(16.0 - (4.0 + 2.0 * 219 / 221))
     assert found["metrics"]["latency_p50"]["class"] == "fail"
     assert found["score"] == pytest.approx(100 / 3) and found["verdict"] == "fail"
+    assert undecided_lines({"verdicts": {"canary": found}}) == [
+        "canary latency_p99: only 98 successful requests in the arm (needs 100 for p99): not judged"
+    ]
     same = {"latency": np.linspace(4.0, 6.0, 98), "sent": 98, "errors": 0}
     assert judge(same, same, rng)["verdict"] == "inconclusive"
     enough = {"latency": np.linspace(4.0, 6.0, 100), "sent": 100, "errors": 0}
