@@ -57,13 +57,15 @@ def test_an_analyzed_run_lists_its_capacity_json(tmp_path: Path):
     doc = {"slo": "p99<=200ms", "capacity_rps": 71.16666666666667, "bound": "measured"}
     (run / "capacity.json").write_text(json.dumps(doc))
     assert listed_capacity(RunDir.open(run)) == ListedCapacity(
-        "capacity 71.2 rps under p99<=200ms", False
+        "capacity 71.2 rps under p99<=200ms", False, "71.2"
     )
     (run / "capacity.json").write_text(json.dumps({**doc, "bound": "lower"}))
     assert listed_capacity(RunDir.open(run)).text == "capacity at least 71.2 rps under p99<=200ms"
+    assert listed_capacity(RunDir.open(run)).cell == "≥71.2"
     upper = {**doc, "bound": "upper", "capacity_rps": None, "capacity_band_rps": [0.0, 10.0]}
     (run / "capacity.json").write_text(json.dumps(upper))
     assert listed_capacity(RunDir.open(run)).text == "capacity less than 10.0 rps under p99<=200ms"
+    assert listed_capacity(RunDir.open(run)).cell == "<10.0"
 
 
 def test_the_table_shows_drops_and_no_pooled_percentile_for_a_search():
@@ -88,3 +90,39 @@ def test_the_table_shows_drops_and_no_pooled_percentile_for_a_search():
         "spike-run", "completed", "3,500", "51.9", "33.3", "4,275.1", "0", "487", "13.9%",
         "dropped",
     ]  # fmt: skip
+
+
+def test_runs_shows_a_capacity_column_and_why_reqs_is_0(tmp_path: Path):
+    """The installed benchctl in a fresh folder, default runs/: run a analyzed (capacity.json
+    measured 43.4 rps), run b not analyzed ("—" in the capacity column), run c interrupted
+    in its warm-up (summary: 0 requests after warm-up, 79 sent during it): its "reqs 0" is
+    explained by a line naming the 79."""
+    from tests.unit.run_files import this_python_benchctl
+    from tests.unit.test_gate import make_run
+
+    runs = tmp_path / "runs"
+    a = make_run(runs, "a", seed=1, requests=2000)
+    make_run(runs, "b", seed=2, requests=2000)
+    c = make_run(runs, "c", seed=3, requests=2000, status="interrupted")
+    doc = {"slo": "p99<=20ms", "capacity_rps": 43.4, "bound": "measured"}
+    (a / "capacity.json").write_text(json.dumps(doc))
+    summary = json.loads((c / "summary.json").read_text())
+    summary["overall"] = {"requests": 0, "sent": 0, "ok": 0, "errors": 0, "dropped": 0}
+    summary["phases"] = {"warmup": {"requests": 79, "sent": 79, "ok": 79, "errors": 0}}
+    (c / "summary.json").write_text(json.dumps(summary))
+    done = this_python_benchctl("runs", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    header = next(line for line in lines if " run " in line and "status" in line)
+    assert "capacity" in header.split()
+    row = {line.split()[0]: line.split() for line in lines if line.split()[:1] in (["a"], ["b"])}
+    at = header.split().index("capacity") - 2  # "p50 ms" and "p99 ms" are two words each
+    assert row["a"][at] == "43.4" and row["b"][at] == "—"
+    assert (
+        "c: reqs 0 counts requests after the warm-up (rates and percentiles too); 79 were "
+        "sent during the warm-up"
+    ) in " ".join(done.stdout.split())
+    report = this_python_benchctl("report", "runs/c", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    page = (c / "report.html").read_text()
+    assert "0 of 0 sent after warm-up" in page  # says what the count counts

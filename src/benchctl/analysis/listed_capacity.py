@@ -26,6 +26,7 @@ class ListedCapacity:
 
     text: str
     search: bool
+    cell: str = "—"  # the runs table's capacity column: capacity.json's figure, else "—"
 
 
 def listed_capacity(run: RunDir) -> ListedCapacity | None:
@@ -34,9 +35,10 @@ def listed_capacity(run: RunDir) -> ListedCapacity | None:
     ``upper``: less than the band's high end); else, for a run with search.json, the band
     of its decided levels (req/s, arrived where known), as a bound. Raises nothing."""
     search = _read(run, SEARCH)
-    analyzed = _analyzed(_read(run, CAPACITY))
+    document = _read(run, CAPACITY)
+    analyzed = _analyzed(document)
     if analyzed is not None:
-        return ListedCapacity(analyzed, search is not None)
+        return ListedCapacity(analyzed, search is not None, capacity_cell(document))
     if search is None:
         return None
     text = _search_bound(search)
@@ -65,6 +67,21 @@ def _analyzed(doc: dict[str, Any] | None) -> str | None:
     if not _number(figure):
         return None
     return f"capacity {'at least ' if bound == LOWER else ''}{rps_text(figure)} under {slo}"
+
+
+def capacity_cell(doc: dict[str, Any] | None) -> str:
+    """capacity.json's figure for the runs table's capacity column, in req/s: "43.4",
+    "≥147.6" (a lower bound), "<60.0" (an upper bound: the band's high end); "—" without
+    a figure (not analyzed, or a document without one)."""
+    if doc is None:
+        return "—"
+    bound, figure = doc.get("bound"), doc.get("capacity_rps")
+    band = doc.get("capacity_band_rps") or [None, None]
+    if bound == "upper" and isinstance(band, list) and len(band) > 1 and _number(band[1]):
+        return f"<{band[1]:,.1f}"
+    if not _number(figure):
+        return "—"
+    return f"{'≥' if bound == LOWER else ''}{figure:,.1f}"
 
 
 def _search_bound(search: dict[str, Any]) -> str | None:

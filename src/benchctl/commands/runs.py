@@ -10,6 +10,8 @@ from benchctl.commands.options import add_runs_dir
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from benchctl.rundir import RunDir
+
 NAME = "runs"
 HELP = "list runs and their key numbers"
 EPILOG = None
@@ -36,4 +38,30 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
         if info.get("status") != "damaged" and (found := listed_capacity(run_dir)) is not None
     }
     print_runs(console, rows, args.runs_dir, capacities)
+    for run_dir, info in runs:
+        if info.get("status") != "damaged" and (line := warmup_only_line(run_dir)) is not None:
+            console.print(line, highlight=False, markup=False)
     return 0
+
+
+def warmup_only_line(run_dir: RunDir) -> str | None:
+    """A line for a run whose table row reads "reqs 0" though requests were sent: the
+    columns count requests after the warm-up, and it had none (interrupted in warm-up),
+    e.g. "RUN: reqs 0 counts requests after the warm-up; 79 were sent during it". None
+    when it has requests after warm-up, none in warm-up, or no readable summary.json."""
+    from benchctl.rundir import read_summary
+
+    summary = read_summary(run_dir.path).data
+    if not isinstance(summary, dict):
+        return None
+    overall, phases = summary.get("overall"), summary.get("phases")
+    if not isinstance(overall, dict) or not isinstance(phases, dict) or overall.get("sent"):
+        return None
+    warmup = phases.get("warmup")
+    sent = warmup.get("sent") if isinstance(warmup, dict) else None
+    if not isinstance(sent, int) or isinstance(sent, bool) or sent <= 0:
+        return None
+    return (
+        f"{run_dir.name}: reqs 0 counts requests after the warm-up (rates and percentiles "
+        f"too); {sent:,} were sent during the warm-up"
+    )

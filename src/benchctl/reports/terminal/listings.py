@@ -45,6 +45,10 @@ def print_runs(
             # a narrow terminal: one space between columns instead of two, so the run name
             # (the only column that wraps) keeps room and the flags stay whole at 80 columns
             table, damaged = runs_table(rows, title=title, capacities=capacities, compact=True)
+            if _natural_width(console, table, run_width=8) > console.width:
+                table, damaged = runs_table(
+                    rows, title=title, capacities=capacities, compact=True, capacity_column=False
+                )
         console.print(table)
     _print_under_table(console, rows, capacities, damaged)
 
@@ -92,6 +96,7 @@ def runs_table(
     capacities: Mapping[str, ListedCapacity] | None = None,
     one_line: bool = False,
     compact: bool = False,
+    capacity_column: bool = True,
 ) -> tuple[Table, list[str]]:
     """The ``benchctl runs`` table, readable at 80 columns (long run names wrap; the status,
     the numbers and the flags are never cut or hidden: each flag is a line of its cell),
@@ -105,7 +110,10 @@ def runs_table(
     figure is printed under the table, ``print_runs``): a capacity search is flagged
     ``search`` and its p50/p99 cells are "—" (pooled over every level it tried, they mean
     nothing). Requests the generator dropped (summary ``dropped``) have their own column
-    and a flag with their share of the requests."""
+    and a flag with their share of the requests. ``capacity_column``: a "capacity" column
+    (req/s: capacity.json's figure, "≥" a lower bound, "<" an upper one, else "—") when any
+    run has a figure; ``print_runs`` leaves it out where the table would not fit (the line
+    under the table still says each capacity)."""
     table = Table(
         title=title,
         title_justify="left",
@@ -116,7 +124,12 @@ def runs_table(
     narrowest = 8 if compact else _RUN_MIN  # compact: the name gives way, never the flags
     table.add_column("run", overflow="fold", ratio=1, min_width=narrowest, no_wrap=one_line)
     table.add_column("status", no_wrap=True)
-    for column in ("reqs", "rps", "p50 ms", "p99 ms", "err", "drop", "capacity"):
+    figures = capacity_column and any(
+        listed.cell != "—" for listed in (capacities or {}).values()
+    )  # a capacity column only when some run was analyzed (capacity.json's figure)
+    for column in ("reqs", "rps", "p50 ms", "p99 ms", "err", "drop", "capacity")[
+        : None if figures else -1
+    ]:
         table.add_column(column, justify="right", no_wrap=True)
     # no_wrap: only the run name shrinks; a flag is never folded mid-word nor cut
     table.add_column("flags", no_wrap=True)
@@ -138,7 +151,7 @@ def runs_table(
             "—" if pooled else number(_number(latency.get("p99"))),
             number(_number(overall.get("errors")), 0),
             number(_number(overall.get("dropped")), 0),
-            listed.cell if listed is not None else "—",  # capacity.json's req/s, else "—"
+            *([listed.cell if listed is not None else "—"] if figures else []),
             (", " if one_line else "\n").join(_flags(info, overall, listed)),
         )
     return table, damaged
