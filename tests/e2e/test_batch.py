@@ -104,7 +104,9 @@ def test_a_jsonl_set_that_cannot_be_counted_is_refused(
     """A .jsonl line is a request body sent as written: batch sizes other than 1 cannot pack
     it, and a line of 2 rows would be counted as 1 inference. Before this, batch size 4 sent
     5 one-row lines of a 20-line set and reported 20 inferences. Refused up front (exit 2,
-    one line), before any server is launched or run directory made."""
+    one line), before any server is launched or run directory made. The line names the
+    file by the absolute path run.json keeps (``--target-set`` paths are relative to the
+    current folder: here ``tmp_path``)."""
     _jsonl_set(tmp_path, rows)
     done = benchctl(
         "run", "batch", "--target", "triton", "--launch",
@@ -113,5 +115,6 @@ def test_a_jsonl_set_that_cannot_be_counted_is_refused(
         cwd=tmp_path, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2, done.output()
-    assert [line for line in done.stderr.splitlines() if line.strip()] == [expected]
+    named = expected.replace("set.jsonl", str(tmp_path / "set.jsonl"))
+    assert [line for line in done.stderr.splitlines() if line.strip()] == [named]
     assert done.run_dir is None

@@ -34,16 +34,21 @@ def _steady(server: LaunchedServer, rate: str, *extra: str) -> list[str]:
 def test_a_candidate_that_sent_nothing_fails_the_gate(
     kserve: LaunchedServer, tmp_path: Path
 ) -> None:
-    """Baseline: 20 req/s for 4 s. Candidate: 0.001 req/s for 4 s, a completed run that
-    sends nothing (the chance of one arrival is about 0.4%; checked). The example rules:
-    the traffic check fails naming the candidate, ``p99_ms <= 250`` fails for lack of
-    successes, throughput falls -100% (fail), no rule is inconclusive; exit 1."""
+    """Baseline: 20 req/s for 4 s. Candidate: a completed run that sends nothing after its
+    warm-up: 0.3 req/s with constant gaps for 4 s is a cumulative intensity of 1.2, so one
+    arrival (the k-th is at intensity k - 1/2), at t = 0.5 / 0.3 = 1.67 s, inside a 2 s
+    warm-up (a plan of fewer than 1 request is refused, so a 0.001 req/s run no longer
+    exists). The example rules: the traffic check
+    fails naming the candidate, ``p99_ms <= 250`` fails for lack of successes, throughput
+    falls -100% (fail), no rule is inconclusive; exit 1."""
     base = benchctl(*_steady(kserve, "20", "--runs-dir", "base"), cwd=tmp_path)
     assert base.returncode == 0, base.output()
-    zero = benchctl(*_steady(kserve, "0.001"), cwd=tmp_path)  # into runs/
+    quiet = ("--set", "arrivals=constant", "--set", "warmup=2s")
+    zero = benchctl(*_steady(kserve, "0.3", *quiet), cwd=tmp_path)  # into runs/
     assert zero.returncode == 0, zero.output()
     assert zero.run_json()["status"] == "completed"
-    assert len(zero.requests()) == 0
+    sent = zero.requests()
+    assert len(sent) == 1 and (sent["phase"] == "warmup").all()
     run_id = zero.run_dir.name
     gated = benchctl(
         "gate", "--baseline", "base", "--candidate", f"runs/{run_id}", "--rules", str(EXAMPLE),
