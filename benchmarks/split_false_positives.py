@@ -6,9 +6,10 @@ times, each with its own scenario seed (``--set seed=N``: other arrival times an
 assignment of requests to arms), and reads each run's verdict for ``b`` from summary.json.
 The arms are identical, so every ``fail``/``marginal`` verdict is a false positive.
 
-Prints one line per run and a dated summary: runs, verdicts (pass / marginal / fail), the
-share of runs that said "no difference" (verdict ``pass``) with its 95% Clopper-Pearson
-interval, and how often each metric was flagged.
+Prints one line per run and a dated summary: runs, verdicts (pass / marginal / fail /
+inconclusive: an arm with too few requests for a percentile is not judged on it), the share
+of runs without a false alarm (verdict ``pass`` or ``inconclusive``) with its 95%
+Clopper-Pearson interval, and how often each metric was flagged.
 
     .venv/bin/python benchmarks/split_false_positives.py --repeats 40 --rate 40 --duration 6s
 """
@@ -80,14 +81,15 @@ def main() -> int:
     finally:
         server.stop()
     runs = sum(verdicts.values())
-    passed = verdicts["pass"]
+    passed = verdicts["pass"] + verdicts["inconclusive"]  # no false alarm
     low, high = clopper_pearson(passed, runs) if runs else (0.0, 1.0)
     print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, A/A on one KServe, rate {args.rate}/s, "
           f"{args.duration} + 1 s warm-up per run, users {args.users or 'none'}")  # fmt: skip
-    print(f"runs {runs}: pass {passed}, marginal {verdicts['marginal']}, "
-          f"fail {verdicts['fail']}, nodata {verdicts['nodata']}")  # fmt: skip
+    print(f"runs {runs}: pass {verdicts['pass']}, inconclusive {verdicts['inconclusive']}, "
+          f"marginal {verdicts['marginal']}, fail {verdicts['fail']}, "
+          f"nodata {verdicts['nodata']}")  # fmt: skip
     if runs:
-        print(f"'no difference' in {passed / runs:.1%} of runs (95% CI {low:.1%} - {high:.1%})")
+        print(f"no false alarm in {passed / runs:.1%} of runs (95% CI {low:.1%} - {high:.1%})")
     print("metrics flagged: " + (", ".join(f"{m} {n}" for m, n in flagged.items()) or "none"))
     return 0
 
