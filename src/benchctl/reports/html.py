@@ -400,7 +400,7 @@ def _duration(
 
 
 def _pooled_note(summary: dict[str, Any] | None) -> str:
-    """"both arms pooled" (or "all N arms pooled") when summary.json has a ``split`` with
+    """ "both arms pooled" (or "all N arms pooled") when summary.json has a ``split`` with
     two or more arms: the key numbers and phase rows mix every arm's requests; "" else."""
     from benchctl.reports.split_labels import pooled_label
 

@@ -114,25 +114,10 @@ def runs_table(
     (req/s: capacity.json's figure, "≥" a lower bound, "<" an upper one, else "—") when any
     run has a figure; ``print_runs`` leaves it out where the table would not fit (the line
     under the table still says each capacity)."""
-    table = Table(
-        title=title,
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 0) if compact else (0, 1),
-        collapse_padding=True,
-    )
-    narrowest = 8 if compact else _RUN_MIN  # compact: the name gives way, never the flags
-    table.add_column("run", overflow="fold", ratio=1, min_width=narrowest, no_wrap=one_line)
-    table.add_column("status", no_wrap=True)
     figures = capacity_column and any(
         listed.cell != "—" for listed in (capacities or {}).values()
     )  # a capacity column only when some run was analyzed (capacity.json's figure)
-    for column in ("reqs", "rps", "p50 ms", "p99 ms", "err", "drop", "capacity")[
-        : None if figures else -1
-    ]:
-        table.add_column(column, justify="right", no_wrap=True)
-    # no_wrap: only the run name shrinks; a flag is never folded mid-word nor cut
-    table.add_column("flags", no_wrap=True)
+    table = _runs_columns(title, one_line=one_line, compact=compact, figures=figures)
     damaged = []
     for name, info, overall in rows:
         latency = overall.get("latency_ms") if isinstance(overall.get("latency_ms"), dict) else {}
@@ -155,6 +140,28 @@ def runs_table(
             (", " if one_line else "\n").join(_flags(info, overall, listed)),
         )
     return table, damaged
+
+
+def _runs_columns(title: str, *, one_line: bool, compact: bool, figures: bool) -> Table:
+    """The ``benchctl runs`` table's empty columns (see ``runs_table``); ``figures``: with
+    the capacity column."""
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 0) if compact else (0, 1),
+        collapse_padding=True,
+    )
+    narrowest = 8 if compact else _RUN_MIN  # compact: the name gives way, never the flags
+    table.add_column("run", overflow="fold", ratio=1, min_width=narrowest, no_wrap=one_line)
+    table.add_column("status", no_wrap=True)
+    for column in ("reqs", "rps", "p50 ms", "p99 ms", "err", "drop", "capacity")[
+        : None if figures else -1
+    ]:
+        table.add_column(column, justify="right", no_wrap=True)
+    # no_wrap: only the run name shrinks; a flag is never folded mid-word nor cut
+    table.add_column("flags", no_wrap=True)
+    return table
 
 
 def _flags(
