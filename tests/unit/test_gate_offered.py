@@ -23,7 +23,12 @@ from benchctl.analysis.gate.runs import load_run
 from benchctl.analysis.verdicts import judge
 from benchctl.load.records import to_table
 from benchctl.reports.terminal.split import undecided_lines
-from tests.unit.run_files import installed_benchctl, request_columns
+from tests.unit.run_files import (
+    completed_run_info,
+    installed_benchctl,
+    open_loop_plan,
+    request_columns,
+)
 
 RUN_ID = "20261130T103648Z-steady-stable"
 RULES = "min_samples: 1000\nrules:\n  - {metric: throughput_rps, max_decrease: 5%}\n"
@@ -58,24 +63,16 @@ def split_run(
         {"name": name, "weight": float(w), "share": w / total, "spec": {"kind": "kserve"}}
         for name, w in zip(("stable", "canary"), weights, strict=True)
     ]
+    phases = [
+        {"name": "warmup", "start": 0.0, "end": 5.0},
+        {"name": "steady", "start": 5.0, "end": 50.0},
+    ]
+    plan = {**open_loop_plan(50.0, phases, []), "expected_requests": 1000.0}
+    scenario = {"name": "steady", "time_scale": 1.0, "spec": {"kind": "steady", "rate": 20}}
+    target = {"name": "stable", "spec": {"kind": "kserve"}}
     info = {
-        "schema_version": 1,
-        "id": RUN_ID,
-        "status": "completed",
-        "scenario": {"name": "steady", "time_scale": 1.0, "spec": {"kind": "steady", "rate": 20}},
-        "target": {"name": "stable", "spec": {"kind": "kserve"}},
-        "plan": {
-            "duration": 50.0,
-            "expected_requests": 1000.0,
-            "open_loop": True,
-            "phases": [
-                {"name": "warmup", "start": 0.0, "end": 5.0},
-                {"name": "steady", "start": 5.0, "end": 50.0},
-            ],
-        },
+        **completed_run_info(RUN_ID, scenario, plan, target),
         "arms": {"control": "stable", "arms": arms},
-        "host": {"cpus": 2},
-        "generator": {"saturated": False},
     }
     (path / "run.json").write_text(json.dumps(info))
     return path
