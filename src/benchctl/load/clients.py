@@ -10,10 +10,10 @@ The client's own Python around the wire is left out at both ends: building the r
 (pool checkout, headers) before the write, and parsing the headers and checking the body
 after the last read. Measured against a launched Triton at 200 req/s (2026-11-30, one
 request every 5 ms, so the interpreter runs on cold caches): 0.05 ms before the write and
-0.03 ms after the read, against a 0.7 ms round trip; perf_analyzer's C++ client adds a few
-microseconds there. Open-loop latency still counts from the intended send time, so it keeps
-the client's time (send lag and request building) and leaves out only the parsing after
-the answer was in.
+0.03 ms after the read, against a 0.7 ms round trip (README, Benchmarks: the comparison
+with perf_analyzer, whose span holds its own client's work). Open-loop latency still
+counts from the intended send time, so it keeps the client's time (send lag and request
+building) and leaves out only the parsing after the answer was in.
 """
 
 from __future__ import annotations
