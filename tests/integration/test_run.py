@@ -173,7 +173,11 @@ def test_sweep_runs_closed_loop_levels(tmp_path, kserve):
     assert list(phases) == ["c=1", "c=4"]
     assert phases["c=1"]["ok"] > 10 and phases["c=4"]["ok"] > 10
     frame = requests_of(result)
-    assert (frame["send_lag_ms"].abs() < 1.0).all()  # closed loop: sent when decided
+    # Closed loop: each request is sent when its user decides to, so the lag is only the
+    # local code between deciding and writing. A CPU-starved test host may preempt a few
+    # (one of 7,553 took over 1 ms in CI); a schedule that fell behind would lag them all.
+    lag = frame["send_lag_ms"]
+    assert lag.median() < 0.1 and lag.quantile(0.99) < 1.0 and lag.max() < 100.0
 
 
 def benchctl(*args: str, **kwargs) -> subprocess.Popen:
