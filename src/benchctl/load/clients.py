@@ -27,6 +27,7 @@ from geventhttpclient import HTTPClient
 from geventhttpclient.response import HTTPParseError
 
 from benchctl.load.choice import Choice
+from benchctl.load.http_post import PrebuiltPost
 from benchctl.targets.adapter import adapter_for
 from benchctl.targets.remote import grpc_metadata
 from benchctl.targets.secrets import resolve_headers
@@ -111,6 +112,7 @@ class HttpTransport:
         self._held: dict[Any, Any] = {}
         self._get_socket = self._pool.get_socket
         self._pool.get_socket = self._tracked_get_socket
+        self._post = PrebuiltPost(self._client).post  # heads built once (load/http_post.py)
         self._merged: dict[int, dict[str, str]] = {}
 
     def _tracked_get_socket(self) -> Any:
@@ -151,7 +153,7 @@ class HttpTransport:
         began = sent_at = perf_counter()
         deadline.start()
         try:
-            response = self._client.request("POST", path, body_out, headers)
+            response = self._post(path, body_out, headers)
             sock = self._held[gevent.getcurrent()]
             sent_at = sock.sent_at
             try:
