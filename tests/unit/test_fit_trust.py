@@ -238,8 +238,10 @@ def test_a_spike_whose_burst_met_the_slo_bounds_saturation_by_what_it_served(tmp
     """Trial 6 (Triton spike): every window met p99<=20ms and the fit, a step at the best
     window, was shown as "extrapolates 147.6 rps" while saturation_at_least_rps stayed null
     though the burst served 191.3. Here the burst's requests take 14 ms, so every window's
-    p99 is 14 ms: the SLO never broke; the figure is a lower bound, the burst window's
-    700 / 5 = 140.0 req/s. The fit is distrusted (r² < 0.9): no extrapolation. Its
+    p99 is 14 ms: the SLO never broke; the figure is a lower bound, what the burst phase
+    served within the SLO, 600 / 3.014 = 199.07 req/s (more than the burst window's
+    700 / 5 = 140.0: tests/unit/test_served_within_slo.py). The fit is distrusted (r² <
+    0.9): no extrapolation. Its
     asymptote is no saturation rate; the bound is the burst phase, 600 requests over
     3 s + 14 ms = 600 / 3.014 = 199.07 req/s."""
     doc = analyze_run(
@@ -247,7 +249,7 @@ def test_a_spike_whose_burst_met_the_slo_bounds_saturation_by_what_it_served(tmp
         AnalyzeOptions(slo=parse_slo("p99<=20ms"), peak_rps=200.0),
     )
     single = doc["single_replica"]
-    assert (doc["bound"], doc["capacity_rps"]) == ("lower", pytest.approx(140.0))
+    assert (doc["bound"], doc["capacity_rps"]) == ("lower", pytest.approx(600 / 3.014))
     assert doc["extrapolated"] is None and single["extrapolation"] is None
     assert single["extrapolation_dropped"].startswith("the fitted curve is not trusted (r² ")
     assert single["saturation_rps"] is None

@@ -47,7 +47,8 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
         )
         text = (
             f"One replica sustains at least {rps_text(capacity)} under {slo}: the SLO never "
-            f"broke up to the highest level measured{_arrived_of_offered(doc, band)}; {above}."
+            f"broke up to the highest level measured{_arrived_of_offered(doc, band)}"
+            f"{_served_phase(doc, single)}; {above}."
         )
     elif doc.get("capacity_band_arrived_rps"):
         text = _unordered_arrivals_sentence(doc, capacity, band, slo)
@@ -115,6 +116,21 @@ def _unordered_arrivals_sentence(doc: dict[str, Any], capacity: Any, band: Any, 
         "the search's step, so the arrived rates cannot order the two levels: the figure is "
         "the lesser of what the level that met it was offered and received, and the crossing "
         f"lies below {rps_text(band[1])} offered)."
+    )
+
+
+def _served_phase(doc: dict[str, Any], single: dict[str, Any]) -> str:
+    """ ", and its burst phase served N rps within it (the best window: M rps)" when a lower
+    bound is what a phase served within the SLO (``capacity_source`` "served_phase",
+    ``bounds.served_within``); '' otherwise."""
+    if doc.get("capacity_source", single.get("capacity_source")) != "served_phase":
+        return ""
+    where = single.get("served_within_slo_where") or "a phase"
+    kind = "window" if (doc.get("points") or {}).get("source") == "windows" else "level"
+    best = rps_text(single.get("measured_capacity_rps"))
+    return (
+        f", and {where} served {rps_text(single.get('served_within_slo_rps'))} within it "
+        f"(the best {kind}: {best})"
     )
 
 

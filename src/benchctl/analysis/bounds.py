@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 MEASURED, LOWER, EXTRAPOLATED = "measured", "lower", "extrapolated"
@@ -62,6 +62,9 @@ class Level:
     good: bool
     overloaded: bool = False  # achieved fell short of offered: the server was saturated
     arrived_rps: float | None = None  # a search level: arrivals/s in its judged windows
+    # a search level held to max_hold whose windows never agreed (``unsettled``): neither
+    # met nor broke the SLO, so it bounds the capacity on neither side
+    unsettled: bool = False
 
     @property
     def tested_rps(self) -> float:
@@ -92,12 +95,36 @@ class CapacityBound:
     # why a fitted crossing inside the band is not the figure (it is not below every rate
     # at which a level above the best good one broke the SLO), or None
     fit_not_used: str | None = None
+    # a lower bound raised to what a phase of the run served within the SLO ("its burst
+    # phase"; ``served_within``), or None
+    served_phase: str | None = None
 
     @property
     def figure_source(self) -> str:
-        """What the figure is: ``"fit"`` (the fitted curve's SLO crossing) or
-        ``"best_good_level"`` (the rate the best level that met the SLO was tested at)."""
+        """What the figure is: ``"fit"`` (the fitted curve's SLO crossing),
+        ``"best_good_level"`` (the rate the best level that met the SLO was tested at) or
+        ``"served_phase"`` (a lower bound: what a phase served within the SLO)."""
+        if self.served_phase is not None:
+            return "served_phase"
         return "best_good_level" if self.capacity_rps == self.band[0] else "fit"
+
+
+def served_within(found: CapacityBound, rps: float | None, where: str | None) -> CapacityBound:
+    """``found`` with a lower bound raised to ``rps`` (req/s), what a phase of the run
+    (``where``, e.g. "its burst phase") served within the SLO, when that is more: one replica
+    was measured to sustain it (trial 6, Triton spike: every 5 s window met p99<=20ms, the
+    best at 147.6 req/s, a window mixing the 3 s burst with the base rate; the burst phase
+    served 190.0 req/s at p99 14.7 ms). The band's high end is at least the new low end
+    (a lower service-demand bound is refuted by the served rate: ``upper_source`` "none").
+    A measured crossing is never moved: ``found`` itself."""
+    if found.bound != LOWER or rps is None or where is None or rps <= found.capacity_rps:
+        return found
+    high, source = found.band[1], found.upper_source
+    if high < rps:
+        high, source = rps, "none"
+    return replace(
+        found, capacity_rps=rps, band=(rps, high), upper_source=source, served_phase=where
+    )
 
 
 def capacity_bound(
@@ -128,8 +155,9 @@ def capacity_bound(
     if not good:
         return None
     best = max(good, key=lambda level: (level.rate_rps, level.throughput_rps))
-    above = [lv for lv in levels if not lv.good and lv.rate_rps > best.rate_rps]
-    below = [lv.label for lv in levels if not lv.good and lv.rate_rps <= best.rate_rps]
+    judged = [lv for lv in levels if not lv.good and not lv.unsettled]  # broke the SLO
+    above = [lv for lv in judged if lv.rate_rps > best.rate_rps]
+    below = [lv.label for lv in judged if lv.rate_rps <= best.rate_rps]
     overloaded = [lv.throughput_rps for lv in levels if lv.overloaded]
     saturation = max(overloaded) if overloaded else None
     if above:
@@ -250,7 +278,8 @@ def crossing_above_broken(
 def search_levels(search: dict[str, Any]) -> list[Level]:
     """The decided levels of a capacity search (search.json): offered, achieved and arrived
     req/s, SLO-percentile ms and verdict per level; levels without a latency, or that a
-    stop signal ended before they were decided (``interrupted``), are left out. KeyError
+    stop signal ended before they were decided (``interrupted``), are left out. A level
+    ``unsettled`` (said good though never stable) is kept, neither good nor broken. KeyError
     for a level without name, offered_rps, achieved_rps or good."""
     return [
         Level(
@@ -258,13 +287,24 @@ def search_levels(search: dict[str, Any]) -> list[Level]:
             float(lv["offered_rps"]),
             float(lv["achieved_rps"]),
             float(lv["latency_ms"]),
-            bool(lv["good"]),
+            bool(lv["good"]) and not unsettled(lv),
             bool(lv.get("overloaded")),
             arrived_rps(lv),
+            unsettled(lv),
         )
         for lv in search.get("levels", [])
         if lv.get("latency_ms") is not None and not lv.get("interrupted")  # undecided: no verdict
     ]
+
+
+def unsettled(level: dict[str, Any]) -> bool:
+    """Is this search.json level unsettled: within every bound over all its windows pooled
+    (``good``) but never ``stable`` (max_hold, or the search's max_duration, came before
+    ``stable_windows`` windows agreed on throughput and percentile; trial 6: a 40 s search's
+    only level, p99 19.5 ms of 20 over 4 windows that disagreed)? Such a level is not
+    judged: a steady state was never measured, so it neither met nor broke the SLO. A level
+    without a ``stable`` key (an older search.json) counts as stable."""
+    return bool(level.get("good")) and level.get("stable") is False and not level.get("interrupted")
 
 
 def arrived_rps(level: dict[str, Any]) -> float | None:

@@ -62,7 +62,7 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         source_dir, source_info, slo, source=points.source, search=search, window_s=options.window_s
     )
     try:
-        rates = measured_rates(source_dir, source_info, points, search, options.window_s)
+        rates = measured_rates(source_dir, source_info, points, search, options.window_s, slo)
         single, fit = single_replica(points, slo, warnings, search, demand, rates)
     except InputError as exc:  # a model mix still says what each model sustains
         raise with_model_bounds(exc, mix) from None

@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchctl.analysis.bounds import LOWER, CapacityBound, Level, capacity_bound, search_levels
+from benchctl.analysis.bounds import (
+    LOWER,
+    CapacityBound,
+    Level,
+    capacity_bound,
+    search_levels,
+    served_within,
+    unsettled,
+)
 from benchctl.analysis.fits import (
     CapacityEstimate,
     LatencyFit,
@@ -56,19 +64,17 @@ def single_replica(
     is the figure only when the fit is trusted (``LatencyFit.distrust``) and
     ``bounds.capacity_bound`` allows it; the fit's asymptote is the saturation rate only
     then, and only above the most the run served (else ``saturation_not_used`` says why and
-    ``saturation_at_least_rps`` is the bound the run measured).
-    Returns (capacity.json ``single_replica``: capacity_rps, band lower_rps..upper_rps
-    (``bounds.capacity_bound``), bound, saturation_rps, the fit L(x) = base + scale /
-    (x_max - x) (``fits.fit_latency_curve``), an extrapolation only as a secondary figure;
-    the LatencyFit or None). InputError: no measured point meets the SLO.
+    ``saturation_at_least_rps`` is the bound the run measured). A lower bound is at least
+    what a phase served within the SLO (``bounds.served_within``). Returns (capacity.json
+    ``single_replica``: capacity_rps, band lower_rps..upper_rps, bound, saturation_rps, the
+    fit L(x) = base + scale / (x_max - x) (``fits.fit_latency_curve``), an extrapolation
+    only as a secondary figure; the LatencyFit or None). InputError: no point meets the SLO.
     """
     levels = _levels(points, slo, search)
     fit, estimate = _fitted(points, slo, warnings)
     crossing = estimate.throughput if estimate is not None else None
     rates = rates or MeasuredRates(0.0)
-    distrust = None
-    if fit is not None and crossing is not None:
-        distrust = fit.distrust(slo.threshold_ms, rates.resolution_rps)
+    distrust = _distrust(fit, crossing, slo, rates)
     demand_upper = _demand_upper(demand)
     found = capacity_bound(
         levels,
@@ -79,8 +85,9 @@ def single_replica(
         fit_distrust=distrust,
     )
     if found is None:
-        raise _nothing_met(points, slo)
-    warnings += _bound_warnings(found)
+        raise _nothing_met(points, slo, levels)
+    found = served_within(found, rates.met_rps, rates.met_where)  # a lower bound only
+    warnings += _bound_warnings(found) + unsettled_warnings(levels, slo)
     extrapolation, dropped = _extrapolation(estimate, fit, found, demand_upper, rates, distrust)
     saturation, saturation_not_used = _saturation(found, estimate, fit, distrust, rates)
     result: dict[str, Any] = {
@@ -100,6 +107,16 @@ def single_replica(
     return result, fit  # the latency model the simulations use (capped by saturation)
 
 
+def _distrust(
+    fit: LatencyFit | None, crossing: float | None, slo: Slo, rates: MeasuredRates
+) -> str | None:
+    """Why the fit's SLO ``crossing`` cannot be a figure (``LatencyFit.distrust``), or None
+    when it can or there is none."""
+    if fit is None or crossing is None:
+        return None
+    return fit.distrust(slo.threshold_ms, rates.resolution_rps)
+
+
 def _figure_fields(found: CapacityBound, crossing: float | None) -> dict[str, Any]:
     """What the figure is: "fit" (the fitted ``crossing``, req/s) or "best_good_level" (the
     band's low end), why a crossing inside the band was not used (bounds.py), and the levels
@@ -111,6 +128,21 @@ def _figure_fields(found: CapacityBound, crossing: float | None) -> dict[str, An
         "best_good_level": found.best_good.label,
         "first_bad_level": found.first_bad.label if found.first_bad else None,
     }
+
+
+def unsettled_warnings(levels: list[Level], slo: Slo) -> list[str]:
+    """One warning naming a search's levels that were within ``slo`` pooled but never
+    stable (``bounds.unsettled``): not judged, so they bound the capacity on neither side
+    (the confidence counts them as never stable). [] when there are none."""
+    loose = [lv for lv in levels if lv.unsettled]
+    if not loose:
+        return []
+    names = ", ".join(f"{lv.label} ({slo.column} {lv.latency_ms:.1f} ms)" for lv in loose)
+    return [
+        f"{len(loose)} level(s) of the capacity search unsettled: {names}: within {slo} over "
+        "all its windows pooled, but the windows never agreed while it was held; not judged "
+        "(neither met nor broke the SLO), so the answer rests on the other levels"
+    ]
 
 
 def _saturation_fields(
@@ -131,6 +163,9 @@ def _saturation_fields(
         "saturation_at_least_rps": rates.served_rps if not_used else None,
         "saturation_at_least_where": rates.served_where if not_used else None,
         "knee_rps": fit.knee() if fit is not None and fit.r2 >= 0.9 and saturation else None,
+        # the most a phase served within the SLO (measured_rates.met_rps) and which phase
+        "served_within_slo_rps": rates.met_rps,
+        "served_within_slo_where": rates.met_where,
     }
 
 
@@ -149,11 +184,26 @@ def _band_fields(found: CapacityBound, search: dict[str, Any] | None) -> dict[st
         # (met, broke) arrived rates that could not order the levels (see _band_rates)
         "arrived_band_rps": list(found.arrived_band) if found.arrived_band else None,
         "upper_bound_source": found.upper_source,
+        # a search's levels within the SLO pooled but never stable: neither met nor broke it
+        "unsettled_levels": [
+            lv["name"] for lv in (search or {}).get("levels", []) if unsettled(lv)
+        ],
     }
 
 
-def _nothing_met(points: Points, slo: Slo) -> InputError:
-    """The error when no measured point meets ``slo``: the best point's latency and rate."""
+def _nothing_met(points: Points, slo: Slo, levels: list[Level]) -> InputError:
+    """The error when no measured point meets ``slo``: the best point's latency and rate;
+    when a search's levels that were within it never settled (``bounds.unsettled``), that
+    no level was judged to meet it, which, and what to change."""
+    loose = [lv for lv in levels if lv.unsettled]
+    if loose:
+        names = ", ".join(f"{lv.label} ({lv.latency_ms:.1f} ms)" for lv in loose[:3])
+        return InputError(
+            f"no level of the capacity search was judged to meet {slo}: {names} stayed "
+            f"within it over all its windows pooled, but its windows never agreed (never "
+            "stable), so it neither met nor broke it; give each level more time (raise "
+            "max_duration and max_hold) or run on a quieter host"
+        )
     best = int(np.argmin(points.latency_ms))
     return InputError(
         f"no measured point meets {slo}: the best was {points.latency_ms[best]:.1f} ms at "
@@ -197,10 +247,11 @@ def _bound_warnings(found: CapacityBound) -> list[str]:
             f"({', '.join(found.non_monotone[:3])}): the server's latency was not steady"
         )
     if found.bound == LOWER:
+        what = f"what {found.served_phase} served within it" if found.served_phase else ""
         notes.append(
-            f"the SLO never broke: capacity is at least {found.capacity_rps:.1f} rps (the best "
-            "level measured); measure higher load (a capacity search, or a higher max_rate) "
-            "for the crossing"
+            f"the SLO never broke: capacity is at least {found.capacity_rps:.1f} rps "
+            f"({what or 'the best level measured'}); measure higher load (a capacity search, "
+            "or a higher max_rate) for the crossing"
         )
     return notes
 

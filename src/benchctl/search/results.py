@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchctl.analysis.bounds import unsettled
 from benchctl.analysis.slo import Slo
 from benchctl.analysis.summary import read_requests, summarize
 from benchctl.run_finish import generator_flags
@@ -52,9 +53,10 @@ class SearchRecords:
 def bracket(levels: list[dict[str, Any]]) -> tuple[float | None, float | None]:
     """(best offered rate that was good, lowest offered rate above it that was not), from
     levels as search.json keeps them; None where there is no such level. A level a stop
-    signal ended before it was decided (``interrupted``) is neither."""
+    signal ended before it was decided (``interrupted``), or one within every bound but
+    never stable (``analysis.bounds.unsettled``: not judged), is neither."""
     levels = [lv for lv in levels if not lv.get("interrupted")]
-    good = [lv["offered_rps"] for lv in levels if lv["good"]]
+    good = [lv["offered_rps"] for lv in levels if lv["good"] and not unsettled(lv)]
     best = max(good) if good else None
     bad_above = [
         lv["offered_rps"]

@@ -110,13 +110,17 @@ def level_line(level: LevelRecord, column: str, models: Sequence[str] = ()) -> s
     model mix (``models``: its names) the search judges every model's requests pooled,
     and the answer later judges each model by its own percentile, so the mix's capacity
     may lie below a level said good here: the line says the percentile and verdict are
-    pooled ("p90 of small+big pooled ...: good (pooled)"), never a bare "good"."""
+    pooled ("p90 of small+big pooled ...: good (pooled)"), never a bare "good". A level
+    within every bound but never stable is "unsettled, not judged" (``analysis.bounds.
+    unsettled``: the answer counts it as neither met nor broken)."""
     verdict = level.verdict
     mark = "—" if verdict.latency_ms is None else f"{verdict.latency_ms:,.1f} ms"
     colour = "green" if verdict.good else "red"
     said = "good" if verdict.good else "broke the SLO"
     if verdict.interrupted:  # stopped before decided: no verdict about the SLO
         colour, said = "yellow", "interrupted"
+    elif verdict.good and not verdict.stable:  # never stable: neither met nor broke it
+        colour, said = "yellow", "unsettled, not judged"
     elif models:
         said += " (pooled)"
     if models:
