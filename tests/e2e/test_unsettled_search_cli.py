@@ -55,4 +55,5 @@ def test_no_settled_level_met_the_slo_is_refused_in_one_line(tmp_path: Path) -> 
     line = refused(done)
     assert "no level of the capacity search was judged to meet p99<=100ms: step2@80rps " in line
     assert "(40.0 ms), step3@120rps (80.0 ms) stayed within it over all its windows" in line
+    assert "but never became stable" in line
     assert not (run / "capacity.json").exists()

@@ -53,9 +53,10 @@ def test_the_trial_search_has_no_level_judged_to_meet_the_slo():
         single_replica(search_points(search), SLO, [], search, {})
     assert str(refused.value) == (
         "no level of the capacity search was judged to meet p99<=20ms: level1@10rps "
-        "(19.5 ms) stayed within it over all its windows pooled, but its windows never "
-        "agreed (never stable), so it neither met nor broke it; give each level more time "
-        "(raise max_duration and max_hold) or run on a quieter host"
+        "(19.5 ms) stayed within it over all its windows pooled, but never became stable "
+        "(its windows did not agree, or held too few successes for the percentile, before "
+        "it ended), so it neither met nor broke it; give each level more time (raise "
+        "max_duration and max_hold) or run on a quieter host"
     )
 
 
@@ -80,9 +81,9 @@ def test_an_unsettled_level_bounds_the_capacity_on_neither_side():
     assert found["unsettled_levels"] == ["level2@20rps"]
     assert (
         "1 level(s) of the capacity search unsettled: level2@20rps (p99 18.0 ms): within "
-        "p99<=20ms over all its windows pooled, but the windows never agreed while it was "
-        "held; not judged (neither met nor broke the SLO), so the answer rests on the "
-        "other levels"
+        "p99<=20ms over all its windows pooled, but never stable (its windows did not "
+        "agree, or held too few successes for the percentile, before it ended); not judged "
+        "(neither met nor broke the SLO), so the answer rests on the other levels"
     ) in warnings
     older = {k: v for k, v in levels[1].items() if k != "stable"}
     assert not unsettled(older) and search_levels({"levels": [older]})[0].good

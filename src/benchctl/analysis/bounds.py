@@ -62,7 +62,7 @@ class Level:
     good: bool
     overloaded: bool = False  # achieved fell short of offered: the server was saturated
     arrived_rps: float | None = None  # a search level: arrivals/s in its judged windows
-    # a search level held to max_hold whose windows never agreed (``unsettled``): neither
+    # a search level that ended without becoming stable (``unsettled``): neither
     # met nor broke the SLO, so it bounds the capacity on neither side
     unsettled: bool = False
 
@@ -300,7 +300,8 @@ def search_levels(search: dict[str, Any]) -> list[Level]:
 def unsettled(level: dict[str, Any]) -> bool:
     """Is this search.json level unsettled: within every bound over all its windows pooled
     (``good``) but never ``stable`` (max_hold, or the search's max_duration, came before
-    ``stable_windows`` windows agreed on throughput and percentile; trial 6: a 40 s search's
+    ``stable_windows`` windows agreed on throughput and percentile with 2 / (1 - q)
+    successes; trial 6: a 40 s search's
     only level, p99 19.5 ms of 20 over 4 windows that disagreed)? Such a level is not
     judged: a steady state was never measured, so it neither met nor broke the SLO. A level
     without a ``stable`` key (an older search.json) counts as stable."""

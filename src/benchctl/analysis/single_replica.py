@@ -140,8 +140,9 @@ def unsettled_warnings(levels: list[Level], slo: Slo) -> list[str]:
     names = ", ".join(f"{lv.label} ({slo.column} {lv.latency_ms:.1f} ms)" for lv in loose)
     return [
         f"{len(loose)} level(s) of the capacity search unsettled: {names}: within {slo} over "
-        "all its windows pooled, but the windows never agreed while it was held; not judged "
-        "(neither met nor broke the SLO), so the answer rests on the other levels"
+        "all its windows pooled, but never stable (its windows did not agree, or held too "
+        "few successes for the percentile, before it ended); not judged (neither met nor "
+        "broke the SLO), so the answer rests on the other levels"
     ]
 
 
@@ -200,9 +201,10 @@ def _nothing_met(points: Points, slo: Slo, levels: list[Level]) -> InputError:
         names = ", ".join(f"{lv.label} ({lv.latency_ms:.1f} ms)" for lv in loose[:3])
         return InputError(
             f"no level of the capacity search was judged to meet {slo}: {names} stayed "
-            f"within it over all its windows pooled, but its windows never agreed (never "
-            "stable), so it neither met nor broke it; give each level more time (raise "
-            "max_duration and max_hold) or run on a quieter host"
+            "within it over all its windows pooled, but never became stable (its windows did "
+            "not agree, or held too few successes for the percentile, before it ended), so it "
+            "neither met nor broke it; give each level more time (raise max_duration and "
+            "max_hold) or run on a quieter host"
         )
     best = int(np.argmin(points.latency_ms))
     return InputError(
