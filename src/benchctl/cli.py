@@ -15,6 +15,7 @@ import errno
 import os
 
 from benchctl import __version__, arguments
+from benchctl.cli_lines import command_parser, flag_error
 from benchctl.commands import COMMANDS
 from benchctl.errors import BenchctlError, one_line
 
@@ -56,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         with recovery_notices_on_stderr():  # a run recovered on first sight: one stderr line
             return args.handler(args, command_console())
     except BenchctlError as exc:
-        error_line(f"benchctl: error: {one_line(str(exc))}")
+        text = one_line(str(exc))
+        flagged = flag_error(parser, args.command, text) if exc.exit_code == 2 else None
+        error_line(flagged or f"benchctl: error: {text}")
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -83,10 +86,7 @@ def unrecognized(parser: argparse.ArgumentParser, command: str | None, extra: li
 
     ``parser``: the parser ``build_parser`` made; ``command``: the command word given (or
     None); ``extra``: the arguments left over. Returns the line without its newline."""
-    sub = parser
-    for action in parser._actions:  # the chosen command's own parser knows its options
-        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
-            sub = action.choices[command]
+    sub = command_parser(parser, command) or parser  # the command's own parser knows its options
     prog = sub.prog
     text = f"{prog}: error: unrecognized argument{'s' if len(extra) > 1 else ''}: "
     text += " ".join(extra)

@@ -37,7 +37,7 @@ def test_non_utf8_scenario_file(tmp_path: Path) -> None:
 
 def test_rate_from_the_command_line_is_blamed_on_the_flag(tmp_path: Path) -> None:
     done = benchctl("run", "steady", "--set", "rate=-5", "--dry-run", cwd=tmp_path)
-    assert_one_line(done, "benchctl: error: --set rate (for ")
+    assert_one_line(done, "benchctl run: error: argument --set: rate (for ")
 
 
 def test_json_array_payload_fails_the_run_in_one_line(tmp_path: Path) -> None:
@@ -104,5 +104,5 @@ def test_slo_on_a_batch_is_one_line_before_anything_is_launched(tmp_path: Path) 
         "run", "batch", "--target", "kserve", "--launch", "--slo", "p99<=50ms",
         cwd=tmp_path, timeout=60,
     )  # fmt: skip
-    assert_one_line(done, "--slo needs an arrival-rate scenario")
+    assert_one_line(done, "argument --slo: needs an arrival-rate scenario")
     assert "batch is an offline batch" in done.stderr and done.run_dir is None

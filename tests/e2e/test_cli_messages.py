@@ -37,7 +37,7 @@ def test_duration_on_a_spike_names_the_fields(tmp_path: Path) -> None:
 def test_strict_less_than_slo_is_refused(tmp_path: Path) -> None:
     done = run("analyze", "runs/x", "--slo", "p99<100ms", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.count("\n") == 1
-    assert "--slo 'p99<100ms': write <=" in done.stderr and "p99<=100ms" in done.stderr
+    assert "argument --slo: 'p99<100ms': write <=" in done.stderr and "p99<=100ms" in done.stderr
 
 
 def test_p999_on_a_small_run_says_too_few_samples(tmp_path: Path) -> None:

@@ -25,9 +25,9 @@ def test_a_plan_of_under_one_request_is_refused(tmp_path: Path) -> None:
             "run", "steady", "--rate", "0.01", "--duration", "10s", *extra, cwd=tmp_path
         )
         assert refused(done) == (
-            "benchctl: error: --rate 0.01 with --duration 10s plans about 0.1 requests in "
-            "10s: nothing to measure; give a rate x duration of at least 1 request "
-            "(e.g. --rate 1 --duration 10s)"
+            "benchctl run: error: argument --rate: 0.01 with --duration 10s plans about 0.1 "
+            "requests in 10s: nothing to measure; give a rate x duration of at least 1 "
+            "request (e.g. --rate 1 --duration 10s) (see `benchctl run --help`)"
         )
         assert done.stdout == "", done.output()
     assert not (tmp_path / "runs").exists()

@@ -34,21 +34,22 @@ def test_trace_on_the_command_line_is_read_from_the_current_folder(tmp_path: Pat
     missing = benchctl("run", "replay", "--set", "trace=nope.csv", "--dry-run", cwd=tmp_path)
     nope = (tmp_path / "nope.csv").resolve()
     assert refused(missing) == (
-        f"benchctl: error: --set trace=nope.csv: cannot read nope.csv ({nope}): "
-        "No such file or directory"
+        f"benchctl run: error: argument --set: trace=nope.csv: cannot read nope.csv ({nope}): "
+        "No such file or directory (see `benchctl run --help`)"
     )
 
 
 def test_rate_hints_name_fields_of_the_kind(tmp_path: Path) -> None:
     sweep = refused(benchctl("run", "sweep", "--rate", "50", "--dry-run", cwd=tmp_path))
     assert sweep == (
-        "benchctl: error: --rate does not apply to a sweep scenario: it is closed loop "
-        "(requests in flight, not a rate): --set 'levels=[1,2,4]' or --set max_concurrency=N"
+        "benchctl run: error: argument --rate: does not apply to a sweep scenario: it is "
+        "closed loop (requests in flight, not a rate): --set 'levels=[1,2,4]' or --set "
+        "max_concurrency=N (see `benchctl run --help`)"
     )
     replay = refused(benchctl("run", "replay", "--rate", "5", "--dry-run", cwd=tmp_path))
     assert replay == (
-        "benchctl: error: --rate does not apply to a replay scenario: its rates are the "
-        "trace's: --time-scale 0.5 plays it twice as fast"
+        "benchctl run: error: argument --rate: does not apply to a replay scenario: its rates "
+        "are the trace's: --time-scale 0.5 plays it twice as fast (see `benchctl run --help`)"
     )
 
 
@@ -66,7 +67,7 @@ def test_misleading_lines_now_say_what_is_there(tmp_path: Path) -> None:
     )
     (tmp_path / "r.yaml").write_text("rules:\n  - metric: p99_ms\n    max_incrase: 10%\n")
     typo = benchctl(
-        "gate", "--rules", "r.yaml", "--baseline", "a", "--candidate", "b", cwd=tmp_path
+        "gate", "--rules", "r.yaml", "--baseline", "adir", "--candidate", "adir", cwd=tmp_path
     )
     assert "field 'rules.0.max_incrase': unknown field (did you mean 'max_increase'?)" in refused(
         typo

@@ -30,14 +30,14 @@ def test_a_trace_flag_that_cannot_be_read_names_the_flag(tmp_path: Path) -> None
     missing = benchctl("run", "replay", "--set", "trace=./x.csv", "--dry-run", cwd=tmp_path)
     absolute = (tmp_path / "x.csv").resolve()
     assert refused(missing) == (
-        f"benchctl: error: --set trace=./x.csv: cannot read ./x.csv ({absolute}): "
-        "No such file or directory"
+        f"benchctl run: error: argument --set: trace=./x.csv: cannot read ./x.csv ({absolute}): "
+        "No such file or directory (see `benchctl run --help`)"
     )
     (tmp_path / "adir").mkdir()
     folder = benchctl("run", "replay", "--set", "trace=adir", "--dry-run", cwd=tmp_path)
     assert refused(folder) == (
-        f"benchctl: error: --set trace=adir: cannot read adir ({(tmp_path / 'adir').resolve()}"
-        "): Is a directory"
+        "benchctl run: error: argument --set: trace=adir: cannot read adir "
+        f"({(tmp_path / 'adir').resolve()}): Is a directory (see `benchctl run --help`)"
     )
     assert not (tmp_path / "runs").exists()
 
@@ -198,7 +198,8 @@ def test_a_moved_run_directory_still_analyzes(tmp_path: Path) -> None:
             "argument --max-pvalue: must be in (0, 1), e.g. 0.001; got '0'",
         ),
         (
-            ["gate", "--baseline", "b", "--candidate", "c", "--rules", "r", "--last", "0"],
+            # --last first: argparse checks in order, and b, c and r do not exist either
+            ["gate", "--last", "0", "--baseline", "b", "--candidate", "c", "--rules", "r"],
             "argument --last: must be >= 1, got '0'",
         ),
     ],

@@ -137,7 +137,7 @@ def test_bad_split_is_one_line_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "--split" in done.stderr
     done = benchctl("run", "steady", "--users", "5", cwd=tmp_path, timeout=60)
-    assert done.returncode == 2 and "--users needs --split" in done.stderr
+    assert done.returncode == 2 and "argument --users: needs --split" in done.stderr
 
 
 def test_shadow_kserve_and_triton_agree_and_another_model_does_not(tmp_path: Path) -> None:

@@ -105,7 +105,7 @@ def test_unparseable_slo_exits_2_with_one_line(tmp_path: Path, slo: str):
         check=False,
     )
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("benchctl: error: --slo")
+    assert result.stderr.startswith("benchctl analyze: error: argument --slo: ")
     assert len(result.stderr.strip().splitlines()) == 1
 
 
@@ -167,7 +167,7 @@ def test_a_peak_no_cluster_can_serve_exits_2_with_one_line(tmp_path: Path, peak:
     )  # fmt: skip
     if peak == "1e23":
         assert result.returncode == 2, result.stderr
-        assert result.stderr.startswith("benchctl: error: --peak-rps 1e+23: ")
+        assert result.stderr.startswith("benchctl analyze: error: argument --peak-rps: 1e+23: ")
         assert "150,000 pods per cluster" in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
     else:

@@ -103,7 +103,10 @@ def test_server_pid_must_be_a_running_process(cwd, capsys):
 def test_slo_without_a_unit_is_refused(run, capsys, slo):
     line = one_error(["analyze", "run", "--slo", slo], capsys)
     needs_unit = "the bound needs a unit (ms or s), e.g. p99<=200ms"
-    assert line == f"benchctl: error: --slo '{slo}': {needs_unit}"
+    assert line == (
+        f"benchctl analyze: error: argument --slo: '{slo}': {needs_unit} "
+        "(see `benchctl analyze --help`)"
+    )
 
 
 def test_analyze_help_quotes_the_slo(capsys):
@@ -115,7 +118,7 @@ def test_analyze_help_quotes_the_slo(capsys):
 
 def test_rate_set_on_the_command_line_is_blamed_on_the_flag(cwd, capsys):
     line = one_error(["run", "steady", "--set", "rate=-5", "--dry-run"], capsys)
-    assert line.startswith("benchctl: error: --set rate (for ")
+    assert line.startswith("benchctl run: error: argument --set: rate (for ")
     assert "field 'rate': Input should be greater than or equal to 0" in line
     assert "steady.yaml:3" not in line
     line = one_error(["run", "steady", "--duration", "1e309", "--dry-run"], capsys)
@@ -125,7 +128,9 @@ def test_rate_set_on_the_command_line_is_blamed_on_the_flag(cwd, capsys):
 
 def test_traffic_must_name_a_scenario(run, capsys):
     line = one_error(["analyze", "run", "--slo", "p99<=200ms", "--traffic", "spikee"], capsys)
-    assert line.startswith("benchctl: error: --traffic: unknown scenario 'spikee': choose one of")
+    assert line.startswith(
+        "benchctl analyze: error: argument --traffic: unknown scenario 'spikee': choose one of"
+    )
     assert not (run / "capacity.json").exists()  # refused before any work
 
 
@@ -427,17 +432,21 @@ def test_runs_table_fits_80_columns(run, cwd):
 
 def test_worker_master_port_out_of_range(capsys):
     line = one_error(["worker", "--master", "10.0.0.5:99999"], capsys)
-    assert line.startswith("benchctl: error: --master '10.0.0.5:99999': expected HOST:PORT")
+    assert line.startswith(
+        "benchctl worker: error: argument --master: '10.0.0.5:99999': expected HOST:PORT"
+    )
 
 
 def test_target_set_and_cross_field_rules_name_the_flag(cwd, capsys):
     line = one_error(["run", "steady", "--target-set", "url=ftp://x", "--dry-run"], capsys)
-    assert line.startswith("benchctl: error: --target-set url (for ")
+    assert line.startswith("benchctl run: error: argument --target-set: url (for ")
     assert "field 'url': url must look like http://host:port, got 'ftp://x'" in line
     line = one_error(["run", "spike", "--set", "burst_length=20m", "--dry-run"], capsys)
     assert "spike.yaml (with --set burst_length): burst_at + rise_time" in line
     line = one_error(["run", "steady", "--set", "warmup=-1s", "--dry-run"], capsys)
-    assert line.endswith("field 'warmup': '-1s': a duration cannot be negative")
+    assert line.endswith(
+        "field 'warmup': '-1s': a duration cannot be negative (see `benchctl run --help`)"
+    )
 
 
 def test_gate_table_is_whole_at_80_columns(run):

@@ -210,16 +210,18 @@ def test_gate_rule_typo_and_rules_folder(cwd: Path) -> None:
         ["compare", "a", "b", "-o", "missing/r.html"],
         ["history", ".", "-o", "missing/r.html"],
         ["history", ".", "--json", "missing/r.html"],
+        # --junit first: argparse checks values in order, and gate's run folders (a, b)
+        # and rules file (r) do not exist either
         [
             "gate",
+            "--junit",
+            "missing/r.html",
             "--baseline",
             "a",
             "--candidate",
             "b",
             "--rules",
             "r",
-            "--junit",
-            "missing/r.html",
         ],
     ],
 )
@@ -227,7 +229,7 @@ def test_output_file_in_a_missing_folder_is_refused(
     cwd: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
     line = one_error(argv, capsys)
-    flag = "-o/--output" if argv[-2] == "-o" else argv[-2]
+    flag = "-o/--output" if "-o" in argv else argv[argv.index("missing/r.html") - 1]
     assert f"error: argument {flag}: missing/r.html: no such folder missing; make it" in line
     assert not (cwd / "missing").exists()
 

@@ -43,9 +43,11 @@ def test_missing_payload_file_is_refused(tmp_path, extra):
         "--target-set",
         "payload.file=missing.npy",
     )
-    assert line.startswith("benchctl: error: --target-set payload.file (for ")
+    assert line.startswith("benchctl run: error: argument --target-set: payload.file (for ")
     missing = (tmp_path / "missing.npy").resolve()
-    assert line.endswith(f"field 'payload.file': missing.npy ({missing}): no such file")
+    assert line.endswith(
+        f"field 'payload.file': missing.npy ({missing}): no such file (see `benchctl run --help`)"
+    )
 
 
 def test_payload_file_that_is_a_directory_is_refused(tmp_path):
@@ -59,7 +61,9 @@ def test_payload_file_that_is_a_directory_is_refused(tmp_path):
         "payload.file=inputs",
     )
     inputs = (tmp_path / "inputs").resolve()
-    assert line.endswith(f"field 'payload.file': inputs ({inputs}): not a regular file")
+    assert line.endswith(
+        f"field 'payload.file': inputs ({inputs}): not a regular file (see `benchctl run --help`)"
+    )
 
 
 def test_payload_file_without_source_file_says_what_to_set(tmp_path):

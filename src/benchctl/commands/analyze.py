@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchctl import arguments
+from benchctl.commands import flag_values
 from benchctl.commands.options import (
     RUN_HELP,
     add_config_dir,
@@ -43,7 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Runs, the SLO, the traffic to size for, price, cluster timings, headroom, window."""
     parser.add_argument("runs", type=Path, nargs="+", metavar="RUN", help=RUN_HELP)
     parser.add_argument(
-        "--slo", required=True, help='latency objective, quoted: e.g. --slo "p99<=200ms"'
+        "--slo",
+        required=True,
+        type=flag_values.slo,
+        help='latency objective, quoted: e.g. --slo "p99<=200ms"',
     )
     parser.add_argument(
         "--peak-rps",
@@ -78,6 +82,7 @@ def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--cluster",
+        type=flag_values.cluster,
         metavar="YAML|K=V,...",
         help="what the cluster adds to a pod start and to the autoscaler's metric: a YAML file"
         " or pairs, e.g. image_pull=1m,model_load=30s,pool_pods=4,node_provision=3m; keys:"

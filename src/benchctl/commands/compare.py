@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchctl import arguments
+from benchctl.commands import flag_values
 from benchctl.commands.options import RUN_HELP
 
 if TYPE_CHECKING:
@@ -33,7 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="RUN",
         help=f"{RUN_HELP}, or RUN@ARM: one arm of a split run",
     )
-    parser.add_argument("--slo", help='latency objective, quoted: e.g. --slo "p99<=200ms"')
+    parser.add_argument(
+        "--slo", type=flag_values.slo, help='latency objective, quoted: e.g. --slo "p99<=200ms"'
+    )
     parser.add_argument(
         "-o",
         "--output",

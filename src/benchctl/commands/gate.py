@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchctl import arguments
+from benchctl.commands import flag_values
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -48,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--baseline",
         required=True,
-        type=Path,
+        type=flag_values.run_or_folder,
         metavar="RUN_OR_DIR",
         help="a run directory (or RUN@ARM), or a folder of past runs (same scenario and "
         "target are used)",
@@ -56,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--candidate",
         required=True,
-        type=Path,
+        type=flag_values.run_or_folder,
         action="append",
         metavar="RUN",
         help="run to judge (or RUN@ARM), or a folder of runs; repeat for several runs of "
@@ -65,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rules",
         required=True,
-        type=Path,
+        type=flag_values.existing_file,
         metavar="YAML",
         help=f"the gate's rules; an annotated example: {gate_example()}",
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from benchctl import arguments
+from benchctl.commands import flag_values
 from benchctl.durations import parse_duration
 from benchctl.errors import BenchctlError, InputError
 from benchctl.rundir import DEFAULT_RUNS_DIR
@@ -36,10 +37,15 @@ def add_config_dir(parser: Options, text: str = CONFIG_DIR_HELP) -> None:
 
 
 def add_price(parser: Options, text: str) -> None:
-    """``--price`` (help ``text``) and ``--currency`` (default USD); checked after parsing
-    by ``price_option`` and ``currency_option``."""
+    """``--price`` (help ``text``) and ``--currency`` (default USD), each refused while
+    parsing when bad; ``price_option`` and ``currency_option`` convert them."""
     parser.add_argument("--price", type=arguments.price, help=text)
-    parser.add_argument("--currency", default="USD", help="currency of --price (default USD)")
+    parser.add_argument(
+        "--currency",
+        type=flag_values.currency,
+        default="USD",
+        help="currency of --price: a code or symbol, e.g. USD, EUR, € (default USD)",
+    )
 
 
 def duration_option(flag: str, value: str | float) -> float:

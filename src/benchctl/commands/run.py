@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from benchctl import arguments
+from benchctl.commands import flag_values
 from benchctl.commands.options import (
     add_config_dir,
     add_price,
@@ -125,6 +126,7 @@ def _scale_out(group: argparse._ArgumentGroup) -> None:
 def _arms(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--split",
+        type=flag_values.split,
         metavar="A=W,B=W",
         help="send each request to one arm by weight (arms: target profile names, the "
         "--target one first: the control), e.g. --split kserve=95,kserve-canary=5",
@@ -151,6 +153,7 @@ def _where(group: argparse._ArgumentGroup) -> None:
 def _answer(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--slo",
+        type=flag_values.slo,
         help='latency objective, quoted, e.g. --slo "p99<=100ms": search the capacity of one '
         "replica first, then play the scenario, analyze and write the report",
     )
@@ -221,10 +224,27 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     Raises InputError (exit 2) for bad options, as ``run_with_answer`` does."""
     from benchctl.commands.run_repeat import check_repeat, run_repeated
 
+    check_profile_names(args)
     check_repeat(args)
     if args.repeat > 1:
         return run_repeated(args, console, lambda each: _run_once(each, console))
     return _run_once(args, console)
+
+
+def check_profile_names(args: argparse.Namespace) -> None:
+    """``--target`` and ``--shadow`` name a target profile that exists (in ``--config-dir``,
+    ./benchctl.d/ or the built-ins; or a YAML path): InputError ``--target: unknown target
+    'x': choose one of ...`` otherwise, which the CLI shows as argparse shows a bad value
+    (``argument --target: ...``), before anything is loaded or launched."""
+    from benchctl.config import find_spec_file
+    from benchctl.errors import InputError
+
+    for flag, name in (("--target", args.target), ("--shadow", args.shadow)):
+        if name:
+            try:
+                find_spec_file(name, "targets", args.config_dir)
+            except InputError as exc:
+                raise InputError(f"{flag}: {exc}") from None
 
 
 def _run_once(args: argparse.Namespace, console: Console) -> int:

@@ -31,7 +31,7 @@ def check_repeat(args: argparse.Namespace) -> None:
     for flag, given in (("--slo", args.slo), ("--dry-run", args.dry_run)):
         if given:
             raise InputError(
-                f"--repeat {args.repeat} cannot be combined with {flag}: repeat plain runs "
+                f"--repeat {args.repeat}: cannot be combined with {flag}: repeat plain runs "
                 "(for `benchctl gate --candidate`), one --slo job at a time"
             )
 
