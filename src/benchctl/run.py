@@ -30,6 +30,7 @@ from benchctl.errors import BenchctlError, InputError
 from benchctl.lifetime import Guard, owner_record
 from benchctl.plan.shapes import Plan, plan_scenario, rate_curve
 from benchctl.reports.terminal.console import quiet_stdout
+from benchctl.reports.terminal.plan_facts import plan_facts
 from benchctl.reports.terminal.run_progress import (
     print_plan_note,
     print_run_directory,
@@ -156,7 +157,8 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
             name, description = scenario_file.stem, scenario.description
             print_sweep_plan(console, name, description, scenario, options.time_scale)
         else:
-            print_plan(console, plan, scenario_file.stem, scenario.description)
+            effective = plan_facts(scenario, plan, options.time_scale)  # not the file's text
+            print_plan(console, plan, scenario_file.stem, scenario.description, effective)
         return RunResult(status="planned")
     _check_target(options, target, target_file.stem, arms)
     names = (scenario_file, target_file)

@@ -51,14 +51,15 @@ def summary_table(summary: dict[str, Any], *, title: str) -> Table:
     return table
 
 
-def print_plan(console: Console, plan: Plan, name: str, description: str) -> None:
+def print_plan(console: Console, plan: Plan, name: str, description: str, facts: str = "") -> None:
     """The planned rate (or concurrency) over time, without sending anything: ``name``
-    and ``description`` of the scenario, duration, expected requests, phases, and a 40-row
-    bar chart of the rate curve."""
-    from benchctl.plan.shapes import rate_curve
-
+    and ``description`` of the scenario, ``facts`` (what the effective plan sends:
+    ``plan_facts``), duration, expected requests, phases, and a bar chart of the rate
+    curve (``print_chart``)."""
     unit = "req/s" if plan.open_loop else "concurrency"
     console.print(f"[bold]{name}[/]: {description}".rstrip(": "))
+    if facts:
+        console.print(facts, highlight=False)
     expected = plan.expected_requests()
     total = f", about {expected:,.0f} requests" if expected is not None else ""
     console.print(
@@ -66,11 +67,39 @@ def print_plan(console: Console, plan: Plan, name: str, description: str) -> Non
         + ", ".join(f"{p.name} {plan_time(p.start)}–{plan_time(p.end)}" for p in plan.phases[:12])
         + (" …" if len(plan.phases) > 12 else "")
     )
-    curve = rate_curve(plan, points=40)
-    peak = max((value for _, value in curve), default=0.0) or 1.0
-    for t, value in curve:
-        bar = "█" * round(40 * value / peak)
-        console.print(f"{plan_time(t):>8}  {value:9.1f} {unit}  {bar}", highlight=False)
+    print_chart(console, plan, unit)
+
+
+BAR_WIDTH = 40  # characters of the longest bar (the plan's peak)
+
+
+def print_chart(console: Console, plan: Plan, unit: str) -> None:
+    """One row per tick of ``plan`` (``plan.chart``: a round tick, 10-25 rows for any
+    duration): its start, the highest rate (or concurrency) planned in it (a replayed
+    trace: its mean) and a bar whose length is that value over the highest row's, times
+    BAR_WIDTH (rounded: 0 is no bar)."""
+    from benchctl.plan.chart import chart_measure, chart_rows, chart_tick
+
+    tick = chart_tick(plan.duration)
+    rows = chart_rows(plan, tick)
+    peak = max((value for _, _, value in rows), default=0.0)
+    console.print(
+        f"one row per {plan_time(tick)}: the {chart_measure(plan)} {unit} planned in it; "
+        f"the longest bar is {chart_value(peak)} {unit}",
+        highlight=False,
+    )
+    for start, _, value in rows:
+        bar = "█" * (round(BAR_WIDTH * value / peak) if peak > 0 else 0)
+        console.print(
+            f"{plan_time(start):>8}  {chart_value(value):>9} {unit}  {bar}", highlight=False
+        )
+
+
+def chart_value(value: float) -> str:
+    """A rate or concurrency of the chart: one decimal (``200.0``, ``0.0`` for none), and
+    two significant digits below 0.05, where one decimal would show a planned rate as 0.0
+    (``0.01``, ``0.0042``)."""
+    return f"{value:.2g}" if 0 < value < 0.05 else f"{value:,.1f}"
 
 
 def plan_time(seconds: float) -> str:
@@ -100,12 +129,14 @@ def print_run_end(
     clock: dict[str, Any],
     *,
     cpu_limit: float,
+    counts: dict[str, Any] | None = None,
 ) -> None:
     """The end of run ``name``: when ``rows`` requests were kept, the latency table of
     ``summary`` (summary.json), the send-lag line and a split run's arms; then a line per
     warning (run.json ``generator`` send lag, ``clock`` warnings), generator saturation
     (a load process above ``cpu_limit`` % CPU) and a run whose ``outcome.status`` is not
-    completed (with ``outcome.reason``)."""
+    completed (with ``outcome.reason``); with run.json ``counts`` whose ``sent`` is a lower
+    bound (a load process died), the line ``sent: ≥N requests`` and why (``sent_line``)."""
     if rows:
         console.print(summary_table(summary, title=f"{name} ({outcome.status})"))
         if pooled := pooled_line(summary):  # a split run: the rows mix every arm's servers
@@ -124,6 +155,19 @@ def print_run_end(
         )
     if outcome.status != COMPLETED:
         console.print(f"[yellow]run {outcome.status}: {outcome.reason}[/] ({rows:,} requests kept)")
+    if line := sent_line(counts or {}):
+        console.print(f"[yellow]{line}[/]", highlight=False)
+
+
+def sent_line(counts: dict[str, Any]) -> str:
+    """``sent: ≥N requests (a lower bound: WHY)`` for run.json ``counts`` whose ``sent`` is a
+    lower bound (``sent_is_lower_bound``, ``sent_bound``: run_finish.sent_lower_bound);
+    "" when ``sent`` is exact or unknown."""
+    sent = counts.get("sent")
+    if not counts.get("sent_is_lower_bound") or not isinstance(sent, int | float):
+        return ""
+    why = counts.get("sent_bound") or "a load process died"
+    return f"sent: ≥{sent:,.0f} requests (a lower bound: {why})"
 
 
 def pooled_line(summary: dict[str, Any]) -> str:
