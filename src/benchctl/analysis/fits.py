@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import OptimizeWarning, curve_fit
+
+from benchctl.analysis.least_squares import latency_parameters, log_latency, usl_parameters
 
 _BAND = (5.0, 95.0)  # percentiles of the resampled capacity
 _DRAWS = 1000
@@ -56,14 +57,15 @@ class USLFit:
 
 def fit_usl(concurrency: np.ndarray, throughput: np.ndarray) -> USLFit:
     """Fit Gunther's Universal Scalability Law X(N) = lambda N / (1 + sigma (N-1) + kappa N (N-1))
-    by non-linear least squares (scipy ``curve_fit``, sigma in [0, 1], kappa >= 0).
+    by non-linear least squares (sigma in [0, 1], kappa >= 0; ``least_squares.usl_parameters``:
+    projected Levenberg-Marquardt from lambda at the lowest concurrency, sigma 0.01, kappa 1e-4).
 
     ``concurrency``: N per point (in-flight requests, shape (k,), > 0); ``throughput``: X per point
     (requests/s, shape (k,), >= 0). Returns a USLFit with lambda (requests/s per unit of
     concurrency), sigma, kappa, their standard errors, r2, the peak concurrency sqrt((1 - sigma) /
     kappa) (inf when kappa = 0) and the throughput there. Raises ValueError for arrays that are not
     1-D of one length, empty or not finite, for N <= 0 or X < 0, and for fewer than 3 distinct
-    concurrencies; scipy's RuntimeError when the fit does not converge.
+    concurrencies. A fit that has not converged in 500 iterations gives its best point.
     """
     n, x = _pair(concurrency, throughput, "concurrency", "throughput")
     if np.any(n <= 0) or np.any(x < 0):
@@ -75,15 +77,7 @@ def fit_usl(concurrency: np.ndarray, throughput: np.ndarray) -> USLFit:
     lowest = n == n.min()
     lambda0 = max(float(np.mean(x[lowest] / n[lowest])), 1e-12)
     with _quiet():
-        popt, pcov = curve_fit(
-            _usl,
-            n,
-            x,
-            p0=[lambda0, 0.01, 1e-4],
-            bounds=([0.0, 0.0, 0.0], [np.inf, 1.0, np.inf]),
-            x_scale="jac",
-            maxfev=20000,
-        )
+        popt, pcov = usl_parameters(n, x, lambda0)
     lam, sigma, kappa = (float(v) for v in popt)
     se = _standard_errors(pcov)
     if kappa > 0:
@@ -239,14 +233,16 @@ def fit_latency_curve(
 
     Log latency makes the residuals relative, so the steep windows near saturation do not
     drown the flat ones. A grid over x_max (closed-form base and scale at each) seeds the
-    non-linear fit, which runs in (base, ln scale, ln(x_max - max throughput)).
+    non-linear fit, which runs in (base, ln scale, ln(x_max - max throughput)), base >= 0, by
+    projected Levenberg-Marquardt with the analytic Jacobian (``least_squares``; Moré 1978),
+    the covariance as scipy's ``curve_fit`` gives it.
 
     ``throughput`` (requests/s) and ``latency_ms`` (ms, the ``quantile`` latency): one value per
     window, 1-D of one length; ``quantile`` in (0, 1). Returns a LatencyFit (base_ms in ms, scale in
     ms x requests/s, x_max in requests/s, their covariance, r2 on log latency). Raises ValueError
     for a quantile outside (0, 1), arrays that are not 1-D of one length, empty or not finite,
     throughput < 0 or latency <= 0, fewer than 4 windows at 3 distinct throughputs, or no throughput
-    > 0; scipy's RuntimeError when the fit does not converge.
+    > 0. A fit that has not converged in 500 iterations gives its best point.
     """
     if not 0.0 < quantile < 1.0:
         raise ValueError(f"quantile must be in (0, 1), got {quantile}")
@@ -262,19 +258,9 @@ def fit_latency_curve(
     if top <= 0:
         raise ValueError("latency fit needs some throughput > 0")
 
-    def model(xs: np.ndarray, base: float, log_scale: float, log_gap: float) -> np.ndarray:
-        return np.log(base + np.exp(log_scale) / (top + np.exp(log_gap) - xs))
-
     p0 = _latency_seed(x, latency, top)
     with _quiet():
-        popt, pcov = curve_fit(
-            model,
-            x,
-            np.log(latency),
-            p0=p0,
-            bounds=([0.0, -np.inf, -np.inf], [np.inf, np.inf, np.inf]),
-            maxfev=20000,
-        )
+        popt, pcov = latency_parameters(x, np.log(latency), top, p0)
     base, log_scale, log_gap = (float(v) for v in popt)
     se = _standard_errors(pcov)
     scale, gap = math.exp(log_scale), math.exp(log_gap)
@@ -285,7 +271,7 @@ def fit_latency_curve(
         base_se=se[0],
         scale_se=scale * se[1],
         x_max_se=gap * se[2],  # delta method
-        r2=_r2(np.log(latency), model(x, *popt)),
+        r2=_r2(np.log(latency), log_latency(x, top, popt)),
         quantile=quantile,
         n_points=int(x.size),
         measured_max_throughput=top,
@@ -396,12 +382,11 @@ def saturating_resource(demands: Mapping[str, tuple[DemandFit, float]]) -> tuple
 
 @contextmanager
 def _quiet() -> Iterator[None]:
-    """numpy's floating-point warnings and scipy's OptimizeWarning silenced inside a fit:
-    what they signal (a covariance that could not be estimated, an overflowing trial step)
-    is carried by the result (inf standard errors, NaN band), never printed (trial 5:
-    ``RuntimeWarning: overflow encountered in exp`` on analyze's terminal)."""
+    """numpy's floating-point warnings silenced inside a fit: what they signal (a covariance
+    that could not be estimated, an overflowing trial step) is carried by the result (inf
+    standard errors, NaN band), never printed (trial 5: ``RuntimeWarning: overflow
+    encountered in exp`` on analyze's terminal)."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", OptimizeWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         yield
 
