@@ -11,8 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scipy.optimize import brentq
-
+from benchctl.analysis.brent import brent_root
 from benchctl.analysis.cost import monthly_cost
 
 _TABLE_EXTRA = 3  # rows shown after the chosen replica count
@@ -89,7 +88,8 @@ def mmc_response_quantile(
 ) -> float:
     """The q-quantile (seconds) of M/M/c response time; math.inf when λ >= cμ.
 
-    Inverts ``mmc_response_survival`` with Brent's method on a bracket grown by doubling.
+    Inverts ``mmc_response_survival`` with Brent's method (``brent.brent_root``, scipy's
+    ``brentq`` step for step) on a bracket grown by doubling.
 
     ``servers``: c; ``arrival_rate`` lambda and ``service_rate`` mu (per server) in requests/s;
     ``q`` in (0, 1). Raises ValueError for q outside (0, 1), an arrival rate < 0 or a service rate
@@ -110,7 +110,7 @@ def mmc_response_quantile(
     upper = -math.log(target) / min(alpha, service_rate)
     while excess(upper) > 0:
         upper *= 2.0
-    return float(brentq(excess, 0.0, upper, xtol=1e-15, rtol=1e-12, maxiter=200))
+    return brent_root(excess, 0.0, upper, xtol=1e-15, rtol=1e-12, maxiter=200)
 
 
 @dataclass(frozen=True)
