@@ -87,7 +87,15 @@ def finalize(
         **clock,
     )
     print_run_end(
-        console, run_dir.name, summary, outcome, rows, generator, clock, cpu_limit=CPU_SATURATED
+        console,
+        run_dir.name,
+        summary,
+        outcome,
+        rows,
+        generator,
+        clock,
+        cpu_limit=CPU_SATURATED,
+        counts=counts,
     )
     print_rate_notes(console, summary)  # a rate not given: why (too short, too few)
     return RunResult(outcome.status, run_dir.path, summary, outcome.reason, generator)
@@ -235,6 +243,7 @@ def run_counts(outcome: Outcome, rows: int) -> tuple[dict[str, Any], dict[str, A
                 "(the engine died holding them; from its last progress report)"
             )
     counts.update(_worker_counts(done.get("per_worker") or {}, counts["sent"]))
+    counts.update(sent_lower_bound(done, outcome.last))
     clock: dict[str, Any] = {}
     if done.get("clock"):
         clock["clock"] = done["clock"]
@@ -260,6 +269,28 @@ def _worker_counts(per_worker: dict[str, Any], sent: int | None) -> dict[str, An
             + "; from each worker's own counter in its last report)"
         )
     return counts
+
+
+def sent_lower_bound(done: dict[str, Any], last: dict[str, Any]) -> dict[str, Any]:
+    """run.json ``counts`` fields when ``sent`` is only a lower bound: a load process died,
+    so the requests it sent after its last report were counted nowhere. ``done``: the
+    engine's done line ({} when the engine died: ``sent`` is then from its ``last``
+    progress line); ``done["per_worker"]``: a worker not ``finished`` died or was lost
+    before its final report. Returns ``{"sent_is_lower_bound": True, "sent_bound": why}``
+    or {} when every process reported to the end (``sent`` is then exact)."""
+    if not done:
+        why = "the engine died: sent is its last progress report's count" if last else ""
+    else:
+        workers = done.get("per_worker") or {}
+        lost = [name for name, w in workers.items() if w.get("finished") is False]
+        it, its = ("it", "its") if len(lost) == 1 else ("they", "their")
+        why = (
+            f"{', '.join(lost)} died before {its} final report: what {it} sent after {its} "
+            "last report is counted nowhere"
+            if lost
+            else ""
+        )
+    return {"sent_is_lower_bound": True, "sent_bound": why} if why else {}
 
 
 def generator_flags(samples: list[tuple[float, str, float]]) -> dict[str, Any]:
