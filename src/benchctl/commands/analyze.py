@@ -43,12 +43,7 @@ MIN_WINDOW_S = 1.0  # analysis windows shorter than a second hold too few reques
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Runs, the SLO, the traffic to size for, price, cluster timings, headroom, window."""
     parser.add_argument("runs", type=Path, nargs="+", metavar="RUN", help=RUN_HELP)
-    parser.add_argument(
-        "--slo",
-        required=True,
-        type=flag_values.slo,
-        help='latency objective, quoted: e.g. --slo "p99<=200ms"',
-    )
+    parser.add_argument("--slo", required=True, type=flag_values.slo, help=flag_values.SLO_HELP)
     parser.add_argument(
         "--peak-rps",
         type=arguments.positive,

@@ -34,9 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="RUN",
         help=f"{RUN_HELP}, or RUN@ARM: one arm of a split run",
     )
-    parser.add_argument(
-        "--slo", type=flag_values.slo, help='latency objective, quoted: e.g. --slo "p99<=200ms"'
-    )
+    parser.add_argument("--slo", type=flag_values.slo, help=flag_values.SLO_HELP)
     parser.add_argument(
         "-o",
         "--output",

@@ -1,5 +1,5 @@
 """Command-line value types for the flags whose check lives in another package (the SLO,
-the currency, the cluster, the arms of a split, a master's address).
+the currency, the cluster, the arms of a split, gate's runs and rules).
 
 argparse calls each with the raw text while it parses, so a bad value is refused before
 anything runs, in argparse's own form and with exit code 2, like ``--rate``:
@@ -60,14 +60,7 @@ def _split(text: str) -> None:
     parse_split(text, text.split(",")[0].partition("=")[0].strip())
 
 
-def _master(text: str) -> None:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise InputError(
-            f"--master {text!r}: expected HOST:PORT with a TCP port 1..65535, e.g. 10.0.0.5:5557"
-        )
-
-
+SLO_HELP = 'latency objective, quoted: e.g. --slo "p99<=200ms"'
 # ``--slo``: a latency objective such as p99<=200ms (analysis.slo.parse_slo's rules)
 slo = _checked("--slo", _slo)
 # ``--currency``: a code or symbol, 1-8 characters, no space or digit (options.currency_option)
@@ -76,27 +69,27 @@ currency = _checked("--currency", _currency)
 cluster = _checked("--cluster", _cluster)
 # ``--split``: NAME=WEIGHT pairs, two arms or more, weights > 0 (splits.parse_split)
 split = _checked("--split", _split)
-# ``--master``: HOST:PORT of a run's master (``benchctl worker``)
-master = _checked("--master", _master)
 
 
 def run_or_folder(text: str) -> Path:
     """``--baseline``/``--candidate``: a run directory, ``RUN@ARM`` (one arm of a split
     run) or a folder of runs, that exists (what is in it is judged once it is read)."""
-    path = Path(text)
-    base = path if path.exists() or "@" not in text else Path(text.rpartition("@")[0])
-    if not base.is_dir():
-        what = "is a file, not a folder" if base.exists() else "no such folder"
-        raise argparse.ArgumentTypeError(
-            f"{text}: {what}; give a run directory, RUN@ARM or a folder of runs"
-        )
-    return path
+    from benchctl.arguments import existing_dir
+
+    base = text if Path(text).exists() or "@" not in text else text.rpartition("@")[0]
+    try:
+        existing_dir(base)
+    except argparse.ArgumentTypeError as exc:
+        what = str(exc).removeprefix(f"{base}: ")
+        allowed = "give a run directory, RUN@ARM or a folder of runs"
+        raise argparse.ArgumentTypeError(f"{text}: {what}; {allowed}") from None
+    return Path(text)
 
 
 def existing_file(text: str) -> Path:
     """A YAML file that exists (``gate --rules``; what is in it is checked when read)."""
     path = Path(text)
-    if not path.is_file():
-        what = "is a folder, not a YAML file" if path.is_dir() else "no such file"
-        raise argparse.ArgumentTypeError(f"{text}: {what}")
-    return path
+    if path.is_file():
+        return path
+    what = "is a folder, not a YAML file" if path.is_dir() else "no such file"
+    raise argparse.ArgumentTypeError(f"{text}: {what}")

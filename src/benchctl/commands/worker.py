@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from benchctl.commands import flag_values
+from benchctl.errors import InputError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,7 +22,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--master",
         required=True,
-        type=flag_values.master,
         metavar="HOST:PORT",
         help="the master of a `benchctl run --remote-workers N` (its line 'master "
         "listening on ...' says where)",
@@ -31,8 +30,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
     """Replace this process by a Locust worker of the engine connected to ``--master``
-    (HOST:PORT, checked while parsing: ``flag_values.master``); does not return."""
+    (does not return). Raises InputError for a ``--master`` that is not HOST:PORT with a
+    TCP port 1..65535."""
     host, _, port = args.master.rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise InputError(
+            f"--master {args.master!r}: expected HOST:PORT with a TCP port 1..65535, "
+            "e.g. 10.0.0.5:5557"
+        )
     from benchctl.reports.terminal.run_progress import print_joining_master
 
     print_joining_master(console, host, port)
