@@ -30,12 +30,6 @@ def costly_kserve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def fast_kserve(shared_kserve: LaunchedServer) -> LaunchedServer:
-    """The session's KServe: the reference model, default settings (tests/conftest.py)."""
-    return shared_kserve
-
-
 def _at(server: LaunchedServer) -> list[str]:
     return [
         "--target",
@@ -103,7 +97,7 @@ def test_search_capacity_matches_the_saturation_of_a_set_cost_server(
 
 
 def test_a_fast_server_under_a_low_rate_cap_is_a_lower_bound(
-    tmp_path: Path, fast_kserve: LaunchedServer
+    tmp_path: Path, kserve: LaunchedServer
 ) -> None:
     """The reference model answers in about a millisecond: at 20 and 40 req/s (the
     max_rate cap) p99 stays far below 500 ms, so the SLO never breaks. The only honest
@@ -112,7 +106,7 @@ def test_a_fast_server_under_a_low_rate_cap_is_a_lower_bound(
     (Starting at 20 rather than 10 req/s skips a level whose p99 windows need 67 samples
     each, 20 s at 10 req/s; the answer and its bound are the same.)"""
     done = benchctl(
-        "run", "capacity", *_at(fast_kserve), "--slo", "p99<=500ms", "--rate", "20",
+        "run", "capacity", *_at(kserve), "--slo", "p99<=500ms", "--rate", "20",
         "--set", "max_rate=40", "--workers", "1", cwd=tmp_path, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.output()

@@ -10,18 +10,10 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
-
 from benchctl.targets.launch import LaunchedServer
 from tests.e2e.helpers import benchctl
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "gate.yaml"  # min_samples 1000
-
-
-@pytest.fixture(scope="module")
-def kserve(shared_kserve: LaunchedServer) -> LaunchedServer:
-    """The session's KServe (tests/conftest.py)."""
-    return shared_kserve
 
 
 def _steady(server: LaunchedServer, rate: str, *extra: str) -> list[str]:

@@ -71,12 +71,6 @@ def shortened(argv: list[str]) -> list[str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def kserve(shared_kserve: LaunchedServer) -> LaunchedServer:
-    """The session's KServe (reference model, default settings; tests/conftest.py)."""
-    return shared_kserve
-
-
 def test_every_readme_usage_command_runs(tmp_path: Path, kserve: LaunchedServer) -> None:
     commands = usage_commands()
     assert len(commands) >= 10, commands  # the block was found and read
