@@ -65,7 +65,7 @@ def test_run_slo_progress_is_pooled_and_compare_shows_the_bound(tmp_path: Path) 
     assert levels, done.output()
     for line in levels:
         assert line.startswith("p50 of small+big pooled "), line
-        assert re.search(r": (good|broke the SLO) \(pooled\)$", line), line
+        assert re.search(r": (good|broke the SLO|unsettled, not judged) \(pooled\)$", line), line
     assert "No capacity figure for this model mix under p50<=40ms" in printed, done.output()
     assert f"less than {below:,.1f} rps in all" in printed
 

@@ -98,3 +98,8 @@ def test_the_level_line_says_unsettled_not_good():
     settled = LevelVerdict(True, True, "stable", 10.0, 12.0, 269, 0.0, 1.0, False, 10.0)
     ok = level_line(LevelRecord("level1@10rps", 10.0, settled, 0.0, 1.0, 31.0, 30.0), "p99")
     assert "[green]good[/]" in ok
+    mix = level_line(
+        LevelRecord("level1@10rps", 10.0, verdict, 0.0, 1.0, 31.0, 30.0), "p50", ("small", "big")
+    )
+    assert "p50 of small+big pooled 19.5 ms" in mix
+    assert "[yellow]unsettled, not judged (pooled)[/]" in mix

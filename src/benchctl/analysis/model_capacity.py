@@ -33,14 +33,14 @@ measured run (warm-up left out) is that model's one level.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from benchctl.analysis.bounds import LOWER, MEASURED, Level, capacity_bound
+from benchctl.analysis.bounds import LOWER, MEASURED, Level, capacity_bound, unsettled
 from benchctl.analysis.percentiles import percentile
 from benchctl.analysis.points import min_samples, one_offered_rate
 from benchctl.analysis.request_reader import distinct_values, iter_batches
@@ -154,12 +154,13 @@ def _per_model(
     its levels; with ``windows`` and too few successes per window, from the run as one
     level."""
     offered = _search_offered(search) if source == "search" else {}
-    overloaded = _search_overloaded(search) if source == "search" else set()
+    overloaded = _search_names(search, "overloaded") if source == "search" else set()
+    loose = _search_names(search, "unsettled") if source == "search" else set()
     max_errors = _max_error_rate(search) if source == "search" else None
     total = sum(cell.requests for cell in measured.whole.values())
     models: dict[str, dict[str, Any]] = {}
     for name in names:
-        levels, totals = _model_levels(measured, name, slo, offered, overloaded, max_errors)
+        levels, totals = _model_levels(measured, name, slo, offered, overloaded, max_errors, loose)
         kind = source
         if source == "one rate" or (not levels and source == "windows"):  # one level
             levels, totals = _whole_run_level(measured, name, slo)
@@ -252,8 +253,11 @@ def _model_levels(
     offered: dict[str, float],
     overloaded: set[str],
     max_errors: float | None,
+    loose: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[list[Level], dict[str, float]]:
-    """The model's levels (its own rate) and, per level label, the server's rate in all."""
+    """The model's levels (its own rate) and, per level label, the server's rate in all; a
+    search level in ``loose`` (``bounds.unsettled``) where the model met its SLO is
+    unsettled: neither met nor broke it."""
     need = min_samples(slo.quantile)
     levels, totals = [], {}
     for label, models in measured.cells.items():
@@ -275,7 +279,9 @@ def _model_levels(
         else:
             rate = throughput
             server = sum(len(c.ok()) for c in models.values()) / seconds
-        levels.append(Level(label, rate, throughput, float(latency), good, label in overloaded))
+        unsure = good and label in loose
+        level = Level(label, rate, throughput, float(latency), good and not unsure)
+        levels.append(replace(level, overloaded=label in overloaded, unsettled=unsure))
         totals[label] = server
     return levels, totals
 
@@ -414,12 +420,11 @@ def _search_offered(search: dict[str, Any] | None) -> dict[str, float]:
     }
 
 
-def _search_overloaded(search: dict[str, Any] | None) -> set[str]:
-    return {
-        str(lv.get("name"))
-        for lv in (search or {}).get("levels", [])
-        if isinstance(lv, dict) and lv.get("overloaded")
-    }
+def _search_names(search: dict[str, Any] | None, flag: str) -> set[str]:
+    """The names of search.json's levels that are ``overloaded`` or ``unsettled``."""
+    test = unsettled if flag == "unsettled" else (lambda lv: bool(lv.get(flag)))
+    levels = (search or {}).get("levels", [])
+    return {str(lv.get("name")) for lv in levels if isinstance(lv, dict) and test(lv)}
 
 
 def _max_error_rate(search: dict[str, Any] | None) -> float:

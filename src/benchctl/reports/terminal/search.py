@@ -121,7 +121,7 @@ def level_line(level: LevelRecord, column: str, models: Sequence[str] = ()) -> s
         colour, said = "yellow", "interrupted"
     elif verdict.good and not verdict.stable:  # never stable: neither met nor broke it
         colour, said = "yellow", "unsettled, not judged"
-    elif models:
+    if models and not verdict.interrupted:
         said += " (pooled)"
     if models:
         column = f"{column} of {'+'.join(models)} pooled"
