@@ -18,7 +18,8 @@ rate carries no Poisson count noise. Latency is defined differently:
 Triton's own mean request duration (from its metrics) is shown for each tool's runs, so a
 client-side difference can be told apart from a server slowed by the machine being busy;
 each tool's p50 minus that mean, run by run, is what the client adds to the server's time.
-Goal (issue 17): service_ms p50 within 5% of perf_analyzer's p50, achieved rate within 2%.
+Goal (issue 17): the p50 each tool reports within 5% (benchctl's ``latency_ms``, from the
+intended send, against perf_analyzer's), achieved rate within 2%; ``service_ms`` is shown too.
 Needs ``libb64-0d`` (Debian: ``apt-get install -y libb64-0d``); perf_analyzer itself
 (tritonclient[all]==2.51.0, newer wheels need glibc 2.38) and the CUDA runtime it links
 against are installed into a cached venv on first use.
@@ -163,16 +164,21 @@ def report(rate: float, pa: list[dict[str, float]], ours: list[dict[str, float]]
     for label, pa_key, our_key in pairs:
         a, b = median(pa, pa_key), median(ours, our_key)
         print(f"{label:34}{a:14.3f}{b:10.3f}{(b - a) / a:+9.1%}")
-    print(f"{'benchctl p50 ms from intended send':34}{'':14}{median(ours, 'latency_p50_ms'):10.3f}")
+    # what each tool prints as its p50: perf_analyzer's from its request's start (its own
+    # client work included), benchctl's latency_ms from the intended send time (its send lag
+    # and client work included): the comparison issue 17's goal reads
+    a, b = median(pa, "p50_ms"), median(ours, "latency_p50_ms")
+    print(f"{'p50 ms as each tool reports it':34}{a:14.3f}{b:10.3f}{(b - a) / a:+9.1%}")
     # Triton's own duration moves from run to run with the machine; a client's p50 minus the
     # server's mean in the same run is (about) what the client adds: wire, wake-ups, its code
     a, b = (statistics.median(r["p50_ms"] - r["server_ms"] for r in rows) for rows in (pa, ours))
     print(f"{'p50 minus Triton own mean ms':34}{a:14.3f}{b:10.3f}{(b - a) / a:+9.1%}")
-    paired = sorted(b["p50_ms"] / a["p50_ms"] - 1 for a, b in zip(pa, ours, strict=True))
-    print(
-        f"p50 difference repeat by repeat (adjacent runs): median {statistics.median(paired):+.1%}"
-        f", range {paired[0]:+.1%} .. {paired[-1]:+.1%}"
-    )
+    for label, our_key in (("actual send", "p50_ms"), ("as reported", "latency_p50_ms")):
+        paired = sorted(b[our_key] / a["p50_ms"] - 1 for a, b in zip(pa, ours, strict=True))
+        print(
+            f"p50 difference ({label}) repeat by repeat: median {statistics.median(paired):+.1%}"
+            f", range {paired[0]:+.1%} .. {paired[-1]:+.1%}"
+        )
     print(f"benchctl errors + dropped per run: {[int(r['errors']) for r in ours]}")
 
 
