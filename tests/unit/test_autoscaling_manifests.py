@@ -197,7 +197,7 @@ def test_analyze_replaces_the_files_of_an_earlier_analysis(tmp_path: Path):
         ("warp=9", "--cluster: field 'warp': Extra inputs are not permitted"),
         ("rate_window=20s", "rate_window must hold at least two scrapes"),
         ("image_pull", "--cluster: 'image_pull' is not key=value"),
-        ("missing.yaml", "--cluster missing.yaml: no such file"),
+        ("missing.yaml", "argument --cluster: missing.yaml: no such file"),
     ],
 )
 def test_bad_cluster_input_is_one_line_and_exit_2(tmp_path: Path, value: str, message: str):
