@@ -81,7 +81,7 @@ def test_a_lower_bound_is_what_the_burst_served_within_the_slo(tmp_path: Path):
     )
     assert doc["replicas"]["recommended"] == math.ceil(200.0 / (0.8 * SERVED)) == 2
     advice = doc["autoscaling"]["spike_advice"]
-    assert "the simulation assumes one replica serves at most 199.07" in advice
+    assert "the simulation assumes one replica serves at most 199.1 rps within" in advice
     assert "140.0 rps" not in advice
     assert doc["autoscaling"]["consistency"]["at_least_recommended"]
 

@@ -45,8 +45,8 @@ def test_a_lower_bound_capacity_makes_the_violation_an_extrapolation():
     assert f"would the first burst break the SLO for {seconds} s (not a measured violation)" in (
         bound
     )
-    assert "assumes one replica serves at most 100 rps" in bound
-    assert "If a replica carries no more than 100 rps, set min replicas to 7 " in bound
+    assert "assumes one replica serves at most 100.0 rps" in bound
+    assert "If a replica carries no more than 100.0 rps, set min replicas to 7 " in bound
     assert needs_prescale(measured) and needs_prescale(bound)
     assert not needs_prescale("Reactive HPA scaling keeps up: the first burst met the SLO")
 

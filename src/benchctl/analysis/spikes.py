@@ -189,11 +189,11 @@ def _missed_text(kind: str, missed: float, head: str, advice: str, bound: float 
         )
     return (
         f"Reactive {kind} scaling may not keep up, by extrapolation beyond the measured"
-        f" range: the simulation assumes one replica serves at most {bound:g}"
+        f" range: the simulation assumes one replica serves at most {bound:,.1f}"
         f" rps within the SLO, but that is a lower bound (the SLO never broke in this run),"
         f" and only on that assumption would the first burst break the SLO for {missed:g} s"
         f" (not a measured violation); {head} If a replica carries no more than"
-        f" {bound:g} rps, {advice}"
+        f" {bound:,.1f} rps, {advice}"
     )
 
 
