@@ -18,6 +18,7 @@ from benchctl.analysis.answer import capacity_sentence
 from benchctl.analysis.autoscaler_simulation import HpaPolicy, ReplicaModel, Traffic
 from benchctl.analysis.capacity import AnalyzeOptions, analyze_run
 from benchctl.analysis.cluster import ClusterSpec
+from benchctl.analysis.fits import LatencyFit
 from benchctl.analysis.hpa import simulate_hpa
 from benchctl.analysis.scaling_inputs import replica_latency, replica_model
 from benchctl.analysis.slo import parse_slo
@@ -101,3 +102,31 @@ def test_a_burst_that_broke_the_slo_leaves_the_measured_answer_alone(tmp_path: P
     single = doc["single_replica"]
     assert single["served_within_slo_rps"] == pytest.approx(1090 / 22.028)
     assert single["served_within_slo_where"] == "its base phase"
+
+
+def test_a_run_that_served_more_than_the_fits_asymptote(tmp_path: Path):
+    """The trial's shape: the burst's requests take 16 ms, so the burst window's p99 (16 ms)
+    tops the others' (14 ms) and the fitted curve is a step with its asymptote at that
+    window, 140.01 req/s, while the burst phase served 600 / 3.016 = 198.94 req/s within
+    p99<=20ms. Known answer: the simulation's replica (built from capacity.json as
+    ``analyze`` builds it) has capacity and max_rps >= 198.94, and one replica offered
+    198 req/s for 60 s violates the SLO 0 s (the fit's curve alone: all 60 s)."""
+    doc = analyze_run(
+        RunDir.open(spike_run(tmp_path, burst_ms=16.0)),
+        AnalyzeOptions(slo=parse_slo("p99<=20ms"), peak_rps=200.0),
+    )
+    single, summary = doc["single_replica"], doc["single_replica"]["fit"]
+    served = 600 / 3.016
+    assert summary["x_max"] == pytest.approx(140.0, abs=0.1) and summary["x_max"] < served
+    fit = LatencyFit(
+        summary["base_ms"], summary["scale"], summary["x_max"], 0.0, 0.0, 0.0, summary["r2"],
+        0.99, summary["n_points"], summary["measured_max_throughput"], (0.0, 0.0, 0.0),
+        ((0.0,) * 3,) * 3,
+    )  # fmt: skip
+    model, _ = replica_model(single, fit, 20.0, ClusterSpec())
+    assert model.capacity_rps == pytest.approx(served) and model.max_rps >= served
+    traffic = Traffic(np.arange(0.0, 60.0), np.full(60, 198.0))
+    policy = HpaPolicy(1, 1, "rps_per_replica", 150.0)
+    assert simulate_hpa(traffic, model, policy).slo_violation_seconds == 0.0
+    before = ReplicaModel(model.capacity_rps, model.max_rps, fit.predict, 45.0, 20.0)
+    assert simulate_hpa(traffic, before, policy).slo_violation_seconds == 60.0
