@@ -33,6 +33,7 @@ from benchctl.reports.terminal.search import (
     print_search_not_completed,
 )
 from benchctl.run import RunOptions, RunResult, run
+from benchctl.search.results import unsettled_note
 from benchctl.split_run import refuse_slo_with_arms
 
 CAPACITY_SCENARIO = "capacity"
@@ -72,7 +73,7 @@ def run_with_answer(
             return RunResult(status="planned"), None
         result = RunResult(search.status, search.run_dir, reason=search.stop_reason)
         if search.best_good_rps is None:
-            print_no_level_met(console, slo, search.stop_reason)
+            print_no_level_met(console, slo, search.stop_reason + unsettled_note(search.levels))
             return result, None
         return result, _analyze_and_report(search.run_dir, slo, answer, console)
     if text is None:
@@ -96,7 +97,7 @@ def run_with_answer(
         return run(options, console=console), None
     search = _search(options, capacity, CAPACITY_SCENARIO, slo, console)
     if search.status != "completed" or search.best_good_rps is None:
-        reason = search.stop_reason or "no level met the SLO"
+        reason = (search.stop_reason or "no level met the SLO") + unsettled_note(search.levels)
         print_search_not_completed(console, search.status, reason)
         return RunResult(search.status, search.run_dir, reason=reason), None
     print_now_playing(console, scenario_file.stem)

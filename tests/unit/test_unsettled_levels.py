@@ -18,7 +18,7 @@ from benchctl.errors import InputError
 from benchctl.reports.terminal.search import level_line
 from benchctl.search.judging import LevelVerdict
 from benchctl.search.levels import LevelRecord
-from benchctl.search.results import bracket
+from benchctl.search.results import bracket, unsettled_note
 
 SLO = parse_slo("p99<=20ms")
 TRIAL = "max_hold reached before the windows agreed; judged on all 4: within every bound"
@@ -103,3 +103,20 @@ def test_the_level_line_says_unsettled_not_good():
     )
     assert "p50 of small+big pooled 19.5 ms" in mix
     assert "[yellow]unsettled, not judged (pooled)[/]" in mix
+
+
+def test_the_no_level_met_line_names_the_unsettled_levels() -> None:
+    """`run capacity` / `run SCENARIO --slo` with no level judged to meet the SLO: the line
+    names the levels that stayed within it but never settled (10 and 20 req/s, not 40, which
+    broke it, nor 5, which settled), and says what to change; "" when all settled."""
+    levels = [
+        {"offered_rps": 5.0, "good": True, "stable": True},
+        {"offered_rps": 10.0, "good": True, "stable": False},
+        {"offered_rps": 20.0, "good": True, "stable": False},
+        {"offered_rps": 40.0, "good": False, "stable": False},
+    ]
+    assert unsettled_note(levels) == (
+        "; 2 levels within the SLO never became stable (not judged): 10, 20 req/s; give each "
+        "level more time (max_hold, max_duration) or run on a quieter host"
+    )
+    assert unsettled_note(levels[:1] + levels[3:]) == ""

@@ -66,6 +66,23 @@ def bracket(levels: list[dict[str, Any]]) -> tuple[float | None, float | None]:
     return best, min(bad_above) if bad_above else None
 
 
+def unsettled_note(levels: list[dict[str, Any]]) -> str:
+    """What to add to a search's "no level met" line when levels stayed within the SLO but
+    never became stable (``analysis.bounds.unsettled``: not judged, so not counted as met):
+    ``"; 1 level within the SLO never became stable (not judged): 10 req/s; give each level
+    more time (max_hold, max_duration) or run on a quieter host"``; "" when there is none.
+    ``levels``: search.json's levels (offered_rps in req/s)."""
+    loose = [lv["offered_rps"] for lv in levels if unsettled(lv)]
+    if not loose:
+        return ""
+    rates = ", ".join(f"{rate:g}" for rate in loose)
+    return (
+        f"; {len(loose)} level{'s' if len(loose) > 1 else ''} within the SLO never became "
+        f"stable (not judged): {rates} req/s; give each level more time (max_hold, "
+        "max_duration) or run on a quieter host"
+    )
+
+
 def finish_search(
     run_dir: RunDir,
     scenario_settings: dict[str, Any],
