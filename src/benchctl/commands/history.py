@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from benchctl import arguments
 
@@ -19,13 +19,12 @@ examples:
   benchctl history runs/ --scenario step --target kserve
   benchctl history nightly-runs/ --json history.json -o reports/history.html
 """
+RUNS_DIR = "a folder of run directories, e.g. runs"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The folder, output files, filters and the change points' significance."""
-    parser.add_argument(
-        "runs_dir", type=Path, metavar="DIR", help="a folder of run directories, e.g. runs"
-    )
+    parser.add_argument("runs_dir", type=arguments.existing_dir, metavar="DIR", help=RUNS_DIR)
     parser.add_argument(
         "-o", "--output", type=arguments.output_file, help="default: DIR/history.html"
     )
@@ -45,12 +44,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
     """Print the runs' table and change points, write history.html (and ``--json``).
-    Returns 0; raises InputError for a folder without runs or a bad ``--max-pvalue``."""
+    Returns 0. No run in DIR, or none of ``--scenario``/``--target``, is an empty answer
+    as in ``benchctl runs`` (a line naming the series there, nothing written, exit 0), not
+    an error: the selection is valid, it just holds no run yet."""
     from benchctl.reports import history as h
     from benchctl.reports.terminal.console import print_path, print_written
     from benchctl.reports.terminal.history import print_history
+    from benchctl.rundir import list_runs
 
-    rows = h.load_history(args.runs_dir, scenario=args.scenario, target=args.target)
+    runs = list_runs(args.runs_dir)
+    rows = h.history_rows(runs, scenario=args.scenario, target=args.target)
+    if not rows:
+        console.print(no_runs_line(args.runs_dir, args.scenario, args.target, runs), markup=False)
+        return 0
     shifts = h.history_shifts(rows, max_pvalue=args.max_pvalue)
     print_history(console, rows, shifts, args.max_pvalue)
     output = args.output or args.runs_dir / "history.html"
@@ -58,3 +64,19 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         print_written(console, [h.write_history_json(rows, shifts, output=args.json)])
     return 0
+
+
+def no_runs_line(
+    runs_dir: Path, scenario: str | None, target: str | None, runs: list[tuple[Any, dict]]
+) -> str:
+    """The answer when no run matches: which selection, where, the series that are there
+    (``<scenario> on <target>``, from ``runs``: list_runs's pairs) and that nothing was
+    written."""
+    from benchctl.reports.history import run_names
+
+    wanted = " and ".join(
+        f"{k} {v!r}" for k, v in (("scenario", scenario), ("target", target)) if v
+    )
+    series = sorted({" on ".join(run_names(info)) for _, info in runs})
+    there = f"; its runs: {', '.join(series)}" if series else " yet"
+    return f"no runs{' of ' + wanted if wanted else ''} in {runs_dir}/{there}; nothing written"

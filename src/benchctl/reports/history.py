@@ -33,7 +33,7 @@ from benchctl.reports import figures
 from benchctl.reports.compare import COLORS, write_page
 from benchctl.reports.html_format import environment
 from benchctl.reports.views import Banner, FigureView
-from benchctl.rundir import COMPLETED, list_runs, summary_overall
+from benchctl.rundir import COMPLETED, RunDir, list_runs, summary_overall
 
 HISTORY_TEMPLATE = "history.html.j2"
 SATURATED = "generator_saturated"
@@ -76,17 +76,29 @@ def load_history(
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         raise InputError(f"{runs_dir}: no such folder of runs")
-    rows = []
-    for run_dir, info in list_runs(runs_dir):
-        name, server = run_names(info)
-        if (scenario and name != scenario) or (target and server != target):
-            continue
-        rows.append(_row(run_dir.path, info))
+    rows = history_rows(list_runs(runs_dir), scenario=scenario, target=target)
     if not rows:
         wanted = " ".join(
             f"{k} {v!r}" for k, v in (("scenario", scenario), ("target", target)) if v
         )
         raise InputError(f"{runs_dir}: no runs{' of ' + wanted if wanted else ''}")
+    return rows
+
+
+def history_rows(
+    runs: list[tuple[RunDir, dict[str, Any]]],
+    *,
+    scenario: str | None = None,
+    target: str | None = None,
+) -> list[HistoryRow]:
+    """The rows of ``runs`` (``list_runs``'s run directories and run.json) of
+    ``scenario`` and/or ``target`` (None: any), oldest first; [] when none matches."""
+    rows = []
+    for run_dir, info in runs:
+        name, server = run_names(info)
+        if (scenario and name != scenario) or (target and server != target):
+            continue
+        rows.append(_row(run_dir.path, info))
     return sorted(rows, key=lambda row: row.started)
 
 
