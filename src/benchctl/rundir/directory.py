@@ -76,7 +76,7 @@ class RunDir:
         left ``running`` by a killed CLI is recovered first (benchctl.recovery)."""
         run = cls(Path(path))
         if not (run.path / RUN_JSON).is_file():
-            raise InputError(_not_a_run(run.path, str(path)))
+            raise InputError(not_a_run(run.path, str(path)))
         _recover_orphan(run.path, run.read_json(RUN_JSON))
         return run
 
@@ -222,9 +222,16 @@ def _recover_orphan(path: Path, info: dict[str, Any]) -> dict[str, Any]:
     return read_json_file(path / RUN_JSON)
 
 
-def _not_a_run(path: Path, text: str) -> str:
+def not_a_run(path: Path, text: str) -> str:
     """Why ``path`` (given as ``text``) is no run directory: missing, a file, or a folder
-    without run.json; one line with a pointer to ``benchctl runs``."""
+    without run.json; one line with a pointer to ``benchctl runs``. ``RUN@ARM`` whose RUN
+    is there but is no run says so (not "no such folder")."""
+    base, at, arm = text.rpartition("@")
+    if at and arm and "/" not in arm and not path.exists() and Path(base).exists():
+        return (
+            f"{text}: {base} is not a benchctl run (no {RUN_JSON}); RUN@ARM is one arm of a "
+            "run directory made by `benchctl run --split`; `benchctl runs` lists the runs"
+        )
     if not path.exists():
         return f"{text}: no such folder; give a run directory (see `benchctl runs`)"
     if not path.is_dir():

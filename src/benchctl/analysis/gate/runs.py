@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from benchctl.analysis.request_reader import iter_batches, open_requests
 from benchctl.errors import InputError
 from benchctl.rundir import COMPLETED, REQUESTS, RUN_JSON, RunDir, list_runs
+from benchctl.rundir.directory import not_a_run
 
 if TYPE_CHECKING:
     import numpy as np
@@ -222,12 +223,13 @@ def select_baseline(
         run = load_run(path)
         notes = [] if run.status == COMPLETED else [f"baseline {run.id} is {run.status}"]
         return [run], notes
-    if not path.is_dir():
-        raise InputError(f"--baseline {path}: not a run directory nor a folder of runs")
+    folder = list_runs(path) if path.is_dir() else []
+    if not folder:
+        raise InputError(f"--baseline {not_a_run_folder(path)}")
     key = run_key(candidate.info)
     same = [
         (run_dir, info)
-        for run_dir, info in list_runs(path)
+        for run_dir, info in folder
         if run_key(info) == key
         and run_dir.path.resolve() not in {p.resolve() for p in (candidate.path, *exclude)}
     ]
@@ -268,12 +270,12 @@ def load_candidates(paths: Path | Sequence[Path]) -> list[LoadedRun]:
         raise InputError("--candidate: give a run directory or a folder of runs")
     found: list[LoadedRun] = []
     for path in given:
-        if (path / RUN_JSON).is_file() or not path.is_dir():
+        if (path / RUN_JSON).is_file() or split_arm(path)[1] is not None:
             found.append(load_run(path))
             continue
-        inside = [load_run(run_dir.path) for run_dir, _ in list_runs(path)]
+        inside = [load_run(run_dir.path) for run_dir, _ in list_runs(path)] if path.is_dir() else []
         if not inside:
-            raise InputError(f"--candidate {path}: no run directories in this folder")
+            raise InputError(f"--candidate {not_a_run_folder(path)}")
         found += inside
     unique = {run.path.resolve(): run for run in found}
     runs = sorted(unique.values(), key=lambda run: started(run.info, run.path))
@@ -282,6 +284,22 @@ def load_candidates(paths: Path | Sequence[Path]) -> list[LoadedRun]:
         listed = ", ".join(f"{s} on {t}" for s, t in sorted(keys))
         raise InputError(f"--candidate: runs of different scenarios or targets ({listed})")
     return runs
+
+
+def not_a_run_folder(path: Path) -> str:
+    """Why ``path`` is neither a run (nor ``RUN@ARM``) nor a folder of runs, naming what is
+    expected; the text after ``--baseline``/``--candidate`` in gate's refusal."""
+    if path.is_dir():
+        return (
+            f"{path}: not a benchctl run (no {RUN_JSON}) and no run directories in it; "
+            "give a run directory, RUN@ARM or a folder of runs; `benchctl runs` lists the runs"
+        )
+    if not path.exists() and "@" not in path.name:
+        return (
+            f"{path}: no such folder: not a run directory nor a folder of runs; "
+            "`benchctl runs` lists the runs"
+        )
+    return not_a_run(path, str(path))
 
 
 def combined_candidate(runs: Sequence[LoadedRun]) -> LoadedRun:
