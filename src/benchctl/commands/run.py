@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from benchctl import arguments
-from benchctl.commands import flag_values
+from benchctl.commands import flag_values, worker_values
 from benchctl.commands.options import (
     add_config_dir,
     add_price,
@@ -115,8 +115,9 @@ def _scale_out(group: argparse._ArgumentGroup) -> None:
         group.add_argument(flag, type=arguments.count, default=0, help=text)
     group.add_argument(
         "--master-bind",
+        type=worker_values.master_bind,
         default="127.0.0.1",
-        help="address the master listens on (0.0.0.0 for remote workers)",
+        help=worker_values.BIND_HELP,
     )
     group.add_argument(
         "--master-port", type=arguments.port, help="master port (default: a free one)"
