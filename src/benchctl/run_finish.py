@@ -143,9 +143,10 @@ def _finish_telemetry(
         telemetry.add_generator_cpu(outcome.t0, outcome.cpu)
     ran_for = plan.duration if end is None else end
     info = telemetry.finish(run_dir.path, outcome.t0, ran_for)
-    sent = run_counts(outcome, rows)[0].get("sent")  # the generator's own counter
+    counts = run_counts(outcome, rows)[0]  # the generator's own counter (maybe a bound)
+    sent, bound = counts.get("sent"), counts.get("sent_is_lower_bound") is True
     if not split_self_check(run_dir, info, console):  # --split: control arm
-        print_self_check(console, telemetry.self_check(run_dir.path, info, sent))
+        print_self_check(console, telemetry.self_check(run_dir.path, info, sent, bound))
     return info
 
 

@@ -11,7 +11,12 @@ upper because a server may finish requests the client gave up on (timeouts). ``s
 larger of the rows that left the generator (requests.parquet, dropped excluded) and the
 generator's own counter (run.json ``counts.sent``): a killed worker or engine sent requests
 it never recorded, which the server did count — then the counts agree with the counter and
-the result notes the rows that are missing instead of blaming another client. The tolerance
+the result notes the rows that are missing instead of blaming another client. When a load
+process died before its final report, ``sent`` itself is a lower bound (run.json
+``counts.sent_is_lower_bound``): what it sent after its last report is counted nowhere, and
+benchctl records no bound on how many that was. Then the band has no upper end: a server
+count above ``sent`` is explained by those requests and is noted, never blamed on another
+client (the lower end, ``ok - tolerance``, still holds). The tolerance
 covers requests in flight at a scrape and a readiness probe. Outside that band the derived
 server-side numbers (queue and compute time per request, server throughput) do not describe
 this run's traffic — a counter reset between scrapes, several worker processes each with
@@ -43,7 +48,11 @@ def tolerance(sent: int) -> int:
 
 
 def compare_counts(
-    server: float, sent: int, ok: int, generator_sent: int | None = None
+    server: float,
+    sent: int,
+    ok: int,
+    generator_sent: int | None = None,
+    sent_is_lower_bound: bool = False,
 ) -> dict[str, Any]:
     """The verdict for one run: server-side count vs the generator's sent and ok counts.
 
@@ -52,14 +61,17 @@ def compare_counts(
     generator's own counter of requests sent (run.json ``counts.sent``; None if unknown).
     Output: the numbers (``sent`` is the larger of rows and counter, ``rows`` the rows), the
     band, ``agree``, a one-line ``warning`` when they disagree and a ``note`` when the server
-    saw requests that were sent but never recorded as rows.
+    saw requests that were sent but never recorded as rows. ``sent_is_lower_bound``
+    (run.json ``counts.sent_is_lower_bound``: a load process died): no upper end, a
+    higher server count gets a ``note`` (the dead process's unreported requests) and
+    ``sent_is_lower_bound: True``, not a warning.
     """
     rows = sent
     sent = max(rows, int(generator_sent)) if generator_sent is not None else rows
     slack = tolerance(sent)
     low, high = ok - slack, sent + slack
     counted = round(float(server))
-    agree = low <= counted <= high
+    agree = low <= counted and (counted <= high or sent_is_lower_bound)
     result: dict[str, Any] = {
         "server_requests": counted,
         "sent": sent,
@@ -68,34 +80,52 @@ def compare_counts(
         "tolerance": slack,
         "agree": agree,
     }
-    if agree and counted > rows + tolerance(rows):
+    if sent_is_lower_bound:
+        result["sent_is_lower_bound"] = True
+    if agree and counted > high:  # only with a lower bound
+        result["note"] = (
+            f"the server counted {counted:,} requests, {counted - sent:,} more than the at "
+            f"least {sent:,} sent: a load process died, and what it sent after its last "
+            "report is counted nowhere (sent is a lower bound), not another client"
+        )
+    elif agree and counted > rows + tolerance(rows):
         result["note"] = (
             f"the server counted {counted:,} requests, {counted - rows:,} more than the "
             f"{rows:,} recorded: the generator sent {sent:,}, {sent - rows:,} of them never "
             "recorded (a load process died holding them)"
         )
     if not agree:
-        if counted > high:
-            why = "more than were sent: another client, or other models' counters"
-        else:
-            why = "fewer than succeeded: a counter reset between scrapes or per-process metrics"
-        result["warning"] = (
-            f"server-side request count {counted:,} disagrees with the {sent:,} requests sent "
-            f"({ok:,} succeeded; allowed {low:,}–{high:,}): {why}; server-side numbers "
-            "derived from it (per-request queue and compute time) may not describe this run"
-        )
+        result["warning"] = _disagreement(counted, sent, ok, low, high)
     return result
 
 
+def _disagreement(counted: int, sent: int, ok: int, low: int, high: int) -> str:
+    """The self-check's warning: the server counted ``counted`` requests, outside the band
+    ``low``..``high`` around ``sent`` and ``ok``; why that may be."""
+    if counted > high:
+        why = "more than were sent: another client, or other models' counters"
+    else:
+        why = "fewer than succeeded: a counter reset between scrapes or per-process metrics"
+    return (
+        f"server-side request count {counted:,} disagrees with the {sent:,} requests sent "
+        f"({ok:,} succeeded; allowed {low:,}–{high:,}): {why}; server-side numbers "
+        "derived from it (per-request queue and compute time) may not describe this run"
+    )
+
+
 def check_server_counts(
-    run_dir: Path, telemetry: dict[str, Any], generator_sent: int | None = None
+    run_dir: Path,
+    telemetry: dict[str, Any],
+    generator_sent: int | None = None,
+    sent_is_lower_bound: bool | None = None,
 ) -> dict[str, Any] | None:
     """Self-check of a finished run directory (requests.parquet and
     telemetry_windows.parquet written). ``telemetry`` is run.json's telemetry section: the
     result is stored in it as ``self_check`` and, on disagreement, its warning is appended
     to ``telemetry["warnings"]``. ``generator_sent`` is the generator's own count of
-    requests sent (run.json ``counts.sent``); None reads it from run.json when it is there.
-    Returns None when the run has no server request counter.
+    requests sent (run.json ``counts.sent``); None reads it from run.json when it is there,
+    and so for ``sent_is_lower_bound`` (``counts.sent_is_lower_bound``: see
+    ``compare_counts``). Returns None when the run has no server request counter.
     """
     server = server_count(run_dir, telemetry)
     if server is None:
@@ -108,9 +138,14 @@ def check_server_counts(
         frame, generator_sent = frame[mix], None
     sent = int((frame["error"] != DROPPED).sum())
     ok = int(frame["ok"].sum())
+    counted, bound = (
+        _counted_sent(run_dir) if None in (generator_sent, sent_is_lower_bound) else (None, False)
+    )
     if generator_sent is None and mix is None:
-        generator_sent = _counted_sent(run_dir)
-    result = compare_counts(server, sent, ok, generator_sent)
+        generator_sent = counted
+    if sent_is_lower_bound is None:
+        sent_is_lower_bound = bound
+    result = compare_counts(server, sent, ok, generator_sent, sent_is_lower_bound)
     if mix is not None:
         result["model"] = exposed.get("model")
     resets = int(exposed.get("requests_resets") or 0)
@@ -158,12 +193,14 @@ def mix_rows(requests: Path, model: Any) -> Any:
     return (names == str(model)).to_numpy(dtype=bool)
 
 
-def _counted_sent(run_dir: Path) -> int | None:
-    """run.json ``counts.sent`` (the generator's own counter), None if absent or unreadable."""
+def _counted_sent(run_dir: Path) -> tuple[int | None, bool]:
+    """run.json ``counts.sent`` (the generator's own counter; None if absent or unreadable)
+    and ``counts.sent_is_lower_bound`` (True only when run.json says so)."""
     counts = read_document(run_dir / RUN_JSON).get().get("counts")
-    sent = counts.get("sent") if isinstance(counts, dict) else None
+    counts = counts if isinstance(counts, dict) else {}
+    sent = counts.get("sent")
     ok = isinstance(sent, int | float) and not isinstance(sent, bool) and math.isfinite(sent)
-    return int(sent) if ok else None
+    return (int(sent) if ok else None), counts.get("sent_is_lower_bound") is True
 
 
 def report_warnings(run: dict[str, Any]) -> list[str]:

@@ -66,13 +66,18 @@ class TelemetrySession:
         )
 
     def self_check(
-        self, run_dir: Path, info: dict[str, Any], sent: int | None = None
+        self,
+        run_dir: Path,
+        info: dict[str, Any],
+        sent: int | None = None,
+        sent_is_lower_bound: bool | None = None,
     ) -> dict[str, Any] | None:
         """Server-side request count vs requests sent (see ``selfcheck``; ``sent`` is the
-        generator's own counter, run.json ``counts.sent``): the result goes into ``info``
+        generator's own counter, run.json ``counts.sent``, a lower bound when a load
+        process died: ``counts.sent_is_lower_bound``): the result goes into ``info``
         (run.json's telemetry section) and is returned (None when the server counts
         nothing), its ``warning`` for the caller to show."""
-        return check_server_counts(run_dir, info, sent)
+        return check_server_counts(run_dir, info, sent, sent_is_lower_bound)
 
     def finish(self, run_dir: Path, t0: float | None, duration: float) -> dict[str, Any]:
         """Stop, write telemetry.parquet and the per-window table; the run.json section."""
