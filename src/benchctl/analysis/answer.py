@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchctl.analysis.sweep import sweep_sentence
+
 _UPPER_SOURCES = {
     "first_bad_level": "the first level that broke it",
     "service_demand": "service demand: the server's CPU fully busy",
@@ -49,6 +51,10 @@ def capacity_sentence(doc: dict[str, Any]) -> str:
             f"One replica sustains at least {rps_text(capacity)} under {slo}: the SLO never "
             f"broke up to the highest level measured{_arrived_of_offered(doc, band)}"
             f"{_served_phase(doc, single)}; {above}."
+        )
+    elif (single.get("sweep") or {}).get("broke_level"):  # closed loop: ordered by concurrency
+        text = f"One replica sustains {rps_text(capacity)} under {slo} " + sweep_sentence(
+            single["sweep"], str(slo)
         )
     elif doc.get("capacity_band_arrived_rps"):
         text = _unordered_arrivals_sentence(doc, capacity, band, slo)

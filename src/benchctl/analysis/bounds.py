@@ -65,6 +65,14 @@ class Level:
     # a search level that ended without becoming stable (``unsettled``): neither
     # met nor broke the SLO, so it bounds the capacity on neither side
     unsettled: bool = False
+    # a closed-loop sweep's level: requests in flight; orders the levels (more load) in
+    # place of ``rate_rps``, since a saturated server serves less at more concurrency
+    load: float | None = None
+
+    @property
+    def order(self) -> float:
+        """What orders levels by load: ``load`` (concurrency) when set, else ``rate_rps``."""
+        return self.rate_rps if self.load is None else self.load
 
     @property
     def tested_rps(self) -> float:
@@ -154,10 +162,10 @@ def capacity_bound(
     good = [level for level in levels if level.good]
     if not good:
         return None
-    best = max(good, key=lambda level: (level.rate_rps, level.throughput_rps))
+    best = max(good, key=lambda level: (level.order, level.throughput_rps))
     judged = [lv for lv in levels if not lv.good and not lv.unsettled]  # broke the SLO
-    above = [lv for lv in judged if lv.rate_rps > best.rate_rps]
-    below = [lv.label for lv in judged if lv.rate_rps <= best.rate_rps]
+    above = [lv for lv in judged if lv.order > best.order]
+    below = [lv.label for lv in judged if lv.order <= best.order]
     overloaded = [lv.throughput_rps for lv in levels if lv.overloaded]
     saturation = max(overloaded) if overloaded else None
     if above:
@@ -205,7 +213,7 @@ def _measured_bound(
     Rates in requests/s."""
     low = best.tested_rps  # tested, as the first bad level's rate (one kind of rate)
     not_used = None
-    bad = min(above, key=lambda level: level.rate_rps)
+    bad = min(above, key=lambda level: level.order)
     offered = (best.rate_rps, max(bad.rate_rps, best.rate_rps))
     arrived = None
     if bad.tested_rps <= low and (best.arrived_rps or 0) > 0:

@@ -9,7 +9,6 @@ Output: the ``single_replica`` dict of capacity.json and the fitted latency mode
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -28,12 +27,13 @@ from benchctl.analysis.fits import (
     CapacityEstimate,
     LatencyFit,
     fit_latency_curve,
-    fit_usl,
 )
 from benchctl.analysis.measured_rates import MeasuredRates
 from benchctl.analysis.points import Points
 from benchctl.analysis.service_demand import service_demand as demand_across_levels
 from benchctl.analysis.slo import Slo
+from benchctl.analysis.sweep import sweep_fields, sweep_levels
+from benchctl.analysis.sweep import usl_summary as usl_summary  # capacity.py's import
 from benchctl.errors import InputError
 
 # Highest / lowest window throughput a service-demand fit needs: below it the windows saw one
@@ -70,7 +70,8 @@ def single_replica(
     fit L(x) = base + scale / (x_max - x) (``fits.fit_latency_curve``), an extrapolation
     only as a secondary figure; the LatencyFit or None). InputError: no point meets the SLO.
     """
-    levels = _levels(points, slo, search)
+    swept = sweep_levels(points, slo.threshold_ms) if search is None else None
+    levels = swept or _levels(points, slo, search)
     fit, estimate = _fitted(points, slo, warnings)
     crossing = estimate.throughput if estimate is not None else None
     rates = rates or MeasuredRates(0.0)
@@ -103,6 +104,7 @@ def single_replica(
             (lv["name"], bool(lv.get("stable"))) for lv in (search or {}).get("levels", [])
         ],
         "fit": _fit_summary(fit) if fit is not None else None,
+        "sweep": sweep_fields(swept, found),
     }
     return result, fit  # the latency model the simulations use (capped by saturation)
 
@@ -410,20 +412,6 @@ def service_demand(
     law with background, U = U0 + D x X, across a search's levels or the windows
     (``analysis.service_demand.service_demand``, which documents inputs, output and errors)."""
     return demand_across_levels(windows, info, search)
-
-
-def usl_summary(points: Points) -> dict[str, Any] | None:
-    """The Universal Scalability Law fit of throughput against concurrency (``fits.fit_usl``)
-    as capacity.json ``usl``: its numeric fields and peak_extrapolated; {"error": why} when
-    it does not fit; None without 3 distinct concurrency levels (open-loop runs)."""
-    if points.concurrency is None or len(np.unique(points.concurrency)) < 3:
-        return None
-    try:
-        fit = fit_usl(points.concurrency.astype(float), points.throughput)
-    except ValueError as exc:
-        return {"error": str(exc)}
-    data = {k: v for k, v in asdict(fit).items() if isinstance(v, int | float)}
-    return {**data, "peak_extrapolated": fit.peak_extrapolated}
 
 
 def finite(value: float | None) -> float | None:

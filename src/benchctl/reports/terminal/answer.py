@@ -20,6 +20,7 @@ from benchctl.analysis.answer import (
 )
 from benchctl.analysis.model_capacity import model_capacity_lines
 from benchctl.analysis.service_demand import demand_notes
+from benchctl.analysis.sweep import usl_sentence
 from benchctl.rundir import CAPACITY, RunDir
 
 
@@ -45,6 +46,8 @@ def print_answer(
         console.print(f"Saturates near {rps_text(single['saturation_rps'])} ({source}){knee}.")
     elif saturation_bound_sentence(single):  # a fitted saturation withheld: the bound measured
         console.print(escape(str(saturation_bound_sentence(single))), highlight=False)
+    if usl_sentence(doc.get("usl")):  # a closed-loop sweep's USL fit (README)
+        console.print(escape(str(usl_sentence(doc.get("usl")))), highlight=False)
     sentence = replicas_sentence(doc)
     replicas = doc.get("replicas")
     if sentence and replicas:
