@@ -22,7 +22,15 @@ MAX_RATE = 1_000_000.0
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one stderr line with a pointer to ``--help``."""
+    """An ArgumentParser whose errors are one stderr line with a pointer to ``--help``.
+
+    A value that starts with a minus and a digit (``-3s``, ``-1/h``, ``-5``) is read as a
+    value, not as a flag, so its type says "cannot be negative" (argparse alone reads only
+    plain numbers such as ``-5`` that way)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._negative_number_matcher = re.compile(r"^-\.?\d")
 
     def error(self, message: str) -> NoReturn:
         """Exit 2 with ``<prog>: error: <message> (see `<prog> --help`)`` on stderr."""
@@ -91,6 +99,10 @@ def price(text: str) -> str:
     zero price would print a zero cost), kept as given (``price_option`` converts it)."""
     from benchctl.analysis.cost import parse_price
 
+    _require(
+        not text.strip().startswith("-"),
+        f"a price cannot be negative (e.g. 2.48/h), got {text!r}",
+    )
     try:
         per_hour = parse_price(text)
     except ValueError as exc:

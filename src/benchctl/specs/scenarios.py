@@ -45,7 +45,7 @@ class _ArrivalScenario(_ScenarioBase):
 
     arrivals: Literal["poisson", "constant"] = "poisson"
     seed: int = Field(1, ge=0, lt=2**63)
-    drop_after: Seconds = Field(
+    drop_after: PositiveSeconds = Field(
         1.0, description="a request not sent this long after its intended time is dropped"
     )
     slo: str | None = Field(
@@ -132,7 +132,7 @@ class SpikeScenario(_ArrivalScenario):
     burst_multiplier: float = Field(gt=1, le=1000)
     period: PositiveSeconds = 600.0
     burst_at: Seconds | None = Field(None, description="burst start within each period")
-    burst_length: Seconds = 60.0
+    burst_length: PositiveSeconds = 60.0
     rise_time: Seconds = 10.0
     fall_time: Seconds | None = None
     periods: int = Field(3, ge=1, le=MAX_REPEATS)
@@ -189,14 +189,14 @@ class CapacityScenario(_ArrivalScenario):
     start_rate: Rate = Field(10.0, gt=0, description="first level (req/s)")
     max_rate: Rate = Field(5000.0, gt=0, description="never offer more than this (req/s)")
     resolution: float = Field(0.05, gt=0, lt=1, description="stop when bad/good - 1 <= this")
-    window: Seconds = Field(2.0, gt=0, description="stability window (longer at low rates)")
+    window: PositiveSeconds = Field(2.0, description="stability window (longer at low rates)")
     window_samples: int = Field(40, ge=1, description="expected requests per window, at least")
     stable_windows: int = Field(3, ge=2, le=20, description="consecutive windows that agree")
     tolerance: float = Field(0.1, gt=0, lt=1, description="throughput agreement, relative")
     latency_tolerance: float = Field(0.25, gt=0, description="percentile agreement, relative")
     settle: Seconds = Field(1.0, description="discarded at the start of every level")
-    max_hold: Seconds = Field(30.0, gt=0, description="longest time one level is held")
-    max_duration: Seconds = Field(300.0, gt=0, description="the whole search, at most")
+    max_hold: PositiveSeconds = Field(30.0, description="longest time one level is held")
+    max_duration: PositiveSeconds = Field(300.0, description="the whole search, at most")
     cooldown: Seconds = Field(2.0, description="pause after a level that broke the SLO")
     max_error_rate: float = Field(0.01, ge=0, lt=1, description="errors + dropped, at most")
 
@@ -225,7 +225,7 @@ class BatchScenario(_ScenarioBase):
     concurrency: list[Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)]] = Field(
         [1], min_length=1, max_length=32
     )
-    max_duration: Seconds = Field(300.0, gt=0, description="one setting, at most")
+    max_duration: PositiveSeconds = Field(300.0, description="one setting, at most")
     price_per_hour: float | None = Field(
         None, gt=0, description="server price per hour, for the cost per million inferences"
     )

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from benchctl.specs.values import MAX_REPEATS, Seconds, Spec
+from benchctl.specs.values import MAX_REPEATS, PositiveSeconds, Spec
 from benchctl.targets.registry import SERVERS
 
 MAX_SERVER_PROCESSES = 1024  # workers or model instances of one launched server
@@ -198,8 +198,8 @@ class TargetSpec(Spec):
         description="header names whose values are not secret and may be stored in run files "
         "(every other header value is stored as <redacted>)",
     )
-    timeout: Seconds = 30.0
-    connect_timeout: Seconds = 5.0
+    timeout: PositiveSeconds = 30.0
+    connect_timeout: PositiveSeconds = 5.0
     tls: TlsSpec | None = None
     grpc: GrpcSpec = GrpcSpec()
     launch: LaunchSpec = LaunchSpec()

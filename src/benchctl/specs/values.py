@@ -8,7 +8,14 @@ import re
 from collections.abc import Mapping
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+)
 
 from benchctl.durations import parse_duration
 from benchctl.errors import InputError
@@ -36,9 +43,26 @@ Rate = Annotated[
     Field(ge=0, allow_inf_nan=False, description="requests per second"),
     AfterValidator(_rate_cap),
 ]
+# What a 0 would do, for the durations where the line says it (others: no time at all).
+_ZERO_MEANS = {
+    "drop_after": "0 would drop every request not sent at its exact intended time",
+    "timeout": "0 would time out every request",
+    "connect_timeout": "0 would fail every connection",
+    "burst_length": "0 would be no burst at all",
+}
+
+
+def _above_zero(value: float, info: ValidationInfo) -> float:
+    """The duration itself; ValueError naming what is allowed (and what 0 would do)."""
+    if value <= 0:
+        why = _ZERO_MEANS.get(info.field_name or "", "0 leaves no time at all")
+        raise ValueError(f"must be greater than 0 s, e.g. 1s or 250ms ({why}), got {value:g}")
+    return value
+
+
 # A rate or a length that a scenario cannot do without: 0 would plan no request at all.
 PositiveRate = Annotated[Rate, Field(gt=0)]
-PositiveSeconds = Annotated[Seconds, Field(gt=0)]
+PositiveSeconds = Annotated[Seconds, AfterValidator(_above_zero)]
 
 
 class Spec(BaseModel):
