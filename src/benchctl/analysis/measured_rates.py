@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchctl.analysis.phase_intervals import measured_seconds
 from benchctl.analysis.points import Points, min_samples
 from benchctl.analysis.slo import Slo
-from benchctl.analysis.summary import phase_seconds
 from benchctl.rundir import read_summary
 from benchctl.rundir.requests import WARMUP
 
@@ -65,11 +65,11 @@ def measured_rates(
     ``info``: its run.json (``plan.phases`` in s); ``points``: the capacity's points
     (``source`` "search", "levels" or "windows"); ``search``: search.json or None;
     ``window_s``: the analysis window (s). A search level's interval is its judged windows
-    (``judged_to - judged_from``), a step level's its planned phase seconds, a window's
+    (``judged_to - judged_from``), a step level's its measured phase seconds, a window's
     ``window_s``; anything unknown falls back to ``window_s``. A summary.json that is
     missing or unreadable gives no phase rates. Raises nothing.
     """
-    seconds = _point_seconds(info, points, search)
+    seconds = _point_seconds(run_dir, info, points, search)
     shortest = min(seconds) if seconds else window_s
     resolution = 1.0 / shortest if shortest > 0 else 0.0
     served = [(float(x), f"the {label} {_kind(points)}") for label, x in _labelled(points)]
@@ -100,9 +100,10 @@ def _met(
 
 
 def _point_seconds(
-    info: dict[str, Any], points: Points, search: dict[str, Any] | None
+    run_dir: Path, info: dict[str, Any], points: Points, search: dict[str, Any] | None
 ) -> list[float]:
-    """The interval (s) each point was measured over, where known and positive."""
+    """The interval (s) each point was measured over, where known and positive (a level's:
+    its phase's measured seconds, cut at an interrupted run's stop)."""
     if points.source == "search":
         found = []
         for level in (search or {}).get("levels", []):
@@ -111,8 +112,8 @@ def _point_seconds(
                 found.append(float(end) - float(begin))
         return [s for s in found if s > 0]
     if points.source == "levels":
-        planned = phase_seconds((info.get("plan") or {}).get("phases") or [])
-        return [planned[label] for label in points.labels if planned.get(label, 0) > 0]
+        measured = measured_seconds(run_dir, info)
+        return [measured[label] for label in points.labels if measured.get(label, 0) > 0]
     return []
 
 

@@ -42,6 +42,7 @@ import pandas as pd
 
 from benchctl.analysis.bounds import LOWER, MEASURED, Level, capacity_bound, unsettled
 from benchctl.analysis.percentiles import percentile
+from benchctl.analysis.phase_intervals import measured_end
 from benchctl.analysis.points import min_samples, one_offered_rate
 from benchctl.analysis.request_reader import distinct_values, iter_batches
 from benchctl.analysis.slo import Slo
@@ -122,7 +123,8 @@ def model_capacities(
         return None
     phases = (info.get("plan") or {}).get("phases") or []
     by_window = source == "windows" and not one_offered_rate(info)
-    measured = _read(path, phases, window_s if by_window else None)
+    # over the seconds measured: an interrupted run's phases are cut at its stop (trial 7)
+    measured = _read(path, phases, window_s if by_window else None, measured_end(run_dir, info))
     names = sorted(measured.whole)
     if len(names) < 2:
         return None
@@ -206,7 +208,9 @@ def model_capacity_lines(document: dict[str, Any]) -> list[str]:
     return [line for line in lines if isinstance(line, str)]
 
 
-def _read(path: Path, phases: list[dict[str, Any]], window_s: float | None) -> _Measured:
+def _read(
+    path: Path, phases: list[dict[str, Any]], window_s: float | None, end: float | None = None
+) -> _Measured:
     """Per level (phase name, or window start ``t=Ns`` when ``window_s`` is given) and model,
     the requests and successes' latencies, warm-up and requests without a model left out.
     A window is a request's completion time (intended send + latency), as the headline's
@@ -241,8 +245,9 @@ def _read(path: Path, phases: list[dict[str, Any]], window_s: float | None) -> _
             found = latency[rows][good[rows]]
             cells.setdefault(label, {}).setdefault(name, _Cell()).add(count, found)
             whole.setdefault(name, _Cell()).add(count, found)
-    seconds = phase_seconds(phases) if window_s is None else dict.fromkeys(cells, window_s)
-    measured = sum(s for name, s in phase_seconds(phases).items() if name != WARMUP)
+    cut = phase_seconds(phases, end)  # end: where an interrupted run stopped (None: whole)
+    seconds = cut if window_s is None else dict.fromkeys(cells, window_s)
+    measured = sum(s for name, s in cut.items() if name != WARMUP)
     return _Measured(cells, whole, seconds, measured)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from benchctl.analysis.percentiles import percentile, rank
+from benchctl.analysis.phase_intervals import measured_seconds
 from benchctl.analysis.request_pass import levels_and_windows
 from benchctl.analysis.summary import phase_seconds
 from benchctl.analysis.summary_file import phase_latencies
@@ -41,16 +42,20 @@ class Points:
         return len(self.throughput)
 
 
-def level_points(frame: pd.DataFrame, phases: list[dict[str, Any]], quantile: float) -> Points:
+def level_points(
+    frame: pd.DataFrame, phases: list[dict[str, Any]], quantile: float, end: float | None = None
+) -> Points:
     """One point per load phase of ``frame`` (requests) with at least ``min_samples``
-    successes: achieved rps = successes / phase seconds, and the ``quantile`` latency (ms,
-    nearest rank).
+    successes: achieved rps = successes / the phase's measured seconds, and the ``quantile``
+    latency (ms, nearest rank).
 
     ``frame``: requests.parquet's rows (columns phase, ok, latency_ms in ms); ``phases``: the
-    planned phases (``{"name", "start", "end"}``, s); ``quantile`` in (0, 1). Returns Points (x:
-    requests/s, y: ms, one label per phase name). KeyError for a missing column.
+    planned phases (``{"name", "start", "end"}``, s); ``quantile`` in (0, 1); ``end``: where an
+    interrupted run stopped (s; ``phase_intervals.measured_end``), None for a whole run.
+    Returns Points (x: requests/s, y: ms, one label per phase name). KeyError for a missing
+    column.
     """
-    seconds = phase_seconds(phases)
+    seconds = phase_seconds(phases, end)
     rows = []
     for name, group in frame[frame["phase"] != WARMUP].groupby("phase", observed=True):
         ok = group.loc[group["ok"], "latency_ms"].to_numpy()
@@ -59,23 +64,25 @@ def level_points(frame: pd.DataFrame, phases: list[dict[str, Any]], quantile: fl
     return _level_points(rows)
 
 
-def file_level_points(path: Path, phases: list[dict[str, Any]], quantile: float) -> Points:
+def file_level_points(
+    path: Path, phases: list[dict[str, Any]], quantile: float, end: float | None = None
+) -> Points:
     """``level_points`` of requests.parquet read in batches: the same points, holding only
     the successes' latencies per phase (8 bytes each), not the run's frame (issue 16).
 
-    ``path``: requests.parquet; ``phases``: the planned phases (s); ``quantile`` in (0, 1). Returns
-    Points (x: requests/s, y: ms). Raises DamagedFileError when the file is missing or unreadable.
+    ``path``: requests.parquet; ``phases``: the planned phases (s); ``quantile`` in (0, 1);
+    ``end`` as in ``level_points``. Returns Points (x: requests/s, y: ms). Raises
+    DamagedFileError when the file is missing or unreadable.
     """
     latencies = {name: [values] for name, values in phase_latencies(path).items()}
-    return _points_of(latencies, phases, quantile)
+    return _points_of(latencies, phase_seconds(phases, end), quantile)
 
 
 def _points_of(
-    latencies: dict[str, list[np.ndarray]], phases: list[dict[str, Any]], quantile: float
+    latencies: dict[str, list[np.ndarray]], seconds: dict[str, float], quantile: float
 ) -> Points:
     """Level points of the successes' latencies per phase, as pieces (``phase_latencies``'s
-    array of a phase is their concatenation)."""
-    seconds = phase_seconds(phases)
+    array of a phase is their concatenation), over each phase's measured ``seconds``."""
     rows = []
     for name, pieces in latencies.items():
         count = sum(len(piece) for piece in pieces)
@@ -194,10 +201,10 @@ def measured_points(
     ``width``: the window length (s). Returns (Points: x in requests/s, y in ms; the window table).
     Raises DamagedFileError when requests.parquet is missing or unreadable.
     """
-    phases = info.get("plan", {}).get("phases", [])
     # one pass for both when the file's statistics allow (request_pass), else two
     latencies, table = levels_and_windows(run_dir / REQUESTS, width, (0.5, quantile))
-    levels = _points_of(latencies, phases, quantile)
+    # over the seconds measured: an interrupted run's phases are cut at its stop (trial 7)
+    levels = _points_of(latencies, measured_seconds(run_dir, info), quantile)
     del latencies
     table = with_telemetry(run_dir, table, width)
     points, table = _window_points_of(table, quantile, width)

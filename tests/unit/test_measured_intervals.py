@@ -1,0 +1,90 @@
+"""Rates over the interval a run actually measured (trial 7, F6): an interrupted run's
+phases are cut at its stop, and its level's throughput is over those seconds, never the
+planned ones."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from benchctl.analysis.capacity import AnalyzeOptions, analyze_run
+from benchctl.analysis.phase_intervals import end_of_measured, measured_end, measured_seconds
+from benchctl.analysis.points import measured_points
+from benchctl.analysis.slo import parse_slo
+from benchctl.load.records import RecordBuffer, to_table
+from benchctl.store import RunDir
+from tests.unit.run_files import completed_run_info, open_loop_plan
+
+PHASES = [
+    {"name": "warmup", "start": 0.0, "end": 2.0},
+    {"name": "steady", "start": 2.0, "end": 40.0},
+]
+
+
+def interrupted_steady(tmp_path: Path, *, summary: bool = True) -> Path:
+    """A steady 20 req/s run planned for 40 s (2 s warm-up), stopped by Ctrl-C at 20.4 s:
+    40 warm-up requests (0 - 1.95 s) and 368 steady ones at 2 + i/20 s (i < 368, the last
+    at 20.35 s), each answered in 5 ms. Its summary.json (as the run writes it) says 18.4
+    measured seconds (stop 20.4 s - 2 s)."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    buffer, codes = RecordBuffer(), []
+    for i in range(40 + 368):
+        at = i / 20.0
+        buffer.add(at, at, at + 0.005, 200, "", 10, 10)
+        codes.append(0 if i < 40 else 1)
+    table = to_table(buffer.drain(), ["warmup", "steady"], np.array(codes, dtype=np.int8))
+    pq.write_table(table, run_dir / "requests.parquet")
+    plan = open_loop_plan(40.0, PHASES, [[0.0, 20.0], [2.0, 20.0]])
+    spec = {"kind": "steady", "rate": 20.0, "duration": 40.0, "warmup": 2.0}
+    scenario = {"name": "steady", "time_scale": 1.0, "spec": spec}
+    info = completed_run_info("run", scenario, plan)
+    info.update(status="interrupted", reason="interrupted by user (Ctrl-C)")
+    (run_dir / "run.json").write_text(json.dumps(info))
+    if summary:
+        (run_dir / "summary.json").write_text(json.dumps({"measured_seconds": 18.4}))
+    return run_dir
+
+
+def test_end_of_measured_walks_the_plan():
+    """18.4 measured seconds after a 2 s warm-up end at 20.4 s; 38 cover the plan (None);
+    with two 5 s phases after it, 7 s end 2 s into the second (2 + 5 + 2 = 9 s)."""
+    assert end_of_measured(PHASES, 18.4) == pytest.approx(20.4)
+    assert end_of_measured(PHASES, 38.0) is None
+    two = [
+        *PHASES[:1],
+        {"name": "a", "start": 2.0, "end": 7.0},
+        {"name": "b", "start": 7, "end": 12},
+    ]
+    assert end_of_measured(two, 7.0) == pytest.approx(9.0)
+
+
+def test_interrupted_level_is_over_its_measured_seconds(tmp_path: Path):
+    """368 successes over the 18.4 s measured are 20.0 req/s (368 / 18.4), not 9.68 over the
+    38 planned seconds (368 / 38). Without a summary.json the stop is the last send
+    (20.35 s): 368 / 18.35 = 20.05 req/s."""
+    run_dir = interrupted_steady(tmp_path)
+    info = json.loads((run_dir / "run.json").read_text())
+    assert measured_end(run_dir, info) == pytest.approx(20.4)
+    assert measured_seconds(run_dir, info)["steady"] == pytest.approx(18.4)
+    points, _ = measured_points(run_dir, info, 0.99, 5.0)
+    assert points.labels == ["steady"]
+    assert points.throughput.tolist() == pytest.approx([20.0])
+    (run_dir / "summary.json").unlink()
+    points, _ = measured_points(run_dir, info, 0.99, 5.0)
+    assert points.throughput.tolist() == pytest.approx([368 / 18.35])
+    completed = {**info, "status": "completed"}  # a whole run: the planned 38 s
+    assert measured_end(run_dir, completed) is None
+
+
+def test_analyze_of_an_interrupted_run_sizes_from_what_it_served(tmp_path: Path):
+    """analyze: one replica sustains at least 20.0 req/s (the SLO never broke), so a 20 req/s
+    peak at 80% needs at most ceil(20 / (20.0 x 0.8)) = 2 replicas (the planned-seconds
+    figure, 9.68 req/s, gave ceil(20 / 7.75) = 3)."""
+    run = RunDir.open(interrupted_steady(tmp_path))
+    doc = analyze_run(run, AnalyzeOptions(slo=parse_slo("p99<=100ms"), peak_rps=20.0))
+    assert doc["points"]["throughput_rps"] == pytest.approx([20.0])
+    assert doc["single_replica"]["measured_capacity_rps"] == pytest.approx(20.0)
+    assert doc["replicas"]["recommended"] == 2
