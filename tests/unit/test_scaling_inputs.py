@@ -95,3 +95,27 @@ def test_consistency_says_why_the_simulation_runs_fewer_than_the_headline():
     same = _consistency(choice, 4, model, 0.2, traffic)
     assert same is not None and same["at_least_recommended"]
     assert _consistency(choice, None, model, 0.2, traffic) is None
+
+
+def test_a_rejected_asymptote_is_not_the_mean_latency_curves_x_max():
+    """Trial 7 (F17): analyze declared the fit's asymptote no saturation rate (r² 0.87 < 0.9)
+    and kept saturation_at_least_rps 70.25 (the most the run served), yet the Knative curve
+    used the asymptote as x_max. README: x_max is the largest of capacity_rps, saturation_rps
+    and saturation_at_least_rps. Here the M/M/1 fit's asymptote is 200 req/s, but the
+    replica model's saturation is max(capacity 120, None, served 150) = 150 req/s: x_max is
+    150, with or without windows (windows at 20..140 req/s of M/M/1 mean 1/(200 - x) s)."""
+    from benchctl.analysis.scaling_inputs import served_saturation
+
+    single = {"capacity_rps": 120.0, "saturation_rps": None, "saturation_at_least_rps": 150.0}
+    saturation = served_saturation(single)
+    assert saturation == 150.0
+    fit = mm1_fit()
+    assert fit.x_max == pytest.approx(MU, rel=1e-6)
+    mean, source = mean_latency(fit, None, saturation)
+    assert mean is not None and mean.x_max == 150.0
+    assert "200 rps is not a saturation rate here" in source
+    x = np.arange(20.0, 141.0, 20.0)
+    windows = pd.DataFrame({"throughput_rps": x, "mean_latency_ms": 1000.0 / (MU - x)})
+    mean, source = mean_latency(fit, windows, saturation)
+    assert mean is not None and mean.x_max == 150.0
+    assert "fitted as base" in source and "(150 - x)" in source

@@ -187,8 +187,11 @@ def mean_latency(
     """The mean-latency curve for Little's law and where it comes from.
 
     With windows that hold mean latencies: base + scale / (x_max - x) fitted to them by
-    weighted least squares (relative residuals) with x_max the SLO fit's saturation (one
-    saturation for both curves). Else, from the SLO-percentile fit, assuming the
+    weighted least squares (relative residuals) with x_max = ``saturation``, the one
+    saturation the replica model uses (``served_saturation``: the fit's asymptote only where
+    analyze used it as the saturation rate; a rejected one, e.g. r² < 0.9, is not used:
+    trial 7 modelled Knative's queueing at a 74.8 rps asymptote declared "not a saturation
+    rate" while the run had served 70.2). Else, from the SLO-percentile fit, assuming the
     exponential tail of M/M/1 (mean = quantile part / ln(1 / (1 - q))). Else the median
     measured mean latency, constant up to ``saturation``. (None, reason) with none of these.
 
@@ -197,8 +200,7 @@ def mean_latency(
     Returns (MeanLatency: base in ms, scale in ms x requests/s, x_max in requests/s; the reason as a
     sentence). Raises nothing of its own.
     """
-    # never below the saturation passed (at least the most the run served, replica_model)
-    x_max = max(fit.x_max, saturation) if fit is not None else saturation
+    x_max = saturation  # at least the most the run served (served_saturation, replica_model)
     if windows is not None and {"throughput_rps", "mean_latency_ms"} <= set(windows.columns):
         usable = windows[
             (windows["throughput_rps"] > 0)
@@ -310,11 +312,17 @@ def served_saturation(single: dict[str, Any]) -> float:
 
 
 def _served_note(fit: LatencyFit, x_max: float) -> str:
-    """ ", x_max the most the run served (a lower bound; the fit's asymptote N rps is below
-    it)" when the model's saturation was raised above the fit's; '' otherwise."""
-    if x_max <= fit.x_max:
+    """Why x_max is not the fit's asymptote (which lies below it, or was not used as a
+    saturation rate); '' when x_max is the asymptote (to 4 significant digits)."""
+    if f"{x_max:.4g}" == f"{fit.x_max:.4g}":
         return ""
+    if x_max > fit.x_max:
+        return (
+            f"; {x_max:.4g} rps is the most the run served, a lower bound on saturation "
+            f"(the fit's asymptote {fit.x_max:.4g} rps lies below it)"
+        )
     return (
-        f"; {x_max:.4g} rps is the most the run served, a lower bound on saturation "
-        f"(the fit's asymptote {fit.x_max:.4g} rps lies below it)"
+        f"; x_max {x_max:.4g} rps, the largest of the capacity, the saturation rate and the"
+        f" most the run served (the fit's asymptote {fit.x_max:.4g} rps is not a saturation"
+        " rate here)"
     )
