@@ -30,7 +30,12 @@ from benchctl.analysis.measured_rates import measured_rates
 from benchctl.analysis.mix_sizing import size_mix
 from benchctl.analysis.model_capacity import model_capacities, with_model_bounds
 from benchctl.analysis.points import Points, measured_points
-from benchctl.analysis.replica_sizing import autoscaled_cost, cost_section, replicas_for_peak
+from benchctl.analysis.replica_sizing import (
+    autoscaled_cost,
+    cost_section,
+    replicas_for_peak,
+    sizing_peak,
+)
 from benchctl.analysis.search_rejudge import rejudge_search
 from benchctl.analysis.single_replica import finite, service_demand, single_replica, usl_summary
 from benchctl.analysis.slo import Slo
@@ -72,8 +77,7 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     checks = _own_traffic_checks(run, info, single, slo, own_windows, own_search=own)
     warnings[:0] = checks  # first: they decide whether the answer holds at all
     own_search = search is not None and source_dir == run.path
-    # A search's levels are not traffic to size for: only an explicit peak counts there.
-    peak = options.peak_rps or (None if own_search else _scenario_peak(info))
+    peak = sizing_peak(info, options, own_search=own_search)  # --peak-rps, --traffic, own
     replicas = replicas_for_peak(single, peak, slo, options.headroom, options.price_per_hour)
     document = {
         "schema_version": 2,
@@ -441,9 +445,3 @@ def _withdraw_keeps_up(section: dict[str, Any]) -> None:
         f"{line[: -len(advice) - 2]}: {withdrawn}" if line.endswith(f": {advice}") else line
         for line in section.get("summary") or []
     ]
-
-
-def _scenario_peak(info: dict[str, Any]) -> float | None:
-    from benchctl.analysis.scaling_inputs import scenario_peak  # the busiest second (HB)
-
-    return scenario_peak(info)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchctl.analysis.bounds import LOWER
 from benchctl.analysis.cost import HOURS_PER_MONTH, cost_per_million, monthly_cost
 from benchctl.analysis.mix_sizing import MIX, mix_service_rate
 from benchctl.analysis.queueing import ReplicaOption, mmc_response_quantile, size_replicas
 from benchctl.analysis.slo import Slo
+
+if TYPE_CHECKING:
+    from benchctl.analysis.analyze_options import AnalyzeOptions
 
 _MAX_REPLICAS = 1000  # size_replicas' default max_replicas
 
@@ -283,3 +286,28 @@ def _mmc_table(
         price_per_replica_hour=price_per_hour,
         capacity_rps=capacity_rps,
     )
+
+
+def sizing_peak(
+    info: dict[str, Any],
+    options: AnalyzeOptions,
+    *,
+    own_search: bool,
+) -> float | None:
+    """The peak rate (req/s) to size replicas for: ``--peak-rps``; else the busiest second
+    of the ``--traffic`` scenario at real time (the traffic the autoscalers are simulated
+    against, so the headline, min replicas and the cron pre-scale share one peak and one
+    headroom: trial 7, a search analysed with --traffic spike gave 4 replicas without
+    headroom and no headline while ``run spike --slo`` gave 5); else the run's own
+    scenario's busiest second (``scaling_inputs.scenario_peak``), never for a capacity
+    search's own levels (``own_search``: not traffic to size for). None without one.
+
+    ``info``: run.json. Raises InputError for a --traffic scenario that does not load."""
+    from benchctl.analysis.scaling_inputs import scenario_peak, traffic_for
+
+    if options.peak_rps:
+        return options.peak_rps
+    if options.traffic:
+        found = traffic_for(info, options.traffic, options.config_dir, None)
+        return float(found[0].rps.max()) if found is not None and found[0].rps.size else None
+    return None if own_search else scenario_peak(info)

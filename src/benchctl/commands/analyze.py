@@ -107,7 +107,9 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     for run in runs:  # every run checked before any is analyzed: nothing half-written
         refuse_split_run(run)
     for run in runs:
-        print_answer(console, run, analyze_run(run, options), say_skipped=True)
+        document = analyze_run(run, options)  # capacity.json and manifests/ written
+        with reader_may_leave():  # `| head -1`: every run still analyzed, its report fresh
+            print_answer(console, run, document, say_skipped=True)
         refresh_report(console, run.path)
     return 0
 
