@@ -100,6 +100,7 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     ``--cluster`` value or a folder that is not a run."""
     from benchctl.analysis.capacity import analyze_run
     from benchctl.reports.terminal.answer import print_answer
+    from benchctl.reports.terminal.console import reader_may_leave
     from benchctl.rundir import RunDir
 
     options = analyze_options(args)
@@ -182,11 +183,26 @@ def analyze_options(args: argparse.Namespace) -> AnalyzeOptions:
     )
 
 
+# Scenario kinds with open-loop traffic of their own (an arrival-rate curve or a trace):
+# the only ones an autoscaler can be simulated against and a peak read from.
+OPEN_LOOP_TRAFFIC = ("steady", "ramp", "step", "spike", "soak", "replay")
+
+
 def _check_traffic(name: str, config_dir: Path | None) -> None:
-    """``--traffic`` must name a scenario that loads; InputError saying which exist."""
+    """``--traffic`` must name a scenario that loads and has open-loop traffic of its own
+    (``OPEN_LOOP_TRAFFIC``: a capacity search, a closed-loop sweep or a batch job has none
+    to size for or simulate autoscalers against); InputError (exit 2) saying which exist or
+    which kinds are allowed."""
     from benchctl.config import load_scenario
 
     try:
-        load_scenario(name, config_dir=config_dir)
+        spec, _ = load_scenario(name, config_dir=config_dir)
     except InputError as exc:
         raise InputError(f"--traffic: {exc}") from None
+    kind = getattr(spec, "kind", None)
+    if kind not in OPEN_LOOP_TRAFFIC:
+        raise InputError(
+            f"--traffic: scenario '{name}' is a {kind} scenario, with no open-loop traffic of "
+            "its own to size for or simulate autoscalers against; give one of kind "
+            f"{', '.join(OPEN_LOOP_TRAFFIC)} (e.g. --traffic spike)"
+        )
