@@ -100,7 +100,6 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     ``--cluster`` value or a folder that is not a run."""
     from benchctl.analysis.capacity import analyze_run
     from benchctl.reports.terminal.answer import print_answer
-    from benchctl.reports.terminal.console import reader_may_leave
     from benchctl.rundir import RunDir
 
     options = analyze_options(args)
@@ -108,9 +107,7 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     for run in runs:  # every run checked before any is analyzed: nothing half-written
         refuse_split_run(run)
     for run in runs:
-        document = analyze_run(run, options)  # capacity.json and manifests/ written
-        with reader_may_leave():  # `| head -1`: every run still analyzed, its report fresh
-            print_answer(console, run, document, say_skipped=True)
+        print_answer(console, run, analyze_run(run, options), say_skipped=True)
         refresh_report(console, run.path)
     return 0
 
