@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from benchctl.analysis.gate.exact import proportion_ratio
-from benchctl.analysis.gate.offered import offered_basis
+from benchctl.analysis.gate.offered import OPEN_LOOP, offered_basis
 from benchctl.analysis.gate.runs import load_run
 from benchctl.analysis.verdicts import judge
 from benchctl.load.records import to_table
@@ -136,15 +136,23 @@ def test_a_canary_that_dropped_half_its_share_fails_the_throughput_rule(tmp_path
     assert "candidate 50.0% of 6 req/s" in failure.get("message", "")
 
 
-def test_equal_shares_and_whole_runs_keep_raw_throughput(tmp_path: Path) -> None:
-    """50/50 arms of one run are offered the same 10 req/s (20 x 0.5) by design: no basis,
-    raw throughput compared. 70/30 arms: the basis names the shares."""
+def test_equal_shares_and_whole_runs_judge_served_fraction_when_open_loop(
+    tmp_path: Path,
+) -> None:
+    """50/50 arms of one run are offered the same 10 req/s (20 x 0.5) by design, but their
+    arrivals (like any open-loop run's) are a draw, not the server's doing (trial 7, F7): the
+    open-loop basis, served fraction judged. 70/30 arms: the basis names the shares. The same
+    runs made closed loop (plan.open_loop false) keep raw throughput: no basis."""
     run = split_run(tmp_path / "even", weights=(50, 50))
     base, cand = load_run(Path(f"{run}@stable")), load_run(Path(f"{run}@canary"))
-    assert offered_basis([base], [cand]) is None
+    assert offered_basis([base], [cand]) == OPEN_LOOP
     run = split_run(tmp_path / "uneven")
     base, cand = load_run(Path(f"{run}@stable")), load_run(Path(f"{run}@canary"))
     assert offered_basis([base], [cand]) == "split arms: offered by their shares, 70% and 30%"
+    assert offered_basis([load_run(run)], [load_run(run)]) == OPEN_LOOP
+    info = json.loads((run / "run.json").read_text())
+    info["plan"]["open_loop"] = False
+    (run / "run.json").write_text(json.dumps(info))
     assert offered_basis([load_run(run)], [load_run(run)]) is None
 
 

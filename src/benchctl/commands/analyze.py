@@ -100,6 +100,7 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     ``--cluster`` value or a folder that is not a run."""
     from benchctl.analysis.capacity import analyze_run
     from benchctl.reports.terminal.answer import print_answer
+    from benchctl.reports.terminal.console import reader_may_leave
     from benchctl.rundir import RunDir
 
     options = analyze_options(args)
@@ -107,7 +108,9 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     for run in runs:  # every run checked before any is analyzed: nothing half-written
         refuse_split_run(run)
     for run in runs:
-        print_answer(console, run, analyze_run(run, options), say_skipped=True)
+        document = analyze_run(run, options)  # capacity.json and manifests/ written
+        with reader_may_leave():  # `| head -1`: every run still analyzed, its report fresh
+            print_answer(console, run, document, say_skipped=True)
         refresh_report(console, run.path)
     return 0
 
@@ -146,15 +149,18 @@ def refresh_report(console: Console, run_dir: Path) -> None:
         return  # (before importing the report's writer: matplotlib and jinja2, 0.35 s)
     from benchctl.errors import BenchctlError
     from benchctl.reports.html import write_report
-    from benchctl.reports.terminal.console import error_line, print_path
+    from benchctl.reports.terminal.console import error_line, print_path, reader_may_leave
 
     try:
-        print_path(console, "report", write_report(Path(run_dir)))
+        written = write_report(Path(run_dir))
     except (BenchctlError, OSError) as exc:
         error_line(
             f"{report}: stale: it still shows the previous analysis ({exc}); "
             f"refresh it with: benchctl report {run_dir}"
         )
+        return
+    with reader_may_leave():  # a closed stdout is no stale report (BrokenPipeError: OSError)
+        print_path(console, "report", written)
 
 
 def analyze_options(args: argparse.Namespace) -> AnalyzeOptions:

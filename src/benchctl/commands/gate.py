@@ -86,20 +86,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
-    """Judge the candidate against the baseline by the rules, print the table and warnings,
-    write the files asked for. Returns 0 when every rule passed, 1 on a regression; raises
-    InputError for bad rules or runs that cannot be compared."""
+    """Judge the candidate against the baseline by the rules, write the files asked for,
+    then print the table and warnings. Returns 0 when every rule passed, 1 on a regression
+    (the verdict: also when stdout's reader left early, ``| head -1``, since the files are
+    written first and the printing is ``reader_may_leave``); raises InputError (exit 2)
+    for bad rules or runs that cannot be compared."""
     from benchctl.analysis.gate import gate
     from benchctl.analysis.gate_report import write_gate_outputs
-    from benchctl.reports.terminal.console import print_written
+    from benchctl.reports.terminal.console import print_written, reader_may_leave
     from benchctl.reports.terminal.gate import print_gate
 
     result = gate(
         baseline=args.baseline, candidate=args.candidate, rules=args.rules, last=args.last
     )
-    print_gate(console, result)
     outputs = write_gate_outputs(
         result, junit=args.junit, markdown=args.markdown, json_path=args.json
     )
-    print_written(console, outputs)
+    with reader_may_leave():
+        print_gate(console, result)
+        print_written(console, outputs)
     return 0 if result.passed else 1

@@ -43,12 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
-    """Print the runs' table and change points, write history.html (and ``--json``).
-    Returns 0. No run in DIR, or none of ``--scenario``/``--target``, is an empty answer
-    as in ``benchctl runs`` (a line naming the series there, nothing written, exit 0), not
-    an error: the selection is valid, it just holds no run yet."""
+    """Write history.html (and ``--json``), then print the runs' table and change points
+    (a reader leaving stdout early, ``| head -1``, cannot cost the files). Returns 0.
+    No run in DIR, or none of ``--scenario``/``--target``, is an empty answer as in
+    ``benchctl runs`` (a line naming the series there, nothing written, exit 0), not an
+    error: the selection is valid, it just holds no run yet."""
     from benchctl.reports import history as h
-    from benchctl.reports.terminal.console import print_path, print_written
+    from benchctl.reports.terminal.console import print_path, print_written, reader_may_leave
     from benchctl.reports.terminal.history import print_history
     from benchctl.rundir import list_runs
 
@@ -58,11 +59,13 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
         console.print(no_runs_line(args.runs_dir, args.scenario, args.target, runs), markup=False)
         return 0
     shifts = h.history_shifts(rows, max_pvalue=args.max_pvalue)
-    print_history(console, rows, shifts, args.max_pvalue)
     output = args.output or args.runs_dir / "history.html"
-    print_path(console, "history", h.write_history(rows, output=output, shifts=shifts))
-    if args.json:
-        print_written(console, [h.write_history_json(rows, shifts, output=args.json)])
+    page = h.write_history(rows, output=output, shifts=shifts)  # files first: `| head`
+    written = [h.write_history_json(rows, shifts, output=args.json)] if args.json else []
+    with reader_may_leave():
+        print_history(console, rows, shifts, args.max_pvalue)
+        print_path(console, "history", page)
+        print_written(console, written)
     return 0
 
 

@@ -9,10 +9,11 @@ progress line stays one line, so ``grep`` finds it whole). A reader that leaves 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,17 @@ def print_written(console: Console, paths: Iterable[Path | str]) -> None:
     """One ``wrote PATH`` line per file written (the path in bold)."""
     for path in paths:
         console.print(f"wrote [bold]{path}[/]", soft_wrap=True)
+
+
+@contextlib.contextmanager
+def reader_may_leave() -> Iterator[None]:
+    """A context for terminal output that a command's result does not depend on: when
+    stdout's reader leaves (``| head -1``: BrokenPipeError) the rest of the output is
+    dropped quietly and the command goes on (stdout then points at /dev/null), so its exit
+    code stays its own (gate's verdict, 1 on FAIL) instead of ``main``'s 0 for a reader
+    that left. Commands write their files before printing (F11: ``gate --junit j.xml |
+    head -1`` wrote no j.xml and exited 0 on a FAIL)."""
+    try:
+        yield
+    except BrokenPipeError:
+        quiet_stdout()
