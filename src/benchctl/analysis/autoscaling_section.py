@@ -37,6 +37,7 @@ from benchctl.analysis.autoscaling_choice import (
     cron_summary,
     mark_chosen,
 )
+from benchctl.analysis.autoscaling_verdict import judge
 from benchctl.analysis.bounds import LOWER
 from benchctl.analysis.cluster import ClusterSpec
 from benchctl.analysis.deployment import ALTERNATIVE, RAW, SERVERLESS, isvc_name, write_manifests
@@ -121,7 +122,10 @@ def autoscaling_section(
     name = scenario or info["scenario"]["name"]
     summary = _summary(choice, setting, single, consistency, files, advice_heading(name))
     section = _document(choice, setting, name, consistency)
-    return {**section, "manifests": [str(p) for p in files], "summary": summary}
+    raw = _traffic(info, scenario, options.config_dir, None, run_dir / RUN_JSON)  # unscaled
+    raw_peak = float(raw[0].rps.max()) if isinstance(raw, tuple) else None
+    section = {**section, "manifests": [str(p) for p in files], "summary": summary}
+    return judge(section, own=not scenario, raw_peak=raw_peak, cluster=cluster)
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,7 @@ def _settle(document: dict[str, Any], *, contradicted: bool, options: AnalyzeOpt
     and add the chosen autoscaler's cost beside the always-on cost."""
     if contradicted:
         _withdraw_keeps_up(document["autoscaling"])
+    document["warnings"] += document["autoscaling"].get("warnings", [])  # autoscaling_verdict
     if document["cost"] is not None:
         document["cost"].update(autoscaled_cost(document["autoscaling"], options.price_per_hour))
 

@@ -248,11 +248,14 @@ def cost_section(
 def autoscaled_cost(scaling: dict[str, Any], price: float | None) -> dict[str, Any]:
     """What the simulated (chosen) autoscaler costs beside the always-on figure:
     mean replicas = replica-seconds / traffic seconds of the chosen deployment's simulation;
-    per month = mean replicas x price x 730 h (if that traffic repeated all month)."""
+    per month = mean replicas x price x 730 h (if that traffic repeated all month). {}
+    when the simulation judged nothing (``autoscaling_verdict.too_short``)."""
     mode, seconds = scaling.get("deployment"), (scaling.get("traffic") or {}).get("seconds")
     key = {"RawDeployment": "hpa", "Serverless": "kpa"}.get(str(mode))
     result = ((scaling.get(key) or {}) if key else {}).get("result") or {}
     if price is None or not seconds or result.get("replica_seconds") is None:
+        return {}
+    if (scaling.get("verdict") or {}).get("judged") is False:  # too short to judge: no cost
         return {}
     mean = float(result["replica_seconds"]) / float(seconds)
     name = "RawDeployment + KEDA" if key == "hpa" else "Serverless + KPA"
