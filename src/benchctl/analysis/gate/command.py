@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchctl.analysis.changepoints import Point
+from benchctl.analysis.gate.doubts import doubted, run_doubts
 from benchctl.analysis.gate.history import evaluate_change_point, history_points
 from benchctl.analysis.gate.intervals import method_summary
 from benchctl.analysis.gate.offered import offered_basis
@@ -45,7 +46,9 @@ def gate(
 
     ``candidate``: one run directory, a folder of runs (all of them), or several of either;
     several candidate runs are pooled like baseline runs and give the interval run-level
-    spread on the candidate side too. InputError (exit 2) on bad rules or unreadable runs.
+    spread on the candidate side too. Runs measured on a busy host (or with a saturated
+    generator) make a fail of a measured number inconclusive, said (``gate/doubts.py``).
+    InputError (exit 2) on bad rules or unreadable runs.
     """
     spec = load_rules(rules)
     if last is not None and last < 1:
@@ -55,7 +58,10 @@ def gate(
     others = [run.path for run in cands[1:]]
     base_runs, notes = select_baseline(baseline, cand, last or spec.baseline.last, others)
     warnings = [*notes, *_comparability(cand, base_runs)]
-    results = _evaluate_rules(spec, rules, baseline, base_runs, cands)
+    labels, doubts = run_doubts(base_runs, cands)  # busy host, generator saturated
+    warnings += doubts
+    results = doubted(_evaluate_rules(spec, rules, baseline, base_runs, cands), labels,
+                      strict=spec.strict)  # fmt: skip
     for result in results:
         if result.verdict == INCONCLUSIVE:
             warnings.append(f"{result.name}: inconclusive ({result.message})")

@@ -2,7 +2,9 @@
 title, Markdown heading, JUnit ``verdict`` property): a plain ``PASS`` only when every rule
 was decided and proven; ``PASS (inconclusive: …)`` when some rule had too little data to be
 decided (exit 0 unless ``strict: true``), ``PASS (not proven)`` when some interval reaches
-beyond its limit; ``FAIL (…)`` naming a run that served nothing, else ``FAIL (regression)``."""
+beyond its limit; ``PASS (inconclusive, busy host: …)`` when a rule would fail on runs measured
+on a busy host (``doubts.py``); ``FAIL (…)`` naming a run that served nothing, else ``FAIL
+(regression)``."""
 
 from __future__ import annotations
 
@@ -15,17 +17,26 @@ PLAIN_PASS = "PASS"
 
 
 def headline(result: GateResult) -> str:
-    """``"PASS"``, ``"PASS (inconclusive: 2 rules had too little data)"``, ``"PASS (not
-    proven)"``, both qualifiers joined by ``; ``, ``"FAIL (no successful requests: candidate
-    RUN)"`` or ``"FAIL (regression)"``. Raises nothing."""
+    """``"PASS"``, ``"PASS (inconclusive: 2 rules had too little data)"``, ``"PASS
+    (inconclusive, busy host: 1 rule would fail)"``, ``"PASS (not proven)"``, qualifiers
+    joined by ``; ``, ``"FAIL (no successful requests: candidate RUN)"``, ``"FAIL
+    (regression)"`` or, under strict with every fail doubted, ``"FAIL (strict: busy host:
+    regression not established)"``. Raises nothing."""
     if not result.passed:
         empty = [rule for rule in result.rules if rule.metric == TRAFFIC and rule.verdict == FAIL]
         if empty:
             runs = ", ".join(rule.name.removesuffix(" served requests") for rule in empty)
             return f"FAIL (no successful requests: {runs})"
+        failed = [rule for rule in result.rules if rule.verdict == FAIL]
+        if all(rule.doubt for rule in failed):  # strict: an undecided rule fails
+            return f"FAIL (strict: {failed[0].doubt}: regression not established)"
         return "FAIL (regression)"
     qualifiers = []
-    undecided = result.count(INCONCLUSIVE)
+    doubted = [r for r in result.rules if r.verdict == INCONCLUSIVE and r.doubt]
+    if doubted:  # would fail, but measured on a busy host (gate/doubts.py)
+        rules = f"{len(doubted)} rule{'s' if len(doubted) > 1 else ''}"
+        qualifiers.append(f"inconclusive, {doubted[0].doubt}: {rules} would fail")
+    undecided = result.count(INCONCLUSIVE) - len(doubted)
     if undecided:
         rules = f"{undecided} rule{'s' if undecided > 1 else ''}"
         qualifiers.append(f"inconclusive: {rules} had too little data")

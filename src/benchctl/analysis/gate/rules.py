@@ -202,6 +202,7 @@ class RuleResult:
     pvalue: float | None = None  # change points: the shift's p-value
     change_point_run: str | None = None  # change points: first run after the shift
     change_point_label: str | None = None  # its commit/label, else its start time
+    doubt: str | None = None  # a fail not established: "busy host" (gate/doubts.py)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,83 @@
+"""The gate carries the runs' busy-host flag into its verdict (trial 7, F12): two runs
+measured while other processes kept the host busy gave ``gate FAIL (regression)`` while
+``analyze`` and ``compare`` on the same runs said "busy host". A rule that would fail on
+such runs is inconclusive, named in the headline, and each flagged run is a warning.
+
+Synthetic runs (tests/unit/test_gate.make_run) with a telemetry_windows.parquet, gated by
+the installed ``benchctl`` from a fresh folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tests.unit.run_files import installed_benchctl
+from tests.unit.test_gate import make_run
+
+RULES = "rules:\n  - {metric: p99_ms, max_increase: 10%}\n  - {metric: status, equals: completed}\n"
+
+
+def telemetry(run: Path, host_percent: float) -> None:
+    """telemetry_windows.parquet for ``run``: 5 s windows over its 65 s, the host's CPU at
+    ``host_percent`` (mean over its 2 cores), the server at 5% and the generator at 3% of a
+    core. At 97%: other processes used 0.97 x 2 - 0.05 - 0.03 = 1.86 cores, at least the
+    quarter of 2 cores (0.5) and the host above 80%: a busy host. At 30%: quiet."""
+    t = np.arange(0.0, 65.0, 5.0)
+    frame = pd.DataFrame(
+        {
+            "t": t,
+            "host_cpu_percent": np.full(len(t), host_percent),
+            "server_cpu_percent": np.full(len(t), 5.0),
+            "generator_cpu_percent": np.full(len(t), 3.0),
+        }
+    )
+    frame.to_parquet(run / "telemetry_windows.parquet")
+
+
+def _gate(cwd: Path, rules: str, *extra: str) -> tuple[int, str, dict]:
+    (cwd / "gate.yaml").write_text(rules)
+    args = ["--baseline", "runs/base", "--candidate", "runs/cand", "--rules", "gate.yaml"]
+    done = installed_benchctl("gate", *args, "--json", "g.json", *extra, cwd=cwd)
+    assert done.stderr == "", done.stderr
+    return done.returncode, " ".join(done.stdout.split()), json.loads((cwd / "g.json").read_text())
+
+
+def test_a_regression_on_a_busy_host_is_inconclusive_and_said(tmp_path: Path) -> None:
+    """A candidate 1.3x slower (lognormal latencies, 12,000 requests a side): p99 +30%,
+    wholly above the 10% allowed. On a quiet host: FAIL, exit 1. With the candidate measured
+    on a busy host (97% CPU, others 1.86 cores): the same rule is inconclusive, exit 0, the
+    headline ``PASS (inconclusive, busy host: 1 rule would fail)``, a warning names the run
+    and its numbers. Under ``strict: true``: exit 1, ``FAIL (strict: busy host: regression
+    not established)``."""
+    make_run(tmp_path / "runs", "base", seed=1)
+    cand = make_run(tmp_path / "runs", "cand", seed=2, scale=1.3)
+    telemetry(cand, 30.0)
+    code, out, document = _gate(tmp_path, RULES)
+    assert code == 1 and document["verdict"] == "FAIL (regression)"
+    assert "busy host" not in out
+    telemetry(cand, 97.0)
+    code, out, document = _gate(tmp_path, RULES)
+    assert code == 0
+    assert document["verdict"] == "PASS (inconclusive, busy host: 1 rule would fail)"
+    assert out.startswith("gate PASS (inconclusive, busy host: 1 rule would fail)")
+    rule = next(r for r in document["rules"] if r["metric"] == "p99_ms")
+    assert rule["verdict"] == "inconclusive" and rule["doubt"] == "busy host"
+    assert rule["ci_low"] > 0.10  # the interval itself still excludes the limit
+    assert "warning: candidate cand: busy host: host CPU averaged 97% of 2 cores" in out
+    assert "other processes used about 1.86 cores" in out
+    code, out, document = _gate(tmp_path, "strict: true\n" + RULES)
+    assert code == 1
+    assert document["verdict"] == "FAIL (strict: busy host: regression not established)"
+
+
+def test_a_candidate_that_served_nothing_still_fails_on_a_busy_host(tmp_path: Path) -> None:
+    """Every candidate request failed (error_rate 1): no host load explains zero successes,
+    so the fail stands (exit 1) on a busy host too."""
+    make_run(tmp_path / "runs", "base", seed=1)
+    cand = make_run(tmp_path / "runs", "cand", seed=2, error_rate=1.0)
+    telemetry(cand, 97.0)
+    code, _, document = _gate(tmp_path, RULES)
+    assert code == 1 and document["verdict"].startswith("FAIL (no successful requests")
