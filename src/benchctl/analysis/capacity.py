@@ -115,11 +115,12 @@ def _settle(document: dict[str, Any], *, contradicted: bool, options: AnalyzeOpt
 
 
 def _run_info(run: RunDir) -> dict[str, Any]:
-    """``run``'s run.json. InputError (exit 2) when it is damaged or the run recorded no
-    requests.parquet (nothing to analyze)."""
+    """``run``'s run.json. InputError (exit 2) when it is damaged, the run is still in
+    progress, or its requests.parquet is missing or damaged (``rundir.recorded``)."""
+    from benchctl.rundir.recorded import refuse_unreadable
+
     info = run.read_json(RUN_JSON)
-    if not (run.path / REQUESTS).is_file():
-        raise InputError(f"{run.path}: no {REQUESTS}: the run recorded nothing to analyze")
+    refuse_unreadable(run.path, info, "analyze")
     return info
 
 

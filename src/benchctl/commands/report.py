@@ -33,9 +33,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
     """Write the report, print its path, open it when asked; returns 0. Raises what
-    ``RunDir.open`` raises for a folder that is not a run."""
+    ``RunDir.open`` raises for a folder that is not a run, and InputError for a run still
+    in progress (its report would show nothing and go stale)."""
     from benchctl.reports.terminal.console import print_path
+    from benchctl.rundir import RUN_JSON, RunDir
+    from benchctl.rundir.recorded import refuse_in_progress
 
+    run = RunDir.open(args.run_dir)  # a run its killed owner left running is recovered
+    refuse_in_progress(run.path, run.read_json(RUN_JSON), "report")
     path = write_report(args.run_dir, args.output)
     print_path(console, "report", path)
     if args.open:

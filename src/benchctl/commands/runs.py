@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from benchctl.commands.options import add_runs_dir
 
@@ -30,7 +30,9 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     from benchctl.reports.terminal.listings import print_runs
     from benchctl.rundir import list_runs
 
-    runs = list_runs(args.runs_dir)
+    runs = [
+        (run_dir, _requests_checked(run_dir, info)) for run_dir, info in list_runs(args.runs_dir)
+    ]
     rows = [(run_dir.name, info, run_dir.overall()) for run_dir, info in runs]
     capacities = {
         run_dir.name: found
@@ -42,6 +44,22 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
         if info.get("status") != "damaged" and (line := warmup_only_line(run_dir)) is not None:
             console.print(line, highlight=False, markup=False)
     return 0
+
+
+def _requests_checked(run_dir: RunDir, info: dict[str, Any]) -> dict[str, Any]:
+    """``info``, or a damaged run's entry when its requests.parquet is missing or damaged
+    (``rundir.recorded``): listed ``damaged`` with the line saying which file and how many
+    requests the run recorded, its row's numbers still from summary.json (trial 7, F5)."""
+    from benchctl.rundir import DAMAGED
+    from benchctl.rundir.recorded import requests_problem
+
+    if info.get("status") == DAMAGED or (problem := requests_problem(run_dir.path, info)) is None:
+        return info
+    return {
+        **info,
+        "status": DAMAGED,
+        "damage": f"{problem}; the row's numbers are from summary.json",
+    }
 
 
 def warmup_only_line(run_dir: RunDir) -> str | None:

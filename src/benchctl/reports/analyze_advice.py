@@ -40,7 +40,9 @@ def measured_successes(run_dir: Path) -> tuple[int, int] | None:
 def nothing_to_analyze(run_dir: Path, slo: str) -> str | None:
     """Why ``benchctl analyze run_dir --slo slo`` cannot give a capacity (a sentence), or
     None when it may. ``slo``: the objective the report would suggest ("p99<=200ms").
-    None as well when requests.parquet or the SLO cannot be read (analyze says why)."""
+    None as well when the SLO cannot be read (analyze says why)."""
+    if (why := _not_one_target(run_dir, slo)) is not None:
+        return why
     counts = measured_successes(run_dir)
     try:
         quantile = parse_slo(slo).quantile
@@ -64,3 +66,31 @@ def nothing_to_analyze(run_dir: Path, slo: str) -> str | None:
             f"(2 / (1 - {quantile:g})). Run longer, or use a lower percentile."
         )
     return None
+
+
+def _not_one_target(run_dir: Path, slo: str) -> str | None:
+    """Why analyze refuses the run before reading a request (a sentence naming what works),
+    or None: a missing or damaged requests.parquet (``rundir.recorded``), or a split run,
+    whose arms analyze does not size (commands/analyze.py ``refuse_split_run``; trial 7,
+    F5 and F15)."""
+    import shlex
+
+    from benchctl.reports.split_labels import split_arm_names
+    from benchctl.rundir import RUN_JSON
+    from benchctl.rundir.reader import read_document
+    from benchctl.rundir.recorded import requests_problem
+
+    info = read_document(run_dir / RUN_JSON).get()
+    info = info if isinstance(info, dict) else {}
+    if (problem := requests_problem(run_dir, info)) is not None:
+        return f"Nothing to analyze: {problem}, and the analysis reads every request."
+    arms = split_arm_names(info)
+    if len(arms) < 2:
+        return None
+    first, second = (shlex.quote(f"{run_dir}@{arm}") for arm in arms[:2])
+    return (
+        f"`benchctl analyze` sizes one target, and this is a split run (arms "
+        f"{', '.join(arms)}): check each arm against the SLO with `benchctl compare {first} "
+        f"{second} --slo {shlex.quote(slo)}`, or compare them with `benchctl gate --baseline "
+        f"{first} --candidate {second} --rules ...`."
+    )

@@ -64,7 +64,7 @@ def _context(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
     plan = _dict(run.get("plan"))
     phases, curve = _phases(plan.get("phases")), _curve(plan.get("curve"))
     absent: list[str] = []
-    frame = _load_requests(run_dir, absent)
+    frame = _load_requests(run_dir, run, absent)
     summary = _load_summary(run_dir, absent)
     if summary is None and frame is not None and not frame.empty:
         end = None if run.get("status") == COMPLETED else frame.t_max
@@ -211,19 +211,31 @@ def _flags(
     return flags
 
 
-def _load_requests(run_dir: Path, absent: list[str]) -> RequestsFile | None:
+def _load_requests(run_dir: Path, run: dict[str, Any], absent: list[str]) -> RequestsFile | None:
+    """requests.parquet's reader, or None with a note in ``absent``: a missing or damaged
+    file is said as such, with the count the run recorded (``rundir.recorded``)."""
+    from benchctl.rundir.recorded import requests_problem
+
     path = run_dir / REQUESTS
-    if not path.is_file():
+    problem = requests_problem(run_dir, run)
+    if problem is None and not path.is_file():
         note = f"{REQUESTS} is absent: no requests were recorded, so there are no figures."
         if (run_dir / PARTS).is_dir():
             note += f" Unmerged parts in {PARTS}/ were not read."
         absent.append(note)
         return None
     try:
-        frame = requests_file(path, SUMMARY_COLUMNS)  # rows are read later, in batches
+        frame = None if problem else requests_file(path, SUMMARY_COLUMNS)  # read in batches
     except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        absent.append(f"{REQUESTS} could not be read ({first}), so there are no figures.")
+        problem = f"{REQUESTS} could not be read ({first})"
+    if problem or frame is None:
+        note = f"{problem}: there are no figures and no per-request analysis"
+        if read_summary(run_dir).data is not None:
+            note += f"; the numbers below are from {SUMMARY}"
+        if (run_dir / PARTS).is_dir():
+            note += f". Unmerged parts in {PARTS}/ were not read"
+        absent.append(note + ".")
         return None
     if frame.empty:
         absent.append(f"{REQUESTS} holds no requests, so there are no figures.")
