@@ -68,7 +68,7 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
     )
     try:
         rates = measured_rates(source_dir, source_info, points, search, options.window_s, slo)
-        single, fit = single_replica(points, slo, warnings, search, demand, rates)
+        single, fit = single_replica(points, slo, warnings, search, demand, rates, windows)
     except InputError as exc:  # a model mix still says what each model sustains
         raise with_model_bounds(exc, mix) from None
     if mix is not None:  # one basis for a mix: every model within its own SLO (mix_sizing)

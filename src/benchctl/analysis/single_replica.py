@@ -34,6 +34,7 @@ from benchctl.analysis.service_demand import service_demand as demand_across_lev
 from benchctl.analysis.slo import Slo
 from benchctl.analysis.sweep import sweep_fields, sweep_levels
 from benchctl.analysis.sweep import usl_summary as usl_summary  # capacity.py's import
+from benchctl.analysis.thin_windows import thin_windows_note
 from benchctl.errors import InputError
 
 # Highest / lowest window throughput a service-demand fit needs: below it the windows saw one
@@ -53,25 +54,24 @@ def single_replica(
     search: dict[str, Any] | None,
     demand: dict[str, Any],
     rates: MeasuredRates | None = None,
+    windows: pd.DataFrame | None = None,
 ) -> tuple[dict[str, Any], LatencyFit | None]:
     """One replica's capacity under ``slo`` and the fitted latency model.
 
-    ``points``: achieved rps and SLO-percentile latency (ms) per level or window; ``search``:
-    search.json (its levels decide) or None; ``demand``: the service_demand dict (its first
-    saturating resource bounds the capacity above); notes are appended to ``warnings``;
-    ``rates``: the points' rate resolution and the most the run served
-    (``measured_rates``), or None (resolution 0, nothing served known). The fitted crossing
-    is the figure only when the fit is trusted (``LatencyFit.distrust``) and
+    ``points``: achieved rps and SLO-percentile latency (ms) per level or window (a sweep's
+    by concurrency); ``search``: search.json (its levels decide) or None;
+    ``demand``: the service_demand dict (its first saturating resource bounds the capacity
+    above); notes are appended to ``warnings``; ``rates``: the points' rate resolution and
+    the most the run served (``measured_rates``), or None; ``windows``: the window table,
+    to name windows that met the SLO with too few successes (``thin_windows``), or None. The
+    fitted crossing is the figure only when trusted (``LatencyFit.distrust``) and
     ``bounds.capacity_bound`` allows it; the fit's asymptote is the saturation rate only
     then, and only above the most the run served (else ``saturation_not_used`` says why and
     ``saturation_at_least_rps`` is the bound the run measured). A lower bound is at least
     what a phase served within the SLO (``bounds.served_within``). Returns (capacity.json
-    ``single_replica``: capacity_rps, band lower_rps..upper_rps, bound, saturation_rps, the
-    fit L(x) = base + scale / (x_max - x) (``fits.fit_latency_curve``), an extrapolation
-    only as a secondary figure; the LatencyFit or None). InputError: no point meets the SLO.
+    ``single_replica``; the LatencyFit or None). InputError: no point meets the SLO.
     """
-    swept = sweep_levels(points, slo.threshold_ms) if search is None else None
-    levels = swept or _levels(points, slo, search)
+    levels, swept = _levels(points, slo, search)
     fit, estimate = _fitted(points, slo, warnings)
     crossing = estimate.throughput if estimate is not None else None
     rates = rates or MeasuredRates(0.0)
@@ -86,7 +86,7 @@ def single_replica(
         fit_distrust=distrust,
     )
     if found is None:
-        raise _nothing_met(points, slo, levels)
+        raise _nothing_met(points, slo, levels, thin_windows_note(windows, slo))
     found = served_within(found, rates.met_rps, rates.met_where)  # a lower bound only
     warnings += _bound_warnings(found) + unsettled_warnings(levels, slo)
     extrapolation, dropped = _extrapolation(estimate, fit, found, demand_upper, rates, distrust)
@@ -194,7 +194,9 @@ def _band_fields(found: CapacityBound, search: dict[str, Any] | None) -> dict[st
     }
 
 
-def _nothing_met(points: Points, slo: Slo, levels: list[Level]) -> InputError:
+def _nothing_met(
+    points: Points, slo: Slo, levels: list[Level], thin: str | None = None
+) -> InputError:
     """The error when no measured point meets ``slo``: the best point's latency and rate;
     when a search's levels that were within it never settled (``bounds.unsettled``), that
     no level was judged to meet it, which, and what to change."""
@@ -209,9 +211,10 @@ def _nothing_met(points: Points, slo: Slo, levels: list[Level]) -> InputError:
             "max_hold) or run on a quieter host"
         )
     best = int(np.argmin(points.latency_ms))
+    advice = thin or "relax the SLO or measure at lower load"  # thin_windows: try --window
     return InputError(
         f"no measured point meets {slo}: the best was {points.latency_ms[best]:.1f} ms at "
-        f"{points.throughput[best]:.1f} rps; relax the SLO or measure at lower load"
+        f"{points.throughput[best]:.1f} rps; {advice}"
     )
 
 
@@ -347,15 +350,21 @@ def _saturation_source(found: CapacityBound, saturation: float | None) -> str | 
     return "fit" if saturation is not None else None
 
 
-def _levels(points: Points, slo: Slo, search: dict[str, Any] | None) -> list[Level]:
-    if search is None:
-        return [
-            Level(label, float(x), float(x), float(lat), bool(lat <= slo.threshold_ms))
-            for label, x, lat in zip(
-                points.labels, points.throughput, points.latency_ms, strict=True
-            )
-        ]
-    return search_levels(search)
+def _levels(
+    points: Points, slo: Slo, search: dict[str, Any] | None
+) -> tuple[list[Level], list[Level] | None]:
+    """(the levels the capacity is bounded on; the same when they are a closed-loop sweep's,
+    ordered by concurrency (``sweep.sweep_levels``), else None)."""
+    if search is not None:
+        return search_levels(search), None
+    swept = sweep_levels(points, slo.threshold_ms)
+    if swept is not None:
+        return swept, swept
+    levels = [
+        Level(label, float(x), float(x), float(lat), bool(lat <= slo.threshold_ms))
+        for label, x, lat in zip(points.labels, points.throughput, points.latency_ms, strict=True)
+    ]
+    return levels, None
 
 
 def _demand_upper(demand: dict[str, Any]) -> float | None:
