@@ -61,7 +61,8 @@ class TelemetrySummary:
     ``missing``: why nothing is shown (no telemetry recorded), else None; ``window_s``: the
     telemetry window in s; ``metrics``: the metrics sampled, in ``SHOWN`` order;
     ``server_requests``: requests the server counted as finished over the run (None when it
-    counts none); ``sent``: requests the generator sent (run.json ``counts.sent``);
+    counts none); ``sent``: requests the generator sent (run.json ``counts.sent``; in a
+    split run, those sent to ``scope``, the arm whose server the table's count is from);
     ``notes``: self-check, exposed stages, sampler notes and errors, in that order."""
 
     name: str
@@ -71,6 +72,7 @@ class TelemetrySummary:
     server_requests: float | None = None
     sent: int | None = None
     notes: tuple[Note, ...] = ()
+    scope: str = ""
 
 
 def telemetry_summary(run: RunDir) -> TelemetrySummary:
@@ -87,14 +89,29 @@ def telemetry_summary(run: RunDir) -> TelemetrySummary:
     wide = read_parquet(run.path / WINDOWS)  # DamagedFileError (one line, exit 2)
     counted = "server_requests" in wide and wide["server_requests"].notna().any()
     check = info.get("self_check") or check_server_counts(run.path, dict(info))
+    sent = run_info.counts.sent if run_info.counts is not None else None
+    scope = ", ".join(check.get("arms") or []) if isinstance(check, dict) else ""
+    if scope and isinstance(check.get("sent"), int):  # a split run: the control's server
+        sent = check["sent"]
     return TelemetrySummary(
         run.name,
         window_s=info.get("window_s", 5),
         metrics=_metrics(wide),
         server_requests=wide["server_requests"].sum() if counted else None,
-        sent=run_info.counts.sent if run_info.counts is not None else None,
-        notes=(*_check_notes(check), *_info_notes(info)),
+        sent=sent,
+        notes=(*_check_notes(check, scope), *_arm_notes(info), *_info_notes(info)),
+        scope=scope,
     )
+
+
+def _arm_notes(info: dict[str, Any]) -> list[Note]:
+    """The self-check of each other arm of a split run (its own server), as notes."""
+    notes = []
+    for name, arm in (info.get("arms") or {}).items():
+        check = arm.get("self_check") if isinstance(arm, dict) else None
+        if isinstance(check, dict):
+            notes += _check_notes(check, str(name))
+    return notes
 
 
 def _metrics(wide: Any) -> tuple[MetricRow, ...]:
@@ -108,21 +125,23 @@ def _metrics(wide: Any) -> tuple[MetricRow, ...]:
     return tuple(rows)
 
 
-def _check_notes(check: dict[str, Any] | None) -> list[Note]:
-    """The self-check (server-side count vs requests sent) as notes."""
+def _check_notes(check: dict[str, Any] | None, arm: str = "") -> list[Note]:
+    """The self-check (server-side count vs requests sent; of ``arm``'s server in a split
+    run) as notes."""
+    label = f"self-check ({arm})" if arm else "self-check"
     if check and check.get("warning"):
-        return [Note(f"self-check: {check['warning']}", WARNING)]
+        return [Note(f"{label}: {check['warning']}", WARNING)]
     if not check:
         return []
     notes = [
         Note(
-            f"self-check: server-side count {check['server_requests']:,} agrees with "
+            f"{label}: server-side count {check['server_requests']:,} agrees with "
             f"{check['sent']:,} sent (allowed ±{check['tolerance']})",
             DETAIL,
         )
     ]
     if check.get("note"):  # sent but never recorded: the server saw them
-        notes.append(Note(f"self-check: {check['note']}", WARNING))
+        notes.append(Note(f"{label}: {check['note']}", WARNING))
     return notes
 
 

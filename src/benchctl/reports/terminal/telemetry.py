@@ -35,8 +35,9 @@ def _metrics_table(summary: TelemetrySummary) -> Table:
     for row in summary.metrics:
         table.add_row(row.label, f"{row.mean:,.1f}", f"{row.p95:,.1f}", f"{row.max:,.1f}", row.unit)
     if summary.server_requests is not None:
-        total = summary.server_requests
-        table.add_row("server-side requests finished", f"{total:,.0f}", "", "", "total")
+        total, arm = summary.server_requests, f" ({summary.scope})" if summary.scope else ""
+        table.add_row(f"server-side requests finished{arm}", f"{total:,.0f}", "", "", "total")
         if summary.sent is not None:
-            table.add_row("requests sent by benchctl", f"{summary.sent:,}", "", "", "total")
+            sent = f"requests sent by benchctl{f' to {summary.scope}' if arm else ''}"
+            table.add_row(sent, f"{summary.sent:,}", "", "", "total")
     return table
