@@ -58,6 +58,11 @@ def write_problem(exc: OSError, where: Path) -> str:
         todo = "free space on that disk (or give --runs-dir on another) and run again"
     elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         todo = "make it writable (or give --runs-dir elsewhere) and run again"
+    elif exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        return (
+            f"cannot write {path}: a file is in the way where a folder should be; move it "
+            "(or give --runs-dir elsewhere) and run again"
+        )
     else:
         todo = "check that disk (or give --runs-dir elsewhere) and run again"
     return f"cannot write {path}: {exc.strerror or exc}; {todo}"

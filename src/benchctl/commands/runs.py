@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from benchctl.commands.options import add_runs_dir
-
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -18,8 +16,18 @@ EPILOG = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--runs-dir DIR`` (default runs/)."""
-    add_runs_dir(parser, "folder of run directories (default: runs/ here)")
+    """``--runs-dir DIR`` (default runs/): a folder given must exist (a typo is refused, as
+    in ``history``, not listed as an empty history); a missing runs/ is no run yet."""
+    from benchctl import arguments
+    from benchctl.rundir import DEFAULT_RUNS_DIR
+
+    parser.add_argument(
+        "--runs-dir",
+        type=arguments.existing_dir,
+        default=DEFAULT_RUNS_DIR,
+        metavar="DIR",
+        help="folder of run directories (default: runs/ here)",
+    )
 
 
 def run_from_args(args: argparse.Namespace, console: Console) -> int:

@@ -235,10 +235,12 @@ def _times(table: _Table, name: str, unit: str) -> tuple[np.ndarray, str]:
     bad = np.flatnonzero(stamps.isna().to_numpy())
     if len(bad):
         line, cell = cells[bad[0]]
-        raise InputError(
-            f"{table.path}:{line}: field '{name}': expected an ISO 8601 timestamp like the "
-            f"first row's {first!r} (or numbers throughout), got {cell!r}"
+        expected = (
+            "a number of seconds or an ISO 8601 timestamp (e.g. 0.5 or 2026-11-30T12:00:00Z)"
+            if bad[0] == 0
+            else f"an ISO 8601 timestamp like the first row's {first!r} (or numbers throughout)"
         )
+        raise InputError(f"{table.path}:{line}: field '{name}': expected {expected}, got {cell!r}")
     seconds = (stamps - stamps.min()).dt.total_seconds().to_numpy(dtype=float)
     note = f"{table.path}: '{name}' read as ISO 8601 timestamps ({_zone_note(cells)})"
     return seconds, note

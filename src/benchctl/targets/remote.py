@@ -87,3 +87,15 @@ def grpc_call(target: TargetSpec, method: str, request: Any, response_type: Any,
                 f"{name}: gRPC {method.rsplit('/', 1)[-1]} for model "
                 f"{target.model!r} failed: {code.name} {exc.details()}"
             ) from None
+
+
+def body_snippet(body: bytes | str, limit: int = 120) -> str:
+    """A server's answer as a short quoted text for an error line: decoded (UTF-8, bad
+    bytes replaced), HTML tags dropped, whitespace collapsed, cut to ``limit`` characters
+    with "..." (e.g. ``'Error response Error code: 404 Message: File not found...'``)."""
+    import re
+
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    text = re.sub(r"<!DOCTYPE[^>]*>|<[^>]+>", " ", text, flags=re.IGNORECASE)
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[:limit].rstrip() + "...")

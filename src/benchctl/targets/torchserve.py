@@ -26,7 +26,7 @@ from benchctl.errors import InputError
 from benchctl.targets import wire
 from benchctl.targets.adapter import Adapter, Payload
 from benchctl.targets.proto_builder import ProtoFile, build
-from benchctl.targets.remote import grpc_call, http_get
+from benchctl.targets.remote import body_snippet, grpc_call, http_get
 from benchctl.targets.v1 import values
 from benchctl.targets.v2 import require_tensors
 from benchctl.targets.wire import BAD_RESPONSE, WireRequest, payload_rows, url_segment
@@ -77,7 +77,7 @@ def check_workers(target: TargetSpec, name: str) -> None:
         )
     if status != 200:
         raise InputError(
-            f"{name}: cannot describe model at {where} (HTTP {status}: {body[:120]!r})"
+            f"{name}: cannot describe model at {where} (HTTP {status}: {body_snippet(body)})"
         )
     states = _worker_states(body)
     if "READY" not in states:
@@ -175,7 +175,7 @@ class TorchServeRest(_TorchServe, Adapter):
     def _ping(self, target: TargetSpec, name: str) -> tuple[bool, str, str]:
         status, body = http_get(target, "/ping", name)
         healthy = status == 200 and _health(body) == "Healthy"
-        return healthy, f"{target.url}/ping", f"HTTP {status}: {body[:120]!r}"
+        return healthy, f"{target.url}/ping", f"HTTP {status}: {body_snippet(body)}"
 
     def build_request(self, target: TargetSpec, payload: Payload) -> WireRequest:
         version = f"/{url_segment(target.model_version)}" if target.model_version else ""

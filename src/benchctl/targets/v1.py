@@ -20,7 +20,7 @@ from benchctl.config import TargetSpec
 from benchctl.errors import InputError
 from benchctl.targets.adapter import Adapter, Payload
 from benchctl.targets.payload import Tensor
-from benchctl.targets.remote import http_get
+from benchctl.targets.remote import body_snippet, http_get
 from benchctl.targets.tfserving import DEFAULT_SIGNATURE, signature_inputs
 from benchctl.targets.v2 import model_path, require_tensors
 from benchctl.targets.wire import BAD_RESPONSE, WireRequest, payload_rows
@@ -111,7 +111,7 @@ class RestV1(Adapter):
         if status != 200 or model_state(body) is False:
             raise InputError(
                 f"{name}: model {target.model!r} not ready at {where} "
-                f"(HTTP {status}: {body[:120]!r})"
+                f"(HTTP {status}: {body_snippet(body)})"
             )
 
     def model_inputs(self, target: TargetSpec, name: str) -> list[dict[str, Any]]:
@@ -164,4 +164,6 @@ def _parsed(
     try:
         return parse(body)
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise InputError(f"{name}: malformed model metadata at {where}: {body[:120]!r}") from None
+        raise InputError(
+            f"{name}: malformed model metadata at {where}: {body_snippet(body)}"
+        ) from None

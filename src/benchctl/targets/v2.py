@@ -12,7 +12,7 @@ from benchctl.errors import InputError
 from benchctl.targets import v2_proto, wire
 from benchctl.targets.adapter import Adapter, Payload
 from benchctl.targets.payload import Tensor
-from benchctl.targets.remote import grpc_call, http_get
+from benchctl.targets.remote import body_snippet, grpc_call, http_get
 from benchctl.targets.v2_codec import (
     check_binary_supported,
     fill_grpc_inputs,
@@ -46,7 +46,7 @@ def rest_model_inputs(target: TargetSpec, name: str) -> list[dict[str, Any]]:
         ]
     except (ValueError, KeyError, TypeError):
         raise InputError(
-            f"{name}: malformed v2 metadata at {target.url}{path}: {body[:120]!r}"
+            f"{name}: malformed v2 metadata at {target.url}{path}: {body_snippet(body)}"
         ) from None
 
 
@@ -101,7 +101,7 @@ class RestV2(Adapter):
         if status != 200:
             raise InputError(
                 f"{name}: model {target.model!r} not ready at {target.url}{path} "
-                f"(HTTP {status}: {body[:120]!r})"
+                f"(HTTP {status}: {body_snippet(body)})"
             )
 
     def model_inputs(self, target: TargetSpec, name: str) -> list[dict[str, Any]]:

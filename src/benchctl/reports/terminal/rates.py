@@ -23,7 +23,8 @@ def rate_notes(summary: dict[str, Any]) -> list[str]:
                 "during it; rates and percentiles count only the requests after it)"
             )
         else:
-            lines.append(f"no throughput: {overall['throughput_note']}")
+            note = str(overall["throughput_note"]).removesuffix(": no throughput")
+            lines.append(f"no throughput: {note}")
     return lines
 
 
