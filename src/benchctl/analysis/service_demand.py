@@ -31,6 +31,11 @@ from benchctl.analysis.fits import fit_service_demand
 # one offered rate and differ by arrival noise, so the slope (CPU per request) is not measured.
 MIN_THROUGHPUT_SPAN = 1.5
 
+# A demand-law ceiling this many times above a measured saturation does not explain it.
+UNEXPLAINED_RATIO = 2.0
+# A search level whose achieved rate fell below this share of its arrivals was saturated.
+SHORTFALL = 0.9
+
 RESOURCES = (
     ("server_cpu", "server_cpu_percent", 0.01),
     ("gpu", "gpu_utilization_percent", 0.01),
@@ -64,9 +69,13 @@ def service_demand(
     below a throughput the run measured (the model does not describe the server).
     "saturates_first" names the resource with the lowest ceiling and is absent when none has
     one; {} when no resource has values enough to say anything.
+    The CPU's capacity C is what the server can use (``cpu_units``: a launched KServe's
+    worker processes, else the host's cores; ``units_basis`` says which), and a ceiling more
+    than ``UNEXPLAINED_RATIO`` times what the server served when it measurably fell short of
+    its arrivals is dropped (``unexplained``: the law does not explain that saturation).
     Raises KeyError when ``windows`` lacks throughput_rps for a resource it has values for.
     """
-    cores = float(info.get("host", {}).get("cpus") or 1)
+    cores, basis = cpu_units(info)
     resources: dict[str, Any] = {}
     notes: list[str] = []
     for name, column, scale in RESOURCES:
@@ -81,6 +90,9 @@ def service_demand(
         )
         if found is None:
             continue
+        if name == "server_cpu":
+            found["units_basis"] = basis
+        unexplained(found, usable, column, scale, search)  # the law vs measured saturation
         resources[name] = found
         if found.get("no_ceiling"):
             notes.append(f"{name}: {found['no_ceiling']}")
@@ -259,3 +271,81 @@ def demand_notes(demand: Any) -> list[str]:
     [] when absent or damaged (an old or hand-edited file). Raises nothing."""
     notes = demand.get("notes") if isinstance(demand, dict) else None
     return [str(note) for note in notes] if isinstance(notes, list) else []
+
+
+# Launched Python servers whose ``launch.workers`` are their inference processes.
+PYTHON_SERVERS = {"kserve": "KServe", "mlserver": "MLServer"}
+
+
+def cpu_units(info: dict[str, Any]) -> tuple[float, str]:
+    """(the CPU cores the server can keep busy, what that is): a KServe or MLServer server
+    launched by benchctl runs ``launch.workers`` worker processes, each one Python
+    interpreter that keeps about one core busy (the GIL), so min(workers, host cores); any
+    other server the host's cores (run.json ``host.cpus``, 1 when absent)."""
+    cores = float((info.get("host") or {}).get("cpus") or 1)
+    spec = (info.get("target") or {}).get("spec") or {}
+    launch = spec.get("launch") if isinstance(spec, dict) else None
+    launch = launch if isinstance(launch, dict) else {}
+    server, workers = PYTHON_SERVERS.get(str(launch.get("server"))), launch.get("workers")
+    usable = isinstance(workers, int) and not isinstance(workers, bool) and 0 < workers < cores
+    if server and usable:
+        noun = "process" if workers == 1 else "processes"
+        return float(workers), (
+            f"its {workers} {server} worker {noun} (one Python interpreter each, about one "
+            f"core; the host has {cores:g} cores)"
+        )
+    return cores, f"all {cores:g} of this host's cores"
+
+
+def unexplained(
+    entry: dict[str, Any],
+    windows: pd.DataFrame,
+    column: str,
+    scale: float,
+    search: dict[str, Any] | None,
+) -> None:
+    """Drop ``entry``'s ceiling (``saturates_at_rps`` to None, ``law_bound_rps`` and
+    ``no_ceiling`` saying why) when a search level measurably saturated (achieved below
+    ``SHORTFALL`` of what arrived, or ``overloaded``) at a throughput more than
+    ``UNEXPLAINED_RATIO`` times below it: the resource was not what saturated (trial 7:
+    4.93 ms per request, 401.7 rps, while the server fell short at 62.0 rps with 0.30 cores
+    busy). ``windows``: the resource's windows (busy in ``column`` × ``scale`` units). In
+    place; nothing without such a level."""
+    ceiling = entry.get("saturates_at_rps")
+    found = []  # (served req/s, busy units, level name) of each saturated level
+    for level in (search or {}).get("levels") or [] if ceiling is not None else []:
+        arrived = level.get("arrived_rps") or level.get("offered_rps")
+        achieved, span = level.get("achieved_rps"), _level_spans({"levels": [level]})
+        short = bool(arrived and achieved is not None and achieved < SHORTFALL * arrived)
+        if (short or level.get("overloaded")) and span and achieved:
+            busy = _busy_during(windows, column, scale, span[0])
+            found.append((float(achieved), busy, str(level.get("name"))))
+    if not found or ceiling <= UNEXPLAINED_RATIO * max(rate for rate, _, _ in found):
+        return
+    rate, busy_units, name = max(found)
+    basis = entry.get("units_basis") or f"{entry['capacity_units']:g} units"
+    entry["saturates_at_rps"], entry["law_bound_rps"] = None, float(ceiling)
+    entry["no_ceiling"] = (
+        f"the demand law puts saturation at {ceiling:,.1f} rps with {basis} busy, but the server "
+        f"measurably saturated at {rate:,.1f} rps ({name}: it served less than arrived) with "
+        f"{busy_units:.2f} units busy: the law does not explain the saturation (something "
+        "else limits it: one worker, a lock, I/O, or other processes on the host); no "
+        "ceiling given"
+    )
+
+
+def _busy_during(
+    windows: pd.DataFrame, column: str, scale: float, span: tuple[float, float]
+) -> float:
+    """Busy units (``column`` × ``scale``) while a level ran over ``span`` (s): the mean of
+    the windows wholly inside it (``level_observations``), else the window holding its
+    middle (a level shorter than a window); NaN when no window does."""
+    _, busy = level_observations(windows, column, scale, [span])
+    if len(busy):
+        return float(busy[0])
+    t = windows["t"].to_numpy(dtype=float)
+    width = float(np.median(np.diff(np.sort(t)))) if t.size > 1 else 1.0
+    middle = (span[0] + span[1]) / 2
+    holds = (t <= middle) & (middle < t + width)
+    values = windows[column].to_numpy(dtype=float)[holds] * scale
+    return float(values.mean()) if values.size else math.nan

@@ -61,8 +61,9 @@ def print_answer(
         console.print(
             f"{demand['saturates_first']} service demand: "
             f"{first['ms_per_request']:.2f} ms per request; upper bound "
-            f"{rps_text(first['saturates_at_rps'])} if the server could use all "
-            f"{first['capacity_units']:g} of this host's cores."
+            f"{rps_text(first['saturates_at_rps'])} with "
+            + str(first.get("units_basis") or f"all {first['capacity_units']:g} host cores")
+            + " busy."
         )
     for note in demand_notes(demand):  # why a resource gives no ceiling (service_demand.py)
         console.print(f"Service demand, no ceiling: {escape(note)}.", highlight=False)
