@@ -74,20 +74,43 @@ def test_an_open_loop_run_has_no_sweep_levels():
 
 
 def test_analyze_a_retrograde_sweep_as_a_user(tmp_path: Path):
-    """The headline is measured at 160.0 rps (c=2 met it; c=4 broke it serving 130.0),
+    """The headline is measured at 159.9 rps (c=2 met it; c=4 broke it serving 129.3),
     never 'the SLO never broke', no 'below the best good one' or 'contradicted' warning
-    about the higher-concurrency levels, the saturation is 160.0 rps and the USL fit is
-    printed."""
+    about the higher-concurrency levels, the saturation is 159.9 rps and the USL fit is
+    printed. A level's throughput is its completions within its hold (send + latency in
+    [start, start + 10 s)): c=2 completes 1,600 - 2 of its own (sent at 19.9875 and
+    19.99375 s, done at 20.0 and 20.00625 s) + 1 of c=1's (sent 9.99 s, done 10.0 s) =
+    1,599 -> 159.9 rps; c=4 (sends 10/1.3 ms apart, 70 ms each) 1,300 - 9 + 2 = 1,293 ->
+    129.3 rps."""
     run_dir = sweep_run(tmp_path)
     done = installed_benchctl("analyze", run_dir.name, "--slo", "p99<=50ms", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     out = " ".join(done.stdout.split())
-    assert "One replica sustains 160.0 rps under p99<=50ms (measured in a closed-loop sweep" in out
-    assert "more load, c=4, broke it serving 130.0 rps" in out
+    assert "One replica sustains 159.9 rps under p99<=50ms (measured in a closed-loop sweep" in out
+    assert "more load, c=4, broke it serving 129.3 rps" in out
     assert "never broke" not in out and "below the best good one" not in out
     assert "contradicted" not in out
-    assert "Saturates near 160.0 rps" in out
+    assert "Saturates near 159.9 rps" in out
     assert "USL fit (closed-loop sweep): peak concurrency" in out
     doc = json.loads((run_dir / "capacity.json").read_text())
-    assert doc["bound"] == "measured" and doc["capacity_band_rps"] == [160.0, 160.0]
+    assert doc["bound"] == "measured" and doc["capacity_band_rps"] == [159.9, 159.9]
     assert doc["single_replica"]["sweep"]["retrograde"] is True
+
+
+def test_trial_sweep_points_give_an_answer_whatever_the_fit_does():
+    """Trial 7's MLServer sweep (c=1 124.0 rps p99 14.2 ms, c=2 163.4 / 18.2, c=4 131.4 /
+    71.0, c=8 102.8 / 120.2): whether the latency fit converges or diverges (it overflowed
+    once), the answer is c=2's measured 163.4 rps, never an internal error."""
+    from benchctl.analysis.single_replica import single_replica
+    from benchctl.analysis.slo import parse_slo
+
+    points = Points(
+        "levels",
+        np.array([102.8, 124.0, 131.4, 163.4]),
+        np.array([120.24795799516141, 14.201434001734015, 70.98174100246979, 18.15616199746728]),
+        np.array([8, 1, 4, 2]),
+        ["c=8", "c=1", "c=4", "c=2"],
+    )
+    single, _ = single_replica(points, parse_slo("p99<=50ms"), [], None, {})
+    assert (single["bound"], single["capacity_rps"]) == ("measured", 163.4)
+    assert single["sweep"]["broke_level"] == "c=4"

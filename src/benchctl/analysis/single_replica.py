@@ -240,8 +240,9 @@ def _fitted(
     try:
         fit = fit_latency_curve(points.throughput, points.latency_ms, slo.quantile)
         return fit, fit.capacity_at(slo.threshold_ms)
-    except ValueError as exc:
-        warnings.append(f"no latency curve fitted ({exc}); capacity comes from the levels alone")
+    except (ValueError, OverflowError) as exc:  # OverflowError: the solver diverged
+        why = str(exc) if isinstance(exc, ValueError) else "the fit diverged"
+        warnings.append(f"no latency curve fitted ({why}); capacity comes from the levels alone")
         return fit, None
 
 
