@@ -92,6 +92,7 @@ def test_analyze_a_retrograde_sweep_as_a_user(tmp_path: Path):
     assert "contradicted" not in out
     assert "Saturates near 159.9 rps" in out
     assert "USL fit (closed-loop sweep): peak concurrency" in out
+    assert "Replicas: no peak to size for" in out and "pass --peak-rps RPS or --traffic" in out
     doc = json.loads((run_dir / "capacity.json").read_text())
     assert doc["bound"] == "measured" and doc["capacity_band_rps"] == [159.9, 159.9]
     assert doc["single_replica"]["sweep"]["retrograde"] is True

@@ -54,6 +54,11 @@ def print_answer(
         console.print(escape(sentence), highlight=False)
         if replicas["table"]:
             console.print(_replicas_table(doc))
+    elif doc.get("peak_rps") is None and single.get("capacity_rps"):  # nothing to size for
+        console.print(
+            "Replicas: no peak to size for (the run has no open-loop traffic of its own): "
+            "pass --peak-rps RPS or --traffic SCENARIO (e.g. --traffic spike)."
+        )
     console.print(escape(cost_sentence(doc)), highlight=False)
     demand = doc.get("service_demand") or {}
     if "saturates_first" in demand:
