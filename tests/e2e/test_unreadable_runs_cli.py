@@ -37,23 +37,23 @@ def _report_text(run: Path) -> str:
 def test_missing_requests_file_is_said_and_flagged(tmp_path: Path) -> None:
     (_copy(tmp_path, "noreq") / "requests.parquet").unlink()
     assert refused(benchctl("analyze", "runs/noreq", *SLO, cwd=tmp_path)) == (
-        "benchctl: error: runs/noreq: requests.parquet is missing (the run recorded 304 "
+        "benchctl: error: runs/noreq/requests.parquet is missing (the run recorded 304 "
         "requests): per-request analysis is impossible; its totals are in summary.json "
         "(`benchctl report runs/noreq` shows them)"
     )
     listed = benchctl("runs", cwd=tmp_path)
     assert listed.returncode == 0, listed.output()
     assert (
-        "damaged: noreq: requests.parquet is missing (the run recorded 304 requests); the "
-        "row's numbers are from summary.json"
+        "damaged: noreq: runs/noreq/requests.parquet is missing (the run recorded 304 "
+        "requests); the row's numbers are from summary.json"
     ) in listed.stdout.splitlines(), listed.output()
     report = benchctl("report", "runs/noreq", cwd=tmp_path)
     assert report.returncode == 0, report.output()
     text = _report_text(tmp_path / "runs/noreq")
     assert (
-        '<p class="absent">requests.parquet is missing (the run recorded 304 requests): there '
-        "are no figures and no per-request analysis; the numbers below are from summary.json."
-        "</p>"
+        '<p class="absent">runs/noreq/requests.parquet is missing (the run recorded 304 '
+        "requests): there are no figures and no per-request analysis; the numbers below are "
+        "from summary.json.</p>"
     ) in text
     assert "no requests were recorded" not in text
 
@@ -62,14 +62,17 @@ def test_damaged_requests_file_is_said(tmp_path: Path) -> None:
     run = _copy(tmp_path, "badparq")
     (run / "requests.parquet").write_bytes((SOURCE / "requests.parquet").read_bytes()[:500])
     line = refused(benchctl("analyze", "runs/badparq", *SLO, cwd=tmp_path))
-    said = "runs/badparq: requests.parquet: damaged: not a readable Parquet file ("
+    said = "runs/badparq/requests.parquet: damaged: not a readable Parquet file ("
     assert line.startswith(f"benchctl: error: {said}"), line
     assert line.endswith(
         "; the run recorded 304 requests: per-request analysis is impossible; its totals are "
         "in summary.json (`benchctl report runs/badparq` shows them)"
     ), line
     listed = benchctl("runs", cwd=tmp_path).stdout
-    assert "damaged: badparq: requests.parquet: damaged: not a readable Parquet file (" in listed
+    assert (
+        "damaged: badparq: runs/badparq/requests.parquet: damaged: not a readable Parquet file ("
+        in listed
+    )
 
 
 def test_run_in_progress_is_refused(tmp_path: Path) -> None:

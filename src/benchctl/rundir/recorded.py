@@ -31,9 +31,9 @@ def recorded_requests(run_dir: Path, info: dict[str, Any]) -> int | None:
 
 
 def requests_problem(run_dir: Path, info: dict[str, Any]) -> str | None:
-    """Why requests.parquet cannot be read, e.g. "requests.parquet is missing (the run
-    recorded 415 requests)" or "requests.parquet: damaged: not a readable Parquet file
-    (...); the run recorded 415 requests"; None when it opens, when it is missing from a
+    """Why requests.parquet cannot be read, e.g. "runs/x/requests.parquet is missing (the
+    run recorded 415 requests)" or "runs/x/requests.parquet: damaged: not a readable Parquet
+    file (...); the run recorded 415 requests"; None when it opens, when it is missing from a
     run that recorded no request (a run that failed before its load), or while the run is
     running (its rows are still in requests.parts)."""
     from benchctl.errors import DamagedFileError
@@ -45,12 +45,11 @@ def requests_problem(run_dir: Path, info: dict[str, Any]) -> str | None:
     rows = recorded_requests(run_dir, info)
     recorded = f"the run recorded {rows:,} requests" if rows else ""
     if not path.is_file():
-        return f"{REQUESTS} is missing ({recorded})" if recorded else None
+        return f"{path} is missing ({recorded})" if recorded else None
     try:
         open_parquet(path)
-    except DamagedFileError as exc:
-        said = str(exc).replace(str(path), REQUESTS, 1)
-        return said + (f"; {recorded}" if recorded else "")
+    except DamagedFileError as exc:  # "PATH: damaged: not a readable Parquet file (...)"
+        return str(exc) + (f"; {recorded}" if recorded else "")
     return None
 
 
@@ -81,6 +80,6 @@ def refuse_unreadable(run_dir: Path, info: dict[str, Any], command: str) -> None
     refuse_in_progress(run_dir, info, command)
     if (problem := requests_problem(run_dir, info)) is not None:
         raise InputError(
-            f"{run_dir}: {problem}: per-request analysis is impossible; its totals are in "
+            f"{problem}: per-request analysis is impossible; its totals are in "
             f"{SUMMARY} (`benchctl report {run_dir}` shows them)"
         )
