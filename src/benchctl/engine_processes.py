@@ -50,11 +50,13 @@ def start_engine(
     remote_workers: int = 0,
     bind: str = "127.0.0.1",
     port: int | None = None,
+    worker_wait: float = 60.0,
 ) -> EngineProcesses:
     """Start the engine on ``folder/engine-spec.json``, recording into ``folder``.
 
     ``workers`` local workers (and ``remote_workers`` expected from elsewhere) run under a
-    master listening on ``bind:port`` (port: a free one when None); with neither, one local
+    master listening on ``bind:port`` (port: a free one when None; the run fails when they
+    have not all joined within ``worker_wait`` s); with neither, one local
     engine process. Logs: ``folder/engine.log`` and ``folder/worker-<i>.log``. Raises
     OSError when a process cannot be started or a log cannot be opened."""
     spec, run_dir = str(folder / ENGINE_SPEC), str(folder)
@@ -65,6 +67,7 @@ def start_engine(
     port = port or free_port()
     expected = str(workers + remote_workers)
     master = ("--role", "master", "--spec", spec, "--run-dir", run_dir, "--bind-host", bind)
+    master += ("--worker-timeout", f"{worker_wait:g}")  # then the run fails, said why
     main = spawn(
         engine_command(*master, "--port", str(port), "--expect-workers", expected),
         log,

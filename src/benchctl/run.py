@@ -94,6 +94,7 @@ class RunOptions:
     remote_workers: int = 0
     master_bind: str = "127.0.0.1"
     master_port: int | None = None
+    worker_wait: float = 60.0  # s for --remote-workers to join, then the run fails
     launch: bool = False
     runs_dir: Path = Path("runs")
     dry_run: bool = False

@@ -53,6 +53,7 @@ def drive(
         remote_workers=options.remote_workers,
         bind=options.master_bind,
         port=options.master_port,
+        worker_wait=options.worker_wait,
     )
     if options.remote_workers:
         print_master_listening(console, options.master_bind, engine.port)
@@ -161,8 +162,8 @@ class _Driver:
                 or f"engine exited with code {self.engine.main.returncode} before "
                 f"finishing; see {self.run_dir.path / ENGINE_LOG}"
             )
-        elif outcome.reason:  # we stopped it: keep our reason over the engine's
-            outcome.status = INTERRUPTED
+        elif outcome.reason and outcome.reason != outcome.done.get("reason"):
+            outcome.status = INTERRUPTED  # we stopped it: keep our reason over the engine's
         return outcome
 
 

@@ -122,6 +122,14 @@ def _scale_out(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--master-port", type=arguments.port, help="master port (default: a free one)"
     )
+    group.add_argument(
+        "--worker-wait",
+        type=arguments.length,
+        default="60s",
+        metavar="DURATION",
+        help="with --remote-workers: how long to wait for them to join; then the run fails "
+        "(default 60s)",
+    )
 
 
 def _arms(group: argparse._ArgumentGroup) -> None:
@@ -295,6 +303,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
             "overrides": tuple(args.overrides),
             "target_overrides": tuple(args.target_overrides),
             "abort_after": duration_option("--abort-after", args.abort_after),
+            "worker_wait": duration_option("--worker-wait", args.worker_wait),
             "preflight": not args.no_preflight,
             "telemetry": _telemetry_options(args),
             "command": ("benchctl", *sys.argv[1:]),

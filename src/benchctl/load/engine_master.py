@@ -134,15 +134,19 @@ class MasterRole:
         quit) if they did not all come or the run was stopped meanwhile."""
         deadline = time.time() + timeout
         runner, workers = self.runner, self.workers
+        said: tuple[int, float] = (-1, 0.0)  # (connected, when) of the last waiting line
         while len(runner.clients.ready) < workers:
-            emit("waiting", connected=len(runner.clients.ready), expected=workers)
-            if time.time() > deadline or CONTEXT.stopping.is_set():
+            connected, now = len(runner.clients.ready), time.time()
+            if connected != said[0] or now - said[1] >= WAITING_EVERY_S:
+                left = max(deadline - now, 0.0)
+                emit("waiting", connected=connected, expected=workers, left=left)
+                said = (connected, now)
+            if now > deadline or CONTEXT.stopping.is_set():
                 reason = self.collecting.reason
                 why = (
                     reason
                     if CONTEXT.stopping.is_set()
-                    else f"{len(runner.clients.ready)} of {workers} workers connected "
-                    f"within {timeout:g}s"
+                    else workers_missing(connected, workers, timeout)
                 )
                 status = "failed" if not reason else "interrupted"
                 emit("done", status=status, t0=None, reason=why)
@@ -239,6 +243,21 @@ class MasterRole:
     def clock(self) -> dict[str, Any]:
         """Each worker's clock offset estimate (load/clock.py)."""
         return {f"worker-{i}": c.to_json(f"worker-{i}") for i, c in sorted(self.clocks.items())}
+
+
+WAITING_EVERY_S = 10.0  # a "waiting for workers" line at most this often, unless one joins
+
+
+def workers_missing(connected: int, expected: int, timeout: float) -> str:
+    """The failure reason when the workers did not all join, e.g. "no worker connected
+    within 60 s (0 of 1); start `benchctl worker --master HOST:PORT` on each load host (the
+    line 'master listening on ...' says where), or wait longer with --worker-wait"."""
+    got = "no worker" if not connected else f"only {connected} of {expected} workers"
+    return (
+        f"{got} connected within {timeout:g} s ({connected} of {expected}); start `benchctl "
+        "worker --master HOST:PORT` on each load host (the line 'master listening on ...' "
+        "says where), or wait longer with --worker-wait"
+    )
 
 
 def run_master(spec: dict[str, Any], run_dir: Path, args: argparse.Namespace) -> int:

@@ -52,7 +52,8 @@ class LiveDisplay:
         p50/p95/p99 ms, ok, errors, dropped, CPU % per process) redraws the panel, or
         prints a plain line every ``plain_every`` seconds off a terminal."""
         if event.get("type") == "waiting":
-            self.message(f"waiting for workers: {event['connected']}/{event['expected']}")
+            left = f" ({event['left']:.0f} s left)" if "left" in event else ""
+            self.message(f"waiting for workers: {event['connected']}/{event['expected']}{left}")
             return
         if self._live is not None:
             self._live.update(self._panel(event))
