@@ -74,7 +74,7 @@ def test_interrupted_level_is_over_its_measured_seconds(tmp_path: Path):
     assert points.throughput.tolist() == pytest.approx([20.0])
     (run_dir / "summary.json").unlink()
     points, _ = measured_points(run_dir, info, 0.99, 5.0)
-    assert points.throughput.tolist() == pytest.approx([368 / 18.35])
+    assert points.throughput.tolist() == pytest.approx([367 / 18.35])
     completed = {**info, "status": "completed"}  # a whole run: the planned 38 s
     assert measured_end(run_dir, completed) is None
 
@@ -88,3 +88,49 @@ def test_analyze_of_an_interrupted_run_sizes_from_what_it_served(tmp_path: Path)
     assert doc["points"]["throughput_rps"] == pytest.approx([20.0])
     assert doc["single_replica"]["measured_capacity_rps"] == pytest.approx(20.0)
     assert doc["replicas"]["recommended"] == 2
+
+
+def backlog_run(tmp_path: Path) -> tuple[Path, list[dict]]:
+    """A one-worker FIFO server taking 19.9 ms a request (at most 1 / 0.0199 = 50.25
+    completions/s): level a sends 20 req/s over 0-10 s (every 50 ms, no queue: each done
+    19.9 ms after its send), level b 60 req/s over 10-20 s (600 requests). In b the server
+    is busy from 10.0 s on, so its k-th completion is at 10 + 0.0199 k s: within [10, 20)
+    for k <= 502 (502 x 0.0199 = 9.9898; 503 x 0.0199 = 10.0097)."""
+    run_dir = tmp_path / "backlog"
+    run_dir.mkdir()
+    buffer, codes, free = RecordBuffer(), [], 0.0
+    sends = [(i * 0.05, 0) for i in range(200)] + [(10.0 + i / 60.0, 1) for i in range(600)]
+    for at, code in sends:
+        free = max(free, at) + 0.0199
+        buffer.add(at, at, free, 200, "", 10, 10)
+        codes.append(code)
+    table = to_table(buffer.drain(), ["a", "b"], np.array(codes, dtype=np.int8))
+    pq.write_table(table, run_dir / "requests.parquet")
+    phases = [{"name": "a", "start": 0.0, "end": 10.0}, {"name": "b", "start": 10.0, "end": 20.0}]
+    return run_dir, phases
+
+
+def test_a_phase_serves_what_completed_within_it_not_what_it_queued(tmp_path: Path):
+    """Trial 7 (F1): a 1-worker server (<= 50 completions/s) showed 59.0 req/s at a 60
+    req/s step. Level b's throughput is its 502 completions within [10, 20) / 10 s = 50.2
+    req/s (<= 50.25), not its 600 eventual successes / 10 s = 60; level a's is 200 / 10 =
+    20.0. summary.json (frame and batched reader) and the capacity level points agree; b's
+    ``ok`` still counts the 600 successes it sent."""
+    from benchctl.analysis.points import file_level_points, level_points
+    from benchctl.analysis.summary import read_requests, summarize
+    from benchctl.analysis.summary_file import summarize_file
+
+    run_dir, phases = backlog_run(tmp_path)
+    path = run_dir / "requests.parquet"
+    for summary in (summarize(read_requests(path), phases), summarize_file(path, phases)):
+        a, b = summary["phases"]["a"], summary["phases"]["b"]
+        assert (a["completed"], b["completed"], b["ok"]) == (200, 502, 600)
+        assert a["throughput_rps"] == pytest.approx(20.0)
+        assert b["throughput_rps"] == pytest.approx(50.2)
+        assert b["offered_rps"] == pytest.approx(60.0)
+    for points in (
+        file_level_points(path, phases, 0.5),
+        level_points(read_requests(path), phases, 0.5),
+    ):
+        assert points.labels == ["a", "b"]
+        assert points.throughput.tolist() == pytest.approx([20.0, 50.2])

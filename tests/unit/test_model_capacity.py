@@ -35,7 +35,9 @@ def mix_run(
 ) -> Path:
     """A step run of len(rates) levels of STEP_S s, each after a 2 s warm-up; arrival i of a
     level goes to ``big`` when i % 4 == 3, else ``small``; a model's requests at level k all
-    take ``latency_ms[model][k]`` ms."""
+    take ``latency_ms[model][k]`` ms. A level's rate * STEP_S requests are sent over its
+    first STEP_S - 50 ms, so each completes within its level (every latency here is at most
+    40 ms): a level's throughput (completions within it / STEP_S) is then exactly its rate."""
     buffer, codes, phases = RecordBuffer(), [], []
     names = ["warmup"]
     t = 0.0
@@ -51,7 +53,7 @@ def mix_run(
         phases.append({"name": label, "start": t, "end": t + STEP_S})
         for i in range(int(rate * STEP_S)):
             model = "big" if i % 4 == 3 else "small"
-            at = t + i / rate
+            at = t + i / rate * (STEP_S - 0.05) / STEP_S
             buffer.add(at, at, at + latency_ms[model][k] / 1000.0, 200, "", 10, 10, model=model)
             codes.append(k + 1)
         t += STEP_S

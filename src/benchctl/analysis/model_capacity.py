@@ -42,6 +42,7 @@ import pandas as pd
 
 from benchctl.analysis.bounds import LOWER, MEASURED, Level, capacity_bound, unsettled
 from benchctl.analysis.percentiles import percentile
+from benchctl.analysis.phase_completions import file_completions_by_model
 from benchctl.analysis.phase_intervals import measured_end
 from benchctl.analysis.points import min_samples, one_offered_rate
 from benchctl.analysis.request_reader import distinct_values, iter_batches
@@ -86,6 +87,7 @@ class _Measured:
     whole: dict[str, _Cell]
     seconds: dict[str, float]  # level -> seconds it lasted
     whole_seconds: float
+    completed: dict[str, dict[str, int]] | None = None  # phase: model: completions in it
 
 
 def model_capacities(
@@ -123,8 +125,10 @@ def model_capacities(
         return None
     phases = (info.get("plan") or {}).get("phases") or []
     by_window = source == "windows" and not one_offered_rate(info)
-    # over the seconds measured: an interrupted run's phases are cut at its stop (trial 7)
-    measured = _read(path, phases, window_s if by_window else None, measured_end(run_dir, info))
+    end = measured_end(run_dir, info)  # phases cut at an interrupted run's stop (trial 7)
+    measured = _read(path, phases, window_s if by_window else None, end)
+    if not by_window:  # a phase's throughput: its completions (phase_completions)
+        measured = replace(measured, completed=file_completions_by_model(path, phases, end))
     names = sorted(measured.whole)
     if len(names) < 2:
         return None
@@ -274,7 +278,8 @@ def _model_levels(
             continue
         everyone = sum(c.requests for c in models.values())
         latency = percentile(ok, slo.quantile * 100)
-        throughput = len(ok) / seconds
+        done = (measured.completed or {}).get(label) or {n: len(c.ok()) for n, c in models.items()}
+        throughput = done.get(name, 0) / seconds
         good = bool(latency <= slo.threshold_ms)
         if label in offered:  # a search level: offered rates, the search's other bounds
             share = cell.requests / everyone if everyone else 0.0
@@ -283,7 +288,7 @@ def _model_levels(
             good = good and errors <= (max_errors or 0.0) and label not in overloaded
         else:
             rate = throughput
-            server = sum(len(c.ok()) for c in models.values()) / seconds
+            server = sum(done.values()) / seconds
         unsure = good and label in loose
         level = Level(label, rate, throughput, float(latency), good and not unsure)
         levels.append(replace(level, overloaded=label in overloaded, unsettled=unsure))

@@ -74,21 +74,6 @@ def measured_seconds(run_dir: Path, info: dict[str, Any]) -> dict[str, float]:
     return phase_seconds(phases, measured_end(run_dir, info))
 
 
-def intervals(
-    phases: list[dict[str, Any]], end: float | None = None
-) -> list[tuple[str, float, float]]:
-    """(name, start s, stop s) of every phase occurrence in ``phases`` (``{"name", "start",
-    "end"}``, s), cut at ``end`` (None: the whole plan), by start; empty ones left out.
-    Raises KeyError for a phase without those keys."""
-    found = []
-    for phase in sorted(phases, key=lambda p: float(p["start"])):
-        start, stop = float(phase["start"]), float(phase["end"])
-        stop = stop if end is None else min(stop, end)
-        if stop > start:
-            found.append((str(phase["name"]), start, stop))
-    return found
-
-
 def _last_send(path: Path) -> float | None:
     """The latest intended send (s) of a measured (not warm-up) request in ``path``; None
     without one."""

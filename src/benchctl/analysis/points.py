@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from benchctl.analysis.percentiles import percentile, rank
-from benchctl.analysis.phase_intervals import measured_seconds
+from benchctl.analysis.phase_completions import (
+    Completions,
+    done_times,
+    file_completions,
+    phase_spans,
+)
+from benchctl.analysis.phase_intervals import measured_end
 from benchctl.analysis.request_pass import levels_and_windows
 from benchctl.analysis.summary import phase_seconds
 from benchctl.analysis.summary_file import phase_latencies
@@ -46,8 +52,9 @@ def level_points(
     frame: pd.DataFrame, phases: list[dict[str, Any]], quantile: float, end: float | None = None
 ) -> Points:
     """One point per load phase of ``frame`` (requests) with at least ``min_samples``
-    successes: achieved rps = successes / the phase's measured seconds, and the ``quantile``
-    latency (ms, nearest rank).
+    successes: achieved rps = the successes that completed within the phase's interval
+    (intended send + latency; ``phase_completions``) / its measured seconds, and the
+    ``quantile`` latency (ms, nearest rank) of the successes it sent.
 
     ``frame``: requests.parquet's rows (columns phase, ok, latency_ms in ms); ``phases``: the
     planned phases (``{"name", "start", "end"}``, s); ``quantile`` in (0, 1); ``end``: where an
@@ -55,13 +62,15 @@ def level_points(
     Returns Points (x: requests/s, y: ms, one label per phase name). KeyError for a missing
     column.
     """
-    seconds = phase_seconds(phases, end)
-    rows = []
-    for name, group in frame[frame["phase"] != WARMUP].groupby("phase", observed=True):
-        ok = group.loc[group["ok"], "latency_ms"].to_numpy()
-        if len(ok) >= min_samples(quantile) and seconds.get(str(name)):
-            rows.append((str(name), len(ok) / seconds[str(name)], percentile(ok, quantile * 100)))
-    return _level_points(rows)
+    completions = Completions(phase_spans(phases, end))
+    intended, latency = (frame[c].to_numpy(dtype=float) for c in ("t_intended", "latency_ms"))
+    ok = frame["ok"].to_numpy(dtype=bool)
+    completions.add(done_times(intended, latency, ok), (frame["phase"] == WARMUP).to_numpy()[ok])
+    latencies = {
+        str(name): [group.loc[group["ok"], "latency_ms"].to_numpy(dtype=float)]
+        for name, group in frame.groupby("phase", observed=True)
+    }
+    return _points_of(latencies, phase_seconds(phases, end), quantile, completions.by_name())
 
 
 def file_level_points(
@@ -75,19 +84,26 @@ def file_level_points(
     DamagedFileError when the file is missing or unreadable.
     """
     latencies = {name: [values] for name, values in phase_latencies(path).items()}
-    return _points_of(latencies, phase_seconds(phases, end), quantile)
+    completed = file_completions(path, phase_spans(phases, end))
+    return _points_of(latencies, phase_seconds(phases, end), quantile, completed)
 
 
 def _points_of(
-    latencies: dict[str, list[np.ndarray]], seconds: dict[str, float], quantile: float
+    latencies: dict[str, list[np.ndarray]],
+    seconds: dict[str, float],
+    quantile: float,
+    completed: dict[str, int],
 ) -> Points:
-    """Level points of the successes' latencies per phase, as pieces (``phase_latencies``'s
-    array of a phase is their concatenation), over each phase's measured ``seconds``."""
+    """Level points: per phase with at least ``min_samples`` successes (``latencies``: their
+    latencies as pieces, ``phase_latencies``'s array of a phase being their concatenation),
+    x = its ``completed`` successes (completions within its interval) / its measured
+    ``seconds``, y = its successes' ``quantile`` latency."""
     rows = []
     for name, pieces in latencies.items():
         count = sum(len(piece) for piece in pieces)
-        if count >= min_samples(quantile) and seconds.get(name):
-            rows.append((name, count / seconds[name], percentile_of(pieces, quantile * 100)))
+        if name != WARMUP and count >= min_samples(quantile) and seconds.get(name):
+            rate = completed.get(name, 0) / seconds[name]
+            rows.append((name, rate, percentile_of(pieces, quantile * 100)))
     return _level_points(rows)
 
 
@@ -204,7 +220,9 @@ def measured_points(
     # one pass for both when the file's statistics allow (request_pass), else two
     latencies, table = levels_and_windows(run_dir / REQUESTS, width, (0.5, quantile))
     # over the seconds measured: an interrupted run's phases are cut at its stop (trial 7)
-    levels = _points_of(latencies, measured_seconds(run_dir, info), quantile)
+    phases, end = (info.get("plan") or {}).get("phases") or [], measured_end(run_dir, info)
+    completed = file_completions(run_dir / REQUESTS, phase_spans(phases, end))
+    levels = _points_of(latencies, phase_seconds(phases, end), quantile, completed)
     del latencies
     table = with_telemetry(run_dir, table, width)
     points, table = _window_points_of(table, quantile, width)

@@ -5,10 +5,14 @@ requests that succeeded; latency counts from the intended send time; the definit
 nearest rank (``benchctl.analysis.percentiles``). The warm-up phase is reported on its own
 and left out of ``overall``.
 
-Throughput is successful requests divided by the measurement interval: the planned seconds
-of the phases (cut at the stop of an interrupted run), and for ``overall`` of a completed
-run extended to the last completion when the last request finished after the planned end
-(so a burst the server needs 2 s to drain is not credited to a 1 s plan). Below
+Throughput is successful completions divided by the measurement interval: a phase's is the
+successes that completed (intended send + latency) within its planned seconds (cut at the
+stop of an interrupted run), whichever phase sent them (``phase_completions``: a backlog is
+served when it completes, not when it was queued); ``overall``'s is every measured success
+over the measured seconds, extended for a completed run to the last completion when the
+last request finished after the planned end (so a burst the server needs 2 s to drain is
+not credited to a 1 s plan). A phase's ``ok`` still counts the successes of the requests
+it sent (its latencies are theirs), and ``completed`` its completions. Below
 ``MIN_RATE_REQUESTS`` requests sent, throughput is None and ``throughput_note`` says why: a
 count of n has a relative error of about 1/sqrt(n) (32% at 10), and fewer than that is not
 a rate. Over an interval shorter than the median latency of the answers it counts, throughput
@@ -28,6 +32,12 @@ import numpy as np
 import pandas as pd
 
 from benchctl.analysis.percentiles import grouped_quantile, nearest_rank
+from benchctl.analysis.phase_completions import (
+    Completions,
+    done_times,
+    phase_spans,
+    served_rates,
+)
 from benchctl.analysis.request_reader import read_columns
 from benchctl.rundir.requests import DROPPED, WARMUP
 
@@ -77,6 +87,11 @@ def summarize(
         str(name): stats(group, seconds.get(str(name), 0.0))
         for name, group in frame.groupby("phase", observed=True, sort=False)
     }
+    completions = Completions(phase_spans(phases, end))  # throughput: completions (F1)
+    ok = frame["ok"].to_numpy(dtype=bool)
+    warmup = (frame["phase"] == WARMUP).to_numpy(dtype=bool)[ok]
+    completions.add(done_times(*_floats(frame, "t_intended", "latency_ms"), ok), warmup)
+    served_rates(by_phase, completions.by_name())
     ordered = {name: by_phase[name] for name in seconds if name in by_phase}
     interval = measured_seconds
     if end is None:
@@ -87,6 +102,10 @@ def summarize(
         "phases": ordered,
         "errors": _error_counts(measured),
     }
+
+
+def _floats(frame: pd.DataFrame, *columns: str) -> list[np.ndarray]:
+    return [frame[column].to_numpy(dtype=float) for column in columns]
 
 
 def offered_over_plan(overall: dict[str, Any], planned_seconds: float) -> dict[str, Any]:

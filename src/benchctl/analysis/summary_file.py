@@ -22,6 +22,7 @@ import pandas as pd
 
 from benchctl.analysis.binned_values import BinnedValues
 from benchctl.analysis.exact_ranks import Spread
+from benchctl.analysis.phase_completions import Completions, done_times, phase_spans, served_rates
 from benchctl.analysis.request_reader import (
     BATCH_ROWS,
     SUMMARY_COLUMNS,
@@ -64,6 +65,7 @@ def summarize_file(
     planned = [float(p["end"]) for p in phases if p["name"] != WARMUP]
     groups: dict[str, _Phase] = {}
     last_done = -np.inf
+    completions = Completions(phase_spans(phases, end))  # a phase's throughput (F1)
     for name, batch, rows, dropped in _phase_rows(path):
         ok, latency = batch["ok"], batch["latency_ms"]
         group = groups.setdefault(name, _Phase())
@@ -71,6 +73,7 @@ def summarize_file(
         group.dropped += int((rows & dropped).sum())
         good = rows & ok
         group.ok += int(good.sum())
+        completions.add(done_times(batch["t_intended"], latency, good), name == WARMUP)
         group.latency.add(latency[good])
         group.lag.add(_lags(batch, rows))
         error_codes, error_names = batch["error"]
@@ -97,11 +100,8 @@ def summarize_file(
             overall.lag.pick(lag)
     for spread in _spreads([*groups.values(), overall]):
         spread.done()
-    by_phase = {
-        name: _stats(group, seconds.get(name, 0.0))
-        for name, group in groups.items()
-        if name != _NULL
-    }
+    stats = {name: _stats(group, seconds.get(name, 0.0)) for name, group in groups.items()}
+    by_phase = served_rates(stats, completions.by_name())
     measured_seconds = sum(s for name, s in seconds.items() if name != WARMUP)
     interval = measured_seconds
     if end is None and planned and np.isfinite(last_done):

@@ -24,12 +24,17 @@ PERCENTILES = ("p50", "p95", "p99", "p99.9", "max")
 
 def summary_table(summary: dict[str, Any], *, title: str) -> Table:
     """summary.json (``phases`` by name and ``overall``) as one row per phase plus
-    'overall' (warm-up excluded): requests, ok, errors, dropped, throughput in req/s and
-    latency percentiles in ms. KeyError for a summary without those fields."""
+    'overall' (warm-up excluded): requests, ok, errors, dropped, throughput in req/s
+    (completions within the phase; ``analysis.phase_completions``) and latency percentiles
+    in ms. KeyError for a summary without those fields."""
     table = Table(
         title=title,
         title_justify="left",
-        caption="latency in ms, counted from each request's intended send time",
+        caption=(
+            "ok: successes of the requests sent in the phase; rps: throughput, successes that"
+            " completed within it per second; latency in ms, counted from each request's"
+            " intended send time"
+        ),
         caption_justify="left",
         box=box.SIMPLE_HEAD,  # its blank column separator is the only gap needed
         padding=0,
