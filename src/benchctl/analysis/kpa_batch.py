@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from benchctl.analysis.fleet_lanes import FleetLanes
 from benchctl.analysis.kpa import _kpa_settled, _pod_limit, simulate_kpa
+from benchctl.analysis.kpa_quiet import RETRY_TICKS, quiet_ticks
 from benchctl.analysis.scaling_model import (
     EPS,
     FloatArray,
@@ -295,44 +296,86 @@ def _simulate_lanes(
     initial = settings.initial_replicas
     rate0 = float(grid.rps[0])
     start = [_kpa_settled(p, model, grid.rps[0]) if initial is None else initial for p in policies]
-    times, rates = grid.t.tolist(), grid.rps.tolist()
-    n = len(times)
+    n = grid.t.size
     every = steps_of(p0.tick_s, dt)
     lanes = _Lanes(model, policies, settings, rate0, start, max(0, (n - 1) // every))
     width = len(policies)
     metric_sum = np.zeros((n + 1, width))
     columns = [np.zeros((n, width)) for _ in range(4)]  # replicas, ready, served, desired
     panicking = np.zeros((n, width), dtype=bool)
-    concurrency = p0.metric == "concurrency"
-    total = metric_sum[0]
-    replicas, ready_out, served_out, desired = columns
-    # what only a tick or a newly ready group changes is computed again only then, and
-    # written for the steps it held (from ``held`` / ``ready_from`` on) when it changes
-    held = ready_from = 0
-    last_ready, capacity = None, np.zeros(width)
     with np.errstate(divide="ignore", invalid="ignore"):  # in_flight's, once for all steps
-        for i in range(n):
-            now = times[i]
-            if i > 0 and i % every == 0:
-                replicas[held:i], desired[held:i], panicking[held:i] = (
-                    lanes.count,
-                    lanes.desired,
-                    lanes.panic_now,
+        _steps(lanes, grid, every, p0.metric == "concurrency", (metric_sum, columns, panicking))
+    return _lane_results(policies, lanes, columns, panicking, settings, grid)
+
+
+def _steps(
+    lanes: _Lanes,
+    grid: Traffic,
+    every: int,
+    concurrency: bool,
+    out: tuple[FloatArray, list[FloatArray], npt.NDArray[np.bool_]],
+) -> None:
+    """Every step and tick of the lanes, written to ``out``: the metric's running total
+    per step boundary, the per-step columns (replicas, ready, served, desired) and the
+    panic flags. What only a tick or a newly ready group changes is computed again only
+    then, and written for the steps it held (from ``held`` / ``ready_from`` on). A step
+    repeats the last one (same served and in-flight values) while its rate and ready pods
+    are the last step's and the queue is at its fixed point (``in_flight`` left it bit for
+    bit as it was), and the ticks of such steps are taken together (``kpa_quiet``)."""
+    metric_sum, (replicas, ready_out, served_out, desired), panicking = out
+    times, rates, n = grid.t.tolist(), grid.rps.tolist(), grid.t.size
+    bits = grid.rps.view(np.int64)
+    same_rate = [False, *(bits[1:] == bits[:-1]).tolist()]  # rate bit for bit the last one's
+    changes, t_eps = np.flatnonzero(~np.array(same_rate)), grid.t + EPS
+    held = ready_from = served_from = i = 0
+    retry = lanes.windows_fit  # the first step a block of ticks is tried at
+    last_ready, capacity, total = None, np.zeros(lanes.lanes.size), metric_sum[0]
+    served, step, repeat = np.zeros(lanes.lanes.size), np.zeros(lanes.lanes.size), False
+    while i < n:
+        if i > 0 and i % every == 0:
+            replicas[held:i], desired[held:i] = lanes.count, lanes.desired
+            panicking[held:i], held = lanes.panic_now, i
+            if repeat and same_rate[i] and i >= retry and lanes._ready is last_ready:
+                if last_ready is not lanes._of_ready:
+                    lanes._derive(last_ready)
+                later = changes[np.searchsorted(changes, i, side="right") :]
+                end = min(
+                    int(later[0]) if later.size else n,
+                    int(np.searchsorted(t_eps, lanes._next_ready)),
                 )
-                held = i
-                lanes.tick(i // every - 1, i, now, metric_sum)
-            ready = lanes.ready(now)
-            if ready is not last_ready:
-                if last_ready is not None:
-                    ready_out[ready_from:i] = last_ready
-                ready_from, last_ready, capacity = i, ready, ready * lanes.pod_max
-            served = np.minimum(rates[i], capacity, out=served_out[i])
-            step = lanes.in_flight(rates[i], served, ready) if concurrency else rates[i]
+                stop = quiet_ticks(lanes, metric_sum, desired, (i, end, every), step)
+                if stop < 0:  # a lane is not quiet: try again some ticks later
+                    retry = i + RETRY_TICKS * every
+                else:
+                    replicas[i:stop], panicking[i:stop], held = lanes.count, lanes.panic_now, stop
+                    i = stop + 1
+                    total = metric_sum[i]
+                    continue
+            lanes.tick(i // every - 1, i, times[i], metric_sum)
+        ready = lanes.ready(times[i])
+        if ready is not last_ready:
+            if last_ready is not None:
+                ready_out[ready_from:i] = last_ready
+            ready_from, last_ready, capacity = i, ready, ready * lanes.pod_max
+            repeat = False
+        elif repeat and same_rate[i]:
             total = np.add(total, step, out=metric_sum[i + 1])
+            i += 1
+            continue
+        served_out[served_from:i] = served
+        served, served_from = np.minimum(rates[i], capacity), i
+        if concurrency:
+            queue = lanes.queue
+            step = lanes.in_flight(rates[i], served, ready)
+            repeat = lanes.queue.tobytes() == queue.tobytes()
+        else:
+            step, repeat = rates[i], True
+        total = np.add(total, step, out=metric_sum[i + 1])
+        i += 1
+    served_out[served_from:] = served
     replicas[held:], desired[held:], panicking[held:] = lanes.count, lanes.desired, lanes.panic_now
     if last_ready is not None:
         ready_out[ready_from:] = last_ready
-    return _lane_results(policies, lanes, columns, panicking, settings, grid)
 
 
 def _lane_results(
