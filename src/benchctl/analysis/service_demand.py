@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from benchctl.analysis.fits import fit_service_demand
+from benchctl.targets.registry import SERVERS
 
 # Highest / lowest throughput a service-demand fit needs: below it the windows (or levels) saw
 # one offered rate and differ by arrival noise, so the slope (CPU per request) is not measured.
@@ -273,20 +274,19 @@ def demand_notes(demand: Any) -> list[str]:
     return [str(note) for note in notes] if isinstance(notes, list) else []
 
 
-# Launched Python servers whose ``launch.workers`` are their inference processes.
-PYTHON_SERVERS = {"kserve": "KServe", "mlserver": "MLServer"}
-
-
 def cpu_units(info: dict[str, Any]) -> tuple[float, str]:
-    """(the CPU cores the server can keep busy, what that is): a KServe or MLServer server
-    launched by benchctl runs ``launch.workers`` worker processes, each one Python
-    interpreter that keeps about one core busy (the GIL), so min(workers, host cores); any
-    other server the host's cores (run.json ``host.cpus``, 1 when absent)."""
+    """(the CPU cores the server can keep busy, what that is): a server launched by benchctl
+    whose registry entry has ``python_workers`` (KServe, MLServer) runs ``launch.workers``
+    worker processes, each one Python interpreter that keeps about one core busy (the GIL),
+    so min(workers, host cores); any other server the host's cores (run.json ``host.cpus``,
+    1 when absent)."""
     cores = float((info.get("host") or {}).get("cpus") or 1)
     spec = (info.get("target") or {}).get("spec") or {}
     launch = spec.get("launch") if isinstance(spec, dict) else None
     launch = launch if isinstance(launch, dict) else {}
-    server, workers = PYTHON_SERVERS.get(str(launch.get("server"))), launch.get("workers")
+    found = SERVERS.get(str(launch.get("server")))
+    server = found.display if found is not None and found.python_workers else None
+    workers = launch.get("workers")
     usable = isinstance(workers, int) and not isinstance(workers, bool) and 0 < workers < cores
     if server and usable:
         noun = "process" if workers == 1 else "processes"

@@ -72,6 +72,8 @@ class Server:
     launched_urls: tuple[str, ...] = ()
     v2_json_fp16: bool = False
     v2_binary: bool = True
+    # launched, its ``launch.workers`` are Python processes: about one core each (the GIL)
+    python_workers: bool = False
 
     def __post_init__(self) -> None:
         if not self.counter.name and self.metrics is not None:  # the counter telemetry reads
@@ -95,6 +97,7 @@ _SERVERS = (
             to_ms=1e3,
         ),
         launcher="benchctl.targets.launch:launch_kserve_spec",
+        python_workers=True,
     ),
     Server(
         "triton",
@@ -153,6 +156,7 @@ _SERVERS = (
             name="model_infer_request_success",
         ),
         launcher="benchctl.targets.launch_mlserver:launch_mlserver_spec",
+        python_workers=True,
         v2_json_fp16=True,  # numpy decodes FP16 from JSON numbers (MLServer 1.7.1)
         v2_binary=False,  # MLServer 1.7.1 answers 500 to every binary-extension request
     ),
