@@ -220,14 +220,22 @@ def test_paired_difference_verdicts():
 def test_a_canary_with_too_few_successes_for_latency_is_not_a_pass():
     """5 requests an arm, no errors: the latency metrics are nodata (fewer than MIN_SAMPLES
     successes), so the error rate alone cannot make the canary "100% pass": no score,
-    verdict nodata (a fresh user saw 'score 100% pass' on 5 requests an arm)."""
+    verdict nodata (a fresh user saw 'score 100% pass' on 5 requests an arm). Identical
+    arms of 200 (5-15 ms evenly): the p50 difference's 98.75% bootstrap interval, about
+    +-1.26 ms, reaches past its 1 ms tolerance (max(10% of 10 ms, 0.5 ms)) with fewer than
+    the gate's 1000 successes: inconclusive, as gate says of 200 requests (trial 7, F8),
+    so the verdict is inconclusive; of 1000 (about +-0.56 ms) every metric passes."""
     import numpy as np
 
     small = {"latency": np.full(5, 10.0), "sent": 5, "errors": 0}
     found = judge(small, small, np.random.default_rng(1))
     assert found["metrics"]["latency"]["class"] == "nodata"
     assert (found["score"], found["verdict"]) == (None, "nodata")
-    enough = {"latency": np.linspace(5.0, 15.0, 200), "sent": 200, "errors": 0}
+    some = {"latency": np.linspace(5.0, 15.0, 200), "sent": 200, "errors": 0}
+    found = judge(some, some, np.random.default_rng(1))
+    assert found["metrics"]["latency_p50"]["class"] == "inconclusive"
+    assert found["verdict"] == "inconclusive"
+    enough = {"latency": np.linspace(5.0, 15.0, 1000), "sent": 1000, "errors": 0}
     assert judge(enough, enough, np.random.default_rng(1))["verdict"] == "pass"
 
 

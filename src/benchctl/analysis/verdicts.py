@@ -21,9 +21,13 @@ observed difference still shown), as ``benchctl gate`` says of the same requests
 score counts the metrics judged; the verdict is the one every way the undecided metrics
 could go gives, else ``inconclusive``.
 
-Each metric is ``fail`` when the arm is significantly worse (p-value below ``alpha``, or
-for percentiles the interval wholly above 0) **and** by more than the tolerance; else
-``pass`` (better counts as pass). Score = 100 · passing / judged metrics; verdict ``pass``
+Each metric is ``fail`` when the arm is significantly worse (p-value below ``alpha``) **and**
+by more than the tolerance; a percentile by the gate's rule (``gate.verdicts.interval_verdict``):
+``fail`` only when its whole interval lies past the tolerance, ``inconclusive`` when the
+interval reaches across it with fewer successes than the gate's ``min_samples`` (1000), so
+split and gate agree on the same requests; else ``pass`` (better counts as pass).
+
+Score = 100 · passing / judged metrics; verdict ``pass``
 at >= 95, ``marginal`` at >= 75, ``fail`` below (Kayenta's usual thresholds).
 
 False positives: ``alpha`` per metric is 0.05 / 4 (Bonferroni), so for two identical arms
@@ -62,6 +66,7 @@ PASS_SCORE, MARGINAL_SCORE = 95.0, 75.0
 INCONCLUSIVE = "inconclusive"  # a metric with too few samples to judge (as the gate says)
 BOOTSTRAP = 2000
 MIN_SAMPLES = 20  # fewer successful requests in an arm: its latency metrics are not judged
+GATE_MIN_SAMPLES = 1000  # the gate's default min_samples (gate/rules.py GateRules)
 
 
 def split_summaries(
@@ -241,8 +246,7 @@ def _percentile_difference(
     )
     low, high = np.quantile(replicates, [ALPHA / 2, 1 - ALPHA / 2])
     margin = max(tolerance[0] * base, tolerance[1])
-    worse = low > 0 and difference > margin
-    return {
+    found = {
         "test": "bootstrap",
         "control_ms": base,
         "effect": difference,
@@ -250,8 +254,36 @@ def _percentile_difference(
         "ci": [float(low), float(high)],
         "ci_level": 1 - ALPHA,
         "tolerance_ms": margin,
-        "class": "fail" if worse else "pass",
     }
+    return {
+        **found,
+        **_interval_class(float(low), float(high), margin, min(len(control), len(arm))),
+    }
+
+
+def _interval_class(low: float, high: float, margin: float, smallest: int) -> dict[str, Any]:
+    """A percentile difference's class by the gate's rule (``gate.verdicts.interval_verdict``,
+    trial 7 F8: the split said ``fail`` for an interval [+2.963, +18.14] ms whose lower end
+    was below its 3.1 ms tolerance, while gate said ``inconclusive`` of the same p99):
+    ``fail`` only when the whole interval lies past the tolerance, ``pass`` when within; an
+    interval across it is ``inconclusive`` when an arm holds fewer successes than the gate's
+    ``min_samples`` (``GATE_MIN_SAMPLES``), as gate says of the same requests, else ``pass``
+    (the gate's "not proven")."""
+    from benchctl.analysis.gate.verdicts import FAIL, INCONCLUSIVE, interval_verdict
+
+    verdict = interval_verdict(low, high, margin)
+    if verdict == FAIL:
+        return {"class": "fail"}
+    if verdict == INCONCLUSIVE and smallest < GATE_MIN_SAMPLES:
+        return {
+            "class": INCONCLUSIVE,
+            "note": (
+                f"interval reaches past the {margin:.3g} ms tolerance with {smallest} "
+                f"successful requests (fewer than gate's min_samples {GATE_MIN_SAMPLES}): "
+                "not judged"
+            ),
+        }
+    return {"class": "pass"}
 
 
 def two_proportions(errors_a: int, sent_a: int, errors_b: int, sent_b: int) -> dict[str, Any]:

@@ -248,13 +248,13 @@ def _decided(
     then an interval reaching beyond the limit is ``inconclusive`` (FAIL under strict)."""
     low, high = interval
     if rule.max_increase is not None:
-        verdict = FAIL if low > rule.max_increase else PASS
         word, limit = "increase", rule.max_increase
-        within_limit = high <= limit
+        verdict = interval_verdict(low, high, limit)
     else:
-        verdict = FAIL if high < -rule.max_decrease else PASS
         word, limit = "decrease", rule.max_decrease
-        within_limit = low >= -limit
+        verdict = interval_verdict(-high, -low, limit)
+    within_limit = verdict == PASS
+    verdict = PASS if verdict == INCONCLUSIVE else verdict
     unit = " pp" if kind == "difference" else "%"
     described = (
         f"change {_pct(change)}{unit} ({level} {_pct(low)}{unit} to {_pct(high)}{unit}), "
@@ -271,6 +271,19 @@ def _decided(
     if (change > limit) if word == "increase" else (change < -limit):
         return verdict, f"not proven: {described}; the interval reaches back within the limit"
     return verdict, described
+
+
+def interval_verdict(low: float, high: float, limit: float) -> str:
+    """The one rule by which an interval [low, high] of how much worse a side is (a change
+    or a difference, larger is worse) is decided against the ``limit`` allowed, shared by
+    the gate's relative rules and a split run's percentile verdicts (analysis/verdicts.py;
+    trial 7, F8): FAIL only when the whole interval lies past the limit (low > limit),
+    PASS when it lies within (high <= limit), else INCONCLUSIVE: the interval reaches past
+    the limit but back within it (the gate calls that a pass "not proven" when both sides
+    have min_samples, not decided below). Raises nothing."""
+    if low > limit:
+        return FAIL
+    return PASS if high <= limit else INCONCLUSIVE
 
 
 def _missing_side(metric: str, b: float | None, c: float | None) -> str:
