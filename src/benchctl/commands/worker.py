@@ -73,6 +73,8 @@ def wait_for_master(console: Console, host: str, port: int, wait_s: float) -> No
     import socket
     import time
 
+    from benchctl.reports.terminal.run_progress import print_waiting_for_master
+
     deadline, said = time.monotonic() + wait_s, False
     while True:
         try:
@@ -87,8 +89,6 @@ def wait_for_master(console: Console, host: str, port: int, wait_s: float) -> No
                 "listening on ...' prints, or wait longer with --wait"
             )
         if not said:
-            console.print(
-                f"waiting for the master at {host}:{port} ({problem}; up to {wait_s:g} s)"
-            )
+            print_waiting_for_master(console, host, port, problem, wait_s)
             said = True
         time.sleep(min(1.0, max(deadline - time.monotonic(), 0.0)))

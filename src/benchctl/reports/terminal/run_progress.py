@@ -62,3 +62,10 @@ def print_master_listening(console: Console, bind: str, port: int) -> None:
         f"master listening on {bind}:{port}; join with "
         f"`benchctl worker --master <this host>:{port}`"
     )
+
+
+def print_waiting_for_master(
+    console: Console, host: str, port: int, problem: str, wait_s: float
+) -> None:
+    """The line ``benchctl worker`` shows while nothing listens at the master's address."""
+    console.print(f"waiting for the master at {host}:{port} ({problem}; up to {wait_s:g} s)")
