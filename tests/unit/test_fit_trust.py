@@ -100,6 +100,18 @@ def test_trial5_step_fit_is_not_trusted():
     assert "within 2.1e-07 rps of its asymptote, finer than the 0.2 rps" in why
 
 
+def test_a_flat_fit_is_said_flat_not_a_step_at_an_astronomical_rate():
+    """Trial 7's retrograde sweep: latency that does not rise with throughput fits x_max far
+    beyond the measured 147.6 rps (1.9e130); it reaches 50 ms within 1e-9 req/s of it. Past
+    10 x 147.6 = 1476 rps the reason says the curve is flat and prints no such rate."""
+    why = _fit(20.0, 3e-8, 1.9e130, 0.0, 1e-8).distrust(50.0, 0.33)
+    assert why == (
+        "r² 0.00 < 0.9; latency does not rise with throughput over the measured rates (the "
+        "curve is flat: no asymptote within 10x of them)"
+    )
+    assert "step" in _fit(20.0, 3e-8, 1476.0, 0.0, 1.0).distrust(50.0, 0.33)
+
+
 def test_a_measured_curve_is_trusted_and_an_undetermined_scale_is_not():
     """base 5 ms, scale 1000 ms x req/s, x_max 200: the SLO 20 ms is reached 1000 / 15 =
     66.7 req/s below x_max (> 0.2); r2 0.95; scale standard error 100 (< 1000): trusted.

@@ -196,17 +196,28 @@ class LatencyFit:
             reasons.append(f"r² {self.r2:.2f} < {FIT_R2_MIN:g}")
         rise = self.scale / (slo_ms - self.base_ms) if slo_ms > self.base_ms else math.inf
         if rise <= resolution_rps:
-            reasons.append(
-                f"it is a step at {self.x_max:,.1f} rps, not a measured curve (it reaches the "
-                f"SLO within {rise:.2g} rps of its asymptote, finer than the "
-                f"{resolution_rps:g} rps a rate was measured to)"
-            )
+            reasons.append(self._step_reason(rise, resolution_rps))
         if not (math.isfinite(self.scale_se) and self.scale_se <= self.scale):
             reasons.append(
                 f"the points do not determine its scale (standard error {self.scale_se:.2g} "
                 f"for {self.scale:.2g})"
             )
         return "; ".join(reasons) or None
+
+    def _step_reason(self, rise: float, resolution_rps: float) -> str:
+        """Why a curve whose latency reaches the SLO within ``rise`` req/s of its asymptote
+        is no capacity figure: a step at x_max, or (x_max beyond 10x the highest measured
+        throughput: trial 7's retrograde sweep fitted one at 1.9e130 rps) flat latency."""
+        if self.x_max > 10.0 * self.measured_max_throughput:
+            return (
+                "latency does not rise with throughput over the measured rates (the curve is "
+                "flat: no asymptote within 10x of them)"
+            )
+        return (
+            f"it is a step at {self.x_max:,.1f} rps, not a measured curve (it reaches the SLO "
+            f"within {rise:.2g} rps of its asymptote, finer than the {resolution_rps:g} rps "
+            "a rate was measured to)"
+        )
 
     def _band(self, slo_ms: float, seed: int, draws: int) -> tuple[float, float]:
         cov = np.asarray(self.cov, dtype=float)

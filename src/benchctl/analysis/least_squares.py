@@ -25,6 +25,7 @@ _XTOL = 1e-10  # relative size of a step below which the fit stops
 _GTOL = 1e-8  # the gradient's largest free component below which the fit stops (scipy's)
 _MAX_ITERATIONS = 500
 _DAMPING_START, _DAMPING_MAX = 1e-3, 1e20
+_LN_MAX = 300.0  # the latency curve's log-parameters' upper bound (see latency_parameters)
 
 Vector = Callable[[np.ndarray], np.ndarray]
 
@@ -170,10 +171,11 @@ def latency_parameters(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(base, ln scale, ln gap) and their covariance (``covariance``) for ``log_latency``:
     ``x`` throughput (req/s) and ``observed`` ln latency (ln ms) per window, shape (k,);
-    ``top`` the highest throughput; ``p0`` the start; base >= 0. Fitted by ``solve`` with
-    the analytic Jacobian of f = ln u, u = base + S q, q = 1/(top + G - x), S = e^(ln scale),
-    G = e^(ln gap): df/dbase = 1/u, df/d(ln scale) = S q/u, df/d(ln gap) = -S G q^2/u.
-    Raises ValueError when the start is not finite."""
+    ``top`` the highest throughput; ``p0`` the start; base >= 0, ln scale and ln gap at most
+    300 (``_LN_MAX``). Fitted by ``solve`` with the analytic Jacobian of f = ln u,
+    u = base + S q, q = 1/(top + G - x), S = e^(ln scale), G = e^(ln gap): df/dbase = 1/u,
+    df/d(ln scale) = S q/u, df/d(ln gap) = -S G q^2/u. Raises ValueError when the start is
+    not finite."""
 
     def residuals(p: np.ndarray) -> np.ndarray:
         return log_latency(x, top, p) - observed
@@ -184,6 +186,10 @@ def latency_parameters(
         u = p[0] + scale * q
         return np.column_stack([1.0 / u, scale * q / u, -scale * gap * q * q / u])
 
+    # ln scale and ln gap at most 300 (e^300 ~ 1e130: a gap that large is no asymptote at
+    # all): above about 709 math.exp overflows, and a fit drifting there (trial 7's
+    # retrograde sweep, whose latency does not rise with throughput) stops at the bound
     lower = np.array([0.0, -np.inf, -np.inf])
-    found = solve(residuals, jacobian, np.array(p0), lower, np.full(3, np.inf))
+    upper = np.array([np.inf, _LN_MAX, _LN_MAX])
+    found = solve(residuals, jacobian, np.clip(np.array(p0), lower, upper), lower, upper)
     return found.x, covariance(found)
