@@ -221,6 +221,24 @@ def test_kpa_lanes_equal_the_one_policy_simulator_on_held_levels(
         assert_same(replace(result, metric=one.metric), one)
 
 
+@pytest.mark.parametrize(
+    "model", [mm1_model(), mm1_model(pool=3, node=90.0, cold=0.0)], ids=["pods", "nodes"]
+)
+def test_hpa_lanes_equal_the_one_policy_simulator_on_held_levels(model: ReplicaModel) -> None:
+    """Held levels: most syncs keep every lane's count (a proposal at the count, or below
+    it at min replicas, or above it at max), which ``HpaLanes._decided`` takes without
+    the stabilization windows and the scaling policies; each lane is still
+    ``simulate_hpa``'s, bit for bit, at its worst of 15 sync phases too."""
+    traffic = step_trace()
+    policies = [*hpa_policies(), *default_hpa_candidates(model, 1100.0, need=6)]
+    batch = simulate_hpa_many(traffic, model, policies, price_per_hour=1.5)
+    for policy, result in zip(policies, batch, strict=True):
+        assert_same(result, simulate_hpa(traffic, model, policy, price_per_hour=1.5))
+    worst = worst_phases(traffic, model, policies[-4:], phases=15, price_per_hour=1.5)
+    for policy, result in zip(policies[-4:], worst, strict=True):
+        assert_same(result, one_by_one_worst(traffic, model, policy, price_per_hour=1.5))
+
+
 def test_recommend_ranks_the_same_as_simulating_each_candidate() -> None:
     """recommend() steps its candidates together; the ranking and every result are those of
     the candidates simulated one at a time (HPA at the worst of 15 sync phases)."""

@@ -138,14 +138,8 @@ class HpaLanes:
             proposal = np.where(use, merged, proposal)
             has_proposal = has_proposal | use
         decide = inside & has_proposal
-        stabilized = self._stabilize(k, rows, now, proposal, cur)
+        decided = self._decided(k, rows, now, proposal, cur)
         self.rec_t[rows, k], self.rec_v[rows, k], self.rec_ok[rows, k] = now, proposal, decide
-        self._changes: dict[float, tuple[FloatArray, FloatArray]] = {}  # this sync's
-        up_limit = self._limit(True, k, rows, now, cur)
-        down_limit = self._limit(False, k, rows, now, cur)
-        new_up = np.minimum(np.minimum(stabilized, maxs), np.maximum(up_limit, cur))
-        new_down = np.maximum(np.maximum(stabilized, mins), np.minimum(down_limit, cur))
-        decided = np.where(stabilized > cur, new_up, np.where(stabilized < cur, new_down, cur))
         clamped = np.minimum(np.maximum(cur, mins), maxs)
         new = np.where(inside, np.where(decide, decided, cur), clamped)
         desired = np.where(inside, np.where(decide, proposal, self.desired[rows]), clamped)
@@ -155,6 +149,29 @@ class HpaLanes:
         if not np.array_equal(cur, new):
             self.fleets.resize(rows, now, cur, new)
         self.count[rows], self.desired[rows] = new, desired
+
+    def _decided(
+        self, k: int, rows: IntArray, now: FloatArray, proposal: FloatArray, cur: FloatArray
+    ) -> FloatArray:
+        """The count ``hpa._hpa_decide`` scales to from ``proposal``: stabilized
+        (``_stabilize``), then within the bounds and the scaling policies' limits
+        (``_limit``). When every lane's proposal (then: stabilized count) is ``_held`` at its
+        current count, that count is the decision and the later steps are skipped: a
+        window's lowest recommendation up is at most the proposal and its highest down at
+        least it (no recommendation is NaN), so a proposal at, below or above the current
+        count stabilizes at, at most or at least it."""
+        mins, maxs = self.mins[rows], self.maxs[rows]
+        if _held(proposal, cur, mins, maxs).all():
+            return cur
+        stabilized = self._stabilize(k, rows, now, proposal, cur)
+        if _held(stabilized, cur, mins, maxs).all():
+            return cur
+        self._changes: dict[float, tuple[FloatArray, FloatArray]] = {}  # this sync's
+        up_limit = self._limit(True, k, rows, now, cur)
+        down_limit = self._limit(False, k, rows, now, cur)
+        new_up = np.minimum(np.minimum(stabilized, maxs), np.maximum(up_limit, cur))
+        new_down = np.maximum(np.maximum(stabilized, mins), np.minimum(down_limit, cur))
+        return np.where(stabilized > cur, new_up, np.where(stabilized < cur, new_down, cur))
 
     def _rate(self, rows: IntArray, i: IntArray) -> tuple[FloatArray, BoolArray]:
         """``hpa._MetricReader.rate`` at steps ``i``: (rate, whether there is one)."""
@@ -292,6 +309,12 @@ class HpaLanes:
         """Lane ``lane``'s per-step replicas, ready, served and desired (copies, shape (n,))."""
         first = int(self.shift[lane])
         return StepArrays.of(*(column[lane, first : first + self.n].copy() for column in self.out))
+
+
+def _held(x: FloatArray, cur: FloatArray, mins: FloatArray, maxs: FloatArray) -> BoolArray:
+    """Lanes whose decision from ``x`` (a proposal or a stabilized count) keeps ``cur``:
+    ``x`` equals it, or is below it at the lower bound, or above it at the upper bound."""
+    return (x == cur) | ((x < cur) & (mins == cur)) | ((x > cur) & (maxs == cur))
 
 
 def _external(cur: FloatArray, total: Any, target: Any, tol: FloatArray) -> FloatArray:
