@@ -134,3 +134,26 @@ def test_a_phase_serves_what_completed_within_it_not_what_it_queued(tmp_path: Pa
     ):
         assert points.labels == ["a", "b"]
         assert points.throughput.tolist() == pytest.approx([20.0, 50.2])
+
+
+def test_the_most_served_counts_the_analyzed_runs_own_windows(tmp_path: Path):
+    """Trial 7 (F1): a spike run sized from its capacity search said "the most the run
+    served 70.2 rps" (the search's best level) while its own 5 s window at 30 s completed
+    408 requests: 408 / 5 = 81.6 req/s. The served bound is the larger, 81.6, from that
+    window."""
+    import numpy as np
+    import pandas as pd
+
+    from benchctl.analysis.measured_rates import measured_rates
+    from benchctl.analysis.points import Points
+
+    search_points = Points(
+        "search", np.array([60.0, 70.25]), np.array([90.0, 250.0]), None, ["l5", "l6"]
+    )
+    own = pd.DataFrame({"t": [25.0, 30.0, 35.0], "throughput_rps": [40.0, 408 / 5, 77.0]})
+    info = {"plan": {"phases": []}}
+    without = measured_rates(tmp_path, info, search_points, None, 5.0)
+    assert (without.served_rps, without.served_where) == (70.25, "the l6 level")
+    rates = measured_rates(tmp_path, info, search_points, None, 5.0, None, own)
+    assert rates.served_rps == pytest.approx(81.6)
+    assert rates.served_where == "this run's window at t=30s"

@@ -67,7 +67,8 @@ def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
         source_dir, source_info, slo, source=points.source, search=search, window_s=options.window_s
     )
     try:
-        rates = measured_rates(source_dir, source_info, points, search, options.window_s, slo)
+        ran = own_windows if source_dir != run.path else None  # served beside a linked search
+        rates = measured_rates(source_dir, source_info, points, search, options.window_s, slo, ran)
         single, fit = single_replica(points, slo, warnings, search, demand, rates, windows)
     except InputError as exc:  # a model mix still says what each model sustains
         raise with_model_bounds(exc, mix) from None

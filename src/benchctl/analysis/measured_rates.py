@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from benchctl.analysis.phase_intervals import measured_seconds
 from benchctl.analysis.points import Points, min_samples
 from benchctl.analysis.slo import Slo
@@ -58,6 +60,7 @@ def measured_rates(
     search: dict[str, Any] | None,
     window_s: float,
     slo: Slo | None = None,
+    own_windows: pd.DataFrame | None = None,
 ) -> MeasuredRates:
     """The rate resolution, the most served and the most a phase served within ``slo`` of
     the run in ``run_dir`` (the run whose points these are).
@@ -67,14 +70,18 @@ def measured_rates(
     ``window_s``: the analysis window (s). A search level's interval is its judged windows
     (``judged_to - judged_from``), a step level's its measured phase seconds, a window's
     ``window_s``; anything unknown falls back to ``window_s``. A summary.json that is
-    missing or unreadable gives no phase rates. Raises nothing.
+    missing or unreadable gives no phase rates. ``own_windows``: the analyzed run's own
+    window table (``throughput_rps``: completions per window, req/s; ``t`` s), whose windows
+    count as served too when the points come from elsewhere (a linked capacity search:
+    trial 7's spike run served 81.6 req/s in a 5 s window while "the most the run served"
+    said the search's 70.2). Raises nothing.
     """
     seconds = _point_seconds(run_dir, info, points, search)
     shortest = min(seconds) if seconds else window_s
     resolution = 1.0 / shortest if shortest > 0 else 0.0
     served = [(float(x), f"the {label} {_kind(points)}") for label, x in _labelled(points)]
     phases = _phase_rates(run_dir, info)
-    served += [(rate, where) for rate, where, _ in phases]
+    served += [(rate, where) for rate, where, _ in phases] + _window_rates(own_windows)
     if not served:
         return MeasuredRates(resolution)
     rate, where = max(served, key=lambda item: item[0])
@@ -138,6 +145,18 @@ def _phase_rates(run_dir: Path, info: dict[str, Any]) -> list[tuple[float, str, 
         times = max(1, sum(1 for p in plan if isinstance(p, dict) and p.get("name") == name))
         rates.append((ok / (seconds + times * slowest / 1000.0), f"its {name} phase", phase))
     return rates
+
+
+def _window_rates(table: pd.DataFrame | None) -> list[tuple[float, str]]:
+    """(throughput req/s, "this run's window at t=Ns") per window of ``table`` with a finite
+    throughput; [] without a table or those columns."""
+    if table is None or not {"t", "throughput_rps"} <= set(table.columns):
+        return []
+    return [
+        (float(rate), f"this run's window at t={float(t):g}s")
+        for t, rate in zip(table["t"], table["throughput_rps"], strict=True)
+        if _number(float(rate)) and rate > 0
+    ]
 
 
 def _labelled(points: Points) -> list[tuple[str, float]]:
