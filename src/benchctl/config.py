@@ -203,6 +203,8 @@ def load_scenario(
     data = dict(data)
     kind = data.get("kind")
     origins: dict[tuple, str] = {}
+    if kind not in SCENARIO_KINDS:  # a typo'd kind: its own error, not "--rate does not apply"
+        validate_spec(SCENARIO_ADAPTER, data, path, lines, origins)
     if rate is not None:
         field = _RATE_FIELD.get(str(kind))
         if field is None:

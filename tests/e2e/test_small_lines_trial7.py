@@ -91,3 +91,16 @@ def test_no_throughput_line_says_the_reason_once() -> None:
 
     note = {"overall": {"throughput_note": "no measurement interval: no throughput"}}
     assert rate_notes(note) == ["no throughput: no measurement interval"]
+
+
+def test_a_typo_in_a_scenario_kind_is_the_error_even_with_rate(tmp_path: Path) -> None:
+    """Was: "--rate does not apply to a steadyy scenario" (the kind's error only without it)."""
+    (tmp_path / "benchctl.d" / "scenarios").mkdir(parents=True)
+    (tmp_path / "benchctl.d/scenarios/steady.yaml").write_text("kind: steadyy\nduration: 10s\n")
+    line = (
+        "benchctl: error: benchctl.d/scenarios/steady.yaml: field 'kind': must be one of "
+        "steady, ramp, step, spike, soak, sweep, replay, capacity, batch"
+    )
+    for extra in ((), ("--rate", "5")):
+        done = benchctl("run", "steady", *extra, "--dry-run", cwd=tmp_path)
+        assert refused(done) == line
