@@ -81,3 +81,24 @@ def test_a_candidate_that_served_nothing_still_fails_on_a_busy_host(tmp_path: Pa
     telemetry(cand, 97.0)
     code, _, document = _gate(tmp_path, RULES)
     assert code == 1 and document["verdict"].startswith("FAIL (no successful requests")
+
+
+def test_arms_of_one_split_run_are_not_doubted_by_a_busy_host(tmp_path: Path) -> None:
+    """RUN@stable against RUN@canary of one split run (tests/unit/test_gate_offered
+    ``split_run``: canary 15 ms, stable 5 ms, every request) whose host was busy: the arms'
+    requests were interleaved at the same moments, so the load moved both alike; p50 +200%
+    stays a fail (exit 1), the busy host only a warning."""
+    from tests.unit.test_gate_offered import split_run
+
+    run = split_run(tmp_path / "runs")
+    (run / "arm-canary").mkdir()
+    telemetry(run, 97.0)
+    telemetry(run / "arm-canary", 97.0)
+    (tmp_path / "gate.yaml").write_text("rules:\n  - {metric: p50_ms, max_increase: 10%}\n")
+    args = ["--baseline", f"runs/{run.name}@stable", "--candidate", f"runs/{run.name}@canary"]
+    done = installed_benchctl("gate", *args, "--rules", "gate.yaml", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout
+    out = " ".join(done.stdout.split())
+    assert out.startswith("gate FAIL (regression)")
+    assert "busy host: host CPU averaged 97%" in out
+    assert "the arms of one run shared those moments" in out

@@ -15,8 +15,10 @@ The flags are ``compare``'s (analysis/verdict_doubts.py):
 A rule judged on measured numbers (a latency percentile, throughput, an error or drop rate)
 that would fail on such runs is ``inconclusive`` instead, its message saying why, and the
 gate's headline says so (``headline.py``). A side that served nothing still fails: no host
-load explains zero successes. ``strict: true`` keeps the fail (an inconclusive rule fails
-under strict), with the same note."""
+load explains zero successes. Arms of one split run (``RUN@stable`` against ``RUN@canary``)
+are not doubted: their requests were interleaved at the same moments, so the host's load
+moved both alike (the flags stay warnings). ``strict: true`` keeps the fail (an
+inconclusive rule fails under strict), with the same note."""
 
 from __future__ import annotations
 
@@ -52,8 +54,20 @@ def run_doubts(
                     f"{side} {run.id}: {GENERATOR_SATURATED}: a load process was above 80% "
                     "CPU for 5 s, so its own delays are in the latencies"
                 )
+    if labels and _one_run(base_runs, cands):  # arms measured at the same moments
+        note = "; the arms of one run shared those moments, so it is no doubt on their difference"
+        return (), [warning + note for warning in warnings]
     order = (BUSY_HOST, GENERATOR_SATURATED)
     return tuple(label for label in order if label in labels), warnings
+
+
+def _one_run(base_runs: Sequence[LoadedRun], cands: Sequence[LoadedRun]) -> bool:
+    """Whether every side is an arm of one and the same split run (``RUN@ARM``): its arms'
+    requests were interleaved in time on one host, so host load moved both alike (the
+    split verdict's premise), unlike runs made at different times."""
+    runs = [*base_runs, *cands]
+    folders = {split_arm(run.path)[0].resolve() for run in runs}
+    return all(run.arm is not None for run in runs) and len(folders) == 1
 
 
 def _busy(run: LoadedRun) -> str | None:
