@@ -97,10 +97,11 @@ def split_summaries(
     total = max(len(measured), 1)
     groups = {str(n): g for n, g in measured.groupby(measured["arm"].astype(str), sort=False)}
     per_arm: dict[str, Any] = {}
+    by_user = bool(measured["user"].notna().any())  # --users: every arm has a user count
     for name in arms:
         group = groups.get(name, measured.iloc[0:0])
         entry = {"share": len(group) / total, **stats(group, interval)}
-        if group["user"].notna().any():
+        if by_user:  # 0 for an arm no user hashed to (trial 7: 2 users, 95/5: none)
             entry["users"] = int(group["user"].nunique())
         per_arm[name] = entry
     rng = np.random.default_rng(seed)

@@ -25,8 +25,24 @@ def print_split(console: Console, summary: dict[str, Any]) -> None:
         return
     console.print(_arms_table(split["arms"]))
     console.print(_verdicts_table(split))
-    for line in undecided_lines(split):
+    for line in undecided_lines(split) + userless_lines(split):
         console.print(line, highlight=False)
+
+
+def userless_lines(split: dict[str, Any]) -> list[str]:
+    """One line per arm of a ``--users`` split that no user was hashed to (so it sent
+    nothing and has no verdict), e.g. ``canary: no user hashed to it (2 users in all): no
+    requests, not judged; raise --users``."""
+    arms = split.get("arms", {})
+    counts = {name: arm["users"] for name, arm in arms.items() if "users" in arm}
+    if not counts:
+        return []
+    return [
+        f"{name}: no user hashed to it ({sum(counts.values())} users in all): no requests, "
+        "not judged; raise --users"
+        for name, users in counts.items()
+        if users == 0
+    ]
 
 
 def undecided_lines(split: dict[str, Any]) -> list[str]:
@@ -46,13 +62,16 @@ def _arms_table(arms: dict[str, Any]) -> Table:
     successes per second, p50 and p99 in ms; all of the measured phases (after warm-up),
     like the phase table's ``overall``, which the title says."""
     table = Table(title="arms (control first; after warm-up)")
-    for column in ("arm", "share", "sent", "error rate", "ok/s", "p50 ms", "p99 ms"):
+    by_user = any("users" in arm for arm in arms.values())  # a --users split: users column
+    columns = ("arm", "share", *(("users",) if by_user else ()), "sent", "error rate", "ok/s")
+    for column in (*columns, "p50 ms", "p99 ms"):
         table.add_column(column, justify="left" if column == "arm" else "right")
     for name, arm in arms.items():
         latency = arm.get("latency_ms") or {}
         table.add_row(
             name,
             f"{arm['share']:.1%}",
+            *((f"{arm.get('users', 0):,}",) if by_user else ()),
             f"{arm['sent']:,}",
             fmt_or_dash(arm.get("error_rate"), "{:.2%}"),
             fmt_or_dash(arm.get("throughput_rps"), "{:.1f}"),
