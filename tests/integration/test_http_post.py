@@ -16,6 +16,7 @@ from geventhttpclient import HTTPClient
 from benchctl.load.clients import make_transport
 from benchctl.load.http_post import PrebuiltPost
 from benchctl.targets.wire import WireRequest
+from tests.integration.http_head import read_head
 
 GOOD = json.dumps({"outputs": [{"name": "y", "shape": [1, 2], "datatype": "FP32", "data": [1, 2]}]})
 
@@ -39,24 +40,14 @@ class Recorder:
         self.connections += 1
         reader = sock.makefile("rb")
         answered = 0
-        while True:
-            head = b""
-            while not head.endswith(b"\r\n\r\n"):
-                line = reader.readline()
-                if not line:
-                    return
-                head += line
+        while (request := read_head(reader)) is not None:
+            head, length = request
             if self.reject:  # answer early and close without reading the body
                 sock.sendall(b"HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n")
                 sock.close()
                 return
             if b"expect: 100-continue" in head.lower():
                 sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-            length = next(
-                int(line.split(b":")[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length")
-            )
             self.requests.append(head + reader.read(length))
             data = GOOD.encode()
             sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(data) + data)

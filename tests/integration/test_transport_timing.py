@@ -14,6 +14,7 @@ from gevent.server import StreamServer
 
 from benchctl.load.clients import make_transport
 from benchctl.targets.wire import WireRequest
+from tests.integration.http_head import read_head
 
 DELAY_S = 0.03
 SERVER: dict[str, float] = {}  # "read": request fully read, "written": last answer byte written
@@ -24,19 +25,8 @@ BAD = json.dumps({"outputs": [{"name": "y", "shape": [3, 2], "datatype": "FP32",
 def _answer(body: str):
     def handle(sock: socket.socket, _address: object) -> None:
         reader = sock.makefile("rb")
-        while True:
-            head = b""
-            while not head.endswith(b"\r\n\r\n"):
-                line = reader.readline()
-                if not line:
-                    return
-                head += line
-            length = next(
-                int(line.split(b":")[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length")
-            )
-            reader.read(length)
+        while (request := read_head(reader)) is not None:
+            reader.read(request[1])
             SERVER["read"] = perf_counter()
             gevent.sleep(DELAY_S)
             data = body.encode()
