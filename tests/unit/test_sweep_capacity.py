@@ -46,18 +46,20 @@ def sweep_run(folder: Path) -> Path:
     return run_dir
 
 
+def _sweep_points(throughput: list[float], p99_ms: list[float]) -> Points:
+    """A closed-loop sweep's level points at concurrency 8, 1, 4 and 2 (in that order)."""
+    return Points(
+        "levels", np.array(throughput), np.array(p99_ms), np.array([8, 1, 4, 2]),
+        ["c=8", "c=1", "c=4", "c=2"],
+    )  # fmt: skip
+
+
 def test_retrograde_levels_bound_the_capacity_from_above():
     """c=2 met p99<=50ms serving 160 rps; c=4 (more load) broke it serving 130: the bound is
     measured, 160 rps, band [160, 160] (the broken level served less than the met one); the
     levels from the throughput peak (c=2) on are overloaded: saturation 160 rps; c=1 is
     below the best good level and met the SLO, so no level is 'non-monotone'."""
-    points = Points(
-        "levels",
-        np.array([100.0, 100.0, 130.0, 160.0]),
-        np.array([120.0, 10.0, 70.0, 12.5]),
-        np.array([8, 1, 4, 2]),
-        ["c=8", "c=1", "c=4", "c=2"],
-    )
+    points = _sweep_points([100.0, 100.0, 130.0, 160.0], [120.0, 10.0, 70.0, 12.5])
     levels = sweep_levels(points, 50.0)
     assert levels is not None
     assert [lv.label for lv in levels if lv.overloaded] == ["c=2", "c=4", "c=8"]
@@ -105,12 +107,9 @@ def test_trial_sweep_points_give_an_answer_whatever_the_fit_does():
     from benchctl.analysis.single_replica import single_replica
     from benchctl.analysis.slo import parse_slo
 
-    points = Points(
-        "levels",
-        np.array([102.8, 124.0, 131.4, 163.4]),
-        np.array([120.24795799516141, 14.201434001734015, 70.98174100246979, 18.15616199746728]),
-        np.array([8, 1, 4, 2]),
-        ["c=8", "c=1", "c=4", "c=2"],
+    points = _sweep_points(
+        [102.8, 124.0, 131.4, 163.4],
+        [120.24795799516141, 14.201434001734015, 70.98174100246979, 18.15616199746728],
     )
     single, _ = single_replica(points, parse_slo("p99<=50ms"), [], None, {})
     assert (single["bound"], single["capacity_rps"]) == ("measured", 163.4)
