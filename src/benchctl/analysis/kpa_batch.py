@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from benchctl.analysis.fleet_lanes import FleetLanes
 from benchctl.analysis.kpa import _kpa_settled, _pod_limit, simulate_kpa
-from benchctl.analysis.kpa_quiet import RETRY_TICKS, quiet_ticks
+from benchctl.analysis.kpa_quiet import RETRY_TICKS, quiet_ticks, steady_until
 from benchctl.analysis.scaling_model import (
     EPS,
     FloatArray,
@@ -318,10 +318,9 @@ def _steps(
     """Every step and tick of the lanes, written to ``out``: the metric's running total
     per step boundary, the per-step columns (replicas, ready, served, desired) and the
     panic flags. What only a tick or a newly ready group changes is computed again only
-    then, and written for the steps it held (from ``held`` / ``ready_from`` on). A step
-    repeats the last one (same served and in-flight values) while its rate and ready pods
-    are the last step's and the queue is at its fixed point (``in_flight`` left it bit for
-    bit as it was), and the ticks of such steps are taken together (``kpa_quiet``)."""
+    then, and written for the steps it held. A step repeats the last one while its rate
+    and ready pods are the last step's and ``in_flight`` left the queues bit for bit as
+    they were (their fixed point); such steps' ticks are taken together (``kpa_quiet``)."""
     metric_sum, (replicas, ready_out, served_out, desired), panicking = out
     times, rates, n = grid.t.tolist(), grid.rps.tolist(), grid.t.size
     bits = grid.rps.view(np.int64)
@@ -336,20 +335,13 @@ def _steps(
             replicas[held:i], desired[held:i] = lanes.count, lanes.desired
             panicking[held:i], held = lanes.panic_now, i
             if repeat and same_rate[i] and i >= retry and lanes._ready is last_ready:
-                if last_ready is not lanes._of_ready:
-                    lanes._derive(last_ready)
-                later = changes[np.searchsorted(changes, i, side="right") :]
-                end = min(
-                    int(later[0]) if later.size else n,
-                    int(np.searchsorted(t_eps, lanes._next_ready)),
-                )
+                end = steady_until(changes, t_eps, i, lanes._next_ready)
                 stop = quiet_ticks(lanes, metric_sum, desired, (i, end, every), step)
                 if stop < 0:  # a lane is not quiet: try again some ticks later
                     retry = i + RETRY_TICKS * every
                 else:
                     replicas[i:stop], panicking[i:stop], held = lanes.count, lanes.panic_now, stop
-                    i = stop + 1
-                    total = metric_sum[i]
+                    i, total = stop + 1, metric_sum[stop + 1]
                     continue
             lanes.tick(i // every - 1, i, times[i], metric_sum)
         ready = lanes.ready(times[i])

@@ -43,6 +43,9 @@ def quiet_ticks(
     js = np.arange(first, end, every)[:BLOCK_TICKS]
     if js.size < 2 or lanes.any_panic or lanes.any_delayed:
         return -1
+    ready = lanes._ready  # what tick derives from the ready pods, for these
+    if ready is not None and ready is not lanes._of_ready:
+        lanes._derive(ready)
     last = int(js[-1])
     rows = np.empty((last + 2 - first, metric_sum.shape[1]))
     rows[0], rows[1:] = metric_sum[first], step
@@ -61,6 +64,15 @@ def quiet_ticks(
     lanes.desired = want[count - 1]
     lanes.zero_since = lanes._all_nan
     return stop
+
+
+def steady_until(changes: Any, t_eps: FloatArray, first: int, next_ready: float) -> int:
+    """The first step after ``first`` whose rate is not the last step's (``changes``: those
+    steps, ascending) or at which a pending pod becomes ready (``next_ready``, s; ``t_eps``:
+    each step's time + EPS, as ``_Lanes.ready`` compares); the step count when none."""
+    later = changes[np.searchsorted(changes, first, side="right") :]
+    rate_end = int(later[0]) if later.size else t_eps.size
+    return min(rate_end, int(np.searchsorted(t_eps, next_ready)))
 
 
 def _decide(lanes: _Lanes, averages: FloatArray) -> tuple[FloatArray, Any, Any]:
