@@ -84,11 +84,27 @@ def file_completions(path: Path, spans: list[Span]) -> dict[str, int]:
     """``Completions.by_name`` of requests.parquet at ``path`` (read in batches of three
     columns). Raises DamagedFileError (exit 2) when the file is unreadable."""
     counts = Completions(spans)
+    count_file(counts, path)
+    return counts.by_name()
+
+
+def count_file(counts: Completions, path: Path) -> None:
+    """Add requests.parquet's successful completions at ``path`` to ``counts`` (its own pass,
+    in batches of three columns). Raises DamagedFileError (exit 2) when unreadable."""
     for batch in iter_batches(path, ["t_intended", "latency_ms", "ok"], equals=_WARMUP):
         ok = batch["ok"]
         done = done_times(batch["t_intended"], batch["latency_ms"], ok)
         counts.add(done, batch["phase==warmup"][ok])
-    return counts.by_name()
+
+
+def count_batch(counts: Completions, batch: dict[str, Any], keep: np.ndarray | None) -> None:
+    """Add one batch's successful completions to ``counts``: ``batch`` holds t_intended (s),
+    latency_ms and ok as numpy arrays, ``keep`` marks its measured rows (the rest are the
+    warm-up's; None: all are measured), as ``summary_file.phase_latencies_with`` passes
+    them, so ``analyze``'s one pass over the file counts completions too. Raises nothing."""
+    ok = batch["ok"]
+    done = done_times(batch["t_intended"], batch["latency_ms"], ok)
+    counts.add(done, False if keep is None else ~keep[ok])
 
 
 def served_rates(

@@ -217,11 +217,12 @@ def measured_points(
     ``width``: the window length (s). Returns (Points: x in requests/s, y in ms; the window table).
     Raises DamagedFileError when requests.parquet is missing or unreadable.
     """
-    # one pass for both when the file's statistics allow (request_pass), else two
-    latencies, table = levels_and_windows(run_dir / REQUESTS, width, (0.5, quantile))
     # over the seconds measured: an interrupted run's phases are cut at its stop (trial 7)
     phases, end = (info.get("plan") or {}).get("phases") or [], measured_end(run_dir, info)
-    completed = file_completions(run_dir / REQUESTS, phase_spans(phases, end))
+    completions = Completions(phase_spans(phases, end))
+    # one pass for all three when the file's statistics allow (request_pass), else more
+    latencies, table = levels_and_windows(run_dir / REQUESTS, width, (0.5, quantile), completions)
+    completed = completions.by_name()
     levels = _points_of(latencies, phase_seconds(phases, end), quantile, completed)
     del latencies
     table = with_telemetry(run_dir, table, width)

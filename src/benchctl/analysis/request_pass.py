@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchctl.analysis.phase_completions import Completions, count_batch, count_file
 from benchctl.analysis.request_reader import SUMMARY_COLUMNS, span_guess
 from benchctl.analysis.summary_file import phase_latencies_and_span, phase_latencies_with
 from benchctl.analysis.windows import _edges, _Sums, measured_span, requests_file_windows
@@ -34,14 +35,16 @@ MAX_GUESSED_WINDOWS = 200_000
 
 
 def levels_and_windows(
-    path: Path, width: float, quantiles: tuple[float, ...]
+    path: Path, width: float, quantiles: tuple[float, ...], completions: Completions | None = None
 ) -> tuple[dict[str, list[np.ndarray]], pd.DataFrame]:
     """(``summary_file.phase_latencies(path)``, ``windows.requests_file_windows(path, width,
     quantiles)``) of requests.parquet at ``path``: the successes' latencies (ms) per phase,
     as pieces whose concatenation (in order) is ``phase_latencies``'s array, and the
     per-window table of ``width`` s (empty when no request was measured), the same values,
     in one pass over the file when its statistics allow (see the module), else two.
-    ``quantiles``: fractions in (0, 1]. DamagedFileError (exit 2) if unreadable."""
+    ``quantiles``: fractions in (0, 1]. ``completions``, when given, gets every successful
+    completion (``phase_completions``) in the same pass (else in a pass of its own).
+    DamagedFileError (exit 2) if unreadable."""
     guess = span_guess(path, WARMUP, SUMMARY_COLUMNS)  # the columns the level pass checks
     if guess is not None:
         start = float(guess[0] // width * width)
@@ -52,6 +55,8 @@ def levels_and_windows(
 
             def count(batch: dict[str, Any], keep: np.ndarray | None) -> None:
                 _count(sums, span, batch, keep)
+                if completions is not None:
+                    count_batch(completions, batch, keep)
 
             latencies = phase_latencies_with(path, count)
             table = _table(sums, (span[0], span[1]), width, quantiles)
@@ -59,6 +64,8 @@ def levels_and_windows(
                 return latencies, table
             return latencies, requests_file_windows(path, width, quantiles, (span[0], span[1]))
     joined, found = phase_latencies_and_span(path)
+    if completions is not None:
+        count_file(completions, path)
     latencies = {name: [values] for name, values in joined.items()}
     return latencies, requests_file_windows(path, width, quantiles, found)
 
