@@ -60,11 +60,12 @@ def test_a_mix_is_sized_on_its_limiting_model_everywhere(tmp_path: Path) -> None
     small's latencies lie ~90 ms below big's, and all requests' p50 below big's). So,
     known by hand: small and all requests together meet the SLO at every level (the pooled
     headline: at least the top level's total), big meets it below the top and breaks it
-    at the top. The mix's capacity is the total served (successes / level seconds, every
-    model) at big's highest good level, measured, band up to the top level's total; the
-    replicas for the 20 req/s peak with 20% headroom are ceil(20 / (C x 0.8)), the M/M/c
-    table's first acceptable row (C ~ 8: 4 replicas); cost per million at 2/h is
-    2 / (C x 3600) x 1e6; the KEDA query counts model_name=~"small|big"."""
+    at the top. The mix's capacity is the total served (successes completed within the
+    level / its seconds, every model) at big's highest good level, measured, band up to the
+    top level's total; the replicas for the 20 req/s peak with 20% headroom are
+    ceil(20 / (C x 0.8)), the M/M/c table's first acceptable row (C ~ 8: 4 replicas); cost
+    per million at 2/h is 2 / (C x 3600) x 1e6; the KEDA query counts
+    model_name=~"small|big"."""
     folder = tmp_path / "benchctl.d" / "targets"
     folder.mkdir(parents=True)
     (folder / "mix2.yaml").write_text(TARGET)
@@ -89,8 +90,17 @@ def test_a_mix_is_sized_on_its_limiting_model_everywhere(tmp_path: Path) -> None
     assert slo_ms < p50[(top, "big")], (p50, slo_ms)  # big broke at the top, nothing else
     good = [level for level in levels[:-1] if (level, "big") in p50]
     assert good, p50  # big was judged (and met the SLO) below the top
-    ok = rows[rows.ok.astype(bool)].phase.astype(str)
-    served = {level: float((ok == level).sum()) / seconds[level] for level in levels}
+    # a level's throughput: the measured successes that *completed* within it (intended send
+    # + latency in [start, end), whichever level sent them) over its seconds
+    completed_at = rows.t_intended + rows.latency_ms / 1000.0
+    measured_ok = rows.ok.astype(bool) & (rows.phase.astype(str) != "warmup")
+    served = {
+        str(p["name"]): float(
+            (measured_ok & (completed_at >= p["start"]) & (completed_at < p["end"])).sum()
+        )
+        / seconds[str(p["name"])]
+        for p in phases
+    }
     served_low, served_high = served[good[-1]], served[top]
 
     run = str(done.run_dir)

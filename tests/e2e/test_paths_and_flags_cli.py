@@ -194,7 +194,8 @@ def test_a_moved_run_directory_still_analyzes(tmp_path: Path) -> None:
             "argument --price: must be a finite price, got '1e999/h'",
         ),
         (
-            ["history", "runs", "--max-pvalue", "0"],
+            # --max-pvalue before DIR: argparse checks in order, and runs/ does not exist
+            ["history", "--max-pvalue", "0", "runs"],
             "argument --max-pvalue: must be in (0, 1), e.g. 0.001; got '0'",
         ),
         (
