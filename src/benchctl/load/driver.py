@@ -32,12 +32,14 @@ from benchctl.load.wake import Waker, make_waker, request_short_slice
 from benchctl.plan.shapes import Plan, iter_arrivals
 
 # The waker is asked for a time a little before each send (load/lead.py: the tracked 80th
-# percentile of its own lateness, 0.1-1 ms, at most a quarter of the gap since the previous
-# arrival) and the driver spins the rest: the greenlet is made, and the loop's wake-up
-# latency hidden, before the due time. Cost: at most the lead in CPU per arrival (at most a
-# quarter of the time at any rate). Gain, quiet 2-core machine (benchmarks/send_lag.py,
-# 2026-11-30): p50 send lag 0.1 ms lead -> tracked lead, 0.109 -> 0.076 ms at 200 req/s,
-# 0.018 -> 0.025 ms at 1,000 req/s; gevent's timer alone: ~0.6 ms.
+# percentile of how late the send was ready after the time asked for: the wake-up's lateness
+# plus making the greenlet and choosing the input; 0.1-1 ms, at most a quarter of the gap
+# since the previous arrival) and the send's greenlet spins the rest, so the loop's wake-up
+# latency and the Python before the send are hidden before the due time. Cost: at most the
+# lead in CPU per arrival (at most a quarter of the time at any rate). Quiet 2-core machine
+# (benchmarks/send_lag.py, 2026-11-30): p50 send lag 0.1 ms fixed lead -> tracked lead,
+# 0.109 -> 0.076 ms at 200 req/s; gevent's timer alone: ~0.6 ms. Tracking the readiness,
+# not only the wake-up: p50 0.15 -> 0.0004 ms at 100 req/s on a launched Triton.
 
 
 def _resume(driver: Any) -> None:
@@ -169,8 +171,6 @@ class Driver:
                 wait_until(wake_at)
                 while perf_counter() < wake_at and not stopping.is_set():
                     wait_until(wake_at)
-                if asleep:  # how late this wake-up came, for the next leads
-                    spin_lead.observe(perf_counter() - wake_at)
                 previous = due
                 if stopping.is_set():
                     return
@@ -188,21 +188,35 @@ class Driver:
                 # admission delay: the driver waited for a slot (this arrival's or an
                 # earlier one's) since ``due``; the rest of the send lag is the scheduler's
                 waited = slot_waits.waited(due, perf_counter())
-                self._start_now(offset, due, waited if waited > 0 else None)
+                # the lead is learnt from how late the send was ready, when it slept for it
+                self._start_now(
+                    offset, due, waited if waited > 0 else None, wake_at if asleep else None
+                )
 
-    def _start_now(self, offset: float, due: float, slot_wait: float | None = None) -> None:
-        """Start one send at ``due`` (the pool has room): make its greenlet, spin until
-        ``due`` if the wake-up came early (never longer than the lead asked of the waker),
-        then switch straight into the greenlet, which runs up to its first wait (the request
-        written), and have the loop resume this driver at its next callback. ``pool.spawn``
-        would start it only after every other event the loop has pending (responses being
-        read): ~50 µs more lag at the median at 1,000 req/s."""
-        greenlet = Greenlet(self._send, offset, slot_wait)
+    def _start_now(
+        self, offset: float, due: float, slot_wait: float | None, woke_for: float | None
+    ) -> None:
+        """Start one send due at ``due`` (the pool has room): make its greenlet, have the loop
+        resume this driver at its next callback, and switch straight into the greenlet, which
+        chooses its input, spins until ``due`` and runs up to its first wait (the request
+        written). ``woke_for``: the time the driver asked to be woken for it, or None when it
+        did not sleep. ``pool.spawn`` would start it only after every other event the loop
+        has pending (responses being read): ~50 µs more lag at the median at 1,000 req/s."""
+        greenlet = Greenlet(self._send, offset, slot_wait, due, woke_for)
         self.pool.add(greenlet)
         self._hub.loop.run_callback(_resume, getcurrent())
+        greenlet.switch()
+
+    def _spin_until(self, due: float, woke_for: float | None) -> None:
+        """Busy-wait until ``due`` (never longer than the lead asked of the waker), first
+        telling the lead tracker how late, after ``woke_for``, the send was ready: the
+        wake-up's lateness plus making the greenlet and choosing the input, which on a
+        just-woken idle CPU (cold caches) took ~0.1 ms at 100 req/s on a launched Triton
+        (send lag p50 0.15 ms with the lateness of the wake-up alone tracked, 2026-11-30)."""
+        if woke_for is not None:
+            self.spin_lead.observe(perf_counter() - woke_for)
         while perf_counter() < due:
             pass
-        greenlet.switch()
 
     def _closed_loop(self) -> None:
         index, count = self.share
@@ -233,7 +247,15 @@ class Driver:
                 return
             self._send(elapsed)
 
-    def _send(self, offset: float, slot_wait: float | None = None) -> None:
+    def _send(
+        self,
+        offset: float,
+        slot_wait: float | None = None,
+        due: float | None = None,
+        woke_for: float | None = None,
+    ) -> None:
+        """One request: choose its input, wait for ``due`` (open loop; ``_spin_until``),
+        send it and record it from ``offset`` s after the run's start (its intended time)."""
         self.started += 1
         waited = None if slot_wait is None else slot_wait * 1000.0
         choice = self.chooser.next() if self.chooser is not None else None
@@ -243,6 +265,8 @@ class Driver:
             else (self.bytes_sent, None, None)
         )
         arm, user = (choice.arm, choice.user) if self._split else (None, None)
+        if due is not None:
+            self._spin_until(due, woke_for)
         start = perf_counter()
         try:
             status, error, received, sent_at, end = self.transport.send(choice)

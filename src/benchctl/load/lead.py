@@ -6,8 +6,9 @@ and the rate: on this 2-core VM, at 1,000 req/s the loop is warm and most wake-u
 0.1 ms late, while at 200 req/s the process sleeps 5 ms between arrivals and the median
 wake-up was ~0.2 ms late (a fixed 0.1 ms lead gave a p50 send lag of 0.11 ms at 200 req/s
 against 0.02 ms at 1,000 req/s; benchmarks/send_lag.py, 2026-11-30). So the lead follows an
-online estimate of a high quantile of the waker's own lateness, within bounds that keep the
-spin cheap.
+online estimate of a high quantile of how late, after the time asked for, each send was
+ready to spin: the waker's own lateness plus the Python between the wake-up and the spin
+(the send's greenlet made, its input chosen), within bounds that keep the spin cheap.
 
 The estimate is the stochastic-approximation quantile tracker of Robbins and Monro (1951),
 in the form given by Tierney (1983, "A space-efficient recursive procedure for estimating a
@@ -27,11 +28,12 @@ STEP_S = 2e-6  # tracker step: moves 1.6 µs up per wake-up above q, 0.4 µs dow
 class SpinLead:
     """The lead (s) before each due time at which the driver asks to be woken.
 
-    ``observe(late_s)`` takes how late one wake-up came (seconds after the time asked for;
-    negative if early); ``lead(gap_s)`` gives the lead for the next arrival, ``gap_s`` seconds
-    after the previous one: the tracked ``LATENESS_QUANTILE`` of the lateness, at least
-    ``LEAD_FLOOR_S``, at most ``LEAD_CAP_S`` and ``SPIN_SHARE * gap_s`` (so spinning costs at
-    most a quarter of a core at any rate). Raises nothing; non-finite input is ignored.
+    ``observe(late_s)`` takes how late one send was ready (seconds after the time asked of
+    the waker; negative if early); ``lead(gap_s)`` gives the lead for the next arrival,
+    ``gap_s`` seconds after the previous one: the tracked ``LATENESS_QUANTILE`` of the
+    lateness, at least ``LEAD_FLOOR_S``, at most ``LEAD_CAP_S`` and ``SPIN_SHARE * gap_s``
+    (so spinning costs at most a quarter of a core at any rate). Raises nothing; non-finite
+    input is ignored.
     """
 
     def __init__(self, quantile: float = LATENESS_QUANTILE, step_s: float = STEP_S) -> None:
@@ -41,7 +43,7 @@ class SpinLead:
         self.observed = 0
 
     def observe(self, late_s: float) -> None:
-        """Update the lateness quantile with one wake-up's lateness (s)."""
+        """Update the lateness quantile with one send's readiness lateness (s)."""
         if late_s != late_s or late_s in (float("inf"), float("-inf")):
             return
         below = 1.0 if late_s <= self.estimate_s else 0.0
