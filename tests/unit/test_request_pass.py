@@ -112,7 +112,9 @@ def test_last_edge_and_requests_without_latency(tmp_path: Path, last: float | No
     it the latest completion is 9.1 s (edges 0, 5, 10 too) and the 5xx move from the
     guessed third window to the second. Either way the two passes' table: window 0 holds
     the 10 sends before 5 s (the 1-s one ends at 4 s), window 1 the 9 sends from 5.0 to
-    9.0 s, plus the 9.9-s one."""
+    9.0 s, plus the 9.9-s one. Window 1 is measured to the last completion (10.0 s) or,
+    without it, to the last send (the 5xx at 9.7 s, after the last completion at 9.1 s):
+    5.0 or 4.7 s, its rates over those seconds (windows.measured_widths)."""
     t = np.append(np.arange(0.0, 9.5, 0.5), [9.5, 9.7])
     latency = np.append(np.full(19, 100.0), [np.nan, np.nan])
     latency[2] = 3000.0
@@ -125,7 +127,9 @@ def test_last_edge_and_requests_without_latency(tmp_path: Path, last: float | No
     _assert_same(found, _two_passes(path, 5.0))
     table = found[1]
     assert list(table["t"]) == [0.0, 5.0]
-    assert list(table["throughput_rps"] * 5) == [10.0, 9.0 + (last is not None)]
+    assert list(table["seconds"]) == pytest.approx([5.0, 4.7 if last is None else 5.0])
+    successes = table["throughput_rps"] * table["seconds"]
+    assert list(successes) == pytest.approx([10.0, 9.0 + (last is not None)])
     assert list(table["errors"]) == [0, 2]
 
 

@@ -149,13 +149,16 @@ def _phase_rates(run_dir: Path, info: dict[str, Any]) -> list[tuple[float, str, 
 
 def _window_rates(table: pd.DataFrame | None) -> list[tuple[float, str]]:
     """(throughput req/s, "this run's window at t=Ns") per window of ``table`` with a finite
-    throughput; [] without a table or those columns."""
+    throughput measured over at least ``MIN_SERVED_S`` (its ``seconds``, the part of the
+    window the run measured: ``windows.measured_widths``; a table without that column counts
+    every window); [] without a table or those columns."""
     if table is None or not {"t", "throughput_rps"} <= set(table.columns):
         return []
+    seconds = table["seconds"] if "seconds" in table.columns else [MIN_SERVED_S] * len(table)
     return [
         (float(rate), f"this run's window at t={float(t):g}s")
-        for t, rate in zip(table["t"], table["throughput_rps"], strict=True)
-        if _number(float(rate)) and rate > 0
+        for t, rate, span in zip(table["t"], table["throughput_rps"], seconds, strict=True)
+        if _number(float(rate)) and rate > 0 and span >= MIN_SERVED_S
     ]
 
 

@@ -176,7 +176,8 @@ def _window_points_of(
     column = f"p{quantile * 100:g}"
     if table.empty:
         return Points("windows", np.array([]), np.array([]), None, []), table
-    enough = table["throughput_rps"] * width >= min_samples(quantile)
+    successes = table["throughput_rps"] * table.get("seconds", width)  # windows.measured_widths
+    enough = successes.round() >= min_samples(quantile)
     chosen = table[enough & table[column].notna()]
     return Points(
         "windows",

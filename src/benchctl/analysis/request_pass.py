@@ -98,4 +98,4 @@ def _table(
     if start != sums.edges[0]:
         return None
     real = sums.trimmed(_edges(start, end if np.isfinite(end) else start + width, width))
-    return None if real is None else real.table(width, quantiles)
+    return None if real is None else real.table(width, quantiles, span)

@@ -32,12 +32,12 @@ def thin_windows_note(windows: pd.DataFrame | None, slo: Slo) -> str | None:
     width = float(np.median(np.diff(windows["t"].to_numpy(dtype=float))))
     if not width > 0:
         return None
-    ok = (windows["throughput_rps"] * width).round()
+    ok = (windows["throughput_rps"] * windows.get("seconds", width)).round()  # measured s
     met = windows[(windows[slo.column] <= slo.threshold_ms) & (ok < needed) & (ok > 0)]
     if met.empty:
         return None
-    best = met.loc[(met["throughput_rps"] * width).idxmax()]
-    rate, count = float(best["throughput_rps"]), round(float(best["throughput_rps"]) * width)
+    best = met.loc[ok[met.index].idxmax()]
+    rate, count = float(best["throughput_rps"]), round(float(ok[best.name]))
     wider = width * math.ceil(needed / (rate * width))
     return (
         f"windows at lower load met it but held fewer than the {needed:,} successes "

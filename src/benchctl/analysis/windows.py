@@ -90,11 +90,13 @@ class InFlight:
         self._whole += np.bincount(first + 1, minlength=n + 1)
         self._whole -= np.bincount(last, minlength=n + 1)
 
-    def mean(self) -> np.ndarray:
+    def mean(self, seconds: np.ndarray | None = None) -> np.ndarray:
         """The mean number in flight per window, shape (windows,): the time-integral over each
-        window / the first window's width (s / s). Raises nothing."""
+        window / ``seconds`` (each window's measured seconds, ``measured_widths``; None: the
+        first window's width), s / s. Raises nothing."""
         whole = np.cumsum(self._whole)[:-1] * np.diff(self.edges)
-        return (self._partial + whole) / (self.edges[1] - self.edges[0])
+        divisor = self.edges[1] - self.edges[0] if seconds is None else seconds
+        return (self._partial + whole) / divisor
 
 
 def window_index(edges: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -132,6 +134,7 @@ class _Sums:
         self.in_flight = InFlight(edges)
         # successes' latencies by window of completion, grouped per batch (binned_values)
         self.latencies = BinnedValues(n)
+        self.last_send = -np.inf  # the latest intended send counted (s): answered or not
         # the edge after each window (then +inf twice): where a later completion crosses
         self._after = np.concatenate([edges[1:], [np.inf, np.inf]])
 
@@ -145,6 +148,8 @@ class _Sums:
         Raises nothing."""
         edges, n = self.edges, len(self.edges) - 1
         offered_bin = window_index(edges, intended)
+        if len(intended):
+            self.last_send = max(self.last_send, float(np.nanmax(intended)))
         inside = (offered_bin >= 0) & (offered_bin < n)
         every_inside = bool(inside.all())
         self.offered += np.bincount(
@@ -225,6 +230,7 @@ class _Sums:
         if self.sent[m : n - 1].any() or self.ok[m : n - 1].any():
             return None
         out = _Sums(edges)
+        out.last_send = self.last_send
         for name in ("offered", "dropped", "ok", "sent", "ok_latency_n", "sent_latency_n"):
             setattr(out, name, getattr(self, name)[:m].copy())
         out.sent_latency, out.ok_latency = self.sent_latency[:m], self.ok_latency[:m]
@@ -236,15 +242,24 @@ class _Sums:
         out.latencies = self.latencies.first_bins(m)
         return out
 
-    def table(self, width: float, quantiles: tuple[float, ...]) -> pd.DataFrame:
-        """The per-window table, one row per window of ``width`` s: t (s), offered_rps and
-        throughput_rps (req/s), errors, dropped, the nearest-rank percentiles (ms) of
-        ``quantiles`` (fractions) as p50.., mean_latency_ms (successes), in_flight (measured)
-        and littles_law_in_flight (sent rate x mean latency). Empties the latency bins (call
-        once). Raises nothing."""
-        table = pd.DataFrame({"t": self.edges[:-1]})
-        table["offered_rps"] = self.offered / width
-        table["throughput_rps"] = self.ok / width
+    def table(
+        self, width: float, quantiles: tuple[float, ...], span: tuple[float, float] | None = None
+    ) -> pd.DataFrame:
+        """The per-window table, one row per window of ``width`` s: t (s), seconds (the
+        part of the window the run measured: ``measured_widths`` over ``span``, the earliest
+        measured send and latest completion in s, or the latest send where later; ``width``
+        each without a span), offered_rps and
+        throughput_rps (req/s: counts over ``seconds``), errors, dropped, the nearest-rank
+        percentiles (ms) of ``quantiles`` (fractions) as p50.., mean_latency_ms
+        (successes), in_flight (measured) and littles_law_in_flight (sent rate x mean
+        latency); then the end windows measured for under half their width are left out
+        (``_without_slivers``). Empties the latency bins (call once). Raises nothing."""
+        if span is not None:  # a request sent after the last completion, never answered
+            span = (span[0], max(span[1], self.last_send))
+        seconds = measured_widths(self.edges, span)
+        table = pd.DataFrame({"t": self.edges[:-1], "seconds": seconds})
+        table["offered_rps"] = self.offered / seconds
+        table["throughput_rps"] = self.ok / seconds
         table["errors"] = self.sent - self.ok  # sent and answered, not a success
         table["dropped"] = self.dropped
         found = self.latencies.quantiles(quantiles)
@@ -258,9 +273,40 @@ class _Sums:
             mean_sent = np.where(
                 self.sent_latency_n > 0, self.sent_latency / self.sent_latency_n, np.nan
             )
-        table["in_flight"] = self.in_flight.mean()
-        table["littles_law_in_flight"] = self.sent / width * mean_sent / 1000.0
-        return table
+        table["in_flight"] = self.in_flight.mean(seconds)
+        table["littles_law_in_flight"] = self.sent / seconds * mean_sent / 1000.0
+        return _without_slivers(table, width)
+
+
+def measured_widths(edges: np.ndarray, span: tuple[float, float] | None) -> np.ndarray:
+    """Seconds of each window (``edges``, s, n + 1 increasing) that the run measured: the
+    window cut to ``span`` = (earliest measured send, latest completion), s. A run's first
+    window starts at a multiple of the width before its first send (after the warm-up), and
+    its last ends after its last completion (an interrupted run stops partway through it),
+    so a count over either divided by the full width reads low (a run at 8 req/s stopped
+    3 s into a 5 s window: its 24 sends there are 8 req/s over 3 s, not 4.8 over 5 s).
+    Without a finite ``span`` (or where it leaves a window nothing) the full widths.
+    Shape (n,). Raises nothing."""
+    edges = np.asarray(edges, dtype=float)
+    full = np.diff(edges)
+    if span is None or not (np.isfinite(span[0]) and np.isfinite(span[1])):
+        return full
+    cut = np.minimum(edges[1:], span[1]) - np.maximum(edges[:-1], span[0])
+    return np.where(cut > 0, cut, full)
+
+
+def _without_slivers(table: pd.DataFrame, width: float) -> pd.DataFrame:
+    """``table`` without its first and last window where the run measured under half of
+    it (``seconds`` < width / 2; never its only window): a rate over a sliver of a window
+    (the few stragglers completing just after the last send, or a run stopped 0.4 s into
+    its last window) is noise, not a window's rate. Rows renumbered from 0."""
+    short = table["seconds"].to_numpy() < width / 2.0
+    first, last = 0, len(table)
+    if last > 1 and short[-1]:
+        last -= 1
+    if last - first > 1 and short[0]:
+        first += 1
+    return table.iloc[first:last].reset_index(drop=True)
 
 
 def window_quantiles(
@@ -295,7 +341,7 @@ def request_windows(
     sums = _Sums(_edges(start, end, width))
     dropped = (measured["error"] == DROPPED).to_numpy(dtype=bool)
     sums.add(intended, latency, measured["ok"].to_numpy(dtype=bool), dropped)
-    return sums.table(width, quantiles)
+    return sums.table(width, quantiles, (float(intended.min()), end))
 
 
 def measured_span(span: list[float], intended: np.ndarray, latency: np.ndarray) -> None:
@@ -341,7 +387,7 @@ def requests_file_windows(
             batch["ok"][keep],
             batch["error==dropped"][keep],
         )
-    return sums.table(width, quantiles)
+    return sums.table(width, quantiles, span)
 
 
 def littles_law_gap(table: pd.DataFrame) -> float | None:
