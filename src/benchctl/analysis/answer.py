@@ -172,6 +172,53 @@ def _mix_capacity_sentence(capacity: Any, band: list[Any], bound: Any, slo: Any)
     )
 
 
+def saturation_sentence(doc: dict[str, Any]) -> str | None:
+    """The saturation line of capacity.json ``doc`` (terminal and report alike): "Saturates
+    near N rps (what N is: served at an overloaded level, the most the run served and
+    where, or the fitted curve's asymptote)", the knee, and, when N lies below the capacity
+    figure, why (``_below_capacity``); else ``saturation_bound_sentence`` (a fitted
+    saturation withheld), or None without either. Rates in req/s. Raises nothing."""
+    single = doc.get("single_replica") or {}
+    saturation = single.get("saturation_rps")
+    if not saturation:
+        return saturation_bound_sentence(single)
+    source = single.get("saturation_source") or "fit"
+    where = single.get("saturation_where")
+    what = {
+        "overloaded level": "served at a level that could not keep up with its arrivals",
+        "most served": "the most the run served" + (f": {where}" if where else ""),
+    }.get(source, "the fitted curve's asymptote")
+    text = f"Saturates near {rps_text(saturation)} ({what})"
+    if single.get("knee_rps"):
+        text += f"; latency doubles (knee) at {rps_text(single['knee_rps'])}"
+    capacity = doc.get("capacity_rps", single.get("capacity_rps"))
+    if isinstance(capacity, int | float) and saturation < capacity:
+        text += _below_capacity(doc, single, capacity)
+    return text + "."
+
+
+def _below_capacity(doc: dict[str, Any], single: dict[str, Any], capacity: float) -> str:
+    """Why a saturation (a rate served) lies below the ``capacity`` figure: that figure is
+    the rate that arrived at the best level that met the SLO (a search judges arrivals), a
+    fitted crossing, or an offered rate, not a rate served; a level that keeps up serves
+    what arrives, but over its few judged seconds completions trail arrivals by the
+    requests still in flight, so the two differ by that much."""
+    level = single.get("best_good_level") or "the level that met the SLO"
+    if _band_rates(doc) == "arrived":
+        kind = f"the rate that arrived at {level} in its judged windows"
+    elif doc.get("capacity_source", single.get("capacity_source")) == "fit":
+        kind = "a fitted SLO crossing"
+    elif _band_rates(doc) == "offered":
+        kind = f"the rate offered to {level}"
+    else:
+        return f", below the {rps_text(capacity)} capacity figure"
+    return (
+        f", below the {rps_text(capacity)} capacity because that figure is {kind}, not a rate"
+        " served: a level that keeps up serves what arrives, but over a few seconds its"
+        " completions trail its arrivals by the requests still in flight"
+    )
+
+
 def saturation_bound_sentence(single: dict[str, Any]) -> str | None:
     """ "Saturation: above N rps, the most the run served (where); why the fit's asymptote is
     not a saturation rate", when capacity.json ``single_replica`` withheld a fitted saturation

@@ -160,6 +160,7 @@ def _saturation_fields(
     return {
         "saturation_rps": saturation,
         "saturation_source": _saturation_source(found, saturation),
+        "saturation_where": _saturation_where(found, saturation, rates),
         # a fitted asymptote not used as the saturation rate: why, and the bound the run
         # measured instead (the most it served: it saturates above that)
         "saturation_not_used": not_used,
@@ -324,8 +325,8 @@ def _saturation(
     ``saturation_at_least_rps`` holds the most served instead (trial 6: a Triton spike whose
     fit was distrusted and extrapolated left both null though its burst served 191.3)."""
     saturation = found.saturation_rps
-    if saturation is not None:  # the server served at least the best good level
-        return max(saturation, found.best_good.throughput_rps), None
+    if saturation is not None:  # it served at least the best good level and the run's most
+        return max(saturation, found.best_good.throughput_rps, rates.served_rps or 0.0), None
     if fit is None or not math.isfinite(fit.x_max):
         return None, None
     reasons = []
@@ -344,10 +345,27 @@ def _saturation(
     return None, f"{asymptote}: {'; '.join(reasons)}"
 
 
+def _saturation_where(
+    found: CapacityBound, saturation: float | None, rates: MeasuredRates
+) -> str | None:
+    """Where a measured saturation rate was served: ``rates.served_where`` (the most the
+    run served), else "the NAME level" (the best good level); None for an overloaded
+    level's rate (bounds keeps no name), a fitted one or none."""
+    if found.saturation_rps is None or saturation is None:
+        return None
+    if saturation == rates.served_rps and rates.served_where:
+        return rates.served_where
+    if saturation == found.best_good.throughput_rps:
+        return f"the {found.best_good.label} level"
+    return None
+
+
 def _saturation_source(found: CapacityBound, saturation: float | None) -> str | None:
-    """Where the saturation rate came from: an overloaded level, the fit, or nowhere."""
+    """Where the saturation rate came from: an overloaded level, the most the run served
+    (more than any overloaded level: the best good level, or a level, window or phase of
+    ``measured_rates``), the fit, or nowhere."""
     if found.saturation_rps is not None:
-        return "overloaded level"
+        return "overloaded level" if saturation == found.saturation_rps else "most served"
     return "fit" if saturation is not None else None
 
 

@@ -20,7 +20,7 @@ from benchctl.analysis.answer import (
     capacity_sentence,
     cost_sentence,
     replicas_sentence,
-    saturation_bound_sentence,
+    saturation_sentence,
 )
 from benchctl.analysis.model_capacity import model_capacity_lines
 from benchctl.analysis.service_demand import demand_notes
@@ -88,7 +88,7 @@ class Answer:
     model_lines: list[str] = field(default_factory=list)  # a model mix: each model's capacity
     model_capacity: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> models.*
     figure_source: str = ""  # capacity.json capacity_source: fit, best_good_level, mix or ""
-    saturation_line: str | None = None  # a fitted saturation withheld: the bound measured
+    saturation_line: str | None = None  # answer.saturation_sentence (or the bound measured)
 
 
 @dataclass(frozen=True)
@@ -280,7 +280,7 @@ def _answer(doc: dict[str, Any]) -> Answer:
         model_lines=model_capacity_lines(doc),
         model_capacity=_model_capacity(doc),
         figure_source=str(doc.get("capacity_source") or ""),
-        saturation_line=saturation_bound_sentence(single),
+        saturation_line=saturation_sentence(doc),  # as the terminal prints it
     )
 
 

@@ -16,7 +16,7 @@ from benchctl.analysis.answer import (
     money,
     replicas_sentence,
     rps_text,
-    saturation_bound_sentence,
+    saturation_sentence,
 )
 from benchctl.analysis.model_capacity import model_capacity_lines
 from benchctl.analysis.service_demand import demand_notes
@@ -36,16 +36,9 @@ def print_answer(
     single = doc["single_replica"]
     console.rule(f"{run.name}: {doc['slo']}")
     _print_capacity(console, doc)
-    if single.get("saturation_rps"):
-        source = single.get("saturation_source") or "fit"
-        knee = (
-            f"; latency doubles (knee) at {rps_text(single.get('knee_rps'))}"
-            if single.get("knee_rps")
-            else ""
-        )
-        console.print(f"Saturates near {rps_text(single['saturation_rps'])} ({source}){knee}.")
-    elif saturation_bound_sentence(single):  # a fitted saturation withheld: the bound measured
-        console.print(escape(str(saturation_bound_sentence(single))), highlight=False)
+    saturation = saturation_sentence(doc)  # or the bound measured, a fitted one withheld
+    if saturation:
+        console.print(escape(saturation), highlight=False)
     if usl_sentence(doc.get("usl")):  # a closed-loop sweep's USL fit (README)
         console.print(escape(str(usl_sentence(doc.get("usl")))), highlight=False)
     sentence = replicas_sentence(doc)
