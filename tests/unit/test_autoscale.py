@@ -562,8 +562,10 @@ def test_kpa_utilizations_keep_the_headline_headroom():
     """With 20% headroom the KPA may not aim above the in-flight count at 80% of capacity.
 
     Flat latency (no queueing part): in flight grows linearly, the limit is 80%: 60, 70, 80.
-    M/M/1 mean (mu 200 rps, capacity 150): c(150) = 150/50 = 3, c(120) = 120/80 = 1.5, so the
-    limit is 50%: the only utilization left (and added) is 50.
+    M/M/1 mean (mu 200 rps, capacity 150): the target is capacity x the mean latency at
+    80% of capacity, 150 x 1000 / (200 - 120) ms = 150 x 0.0125 s = 1.875 -> 1.87 (rounded
+    down); at 80% it aims at 1.87 x 0.8 = 1.496 in flight, at most c(120) = 120/80 = 1.5
+    (the old grid's 3.0 = c(150) at 50% aimed at the same 1.5): utilizations 60, 70, 80.
     """
     flat = default_kpa_candidates(flat_model(), peak=640, headroom=0.2)
     assert {p.target_utilization_percentage for p in flat} == {60, 70, 80}
@@ -571,8 +573,9 @@ def test_kpa_utilizations_keep_the_headline_headroom():
         150, 200, lambda r: r, cold_start_s=0, slo_ms=100, mean=MeanLatency(0.0, 1000.0, 200.0)
     )
     grid = default_kpa_candidates(mm1, peak=600, headroom=0.2)
-    assert {p.target for p in grid} == {3.0}
-    assert {p.target_utilization_percentage for p in grid} == {50}
+    assert {p.target for p in grid} == {1.87}
+    assert {p.target_utilization_percentage for p in grid} == {60, 70, 80}
+    assert max(p.effective_target for p in grid) <= mm1.concurrency_at(120.0) == 1.5
 
 
 @pytest.mark.parametrize(

@@ -186,7 +186,11 @@ def test_kpa_lanes_equal_the_one_policy_simulator(model: ReplicaModel) -> None:
     batch = simulate_kpa_many(traffic, model, everything, price_per_hour=0.7)
     assert len(batch) == len(everything)
     for policy, result in zip(everything, batch, strict=True):
-        assert_same(result, simulate_kpa(traffic, model, policy, price_per_hour=0.7))
+        one = simulate_kpa(traffic, model, policy, price_per_hour=0.7)
+        # a concurrency lane's metric may differ in its last bit (1 ulp: 3.7e-16 relative for
+        # the KPA grid's target 2.31 at 80%), as on held levels below; all else bit for bit
+        np.testing.assert_allclose(result.metric, one.metric, rtol=1e-11)
+        assert_same(replace(result, metric=one.metric), one)
 
 
 def step_trace() -> Traffic:

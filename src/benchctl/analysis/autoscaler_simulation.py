@@ -74,6 +74,8 @@ __all__ = [
     "detect_spikes",
     "hpa_proposal",
     "kpa_counts",
+    "kpa_target",
+    "kpa_target_note",
     "prescale_floor",
     "prescale_windows",
     "recommend",
@@ -120,9 +122,12 @@ def recommend(
     phases: int = 1,
     floor: FloatArray | None = None,
     currency: str = "USD",
+    headroom: float | None = None,
 ) -> list[Recommendation]:
     """Simulate each candidate (HPA: its worst sync phase of ``phases``); best first: meets
-    the SLO and cheapest, else fewest violations."""
+    the SLO and cheapest, else fewest violations. ``headroom``: the one
+    :func:`default_kpa_candidates` was given, so a KPA candidate's reason says where its
+    target comes from (``kpa_target_note``)."""
     if not candidates:
         raise InputError("recommend: no candidate policies")
     results = _simulate_candidates(
@@ -143,7 +148,8 @@ def recommend(
             policy=candidates[i],
             result=results[i],
             chosen=rank == 0,
-            reason=f"{candidates[i].describe()}: {_reason(results[i], best, rank == 0, currency)}",
+            reason=f"{candidates[i].describe()}{kpa_target_note(candidates[i], model, headroom)}"
+            f": {_reason(results[i], best, rank == 0, currency)}",
         )
         for rank, i in enumerate(order)
     ]
@@ -244,34 +250,37 @@ def default_kpa_candidates(
     headroom: float | None = None,
     need: int | None = None,
 ) -> list[KpaPolicy]:
-    """A grid over min scale (0 included), target utilization and stable window; the target
-    is the in-flight count per pod at capacity (Little's law from the mean latency), so the
-    utilization is the headroom.
+    """A grid over min scale (0 included), target utilization and stable window.
 
-    Utilizations: 60-90% (Knative's 70% among them); with ``headroom`` h, only those at or
-    below the in-flight ratio c((1 - h) x capacity) / c(capacity) (concurrency grows faster
-    than the rate, so 80% of capacity is well under 80% of its concurrency), plus that ratio
-    itself: the KPA then keeps the same rate headroom as the headline replica count.
-    ``need`` as in :func:`default_hpa_candidates` (min scales 0, 1, half of it, all of it).
+    The target (``kpa_target``) is the requests one pod holds in flight at its capacity by
+    Little's law, L = lambda W, with W the mean latency at the rate the pods may run at, r =
+    (1 - headroom) x capacity (0.9 x without a headroom, the HPA's top share); the utilization
+    is Knative's ``target-utilization-percentage``, the share of the target the KPA aims at.
+    The KPA aims at target x u = r x W(r) x u / (1 - h) in flight per pod: at u = (1 - h)
+    exactly the in-flight count at r (Little's law again), so the utilizations are 60-90%
+    (Knative's 70% among them) up to (1 - headroom), plus (1 - headroom) itself: the
+    simulated KPA then runs no pod above r, the headline count's rate per replica.
+    Sources: Knative Serving, "Configuring concurrency" (knative.dev/docs/serving/
+    autoscaling/concurrency: ``autoscaling.knative.dev/target`` is a soft limit of requests
+    in flight per replica; ``target-utilization-percentage`` the share of it the autoscaler
+    aims at, a new replica when the average reaches target x u, e.g. 10 x 70% = 7); Little
+    (1961), L = lambda W.
+
+    ``model``: one replica (capacity req/s, mean latency ms); ``peak``: req/s; ``need``: as
+    in :func:`default_hpa_candidates` (min scales 0, 1, half of it, all of it). Raises
+    nothing of its own.
     """
     need = need or model.replicas_for(peak)
-    # capacity at saturation (a lower-bound capacity without a curve): just below it
-    rate = min(model.capacity_rps, 0.99 * model.mean_latency.x_max)
-    at_capacity = model.concurrency_at(model.capacity_rps)
-    if not math.isfinite(at_capacity):
-        at_capacity = model.concurrency_at(rate)
+    target, _, _ = kpa_target(model, headroom)
     top = max(2, 2 * ceil_up(peak / (0.6 * model.capacity_rps)))
     base = template or KpaPolicy(target=1.0)
-    shares: tuple[float, ...] = (70.0, 60.0, 80.0, 90.0)
-    if headroom is not None and at_capacity > 0:
-        ratio = model.concurrency_at((1.0 - headroom) * rate) / at_capacity
-        limit = min(100.0, max(1.0, math.floor(ratio * 100.0)))
-        shares = tuple(dict.fromkeys([*(u for u in shares if u <= limit), limit]))
+    limit = math.floor(100.0 * (1.0 - _share(headroom)) + 1e-6)
+    shares = tuple(dict.fromkeys([*(u for u in (70.0, 60.0, 80.0, 90.0) if u <= limit), limit]))
     return [
         replace(
             base,
-            target=max(0.01, round(at_capacity, 2)),
-            target_utilization_percentage=share,
+            target=target,
+            target_utilization_percentage=float(share),
             min_scale=low,
             max_scale=max(top, low),
             stable_window_s=window,
@@ -280,3 +289,46 @@ def default_kpa_candidates(
         for share in shares
         for window in (30.0, 60.0, 120.0)
     ]
+
+
+def _share(headroom: float | None) -> float:
+    """The headroom kept below capacity: ``headroom`` in [0, 0.99], 0.1 when None."""
+    return 0.1 if headroom is None else min(0.99, max(0.0, headroom))
+
+
+def kpa_target(model: ReplicaModel, headroom: float | None) -> tuple[float, float, float]:
+    """(target, r, W): the KPA's concurrency target per pod (in-flight requests, rounded
+    down to 0.01, at least 0.01), the rate r (req/s per pod) whose mean latency W (ms) it
+    uses: target = capacity x W(r) / 1000 (Little's law L = lambda W at capacity), with
+    r = (1 - headroom) x capacity (``_share``), below the mean-latency curve's asymptote
+    (at most 0.99 x x_max).
+
+    Not W at capacity itself: the mean-latency curve base + scale / (x_max - x) is steep
+    near its x_max, which may be the capacity (make demo: x_max 79.83 = capacity, W(0.99 x
+    79.83) = 1,233 ms, a target of 97.45 at 3%), so the in-flight count at capacity says
+    little of what a pod holds at the rates the KPA runs it at. Raises nothing."""
+    capacity = model.capacity_rps
+    mean = model.mean_latency
+    rate = min((1.0 - _share(headroom)) * capacity, 0.99 * mean.x_max)
+    latency_ms = float(mean.ms(rate))
+    target = math.floor(capacity * latency_ms / 10.0 + 1e-9) / 100.0
+    return max(0.01, target), rate, latency_ms
+
+
+def kpa_target_note(policy: Policy, model: ReplicaModel, headroom: float | None) -> str:
+    """ " (target: L = lambda W = C rps capacity x W ms, the mean latency at R rps (S% of
+    capacity); it aims at u% of it, N in flight per pod)" for a concurrency KPA
+    policy whose target is ``kpa_target``'s; '' for any other policy (an HPA, an rps
+    metric, another target). No apostrophe: the report escapes the reason as Jinja does."""
+    if not isinstance(policy, KpaPolicy) or policy.metric != "concurrency":
+        return ""
+    target, rate, latency_ms = kpa_target(model, headroom)
+    if policy.target != target:
+        return ""
+    share = rate / model.capacity_rps
+    return (
+        f" (target: L = lambda W = {model.capacity_rps:,.1f} rps capacity x {latency_ms:,.1f} ms,"
+        f" the mean latency at {rate:,.1f} rps ({share:.0%} of capacity); it aims at"
+        f" {policy.target_utilization_percentage:g}% of it, {policy.effective_target:.2f} in"
+        " flight per pod)"
+    )

@@ -87,6 +87,7 @@ def choose_deployment(
         traffic,
         model,
         candidates=default_kpa_candidates(model, peak, headroom=headroom, need=need),
+        headroom=headroom,  # its reason says where the target comes from
         **options,
     )
     hpa, kpa = _chosen(hpa_ranked), _chosen(kpa_ranked)
