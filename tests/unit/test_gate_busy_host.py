@@ -102,3 +102,46 @@ def test_arms_of_one_split_run_are_not_doubted_by_a_busy_host(tmp_path: Path) ->
     assert out.startswith("gate FAIL (regression)")
     assert "busy host: host CPU averaged 97%" in out
     assert "the arms of one run shared those moments" in out
+
+
+def test_a_busy_host_doubts_only_a_candidate_busier_than_its_baseline(tmp_path: Path) -> None:
+    """Trial 8: baseline and candidate both on a busy host (other processes 1.41 and 1.23
+    cores), p50 +141% was called inconclusive. A host load explains a change only when the
+    candidate's host was the busier, by at least a quarter of its cores (0.25 x 2 = 0.50).
+    The candidate 1.3x slower (p99 +30% > 10%), its host at 97% (others 0.97 x 2 - 0.08 =
+    1.86 cores):
+
+    - baseline at 90% (others 0.90 x 2 - 0.08 = 1.72): 1.86 - 1.72 = 0.14 < 0.50, alike
+      busy: FAIL (regression), exit 1, a warning giving both loads;
+    - baseline at 30% (others 0.30 x 2 - 0.08 = 0.52): 1.86 - 0.52 = 1.34 >= 0.50: the
+      trial-7 case, inconclusive, exit 0."""
+    base = make_run(tmp_path / "runs", "base", seed=1)
+    cand = make_run(tmp_path / "runs", "cand", seed=2, scale=1.3)
+    telemetry(cand, 97.0)
+    telemetry(base, 90.0)
+    code, out, document = _gate(tmp_path, RULES)
+    assert code == 1 and document["verdict"] == "FAIL (regression)"
+    rule = next(r for r in document["rules"] if r["metric"] == "p99_ms")
+    assert rule["verdict"] == "fail" and rule["doubt"] is None
+    assert "other processes used about 1.72 cores in the baseline and 1.86 in the candidate" in out
+    assert "not busier by 0.50 cores" in out
+    telemetry(base, 30.0)
+    code, out, document = _gate(tmp_path, RULES)
+    assert code == 0
+    assert document["verdict"] == "PASS (inconclusive, busy host: 1 rule would fail)"
+    assert "the candidate's host was the busier by 1.34 cores" in out
+
+
+def test_a_busier_baseline_does_not_excuse_a_slower_candidate(tmp_path: Path) -> None:
+    """Only the baseline on a busy host (97%, others 1.86 cores), the candidate quiet (30%,
+    0.52) and 1.3x slower: the baseline's load would slow the baseline, not the candidate,
+    so p99 +30% is a fail, exit 1, and so is an absolute p99 bound below the candidate's
+    value (judged on the candidate alone, which was quiet)."""
+    base = make_run(tmp_path / "runs", "base", seed=1)
+    cand = make_run(tmp_path / "runs", "cand", seed=2, scale=1.3)
+    telemetry(base, 97.0)
+    telemetry(cand, 30.0)
+    code, out, document = _gate(tmp_path, RULES + "  - {metric: p50_ms, max: 1}\n")
+    assert code == 1 and document["verdict"] == "FAIL (regression)"
+    assert [r["verdict"] for r in document["rules"]] == ["fail", "pass", "fail"]
+    assert "warning: baseline base: busy host" in out

@@ -160,22 +160,34 @@ def busy_host(windows: pd.DataFrame, cpus: int | None) -> str | None:
     host) and NEIGHBOURS_SHARE = 0.25 (of its cores) are this project's thresholds, not a
     standard's. Raises nothing of its own.
     """
-    if not cpus or windows.empty or "host_cpu_percent" not in windows:
+    others = other_cores(windows, cpus)
+    if others is None or not cpus:
         return None
     host = windows["host_cpu_percent"].dropna()
-    if host.empty or host.mean() < BUSY_HOST_PERCENT:
+    if host.mean() < BUSY_HOST_PERCENT or others < NEIGHBOURS_SHARE * cpus:
         return None
     server = _mean(windows, "server_cpu_percent") / 100
     generator = _mean(windows, "generator_cpu_percent") / 100
-    others = host.mean() / 100 * cpus - server - generator
-    if others < NEIGHBOURS_SHARE * cpus:
-        return None
     return (
         f"{BUSY_HOST}: host CPU averaged {host.mean():.0f}% of {cpus} cores while the server "
         f"used {server:.2f} and the generator {generator:.2f} of a core: other processes "
         f"used about {others:.2f} cores, so every latency and capacity here is partly "
         "theirs; rerun on a quiet host"
     )
+
+
+def other_cores(windows: pd.DataFrame, cpus: int | None) -> float | None:
+    """Cores used on average by processes other than the server and the generator:
+    host % / 100 x cores - (server + generator) / 100 (``busy_host``'s arithmetic, the
+    percents averaged over ``windows``); None without ``cpus`` or host CPU samples."""
+    if not cpus or windows.empty or "host_cpu_percent" not in windows:
+        return None
+    host = windows["host_cpu_percent"].dropna()
+    if host.empty:
+        return None
+    server = _mean(windows, "server_cpu_percent") / 100
+    generator = _mean(windows, "generator_cpu_percent") / 100
+    return float(host.mean() / 100 * cpus - server - generator)
 
 
 def _mean(windows: pd.DataFrame, column: str) -> float:

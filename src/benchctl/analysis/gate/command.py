@@ -46,8 +46,9 @@ def gate(
 
     ``candidate``: one run directory, a folder of runs (all of them), or several of either;
     several candidate runs are pooled like baseline runs and give the interval run-level
-    spread on the candidate side too. Runs measured on a busy host (or with a saturated
-    generator) make a fail of a measured number inconclusive, said (``gate/doubts.py``).
+    spread on the candidate side too. A candidate measured on a busier host than the
+    baseline's (or any run with a saturated generator) makes a fail of a measured number
+    inconclusive, said (``gate/doubts.py``).
     InputError (exit 2) on bad rules or unreadable runs.
     """
     spec = load_rules(rules)
@@ -58,9 +59,9 @@ def gate(
     others = [run.path for run in cands[1:]]
     base_runs, notes = select_baseline(baseline, cand, last or spec.baseline.last, others)
     warnings = [*notes, *_comparability(cand, base_runs)]
-    labels, doubts = run_doubts(base_runs, cands)  # busy host, generator saturated
-    warnings += doubts
-    results = doubted(_evaluate_rules(spec, rules, baseline, base_runs, cands), labels,
+    doubts = run_doubts(base_runs, cands)  # busy host, generator saturated
+    warnings += doubts.warnings
+    results = doubted(_evaluate_rules(spec, rules, baseline, base_runs, cands), doubts,
                       strict=spec.strict)  # fmt: skip
     for result in results:
         if result.verdict == INCONCLUSIVE:
