@@ -147,6 +147,47 @@ def group_alive(pgid: int) -> bool:
     return False
 
 
+def same_server(pid: int, log: Path | None, started_after: float) -> bool | None:
+    """Whether process ``pid`` is still the server a run launched: it leads its own process
+    group (launched servers start a session), started after ``started_after`` (the run's CLI,
+    epoch s) and writes its stdout to the run's server ``log``. False when it is gone or is
+    another process (a recycled pid); None when that cannot be told (no log recorded, no
+    permission to look)."""
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE or os.getpgid(pid) != pid:
+            return False
+        if process.create_time() < started_after - _START_TOLERANCE_S:
+            return False
+        if log is None:
+            return None
+        out = os.stat(f"/proc/{pid}/fd/1")
+    except (psutil.NoSuchProcess, ProcessLookupError, FileNotFoundError):
+        return False
+    except (psutil.Error, OSError):  # AccessDenied, another user's /proc
+        return None
+    with contextlib.suppress(OSError):
+        recorded = os.stat(log)
+        return (recorded.st_dev, recorded.st_ino) == (out.st_dev, out.st_ino)
+    return False  # the run's log is gone: not a server writing to it
+
+
+def stop_group(pgid: int, grace: float = SERVER_GRACE_S) -> bool:
+    """SIGTERM process group ``pgid``, SIGKILL what is left after ``grace`` s; True once no
+    process of it runs (within 5 s more), False if some still does (e.g. not ours to kill)."""
+    if not kill_group(pgid, signal.SIGTERM):
+        return True
+    deadline = time.monotonic() + grace
+    while group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if group_alive(pgid):
+        kill_group(pgid, signal.SIGKILL)
+        deadline = time.monotonic() + 5.0
+        while group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    return not group_alive(pgid)
+
+
 class Guard:
     """The CLI's side of the watchdog: register process groups, say ``done`` at the end.
 

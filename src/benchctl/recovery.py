@@ -8,7 +8,9 @@ and start time, see ``benchctl.lifetime.owner_alive``) nor its watchdog runs any
 where they are), writes summary.json, and marks run.json ``interrupted`` with reason
 ``benchctl was killed`` and the number of rows recovered. Called by the watchdog right after
 the CLI dies, and by ``benchctl runs`` and every command that opens a run (store hook), so
-whichever comes first does it; a lock file keeps two from doing it at once.
+whichever comes first does it; a lock file (``.recovery.lock``, removed when done) keeps two
+from doing it at once. When the watchdog was killed too, the server the run launched is
+stopped here (``stop_left_server``), never a process that merely reuses its pid.
 """
 
 from __future__ import annotations
@@ -54,10 +56,11 @@ class Recovery:
     reason: str
     problems: tuple[str, ...] = ()
     leftovers: bool = False  # a finished run's parts merged later (the disk was full)
+    server: str = ""  # what became of the server the killed run launched ("": nothing left)
 
     def message(self, run_dir: Path) -> str:
         """One line for the user."""
-        extra = f"; {'; '.join(self.problems)}" if self.problems else ""
+        extra = "".join(f"; {text}" for text in (*self.problems, self.server) if text)
         if self.leftovers and self.problems:
             return f"run {Path(run_dir).name}: {'; '.join(self.problems)}"
         if self.leftovers:
@@ -172,7 +175,38 @@ def _finish(path: Path, info: dict[str, Any], reason: str, *, leftovers: bool = 
         recovered=True,
     )
     _write_json(path / RUN_JSON, info)
-    return Recovery(rows, reason, tuple(problems))
+    return Recovery(rows, reason, tuple(problems), server=stop_left_server(path, info))
+
+
+def stop_left_server(path: Path, info: dict[str, Any]) -> str:
+    """Stop the server a killed run launched when its watchdog could not (killed too): the
+    process group of run.json's ``target.launched.pid``, once ``lifetime.same_server`` tells
+    it is still that server (its own group, started after the run's CLI, stdout on the run's
+    server log), so a recycled pid is never signalled. Returns the line to add: "stopped
+    launched server pid N left by the killed run RUN", "launched server pid N may still be
+    running (...)", or "" when nothing the run launched is left."""
+    from benchctl.lifetime import same_server, stop_group
+
+    launched = (info.get("target") or {}).get("launched") or {}
+    pid = launched.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1:
+        return ""
+    log = Path(launched["log"]) if launched.get("log") else None
+    if log is not None and not log.is_absolute():
+        log = path / log.name  # the server's log lies in the run directory
+    started = (info.get("owner") or {}).get("started")
+    same = same_server(pid, log, float(started) if isinstance(started, int | float) else 0.0)
+    if same is False:
+        return ""
+    name = path.name
+    if same is None:
+        return (
+            f"launched server pid {pid} may still be running (cannot tell it is the one "
+            f"run {name} started); stop it yourself"
+        )
+    if stop_group(pid):
+        return f"stopped launched server pid {pid} left by the killed run {name}"
+    return f"launched server pid {pid} may still be running (it did not stop on SIGTERM/SIGKILL)"
 
 
 def _merge_telemetry(path: Path, t0: float | None) -> list[str]:
@@ -211,12 +245,17 @@ def _locked(path: Path) -> Iterator[bool]:
         return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+        held = os.fstat(fd).st_ino == os.stat(path, follow_symlinks=False).st_ino
+    except OSError:  # locked by another, or already removed by the one that held it
+        held = False
+    if not held:
         os.close(fd)
         yield False
         return
     try:
         yield True
     finally:
+        with contextlib.suppress(OSError):
+            path.unlink()  # removed while still held: the run's folder keeps no lock file
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
