@@ -32,9 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
-    """Write the report, print its path, open it when asked; returns 0. Raises what
+    """Write the report, print its path (after a warning when its numbers were rebuilt from
+    requests.parquet, ``rebuilt_summary_warning``), open it when asked; returns 0. Raises what
     ``RunDir.open`` raises for a folder that is not a run, and InputError for a run still
     in progress (its report would show nothing and go stale)."""
+    from rich.markup import escape
+
     from benchctl.reports.terminal.console import print_path
     from benchctl.rundir import RUN_JSON, RunDir
     from benchctl.rundir.recorded import refuse_in_progress
@@ -42,9 +45,31 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     run = RunDir.open(args.run_dir)  # a run its killed owner left running is recovered
     refuse_in_progress(run.path, run.read_json(RUN_JSON), "report")
     path = write_report(args.run_dir, args.output)
+    if (note := rebuilt_summary_warning(args.run_dir)) is not None:
+        console.print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
     print_path(console, "report", path)
     if args.open:
         import webbrowser
 
         webbrowser.open(path.resolve().as_uri())
     return 0
+
+
+def rebuilt_summary_warning(run_dir: Path) -> str | None:
+    """The line ``compare`` prints for the same run, when the report's numbers come from
+    requests.parquet because summary.json is absent, damaged or not an object: "RUN:
+    summary.json is damaged (...): its numbers were computed from requests.parquet". None
+    when summary.json was read or requests.parquet holds no row to compute them from."""
+    from benchctl.errors import DamagedFileError
+    from benchctl.rundir import REQUESTS, SUMMARY, read_summary
+    from benchctl.rundir.reader import parquet_rows
+
+    read = read_summary(run_dir)
+    if read.data is not None or not (run_dir / REQUESTS).is_file():
+        return None
+    try:
+        if parquet_rows(run_dir / REQUESTS) == 0:
+            return None
+    except (DamagedFileError, OSError):
+        return None
+    return f"{run_dir}: {SUMMARY} {read.why_not_read()}: its numbers were computed from {REQUESTS}"
