@@ -10,9 +10,11 @@ line on its stdout (``read_events``); every process writes its log next to the r
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from benchctl import lifetime
+from benchctl.errors import InputError
 from benchctl.lifetime import die_with_parent, signal_if_running
 from benchctl.rundir import ENGINE_LOG, ENGINE_SPEC
 from benchctl.targets.launch import free_port
@@ -80,6 +83,32 @@ def start_engine(
         for i in range(workers)
     ]
     return EngineProcesses(main, local_workers, port)
+
+
+def check_master_port(bind: str, port: int | None, *, workers: int, remote_workers: int) -> None:
+    """Before anything starts: ``--master-port`` free on the address the master will bind
+    (``bind``; ``*`` is 0.0.0.0, as ZeroMQ takes it). The test bind sets SO_REUSEADDR as
+    ZeroMQ does, so only a port another socket listens on (or is bound to) is refused, not
+    one lingering in TIME_WAIT. Nothing to check without a port, without workers (no
+    master), or for an interface name (ZeroMQ resolves it itself). Raises InputError
+    (exit 2) naming the port and the address."""
+    if port is None or not (workers or remote_workers):
+        return
+    host = "0.0.0.0" if bind in ("*", "") else bind
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError):
+        return  # an interface name: --master-bind's own check accepted it
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            why = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise InputError(
+                f"--master-port {port}: {why} on {host}; pick another port (or omit it)"
+            ) from None
 
 
 def engine_command(*args: str) -> list[str]:

@@ -26,6 +26,7 @@ from benchctl import facts, lifetime
 from benchctl.batch import run_sweep
 from benchctl.batch_inputs import check_jsonl_set
 from benchctl.config import BatchScenario, TargetSpec, load_scenario, load_target
+from benchctl.engine_processes import check_master_port
 from benchctl.errors import BenchctlError, InputError
 from benchctl.lifetime import Guard, owner_record
 from benchctl.plan.shapes import Plan, plan_scenario, rate_curve
@@ -151,6 +152,8 @@ def run(options: RunOptions, *, console: Console | None = None) -> RunResult:
         print_plan_note(console, note)
     if options.workers < 0 or options.remote_workers < 0:
         raise InputError("--workers and --remote-workers must be >= 0")
+    check_master_port(options.master_bind, options.master_port, workers=options.workers,
+                      remote_workers=options.remote_workers)  # fmt: skip
     if options.dry_run:
         if sweep:  # every setting, one run each (batch.run_sweep)
             from benchctl.reports.terminal.batch import print_sweep_plan
