@@ -43,7 +43,7 @@ from benchctl.search.judging import (
     window_length,
 )
 from benchctl.search.level_engine import LevelEngine, PartReader, terminate
-from benchctl.search.levels import LevelRecord, level_plan, next_rate
+from benchctl.search.levels import LevelRecord, level_phases, level_plan, next_rate
 from benchctl.search.results import SearchRecords, SearchResult, finish_search
 from benchctl.stop_signals import StopSignals
 from benchctl.targets import secrets
@@ -241,8 +241,13 @@ class Searcher:
                 self.stop_reason = f"max_duration {s.max_duration:g}s reached"
                 return
             index = len(self.levels)
-            self._run_level(spec, rate, index, min(s.max_hold, left - s.settle - FLUSH_LAG_S))
+            hold = min(s.max_hold, left - s.settle - FLUSH_LAG_S)
+            self._run_level(spec, rate, index, hold)
             if self.interrupted:
+                return
+            if hold < s.max_hold and not self.levels[-1].verdict.stable:
+                # cut short by max_duration before its windows agreed: no room for more
+                self.stop_reason = f"max_duration {s.max_duration:g}s reached"
                 return
             if not self.levels[-1].verdict.good:
                 time.sleep(self._cooldown())
@@ -272,7 +277,7 @@ class Searcher:
         if self.records.first_t0 is None:
             self.records.first_t0 = t0
         verdict, now = self._measure(engine, PartReader(folder / PARTS), arrivals, rate, t0, hold)
-        decided = min(now, s.settle + hold + FLUSH_LAG_S) - FLUSH_LAG_S
+        decided = min(now, s.settle + hold + FLUSH_LAG_S) - FLUSH_LAG_S  # judge's horizon
         offset = t0 - self.records.first_t0
         level = LevelRecord(
             name,
@@ -285,7 +290,7 @@ class Searcher:
         )
         self.levels.append(level)
         self._names.append(name)
-        self._keep_records(folder, level)
+        self._keep_records(folder, level, max(decided, s.settle))
         print_level(self.console, level, self.slo.column, self.models)
 
     def _measure(
@@ -299,8 +304,14 @@ class Searcher:
     ) -> tuple[LevelVerdict, float]:
         """Judge the level every half second until it is decided; (verdict, seconds since
         its start). A stop signal decides it at once (``interrupted``); the engine is
-        stopped and its counts added either way. BenchctlError if the target died."""
+        stopped and its counts added either way. BenchctlError if the target died. The
+        judge never sees past ``settle + hold`` (the level's phase ends there), and a
+        ``hold`` under ``max_hold`` (max_duration's) is named when it decides the level."""
         s, offset = self.scenario, t0 - (self.records.first_t0 or t0)
+        last = s.settle + hold + FLUSH_LAG_S
+        why = "max_hold reached"
+        if hold < s.max_hold:
+            why = f"cut short by max_duration {s.max_duration:g}s"
         verdict: LevelVerdict | None = None
         now = 0.0
         try:
@@ -308,14 +319,23 @@ class Searcher:
                 time.sleep(0.5)
                 engine.drain_events(self.records.cpu, offset)
                 now = time.time() - t0
-                final = now >= s.settle + hold + FLUSH_LAG_S or engine.exited()
-                verdict = judge(reader.frame(), arrivals, rate, now, self.slo, s, final=final)
+                final = now >= last or engine.exited()
+                verdict = judge(
+                    reader.frame(),
+                    arrivals,
+                    rate,
+                    min(now, last),
+                    self.slo,
+                    s,
+                    final=final,
+                    final_why=why,
+                )
                 if self.server is not None and not self.server.alive():
                     raise BenchctlError(f"the launched target exited; see {self.server.log_path}")
         except KeyboardInterrupt as exc:  # Ctrl-C, or Stopped (SIGTERM, SIGHUP)
             self.interrupted = True
             self.stop_reason = str(exc) or "interrupted by user (Ctrl-C)"
-            partial = judge(reader.frame(), arrivals, rate, now, self.slo, s, final=True)
+            partial = judge(reader.frame(), arrivals, rate, min(now, last), self.slo, s, final=True)
             assert partial is not None  # final=True always decides
             verdict = interrupted_verdict(partial, self.stop_reason)
         finally:
@@ -326,14 +346,15 @@ class Searcher:
         assert verdict is not None
         return verdict, now
 
-    def _keep_records(self, folder: Path, level: LevelRecord) -> None:
-        """Move the level's records into the run, on its clock, phase = level or warmup."""
+    def _keep_records(self, folder: Path, level: LevelRecord, cut: float) -> None:
+        """Move the level's records into the run, on its clock, phase = the level for those
+        sent in [settle, ``cut``) s of the level (what the judge saw), warmup otherwise."""
         merged = folder / REQUESTS
         merge_parts(folder / PARTS, merged)
         table = read_table(merged, schema=SCHEMA)
         offset = level.start
         t = table.column("t_intended").to_numpy() + 0.0
-        inside = (t >= self.scenario.settle) & (t < level.decided_at - offset)
+        inside = (t >= self.scenario.settle) & (t < cut)
         index = np.where(inside, len(self._names) - 1, 0).astype(np.int8)
         phase = pa.DictionaryArray.from_arrays(
             pa.array(index, pa.int8()), pa.array(self._names, pa.string())
@@ -347,10 +368,7 @@ class Searcher:
             pa.Table.from_arrays([columns[f.name].cast(f.type) for f in SCHEMA], schema=SCHEMA)
         )
         merged.unlink()
-        self.records.phases += [
-            {"name": WARMUP, "start": level.start, "end": level.settle_end},
-            {"name": level.name, "start": level.settle_end, "end": level.decided_at},
-        ]
+        self.records.phases += level_phases(level, offset + t.max() if t.size else None)
         self.records.curve += [
             (level.start, level.offered_rps),
             (level.decided_at, level.offered_rps),

@@ -7,7 +7,10 @@ achieved-vs-offered ratio is out of bounds. It is held until it is stable:
 ``latency_tolerance`` (or lies clearly on one side of the SLO), holding at least
 ``2 / (1 - q)`` successes in all; never longer than ``max_hold``. A level that is plainly
 broken (the share of requests over the SLO, counting requests still waiting longer than the
-SLO, is significantly above ``1 - q``) is stopped at once.
+SLO, is significantly above ``1 - q``) is stopped at once. A level is good only when its SLO
+percentile holds over every request it measured too (the rows of its phase in summary.json),
+not only over the windows that agreed: a slow first window keeps it held until the level as
+a whole meets the SLO, or decides it broken at ``max_hold``.
 
 Formulas: percentile by nearest rank (numpy's ``inverted_cdf``), as in the summary; the
 binomial test uses the normal approximation p̂ − 2·√(p̂(1−p̂)/n) > 1 − q.
@@ -50,6 +53,9 @@ class LevelVerdict:
     window_s: float = 0.0
     # a stop signal ended the level before it was decided: no verdict about the SLO
     interrupted: bool = False
+    # the SLO percentile over every request the level measured (its phase row), unanswered
+    # ones counted as over the SLO; None when nothing was measured or it is unanswered
+    measured_latency_ms: float | None = None
 
 
 def interrupted_verdict(partial: LevelVerdict, why: str) -> LevelVerdict:
@@ -85,12 +91,16 @@ def judge(
     s: CapacityScenario,
     *,
     final: bool = False,
+    final_why: str = "max_hold reached",
 ) -> LevelVerdict | None:
     """The level's verdict from its records so far, or None while it is not yet decided.
 
     ``frame``: records of this level (t_intended, latency_ms, ok, error; seconds since the
     level's start). ``arrivals``: the level's scheduled intended times. ``now``: seconds
-    since the level's start. ``final``: decide now (``max_hold`` reached) from all windows.
+    since the level's start. ``final``: decide now from all windows; ``final_why`` says
+    why (``max_hold reached``, or ``cut short by max_duration 60s``). A level is good only
+    when its SLO percentile also holds over every request it measured (``_all_measured``:
+    the level's phase row in summary.json), not only over the windows that agreed.
     """
     q, threshold = slo.quantile, slo.threshold_ms
     width = window_length(rate, s, q)
@@ -109,27 +119,86 @@ def judge(
     if broken:
         verdict = _verdict(windows, width, q, threshold, s, good=False, stable=True, reason=broken)
         return dataclasses.replace(verdict, **every)
-    recent = windows[-s.stable_windows :]
-    enough = _pooled(windows)[1] >= math.ceil(2 / (1 - q))  # successes for the percentile
-    if len(recent) >= s.stable_windows and enough:
-        stable, _ = _agree(recent, width, q, threshold, s)
-        if stable:
-            verdict = _verdict(recent, width, q, threshold, s, good=True, stable=True, reason="")
-            recent_span = {**every, "judged_from": end - width * len(recent)}
-            verdict = dataclasses.replace(verdict, **recent_span)
-            problem = _problem(verdict, threshold, s)
-            if problem:  # stable, but on the wrong side of a bound
-                return dataclasses.replace(verdict, good=False, reason=problem)
-            return dataclasses.replace(verdict, reason="stable and within every bound")
+    whole, whole_problem = _all_measured(measured, arrivals, horizon, q, threshold, s.settle)
+    verdict = _stable_verdict(windows, width, q, threshold, s, every)
+    if verdict is not None:
+        verdict = dataclasses.replace(verdict, measured_latency_ms=whole)
+        if not verdict.good or not whole_problem:
+            return verdict
+        if not final:
+            return None  # the windows agree, but not yet the level as a whole: hold on
+        return dataclasses.replace(
+            verdict, good=False, reason=f"{final_why}; windows agreed, but {whole_problem}"
+        )
     if final:
         verdict = _verdict(windows, width, q, threshold, s, good=True, stable=False, reason="")
-        verdict = dataclasses.replace(verdict, **every)
-        problem = _problem(verdict, threshold, s)
-        reason = f"max_hold reached before the windows agreed; judged on all {len(windows)}"
+        verdict = dataclasses.replace(verdict, **every, measured_latency_ms=whole)
+        problem = _problem(verdict, threshold, s) or whole_problem
+        reason = f"{final_why} before the windows agreed; judged on all {len(windows)}"
         return dataclasses.replace(
             verdict, good=not problem, reason=f"{reason}: {problem or 'within every bound'}"
         )
     return None
+
+
+def _stable_verdict(
+    windows: list[dict[str, Any]],
+    width: float,
+    q: float,
+    threshold: float,
+    s: CapacityScenario,
+    every: dict[str, float],
+) -> LevelVerdict | None:
+    """The verdict on the last ``stable_windows`` windows once they agree (with enough
+    successes for the percentile): good, or broken when on the wrong side of a bound;
+    None while they do not agree yet."""
+    recent = windows[-s.stable_windows :]
+    enough = _pooled(windows)[1] >= math.ceil(2 / (1 - q))  # successes for the percentile
+    if len(recent) < s.stable_windows or not enough:
+        return None
+    stable, _ = _agree(recent, width, q, threshold, s)
+    if not stable:
+        return None
+    verdict = _verdict(recent, width, q, threshold, s, good=True, stable=True, reason="")
+    recent_span = {**every, "judged_from": every["judged_to"] - width * len(recent)}
+    verdict = dataclasses.replace(verdict, **recent_span)
+    problem = _problem(verdict, threshold, s)
+    if problem:  # stable, but on the wrong side of a bound
+        return dataclasses.replace(verdict, good=False, reason=problem)
+    return dataclasses.replace(verdict, reason="stable and within every bound")
+
+
+def _all_measured(
+    measured: pd.DataFrame,
+    arrivals: np.ndarray,
+    horizon: float,
+    q: float,
+    threshold: float,
+    settle: float,
+) -> tuple[float | None, str]:
+    """(SLO percentile in ms, problem or "") over every request the level measured: sent
+    (intended) in [``settle``, ``horizon``) s -- the rows its phase in summary.json holds.
+    A scheduled arrival there without a record yet counts as over the SLO (it is in
+    flight past ``FLUSH_LAG_S``, or failed): the percentile summary.json shows over the
+    successes can only be lower. Nearest rank; None when nothing was measured."""
+    sent = measured["t_intended"].to_numpy(dtype=float)
+    inside = sent < horizon
+    ok = inside & measured["ok"].to_numpy(dtype=bool)
+    latency = measured["latency_ms"].to_numpy(dtype=float)[ok]
+    scheduled = int(((arrivals >= settle) & (arrivals < horizon)).sum())
+    unrecorded = max(scheduled - int(inside.sum()), 0)
+    values = np.concatenate([np.nan_to_num(latency, nan=np.inf), np.full(unrecorded, np.inf)])
+    if not values.size:
+        return None, ""
+    mark = float(np.percentile(values, q * 100, method="inverted_cdf"))
+    if mark <= threshold:
+        return mark, ""
+    size = f"{values.size} measured request{'s' if values.size != 1 else ''}"
+    where = f" ({unrecorded} unanswered yet)" if unrecorded else ""
+    finite = math.isfinite(mark)  # +inf: the rank falls on an unanswered request
+    value = f"{mark:.1f} ms" if finite else "unanswered"
+    problem = f"the percentile over all its {size}{where} is {value} > {threshold:g} ms"
+    return (mark if finite else None), problem
 
 
 def _windows(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchctl.config import CapacityScenario, SteadyScenario
-from benchctl.plan.shapes import Phase, Plan, plan_scenario
+from benchctl.plan.shapes import WARMUP, Phase, Plan, plan_scenario
 from benchctl.search.judging import FLUSH_LAG_S, LevelVerdict
 
 MIN_RATE_FACTOR = 64  # never search below start_rate / 64
@@ -40,6 +40,7 @@ class LevelRecord:
             "offered_rps": self.offered_rps,
             "achieved_rps": v.achieved_rps,
             "latency_ms": v.latency_ms,
+            "measured_latency_ms": v.measured_latency_ms,  # over all it measured: its phase
             "samples": v.samples,
             "error_rate": v.error_rate,
             "arrived_rps": v.arrived_rps,  # offered in the judged windows (Poisson draws)
@@ -68,6 +69,21 @@ class LevelRecord:
             "judged_to": self.start + v.judged_to,
             "window_s": v.window_s,
         }
+
+
+def level_phases(level: LevelRecord, last_sent: float | None) -> list[dict[str, Any]]:
+    """The run-clock phases of one level (s): ``warmup`` over its settle time, the level
+    itself from ``measured_from`` to ``decided_at``, and ``warmup`` again over its tail, the
+    requests sent after the decision until the engine stopped (up to ``last_sent``, the
+    level's last intended send; None or not after ``decided_at``: no tail). The warm-up's
+    seconds in summary.json are then the time its rows cover, so its rate is theirs."""
+    phases = [
+        {"name": WARMUP, "start": level.start, "end": level.settle_end},
+        {"name": level.name, "start": level.settle_end, "end": level.decided_at},
+    ]
+    if last_sent is not None and last_sent > level.decided_at:
+        phases.append({"name": WARMUP, "start": level.decided_at, "end": last_sent})
+    return phases
 
 
 def next_rate(levels: list[tuple[float, bool]], s: CapacityScenario) -> tuple[float | None, str]:
