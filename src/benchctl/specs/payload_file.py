@@ -1,6 +1,7 @@
 """Refuse a target's payload file before anything is launched: one that does not exist or
-cannot be read, and a ``payload.file`` that would be ignored because ``payload.source`` is not
-``file`` (the target docs and error messages ask for both: ``payload.source: file`` and
+cannot be read, a ``.npy`` that is not NumPy's format or holds Python objects, and a
+``payload.file`` that would be ignored because ``payload.source`` is not ``file`` (the
+target docs and error messages ask for both: ``payload.source: file`` and
 ``payload.file: <path>``)."""
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def check_payload_files(
     text) and how each path was given (``path_fields.anchor_paths``: its text is shown).
     Raises InputError (one line naming the flag or profile line, the field and the file) when
     ``payload.file`` is set with a ``payload.source`` other than ``file``, or when a
-    ``source: file`` payload's file is missing, not a regular file or unreadable."""
+    ``source: file`` payload's file is missing, not a regular file, unreadable, or a
+    ``.npy`` without NumPy's header (``npy_problem``)."""
     payloads: list[tuple[tuple[str, ...], PayloadSpec]] = [(("payload",), target.payload)]
     for index, share in enumerate(target.models):
         if share.payload is not None:
@@ -74,6 +76,34 @@ def _unreadable(path: Path) -> str:
             handle.read(1)
     except OSError as exc:
         return f"cannot be read ({exc.strerror or exc})"
+    return npy_problem(path) if path.suffix == ".npy" else ""
+
+
+def npy_problem(path: Path) -> str:
+    """Why ``path`` (a payload ``.npy``) cannot be read as an array without unpickling, or
+    "" when it can: no ``\\x93NUMPY`` magic (NumPy's format, numpy.lib.format), a header
+    that does not parse, or an array of Python objects (``allow_pickle`` is never set).
+    Reads the header only; OSError when the file cannot be read."""
+    import numpy as np
+
+    fmt = np.lib.format
+    with path.open("rb") as handle:
+        if handle.read(len(fmt.MAGIC_PREFIX)) != fmt.MAGIC_PREFIX:
+            return "not a NumPy .npy file (no \\x93NUMPY header)"
+        handle.seek(0)
+        try:
+            version = fmt.read_magic(handle)
+            readers = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
+            if version not in readers:
+                return ""  # a newer header: np.load reads it, or says why
+            dtype = readers[version](handle)[2]
+        except ValueError as exc:
+            return f"a damaged .npy header ({exc})"
+    if dtype.hasobject:
+        return (
+            f"holds Python objects (dtype {dtype}), which would need unpickling: save a "
+            "numeric or string array (e.g. np.save(path, x.astype('float32')))"
+        )
     return ""
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from benchctl.config import PayloadSpec
 from benchctl.errors import InputError
+from benchctl.specs.payload_file import npy_problem
 
 # v2 datatype -> numpy dtype the tensor is held in, and the gRPC InferTensorContents field
 # that carries it ("" = none: FP16 and BF16 travel only as raw bytes). BF16 has no numpy
@@ -87,6 +88,8 @@ def tensors_from_file(spec: PayloadSpec, input_name: str = "input-0") -> list[Te
     assert path is not None
     try:
         if path.suffix == ".npy":
+            if problem := npy_problem(path):  # numpy's own words advise allow_pickle
+                raise InputError(f"{path}: {problem}")
             array = np.load(path, allow_pickle=False)
         elif path.suffix == ".json":
             return _json_body(path)
