@@ -83,7 +83,8 @@ def test_the_demo_saturation_is_the_most_a_level_served():
     assert single["saturation_source"] == "most served"
     assert single["saturation_where"] == "the level10@82.5rps level"
     assert saturation_sentence(_doc(single)) == (
-        "Saturates near 87.0 rps (the most the run served: the level10@82.5rps level)."
+        "Saturates near 87.0 rps (the most the run served: the level10@82.5rps level); the"
+        " fitted curve's asymptote (99.3 rps) lies above that measurement, so it is not used."
     )
 
 
@@ -101,7 +102,8 @@ def test_a_saturation_below_the_capacity_says_why():
         " 79.8 rps capacity because that figure is the rate that arrived at level4@80rps in"
         " its judged windows, not a rate served: a level that keeps up serves what arrives,"
         " but over a few seconds its completions trail its arrivals by the requests still"
-        " in flight."
+        " in flight; the fitted curve's asymptote (91.2 rps) lies above that measurement, so"
+        " it is not used."
     )
 
 

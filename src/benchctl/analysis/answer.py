@@ -185,7 +185,8 @@ def saturation_sentence(doc: dict[str, Any]) -> str | None:
     source = single.get("saturation_source") or "fit"
     where = single.get("saturation_where")
     what = {
-        "overloaded level": "served at a level that could not keep up with its arrivals",
+        "overloaded level": "served at a level that could not keep up with its arrivals"
+        + (f": {where}" if where else ""),
         "most served": "the most the run served" + (f": {where}" if where else ""),
     }.get(source, "the fitted curve's asymptote")
     text = f"Saturates near {rps_text(saturation)} ({what})"
@@ -196,6 +197,8 @@ def saturation_sentence(doc: dict[str, Any]) -> str | None:
         text += _below_capacity(doc, single, capacity)
     return text + "."
 
+    if single.get("saturation_fit_refuted"):  # a fitted asymptote above it (saturation.py)
+        text += f"; {single['saturation_fit_refuted']}"
 
 def _below_capacity(doc: dict[str, Any], single: dict[str, Any], capacity: float) -> str:
     """Why a saturation (a rate served) lies below the ``capacity`` figure: that figure is

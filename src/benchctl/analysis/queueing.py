@@ -117,7 +117,7 @@ def mmc_response_quantile(
 class ReplicaOption:
     """One row of the sizing table: N replicas at peak traffic.
 
-    ``meets_slo``: the predicted percentile is within the SLO, nothing else.
+    ``meets_slo``: the predicted percentile is within the SLO, unless ``measured_broken``.
     ``within_headroom``: utilization <= 1 - headroom. A count is chosen when both hold.
     """
 
@@ -127,6 +127,9 @@ class ReplicaOption:
     meets_slo: bool
     cost_per_month: float | None
     within_headroom: bool = True
+    # the rate per replica (peak / N) is at or above one the run measured to break the SLO
+    # or to saturate the server: ``meets_slo`` is False whatever the model predicts
+    measured_broken: bool = False
 
     @property
     def acceptable(self) -> bool:
@@ -147,8 +150,15 @@ def size_replicas(
     price_per_replica_hour: float | None = None,
     max_replicas: int = 1000,
     capacity_rps: float | None = None,
+    broken_rps: float | None = None,
 ) -> tuple[int | None, list[ReplicaOption]]:
     """Smallest replica count N whose fleet, M/M/(N·k) at λ = peak_rps, meets the SLO.
+
+    The pooled M/M/c queue is one queue before every replica, which a Service spreading
+    requests over replicas (each with its own queue) is not: at λ/N near one replica's
+    service rate it predicts a short tail where each replica's own queue grows. So with
+    ``broken_rps`` (req/s per replica the run measured to break the SLO or to saturate
+    the server) a row whose λ/N >= broken_rps does not meet the SLO (``measured_broken``).
 
     N is chosen when the predicted ``slo_quantile`` of response time is <= ``slo_ms`` (the
     row's ``meets_slo``) and utilization λ/(N·k·μ) <= 1 - headroom (``within_headroom``),
@@ -175,11 +185,12 @@ def size_replicas(
         utilization = peak_rps / (n * per_replica)
         quantile_ms = 1000.0 * mmc_response_quantile(servers, peak_rps, service_rate, slo_quantile)
         cost = None if price_per_replica_hour is None else monthly_cost(n, price_per_replica_hour)
-        meets = quantile_ms <= slo_ms
+        broken = broken_rps is not None and peak_rps / n >= broken_rps
+        meets = quantile_ms <= slo_ms and not broken
         within = utilization <= 1.0 - headroom + 1e-12
         if capacity_rps is not None:  # headroom on the capacity, not on the service rate
             within = peak_rps / n <= capacity_rps * (1.0 - headroom) * (1 + 1e-12)
-        return ReplicaOption(n, utilization, quantile_ms, meets, cost, within)
+        return ReplicaOption(n, utilization, quantile_ms, meets, cost, within, broken)
 
     chosen = _smallest_meeting(option, first_stable, max_replicas)
     last = chosen + _TABLE_EXTRA if chosen is not None else first_stable + _TABLE_EXTRA

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from benchctl.analysis.analyze_options import AnalyzeOptions
 
 _MAX_REPLICAS = 1000  # size_replicas' default max_replicas
+# single_replica.saturation_source values of a saturation measured at an overloaded level
+MEASURED_SATURATION = ("overloaded level", "most served")
 
 
 def replicas_for_peak(
@@ -45,10 +47,8 @@ def replicas_for_peak(
     ``_mix_replicas`` says. None when the capacity is None (a mix whose limiting model
     broke the SLO everywhere). Returns capacity.json ``replicas``: recommended,
     by_capacity, by_erlang_c, is_upper_bound (the capacity is a lower bound),
-    erlang_c_supports / erlang_c_note / service_rate_is_lower_bound (``erlang_c_check``:
-    when no row meets the SLO the reason says the count rests on the capacity alone, and
-    why), table (a row per replica count), reason.
-    """
+    erlang_c_supports / erlang_c_note / service_rate_is_lower_bound (``erlang_c_check``),
+    measured_limit_rps / _note (``measured_limit``), table (a row per count), reason."""
     if not peak or single.get("capacity_rps") is None:  # no peak, or no figure to size by
         return None
     if single.get("basis") == MIX:
@@ -66,16 +66,18 @@ def replicas_for_peak(
             "reason": f"{qualifier}peak {_rate(peak)} rps / ({capacity:.1f} rps per replica × "
             f"{1 - headroom:.0%}){why_bound}",
         }
-    # headroom on the capacity, as the count above and a model mix (one basis)
-    queue_n, table = _mmc_table(peak, saturation, slo, headroom, price_per_hour, capacity)
-    recommended = max(by_capacity, queue_n or by_capacity)
+    limit = measured_limit(single)  # headroom on the capacity below, as a model mix's
+    queue_n, table = _mmc_table(
+        peak, saturation, slo, headroom, price_per_hour, capacity, limit["measured_limit_rps"]
+    )
     check = erlang_c_check(queue_n, saturation, slo, single, what="the saturation rate")
     return {
-        "recommended": recommended,
+        "recommended": max(by_capacity, queue_n or by_capacity),
         "by_capacity": by_capacity,
         "by_erlang_c": queue_n,
         "is_upper_bound": upper_bound,
         **check,
+        **limit,
         "table": [asdict(option) for option in table],
         "reason": (
             f"{qualifier}peak {_rate(peak)} rps at ≤{1 - headroom:.0%} of the "
@@ -84,6 +86,33 @@ def replicas_for_peak(
             + why_bound
         ),
     }
+
+
+def measured_limit(single: dict[str, Any]) -> dict[str, Any]:
+    """{"measured_limit_rps": the lowest rate per replica, req/s, at which ``single``
+    (capacity.json ``single_replica``) measured the SLO broken (the first level that broke
+    it, the band's high end) or the server saturated (a saturation an overloaded level
+    measured), "measured_limit_note": what it is}; both None without either. The M/M/c
+    table's rows at or above it say "no (measured)" (``size_replicas``' ``broken_rps``)."""
+    found = []
+    upper = single.get("upper_rps")
+    if single.get("upper_bound_source") == "first_bad_level" and _positive(upper):
+        level = single.get("first_bad_level") or "a level"
+        found.append(
+            (float(upper), f"the run measured the SLO broken at {upper:,.1f} rps ({level})")
+        )
+    saturation = single.get("saturation_rps")
+    if single.get("saturation_source") in MEASURED_SATURATION and _positive(saturation):
+        found.append((float(saturation), f"the server saturated near {saturation:,.1f} rps"))
+    if not found:
+        return {"measured_limit_rps": None, "measured_limit_note": None}
+    rate, why = min(found)
+    note = f"{rate:,.1f} rps per replica or more: {why}, whatever the M/M/c model predicts"
+    return {"measured_limit_rps": rate, "measured_limit_note": note}
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value) and value > 0
 
 
 def _check_words(check: dict[str, Any], tail: str) -> str:
@@ -110,11 +139,14 @@ def erlang_c_check(
     the SLO at a rate (``single["lower_rps"]``, the best rate that met it), the model's
     M/M/1 quantile there is given beside it, the measurement the model contradicts. When
     ``service_rps`` is no more than the highest throughput the fit saw
-    (``single["fit"]["measured_max_throughput"]``), it is a lower bound on what a replica
+    (``single["fit"]["measured_max_throughput"]``) and no overloaded level measured it
+    (``saturation_source``), it is a lower bound on what a replica
     serves, so the table's predicted tails are upper bounds (said in the note). Returns
     {"erlang_c_supports": bool, "erlang_c_note": str ("" when nothing to say),
     "service_rate_is_lower_bound": bool}."""
-    floor = service_rps <= _highest_measured(single) * (1 + 1e-6)
+    # an overloaded level's rate is the saturation measured, not a floor under it
+    measured = single.get("saturation_source") in MEASURED_SATURATION
+    floor = service_rps <= _highest_measured(single) * (1 + 1e-6) and not measured
     floor_words = (
         f"{what} {service_rps:.1f} rps is the highest throughput measured, a lower bound "
         "on what a replica serves, so the predicted tails are upper bounds"
@@ -276,10 +308,12 @@ def _mmc_table(
     headroom: float,
     price_per_hour: float | None,
     capacity_rps: float | None,
+    broken_rps: float | None = None,
 ) -> tuple[int | None, list[ReplicaOption]]:
     """``size_replicas`` for a peak (req/s) on replicas of service rate ``service_rps``
     (req/s) under ``slo`` (its quantile and threshold in ms), keeping ``headroom`` on
-    ``capacity_rps`` when given: (the smallest acceptable count or None, the M/M/c table)."""
+    ``capacity_rps`` when given, no row meeting the SLO at ``broken_rps`` per replica or
+    more: (the smallest acceptable count or None, the M/M/c table)."""
     return size_replicas(
         peak_rps=peak,
         service_time_ms=1000.0 / service_rps,
@@ -288,6 +322,7 @@ def _mmc_table(
         headroom=headroom,
         price_per_replica_hour=price_per_hour,
         capacity_rps=capacity_rps,
+        broken_rps=broken_rps,
     )
 
 

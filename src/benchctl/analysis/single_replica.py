@@ -30,6 +30,8 @@ from benchctl.analysis.fits import (
 )
 from benchctl.analysis.measured_rates import MeasuredRates
 from benchctl.analysis.points import Points
+from benchctl.analysis.saturation import saturation as saturation_rate
+from benchctl.analysis.saturation import saturation_fields
 from benchctl.analysis.service_demand import service_demand as demand_across_levels
 from benchctl.analysis.slo import Slo
 from benchctl.analysis.sweep import sweep_fields, sweep_levels
@@ -90,7 +92,7 @@ def single_replica(
     found = served_within(found, rates.met_rps, rates.met_where)  # a lower bound only
     warnings += _bound_warnings(found) + unsettled_warnings(levels, slo)
     extrapolation, dropped = _extrapolation(estimate, fit, found, demand_upper, rates, distrust)
-    saturation, saturation_not_used = _saturation(found, estimate, fit, distrust, rates)
+    saturation, saturation_not_used = saturation_rate(found, estimate, fit, distrust, rates, search)
     result: dict[str, Any] = {
         **_band_fields(found, search),
         "demand_upper_rps": demand_upper,
@@ -99,7 +101,7 @@ def single_replica(
         "extrapolated": False,  # the headline never is; see "extrapolation"
         "extrapolation": extrapolation,
         "extrapolation_dropped": dropped,
-        **_saturation_fields(found, fit, saturation, saturation_not_used, rates),
+        **saturation_fields(found, fit, saturation, saturation_not_used, rates, search),
         "level_stability": [
             (lv["name"], bool(lv.get("stable"))) for lv in (search or {}).get("levels", [])
         ],
@@ -146,31 +148,6 @@ def unsettled_warnings(levels: list[Level], slo: Slo) -> list[str]:
         "few successes for the percentile, before it ended); not judged (neither met nor "
         "broke the SLO), so the answer rests on the other levels"
     ]
-
-
-def _saturation_fields(
-    found: CapacityBound,
-    fit: LatencyFit | None,
-    saturation: float | None,
-    not_used: str | None,
-    rates: MeasuredRates,
-) -> dict[str, Any]:
-    """capacity.json ``single_replica``'s saturation rate (requests/s) and where it comes
-    from, and the fit's knee, in its key order."""
-    return {
-        "saturation_rps": saturation,
-        "saturation_source": _saturation_source(found, saturation),
-        "saturation_where": _saturation_where(found, saturation, rates),
-        # a fitted asymptote not used as the saturation rate: why, and the bound the run
-        # measured instead (the most it served: it saturates above that)
-        "saturation_not_used": not_used,
-        "saturation_at_least_rps": rates.served_rps if not_used else None,
-        "saturation_at_least_where": rates.served_where if not_used else None,
-        "knee_rps": fit.knee() if fit is not None and fit.r2 >= 0.9 and saturation else None,
-        # the most a phase served within the SLO (measured_rates.met_rps) and which phase
-        "served_within_slo_rps": rates.met_rps,
-        "served_within_slo_where": rates.met_where,
-    }
 
 
 def _band_fields(found: CapacityBound, search: dict[str, Any] | None) -> dict[str, Any]:
@@ -307,66 +284,6 @@ def _extrapolation(
         "note": "a fit's crossing beyond every measured level: not a measurement",
     }
     return extrapolation, None
-
-
-def _saturation(
-    found: CapacityBound,
-    estimate: CapacityEstimate | None,
-    fit: LatencyFit | None,
-    distrust: str | None,
-    rates: MeasuredRates,
-) -> tuple[float | None, str | None]:
-    """(the rate one replica saturates at, or None; why the fit's asymptote is not it, or
-    None): what an overloaded level served (at least the best good level's rate), else the
-    fit's asymptote x_max when its crossing is not extrapolated, the fit is trusted and
-    x_max lies above the most the run served (a saturation below a measured throughput is
-    refuted by it). Whenever a fit with a finite asymptote is not used, the reason is
-    returned (every reason that applies, joined by "; "), so that capacity.json's
-    ``saturation_at_least_rps`` holds the most served instead (trial 6: a Triton spike whose
-    fit was distrusted and extrapolated left both null though its burst served 191.3)."""
-    saturation = found.saturation_rps
-    if saturation is not None:  # it served at least the best good level and the run's most
-        return max(saturation, found.best_good.throughput_rps, rates.served_rps or 0.0), None
-    if fit is None or not math.isfinite(fit.x_max):
-        return None, None
-    reasons = []
-    if distrust is not None:
-        reasons.append(distrust)
-    served = rates.served_rps
-    if served is not None and fit.x_max <= served:
-        reasons.append(f"it lies below the most the run served ({served:,.1f} rps)")
-    if estimate is None:
-        reasons.append("it does not cross the SLO")
-    elif estimate.extrapolated:
-        reasons.append("its SLO crossing lies beyond every measured level")
-    if not reasons:
-        return fit.x_max, None
-    asymptote = f"the fitted curve's asymptote ({fit.x_max:,.1f} rps) is not a saturation rate"
-    return None, f"{asymptote}: {'; '.join(reasons)}"
-
-
-def _saturation_where(
-    found: CapacityBound, saturation: float | None, rates: MeasuredRates
-) -> str | None:
-    """Where a measured saturation rate was served: ``rates.served_where`` (the most the
-    run served), else "the NAME level" (the best good level); None for an overloaded
-    level's rate (bounds keeps no name), a fitted one or none."""
-    if found.saturation_rps is None or saturation is None:
-        return None
-    if saturation == rates.served_rps and rates.served_where:
-        return rates.served_where
-    if saturation == found.best_good.throughput_rps:
-        return f"the {found.best_good.label} level"
-    return None
-
-
-def _saturation_source(found: CapacityBound, saturation: float | None) -> str | None:
-    """Where the saturation rate came from: an overloaded level, the most the run served
-    (more than any overloaded level: the best good level, or a level, window or phase of
-    ``measured_rates``), the fit, or nowhere."""
-    if found.saturation_rps is not None:
-        return "overloaded level" if saturation == found.saturation_rps else "most served"
-    return "fit" if saturation is not None else None
 
 
 def _levels(

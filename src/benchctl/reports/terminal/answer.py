@@ -92,6 +92,9 @@ def _replicas_table(doc: dict[str, Any]) -> Table:
     caption = (
         "no row meets the SLO: the count rests on the measured capacity" if unsupported else None
     )
+    limit = doc["replicas"].get("measured_limit_note")  # replica_sizing.measured_limit
+    if limit and any(row.get("measured_broken") for row in doc["replicas"]["table"]):
+        caption = "; ".join(filter(None, [caption, f"no (measured): {limit}"]))
     table = Table(
         title="replicas vs predicted tail (M/M/c)",
         title_justify="left",
@@ -113,7 +116,7 @@ def _replicas_table(doc: dict[str, Any]) -> Table:
             str(row["replicas"]),
             f"{row['utilization']:.0%}",
             f"{row['predicted_quantile_ms']:,.1f} ms",
-            "yes" if row["meets_slo"] else "no",
+            "yes" if row["meets_slo"] else "no (measured)" if row.get("measured_broken") else "no",
             "no" if row.get("within_headroom") is False else "yes",
             money(row.get("cost_per_month"), currency),
         )
