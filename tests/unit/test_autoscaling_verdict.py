@@ -16,7 +16,7 @@ from tests.unit.test_analyze import RATES, mm1_step_run
 def test_traffic_shorter_than_a_pod_start_and_a_rate_window_is_not_judged():
     """Default cluster: pod start 45 s (2 + 20 + 20 + 3), rate window 60 s: 105 s."""
     reason = too_short(30.0, ClusterSpec())
-    assert reason is not None and "lasts 30 s" in reason and "= 105 s" in reason
+    assert reason is not None and "traffic (30 s) is too short" in reason and "= 105 s" in reason
     assert too_short(105.0, ClusterSpec()) is None
 
 
@@ -64,7 +64,7 @@ def test_analyze_a_30_s_step_run_as_a_user(tmp_path: Path):
     assert "Traffic: the run's step shape at real time (peak 180.0 rps) scaled ×3.33 to the " in (
         out
     )
-    assert "warning: no autoscaling verdict: the simulated traffic lasts 30 s" in out
+    assert "warning: no autoscaling verdict: the simulated traffic (30 s) is too short" in out
     doc = json.loads((run_dir / "capacity.json").read_text())
     scaling = doc["autoscaling"]
     assert scaling["verdict"]["judged"] is False

@@ -76,6 +76,6 @@ def test_the_simulated_kpa_runs_the_headline_count_at_the_peak():
     assert chosen.result.replicas[peak].max() >= 4
     assert (
         "(target: L = lambda W = 79.8 rps capacity x 61.8 ms, the mean latency at 63.9 rps"
-        " (80% of capacity); it aims at " in chosen.reason
+        " (80% of capacity), the fitted mean-latency curve; it aims at " in chosen.reason
     )
     assert "target 4.93 concurrency at " in chosen.reason

@@ -52,10 +52,15 @@ def test_mean_latency_without_windows_assumes_the_exponential_tail():
     assert mean.ms(100.0) == pytest.approx(1000.0 / (MU - 100.0), rel=1e-6)  # 10 ms
 
 
-def test_mean_latency_without_a_curve_is_the_median_measured_mean():
+def test_mean_latency_without_a_curve_is_the_measured_mean():
+    """The mean over the windows' requests (Little's law's W), no longer the median of the
+    window means (5 ms): 1 s windows at 5, 10 and 15 req/s hold 5, 10 and 15 requests, so
+    (5 x 4 + 10 x 5 + 15 x 9) / 30 = 205 / 30 = 6.8333 ms."""
     windows = pd.DataFrame({"throughput_rps": [5.0, 10.0, 15.0], "mean_latency_ms": [4, 5, 9]})
     mean, source = mean_latency(None, windows, 40.0)
-    assert mean == MeanLatency(5.0, 0.0, 40.0) and "median" in source
+    assert mean is not None and (mean.scale, mean.x_max) == (0.0, 40.0)
+    assert mean.base_ms == pytest.approx(205 / 30)
+    assert "measured mean latency 6.83 ms over the requests of 3 windows at 5.0-15.0 rps" in source
     assert mean_latency(None, None, 40.0)[0] is None
 
 

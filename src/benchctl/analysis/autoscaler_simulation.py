@@ -27,12 +27,14 @@ from benchctl.analysis.scaling_model import (
     CronWindow,
     FloatArray,
     MeanLatency,
+    MeasuredMeans,
     Recommendation,
     ReplicaModel,
     SimResult,
     SpikePattern,
     Traffic,
     ceil_up,
+    rate_span,
 )
 from benchctl.analysis.scaling_policies import (
     DEFAULT_SCALE_DOWN,
@@ -62,6 +64,7 @@ __all__ = [
     "HpaPolicy",
     "KpaPolicy",
     "MeanLatency",
+    "MeasuredMeans",
     "Policy",
     "Recommendation",
     "ReplicaModel",
@@ -74,6 +77,7 @@ __all__ = [
     "detect_spikes",
     "hpa_proposal",
     "kpa_counts",
+    "kpa_mean_latency",
     "kpa_target",
     "kpa_target_note",
     "prescale_floor",
@@ -298,37 +302,74 @@ def _share(headroom: float | None) -> float:
 
 def kpa_target(model: ReplicaModel, headroom: float | None) -> tuple[float, float, float]:
     """(target, r, W): the KPA's concurrency target per pod (in-flight requests, rounded
-    down to 0.01, at least 0.01), the rate r (req/s per pod) whose mean latency W (ms) it
-    uses: target = capacity x W(r) / 1000 (Little's law L = lambda W at capacity), with
-    r = (1 - headroom) x capacity (``_share``), below the mean-latency curve's asymptote
-    (at most 0.99 x x_max).
+    down to 3 significant digits, at least Knative's minimum 0.01), the rate r (req/s per
+    pod) whose mean latency W (ms, ``kpa_mean_latency``) it uses: target = capacity x
+    W(r) / 1000 (Little's law L = lambda W at capacity), with r = (1 - headroom) x capacity
+    (``_share``), below the mean-latency curve's asymptote (at most 0.99 x x_max).
 
     Not W at capacity itself: the mean-latency curve base + scale / (x_max - x) is steep
     near its x_max, which may be the capacity (make demo: x_max 79.83 = capacity, W(0.99 x
     79.83) = 1,233 ms, a target of 97.45 at 3%), so the in-flight count at capacity says
-    little of what a pod holds at the rates the KPA runs it at. Raises nothing."""
+    little of what a pod holds at the rates the KPA runs it at. Rounded to 3 digits, not to
+    0.01: a 6.5 rps pod at 5.73 ms holds 0.0372, which 0.01 steps would cut to 0.03 (a KPA
+    with a fifth more pods than the capacity needs). Raises nothing."""
     capacity = model.capacity_rps
-    mean = model.mean_latency
-    rate = min((1.0 - _share(headroom)) * capacity, 0.99 * mean.x_max)
-    latency_ms = float(mean.ms(rate))
-    target = math.floor(capacity * latency_ms / 10.0 + 1e-9) / 100.0
-    return max(0.01, target), rate, latency_ms
+    rate = min((1.0 - _share(headroom)) * capacity, 0.99 * model.mean_latency.x_max)
+    latency_ms, _ = kpa_mean_latency(model, rate)
+    return max(0.01, _floor_digits(capacity * latency_ms / 1000.0, 3)), rate, latency_ms
+
+
+def _floor_digits(value: float, digits: int) -> float:
+    """``value`` (> 0) rounded down to ``digits`` significant digits; 0 for 0 or less."""
+    if not (value > 0 and math.isfinite(value)):
+        return 0.0
+    step = 10.0 ** (math.floor(math.log10(value)) - digits + 1)
+    return round(math.floor(value / step + 1e-9) * step, 12)
+
+
+def kpa_mean_latency(model: ReplicaModel, rate: float) -> tuple[float, str]:
+    """(W ms, where it comes from): one pod's mean latency at ``rate`` (req/s) for the KPA
+    target. A measurement where the run measured near ``rate`` (windows within 10% of it,
+    ``MeasuredMeans.near``: the mean over their requests) before any curve; without a
+    queueing curve (none fitted, or a constant one) the windows at the measured throughput
+    nearest ``rate``; else the mean-latency curve at ``rate``. Never the SLO bound while the
+    run measured a mean (trial 8: p50<=100ms stood in for a measured 5.73 ms mean). Raises
+    nothing."""
+    measured = model.measured
+    found = measured.near(rate) if measured is not None else None
+    where = "measured near it"
+    if found is None and measured is not None and (model.mean is None or model.mean.scale == 0):
+        found, where = measured.nearest(rate), "measured at the nearest load"
+    if found is not None:
+        mean, low, high, count = found
+        at = rate_span(low, high)
+        return mean, f"{where}: the mean of {count} window{'s' * (count != 1)} at {at}"
+    if model.mean is None:
+        return float(model.mean_latency.ms(rate)), "no mean latency measured: the SLO bound"
+    return float(model.mean.ms(rate)), "the fitted mean-latency curve"
 
 
 def kpa_target_note(policy: Policy, model: ReplicaModel, headroom: float | None) -> str:
     """ " (target: L = lambda W = C rps capacity x W ms, the mean latency at R rps (S% of
-    capacity); it aims at u% of it, N in flight per pod)" for a concurrency KPA
-    policy whose target is ``kpa_target``'s; '' for any other policy (an HPA, an rps
-    metric, another target). No apostrophe: the report escapes the reason as Jinja does."""
+    capacity), SOURCE; it aims at u% of it, N in flight per pod)" for a concurrency KPA
+    policy whose target is ``kpa_target``'s (SOURCE: ``kpa_mean_latency``'s); '' for any
+    other policy (an HPA, an rps metric, another target). No apostrophe: the report escapes
+    the reason as Jinja does."""
     if not isinstance(policy, KpaPolicy) or policy.metric != "concurrency":
         return ""
     target, rate, latency_ms = kpa_target(model, headroom)
     if policy.target != target:
         return ""
     share = rate / model.capacity_rps
+    _, source = kpa_mean_latency(model, rate)
     return (
-        f" (target: L = lambda W = {model.capacity_rps:,.1f} rps capacity x {latency_ms:,.1f} ms,"
-        f" the mean latency at {rate:,.1f} rps ({share:.0%} of capacity); it aims at"
-        f" {policy.target_utilization_percentage:g}% of it, {policy.effective_target:.2f} in"
+        f" (target: L = lambda W = {model.capacity_rps:,.1f} rps capacity x {_ms(latency_ms)} ms,"
+        f" the mean latency at {rate:,.1f} rps ({share:.0%} of capacity), {source}; it aims at"
+        f" {policy.target_utilization_percentage:g}% of it, {policy.effective_target:.3g} in"
         " flight per pod)"
     )
+
+
+def _ms(value: float) -> str:
+    """A latency in ms to 3 significant digits below 10 ms (5.73), else to 0.1 ms (61.8)."""
+    return f"{value:.3g}" if value < 10 else f"{value:,.1f}"

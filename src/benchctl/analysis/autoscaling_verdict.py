@@ -4,9 +4,12 @@
   20/40/80 rps scaled ×6.25 to --peak-rps 500 was never said).
 * Whether it judged anything: an autoscaler reacts no sooner than one rate() window (the
   metric must see the load) plus one pod start (the new pod must serve). Traffic shorter
-  than that gives no autoscaler time to act: every candidate runs its min replicas
-  throughout, so "meets the SLO" only says min replicas were enough. No verdict then: a
-  warning, the candidates' reasons say "not judged", and no monthly cost is derived from it.
+  than that gives no autoscaler time to act: the simulation starts each candidate at the
+  replicas it settles at for the traffic's first second (``scaling_model``: steady state)
+  and it keeps them, so "meets the SLO" only says that starting count was enough (trial 8:
+  a 4 s run said "every candidate ran its min replicas" of 1 while both ran 20). No verdict
+  then: a warning saying what the candidates ran, the candidates' reasons say "not judged",
+  and no monthly cost is derived from it.
 * The chosen HPA at a sustained peak: an rps-per-replica HPA settles at ceil(peak / target)
   replicas (Kubernetes HPA: desired = ceil(current × metric / target)); when that exceeds
   the recommended count, the HPA is not consistent with it, whatever a short simulation ran.
@@ -35,19 +38,47 @@ def traffic_sentence(scenario: str, own: bool, raw_peak: float, peak: float) -> 
     return f"Traffic: {whose} shape at real time, peak {peak:,.1f} rps, not scaled."
 
 
-def too_short(seconds: float, cluster: ClusterSpec) -> str | None:
+def too_short(seconds: float, cluster: ClusterSpec, ran: str = "") -> str | None:
     """Why no autoscaling verdict can be drawn from ``seconds`` of simulated traffic, or
-    None when it is at least one pod start plus one rate() window (``cluster``)."""
+    None when it is at least one pod start plus one rate() window (``cluster``). ``ran``:
+    what the chosen candidates ran (``ran_sentence``), said in parentheses."""
     react = cluster.pod_start_s + cluster.rate_window
     if seconds >= react:
         return None
+    said = f", so what it ran says nothing of scaling: {ran}" if ran else ""
     return (
-        f"no autoscaling verdict: the simulated traffic lasts {seconds:,.0f} s, less than one "
-        f"pod start ({cluster.pod_start_s:g} s) plus the metric's rate window "
-        f"({cluster.rate_window:g} s) = {react:g} s, so no autoscaler could react within it: "
-        "every candidate ran its min replicas throughout; the settings and manifests below "
-        "are not judged (simulate longer traffic: --traffic SCENARIO, e.g. --traffic spike)"
+        f"no autoscaling verdict: the simulated traffic ({seconds:,.0f} s) is too short to see"
+        f" an autoscaler act, less than one pod start ({cluster.pod_start_s:g} s) plus the"
+        f" metric's rate window ({cluster.rate_window:g} s) = {react:g} s: the simulation"
+        " starts each candidate at the replicas it settles at for the first second's traffic"
+        f"{said}; the settings and manifests below are not judged"
+        " (simulate longer traffic: --traffic SCENARIO, e.g. --traffic spike)"
     )
+
+
+def ran_sentence(section: dict[str, Any]) -> str:
+    """ "the chosen KEDA/HPA ran 20 replicas throughout (min 1), the chosen KPA 20 pods
+    throughout (min 0)": what the chosen candidates of ``section`` (capacity.json ``autoscaling``)
+    ran, from each result's max_replicas and replica_seconds over ``traffic.seconds``
+    ("throughout" when replica_seconds = max_replicas x seconds, else "at most"). '' when
+    neither is there."""
+    seconds = float(section["traffic"]["seconds"])
+    said = []
+    for key, name, unit, low in (
+        ("hpa", "the chosen KEDA/HPA ran", "replica", "min_replicas"),
+        ("kpa", "the chosen KPA", "pod", "min_scale"),
+    ):
+        part = section.get(key) or {}
+        result, policy = part.get("result") or {}, part.get("policy") or {}
+        most = result.get("max_replicas")
+        if most is None:
+            continue
+        steady = math.isclose(float(result.get("replica_seconds", -1)), most * seconds)
+        count = f"{most} {unit}{'s' * (most != 1)}"
+        how = f"{count} throughout" if steady else f"at most {count}"
+        floor = f" (min {policy[low]})" if low in policy else ""
+        said.append(f"{name} {how}{floor}")
+    return ", ".join(said)
 
 
 def unjudged(section: dict[str, Any], reason: str) -> None:
@@ -117,7 +148,7 @@ def judge(
     line = traffic_sentence(str(traffic["scenario"]), own, raw_peak or peak, peak)
     traffic["scaling"] = line
     section["summary"] = [line, *section["summary"]]
-    reason = too_short(float(traffic["seconds"]), cluster)
+    reason = too_short(float(traffic["seconds"]), cluster, ran_sentence(section))
     if reason is not None:
         unjudged(section, reason)
     else:

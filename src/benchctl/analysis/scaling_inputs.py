@@ -13,9 +13,15 @@ import numpy as np
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
-from benchctl.analysis.autoscaler_simulation import MeanLatency, ReplicaModel, Traffic
+from benchctl.analysis.autoscaler_simulation import (
+    MeanLatency,
+    MeasuredMeans,
+    ReplicaModel,
+    Traffic,
+)
 from benchctl.analysis.cluster import ClusterSpec
 from benchctl.analysis.fits import LatencyFit
+from benchctl.analysis.scaling_model import rate_span
 from benchctl.config import Scenario, load_scenario
 from benchctl.errors import BenchctlError
 from benchctl.plan.shapes import plan_scenario
@@ -192,8 +198,10 @@ def mean_latency(
     analyze used it as the saturation rate; a rejected one, e.g. r² < 0.9, is not used:
     trial 7 modelled Knative's queueing at a 74.8 rps asymptote declared "not a saturation
     rate" while the run had served 70.2). Else, from the SLO-percentile fit, assuming the
-    exponential tail of M/M/1 (mean = quantile part / ln(1 / (1 - q))). Else the median
-    measured mean latency, constant up to ``saturation``. (None, reason) with none of these.
+    exponential tail of M/M/1 (mean = quantile part / ln(1 / (1 - q))). Without a fit: the
+    measured mean latency (over the requests of every window that measured one, even one
+    window: trial 8's 4 s run had one), constant up to ``saturation``; never the SLO bound
+    while a mean was measured. (None, reason) with none of these.
 
     ``fit``: the SLO-percentile latency fit or None; ``windows``: the analysis windows
     (throughput_rps in requests/s, mean_latency_ms in ms) or None; ``saturation``: requests/s.
@@ -201,6 +209,8 @@ def mean_latency(
     sentence). Raises nothing of its own.
     """
     x_max = saturation  # at least the most the run served (served_saturation, replica_model)
+    if fit is None:
+        return _measured_constant(measured_means(windows), x_max)
     if windows is not None and {"throughput_rps", "mean_latency_ms"} <= set(windows.columns):
         usable = windows[
             (windows["throughput_rps"] > 0)
@@ -210,22 +220,50 @@ def mean_latency(
         if len(usable) >= 3:
             x = usable["throughput_rps"].to_numpy(float)
             y = usable["mean_latency_ms"].to_numpy(float)
-            if fit is None:
-                return MeanLatency(float(np.median(y)), 0.0, x_max), (
-                    "median measured mean latency (no curve fitted)"
-                )
             base, scale = _fit_base_scale(x, y, x_max)
             return MeanLatency(base, scale, x_max), (
                 f"measured mean latency of {len(usable)} windows, fitted as base {base:.3g} ms"
                 f" + {scale:.3g}/({x_max:.4g} - x){_served_note(fit, x_max)}"
             )
-    if fit is not None:
-        tail = -math.log(1.0 - fit.quantile)
-        return MeanLatency(fit.base_ms, fit.scale / tail, x_max), (
-            f"the p{fit.quantile * 100:g} fit over ln(1/(1-q)) = {tail:.2f} (exponential tail)"
-            f"{_served_note(fit, x_max)}"
-        )
-    return None, "no latency curve: zero-load latency at every load below saturation"
+    tail = -math.log(1.0 - fit.quantile)
+    return MeanLatency(fit.base_ms, fit.scale / tail, x_max), (
+        f"the p{fit.quantile * 100:g} fit over ln(1/(1-q)) = {tail:.2f} (exponential tail)"
+        f"{_served_note(fit, x_max)}"
+    )
+
+
+def _measured_constant(
+    measured: MeasuredMeans | None, x_max: float
+) -> tuple[MeanLatency | None, str]:
+    """A constant mean latency up to ``x_max`` (req/s): the mean over the requests of the
+    windows that measured one (ms); (None, reason) without any."""
+    if measured is None:
+        return None, "no latency curve and no mean latency measured: the SLO bound stands in"
+    requests = measured.requests
+    mean = float((requests * measured.ms).sum() / requests.sum())
+    count = int(measured.rps.size)
+    at = rate_span(float(measured.rps.min()), float(measured.rps.max()))
+    return MeanLatency(mean, 0.0, x_max), (
+        f"measured mean latency {mean:.3g} ms over the requests of {count} window"
+        f"{'s' * (count != 1)} at {at};"
+        " no latency curve fitted: constant up to saturation"
+    )
+
+
+def measured_means(windows: pd.DataFrame | None) -> MeasuredMeans | None:
+    """The analysis windows' measured mean latencies (``MeasuredMeans``): each window with
+    successes and a mean latency, its throughput (req/s), mean (ms) and successes
+    (throughput x ``seconds``, the part of it measured; 1 s without that column). None
+    without such a window."""
+    if windows is None or not {"throughput_rps", "mean_latency_ms"} <= set(windows.columns):
+        return None
+    rps = windows["throughput_rps"].to_numpy(float)
+    ms = windows["mean_latency_ms"].to_numpy(float)
+    seconds = windows["seconds"].to_numpy(float) if "seconds" in windows else np.ones_like(rps)
+    keep = np.isfinite(rps) & (rps > 0) & np.isfinite(ms) & (ms > 0) & (seconds > 0)
+    if not keep.any():
+        return None
+    return MeasuredMeans(rps[keep], ms[keep], rps[keep] * seconds[keep])
 
 
 def _fit_base_scale(x: np.ndarray, y: np.ndarray, x_max: float) -> tuple[float, float]:
@@ -270,6 +308,7 @@ def replica_model(
         mean=mean,
         node_start_s=cluster.node_provision,
         pool_pods=cluster.pool_pods,
+        measured=measured_means(windows),
     )
     return model, source
 

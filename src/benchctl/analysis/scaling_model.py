@@ -129,6 +129,44 @@ class MeanLatency:
         return x * self.base_ms / 1000.0 + queue
 
 
+@dataclass(frozen=True, eq=False)
+class MeasuredMeans:
+    """The mean latencies the run measured: one per analysis window, at its throughput.
+
+    ``rps``: each window's throughput (successes/s); ``ms``: its mean latency over its
+    successes; ``requests``: its successes (the weight of its mean in a pooled mean).
+    """
+
+    rps: FloatArray
+    ms: FloatArray
+    requests: FloatArray
+
+    def near(self, rate: float, tolerance: float = 0.1) -> tuple[float, float, float, int] | None:
+        """(pooled mean ms, lowest and highest throughput req/s, windows) over the windows
+        measured within ``tolerance`` x ``rate`` of ``rate`` (req/s): the mean over their
+        requests, sum(requests x ms) / sum(requests). None when no window is that near."""
+        keep = np.abs(self.rps - rate) <= tolerance * rate + EPS
+        if not keep.any() or self.requests[keep].sum() <= 0:
+            return None
+        weights = self.requests[keep]
+        mean = float((weights * self.ms[keep]).sum() / weights.sum())
+        return mean, float(self.rps[keep].min()), float(self.rps[keep].max()), int(keep.sum())
+
+    def nearest(self, rate: float) -> tuple[float, float, float, int] | None:
+        """``near`` around the measured throughput closest to ``rate`` (req/s): the windows
+        within 10% of it. None without windows."""
+        if self.rps.size == 0:
+            return None
+        closest = float(self.rps[np.argmin(np.abs(self.rps - rate))])
+        return self.near(closest)
+
+
+def rate_span(low: float, high: float) -> str:
+    """ "6.8 rps", or "60.2-66.1 rps" when the two differ to 0.1 rps."""
+    a, b = f"{low:,.1f}", f"{high:,.1f}"
+    return f"{a} rps" if a == b else f"{a}-{b} rps"
+
+
 @dataclass(frozen=True)
 class ReplicaModel:
     """What one replica can do, however the curve behind it was fitted.
@@ -147,6 +185,7 @@ class ReplicaModel:
     node_start_s: float = 0.0  # added to a pod's start when it needs a new node
     pool_pods: int | None = None  # pods the existing nodes hold; None: room for any number
     request_timeout_s: float = KNATIVE_TIMEOUT_S  # longest a queued request waits
+    measured: MeasuredMeans | None = None  # the run's mean latencies (the KPA target's W)
 
     def __post_init__(self) -> None:
         check_positive("capacity_rps", self.capacity_rps)
