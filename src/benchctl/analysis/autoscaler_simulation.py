@@ -267,8 +267,12 @@ def default_kpa_candidates(
     Sources: Knative Serving, "Configuring concurrency" (knative.dev/docs/serving/
     autoscaling/concurrency: ``autoscaling.knative.dev/target`` is a soft limit of requests
     in flight per replica; ``target-utilization-percentage`` the share of it the autoscaler
-    aims at, a new replica when the average reaches target x u, e.g. 10 x 70% = 7); Little
-    (1961), L = lambda W.
+    aims at, a new replica when the average reaches target x u, e.g. 10 x 70% = 7);
+    "Additional autoscaling configuration for Knative Pod Autoscaler" (knative.dev/docs/
+    serving/autoscaling/kpa-specific: stable window 6 s..1 h, default 60 s; the panic window
+    is stable x ``panic-window-percentage``, 10% = 6 s by default; panic mode, entered at
+    ``panic-threshold-percentage`` (200%) of the target within it, never scales down and
+    ends after a stable window without reason); Little (1961), L = lambda W.
 
     ``model``: one replica (capacity req/s, mean latency ms); ``peak``: req/s; ``need``: as
     in :func:`default_hpa_candidates` (min scales 0, 1, half of it, all of it). Raises
@@ -302,7 +306,9 @@ def _share(headroom: float | None) -> float:
 
 def kpa_target(model: ReplicaModel, headroom: float | None) -> tuple[float, float, float]:
     """(target, r, W): the KPA's concurrency target per pod (in-flight requests, rounded
-    down to 3 significant digits, at least Knative's minimum 0.01), the rate r (req/s per
+    down to 3 significant digits, at least Knative's minimum 0.01: ``TargetMin`` in
+    knative/serving pkg/apis/autoscaling/register.go, "can be less than 1", though the
+    "Targets" page calls the annotation an integer), the rate r (req/s per
     pod) whose mean latency W (ms, ``kpa_mean_latency``) it uses: target = capacity x
     W(r) / 1000 (Little's law L = lambda W at capacity), with r = (1 - headroom) x capacity
     (``_share``), below the mean-latency curve's asymptote (at most 0.99 x x_max).
