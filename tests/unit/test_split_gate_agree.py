@@ -28,14 +28,24 @@ def test_split_verdict_and_gate_agree_on_the_same_requests(tmp_path: Path) -> No
     fail; p99 +11.24 ms, interval [+2.963, +18.14] across its 3.12 ms tolerance with 201
     canary successes (under 1000): inconclusive, no longer fail. Gate on RUN@stable against
     RUN@canary (installed benchctl, fresh folder): p50 +301.7% [+230.5, +367.2] fail, p99
-    +72.0% [+5.9, +inf] inconclusive. The same class for each percentile."""
+    +72.0% [+5.9, +inf] inconclusive. The same class for each percentile.
+
+    Trial 8: the split's interval is widened, as gate's, to the exact order-statistic one
+    below min_samples (each side at 97.5%): stable's 473 successes bound its p99 by ranks
+    463 and 473 (0.99**473 = 0.0086 <= 0.0125): [14.051, 22.202] ms; canary's 201 only
+    from below (rank 195: 23.504 ms; 0.99**201 = 0.133 > 0.0125: no upper bound). The
+    difference: [23.504 - 22.202, +inf] = [+1.302, open] ms; gate's ratio 23.504 / 22.202
+    - 1 = +5.9%."""
     runs = tmp_path / "runs"
     shutil.copytree(RUN, runs / RUN.name)
     info = json.loads((RUN / "run.json").read_text())
     split = split_summaries(RUN / "requests.parquet", info["plan"]["phases"], ["stable", "canary"])
     metrics = split["verdicts"]["canary"]["metrics"]
     p99 = metrics["latency_p99"]
-    assert p99["ci"] == pytest.approx([2.963, 18.14], abs=0.01)
+    assert p99["bootstrap_ci"] == pytest.approx([2.963, 18.14], abs=0.01)
+    assert p99["exact_ci"][0] == pytest.approx(23.504 - 22.202, abs=0.001)
+    assert p99["exact_ci"][1] is None
+    assert p99["ci"] == [p99["exact_ci"][0], None]
     assert p99["tolerance_ms"] == pytest.approx(0.2 * 15.606, abs=0.001)
     assert p99["class"] == "inconclusive"
     assert "tolerance with 201 successful requests" in p99["note"]

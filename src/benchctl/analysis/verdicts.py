@@ -10,7 +10,10 @@ metric, then score = % of metrics that pass):
 * ``latency_p50``, ``latency_p99``: the difference arm - control of the nearest-rank
   percentile (ms) with a bootstrap confidence interval (percentile method, each arm
   resampled independently; the percentile of a resample is drawn exactly from its binomial
-  law, so no subsampling is needed at any size: :func:`bootstrap_quantile`).
+  law, so no subsampling is needed at any size: :func:`bootstrap_quantile`); with fewer
+  successes in an arm than the gate's min_samples, widened to the exact order-statistic
+  interval of the difference at the gate's 95% (``gate.exact.quantile_difference``), as the
+  gate widens the same rule: an end the requests cannot bound is open (null).
 * ``error_rate``: errors / requests sent, two-proportion z-test (pooled variance), the
   difference with a Wald interval.
 
@@ -67,6 +70,7 @@ INCONCLUSIVE = "inconclusive"  # a metric with too few samples to judge (as the 
 BOOTSTRAP = 2000
 MIN_SAMPLES = 20  # fewer successful requests in an arm: its latency metrics are not judged
 GATE_MIN_SAMPLES = 1000  # the gate's default min_samples (gate/rules.py GateRules)
+GATE_CONFIDENCE = 0.95  # the gate's default statistics.confidence (gate/rules.py)
 
 
 def split_summaries(
@@ -245,20 +249,47 @@ def _percentile_difference(
     replicates = bootstrap_quantile(arm, percent, BOOTSTRAP, rng) - bootstrap_quantile(
         control, percent, BOOTSTRAP, rng
     )
-    low, high = np.quantile(replicates, [ALPHA / 2, 1 - ALPHA / 2])
+    low, high = (float(v) for v in np.quantile(replicates, [ALPHA / 2, 1 - ALPHA / 2]))
     margin = max(tolerance[0] * base, tolerance[1])
     found = {
         "test": "bootstrap",
         "control_ms": base,
         "effect": difference,
         "effect_name": f"p{percent:g} arm - control (ms)",
-        "ci": [float(low), float(high)],
+        "ci": [low, high],
         "ci_level": 1 - ALPHA,
         "tolerance_ms": margin,
     }
+    smallest = min(len(control), len(arm))
+    if smallest < GATE_MIN_SAMPLES:  # as gate widens a rule under its min_samples
+        found.update(_widened(control, arm, percent, (low, high)))
+        low, high = found["ci"]
+        low, high = -math.inf if low is None else low, math.inf if high is None else high
+    return {**found, **_interval_class(low, high, margin, smallest)}
+
+
+def _widened(
+    control: np.ndarray, arm: np.ndarray, percent: float, bootstrap: tuple[float, float]
+) -> dict[str, Any]:
+    """The bootstrap interval (ms) widened to the exact order-statistic interval of the
+    difference at the gate's default confidence (``gate.exact.quantile_difference``), as
+    ``benchctl gate`` widens a percentile rule below its min_samples (trial 8: canary p99
+    [+13.51, +50.8] ms from the bootstrap on 309 / 285 successes failed the split while
+    gate said [-100%, +inf]: 309 successes cannot bound a p99 from above at 97.5%). Keys
+    ``ci`` (open ends None: no bound), ``bootstrap_ci``, ``exact_ci``, ``exact_level``."""
+    from benchctl.analysis.gate.exact import quantile_difference
+
+    exact = quantile_difference(control, arm, percent / 100.0, GATE_CONFIDENCE)
+    low, high = min(bootstrap[0], exact[0]), max(bootstrap[1], exact[1])
+
+    def finite(value: float) -> float | None:
+        return value if math.isfinite(value) else None
+
     return {
-        **found,
-        **_interval_class(float(low), float(high), margin, min(len(control), len(arm))),
+        "ci": [finite(low), finite(high)],
+        "bootstrap_ci": list(bootstrap),
+        "exact_ci": [finite(exact[0]), finite(exact[1])],
+        "exact_level": GATE_CONFIDENCE,
     }
 
 

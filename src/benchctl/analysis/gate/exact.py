@@ -65,6 +65,20 @@ def latency_ratio(base: np.ndarray, cand: np.ndarray, q: float, confidence: floa
     return low, high
 
 
+def quantile_difference(base: np.ndarray, cand: np.ndarray, q: float, confidence: float) -> Bounds:
+    """Interval (the values' unit, ms for latencies) of ``quantile(cand) - quantile(base)``
+    built as ``latency_ratio``: each side's order-statistic interval at ``1 - (1 -
+    confidence) / 2`` (both hold at ``confidence``, Bonferroni), then ``[L_c - U_b, U_c -
+    L_b]``; -inf or inf where a side has no bound (p99 needs 0.99**n <= (1 - confidence) / 4
+    for an upper bound: n >= 437 at 95%). What a split run's percentile verdict is widened
+    to below the gate's min_samples, so split and gate decide the same requests on the same
+    order statistics. ValueError when a side has no values."""
+    level = 1.0 - (1.0 - confidence) / 2.0
+    b_low, b_high = quantile_bounds(base, q, level)
+    c_low, c_high = quantile_bounds(cand, q, level)
+    return c_low - b_high, c_high - b_low
+
+
 def rate_ratio(k_base: int, t_base: float, k_cand: int, t_cand: float, confidence: float) -> Bounds:
     """Interval of ``(k_cand / t_cand) / (k_base / t_base) - 1`` (throughput, counts in
     seconds) by the conditional binomial method with Clopper-Pearson bounds. ValueError for

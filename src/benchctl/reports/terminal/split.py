@@ -95,7 +95,7 @@ def _verdicts_table(split: dict[str, Any]) -> Table:
                 name,
                 metric,
                 fmt_or_dash(m.get("effect"), "{:+.4g}"),
-                f"[{ci[0]:+.4g}, {ci[1]:+.4g}]" if ci else "",
+                _interval_text(ci),
                 fmt_or_dash(m.get("p_value"), "{:.3g}"),
                 m.get("class", ""),
             )
@@ -109,6 +109,18 @@ def _verdicts_table(split: dict[str, Any]) -> Table:
             f"[bold]{verdict['verdict']}[/]",
         )
     return verdicts
+
+
+def _interval_text(ci: Any) -> str:
+    """``[low, high]`` of a verdict's interval; an open end (None: the requests cannot
+    bound it) as -inf / +inf; "" without an interval."""
+    if not ci:
+        return ""
+    low, high = (
+        ("-inf" if ci[0] is None else f"{ci[0]:+.4g}"),
+        ("+inf" if ci[1] is None else f"{ci[1]:+.4g}"),
+    )
+    return f"[{low}, {high}]"
 
 
 def print_arm_telemetry(console: Console, arms: dict[str, Any]) -> None:
