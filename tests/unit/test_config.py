@@ -65,7 +65,8 @@ def test_cli_overrides_rate_duration_and_set():
 def test_cross_field_problem_is_one_plain_line():
     # The rule spans fields; the line names the flag that took part.
     with pytest.raises(
-        InputError, match=r"spike.yaml \(with --set period\): burst_at \+ rise_time .* period$"
+        InputError,
+        match=r"spike.yaml \(with --set period\): burst_at \+ rise_time .* period: .* > period 2m$",
     ):
         load_scenario("spike", overrides=["period=2m"])
 

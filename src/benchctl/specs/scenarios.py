@@ -139,13 +139,28 @@ class SpikeScenario(_ArrivalScenario):
 
     @model_validator(mode="after")
     def _burst_fits_in_period(self) -> SpikeScenario:
+        """burst_at (default: half the period) + rise_time + burst_length + fall_time
+        (default: rise_time) <= period; ValueError giving each value and the sum, e.g.
+        ``20m + 10s + 1m + 10s = 21m20s > period 10m``."""
         start = self.period / 2 if self.burst_at is None else self.burst_at
         fall = self.rise_time if self.fall_time is None else self.fall_time
-        if start + self.rise_time + self.burst_length + fall > self.period:
+        parts = (start, self.rise_time, self.burst_length, fall)
+        if sum(parts) > self.period:
+            terms = " + ".join(_seconds(v) for v in parts)
             raise ValueError(
-                "burst_at + rise_time + burst_length + fall_time must fit within period"
+                "burst_at + rise_time + burst_length + fall_time must fit within period: "
+                f"{terms} = {_seconds(sum(parts))} > period {_seconds(self.period)}"
+                + (" (burst_at: half the period)" if self.burst_at is None else "")
             )
         return self
+
+
+def _seconds(value: float) -> str:
+    """``value`` seconds as the scenario files write them (``21m20s``), or ``12.5s`` where
+    whole seconds would round it."""
+    from benchctl.durations import format_duration
+
+    return format_duration(value) if value < 1 or value == round(value) else f"{value:g}s"
 
 
 class SweepScenario(_ScenarioBase):
@@ -199,6 +214,17 @@ class CapacityScenario(_ArrivalScenario):
     max_duration: PositiveSeconds = Field(300.0, description="the whole search, at most")
     cooldown: Seconds = Field(2.0, description="pause after a level that broke the SLO")
     max_error_rate: float = Field(0.01, ge=0, lt=1, description="errors + dropped, at most")
+
+    @model_validator(mode="after")
+    def _start_within_max(self) -> CapacityScenario:
+        """start_rate <= max_rate (the search never offers more than max_rate, so a higher
+        first level would be silently cut to it); ValueError naming both."""
+        if self.start_rate > self.max_rate:
+            raise ValueError(
+                f"start_rate {self.start_rate:g} is above max_rate {self.max_rate:g}: the "
+                "search starts at start_rate and never offers more than max_rate"
+            )
+        return self
 
 
 class ReplayScenario(_ArrivalScenario):
