@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from benchctl.reports.percentile_marks import mark as percentile_mark
 from benchctl.reports.views import is_number as _number
 
 NONE = "—"
@@ -104,4 +105,5 @@ FILTERS = {
     "fact": fmt_fact,
     "money": fmt_money,
     "ticks": fmt_ticks,
+    "at_max": percentile_mark,  # "*" on a percentile of too few successes (the max)
 }

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from benchctl.analysis.accuracy import accuracy_line
 from benchctl.durations import format_duration
+from benchctl.reports.percentile_marks import footnote, mark
 from benchctl.reports.terminal.cells import number
 from benchctl.reports.terminal.split import print_split
 from benchctl.rundir import COMPLETED
@@ -26,7 +27,8 @@ def summary_table(summary: dict[str, Any], *, title: str) -> Table:
     """summary.json (``phases`` by name and ``overall``) as one row per phase plus
     'overall' (warm-up excluded): requests, ok, errors, dropped, throughput in req/s
     (completions within the phase; ``analysis.phase_completions``) and latency percentiles
-    in ms. KeyError for a summary without those fields."""
+    in ms, each marked "*" (with a footnote) where too few successes make it the max
+    (``percentile_marks``). KeyError for a summary without those fields."""
     table = Table(
         title=title,
         title_justify="left",
@@ -42,6 +44,9 @@ def summary_table(summary: dict[str, Any], *, title: str) -> Table:
     for column in ("phase", "reqs", "ok", "err", "drop", "rps", *PERCENTILES):
         table.add_column(column, justify="left" if column == "phase" else "right", no_wrap=True)
     rows = [*summary["phases"].items(), ("overall", summary["overall"])]
+    note = footnote(PERCENTILES, [s.get("ok") for _, s in rows])  # pP of too few = the max
+    if note:
+        table.caption = f"{table.caption}; {note}"
     for name, s in rows:
         style = "bold" if name == "overall" else "dim" if name == "warmup" else ""
         table.add_row(
@@ -51,9 +56,16 @@ def summary_table(summary: dict[str, Any], *, title: str) -> Table:
             Text(f"{s['errors']:,}", style="red" if s["errors"] else ""),
             Text(f"{s['dropped']:,}", style="red" if s["dropped"] else ""),
             number(s["throughput_rps"]),
-            *(number(s["latency_ms"][k]) for k in PERCENTILES),
+            *(_latency(s, k) for k in PERCENTILES),
         )
     return table
+
+
+def _latency(stats: dict[str, Any], key: str) -> str:
+    """Latency percentile ``key`` of a row (ms), marked when it rests on too few successes
+    to be anything but their max (``percentile_marks``)."""
+    value = stats["latency_ms"][key]
+    return number(value) + (mark(key, stats.get("ok")) if value is not None else "")
 
 
 def print_plan(console: Console, plan: Plan, name: str, description: str, facts: str = "") -> None:
