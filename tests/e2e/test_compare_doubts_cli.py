@@ -86,7 +86,7 @@ def test_unsure_verdicts_say_why_and_cost_ranks_only_priced(tmp_path: Path) -> N
     )
     # cost: A alone has a price: no "#1", and B is named as not ranked by cost
     assert "cost #1" not in text
-    assert "cost (unranked): A 0.12 USD per million inferences" in text
+    assert "cost (unranked): A 0.120 USD per million inferences" in text
     assert "cost: B analyzed without a price, so not ranked by cost" in text
     page = (runs / "b" / "compare-a_vs_b.html").read_text()
     ranking = page[page.index('id="rank-cost"') :]

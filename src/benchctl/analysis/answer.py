@@ -24,11 +24,13 @@ def rps_text(value: float | None) -> str:
 
 
 def money(amount: float | None, currency: str) -> str:
-    """``12.34 USD``; ``—`` when there is no amount (never 0.00 for a missing price)."""
+    """``12.34 USD``, ``0.00340 USD`` (``amounts.amount_text``: never 0.00 for a small amount);
+    ``—`` when there is no amount (never 0.00 for a missing price)."""
+    from benchctl.amounts import amount_text
+
     if amount is None:
         return "—"
-    digits = 2 if abs(amount) < 100 else 0
-    return f"{amount:,.{digits}f} {currency}"
+    return f"{amount_text(amount)} {currency}"
 
 
 def capacity_sentence(doc: dict[str, Any]) -> str:

@@ -190,9 +190,11 @@ def _simulate_candidates(
 
 def _reason(result: SimResult, best: SimResult, chosen: bool, currency: str = "USD") -> str:
     hours = result.replica_seconds / 3600.0
-    money = f" ({result.cost:,.2f} {currency})" if result.cost > 0 else ""
+    from benchctl.amounts import amount_text
+
+    money = f" ({amount_text(result.cost)} {currency})" if result.cost > 0 else ""
     peak = f"{result.max_replicas} replica{'' if result.max_replicas == 1 else 's'}"
-    cost = f"{hours:.2f} replica-hours{money}, peak {peak}"
+    cost = f"{amount_text(hours)} replica-hours{money}, peak {peak}"
     phases = result.phase_violations_s
     worst = (
         f" (worst of {len(phases)} sync phases; best {min(phases):g} s)"

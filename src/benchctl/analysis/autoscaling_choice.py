@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from benchctl.amounts import amount_text
 from benchctl.analysis.autoscaler_simulation import (
     HpaPolicy,
     Recommendation,
@@ -209,16 +210,17 @@ def _cron_option(
     extra = result.replica_seconds - base.replica_seconds
     missed = result.slo_violation_seconds
     verdict = "meets the SLO" if missed == 0 else f"SLO violated for {missed:g} s"
-    money = f" ({result.cost:,.2f} {currency})" if result.cost > 0 else ""
+    money = f" ({amount_text(result.cost)} {currency})" if result.cost > 0 else ""
+    hours = amount_text(result.replica_seconds / 3600)
     text = (
         f"{policy.describe()} plus KEDA cron {need} replicas from '{windows[0].start}'"
         f" to '{windows[0].end}' (UTC): {verdict} in the simulation, worst sync phase;"
-        f" {result.replica_seconds / 3600:.2f} replica-hours{money}, {extra / 3600:+.2f}"
+        f" {hours} replica-hours{money}, {amount_text(extra / 3600, signed=True)}"
         f" replica-hours against reactive scaling alone ({base.slo_violation_seconds:g} s"
         " violated)"
     )
     reason = f"{policy.describe()} + cron pre-scale to {need}: {verdict}; " + (
-        f"{result.replica_seconds / 3600:.2f} replica-hours{money},"
+        f"{hours} replica-hours{money},"
         f" peak {result.max_replicas} replica{'' if result.max_replicas == 1 else 's'}"
     )
     choice = Recommendation(policy=policy, result=result, chosen=True, reason=reason)

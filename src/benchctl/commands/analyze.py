@@ -170,7 +170,7 @@ def analyze_options(args: argparse.Namespace) -> AnalyzeOptions:
     from benchctl.analysis.cluster import load_cluster
     from benchctl.analysis.slo import parse_slo
 
-    price = price_option(args.price)
+    price = price_option(args.price, args.currency)
     if args.traffic is not None:
         _check_traffic(args.traffic, args.config_dir)
     return AnalyzeOptions(

@@ -67,14 +67,22 @@ def currency_option(text: str) -> str:
     return value
 
 
-def price_option(text: str | None) -> float | None:
+def price_option(text: str | None, currency: str = "USD") -> float | None:
     """``--price`` (``2.48/h``, ``1800/month``) as a price per hour, or None when not given.
 
-    Raises InputError ``"--price: <what is allowed>"`` for text that is not a price."""
+    ``currency``: ``--currency`` as given. Raises InputError ``"--price: <what is allowed>"``
+    for text that is not a price, or one with a ``$`` sign while ``--currency`` is not USD
+    (the amount would be priced in another currency with its sign dropped)."""
     from benchctl.analysis.cost import parse_price
 
     if not text:
         return None
+    if "$" in text and currency.strip().upper() not in ("USD", "$"):
+        raise InputError(
+            f"--price {text!r}: a $ amount with --currency {currency.strip()}; give the amount "
+            f"without a sign and the currency with --currency (e.g. --price 2.48/h --currency "
+            f"{currency.strip()})"
+        )
     try:
         return parse_price(text)
     except ValueError as exc:

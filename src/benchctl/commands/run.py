@@ -262,7 +262,7 @@ def _run_once(args: argparse.Namespace, console: Console) -> int:
     options = run_options(args)
     answer = AnswerOptions(
         slo=args.slo,
-        price_per_hour=price_option(args.price),
+        price_per_hour=price_option(args.price, args.currency),
         currency=currency_option(args.currency),
     )
     result, report = run_with_answer(options, answer, console=console)

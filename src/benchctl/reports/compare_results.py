@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from benchctl.amounts import amount_text
+
 
 @dataclass(frozen=True)
 class RunColumn:
@@ -189,7 +191,7 @@ def ranking_lines(comparison: Comparison) -> list[str]:
         place = f"#{row.cost_place}" if row.cost_place else "(unranked)"
         why = f": {row.cost_why}" if row.cost_why else ""
         lines.append(
-            f"cost {place}: {row.label} {bound}{row.per_million:,.2f} {row.currency} "
+            f"cost {place}: {row.label} {bound}{amount_text(row.per_million)} {row.currency} "
             f"per million inferences{why}"
         )
     unpriced = [r.label for r in costs if r.per_million is None and r.capacity_rps is not None]

@@ -58,10 +58,13 @@ def fmt_seconds(value: Any) -> str:
 
 
 def fmt_money(value: Any) -> str:
-    """An amount in the price's currency: cents below 100, whole units above."""
+    """An amount in the price's currency: whole units from 100, cents from 1, three
+    significant digits below (``amounts.amount_text``: a small cost never reads 0.00)."""
+    from benchctl.amounts import amount_text
+
     if not _number(value):
         return NONE
-    return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    return amount_text(float(value))
 
 
 def fmt_fact(value: Any) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from benchctl.amounts import amount_text
 from benchctl.durations import format_duration
 
 
@@ -70,7 +71,7 @@ def sweep_table(rows: list[dict[str, Any]]) -> Table:
             str(r.get("concurrency")),
             f"{rate:,.0f}" if rate else "—",
             f"{seconds:.2f}" if seconds else "—",
-            f"{cost:.4f}" if cost else "—",
+            amount_text(cost) if cost else "—",
             f"{mean:.1f}" if mean else "—",
         )
     return table
