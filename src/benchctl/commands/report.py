@@ -36,9 +36,7 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     requests.parquet, ``rebuilt_summary_warning``), open it when asked; returns 0. Raises what
     ``RunDir.open`` raises for a folder that is not a run, and InputError for a run still
     in progress (its report would show nothing and go stale)."""
-    from rich.markup import escape
-
-    from benchctl.reports.terminal.console import print_path
+    from benchctl.reports.terminal.console import print_path, print_warning
     from benchctl.rundir import RUN_JSON, RunDir
     from benchctl.rundir.recorded import refuse_in_progress
 
@@ -46,7 +44,7 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     refuse_in_progress(run.path, run.read_json(RUN_JSON), "report")
     path = write_report(args.run_dir, args.output)
     if (note := rebuilt_summary_warning(args.run_dir)) is not None:
-        console.print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
+        print_warning(console, note)
     print_path(console, "report", path)
     if args.open:
         import webbrowser

@@ -113,6 +113,14 @@ def print_path(console: Console, label: str, path: Path | str) -> None:
     console.print(f"{label}: [bold]{path}[/]", soft_wrap=True)
 
 
+def print_warning(console: Console, text: str) -> None:
+    """``warning: TEXT`` (the word in yellow; ``text`` printed as given, never as markup), as
+    ``compare`` prints its warnings."""
+    from rich.markup import escape
+
+    console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
+
+
 def print_written(console: Console, paths: Iterable[Path | str]) -> None:
     """One ``wrote PATH`` line per file written (the path in bold)."""
     for path in paths:
