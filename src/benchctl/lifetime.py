@@ -172,6 +172,25 @@ def same_server(pid: int, log: Path | None, started_after: float) -> bool | None
     return False  # the run's log is gone: not a server writing to it
 
 
+def writers_of(log: Path) -> list[int]:
+    """The process-group leaders whose stdout is the file ``log`` (a launched server writes
+    its output there: ``targets.launch.spawn_logged``); [] when ``log`` is gone. Processes
+    this user may not look into are skipped."""
+    try:
+        wanted = os.stat(log)
+    except OSError:
+        return []
+    found = []
+    for pid in psutil.pids():
+        with contextlib.suppress(OSError):
+            out = os.stat(f"/proc/{pid}/fd/1")
+            if (out.st_dev, out.st_ino) == (wanted.st_dev, wanted.st_ino) and os.getpgid(
+                pid
+            ) == pid:
+                found.append(pid)
+    return found
+
+
 def stop_group(pgid: int, grace: float = SERVER_GRACE_S) -> bool:
     """SIGTERM process group ``pgid``, SIGKILL what is left after ``grace`` s; True once no
     process of it runs (within 5 s more), False if some still does (e.g. not ours to kill)."""

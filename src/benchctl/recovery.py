@@ -179,26 +179,36 @@ def _finish(path: Path, info: dict[str, Any], reason: str, *, leftovers: bool = 
 
 
 def stop_left_server(path: Path, info: dict[str, Any]) -> str:
-    """Stop the server a killed run launched when its watchdog could not (killed too): the
-    process group of run.json's ``target.launched.pid``, once ``lifetime.same_server`` tells
-    it is still that server (its own group, started after the run's CLI, stdout on the run's
-    server log), so a recycled pid is never signalled. Returns the line to add: "stopped
-    launched server pid N left by the killed run RUN", "launched server pid N may still be
-    running (...)", or "" when nothing the run launched is left."""
-    from benchctl.lifetime import same_server, stop_group
+    """Stop the servers a killed run launched when its watchdog could not (killed too): the
+    process group of run.json's ``target.launched.pid``, and with ``--split --launch`` each
+    arm's server (found by its stdout, ``arm-NAME/*.log``: run.json keeps no arm pid), once
+    ``lifetime.same_server`` tells it is still that server (its own group, started after the
+    run's CLI, stdout on the run's server log), so a recycled pid is never signalled.
+    Returns what to add to the recovery line: "stopped launched server pid N left by the
+    killed run RUN", "launched server pid N may still be running (...)", several joined by
+    "; ", or "" when nothing the run launched is left."""
+    from benchctl.lifetime import writers_of
 
     launched = (info.get("target") or {}).get("launched") or {}
     pid = launched.get("pid")
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1:
-        return ""
     log = Path(launched["log"]) if launched.get("log") else None
     if log is not None and not log.is_absolute():
         log = path / log.name  # the server's log lies in the run directory
+    servers = [(pid, log)] if isinstance(pid, int) and not isinstance(pid, bool) else []
+    for arm_log in sorted(path.glob("arm-*/*.log")):
+        servers += [(found, arm_log) for found in writers_of(arm_log) if found != pid]
     started = (info.get("owner") or {}).get("started")
-    same = same_server(pid, log, float(started) if isinstance(started, int | float) else 0.0)
+    after = float(started) if isinstance(started, int | float) else 0.0
+    lines = [_stop_one(pid, log, after, path.name) for pid, log in servers if pid > 1]
+    return "; ".join(line for line in lines if line)
+
+
+def _stop_one(pid: int, log: Path | None, after: float, name: str) -> str:
+    from benchctl.lifetime import same_server, stop_group
+
+    same = same_server(pid, log, after)
     if same is False:
         return ""
-    name = path.name
     if same is None:
         return (
             f"launched server pid {pid} may still be running (cannot tell it is the one "

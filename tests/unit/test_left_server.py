@@ -60,3 +60,20 @@ def test_a_server_started_before_the_run_is_left_alone(tmp_path: Path):
     finally:
         older.kill()
         older.wait()
+
+
+def test_a_split_arm_s_server_is_found_by_its_log_and_stopped(tmp_path: Path):
+    """run.json keeps no arm pid: the arm's server is the group leader writing its stdout to
+    arm-NAME/kserve.log (the control here was not launched: ``launched`` None)."""
+    (tmp_path / "arm-canary").mkdir()
+    arm = _session(tmp_path / "arm-canary" / "kserve.log")
+    try:
+        info = {"owner": owner_record(), "target": {"launched": None}}
+        line = stop_left_server(tmp_path, info)
+        assert (
+            line == f"stopped launched server pid {arm.pid} left by the killed run {tmp_path.name}"
+        )
+        assert arm.wait(timeout=5) is not None
+    finally:
+        arm.kill()
+        arm.wait()
