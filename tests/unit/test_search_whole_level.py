@@ -11,6 +11,8 @@ max_duration says so, not "max_hold reached".
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +20,7 @@ import pytest
 from benchctl.analysis.slo import parse_slo
 from benchctl.analysis.summary import summarize
 from benchctl.config import CapacityScenario
+from benchctl.reports.terminal.search import level_line
 from benchctl.search import judge, window_length
 from benchctl.search.judging import LevelVerdict
 from benchctl.search.levels import LevelRecord, level_phases
@@ -106,3 +109,15 @@ def test_the_warmup_row_covers_each_settle_and_tail():
     assert warmup["seconds"] == pytest.approx(5.5)
     assert warmup["requests"] == 55
     assert warmup["offered_rps"] == pytest.approx(10.0)
+
+
+def test_the_level_line_gives_the_percentile_over_all_it_measured():
+    """The trial's level: p99 29.1 ms in the judged windows; the line adds the p99 over
+    every request it measured (the report's row) where it differs, and only there."""
+    verdict = LevelVerdict(True, True, "stable", 34.2, 29.1, 205, 0.0, 1.0, False, 34.2)
+    whole = dataclasses.replace(verdict, measured_latency_ms=95.04)
+    line = level_line(LevelRecord("level3@40rps", 40.0, whole, 50.1, 51.1, 59.2, 8.1), "p99")
+    assert line.endswith("after 8s (stable); p99 95.0 ms over all it measured")
+    same = dataclasses.replace(verdict, measured_latency_ms=29.1)
+    line = level_line(LevelRecord("level3@40rps", 40.0, same, 50.1, 51.1, 59.2, 8.1), "p99")
+    assert line.endswith("after 8s (stable)")

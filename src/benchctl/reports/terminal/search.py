@@ -130,5 +130,22 @@ def level_line(level: LevelRecord, column: str, models: Sequence[str] = ()) -> s
         f"of {verdict.arrived_rps:,.1f} rps arriving in the same windows "
         f"({verdict.ratio:.0%}), errors {verdict.error_rate:.1%}: "
         f"[{colour}]{said}[/] "
-        f"after {level.hold_s:.0f}s ({verdict.reason})"
+        f"after {level.hold_s:.0f}s ({verdict.reason})" + whole_level_note(level, column)
     )
+
+
+def whole_level_note(level: LevelRecord, column: str) -> str:
+    """The level's SLO percentile over every request it measured (search.json
+    ``measured_latency_ms``: its row in summary.json and the report, or above it while some
+    were unanswered) where it differs from the judged windows' that the line shows:
+    ``"; p99 95.0 ms over all it measured"``; "" when it is the same to 0.1 ms, absent, or
+    the level was interrupted."""
+    verdict = level.verdict
+    whole, mark = verdict.measured_latency_ms, verdict.latency_ms
+    if (
+        whole is None
+        or verdict.interrupted
+        or (mark is not None and f"{whole:.1f}" == f"{mark:.1f}")
+    ):
+        return ""
+    return f"; {column} {whole:,.1f} ms over all it measured"
