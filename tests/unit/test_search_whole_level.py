@@ -121,3 +121,13 @@ def test_the_level_line_gives_the_percentile_over_all_it_measured():
     same = dataclasses.replace(verdict, measured_latency_ms=29.1)
     line = level_line(LevelRecord("level3@40rps", 40.0, same, 50.1, 51.1, 59.2, 8.1), "p99")
     assert line.endswith("after 8s (stable)")
+
+
+def test_a_plainly_broken_level_keeps_its_whole_percentile_too():
+    """Every answer 300 ms: broken at once (100% over 100 ms); its percentile over all it
+    measured (t in [1, 3.1) s at now = 5.6) is 300 ms as well, for search.json."""
+    frame, arrivals = _slow_start()
+    slow = frame.assign(latency_ms=300.0)
+    verdict = judge(slow, arrivals, 50, 5.6, SLO, S)
+    assert verdict is not None and not verdict.good and "over 100 ms" in verdict.reason
+    assert verdict.measured_latency_ms == 300.0

@@ -115,11 +115,11 @@ def judge(
     waiting = _waiting(measured, arrivals, horizon - threshold / 1000.0, s.settle)
     end = s.settle + width * count  # the judged windows end here (completions)
     every = {"judged_from": s.settle, "judged_to": end, "window_s": width}
+    whole, whole_problem = _all_measured(measured, arrivals, horizon, q, threshold, s.settle)
     broken = _plainly_broken(windows, waiting, q, threshold, s)
     if broken:
         verdict = _verdict(windows, width, q, threshold, s, good=False, stable=True, reason=broken)
-        return dataclasses.replace(verdict, **every)
-    whole, whole_problem = _all_measured(measured, arrivals, horizon, q, threshold, s.settle)
+        return dataclasses.replace(verdict, **every, measured_latency_ms=whole)
     verdict = _stable_verdict(windows, width, q, threshold, s, every)
     if verdict is not None:
         verdict = dataclasses.replace(verdict, measured_latency_ms=whole)
