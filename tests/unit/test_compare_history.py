@@ -89,7 +89,7 @@ def test_compare_reads_capacity_and_telemetry(tmp_path: Path) -> None:
     first, second = comparison.runs
     assert first.capacity == "187.5 req/s at p99<=200ms (measured); not analyzed for p99<=100ms"
     assert second.capacity == NOT_ANALYZED
-    assert first.bottleneck == "host CPU (99% at p95)"  # the warm-up window is left out
+    assert first.bottleneck == "host CPU (99% of the host at p95)"  # the warm-up window is left out
     assert ("server CPU", "1.96 cores (98% of 2)") in first.resources
     assert second.bottleneck == "no telemetry"
     assert "187.5 req/s" in comparison.output.read_text()

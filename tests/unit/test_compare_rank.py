@@ -173,6 +173,7 @@ def test_host_cpu_bottleneck_says_how_much_was_the_servers(tmp_path: Path) -> No
     comparison = write_compare([a, b], output=tmp_path / "c.html")
     first, second = comparison.runs
     assert first.bottleneck == (
-        "host CPU (100% at p95; the server's own 20%, the rest other work on the host)"
+        "host CPU (100% of the host at p95; the server's own 20% (0.40 cores), the rest "
+        "other work on the host)"
     )
-    assert second.bottleneck == "host CPU (100% at p95)"
+    assert second.bottleneck == "host CPU (100% of the host at p95)"

@@ -126,3 +126,50 @@ def verdict_doubts(
                 f"{n:,} requests holds {slo.threshold_ms:g} ms"
             )
     return tuple(reasons)
+
+
+ESTABLISHED = "the runs' different verdicts are an established difference"
+BUSY = "busy host"
+
+
+def established_difference(
+    sides: list[tuple[str, LoadedRun, Any, tuple[str, ...], Any]], slo: Slo
+) -> str | None:
+    """The line saying two runs' different SLO verdicts are an established difference, or
+    None (then the compare output keeps "not an established difference").
+
+    ``sides``: per run (label, run, verdict True/False, its doubts, its telemetry windows
+    after the warm-up). Established when the verdicts differ, the only doubt on either is a
+    busy host, the percentile's intervals are disjoint in the verdicts' direction and the
+    host was alike busy in both. Intervals: each run's order-statistic interval at 97.5%
+    (both hold at 95%, Bonferroni: the gate's ``latency_ratio`` construction, item 1 of
+    trial 8), so the ratio's interval ``[L_worse / U_better - 1, ...]`` lies above 0. Alike
+    busy: other processes' cores (``contradictions.other_cores``) differ by less than a
+    quarter of the host's cores (the gate's busy-host rule), since a busy host moves a run
+    as a whole and only a difference in load could make the difference."""
+    from benchctl.analysis.contradictions import other_cores
+
+    if len(sides) != 2 or {s[2] for s in sides} != {True, False}:
+        return None
+    if not all(s[3] and all(d.startswith(BUSY) for d in s[3]) for s in sides):
+        return None  # no doubt at all (nothing to settle) or one an interval cannot settle
+    better, worse = sorted(sides, key=lambda s: not s[2])  # the one meeting the SLO first
+    level = 1.0 - (1.0 - CONFIDENCE) / 2.0
+    bounds = [percentile_interval(s[1], slo.quantile, level) for s in (better, worse)]
+    if bounds[0] is None or bounds[1] is None or not bounds[0][2] < bounds[1][1]:
+        return None
+    cpus = (better[1].info.get("host") or {}).get("cpus")
+    loads = [other_cores(s[4], cpus) if s[4] is not None else None for s in (better, worse)]
+    if loads[0] is None or loads[1] is None or abs(loads[0] - loads[1]) >= cpus / 4:
+        return None
+    (_, b_low, b_high), (_, w_low, w_high) = bounds
+    return (
+        f"{ESTABLISHED}: {slo.column} {better[0]} {b_low:.3g}-{b_high:.3g} ms vs {worse[0]} "
+        f"{w_low:.3g}-{_ms(w_high)} (intervals at {level:.1%} each, {CONFIDENCE:.0%} both) do "
+        f"not overlap on a host alike busy (other processes {loads[0]:.2f} vs {loads[1]:.2f} "
+        f"of {cpus} cores); each run's own yes/no still is not (a quiet host could move both)"
+    )
+
+
+def _ms(value: float) -> str:
+    return "unbounded" if math.isinf(value) else f"{value:.3g} ms"

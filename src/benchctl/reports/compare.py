@@ -22,12 +22,14 @@ from benchctl.analysis.points import min_samples
 from benchctl.analysis.sent_tensors import describe, same_tensors, sent_tensors
 from benchctl.analysis.slo import Slo, parse_slo
 from benchctl.analysis.summary_file import file_windows, summarize_file
+from benchctl.analysis.verdict_doubts import ESTABLISHED
 from benchctl.errors import InputError
 from benchctl.reports.compare_capacity import NOT_ANALYZED as NOT_ANALYZED  # re-exported
 from benchctl.reports.compare_capacity import capacity_cell, capacity_numbers
 from benchctl.reports.compare_figures import compare_figures
 from benchctl.reports.compare_results import Comparison, RunColumn, rank
 from benchctl.reports.compare_results import ranking_lines as ranking_lines  # re-exported
+from benchctl.reports.compare_settings import SHARE_OF, difference_notes, settings_notes
 from benchctl.reports.html_format import environment
 from benchctl.reports.views import Banner
 from benchctl.rundir import (
@@ -71,12 +73,14 @@ def write_compare(
         _column(index, run, summary, objective)
         for index, (run, summary) in enumerate(zip(loaded, summaries, strict=True))
     )
+    labels = [column.label for column in columns]
     differences = tuple(
         f"{column.label} vs A: {'; '.join(found)}"
         for column, run in zip(columns[1:], loaded[1:], strict=True)
         if (found := comparable_differences(run, loaded[0]))
     )
-    notes = (*target_notes(columns), *rebuilt)
+    notes = (*target_notes(columns), *settings_notes([r.info for r in loaded], labels), *rebuilt)
+    notes += tuple(difference_notes(loaded, columns, objective))
     context = {
         "title": f"Comparison of {len(columns)} runs",
         "runs": columns,
@@ -169,6 +173,8 @@ def _banner_kind(note: str, rebuilt: Sequence[str]) -> tuple[str, str]:
     """The page banner (key, title) of one of ``write_compare``'s notes."""
     if note in rebuilt:
         return "summary", "Summary rebuilt"
+    if note.startswith(ESTABLISHED):
+        return "verdicts", "SLO verdicts differ"
     return ("targets", "Different targets") if "servers" in note else ("slos", "Mixed SLOs")
 
 
@@ -279,11 +285,12 @@ def _resources(run: LoadedRun) -> tuple[tuple[tuple[str, str], ...], str]:
         return tuple(shown), "no server CPU telemetry"
     top = max(used, key=lambda name: used[name])
     if used[top] >= NEAR_SATURATION:
-        return tuple(shown), f"{top} ({used[top]:.0%} at p95{_host_share(used)})"
-    return tuple(shown), f"none saturated (highest: {top} {used[top]:.0%})"
+        where = f"{used[top]:.0%}{SHARE_OF.get(top, '')} at p95{_host_share(used, cores)}"
+        return tuple(shown), f"{top} ({where})"
+    return tuple(shown), f"none saturated (highest: {top} {used[top]:.0%}{SHARE_OF.get(top, '')})"
 
 
-def _host_share(used: dict[str, float]) -> str:
+def _host_share(used: dict[str, float], cores: float) -> str:
     """A qualifier when host CPU is the top resource but the server's own processes used
     less than half of it (``used``: fractions of the host's cores at p95): the rest was
     other work on the host (the load generator, other jobs), not the server's demand."""
@@ -292,7 +299,8 @@ def _host_share(used: dict[str, float]) -> str:
         return ""
     if server >= host / 2:
         return ""
-    return f"; the server's own {server:.0%}, the rest other work on the host"
+    own = f"{server:.0%} ({server * cores:.2f} cores)"
+    return f"; the server's own {own}, the rest other work on the host"
 
 
 # --------------------------------------------------------------------------- page parts

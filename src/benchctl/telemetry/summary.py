@@ -20,10 +20,10 @@ WARNING, DETAIL = "warning", "detail"  # the kinds of a summary note
 
 # (column of telemetry_windows.parquet, label, unit scale, unit)
 SHOWN = [
-    ("host_cpu_percent", "host CPU", 1.0, "%"),
+    ("host_cpu_percent", "host CPU (mean of all cores)", 1.0, "%"),
     ("host_memory_used_bytes", "host memory used", 2**-30, "GiB"),
-    ("generator_cpu_percent", "generator CPU (busiest process)", 1.0, "%"),
-    ("server_cpu_percent", "server CPU (process tree)", 1.0, "%"),
+    ("generator_cpu_percent", "generator CPU (busiest process, 100% = 1 core)", 1.0, "%"),
+    ("server_cpu_percent", "server CPU (process tree, 100% = 1 core)", 1.0, "%"),
     ("server_rss_bytes", "server RSS (process tree)", 2**-20, "MiB"),
     ("server_processes", "server processes", 1.0, ""),
     ("gpu_utilization_percent", "GPU utilization", 1.0, "%"),

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from benchctl.analysis.verdict_doubts import ESTABLISHED
 from benchctl.reports.compare_results import Comparison, RunColumn, ranking_lines
 from benchctl.reports.html_format import fmt_fact, fmt_ms, fmt_pct, fmt_rps
 from benchctl.reports.terminal.console import print_path
@@ -21,7 +22,8 @@ def print_comparison(console: Console, comparison: Comparison) -> None:
         console.print(f"[yellow]{escape(line)}[/]", highlight=False)
     for line in ranking_lines(comparison):
         console.print(line, highlight=False)
-    for text in [*comparison.notes, *(f"not comparable: {d}" for d in comparison.differences)]:
+    notes = [n for n in comparison.notes if not n.startswith(ESTABLISHED)]  # a verdict line
+    for text in [*notes, *(f"not comparable: {d}" for d in comparison.differences)]:
         console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
     print_path(console, "comparison", comparison.output)
 
@@ -71,7 +73,8 @@ def verdict_cell(run: RunColumn) -> str:
 
 def verdict_lines(comparison: Comparison) -> list[str]:
     """A line per run whose yes/no verdict is not established, naming why; then, when the
-    verdicts differ and any is unsure, that the difference is not established either."""
+    verdicts differ and any is unsure, that the difference is not established either, or
+    the note that it is (``verdict_doubts.established_difference``)."""
     if not comparison.slo:
         return []
     lines = [
@@ -81,7 +84,10 @@ def verdict_lines(comparison: Comparison) -> list[str]:
         if run.doubts and isinstance(run.slo_met, bool)
     ]
     verdicts = {run.slo_met for run in comparison.runs if isinstance(run.slo_met, bool)}
-    if lines and len(verdicts) > 1:
+    settled = [note for note in comparison.notes if note.startswith(ESTABLISHED)]
+    if lines and settled:
+        lines += settled
+    elif lines and len(verdicts) > 1:
         lines.append(
             "the runs' different verdicts are not an established difference: repeat each "
             "run (benchctl run ... --repeat 3) on a quiet host before choosing"
