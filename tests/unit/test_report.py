@@ -363,7 +363,10 @@ def test_warnings_spike_advice_and_usl_are_shown(tmp_path: Path) -> None:
     assert "extrapolates 999.0 rps: not measured, not used" in page
     assert 'class="flag warn">capacity: <b>lower bound (at least)' in page
     assert 'id="spike-advice"' in page and "cannot keep up" in page
-    assert "server_cpu service demand 4.50 ms per request: at most 444.0 req/s" in page
+    assert (
+        "server_cpu service demand: 4.50 ms per request; upper bound 444.0 rps with all 2 host"
+        " cores busy."
+    ) in page
     assert 'class="tile bad" id="confidence"' in page
     assert "Throughput vs concurrency: Universal Scalability Law" in page
     assert 'id="figure-curve-2"' in page

@@ -13,6 +13,11 @@ X = (C - U0) / D for capacity C. At one load level U = U0 + D x X is one equatio
 unknowns: D cannot be separated from U0, and U / X (every busy unit counted as per-request) is
 only an upper bound on D, which gives no ceiling on throughput.
 
+A fitted background below 0 is impossible: the line is then refit through the origin
+(``background_clamped``). The CPU entry also carries a launched server's wall-clock bound
+(``wall_bound_rps``) and, on a busy host, the cores other processes used
+(``host_others_cores``); ``demand_bound.demand_sentence`` says what the ceiling is worth.
+
 Output: capacity.json ``service_demand``.
 """
 
@@ -25,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchctl.analysis.demand_bound import through_origin, wall_bound
 from benchctl.analysis.fits import fit_service_demand
 from benchctl.targets.registry import SERVERS
 
@@ -92,7 +98,7 @@ def service_demand(
         if found is None:
             continue
         if name == "server_cpu":
-            found["units_basis"] = basis
+            _cpu_notes(found, basis, usable, info)
         unexplained(found, usable, column, scale, search)  # the law vs measured saturation
         resources[name] = found
         if found.get("no_ceiling"):
@@ -177,7 +183,37 @@ def _from_levels(
     fitted = slope * rates + intercept
     total = float(np.sum((busy - busy.mean()) ** 2))
     r2 = 1.0 - float(np.sum((busy - fitted) ** 2)) / total if total > 0 else 1.0
+    if intercept < 0:  # no background idles below 0 cores: U = D x X (demand_bound.py)
+        return _clamped(rates, busy, capacity, rates.size)
     return _entry(float(slope), float(intercept), r2, capacity, float(rates.max()), rates.size)
+
+
+def _clamped(
+    rates: np.ndarray, busy: np.ndarray, capacity: float, levels: int | None = None
+) -> dict[str, Any]:
+    """The entry of U = D x X through the origin (``demand_bound.through_origin``), for a
+    free fit whose background came out below 0; ``background_clamped`` says so."""
+    slope, r2 = through_origin(rates, busy)
+    entry = _entry(slope, 0.0, r2, capacity, float(rates.max()), levels)
+    entry["background_clamped"] = True
+    return entry
+
+
+def _cpu_notes(
+    entry: dict[str, Any], basis: str, windows: pd.DataFrame, info: dict[str, Any]
+) -> None:
+    """The CPU entry's ``units_basis``, the launched server's wall-clock bound
+    (``demand_bound.wall_bound``) and, on a busy host (``contradictions.busy_host``), the
+    cores other processes used (``host_others_cores``): CPU seconds then understate the
+    time per request. In place."""
+    from benchctl.analysis.contradictions import busy_host, other_cores
+
+    entry["units_basis"] = basis
+    entry.update(wall_bound(info) or {})
+    cpus = (info.get("host") or {}).get("cpus")
+    cpus = cpus if isinstance(cpus, int) and not isinstance(cpus, bool) else None
+    if busy_host(windows, cpus):
+        entry["host_others_cores"] = other_cores(windows, cpus)
 
 
 def _from_windows(
@@ -196,7 +232,11 @@ def _from_windows(
         fit = fit_service_demand(rates, busy)
     except ValueError:
         return None
-    entry = _entry(fit.seconds_per_request, fit.intercept, fit.r2, capacity, float(rates.max()))
+    entry = (
+        _clamped(rates, busy, capacity)
+        if fit.intercept < 0  # no background below 0 cores
+        else _entry(fit.seconds_per_request, fit.intercept, fit.r2, capacity, float(rates.max()))
+    )
     why = _slope_not_measured(rates, busy, fit.seconds_per_request, fit.intercept)
     if why and entry["saturates_at_rps"] is not None:
         entry["saturates_at_rps"] = None

@@ -22,6 +22,7 @@ from benchctl.analysis.answer import (
     replicas_sentence,
     saturation_sentence,
 )
+from benchctl.analysis.demand_bound import demand_sentence
 from benchctl.analysis.model_capacity import model_capacity_lines
 from benchctl.analysis.service_demand import demand_notes
 from benchctl.analysis.slo import Slo, parse_slo
@@ -270,7 +271,7 @@ def _answer(doc: dict[str, Any]) -> Answer:
         scaling_skipped=scaling.get("skipped"),
         spike_advice=advice,
         spike_urgent="cannot keep up" in advice or advice.startswith("Not shown"),
-        demand=_demand_line(as_dict(doc.get("service_demand"))),
+        demand=demand_sentence(doc) or _demand_line(as_dict(doc.get("service_demand"))),
         bound=str(doc.get("bound") or single.get("bound") or "measured"),
         headline=capacity_sentence(doc),
         replicas_line=replicas_sentence(doc),

@@ -15,9 +15,9 @@ from benchctl.analysis.answer import (
     cost_sentence,
     money,
     replicas_sentence,
-    rps_text,
     saturation_sentence,
 )
+from benchctl.analysis.demand_bound import demand_sentence
 from benchctl.analysis.model_capacity import model_capacity_lines
 from benchctl.analysis.service_demand import demand_notes
 from benchctl.analysis.sweep import usl_sentence
@@ -54,15 +54,8 @@ def print_answer(
         )
     console.print(escape(cost_sentence(doc)), highlight=False)
     demand = doc.get("service_demand") or {}
-    if "saturates_first" in demand:
-        first = demand[demand["saturates_first"]]
-        console.print(
-            f"{demand['saturates_first']} service demand: "
-            f"{first['ms_per_request']:.2f} ms per request; upper bound "
-            f"{rps_text(first['saturates_at_rps'])} with "
-            + str(first.get("units_basis") or f"all {first['capacity_units']:g} host cores")
-            + " busy."
-        )
+    if demand_sentence(doc):  # the ceiling, or why it is loose (demand_bound.py)
+        console.print(escape(str(demand_sentence(doc))), highlight=False)
     for note in demand_notes(demand):  # why a resource gives no ceiling (service_demand.py)
         console.print(f"Service demand, no ceiling: {escape(note)}.", highlight=False)
     scaling = doc.get("autoscaling") or {}
