@@ -123,7 +123,8 @@ def _latency_curve(doc: dict[str, Any], slo: Slo | None) -> cf.LatencyCurve | No
 
 def _curve_caption(doc: dict[str, Any], curve: cf.LatencyCurve) -> str:
     source = as_dict(doc.get("points")).get("source")
-    per = "load level" if source == "levels" else "window"
+    # trial 8: a search's points ("search") were captioned "one per window"
+    per = {"levels": "load level", "search": "search level"}.get(str(source), "window")
     text = f"Dots: the measured {curve.percentile} of successful requests, one per {per}. "
     if curve.fit is None:
         return text + "No curve was fitted; the capacity is the highest measured point meeting it."
