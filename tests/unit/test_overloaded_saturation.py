@@ -115,3 +115,31 @@ def test_no_row_meets_the_slo_where_the_run_measured_it_broken():
         "76.2 rps per replica or more: the run measured the SLO broken at 76.2 rps"
         " (level6@70rps), whatever the M/M/c model predicts"
     )
+
+
+def test_the_terminal_table_says_no_measured_and_why():
+    """The same table on the terminal: rows 62-65 read "no (measured)", the caption says
+    at which rate per replica and why."""
+    from rich.console import Console
+
+    from benchctl.reports.terminal.answer import _replicas_table
+
+    single = {
+        "capacity_rps": 68.58,
+        "bound": "measured",
+        "upper_rps": 76.25,
+        "upper_bound_source": "first_bad_level",
+        "first_bad_level": "level6@70rps",
+        "saturation_rps": 81.64,
+        "saturation_source": "fit",
+    }
+    replicas = replicas_for_peak(single, 5000.0, SLO, 0.2, None)
+    console = Console(width=200, record=True)
+    console.print(_replicas_table({"slo": str(SLO), "replicas": replicas}))
+    text = console.export_text()
+    rows = [line.split("│")[1:-1] for line in text.splitlines() if line.startswith("│")]
+    measured = [int(row[0]) for row in rows if row[3].strip() == "no (measured)"]
+    assert measured == [62, 63, 64, 65]
+    assert "no (measured): 76.2 rps per replica or more: the run measured the SLO broken" in (
+        " ".join(text.split())
+    )
