@@ -173,7 +173,11 @@ def test_split_p99_needs_the_gates_minimum_of_100() -> None:
     4 + 2 x 219/221 = 5.9819 ms, so +10.018 ms; error rate passes; score = 1 of 3 judged = 33%; the
     p99 either way gives 25% or 50%, both fail, so the verdict is fail. Identical arms of
     98: three metrics pass, p99 undecided: 75% (marginal) or 100% (pass), so inconclusive.
-    With 100 successes a side p99 is judged."""
+    With 100 successes a side p99 has its minimum, but (as gate widens the same rule) 100
+    cannot bound a p99 from above at 98.75% (0.99**100 = 0.37 > 0.0125): inconclusive, as
+    gate's [-100%, +inf]; with 437 a side (0.99**437 = 0.0124) identical arms 4-6 ms
+    (step 2/436) have the exact interval [x_(427) - x_(437), x_(437) - x_(427)] = +-10 x
+    2/436 = +-0.0459 ms, within the 1 ms tolerance: pass."""
     rng = np.random.default_rng(3)
     control = {"latency": np.linspace(4.0, 6.0, 222), "sent": 222, "errors": 0}
     slow = {"latency": np.linspace(14.0, 16.0, 98), "sent": 98, "errors": 0}
@@ -190,5 +194,10 @@ def test_split_p99_needs_the_gates_minimum_of_100() -> None:
     same = {"latency": np.linspace(4.0, 6.0, 98), "sent": 98, "errors": 0}
     assert judge(same, same, rng)["verdict"] == "inconclusive"
     enough = {"latency": np.linspace(4.0, 6.0, 100), "sent": 100, "errors": 0}
-    judged = judge(enough, enough, rng)
+    judged = judge(enough, enough, rng)["metrics"]["latency_p99"]
+    assert "needed" not in judged and judged["class"] == "inconclusive"
+    assert judged["exact_ci"] == [None, None]
+    bounded = {"latency": np.linspace(4.0, 6.0, 437), "sent": 437, "errors": 0}
+    judged = judge(bounded, bounded, rng)
+    assert judged["metrics"]["latency_p99"]["exact_ci"] == pytest.approx([-20 / 436, 20 / 436])
     assert judged["metrics"]["latency_p99"]["class"] == "pass" and judged["verdict"] == "pass"

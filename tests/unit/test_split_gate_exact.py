@@ -62,5 +62,9 @@ def test_split_p99_on_300_requests_is_inconclusive_as_in_gate() -> None:
     assert p99["bootstrap_ci"][0] > p99["tolerance_ms"] == 0.2 * 297.0
     assert p99["ci"] == [None, None] and p99["exact_ci"] == [None, None]
     assert p99["class"] == "inconclusive"
+    assert p99["note"].endswith(
+        "fewer than 437 successes in an arm cannot bound its p99 from above at 98.75%: the "
+        "interval is open"
+    )  # one end of one side: (1 - 0.95) / 4 = 0.0125; 0.99**437 <= 0.0125 < 0.99**436
     assert verdict["metrics"]["latency_p50"]["class"] == "fail"
     assert latency_ratio(control, 2.5 * control, 0.99, 0.95) == (-1.0, math.inf)

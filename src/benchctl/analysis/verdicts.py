@@ -265,7 +265,15 @@ def _percentile_difference(
         found.update(_widened(control, arm, percent, (low, high)))
         low, high = found["ci"]
         low, high = -math.inf if low is None else low, math.inf if high is None else high
-    return {**found, **_interval_class(low, high, margin, smallest)}
+    judged = {**found, **_interval_class(low, high, margin, smallest)}
+    if judged["class"] == INCONCLUSIVE and not math.isfinite(high - low):
+        tail = (1.0 - GATE_CONFIDENCE) / 4.0  # one end of one side's interval
+        needed = math.ceil(math.log(tail) / math.log(percent / 100.0))
+        judged["note"] += (
+            f"; fewer than {needed} successes in an arm cannot bound its p{percent:g} from "
+            f"above at {1 - tail:.2%}: the interval is open"
+        )
+    return judged
 
 
 def _widened(
