@@ -171,8 +171,9 @@ def _search(
 
 def _link_search(run_dir: Path, search_dir: Path) -> None:
     from benchctl.rundir import RunDir
+    from benchctl.rundir.search_link import search_reference
 
-    RunDir.open(run_dir).update_run(capacity_search={"run": str(search_dir.resolve())})
+    RunDir.open(run_dir).update_run(capacity_search=search_reference(search_dir))
 
 
 def _analyze_and_report(run_dir: Path, slo: Slo, answer: AnswerOptions, console: Console) -> Path:

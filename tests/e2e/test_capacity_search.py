@@ -157,7 +157,7 @@ def test_run_with_slo_ends_with_the_answer(tmp_path: Path, costly_kserve: Launch
     search = next(run for run in runs if "capacity" in run.name)
     steady = next(run for run in runs if "steady" in run.name)
     info = json.loads((steady / "run.json").read_text())
-    assert Path(info["capacity_search"]["run"]) == search.resolve()
+    assert info["capacity_search"] == {"run": search.name}  # its folder name: pairs move
     doc = json.loads((steady / "capacity.json").read_text())
     assert doc["capacity_search_run"] == str(search.resolve())
     assert doc["bound"] in ("measured", "lower")
@@ -169,6 +169,13 @@ def test_run_with_slo_ends_with_the_answer(tmp_path: Path, costly_kserve: Launch
     page = (steady / "report.html").read_text()
     assert page.index('id="answer-headline"') < page.index("Key numbers")
     assert "EUR" in page and 'data-bound="' in page
+    moved = tmp_path / "archive"  # the pair moved (`mv runs archive`, a CI artifact)
+    (tmp_path / "runs").rename(moved)
+    again = benchctl("analyze", f"archive/{steady.name}", "--slo", "p99<=1s", cwd=tmp_path)
+    assert again.returncode == 0, again.output()
+    redone = json.loads((moved / steady.name / "capacity.json").read_text())
+    assert redone["capacity_search_run"] == str((moved / search.name).resolve())
+    assert redone["capacity_rps"] == doc["capacity_rps"]  # the same search, the same answer
 
 
 def demo_command() -> list[str]:

@@ -71,7 +71,8 @@ def test_run_slo_progress_is_pooled_and_compare_shows_the_bound(tmp_path: Path) 
     assert "No capacity figure for this model mix under p50<=40ms" in printed, done.output()
     assert f"less than {below:,.1f} rps in all" in printed
 
-    search = Path(json.loads((done.run_dir / "run.json").read_text())["capacity_search"]["run"])
+    linked = json.loads((done.run_dir / "run.json").read_text())["capacity_search"]["run"]
+    search = done.run_dir.parent / linked  # the search's folder name, next to the run
     compared = benchctl("compare", str(search), str(done.run_dir), cwd=tmp_path, timeout=120)
     assert compared.returncode == 0, compared.output()
     shown = " ".join(compared.stdout.split())

@@ -43,6 +43,7 @@ from benchctl.analysis.windows import littles_law_gap
 from benchctl.errors import InputError
 from benchctl.rundir import CAPACITY, REQUESTS, RUN_JSON, SEARCH, SUMMARY, RunDir, read_parquet
 from benchctl.rundir.requests import WARMUP
+from benchctl.rundir.search_link import resolve_search
 
 
 def analyze_run(run: RunDir, options: AnalyzeOptions) -> dict[str, Any]:
@@ -268,22 +269,17 @@ def _latency_model(single: dict[str, Any]) -> dict[str, Any] | None:
 
 def _capacity_source(
     run: RunDir, info: dict[str, Any]
-) -> tuple[Path, dict[str, Any], dict[str, Any] | None]:
-    """(run folder the capacity comes from, its run.json, its search.json or None)."""
+) -> tuple[Path, dict[str, Any], dict[str, Any] | None, list[str]]:
+    """(run folder the capacity comes from, its run.json, its search.json or None, notes):
+    run.json's ``capacity_search`` found as ``rundir.search_link.resolve_search`` says."""
     linked = (info.get("capacity_search") or {}).get("run")
     if linked:
-        path = Path(linked)
-        if not path.is_absolute():
-            path = (run.path / path).resolve()
-        if not (path / SEARCH).is_file():
-            raise InputError(
-                f"{run.path}/{RUN_JSON}: capacity_search.run {linked!r} has no {SEARCH}"
-            )
+        path, note = resolve_search(run.path, str(linked))
         other = RunDir.open(path)
-        return other.path, other.read_json(RUN_JSON), other.read_json(SEARCH)
+        return other.path, other.read_json(RUN_JSON), other.read_json(SEARCH), [note] * bool(note)
     if (run.path / SEARCH).is_file():
-        return run.path, info, run.read_json(SEARCH)
-    return run.path, info, None
+        return run.path, info, run.read_json(SEARCH), []
+    return run.path, info, None, []
 
 
 def search_points(search: dict[str, Any]) -> Points:
@@ -315,11 +311,12 @@ def _judged_source(
 ) -> tuple[Path, dict[str, Any], dict[str, Any] | None, list[str]]:
     """``_capacity_source`` with the search's levels judged under ``slo`` (``rejudge_search``:
     a search decided under another SLO) and the notes about the search for the warnings."""
-    source_dir, source_info, search = _capacity_source(run, info)
+    source_dir, source_info, search, notes = _capacity_source(run, info)
     if search is None:
-        return source_dir, source_info, None, []
+        return source_dir, source_info, None, notes
     search, rejudged = rejudge_search(search, slo, source_dir)
-    return source_dir, source_info, search, [rejudged] * bool(rejudged) + _search_stop_notes(search)
+    notes += [rejudged] * bool(rejudged) + _search_stop_notes(search)
+    return source_dir, source_info, search, notes
 
 
 def _search_stop_notes(search: dict[str, Any] | None) -> list[str]:
