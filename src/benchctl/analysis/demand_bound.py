@@ -51,7 +51,8 @@ def wall_bound(info: dict[str, Any]) -> dict[str, Any] | None:
     """{"wall_bound_rps", "wall_basis"} for a server benchctl launched (run.json
     target.spec.launch) with a wall-clock cost per request (``cost_ms`` > 0), no dynamic
     batching (``max_batch_size`` 0), no result cache and one served model: its units
-    (Triton's ``instances``, else ``workers``) each serve one request at a time, so at most
+    (the registry's ``parallel_units``: Triton's ``instances``, else ``workers``) each
+    serve one request at a time, so at most
     units x 1000 / cost_ms req/s (``refmodel._spin``). None otherwise."""
     spec = (info.get("target") or {}).get("spec") or {}
     launch = spec.get("launch") if isinstance(spec, dict) else None
@@ -62,13 +63,13 @@ def wall_bound(info: dict[str, Any]) -> dict[str, Any] | None:
         return None
     if launch.get("max_batch_size") or launch.get("cache_size"):
         return None
-    server = str(launch.get("server") or spec.get("kind"))
-    key = "instances" if server == "triton" else "workers"
+    found = SERVERS.get(str(launch.get("server") or spec.get("kind")))
+    if found is None:
+        return None
+    key, name = found.parallel_units, found.display
     units = launch.get(key)
     if not isinstance(units, int) or isinstance(units, bool) or units < 1:
         return None
-    found = SERVERS.get(server)
-    name = found.display if found is not None else server
     noun = {"instances": "model instance", "workers": "worker"}[key] + ("s" if units > 1 else "")
     bound = units * 1000.0 / float(cost)
     return {

@@ -74,6 +74,9 @@ class Server:
     v2_binary: bool = True
     # launched, its ``launch.workers`` are Python processes: about one core each (the GIL)
     python_workers: bool = False
+    # launched, the launch setting that counts what serves requests side by side (each one
+    # request at a time without batching): Triton's model instances, else worker processes
+    parallel_units: str = "workers"
 
     def __post_init__(self) -> None:
         if not self.counter.name and self.metrics is not None:  # the counter telemetry reads
@@ -116,6 +119,7 @@ _SERVERS = (
             to_ms=1e-3,
         ),
         launcher="benchctl.targets.launch_triton:launch_triton_spec",
+        parallel_units="instances",
     ),
     Server(
         "torchserve",
