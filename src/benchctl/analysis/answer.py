@@ -197,10 +197,10 @@ def saturation_sentence(doc: dict[str, Any]) -> str | None:
     capacity = doc.get("capacity_rps", single.get("capacity_rps"))
     if isinstance(capacity, int | float) and saturation < capacity:
         text += _below_capacity(doc, single, capacity)
-    return text + "."
-
     if single.get("saturation_fit_refuted"):  # a fitted asymptote above it (saturation.py)
         text += f"; {single['saturation_fit_refuted']}"
+    return text + "."
+
 
 def _below_capacity(doc: dict[str, Any], single: dict[str, Any], capacity: float) -> str:
     """Why a saturation (a rate served) lies below the ``capacity`` figure: that figure is
