@@ -18,7 +18,8 @@ from benchctl.stop_signals import CLOSED_STDOUT
 def _run(tmp_path: Path, status: str, reason: str = "") -> RunDir:
     run_dir = RunDir.create(tmp_path / "runs", "steady", "kserve")
     run_dir.write_json(RUN_JSON, {"schema_version": 1, "id": run_dir.name, "status": status,
-                                  "reason": reason, "engine": {"started_at": "x"}})  # fmt: skip
+                                  "reason": reason, "engine": {"started_at": "x"},
+                                  "scenario": {}, "target": {}, "plan": {}})  # fmt: skip
     return run_dir
 
 

@@ -174,6 +174,7 @@ def test_telemetry_command_names_missing_stages(tmp_path):
     windows = server_windows(raw, "kserve", np.array([0.0, 5.0]), model="mlp")
     windows.to_parquet(tmp_path / "telemetry_windows.parquet")
     info = {"telemetry": {"server_metrics": stages_exposed(raw, "kserve", "mlp")}}
+    info |= {"scenario": {"name": "steady"}, "target": {"name": "kserve"}}  # every run has them
     (tmp_path / "run.json").write_text(json.dumps({"id": "r", "status": "completed", **info}))
     console = Console(record=True, width=200)
     console.print(telemetry_view(telemetry_summary(RunDir.open(tmp_path))))

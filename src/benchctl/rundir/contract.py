@@ -3,9 +3,11 @@
 A run.json that is valid JSON but holds the wrong kind of value where benchctl reads one
 (a string for ``plan.duration``, NaN in a phase's start, a list for ``scenario``) is as
 damaged as one that is not JSON: ``check_run_json`` says which field and what is allowed,
-in one line, instead of a traceback deep in analyze, compare, gate or telemetry. Fields
-that are absent are not required here (older runs, runs still starting); each command says
-what it needs and lacks.
+in one line, instead of a traceback deep in analyze, compare, gate or telemetry. A
+run.json of a newer ``schema_version`` than this benchctl reads is refused (upgrade
+benchctl), and one without ``status``, ``scenario`` or ``target`` (which every writer,
+old or new, puts in its first run.json) is damaged. Other absent fields are not
+required here (older runs, runs still starting); each command says what it needs and lacks.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from benchctl.errors import InputError
+from benchctl.rundir.names import RUN_SCHEMA_VERSION, RUNNING
+
+REQUIRED = ("status", "scenario", "target")
 
 _SECTIONS = ("scenario", "target", "plan", "engine", "counts", "generator", "telemetry")
 _TEXT = (("status",), ("reason",), ("id",), ("scenario", "name"), ("target", "name"))
@@ -33,16 +38,41 @@ def _get(data: dict[str, Any], path: tuple[str, ...]) -> Any:
     return data.get(path[-1])
 
 
+def check_version_and_keys(data: dict[str, Any], path: Path | str) -> None:
+    """Refuse a run.json object (``data``, read from ``path``) this benchctl cannot read:
+    InputError ``PATH: schema_version V is newer than this benchctl reads (up to N):
+    upgrade benchctl``, or ``PATH: damaged: field 'F' missing (...)`` for a key of ``REQUIRED``
+    absent or null (unless ``status`` is running: a run still being set up). A run.json
+    without ``schema_version`` is version 0 (models.py)."""
+    version = data.get("schema_version", 0)
+    if isinstance(version, int) and not isinstance(version, bool) and version > RUN_SCHEMA_VERSION:
+        raise InputError(
+            f"{path}: schema_version {version} is newer than this benchctl reads (up to "
+            f"{RUN_SCHEMA_VERSION}): upgrade benchctl"
+        )
+    for key in REQUIRED if data.get("status") != RUNNING else ():  # a run still starting
+        if data.get(key) is None:
+            raise InputError(
+                f"{path}: damaged: field '{key}' missing (every run.json has "
+                f"{', '.join(REQUIRED[:-1])} and {REQUIRED[-1]})"
+            )
+
+
 def check_run_json(data: dict[str, Any], path: Path) -> None:
     """Check the fields of a run.json object (``data``, read from ``path``) that commands
     read; returns None when every present one has its kind. Raises InputError
     ``PATH: damaged: field 'F' must be ALLOWED, got VALUE`` (value shown up to 40
-    characters) for the first field of the wrong kind."""
+    characters) for the first field of the wrong kind (``schema_version``: a whole number
+    >= 0), and as ``check_version_and_keys`` for a newer version or a required key missing."""
 
     def bad(field: str, allowed: str, value: Any) -> InputError:
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
         return InputError(f"{path}: damaged: field '{field}' must be {allowed}, got {shown}")
 
+    version = data.get("schema_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise bad("schema_version", "a whole number >= 0", version)
+    check_version_and_keys(data, path)
     for name in _SECTIONS:
         if data.get(name) is not None and not isinstance(data[name], dict):
             raise bad(name, "an object", data[name])

@@ -11,9 +11,10 @@ before validating it:
   the capacity only inside ``single_replica``: migration copies ``capacity_rps``, ``bound``
   and ``capacity_band_rps`` (its ``lower_rps``, ``upper_rps``) to the top level, as readers
   of version 1 documents did.
-* A version newer than this benchctl knows is read as it is (no migration; its unknown
-  fields kept), as the raw readers (``RunDir.read_json``) read it: runs made by a later
-  benchctl still open.
+* A capacity.json of a version newer than this benchctl knows is read as it is (no
+  migration; its unknown fields kept). A newer run.json is refused before it gets here
+  (``benchctl.rundir.contract.check_version_and_keys``: one line, upgrade benchctl), as
+  every command would otherwise read fields whose meaning it does not know.
 
 Field-kind damage in run.json is reported by ``benchctl.rundir.contract.check_run_json``
 (one line naming the field) before the model sees it, so every command reports it alike.
