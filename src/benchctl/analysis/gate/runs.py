@@ -240,15 +240,35 @@ def select_baseline(
             passed_over.append((started(info, run_dir.path), f"{run_dir.name} ({reason})"))
         else:
             usable.append((started(info, run_dir.path), run_dir.path))
-    if not usable:
+    chosen, damaged = _load_newest(usable, last)
+    if not chosen:
         raise InputError(
             f"--baseline {path}: no completed runs of scenario {key[0]!r} on target "
-            f"{key[1]!r} to compare with"
+            f"{key[1]!r} to compare with" + " whose requests can be read" * bool(damaged)
         )
-    chosen = usable[-last:]
-    skipped = [text for when, text in passed_over if when >= chosen[0][0]]
+    first = started(chosen[0].info, chosen[0].path)
+    skipped = [text for when, text in sorted(passed_over + damaged) if when >= first]
     notes = [f"baseline runs passed over: {', '.join(skipped)}"] if skipped else []
-    return [load_run(p) for _, p in chosen], notes
+    return chosen, notes
+
+
+def _load_newest(
+    usable: Sequence[tuple[str, Path]], last: int
+) -> tuple[list[LoadedRun], list[tuple[str, str]]]:
+    """The newest ``last`` runs of ``usable`` ((start, run directory), oldest first) that
+    load, oldest first; and (start, "NAME (requests.parquet unreadable)") for each newer
+    one whose requests.parquet cannot be opened (damaged, truncated), passed over so one
+    bad night does not stop every later gate."""
+    loaded: list[LoadedRun] = []
+    damaged: list[tuple[str, str]] = []
+    for when, run_path in reversed(usable):
+        if len(loaded) >= last:
+            break
+        try:
+            loaded.append(load_run(run_path))
+        except InputError:
+            damaged.append((when, f"{run_path.name} ({REQUESTS} unreadable)"))
+    return loaded[::-1], damaged
 
 
 def unusable(run_dir: RunDir, info: dict[str, Any]) -> str:
