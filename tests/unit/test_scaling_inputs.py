@@ -11,7 +11,6 @@ import pytest
 
 from benchctl.analysis.autoscaler_simulation import (
     HpaPolicy,
-    MeanLatency,
     Recommendation,
     ReplicaModel,
     Traffic,
