@@ -22,7 +22,7 @@ from benchctl.analysis.autoscaler_simulation import (
 )
 from benchctl.analysis.autoscaling_verdict import ran_sentence, too_short
 from benchctl.analysis.cluster import ClusterSpec
-from benchctl.analysis.scaling_inputs import replica_model
+from benchctl.analysis.scaling_inputs import measured_means, replica_model
 from benchctl.load.records import RecordBuffer, to_table
 from tests.unit.run_files import (
     completed_run_info,
@@ -150,3 +150,25 @@ def test_analyze_a_short_run_without_a_curve_as_a_user(tmp_path: Path):
     assert f"warning: {reason}" in out and reason in doc["warnings"]
     assert "min replicas throughout" not in out
     assert "5.0 rps capacity x 6 ms, the mean latency at 4.0 rps (80% of capacity), measured" in out
+
+
+def test_overloaded_and_draining_windows_are_not_a_pods_steady_mean():
+    """Four windows of 10 s: steady at 60 rps (60 arriving, mean 40 ms) and at 66 rps (68
+    arriving: 97% served, mean 50 ms), a burst serving 64 rps of 200 arriving at a 700 ms
+    mean, and a drain serving 69 rps of 58 arriving at 1,871 ms (both a backlog's wait).
+    Near 63.9 rps (within 10%: 57.5-70.3) only the two steady ones count:
+    (600 x 40 + 660 x 50) / (600 + 660) = 57000 / 1260 = 45.24 ms (make demo's KPA target
+    was 79.8 x 699.5 ms = 55.8 from such windows)."""
+    windows = pd.DataFrame(
+        {
+            "throughput_rps": [60.0, 66.0, 64.0, 69.0],
+            "offered_rps": [60.0, 68.0, 200.0, 58.0],
+            "mean_latency_ms": [40.0, 50.0, 700.0, 1871.0],
+            "seconds": [10.0, 10.0, 10.0, 10.0],
+        }
+    )
+    measured = measured_means(windows)
+    assert measured is not None
+    mean, low, high, count = measured.near(63.9)
+    assert mean == pytest.approx(57000 / 1260)
+    assert (low, high, count) == (60.0, 66.0, 2)
