@@ -6,7 +6,6 @@ fresh directory; capacity.json keeps the numbers themselves."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from benchctl.amounts import amount_text
 from benchctl.reports.html_format import fmt_money
+from tests.unit.run_files import installed_benchctl
 from tests.unit.test_analyze import mm1_step_run
 
 BENCHCTL = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "benchctl"
@@ -45,14 +45,8 @@ def test_signed_amount_says_its_sign():
 
 
 def _analyze(cwd: Path, *flags: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BENCHCTL), "analyze", "run", "--slo", "p99<=100ms", "--peak-rps", "600", *flags],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
+    return installed_benchctl(
+        "analyze", "run", "--slo", "p99<=100ms", "--peak-rps", "600", *flags, cwd=cwd
     )
 
 
